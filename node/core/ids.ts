@@ -1,0 +1,67 @@
+// Branded identifiers: a PeerId can never be passed where a ServiceName is expected.
+
+export type PeerId = string & { readonly __brand: 'PeerId' }
+export type ServiceName = string & { readonly __brand: 'ServiceName' }
+export type SlotId = string & { readonly __brand: 'SlotId' }
+
+/** DNS-label rules: service names appear in slot ids, container names and log paths. */
+export const SERVICE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
+/** Peer names: libp2p ids (base58) or operator-chosen host names. Never contain '/' or '@'. */
+export const PEER_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+
+export const peerId = (value: string): PeerId => value as PeerId
+export const serviceName = (value: string): ServiceName => value as ServiceName
+
+/** Slot of a replicated service or a job: `service/index`. */
+export const replicaSlot = (service: ServiceName, index: number): SlotId => `${service}/${index}` as SlotId
+
+/** Slot of a global service: one per peer, `service@peer`. */
+export const globalSlot = (service: ServiceName, peer: PeerId): SlotId => `${service}@${peer}` as SlotId
+
+export type ParsedSlot =
+  | { kind: 'replica'; service: ServiceName; index: number }
+  | { kind: 'global'; service: ServiceName; peer: PeerId }
+
+/** Parses a slot id; undefined when it has neither form. */
+export function parseSlot(slot: string): ParsedSlot | undefined {
+  const at = slot.indexOf('@')
+  if (at > 0) {
+    const service = slot.slice(0, at)
+    const peer = slot.slice(at + 1)
+    if (SERVICE_NAME_PATTERN.test(service) && PEER_ID_PATTERN.test(peer)) {
+      return { kind: 'global', service: service as ServiceName, peer: peer as PeerId }
+    }
+    return undefined
+  }
+  const slash = slot.lastIndexOf('/')
+  if (slash <= 0) return undefined
+  const service = slot.slice(0, slash)
+  const digits = slot.slice(slash + 1)
+  if (!SERVICE_NAME_PATTERN.test(service) || !/^(0|[1-9][0-9]{0,8})$/.test(digits)) return undefined
+  return { kind: 'replica', service: service as ServiceName, index: Number(digits) }
+}
+
+/** The service a slot belongs to (the slot must be well formed). */
+export function serviceOfSlot(slot: SlotId): ServiceName {
+  const parsed = parseSlot(slot)
+  if (parsed === undefined) throw new Error(`malformed slot id ${JSON.stringify(slot)}`)
+  return parsed.service
+}
+
+/**
+ * Total order on slot ids used everywhere output must be stable: by service, then replica index
+ * numerically (web/2 before web/10), then global slots by peer.
+ */
+export function compareSlots(a: SlotId, b: SlotId): number {
+  if (a === b) return 0
+  const pa = parseSlot(a)
+  const pb = parseSlot(b)
+  if (pa === undefined || pb === undefined) return a < b ? -1 : 1
+  if (pa.service !== pb.service) return pa.service < pb.service ? -1 : 1
+  if (pa.kind === 'replica' && pb.kind === 'replica') return pa.index - pb.index
+  if (pa.kind !== pb.kind) return pa.kind === 'replica' ? -1 : 1
+  return a < b ? -1 : 1
+}
+
+/** Plain code-unit string order: locale-independent, identical on every peer. */
+export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)

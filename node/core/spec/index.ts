@@ -1,0 +1,6 @@
+export * from './types.js'
+export * from './resources.js'
+export * from './constraints.js'
+export * from './units.js'
+export * from './validate.js'
+export * from './version.js'

@@ -1,0 +1,27 @@
+// Spec identity. Two hashes, because two questions are asked of a spec:
+//  - specHash: "must a running task be replaced?" It covers only what a task embodies (what runs and
+//    with which resources, ports and health check). Scaling, moving constraints or changing the restart
+//    or update policy keeps it, so those changes never restart healthy tasks (as in Swarm and Nomad).
+//  - specDigest: "is this the same version of the whole spec?" Used for history and for `apply` to
+//    report unchanged services.
+
+import { canonicalJson, hash64Hex } from '../hash.js'
+import type { ServiceSpec } from './types.js'
+
+export function specHash(spec: ServiceSpec): string {
+  return hash64Hex(canonicalJson({
+    name: spec.name,
+    driver: spec.driver,
+    image: spec.image,
+    command: spec.command,
+    env: spec.env,
+    resources: spec.resources,
+    ports: spec.ports,
+    healthcheck: spec.healthcheck,
+    labels: spec.labels,
+  }))
+}
+
+export function specDigest(spec: ServiceSpec): string {
+  return hash64Hex(canonicalJson(spec))
+}

@@ -1,0 +1,117 @@
+// `peer plan -f app.yaml --inventory peers.yaml [--json]`: where would each slot go, and why?
+// Runs the same placement core as the agents over a written-down cluster. Offline and side-effect free.
+
+import type { Command } from 'commander'
+import { plan, REJECTION_TEXT, type PlanResult, type RejectionCount } from '../../node/core/index.js'
+import { formatFileError, loadInventory, loadServices } from '../../node/files.js'
+import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
+import { formatScore, percent, table } from '../table.js'
+
+interface PlanOptions {
+  file: string[]
+  inventory?: string
+  json?: boolean
+  explain?: string
+}
+
+export function registerPlan(program: Command): void {
+  program
+    .command('plan')
+    .description('show where each slot would be placed and why, without changing anything')
+    .requiredOption('-f, --file <path...>', 'service spec file(s), YAML or JSON')
+    .option('--inventory <path>', 'peer inventory file (name, capacity, labels, existing tasks)')
+    .option('--explain <service>', 'also list every candidate peer of one service with its bid or rejection')
+    .option('--json', 'print a stable machine-readable plan')
+    .action(async (options: PlanOptions) => {
+      process.exitCode = await runPlan(options)
+    })
+}
+
+export async function runPlan(options: PlanOptions): Promise<number> {
+  if (options.inventory === undefined) {
+    throw new UsageError('peer plan needs --inventory <file> (planning against a live cluster comes with the agent)')
+  }
+  const services = await loadServices(options.file)
+  if (!services.ok) throw new UsageError(services.errors.map(formatFileError).join('\n'))
+  const peers = await loadInventory(options.inventory, services.value)
+  if (!peers.ok) throw new UsageError(peers.errors.map(formatFileError).join('\n'))
+  if (options.explain !== undefined && !services.value.some((s) => s.name === options.explain)) {
+    throw new UsageError(`--explain: no service named ${JSON.stringify(options.explain)} in ${options.file.join(', ')}`)
+  }
+
+  const result = plan({ services: services.value, peers: peers.value, now: 0 })
+  process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result, options.explain))
+  return result.pending.length > 0 ? EXIT_UNPLACEABLE : EXIT_OK
+}
+
+/** The stable JSON form: sorted, no timing, no input order. Fields are only ever added. */
+export function planJson(result: PlanResult) {
+  return {
+    summary: {
+      place: result.placements.length,
+      pending: result.pending.length,
+      stop: result.stops.length,
+      keep: result.keep.length,
+    },
+    placements: result.placements.map((p) => ({ slot: p.slot, service: p.service, peer: p.peer, reason: p.reason, score: p.score, round: p.round })),
+    pending: result.pending.map((p) => ({ slot: p.slot, service: p.service, reason: p.reason, rejections: p.rejections })),
+    stops: result.stops.map((s) => ({ slot: s.task.slot, peer: s.task.peer, reason: s.reason })),
+    keep: result.keep.map((t) => ({ slot: t.slot, peer: t.peer, state: t.state })),
+    peers: result.peers.map((p) => ({
+      peer: p.peer,
+      state: p.state,
+      cpuMilli: p.allocated.cpuMilli,
+      cpuCapacityMilli: p.capacity.cpuMilli,
+      memoryMiB: p.allocated.memoryMiB,
+      memoryCapacityMiB: p.capacity.memoryMiB,
+      tasks: p.tasks,
+    })),
+  }
+}
+
+export function planText(result: PlanResult, explain?: string): string {
+  const out: string[] = []
+  out.push(`Plan: ${result.placements.length} to place, ${result.stops.length} to stop, ${result.keep.length} kept, ${result.pending.length} pending`)
+  if (result.placements.length > 0) {
+    out.push('', table(['SLOT', 'PEER', 'REASON', 'SCORE', 'ROUND'],
+      result.placements.map((p) => [p.slot, p.peer, p.reason, formatScore(p.score), String(p.round)])))
+  }
+  if (result.stops.length > 0) {
+    out.push('', 'Stop:', table(['SLOT', 'PEER', 'REASON'], result.stops.map((s) => [s.task.slot, s.task.peer, s.reason])))
+  }
+  if (result.pending.length > 0) {
+    out.push('', 'Pending (no peer can take these):')
+    for (const p of result.pending) out.push(`  ${p.slot}: ${describeRejections(p.rejections)}`)
+  }
+  out.push('', 'Peers:', table(['PEER', 'STATE', 'CPU', 'MEMORY', 'TASKS'], result.peers.map((p) => [
+    p.peer,
+    p.state,
+    `${p.allocated.cpuMilli}/${p.capacity.cpuMilli}m ${percent(p.allocated.cpuMilli, p.capacity.cpuMilli)}`,
+    `${p.allocated.memoryMiB}/${p.capacity.memoryMiB}Mi ${percent(p.allocated.memoryMiB, p.capacity.memoryMiB)}`,
+    String(p.tasks),
+  ])))
+  if (explain !== undefined) {
+    const service = result.services.find((s) => s.service === explain)
+    out.push('', `Candidates for ${explain}:`)
+    if (service === undefined || service.candidates.length === 0) {
+      out.push('  none were asked: every slot already has a task')
+    } else {
+      out.push(table(['PEER', 'ROUND', 'OFFERED', 'WON', 'BEST SCORE', 'REJECTED'], service.candidates.map((c) => [
+        c.peer,
+        String(c.round),
+        c.offered === undefined ? '-' : String(c.offered),
+        String(c.won ?? 0),
+        c.bestScore === undefined ? '-' : formatScore(c.bestScore),
+        c.rejection === undefined ? '' : describeRejections([{ ...c.rejection, peers: 1 }]),
+      ])))
+    }
+  }
+  return `${out.join('\n')}\n`
+}
+
+export function describeRejections(rejections: readonly RejectionCount[]): string {
+  if (rejections.length === 0) return 'no live peers to ask'
+  return rejections
+    .map((r) => `${r.peers} ${r.peers === 1 ? 'peer' : 'peers'}: ${REJECTION_TEXT[r.reason]}${r.detail ? ` (${r.detail})` : ''}`)
+    .join('; ')
+}

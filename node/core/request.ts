@@ -1,0 +1,34 @@
+// A service compiled for placement: constraints parsed and regular expressions built once, so the
+// hot path (feasibility over thousands of peers) does no parsing.
+
+import { compileConstraint, type CompiledConstraint } from './spec/constraints.js'
+import type { Driver, PortSpec, Resources, ServiceSpec, Strategy } from './spec/types.js'
+import { specHash } from './spec/version.js'
+import type { ServiceName } from './ids.js'
+
+export interface PlacementRequest {
+  readonly service: ServiceName
+  readonly specHash: string
+  readonly driver: Driver
+  readonly resources: Resources
+  readonly constraints: readonly CompiledConstraint[]
+  readonly maxPerNode: number
+  readonly ports: readonly PortSpec[]
+  readonly strategy: Strategy
+  readonly spreadBy: string
+}
+
+export function placementRequest(spec: ServiceSpec): PlacementRequest {
+  return {
+    service: spec.name,
+    specHash: specHash(spec),
+    driver: spec.driver,
+    resources: spec.resources,
+    constraints: spec.constraints.map(compileConstraint),
+    // A task that binds host ports can run only once per peer.
+    maxPerNode: spec.ports.length > 0 ? (spec.maxPerNode === 0 ? 1 : Math.min(1, spec.maxPerNode)) : spec.maxPerNode,
+    ports: spec.ports,
+    strategy: spec.strategy,
+    spreadBy: spec.spreadBy,
+  }
+}

@@ -1,0 +1,48 @@
+// Scores. A score is a short tuple compared lexicographically, highest first; every component lies in
+// [0, 1]. A tuple instead of a weighted sum because the strategies are priorities, not trade-offs:
+// spread must never put a third replica on a peer while another feasible peer has one (skew <= 1), and
+// a weighted sum cannot promise that once the free-capacity term varies enough.
+//
+//   spread:  [1/(1 + replicas of this service on the peer), mean free fraction after placing]
+//            fewest replicas first, then the emptiest peer.
+//   binpack: [mean used fraction after placing, 1/(1 + replicas of this service on the peer)]
+//            the fullest peer that still fits first (fewer hosts busy), then spread as a tie-break.
+//   spreadBy (soft label spread): the auction puts [1/(1 + replicas in the peer's label domain)] in
+//            front of either, so domains (zones, racks) fill evenly before peers within them.
+//
+// Mean fractions are over cpu and memory, the dimensions every peer has. Scores are computed by the
+// bidder from its exact local state; other peers only compare the numbers they receive, so floating
+// point never has to agree across machines.
+
+import type { PlacementRequest } from './request.js'
+import { freeFraction } from './spec/resources.js'
+import type { PeerView } from './view.js'
+
+export type Score = readonly number[]
+
+/** Score of adding the (existing + extra + 1)-th replica to `peer`, after `extra` already added in this bid. */
+export function marginalScore(peer: PeerView, want: PlacementRequest, existing: number, extra: number): Score {
+  const count = existing + extra
+  const free = freeFraction(
+    peer.capacity,
+    peer.allocated,
+    want.resources.cpuMilli * (extra + 1),
+    want.resources.memoryMiB * (extra + 1),
+  )
+  const fewer = 1 / (1 + count)
+  return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+}
+
+/** Score of one more replica in a label domain that already holds `inDomain` of them. */
+export const domainScore = (inDomain: number): number => 1 / (1 + inDomain)
+
+/** Lexicographic comparison, highest first: negative when `a` ranks before `b`. */
+export function compareScores(a: Score, b: Score): number {
+  const length = Math.max(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a[i] ?? -Infinity
+    const y = b[i] ?? -Infinity
+    if (x !== y) return x > y ? -1 : 1
+  }
+  return 0
+}

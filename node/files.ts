@@ -2,7 +2,7 @@
 // Every problem comes back as a value naming the file, the field path (or line) and what was expected.
 
 import { readFile, stat } from 'node:fs/promises'
-import { parseAllDocuments } from 'yaml'
+import { LineCounter, parseAllDocuments } from 'yaml'
 import { validateInventory, validateServices, type PeerView, type ServiceSpec, type SpecError } from './core/index.js'
 
 /** Spec and inventory files are small; anything larger is a mistake (or an attack on the parser). */
@@ -23,13 +23,14 @@ export function formatFileError(error: FileError): string {
 
 /** Parses YAML or JSON text (JSON is YAML). Several `---` documents come back as several values. */
 export function parseDocuments(file: string, text: string): Loaded<unknown[]> {
-  const documents = parseAllDocuments(text, { prettyErrors: false })
+  const lines = new LineCounter()
+  const documents = parseAllDocuments(text, { prettyErrors: false, lineCounter: lines })
   const list = Array.isArray(documents) ? documents : [documents]
   const errors: FileError[] = []
   for (const document of list) {
     for (const error of document.errors) {
-      const position = error.linePos?.[0]
-      errors.push({ file, path: position ? `${position.line}:${position.col}` : '', message: error.message.split('\n')[0]! })
+      const position = lines.linePos(error.pos[0])
+      errors.push({ file, path: `${position.line}:${position.col}`, message: error.message.split('\n')[0]! })
     }
   }
   if (errors.length > 0) return { ok: false, errors }

@@ -13,10 +13,10 @@
 // different peers, because the service is in the hash.
 
 import { combine32, hash32 } from './hash.js'
-import { compareSlots, compareStrings, type PeerId, type ServiceName, type SlotId } from './ids.js'
-import type { Bid } from './bid.js'
+import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { bidScore, type Bid } from './bid.js'
 import { Heap } from './heap.js'
-import { compareScores, domainScore, type Score } from './scoring.js'
+import { compareScores, domainScore, type Score, type ScoringRequest } from './scoring.js'
 import { canonicalJson } from './hash.js'
 
 export interface Award {
@@ -37,6 +37,8 @@ export interface AuctionInput {
   readonly specHash: string
   readonly slots: readonly SlotId[]
   readonly bids: readonly Bid[]
+  /** The service's strategy and resources, from which the bids' scores are computed. */
+  readonly scoring: ScoringRequest
   /** Whether the service spreads over a label's domains (its spec's spreadBy is set). */
   readonly spreadByDomain: boolean
 }
@@ -65,7 +67,7 @@ export function latestBids(service: ServiceName, specHash: string, bids: readonl
 }
 
 export function auction(input: AuctionInput): AuctionResult {
-  const slots = [...new Set(input.slots)].sort(compareSlots)
+  const slots = sortBySlot([...new Set(input.slots)], (slot) => slot)
   const bids = latestBids(input.service, input.specHash, input.bids)
   const serviceHash = hash32(input.service)
 
@@ -78,9 +80,10 @@ export function auction(input: AuctionInput): AuctionResult {
   }
 
   const effective = (bid: Bid, ordinal: number): Score => {
-    if (!input.spreadByDomain) return bid.scores[ordinal]!
+    const score = bidScore(bid, input.scoring, ordinal)
+    if (!input.spreadByDomain) return score
     const inDomain = (domainBase.get(bid.domain) ?? 0) + (domainWins.get(bid.domain) ?? 0)
-    return [domainScore(inDomain), ...bid.scores[ordinal]!]
+    return [domainScore(inDomain), ...score]
   }
   const entry = (bid: Bid, ordinal: number): Entry => ({
     bid,
@@ -95,7 +98,7 @@ export function auction(input: AuctionInput): AuctionResult {
     if (a.tie !== b.tie) return a.tie > b.tie
     return compareStrings(a.bid.peer, b.bid.peer) < 0
   })
-  for (const bid of bids) if (bid.scores.length > 0) heap.push(entry(bid, 0))
+  for (const bid of bids) if (bid.offered > 0) heap.push(entry(bid, 0))
 
   const awards: Award[] = []
   while (awards.length < slots.length) {
@@ -110,7 +113,7 @@ export function auction(input: AuctionInput): AuctionResult {
     }
     awards.push({ slot: slots[awards.length]!, peer: top.bid.peer, score: top.score })
     if (input.spreadByDomain) domainWins.set(top.bid.domain, (domainWins.get(top.bid.domain) ?? 0) + 1)
-    if (top.ordinal + 1 < top.bid.scores.length) heap.push(entry(top.bid, top.ordinal + 1))
+    if (top.ordinal + 1 < top.bid.offered) heap.push(entry(top.bid, top.ordinal + 1))
   }
   return { awards, unassigned: slots.slice(awards.length) }
 }

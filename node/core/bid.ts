@@ -1,16 +1,17 @@
-// A peer's bid for a service: how many of the service's unowned slots it could take, and the score of
-// each additional replica, computed from the bidder's exact local state. Scores never rise from one
-// replica to the next (each extra replica leaves less free and one more of the service on the peer),
-// which is what lets the auction pick greedily.
+// A peer's bid for a service: how many of the service's unowned slots it could take, and the exact
+// local numbers its scores come from. A bid carries numbers, not a list of scores, so it stays a few
+// dozen bytes whatever the slot count; every peer derives the same marginal scores from it with
+// marginalScore. Scores never rise from one replica to the next (each extra replica leaves less free
+// and one more of the service on the peer), which is what lets the auction pick greedily.
 
 import type { PeerId, ServiceName } from './ids.js'
 import { feasible, type Rejection } from './feasibility.js'
 import type { PlacementRequest } from './request.js'
-import { marginalScore, type Score } from './scoring.js'
+import { marginalScore, type Score, type ScoringRequest, type ScoringState } from './scoring.js'
 import { unitsThatFit } from './spec/resources.js'
 import { countOnPeer, type PeerView } from './view.js'
 
-export interface Bid {
+export interface Bid extends ScoringState {
   readonly peer: PeerId
   readonly service: ServiceName
   readonly specHash: string
@@ -20,14 +21,16 @@ export interface Bid {
   readonly domain: string
   /** Replicas of the service in the bidder's domain as the bidder sees the cluster. */
   readonly domainCount: number
-  /** scores[j] is the score of the bidder's (j+1)-th additional replica; non-increasing. */
-  readonly scores: readonly Score[]
+  /** Active replicas of the service the bidder already runs. */
+  readonly existing: number
+  /** Most additional replicas it can take: resources, maxPerNode, host ports, and MAX_REPLICAS_PER_BID. */
+  readonly offered: number
 }
 
 export type BidResult = { ok: true; bid: Bid } | { ok: false; rejection: Rejection }
 
-/** Upper bound on additional replicas one bid may offer, so one message stays small. */
-export const MAX_REPLICAS_PER_BID = 256
+/** Upper bound on the replicas one bid may win, so one peer cannot take a huge service in one round. */
+export const MAX_REPLICAS_PER_BID = 1024
 
 export interface BidContext {
   readonly round: number
@@ -39,10 +42,8 @@ export function computeBid(self: PeerView, want: PlacementRequest, wanted: numbe
   const check = feasible(self, want)
   if (!check.ok) return check
   const existing = countOnPeer(self, want.service)
-  let limit = Math.min(wanted, MAX_REPLICAS_PER_BID, unitsThatFit(self.capacity, self.allocated, want.resources))
-  if (want.maxPerNode > 0) limit = Math.min(limit, want.maxPerNode - existing)
-  const scores: Score[] = []
-  for (let extra = 0; extra < limit; extra++) scores.push(marginalScore(self, want, existing, extra))
+  let offered = Math.min(wanted, MAX_REPLICAS_PER_BID, unitsThatFit(self.capacity, self.allocated, want.resources))
+  if (want.maxPerNode > 0) offered = Math.min(offered, want.maxPerNode - existing)
   const domain = want.spreadBy === '' ? '' : (self.labels[want.spreadBy] ?? '')
   return {
     ok: true,
@@ -53,7 +54,17 @@ export function computeBid(self: PeerView, want: PlacementRequest, wanted: numbe
       round: context.round,
       domain,
       domainCount: want.spreadBy === '' ? 0 : (context.domainCounts?.get(domain) ?? 0),
-      scores,
+      existing,
+      offered: Math.max(0, offered),
+      cpuCapacityMilli: self.capacity.cpuMilli,
+      cpuAllocatedMilli: self.allocated.cpuMilli,
+      memoryCapacityMiB: self.capacity.memoryMiB,
+      memoryAllocatedMiB: self.allocated.memoryMiB,
     },
   }
+}
+
+/** The score of the bidder's (extra + 1)-th additional replica. */
+export function bidScore(bid: Bid, want: ScoringRequest, extra: number): Score {
+  return marginalScore(bid, want, bid.existing, extra)
 }

@@ -47,13 +47,14 @@ export function candidates(ring: PeerRing, key: string, count: number): PeerId[]
   const wanted = Math.min(count, size)
   if (wanted <= 0) return []
   if (wanted * 2 > size) return rendezvousAll(ring, key, wanted)
-  const chosen = new Uint8Array(size)
+  // A set, not a bitmap of the ring: the cost must stay O(k), not O(N), per service.
+  const chosen = new Set<number>()
   const out: PeerId[] = []
   for (let probe = 0; out.length < wanted; probe++) {
     let index = lowerBound(ring.points, hash32(key, probe)) % size
     // Linear probing: at most half the ring is chosen, so this finds a free peer quickly.
-    while (chosen[index] === 1) index = (index + 1) % size
-    chosen[index] = 1
+    while (chosen.has(index)) index = (index + 1) % size
+    chosen.add(index)
     out.push(ring.peers[index]!)
   }
   return out

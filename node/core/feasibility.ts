@@ -47,35 +47,38 @@ const OK: Feasibility = Object.freeze({ ok: true })
  * Checks one more task of `want` on `peer`. `extraOnPeer` counts tasks of this service already
  * given to the peer in the same planning pass and not yet in its view.
  */
+function reject(peer: PeerView, reason: RejectionReason, detail = ''): Feasibility {
+  return { ok: false, rejection: { peer: peer.id, reason, detail } }
+}
+
 export function feasible(peer: PeerView, want: PlacementRequest, extraOnPeer = 0): Feasibility {
-  const reject = (reason: RejectionReason, detail = ''): Feasibility => ({ ok: false, rejection: { peer: peer.id, reason, detail } })
   switch (peer.state) {
     case 'alive':
       break
     case 'draining':
-      return reject('draining')
+      return reject(peer, 'draining')
     case 'cordoned':
-      return reject('cordoned')
+      return reject(peer, 'cordoned')
     default:
-      return reject('not-alive', peer.state)
+      return reject(peer, 'not-alive', peer.state)
   }
-  if (!peer.drivers.includes(want.driver)) return reject('driver', want.driver)
+  if (!peer.drivers.includes(want.driver)) return reject(peer, 'driver', want.driver)
   for (const constraint of want.constraints) {
-    if (!constraint.test(peer.labels)) return reject('label', formatConstraint(constraint.constraint))
+    if (!constraint.test(peer.labels)) return reject(peer, 'label', formatConstraint(constraint.constraint))
   }
   if (want.maxPerNode > 0 && countOnPeer(peer, want.service) + extraOnPeer >= want.maxPerNode) {
-    return reject('max-per-node', String(want.maxPerNode))
+    return reject(peer, 'max-per-node', String(want.maxPerNode))
   }
   if (want.ports.length > 0) {
     const used = usedPorts(peer)
     for (const port of want.ports) {
       const key = `${port.host}/${port.protocol}`
-      if (used.has(key)) return reject('port', key)
+      if (used.has(key)) return reject(peer, 'port', key)
     }
   }
   const short = shortfall(peer.capacity, peer.allocated, scaled(want, extraOnPeer + 1))
-  if (short === 'cpu' || short === 'memory') return reject(short)
-  if (short !== undefined) return reject('extended-resource', short)
+  if (short === 'cpu' || short === 'memory') return reject(peer, short)
+  if (short !== undefined) return reject(peer, 'extended-resource', short)
   return OK
 }
 

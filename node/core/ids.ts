@@ -50,13 +50,16 @@ export function serviceOfSlot(slot: SlotId): ServiceName {
 
 /**
  * Total order on slot ids used everywhere output must be stable: by service, then replica index
- * numerically (web/2 before web/10), then global slots by peer.
+ * numerically (web/2 before web/10), then global slots by peer; malformed ids last.
  */
 export function compareSlots(a: SlotId, b: SlotId): number {
   if (a === b) return 0
   const pa = parseSlot(a)
   const pb = parseSlot(b)
-  if (pa === undefined || pb === undefined) return a < b ? -1 : 1
+  if (pa === undefined || pb === undefined) {
+    if (pa !== pb) return pa === undefined ? 1 : -1 // malformed ids last
+    return a < b ? -1 : 1
+  }
   if (pa.service !== pb.service) return pa.service < pb.service ? -1 : 1
   if (pa.kind === 'replica' && pb.kind === 'replica') return pa.index - pb.index
   if (pa.kind !== pb.kind) return pa.kind === 'replica' ? -1 : 1
@@ -65,3 +68,32 @@ export function compareSlots(a: SlotId, b: SlotId): number {
 
 /** Plain code-unit string order: locale-independent, identical on every peer. */
 export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0)
+
+/** Sorts items by their slot (compareSlots order), parsing each slot once rather than per comparison. */
+export function sortBySlot<T>(items: T[], slotOf: (item: T) => SlotId, then?: (a: T, b: T) => number): T[] {
+  const keyed = items.map((item) => {
+    const slot = slotOf(item)
+    const parsed = parseSlot(slot)
+    return {
+      item,
+      slot,
+      service: parsed?.service ?? slot,
+      // Replica slots sort by index before global slots; malformed ids sort last, by text.
+      rank: parsed === undefined ? 2 : parsed.kind === 'replica' ? 0 : 1,
+      index: parsed?.kind === 'replica' ? parsed.index : 0,
+    }
+  })
+  keyed.sort((a, b) => {
+    if (a.rank === 2 || b.rank === 2) {
+      if (a.rank !== b.rank) return a.rank - b.rank
+    } else if (a.service !== b.service) {
+      return a.service < b.service ? -1 : 1
+    }
+    if (a.rank !== b.rank) return a.rank - b.rank
+    if (a.index !== b.index) return a.index - b.index
+    if (a.slot !== b.slot) return a.slot < b.slot ? -1 : 1
+    return then ? then(a.item, b.item) : 0
+  })
+  for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item
+  return items
+}

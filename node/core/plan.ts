@@ -4,10 +4,10 @@
 // and returns the result as data.
 
 import { auction } from './auction.js'
-import { computeBid } from './bid.js'
+import { bidScore, computeBid } from './bid.js'
 import { buildRing, candidateCount, candidates } from './candidates.js'
 import { feasible, type Rejection, type RejectionReason } from './feasibility.js'
-import { compareSlots, compareStrings, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { placementRequest, type PlacementRequest } from './request.js'
 import type { Score } from './scoring.js'
@@ -114,6 +114,19 @@ export function plan(input: PlanInput): PlanResult {
     }
   }
 
+  // Which peers hold each service's active tasks: spreadBy counts per domain from this in
+  // O(replicas of the service) instead of scanning every peer's tasks.
+  const holders = new Map<ServiceName, PeerId[]>()
+  for (const peer of working.values()) {
+    if (peer.state === 'dead') continue
+    for (const task of peer.tasks) {
+      if (!isActive(task.state)) continue
+      const list = holders.get(task.service)
+      if (list === undefined) holders.set(task.service, [peer.id])
+      else list.push(peer.id)
+    }
+  }
+
   const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
@@ -133,6 +146,9 @@ export function plan(input: PlanInput): PlanResult {
       state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
     })
     peer.allocated = addResources(peer.allocated, want.resources)
+    const list = holders.get(action.service)
+    if (list === undefined) holders.set(action.service, [peer.id])
+    else list.push(peer.id)
     placements.push({ slot: action.slot, service: action.service, peer: peer.id, reason: action.reason, score, round })
   }
 
@@ -159,18 +175,18 @@ export function plan(input: PlanInput): PlanResult {
     while (remaining.length > 0 && ring.peers.length > 0) {
       const count = candidateCount(remaining.length, ring.peers.length, round)
       asked = candidates(ring, service, count)
-      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(working.values(), want)
+      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
       const bids = []
       for (const id of asked) {
         const result = computeBid(working.get(id)!, want, remaining.length, { round, ...(domainCounts ? { domainCounts } : {}) })
         if (result.ok) {
           bids.push(result.bid)
-          if (explain) reports.set(id, { peer: id, round, offered: result.bid.scores.length, ...(result.bid.scores[0] ? { bestScore: result.bid.scores[0] } : {}) })
+          if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })
         } else if (explain) {
           reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
         }
       }
-      const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, spreadByDomain: want.spreadBy !== '' })
+      const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, scoring: want, spreadByDomain: want.spreadBy !== '' })
       for (const award of outcome.awards) {
         assign(working.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
         if (explain) {
@@ -201,8 +217,8 @@ export function plan(input: PlanInput): PlanResult {
     })
   }
 
-  placements.sort((a, b) => compareSlots(a.slot, b.slot))
-  pending.sort((a, b) => compareSlots(a.slot, b.slot))
+  sortBySlot(placements, (p) => p.slot)
+  sortBySlot(pending, (p) => p.slot)
   return {
     placements,
     pending,
@@ -234,14 +250,11 @@ export function countRejections(rejections: readonly Rejection[]): RejectionCoun
     b.peers - a.peers || compareStrings(a.reason, b.reason) || compareStrings(a.detail, b.detail))
 }
 
-function countByDomain(peers: Iterable<WorkingPeer>, want: PlacementRequest): Map<string, number> {
+function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {
   const counts = new Map<string, number>()
-  for (const peer of peers) {
-    if (peer.state === 'dead') continue
-    const domain = peer.labels[want.spreadBy] ?? ''
-    for (const task of peer.tasks) {
-      if (task.service === want.service && isActive(task.state)) counts.set(domain, (counts.get(domain) ?? 0) + 1)
-    }
+  for (const id of holders) {
+    const domain = working.get(id)!.labels[label] ?? ''
+    counts.set(domain, (counts.get(domain) ?? 0) + 1)
   }
   return counts
 }

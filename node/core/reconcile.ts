@@ -13,7 +13,7 @@
 //                                               replacement is up (the conflict rule prefers it)
 // Tasks of services no longer desired, or past the replica count, stop.
 
-import { compareSlots, globalSlot, parseSlot, replicaSlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { compareStrings, globalSlot, sortBySlot, parseSlot, replicaSlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { resolveClaims } from './conflict.js'
 import { placementRequest, type PlacementRequest } from './request.js'
 import type { ServiceSpec } from './spec/types.js'
@@ -172,10 +172,10 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
     rollouts.push({ service: spec.name, specHash: want.specHash, settled, inFlight, waiting })
   }
 
-  place.sort((a, b) => compareSlots(a.slot, b.slot))
-  stop.sort((a, b) => compareSlots(a.task.slot, b.task.slot) || (a.task.peer < b.task.peer ? -1 : 1))
-  keep.sort((a, b) => compareSlots(a.slot, b.slot) || (a.peer < b.peer ? -1 : 1))
-  wait.sort((a, b) => compareSlots(a.slot, b.slot))
+  sortBySlot(place, (a) => a.slot)
+  sortBySlot(stop, (a) => a.task.slot, (a, b) => compareStrings(a.task.peer, b.task.peer))
+  sortBySlot(keep, (a) => a.slot, (a, b) => compareStrings(a.peer, b.peer))
+  sortBySlot(wait, (a) => a.slot)
   return { place, stop, keep, wait, rollouts }
 }
 
@@ -187,6 +187,7 @@ function desiredSlotsOf(
   tasksBySlot: ReadonlyMap<SlotId, readonly TaskView[]>,
 ): Array<{ slot: SlotId; peer?: PeerId }> {
   if (spec.mode !== 'global') {
+    // Already in slot order.
     return Array.from({ length: spec.replicas }, (_, i) => ({ slot: replicaSlot(spec.name, i) }))
   }
   const slots: Array<{ slot: SlotId; peer: PeerId }> = []
@@ -197,7 +198,7 @@ function desiredSlotsOf(
     const holds = peer.state === 'cordoned' && tasksBySlot.has(slot)
     if ((acceptsNew || holds) && matches(peer, want)) slots.push({ slot, peer: peer.id })
   }
-  return slots.sort((a, b) => compareSlots(a.slot, b.slot))
+  return sortBySlot(slots, (s) => s.slot)
 }
 
 /** Whether an existing task of `want` may stay on `peer` (resources are not re-checked: it holds them). */

@@ -18,7 +18,17 @@ export interface PlacementRequest {
   readonly spreadBy: string
 }
 
+// Specs are immutable values, so the compiled form is cached per spec object: reconcile, the planner
+// and the protocol machine all ask for it, and hashing a spec is the expensive part.
+const compiled = new WeakMap<ServiceSpec, PlacementRequest>()
+
 export function placementRequest(spec: ServiceSpec): PlacementRequest {
+  let request = compiled.get(spec)
+  if (request === undefined) compiled.set(spec, (request = compile(spec)))
+  return request
+}
+
+function compile(spec: ServiceSpec): PlacementRequest {
   return {
     service: spec.name,
     specHash: specHash(spec),

@@ -11,25 +11,39 @@
 //            front of either, so domains (zones, racks) fill evenly before peers within them.
 //
 // Mean fractions are over cpu and memory, the dimensions every peer has. Scores are computed by the
-// bidder from its exact local state; other peers only compare the numbers they receive, so floating
-// point never has to agree across machines.
+// bidder's exact local numbers, which its bid carries; every peer evaluates the same function on the
+// same numbers (IEEE-754 arithmetic is deterministic), so all agree on every score.
 
-import type { PlacementRequest } from './request.js'
 import { freeFraction } from './spec/resources.js'
-import type { PeerView } from './view.js'
+import type { Resources, Strategy } from './spec/types.js'
 
 export type Score = readonly number[]
 
-/** Score of adding the (existing + extra + 1)-th replica to `peer`, after `extra` already added in this bid. */
-export function marginalScore(peer: PeerView, want: PlacementRequest, existing: number, extra: number): Score {
-  const count = existing + extra
+/** What a score depends on: the bidder's cpu and memory, nothing else of its state. */
+export interface ScoringState {
+  readonly cpuCapacityMilli: number
+  readonly cpuAllocatedMilli: number
+  readonly memoryCapacityMiB: number
+  readonly memoryAllocatedMiB: number
+}
+
+export interface ScoringRequest {
+  readonly strategy: Strategy
+  readonly resources: Resources
+}
+
+/**
+ * Score of adding the (existing + extra + 1)-th replica of a service to a peer in `state`, after
+ * `extra` replicas already added in this bid. Scores never rise with `extra`.
+ */
+export function marginalScore(state: ScoringState, want: ScoringRequest, existing: number, extra: number): Score {
   const free = freeFraction(
-    peer.capacity,
-    peer.allocated,
+    { cpuMilli: state.cpuCapacityMilli, memoryMiB: state.memoryCapacityMiB, extended: {} },
+    { cpuMilli: state.cpuAllocatedMilli, memoryMiB: state.memoryAllocatedMiB, extended: {} },
     want.resources.cpuMilli * (extra + 1),
     want.resources.memoryMiB * (extra + 1),
   )
-  const fewer = 1 / (1 + count)
+  const fewer = 1 / (1 + existing + extra)
   return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
 }
 

@@ -5,6 +5,7 @@ import type { Resources } from './types.js'
 export const NO_RESOURCES: Resources = Object.freeze({ cpuMilli: 0, memoryMiB: 0, extended: Object.freeze({}) })
 
 export function addResources(a: Resources, b: Resources, times = 1): Resources {
+  if (isEmpty(b.extended)) return { cpuMilli: a.cpuMilli + b.cpuMilli * times, memoryMiB: a.memoryMiB + b.memoryMiB * times, extended: a.extended }
   const extended: Record<string, number> = { ...a.extended }
   for (const [name, amount] of Object.entries(b.extended)) extended[name] = (extended[name] ?? 0) + amount * times
   return { cpuMilli: a.cpuMilli + b.cpuMilli * times, memoryMiB: a.memoryMiB + b.memoryMiB * times, extended }
@@ -22,7 +23,8 @@ export function unitsThatFit(capacity: Resources, allocated: Resources, want: Re
   let units = Infinity
   if (want.cpuMilli > 0) units = Math.min(units, Math.floor((capacity.cpuMilli - allocated.cpuMilli) / want.cpuMilli))
   if (want.memoryMiB > 0) units = Math.min(units, Math.floor((capacity.memoryMiB - allocated.memoryMiB) / want.memoryMiB))
-  for (const [name, amount] of Object.entries(want.extended)) {
+  for (const name in want.extended) {
+    const amount = want.extended[name]!
     if (amount <= 0) continue
     const free = (capacity.extended[name] ?? 0) - (allocated.extended[name] ?? 0)
     units = Math.min(units, Math.floor(free / amount))
@@ -34,11 +36,15 @@ export function unitsThatFit(capacity: Resources, allocated: Resources, want: Re
 export function shortfall(capacity: Resources, allocated: Resources, want: Resources): 'cpu' | 'memory' | string | undefined {
   if (allocated.cpuMilli + want.cpuMilli > capacity.cpuMilli && want.cpuMilli > 0) return 'cpu'
   if (allocated.memoryMiB + want.memoryMiB > capacity.memoryMiB && want.memoryMiB > 0) return 'memory'
-  for (const name of Object.keys(want.extended).sort()) {
-    const amount = want.extended[name] ?? 0
-    if (amount > 0 && (allocated.extended[name] ?? 0) + amount > (capacity.extended[name] ?? 0)) return name
+  // The alphabetically first short resource, so every peer names the same one.
+  let first: string | undefined
+  for (const name in want.extended) {
+    const amount = want.extended[name]!
+    if (amount > 0 && (allocated.extended[name] ?? 0) + amount > (capacity.extended[name] ?? 0)) {
+      if (first === undefined || name < first) first = name
+    }
   }
-  return undefined
+  return first
 }
 
 /**
@@ -60,3 +66,8 @@ export function freeFraction(capacity: Resources, allocated: Resources, extraCpu
 }
 
 export const clamp01 = (value: number): number => (value < 0 ? 0 : value > 1 ? 1 : value)
+
+function isEmpty(record: Readonly<Record<string, number>>): boolean {
+  for (const _ in record) return false
+  return true
+}

@@ -6,9 +6,10 @@
 //    a total order that never looks at arrival order.
 //
 // Slots of one service are interchangeable, so the auction hands out "the next replica" greedily to
-// the best remaining marginal bid and gives the i-th winner the i-th slot in slot order. Marginal
-// scores never rise, so greedy is optimal for the sum of scores and runs in O(slots · log bidders)
-// with a heap. The tie-break hashes the replica ordinal rather than the slot id so the heap order is
+// the best remaining marginal bid and gives the i-th winner the i-th slot in slot order, in
+// O(slots · log bidders) with a heap. A peer's next entry joins the heap only once its previous one
+// won. Under spread, marginal scores fall, so greedy maximises the total score and spreads; under
+// binpack they rise, so the winning peer keeps winning until it is full, which is what packing means. The tie-break hashes the replica ordinal rather than the slot id so the heap order is
 // fixed when an entry is pushed; with identical peers it still spreads different services over
 // different peers, because the service is in the hash.
 

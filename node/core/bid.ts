@@ -1,8 +1,7 @@
 // A peer's bid for a service: how many of the service's unowned slots it could take, and the exact
 // local numbers its scores come from. A bid carries numbers, not a list of scores, so it stays a few
 // dozen bytes whatever the slot count; every peer derives the same marginal scores from it with
-// marginalScore. Scores never rise from one replica to the next (each extra replica leaves less free
-// and one more of the service on the peer), which is what lets the auction pick greedily.
+// marginalScore.
 
 import type { PeerId, ServiceName } from './ids.js'
 import { feasible, type Rejection } from './feasibility.js'

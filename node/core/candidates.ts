@@ -2,35 +2,61 @@
 // cost O(N) messages and O(N) work; Nomad scores only a bounded sample for the same reason. The sample
 // must also be the same on every peer, so each peer can tell by itself whether it is a candidate.
 //
-// Multi-probe consistent hashing (Appleton & O'Reilly, 2015): peers sit on a ring at hash(peer id);
-// the service's key is hashed with probe seeds 0, 1, 2, … and each probe picks the first peer at or
-// after its point that is not chosen yet. The set depends only on the key and the membership, moves
-// little when membership changes (peers that disagree about one member still agree on most
-// candidates), and costs O(k log N) to compute.
+// Multi-probe consistent hashing (Appleton & O'Reilly, 2015) over a ring with virtual points: each
+// peer sits on the ring at VIRTUAL_POINTS positions hash(peer id, v); the service's key is hashed with
+// probe seeds 0, 1, 2, … and each probe takes the owner of the first point at or after it whose peer
+// is not chosen yet. Once half the peers are chosen, the rest follow in ring order from a point of the
+// key. The candidates of a key are therefore the prefix of one fixed sequence: widening a round only
+// ever adds peers. The sequence depends only on the key and the membership, moves little when the
+// membership changes (peers that disagree about one member still agree on most candidates), and costs
+// O(k log N) to compute. Virtual points even out the arcs in front of each peer, so every peer is asked
+// about equally often.
 //
 // Size: k = 2·(slots to place) + ⌈log₂ N⌉ + 2 — twice the slots so spread has room to choose, plus
 // Nomad-style log N for a choice even for one slot. When the candidates cannot take every slot the
 // round widens k by 4× until it covers the whole cluster, so a slot that fits anywhere is eventually
 // placed, while the common case stays O(k).
 
-import { combine32, hash32 } from './hash.js'
+import { hash32 } from './hash.js'
 import { compareStrings, type PeerId } from './ids.js'
 
 export interface PeerRing {
-  /** hash32 of each peer id, ascending. */
+  /** Ring positions, ascending. */
   readonly points: Uint32Array
-  /** Peers in ring order, aligned with `points`. */
+  /** Index into `peers` of each point's owner. */
+  readonly owners: Uint32Array
+  /** Distinct peers, sorted by id. */
   readonly peers: readonly PeerId[]
 }
+
+/** Positions per peer. 16 keeps the most-asked peer within about 2× the mean at 1,000 peers. */
+export const VIRTUAL_POINTS = 16
+
+/** Owners are packed below 2^21 in ring construction. */
+const OWNER_LIMIT = 2 ** 21
 
 /** Widening factor per round. */
 export const WIDEN_FACTOR = 4
 
 export function buildRing(peers: readonly PeerId[]): PeerRing {
-  const unique = [...new Set(peers)]
-  const hashed = unique.map((peer) => ({ peer, point: hash32(peer) }))
-  hashed.sort((a, b) => a.point - b.point || compareStrings(a.peer, b.peer))
-  return { points: Uint32Array.from(hashed, (h) => h.point), peers: hashed.map((h) => h.peer) }
+  const unique = [...new Set(peers)].sort(compareStrings)
+  if (unique.length >= OWNER_LIMIT) throw new RangeError(`a ring holds fewer than ${OWNER_LIMIT} peers`)
+  // Point and owner packed into one exact double (32 + 21 bits), so a native numeric sort orders
+  // them by point, then owner, without allocating an object per point.
+  const packed = new Float64Array(unique.length * VIRTUAL_POINTS)
+  unique.forEach((peer, owner) => {
+    for (let v = 0; v < VIRTUAL_POINTS; v++) packed[owner * VIRTUAL_POINTS + v] = hash32(peer, v) * OWNER_LIMIT + owner
+  })
+  packed.sort()
+  const points = new Uint32Array(packed.length)
+  const owners = new Uint32Array(packed.length)
+  for (let i = 0; i < packed.length; i++) {
+    const value = packed[i]!
+    const owner = value % OWNER_LIMIT
+    owners[i] = owner
+    points[i] = (value - owner) / OWNER_LIMIT
+  }
+  return { points, owners, peers: unique }
 }
 
 /** Candidate count for `unplaced` slots in a cluster of `clusterSize` peers at bid round `round`. */
@@ -41,21 +67,32 @@ export function candidateCount(unplaced: number, clusterSize: number, round: num
   return Math.min(clusterSize, widened)
 }
 
-/** The first `count` candidates for `key` (a service name), in probe order. */
+/** The first `count` candidates for `key` (a service name). */
 export function candidates(ring: PeerRing, key: string, count: number): PeerId[] {
   const size = ring.peers.length
   const wanted = Math.min(count, size)
   if (wanted <= 0) return []
-  if (wanted * 2 > size) return rendezvousAll(ring, key, wanted)
+  const points = ring.points.length
   // A set, not a bitmap of the ring: the cost must stay O(k), not O(N), per service.
   const chosen = new Set<number>()
   const out: PeerId[] = []
-  for (let probe = 0; out.length < wanted; probe++) {
-    let index = lowerBound(ring.points, hash32(key, probe)) % size
-    // Linear probing: at most half the ring is chosen, so this finds a free peer quickly.
-    while (chosen.has(index)) index = (index + 1) % size
-    chosen.add(index)
-    out.push(ring.peers[index]!)
+  const take = (owner: number) => {
+    chosen.add(owner)
+    out.push(ring.peers[owner]!)
+  }
+  const probing = Math.min(wanted, Math.floor(size / 2))
+  for (let probe = 0; out.length < probing; probe++) {
+    let index = lowerBound(ring.points, hash32(key, probe)) % points
+    // At most half the peers are chosen, so a free one is a few points away.
+    while (chosen.has(ring.owners[index]!)) index = (index + 1) % points
+    take(ring.owners[index]!)
+  }
+  if (out.length < wanted) {
+    let index = lowerBound(ring.points, hash32(key, 0x5eed)) % points
+    for (let step = 0; step < points && out.length < wanted; step++, index = (index + 1) % points) {
+      const owner = ring.owners[index]!
+      if (!chosen.has(owner)) take(owner)
+    }
   }
   return out
 }
@@ -63,14 +100,6 @@ export function candidates(ring: PeerRing, key: string, count: number): PeerId[]
 /** Whether `peer` is among the first `count` candidates for `key`. */
 export function isCandidate(ring: PeerRing, key: string, count: number, peer: PeerId): boolean {
   return candidates(ring, key, count).includes(peer)
-}
-
-/** When most of the ring is wanted, rank every peer by rendezvous weight instead of probing. */
-function rendezvousAll(ring: PeerRing, key: string, wanted: number): PeerId[] {
-  const keyHash = hash32(key)
-  const ranked = ring.peers.map((peer, i) => ({ peer, weight: combine32(keyHash, ring.points[i]!) }))
-  ranked.sort((a, b) => b.weight - a.weight || compareStrings(a.peer, b.peer))
-  return ranked.slice(0, wanted).map((r) => r.peer)
 }
 
 function lowerBound(points: Uint32Array, value: number): number {

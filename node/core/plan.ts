@@ -171,8 +171,10 @@ export function plan(input: PlanInput): PlanResult {
     const bySlot = new Map(open.map((a) => [a.slot, a]))
     let remaining = open.map((a) => a.slot)
     let round = 0
+    let roundsRun = 0
     let asked: PeerId[] = []
     while (remaining.length > 0 && ring.peers.length > 0) {
+      roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
       asked = candidates(ring, service, count)
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
@@ -212,7 +214,7 @@ export function plan(input: PlanInput): PlanResult {
     servicePlans.push({
       service,
       specHash: want.specHash,
-      rounds: open.length > 0 ? round + 1 : 0,
+      rounds: roundsRun,
       candidates: [...reports.values()].sort((a, b) => compareStrings(a.peer, b.peer)),
     })
   }

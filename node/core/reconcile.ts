@@ -5,7 +5,7 @@
 //
 // Per desired slot:
 //   no active task ............................ place (reason new, or failover if its peer died)
-//   a job slot that completed ................. nothing, ever again
+//   a slot whose task completed ............... nothing, ever again on this version
 //   several tasks ............................. the conflict rule keeps one; the rest stop once it is up
 //   one task on an old version ................ update, at most `parallelism` slots at a time, in slot
 //                                               order, each wave after the previous is settled
@@ -17,7 +17,7 @@ import { compareStrings, globalSlot, sortBySlot, parseSlot, replicaSlot, type Pe
 import { resolveClaims } from './conflict.js'
 import { placementRequest, type PlacementRequest } from './request.js'
 import type { ServiceSpec } from './spec/types.js'
-import { isActive, isUp, type PeerView, type TaskView } from './view.js'
+import { isActive, isUp, type PeerView, type TaskState, type TaskView } from './view.js'
 
 export type PlaceReason = 'new' | 'failover' | 'migrate' | 'update'
 export type StopReason = 'not-desired' | 'scaled-down' | 'duplicate' | 'superseded' | 'ineligible'
@@ -72,6 +72,82 @@ export interface ReconcileInput {
 /** Peer states on which an existing task may stay. */
 const HOLDS_TASKS = new Set(['alive', 'suspect', 'cordoned'])
 
+/** One service's tasks, indexed the way reconcile reads them. */
+export interface ServiceTasks {
+  /** Active tasks on peers that are not dead, by slot. */
+  readonly bySlot: ReadonlyMap<SlotId, readonly TaskView[]>
+  /** Slots whose active task was lost with a dead peer. */
+  readonly lost: ReadonlySet<SlotId>
+  /** Final states of ended tasks, keyed `${slot}#${specHash}`. */
+  readonly ended: ReadonlyMap<string, TaskState>
+}
+
+export interface ServiceReconcile {
+  readonly place: PlaceAction[]
+  readonly stop: StopAction[]
+  readonly keep: TaskView[]
+  readonly wait: WaitAction[]
+  readonly rollout: Rollout
+}
+
+/** Peers as reconcile needs them: lookup by id and, for global services, the whole list. */
+export interface PeerLookup {
+  get(id: PeerId): PeerView | undefined
+  values(): Iterable<PeerView>
+}
+
+export const endedKey = (slot: SlotId, specHash: string): string => `${slot}#${specHash}`
+
+/** Groups every peer's tasks by service; tasks of services not in `desired` come back as orphans. */
+export function indexTasks(peers: Iterable<PeerView>, desired: ReadonlySet<string>): {
+  byService: Map<ServiceName, ServiceTasks>
+  orphans: TaskView[]
+} {
+  const byService = new Map<ServiceName, { bySlot: Map<SlotId, TaskView[]>; lost: Set<SlotId>; ended: Map<string, TaskState> }>()
+  const orphans: TaskView[] = []
+  const entry = (service: ServiceName) => {
+    let found = byService.get(service)
+    if (found === undefined) byService.set(service, (found = { bySlot: new Map(), lost: new Set(), ended: new Map() }))
+    return found
+  }
+  for (const peer of peers) {
+    for (const task of peer.tasks) addTask(task, peer.state === 'dead', desired, entry, orphans)
+  }
+  return { byService, orphans }
+}
+
+/** Adds one task to a service index (shared by indexTasks and incremental indexes). */
+export function addTask(
+  task: TaskView,
+  onDeadPeer: boolean,
+  desired: ReadonlySet<string>,
+  entry: (service: ServiceName) => { bySlot: Map<SlotId, TaskView[]>; lost: Set<SlotId>; ended: Map<string, TaskState> },
+  orphans: TaskView[],
+): void {
+  if (!isActive(task.state)) {
+    if (task.state === 'complete' || task.state === 'failed') {
+      // A completion outranks a failed attempt of the same slot, whatever order peers are read in.
+      const ended = entry(task.service).ended
+      const key = endedKey(task.slot, task.specHash)
+      if (task.state === 'complete' || ended.get(key) !== 'complete') ended.set(key, task.state)
+    }
+    return
+  }
+  if (onDeadPeer) {
+    entry(task.service).lost.add(task.slot)
+    return
+  }
+  const parsed = parseSlot(task.slot)
+  if (!desired.has(task.service) || parsed === undefined || parsed.service !== task.service) {
+    orphans.push(task)
+    return
+  }
+  const slots = entry(task.service).bySlot
+  const list = slots.get(task.slot)
+  if (list === undefined) slots.set(task.slot, [task])
+  else list.push(task)
+}
+
 export function reconcile(input: ReconcileInput): ReconcileResult {
   const place: PlaceAction[] = []
   const stop: StopAction[] = []
@@ -80,96 +156,16 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   const rollouts: Rollout[] = []
 
   const peersById = new Map(input.peers.map((peer) => [peer.id, peer]))
-  const desired = new Map(input.services.map((spec) => [spec.name, spec]))
-
-  // Active tasks grouped by service and slot. Tasks on dead peers are gone; their slots are unowned.
-  const lostSlots = new Set<SlotId>()
-  const bySlot = new Map<ServiceName, Map<SlotId, TaskView[]>>()
-  const completed = new Set<string>()
-  for (const peer of input.peers) {
-    for (const task of peer.tasks) {
-      // A job slot is done for the version that completed; a new version runs it again (as Nomad does).
-      if (task.state === 'complete') completed.add(`${task.slot}#${task.specHash}`)
-      if (!isActive(task.state)) continue
-      if (peer.state === 'dead') {
-        lostSlots.add(task.slot)
-        continue
-      }
-      const spec = desired.get(task.service)
-      const parsed = parseSlot(task.slot)
-      if (spec === undefined || parsed === undefined || parsed.service !== task.service) {
-        stop.push({ task, reason: 'not-desired' })
-        continue
-      }
-      let slots = bySlot.get(task.service)
-      if (slots === undefined) bySlot.set(task.service, (slots = new Map()))
-      const list = slots.get(task.slot)
-      if (list === undefined) slots.set(task.slot, [task])
-      else list.push(task)
-    }
-  }
+  const { byService, orphans } = indexTasks(input.peers, new Set(input.services.map((s) => s.name)))
+  for (const task of orphans) stop.push({ task, reason: 'not-desired' })
 
   for (const spec of [...input.services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const want = placementRequest(spec)
-    const tasksBySlot = bySlot.get(spec.name) ?? new Map<SlotId, TaskView[]>()
-    const eligible = (peer: PeerId): boolean => mayHold(peersById.get(peer), want)
-    const desiredSlots = desiredSlotsOf(spec, input.peers, want, tasksBySlot)
-    const desiredSet = new Set(desiredSlots.map((d) => d.slot))
-
-    for (const [slot, tasks] of tasksBySlot) {
-      if (desiredSet.has(slot)) continue
-      for (const task of tasks) stop.push({ task, reason: spec.mode === 'global' ? 'ineligible' : 'scaled-down' })
-    }
-
-    // First pass: settle each slot's ownership; collect old-version slots for the rolling update.
-    const outdated: Array<{ slot: SlotId; task: TaskView }> = []
-    let settled = 0
-    let inFlight = 0
-    for (const { slot, peer } of desiredSlots) {
-      const tasks = tasksBySlot.get(slot) ?? []
-      if (spec.mode === 'job' && completed.has(`${slot}#${want.specHash}`)) continue
-      if (tasks.length === 0) {
-        place.push({ slot, service: spec.name, reason: lostSlots.has(slot) ? 'failover' : 'new', ...(peer ? { peer } : {}) })
-        inFlight++
-        continue
-      }
-      const { keep: kept, losers, mayStopLosers } = resolveClaims(tasks, want.specHash, eligible)
-      keep.push(kept)
-      for (const loser of losers) {
-        if (mayStopLosers) stop.push({ task: loser, reason: loser.specHash === want.specHash ? 'duplicate' : 'superseded' })
-        else keep.push(loser)
-      }
-      if (losers.length > 0 && !mayStopLosers) wait.push({ slot, why: 'replacement-starting' })
-
-      if (kept.specHash !== want.specHash) {
-        outdated.push({ slot, task: kept })
-      } else if (!eligible(kept.peer)) {
-        // Draining, or no longer matching the constraints: replace first, then stop (via the conflict rule).
-        place.push({ slot, service: spec.name, reason: 'migrate', replaces: kept, ...(peer ? { peer } : {}) })
-        inFlight++
-      } else if (isSettled(kept, spec, input.now)) {
-        settled++
-      } else {
-        inFlight++
-      }
-    }
-
-    // Rolling update: move old-version slots in slot order, `parallelism` at a time.
-    let budget = Math.max(0, spec.update.parallelism - inFlight)
-    let waiting = 0
-    for (const { slot, task } of outdated) {
-      if (budget === 0) {
-        waiting++
-        wait.push({ slot, why: 'update-wave' })
-        continue
-      }
-      budget--
-      inFlight++
-      const fixedPeer = spec.mode === 'global' ? task.peer : undefined
-      if (spec.update.order === 'stop-first') stop.push({ task, reason: 'superseded' })
-      place.push({ slot, service: spec.name, reason: 'update', replaces: task, ...(fixedPeer ? { peer: fixedPeer } : {}) })
-    }
-    rollouts.push({ service: spec.name, specHash: want.specHash, settled, inFlight, waiting })
+    const result = reconcileService(spec, byService.get(spec.name) ?? NO_TASKS, peersById, input.now)
+    place.push(...result.place)
+    stop.push(...result.stop)
+    keep.push(...result.keep)
+    wait.push(...result.wait)
+    rollouts.push(result.rollout)
   }
 
   sortBySlot(place, (a) => a.slot)
@@ -179,10 +175,100 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
   return { place, stop, keep, wait, rollouts }
 }
 
+const NO_TASKS: ServiceTasks = { bySlot: new Map(), lost: new Set(), ended: new Map() }
+
+/** Reconciles one service; actions come back in slot order. */
+export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: PeerLookup, now: number): ServiceReconcile {
+  const place: PlaceAction[] = []
+  const stop: StopAction[] = []
+  const keep: TaskView[] = []
+  const wait: WaitAction[] = []
+  const want = placementRequest(spec)
+  const tasksBySlot = tasks.bySlot
+  const eligible = (peer: PeerId): boolean => mayHold(peers.get(peer), want)
+  const desiredSlots = desiredSlotsOf(spec, peers.values(), want, tasksBySlot)
+  const desiredSet = new Set(desiredSlots.map((d) => d.slot))
+
+  for (const [slot, slotTasks] of tasksBySlot) {
+    if (desiredSet.has(slot)) continue
+    for (const task of slotTasks) stop.push({ task, reason: spec.mode === 'global' ? 'ineligible' : 'scaled-down' })
+  }
+
+  // First pass: settle each slot's ownership; collect old-version slots for the rolling update.
+  const outdated: Array<{ slot: SlotId; task: TaskView }> = []
+  let settled = 0
+  let inFlight = 0
+  for (const { slot, peer } of desiredSlots) {
+    const slotTasks = tasksBySlot.get(slot) ?? []
+    if (slotTasks.length === 0 && isDone(tasks.ended.get(endedKey(slot, want.specHash)), spec)) continue
+    if (slotTasks.length === 0) {
+      place.push({ slot, service: spec.name, reason: tasks.lost.has(slot) ? 'failover' : 'new', ...(peer ? { peer } : {}) })
+      inFlight++
+      continue
+    }
+    const { keep: kept, losers, mayStopLosers } = resolveClaims(slotTasks, want.specHash, eligible)
+    keep.push(kept)
+    for (const loser of losers) {
+      if (mayStopLosers) stop.push({ task: loser, reason: loser.specHash !== want.specHash ? 'superseded' : eligible(loser.peer) ? 'duplicate' : 'ineligible' })
+      else keep.push(loser)
+    }
+    if (losers.length > 0 && !mayStopLosers) wait.push({ slot, why: 'replacement-starting' })
+
+    if (kept.specHash !== want.specHash) {
+      outdated.push({ slot, task: kept })
+    } else if (!eligible(kept.peer)) {
+      // Draining, or no longer matching the constraints: replace first, then stop (via the conflict rule).
+      place.push({ slot, service: spec.name, reason: 'migrate', replaces: kept, ...(peer ? { peer } : {}) })
+      inFlight++
+    } else if (isSettled(kept, spec, now)) {
+      settled++
+    } else {
+      inFlight++
+    }
+  }
+
+  // Rolling update: move old-version slots in slot order, `parallelism` at a time.
+  let budget = Math.max(0, spec.update.parallelism - inFlight)
+  let waiting = 0
+  for (const { slot, task } of outdated) {
+    if (budget === 0) {
+      waiting++
+      wait.push({ slot, why: 'update-wave' })
+      continue
+    }
+    budget--
+    inFlight++
+    const fixedPeer = spec.mode === 'global' ? task.peer : undefined
+    if (effectiveUpdateOrder(spec) === 'stop-first') {
+      stop.push({ task, reason: 'superseded' })
+      keep.splice(keep.indexOf(task), 1)
+    }
+    place.push({ slot, service: spec.name, reason: 'update', replaces: task, ...(fixedPeer ? { peer: fixedPeer } : {}) })
+  }
+  return { place, stop, keep, wait, rollout: { service: spec.name, specHash: want.specHash, settled, inFlight, waiting } }
+}
+
+/**
+ * A slot is done, and not placed again on this version, when its task completed (jobs; and services
+ * whose restart condition let a clean exit stand) or failed for good under restart condition `never`.
+ */
+function isDone(ended: TaskState | undefined, spec: ServiceSpec): boolean {
+  if (ended === 'complete') return spec.mode === 'job' || spec.restart.condition !== 'always'
+  return ended === 'failed' && spec.restart.condition === 'never'
+}
+
+/**
+ * The update order in force. A global task with host ports cannot start beside its predecessor on the
+ * same peer (the port is taken), so such services update stop-first whatever the spec says.
+ */
+export function effectiveUpdateOrder(spec: ServiceSpec): ServiceSpec['update']['order'] {
+  return spec.mode === 'global' && spec.ports.length > 0 ? 'stop-first' : spec.update.order
+}
+
 /** The slots a service wants now. Global services get one per peer that may hold it. */
 function desiredSlotsOf(
   spec: ServiceSpec,
-  peers: readonly PeerView[],
+  peers: Iterable<PeerView>,
   want: PlacementRequest,
   tasksBySlot: ReadonlyMap<SlotId, readonly TaskView[]>,
 ): Array<{ slot: SlotId; peer?: PeerId }> {
@@ -193,9 +279,9 @@ function desiredSlotsOf(
   const slots: Array<{ slot: SlotId; peer: PeerId }> = []
   for (const peer of peers) {
     const slot = globalSlot(spec.name, peer.id)
-    // A cordoned peer keeps a global task it already runs but does not start one.
-    const acceptsNew = peer.state === 'alive' || peer.state === 'suspect'
-    const holds = peer.state === 'cordoned' && tasksBySlot.has(slot)
+    // Cordoned and suspect peers keep a global task they already run but start none.
+    const acceptsNew = peer.state === 'alive'
+    const holds = (peer.state === 'cordoned' || peer.state === 'suspect') && tasksBySlot.has(slot)
     if ((acceptsNew || holds) && matches(peer, want)) slots.push({ slot, peer: peer.id })
   }
   return sortBySlot(slots, (s) => s.slot)

@@ -34,7 +34,8 @@ export interface ScoringRequest {
 
 /**
  * Score of adding the (existing + extra + 1)-th replica of a service to a peer in `state`, after
- * `extra` replicas already added in this bid. Scores never rise with `extra`.
+ * `extra` replicas already added in this bid. Spread scores fall with `extra`; binpack scores rise
+ * (a fuller peer wants the next replica more), so binpack fills one peer before opening the next.
  */
 export function marginalScore(state: ScoringState, want: ScoringRequest, existing: number, extra: number): Score {
   const free = freeFraction(

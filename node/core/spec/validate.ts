@@ -130,8 +130,9 @@ export function validateService(name: unknown, body: unknown, path: string, erro
   const command = stringList(body.command, at('command'), errors, true)
   let driver = body.driver === undefined ? (image !== '' ? 'docker' : 'process') : body.driver
   if (!DRIVERS.includes(driver as never)) {
+    // Report the driver alone: checks of a guessed driver would only add noise.
     errors.push({ path: at('driver'), message: `expected one of ${DRIVERS.join(', ')}` })
-    driver = 'process'
+    driver = 'unknown'
   }
   if (driver === 'docker' && image === '') errors.push({ path: at('image'), message: 'the docker driver needs an image' })
   if (driver === 'process' && command.length === 0) errors.push({ path: at('command'), message: 'the process driver needs a command' })
@@ -275,10 +276,14 @@ function validateHealthcheck(value: unknown, path: string, errors: SpecError[]):
   const command = stringList(value.command, join(path, 'command'), errors, true)
   if (command.length === 0) errors.push({ path: join(path, 'command'), message: 'a healthcheck needs a command' })
   const d = DEFAULT_HEALTHCHECK_TIMING
+  const intervalMs = duration(value.interval, d.intervalMs, join(path, 'interval'), errors)
+  const timeoutMs = duration(value.timeout, d.timeoutMs, join(path, 'timeout'), errors)
+  if (intervalMs <= 0) errors.push({ path: join(path, 'interval'), message: 'must be longer than 0' })
+  if (timeoutMs <= 0) errors.push({ path: join(path, 'timeout'), message: 'must be longer than 0' })
   return {
     command,
-    intervalMs: duration(value.interval, d.intervalMs, join(path, 'interval'), errors),
-    timeoutMs: duration(value.timeout, d.timeoutMs, join(path, 'timeout'), errors),
+    intervalMs,
+    timeoutMs,
     retries: integer(value.retries, d.retries, 1, 100, join(path, 'retries'), errors),
     startPeriodMs: duration(value.startPeriod, d.startPeriodMs, join(path, 'startPeriod'), errors),
   }
@@ -292,10 +297,12 @@ function validateRestart(value: unknown, mode: Mode, path: string, errors: SpecE
     return d
   }
   unknownKeys(value, ['condition', 'delay', 'maxDelay', 'maxAttempts', 'window'], path, errors)
+  const delayMs = duration(value.delay, d.delayMs, join(path, 'delay'), errors)
   const policy: RestartPolicy = {
     condition: oneOf(value.condition, RESTART_CONDITIONS, d.condition, join(path, 'condition'), errors),
-    delayMs: duration(value.delay, d.delayMs, join(path, 'delay'), errors),
-    maxDelayMs: duration(value.maxDelay, d.maxDelayMs, join(path, 'maxDelay'), errors),
+    delayMs,
+    // A delay above the default cap raises the cap, unless the user set one.
+    maxDelayMs: duration(value.maxDelay, Math.max(d.maxDelayMs, delayMs), join(path, 'maxDelay'), errors),
     maxAttempts: integer(value.maxAttempts, d.maxAttempts, 0, 1_000_000, join(path, 'maxAttempts'), errors),
     windowMs: duration(value.window, d.windowMs, join(path, 'window'), errors),
   }

@@ -1,0 +1,114 @@
+// The cluster as one peer sees it: every peer's latest advert merged with its membership status and
+// the operator's settings into PeerViews, and an index of which peers hold tasks of each service, so
+// one service can be reconciled without scanning every peer.
+
+import type { PeerId, ServiceName, SlotId } from '../ids.js'
+import { addTask, type PeerLookup, type ServiceTasks } from '../reconcile.js'
+import type { TaskState, TaskView } from '../view.js'
+import type { PeerState, PeerView } from '../view.js'
+import type { PeerSettings } from './desired.js'
+import type { Advert, MemberStatus } from './messages.js'
+
+export class ClusterState implements PeerLookup {
+  private readonly adverts = new Map<PeerId, Advert>()
+  private readonly statuses = new Map<PeerId, MemberStatus>()
+  private settings: ReadonlyMap<PeerId, PeerSettings> = new Map()
+  private readonly views = new Map<PeerId, PeerView>()
+  /** Peers whose advert lists tasks of a service. */
+  private readonly holders = new Map<ServiceName, Set<PeerId>>()
+
+  /** Stores an advert if newer than the one held; returns the services whose tasks it touched, or null if stale. */
+  putAdvert(advert: Advert): Set<ServiceName> | null {
+    const known = this.adverts.get(advert.peer)
+    if (known !== undefined && (advert.incarnation < known.incarnation ||
+        (advert.incarnation === known.incarnation && advert.version <= known.version))) return null
+    const touched = new Set<ServiceName>()
+    for (const task of known?.tasks ?? []) touched.add(task.service)
+    for (const task of advert.tasks) touched.add(task.service)
+    for (const service of touched) {
+      const set = this.holders.get(service)
+      if (set !== undefined) set.delete(advert.peer)
+    }
+    for (const task of advert.tasks) {
+      let set = this.holders.get(task.service)
+      if (set === undefined) this.holders.set(task.service, (set = new Set()))
+      set.add(advert.peer)
+    }
+    this.adverts.set(advert.peer, advert)
+    this.views.delete(advert.peer)
+    return touched
+  }
+
+  advert(peer: PeerId): Advert | undefined {
+    return this.adverts.get(peer)
+  }
+
+  allAdverts(): IterableIterator<Advert> {
+    return this.adverts.values()
+  }
+
+  /** Services with tasks on `peer` (to re-reconcile when its status changes). */
+  servicesOn(peer: PeerId): Set<ServiceName> {
+    return new Set((this.adverts.get(peer)?.tasks ?? []).map((t) => t.service))
+  }
+
+  setStatus(peer: PeerId, status: MemberStatus): void {
+    this.statuses.set(peer, status)
+    this.views.delete(peer)
+  }
+
+  setSettings(settings: ReadonlyMap<PeerId, PeerSettings>): void {
+    this.settings = settings
+    this.views.clear()
+  }
+
+  get(id: PeerId): PeerView | undefined {
+    const cached = this.views.get(id)
+    if (cached !== undefined) return cached
+    const advert = this.adverts.get(id)
+    if (advert === undefined) return undefined
+    const view = this.build(advert)
+    this.views.set(id, view)
+    return view
+  }
+
+  *values(): IterableIterator<PeerView> {
+    for (const id of this.adverts.keys()) yield this.get(id)!
+  }
+
+  /** One service's tasks, indexed for reconcileService. */
+  serviceTasks(service: ServiceName): ServiceTasks {
+    const bySlot = new Map<SlotId, TaskView[]>()
+    const lost = new Set<SlotId>()
+    const ended = new Map<string, TaskState>()
+    const entry = { bySlot, lost, ended }
+    const desired = new Set<string>([service])
+    const orphans: TaskView[] = []
+    for (const peer of this.holders.get(service) ?? []) {
+      const view = this.get(peer)
+      if (view === undefined) continue
+      for (const task of view.tasks) {
+        if (task.service === service) addTask(task, view.state === 'dead', desired, () => entry, orphans)
+      }
+    }
+    return entry
+  }
+
+  /** Services that have tasks somewhere, for finding tasks of services no longer desired. */
+  knownServices(): IterableIterator<ServiceName> {
+    return this.holders.keys()
+  }
+
+  private build(advert: Advert): PeerView {
+    const status = this.statuses.get(advert.peer) ?? 'alive'
+    const settings = this.settings.get(advert.peer)
+    let state: PeerState
+    if (status === 'dead' || status === 'left') state = 'dead'
+    else if (status === 'suspect') state = 'suspect'
+    else if (settings?.drain) state = 'draining'
+    else if (settings?.cordon) state = 'cordoned'
+    else state = 'alive'
+    const labels = settings && Object.keys(settings.labels).length > 0 ? { ...advert.labels, ...settings.labels } : advert.labels
+    return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
+  }
+}

@@ -1,0 +1,81 @@
+// Protocol timing, in one place. Every knob states how it was chosen and what it trades, in the
+// manner of memberlist's config.go. Defaults scale with cluster size where the protocol's cost does.
+
+export interface MachineConfig {
+  /**
+   * How often a peer probes one other peer (SWIM). Each peer sends one ping per interval, so traffic
+   * per peer is constant in N. Detection of a dead peer takes about one interval. Trade: shorter
+   * detects faster and costs proportionally more messages.
+   */
+  readonly probeIntervalMs: number
+  /** How long a direct ping waits for its ack before asking others to try (indirect probe). ≈ 99th percentile round trip × 2–5. */
+  readonly probeTimeoutMs: number
+  /** Peers asked to probe indirectly, so one bad link cannot get a healthy peer suspected. memberlist uses 3. */
+  readonly indirectChecks: number
+  /**
+   * Silence after which a peer's work is replaced elsewhere. Suspicion lasts
+   * replaceAfterMs − probeIntervalMs after detection, so the time from a peer's death to its slots
+   * going to auction is ≈ replaceAfterMs. Small on a LAN (2 s); raise it for flaky edge links, where a
+   * false "dead" costs a needless migration.
+   */
+  readonly replaceAfterMs: number
+  /**
+   * Full anti-entropy with one random peer: exchanges compact digests of membership and adverts and
+   * repairs what gossip lost (gossip is not reliable across partitions). memberlist scales its 30 s
+   * by log N; here 5 s × max(1, log₂(N) / 4): 5 s up to 16 peers, 12.5 s at 1,000, 21 s at 100,000.
+   */
+  readonly pushPullIntervalMs: number
+  /**
+   * How long a bidder collects the other candidates' bids before running the auction. Must exceed
+   * the one-way delay between candidates at the 99th percentile, or bids are missed and duplicate
+   * claims follow (the conflict rule then resolves them, at the cost of a wasted start).
+   */
+  readonly bidWindowMs: number
+  /**
+   * How long after a round starts its claims must have arrived before peers widen the candidate set
+   * and bid again: bid window plus broadcast of the claims.
+   */
+  readonly roundTimeoutMs: number
+  /** Longest wait between bid rounds for slots no peer can take; rounds back off exponentially to this. */
+  readonly pendingRetryMaxMs: number
+  /** A full level-based reconcile of every service, as a safety net under the event-driven one. */
+  readonly fullReconcileIntervalMs: number
+  /** Least time between desired-state syncs with the same peer when heads digests differ. */
+  readonly desiredSyncCooldownMs: number
+  /**
+   * How often a peer tries to reach one random peer it holds dead (Serf's reconnect). Without it two
+   * sides of a healed partition that declared each other dead never talk again. Trade: each attempt
+   * costs one digest to a host that may really be gone.
+   */
+  readonly reconnectIntervalMs: number
+  /** Most membership updates piggybacked on one ping or ack. */
+  readonly piggybackLimit: number
+}
+
+export type NetworkProfile = 'lan' | 'wan'
+
+export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'lan'): MachineConfig {
+  const n = Math.max(1, clusterSize)
+  const scale = Math.max(1, Math.log2(n) / 4)
+  const wan = profile === 'wan'
+  const probeIntervalMs = wan ? 1_000 : 500
+  return {
+    probeIntervalMs,
+    probeTimeoutMs: wan ? 500 : 200,
+    indirectChecks: 3,
+    replaceAfterMs: wan ? 10_000 : 2_000,
+    pushPullIntervalMs: Math.round(5_000 * scale),
+    bidWindowMs: wan ? 500 : 100,
+    roundTimeoutMs: wan ? 2_000 : 400,
+    pendingRetryMaxMs: 10_000,
+    fullReconcileIntervalMs: 2_000,
+    desiredSyncCooldownMs: wan ? 2_000 : 500,
+    reconnectIntervalMs: wan ? 10_000 : 2_000,
+    piggybackLimit: 8,
+  }
+}
+
+/** Suspicion timeout: the remainder of replaceAfter once detection (about one probe interval) is spent. */
+export function suspicionTimeoutMs(config: MachineConfig): number {
+  return Math.max(config.probeIntervalMs, config.replaceAfterMs - config.probeIntervalMs)
+}

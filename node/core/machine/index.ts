@@ -1,0 +1,7 @@
+export * from './config.js'
+export * from './messages.js'
+export * from './desired.js'
+export * from './membership.js'
+export * from './cluster.js'
+export * from './local-tasks.js'
+export * from './machine.js'

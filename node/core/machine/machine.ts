@@ -1,0 +1,851 @@
+// One peer's whole behaviour, sans-I/O (in the manner of quinn-proto and h11): it takes inputs — a
+// message arrived, time passed, a task changed state, desired state changed — and returns outputs —
+// messages to send, tasks to start or stop, a desired-state sync to run. It never sends, sleeps or
+// reads a clock: the agent feeds it from libp2p, Docker and real timers, the simulator from a modelled
+// network and a virtual clock, so the simulator's answers are the cluster's answers.
+//
+// Timers are one deadline: after any input the host asks nextWakeAt() and calls tick(now) then.
+
+import { auction } from '../auction.js'
+import { computeBid, type Bid } from '../bid.js'
+import { buildRing, candidateCount, candidates, type PeerRing } from '../candidates.js'
+import { feasible, type RejectionReason } from '../feasibility.js'
+import { combine32, hash32 } from '../hash.js'
+import { replicaSlot, parseSlot, type PeerId, type ServiceName, type SlotId } from '../ids.js'
+import { countRejections, type RejectionCount } from '../plan.js'
+import type { Random } from '../random.js'
+import { effectiveUpdateOrder, reconcileService, type PlaceAction } from '../reconcile.js'
+import { placementRequest } from '../request.js'
+import { addResources, NO_RESOURCES } from '../spec/resources.js'
+import type { Driver, Resources, ServiceSpec } from '../spec/types.js'
+import { isActive, type PeerView, type TaskState, type TaskView } from '../view.js'
+import { ClusterState } from './cluster.js'
+import { suspicionTimeoutMs, type MachineConfig } from './config.js'
+import { EMPTY_DESIRED, type DesiredView } from './desired.js'
+import { exitOutcome, withState, type LocalTask } from './local-tasks.js'
+import { MemberTable, retransmitLimit } from './membership.js'
+import { rangeIndices, toRanges, type Advert, type MemberRecord, type Message, type SlotRanges } from './messages.js'
+
+export interface MachineInit {
+  readonly self: PeerId
+  /**
+   * Starting incarnation. A restarted peer must outrank the "dead" record others hold of its previous
+   * life, so hosts pass something that only grows across restarts (the agent: wall-clock ms at start).
+   */
+  readonly incarnation: number
+  readonly capacity: Resources
+  readonly labels: Readonly<Record<string, string>>
+  readonly drivers: readonly Driver[]
+  /** Peers to join through. */
+  readonly seeds: readonly PeerId[]
+  readonly config: MachineConfig
+  readonly random: Random
+  /** This peer's tasks from local state, restarted at start even when no other peer is reachable. */
+  readonly restored?: ReadonlyArray<{ readonly task: TaskView; readonly spec: ServiceSpec }>
+}
+
+export type Output =
+  | { readonly kind: 'send'; readonly to: PeerId; readonly message: Message }
+  | { readonly kind: 'broadcast'; readonly message: Message }
+  | { readonly kind: 'start-task'; readonly task: TaskView; readonly spec: ServiceSpec }
+  | { readonly kind: 'stop-task'; readonly slot: SlotId; readonly reason: string }
+  /** Run the desired-state sync protocol with this peer: its heads digest differs from ours. */
+  | { readonly kind: 'sync-desired'; readonly peer: PeerId }
+  /** A rolling update failed its health deadline and the service asks for automatic rollback. */
+  | { readonly kind: 'rollback'; readonly service: ServiceName; readonly failedSpecHash: string }
+
+/** Why a service has slots no peer took, for `peer why`. */
+export interface PendingInfo {
+  readonly service: ServiceName
+  readonly slots: readonly SlotId[]
+  readonly round: number
+  readonly since: number
+  readonly rejections: readonly RejectionCount[]
+}
+
+interface BidEntry {
+  readonly bid: Bid
+  readonly slots: SlotRanges
+}
+
+/** One service's bid rounds while it has unowned slots. */
+interface AuctionState {
+  specHash: string
+  round: number
+  roundStartedAt: number
+  /** The last round this peer considered bidding in. */
+  consideredRound: number
+  /** Set while this peer's own bid is out: when to run the auction. */
+  closesAt?: number
+  /** Rounds already run at full width (every peer a candidate), for backoff. */
+  fullWidthRounds: number
+  unowned: number[]
+  pendingSince: number
+}
+
+interface Probe {
+  target: PeerId
+  seq: number
+  indirectAt: number
+  indirectSent: boolean
+  acked: boolean
+}
+
+interface Relay {
+  requester: PeerId
+  seq: number
+  target: PeerId
+  expiresAt: number
+}
+
+/** Peers that broadcast a "dead" verdict when a suspicion expires, besides those that raised it. */
+const DEAD_WITNESSES = 3
+
+export class PeerMachine {
+  readonly self: PeerId
+  private incarnation: number
+  private readonly config: MachineConfig
+  private readonly random: Random
+  private readonly capacity: Resources
+  private readonly labels: Readonly<Record<string, string>>
+  private readonly drivers: readonly Driver[]
+  private readonly seeds: readonly PeerId[]
+
+  private readonly members: MemberTable
+  private readonly cluster = new ClusterState()
+  private desired: DesiredView = EMPTY_DESIRED
+  private specs = new Map<ServiceName, ServiceSpec>()
+  private readonly local = new Map<SlotId, LocalTask>()
+  private advertVersion = 0
+  private advertChanged = false
+
+  private ring: PeerRing = buildRing([])
+  private ringStale = true
+  private readonly auctions = new Map<ServiceName, AuctionState>()
+  /** Bids by service, then `${specHash}#${round}`, then bidder. */
+  private readonly bids = new Map<ServiceName, Map<string, Map<PeerId, BidEntry>>>()
+  private readonly pending = new Map<ServiceName, PendingInfo>()
+  private readonly gaveUp = new Map<ServiceName, number>()
+  private readonly rolledBack = new Set<string>()
+
+  private readonly dirty = new Set<ServiceName>()
+  private reconcileAt = Infinity
+  private fullReconcileAt = 0
+  private readonly suspects = new Set<PeerId>()
+  private readonly suspectedByMe = new Set<PeerId>()
+
+  private seq = 0
+  private probeOrder: PeerId[] = []
+  private probeIndex = 0
+  private probe: Probe | undefined
+  private nextProbeAt = 0
+  private readonly relays = new Map<number, Relay>()
+  private nextPushPullAt = 0
+  private nextReconnectAt = 0
+  private readonly desiredSyncAt = new Map<PeerId, number>()
+
+  private out: Output[] = []
+  private now = 0
+  private started = false
+
+  constructor(init: MachineInit) {
+    this.self = init.self
+    this.incarnation = init.incarnation
+    this.config = init.config
+    this.random = init.random
+    this.capacity = init.capacity
+    this.labels = init.labels
+    this.drivers = init.drivers
+    this.seeds = init.seeds.filter((seed) => seed !== init.self)
+    this.members = new MemberTable(init.self)
+    for (const { task, spec } of init.restored ?? []) {
+      if (task.peer !== init.self || !isActive(task.state)) continue
+      this.local.set(task.slot, { view: { ...task, state: 'pending' }, spec, failures: [] })
+    }
+  }
+
+  // --- inputs ---------------------------------------------------------------------------------
+
+  start(now: number): Output[] {
+    this.now = now
+    this.started = true
+    this.members.apply({ peer: this.self, incarnation: this.incarnation, status: 'alive' }, now, this.retransmits())
+    this.cluster.setStatus(this.self, 'alive')
+    this.ringStale = true
+    // Offline reboot: restart our own tasks from local state before anyone else is heard from.
+    for (const task of this.local.values()) this.startLocal(task, 'restored')
+    this.publishAdvert()
+    this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'alive' } })
+    for (const seed of this.seeds) this.send(seed, this.digestMessage(false))
+    this.nextProbeAt = now + this.config.probeIntervalMs * this.random.next()
+    this.nextPushPullAt = now + this.config.pushPullIntervalMs * (0.5 + this.random.next())
+    this.nextReconnectAt = now + this.config.reconnectIntervalMs * (0.5 + this.random.next())
+    this.fullReconcileAt = now
+    return this.flush()
+  }
+
+  receive(from: PeerId, message: Message, now: number): Output[] {
+    this.now = now
+    if (!this.started || from === this.self) return this.flush()
+    this.members.heard(from, now)
+    switch (message.kind) {
+      case 'ping':
+        for (const record of message.updates) this.applyRecord(record)
+        this.send(from, { kind: 'ack', seq: message.seq, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
+        this.compareDesired(from, message.desired)
+        break
+      case 'ack':
+        for (const record of message.updates) this.applyRecord(record)
+        this.onAck(from, message.seq, message.target)
+        this.compareDesired(from, message.desired)
+        break
+      case 'ping-req': {
+        const seq = ++this.seq
+        this.relays.set(seq, { requester: from, seq: message.seq, target: message.target, expiresAt: now + this.config.probeIntervalMs })
+        this.send(message.target, { kind: 'ping', seq, desired: this.desired.digest, updates: [] })
+        break
+      }
+      case 'member':
+        this.applyRecord(message.record)
+        break
+      case 'advert':
+        this.applyAdvert(message.advert)
+        break
+      case 'bid':
+        this.storeBid(message.bid, message.slots)
+        break
+      case 'digest':
+        this.onDigest(from, message)
+        break
+      case 'state':
+        for (const record of message.members) this.applyRecord(record)
+        for (const advert of message.adverts) this.applyAdvert(advert)
+        break
+    }
+    return this.flush()
+  }
+
+  tick(now: number): Output[] {
+    this.now = now
+    if (!this.started) return this.flush()
+    this.runProbes()
+    this.expireSuspicions()
+    this.expireRelays()
+    if (now >= this.nextPushPullAt) {
+      const peer = this.pickReachable()
+      if (peer !== undefined) this.send(peer, this.digestMessage(false))
+      this.nextPushPullAt = now + this.config.pushPullIntervalMs
+    }
+    if (now >= this.nextReconnectAt) {
+      this.reconnect()
+      this.nextReconnectAt = now + this.config.reconnectIntervalMs
+    }
+    for (const task of this.local.values()) {
+      if (task.restartAt !== undefined && task.restartAt <= now) this.startLocal(task, 'restart')
+    }
+    if (now >= this.fullReconcileAt) {
+      for (const service of this.specs.keys()) this.dirty.add(service)
+      this.fullReconcileAt = now + this.config.fullReconcileIntervalMs
+      this.reconcileAt = now
+    }
+    if (now >= this.reconcileAt) this.reconcileDirty()
+    this.progressAuctions()
+    return this.flush()
+  }
+
+  taskChanged(slot: SlotId, state: TaskState, now: number, exitCode?: number): Output[] {
+    this.now = now
+    const task = this.local.get(slot)
+    if (task === undefined) return this.flush()
+    if (state === 'exited' || state === 'failed') {
+      const outcome = exitOutcome(task, exitCode, now)
+      switch (outcome.kind) {
+        case 'complete':
+          task.view = withState(task.view, 'complete', now)
+          break
+        case 'failed-final':
+          task.view = withState(task.view, 'failed', now)
+          break
+        case 'restart':
+          // 'pending' keeps the slot held while the task waits out its backoff here.
+          task.view = withState(task.view, 'pending', now)
+          task.restartAt = outcome.atMs
+          break
+        case 'give-up':
+          this.local.delete(slot)
+          this.gaveUp.set(task.view.service, now + task.spec.restart.windowMs)
+          break
+      }
+    } else {
+      task.view = withState(task.view, state, now)
+    }
+    this.markDirty(task.view.service)
+    this.publishAdvert()
+    return this.flush()
+  }
+
+  desiredChanged(desired: DesiredView, now: number): Output[] {
+    this.now = now
+    const before = this.specs
+    this.desired = desired
+    this.specs = new Map(desired.services.map((spec) => [spec.name, spec]))
+    this.cluster.setSettings(desired.peers)
+    for (const service of before.keys()) this.markDirty(service)
+    for (const service of this.specs.keys()) this.markDirty(service)
+    for (const task of this.local.values()) this.markDirty(task.view.service)
+    return this.flush()
+  }
+
+  /** Graceful leave: others replace this peer's work at once instead of waiting for suspicion. */
+  leave(now: number): Output[] {
+    this.now = now
+    this.incarnation++
+    const record: MemberRecord = { peer: this.self, incarnation: this.incarnation, status: 'left' }
+    this.broadcast({ kind: 'member', record })
+    this.started = false
+    return this.flush()
+  }
+
+  /** The earliest time tick() has work to do. */
+  nextWakeAt(): number {
+    if (!this.started) return Infinity
+    let at = Math.min(this.nextProbeAt, this.nextPushPullAt, this.nextReconnectAt, this.fullReconcileAt, this.reconcileAt)
+    if (this.probe !== undefined && !this.probe.acked && !this.probe.indirectSent) at = Math.min(at, this.probe.indirectAt)
+    for (const peer of this.suspects) {
+      const deadAt = this.members.get(peer)?.deadAt
+      if (deadAt !== undefined) at = Math.min(at, deadAt)
+    }
+    for (const auctionState of this.auctions.values()) {
+      if (auctionState.closesAt !== undefined) at = Math.min(at, auctionState.closesAt)
+      at = Math.min(at, auctionState.roundStartedAt + this.roundDelayMs(auctionState))
+    }
+    for (const task of this.local.values()) if (task.restartAt !== undefined) at = Math.min(at, task.restartAt)
+    return at
+  }
+
+  // --- introspection (for the control API, `peer why` and the simulator) ------------------------
+
+  localTasks(): TaskView[] {
+    return [...this.local.values()].map((t) => t.view)
+  }
+
+  memberRecords(): MemberRecord[] {
+    return [...this.members.all()].map((m) => m.record)
+  }
+
+  peerViews(): PeerView[] {
+    return [...this.cluster.values()]
+  }
+
+  pendingServices(): PendingInfo[] {
+    return [...this.pending.values()]
+  }
+
+  desiredDigest(): string {
+    return this.desired.digest
+  }
+
+  currentIncarnation(): number {
+    return this.incarnation
+  }
+
+  // --- membership -------------------------------------------------------------------------------
+
+  private retransmits(): number {
+    return retransmitLimit(this.members.size + 1)
+  }
+
+  private applyRecord(record: MemberRecord): void {
+    if (record.peer === this.self) {
+      if (record.status !== 'alive' && record.incarnation >= this.incarnation && this.started) {
+        // Refute: a higher incarnation outranks any suspicion or verdict about the old one.
+        this.incarnation = record.incarnation + 1
+        const alive: MemberRecord = { peer: this.self, incarnation: this.incarnation, status: 'alive' }
+        this.members.apply(alive, this.now, this.retransmits())
+        this.broadcast({ kind: 'member', record: alive })
+        this.publishAdvert()
+      }
+      return
+    }
+    const previous = this.members.apply(record, this.now, this.retransmits())
+    if (previous === null) return
+    this.cluster.setStatus(record.peer, record.status)
+    const wasIn = previous === 'alive' || previous === 'suspect'
+    const isIn = record.status === 'alive' || record.status === 'suspect'
+    if (wasIn !== isIn) this.ringStale = true
+    if (record.status === 'suspect') {
+      this.suspects.add(record.peer)
+      this.members.setDeadline(record.peer, this.now + suspicionTimeoutMs(this.config))
+    } else {
+      this.suspects.delete(record.peer)
+      this.suspectedByMe.delete(record.peer)
+    }
+    // Its tasks may be lost (or back); global services gain or lose a slot; pending work may fit now.
+    for (const service of this.cluster.servicesOn(record.peer)) this.markDirty(service)
+    if (wasIn !== isIn || previous === undefined) {
+      for (const spec of this.specs.values()) if (spec.mode === 'global') this.markDirty(spec.name)
+      if (isIn) for (const [service, state] of this.auctions) { state.fullWidthRounds = 0; this.markDirty(service) }
+    }
+  }
+
+  private runProbes(): void {
+    const probe = this.probe
+    if (probe !== undefined && !probe.acked && !probe.indirectSent && this.now >= probe.indirectAt) {
+      probe.indirectSent = true
+      const helpers = this.shuffled(this.members.reachable().filter((p) => p !== probe.target)).slice(0, this.config.indirectChecks)
+      for (const helper of helpers) this.send(helper, { kind: 'ping-req', seq: probe.seq, target: probe.target })
+    }
+    if (this.now < this.nextProbeAt) return
+    if (probe !== undefined && !probe.acked) this.suspect(probe.target)
+    this.probe = undefined
+    const target = this.nextProbeTarget()
+    if (target !== undefined) {
+      const seq = ++this.seq
+      this.probe = { target, seq, indirectAt: this.now + this.config.probeTimeoutMs, indirectSent: false, acked: false }
+      this.send(target, { kind: 'ping', seq, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
+    }
+    this.nextProbeAt = this.now + this.config.probeIntervalMs
+  }
+
+  private onAck(from: PeerId, seq: number, target: PeerId | undefined): void {
+    const relay = this.relays.get(seq)
+    if (relay !== undefined && relay.target === from) {
+      this.relays.delete(seq)
+      this.send(relay.requester, { kind: 'ack', seq: relay.seq, desired: this.desired.digest, updates: [], target: relay.target })
+      return
+    }
+    const probe = this.probe
+    if (probe !== undefined && probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target)) {
+      probe.acked = true
+      if (target !== undefined) this.members.heard(target, this.now)
+    }
+  }
+
+  /** Round-robin over a shuffled list, reshuffled each pass (SWIM's bounded detection time). */
+  private nextProbeTarget(): PeerId | undefined {
+    for (let attempts = 0; attempts < 2; attempts++) {
+      while (this.probeIndex < this.probeOrder.length) {
+        const peer = this.probeOrder[this.probeIndex++]!
+        const status = this.members.status(peer)
+        if (status === 'alive' || status === 'suspect') return peer
+      }
+      this.probeOrder = this.shuffled(this.members.reachable())
+      this.probeIndex = 0
+      if (this.probeOrder.length === 0) return undefined
+    }
+    return undefined
+  }
+
+  private suspect(peer: PeerId): void {
+    const member = this.members.get(peer)
+    if (member === undefined || member.record.status !== 'alive') return
+    const record: MemberRecord = { peer, incarnation: member.record.incarnation, status: 'suspect' }
+    this.suspectedByMe.add(peer)
+    this.applyRecord(record)
+    this.broadcast({ kind: 'member', record })
+  }
+
+  private expireSuspicions(): void {
+    for (const peer of [...this.suspects]) {
+      const member = this.members.get(peer)
+      if (member === undefined || member.record.status !== 'suspect') {
+        this.suspects.delete(peer)
+        continue
+      }
+      if (member.deadAt === undefined || member.deadAt > this.now) continue
+      const record: MemberRecord = { peer, incarnation: member.record.incarnation, status: 'dead' }
+      const announce = this.suspectedByMe.has(peer) || this.isWitness(peer)
+      this.applyRecord(record)
+      // Everyone marks the peer dead at its own deadline; only a few announce it, so one death does
+      // not cost N broadcasts. Peers that missed the suspicion learn it from them.
+      if (announce) this.broadcast({ kind: 'member', record })
+    }
+  }
+
+  private isWitness(peer: PeerId): boolean {
+    const target = hash32(peer)
+    const ranked = this.members.reachable().concat(this.self)
+      .filter((p) => p !== peer)
+      .map((p) => ({ p, w: combine32(target, hash32(p)) }))
+      .sort((a, b) => b.w - a.w || (a.p < b.p ? -1 : 1))
+    return ranked.slice(0, DEAD_WITNESSES).some((r) => r.p === this.self)
+  }
+
+  /**
+   * Reaches out to one peer held dead, or to the seeds when no one is reachable: a peer that answers
+   * is alive after all (a healed partition, a restarted host) and anti-entropy merges the two views.
+   */
+  private reconnect(): void {
+    const dead = this.members.dead()
+    if (dead.length > 0) this.send(dead[this.random.int(dead.length)]!, this.digestMessage(false))
+    if (this.members.reachable().length === 0) for (const seed of this.seeds) this.send(seed, this.digestMessage(false))
+  }
+
+  private expireRelays(): void {
+    for (const [seq, relay] of this.relays) if (relay.expiresAt <= this.now) this.relays.delete(seq)
+  }
+
+  // --- adverts and anti-entropy ---------------------------------------------------------------
+
+  private applyAdvert(advert: Advert): void {
+    if (advert.peer === this.self) return
+    if (this.members.get(advert.peer) === undefined) {
+      this.applyRecord({ peer: advert.peer, incarnation: advert.incarnation, status: 'alive' })
+    }
+    const touched = this.cluster.putAdvert(advert)
+    if (touched === null) return
+    for (const service of touched) this.markDirty(service)
+  }
+
+  /** Rebuilds our own advert after a local change; it is broadcast once per input, at flush. */
+  private publishAdvert(): void {
+    const tasks = [...this.local.values()].map((t) => t.view)
+    let allocated: Resources = NO_RESOURCES
+    for (const task of tasks) if (isActive(task.state)) allocated = addResources(allocated, task.resources)
+    const advert: Advert = {
+      peer: this.self,
+      incarnation: this.incarnation,
+      version: ++this.advertVersion,
+      capacity: this.capacity,
+      allocated,
+      labels: this.labels,
+      drivers: this.drivers,
+      tasks,
+    }
+    this.cluster.putAdvert(advert)
+    this.advertChanged = true
+  }
+
+  private digestMessage(reply: boolean): Message {
+    return {
+      kind: 'digest',
+      members: [...this.members.all()].map((m) => [m.record.peer, m.record.incarnation, m.record.status] as const),
+      adverts: [...this.cluster.allAdverts()].map((a) => [a.peer, a.incarnation, a.version] as const),
+      desired: this.desired.digest,
+      reply,
+    }
+  }
+
+  private onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>): void {
+    const theirMembers = new Map(digest.members.map(([peer, incarnation, status]) => [peer, { peer, incarnation, status }]))
+    const theirAdverts = new Map(digest.adverts.map(([peer, incarnation, version]) => [peer, { incarnation, version }]))
+    let theyLackSomething = false
+    let weLackSomething = false
+    const members: MemberRecord[] = []
+    for (const member of this.members.all()) {
+      const theirs = theirMembers.get(member.record.peer)
+      if (theirs === undefined || member.record.incarnation > theirs.incarnation ||
+          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) members.push(member.record)
+    }
+    for (const record of theirMembers.values()) {
+      const ours = this.members.get(record.peer)?.record
+      if (ours === undefined || record.incarnation > ours.incarnation) weLackSomething = true
+    }
+    const adverts: Advert[] = []
+    for (const advert of this.cluster.allAdverts()) {
+      const theirs = theirAdverts.get(advert.peer)
+      if (theirs === undefined || advert.incarnation > theirs.incarnation ||
+          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) adverts.push(advert)
+    }
+    for (const [peer, theirs] of theirAdverts) {
+      const ours = this.cluster.advert(peer)
+      if (ours === undefined || theirs.incarnation > ours.incarnation || (theirs.incarnation === ours.incarnation && theirs.version > ours.version)) weLackSomething = true
+    }
+    theyLackSomething = members.length > 0 || adverts.length > 0
+    if (theyLackSomething) this.send(from, { kind: 'state', members, adverts })
+    if (!digest.reply && weLackSomething) this.send(from, this.digestMessage(true))
+    this.compareDesired(from, digest.desired)
+  }
+
+  private compareDesired(peer: PeerId, digest: string): void {
+    if (digest === this.desired.digest) return
+    const next = this.desiredSyncAt.get(peer) ?? 0
+    if (this.now < next) return
+    this.desiredSyncAt.set(peer, this.now + this.config.desiredSyncCooldownMs)
+    this.out.push({ kind: 'sync-desired', peer })
+  }
+
+  // --- reconcile and placement ------------------------------------------------------------------
+
+  private markDirty(service: ServiceName): void {
+    this.dirty.add(service)
+    // A short delay coalesces a burst of adverts into one reconcile.
+    if (this.reconcileAt === Infinity) this.reconcileAt = this.now + 5
+  }
+
+  private reconcileDirty(): void {
+    this.reconcileAt = Infinity
+    if (this.ringStale) {
+      this.ring = buildRing([...this.members.reachable(), this.self])
+      this.ringStale = false
+    }
+    const services = [...this.dirty].sort()
+    this.dirty.clear()
+    for (const service of services) this.reconcileOne(service)
+  }
+
+  private reconcileOne(service: ServiceName): void {
+    const spec = this.specs.get(service)
+    if (spec === undefined) {
+      // No longer desired: stop what we run of it; nobody auctions it.
+      for (const task of [...this.local.values()]) {
+        if (task.view.service === service && isActive(task.view.state)) this.stopLocal(task.view.slot, 'not-desired')
+      }
+      this.dropAuction(service)
+      return
+    }
+    const result = reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now)
+    for (const stop of result.stop) if (stop.task.peer === this.self) this.stopLocal(stop.task.slot, stop.reason)
+
+    const open: PlaceAction[] = []
+    for (const place of result.place) {
+      if (place.peer !== undefined) {
+        if (place.peer === this.self) this.placeGlobal(place, spec)
+        continue
+      }
+      // Stop-first updates wait until the old task is gone, then the slot is placed as new.
+      if (place.reason === 'update' && effectiveUpdateOrder(spec) === 'stop-first') continue
+      open.push(place)
+    }
+    this.checkRollout(spec)
+    if (open.length === 0) {
+      this.dropAuction(service)
+      return
+    }
+    const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
+    this.bidIfCandidate(spec, indices)
+  }
+
+  private placeGlobal(place: PlaceAction, spec: ServiceSpec): void {
+    const self = this.cluster.get(this.self)
+    if (self === undefined || this.local.has(place.slot)) return
+    const check = feasible(self, placementRequest(spec))
+    if (!check.ok) {
+      this.pending.set(spec.name, { service: spec.name, slots: [place.slot], round: 0, since: this.now, rejections: countRejections([check.rejection]) })
+      return
+    }
+    this.pending.delete(spec.name)
+    this.claim(place.slot, spec)
+  }
+
+  private bidIfCandidate(spec: ServiceSpec, unowned: number[]): void {
+    const want = placementRequest(spec)
+    let state = this.auctions.get(spec.name)
+    if (state === undefined || state.specHash !== want.specHash) {
+      state = { specHash: want.specHash, round: 0, roundStartedAt: this.now, consideredRound: -1, fullWidthRounds: 0, unowned, pendingSince: this.now }
+      this.auctions.set(spec.name, state)
+      // Bids that arrived before we saw the slots may already be in a later round.
+      const known = this.bids.get(spec.name)
+      if (known !== undefined) {
+        for (const key of known.keys()) {
+          const [hash, round] = key.split('#')
+          if (hash === want.specHash && Number(round) > state.round) state.round = Number(round)
+        }
+      }
+    }
+    state.unowned = unowned
+    if (state.consideredRound >= state.round) return
+    state.consideredRound = state.round
+    const size = this.ring.peers.length
+    const count = candidateCount(unowned.length, size, state.round)
+    const chosen = candidates(this.ring, spec.name, count)
+    if (!chosen.includes(this.self)) return
+    const self = this.cluster.get(this.self)
+    if (self === undefined) return
+    if ((this.gaveUp.get(spec.name) ?? -Infinity) > this.now) return
+    const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
+    const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
+    if (!result.ok || result.bid.offered === 0) return
+    const slots = toRanges(unowned)
+    this.recordBid(result.bid, slots)
+    state.closesAt = this.now + this.config.bidWindowMs
+    const message: Message = { kind: 'bid', bid: result.bid, slots }
+    for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
+  }
+
+  private storeBid(bid: Bid, slots: SlotRanges): void {
+    this.recordBid(bid, slots)
+    const state = this.auctions.get(bid.service)
+    if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
+      // Another peer widened already: follow it, so candidate sets agree.
+      state.round = bid.round
+      state.roundStartedAt = this.now
+      this.markDirty(bid.service)
+    }
+  }
+
+  private recordBid(bid: Bid, slots: SlotRanges): void {
+    let byRound = this.bids.get(bid.service)
+    if (byRound === undefined) this.bids.set(bid.service, (byRound = new Map()))
+    const key = `${bid.specHash}#${bid.round}`
+    let entries = byRound.get(key)
+    if (entries === undefined) byRound.set(key, (entries = new Map()))
+    entries.set(bid.peer, { bid, slots })
+  }
+
+  private progressAuctions(): void {
+    for (const [service, state] of [...this.auctions]) {
+      if (state.closesAt !== undefined && this.now >= state.closesAt) {
+        state.closesAt = undefined
+        this.closeRound(service, state)
+      }
+      if (this.now >= state.roundStartedAt + this.roundDelayMs(state)) {
+        // Claims should have arrived by now; what is still unowned goes to a wider round.
+        if (candidateCount(state.unowned.length, this.ring.peers.length, state.round) >= this.ring.peers.length) {
+          state.fullWidthRounds++
+          this.recordPending(service, state)
+        }
+        state.round++
+        state.roundStartedAt = this.now
+        this.markDirty(service)
+      }
+    }
+  }
+
+  private roundDelayMs(state: AuctionState): number {
+    if (state.fullWidthRounds === 0) return this.config.roundTimeoutMs
+    return Math.min(this.config.pendingRetryMaxMs, this.config.roundTimeoutMs * 2 ** state.fullWidthRounds)
+  }
+
+  /** Runs the auction over the bids of our round and claims what we won, if it still fits. */
+  private closeRound(service: ServiceName, state: AuctionState): void {
+    const spec = this.specs.get(service)
+    const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
+    if (spec === undefined || entries === undefined || !entries.has(this.self)) return
+    // Only slots every bidder saw as unowned are auctioned, so bidders with slightly different views
+    // still hand out the same slots; the rest wait for the next round.
+    let common: Set<number> | undefined
+    for (const { slots } of entries.values()) {
+      const mine = new Set(rangeIndices(slots))
+      common = common === undefined ? mine : new Set([...common].filter((i) => mine.has(i)))
+    }
+    const want = placementRequest(spec)
+    const result = auction({
+      service,
+      specHash: state.specHash,
+      slots: [...(common ?? [])].map((i) => replicaSlot(service, i)),
+      bids: [...entries.values()].map((e) => e.bid),
+      scoring: want,
+      spreadByDomain: want.spreadBy !== '',
+    })
+    for (const award of result.awards) {
+      if (award.peer !== this.self || this.local.has(award.slot)) continue
+      const self = this.cluster.get(this.self)
+      // Another service's auction may have used the room meanwhile: never over-commit.
+      if (self === undefined || !feasible(self, want).ok) break
+      this.claim(award.slot, spec)
+    }
+  }
+
+  private claim(slot: SlotId, spec: ServiceSpec): void {
+    const want = placementRequest(spec)
+    const view: TaskView = {
+      slot, service: spec.name, peer: this.self, specHash: want.specHash, state: 'starting', since: this.now,
+      resources: spec.resources, ports: spec.ports,
+    }
+    const task: LocalTask = { view, spec, failures: [] }
+    this.local.set(slot, task)
+    this.out.push({ kind: 'start-task', task: view, spec })
+    this.publishAdvert()
+    this.markDirty(spec.name)
+  }
+
+  private startLocal(task: LocalTask, _why: 'restored' | 'restart'): void {
+    delete task.restartAt
+    task.view = withState(task.view, 'starting', this.now)
+    this.out.push({ kind: 'start-task', task: task.view, spec: task.spec })
+    this.publishAdvert()
+  }
+
+  private stopLocal(slot: SlotId, reason: string): void {
+    if (!this.local.delete(slot)) return
+    this.out.push({ kind: 'stop-task', slot, reason })
+    this.publishAdvert()
+  }
+
+  private dropAuction(service: ServiceName): void {
+    this.auctions.delete(service)
+    this.bids.delete(service)
+    this.pending.delete(service)
+  }
+
+  private recordPending(service: ServiceName, state: AuctionState): void {
+    const spec = this.specs.get(service)
+    if (spec === undefined) return
+    const want = placementRequest(spec)
+    const rejections: Array<{ peer: PeerId; reason: RejectionReason; detail: string }> = []
+    for (const view of this.cluster.values()) {
+      if (view.state === 'dead') continue
+      const check = feasible(view, want)
+      if (!check.ok) rejections.push(check.rejection)
+    }
+    this.pending.set(service, {
+      service,
+      slots: state.unowned.map((i) => replicaSlot(service, i)),
+      round: state.round,
+      since: state.pendingSince,
+      rejections: countRejections(rejections),
+    })
+  }
+
+  private domainCounts(service: ServiceName, label: string): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const tasks of this.cluster.serviceTasks(service).bySlot.values()) {
+      for (const task of tasks) {
+        const domain = this.cluster.get(task.peer)?.labels[label] ?? ''
+        counts.set(domain, (counts.get(domain) ?? 0) + 1)
+      }
+    }
+    return counts
+  }
+
+  /** A task of ours on the new version that misses its health deadline fails the update. */
+  private checkRollout(spec: ServiceSpec): void {
+    if (!spec.update.autoRollback || spec.healthcheck === null) return
+    const want = placementRequest(spec)
+    for (const task of this.local.values()) {
+      const view = task.view
+      if (view.service !== spec.name || view.specHash !== want.specHash || view.state === 'healthy') continue
+      const key = `${spec.name}#${want.specHash}`
+      if (this.now - view.since >= spec.update.healthDeadlineMs && !this.rolledBack.has(key)) {
+        this.rolledBack.add(key)
+        this.out.push({ kind: 'rollback', service: spec.name, failedSpecHash: want.specHash })
+      }
+    }
+  }
+
+  // --- plumbing ---------------------------------------------------------------------------------
+
+  private send(to: PeerId, message: Message): void {
+    this.out.push({ kind: 'send', to, message })
+  }
+
+  private broadcast(message: Message): void {
+    this.out.push({ kind: 'broadcast', message })
+  }
+
+  private flush(): Output[] {
+    if (this.advertChanged && this.started) {
+      this.advertChanged = false
+      const advert = this.cluster.advert(this.self)
+      if (advert !== undefined) this.broadcast({ kind: 'advert', advert })
+    }
+    const out = this.out
+    this.out = []
+    return out
+  }
+
+  private pickReachable(): PeerId | undefined {
+    const peers = this.members.reachable()
+    return peers.length === 0 ? undefined : peers[this.random.int(peers.length)]
+  }
+
+  private shuffled<T>(items: T[]): T[] {
+    const out = [...items]
+    for (let i = out.length - 1; i > 0; i--) {
+      const j = this.random.int(i + 1)
+      ;[out[i], out[j]] = [out[j]!, out[i]!]
+    }
+    return out
+  }
+}

@@ -1,0 +1,114 @@
+// Named invariants, each a separate checker over the simulated world's ground truth (what really
+// runs where), not over what any peer believes. A violation names the invariant, the time and the
+// detail; the runner adds `reproduce with --seed=…`.
+
+import { placementRequest, type ServiceSpec } from '../node/core/index.js'
+
+export interface Violation {
+  readonly invariant: string
+  readonly atMs: number
+  readonly detail: string
+}
+
+/** A task as it really runs in the simulated world. */
+export interface RunningTask {
+  readonly peer: string
+  readonly slot: string
+  readonly service: string
+  readonly specHash: string
+  readonly cpuMilli: number
+  readonly memoryMiB: number
+}
+
+export interface WorldState {
+  readonly atMs: number
+  /** Live peers with their capacity. */
+  readonly peers: ReadonlyArray<{ readonly id: string; readonly cpuMilli: number; readonly memoryMiB: number }>
+  readonly tasks: readonly RunningTask[]
+  /** The desired state as the majority of live peers hold it (the one they converge to). */
+  readonly services: readonly ServiceSpec[]
+  /** Slots already done for good (completed jobs), keyed `${slot}#${specHash}`. */
+  readonly done: ReadonlySet<string>
+  /** Each live peer's desired-state digest. */
+  readonly digests: ReadonlyMap<string, string>
+  /** Live peers on which each global service's constraints hold, by service. */
+  readonly globalPeers: ReadonlyMap<string, readonly string[]>
+}
+
+/** Safety, checked throughout: no peer runs more than its capacity. */
+export function noOvercommit(world: WorldState): Violation[] {
+  const used = new Map<string, { cpu: number; memory: number }>()
+  for (const task of world.tasks) {
+    const entry = used.get(task.peer) ?? { cpu: 0, memory: 0 }
+    entry.cpu += task.cpuMilli
+    entry.memory += task.memoryMiB
+    used.set(task.peer, entry)
+  }
+  const out: Violation[] = []
+  for (const peer of world.peers) {
+    const entry = used.get(peer.id)
+    if (entry === undefined) continue
+    if (entry.cpu > peer.cpuMilli || entry.memory > peer.memoryMiB) {
+      out.push({ invariant: 'no-overcommit', atMs: world.atMs, detail: `${peer.id} runs ${entry.cpu}m/${entry.memory}Mi on ${peer.cpuMilli}m/${peer.memoryMiB}Mi` })
+    }
+  }
+  return out
+}
+
+/** Liveness, after heal and a convergence window: every desired slot runs exactly once. */
+export function everySlotOnce(world: WorldState): Violation[] {
+  const bySlot = new Map<string, RunningTask[]>()
+  for (const task of world.tasks) {
+    const list = bySlot.get(task.slot)
+    if (list === undefined) bySlot.set(task.slot, [task])
+    else list.push(task)
+  }
+  const out: Violation[] = []
+  for (const spec of world.services) {
+    const hash = placementRequest(spec).specHash
+    const slots = spec.mode === 'global'
+      ? (world.globalPeers.get(spec.name) ?? []).map((peer) => `${spec.name}@${peer}`)
+      : Array.from({ length: spec.replicas }, (_, i) => `${spec.name}/${i}`)
+    for (const slot of slots) {
+      if (world.done.has(`${slot}#${hash}`)) continue
+      const running = bySlot.get(slot) ?? []
+      if (running.length === 0) out.push({ invariant: 'every-slot-once', atMs: world.atMs, detail: `${slot} is not running` })
+      else if (running.length > 1) out.push({ invariant: 'every-slot-once', atMs: world.atMs, detail: `${slot} runs ${running.length} times (${running.map((t) => t.peer).join(', ')})` })
+    }
+  }
+  return out
+}
+
+/** Liveness: no task runs for a service or version that is no longer desired. */
+export function onlyDesired(world: WorldState): Violation[] {
+  const hashes = new Map(world.services.map((spec) => [spec.name as string, placementRequest(spec).specHash]))
+  const replicas = new Map(world.services.map((spec) => [spec.name as string, spec]))
+  const out: Violation[] = []
+  for (const task of world.tasks) {
+    const hash = hashes.get(task.service)
+    if (hash === undefined) {
+      out.push({ invariant: 'only-desired', atMs: world.atMs, detail: `${task.slot} on ${task.peer}: service ${task.service} is not desired` })
+    } else if (hash !== task.specHash) {
+      out.push({ invariant: 'only-desired', atMs: world.atMs, detail: `${task.slot} on ${task.peer} runs version ${task.specHash}, desired ${hash}` })
+    } else {
+      const spec = replicas.get(task.service)!
+      const index = Number(task.slot.slice(task.slot.lastIndexOf('/') + 1))
+      if (spec.mode !== 'global' && !(index < spec.replicas)) {
+        out.push({ invariant: 'only-desired', atMs: world.atMs, detail: `${task.slot} on ${task.peer}: beyond ${spec.replicas} replicas` })
+      }
+    }
+  }
+  return out
+}
+
+/** Liveness: every live peer holds the same desired state. */
+export function desiredIdentical(world: WorldState): Violation[] {
+  const digests = new Set(world.digests.values())
+  if (digests.size <= 1) return []
+  const counts = new Map<string, number>()
+  for (const digest of world.digests.values()) counts.set(digest, (counts.get(digest) ?? 0) + 1)
+  return [{ invariant: 'desired-identical', atMs: world.atMs, detail: `${digests.size} different desired states among ${world.digests.size} live peers (${[...counts.values()].join('/')})` }]
+}
+
+export const SAFETY_INVARIANTS = [noOvercommit] as const
+export const LIVENESS_INVARIANTS = [everySlotOnce, onlyDesired, desiredIdentical] as const

@@ -1,0 +1,548 @@
+// The simulation: N protocol machines — the very code the agents run — over a modelled network, a
+// modelled task runtime and a virtual clock, driven by one seed. Faults strike during a safety phase;
+// then everything heals and the cluster must converge (liveness phase), as in TigerBeetle's VOPR.
+
+import {
+  defaultConfig, PeerMachine, peerId, placementRequest,
+  type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type ServiceSpec, type SlotId, type TaskState, type TaskView,
+} from '../node/core/index.js'
+import { DesiredReplica, type DesiredChange } from './desired-model.js'
+import { EventQueue } from './event-queue.js'
+import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'
+import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
+import { Network, type NetworkConfig } from './network.js'
+import { lognormal, lognormalSigma, seededRandom, type Random } from './random.js'
+
+export interface SimOptions {
+  readonly seed: number
+  readonly peers: readonly PeerView[]
+  readonly services: readonly ServiceSpec[]
+  readonly durationMs: number
+  readonly faults: FaultSpec
+  readonly network: NetworkConfig
+  readonly profile: NetworkProfile
+  /** When the desired services are applied (at the first peer). */
+  readonly applyAtMs?: number
+  /** End of the safety phase (faults only before it); the rest of the run is for convergence. */
+  readonly safetyEndMs?: number
+  /** Median time for a task to start (create + start), ms. */
+  readonly taskStartMs?: number
+  /** Sample the world every this many simulated ms (invariants, series). */
+  readonly sampleEveryMs?: number
+}
+
+export interface SimMetrics {
+  readonly peers: number
+  readonly services: number
+  readonly replicas: number
+  readonly placementMsP50: number
+  readonly placementMsP99: number
+  readonly placementsMeasured: number
+  readonly failoverMsP50: number
+  readonly failoverMsP99: number
+  readonly failoversMeasured: number
+  /** Time from the end of the safety phase until every liveness invariant held; -1 if never. */
+  readonly convergeMs: number
+  readonly msgsPerPeerPerSec: number
+  readonly bytesPerPeerPerSec: number
+  readonly cpuUtilisation: number
+  readonly memoryUtilisation: number
+  readonly events: number
+}
+
+export interface SimResult {
+  readonly metrics: SimMetrics
+  readonly violations: readonly Violation[]
+  readonly faults: readonly FaultAction[]
+  readonly placementSamplesMs: readonly number[]
+  readonly series: ReadonlyArray<{ name: string; unit: string; points: Array<[number, number]> }>
+}
+
+type SimEvent =
+  | { readonly t: 'wake'; readonly peer: number; readonly token: number }
+  | { readonly t: 'deliver'; readonly to: number; readonly from: PeerId; readonly message: Message; readonly life: number }
+  | { readonly t: 'task'; readonly peer: number; readonly life: number; readonly slot: SlotId; readonly state: TaskState; readonly exitCode?: number }
+  | { readonly t: 'desired'; readonly to: number; readonly changes: readonly DesiredChange[]; readonly life: number }
+  | { readonly t: 'sync'; readonly a: number; readonly b: number; readonly lifeA: number; readonly lifeB: number }
+  | { readonly t: 'fault'; readonly action: FaultAction }
+  | { readonly t: 'apply' }
+  | { readonly t: 'sample' }
+  | { readonly t: 'start'; readonly peer: number }
+
+interface SimPeer {
+  readonly id: PeerId
+  readonly view: PeerView
+  machine: PeerMachine | undefined
+  /** Bumped on every kill, so events addressed to an earlier life are dropped. */
+  life: number
+  wakeAt: number
+  wakeToken: number
+  readonly desired: DesiredReplica
+  /** What really runs on the peer. */
+  readonly running: Map<SlotId, { task: TaskView; up: boolean }>
+  /** The peer's local state on disk, for restarts after a kill. */
+  disk: Array<{ task: TaskView; spec: ServiceSpec }>
+  paused: boolean
+}
+
+const FIRST_INCARNATION = 1
+
+export class Simulation {
+  private readonly queue = new EventQueue<SimEvent>()
+  private readonly random: Random
+  private readonly network: Network<SimEvent>
+  private readonly peers: SimPeer[]
+  private readonly index = new Map<PeerId, number>()
+  private readonly config
+  private readonly taskRandom: Random
+  private readonly violations: Violation[] = []
+  private readonly violationKeys = new Set<string>()
+  private readonly placementSamples: number[] = []
+  private readonly failoverSamples: number[] = []
+  /** When each slot became needed and why: measured when a task for it is up. */
+  private readonly neededSince = new Map<SlotId, { atMs: number; kind: 'placement' | 'failover' }>()
+  private messages = 0
+  private bytes = 0
+  private changeIds = 0
+  private convergedAtMs = -1
+  private readonly safetyEndMs: number
+  private readonly applyAtMs: number
+  private readonly faultTimeline: FaultAction[]
+  private readonly seriesRunning: Array<[number, number]> = []
+  private readonly seriesCpu: Array<[number, number]> = []
+  private readonly seriesMessages: Array<[number, number]> = []
+  private messagesAtLastSample = 0
+  private events = 0
+
+  constructor(private readonly options: SimOptions) {
+    this.random = seededRandom(options.seed)
+    this.taskRandom = this.random.fork('tasks')
+    this.peers = options.peers.map((view) => ({
+      id: view.id, view, machine: undefined, life: 0, wakeAt: Infinity, wakeToken: 0,
+      desired: new DesiredReplica(), running: new Map(), disk: [], paused: false,
+    }))
+    this.peers.forEach((p, i) => this.index.set(p.id, i))
+    this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
+    this.config = defaultConfig(this.peers.length, options.profile)
+    this.applyAtMs = options.applyAtMs ?? 2_000
+    this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
+    const plan = planFaults(options.faults, this.random.fork('faults'), {
+      peers: this.peers.map((p) => p.id),
+      durationMs: options.durationMs,
+      safetyEndMs: this.safetyEndMs,
+    })
+    this.faultTimeline = faultActions(plan)
+  }
+
+  run(): SimResult {
+    const startRandom = this.random.fork('start')
+    // Peers come up over the first second, each joining through the first peer.
+    this.peers.forEach((_, i) => this.queue.push(i === 0 ? 0 : startRandom.next() * 1_000, { t: 'start', peer: i }))
+    this.queue.push(this.applyAtMs, { t: 'apply' })
+    for (const action of this.faultTimeline) this.queue.push(action.atMs, { t: 'fault', action })
+    const sampleEveryMs = this.options.sampleEveryMs ?? 1_000
+    for (let at = sampleEveryMs; at <= this.options.durationMs; at += sampleEveryMs) this.queue.push(at, { t: 'sample' })
+    // After the safety phase, check convergence often, so convergeMs is measured finely.
+    for (let at = this.safetyEndMs; at <= this.options.durationMs; at += 100) this.queue.push(at, { t: 'sample' })
+
+    for (;;) {
+      const next = this.queue.pop()
+      if (next === undefined || next.timeMs > this.options.durationMs) break
+      this.events++
+      this.handle(next.event, next.timeMs)
+    }
+    const end = this.options.durationMs
+    const world = this.world(end)
+    for (const check of LIVENESS_INVARIANTS) for (const v of check(world)) this.record(v)
+    return this.result(world)
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  private handle(event: SimEvent, now: number): void {
+    switch (event.t) {
+      case 'start':
+        this.boot(event.peer, now)
+        break
+      case 'wake': {
+        const peer = this.peers[event.peer]!
+        if (event.token !== peer.wakeToken || peer.machine === undefined) return
+        peer.wakeAt = Infinity
+        this.act(event.peer, peer.machine.tick(now), now)
+        break
+      }
+      case 'deliver': {
+        const peer = this.peers[event.to]!
+        if (peer.machine === undefined || peer.life !== event.life) return
+        if (peer.paused) {
+          this.network.hold(peer.id, event)
+          return
+        }
+        this.act(event.to, peer.machine.receive(event.from, event.message, now), now)
+        break
+      }
+      case 'task':
+        this.onTaskEvent(event, now)
+        break
+      case 'desired': {
+        const peer = this.peers[event.to]!
+        if (peer.machine === undefined || peer.life !== event.life || peer.paused) return
+        if (peer.desired.merge(event.changes)) this.act(event.to, peer.machine.desiredChanged(peer.desired.view(), now), now)
+        break
+      }
+      case 'sync': {
+        const a = this.peers[event.a]!
+        const b = this.peers[event.b]!
+        if (a.machine === undefined || b.machine === undefined || a.life !== event.lifeA || b.life !== event.lifeB) return
+        const toB = a.desired.missingFrom(b.desired)
+        const toA = b.desired.missingFrom(a.desired)
+        if (a.desired.merge(toA)) this.act(event.a, a.machine.desiredChanged(a.desired.view(), now), now)
+        if (b.desired.merge(toB)) this.act(event.b, b.machine.desiredChanged(b.desired.view(), now), now)
+        break
+      }
+      case 'fault':
+        this.onFault(event.action, now)
+        break
+      case 'apply':
+        this.applyServices(now)
+        break
+      case 'sample':
+        this.sample(now)
+        break
+    }
+  }
+
+  private boot(index: number, now: number): void {
+    const peer = this.peers[index]!
+    peer.life++
+    peer.paused = false
+    // A new life has no timers: forget any wake scheduled for the previous one.
+    peer.wakeAt = Infinity
+    peer.wakeToken++
+    peer.machine = new PeerMachine({
+      self: peer.id,
+      incarnation: FIRST_INCARNATION + Math.floor(now),
+      capacity: peer.view.capacity,
+      labels: peer.view.labels,
+      drivers: peer.view.drivers,
+      seeds: index === 0 ? [] : [this.peers[0]!.id],
+      config: this.config,
+      random: this.random.fork(`machine:${peer.id}:${peer.life}`),
+      restored: peer.disk,
+    })
+    // Restored tasks are started again by the machine; what ran before the crash is gone.
+    peer.running.clear()
+    this.act(index, peer.machine.start(now), now)
+    if (peer.desired.all().length > 0) this.act(index, peer.machine.desiredChanged(peer.desired.view(), now), now)
+  }
+
+  private applyServices(now: number): void {
+    const origin = this.peers.findIndex((p) => p.machine !== undefined)
+    if (origin < 0) return
+    const peer = this.peers[origin]!
+    const lamport = peer.desired.nextLamport()
+    const changes: DesiredChange[] = this.options.services.map((spec) => ({
+      id: ++this.changeIds, lamport, value: { kind: 'service', name: spec.name, spec },
+    }))
+    for (const spec of this.options.services) {
+      const slots = spec.mode === 'global' ? [] : Array.from({ length: spec.replicas }, (_, i) => `${spec.name}/${i}` as SlotId)
+      for (const slot of slots) this.neededSince.set(slot, { atMs: now, kind: 'placement' })
+    }
+    peer.desired.merge(changes)
+    this.act(origin, peer.machine!.desiredChanged(peer.desired.view(), now), now)
+    this.broadcastDesired(origin, changes, now)
+  }
+
+  private broadcastDesired(from: number, changes: readonly DesiredChange[], now: number): void {
+    const recipients = this.peers.filter((_, i) => i !== from).map((p) => p.id)
+    const delivery = this.network.broadcastDelays(this.peers[from]!.id, recipients)
+    for (let i = 0; i < delivery.peers.length; i++) {
+      const to = this.index.get(delivery.peers[i] as PeerId)!
+      this.queue.push(now + delivery.delaysMs[i]!, { t: 'desired', to, changes, life: this.peers[to]!.life })
+    }
+  }
+
+  /** Carries out a machine's outputs in the modelled world. */
+  private act(index: number, outputs: readonly Output[], now: number): void {
+    const peer = this.peers[index]!
+    for (const output of outputs) {
+      switch (output.kind) {
+        case 'send': {
+          const to = this.index.get(output.to)
+          if (to === undefined) break
+          const size = messageBytes(output.message)
+          for (const delay of this.network.deliveryDelays(peer.id, output.to)) {
+            this.count(size)
+            this.queue.push(now + delay, { t: 'deliver', to, from: peer.id, message: output.message, life: this.peers[to]!.life })
+          }
+          break
+        }
+        case 'broadcast': {
+          const size = messageBytes(output.message)
+          const recipients: string[] = []
+          for (const other of this.peers) if (other !== peer && other.machine !== undefined) recipients.push(other.id)
+          const delivery = this.network.broadcastDelays(peer.id, recipients)
+          for (let i = 0; i < delivery.peers.length; i++) {
+            const to = this.index.get(delivery.peers[i] as PeerId)!
+            this.count(size)
+            this.queue.push(now + delivery.delaysMs[i]!, { t: 'deliver', to, from: peer.id, message: output.message, life: this.peers[to]!.life })
+          }
+          break
+        }
+        case 'start-task': {
+          peer.running.set(output.task.slot, { task: output.task, up: false })
+          const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
+          this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'running' })
+          if (output.spec.healthcheck !== null) {
+            this.queue.push(now + startMs + output.spec.healthcheck.intervalMs * 0.2, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'healthy' })
+          }
+          if (output.spec.mode === 'job') {
+            this.queue.push(now + startMs + 5_000, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'exited', exitCode: 0 })
+          }
+          break
+        }
+        case 'stop-task':
+          peer.running.delete(output.slot)
+          break
+        case 'sync-desired': {
+          const other = this.index.get(output.peer)
+          if (other === undefined) break
+          const there = this.network.deliveryDelays(peer.id, output.peer)
+          const back = this.network.deliveryDelays(output.peer, peer.id)
+          if (there.length === 0 || back.length === 0) break
+          this.count(256)
+          this.count(256)
+          this.queue.push(now + there[0]! + back[0]!, { t: 'sync', a: index, b: other, lifeA: peer.life, lifeB: this.peers[other]!.life })
+          break
+        }
+        case 'rollback':
+          break
+      }
+    }
+    peer.disk = peer.machine === undefined ? peer.disk : peer.machine.localTasks().map((task) => ({ task, spec: this.specFor(peer, task) })).filter((e) => e.spec !== undefined) as SimPeer['disk']
+    this.scheduleWake(index, now)
+  }
+
+  private specFor(peer: SimPeer, task: TaskView): ServiceSpec | undefined {
+    return peer.desired.view().services.find((s) => s.name === task.service)
+  }
+
+  private scheduleWake(index: number, now: number): void {
+    const peer = this.peers[index]!
+    if (peer.machine === undefined) return
+    const at = Math.max(now, peer.machine.nextWakeAt())
+    if (at === Infinity || at >= peer.wakeAt) return
+    peer.wakeAt = at
+    this.queue.push(at, { t: 'wake', peer: index, token: ++peer.wakeToken })
+  }
+
+  private onTaskEvent(event: Extract<SimEvent, { t: 'task' }>, now: number): void {
+    const peer = this.peers[event.peer]!
+    if (peer.machine === undefined || peer.life !== event.life) return
+    const running = peer.running.get(event.slot)
+    if (running === undefined) return
+    if (event.state === 'running' || event.state === 'healthy') {
+      running.up = true
+      const needed = this.neededSince.get(event.slot)
+      if (needed !== undefined && running.task.specHash === this.desiredHash(running.task.service)) {
+        this.neededSince.delete(event.slot)
+        ;(needed.kind === 'placement' ? this.placementSamples : this.failoverSamples).push(now - needed.atMs)
+      }
+    } else if (event.state === 'exited' || event.state === 'failed') {
+      peer.running.delete(event.slot)
+    }
+    this.act(event.peer, peer.machine.taskChanged(event.slot, event.state, now, event.exitCode), now)
+  }
+
+  private desiredHash(service: string): string | undefined {
+    const spec = this.options.services.find((s) => s.name === service)
+    return spec === undefined ? undefined : placementRequest(spec).specHash
+  }
+
+  private onFault(action: FaultAction, now: number): void {
+    switch (action.kind) {
+      case 'kill': {
+        const index = this.index.get(action.peer as PeerId)!
+        const peer = this.peers[index]!
+        if (peer.machine === undefined) return
+        for (const slot of peer.running.keys()) if (!this.neededSince.has(slot)) this.neededSince.set(slot, { atMs: now, kind: 'failover' })
+        peer.machine = undefined
+        peer.life++
+        peer.wakeAt = Infinity
+        peer.wakeToken++
+        peer.running.clear()
+        break
+      }
+      case 'restart':
+        this.boot(this.index.get(action.peer as PeerId)!, now)
+        break
+      case 'partition':
+        this.network.partition(action.groups)
+        break
+      case 'heal-partition':
+        this.network.heal()
+        break
+      case 'pause': {
+        const peer = this.peers[this.index.get(action.peer as PeerId)!]!
+        peer.paused = true
+        this.network.pause(peer.id)
+        break
+      }
+      case 'resume': {
+        const index = this.index.get(action.peer as PeerId)!
+        const peer = this.peers[index]!
+        peer.paused = false
+        for (const held of this.network.resume(peer.id)) this.handle(held, now)
+        this.scheduleWake(index, now)
+        break
+      }
+      case 'loss-start':
+        this.network.setLoss(action.probability)
+        break
+      case 'loss-end':
+        this.network.setLoss(this.options.network.loss)
+        break
+      case 'duplicate-start':
+        this.network.setDuplicate(action.probability)
+        break
+      case 'duplicate-end':
+        this.network.setDuplicate(this.options.network.duplicate)
+        break
+      case 'heal':
+        this.network.heal()
+        this.network.setLoss(0)
+        this.network.setDuplicate(0)
+        for (const [index, peer] of this.peers.entries()) {
+          if (!peer.paused) continue
+          peer.paused = false
+          for (const held of this.network.resume(peer.id)) this.handle(held, now)
+          this.scheduleWake(index, now)
+        }
+        break
+    }
+  }
+
+  // --- observation ----------------------------------------------------------------------------
+
+  private count(bytes: number): void {
+    this.messages++
+    this.bytes += bytes
+  }
+
+  private world(now: number): WorldState {
+    const live = this.peers.filter((p) => p.machine !== undefined)
+    const tasks: RunningTask[] = []
+    for (const peer of live) {
+      for (const { task } of peer.running.values()) {
+        tasks.push({ peer: peer.id, slot: task.slot, service: task.service, specHash: task.specHash, cpuMilli: task.resources.cpuMilli, memoryMiB: task.resources.memoryMiB })
+      }
+    }
+    const digests = new Map(live.map((p) => [p.id as string, p.desired.view().digest]))
+    const services = live[0]?.desired.view().services ?? []
+    const done = new Set<string>()
+    for (const peer of live) for (const task of peer.machine!.localTasks()) if (task.state === 'complete') done.add(`${task.slot}#${task.specHash}`)
+    const globalPeers = new Map<string, string[]>()
+    for (const spec of services) {
+      if (spec.mode !== 'global') continue
+      const want = placementRequest(spec)
+      globalPeers.set(spec.name, live.filter((p) => p.view.drivers.includes(spec.driver) && want.constraints.every((c) => c.test(p.view.labels))).map((p) => p.id))
+    }
+    return {
+      atMs: now,
+      peers: live.map((p) => ({ id: p.id, cpuMilli: p.view.capacity.cpuMilli, memoryMiB: p.view.capacity.memoryMiB })),
+      tasks, services, done, digests, globalPeers,
+    }
+  }
+
+  private sample(now: number): void {
+    const world = this.world(now)
+    for (const check of SAFETY_INVARIANTS) for (const v of check(world)) this.record(v)
+    if (now >= this.safetyEndMs && this.convergedAtMs < 0 && now > this.applyAtMs) {
+      const problems = LIVENESS_INVARIANTS.flatMap((check) => check(world))
+      if (problems.length === 0) this.convergedAtMs = now
+    }
+    if (now % (this.options.sampleEveryMs ?? 1_000) === 0) {
+      const up = world.tasks.length
+      let cpu = 0
+      let capacity = 0
+      for (const t of world.tasks) cpu += t.cpuMilli
+      for (const p of world.peers) capacity += p.cpuMilli
+      this.seriesRunning.push([now / 1000, up])
+      this.seriesCpu.push([now / 1000, capacity === 0 ? 0 : round(cpu / capacity, 4)])
+      const live = Math.max(1, world.peers.length)
+      const perSecond = (this.messages - this.messagesAtLastSample) / live / ((this.options.sampleEveryMs ?? 1_000) / 1000)
+      this.messagesAtLastSample = this.messages
+      this.seriesMessages.push([now / 1000, round(perSecond, 2)])
+    }
+  }
+
+  private record(violation: Violation): void {
+    const key = `${violation.invariant}|${violation.detail}`
+    if (this.violationKeys.has(key)) return
+    this.violationKeys.add(key)
+    this.violations.push(violation)
+  }
+
+  private result(world: WorldState): SimResult {
+    const seconds = this.options.durationMs / 1000
+    let cpu = 0
+    let memory = 0
+    let cpuCapacity = 0
+    let memoryCapacity = 0
+    for (const t of world.tasks) {
+      cpu += t.cpuMilli
+      memory += t.memoryMiB
+    }
+    for (const p of world.peers) {
+      cpuCapacity += p.cpuMilli
+      memoryCapacity += p.memoryMiB
+    }
+    const replicas = this.options.services.reduce((sum, s) => sum + (s.mode === 'global' ? 0 : s.replicas), 0)
+    return {
+      metrics: {
+        peers: this.peers.length,
+        services: this.options.services.length,
+        replicas,
+        placementMsP50: percentile(this.placementSamples, 50),
+        placementMsP99: percentile(this.placementSamples, 99),
+        placementsMeasured: this.placementSamples.length,
+        failoverMsP50: percentile(this.failoverSamples, 50),
+        failoverMsP99: percentile(this.failoverSamples, 99),
+        failoversMeasured: this.failoverSamples.length,
+        convergeMs: this.convergedAtMs < 0 ? -1 : Math.round(this.convergedAtMs - this.safetyEndMs),
+        msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
+        bytesPerPeerPerSec: Math.round(this.bytes / this.peers.length / seconds),
+        cpuUtilisation: cpuCapacity === 0 ? 0 : round(cpu / cpuCapacity, 4),
+        memoryUtilisation: memoryCapacity === 0 ? 0 : round(memory / memoryCapacity, 4),
+        events: this.events,
+      },
+      violations: this.violations,
+      faults: this.faultTimeline,
+      placementSamplesMs: this.placementSamples.map((v) => round(v, 3)),
+      series: [
+        { name: 'tasks running', unit: 'tasks', points: this.seriesRunning },
+        { name: 'cpu allocated', unit: 'fraction', points: this.seriesCpu },
+        { name: 'messages per peer per second', unit: 'msg/s', points: this.seriesMessages },
+      ],
+    }
+  }
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return -1
+  const sorted = [...values].sort((a, b) => a - b)
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
+  return round(sorted[rank]!, 1)
+}
+
+const round = (value: number, digits: number): number => {
+  const factor = 10 ** digits
+  return Math.round(value * factor) / factor
+}
+
+/** Wire size estimate: the JSON a real peer would send. */
+function messageBytes(message: Message): number {
+  return JSON.stringify(message).length
+}
+
+export { peerId }

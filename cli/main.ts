@@ -3,6 +3,7 @@
 
 import { Command, CommanderError } from 'commander'
 import { registerPlan } from './commands/plan.js'
+import { registerSim } from './commands/sim.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
   registerPlan(program)
+  registerSim(program)
   return program
 }
 

@@ -168,6 +168,8 @@ export class Simulation {
         const peer = this.peers[event.peer]!
         if (event.token !== peer.wakeToken || peer.machine === undefined) return
         peer.wakeAt = Infinity
+        // A paused process runs no timers; resume schedules its next wake.
+        if (peer.paused) return
         this.act(event.peer, peer.machine.tick(now), now)
         break
       }
@@ -186,7 +188,11 @@ export class Simulation {
         break
       case 'desired': {
         const peer = this.peers[event.to]!
-        if (peer.machine === undefined || peer.life !== event.life || peer.paused) return
+        if (peer.machine === undefined || peer.life !== event.life) return
+        if (peer.paused) {
+          this.network.hold(peer.id, event)
+          return
+        }
         if (peer.desired.merge(event.changes)) this.act(event.to, peer.machine.desiredChanged(peer.desired.view(), now), now)
         break
       }
@@ -339,6 +345,11 @@ export class Simulation {
   private onTaskEvent(event: Extract<SimEvent, { t: 'task' }>, now: number): void {
     const peer = this.peers[event.peer]!
     if (peer.machine === undefined || peer.life !== event.life) return
+    if (peer.paused) {
+      // The task changed while its agent was paused; the agent learns of it when it resumes.
+      this.network.hold(peer.id, event)
+      return
+    }
     const running = peer.running.get(event.slot)
     if (running === undefined) return
     if (event.state === 'running' || event.state === 'healthy') {
@@ -409,9 +420,10 @@ export class Simulation {
         this.network.setDuplicate(this.options.network.duplicate)
         break
       case 'heal':
+        // The safety phase ends: partitions heal and loss returns to the network's own base rate.
         this.network.heal()
-        this.network.setLoss(0)
-        this.network.setDuplicate(0)
+        this.network.setLoss(this.options.network.loss)
+        this.network.setDuplicate(this.options.network.duplicate)
         for (const [index, peer] of this.peers.entries()) {
           if (!peer.paused) continue
           peer.paused = false

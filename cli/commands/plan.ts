@@ -93,8 +93,11 @@ export function planText(result: PlanResult, explain?: string): string {
   if (explain !== undefined) {
     const service = result.services.find((s) => s.service === explain)
     out.push('', `Candidates for ${explain}:`)
+    if (service !== undefined && service.ruledOut.length > 0) {
+      out.push(`  never asked: ${describeRejections(service.ruledOut)}`)
+    }
     if (service === undefined || service.candidates.length === 0) {
-      out.push('  none were asked: every slot already has a task')
+      out.push('  none were asked: every slot already has a task, or no peer can host it')
     } else {
       out.push(table(['PEER', 'ROUND', 'OFFERED', 'WON', 'BEST SCORE', 'REJECTED'], service.candidates.map((c) => [
         c.peer,

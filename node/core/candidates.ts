@@ -12,8 +12,13 @@
 // O(k log N) to compute. Virtual points even out the arcs in front of each peer, so every peer is asked
 // about equally often.
 //
-// Size: k = 2·(slots to place) + ⌈log₂ N⌉ + 2 — twice the slots so spread has room to choose, plus
-// Nomad-style log N for a choice even for one slot. When the candidates cannot take every slot the
+// Peers that can never take the service — wrong labels for its constraints, or without its driver —
+// are skipped in the sequence (every peer knows every peer's labels from adverts), so constrained
+// services do not spend rounds asking peers that cannot bid.
+//
+// Size: k = (slots to place) + ⌈log₂ N⌉ + 2 — one candidate per slot so spread can give each its own
+// peer, plus Nomad-style log N for a choice of the emptiest, even for one slot. Every candidate sends
+// its bid to every other, so a round costs k² messages: k stays as small as choice allows. When the candidates cannot take every slot the
 // round widens k by 4× until it covers the whole cluster, so a slot that fits anywhere is eventually
 // placed, while the common case stays O(k).
 
@@ -62,44 +67,48 @@ export function buildRing(peers: readonly PeerId[]): PeerRing {
 /** Candidate count for `unplaced` slots in a cluster of `clusterSize` peers at bid round `round`. */
 export function candidateCount(unplaced: number, clusterSize: number, round: number): number {
   if (clusterSize <= 0) return 0
-  const base = 2 * Math.max(1, unplaced) + Math.ceil(Math.log2(clusterSize + 1)) + 2
+  const base = Math.max(1, unplaced) + Math.ceil(Math.log2(clusterSize + 1)) + 2
   const widened = base * WIDEN_FACTOR ** Math.max(0, round)
   return Math.min(clusterSize, widened)
 }
 
-/** The first `count` candidates for `key` (a service name). */
-export function candidates(ring: PeerRing, key: string, count: number): PeerId[] {
+/**
+ * The first `count` candidates for `key` (a service name) among the peers `accept` admits (all, by
+ * default). For a fixed ring and filter, a larger count always extends a smaller one.
+ */
+export function candidates(ring: PeerRing, key: string, count: number, accept?: (peer: PeerId) => boolean): PeerId[] {
   const size = ring.peers.length
   const wanted = Math.min(count, size)
   if (wanted <= 0) return []
   const points = ring.points.length
-  // A set, not a bitmap of the ring: the cost must stay O(k), not O(N), per service.
-  const chosen = new Set<number>()
+  // Sets, not bitmaps of the ring: the cost must stay O(k), not O(N), per service.
+  const seen = new Set<number>()
   const out: PeerId[] = []
-  const take = (owner: number) => {
-    chosen.add(owner)
-    out.push(ring.peers[owner]!)
+  const visit = (owner: number) => {
+    seen.add(owner)
+    const peer = ring.peers[owner]!
+    if (accept === undefined || accept(peer)) out.push(peer)
   }
-  const probing = Math.min(wanted, Math.floor(size / 2))
-  for (let probe = 0; out.length < probing; probe++) {
+  const half = Math.floor(size / 2)
+  for (let probe = 0; out.length < wanted && seen.size < half; probe++) {
     let index = lowerBound(ring.points, hash32(key, probe)) % points
-    // At most half the peers are chosen, so a free one is a few points away.
-    while (chosen.has(ring.owners[index]!)) index = (index + 1) % points
-    take(ring.owners[index]!)
+    // At most half the peers are seen, so an unseen one is a few points away.
+    while (seen.has(ring.owners[index]!)) index = (index + 1) % points
+    visit(ring.owners[index]!)
   }
   if (out.length < wanted) {
     let index = lowerBound(ring.points, hash32(key, 0x5eed)) % points
     for (let step = 0; step < points && out.length < wanted; step++, index = (index + 1) % points) {
       const owner = ring.owners[index]!
-      if (!chosen.has(owner)) take(owner)
+      if (!seen.has(owner)) visit(owner)
     }
   }
   return out
 }
 
 /** Whether `peer` is among the first `count` candidates for `key`. */
-export function isCandidate(ring: PeerRing, key: string, count: number, peer: PeerId): boolean {
-  return candidates(ring, key, count).includes(peer)
+export function isCandidate(ring: PeerRing, key: string, count: number, peer: PeerId, accept?: (peer: PeerId) => boolean): boolean {
+  return candidates(ring, key, count, accept).includes(peer)
 }
 
 function lowerBound(points: Uint32Array, value: number): number {

@@ -9,7 +9,7 @@ import { buildRing, candidateCount, candidates } from './candidates.js'
 import { feasible, type Rejection, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
-import { placementRequest, type PlacementRequest } from './request.js'
+import { couldHost, placementRequest, type PlacementRequest } from './request.js'
 import type { Score } from './scoring.js'
 import { addResources, subtractResources } from './spec/resources.js'
 import type { Resources, ServiceSpec } from './spec/types.js'
@@ -56,6 +56,8 @@ export interface ServicePlan {
   readonly specHash: string
   readonly rounds: number
   readonly candidates: readonly CandidateReport[]
+  /** Peers never asked because their labels or drivers rule the service out (explain only). */
+  readonly ruledOut: readonly RejectionCount[]
 }
 
 export interface PeerUsage {
@@ -172,11 +174,13 @@ export function plan(input: PlanInput): PlanResult {
     let remaining = open.map((a) => a.slot)
     let round = 0
     let roundsRun = 0
-    let asked: PeerId[] = []
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
-      asked = candidates(ring, service, count)
+      const asked = candidates(ring, service, count, (id) => {
+        const peer = working.get(id)!
+        return couldHost(want, peer.drivers, peer.labels)
+      })
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
       const bids = []
       for (const id of asked) {
@@ -202,19 +206,30 @@ export function plan(input: PlanInput): PlanResult {
     }
 
     if (remaining.length > 0) {
-      // Ask the last round's candidates again, after this pass's placements, why they cannot take more.
+      // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip
+      // peers whose labels rule them out, and those reasons matter most to the user.
       const rejections: Rejection[] = []
-      for (const id of asked) {
-        const check = feasible(working.get(id)!, want)
+      for (const peer of working.values()) {
+        if (peer.state === 'dead') continue
+        const check = feasible(peer, want)
         if (!check.ok) rejections.push(check.rejection)
       }
       const counted = countRejections(rejections)
       for (const slot of remaining) pending.push({ slot, service, reason: bySlot.get(slot)!.reason, rejections: counted })
     }
+    const ruledOut: Rejection[] = []
+    if (explain) {
+      for (const peer of working.values()) {
+        if (peer.state === 'dead' || couldHost(want, peer.drivers, peer.labels)) continue
+        const check = feasible(peer, want)
+        if (!check.ok) ruledOut.push(check.rejection)
+      }
+    }
     servicePlans.push({
       service,
       specHash: want.specHash,
       rounds: roundsRun,
+      ruledOut: countRejections(ruledOut),
       candidates: [...reports.values()].sort((a, b) => compareStrings(a.peer, b.peer)),
     })
   }

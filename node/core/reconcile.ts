@@ -13,7 +13,7 @@
 //                                               replacement is up (the conflict rule prefers it)
 // Tasks of services no longer desired, or past the replica count, stop.
 
-import { compareStrings, globalSlot, sortBySlot, parseSlot, replicaSlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { compareStrings, globalSlot, sortBySlot, replicaSlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { resolveClaims } from './conflict.js'
 import { placementRequest, type PlacementRequest } from './request.js'
 import type { ServiceSpec } from './spec/types.js'
@@ -137,8 +137,8 @@ export function addTask(
     entry(task.service).lost.add(task.slot)
     return
   }
-  const parsed = parseSlot(task.slot)
-  if (!desired.has(task.service) || parsed === undefined || parsed.service !== task.service) {
+  // Slot ids were checked when the advert was decoded; here only their service must match.
+  if (!desired.has(task.service) || !slotBelongsTo(task.slot, task.service)) {
     orphans.push(task)
     return
   }
@@ -273,8 +273,10 @@ function desiredSlotsOf(
   tasksBySlot: ReadonlyMap<SlotId, readonly TaskView[]>,
 ): Array<{ slot: SlotId; peer?: PeerId }> {
   if (spec.mode !== 'global') {
-    // Already in slot order.
-    return Array.from({ length: spec.replicas }, (_, i) => ({ slot: replicaSlot(spec.name, i) }))
+    // Already in slot order; cached per spec, since reconcile runs on every change.
+    let slots = replicaSlots.get(spec)
+    if (slots === undefined) replicaSlots.set(spec, (slots = Array.from({ length: spec.replicas }, (_, i) => ({ slot: replicaSlot(spec.name, i) }))))
+    return slots
   }
   const slots: Array<{ slot: SlotId; peer: PeerId }> = []
   for (const peer of peers) {
@@ -285,6 +287,14 @@ function desiredSlotsOf(
     if ((acceptsNew || holds) && matches(peer, want)) slots.push({ slot, peer: peer.id })
   }
   return sortBySlot(slots, (s) => s.slot)
+}
+
+const replicaSlots = new WeakMap<ServiceSpec, Array<{ slot: SlotId; peer?: PeerId }>>()
+
+/** `web/3` and `web@peer` belong to `web`. */
+function slotBelongsTo(slot: SlotId, service: ServiceName): boolean {
+  const next = slot.charCodeAt(service.length)
+  return slot.startsWith(service) && (next === 47 /* / */ || next === 64 /* @ */)
 }
 
 /** Whether an existing task of `want` may stay on `peer` (resources are not re-checked: it holds them). */

@@ -42,3 +42,13 @@ function compile(spec: ServiceSpec): PlacementRequest {
     spreadBy: spec.spreadBy,
   }
 }
+
+/**
+ * Whether a peer could ever take the service, from what does not change with load: its driver and
+ * its labels. Candidate selection skips peers that fail this.
+ */
+export function couldHost(want: PlacementRequest, drivers: readonly Driver[], labels: Readonly<Record<string, string>>): boolean {
+  if (!drivers.includes(want.driver)) return false
+  for (const constraint of want.constraints) if (!constraint.test(labels)) return false
+  return true
+}

@@ -16,18 +16,18 @@ const KEYS = Array.from({ length: 200 }, (_, i) => `svc-${i}`)
 const Count = suite('candidateCount')
 
 const counts: Array<{ name: string; unplaced: number; cluster: number; round: number; expected: number }> = [
-  // k = 2·slots + ⌈log₂(N + 1)⌉ + 2
-  { name: 'one slot in 1000 peers asks 2 + 10 + 2', unplaced: 1, cluster: 1000, round: 0, expected: 14 },
-  { name: 'three slots in 1000 peers ask 6 + 10 + 2', unplaced: 3, cluster: 1000, round: 0, expected: 18 },
-  { name: 'zero slots count as one', unplaced: 0, cluster: 1000, round: 0, expected: 14 },
+  // k = slots + ⌈log₂(N + 1)⌉ + 2
+  { name: 'one slot in 1000 peers asks 1 + 10 + 2', unplaced: 1, cluster: 1000, round: 0, expected: 13 },
+  { name: 'three slots in 1000 peers ask 3 + 10 + 2', unplaced: 3, cluster: 1000, round: 0, expected: 15 },
+  { name: 'zero slots count as one', unplaced: 0, cluster: 1000, round: 0, expected: 13 },
   { name: 'one slot in 1 peer asks that peer', unplaced: 1, cluster: 1, round: 0, expected: 1 },
   { name: 'a small cluster is asked whole', unplaced: 5, cluster: 10, round: 0, expected: 10 },
-  { name: 'one slot in 100,000 peers asks 2 + 17 + 2', unplaced: 1, cluster: 100_000, round: 0, expected: 21 },
-  { name: 'round 1 asks 4× round 0', unplaced: 3, cluster: 1000, round: 1, expected: 72 },
-  { name: 'round 2 asks 16× round 0', unplaced: 3, cluster: 1000, round: 2, expected: 288 },
-  { name: 'round 3 is capped at the cluster size', unplaced: 3, cluster: 1000, round: 3, expected: 1000 },
+  { name: 'one slot in 100,000 peers asks 1 + 17 + 2', unplaced: 1, cluster: 100_000, round: 0, expected: 20 },
+  { name: 'round 1 asks 4× round 0', unplaced: 3, cluster: 1000, round: 1, expected: 60 },
+  { name: 'round 2 asks 16× round 0', unplaced: 3, cluster: 1000, round: 2, expected: 240 },
+  { name: 'round 4 is capped at the cluster size', unplaced: 3, cluster: 1000, round: 4, expected: 1000 },
   { name: 'an empty cluster asks nobody', unplaced: 3, cluster: 0, round: 0, expected: 0 },
-  { name: 'a negative round counts as round 0', unplaced: 1, cluster: 1000, round: -1, expected: 14 },
+  { name: 'a negative round counts as round 0', unplaced: 1, cluster: 1000, round: -1, expected: 13 },
 ]
 for (const { name, unplaced, cluster, round, expected } of counts) {
   Count(`${name}: candidateCount(${unplaced}, ${cluster}, ${round}) = ${expected}`, () => {

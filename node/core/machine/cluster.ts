@@ -16,26 +16,41 @@ export class ClusterState implements PeerLookup {
   private readonly views = new Map<PeerId, PeerView>()
   /** Peers whose advert lists tasks of a service. */
   private readonly holders = new Map<ServiceName, Set<PeerId>>()
+  /** Each advert's tasks grouped by service, so one service's index costs O(its tasks). */
+  private readonly grouped = new Map<PeerId, Map<ServiceName, TaskView[]>>()
+  /** Service indexes built since the last change that touched them. */
+  private readonly indexes = new Map<ServiceName, ServiceTasks>()
 
   /** Stores an advert if newer than the one held; returns the services whose tasks it touched, or null if stale. */
   putAdvert(advert: Advert): Set<ServiceName> | null {
     const known = this.adverts.get(advert.peer)
     if (known !== undefined && (advert.incarnation < known.incarnation ||
         (advert.incarnation === known.incarnation && advert.version <= known.version))) return null
-    const touched = new Set<ServiceName>()
-    for (const task of known?.tasks ?? []) touched.add(task.service)
-    for (const task of advert.tasks) touched.add(task.service)
-    for (const service of touched) {
-      const set = this.holders.get(service)
-      if (set !== undefined) set.delete(advert.peer)
-    }
+    const previous = this.grouped.get(advert.peer)
+    const groups = new Map<ServiceName, TaskView[]>()
     for (const task of advert.tasks) {
-      let set = this.holders.get(task.service)
-      if (set === undefined) this.holders.set(task.service, (set = new Set()))
-      set.add(advert.peer)
+      const group = groups.get(task.service)
+      if (group === undefined) groups.set(task.service, [task])
+      else group.push(task)
     }
+    // Only services whose tasks on this peer really changed are touched: a claim of one task must
+    // not make every peer re-reconcile every other service the claimer runs.
+    const touched = new Set<ServiceName>()
+    for (const [service, group] of groups) if (!sameTasks(previous?.get(service), group)) touched.add(service)
+    for (const service of previous?.keys() ?? []) if (!groups.has(service)) touched.add(service)
+    for (const service of touched) {
+      let set = this.holders.get(service)
+      if (groups.has(service)) {
+        if (set === undefined) this.holders.set(service, (set = new Set()))
+        set.add(advert.peer)
+      } else {
+        set?.delete(advert.peer)
+      }
+    }
+    this.grouped.set(advert.peer, groups)
     this.adverts.set(advert.peer, advert)
     this.views.delete(advert.peer)
+    for (const service of touched) this.indexes.delete(service)
     return touched
   }
 
@@ -49,17 +64,19 @@ export class ClusterState implements PeerLookup {
 
   /** Services with tasks on `peer` (to re-reconcile when its status changes). */
   servicesOn(peer: PeerId): Set<ServiceName> {
-    return new Set((this.adverts.get(peer)?.tasks ?? []).map((t) => t.service))
+    return new Set(this.grouped.get(peer)?.keys() ?? [])
   }
 
   setStatus(peer: PeerId, status: MemberStatus): void {
     this.statuses.set(peer, status)
     this.views.delete(peer)
+    for (const service of this.grouped.get(peer)?.keys() ?? []) this.indexes.delete(service)
   }
 
   setSettings(settings: ReadonlyMap<PeerId, PeerSettings>): void {
     this.settings = settings
     this.views.clear()
+    this.indexes.clear()
   }
 
   get(id: PeerId): PeerView | undefined {
@@ -76,8 +93,10 @@ export class ClusterState implements PeerLookup {
     for (const id of this.adverts.keys()) yield this.get(id)!
   }
 
-  /** One service's tasks, indexed for reconcileService. */
+  /** One service's tasks, indexed for reconcileService (cached until an advert or status touches it). */
   serviceTasks(service: ServiceName): ServiceTasks {
+    const cached = this.indexes.get(service)
+    if (cached !== undefined) return cached
     const bySlot = new Map<SlotId, TaskView[]>()
     const lost = new Set<SlotId>()
     const ended = new Map<string, TaskState>()
@@ -87,10 +106,10 @@ export class ClusterState implements PeerLookup {
     for (const peer of this.holders.get(service) ?? []) {
       const view = this.get(peer)
       if (view === undefined) continue
-      for (const task of view.tasks) {
-        if (task.service === service) addTask(task, view.state === 'dead', desired, () => entry, orphans)
-      }
+      const dead = view.state === 'dead'
+      for (const task of this.grouped.get(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
     }
+    this.indexes.set(service, entry)
     return entry
   }
 
@@ -111,4 +130,14 @@ export class ClusterState implements PeerLookup {
     const labels = settings && Object.keys(settings.labels).length > 0 ? { ...advert.labels, ...settings.labels } : advert.labels
     return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
   }
+}
+
+function sameTasks(a: readonly TaskView[] | undefined, b: readonly TaskView[]): boolean {
+  if (a === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (x.slot !== y.slot || x.state !== y.state || x.specHash !== y.specHash || x.since !== y.since) return false
+  }
+  return true
 }

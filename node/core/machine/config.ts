@@ -48,6 +48,12 @@ export interface MachineConfig {
    * costs one digest to a host that may really be gone.
    */
   readonly reconnectIntervalMs: number
+  /**
+   * How long a change of task state alone (starting → running → healthy) may wait before the advert
+   * goes out, so several coalesce into one broadcast. Claims, stops and completions go at once.
+   * Trade: conflict losers and rolling-update waves see "up" this much later.
+   */
+  readonly advertDebounceMs: number
   /** Most membership updates piggybacked on one ping or ack. */
   readonly piggybackLimit: number
 }
@@ -68,9 +74,10 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
     bidWindowMs: wan ? 500 : 100,
     roundTimeoutMs: wan ? 2_000 : 400,
     pendingRetryMaxMs: 10_000,
-    fullReconcileIntervalMs: 2_000,
+    fullReconcileIntervalMs: 5_000,
     desiredSyncCooldownMs: wan ? 2_000 : 500,
     reconnectIntervalMs: wan ? 10_000 : 2_000,
+    advertDebounceMs: wan ? 1_000 : 250,
     piggybackLimit: 8,
   }
 }

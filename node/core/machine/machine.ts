@@ -15,7 +15,7 @@ import { replicaSlot, parseSlot, type PeerId, type ServiceName, type SlotId } fr
 import { countRejections, type RejectionCount } from '../plan.js'
 import type { Random } from '../random.js'
 import { effectiveUpdateOrder, reconcileService, type PlaceAction } from '../reconcile.js'
-import { placementRequest } from '../request.js'
+import { couldHost, placementRequest } from '../request.js'
 import { addResources, NO_RESOURCES } from '../spec/resources.js'
 import type { Driver, Resources, ServiceSpec } from '../spec/types.js'
 import { isActive, type PeerView, type TaskState, type TaskView } from '../view.js'
@@ -98,6 +98,15 @@ interface Relay {
   expiresAt: number
 }
 
+/** A bid offering nothing: announces a widened round to the candidates new to it. */
+function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: number): Bid {
+  return {
+    peer: self.id, service, specHash, round, domain: '', domainCount: 0, existing: 0, offered: 0,
+    cpuCapacityMilli: self.capacity.cpuMilli, cpuAllocatedMilli: self.allocated.cpuMilli,
+    memoryCapacityMiB: self.capacity.memoryMiB, memoryAllocatedMiB: self.allocated.memoryMiB,
+  }
+}
+
 /** Peers that broadcast a "dead" verdict when a suspicion expires, besides those that raised it. */
 const DEAD_WITNESSES = 3
 
@@ -118,9 +127,14 @@ export class PeerMachine {
   private readonly local = new Map<SlotId, LocalTask>()
   private advertVersion = 0
   private advertChanged = false
+  /** When the pending advert must go out; now for ownership changes, later for state-only ones. */
+  private advertDueAt = Infinity
 
   private ring: PeerRing = buildRing([])
   private ringStale = true
+  private ringVersion = 0
+  /** Whether this peer is a round-0 candidate of a service, per ring version and replica count. */
+  private readonly candidacy = new Map<ServiceName, { ringVersion: number; replicas: number; candidate: boolean }>()
   private readonly auctions = new Map<ServiceName, AuctionState>()
   /** Bids by service, then `${specHash}#${round}`, then bidder. */
   private readonly bids = new Map<ServiceName, Map<string, Map<PeerId, BidEntry>>>()
@@ -280,7 +294,9 @@ export class PeerMachine {
       task.view = withState(task.view, state, now)
     }
     this.markDirty(task.view.service)
-    this.publishAdvert()
+    // A task leaving (give-up) or finishing changes ownership: tell everyone now. Up/down alone can wait.
+    const ownershipChanged = !this.local.has(slot) || task.view.state === 'complete' || task.view.state === 'failed'
+    this.publishAdvert(ownershipChanged)
     return this.flush()
   }
 
@@ -320,6 +336,7 @@ export class PeerMachine {
       at = Math.min(at, auctionState.roundStartedAt + this.roundDelayMs(auctionState))
     }
     for (const task of this.local.values()) if (task.restartAt !== undefined) at = Math.min(at, task.restartAt)
+    if (this.advertChanged) at = Math.min(at, this.advertDueAt)
     return at
   }
 
@@ -497,8 +514,12 @@ export class PeerMachine {
     for (const service of touched) this.markDirty(service)
   }
 
-  /** Rebuilds our own advert after a local change; it is broadcast once per input, at flush. */
-  private publishAdvert(): void {
+  /**
+   * Rebuilds our own advert after a local change. It is broadcast at flush: at once when ownership
+   * changed (`urgent`), after advertDebounceMs when only a task's state did.
+   */
+  private publishAdvert(urgent = true): void {
+    this.advertDueAt = Math.min(this.advertDueAt, urgent ? this.now : this.now + this.config.advertDebounceMs)
     const tasks = [...this.local.values()].map((t) => t.view)
     let allocated: Resources = NO_RESOURCES
     for (const task of tasks) if (isActive(task.state)) allocated = addResources(allocated, task.resources)
@@ -578,6 +599,7 @@ export class PeerMachine {
     if (this.ringStale) {
       this.ring = buildRing([...this.members.reachable(), this.self])
       this.ringStale = false
+      this.ringVersion++
     }
     const services = [...this.dirty].sort()
     this.dirty.clear()
@@ -594,6 +616,7 @@ export class PeerMachine {
       this.dropAuction(service)
       return
     }
+    if (!this.involvedIn(spec)) return
     const result = reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now)
     for (const stop of result.stop) if (stop.task.peer === this.self) this.stopLocal(stop.task.slot, stop.reason)
 
@@ -614,6 +637,33 @@ export class PeerMachine {
     }
     const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
     this.bidIfCandidate(spec, indices)
+  }
+
+  /**
+   * Only peers with a part in a service reconcile it: those running its tasks (they may have to stop
+   * one), those with a global slot of it, those already in its bid rounds, and those that would be
+   * candidates for all its replicas in round 0. Candidate sets are prefixes of one sequence, so a
+   * peer outside that set is outside every smaller one; wider rounds reach it through the bids (see
+   * bidIfCandidate). This keeps the work of one change at O(holders + candidates), not O(N).
+   */
+  private involvedIn(spec: ServiceSpec): boolean {
+    if (spec.mode === 'global' || this.auctions.has(spec.name) || this.bids.has(spec.name)) return true
+    for (const task of this.local.values()) if (task.view.service === spec.name) return true
+    const known = this.candidacy.get(spec.name)
+    if (known !== undefined && known.ringVersion === this.ringVersion && known.replicas === spec.replicas) return known.candidate
+    const count = candidateCount(Math.max(1, spec.replicas), this.ring.peers.length, 0)
+    const candidate = candidates(this.ring, spec.name, count, this.hostFilter(spec)).includes(this.self)
+    this.candidacy.set(spec.name, { ringVersion: this.ringVersion, replicas: spec.replicas, candidate })
+    return candidate
+  }
+
+  /** Peers whose labels and drivers (as their adverts say) allow the service at all. */
+  private hostFilter(spec: ServiceSpec): (peer: PeerId) => boolean {
+    const want = placementRequest(spec)
+    return (peer) => {
+      const view = this.cluster.get(peer)
+      return view !== undefined && couldHost(want, view.drivers, view.labels)
+    }
   }
 
   private placeGlobal(place: PlaceAction, spec: ServiceSpec): void {
@@ -648,23 +698,30 @@ export class PeerMachine {
     state.consideredRound = state.round
     const size = this.ring.peers.length
     const count = candidateCount(unowned.length, size, state.round)
-    const chosen = candidates(this.ring, spec.name, count)
+    const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
     if (!chosen.includes(this.self)) return
     const self = this.cluster.get(this.self)
     if (self === undefined) return
-    if ((this.gaveUp.get(spec.name) ?? -Infinity) > this.now) return
     const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
     const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
-    if (!result.ok || result.bid.offered === 0) return
+    const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > this.now
+    const offers = result.ok && result.bid.offered > 0 && !gaveUp
+    // In a widened round a candidate bids even when it offers nothing: the bid tells candidates new
+    // to this round, which do not reconcile the service until then, that the round has begun.
+    if (!offers && state.round === 0) return
+    const bid: Bid = offers && result.ok ? result.bid : zeroBid(self, want.service, want.specHash, state.round)
     const slots = toRanges(unowned)
-    this.recordBid(result.bid, slots)
-    state.closesAt = this.now + this.config.bidWindowMs
-    const message: Message = { kind: 'bid', bid: result.bid, slots }
+    this.recordBid(bid, slots)
+    if (offers) state.closesAt = this.now + this.config.bidWindowMs
+    const message: Message = { kind: 'bid', bid, slots }
     for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
   }
 
   private storeBid(bid: Bid, slots: SlotRanges): void {
+    const known = this.bids.has(bid.service)
     this.recordBid(bid, slots)
+    // The first bid we hear of a service makes us part of its rounds: reconcile it.
+    if (!known) this.markDirty(bid.service)
     const state = this.auctions.get(bid.service)
     if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
       // Another peer widened already: follow it, so candidate sets agree.
@@ -825,8 +882,9 @@ export class PeerMachine {
   }
 
   private flush(): Output[] {
-    if (this.advertChanged && this.started) {
+    if (this.advertChanged && this.started && this.now >= this.advertDueAt) {
       this.advertChanged = false
+      this.advertDueAt = Infinity
       const advert = this.cluster.advert(this.self)
       if (advert !== undefined) this.broadcast({ kind: 'advert', advert })
     }

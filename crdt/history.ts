@@ -1,0 +1,31 @@
+// What happened to a service: its versions, who wrote each, when, and which fields changed. Read from
+// the version records in the document (versions.ts), newest last. Concurrent writes by two peers
+// both appear, possibly with the same version number.
+
+import type { ServiceName } from '../node/core/ids.js'
+import { failure, type DesiredStateError } from './errors.js'
+import type { DesiredDoc, VersionAction } from './schema.js'
+import { readServiceEntry, readServiceVersions, serviceEntryNames } from './service-entry.js'
+import { compareVersions, type VersionRecord } from './versions.js'
+
+/** One version of a service as `peer history` shows it: its record without the stored spec text. */
+export interface HistoryEntry extends Omit<VersionRecord, 'spec'> {
+  readonly service: ServiceName
+}
+
+/**
+ * History of one service, or of every service (removed ones included) when none is named; sorted by
+ * service, then version, time and author, so every peer lists it in the same order.
+ */
+export function history(doc: DesiredDoc, service?: string): { ok: true; entries: HistoryEntry[] } | { ok: false; error: DesiredStateError } {
+  if (service !== undefined && readServiceEntry(doc, service) === undefined) return failure({ kind: 'unknown-service', service })
+  const names = service === undefined ? serviceEntryNames(doc) : [service]
+  const entries: HistoryEntry[] = []
+  for (const name of names) {
+    for (const record of readServiceVersions(doc, name).sort(compareVersions)) {
+      const { spec: _spec, ...rest } = record
+      entries.push({ service: name as ServiceName, ...rest })
+    }
+  }
+  return { ok: true, entries }
+}

@@ -1,0 +1,147 @@
+// Service operations: apply, scale, remove, revert. Each reads the current document, decides what
+// must change, and writes all of it in one Automerge change (or none when nothing differs). Every
+// write appends a version record, so `history` can say who changed what and when.
+
+import type { PeerId, ServiceName } from '../node/core/ids.js'
+import { SPEC_LIMITS, specDigest, specHash, type ServiceSpec } from '../node/core/spec/index.js'
+import { commitChange } from './change.js'
+import { failure, type EditResult } from './errors.js'
+import { changedPaths } from './diff.js'
+import type { DesiredDoc } from './schema.js'
+import { nextVersionNumber, readServiceEntry, readServiceVersions, writeService, type ServiceWrite } from './service-entry.js'
+import { checkSpec } from './spec-check.js'
+import { compareVersions, specJson, versionSpec, type VersionRecord } from './versions.js'
+
+export type ServiceOutcomeKind = 'created' | 'updated' | 'unchanged' | 'removed'
+
+export interface ServiceOutcome {
+  readonly service: ServiceName
+  readonly outcome: ServiceOutcomeKind
+  /** The version the service is at after the operation. */
+  readonly version: number
+  /** Field paths that changed (empty when created, unchanged or removed). */
+  readonly changed: readonly string[]
+}
+
+/**
+ * Creates or updates each given service, like `kubectl apply`: services not named are left alone.
+ * Writes only the fields that differ. Specs must come from validateServices; they are checked again
+ * here because a bad spec in a replicated document is far harder to get rid of than to refuse.
+ */
+export function apply(doc: DesiredDoc, specs: readonly ServiceSpec[], author: PeerId, nowMs: number): EditResult<{ services: ServiceOutcome[] }> {
+  const seen = new Set<string>()
+  for (const spec of specs) {
+    if (seen.has(spec.name)) return failure({ kind: 'duplicate-service', service: spec.name })
+    seen.add(spec.name)
+    const check = checkSpec(spec, `services.${spec.name}`)
+    if (!check.ok) return failure({ kind: 'invalid-spec', service: spec.name, errors: check.errors })
+  }
+  const outcomes: ServiceOutcome[] = []
+  const writes: ServiceWrite[] = []
+  for (const spec of specs) {
+    const entry = readServiceEntry(doc, spec.name)
+    const live = entry !== undefined && !entry.removed
+    const changed = entry?.spec === undefined ? [] : changedPaths(entry.spec, spec)
+    if (live && changed.length === 0) {
+      outcomes.push({ service: spec.name, outcome: 'unchanged', version: entry.version, changed: [] })
+      continue
+    }
+    const version = nextVersionNumber(doc, spec.name)
+    const action = live ? 'update' : 'create'
+    const reported = live ? changed : []
+    writes.push(serviceWrite(spec.name, spec, entry?.spec, version, action, reported, author, nowMs))
+    outcomes.push({ service: spec.name, outcome: live ? 'updated' : 'created', version, changed: reported })
+  }
+  const next = commit(doc, writes, `apply ${writes.map((write) => write.name).join(',')}`, nowMs)
+  return { ok: true, ...next, services: outcomes }
+}
+
+/** Sets the replica count of a replicated service or a job. */
+export function scale(doc: DesiredDoc, service: string, replicas: number, author: PeerId, nowMs: number): EditResult<{ outcome: ServiceOutcome }> {
+  const entry = readServiceEntry(doc, service)
+  if (entry === undefined || entry.removed) return failure({ kind: 'unknown-service', service })
+  const check = checkSpec(entry.spec, `services.${service}`)
+  if (!check.ok) return failure({ kind: 'invalid-spec', service, errors: check.errors })
+  const current = check.spec
+  if (current.mode === 'global') return failure({ kind: 'not-scalable', service, mode: current.mode })
+  if (!Number.isSafeInteger(replicas) || replicas < 0 || replicas > SPEC_LIMITS.maxReplicas) {
+    return failure({ kind: 'invalid-replicas', service, replicas })
+  }
+  if (replicas === current.replicas) {
+    return { ok: true, doc, change: null, outcome: { service: current.name, outcome: 'unchanged', version: entry.version, changed: [] } }
+  }
+  const version = nextVersionNumber(doc, service)
+  const spec: ServiceSpec = { ...current, replicas }
+  const write = serviceWrite(current.name, spec, entry.spec, version, 'scale', ['replicas'], author, nowMs)
+  const next = commit(doc, [write], `scale ${service}=${replicas}`, nowMs)
+  return { ok: true, ...next, outcome: { service: current.name, outcome: 'updated', version, changed: ['replicas'] } }
+}
+
+/** Removes services. All must exist, or nothing is removed and the error names the first unknown one. */
+export function remove(doc: DesiredDoc, services: readonly string[], author: PeerId, nowMs: number): EditResult<{ services: ServiceOutcome[] }> {
+  const names = [...new Set(services)]
+  const writes: ServiceWrite[] = []
+  const outcomes: ServiceOutcome[] = []
+  for (const name of names) {
+    const entry = readServiceEntry(doc, name)
+    if (entry === undefined || entry.removed) return failure({ kind: 'unknown-service', service: name })
+    const version = nextVersionNumber(doc, name)
+    writes.push(serviceWrite(name, null, entry.spec, version, 'remove', [], author, nowMs))
+    outcomes.push({ service: name as ServiceName, outcome: 'removed', version, changed: [] })
+  }
+  const next = commit(doc, writes, `remove ${names.join(',')}`, nowMs)
+  return { ok: true, ...next, services: outcomes }
+}
+
+/**
+ * Writes the spec of an earlier version back as a new version; history is never rewritten. A removed
+ * service comes back. If two peers wrote the same version number concurrently, the record that sorts
+ * last in history order is used, and `revertedTo` says which one it was.
+ */
+export function revert(doc: DesiredDoc, service: string, version: number, author: PeerId, nowMs: number): EditResult<{ outcome: ServiceOutcome; revertedTo: VersionRecord }> {
+  const entry = readServiceEntry(doc, service)
+  if (entry === undefined) return failure({ kind: 'unknown-service', service })
+  const candidates = readServiceVersions(doc, service).filter((record) => record.version === version).sort(compareVersions)
+  if (candidates.length === 0) return failure({ kind: 'unknown-version', service, version })
+  const withSpec = candidates.filter((record) => record.spec !== null)
+  const target = withSpec[withSpec.length - 1]
+  if (target === undefined) return failure({ kind: 'version-has-no-spec', service, version })
+  const check = checkSpec(versionSpec(target), `services.${service}.versions[${version}]`)
+  if (!check.ok) return failure({ kind: 'invalid-spec', service, errors: check.errors })
+  const spec = check.spec
+  const changed = entry.spec === undefined ? [] : changedPaths(entry.spec, spec)
+  if (!entry.removed && changed.length === 0) {
+    return { ok: true, doc, change: null, revertedTo: target, outcome: { service: spec.name, outcome: 'unchanged', version: entry.version, changed: [] } }
+  }
+  const next = nextVersionNumber(doc, service)
+  const write = serviceWrite(spec.name, spec, entry.spec, next, 'revert', changed, author, nowMs, version)
+  const committed = commit(doc, [write], `revert ${service} to ${version}`, nowMs)
+  const outcome: ServiceOutcome = { service: spec.name, outcome: entry.removed ? 'created' : 'updated', version: next, changed }
+  return { ok: true, ...committed, revertedTo: target, outcome }
+}
+
+function serviceWrite(
+  name: string, spec: ServiceSpec | null, before: ServiceWrite['before'], version: number, action: VersionRecord['action'],
+  changed: readonly string[], author: PeerId, nowMs: number, revertedFrom?: number,
+): ServiceWrite {
+  const record: VersionRecord = {
+    version,
+    action,
+    author,
+    timeMs: nowMs,
+    specDigest: spec === null ? '' : specDigest(spec),
+    specHash: spec === null ? '' : specHash(spec),
+    changed,
+    spec: spec === null ? null : specJson(spec),
+    ...(revertedFrom === undefined ? {} : { revertedFrom }),
+  }
+  return { name, spec, before, record, author, timeMs: nowMs }
+}
+
+/** One Automerge change holding every write; none at all when there is nothing to write. */
+function commit(doc: DesiredDoc, writes: readonly ServiceWrite[], message: string, nowMs: number): { doc: DesiredDoc; change: Uint8Array | null } {
+  if (writes.length === 0) return { doc, change: null }
+  return commitChange(doc, message, nowMs, (root) => {
+    for (const write of writes) writeService(root, write)
+  })
+}

@@ -1,0 +1,82 @@
+// One simulation run from user-level options: builds the peers (an inventory or synthetic ones), the
+// workload (spec files or synthetic services), the fault profile (given, or drawn from the seed with
+// --swarm) and the network, runs it, and returns the flat JSON result and the report data.
+// `peer sim`, the benchmark and the seed-sweep test all come through here.
+
+import type { PeerView, ServiceSpec } from '../node/core/index.js'
+import { formatFaultSpec, networkConfigWithFaults, randomFaultSpec, type FaultSpec } from './faults.js'
+import { NETWORK_PROFILES } from './network.js'
+import { seededRandom } from './random.js'
+import type { ReportData } from './report.js'
+import { Simulation, type SimMetrics } from './runner.js'
+import { syntheticPeerViews, syntheticServices, type PeerProfile } from './workload.js'
+
+export interface SimulateOptions {
+  readonly seed: number
+  /** Given services; when absent, `replicas` synthetic replicas are generated. */
+  readonly services?: readonly ServiceSpec[]
+  readonly replicas?: number
+  /** Given peers; when absent, `peerCount` synthetic peers of `peerProfile`. */
+  readonly peers?: readonly PeerView[]
+  readonly peerCount?: number
+  readonly peerProfile?: PeerProfile
+  readonly durationMs: number
+  readonly faults: FaultSpec
+  /** Draw the fault profile from the seed instead (TigerBeetle's swarm testing). */
+  readonly swarm?: boolean
+  readonly network: 'lan' | 'wan'
+}
+
+/** The stable `--json` form: flat keys with units in their names, then the violations. */
+export interface SimulateJson extends SimMetrics {
+  readonly seed: number
+  readonly durationMs: number
+  readonly faults: string
+  readonly network: string
+  readonly violations: ReadonlyArray<{ invariant: string; atMs: number; detail: string }>
+}
+
+export interface SimulateResult {
+  readonly json: SimulateJson
+  readonly report: ReportData
+  readonly reproduce: string
+}
+
+export function simulate(options: SimulateOptions, reproduce: string): SimulateResult {
+  const random = seededRandom(options.seed)
+  const faults = options.swarm ? randomFaultSpec(random.fork('swarm')) : options.faults
+  const services = options.services ?? syntheticServices(random.fork('workload'), { replicas: options.replicas ?? 100 })
+  const peers = options.peers ?? syntheticPeerViews(random.fork('peers'), options.peerCount ?? 20, options.peerProfile ?? 'datacenter', services)
+  const safetyEndMs = Math.round(options.durationMs * 0.6)
+  const simulation = new Simulation({
+    seed: options.seed,
+    peers,
+    services,
+    durationMs: options.durationMs,
+    faults,
+    network: networkConfigWithFaults(NETWORK_PROFILES[options.network], faults),
+    profile: options.network,
+    safetyEndMs,
+  })
+  const result = simulation.run()
+  const json: SimulateJson = {
+    seed: options.seed,
+    durationMs: options.durationMs,
+    faults: formatFaultSpec(faults),
+    network: options.network,
+    ...result.metrics,
+    violations: result.violations.map((v) => ({ invariant: v.invariant, atMs: Math.round(v.atMs), detail: v.detail })),
+  }
+  const report: ReportData = {
+    title: `peer sim — ${result.metrics.peers} peers, ${result.metrics.replicas} replicas, faults ${json.faults}`,
+    seed: options.seed,
+    summary: Object.fromEntries(Object.entries(json).filter(([key]) => key !== 'violations')) as Record<string, number | string>,
+    placementLatencyMs: result.placementSamplesMs,
+    series: result.series.map((s) => ({ name: s.name, unit: s.unit, points: s.points })),
+    violations: json.violations,
+    reproduce,
+    safetyEndMs,
+    markers: result.faults.map((f) => ({ atMs: f.atMs, label: 'peer' in f ? `${f.kind} ${f.peer}` : f.kind })),
+  }
+  return { json, report, reproduce }
+}

@@ -100,7 +100,9 @@ export class Simulation {
   private readonly placementSamples: number[] = []
   private readonly failoverSamples: number[] = []
   /** When each slot became needed and why: measured when a task for it is up. */
-  private readonly neededSince = new Map<SlotId, { atMs: number; kind: 'placement' | 'failover' }>()
+  private readonly neededSince = new Map<SlotId, { atMs: number; kind: 'placement' | 'failover'; lostOn?: PeerId }>()
+  /** Slots that ever completed, keyed `${slot}#${specHash}`: ground truth for jobs. */
+  private readonly completed = new Set<string>()
   private messages = 0
   private bytes = 0
   private changeIds = 0
@@ -325,12 +327,19 @@ export class Simulation {
           break
       }
     }
-    peer.disk = peer.machine === undefined ? peer.disk : peer.machine.localTasks().map((task) => ({ task, spec: this.specFor(peer, task) })).filter((e) => e.spec !== undefined) as SimPeer['disk']
     this.scheduleWake(index, now)
   }
 
-  private specFor(peer: SimPeer, task: TaskView): ServiceSpec | undefined {
-    return peer.desired.view().services.find((s) => s.name === task.service)
+  /** What the agent has on disk when it dies: its tasks (persisted on every change) with their specs. */
+  private snapshotDisk(peer: SimPeer): SimPeer['disk'] {
+    if (peer.machine === undefined) return peer.disk
+    const specs = new Map(peer.desired.view().services.map((spec) => [spec.name as string, spec]))
+    const disk: SimPeer['disk'] = []
+    for (const task of peer.machine.localTasks()) {
+      const spec = specs.get(task.service)
+      if (spec !== undefined) disk.push({ task, spec })
+    }
+    return disk
   }
 
   private scheduleWake(index: number, now: number): void {
@@ -357,10 +366,13 @@ export class Simulation {
       const needed = this.neededSince.get(event.slot)
       if (needed !== undefined && running.task.specHash === this.desiredHash(running.task.service)) {
         this.neededSince.delete(event.slot)
-        ;(needed.kind === 'placement' ? this.placementSamples : this.failoverSamples).push(now - needed.atMs)
+        // Failover means running elsewhere: a killed peer that restarts its own tasks is not one.
+        if (needed.kind === 'placement') this.placementSamples.push(now - needed.atMs)
+        else if (needed.lostOn !== peer.id) this.failoverSamples.push(now - needed.atMs)
       }
     } else if (event.state === 'exited' || event.state === 'failed') {
       peer.running.delete(event.slot)
+      if (event.exitCode === 0) this.completed.add(`${event.slot}#${running.task.specHash}`)
     }
     this.act(event.peer, peer.machine.taskChanged(event.slot, event.state, now, event.exitCode), now)
   }
@@ -376,7 +388,8 @@ export class Simulation {
         const index = this.index.get(action.peer as PeerId)!
         const peer = this.peers[index]!
         if (peer.machine === undefined) return
-        for (const slot of peer.running.keys()) if (!this.neededSince.has(slot)) this.neededSince.set(slot, { atMs: now, kind: 'failover' })
+        for (const slot of peer.running.keys()) if (!this.neededSince.has(slot)) this.neededSince.set(slot, { atMs: now, kind: 'failover', lostOn: peer.id })
+        peer.disk = this.snapshotDisk(peer)
         peer.machine = undefined
         peer.life++
         peer.wakeAt = Infinity
@@ -451,8 +464,7 @@ export class Simulation {
     }
     const digests = new Map(live.map((p) => [p.id as string, p.desired.view().digest]))
     const services = live[0]?.desired.view().services ?? []
-    const done = new Set<string>()
-    for (const peer of live) for (const task of peer.machine!.localTasks()) if (task.state === 'complete') done.add(`${task.slot}#${task.specHash}`)
+    const done = this.completed
     const globalPeers = new Map<string, string[]>()
     for (const spec of services) {
       if (spec.mode !== 'global') continue
@@ -552,9 +564,13 @@ const round = (value: number, digits: number): number => {
   return Math.round(value * factor) / factor
 }
 
-/** Wire size estimate: the JSON a real peer would send. */
+const sizes = new WeakMap<Message, number>()
+
+/** Wire size estimate: the JSON a real peer would send (cached: one bid goes to many candidates). */
 function messageBytes(message: Message): number {
-  return JSON.stringify(message).length
+  let size = sizes.get(message)
+  if (size === undefined) sizes.set(message, (size = JSON.stringify(message).length))
+  return size
 }
 
 export { peerId }

@@ -17,7 +17,7 @@ export class ClusterState implements PeerLookup {
   /** Peers whose advert lists tasks of a service. */
   private readonly holders = new Map<ServiceName, Set<PeerId>>()
   /** Each advert's tasks grouped by service, so one service's index costs O(its tasks). */
-  private readonly grouped = new Map<PeerId, Map<ServiceName, TaskView[]>>()
+  private readonly grouped = new Map<PeerId, ReadonlyMap<ServiceName, TaskView[]>>()
   /** Service indexes built since the last change that touched them. */
   private readonly indexes = new Map<ServiceName, ServiceTasks>()
 
@@ -27,12 +27,7 @@ export class ClusterState implements PeerLookup {
     if (known !== undefined && (advert.incarnation < known.incarnation ||
         (advert.incarnation === known.incarnation && advert.version <= known.version))) return null
     const previous = this.grouped.get(advert.peer)
-    const groups = new Map<ServiceName, TaskView[]>()
-    for (const task of advert.tasks) {
-      const group = groups.get(task.service)
-      if (group === undefined) groups.set(task.service, [task])
-      else group.push(task)
-    }
+    const groups = groupByService(advert)
     // Only services whose tasks on this peer really changed are touched: a claim of one task must
     // not make every peer re-reconcile every other service the claimer runs.
     const touched = new Set<ServiceName>()
@@ -130,6 +125,25 @@ export class ClusterState implements PeerLookup {
     const labels = settings && Object.keys(settings.labels).length > 0 ? { ...advert.labels, ...settings.labels } : advert.labels
     return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
   }
+}
+
+/**
+ * An advert's tasks grouped by service. Adverts are immutable values, so the grouping is cached per
+ * advert object: where many peers hold the same object (the simulator) it is computed once.
+ */
+const groupings = new WeakMap<Advert, ReadonlyMap<ServiceName, TaskView[]>>()
+
+function groupByService(advert: Advert): ReadonlyMap<ServiceName, TaskView[]> {
+  let groups = groupings.get(advert)
+  if (groups !== undefined) return groups
+  const built = new Map<ServiceName, TaskView[]>()
+  for (const task of advert.tasks) {
+    const group = built.get(task.service)
+    if (group === undefined) built.set(task.service, [task])
+    else group.push(task)
+  }
+  groupings.set(advert, built)
+  return built
 }
 
 function sameTasks(a: readonly TaskView[] | undefined, b: readonly TaskView[]): boolean {

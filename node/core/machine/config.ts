@@ -13,10 +13,10 @@ export interface MachineConfig {
   /** Peers asked to probe indirectly, so one bad link cannot get a healthy peer suspected. memberlist uses 3. */
   readonly indirectChecks: number
   /**
-   * Silence after which a peer's work is replaced elsewhere. Suspicion lasts
-   * replaceAfterMs − probeIntervalMs after detection, so the time from a peer's death to its slots
-   * going to auction is ≈ replaceAfterMs. Small on a LAN (2 s); raise it for flaky edge links, where a
-   * false "dead" costs a needless migration.
+   * Longest time from a peer's death to its slots going to auction. Detection takes up to two probe
+   * intervals (until some peer probes it, then the end of that probe), and suspicion lasts the rest:
+   * replaceAfterMs − 2·probeIntervalMs (at least one interval, so a suspect can refute). Small on a LAN
+   * (2 s); raise it for flaky edge links, where a false "dead" costs a needless migration.
    */
   readonly replaceAfterMs: number
   /**
@@ -82,7 +82,7 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
   }
 }
 
-/** Suspicion timeout: the remainder of replaceAfter once detection (about one probe interval) is spent. */
+/** Suspicion timeout: what remains of replaceAfter once detection (at most two probe intervals) is spent. */
 export function suspicionTimeoutMs(config: MachineConfig): number {
-  return Math.max(config.probeIntervalMs, config.replaceAfterMs - config.probeIntervalMs)
+  return Math.max(config.probeIntervalMs, config.replaceAfterMs - 2 * config.probeIntervalMs)
 }

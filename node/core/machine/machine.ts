@@ -173,8 +173,10 @@ export class PeerMachine {
     this.seeds = init.seeds.filter((seed) => seed !== init.self)
     this.members = new MemberTable(init.self)
     for (const { task, spec } of init.restored ?? []) {
-      if (task.peer !== init.self || !isActive(task.state)) continue
-      this.local.set(task.slot, { view: { ...task, state: 'pending' }, spec, failures: [] })
+      if (task.peer !== init.self) continue
+      // Completed and finally failed tasks are records, not work: keep them so the slot stays done.
+      if (task.state === 'complete' || task.state === 'failed') this.local.set(task.slot, { view: task, spec, failures: [] })
+      else if (isActive(task.state)) this.local.set(task.slot, { view: { ...task, state: 'pending' }, spec, failures: [] })
     }
   }
 
@@ -187,7 +189,7 @@ export class PeerMachine {
     this.cluster.setStatus(this.self, 'alive')
     this.ringStale = true
     // Offline reboot: restart our own tasks from local state before anyone else is heard from.
-    for (const task of this.local.values()) this.startLocal(task, 'restored')
+    for (const task of this.local.values()) if (isActive(task.view.state)) this.startLocal(task, 'restored')
     this.publishAdvert()
     this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'alive' } })
     for (const seed of this.seeds) this.send(seed, this.digestMessage(false))

@@ -1,0 +1,70 @@
+// `peer sim` as a user runs it: exit codes, reproducible JSON, the report file, and clear errors.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runCli } from './run-cli.js'
+
+const simCli = suite('peer sim')
+let dir = ''
+simCli.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'peer-sim-'))
+})
+simCli.after(() => {
+  rmSync(dir, { recursive: true, force: true })
+})
+
+const ARGS = ['sim', '-f', 'examples/hello.yaml', '--peers', '12', '--duration', '20s', '--faults', 'kill=2,loss=0.02']
+
+simCli('the same seed prints byte-identical --json, with flat keys and no violations', async () => {
+  const [a, b] = await Promise.all([runCli([...ARGS, '--seed', '9', '--json']), runCli([...ARGS, '--seed', '9', '--json'])])
+  assert.is(a.code, 0, a.stderr)
+  assert.is(a.stdout, b.stdout)
+  const json = JSON.parse(a.stdout) as Record<string, unknown>
+  for (const key of ['placementMsP50', 'placementMsP99', 'failoverMsP50', 'failoverMsP99', 'convergeMs', 'msgsPerPeerPerSec', 'bytesPerPeerPerSec', 'violations']) {
+    assert.ok(key in json, `missing ${key}`)
+  }
+  assert.equal(json.violations, [])
+  assert.is(json.faults, 'kill=2,loss=0.02')
+})
+
+simCli('a text run summarises placement, failover and invariants, and writes an HTML report', async () => {
+  const report = join(dir, 'report.html')
+  const result = await runCli([...ARGS, '--seed', '4', '--report', report])
+  assert.is(result.code, 0, result.stderr)
+  assert.match(result.stdout, /placement \(apply → running\)/)
+  assert.match(result.stdout, /invariants: all held/)
+  assert.match(result.stderr, /simulated 20s in/)
+  assert.ok(existsSync(report))
+  const html = readFileSync(report, 'utf8')
+  assert.match(html, /<svg/)
+  assert.not.match(html, /https?:\/\//)
+})
+
+simCli('a synthetic workload with --swarm runs without a spec file', async () => {
+  const result = await runCli(['sim', '--replicas', '40', '--peers', '10', '--duration', '15s', '--swarm', '--seed', '2', '--json'])
+  assert.is(result.code, 0, result.stderr)
+  const json = JSON.parse(result.stdout) as { replicas: number; faults: string }
+  assert.is(json.replicas, 40)
+  assert.type(json.faults, 'string')
+})
+
+simCli('bad options exit 2 with one line that names the option', async () => {
+  const cases: Array<{ args: string[]; message: RegExp }> = [
+    { args: ['sim', '-f', 'examples/hello.yaml', '--faults', 'kill=lots'], message: /--faults: / },
+    { args: ['sim', '-f', 'examples/hello.yaml', '--peers', '0'], message: /--peers: expected a whole number/ },
+    { args: ['sim', '-f', 'examples/hello.yaml', '--seed', 'abc'], message: /--seed: expected a whole number/ },
+    { args: ['sim', '-f', 'examples/hello.yaml', '--duration', 'forever'], message: /--duration: / },
+    { args: ['sim', '--peers', '5'], message: /needs -f <spec file> or --replicas <n>/ },
+    { args: ['sim', '-f', 'examples/hello.yaml', '--swarm', '--faults', 'kill=1'], message: /--faults or --swarm, not both/ },
+  ]
+  const results = await Promise.all(cases.map((c) => runCli(c.args)))
+  results.forEach((result, i) => {
+    assert.is(result.code, 2, cases[i]!.args.join(' '))
+    assert.match(result.stderr, cases[i]!.message)
+  })
+})
+
+simCli.run()

@@ -1,0 +1,50 @@
+// The invariant checkers on hand-made worlds: each must flag what it names and nothing else.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { placementRequest, validateServices } from '../../node/core/index.js'
+import { desiredIdentical, everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type WorldState } from '../../sim/invariants.js'
+
+const spec = (() => {
+  const result = validateServices({ services: { web: { command: 'serve', replicas: 2, resources: { cpu: '500m', memory: 256 } } } })
+  if (!result.ok) throw new Error('bad spec')
+  return result.services[0]!
+})()
+const hash = placementRequest(spec).specHash
+const task = (peer: string, slot: string, overrides: Partial<RunningTask> = {}): RunningTask =>
+  ({ peer, slot, service: 'web', specHash: hash, cpuMilli: 500, memoryMiB: 256, ...overrides })
+const world = (tasks: RunningTask[], overrides: Partial<WorldState> = {}): WorldState => ({
+  atMs: 1000,
+  peers: [{ id: 'a', cpuMilli: 1000, memoryMiB: 1024 }, { id: 'b', cpuMilli: 1000, memoryMiB: 1024 }],
+  tasks,
+  services: [spec],
+  done: new Set(),
+  digests: new Map([['a', 'x'], ['b', 'x']]),
+  globalPeers: new Map(),
+  ...overrides,
+})
+
+const checks = suite('invariants')
+
+const cases: Array<{ name: string; world: WorldState; expect: Record<string, number> }> = [
+  { name: 'a converged world violates nothing', world: world([task('a', 'web/0'), task('b', 'web/1')]), expect: {} },
+  { name: 'a peer running past its cpu is over-committed', world: world([task('a', 'web/0'), task('a', 'web/1'), task('a', 'other/0', { service: 'other', cpuMilli: 100 })]), expect: { 'no-overcommit': 1, 'only-desired': 1 } },
+  { name: 'a missing slot is reported', world: world([task('a', 'web/0')]), expect: { 'every-slot-once': 1 } },
+  { name: 'a slot running twice is reported', world: world([task('a', 'web/0'), task('b', 'web/0'), task('b', 'web/1')]), expect: { 'every-slot-once': 1 } },
+  { name: 'a task on an old version is reported', world: world([task('a', 'web/0', { specHash: 'old' }), task('b', 'web/1')]), expect: { 'only-desired': 1 } },
+  { name: 'a task past the replica count is reported', world: world([task('a', 'web/0'), task('b', 'web/1'), task('b', 'web/2', { cpuMilli: 0, memoryMiB: 0 })]), expect: { 'only-desired': 1 } },
+  { name: 'different desired states are reported', world: world([task('a', 'web/0'), task('b', 'web/1')], { digests: new Map([['a', 'x'], ['b', 'y']]) }), expect: { 'desired-identical': 1 } },
+  { name: 'a completed slot need not run', world: world([task('a', 'web/0')], { done: new Set([`web/1#${hash}`]) }), expect: {} },
+]
+
+for (const c of cases) {
+  checks(c.name, () => {
+    const found: Record<string, number> = {}
+    for (const check of [noOvercommit, everySlotOnce, onlyDesired, desiredIdentical]) {
+      for (const v of check(c.world)) found[v.invariant] = (found[v.invariant] ?? 0) + 1
+    }
+    assert.equal(found, c.expect)
+  })
+}
+
+checks.run()

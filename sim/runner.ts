@@ -491,12 +491,12 @@ export class Simulation {
       let capacity = 0
       for (const t of world.tasks) cpu += t.cpuMilli
       for (const p of world.peers) capacity += p.cpuMilli
-      this.seriesRunning.push([now / 1000, up])
-      this.seriesCpu.push([now / 1000, capacity === 0 ? 0 : round(cpu / capacity, 4)])
+      this.seriesRunning.push([now, up])
+      this.seriesCpu.push([now, capacity === 0 ? 0 : round(cpu / capacity, 4)])
       const live = Math.max(1, world.peers.length)
       const perSecond = (this.messages - this.messagesAtLastSample) / live / ((this.options.sampleEveryMs ?? 1_000) / 1000)
       this.messagesAtLastSample = this.messages
-      this.seriesMessages.push([now / 1000, round(perSecond, 2)])
+      this.seriesMessages.push([now, round(perSecond, 2)])
     }
   }
 

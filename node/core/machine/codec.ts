@@ -345,7 +345,8 @@ function task(value: unknown, path: Path, owner: PeerId): TaskView {
     peer: host,
     specHash: specHash(body, path, 'specHash'),
     state: oneOf(body, path, 'state', TASK_STATES),
-    since: integer(body, path, 'since'),
+    // A time, not a count: the simulator's virtual clock has fractions of a millisecond.
+    since: time(body, path, 'since'),
     resources: resources(own(body, 'resources'), at(path, 'resources')),
     ports: list(body, path, 'ports', WIRE_LIMITS.maxPortsPerTask, port),
   }
@@ -464,6 +465,15 @@ function integerValue(value: unknown, path: Path, min = 0, max = Number.MAX_SAFE
     fail(path, `expected an integer from ${min} to ${max}, got ${describe(value)}`)
   }
   return value === 0 ? 0 : value // no -0
+}
+
+/** A time in ms: finite, non-negative, at most the safe-integer bound (any real clock is far below it). */
+function time(body: Body, path: Path, key: string): number {
+  const value = field(body, key)
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > Number.MAX_SAFE_INTEGER) {
+    fail(at(path, key), `expected a time in ms from 0 to ${Number.MAX_SAFE_INTEGER}, got ${describe(value)}`)
+  }
+  return value === 0 ? 0 : value
 }
 
 function boolean(body: Body, path: Path, key: string): boolean {

@@ -20,6 +20,7 @@ import { addResources, NO_RESOURCES } from '../spec/resources.js'
 import type { Driver, Resources, ServiceSpec } from '../spec/types.js'
 import { isActive, type PeerView, type TaskState, type TaskView } from '../view.js'
 import { ClusterState } from './cluster.js'
+import { splitState, WIRE_LIMITS } from './codec.js'
 import { suspicionTimeoutMs, type MachineConfig } from './config.js'
 import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { exitOutcome, withState, type LocalTask } from './local-tasks.js'
@@ -575,7 +576,8 @@ export class PeerMachine {
       if (ours === undefined || theirs.incarnation > ours.incarnation || (theirs.incarnation === ours.incarnation && theirs.version > ours.version)) weLackSomething = true
     }
     theyLackSomething = members.length > 0 || adverts.length > 0
-    if (theyLackSomething) this.send(from, { kind: 'state', members, adverts })
+    // A large cluster's answer is split into messages the codec accepts.
+    if (theyLackSomething) for (const part of splitState(members, adverts)) this.send(from, part)
     if (!digest.reply && weLackSomething) this.send(from, this.digestMessage(true))
     this.compareDesired(from, digest.desired)
   }
@@ -712,7 +714,8 @@ export class PeerMachine {
     // to this round, which do not reconcile the service until then, that the round has begun.
     if (!offers && state.round === 0) return
     const bid: Bid = offers && result.ok ? result.bid : zeroBid(self, want.service, want.specHash, state.round)
-    const slots = toRanges(unowned)
+    // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
+    const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
     this.recordBid(bid, slots)
     if (offers) state.closesAt = this.now + this.config.bidWindowMs
     const message: Message = { kind: 'bid', bid, slots }

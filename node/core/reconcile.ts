@@ -220,9 +220,10 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
       // Draining, or no longer matching the constraints: replace first, then stop (via the conflict rule).
       place.push({ slot, service: spec.name, reason: 'migrate', replaces: kept, ...(peer ? { peer } : {}) })
       inFlight++
-    } else if (isSettled(kept, spec, now)) {
+    } else if (isSettled(kept, spec, now) && losers.length === 0) {
       settled++
     } else {
+      // Not yet settled, or settled while an old copy still runs (start-first): still in flight.
       inFlight++
     }
   }

@@ -99,6 +99,14 @@ interface Relay {
   expiresAt: number
 }
 
+/** When a task of a service with automatic rollback must be healthy, or undefined when that cannot fail. */
+function healthDeadline(task: LocalTask): number | undefined {
+  const spec = task.spec
+  if (!spec.update.autoRollback || spec.healthcheck === null || task.view.state === 'healthy') return undefined
+  if (task.view.specHash !== placementRequest(spec).specHash) return undefined
+  return task.view.since + spec.update.healthDeadlineMs
+}
+
 /** A bid offering nothing: announces a widened round to the candidates new to it. */
 function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: number): Bid {
   return {
@@ -235,7 +243,10 @@ export class PeerMachine {
         this.onDigest(from, message)
         break
       case 'state':
-        for (const record of message.members) this.applyRecord(record)
+        // memberlist's rule: a remote "dead" learned by anti-entropy is only a suspicion here, so a
+        // stale verdict (say, from the other side of a healed partition) about a peer that is alive
+        // is refuted instead of re-placing its healthy work.
+        for (const record of message.members) this.applyRecord(record.status === 'dead' ? { ...record, status: 'suspect' } : record)
         for (const advert of message.adverts) this.applyAdvert(advert)
         break
     }
@@ -259,6 +270,8 @@ export class PeerMachine {
     }
     for (const task of this.local.values()) {
       if (task.restartAt !== undefined && task.restartAt <= now) this.startLocal(task, 'restart')
+      const deadline = healthDeadline(task)
+      if (deadline !== undefined && deadline <= now) this.checkRollout(task.spec)
     }
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
@@ -315,12 +328,21 @@ export class PeerMachine {
     return this.flush()
   }
 
-  /** Graceful leave: others replace this peer's work at once instead of waiting for suspicion. */
-  leave(now: number): Output[] {
+  /**
+   * Graceful shutdown. With `stopTasks` the peer stops its tasks and announces that it left, so others
+   * replace its work at once. Without (an agent upgrade, tasks keep running) it goes quietly: a short
+   * absence is refuted when it comes back; a long one is handled as a death.
+   */
+  leave(now: number, options: { stopTasks: boolean } = { stopTasks: true }): Output[] {
     this.now = now
-    this.incarnation++
-    const record: MemberRecord = { peer: this.self, incarnation: this.incarnation, status: 'left' }
-    this.broadcast({ kind: 'member', record })
+    if (options.stopTasks) {
+      for (const slot of [...this.local.keys()]) {
+        if (isActive(this.local.get(slot)!.view.state)) this.stopLocal(slot, 'leaving')
+      }
+      this.incarnation++
+      this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'left' } })
+    }
+    this.advertChanged = false
     this.started = false
     return this.flush()
   }
@@ -338,7 +360,11 @@ export class PeerMachine {
       if (auctionState.closesAt !== undefined) at = Math.min(at, auctionState.closesAt)
       at = Math.min(at, auctionState.roundStartedAt + this.roundDelayMs(auctionState))
     }
-    for (const task of this.local.values()) if (task.restartAt !== undefined) at = Math.min(at, task.restartAt)
+    for (const task of this.local.values()) {
+      if (task.restartAt !== undefined) at = Math.min(at, task.restartAt)
+      const deadline = healthDeadline(task)
+      if (deadline !== undefined && !this.rolledBack.has(`${task.view.service}#${task.view.specHash}`)) at = Math.min(at, deadline)
+    }
     if (this.advertChanged) at = Math.min(at, this.advertDueAt)
     return at
   }
@@ -613,6 +639,9 @@ export class PeerMachine {
   private reconcileOne(service: ServiceName): void {
     const spec = this.specs.get(service)
     if (spec === undefined) {
+      this.dropAuction(service)
+      // Before any desired state has loaded, nothing is known to be undesired: restored tasks run on.
+      if (this.desired === EMPTY_DESIRED) return
       // No longer desired: stop what we run of it; nobody auctions it.
       for (const task of [...this.local.values()]) {
         if (task.view.service === service && isActive(task.view.state)) this.stopLocal(task.view.slot, 'not-desired')
@@ -635,12 +664,15 @@ export class PeerMachine {
       open.push(place)
     }
     this.checkRollout(spec)
-    if (open.length === 0) {
+    const indices = new Set(open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : [])))
+    // Slots other candidates announced in their bids for this version count too: views lag (a
+    // debounced advert, a missed claim), and a candidate that sits out leaves a bidder alone.
+    for (const index of this.announcedSlots(spec)) if (index < spec.replicas) indices.add(index)
+    if (indices.size === 0) {
       this.dropAuction(service)
       return
     }
-    const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
-    this.bidIfCandidate(spec, indices)
+    this.bidIfCandidate(spec, [...indices].sort((a, b) => a - b))
   }
 
   /**
@@ -656,7 +688,9 @@ export class PeerMachine {
     const known = this.candidacy.get(spec.name)
     if (known !== undefined && known.ringVersion === this.ringVersion && known.replicas === spec.replicas) return known.candidate
     const count = candidateCount(Math.max(1, spec.replicas), this.ring.peers.length, 0)
-    const candidate = candidates(this.ring, spec.name, count, this.hostFilter(spec)).includes(this.self)
+    const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
+    // When no peer can host it at all, every peer records it as pending, so `peer why` answers anywhere.
+    const candidate = chosen.length === 0 || chosen.includes(this.self)
     this.candidacy.set(spec.name, { ringVersion: this.ringVersion, replicas: spec.replicas, candidate })
     return candidate
   }
@@ -671,8 +705,12 @@ export class PeerMachine {
   }
 
   private placeGlobal(place: PlaceAction, spec: ServiceSpec): void {
+    const held = this.local.get(place.slot)
+    if (held !== undefined && held.view.specHash === placementRequest(spec).specHash) return
+    // A global slot lives on this peer only: a new version replaces the old one in place.
+    if (held !== undefined) this.stopLocal(place.slot, 'superseded')
     const self = this.cluster.get(this.self)
-    if (self === undefined || this.local.has(place.slot)) return
+    if (self === undefined) return
     const check = feasible(self, placementRequest(spec))
     if (!check.ok) {
       this.pending.set(spec.name, { service: spec.name, slots: [place.slot], round: 0, since: this.now, rejections: countRejections([check.rejection]) })
@@ -703,6 +741,10 @@ export class PeerMachine {
     const size = this.ring.peers.length
     const count = candidateCount(unowned.length, size, state.round)
     const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
+    if (chosen.length === 0) {
+      this.recordPending(spec.name, state)
+      return
+    }
     if (!chosen.includes(this.self)) return
     const self = this.cluster.get(this.self)
     if (self === undefined) return
@@ -720,6 +762,26 @@ export class PeerMachine {
     if (offers) state.closesAt = this.now + this.config.bidWindowMs
     const message: Message = { kind: 'bid', bid, slots }
     for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
+  }
+
+  /** Slots named by other peers' bids for the current version and round of a service. */
+  private announcedSlots(spec: ServiceSpec): number[] {
+    const want = placementRequest(spec)
+    const round = this.auctions.get(spec.name)?.round ?? this.latestBidRound(spec.name, want.specHash)
+    const entries = this.bids.get(spec.name)?.get(`${want.specHash}#${round}`)
+    if (entries === undefined) return []
+    const out = new Set<number>()
+    for (const [peer, { slots }] of entries) if (peer !== this.self) for (const index of rangeIndices(slots)) out.add(index)
+    return [...out]
+  }
+
+  private latestBidRound(service: ServiceName, specHash: string): number {
+    let latest = 0
+    for (const key of this.bids.get(service)?.keys() ?? []) {
+      const [hash, round] = key.split('#')
+      if (hash === specHash) latest = Math.max(latest, Number(round))
+    }
+    return latest
   }
 
   private storeBid(bid: Bid, slots: SlotRanges): void {
@@ -791,7 +853,12 @@ export class PeerMachine {
       spreadByDomain: want.spreadBy !== '',
     })
     for (const award of result.awards) {
-      if (award.peer !== this.self || this.local.has(award.slot)) continue
+      if (award.peer !== this.self) continue
+      const held = this.local.get(award.slot)
+      if (held !== undefined && held.view.specHash === want.specHash) continue
+      // We won a slot we run on an old version (the best place for the new one is here): replace it
+      // in place — stop-first for this one slot, since one peer holds one task per slot.
+      if (held !== undefined) this.stopLocal(award.slot, 'superseded')
       const self = this.cluster.get(this.self)
       // Another service's auction may have used the room meanwhile: never over-commit.
       if (self === undefined || !feasible(self, want).ok) break

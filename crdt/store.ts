@@ -17,6 +17,7 @@
 import { constants as fsConstants } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { syncDirectory, writeAll, writeFileDurably } from './durable-file.js'
 import * as Automerge from '@automerge/automerge'
 import { encodeFrame, scanFrames } from './framing.js'
 import { newDocument } from './genesis.js'
@@ -258,38 +259,6 @@ async function readIfExists(path: string): Promise<Buffer | undefined> {
   }
 }
 
-/** Write to a temporary file, fsync it, rename it into place, fsync the directory. */
-async function writeFileDurably(dir: string, name: string, data: Uint8Array): Promise<void> {
-  const temp = join(dir, name + TEMP_SUFFIX)
-  const handle = await open(temp, 'w')
-  try {
-    await writeAll(handle, data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await rename(temp, join(dir, name))
-  await syncDirectory(dir)
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
-async function writeAll(handle: FileHandle, data: Uint8Array): Promise<void> {
-  let offset = 0
-  while (offset < data.length) {
-    const { bytesWritten } = await handle.write(data, offset, data.length - offset, null)
-    offset += bytesWritten
-  }
-}
-
-/** Renames a damaged file to `<name>.damaged-<n>` (first free n), keeping it for a person to inspect. */
 async function moveAside(dir: string, name: string): Promise<string> {
   const existing = new Set(await readdir(dir))
   let n = 1

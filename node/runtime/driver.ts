@@ -32,18 +32,24 @@
 //   unhealthy) is emitted again, so a machine that restored the task as `starting` learns it is up.
 //   This is how an agent resumes its tasks after its own restart.
 // - A slot whose previous task is still being stopped waits for that stop to finish, then starts: an
-//   agent may pass the machine's stop-task and start-task outputs through without serialising them.
+//   agent may pass the machine's stop-task and start-task outputs through without awaiting each one,
+//   as long as it calls them in output order (the machine replaces a task in place as
+//   [stop-task slot, start-task slot]). The old task's `exited` (marked `stopRequested`) then comes
+//   before the new task's `starting`. After stop() is called, the only event left for that task is
+//   its terminal one.
 // - A command that cannot run is `{ ok: true }` followed by a `failed` event, so the machine's restart
 //   policy treats it like any other failure.
 //
 // stop(). Sends the polite signal (SIGTERM), waits up to `graceMs`, then kills (SIGKILL). Resolves
-// once the task is gone and its terminal event (`exited`) has been delivered; the event's exitCode
-// is what the task returned (143 after SIGTERM, 137 after SIGKILL, or its own code if it handled the
-// signal). Idempotent: stopping a slot that is being stopped returns the same promise; stopping a
-// slot the driver does not run (never started, already ended, unknown) is a no-op.
+// once the task is gone and its terminal event (`exited`; `failed` if it never launched) has been
+// delivered, marked `stopRequested`. The exitCode is what the task returned (143 after SIGTERM,
+// 137 after SIGKILL, or its own code if it handled the signal). Idempotent: stopping a slot that is
+// being stopped returns the same promise; stopping a slot the driver does not run (never started,
+// already ended, unknown) is a no-op.
 //
-// list(). What the driver runs now, including tasks a previous agent process started that are still
-// alive (after an agent restart). The driver resumes watching those (their exit and healthcheck are
+// list(). What the driver runs now (from `running` on; a task still launching is not listed yet),
+// in slot order, including tasks a previous agent process started that are still alive (after an
+// agent restart). The driver resumes watching those (their exit and healthcheck are
 // reported as for its own tasks); it never stops anything by itself. Tasks that list() reports and
 // the agent does not want are the agent's to stop.
 //
@@ -55,7 +61,8 @@
 // close(). Stops watching and emitting: no listener is called once close() has been called. It does
 // NOT stop tasks: they keep running, so an agent upgrade or crash does not restart the workload, and
 // the next driver instance finds them with list(). Stops already in progress are finished (silently)
-// before close() resolves. Calling any other method after close() is a bug and throws.
+// before close() resolves. start, stop, list and logs reject after close() (a bug in the caller);
+// onEvent is accepted and its listener never called.
 //
 // Clock. Event times (`atMs`) and healthcheck start periods read the injected `now()`; waiting (grace
 // periods, probe intervals) uses real timers in real drivers, since real processes run in real time.
@@ -73,6 +80,12 @@ export interface TaskEvent {
   readonly atMs: number
   /** Why, for a person: the failing command's error, the killing signal, the healthcheck's output. */
   readonly detail?: string
+  /**
+   * On a terminal event: stop() had been called for this task. The machine forgot the task when it
+   * said stop-task, and may already hold a new task in the same slot (a replacement in place), so
+   * the agent must not pass such an event on as that new task's end.
+   */
+  readonly stopRequested?: true
 }
 
 export type TaskListener = (event: TaskEvent) => void

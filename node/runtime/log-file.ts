@@ -19,12 +19,20 @@ export interface LogFileReadOptions {
 }
 
 export async function* readLogLines(path: string, options: LogFileReadOptions): AsyncGenerator<string> {
-  let handle: FileHandle
-  try {
-    handle = await open(path, 'r')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return
-    throw error
+  let handle: FileHandle | undefined
+  // A task still launching may not have created its file yet: a follow waits for it.
+  while (handle === undefined) {
+    try {
+      handle = await open(path, 'r')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+      if (!options.follow || !options.isLive() || options.signal?.aborted) return
+      try {
+        await sleep(options.pollMs, undefined, options.signal ? { signal: options.signal } : {})
+      } catch {
+        return // aborted
+      }
+    }
   }
   try {
     const { size } = await handle.stat()

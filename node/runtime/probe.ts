@@ -49,7 +49,11 @@ export function runProbe(
     done = true
     clearTimeout(timer)
     // Whatever the probe left behind in its group goes with it; its pipes are ours to close.
-    if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
+    try {
+      if (child.pid !== undefined) signalGroup(child.pid, 'SIGKILL')
+    } catch {
+      // EPERM: the group id was reused by someone else's process; nothing of the probe is left.
+    }
     child.stdout?.destroy()
     child.stderr?.destroy()
     settle({ passed, detail: detail.trim().slice(-MAX_DETAIL_CHARS) })

@@ -101,6 +101,8 @@ interface Instance {
   /** Real-time (Date.now) limit for the group to vanish, set by stop(). */
   groupDeadline?: number
   killTimer?: NodeJS.Timeout
+  /** Its group was found empty (or given up on): never signal that group id again, it may be reused. */
+  gone?: true
   pollTimer?: NodeJS.Timeout
   health?: { tracker: HealthTracker; timer?: NodeJS.Timeout; probe?: RunningProbe }
 }
@@ -169,8 +171,8 @@ export class ProcessDriver implements RuntimeDriver {
       }
       return { ok: true, adopted: true }
     }
-    const instance = this.newInstance(task.slot, spec, task.specHash, false, this.now())
-    instance.env = { ...this.baseEnv, ...spec.env, ...peerEnvironment(task) }
+    const env = { ...this.baseEnv, ...spec.env, ...peerEnvironment(task) }
+    const instance = this.newInstance(task.slot, spec, task.specHash, env, false, this.now())
     this.tasks.set(task.slot, instance)
     this.emit(instance, 'starting')
     await this.launch(instance)
@@ -178,14 +180,13 @@ export class ProcessDriver implements RuntimeDriver {
     return { ok: true, adopted: false }
   }
 
-  stop(slot: SlotId, graceMs: number): Promise<void> {
+  async stop(slot: SlotId, graceMs: number): Promise<void> {
     this.assertOpen()
-    return this.adopt().then(() => {
-      const instance = this.tasks.get(slot)
-      if (instance === undefined) return
-      instance.stop ??= this.stopInstance(instance, graceMs)
-      return instance.stop
-    })
+    await this.adopt()
+    const instance = this.tasks.get(slot)
+    if (instance === undefined) return
+    instance.stop ??= this.stopInstance(instance, graceMs)
+    return instance.stop
   }
 
   async list(): Promise<RunningTaskInfo[]> {
@@ -232,9 +233,11 @@ export class ProcessDriver implements RuntimeDriver {
 
   // --- launching ------------------------------------------------------------------------------
 
-  private newInstance(slot: SlotId, spec: ServiceSpec, specHash: string, adopted: boolean, startedAtMs: number): Instance & { env: Record<string, string> } {
+  private newInstance(
+    slot: SlotId, spec: ServiceSpec, specHash: string, env: Record<string, string>, adopted: boolean, startedAtMs: number,
+  ): Instance {
     return {
-      slot, service: spec.name, specHash, spec, adopted, env: {}, state: 'starting', startedAtMs,
+      slot, service: spec.name, specHash, spec, env, adopted, state: 'starting', startedAtMs,
       launched: deferred(), exit: deferred(), finished: deferred(),
     }
   }
@@ -260,6 +263,9 @@ export class ProcessDriver implements RuntimeDriver {
       await log.close()
       return this.failLaunch(instance, `cannot start ${JSON.stringify(file)}: ${(error as Error).message}`)
     }
+    // Listen before the first await: a short task can exit (and be reaped) before the next turn.
+    child.once('exit', (code, signal) => instance.exit.resolve({ code, signal }))
+    const startTicks = child.pid === undefined ? undefined : startTicksOf(child.pid)
     const spawnError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       child.once('spawn', () => resolve(undefined))
       child.once('error', resolve)
@@ -269,15 +275,16 @@ export class ProcessDriver implements RuntimeDriver {
       return this.failLaunch(instance, `cannot start ${JSON.stringify(file)}: ${describeSpawnError(spawnError)}`)
     }
     child.on('error', () => {}) // later errors (a failed kill) are seen through the group checks
-    child.once('exit', (code, signal) => instance.exit.resolve({ code, signal }))
     instance.child = child
     instance.pid = child.pid!
-    instance.startTicks = startTicksOf(instance.pid)
+    if (startTicks !== undefined) instance.startTicks = startTicks
+    // The task runs from here: list() and the healthcheck's start period count from this moment.
+    instance.startedAtMs = this.now()
     try {
       await this.records.write(this.recordOf(instance))
     } catch (error) {
       // Unrecorded, it would be invisible after an agent restart: better not to run it at all.
-      signalGroup(instance.pid, 'SIGKILL')
+      this.signal(instance.pid, 'SIGKILL')
       await instance.exit.promise
       delete instance.pid
       return this.failLaunch(instance, `cannot write task record: ${(error as Error).message}`)
@@ -289,14 +296,15 @@ export class ProcessDriver implements RuntimeDriver {
     instance.state = 'running'
     this.emit(instance, 'running')
     instance.launched.resolve()
-    if (this.detached) return
+    // Closed while it launched: it runs on without us, like the others close() left running.
+    if (this.detached) return this.abandon(instance)
     void this.watch(instance)
     if (instance.stop === undefined) this.startHealth(instance)
   }
 
   private failLaunch(instance: Instance, detail: string): void {
     if (this.tasks.get(instance.slot) === instance) this.tasks.delete(instance.slot)
-    this.emit(instance, 'failed', { detail })
+    this.emit(instance, 'failed', { detail, ...this.requested(instance) })
     instance.launched.resolve()
     void this.hub.delivered().then(() => instance.finished.resolve())
   }
@@ -322,12 +330,13 @@ export class ProcessDriver implements RuntimeDriver {
   private async watch(instance: Instance): Promise<void> {
     const status = await instance.exit.promise
     if (this.detached) return
+    const stopped = instance.stop !== undefined
     this.stopHealth(instance)
     clearInterval(instance.pollTimer)
     const group = instance.pid!
     // Ending by itself, the task takes what it left behind with it; a stopping task's group instead
     // gets the rest of its grace period (stopInstance's timer sends SIGKILL when it runs out).
-    if (instance.stop === undefined) this.signal(group, 'SIGKILL')
+    if (!stopped) this.signal(group, 'SIGKILL')
     const deadline = instance.groupDeadline ?? Date.now() + this.killWaitMs
     let left = groupMembers(group)
     while (left.length > 0 && Date.now() < deadline && !this.detached) {
@@ -335,12 +344,13 @@ export class ProcessDriver implements RuntimeDriver {
       left = groupMembers(group)
     }
     clearTimeout(instance.killTimer)
+    instance.gone = true
     if (this.detached) return
     await this.records.remove(instance.slot).catch(() => {})
     if (this.tasks.get(instance.slot) === instance) this.tasks.delete(instance.slot)
-    const { exitCode, detail } = describeExit(status, instance.stop !== undefined)
+    const { exitCode, detail } = describeExit(status, stopped)
     const leftover = left.length > 0 ? `; processes ${left.join(', ')} of its group did not die` : ''
-    this.emit(instance, 'exited', exitCode === undefined ? { detail: detail + leftover } : { exitCode, detail: detail + leftover })
+    this.emit(instance, 'exited', { ...(exitCode === undefined ? {} : { exitCode }), detail: detail + leftover, ...this.requested(instance) })
     await this.hub.delivered()
     instance.finished.resolve()
   }
@@ -349,10 +359,13 @@ export class ProcessDriver implements RuntimeDriver {
     await instance.launched.promise
     if (instance.pid === undefined) return instance.finished.promise // it never ran
     this.stopHealth(instance)
+    if (instance.gone) return instance.finished.promise // ended by itself; its end is being reported
     const group = instance.pid
     instance.groupDeadline = Date.now() + Math.max(0, graceMs) + this.killWaitMs
     this.signal(group, 'SIGTERM')
-    instance.killTimer = setTimeout(() => this.signal(group, 'SIGKILL'), Math.max(0, graceMs))
+    instance.killTimer = setTimeout(() => {
+      if (!instance.gone) this.signal(group, 'SIGKILL')
+    }, Math.max(0, graceMs))
     // An adopted task's end is only seen by polling: poll as fast as a group during the stop.
     if (instance.adopted) this.pollAdopted(instance, this.groupPollMs)
     return instance.finished.promise
@@ -391,10 +404,10 @@ export class ProcessDriver implements RuntimeDriver {
         await this.records.remove(record.slot)
         continue
       }
-      const instance = this.newInstance(record.slot, record.spec, record.specHash, true, record.startedAtMs)
+      const env = { ...this.baseEnv, ...record.spec.env, PEER_SLOT: record.slot, PEER_SERVICE: record.service, PEER_SPEC_HASH: record.specHash }
+      const instance = this.newInstance(record.slot, record.spec, record.specHash, env, true, record.startedAtMs)
       instance.pid = record.pid
       if (record.startTicks !== null) instance.startTicks = record.startTicks
-      instance.env = { ...this.baseEnv, ...record.spec.env, PEER_SLOT: record.slot, PEER_SERVICE: record.service, PEER_SPEC_HASH: record.specHash }
       instance.state = 'running'
       instance.launched.resolve()
       this.tasks.set(record.slot, instance)
@@ -456,7 +469,12 @@ export class ProcessDriver implements RuntimeDriver {
 
   // --- plumbing ---------------------------------------------------------------------------------
 
-  private emit(instance: Instance, state: TaskState, extra: { exitCode?: number; detail?: string } = {}): void {
+  /** Marks a terminal event of a task stop() was called for; read when the event is emitted, not at exit. */
+  private requested(instance: Instance): { stopRequested?: true } {
+    return instance.stop !== undefined ? { stopRequested: true } : {}
+  }
+
+  private emit(instance: Instance, state: TaskState, extra: { exitCode?: number; detail?: string; stopRequested?: true } = {}): void {
     const event: TaskEvent = { slot: instance.slot, state, atMs: this.now(), ...extra }
     this.hub.emit(event)
   }

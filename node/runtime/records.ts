@@ -6,8 +6,9 @@
 // the task ended. The window between spawn and the rename is the one place where an agent crash
 // leaves a process no record names (see process-driver.ts on orphans).
 
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileDurably } from '../../crdt/durable-file.js'
 import { parseSlot, type ServiceName, type SlotId } from '../core/ids.js'
 import type { ServiceSpec } from '../core/spec/types.js'
 
@@ -43,16 +44,8 @@ export class TaskRecords {
   async write(record: TaskRecord): Promise<void> {
     await mkdir(this.dir, { recursive: true })
     const name = slotFileName(record.slot) + RECORD_SUFFIX
-    const temp = join(this.dir, `.${name}.${process.pid}.${++tempCounter}.tmp`)
-    const handle = await open(temp, 'w')
-    try {
-      await handle.writeFile(JSON.stringify(record) + '\n')
-      await handle.sync()
-    } finally {
-      await handle.close()
-    }
-    await rename(temp, join(this.dir, name))
-    await syncDirectory(this.dir)
+    const data = new TextEncoder().encode(JSON.stringify(record) + '\n')
+    await writeFileDurably(this.dir, name, data, `.${name}.${process.pid}.${++tempCounter}.tmp`)
   }
 
   async remove(slot: SlotId): Promise<void> {
@@ -104,13 +97,4 @@ function isTaskRecord(value: unknown): value is TaskRecord {
     Number.isSafeInteger(r.pid) && (r.pid as number) > 1 &&
     (r.startTicks === null || Number.isSafeInteger(r.startTicks)) &&
     typeof r.startedAtMs === 'number'
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r')
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
 }

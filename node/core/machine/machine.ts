@@ -107,6 +107,9 @@ function healthDeadline(task: LocalTask): number | undefined {
   return task.view.since + spec.update.healthDeadlineMs
 }
 
+/** Candidates of the previous round that announce a widened round to its new candidates. */
+const ROUND_ANNOUNCERS = 2
+
 /** A bid offering nothing: announces a widened round to the candidates new to it. */
 function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: number): Bid {
   return {
@@ -310,9 +313,11 @@ export class PeerMachine {
       task.view = withState(task.view, state, now)
     }
     this.markDirty(task.view.service)
-    // A task leaving (give-up) or finishing changes ownership: tell everyone now. Up/down alone can wait.
+    // A task leaving (give-up) or finishing changes ownership: tell everyone now. Up/down alone can
+    // wait — except during a rolling update, where every peer must see a wave settle at the same
+    // moment to open the next one together (a peer that opened it alone would bid alone).
     const ownershipChanged = !this.local.has(slot) || task.view.state === 'complete' || task.view.state === 'failed'
-    this.publishAdvert(ownershipChanged)
+    this.publishAdvert(ownershipChanged || this.rollingUpdate(task.view.service))
     return this.flush()
   }
 
@@ -523,8 +528,13 @@ export class PeerMachine {
    */
   private reconnect(): void {
     const dead = this.members.dead()
-    if (dead.length > 0) this.send(dead[this.random.int(dead.length)]!, this.digestMessage(false))
-    if (this.members.reachable().length === 0) for (const seed of this.seeds) this.send(seed, this.digestMessage(false))
+    const alive = this.members.reachable().length
+    // Serf's rule: try with probability dead / alive, so a few dead hosts in a large cluster draw a few
+    // attempts per interval in all, not one per peer; after a split (many dead) every peer tries.
+    if (dead.length > 0 && this.random.next() < dead.length / Math.max(1, alive)) {
+      this.send(dead[this.random.int(dead.length)]!, this.digestMessage(false))
+    }
+    if (alive === 0) for (const seed of this.seeds) this.send(seed, this.digestMessage(false))
   }
 
   private expireRelays(): void {
@@ -664,15 +674,12 @@ export class PeerMachine {
       open.push(place)
     }
     this.checkRollout(spec)
-    const indices = new Set(open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : [])))
-    // Slots other candidates announced in their bids for this version count too: views lag (a
-    // debounced advert, a missed claim), and a candidate that sits out leaves a bidder alone.
-    for (const index of this.announcedSlots(spec)) if (index < spec.replicas) indices.add(index)
-    if (indices.size === 0) {
+    if (open.length === 0) {
       this.dropAuction(service)
       return
     }
-    this.bidIfCandidate(spec, [...indices].sort((a, b) => a - b))
+    const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
+    this.bidIfCandidate(spec, indices)
   }
 
   /**
@@ -693,6 +700,17 @@ export class PeerMachine {
     const candidate = chosen.length === 0 || chosen.includes(this.self)
     this.candidacy.set(spec.name, { ringVersion: this.ringVersion, replicas: spec.replicas, candidate })
     return candidate
+  }
+
+  /** Whether some task of the service runs another version than the desired one. */
+  private rollingUpdate(service: ServiceName): boolean {
+    const spec = this.specs.get(service)
+    if (spec === undefined) return false
+    const desiredHash = placementRequest(spec).specHash
+    for (const tasks of this.cluster.serviceTasks(service).bySlot.values()) {
+      for (const task of tasks) if (task.specHash !== desiredHash) return true
+    }
+    return false
   }
 
   /** Peers whose labels and drivers (as their adverts say) allow the service at all. */
@@ -752,36 +770,26 @@ export class PeerMachine {
     const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
     const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > this.now
     const offers = result.ok && result.bid.offered > 0 && !gaveUp
-    // In a widened round a candidate bids even when it offers nothing: the bid tells candidates new
-    // to this round, which do not reconcile the service until then, that the round has begun.
-    if (!offers && state.round === 0) return
-    const bid: Bid = offers && result.ok ? result.bid : zeroBid(self, want.service, want.specHash, state.round)
-    // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
     const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
-    this.recordBid(bid, slots)
-    if (offers) state.closesAt = this.now + this.config.bidWindowMs
-    const message: Message = { kind: 'bid', bid, slots }
-    for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
-  }
-
-  /** Slots named by other peers' bids for the current version and round of a service. */
-  private announcedSlots(spec: ServiceSpec): number[] {
-    const want = placementRequest(spec)
-    const round = this.auctions.get(spec.name)?.round ?? this.latestBidRound(spec.name, want.specHash)
-    const entries = this.bids.get(spec.name)?.get(`${want.specHash}#${round}`)
-    if (entries === undefined) return []
-    const out = new Set<number>()
-    for (const [peer, { slots }] of entries) if (peer !== this.self) for (const index of rangeIndices(slots)) out.add(index)
-    return [...out]
-  }
-
-  private latestBidRound(service: ServiceName, specHash: string): number {
-    let latest = 0
-    for (const key of this.bids.get(service)?.keys() ?? []) {
-      const [hash, round] = key.split('#')
-      if (hash === specHash) latest = Math.max(latest, Number(round))
+    if (offers && result.ok) {
+      // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
+      this.recordBid(result.bid, slots)
+      state.closesAt = this.now + this.config.bidWindowMs
+      const message: Message = { kind: 'bid', bid: result.bid, slots }
+      for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
+      return
     }
-    return latest
+    // Offering nothing in a widened round, a candidate may still have to announce the round to the
+    // candidates new to it: they do not reconcile the service until they hear of it. Two announcers
+    // (the first two of the previous round) suffice; sending more would cost N² at full width.
+    if (state.round === 0) return
+    const previous = candidates(this.ring, spec.name, candidateCount(unowned.length, size, state.round - 1), this.hostFilter(spec))
+    const position = previous.indexOf(this.self)
+    if (position < 0 || position >= ROUND_ANNOUNCERS) return
+    const known = new Set(previous)
+    const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
+    this.recordBid(message.bid, slots)
+    for (const peer of chosen) if (!known.has(peer)) this.send(peer, message)
   }
 
   private storeBid(bid: Bid, slots: SlotRanges): void {

@@ -82,7 +82,10 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
   }
 }
 
-/** Suspicion timeout: what remains of replaceAfter once detection (at most two probe intervals) is spent. */
+/**
+ * Suspicion timeout: what remains of replaceAfter once detection is spent. Every peer is probed by its
+ * ring predecessor each interval, so detection takes at most two intervals (the probe, then its end).
+ */
 export function suspicionTimeoutMs(config: MachineConfig): number {
   return Math.max(config.probeIntervalMs, config.replaceAfterMs - 2 * config.probeIntervalMs)
 }

@@ -163,7 +163,9 @@ export class PeerMachine {
   private seq = 0
   private probeOrder: PeerId[] = []
   private probeIndex = 0
-  private probe: Probe | undefined
+  /** This interval's probes: the SWIM round-robin target and the ring successor. */
+  private probes: Probe[] = []
+  private successorCache: PeerId | undefined | null = null
   private nextProbeAt = 0
   private readonly relays = new Map<number, Relay>()
   private nextPushPullAt = 0
@@ -356,7 +358,7 @@ export class PeerMachine {
   nextWakeAt(): number {
     if (!this.started) return Infinity
     let at = Math.min(this.nextProbeAt, this.nextPushPullAt, this.nextReconnectAt, this.fullReconcileAt, this.reconcileAt)
-    if (this.probe !== undefined && !this.probe.acked && !this.probe.indirectSent) at = Math.min(at, this.probe.indirectAt)
+    for (const probe of this.probes) if (!probe.acked && !probe.indirectSent) at = Math.min(at, probe.indirectAt)
     for (const peer of this.suspects) {
       const deadAt = this.members.get(peer)?.deadAt
       if (deadAt !== undefined) at = Math.min(at, deadAt)
@@ -423,7 +425,16 @@ export class PeerMachine {
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
-    if (wasIn !== isIn) this.ringStale = true
+    if (wasIn !== isIn) {
+      this.ringStale = true
+      this.successorCache = null
+    }
+    if (isIn && !wasIn) {
+      // As memberlist does: a new member joins the current probe pass at a random place, instead of
+      // waiting for the next pass (N intervals away), so it is probed as often as everyone else.
+      const at = this.probeIndex + this.random.int(this.probeOrder.length - this.probeIndex + 1)
+      this.probeOrder.splice(at, 0, record.peer)
+    }
     if (record.status === 'suspect') {
       this.suspects.add(record.peer)
       this.members.setDeadline(record.peer, this.now + suspicionTimeoutMs(this.config))
@@ -439,23 +450,47 @@ export class PeerMachine {
     }
   }
 
+  /**
+   * Each interval a peer probes two members: the next of its shuffled round-robin (SWIM: every pair is
+   * checked eventually, and gossip spreads what is found) and its successor on the ring of peer ids.
+   * Random probing alone leaves the wait until a dead peer is first probed roughly exponential (p99
+   * about four intervals); with the successor probe every peer is probed at least once per interval,
+   * which bounds detection — and so failover — at one interval plus the probe timeout.
+   */
   private runProbes(): void {
-    const probe = this.probe
-    if (probe !== undefined && !probe.acked && !probe.indirectSent && this.now >= probe.indirectAt) {
+    for (const probe of this.probes) {
+      if (probe.acked || probe.indirectSent || this.now < probe.indirectAt) continue
       probe.indirectSent = true
       const helpers = this.shuffled(this.members.reachable().filter((p) => p !== probe.target)).slice(0, this.config.indirectChecks)
       for (const helper of helpers) this.send(helper, { kind: 'ping-req', seq: probe.seq, target: probe.target })
     }
     if (this.now < this.nextProbeAt) return
-    if (probe !== undefined && !probe.acked) this.suspect(probe.target)
-    this.probe = undefined
-    const target = this.nextProbeTarget()
-    if (target !== undefined) {
+    for (const probe of this.probes) if (!probe.acked) this.suspect(probe.target)
+    this.probes = []
+    const targets = new Set<PeerId>()
+    const roundRobin = this.nextProbeTarget()
+    if (roundRobin !== undefined) targets.add(roundRobin)
+    const successor = this.successor()
+    if (successor !== undefined) targets.add(successor)
+    for (const target of targets) {
       const seq = ++this.seq
-      this.probe = { target, seq, indirectAt: this.now + this.config.probeTimeoutMs, indirectSent: false, acked: false }
+      this.probes.push({ target, seq, indirectAt: this.now + this.config.probeTimeoutMs, indirectSent: false, acked: false })
       this.send(target, { kind: 'ping', seq, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
     }
     this.nextProbeAt = this.now + this.config.probeIntervalMs
+  }
+
+  /** The next reachable peer after this one in peer-id order (wrapping): the peer this one monitors. */
+  private successor(): PeerId | undefined {
+    if (this.successorCache !== null) return this.successorCache
+    let next: PeerId | undefined
+    let first: PeerId | undefined
+    for (const peer of this.members.reachable()) {
+      if (first === undefined || peer < first) first = peer
+      if (peer > this.self && (next === undefined || peer < next)) next = peer
+    }
+    this.successorCache = next ?? first
+    return this.successorCache
   }
 
   private onAck(from: PeerId, seq: number, target: PeerId | undefined): void {
@@ -465,10 +500,11 @@ export class PeerMachine {
       this.send(relay.requester, { kind: 'ack', seq: relay.seq, desired: this.desired.digest, updates: [], target: relay.target })
       return
     }
-    const probe = this.probe
-    if (probe !== undefined && probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target)) {
-      probe.acked = true
-      if (target !== undefined) this.members.heard(target, this.now)
+    for (const probe of this.probes) {
+      if (probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target)) {
+        probe.acked = true
+        if (target !== undefined) this.members.heard(target, this.now)
+      }
     }
   }
 

@@ -1,0 +1,143 @@
+// How a peer that joined through one seed learns where the others are. The machine sends direct
+// messages (SWIM probes, digests, bids) to any member, but libp2p can dial a peer id only when its
+// peer store holds addresses for it, and identify fills that in for direct neighbours alone. So each
+// peer publishes its own listen addresses on a gossip topic — signed, so only the owner can say where
+// it is — whenever a neighbour subscribes, and every announceIntervalMs as anti-entropy. Receivers
+// store the addresses and dial the announcer, so a cluster joined through one seed becomes a full
+// mesh: right for tens of peers; a large cluster would want to stop dialling at some degree.
+
+import './polyfill.js'
+
+import { TopicValidatorResult, type Message as GossipMessage, type SubscriptionChangeData } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { HostNode } from './host.js'
+
+export const ADDRESS_TOPIC = '/peer/1/addresses'
+
+/** Announcement bounds: hosts have a handful of interfaces; a multiaddr with a peer id is under 100 characters. */
+const MAX_ADDRESSES = 32
+const MAX_ADDRESS_CHARS = 256
+const MAX_ANNOUNCEMENT_BYTES = 16 * 1024
+/** Neighbours often subscribe in a burst (a restart, a new peer): one announcement covers them all. */
+const ANNOUNCE_DEBOUNCE_MS = 100
+
+export interface AddressBookTuning {
+  readonly announceIntervalMs: number
+  readonly dialTimeoutMs: number
+}
+
+export class AddressBook {
+  private interval: NodeJS.Timeout | undefined
+  private debounce: NodeJS.Timeout | undefined
+  private readonly decoded = new WeakMap<GossipMessage, Multiaddr[]>()
+  private stopped = false
+  /** Announcements rejected by the validator (malformed, or naming another peer's id). */
+  rejected = 0
+
+  constructor(
+    private readonly node: HostNode,
+    private readonly tuning: AddressBookTuning,
+  ) {}
+
+  start(): void {
+    const pubsub = this.node.services.pubsub
+    // The validator goes in before the subscription, so nothing arrives unchecked.
+    pubsub.topicValidators.set(ADDRESS_TOPIC, this.validate)
+    pubsub.addEventListener('message', this.receive)
+    pubsub.addEventListener('subscription-change', this.onSubscriptionChange)
+    pubsub.subscribe(ADDRESS_TOPIC)
+    this.interval = setInterval(() => this.announce(), this.tuning.announceIntervalMs)
+    this.interval.unref()
+  }
+
+  stop(): void {
+    this.stopped = true
+    if (this.interval !== undefined) clearInterval(this.interval)
+    if (this.debounce !== undefined) clearTimeout(this.debounce)
+    const pubsub = this.node.services.pubsub
+    pubsub.removeEventListener('message', this.receive)
+    pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
+    pubsub.topicValidators.delete(ADDRESS_TOPIC)
+  }
+
+  private readonly onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
+    if (!event.detail.subscriptions.some((s) => s.topic === ADDRESS_TOPIC && s.subscribe)) return
+    if (this.debounce !== undefined || this.stopped) return
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined
+      this.announce()
+    }, ANNOUNCE_DEBOUNCE_MS)
+  }
+
+  private announce(): void {
+    if (this.stopped) return
+    const all = this.node
+      .getMultiaddrs()
+      .map((address) => address.toString())
+      .filter((address) => address.length <= MAX_ADDRESS_CHARS)
+    // Loopback reaches another host's own interface, never us: announce it only when it is all we
+    // have (peers sharing one machine, as in tests).
+    const routable = all.filter((address) => !/^\/ip4\/127\.|^\/ip6\/::1\//.test(address))
+    const addresses = (routable.length > 0 ? routable : all).slice(0, MAX_ADDRESSES)
+    if (addresses.length === 0) return
+    const bytes = new TextEncoder().encode(JSON.stringify({ addresses }))
+    this.node.services.pubsub.publish(ADDRESS_TOPIC, bytes).catch(() => undefined) // retried on the next interval
+  }
+
+  private readonly validate = (_forwarder: PeerId, message: GossipMessage): TopicValidatorResult => {
+    if (message.type !== 'signed') return TopicValidatorResult.Reject
+    const addresses = parseAnnouncement(message.data, message.from.toString())
+    if (addresses === undefined) {
+      this.rejected++
+      return TopicValidatorResult.Reject
+    }
+    this.decoded.set(message, addresses)
+    return TopicValidatorResult.Accept
+  }
+
+  private readonly receive = (event: CustomEvent<GossipMessage>): void => {
+    const message = event.detail
+    if (message.topic !== ADDRESS_TOPIC || message.type !== 'signed' || this.stopped) return
+    const addresses = this.decoded.get(message)
+    if (addresses === undefined) return
+    this.decoded.delete(message)
+    const peer = message.from
+    if (peer.equals(this.node.peerId)) return
+    void this.node.peerStore
+      .merge(peer, { multiaddrs: addresses })
+      .then(() => {
+        if (this.stopped || this.node.getConnections(peer).length > 0) return
+        return this.node.dial(peer, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
+      })
+      .catch(() => undefined) // unreachable from here: the announcer or libp2p's redial will try again
+  }
+}
+
+/** The announced addresses, or undefined when the announcement is malformed or names another peer. */
+export function parseAnnouncement(data: Uint8Array, author: string): Multiaddr[] | undefined {
+  if (data.length > MAX_ANNOUNCEMENT_BYTES) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data))
+  } catch {
+    return undefined
+  }
+  if (typeof value !== 'object' || value === null || !Object.hasOwn(value, 'addresses')) return undefined
+  const list = (value as { addresses: unknown }).addresses
+  if (!Array.isArray(list) || list.length === 0 || list.length > MAX_ADDRESSES) return undefined
+  const out: Multiaddr[] = []
+  for (const item of list) {
+    if (typeof item !== 'string' || item.length > MAX_ADDRESS_CHARS) return undefined
+    let address: Multiaddr
+    try {
+      address = multiaddr(item)
+    } catch {
+      return undefined
+    }
+    const named = address.getComponents().findLast((component) => component.code === CODE_P2P)?.value
+    if (named !== undefined && named !== author) return undefined
+    out.push(address)
+  }
+  return out
+}

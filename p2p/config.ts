@@ -1,0 +1,107 @@
+// Every knob of the libp2p layer with its default, why that value, and what moving it costs. The
+// numbers were measured on loopback and a 2-core machine (see test/p2p/latency.test.ts); a WAN or
+// slow edge links want the liveness timeouts scaled up with the round-trip time.
+
+import { WIRE_LIMITS } from '../node/core/machine/index.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+
+/** The gossip topic that carries the machine's broadcasts; the version is the protocol's. */
+export const PROTOCOL_TOPIC = '/peer/1/protocol'
+/** The direct-stream protocol that carries the machine's point-to-point messages. */
+export const DIRECT_PROTOCOL = '/peer/1/direct'
+
+export const HOST_DEFAULTS = {
+  /**
+   * The connection monitor pings every connection this often and aborts one whose ping times out,
+   * which is what turns a silently dead peer (power cut, cable pulled) into a disconnect. libp2p's
+   * 10 s default left dead connections open for 15 s or more; 1 s found them in 1–2 s. Cost: one
+   * small stream per connection per interval, negligible for a LAN cluster of tens of peers.
+   */
+  pingIntervalMs: 1_000,
+  /**
+   * Bounds of the adaptive ping timeout. The floor must stay above the worst scheduling hiccup of a
+   * loaded host, or healthy connections get aborted (and then redialled); 1 s held on a busy
+   * 2-core machine. The ceiling caps how long a dead connection can survive: interval + max.
+   */
+  pingTimeoutMinMs: 1_000,
+  pingTimeoutMaxMs: 2_000,
+  /**
+   * Peers tagged KEEP_ALIVE are redialled after a drop: first at once, then after this interval,
+   * growing by reconnectBackoffFactor, reconnectRetries times; libp2p then drops the tag. 500 ms ×
+   * 2^k over 8 retries covers ≈ 2 min (a reboot); the join list is redialled forever on top
+   * (rejoinIntervalMs), so a seed peer that comes back later is always found again.
+   */
+  reconnectRetryIntervalMs: 500,
+  reconnectBackoffFactor: 2,
+  reconnectRetries: 8,
+  /**
+   * Each peer re-publishes its listen addresses this often (besides whenever a neighbour subscribes),
+   * so peers that missed an announcement still learn where to dial. Cost: one small signed message per
+   * peer per interval, N/interval messages per second in all.
+   */
+  announceIntervalMs: 10_000,
+  /** How often join addresses without a live connection are dialled again. */
+  rejoinIntervalMs: 2_000,
+  /** One dial attempt (TCP connect + pnet + Noise + Yamux) on loopback or LAN takes ms; 5 s is slack for a loaded host. */
+  dialTimeoutMs: 5_000,
+  /**
+   * An inbound connection must finish its upgrade (pnet, Noise, Yamux) within this. A dialler with
+   * the wrong swarm key sends bytes that decrypt to noise; the listener's protocol negotiation may
+   * wait for a newline that never comes, holding one of its few pending-upgrade slots (10) until
+   * this timeout — libp2p's default is 10 s. Upgrades take milliseconds on a LAN.
+   */
+  upgradeTimeoutMs: 3_000,
+  /**
+   * The pnet nonce exchange must finish within this. libp2p's 1 s default is tight for a host
+   * that is starting several peers at once on 2 cores.
+   */
+  pnetTimeoutMs: 3_000,
+  /**
+   * libp2p refuses more than this many inbound connections per second from one IP address (its
+   * default is 5). Peers sharing a host (tests, network namespaces behind one NAT address) reconnect
+   * all at once after a restart, so this is raised; pnet already keeps strangers out.
+   */
+  inboundConnectionsPerSecondPerHost: 100,
+  /** Connections kept before pruning. A full mesh of N peers holds N-1 (twice briefly after simultaneous redials). */
+  maxConnections: 512,
+} as const
+
+export const TRANSPORT_DEFAULTS = {
+  /**
+   * Largest message published on gossip. Gossipsub silently drops RPCs over 4 MiB (publish still
+   * resolves), so anything near that must go over a direct stream. The machine broadcasts only
+   * member records and adverts, and an advert's own wire limit is this size.
+   */
+  maxGossipBytes: WIRE_LIMITS.maxBytes.advert,
+  /** Largest direct frame, either way: the largest message the codec accepts (a full state or digest). */
+  maxDirectFrameBytes: WIRE_LIMITS.maxMessageBytes,
+  /**
+   * Bytes queued for one peer's direct stream before further sends to it are dropped (and
+   * counted). SWIM and anti-entropy tolerate loss; unbounded queues to a stalled peer do not.
+   * Three maximal state messages fit.
+   */
+  maxQueuedBytesPerPeer: 64 * MiB,
+  /** Opening a stream to a peer, including dialling it when not connected. */
+  openTimeoutMs: 5_000,
+  /**
+   * After a failed dial, direct messages to that peer fail at once for this long. The machine's
+   * probes already treat silence as failure; waiting openTimeoutMs per queued message would not
+   * tell it more, only later. Short, so a restarted peer is reached again within a probe or two.
+   */
+  dialBackoffMs: 1_000,
+  /** Writing one frame once the stream is open (a 20 MiB state over a slow link needs the room). */
+  writeTimeoutMs: 30_000,
+  /**
+   * One request/response round trip (desired-state sync): dial, write, remote handler, read.
+   * Automerge sync of a large document takes tens of ms per round; 30 s is a hang detector.
+   */
+  requestTimeoutMs: 30_000,
+  /** Request and response bodies: the CRDT's sync limit (32 MiB) with room for the status byte. */
+  maxRequestBytes: 32 * MiB + 1 * KiB,
+  maxResponseBytes: 32 * MiB + 1 * KiB,
+  /** Concurrent inbound direct streams per connection (libp2p's default is 32). */
+  maxInboundDirectStreams: 64,
+  maxOutboundDirectStreams: 64,
+} as const

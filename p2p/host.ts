@@ -1,0 +1,259 @@
+// A started libp2p node configured the way a peer of the cluster needs it:
+//
+//   TCP → pnet (pre-shared key, mandatory) → Noise → Yamux, with identify and gossipsub.
+//
+// Order matters in three places, each set below where it happens: the polyfill is imported before
+// libp2p; the KEEP_ALIVE tag is set on every connect (libp2p redials only tagged peers after a drop);
+// and gossipsub's options are fixed at construction (the transport adds topic validators later).
+//
+// Discovery starts from the join list: entries with a /p2p/ id go to the bootstrap module (dialled at
+// start, no delay), and every entry is redialled every rejoinIntervalMs while not connected, because
+// bootstrap dials only once and libp2p gives up on KEEP_ALIVE peers after its retries. Peers then
+// learn each other's addresses from signed announcements (address-book.ts) and dial each other. There
+// is no mDNS: LAN discovery would admit only key holders anyway, but it is not built.
+
+import './polyfill.js'
+
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { bootstrap } from '@libp2p/bootstrap'
+import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
+import { identify, type Identify } from '@libp2p/identify'
+import { KEEP_ALIVE, type Libp2p, type PeerId, type PrivateKey } from '@libp2p/interface'
+import { preSharedKey } from '@libp2p/pnet'
+import { tcp } from '@libp2p/tcp'
+import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
+import { AddressBook } from './address-book.js'
+import { HOST_DEFAULTS } from './config.js'
+import { SetupError } from './errors.js'
+import { loadOrCreateIdentity } from './identity.js'
+import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
+
+export type HostServices = { identify: Identify; pubsub: GossipSub }
+export type HostNode = Libp2p<HostServices>
+
+export interface HostInit {
+  /** Directory holding identity.key (created on first start). One of dataDir and privateKey is required. */
+  readonly dataDir?: string
+  /** A key to use instead of the data directory's (tests: identityFromSeed). */
+  readonly privateKey?: PrivateKey
+  /** The pre-shared key: parsed (readSwarmKeyFile, parseSwarmKey) or a key file's raw contents. Required. */
+  readonly swarmKey: SwarmKey | Uint8Array | string | undefined
+  /** Multiaddrs to listen on, e.g. /ip4/0.0.0.0/tcp/4001 (port 0 picks a free port). */
+  readonly listen: readonly string[]
+  /** Multiaddrs of peers to join through; with or without /p2p/<id>. */
+  readonly join: readonly string[]
+  /** LAN discovery is not built: only `false` (or nothing) is accepted, so a config cannot believe it is on. */
+  readonly mdns?: false
+  /** Overrides of HOST_DEFAULTS (tests shorten timeouts). */
+  readonly tuning?: Partial<HostTuning>
+}
+
+export type HostTuning = { -readonly [K in keyof typeof HOST_DEFAULTS]: number }
+
+export interface Host {
+  readonly node: HostNode
+  readonly pubsub: GossipSub
+  /** This peer's id (base58). */
+  readonly peerId: string
+  readonly swarmKeyFingerprint: string
+  /** Addresses others can dial, each ending in /p2p/<id>. */
+  addresses(): string[]
+  /** Connected peers, each once (two connections to one peer after simultaneous redials count once). */
+  peers(): string[]
+  /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
+  dial(target: string, timeoutMs?: number): Promise<string>
+  /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
+  stop(): Promise<void>
+}
+
+export async function createHost(init: HostInit): Promise<Host> {
+  const tuning: HostTuning = { ...HOST_DEFAULTS, ...init.tuning }
+  const swarmKey = resolveSwarmKey(init.swarmKey)
+  const privateKey = await resolvePrivateKey(init)
+  const listen = init.listen.map((address) => parseAddress(address, 'listen'))
+  const join = init.join.map((address) => parseAddress(address, 'join'))
+  if ((init.mdns as unknown) === true) throw new SetupError('bad-address', 'mDNS discovery is not available; list peers to join instead')
+
+  const bootstrapList = join.filter((address) => peerIdOf(address) !== undefined).map((address) => address.toString())
+
+  // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
+  const node: HostNode = await createLibp2p<HostServices>({
+    start: false,
+    privateKey,
+    addresses: { listen: listen.map((address) => address.toString()) },
+    transports: [tcp()],
+    connectionProtector: preSharedKey({ psk: swarmKey.file, timeout: tuning.pnetTimeoutMs }),
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 0 })] : [],
+    connectionManager: {
+      maxConnections: tuning.maxConnections,
+      dialTimeout: tuning.dialTimeoutMs,
+      inboundUpgradeTimeout: tuning.upgradeTimeoutMs,
+      inboundConnectionThreshold: tuning.inboundConnectionsPerSecondPerHost,
+      reconnectRetries: tuning.reconnectRetries,
+      reconnectRetryInterval: tuning.reconnectRetryIntervalMs,
+      reconnectBackoffFactor: tuning.reconnectBackoffFactor,
+    },
+    connectionMonitor: {
+      pingInterval: tuning.pingIntervalMs,
+      pingTimeout: { minTimeout: tuning.pingTimeoutMinMs, maxTimeout: tuning.pingTimeoutMaxMs },
+    },
+    services: {
+      identify: identify(),
+      pubsub: gossipsub({
+        // Every message carries its author's signature and is checked on receipt: the `from` the
+        // machine sees is the author, proven, not whoever forwarded it.
+        globalSignaturePolicy: 'StrictSign',
+        // A lone peer (first of a cluster, or cut off) must be able to publish; otherwise publish throws.
+        allowPublishToZeroTopicPeers: true,
+        ignoreDuplicatePublishError: true,
+        // Every peer is ours: no floodsub fallback to negotiate.
+        fallbackToFloodsub: false,
+        emitSelf: false,
+      }),
+    },
+  })
+
+  // Tag every peer we connect to KEEP_ALIVE, so that after a drop libp2p redials it (with backoff).
+  // Without the tag a peer that restarts or blips is never dialled again by this side.
+  const onConnect = (event: CustomEvent<PeerId>): void => {
+    node.peerStore.merge(event.detail, { tags: { [KEEP_ALIVE]: { value: 1 } } }).catch(() => undefined)
+  }
+  node.addEventListener('peer:connect', onConnect)
+  try {
+    await node.start()
+  } catch (error) {
+    await Promise.resolve(node.stop()).catch(() => undefined)
+    // A port in use or an address that cannot be bound is the user's to fix; the rest is a bug.
+    const text = error instanceof Error ? error.message : String(error)
+    if (/EADDRINUSE|EADDRNOTAVAIL|EACCES|listen/i.test(text)) {
+      throw new SetupError('listen-failed', `cannot listen on ${listen.map(String).join(', ')}: ${text}`)
+    }
+    throw error
+  }
+
+  const self = node.peerId.toString()
+  const rejoin = new Rejoiner(node, join, self, tuning)
+  rejoin.start()
+  const addressBook = new AddressBook(node, { announceIntervalMs: tuning.announceIntervalMs, dialTimeoutMs: tuning.dialTimeoutMs })
+  addressBook.start()
+
+  let stopping: Promise<void> | undefined
+  return {
+    node,
+    pubsub: node.services.pubsub,
+    peerId: self,
+    swarmKeyFingerprint: swarmKey.fingerprint,
+    addresses: () => node.getMultiaddrs().map((address) => address.toString()),
+    peers: () => uniquePeers(node),
+    dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
+      const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
+      return connection.remotePeer.toString()
+    },
+    stop: () => {
+      stopping ??= (async () => {
+        rejoin.stop()
+        addressBook.stop()
+        node.removeEventListener('peer:connect', onConnect)
+        await node.stop()
+      })()
+      return stopping
+    },
+  }
+}
+
+function uniquePeers(node: HostNode): string[] {
+  const seen = new Set<string>()
+  for (const connection of node.getConnections()) {
+    if (connection.status === 'open') seen.add(connection.remotePeer.toString())
+  }
+  return [...seen].sort()
+}
+
+/**
+ * Redials join addresses that have no open connection. Bootstrap dials once at start, and libp2p's
+ * reconnect queue gives up after its retries; a seed that was down longer must still be found.
+ */
+class Rejoiner {
+  private timer: NodeJS.Timeout | undefined
+  private readonly inFlight = new Set<string>()
+  /** The peer id behind each join address, learned on the first successful dial when the address has none. */
+  private readonly learned = new Map<string, string>()
+
+  constructor(
+    private readonly node: HostNode,
+    private readonly join: readonly Multiaddr[],
+    private readonly self: string,
+    private readonly tuning: HostTuning,
+  ) {}
+
+  start(): void {
+    if (this.join.length === 0) return
+    // At once for addresses bootstrap does not cover (no /p2p/ id); then on the interval for all.
+    this.tick(false)
+    this.timer = setInterval(() => this.tick(true), this.tuning.rejoinIntervalMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  /** A join list shared by every peer names each peer itself too: do not dial our own listen address. */
+  private isOwnAddress(address: Multiaddr): boolean {
+    const bare = address.toString().replace(/\/p2p\/[^/]+$/, '')
+    return this.node.getMultiaddrs().some((own) => own.toString().replace(/\/p2p\/[^/]+$/, '') === bare)
+  }
+
+  private tick(all: boolean): void {
+    for (const address of this.join) {
+      const key = address.toString()
+      const id = peerIdOf(address) ?? this.learned.get(key)
+      if (!all && peerIdOf(address) !== undefined) continue
+      if (id === this.self || this.inFlight.has(key) || this.isOwnAddress(address)) continue
+      if (id !== undefined && this.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === id)) continue
+      this.inFlight.add(key)
+      this.node
+        .dial(address, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
+        .then((connection) => this.learned.set(key, connection.remotePeer.toString()))
+        .catch(() => undefined) // down, or our own address: tried again next interval
+        .finally(() => this.inFlight.delete(key))
+    }
+  }
+}
+
+function resolveSwarmKey(value: HostInit['swarmKey']): SwarmKey {
+  if (value === undefined) {
+    throw new SetupError('no-swarm-key', 'a swarm key is required: peers only connect through a private network (pnet) key')
+  }
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    const parsed = parseSwarmKey(value)
+    if (!parsed.ok) throw new SetupError('swarm-key-invalid', `the swarm key is malformed: ${parsed.message}`)
+    return parsed.key
+  }
+  return value
+}
+
+async function resolvePrivateKey(init: HostInit): Promise<PrivateKey> {
+  if (init.privateKey !== undefined) return init.privateKey
+  if (init.dataDir !== undefined) return (await loadOrCreateIdentity(init.dataDir)).privateKey
+  throw new SetupError('no-identity', 'a data directory (or a private key) is required to give the peer a stable id')
+}
+
+/** The peer id a multiaddr names (its last /p2p/ component), if any. */
+function peerIdOf(address: Multiaddr): string | undefined {
+  return address.getComponents().findLast((component) => component.code === CODE_P2P)?.value
+}
+
+function parseAddress(text: string, what: 'listen' | 'join'): Multiaddr {
+  try {
+    return multiaddr(text)
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw new SetupError('bad-address', `${what} address ${JSON.stringify(text)} is not a multiaddr (e.g. /ip4/10.0.0.2/tcp/4001): ${reason}`)
+  }
+}

@@ -1,0 +1,453 @@
+// The machine's network: its `broadcast` outputs go out on a gossipsub topic, its `send` outputs over
+// a direct stream, and what arrives is decoded once, here, and handed on only when decodeMessage
+// accepted it. Invalid gossip is rejected in the topic validator (gossipsub then neither delivers nor
+// forwards it, and lowers the forwarder's score); an invalid direct frame resets its stream. Both are
+// counted, and reported to onInvalid listeners with the sender and the codec's reason.
+//
+// Direct messages to one peer share one long-lived stream, written in order (SWIM's ping → ack →
+// ping-req sequencing is then preserved per peer). Opening a stream per message costs a protocol
+// negotiation round trip each time; test/p2p/latency.test.ts measures both (`directStreams`).
+//
+// Gossip from a peer of a newer protocol (a kind this one does not know) is ignored, not rejected:
+// the codec's compatibility rules make that "newer peer", not "bad peer".
+
+import './polyfill.js'
+
+import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
+import type { Connection, Stream, PeerId as Libp2pPeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { decodeMessage, encodeMessage, validateMessage, type DecodeError, type Message, type PeerId } from '../node/core/index.js'
+import { DIRECT_PROTOCOL, PROTOCOL_TOPIC, TRANSPORT_DEFAULTS } from './config.js'
+import { FrameError, readFrames, writeFrame } from './frames.js'
+import type { Host } from './host.js'
+import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
+
+export type TransportTuning = { -readonly [K in keyof typeof TRANSPORT_DEFAULTS]: number }
+
+export interface P2pTransportInit {
+  /** 'reuse' (default): one stream per peer for all direct messages. 'per-message': a new stream each time. */
+  readonly directStreams?: 'reuse' | 'per-message'
+  readonly tuning?: Partial<TransportTuning>
+}
+
+/** Why a message from the network was not handed to the machine. */
+export interface InvalidMessage {
+  readonly channel: 'gossip' | 'direct'
+  /** The author (gossip: the signer; direct: the authenticated remote). */
+  readonly from: PeerId
+  readonly error: DecodeError
+}
+
+export type TransportErrorCode =
+  | 'invalid'
+  | 'too-large'
+  | 'bad-peer-id'
+  | 'self'
+  | 'stopped'
+  | 'queue-full'
+  | 'dial-failed'
+  | 'write-failed'
+  | 'publish-failed'
+
+export interface TransportError {
+  readonly code: TransportErrorCode
+  readonly message: string
+}
+
+export type SendResult = { ok: true } | { ok: false; error: TransportError }
+export type BroadcastResult = { ok: true; recipients: number } | { ok: false; error: TransportError }
+
+export interface TransportStats {
+  /** Broadcasts published, and refused before publishing (invalid or too large). */
+  published: number
+  broadcastRefused: number
+  /** Gossip handed to onMessage; gossip rejected by the validator; gossip of an unknown (newer) kind, ignored. */
+  delivered: number
+  rejected: number
+  newer: number
+  /** Direct messages written; refused, dropped (queue full) or failed to write. */
+  directSent: number
+  directFailed: number
+  /** Direct messages handed to onMessage; invalid direct frames (each resets its stream). */
+  directReceived: number
+  directInvalid: number
+  /** Requests answered by a handler here; requests here that failed (bad input, handler error, timeout). */
+  requestsServed: number
+  requestsFailed: number
+}
+
+type MessageListener = (from: PeerId, message: Message) => void
+type InvalidListener = (event: InvalidMessage) => void
+
+/** The outgoing side of one peer: its cached stream and the chain that orders writes to it. */
+interface Outbound {
+  stream: Stream | undefined
+  tail: Promise<void>
+  queuedBytes: number
+  /** When the last dial to this peer failed (performance.now()), or -Infinity. */
+  dialFailedAtMs: number
+}
+
+export class P2pTransport {
+  private readonly tuning: TransportTuning
+  private readonly reuse: boolean
+  private readonly self: string
+  private readonly counters: TransportStats = {
+    published: 0,
+    broadcastRefused: 0,
+    delivered: 0,
+    rejected: 0,
+    newer: 0,
+    directSent: 0,
+    directFailed: 0,
+    directReceived: 0,
+    directInvalid: 0,
+    requestsServed: 0,
+    requestsFailed: 0,
+  }
+  private readonly messageListeners = new Set<MessageListener>()
+  private readonly invalidListeners = new Set<InvalidListener>()
+  /** Gossip decoded in the validator, picked up by the message event (gossipsub passes the same object to both). */
+  private readonly decodedGossip = new WeakMap<GossipMessage, Message>()
+  private readonly outbound = new Map<string, Outbound>()
+  private readonly inbound = new Set<Stream>()
+  private readonly handled = new Set<string>()
+  private started = false
+  private stopped = false
+
+  constructor(
+    private readonly host: Host,
+    init: P2pTransportInit = {},
+  ) {
+    this.tuning = { ...TRANSPORT_DEFAULTS, ...init.tuning }
+    this.reuse = (init.directStreams ?? 'reuse') === 'reuse'
+    this.self = host.peerId
+  }
+
+  /** Registers the direct protocol, the topic validator and the subscription. Call once, before use. */
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    await this.host.node.handle(DIRECT_PROTOCOL, (stream, connection) => this.receiveDirect(stream, connection), {
+      maxInboundStreams: this.tuning.maxInboundDirectStreams,
+      maxOutboundStreams: this.tuning.maxOutboundDirectStreams,
+    })
+    this.handled.add(DIRECT_PROTOCOL)
+    // The validator must be in place before the subscription, or early messages pass unchecked.
+    this.host.pubsub.topicValidators.set(PROTOCOL_TOPIC, this.validateGossip)
+    this.host.pubsub.addEventListener('message', this.receiveGossip)
+    this.host.pubsub.subscribe(PROTOCOL_TOPIC)
+  }
+
+  /** Detaches from the host (which the caller stops). Safe to call more than once. */
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    this.host.pubsub.removeEventListener('message', this.receiveGossip)
+    try {
+      this.host.pubsub.unsubscribe(PROTOCOL_TOPIC)
+    } catch {
+      // The host may already be stopped.
+    }
+    this.host.pubsub.topicValidators.delete(PROTOCOL_TOPIC)
+    const protocols = [...this.handled]
+    this.handled.clear()
+    await this.host.node.unhandle(protocols).catch(() => undefined)
+    const closing = new Error('transport stopped')
+    for (const out of this.outbound.values()) out.stream?.abort(closing)
+    this.outbound.clear()
+    for (const stream of this.inbound) stream.abort(closing)
+    this.inbound.clear()
+  }
+
+  /** Calls `listener` with every message that decodeMessage accepted, gossip and direct. Returns an unsubscribe function. */
+  onMessage(listener: MessageListener): () => void {
+    this.messageListeners.add(listener)
+    return () => this.messageListeners.delete(listener)
+  }
+
+  /** Calls `listener` for every rejected gossip message and invalid direct frame (for logs). */
+  onInvalid(listener: InvalidListener): () => void {
+    this.invalidListeners.add(listener)
+    return () => this.invalidListeners.delete(listener)
+  }
+
+  /** Connected peers, each once, sorted. */
+  peers(): PeerId[] {
+    return this.host.peers() as PeerId[]
+  }
+
+  /** Peers known to be subscribed to the protocol topic (a broadcast now reaches these). */
+  gossipPeers(): PeerId[] {
+    return this.host.pubsub
+      .getSubscribers(PROTOCOL_TOPIC)
+      .map((peer) => peer.toString() as PeerId)
+      .sort()
+  }
+
+  stats(): TransportStats {
+    return { ...this.counters }
+  }
+
+  /**
+   * Publishes a message to every peer. Checked with validateMessage first (peers must not send what
+   * others reject: our own publishes skip our validator) and against the gossip size limit.
+   */
+  async broadcast(message: Message): Promise<BroadcastResult> {
+    if (this.stopped) return this.refuse('stopped', 'the transport is stopped')
+    const checked = validateMessage(message)
+    if (!checked.ok) return this.refuse('invalid', `not broadcast: ${describe(checked.error)}`)
+    const bytes = encodeMessage(message)
+    if (bytes.length > this.tuning.maxGossipBytes) {
+      return this.refuse('too-large', `a ${message.kind} of ${bytes.length} bytes is over the gossip limit of ${this.tuning.maxGossipBytes}; send it directly`)
+    }
+    try {
+      const result = await this.host.pubsub.publish(PROTOCOL_TOPIC, bytes)
+      this.counters.published++
+      return { ok: true, recipients: result.recipients.length }
+    } catch (error) {
+      return this.refuse('publish-failed', `gossipsub refused the message: ${messageOf(error)}`)
+    }
+  }
+
+  /**
+   * Sends a message to one peer over the direct protocol, dialling it when not connected. Resolves
+   * when the frame is handed to the connection (not when it is read); never rejects.
+   */
+  async send(to: PeerId | string, message: Message): Promise<SendResult> {
+    const refused = (code: TransportErrorCode, text: string): SendResult => {
+      this.counters.directFailed++
+      return { ok: false, error: { code, message: text } }
+    }
+    if (this.stopped) return refused('stopped', 'the transport is stopped')
+    if (to === this.self) return refused('self', 'cannot send a direct message to this peer itself')
+    const checked = validateMessage(message)
+    if (!checked.ok) return refused('invalid', `not sent: ${describe(checked.error)}`)
+    const bytes = encodeMessage(message)
+    if (bytes.length > this.tuning.maxDirectFrameBytes) return refused('too-large', `${bytes.length} bytes is over the frame limit of ${this.tuning.maxDirectFrameBytes}`)
+    let remote: Libp2pPeerId
+    try {
+      remote = peerIdFromString(to)
+    } catch {
+      return refused('bad-peer-id', `${JSON.stringify(to)} is not a libp2p peer id`)
+    }
+
+    let out = this.outbound.get(to)
+    if (out === undefined) {
+      out = { stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity }
+      this.outbound.set(to, out)
+    }
+    if (out.queuedBytes + bytes.length > this.tuning.maxQueuedBytesPerPeer) {
+      return refused('queue-full', `${out.queuedBytes} bytes already queued for ${to}; message dropped`)
+    }
+    const channel = out
+    channel.queuedBytes += bytes.length
+    // Writes to one peer run one after another, in call order.
+    const written = channel.tail.then(() => this.writeDirect(channel, remote, bytes))
+    channel.tail = written.then(
+      () => undefined,
+      () => undefined,
+    )
+    try {
+      await written
+      this.counters.directSent++
+      return { ok: true }
+    } catch (error) {
+      if (error instanceof SendFailure) return refused(error.code, error.message)
+      return refused('write-failed', `writing to ${to} failed: ${messageOf(error)}`)
+    } finally {
+      channel.queuedBytes -= bytes.length
+    }
+  }
+
+  /**
+   * One request/response round trip on `protocol` (which `to` serves with handle()). Rejects with a
+   * RequestError (code: timeout, unsupported, dial-failed, remote-error, …).
+   */
+  async request(to: PeerId | string, protocol: string, body: Uint8Array, options: Partial<RequestLimits> & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    if (this.stopped) throw new RequestError('stopped', 'the transport is stopped')
+    return sendRequest(this.host.node, to, protocol, body, { ...this.requestLimits(options), openTimeoutMs: this.tuning.openTimeoutMs }, options.signal)
+  }
+
+  /** Serves `protocol`: each request is read (bounded), passed to `handler`, and its answer written back. */
+  async handle(protocol: string, handler: RequestHandler, options: Partial<RequestLimits> = {}): Promise<void> {
+    if (this.stopped) throw new Error('the transport is stopped')
+    const limits = this.requestLimits(options)
+    const counters = {
+      served: () => void this.counters.requestsServed++,
+      failed: () => void this.counters.requestsFailed++,
+    }
+    await this.host.node.handle(protocol, (stream, connection) => serveRequest(stream, connection, handler, limits, counters))
+    this.handled.add(protocol)
+  }
+
+  // --- direct ------------------------------------------------------------------------------------
+
+  private async writeDirect(out: Outbound, remote: Libp2pPeerId, bytes: Uint8Array): Promise<void> {
+    if (this.stopped) throw new SendFailure('stopped', 'the transport is stopped')
+    const cached = this.reuse ? usable(out.stream) : undefined
+    const stream = cached ?? (await this.openDirect(out, remote))
+    try {
+      await writeFrame(stream, bytes, AbortSignal.timeout(this.tuning.writeTimeoutMs))
+    } catch (error) {
+      stream.abort(asError(error))
+      if (out.stream === stream) out.stream = undefined
+      // A cached stream may have died since its last use (the peer restarted): one fresh try.
+      if (cached === undefined) throw new SendFailure('write-failed', `writing to ${remote.toString()} failed: ${messageOf(error)}`)
+      const fresh = await this.openDirect(out, remote)
+      try {
+        await writeFrame(fresh, bytes, AbortSignal.timeout(this.tuning.writeTimeoutMs))
+      } catch (retryError) {
+        fresh.abort(asError(retryError))
+        if (out.stream === fresh) out.stream = undefined
+        throw new SendFailure('write-failed', `writing to ${remote.toString()} failed: ${messageOf(retryError)}`)
+      }
+      if (!this.reuse) await closeQuietly(fresh)
+      return
+    }
+    if (!this.reuse) await closeQuietly(stream)
+  }
+
+  private async openDirect(out: Outbound, remote: Libp2pPeerId): Promise<Stream> {
+    // Messages queued behind a failed dial fail at once instead of each waiting out its own dial
+    // timeout: a peer cut off by a partition would otherwise hold its queue for minutes.
+    const sinceFailureMs = performance.now() - out.dialFailedAtMs
+    if (sinceFailureMs < this.tuning.dialBackoffMs) {
+      throw new SendFailure('dial-failed', `${remote.toString()} was unreachable ${Math.round(sinceFailureMs)} ms ago; not dialling again yet`)
+    }
+    let stream: Stream
+    try {
+      stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
+    } catch (error) {
+      out.dialFailedAtMs = performance.now()
+      throw new SendFailure('dial-failed', `cannot open a direct stream to ${remote.toString()}: ${messageOf(error)}`)
+    }
+    out.dialFailedAtMs = -Infinity
+    if (this.stopped) {
+      stream.abort(new Error('transport stopped'))
+      throw new SendFailure('stopped', 'the transport is stopped')
+    }
+    if (this.reuse) {
+      out.stream = stream
+      stream.addEventListener('close', () => {
+        if (out.stream === stream) out.stream = undefined
+      })
+      // Nothing is read on our outgoing streams; drain whatever arrives so it is not buffered.
+      stream.addEventListener('message', () => undefined)
+    }
+    return stream
+  }
+
+  private async receiveDirect(stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString() as PeerId
+    this.inbound.add(stream)
+    try {
+      for await (const frame of readFrames(stream, this.tuning.maxDirectFrameBytes)) {
+        const result = decodeMessage(frame)
+        if (!result.ok) {
+          this.invalid('direct', from, result.error)
+          stream.abort(new Error(`invalid message: ${describe(result.error)}`))
+          return
+        }
+        this.counters.directReceived++
+        this.deliver(from, result.message)
+      }
+      await closeQuietly(stream)
+    } catch (error) {
+      if (error instanceof FrameError) {
+        this.invalid('direct', from, { code: 'too-large', path: '', message: error.message })
+        stream.abort(error)
+      }
+      // Otherwise the stream was reset or the connection dropped: nothing to count.
+    } finally {
+      this.inbound.delete(stream)
+    }
+  }
+
+  // --- gossip ------------------------------------------------------------------------------------
+
+  private readonly validateGossip = (_forwarder: Libp2pPeerId, message: GossipMessage): TopicValidatorResult => {
+    // StrictSign has already rejected unsigned messages; `from` is the verified author.
+    const author = (message.type === 'signed' ? message.from.toString() : 'unsigned') as PeerId
+    const result = decodeMessage(message.data)
+    if (result.ok) {
+      this.decodedGossip.set(message, result.message)
+      return TopicValidatorResult.Accept
+    }
+    if (result.error.code === 'unknown-kind') {
+      this.counters.newer++
+      return TopicValidatorResult.Ignore
+    }
+    this.counters.rejected++
+    this.invalid('gossip', author, result.error)
+    return TopicValidatorResult.Reject
+  }
+
+  private readonly receiveGossip = (event: CustomEvent<GossipMessage>): void => {
+    const message = event.detail
+    if (message.topic !== PROTOCOL_TOPIC || message.type !== 'signed') return
+    const decoded = this.decodedGossip.get(message)
+    if (decoded === undefined) return // accepted by a validator other than ours: not for the machine
+    this.decodedGossip.delete(message)
+    this.counters.delivered++
+    this.deliver(message.from.toString() as PeerId, decoded)
+  }
+
+  // --- shared ------------------------------------------------------------------------------------
+
+  private deliver(from: PeerId, message: Message): void {
+    for (const listener of this.messageListeners) listener(from, message)
+  }
+
+  private invalid(channel: 'gossip' | 'direct', from: PeerId, error: DecodeError): void {
+    if (channel === 'direct') this.counters.directInvalid++
+    const event: InvalidMessage = { channel, from, error }
+    for (const listener of this.invalidListeners) listener(event)
+  }
+
+  private refuse(code: TransportErrorCode, message: string): BroadcastResult {
+    this.counters.broadcastRefused++
+    return { ok: false, error: { code, message } }
+  }
+
+  private requestLimits(options: Partial<RequestLimits>): RequestLimits {
+    return {
+      maxRequestBytes: options.maxRequestBytes ?? this.tuning.maxRequestBytes,
+      maxResponseBytes: options.maxResponseBytes ?? this.tuning.maxResponseBytes,
+      timeoutMs: options.timeoutMs ?? this.tuning.requestTimeoutMs,
+    }
+  }
+}
+
+class SendFailure extends Error {
+  constructor(
+    readonly code: TransportErrorCode,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+function usable(stream: Stream | undefined): Stream | undefined {
+  return stream !== undefined && stream.status === 'open' && stream.writeStatus === 'writable' ? stream : undefined
+}
+
+async function closeQuietly(stream: Stream): Promise<void> {
+  try {
+    await stream.close({ signal: AbortSignal.timeout(TRANSPORT_DEFAULTS.openTimeoutMs) })
+  } catch (error) {
+    stream.abort(asError(error))
+  }
+}
+
+function describe(error: DecodeError): string {
+  return `${error.code}${error.path === '' ? '' : ` at ${error.path}`}: ${error.message}`
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error))
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

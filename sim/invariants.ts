@@ -2,7 +2,7 @@
 // runs where), not over what any peer believes. A violation names the invariant, the time and the
 // detail; the runner adds `reproduce with --seed=…`.
 
-import { placementRequest, type ServiceSpec } from '../node/core/index.js'
+import { feasible, placementRequest, type PeerView, type ServiceSpec } from '../node/core/index.js'
 
 export interface Violation {
   readonly invariant: string
@@ -33,6 +33,11 @@ export interface WorldState {
   readonly digests: ReadonlyMap<string, string>
   /** Live peers on which each global service's constraints hold, by service. */
   readonly globalPeers: ReadonlyMap<string, readonly string[]>
+  /**
+   * Live peers as they really are (capacity, labels, what runs), to tell a slot the protocol failed to
+   * place from one no peer can take (pending, which `peer why` explains). Absent: every missing slot counts.
+   */
+  readonly liveViews?: readonly PeerView[]
 }
 
 /** Safety, checked throughout: no peer runs more than its capacity. */
@@ -72,11 +77,17 @@ export function everySlotOnce(world: WorldState): Violation[] {
     for (const slot of slots) {
       if (world.done.has(`${slot}#${hash}`)) continue
       const running = bySlot.get(slot) ?? []
-      if (running.length === 0) out.push({ invariant: 'every-slot-once', atMs: world.atMs, detail: `${slot} is not running` })
+      if (running.length === 0 && couldRunSomewhere(world, spec)) out.push({ invariant: 'every-slot-once', atMs: world.atMs, detail: `${slot} is not running` })
       else if (running.length > 1) out.push({ invariant: 'every-slot-once', atMs: world.atMs, detail: `${slot} runs ${running.length} times (${running.map((t) => t.peer).join(', ')})` })
     }
   }
   return out
+}
+
+function couldRunSomewhere(world: WorldState, spec: ServiceSpec): boolean {
+  if (world.liveViews === undefined || spec.mode === 'global') return true
+  const want = placementRequest(spec)
+  return world.liveViews.some((peer) => feasible(peer, want).ok)
 }
 
 /** Liveness: no task runs for a service or version that is no longer desired. */

@@ -3,13 +3,14 @@
 // then everything heals and the cluster must converge (liveness phase), as in TigerBeetle's VOPR.
 
 import {
-  defaultConfig, PeerMachine, peerId, placementRequest,
+  addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
   type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type ServiceSpec, type SlotId, type TaskState, type TaskView,
 } from '../node/core/index.js'
 import { DesiredReplica, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
+import { Histogram } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
 import { lognormal, lognormalSigma, seededRandom, type Random } from './random.js'
 
@@ -29,6 +30,8 @@ export interface SimOptions {
   readonly taskStartMs?: number
   /** Sample the world every this many simulated ms (invariants, series). */
   readonly sampleEveryMs?: number
+  /** Later edits of the desired state (a trace): at `atMs` after the apply, set or remove a service. */
+  readonly edits?: ReadonlyArray<{ readonly atMs: number; readonly name: string; readonly spec: ServiceSpec | null }>
 }
 
 export interface SimMetrics {
@@ -54,7 +57,8 @@ export interface SimResult {
   readonly metrics: SimMetrics
   readonly violations: readonly Violation[]
   readonly faults: readonly FaultAction[]
-  readonly placementSamplesMs: readonly number[]
+  /** Placement latency CDF as [ms, fraction placed by then]. */
+  readonly placementLatencyCdf: ReadonlyArray<readonly [number, number]>
   readonly series: ReadonlyArray<{ name: string; unit: string; points: Array<[number, number]> }>
 }
 
@@ -66,6 +70,7 @@ type SimEvent =
   | { readonly t: 'sync'; readonly a: number; readonly b: number; readonly lifeA: number; readonly lifeB: number }
   | { readonly t: 'fault'; readonly action: FaultAction }
   | { readonly t: 'apply' }
+  | { readonly t: 'edit'; readonly index: number }
   | { readonly t: 'sample' }
   | { readonly t: 'start'; readonly peer: number }
 
@@ -97,12 +102,16 @@ export class Simulation {
   private readonly taskRandom: Random
   private readonly violations: Violation[] = []
   private readonly violationKeys = new Set<string>()
-  private readonly placementSamples: number[] = []
-  private readonly failoverSamples: number[] = []
+  // Bounded memory however many slots a run places (log buckets, ≤ 0.5 % relative error).
+  private readonly placementLatency = new Histogram()
+  private readonly failoverLatency = new Histogram()
   /** When each slot became needed and why: measured when a task for it is up. */
   private readonly neededSince = new Map<SlotId, { atMs: number; kind: 'placement' | 'failover'; lostOn?: PeerId }>()
   /** Slots that ever completed, keyed `${slot}#${specHash}`: ground truth for jobs. */
   private readonly completed = new Set<string>()
+  /** The desired services as the user last set them, for measuring when a slot is really placed. */
+  private readonly currentSpecs = new Map<string, ServiceSpec>()
+  private replicasApplied = 0
   private messages = 0
   private bytes = 0
   private changeIds = 0
@@ -141,6 +150,7 @@ export class Simulation {
     // Peers come up over the first second, each joining through the first peer.
     this.peers.forEach((_, i) => this.queue.push(i === 0 ? 0 : startRandom.next() * 1_000, { t: 'start', peer: i }))
     this.queue.push(this.applyAtMs, { t: 'apply' })
+    this.options.edits?.forEach((edit, index) => this.queue.push(this.applyAtMs + edit.atMs, { t: 'edit', index }))
     for (const action of this.faultTimeline) this.queue.push(action.atMs, { t: 'fault', action })
     const sampleEveryMs = this.options.sampleEveryMs ?? 1_000
     for (let at = sampleEveryMs; at <= this.options.durationMs; at += sampleEveryMs) this.queue.push(at, { t: 'sample' })
@@ -214,6 +224,11 @@ export class Simulation {
       case 'apply':
         this.applyServices(now)
         break
+      case 'edit': {
+        const edit = this.options.edits![event.index]!
+        this.applyChanges([{ name: edit.name, spec: edit.spec }], now)
+        break
+      }
       case 'sample':
         this.sample(now)
         break
@@ -245,14 +260,25 @@ export class Simulation {
   }
 
   private applyServices(now: number): void {
+    this.applyChanges(this.options.services.map((spec) => ({ name: spec.name, spec })), now)
+  }
+
+  /** A user's edit at the first live peer, spread as a change would be: locally, then broadcast. */
+  private applyChanges(edits: ReadonlyArray<{ name: string; spec: ServiceSpec | null }>, now: number): void {
     const origin = this.peers.findIndex((p) => p.machine !== undefined)
     if (origin < 0) return
     const peer = this.peers[origin]!
     const lamport = peer.desired.nextLamport()
-    const changes: DesiredChange[] = this.options.services.map((spec) => ({
-      id: ++this.changeIds, lamport, value: { kind: 'service', name: spec.name, spec },
+    const changes: DesiredChange[] = edits.map(({ name, spec }) => ({
+      id: ++this.changeIds, lamport, value: { kind: 'service', name, spec },
     }))
-    for (const spec of this.options.services) {
+    for (const { name, spec } of edits) {
+      if (spec === null) {
+        this.currentSpecs.delete(name)
+        continue
+      }
+      this.currentSpecs.set(name, spec)
+      this.replicasApplied += spec.mode === 'global' ? 0 : spec.replicas
       const slots = spec.mode === 'global' ? [] : Array.from({ length: spec.replicas }, (_, i) => `${spec.name}/${i}` as SlotId)
       for (const slot of slots) this.neededSince.set(slot, { atMs: now, kind: 'placement' })
     }
@@ -367,8 +393,8 @@ export class Simulation {
       if (needed !== undefined && running.task.specHash === this.desiredHash(running.task.service)) {
         this.neededSince.delete(event.slot)
         // Failover means running elsewhere: a killed peer that restarts its own tasks is not one.
-        if (needed.kind === 'placement') this.placementSamples.push(now - needed.atMs)
-        else if (needed.lostOn !== peer.id) this.failoverSamples.push(now - needed.atMs)
+        if (needed.kind === 'placement') this.placementLatency.record(now - needed.atMs)
+        else if (needed.lostOn !== peer.id) this.failoverLatency.record(now - needed.atMs)
       }
     } else if (event.state === 'exited' || event.state === 'failed') {
       peer.running.delete(event.slot)
@@ -378,7 +404,7 @@ export class Simulation {
   }
 
   private desiredHash(service: string): string | undefined {
-    const spec = this.options.services.find((s) => s.name === service)
+    const spec = this.currentSpecs.get(service)
     return spec === undefined ? undefined : placementRequest(spec).specHash
   }
 
@@ -471,10 +497,15 @@ export class Simulation {
       const want = placementRequest(spec)
       globalPeers.set(spec.name, live.filter((p) => p.view.drivers.includes(spec.driver) && want.constraints.every((c) => c.test(p.view.labels))).map((p) => p.id))
     }
+    const liveViews: PeerView[] = live.map((p) => {
+      const running = [...p.running.values()].map((r) => ({ ...r.task, state: 'running' as const }))
+      const allocated = running.reduce((sum, t) => addResources(sum, t.resources), NO_RESOURCES)
+      return { ...p.view, state: 'alive', tasks: running, allocated }
+    })
     return {
       atMs: now,
       peers: live.map((p) => ({ id: p.id, cpuMilli: p.view.capacity.cpuMilli, memoryMiB: p.view.capacity.memoryMiB })),
-      tasks, services, done, digests, globalPeers,
+      tasks, services, done, digests, globalPeers, liveViews,
     }
   }
 
@@ -521,18 +552,18 @@ export class Simulation {
       cpuCapacity += p.cpuMilli
       memoryCapacity += p.memoryMiB
     }
-    const replicas = this.options.services.reduce((sum, s) => sum + (s.mode === 'global' ? 0 : s.replicas), 0)
+    const replicas = this.replicasApplied
     return {
       metrics: {
         peers: this.peers.length,
-        services: this.options.services.length,
+        services: this.currentSpecs.size,
         replicas,
-        placementMsP50: percentile(this.placementSamples, 50),
-        placementMsP99: percentile(this.placementSamples, 99),
-        placementsMeasured: this.placementSamples.length,
-        failoverMsP50: percentile(this.failoverSamples, 50),
-        failoverMsP99: percentile(this.failoverSamples, 99),
-        failoversMeasured: this.failoverSamples.length,
+        placementMsP50: percentile(this.placementLatency, 50),
+        placementMsP99: percentile(this.placementLatency, 99),
+        placementsMeasured: this.placementLatency.count,
+        failoverMsP50: percentile(this.failoverLatency, 50),
+        failoverMsP99: percentile(this.failoverLatency, 99),
+        failoversMeasured: this.failoverLatency.count,
         convergeMs: this.convergedAtMs < 0 ? -1 : Math.round(this.convergedAtMs - this.safetyEndMs),
         msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
         bytesPerPeerPerSec: Math.round(this.bytes / this.peers.length / seconds),
@@ -542,7 +573,7 @@ export class Simulation {
       },
       violations: this.violations,
       faults: this.faultTimeline,
-      placementSamplesMs: this.placementSamples.map((v) => round(v, 3)),
+      placementLatencyCdf: this.placementLatency.count === 0 ? [] : this.placementLatency.cdf(),
       series: [
         { name: 'tasks running', unit: 'tasks', points: this.seriesRunning },
         { name: 'cpu allocated', unit: 'fraction', points: this.seriesCpu },
@@ -552,11 +583,9 @@ export class Simulation {
   }
 }
 
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return -1
-  const sorted = [...values].sort((a, b) => a - b)
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))
-  return round(sorted[rank]!, 1)
+/** A percentile in ms to 0.1 ms, or -1 when nothing was measured. */
+function percentile(histogram: Histogram, p: number): number {
+  return histogram.count === 0 ? -1 : round(histogram.percentile(p), 1)
 }
 
 const round = (value: number, digits: number): number => {
@@ -573,4 +602,3 @@ function messageBytes(message: Message): number {
   return size
 }
 
-export { peerId }

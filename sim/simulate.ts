@@ -9,12 +9,26 @@ import { NETWORK_PROFILES } from './network.js'
 import { seededRandom } from './random.js'
 import type { ReportData } from './report.js'
 import { Simulation, type SimMetrics } from './runner.js'
+import { serviceForTraceEntry, type TraceEntry } from './trace.js'
 import { syntheticPeerViews, syntheticServices, type PeerProfile } from './workload.js'
+
+/** A trace as timed edits: each entry's service appears at its creation time and goes at its deletion. */
+function traceEdits(trace: readonly TraceEntry[]): Array<{ atMs: number; name: string; spec: ServiceSpec | null }> {
+  const edits: Array<{ atMs: number; name: string; spec: ServiceSpec | null }> = []
+  for (const entry of trace) {
+    const spec = serviceForTraceEntry(entry)
+    edits.push({ atMs: entry.creationMs, name: spec.name, spec })
+    if (entry.deletionMs !== undefined) edits.push({ atMs: entry.deletionMs, name: spec.name, spec: null })
+  }
+  return edits.sort((a, b) => a.atMs - b.atMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
 
 export interface SimulateOptions {
   readonly seed: number
   /** Given services; when absent, `replicas` synthetic replicas are generated. */
   readonly services?: readonly ServiceSpec[]
+  /** A workload trace instead: each entry a one-replica service created and deleted at its times. */
+  readonly trace?: readonly TraceEntry[]
   readonly replicas?: number
   /** Given peers; when absent, `peerCount` synthetic peers of `peerProfile`. */
   readonly peers?: readonly PeerView[]
@@ -45,7 +59,8 @@ export interface SimulateResult {
 export function simulate(options: SimulateOptions, reproduce: string): SimulateResult {
   const random = seededRandom(options.seed)
   const faults = options.swarm ? randomFaultSpec(random.fork('swarm')) : options.faults
-  const services = options.services ?? syntheticServices(random.fork('workload'), { replicas: options.replicas ?? 100 })
+  const services = options.trace !== undefined ? [] : options.services ?? syntheticServices(random.fork('workload'), { replicas: options.replicas ?? 100 })
+  const edits = options.trace === undefined ? undefined : traceEdits(options.trace)
   const peers = options.peers ?? syntheticPeerViews(random.fork('peers'), options.peerCount ?? 20, options.peerProfile ?? 'datacenter', services)
   const safetyEndMs = Math.round(options.durationMs * 0.6)
   const simulation = new Simulation({
@@ -57,6 +72,7 @@ export function simulate(options: SimulateOptions, reproduce: string): SimulateR
     network: networkConfigWithFaults(NETWORK_PROFILES[options.network], faults),
     profile: options.network,
     safetyEndMs,
+    ...(edits ? { edits } : {}),
   })
   const result = simulation.run()
   const json: SimulateJson = {
@@ -71,7 +87,8 @@ export function simulate(options: SimulateOptions, reproduce: string): SimulateR
     title: `peer sim — ${result.metrics.peers} peers, ${result.metrics.replicas} replicas, faults ${json.faults}`,
     seed: options.seed,
     summary: Object.fromEntries(Object.entries(json).filter(([key]) => key !== 'violations')) as Record<string, number | string>,
-    placementLatencyMs: result.placementSamplesMs,
+    placementLatencyMs: [],
+    placementLatencyCdf: result.placementLatencyCdf,
     series: result.series.map((s) => ({ name: s.name, unit: s.unit, points: s.points })),
     violations: json.violations,
     reproduce,

@@ -4,7 +4,8 @@
 import type { Command } from 'commander'
 import { writeFile } from 'node:fs/promises'
 import { parseDurationMs } from '../../node/core/index.js'
-import { formatFileError, loadInventory, loadServices } from '../../node/files.js'
+import { formatFileError, loadInventory, loadServices, readTextFile } from '../../node/files.js'
+import { parseTrace } from '../../sim/trace.js'
 import { NO_FAULTS, parseFaultSpec } from '../../sim/faults.js'
 import { renderHtmlReport } from '../../sim/report.js'
 import { simulate, type SimulateJson } from '../../sim/simulate.js'
@@ -14,6 +15,7 @@ import { table } from '../table.js'
 
 interface SimCliOptions {
   file?: string[]
+  trace?: string
   replicas?: string
   peers?: string
   inventory?: string
@@ -35,7 +37,8 @@ export function registerSim(program: Command): void {
     .command('sim')
     .description('simulate a cluster running the real placement and protocol code, with seeded faults')
     .option('-f, --file <path...>', 'service spec file(s); without it, --replicas synthetic replicas')
-    .option('--replicas <n>', 'synthetic workload: this many replicas in services of 1-50', )
+    .option('--replicas <n>', 'synthetic workload: this many replicas in services of 1-50')
+    .option('--trace <file.csv>', 'workload trace: name,cpu_milli,memory_mib,num_gpu,creation_time,deletion_time (seconds)')
     .option('--peers <n>', 'number of synthetic peers (default 20)')
     .option('--inventory <path>', 'peers from an inventory file instead of --peers')
     .option('--profile <name>', `synthetic peer mix: ${PEER_PROFILES.join(', ')}`, 'datacenter')
@@ -64,7 +67,8 @@ export async function runSim(options: SimCliOptions): Promise<number> {
   if (options.network !== 'lan' && options.network !== 'wan') throw new UsageError('--network: expected lan or wan')
   if (!PEER_PROFILES.includes(options.profile as PeerProfile)) throw new UsageError(`--profile: expected one of ${PEER_PROFILES.join(', ')}`)
   if (options.peers !== undefined && options.inventory !== undefined) throw new UsageError('give --peers or --inventory, not both')
-  if (options.file !== undefined && options.replicas !== undefined) throw new UsageError('give -f or --replicas, not both')
+  const workloads = [options.file, options.replicas, options.trace].filter((w) => w !== undefined).length
+  if (workloads > 1) throw new UsageError('give one of -f, --replicas and --trace')
   if (options.faults !== undefined && options.swarm) throw new UsageError('give --faults or --swarm, not both')
   let faults = NO_FAULTS
   if (options.faults !== undefined) {
@@ -85,9 +89,17 @@ export async function runSim(options: SimCliOptions): Promise<number> {
     if (!loaded.ok) throw new UsageError(loaded.errors.map(formatFileError).join('\n'))
     peers = loaded.value
   }
+  let trace
+  if (options.trace !== undefined) {
+    const text = await readTextFile(options.trace)
+    if (!text.ok) throw new UsageError(text.errors.map(formatFileError).join('\n'))
+    const parsed = parseTrace(text.value)
+    if (!parsed.ok) throw new UsageError(parsed.errors.map((e) => `${options.trace}:${e.line}${e.column !== undefined ? `:${e.column}` : ''}: ${e.message}`).join('\n'))
+    trace = parsed.entries
+  }
   const peerCount = options.peers === undefined ? 20 : positiveInteger(options.peers, '--peers', MAX_SIM_PEERS)
   const replicas = options.replicas === undefined ? undefined : positiveInteger(options.replicas, '--replicas', 10_000_000)
-  if (services === undefined && replicas === undefined) throw new UsageError('peer sim needs -f <spec file> or --replicas <n>')
+  if (services === undefined && replicas === undefined && trace === undefined) throw new UsageError('peer sim needs -f <spec file>, --replicas <n> or --trace <file.csv>')
 
   const reproduce = reproduceCommand(options)
   const started = performance.now()
@@ -95,6 +107,7 @@ export async function runSim(options: SimCliOptions): Promise<number> {
     seed, durationMs, faults, network: options.network,
     ...(options.swarm ? { swarm: true } : {}),
     ...(services ? { services } : {}),
+    ...(trace ? { trace } : {}),
     ...(replicas !== undefined ? { replicas } : {}),
     ...(peers ? { peers } : { peerCount, peerProfile: options.profile as PeerProfile }),
   }, reproduce)
@@ -112,6 +125,7 @@ function reproduceCommand(options: SimCliOptions): string {
   const parts = ['peer sim']
   if (options.file) parts.push(...options.file.map((f) => `-f ${f}`))
   if (options.replicas) parts.push(`--replicas ${options.replicas}`)
+  if (options.trace) parts.push(`--trace ${options.trace}`)
   if (options.inventory) parts.push(`--inventory ${options.inventory}`)
   else parts.push(`--peers ${options.peers ?? 20}`, `--profile ${options.profile}`)
   parts.push(`--duration ${options.duration}`, `--network ${options.network}`)

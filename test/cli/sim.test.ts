@@ -2,7 +2,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli } from './run-cli.js'
@@ -51,13 +51,31 @@ simCli('a synthetic workload with --swarm runs without a spec file', async () =>
   assert.type(json.faults, 'string')
 })
 
+simCli('a CSV trace drives the workload: services come and go at their times', async () => {
+  const result = await runCli(['sim', '--trace', 'examples/trace.csv', '--peers', '15', '--duration', '70s', '--seed', '3', '--json'])
+  assert.is(result.code, 0, result.stderr)
+  const json = JSON.parse(result.stdout) as { replicas: number; services: number; violations: unknown[] }
+  assert.is(json.replicas, 60)
+  assert.ok(json.services < 60, 'deleted trace tasks are gone at the end')
+  assert.equal(json.violations, [])
+})
+
+simCli('a malformed trace names the file, line and column, and exits 2', async () => {
+  const trace = join(dir, 'bad.csv')
+  writeFileSync(trace, 'name,cpu_milli,memory_mib,num_gpu,creation_time,deletion_time\nx,abc,1,0,1,\n')
+  const result = await runCli(['sim', '--trace', trace])
+  assert.is(result.code, 2)
+  assert.match(result.stderr, `${trace}:2:cpu_milli: `)
+})
+
 simCli('bad options exit 2 with one line that names the option', async () => {
   const cases: Array<{ args: string[]; message: RegExp }> = [
     { args: ['sim', '-f', 'examples/hello.yaml', '--faults', 'kill=lots'], message: /--faults: / },
     { args: ['sim', '-f', 'examples/hello.yaml', '--peers', '0'], message: /--peers: expected a whole number/ },
     { args: ['sim', '-f', 'examples/hello.yaml', '--seed', 'abc'], message: /--seed: expected a whole number/ },
     { args: ['sim', '-f', 'examples/hello.yaml', '--duration', 'forever'], message: /--duration: / },
-    { args: ['sim', '--peers', '5'], message: /needs -f <spec file> or --replicas <n>/ },
+    { args: ['sim', '--peers', '5'], message: /needs -f <spec file>, --replicas <n> or --trace <file.csv>/ },
+    { args: ['sim', '-f', 'examples/hello.yaml', '--replicas', '5'], message: /give one of -f, --replicas and --trace/ },
     { args: ['sim', '-f', 'examples/hello.yaml', '--swarm', '--faults', 'kill=1'], message: /--faults or --swarm, not both/ },
   ]
   const results = await Promise.all(cases.map((c) => runCli(c.args)))

@@ -2,7 +2,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { placementRequest, validateServices } from '../../node/core/index.js'
+import { peerId, placementRequest, validateServices, type PeerView } from '../../node/core/index.js'
 import { desiredIdentical, everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type WorldState } from '../../sim/invariants.js'
 
 const spec = (() => {
@@ -24,6 +24,13 @@ const world = (tasks: RunningTask[], overrides: Partial<WorldState> = {}): World
   ...overrides,
 })
 
+const view = (id: string, allocatedCpu: number): PeerView => ({
+  id: peerId(id), state: 'alive', capacity: { cpuMilli: 1000, memoryMiB: 1024, extended: {} },
+  allocated: { cpuMilli: allocatedCpu, memoryMiB: 0, extended: {} }, labels: {}, drivers: ['process'], tasks: [],
+})
+const fullPeer = (id: string) => view(id, 1000)
+const emptyPeer = (id: string) => view(id, 0)
+
 const checks = suite('invariants')
 
 const cases: Array<{ name: string; world: WorldState; expect: Record<string, number> }> = [
@@ -35,6 +42,8 @@ const cases: Array<{ name: string; world: WorldState; expect: Record<string, num
   { name: 'a task past the replica count is reported', world: world([task('a', 'web/0'), task('b', 'web/1'), task('b', 'web/2', { cpuMilli: 0, memoryMiB: 0 })]), expect: { 'only-desired': 1 } },
   { name: 'different desired states are reported', world: world([task('a', 'web/0'), task('b', 'web/1')], { digests: new Map([['a', 'x'], ['b', 'y']]) }), expect: { 'desired-identical': 1 } },
   { name: 'a completed slot need not run', world: world([task('a', 'web/0')], { done: new Set([`web/1#${hash}`]) }), expect: {} },
+  { name: 'a missing slot that no live peer could take is pending, not a violation', world: world([task('a', 'web/0')], { liveViews: [fullPeer('a'), fullPeer('b')] }), expect: {} },
+  { name: 'a missing slot that a live peer could take is a violation', world: world([task('a', 'web/0')], { liveViews: [fullPeer('a'), emptyPeer('b')] }), expect: { 'every-slot-once': 1 } },
 ]
 
 for (const c of cases) {

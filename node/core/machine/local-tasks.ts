@@ -2,7 +2,6 @@
 // backoff; after `maxAttempts` failures within `window` the peer gives the slot up (and stays out of
 // that service's auctions for a window) so another peer may try.
 
-import type { ServiceName, SlotId } from '../ids.js'
 import type { ServiceSpec } from '../spec/types.js'
 import type { TaskState, TaskView } from '../view.js'
 
@@ -41,10 +40,4 @@ export function restartDelayMs(delayMs: number, maxDelayMs: number, attempt: num
 
 export function withState(view: TaskView, state: TaskState, now: number): TaskView {
   return { ...view, state, since: now }
-}
-
-export type LocalTasks = Map<SlotId, LocalTask>
-
-export function servicesOf(tasks: LocalTasks): Set<ServiceName> {
-  return new Set([...tasks.values()].map((t) => t.view.service))
 }

@@ -217,7 +217,6 @@ export class PeerMachine {
   receive(from: PeerId, message: Message, now: number): Output[] {
     this.now = now
     if (!this.started || from === this.self) return this.flush()
-    this.members.heard(from, now)
     switch (message.kind) {
       case 'ping':
         for (const record of message.updates) this.applyRecord(record)
@@ -503,7 +502,6 @@ export class PeerMachine {
     for (const probe of this.probes) {
       if (probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target)) {
         probe.acked = true
-        if (target !== undefined) this.members.heard(target, this.now)
       }
     }
   }

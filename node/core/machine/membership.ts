@@ -6,8 +6,6 @@ import { supersedes, type MemberRecord, type MemberStatus } from './messages.js'
 
 export interface Member {
   record: MemberRecord
-  /** Local time of the last direct evidence of life (a message from it). */
-  lastHeardAt: number
   /** Local time after which a suspect is declared dead. */
   deadAt?: number
 }
@@ -57,7 +55,7 @@ export class MemberTable {
     if (!supersedes(record, known?.record)) return null
     const previous = known?.record.status
     if (known === undefined) {
-      this.members.set(record.peer, { record, lastHeardAt: now })
+      this.members.set(record.peer, { record })
     } else {
       known.record = record
       if (record.status !== 'suspect') delete known.deadAt
@@ -73,10 +71,6 @@ export class MemberTable {
     return out
   }
 
-  heard(peer: PeerId, now: number): void {
-    const member = this.members.get(peer)
-    if (member !== undefined) member.lastHeardAt = now
-  }
 
   setDeadline(peer: PeerId, deadAt: number): void {
     const member = this.members.get(peer)

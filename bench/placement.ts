@@ -6,36 +6,36 @@
 //   npm run bench -- placement 10000      (one size)
 
 import { peerId, plan, SPEC_LIMITS, validateServices, type PeerView, type ServiceSpec } from '../node/core/index.js'
-import { pick, seededRandom } from './seeded.js'
+import { seededRandom, type Random } from '../sim/random.js'
 
 const ZONES = ['z1', 'z2', 'z3', 'z4']
 
-function cluster(size: number, random: () => number): PeerView[] {
+function cluster(size: number, random: Random): PeerView[] {
   return Array.from({ length: size }, (_, i) => ({
     id: peerId(`peer-${i}`),
     state: 'alive',
-    capacity: { cpuMilli: pick(random, [4000, 8000, 16000]), memoryMiB: pick(random, [8192, 16384, 65536]), extended: (i % 50 === 0 ? { gpu: 2 } : {}) as Record<string, number> },
+    capacity: { cpuMilli: random.pick([4000, 8000, 16000]), memoryMiB: random.pick([8192, 16384, 65536]), extended: (i % 50 === 0 ? { gpu: 2 } : {}) as Record<string, number> },
     allocated: { cpuMilli: 0, memoryMiB: 0, extended: {} },
-    labels: { zone: pick(random, ZONES), arch: i % 4 === 0 ? 'arm64' : 'amd64' },
+    labels: { zone: random.pick(ZONES), arch: i % 4 === 0 ? 'arm64' : 'amd64' },
     drivers: ['docker', 'process'],
     tasks: [],
   }))
 }
 
 /** About 5 replicas per peer in services of 1–50 replicas, a fifth constrained, a tenth spread by zone. */
-function workload(peers: number, random: () => number): ServiceSpec[] {
+function workload(peers: number, random: Random): ServiceSpec[] {
   const services: Record<string, unknown> = {}
   let replicas = 0
   for (let i = 0; replicas < peers * 5; i++) {
-    const count = pick(random, [1, 2, 3, 5, 10, 20, 50])
+    const count = random.pick([1, 2, 3, 5, 10, 20, 50])
     replicas += count
     services[`svc-${i}`] = {
       image: 'app:1',
       replicas: count,
-      resources: { cpu: pick(random, ['100m', '250m', '500m']), memory: pick(random, [64, 128, 256, 512]) },
-      strategy: random() < 0.2 ? 'binpack' : 'spread',
-      ...(random() < 0.2 ? { constraints: [pick(random, ['arch == amd64', 'zone in (z1, z2)', 'arch != arm64'])] } : {}),
-      ...(random() < 0.1 ? { spreadBy: 'zone' } : {}),
+      resources: { cpu: random.pick(['100m', '250m', '500m']), memory: random.pick([64, 128, 256, 512]) },
+      strategy: random.next() < 0.2 ? 'binpack' : 'spread',
+      ...(random.next() < 0.2 ? { constraints: [random.pick(['arch == amd64', 'zone in (z1, z2)', 'arch != arm64'])] } : {}),
+      ...(random.next() < 0.1 ? { spreadBy: 'zone' } : {}),
     }
   }
   // One spec document holds at most SPEC_LIMITS.maxServices; validate in documents of that size.

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const HELPERS = new Set(['run', 'seeded'])
+const HELPERS = new Set(['run'])
 const available = readdirSync(here).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).filter((n) => !HELPERS.has(n)).sort()
 
 const [name, ...args] = process.argv.slice(2)

@@ -438,14 +438,9 @@ export class Simulation {
         this.network.pause(peer.id)
         break
       }
-      case 'resume': {
-        const index = this.index.get(action.peer as PeerId)!
-        const peer = this.peers[index]!
-        peer.paused = false
-        for (const held of this.network.resume(peer.id)) this.handle(held, now)
-        this.scheduleWake(index, now)
+      case 'resume':
+        this.resume(this.index.get(action.peer as PeerId)!, now)
         break
-      }
       case 'loss-start':
         this.network.setLoss(action.probability)
         break
@@ -463,14 +458,19 @@ export class Simulation {
         this.network.heal()
         this.network.setLoss(this.options.network.loss)
         this.network.setDuplicate(this.options.network.duplicate)
-        for (const [index, peer] of this.peers.entries()) {
-          if (!peer.paused) continue
-          peer.paused = false
-          for (const held of this.network.resume(peer.id)) this.handle(held, now)
-          this.scheduleWake(index, now)
-        }
+        this.peers.forEach((peer, index) => {
+          if (peer.paused) this.resume(index, now)
+        })
         break
     }
+  }
+
+  /** A paused peer runs again: what arrived meanwhile is handled now, and its timers restart. */
+  private resume(index: number, now: number): void {
+    const peer = this.peers[index]!
+    peer.paused = false
+    for (const held of this.network.resume(peer.id)) this.handle(held, now)
+    this.scheduleWake(index, now)
   }
 
   // --- observation ----------------------------------------------------------------------------

@@ -2,8 +2,23 @@
 // `peer`: one binary, one file per command under commands/.
 
 import { Command, CommanderError } from 'commander'
+import { registerAgent } from './commands/agent.js'
+import { registerApply } from './commands/apply.js'
+import { registerInit } from './commands/init.js'
+import { registerNode } from './commands/node.js'
 import { registerPlan } from './commands/plan.js'
+import { registerRevert } from './commands/revert.js'
+import { registerRm } from './commands/rm.js'
+import { registerScale } from './commands/scale.js'
+import { registerUp } from './commands/up.js'
 import { registerSim } from './commands/sim.js'
+import { registerStatus } from './commands/status.js'
+import { registerPs } from './commands/ps.js'
+import { registerNodes } from './commands/nodes.js'
+import { registerWhy } from './commands/why.js'
+import { registerEvents } from './commands/events.js'
+import { registerLogs } from './commands/logs.js'
+import { registerHistory } from './commands/history.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -14,7 +29,22 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride()
+  registerInit(program)
+  registerAgent(program)
+  registerUp(program)
+  registerApply(program)
   registerPlan(program)
+  registerScale(program)
+  registerRm(program)
+  registerRevert(program)
+  registerNode(program)
+  registerStatus(program)
+  registerPs(program)
+  registerNodes(program)
+  registerWhy(program)
+  registerEvents(program)
+  registerLogs(program)
+  registerHistory(program)
   registerSim(program)
   return program
 }

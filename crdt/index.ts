@@ -11,6 +11,7 @@ export { CLUSTER_KEY_BYTES, clusterKeyId, readSecret, readSecretInfo, removeSecr
 export { history, type HistoryEntry } from './history.js'
 export { desiredState, serviceState, type DesiredState, type InvalidService, type ServiceState } from './materialise.js'
 export { conflicts, type FieldConflict } from './conflicts.js'
+export { checkSpec, type SpecCheck } from './spec-check.js'
 export { digestOfHeads, heads, headsDigest, sameHeads } from './heads.js'
 export { payloadKind, type PayloadError } from './payload.js'
 export { BROADCAST_LIMIT_BYTES, decodeBroadcast, encodeBroadcast, receiveChanges, type EncodedBroadcast, type ReceivedChanges } from './broadcast.js'

@@ -257,6 +257,19 @@ export class PeerMachine {
     return this.flush()
   }
 
+  /**
+   * The host has a new connection to `peer` (a join address answered, or the peer dialled us). Seeds
+   * are known at start in the simulator; a real host learns who its join addresses belong to only
+   * once they answer, and gossip published before the mesh formed is lost. A digest exchange brings
+   * both sides' members and adverts across, whoever they are.
+   */
+  connected(peer: PeerId, now: number): Output[] {
+    this.now = now
+    if (!this.started || peer === this.self) return this.flush()
+    this.send(peer, this.digestMessage(false))
+    return this.flush()
+  }
+
   tick(now: number): Output[] {
     this.now = now
     if (!this.started) return this.flush()

@@ -347,6 +347,14 @@ export class Cluster {
     return outputs
   }
 
+  /** The host of `id` reports a new connection to `other`. */
+  connect(id: string, other: string): Output[] {
+    const peer = this.peer(id)
+    const outputs = peer.machine.connected(p(other), this.now)
+    this.feed(peer, outputs)
+    return outputs
+  }
+
   // --- desired state ----------------------------------------------------------------------------
 
   /**

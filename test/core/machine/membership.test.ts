@@ -54,6 +54,31 @@ Join('before start a machine neither answers nor wakes', () => {
   assert.is(machine.nextWakeAt(), Infinity)
 })
 
+Join('a new connection sends the peer a digest asking for an answer, but not before start or to itself', () => {
+  const machine = makeMachine({ self: 'p0', incarnation: 3 })
+  assert.equal(machine.connected(p('p1'), 5), [], 'nothing before start')
+  machine.start(10)
+  assert.equal(machine.connected(p('p0'), 20), [])
+  const outputs = machine.connected(p('p1'), 30)
+  assert.is(outputs.length, 1)
+  const [out] = outputs
+  assert.ok(out !== undefined && out.kind === 'send' && out.to === 'p1' && out.message.kind === 'digest' && !out.message.reply)
+})
+
+Join('two peers with no seeds meet through connected() and then know each other as alive', () => {
+  const cluster = new Cluster({ peers: 2, seeds: [] })
+  // A real host's start broadcasts reach nobody: the mesh forms after.
+  const cut = cluster.drop(() => true)
+  cluster.start('p0')
+  cluster.start('p1')
+  cluster.runUntil(100)
+  cut()
+  assert.not.ok(cluster.converged())
+  cluster.connect('p0', 'p1')
+  const at = cluster.runUntilTrue(() => cluster.converged(), 1_000)
+  assert.ok(at !== undefined && at - 100 < 50, `met at ${at}`)
+})
+
 Join('every peer of a five-peer cluster knows every other as alive within three seconds', () => {
   settled(5)
 })

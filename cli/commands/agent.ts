@@ -1,0 +1,129 @@
+// `peer agent`: runs this host's peer until SIGTERM/SIGINT (or, with --exit-on-stdin-close, until the
+// process that started it closes its stdin: a harness that dies takes its agents with it).
+
+import type { Command } from 'commander'
+import { Agent } from '../../node/agent/agent.js'
+import { defaultDataDir } from '../../node/agent/data-dir.js'
+import { parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../node/core/index.js'
+import { SetupError } from '../../p2p/index.js'
+import { UsageError } from '../exit-codes.js'
+
+export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
+
+interface AgentCliOptions {
+  data?: string
+  listen?: string[]
+  join: string[]
+  labels: string[]
+  cpu?: string
+  memory?: string
+  profile: string
+  keepTasks?: boolean
+  exitOnStdinClose?: boolean
+}
+
+export function registerAgent(program: Command): void {
+  program
+    .command('agent')
+    .description('run this host\'s peer: join the cluster, place and run tasks, answer the CLI')
+    .option('--data <dir>', 'data directory made by peer init (default $PEER_DATA, else ~/.peer)')
+    .option('--listen <addr...>', `addresses to listen on: multiaddrs or host:port (default ${DEFAULT_LISTEN})`)
+    .option('--join <addr...>', 'addresses of peers to join through: multiaddrs or host:port', [])
+    .option('--labels <k=v,...>', 'labels constraints can match, e.g. zone=a,disk=ssd (repeatable)', collect, [])
+    .option('--cpu <cores>', 'CPU this peer offers, in cores (2) or millicores (1500m); default: all cores')
+    .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
+    .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
+    .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
+    .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')
+    .action(async (options: AgentCliOptions) => {
+      process.exitCode = await runAgent(options)
+    })
+}
+
+async function runAgent(options: AgentCliOptions): Promise<number> {
+  const profile = options.profile
+  if (profile !== 'lan' && profile !== 'wan') throw new UsageError(`--profile: expected lan or wan, got ${JSON.stringify(profile)}`)
+  const cpuMilli = options.cpu === undefined ? undefined : unit(parseCpuMilli(options.cpu), '--cpu', options.cpu)
+  const memoryMiB = options.memory === undefined ? undefined : unit(parseMemoryMiB(options.memory), '--memory', options.memory)
+  const labels = parseLabels(options.labels)
+  const listen = (options.listen ?? [DEFAULT_LISTEN]).map((a) => toMultiaddr(a, '--listen'))
+  const join = options.join.map((a) => toMultiaddr(a, '--join'))
+  const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`)
+
+  let agent: Agent
+  try {
+    agent = await Agent.start({
+      dataDir: options.data ?? defaultDataDir(),
+      listen,
+      join,
+      labels,
+      ...(cpuMilli === undefined ? {} : { cpuMilli }),
+      ...(memoryMiB === undefined ? {} : { memoryMiB }),
+      profile: profile as NetworkProfile,
+      keepTasksOnExit: options.keepTasks === true,
+      log,
+    })
+  } catch (error) {
+    if (error instanceof SetupError) throw new UsageError(error.message, 1)
+    throw error
+  }
+  process.stdout.write(`peer ${agent.self} listening on ${agent.host.addresses().join(' ')}\ncontrol socket ${agent.layout.socket}\n`)
+
+  await new Promise<void>((resolve) => {
+    let stopping = false
+    const stop = (why: string): void => {
+      if (stopping) {
+        log(`${why} again: exiting now`)
+        process.exit(130)
+      }
+      stopping = true
+      log(`${why}: leaving the cluster${options.keepTasks ? ' (tasks keep running)' : ' and stopping tasks'}`)
+      agent.stop().then(resolve, (error: unknown) => {
+        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`)
+        resolve()
+      })
+    }
+    process.on('SIGTERM', () => stop('SIGTERM'))
+    process.on('SIGINT', () => stop('SIGINT'))
+    if (options.exitOnStdinClose) {
+      process.stdin.on('end', () => stop('stdin closed'))
+      process.stdin.on('error', () => stop('stdin closed'))
+      process.stdin.resume()
+    }
+  })
+  // libp2p and stray sockets may keep timers alive; the agent is done.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref()
+  return 0
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+function unit(parsed: number | string, flag: string, given: string): number {
+  if (typeof parsed === 'string') throw new UsageError(`${flag} ${JSON.stringify(given)}: ${parsed}`)
+  return parsed
+}
+
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,252})$/
+
+export function parseLabels(values: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {}
+  for (const part of values.flatMap((v) => v.split(',')).map((p) => p.trim()).filter((p) => p !== '')) {
+    const eq = part.indexOf('=')
+    const key = eq < 0 ? part : part.slice(0, eq)
+    if (eq < 0 || !LABEL_KEY.test(key)) throw new UsageError(`--labels: ${JSON.stringify(part)} is not key=value (keys: letters, digits, . _ / -)`)
+    labels[key] = part.slice(eq + 1)
+  }
+  return labels
+}
+
+/** Accepts a multiaddr as is, or host:port (IPv4 or a DNS name) for convenience. */
+export function toMultiaddr(address: string, flag: string): string {
+  if (address.startsWith('/')) return address
+  const match = /^([^:/\s]+):(\d{1,5})$/.exec(address)
+  if (match === null || Number(match[2]) > 65535) throw new UsageError(`${flag}: ${JSON.stringify(address)} is neither a multiaddr (/ip4/10.0.0.1/tcp/4001) nor host:port`)
+  const host = match[1]!
+  const kind = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : 'dns4'
+  return `/${kind}/${host}/tcp/${match[2]}`
+}

@@ -1,0 +1,38 @@
+// `peer nodes`: every peer the asked agent knows, with its membership status, placement state, load
+// and labels, like `docker node ls`. The agent asked is marked with `*`.
+
+import type { Command } from 'commander'
+import type { NodeRow } from '../../node/agent/views.js'
+import { addPeerOption, ask, cpuCell, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
+import { table } from '../table.js'
+
+interface NodesOptions extends PeerOptions {
+  json?: boolean
+}
+
+export function registerNodes(program: Command): void {
+  addPeerOption(
+    program
+      .command('nodes')
+      .description('list the peers of the cluster with their state, load and labels (* marks the agent asked)'),
+  )
+    .option('--json', 'print the agent\'s answer as JSON')
+    .action(async (options: NodesOptions) => {
+      const answer = (await ask(options, 'GET', '/v1/nodes')) as { nodes: NodeRow[] }
+      if (options.json) printJson(answer)
+      else process.stdout.write(nodesText(answer.nodes, Date.now()))
+    })
+}
+
+export function nodesText(nodes: readonly NodeRow[], now: number): string {
+  return `${table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'LABELS'], nodes.map((n) => [
+    n.self ? `${n.peer} *` : n.peer,
+    n.status,
+    n.state,
+    relativeTime(n.lastSeen, now),
+    cpuCell(n.allocated.cpuMilli, n.capacity.cpuMilli),
+    memoryCell(n.allocated.memoryMiB, n.capacity.memoryMiB),
+    String(n.tasks),
+    labelsCell(n.labels),
+  ]))}\n`
+}

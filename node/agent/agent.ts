@@ -1,0 +1,349 @@
+// The agent: one host's peer. It wires the pieces and decides nothing itself — the protocol machine
+// (node/core/machine) decides; the agent feeds it from libp2p, the runtime driver, the desired-state
+// document and real timers, and carries out what it outputs. The simulator feeds the same machine from
+// a model, so what `peer sim` says about placement and failover is what this process does.
+//
+// Inputs → machine: messages (transport), new connections (host), task events (driver), desired-state
+// changes (replica), the time (one timer at machine.nextWakeAt()).
+// Machine → outputs: send/broadcast (transport), start/stop (driver), sync-desired (replica),
+// rollback (a revert written to the desired state).
+
+import { randomBytes } from 'node:crypto'
+import { availableParallelism, totalmem } from 'node:os'
+import { desiredState, headsDigest, history, revert, type DesiredDoc } from '../../crdt/index.js'
+import { createHost, P2pTransport, type Host, type HostTuning } from '../../p2p/index.js'
+import {
+  defaultConfig,
+  seededRandom,
+  type DesiredView,
+  type MemberStatus,
+  type NetworkProfile,
+  type Output,
+  type PeerId,
+  PeerMachine,
+  type Resources,
+  type ServiceName,
+  type ServiceSpec,
+  type SlotId,
+} from '../core/index.js'
+import { ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
+import { startControlServer, type ControlServer } from '../control/index.js'
+import { controlRoutes } from './api.js'
+import { serveLogs } from './logs.js'
+import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
+import { openDataDir, type DataDir } from './data-dir.js'
+import { DesiredReplica } from './desired-replica.js'
+import { EventLog } from './event-log.js'
+
+/**
+ * How long a stopped task gets between SIGTERM and SIGKILL. Docker and Nomad give 10 s; 5 s keeps a
+ * dev cluster's Ctrl-C and a failover's stop of the loser quick. A per-service setting can come later.
+ */
+export const STOP_GRACE_MS = 5_000
+
+export interface AgentOptions {
+  readonly dataDir: string
+  /** Multiaddrs to listen on. */
+  readonly listen: readonly string[]
+  /** Multiaddrs of peers to join through. */
+  readonly join: readonly string[]
+  readonly labels: Readonly<Record<string, string>>
+  /** What this host offers for placement; the machine's own size when absent. */
+  readonly cpuMilli?: number
+  readonly memoryMiB?: number
+  readonly profile: NetworkProfile
+  /** On exit, leave tasks running and do not announce leaving (an agent upgrade): the next start adopts them. */
+  readonly keepTasksOnExit: boolean
+  readonly log: (line: string) => void
+  readonly hostTuning?: Partial<HostTuning>
+}
+
+/** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
+const now = (): number => Math.round(performance.timeOrigin + performance.now())
+
+export class Agent {
+  readonly events = new EventLog()
+  private timer: NodeJS.Timeout | undefined
+  private timerAt = Infinity
+  private readonly specs = new Map<SlotId, ServiceSpec>()
+  private assignmentsKey = ''
+  private assignmentsWrite: Promise<void> = Promise.resolve()
+  private readonly memberStatus = new Map<PeerId, MemberStatus>()
+  /** When each peer was last heard from (any message), for `peer nodes`. */
+  readonly lastHeard = new Map<PeerId, number>()
+  private stopping: Promise<void> | undefined
+  private readonly detach: Array<() => void> = []
+  private control: ControlServer | undefined
+
+  private constructor(
+    readonly self: PeerId,
+    readonly layout: DataDir,
+    readonly host: Host,
+    readonly transport: P2pTransport,
+    readonly replica: DesiredReplica,
+    readonly driver: RuntimeDriver,
+    readonly machine: PeerMachine,
+    private readonly options: AgentOptions,
+  ) {}
+
+  static async start(options: AgentOptions): Promise<Agent> {
+    const { layout, swarmKey } = await openDataDir(options.dataDir)
+    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
+    const cleanup: Array<() => Promise<unknown>> = [() => host.stop()]
+    try {
+      const self = host.peerId as PeerId
+      const transport = new P2pTransport(host)
+      await transport.start()
+      cleanup.unshift(() => transport.stop())
+      const replica = await DesiredReplica.open({ dir: layout.desired, self, host, transport, log: options.log })
+      cleanup.unshift(() => replica.close())
+      const driver = new ProcessDriver({ now }, { dataDir: layout.runtime })
+      cleanup.unshift(() => driver.close())
+
+      const restored = await restoreTasks(layout, self, driver, options.log)
+      const capacity: Resources = {
+        cpuMilli: options.cpuMilli ?? availableParallelism() * 1000,
+        memoryMiB: options.memoryMiB ?? Math.floor(totalmem() / (1024 * 1024)),
+        extended: {},
+      }
+      const machine = new PeerMachine({
+        self,
+        // Grows across restarts, so this life outranks the "dead" record others hold of the last one.
+        incarnation: Date.now(),
+        capacity,
+        labels: options.labels,
+        drivers: [driver.name],
+        seeds: [],
+        config: defaultConfig(16, options.profile),
+        random: seededRandom(randomBytes(16).toString('hex')),
+        restored,
+      })
+      const agent = new Agent(self, layout, host, transport, replica, driver, machine, options)
+      for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
+      agent.begin()
+      cleanup.unshift(() => agent.stop({ stopTasks: false }))
+      await serveLogs(agent)
+      agent.control = await startControlServer(layout.socket, controlRoutes(agent), { log: options.log })
+      return agent
+    } catch (error) {
+      for (const step of cleanup) await step().catch(() => undefined)
+      throw error
+    }
+  }
+
+  private begin(): void {
+    const { machine, transport, replica, driver, host } = this
+    this.detach.push(
+      transport.onMessage((from, message) => {
+        this.lastHeard.set(from, now())
+        this.feed(machine.receive(from, message, now()))
+      }),
+      transport.onInvalid((invalid) => this.options.log(`rejected a ${invalid.channel} message from ${invalid.from}: ${invalid.error.path === '' ? '' : `${invalid.error.path}: `}${invalid.error.message}`)),
+      driver.onEvent((event) => this.onTaskEvent(event)),
+      replica.onChange((doc) => this.onDesired(doc)),
+    )
+    const onConnect = (event: CustomEvent<{ toString(): string }>): void => {
+      const peer = event.detail.toString() as PeerId
+      this.lastHeard.set(peer, now())
+      this.feed(machine.connected(peer, now()))
+      // Anti-entropy on connect: gossip loses whatever was published while we were apart.
+      void replica.syncWith(peer)
+    }
+    host.node.addEventListener('peer:connect', onConnect)
+    this.detach.push(() => host.node.removeEventListener('peer:connect', onConnect))
+
+    this.events.push({ at: Date.now(), kind: 'agent', message: `peer ${this.self} started, listening on ${host.addresses().join(' ')}` })
+    this.feed(machine.start(now()))
+    this.feed(machine.desiredChanged(desiredView(replica.doc, this.options.log), now()))
+    for (const peer of transport.peers()) this.feed(machine.connected(peer, now()))
+  }
+
+  // --- inputs -----------------------------------------------------------------------------------
+
+  private onTaskEvent(event: TaskEvent): void {
+    // The end of a task the machine asked to stop: it already forgot it (and may hold a new task in
+    // the same slot), so this is not news for it.
+    if (event.stopRequested) return
+    this.events.push({
+      at: Date.now(),
+      kind: 'task',
+      slot: event.slot,
+      state: event.state,
+      ...(event.exitCode === undefined ? {} : { exitCode: event.exitCode }),
+      ...(event.detail === undefined ? {} : { detail: event.detail }),
+    })
+    this.feed(this.machine.taskChanged(event.slot, event.state, now(), event.exitCode))
+  }
+
+  private onDesired(doc: DesiredDoc): void {
+    const view = desiredView(doc, this.options.log)
+    this.events.push({ at: Date.now(), kind: 'desired', digest: view.digest, services: view.services.length })
+    this.feed(this.machine.desiredChanged(view, now()))
+  }
+
+  private tick(): void {
+    this.timer = undefined
+    this.timerAt = Infinity
+    this.feed(this.machine.tick(now()))
+  }
+
+  // --- outputs ----------------------------------------------------------------------------------
+
+  private feed(outputs: readonly Output[]): void {
+    if (this.stopping !== undefined) return
+    for (const output of outputs) this.dispatch(output)
+    this.schedule()
+    this.noteMembers()
+    this.saveAssignments()
+  }
+
+  private dispatch(output: Output): Promise<unknown> {
+    switch (output.kind) {
+      case 'send':
+        return this.transport.send(output.to, output.message)
+      case 'broadcast':
+        return this.transport.broadcast(output.message)
+      case 'start-task':
+        return this.startTask(output.task.slot, output.task, output.spec)
+      case 'stop-task':
+        this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
+        return this.driver.stop(output.slot, STOP_GRACE_MS).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
+      case 'sync-desired':
+        return this.replica.syncWith(output.peer)
+      case 'rollback':
+        return this.rollback(output.service, output.failedSpecHash)
+    }
+  }
+
+  private async startTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec): Promise<void> {
+    this.specs.set(slot, spec)
+    this.events.push({ at: Date.now(), kind: 'start', slot, specHash: task.specHash })
+    let result = await this.driver.start(task, spec).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
+    if (!result.ok && result.error === 'slot-busy') {
+      // The driver runs this slot at another version the machine does not know of (left by an
+      // earlier life of this agent): replace it.
+      await this.driver.stop(slot, STOP_GRACE_MS)
+      result = await this.driver.start(task, spec).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
+    }
+    if (!result.ok) {
+      this.options.log(`cannot start ${slot}: ${result.detail}`)
+      this.events.push({ at: Date.now(), kind: 'task', slot, state: 'failed', detail: result.detail })
+      this.feed(this.machine.taskChanged(slot, 'failed', now()))
+    }
+  }
+
+  /** Writes the last version whose spec differs from the failed one back, as a new version. */
+  private async rollback(service: ServiceName, failedSpecHash: string): Promise<void> {
+    const result = await this.replica.edit((doc) => {
+      const entries = history(doc, service)
+      if (!entries.ok) return entries
+      const earlier = entries.entries.filter((entry) => entry.specHash !== failedSpecHash && entry.specHash !== '')
+      const target = earlier[earlier.length - 1]
+      if (target === undefined) return { ok: false, error: { kind: 'unknown-version', service, version: 0 } }
+      return revert(doc, service, target.version, this.self, Date.now())
+    })
+    const detail = result.ok ? `reverted: version ${failedSpecHash} failed its health deadline` : `could not roll back: ${result.error.kind}`
+    this.events.push({ at: Date.now(), kind: 'rollback', service, detail })
+  }
+
+  private schedule(): void {
+    const wake = this.machine.nextWakeAt()
+    if (wake === this.timerAt) return
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+    this.timerAt = wake
+    if (wake === Infinity) return
+    this.timer = setTimeout(() => this.tick(), Math.min(2 ** 31 - 1, Math.max(0, wake - now())))
+  }
+
+  private noteMembers(): void {
+    for (const record of this.machine.memberRecords()) {
+      if (this.memberStatus.get(record.peer) === record.status) continue
+      this.memberStatus.set(record.peer, record.status)
+      if (record.peer !== this.self) this.events.push({ at: Date.now(), kind: 'member', peer: record.peer, status: record.status, incarnation: record.incarnation })
+    }
+  }
+
+  /** Persists this peer's tasks when the set (or a task's outcome) changed; writes are serial and coalesce. */
+  private saveAssignments(): void {
+    const tasks = this.machine.localTasks()
+    const key = tasks.map((t) => `${t.slot} ${t.specHash} ${t.state === 'complete' || t.state === 'failed' ? t.state : ''}`).sort().join('\n')
+    if (key === this.assignmentsKey) return
+    this.assignmentsKey = key
+    const assignments: Assignment[] = []
+    for (const task of tasks) {
+      const spec = this.specs.get(task.slot)
+      if (spec !== undefined) assignments.push({ task, spec })
+    }
+    for (const slot of this.specs.keys()) if (!tasks.some((t) => t.slot === slot)) this.specs.delete(slot)
+    this.assignmentsWrite = this.assignmentsWrite
+      .then(() => writeAssignments(this.layout.assignments, assignments))
+      .catch((error: unknown) => this.options.log(`cannot save local tasks to ${this.layout.assignments}: ${messageOf(error)}`))
+  }
+
+  // --- shutdown ---------------------------------------------------------------------------------
+
+  /**
+   * Leaves the cluster: with `stopTasks`, announces leaving (so others re-place the work at once) and
+   * stops every task; without, just goes quiet and leaves tasks running for the next start to adopt.
+   */
+  stop(options: { stopTasks: boolean } = { stopTasks: !this.options.keepTasksOnExit }): Promise<void> {
+    this.stopping ??= this.shutdown(options.stopTasks)
+    return this.stopping
+  }
+
+  private async shutdown(stopTasks: boolean): Promise<void> {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    const outputs = this.machine.leave(now(), { stopTasks })
+    await Promise.all(outputs.map((output) => this.dispatch(output)))
+    if (stopTasks) {
+      // The leave broadcast is handed to gossipsub; give it a moment on the wire before the host goes.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    // Record what runs now: nothing after a stop, the same tasks when they are kept.
+    const kept = stopTasks ? [] : [...this.specs].flatMap(([slot, spec]) => {
+      const task = this.machine.localTasks().find((t) => t.slot === slot)
+      return task === undefined ? [] : [{ task, spec }]
+    })
+    this.assignmentsWrite = this.assignmentsWrite.then(() => writeAssignments(this.layout.assignments, kept)).catch(() => undefined)
+    await this.assignmentsWrite
+    for (const detach of this.detach) detach()
+    await this.control?.close()
+    await this.replica.close().catch((error: unknown) => this.options.log(`closing the desired state: ${messageOf(error)}`))
+    await this.transport.stop()
+    await this.host.stop()
+    await this.driver.close()
+  }
+}
+
+/** The machine's view of the desired-state document. */
+export function desiredView(doc: DesiredDoc, log: (line: string) => void): DesiredView {
+  const state = desiredState(doc)
+  for (const invalid of state.invalid) log(`service ${invalid.service} in the desired state is invalid and ignored: ${invalid.errors.map((e) => `${e.path}: ${e.message}`).join('; ')}`)
+  return {
+    digest: headsDigest(doc),
+    services: state.services.map((service) => service.spec),
+    peers: new Map(state.peers.map((settings) => [settings.peer, { drain: settings.drain, cordon: settings.cordon, labels: settings.labels }])),
+  }
+}
+
+/**
+ * This peer's tasks from its last life. Tasks the driver still runs that are not among them (a stop
+ * that never finished before a crash) are stopped; the rest are handed to the machine, which restarts
+ * them at once — the driver adopts those still running instead of starting them twice.
+ */
+async function restoreTasks(layout: DataDir, self: PeerId, driver: RuntimeDriver, log: (line: string) => void): Promise<Assignment[]> {
+  const { assignments, problems } = await readAssignments(layout.assignments, self)
+  for (const problem of problems) log(problem)
+  const wanted = new Set(assignments.map(({ task }) => `${task.slot} ${task.specHash}`))
+  for (const running of await driver.list()) {
+    if (wanted.has(`${running.slot} ${running.specHash}`)) continue
+    log(`stopping ${running.slot} (pid ${running.handle}): left running by an earlier agent, no longer this peer's`)
+    await driver.stop(running.slot, STOP_GRACE_MS)
+  }
+  return assignments
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error)
+}

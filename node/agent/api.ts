@@ -1,0 +1,200 @@
+// The control API the CLI talks to: HTTP+JSON over the agent's unix socket (mode 0600, so only the
+// agent's user can drive it), streams as NDJSON. docs/control-api.md lists the routes; views.ts holds
+// the answer shapes. Edits go through the desired-state replica, so an answer to a write means the
+// change is on this peer's disk; it reaches the others by gossip within milliseconds and by sync on
+// any reconnect.
+
+import {
+  apply,
+  cordon,
+  describeError,
+  desiredState,
+  drain,
+  history,
+  remove,
+  revert,
+  scale,
+  uncordon,
+  type DesiredDoc,
+  type DesiredStateError,
+  type EditResult,
+} from '../../crdt/index.js'
+import { ControlError, type ControlRoute } from '../control/index.js'
+import { parseSlot, type PeerId, type ServiceSpec, type SlotId } from '../core/index.js'
+import type { Agent } from './agent.js'
+import { readLogs } from './logs.js'
+import { nodeRows, serviceRows, taskRows, whyAnswer } from './views.js'
+
+export const API_VERSION = 1
+
+export function controlRoutes(agent: Agent): ControlRoute[] {
+  const services = () => desiredState(agent.replica.doc).services
+  const views = () => agent.machine.peerViews()
+  const pending = () => agent.machine.pendingServices()
+
+  return [
+    {
+      method: 'GET',
+      path: '/v1/health',
+      handle: () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/status',
+      handle: () => {
+        const tasks = taskRows(views())
+        const members = agent.machine.memberRecords()
+        const count = (status: string) => members.filter((m) => m.status === status).length
+        return {
+          body: {
+            peer: agent.self,
+            addresses: agent.host.addresses(),
+            incarnation: agent.machine.currentIncarnation(),
+            desiredDigest: agent.replica.digest(),
+            members: { alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
+            services: serviceRows(services(), tasks, pending()),
+          },
+        }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/services/:name',
+      handle: ({ params }) => {
+        const all = services()
+        const state = all.find((s) => s.spec.name === params['name'])
+        if (state === undefined) throw unknownService(params['name']!)
+        const tasks = taskRows(views(), state.spec.name)
+        const [row] = serviceRows([state], tasks, pending())
+        return { body: { service: row, spec: state.spec, tasks, why: whyAnswer(state.spec.name, all, views(), pending()) } }
+      },
+    },
+    { method: 'GET', path: '/v1/tasks', handle: ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }) },
+    {
+      method: 'GET',
+      path: '/v1/nodes',
+      handle: () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now()) } }),
+    },
+    /** The live cluster for `peer plan`: every peer's view and the desired services. */
+    { method: 'GET', path: '/v1/cluster', handle: () => ({ body: { peers: views(), services: services().map((s) => s.spec) } }) },
+    {
+      method: 'GET',
+      path: '/v1/why/:target',
+      handle: ({ params }) => {
+        const answer = whyAnswer(params['target']!, services(), views(), pending())
+        if (answer === undefined) throw unknownService(parseSlot(params['target']!)?.service ?? params['target']!)
+        return { body: answer }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/apply',
+      handle: async ({ body }) => {
+        const specs = field<ServiceSpec[]>(body, 'services', Array.isArray, 'a list of service specs')
+        return { body: await edit(agent, (doc) => apply(doc, specs, agent.self, Date.now())) }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/scale',
+      handle: async ({ body }) => {
+        const service = field<string>(body, 'service', isString, 'a service name')
+        const replicas = field<number>(body, 'replicas', Number.isSafeInteger, 'a whole number of replicas')
+        return { body: await edit(agent, (doc) => scale(doc, service, replicas, agent.self, Date.now())) }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/remove',
+      handle: async ({ body }) => {
+        const names = field<string[]>(body, 'services', (v) => Array.isArray(v) && v.length > 0 && v.every(isString), 'a non-empty list of service names')
+        return { body: await edit(agent, (doc) => remove(doc, names, agent.self, Date.now())) }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/revert',
+      handle: async ({ body }) => {
+        const service = field<string>(body, 'service', isString, 'a service name')
+        const version = field<number>(body, 'version', Number.isSafeInteger, 'a version number')
+        return { body: await edit(agent, (doc) => revert(doc, service, version, agent.self, Date.now())) }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/history',
+      handle: ({ query }) => {
+        const result = history(agent.replica.doc, query.get('service') ?? undefined)
+        if (!result.ok) throw editError(result.error)
+        return { body: { entries: result.entries } }
+      },
+    },
+    {
+      method: 'POST',
+      path: '/v1/nodes/:peer/:action',
+      handle: async ({ params }) => {
+        const peer = resolvePeer(agent, params['peer']!)
+        const action = params['action']
+        const operation = action === 'drain' ? drain : action === 'cordon' ? cordon : action === 'uncordon' ? uncordon : undefined
+        if (operation === undefined) throw new ControlError(404, 'not-found', `no node action ${JSON.stringify(action)} (drain, cordon or uncordon)`)
+        const result = await edit(agent, (doc) => operation(doc, peer, agent.self, Date.now()))
+        return { body: { peer, action, ...result } }
+      },
+    },
+    {
+      method: 'GET',
+      path: '/v1/events',
+      handle: ({ query, signal }) => (query.get('follow') === '1' ? { stream: agent.events.follow(signal) } : { body: { events: agent.events.recent() } }),
+    },
+    {
+      method: 'GET',
+      path: '/v1/logs/:slot',
+      handle: ({ params, query, signal }) => {
+        const slot = params['slot']!
+        if (parseSlot(slot) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(slot)} is not a slot (service/index or service@peer)`)
+        const tail = query.get('tail')
+        const tailLines = tail === null ? undefined : Number(tail)
+        if (tailLines !== undefined && (!Number.isSafeInteger(tailLines) || tailLines < 0)) throw new ControlError(400, 'bad-request', `tail must be a whole number, got ${JSON.stringify(tail)}`)
+        return { stream: readLogs(agent, slot as SlotId, { follow: query.get('follow') === '1', ...(tailLines === undefined ? {} : { tailLines }), signal }) }
+      },
+    },
+  ]
+}
+
+/** Runs an edit and answers with its outcome (minus the document and change bytes). */
+async function edit<T extends object>(agent: Agent, operation: (doc: DesiredDoc) => EditResult<T>): Promise<Omit<T, 'doc' | 'change'>> {
+  const result = await agent.replica.edit(operation)
+  if (!result.ok) throw editError(result.error)
+  const { doc: _doc, change: _change, ok: _ok, ...rest } = result as { ok: true; doc: DesiredDoc; change: Uint8Array | null } & T
+  return rest as Omit<T, 'doc' | 'change'>
+}
+
+function editError(error: DesiredStateError): ControlError {
+  const status = error.kind === 'unknown-service' || error.kind === 'unknown-version' ? 404 : 400
+  return new ControlError(status, error.kind, describeError(error))
+}
+
+function unknownService(name: string): ControlError {
+  return new ControlError(404, 'unknown-service', `no service named ${JSON.stringify(name)}`)
+}
+
+/** `self`, a full peer id, or a unique prefix of a known member's id (ids are long). */
+function resolvePeer(agent: Agent, given: string): PeerId {
+  if (given === 'self') return agent.self
+  const members = agent.machine.memberRecords().map((m) => m.peer)
+  if (members.includes(given as PeerId)) return given as PeerId
+  const matches = members.filter((peer) => peer.startsWith(given))
+  if (matches.length === 1) return matches[0]!
+  if (matches.length > 1) throw new ControlError(400, 'ambiguous-peer', `${JSON.stringify(given)} matches ${matches.length} peers; give more of the id`)
+  throw new ControlError(404, 'unknown-peer', `no peer ${JSON.stringify(given)} is known to ${agent.self} (see peer nodes)`)
+}
+
+function field<T>(body: unknown, name: string, check: (value: unknown) => boolean, expected: string): T {
+  const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined
+  if (!check(value)) throw new ControlError(400, 'bad-request', `the request body needs "${name}": ${expected}`)
+  return value as T
+}
+
+function isString(value: unknown): value is string {
+  return typeof value === 'string' && value !== ''
+}

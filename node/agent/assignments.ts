@@ -1,0 +1,69 @@
+// The tasks this peer runs, with the spec each was started with, kept on disk so that after a reboot
+// — also with no other peer reachable — the agent restarts its own work from local state (the
+// offline-reboot case of edge fleets). Completed job records are kept too, so a job does not run twice.
+//
+// Written atomically on every change of the set; read once at start. A damaged file is not fatal:
+// the peer then starts empty and the cluster re-places the work (it was never the only copy of truth).
+
+import { readFile } from 'node:fs/promises'
+import { basename, dirname } from 'node:path'
+import { writeFileDurably } from '../../crdt/durable-file.js'
+import { checkSpec } from '../../crdt/index.js'
+import { parseSlot, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../core/index.js'
+
+const FORMAT = 1
+
+export interface Assignment {
+  readonly task: TaskView
+  readonly spec: ServiceSpec
+}
+
+export type LoadedAssignments = { assignments: Assignment[]; problems: string[] }
+
+export async function readAssignments(path: string, self: PeerId): Promise<LoadedAssignments> {
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ENOENT') return { assignments: [], problems: [] }
+    return { assignments: [], problems: [`cannot read ${path}: ${(error as Error).message}`] }
+  }
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    return { assignments: [], problems: [`${path} is not JSON (${(error as Error).message}); starting with no local tasks`] }
+  }
+  const body = document as { format?: unknown; tasks?: unknown }
+  if (body === null || typeof body !== 'object' || body.format !== FORMAT || !Array.isArray(body.tasks)) {
+    return { assignments: [], problems: [`${path} is not a task list of format ${FORMAT}; starting with no local tasks`] }
+  }
+  const assignments: Assignment[] = []
+  const problems: string[] = []
+  for (const [index, entry] of (body.tasks as unknown[]).entries()) {
+    const parsed = parseAssignment(entry, self)
+    if (typeof parsed === 'string') problems.push(`${path}: tasks[${index}]: ${parsed}; skipped`)
+    else assignments.push(parsed)
+  }
+  return { assignments, problems }
+}
+
+export async function writeAssignments(path: string, assignments: readonly Assignment[]): Promise<void> {
+  const text = `${JSON.stringify({ format: FORMAT, tasks: assignments })}\n`
+  await writeFileDurably(dirname(path), basename(path), new TextEncoder().encode(text))
+}
+
+function parseAssignment(entry: unknown, self: PeerId): Assignment | string {
+  if (entry === null || typeof entry !== 'object') return 'not an object'
+  const { task, spec } = entry as { task?: Record<string, unknown>; spec?: unknown }
+  if (task === undefined || task === null || typeof task !== 'object') return 'no task'
+  const slot = typeof task['slot'] === 'string' ? parseSlot(task['slot']) : undefined
+  if (slot === undefined) return 'bad slot'
+  if (task['peer'] !== self) return `belongs to peer ${String(task['peer'])}, not this one`
+  if (!TASK_STATES.includes(task['state'] as TaskState)) return 'bad state'
+  if (typeof task['specHash'] !== 'string' || typeof task['since'] !== 'number') return 'bad task'
+  const checked = checkSpec(spec, 'spec')
+  if (!checked.ok) return checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
+  if (checked.spec.name !== slot.service) return 'spec of another service'
+  return { task: task as unknown as TaskView, spec: checked.spec }
+}

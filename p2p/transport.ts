@@ -71,6 +71,11 @@ export interface TransportStats {
   /** Direct messages handed to onMessage; invalid direct frames (each resets its stream). */
   directReceived: number
   directInvalid: number
+  /** Message bytes (as encoded, without libp2p framing): broadcast, sent direct, gossip accepted, direct received. */
+  bytesPublished: number
+  bytesSent: number
+  bytesDelivered: number
+  bytesReceived: number
   /** Requests answered by a handler here; requests here that failed (bad input, handler error, timeout). */
   requestsServed: number
   requestsFailed: number
@@ -102,6 +107,10 @@ export class P2pTransport {
     directFailed: 0,
     directReceived: 0,
     directInvalid: 0,
+    bytesPublished: 0,
+    bytesSent: 0,
+    bytesDelivered: 0,
+    bytesReceived: 0,
     requestsServed: 0,
     requestsFailed: 0,
   }
@@ -204,6 +213,7 @@ export class P2pTransport {
     try {
       const result = await this.host.pubsub.publish(PROTOCOL_TOPIC, bytes)
       this.counters.published++
+      this.counters.bytesPublished += bytes.length
       return { ok: true, recipients: result.recipients.length }
     } catch (error) {
       return this.refuse('publish-failed', `gossipsub refused the message: ${messageOf(error)}`)
@@ -251,6 +261,7 @@ export class P2pTransport {
     try {
       await written
       this.counters.directSent++
+      this.counters.bytesSent += bytes.length
       return { ok: true }
     } catch (error) {
       if (error instanceof SendFailure) return refused(error.code, error.message)
@@ -350,6 +361,7 @@ export class P2pTransport {
           return
         }
         this.counters.directReceived++
+        this.counters.bytesReceived += frame.length
         this.deliver(from, result.message)
       }
       await closeQuietly(stream)
@@ -370,7 +382,14 @@ export class P2pTransport {
     // StrictSign has already rejected unsigned messages; `from` is the verified author.
     const author = (message.type === 'signed' ? message.from.toString() : 'unsigned') as PeerId
     const result = decodeMessage(message.data)
+    if (result.ok && result.message.kind === 'advert' && result.message.advert.peer !== author) {
+      // A peer speaks only for its own load and tasks: an advert in another's name is forged.
+      this.counters.rejected++
+      this.invalid('gossip', author, { code: 'bad-shape', path: 'advert.peer', message: `an advert for ${result.message.advert.peer} signed by another peer` })
+      return TopicValidatorResult.Reject
+    }
     if (result.ok) {
+      this.counters.bytesDelivered += message.data.length
       this.decodedGossip.set(message, result.message)
       return TopicValidatorResult.Accept
     }

@@ -14,6 +14,7 @@ import { desiredState, headsDigest, history, revert, type DesiredDoc } from '../
 import { createHost, P2pTransport, type Host, type HostTuning } from '../../p2p/index.js'
 import {
   defaultConfig,
+  withProcessingSkew,
   seededRandom,
   type DesiredView,
   type MemberStatus,
@@ -57,6 +58,9 @@ export interface AgentOptions {
   readonly log: (line: string) => void
   readonly hostTuning?: Partial<HostTuning>
 }
+
+/** Spread between peers learning of one change (fsync, busy event loops): see withProcessingSkew. */
+const PROCESSING_SKEW_MS = 150
 
 /** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
 const now = (): number => Math.round(performance.timeOrigin + performance.now())
@@ -114,7 +118,7 @@ export class Agent {
         labels: options.labels,
         drivers: [driver.name],
         seeds: [],
-        config: defaultConfig(16, options.profile),
+        config: withProcessingSkew(defaultConfig(16, options.profile), PROCESSING_SKEW_MS),
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
       })

@@ -40,6 +40,24 @@ export function controlRoutes(agent: Agent): ControlRoute[] {
     },
     {
       method: 'GET',
+      path: '/v1/stats',
+      handle: () => {
+        const memory = process.memoryUsage()
+        return {
+          body: {
+            peer: agent.self,
+            uptimeMs: Math.round(process.uptime() * 1000),
+            rssBytes: memory.rss,
+            heapUsedBytes: memory.heapUsed,
+            connections: agent.transport.peers().length,
+            transport: agent.transport.stats(),
+            desired: agent.replica.stats(),
+          },
+        }
+      },
+    },
+    {
+      method: 'GET',
       path: '/v1/status',
       handle: () => {
         const tasks = taskRows(views())

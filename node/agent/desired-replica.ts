@@ -190,8 +190,11 @@ export class DesiredReplica {
     return this.enqueue(async () => {
       const result = operation(this.current)
       if (!result.ok || result.change === null) return result
-      await this.adopt(result.doc)
+      await this.adopt(result.doc, false)
+      // Others first, then this peer's own listeners: placement starts a bid window when a peer
+      // learns of a change, and the author's window should not close before the others' open.
       this.publish(result.change)
+      this.notify(result.doc)
       return result
     })
   }
@@ -272,7 +275,10 @@ export class DesiredReplica {
       // after the next persist, which also reports any lasting disk trouble.
       await this.store.compact(doc).catch((error: unknown) => this.log(`desired state: compaction failed: ${messageOf(error)}`))
     }
-    if (!notify) return
+    if (notify) this.notify(doc)
+  }
+
+  private notify(doc: DesiredDoc): void {
     for (const listener of this.listeners) {
       try {
         listener(doc)

@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DIRECT_PROTOCOL, generateSwarmKey, identityFromSeed, PROTOCOL_TOPIC, type InvalidMessage } from '../../p2p/index.js'
 import { lengthPrefix } from '../../p2p/frames.js'
-import type { Message } from '../../node/core/index.js'
+import { encodeMessage, type Message } from '../../node/core/index.js'
 import { advertMessage, memberMessage, pingMessage, startPeer, stopAll, waitFor, waitForMesh, type TestPeer } from './helpers.js'
 
 const transport = suite('transport')
@@ -75,18 +75,22 @@ transport('invalid gossip is rejected in the validator, counted, reported and no
       encoder.encode('{"v":1,"kind":"ping","seq":-1,"desired":"x","updates":[]}'),
       encoder.encode('{"v":99,"kind":"ping"}'),
       encoder.encode('[1,2,3]'),
+      // Well-formed, but A speaks for B: forged.
+      encodeMessage(advertMessage(b.host.peerId, 9)),
     ]
     for (const bytes of garbage) await a.host.pubsub.publish(PROTOCOL_TOPIC, bytes)
     // An unknown kind is a newer peer's message: ignored and counted apart, not rejected.
     await a.host.pubsub.publish(PROTOCOL_TOPIC, encoder.encode('{"v":1,"kind":"gossip-v2","x":1}'))
-    await waitFor(() => b.transport.stats().rejected === 4 && b.transport.stats().newer === 1, 5_000, 'rejections at B')
+    await waitFor(() => b.transport.stats().rejected === 5 && b.transport.stats().newer === 1, 5_000, 'rejections at B')
     assert.equal(reports.map((r) => [r.channel, r.from, r.error.code]), [
       ['gossip', a.host.peerId, 'not-json'],
       ['gossip', a.host.peerId, 'bad-shape'],
       ['gossip', a.host.peerId, 'bad-version'],
       ['gossip', a.host.peerId, 'bad-shape'],
+      ['gossip', a.host.peerId, 'bad-shape'],
     ])
     assert.equal(reports[1]!.error.path, 'seq')
+    assert.equal(reports[4]!.error.path, 'advert.peer')
     assert.is(b.received.length, 0)
 
     // The transport itself refuses to publish what others would reject.

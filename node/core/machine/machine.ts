@@ -151,6 +151,13 @@ export class PeerMachine {
   /** Bids by service, then `${specHash}#${round}`, then bidder. */
   private readonly bids = new Map<ServiceName, Map<string, Map<PeerId, BidEntry>>>()
   private readonly pending = new Map<ServiceName, PendingInfo>()
+  /**
+   * Bids for services whose spec has not reached this peer yet, and since when. Desired state reaches
+   * peers some milliseconds apart; a bidder that learned of a change first must not have its bid
+   * thrown away by the peers still waiting for it, or they auction without it and claim its slots.
+   */
+  private readonly earlyBids = new Map<ServiceName, number>()
+  private readonly bidsHeldBefore = new Set<ServiceName>()
   private readonly gaveUp = new Map<ServiceName, number>()
   private readonly rolledBack = new Set<string>()
 
@@ -290,6 +297,11 @@ export class PeerMachine {
       const deadline = healthDeadline(task)
       if (deadline !== undefined && deadline <= now) this.checkRollout(task.spec)
     }
+    for (const [service, since] of [...this.earlyBids]) {
+      // The spec never came (a removed service, or a peer far behind): forget the bids.
+      if (now >= since + this.config.roundTimeoutMs && !this.specs.has(service)) this.markDirty(service)
+      if (now >= since + this.config.roundTimeoutMs) this.earlyBids.delete(service)
+    }
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
       this.fullReconcileAt = now + this.config.fullReconcileIntervalMs
@@ -385,6 +397,7 @@ export class PeerMachine {
       if (deadline !== undefined && !this.rolledBack.has(`${task.view.service}#${task.view.specHash}`)) at = Math.min(at, deadline)
     }
     if (this.advertChanged) at = Math.min(at, this.advertDueAt)
+    for (const since of this.earlyBids.values()) at = Math.min(at, since + this.config.roundTimeoutMs)
     return at
   }
 
@@ -695,6 +708,10 @@ export class PeerMachine {
 
   private reconcileOne(service: ServiceName): void {
     const spec = this.specs.get(service)
+    if (spec !== undefined) {
+      this.earlyBids.delete(service)
+      this.bidsHeldBefore.delete(service)
+    } else if (this.holdEarlyBids(service)) return
     if (spec === undefined) {
       this.dropAuction(service)
       // Before any desired state has loaded, nothing is known to be undesired: restored tasks run on.
@@ -945,6 +962,26 @@ export class PeerMachine {
     if (!this.local.delete(slot)) return
     this.out.push({ kind: 'stop-task', slot, reason })
     this.publishAdvert()
+  }
+
+  /** Whether to keep the bids of a service we have no spec for, a round's length at most. */
+  private holdEarlyBids(service: ServiceName): boolean {
+    const runsHere = [...this.local.values()].some((task) => task.view.service === service)
+    if (!this.bids.has(service) || runsHere) {
+      this.earlyBids.delete(service)
+      return false
+    }
+    const since = this.earlyBids.get(service)
+    if (since === undefined) {
+      // Held once, for a round; after that (tick() forgets the hold) the bids go.
+      if (this.bidsHeldBefore.has(service)) {
+        this.bidsHeldBefore.delete(service)
+        return false
+      }
+      this.earlyBids.set(service, this.now)
+      this.bidsHeldBefore.add(service)
+    }
+    return true
   }
 
   private dropAuction(service: ServiceName): void {

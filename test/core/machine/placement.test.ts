@@ -72,6 +72,37 @@ Bidding('several services placed at once each get their replicas, none twice', (
 
 // ---------------------------------------------------------------------------------------------------
 
+Bidding('bids that arrive before the spec does are kept: an apply reaching peers 0/60/80 ms apart still spreads one per peer, no duplicates', () => {
+  // Found on real agents: each persists a change before acting on it, so the author bids first and
+  // its bid reached the others before the spec; they threw it away and auctioned without it.
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const cluster = new Cluster({ peers: 3, seed, latencyMs: 2 })
+    cluster.startAll()
+    cluster.runUntil(3_000)
+    const hello = services({ hello: { command: ['sh'], replicas: 3, resources: { cpu: '100m', memory: '32Mi' } } })
+    cluster.apply(hello, { to: ['p0'] })
+    cluster.runFor(60)
+    cluster.apply(hello, { to: ['p1'] })
+    cluster.runFor(20)
+    cluster.apply(hello, { to: ['p2'] })
+    cluster.runFor(3_000)
+    const perPeer = new Map<string, number>()
+    for (const [, peers] of cluster.placement('hello')) for (const peer of peers) perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1)
+    assert.equal([...perPeer.values()].sort(), [1, 1, 1], `seed ${seed}: ${describePlacement(cluster.placement('hello'))}`)
+    assert.is(cluster.log.filter((e) => e.output.kind === 'stop-task').length, 0, `seed ${seed}: no duplicate was started`)
+  }
+})
+
+Bidding('bids for a service that never arrives are dropped after a round', () => {
+  const cluster = settled(2)
+  const bid = { peer: 'p9', service: 'ghost', specHash: 'x', round: 0, domain: '', domainCount: 0, existing: 0, offered: 1, cpuCapacityMilli: 1000, cpuAllocatedMilli: 0, memoryCapacityMiB: 1024, memoryAllocatedMiB: 0 }
+  cluster.inject('p9', 'p0', { kind: 'bid', bid: bid as never, slots: [[0, 1]] })
+  const held = cluster.machine('p0').nextWakeAt()
+  assert.ok(held <= cluster.now + cluster.config.roundTimeoutMs, 'a wake to drop them')
+  cluster.runFor(cluster.config.roundTimeoutMs + 50)
+  assert.is(cluster.machine('p0').pendingServices().length, 0)
+})
+
 const Constraints = suite('placement: constraints')
 
 const zoned = [

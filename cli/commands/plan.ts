@@ -1,13 +1,16 @@
-// `peer plan -f app.yaml --inventory peers.yaml [--json]`: where would each slot go, and why?
-// Runs the same placement core as the agents over a written-down cluster. Offline and side-effect free.
+// `peer plan -f app.yaml [--inventory peers.yaml] [--json]`: where would each slot go, and why?
+// Runs the same placement core as the agents, over the live cluster as one agent sees it (every peer's
+// capacity, labels and tasks, and the other desired services) or over a written-down inventory.
+// Side-effect free either way.
 
 import type { Command } from 'commander'
-import { plan, REJECTION_TEXT, type PlanResult, type RejectionCount } from '../../node/core/index.js'
+import { plan, REJECTION_TEXT, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../node/core/index.js'
 import { formatFileError, loadInventory, loadServices } from '../../node/files.js'
+import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
 import { formatScore, percent, table } from '../table.js'
 
-interface PlanOptions {
+interface PlanOptions extends PeerOptions {
   file: string[]
   inventory?: string
   json?: boolean
@@ -15,11 +18,13 @@ interface PlanOptions {
 }
 
 export function registerPlan(program: Command): void {
-  program
-    .command('plan')
-    .description('show where each slot would be placed and why, without changing anything')
-    .requiredOption('-f, --file <path...>', 'service spec file(s), YAML or JSON')
-    .option('--inventory <path>', 'peer inventory file (name, capacity, labels, existing tasks)')
+  addPeerOption(
+    program
+      .command('plan')
+      .description('show where each slot would be placed and why, without changing anything')
+      .requiredOption('-f, --file <path...>', 'service spec file(s), YAML or JSON')
+      .option('--inventory <path>', 'plan over this peer inventory (name, capacity, labels, existing tasks) instead of the live cluster'),
+  )
     .option('--explain <service>', 'also list every candidate peer of one service with its bid or rejection')
     .option('--json', 'print a stable machine-readable plan')
     .action(async (options: PlanOptions) => {
@@ -28,18 +33,27 @@ export function registerPlan(program: Command): void {
 }
 
 export async function runPlan(options: PlanOptions): Promise<number> {
-  if (options.inventory === undefined) {
-    throw new UsageError('peer plan needs --inventory <file> (planning against a live cluster comes with the agent)')
-  }
   const services = await loadServices(options.file)
   if (!services.ok) throw new UsageError(services.errors.map(formatFileError).join('\n'))
-  const peers = await loadInventory(options.inventory, services.value)
-  if (!peers.ok) throw new UsageError(peers.errors.map(formatFileError).join('\n'))
+  let peers: PeerView[]
+  let desired: ServiceSpec[] = services.value
+  if (options.inventory !== undefined) {
+    const inventory = await loadInventory(options.inventory, services.value)
+    if (!inventory.ok) throw new UsageError(inventory.errors.map(formatFileError).join('\n'))
+    peers = inventory.value
+  } else {
+    // The live cluster: the files' services replace their namesakes among the desired ones, whose
+    // tasks (already running) hold their resources.
+    const live = (await ask(options, 'GET', '/v1/cluster')) as { peers: PeerView[]; services: ServiceSpec[] }
+    const named = new Set(services.value.map((s) => s.name))
+    peers = live.peers
+    desired = [...live.services.filter((s) => !named.has(s.name)), ...services.value]
+  }
   if (options.explain !== undefined && !services.value.some((s) => s.name === options.explain)) {
     throw new UsageError(`--explain: no service named ${JSON.stringify(options.explain)} in ${options.file.join(', ')}`)
   }
 
-  const result = plan({ services: services.value, peers: peers.value, now: 0 })
+  const result = plan({ services: desired, peers, now: 0 })
   process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result, options.explain))
   return result.pending.length > 0 ? EXIT_UNPLACEABLE : EXIT_OK
 }

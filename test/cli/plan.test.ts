@@ -57,13 +57,13 @@ planCli('a YAML syntax error names the line and column, and exits 2', async () =
   assert.match(result.stderr, new RegExp(`${spec}: \\d+:\\d+: `))
 })
 
-planCli('a missing file, a missing inventory flag and an unknown option each exit 2 with one clear line', async () => {
+planCli('a missing file and an unknown option exit 2 with one clear line; without --inventory and no agent, exit 1 naming the socket', async () => {
   const missing = await runCli(['plan', '-f', join(dir, 'nope.yaml'), '--inventory', 'examples/inventory.yaml'])
   assert.is(missing.code, 2)
   assert.match(missing.stderr, /nope\.yaml: no such file/)
-  const noInventory = await runCli(['plan', '-f', 'examples/hello.yaml'])
-  assert.is(noInventory.code, 2)
-  assert.match(noInventory.stderr, /needs --inventory/)
+  const noAgent = await runCli(['plan', '-f', 'examples/hello.yaml', '--peer', join(dir, 'none.sock')])
+  assert.is(noAgent.code, 1)
+  assert.match(noAgent.stderr, /no agent is listening on .*none\.sock/)
   const unknown = await runCli(['plan', '-f', 'examples/hello.yaml', '--inventory', 'examples/inventory.yaml', '--bogus'])
   assert.is(unknown.code, 2)
   assert.match(unknown.stderr, /unknown option '--bogus'/)

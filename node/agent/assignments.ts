@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { writeFileDurably } from '../../crdt/durable-file.js'
 import { checkSpec } from '../../crdt/index.js'
-import { parseSlot, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../core/index.js'
+import { canonicalJson, parseSlot, placementRequest, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../core/index.js'
 
 const FORMAT = 1
 
@@ -59,11 +59,26 @@ function parseAssignment(entry: unknown, self: PeerId): Assignment | string {
   if (task === undefined || task === null || typeof task !== 'object') return 'no task'
   const slot = typeof task['slot'] === 'string' ? parseSlot(task['slot']) : undefined
   if (slot === undefined) return 'bad slot'
+  if (task['service'] !== slot.service) return `service ${JSON.stringify(task['service'])} is not the slot's`
   if (task['peer'] !== self) return `belongs to peer ${String(task['peer'])}, not this one`
   if (!TASK_STATES.includes(task['state'] as TaskState)) return 'bad state'
-  if (typeof task['specHash'] !== 'string' || typeof task['since'] !== 'number') return 'bad task'
+  if (typeof task['since'] !== 'number' || !Number.isFinite(task['since'])) return 'bad since'
   const checked = checkSpec(spec, 'spec')
   if (!checked.ok) return checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
   if (checked.spec.name !== slot.service) return 'spec of another service'
-  return { task: task as unknown as TaskView, spec: checked.spec }
+  // The task is what its spec makes of it: anything else in the file is damage, not data.
+  if (task['specHash'] !== placementRequest(checked.spec).specHash) return 'specHash does not match the spec'
+  if (canonicalJson(task['resources'] ?? null) !== canonicalJson(checked.spec.resources)) return 'resources do not match the spec'
+  if (canonicalJson(task['ports'] ?? null) !== canonicalJson(checked.spec.ports)) return 'ports do not match the spec'
+  const view: TaskView = {
+    slot: task['slot'] as TaskView['slot'],
+    service: checked.spec.name,
+    peer: self,
+    specHash: task['specHash'],
+    state: task['state'] as TaskState,
+    since: task['since'],
+    resources: checked.spec.resources,
+    ports: checked.spec.ports,
+  }
+  return { task: view, spec: checked.spec }
 }

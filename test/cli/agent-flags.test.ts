@@ -1,0 +1,166 @@
+// Parsing of command-line values: `peer agent --labels` and `--listen/--join` (cli/commands/agent.ts),
+// and `peer scale service=replicas` (cli/commands/scale.ts). Bad input is a UsageError (exit 2) that
+// names the part at fault.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { parseLabels, toMultiaddr } from '../../cli/commands/agent.js'
+import { parsePair } from '../../cli/commands/scale.js'
+import { EXIT_INVALID_INPUT, UsageError } from '../../cli/exit-codes.js'
+
+/** Runs `body`, which must throw a UsageError with exit code 2; returns its message. */
+function usageError(body: () => unknown): string {
+  try {
+    body()
+  } catch (error) {
+    assert.instance(error, UsageError)
+    assert.is((error as UsageError).exitCode, EXIT_INVALID_INPUT)
+    return (error as Error).message
+  }
+  assert.unreachable('expected a UsageError')
+  return ''
+}
+
+// --- parseLabels ----------------------------------------------------------------------------------
+
+const labels = suite('parseLabels')
+
+const GOOD_LABELS: ReadonlyArray<{ flags: string[]; expected: Record<string, string> }> = [
+  { flags: [], expected: {} },
+  { flags: ['zone=a'], expected: { zone: 'a' } },
+  { flags: ['zone=a,disk=ssd'], expected: { zone: 'a', disk: 'ssd' } },
+  { flags: ['zone=a', 'disk=ssd'], expected: { zone: 'a', disk: 'ssd' } },
+  { flags: ['zone=a,disk=ssd', 'gpu=1'], expected: { zone: 'a', disk: 'ssd', gpu: '1' } },
+  { flags: ['zone=a', 'zone=b'], expected: { zone: 'b' } },
+  { flags: ['k='], expected: { k: '' } },
+  { flags: ['k=,j=x'], expected: { k: '', j: 'x' } },
+  { flags: ['url=a=b'], expected: { url: 'a=b' } },
+  { flags: [' zone=a , disk=ssd '], expected: { zone: 'a', disk: 'ssd' } },
+  { flags: ['zone=a,,', ''], expected: { zone: 'a' } },
+  { flags: ['topology.kubernetes.io/zone=eu-1'], expected: { 'topology.kubernetes.io/zone': 'eu-1' } },
+  { flags: ['A_b-9=v'], expected: { 'A_b-9': 'v' } },
+]
+
+for (const { flags, expected } of GOOD_LABELS) {
+  labels(`${JSON.stringify(flags)} gives ${JSON.stringify(expected)}`, () => {
+    assert.equal(parseLabels(flags), expected)
+  })
+}
+
+const BAD_LABELS: ReadonlyArray<{ flags: string[]; bad: string }> = [
+  { flags: ['zone'], bad: 'zone' },
+  { flags: ['zone=a,disk'], bad: 'disk' },
+  { flags: ['zone=a', 'ssd'], bad: 'ssd' },
+  { flags: ['=a'], bad: '=a' },
+  { flags: ['-zone=a'], bad: '-zone=a' },
+  { flags: ['.zone=a'], bad: '.zone=a' },
+  { flags: ['zo ne=a'], bad: 'zo ne=a' },
+  { flags: ['zone:a=b'], bad: 'zone:a=b' },
+  { flags: ['zöne=a'], bad: 'zöne=a' },
+  { flags: [`${'k'.repeat(254)}=a`], bad: `${'k'.repeat(254)}=a` },
+]
+
+for (const { flags, bad } of BAD_LABELS) {
+  labels(`${JSON.stringify(flags).slice(0, 60)} is refused, naming ${JSON.stringify(bad).slice(0, 40)}`, () => {
+    const message = usageError(() => parseLabels(flags))
+    assert.ok(message.startsWith('--labels: '), message)
+    assert.match(message, JSON.stringify(bad))
+  })
+}
+
+labels('a key of 253 characters is the longest accepted', () => {
+  assert.equal(parseLabels([`${'k'.repeat(253)}=v`]), { ['k'.repeat(253)]: 'v' })
+})
+
+// --- toMultiaddr ----------------------------------------------------------------------------------
+
+const addresses = suite('toMultiaddr')
+
+const GOOD_ADDRESSES: ReadonlyArray<{ given: string; expected: string }> = [
+  { given: '10.0.0.1:4001', expected: '/ip4/10.0.0.1/tcp/4001' },
+  { given: '0.0.0.0:0', expected: '/ip4/0.0.0.0/tcp/0' },
+  { given: '10.0.0.1:65535', expected: '/ip4/10.0.0.1/tcp/65535' },
+  { given: 'host.example:4001', expected: '/dns4/host.example/tcp/4001' },
+  { given: 'localhost:4001', expected: '/dns4/localhost/tcp/4001' },
+  { given: '/ip4/10.0.0.1/tcp/4001', expected: '/ip4/10.0.0.1/tcp/4001' },
+  { given: '/dns4/host.example/tcp/4001/p2p/12D3KooWabc', expected: '/dns4/host.example/tcp/4001/p2p/12D3KooWabc' },
+  { given: '/ip6/::1/tcp/4001', expected: '/ip6/::1/tcp/4001' },
+]
+
+for (const { given, expected } of GOOD_ADDRESSES) {
+  addresses(`${given} is ${expected}`, () => {
+    assert.is(toMultiaddr(given, '--listen'), expected)
+  })
+}
+
+const BAD_ADDRESSES: readonly string[] = [
+  '10.0.0.1:99999',
+  '10.0.0.1:65536',
+  'nonsense',
+  '',
+  '10.0.0.1',
+  '10.0.0.1:',
+  ':4001',
+  '10.0.0.1:40a1',
+  '10.0.0.1:-1',
+  'host example:4001',
+  'a:b:4001',
+  '10.0.0.1:123456',
+]
+
+for (const given of BAD_ADDRESSES) {
+  for (const flag of ['--listen', '--join']) {
+    addresses(`${JSON.stringify(given)} is refused for ${flag}, naming the flag and the value`, () => {
+      const message = usageError(() => toMultiaddr(given, flag))
+      assert.ok(message.startsWith(`${flag}: `), message)
+      assert.match(message, JSON.stringify(given))
+    })
+  }
+}
+
+// --- parsePair ------------------------------------------------------------------------------------
+
+const pairs = suite('parsePair')
+
+const GOOD_PAIRS: ReadonlyArray<{ given: string; expected: { service: string; replicas: number } }> = [
+  { given: 'web=5', expected: { service: 'web', replicas: 5 } },
+  { given: 'web=0', expected: { service: 'web', replicas: 0 } },
+  { given: 'my-api2=12', expected: { service: 'my-api2', replicas: 12 } },
+  { given: '9lives=1', expected: { service: '9lives', replicas: 1 } },
+  { given: 'web=100000', expected: { service: 'web', replicas: 100_000 } },
+]
+
+for (const { given, expected } of GOOD_PAIRS) {
+  pairs(`${given} is ${expected.service} at ${expected.replicas}`, () => {
+    assert.equal(parsePair(given), expected)
+  })
+}
+
+const BAD_PAIRS: readonly string[] = [
+  'web=-1',
+  'web=x',
+  'Web=2',
+  'web=100001',
+  'web=1e3',
+  'web=1.5',
+  'web=',
+  '=5',
+  'web',
+  'web=5=6',
+  '-web=5',
+  'web 5',
+  ' web=5',
+  'web=99999999999999999999',
+]
+
+for (const given of BAD_PAIRS) {
+  pairs(`${JSON.stringify(given)} is refused, naming it`, () => {
+    const message = usageError(() => parsePair(given))
+    assert.match(message, JSON.stringify(given))
+    assert.match(message, 'service=replicas')
+  })
+}
+
+labels.run()
+addresses.run()
+pairs.run()

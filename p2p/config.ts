@@ -66,6 +66,22 @@ export const HOST_DEFAULTS = {
   inboundConnectionsPerSecondPerHost: 100,
   /** Connections kept before pruning. A full mesh of N peers holds N-1 (twice briefly after simultaneous redials). */
   maxConnections: 512,
+  /**
+   * With mDNS on (HostInit.mdns) each peer asks the LAN for its cluster's peers at start and then
+   * this often, and every peer on the same service tag answers. A new peer finds the others with its
+   * first query at start, so this only limits how soon a peer is found again after libp2p's
+   * reconnect gave up on it. Cost: one multicast query per peer per interval and one answer per peer
+   * per query, so N² small UDP packets per interval on the LAN (libp2p's default, 10 s).
+   */
+  mdnsQueryIntervalMs: 10_000,
+  /**
+   * After a failed dial to a peer that mDNS found, that peer is not dialled again for this long,
+   * doubling with each further failure up to mdnsRedialMaxMs. A peer answering on our service tag
+   * with a different swarm key (a colliding fingerprint, or a stale answer) fails pnet every time,
+   * and mDNS reports it again with every answer it hears; without the backoff each answer would cost a dial.
+   */
+  mdnsRedialMinMs: 10_000,
+  mdnsRedialMaxMs: 300_000,
 } as const
 
 export const TRANSPORT_DEFAULTS = {

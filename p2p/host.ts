@@ -9,8 +9,12 @@
 // Discovery starts from the join list: entries with a /p2p/ id go to the bootstrap module (dialled at
 // start, no delay), and every entry is redialled every rejoinIntervalMs while not connected, because
 // bootstrap dials only once and libp2p gives up on KEEP_ALIVE peers after its retries. Peers then
-// learn each other's addresses from signed announcements (address-book.ts) and dial each other. There
-// is no mDNS: LAN discovery would admit only key holders anyway, but it is not built.
+// learn each other's addresses from signed announcements (address-book.ts) and dial each other.
+//
+// With `mdns: true` peers on one LAN also find each other by multicast DNS, under a service tag made
+// of this product's name and the swarm key's fingerprint (mdnsServiceTag), so clusters sharing a LAN
+// do not even see each other's answers; pnet would refuse a stranger anyway. libp2p's discovery only
+// fills the peer store, so MdnsDialer dials what mDNS finds.
 
 import './polyfill.js'
 
@@ -19,11 +23,12 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
-import { KEEP_ALIVE, type Libp2p, type PeerId, type PrivateKey } from '@libp2p/interface'
+import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
+import { mdns } from '@libp2p/mdns'
 import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
+import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
 import { HOST_DEFAULTS } from './config.js'
 import { SetupError } from './errors.js'
@@ -44,8 +49,12 @@ export interface HostInit {
   readonly listen: readonly string[]
   /** Multiaddrs of peers to join through; with or without /p2p/<id>. */
   readonly join: readonly string[]
-  /** LAN discovery is not built: only `false` (or nothing) is accepted, so a config cannot believe it is on. */
-  readonly mdns?: false
+  /**
+   * Find peers of this cluster on the local network by mDNS (UDP multicast, 224.0.0.251:5353) and dial
+   * them. Off by default. Only peers whose swarm key has the same fingerprint answer (mdnsServiceTag);
+   * only holders of the key can connect anyway (pnet).
+   */
+  readonly mdns?: boolean
   /** Overrides of HOST_DEFAULTS (tests shorten timeouts). */
   readonly tuning?: Partial<HostTuning>
 }
@@ -74,9 +83,21 @@ export async function createHost(init: HostInit): Promise<Host> {
   const privateKey = await resolvePrivateKey(init)
   const listen = init.listen.map((address) => parseAddress(address, 'listen'))
   const join = init.join.map((address) => parseAddress(address, 'join'))
-  if ((init.mdns as unknown) === true) throw new SetupError('bad-address', 'mDNS discovery is not available; list peers to join instead')
 
   const bootstrapList = join.filter((address) => peerIdOf(address) !== undefined).map((address) => address.toString())
+  const mdnsDialer = init.mdns === true ? new MdnsDialer(tuning) : undefined
+  const peerDiscovery: NonNullable<Libp2pOptions['peerDiscovery']> = []
+  if (bootstrapList.length > 0) peerDiscovery.push(bootstrap({ list: bootstrapList, timeout: 0 }))
+  if (mdnsDialer !== undefined) {
+    const createMdns = mdns({ serviceTag: mdnsServiceTag(swarmKey.fingerprint), interval: tuning.mdnsQueryIntervalMs })
+    peerDiscovery.push((components) => {
+      const service = createMdns(components)
+      // The service's own event, not the node's peer:discovery: that one fires only the first time the
+      // peer store sees a peer (from any source), so a failed dial would never be tried again.
+      service.addEventListener('peer', (event) => mdnsDialer.found(event.detail))
+      return service
+    })
+  }
 
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
@@ -87,7 +108,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     connectionProtector: preSharedKey({ psk: swarmKey.file, timeout: tuning.pnetTimeoutMs }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList, timeout: 0 })] : [],
+    peerDiscovery,
     connectionManager: {
       maxConnections: tuning.maxConnections,
       dialTimeout: tuning.dialTimeoutMs,
@@ -138,6 +159,7 @@ export async function createHost(init: HostInit): Promise<Host> {
   const self = node.peerId.toString()
   const rejoin = new Rejoiner(node, join, self, tuning)
   rejoin.start()
+  mdnsDialer?.start(node)
   const addressBook = new AddressBook(node, { announceIntervalMs: tuning.announceIntervalMs, dialTimeoutMs: tuning.dialTimeoutMs })
   addressBook.start()
 
@@ -156,6 +178,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     stop: () => {
       stopping ??= (async () => {
         rejoin.stop()
+        mdnsDialer?.stop()
         addressBook.stop()
         node.removeEventListener('peer:connect', onConnect)
         await node.stop()
@@ -222,6 +245,79 @@ class Rejoiner {
         .then((connection) => this.learned.set(key, connection.remotePeer.toString()))
         .catch(() => undefined) // down, or our own address: tried again next interval
         .finally(() => this.inFlight.delete(key))
+    }
+  }
+}
+
+/** The mDNS service this cluster's peers announce and ask for: this product's name and the swarm key's fingerprint. */
+export function mdnsServiceTag(fingerprint: string): string {
+  return `_peer-${fingerprint}._udp.local`
+}
+
+/** Dials in flight at once for mDNS finds; more finds wait for the next answer (a flood of fake answers costs little). */
+const MDNS_MAX_DIALS = 8
+/** Peers whose failed dials are remembered for backoff; beyond this the oldest are forgotten. */
+const MDNS_MAX_TRACKED = 1_024
+
+/**
+ * Dials the peers mDNS finds. mDNS reports a peer on every answer it hears (every peer answers every
+ * query, every mdnsQueryIntervalMs), so this also finds a peer again after libp2p's reconnect gave up
+ * on it. Peers already connected or being dialled are skipped; a failed dial (another swarm key fails
+ * pnet, a stale address) is silent and not retried before a backoff that doubles with each failure.
+ * A successful connection is tagged KEEP_ALIVE by createHost's peer:connect listener, like any other.
+ */
+class MdnsDialer {
+  private node: HostNode | undefined
+  private stopped = false
+  /** Finds heard before the node finished starting, dialled once it has. */
+  private readonly early = new Map<string, PeerInfo>()
+  private readonly inFlight = new Set<string>()
+  private readonly failures = new Map<string, { count: number; retryAt: number }>()
+
+  constructor(private readonly tuning: HostTuning) {}
+
+  start(node: HostNode): void {
+    this.node = node
+    for (const info of this.early.values()) this.found(info)
+    this.early.clear()
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.early.clear()
+  }
+
+  found(info: PeerInfo): void {
+    if (this.stopped) return
+    const id = info.id.toString()
+    const node = this.node
+    if (node === undefined) {
+      if (this.early.size < MDNS_MAX_DIALS) this.early.set(id, info)
+      return
+    }
+    if (id === node.peerId.toString() || this.inFlight.has(id) || this.inFlight.size >= MDNS_MAX_DIALS) return
+    if ((this.failures.get(id)?.retryAt ?? 0) > Date.now()) return
+    if (node.getConnections(info.id).some((connection) => connection.status === 'open')) return
+    const addresses = info.multiaddrs.map((address) => (peerIdOf(address) === undefined ? address.encapsulate(`/p2p/${id}`) : address))
+    if (addresses.length === 0) return
+    this.inFlight.add(id)
+    node
+      .dial(addresses, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
+      .then(
+        () => this.failures.delete(id),
+        () => this.failed(id),
+      )
+      .finally(() => this.inFlight.delete(id))
+  }
+
+  private failed(id: string): void {
+    const count = (this.failures.get(id)?.count ?? 0) + 1
+    const wait = Math.min(this.tuning.mdnsRedialMinMs * 2 ** Math.min(count - 1, 30), this.tuning.mdnsRedialMaxMs)
+    this.failures.delete(id) // re-inserted last: the map's order is oldest first
+    this.failures.set(id, { count, retryAt: Date.now() + wait })
+    if (this.failures.size > MDNS_MAX_TRACKED) {
+      const oldest = this.failures.keys().next().value
+      if (oldest !== undefined) this.failures.delete(oldest)
     }
   }
 }

@@ -17,7 +17,7 @@ export {
   type SwarmKeyProblem,
   type SwarmKeyResult,
 } from './swarm-key.js'
-export { createHost, type Host, type HostInit, type HostNode, type HostTuning } from './host.js'
+export { createHost, mdnsServiceTag, type Host, type HostInit, type HostNode, type HostTuning } from './host.js'
 export { RequestError, type RequestErrorCode, type RequestHandler, type RequestLimits } from './request.js'
 export {
   P2pTransport,

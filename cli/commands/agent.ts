@@ -14,6 +14,7 @@ interface AgentCliOptions {
   data?: string
   listen?: string[]
   join: string[]
+  mdns?: boolean
   labels: string[]
   cpu?: string
   memory?: string
@@ -29,6 +30,7 @@ export function registerAgent(program: Command): void {
     .option('--data <dir>', 'data directory made by peer init (default $PEER_DATA, else ~/.peer)')
     .option('--listen <addr...>', `addresses to listen on: multiaddrs or host:port (default ${DEFAULT_LISTEN})`)
     .option('--join <addr...>', 'addresses of peers to join through: multiaddrs or host:port', [])
+    .option('--mdns', 'discover peers on the local network by mDNS (LAN only)')
     .option('--labels <k=v,...>', 'labels constraints can match, e.g. zone=a,disk=ssd (repeatable)', collect, [])
     .option('--cpu <cores>', 'CPU this peer offers, in cores (2) or millicores (1500m); default: all cores')
     .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
@@ -56,6 +58,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       dataDir: options.data ?? defaultDataDir(),
       listen,
       join,
+      mdns: options.mdns === true,
       labels,
       ...(cpuMilli === undefined ? {} : { cpuMilli }),
       ...(memoryMiB === undefined ? {} : { memoryMiB }),

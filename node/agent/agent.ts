@@ -48,6 +48,8 @@ export interface AgentOptions {
   readonly listen: readonly string[]
   /** Multiaddrs of peers to join through. */
   readonly join: readonly string[]
+  /** Also find peers on the local network by mDNS (createHost's `mdns`). */
+  readonly mdns?: boolean
   readonly labels: Readonly<Record<string, string>>
   /** What this host offers for placement; the machine's own size when absent. */
   readonly cpuMilli?: number
@@ -92,7 +94,7 @@ export class Agent {
 
   static async start(options: AgentOptions): Promise<Agent> {
     const { layout, swarmKey } = await openDataDir(options.dataDir)
-    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
+    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
     const cleanup: Array<() => Promise<unknown>> = [() => host.stop()]
     try {
       const self = host.peerId as PeerId

@@ -58,6 +58,7 @@ import { servicesFromText } from '../node/files.js'
 import { isAlive, readStat } from '../node/runtime/proc.js'
 import { parseFaultSpec } from '../sim/faults.js'
 import { simulate } from '../sim/simulate.js'
+import { messageOf } from '../node/core/error-message.js'
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PEERS = 10
@@ -135,7 +136,7 @@ async function poll<T>(what: string, timeoutMs: number, probe: () => Promise<T |
       const value = await probe()
       if (value !== undefined) return { value, at: performance.now(), last }
     } catch (error) {
-      last = `error: ${error instanceof Error ? error.message : String(error)}`
+      last = `error: ${messageOf(error)}`
     }
     if (performance.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms (last: ${last})`)
     await sleep(Math.max(0, POLL_MS - (performance.now() - started)))
@@ -481,7 +482,7 @@ async function failoverTrials(local: LocalCluster, service: string, result: Real
       log(`  agent ${victim.index} back, cluster whole: ${Math.round(performance.now() - restarted)} ms`)
     } catch (error) {
       result.unsettled++
-      log(`  NOT SETTLED: ${error instanceof Error ? error.message : String(error)}`)
+      log(`  NOT SETTLED: ${messageOf(error)}`)
       await explainUnsettled(local, service)
     }
     await sleep(1_000)

@@ -40,6 +40,4 @@ export function payloadKind(payload: Uint8Array): 'changes' | 'sync' | undefined
   return undefined
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}
+export { messageOf as errorMessage } from '../node/core/error-message.js'

@@ -34,6 +34,7 @@ import { HOST_DEFAULTS } from './config.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
+import { messageOf } from '../node/core/error-message.js'
 
 export type HostServices = { identify: Identify; pubsub: GossipSub }
 export type HostNode = Libp2p<HostServices>
@@ -149,7 +150,7 @@ export async function createHost(init: HostInit): Promise<Host> {
   } catch (error) {
     await Promise.resolve(node.stop()).catch(() => undefined)
     // A port in use or an address that cannot be bound is the user's to fix; the rest is a bug.
-    const text = error instanceof Error ? error.message : String(error)
+    const text = messageOf(error)
     if (/EADDRINUSE|EADDRNOTAVAIL|EACCES|listen/i.test(text)) {
       throw new SetupError('listen-failed', `cannot listen on ${listen.map(String).join(', ')}: ${text}`)
     }
@@ -349,7 +350,7 @@ function parseAddress(text: string, what: 'listen' | 'join'): Multiaddr {
   try {
     return multiaddr(text)
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error)
+    const reason = messageOf(error)
     throw new SetupError('bad-address', `${what} address ${JSON.stringify(text)} is not a multiaddr (e.g. /ip4/10.0.0.2/tcp/4001): ${reason}`)
   }
 }

@@ -15,6 +15,7 @@ import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, priva
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { SetupError } from './errors.js'
+import { messageOf } from '../node/core/error-message.js'
 
 /** The key file's name inside the data directory. */
 export const IDENTITY_FILE = 'identity.key'
@@ -124,5 +125,5 @@ function isCode(error: unknown, code: string): boolean {
 }
 
 function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return messageOf(error)
 }

@@ -13,6 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '../node/core/index.js'
 import { FrameError, readOneFrame, writeFrame } from './frames.js'
 import type { HostNode } from './host.js'
+import { messageOf } from '../node/core/error-message.js'
 
 export type RequestErrorCode =
   | 'bad-peer-id'
@@ -155,6 +156,3 @@ function nameOf(error: unknown): string | undefined {
   return error instanceof Error ? error.name : undefined
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

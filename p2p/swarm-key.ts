@@ -13,6 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, open, readFile, stat } from 'node:fs/promises'
 import { SetupError } from './errors.js'
+import { messageOf } from '../node/core/error-message.js'
 
 export const SWARM_KEY_TAG = '/key/swarm/psk/1.0.0/'
 export const SWARM_KEY_ENCODING = '/base16/'
@@ -137,5 +138,5 @@ function isCode(error: unknown, code: string): boolean {
 }
 
 function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+  return messageOf(error)
 }

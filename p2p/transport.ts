@@ -21,6 +21,7 @@ import { DIRECT_PROTOCOL, PROTOCOL_TOPIC, TRANSPORT_DEFAULTS } from './config.js
 import { FrameError, readFrames, writeFrame } from './frames.js'
 import type { Host } from './host.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
+import { messageOf } from '../node/core/error-message.js'
 
 export type TransportTuning = { -readonly [K in keyof typeof TRANSPORT_DEFAULTS]: number }
 
@@ -467,6 +468,3 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error))
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

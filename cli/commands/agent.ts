@@ -7,6 +7,7 @@ import { defaultDataDir } from '../../node/agent/data-dir.js'
 import { parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../node/core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
+import { messageOf } from '../../node/core/error-message.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 
@@ -51,6 +52,10 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   const listen = (options.listen ?? [DEFAULT_LISTEN]).map((a) => toMultiaddr(a, '--listen'))
   const join = options.join.map((a) => toMultiaddr(a, '--join'))
   const log = (line: string): void => void process.stderr.write(`${new Date().toISOString()} ${line}\n`)
+  // When whatever reads our output goes away (a harness killed, a closed terminal), writes fail with
+  // EPIPE. Unhandled, that error would end the agent without stopping its tasks; the agent goes on
+  // (or stops cleanly on stdin closing, with --exit-on-stdin-close) and the lines are lost.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined)
 
   let agent: Agent
   try {
@@ -82,7 +87,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       stopping = true
       log(`${why}: leaving the cluster${options.keepTasks ? ' (tasks keep running)' : ' and stopping tasks'}`)
       agent.stop().then(resolve, (error: unknown) => {
-        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`)
+        log(`shutdown failed: ${messageOf(error)}`)
         resolve()
       })
     }

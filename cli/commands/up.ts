@@ -13,6 +13,7 @@ import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
 import { table } from '../table.js'
 import { outcomeText, type ServiceOutcomeJson } from './apply.js'
+import { messageOf } from '../../node/core/error-message.js'
 
 interface UpOptions {
   local?: string
@@ -84,7 +85,7 @@ async function runUp(options: UpOptions): Promise<number> {
     await interrupt
     return 0
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error), EXIT_FAILURE)
+    throw new UsageError(messageOf(error), EXIT_FAILURE)
   } finally {
     await cluster.stopAll()
   }

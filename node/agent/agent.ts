@@ -35,6 +35,7 @@ import { readAssignments, writeAssignments, type Assignment } from './assignment
 import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
+import { messageOf } from '../core/error-message.js'
 
 /**
  * How long a stopped task gets between SIGTERM and SIGKILL. Docker and Nomad give 10 s; 5 s keeps a
@@ -350,6 +351,3 @@ async function restoreTasks(layout: DataDir, self: PeerId, driver: RuntimeDriver
   return assignments
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

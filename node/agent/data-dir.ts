@@ -20,6 +20,7 @@ import {
   SetupError,
   type SwarmKey,
 } from '../../p2p/index.js'
+import { messageOf } from '../core/error-message.js'
 
 export const SWARM_KEY_FILE = 'swarm.key'
 export const CONTROL_SOCKET_FILE = 'control.sock'
@@ -125,6 +126,3 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

@@ -8,9 +8,14 @@
 //     side) runs on one serial queue. Automerge makes a document "outdated" once a newer one has been
 //     derived from it: two steps working from the same document would lose one's changes, and the
 //     second would throw.
-//   - Whatever changes the heads is persisted (fdatasync) before listeners hear of it, before a local
-//     change is broadcast, and before a sync answer goes back, so no peer ever holds a change this
-//     peer could lose, and a resolved edit() is durable.
+//   - Whatever changes the heads is persisted (fdatasync) in the step that changed them: a local
+//     change before it is broadcast or its listeners hear of it, a change a sync request brought
+//     before the answer goes back, so no peer ever holds a change of ours that we could lose, and a
+//     resolved edit() is durable. Changes that came from others (gossip, our own sync runs) are
+//     already durable at their sender, so listeners hear of them first and the persist follows in
+//     the same step: with several agents on one disk, the fdatasync alone took 100–260 ms, and
+//     placement must start bidding on every peer at nearly the same time (node/core/machine config).
+//     A crash inside that step loses the change here only; sync brings it back.
 //
 // Sync wire format (DESIRED_SYNC_PROTOCOL), one request/response per round:
 //   request:  8-byte session id, then a sync payload (crdt/sync.ts), or nothing ("nothing to send")
@@ -44,7 +49,8 @@ import {
   type SyncState,
 } from '../../crdt/index.js'
 import type { PeerId } from '../core/ids.js'
-import type { Host, P2pTransport } from '../../p2p/index.js'
+import { RequestError, type Host, type P2pTransport } from '../../p2p/index.js'
+import { messageOf } from '../core/error-message.js'
 
 /** The gossip topic carrying new changes (crdt/broadcast.ts payloads). */
 export const DESIRED_TOPIC = '/peer/1/desired'
@@ -190,7 +196,7 @@ export class DesiredReplica {
     return this.enqueue(async () => {
       const result = operation(this.current)
       if (!result.ok || result.change === null) return result
-      await this.adopt(result.doc, false)
+      await this.adopt(result.doc, 'none')
       // Others first, then this peer's own listeners: placement starts a bid window when a peer
       // learns of a change, and the author's window should not close before the others' open.
       this.publish(result.change)
@@ -260,11 +266,17 @@ export class DesiredReplica {
   }
 
   /**
-   * Makes `doc` (derived from `current`) the current document: persists it, then notifies. Only from
-   * a queued step. `current` is outdated as soon as `doc` exists, so `doc` is adopted even when the
-   * disk fails; listeners then hear nothing until a later persist succeeds.
+   * Makes `doc` (derived from `current`) the current document and persists it; listeners hear of it
+   * after the persist, before it (changes that came from another peer, see the top of this file), or
+   * not at all. Only from a queued step. `current` is outdated as soon as `doc` exists, so `doc` is
+   * adopted even when the disk fails; listeners told after the persist then hear nothing until a
+   * later persist succeeds.
    */
-  private async adopt(doc: DesiredDoc, notify = true): Promise<void> {
+  private async adopt(doc: DesiredDoc, notify: 'after-persist' | 'before-persist' | 'none' = 'after-persist'): Promise<void> {
+    if (notify === 'before-persist') {
+      this.current = doc
+      this.notify(doc)
+    }
     try {
       await this.store.persist(doc)
     } finally {
@@ -275,7 +287,7 @@ export class DesiredReplica {
       // after the next persist, which also reports any lasting disk trouble.
       await this.store.compact(doc).catch((error: unknown) => this.log(`desired state: compaction failed: ${messageOf(error)}`))
     }
-    if (notify) this.notify(doc)
+    if (notify === 'after-persist') this.notify(doc)
   }
 
   private notify(doc: DesiredDoc): void {
@@ -328,7 +340,7 @@ export class DesiredReplica {
       for (const refused of received.rejected) this.log(`desired state: change ${refused.index} from ${from} refused: ${describePayloadError(refused.error)}`)
       // Adopted even when the heads did not move: the old document is outdated either way, and the
       // new one holds changes waiting for their dependencies.
-      if (received.headsChanged) await this.adopt(received.doc)
+      if (received.headsChanged) await this.adopt(received.doc, 'before-persist')
       else this.current = received.doc
       return received.missingDeps.length > 0
     }).then(
@@ -372,11 +384,11 @@ export class DesiredReplica {
           const result = receiveSync(this.current, state, response)
           if (!result.ok) {
             // Keep what applied before the failure (receiveSync's contract), then give up on this run.
-            await this.adopt(result.doc, headsDigest(result.doc) !== before)
+            await this.adopt(result.doc, headsDigest(result.doc) !== before ? 'before-persist' : 'none')
             throw new Error(`${peer} sent a sync message we cannot use: ${describePayloadError(result.error)}`)
           }
           state = result.state
-          if (result.headsChanged) await this.adopt(result.doc)
+          if (result.headsChanged) await this.adopt(result.doc, 'before-persist')
           else this.current = result.doc
           return result.headsChanged
         })
@@ -384,13 +396,16 @@ export class DesiredReplica {
       }
       return this.syncFailed(peer, `no agreement with ${peer} after ${MAX_SYNC_ROUNDS} rounds`)
     } catch (error) {
-      return this.syncFailed(peer, messageOf(error))
+      // A peer that is still starting has its connections up before its replica serves the protocol;
+      // the next heads comparison with it tries again. Worth counting, not a line in the log.
+      const starting = error instanceof RequestError && error.code === 'unsupported'
+      return this.syncFailed(peer, messageOf(error), !starting)
     }
   }
 
-  private syncFailed(peer: PeerId, reason: string): SyncOutcome {
+  private syncFailed(peer: PeerId, reason: string, log = true): SyncOutcome {
     this.counters.syncFailures++
-    if (!this.closed) this.log(`desired state: sync with ${peer} failed: ${reason}`)
+    if (log && !this.closed) this.log(`desired state: sync with ${peer} failed: ${reason}`)
     return { ok: false, reason }
   }
 
@@ -411,7 +426,7 @@ export class DesiredReplica {
         const result = receiveSync(this.current, session.state, payload)
         if (!result.ok) {
           // The session is dropped with the failure: the requester starts over with a new one.
-          await this.adopt(result.doc, headsDigest(result.doc) !== before)
+          await this.adopt(result.doc, headsDigest(result.doc) !== before ? 'after-persist' : 'none')
           this.counters.syncFailures++
           this.log(`desired state: refused a sync request from ${from}: ${describePayloadError(result.error)}`)
           throw new Error(`unusable sync message: ${describePayloadError(result.error)}`)
@@ -489,6 +504,3 @@ function describeWarning(warning: StoreWarning): string {
   }
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

@@ -5,6 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { dirname } from 'node:path'
 import type { ControlMethod } from './server.js'
+import { messageOf } from '../core/error-message.js'
 
 /**
  * Long enough for any answer an agent computes locally (a plan, a status over thousands of tasks),
@@ -186,6 +187,3 @@ function formatSeconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
-}

@@ -26,6 +26,14 @@ export interface MachineConfig {
    */
   readonly pushPullIntervalMs: number
   /**
+   * How long a peer that has just started waits before bidding for slots nobody seems to hold. It
+   * cannot yet tell such a slot from one held by a peer it has not heard from: after a full restart
+   * every peer's view is empty until the others are back, and without the wait each one placed the
+   * whole service on itself (about four starts per slot on five agents). Its own restored tasks
+   * restart at once. Default replaceAfterMs: the wait a dead peer's slots get anyway.
+   */
+  readonly startupGraceMs: number
+  /**
    * How long a bidder collects the other candidates' bids before running the auction. Must exceed
    * the one-way delay between candidates at the 99th percentile, or bids are missed and duplicate
    * claims follow (the conflict rule then resolves them, at the cost of a wasted start).
@@ -65,11 +73,13 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
   const scale = Math.max(1, Math.log2(n) / 4)
   const wan = profile === 'wan'
   const probeIntervalMs = wan ? 1_000 : 500
+  const replaceAfterMs = wan ? 10_000 : 2_000
   return {
     probeIntervalMs,
     probeTimeoutMs: wan ? 500 : 200,
     indirectChecks: 3,
-    replaceAfterMs: wan ? 10_000 : 2_000,
+    replaceAfterMs,
+    startupGraceMs: replaceAfterMs,
     pushPullIntervalMs: Math.round(5_000 * scale),
     bidWindowMs: wan ? 500 : 100,
     roundTimeoutMs: wan ? 2_000 : 400,

@@ -78,6 +78,8 @@ interface AuctionState {
   consideredRound: number
   /** Set while this peer's own bid is out: when to run the auction. */
   closesAt?: number
+  /** The candidates of the round this peer bid in: once all their bids are here, the auction runs at once. */
+  bidders?: readonly PeerId[]
   /** Rounds already run at full width (every peer a candidate), for backoff. */
   fullWidthRounds: number
   unowned: number[]
@@ -164,6 +166,13 @@ export class PeerMachine {
   private readonly dirty = new Set<ServiceName>()
   private reconcileAt = Infinity
   private fullReconcileAt = 0
+  /**
+   * Until then this peer bids for nothing (config.startupGraceMs); a full reconcile follows. Hearing
+   * from another peer does not end it early: after a full restart the first peer heard from may know
+   * as little as this one, and peers that ended it at first contact split the whole service between
+   * the first two or three up, with duplicates where their views of the membership still differed.
+   */
+  private biddingFrom = 0
   private readonly suspects = new Set<PeerId>()
   private readonly suspectedByMe = new Set<PeerId>()
 
@@ -218,6 +227,7 @@ export class PeerMachine {
     this.nextPushPullAt = now + this.config.pushPullIntervalMs * (0.5 + this.random.next())
     this.nextReconnectAt = now + this.config.reconnectIntervalMs * (0.5 + this.random.next())
     this.fullReconcileAt = now
+    this.biddingFrom = now + this.config.startupGraceMs
     return this.flush()
   }
 
@@ -742,6 +752,11 @@ export class PeerMachine {
       this.dropAuction(service)
       return
     }
+    if (this.now < this.biddingFrom) {
+      // Just started: the holders of these slots may not have been heard from yet.
+      this.fullReconcileAt = Math.min(this.fullReconcileAt, this.biddingFrom)
+      return
+    }
     const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
     this.bidIfCandidate(spec, indices)
   }
@@ -838,15 +853,24 @@ export class PeerMachine {
     if (offers && result.ok) {
       // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
       this.recordBid(result.bid, slots)
-      state.closesAt = this.now + this.config.bidWindowMs
+      state.bidders = chosen
+      // The window is an upper bound: once every candidate's bid is here (some may have come before
+      // our own), the auction runs at once.
+      state.closesAt = this.allBidsIn(spec.name, state) ? this.now : this.now + this.config.bidWindowMs
       const message: Message = { kind: 'bid', bid: result.bid, slots }
+      for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
+      return
+    }
+    if (state.round === 0) {
+      // A first-round candidate that offers nothing says so, so the others need not wait out their
+      // bid window for it. Round 0 is small (slots + log N + 2 candidates); widened rounds skip this.
+      const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
       for (const peer of chosen) if (peer !== this.self) this.send(peer, message)
       return
     }
     // Offering nothing in a widened round, a candidate may still have to announce the round to the
     // candidates new to it: they do not reconcile the service until they hear of it. Two announcers
     // (the first two of the previous round) suffice; sending more would cost N² at full width.
-    if (state.round === 0) return
     const previous = candidates(this.ring, spec.name, candidateCount(unowned.length, size, state.round - 1), this.hostFilter(spec))
     const position = previous.indexOf(this.self)
     if (position < 0 || position >= ROUND_ANNOUNCERS) return
@@ -862,12 +886,22 @@ export class PeerMachine {
     // The first bid we hear of a service makes us part of its rounds: reconcile it.
     if (!known) this.markDirty(bid.service)
     const state = this.auctions.get(bid.service)
+    if (state?.closesAt !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && this.allBidsIn(bid.service, state)) {
+      state.closesAt = this.now
+    }
     if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
       // Another peer widened already: follow it, so candidate sets agree.
       state.round = bid.round
       state.roundStartedAt = this.now
       this.markDirty(bid.service)
     }
+  }
+
+  /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */
+  private allBidsIn(service: ServiceName, state: AuctionState): boolean {
+    const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
+    if (entries === undefined || state.bidders === undefined) return false
+    return state.bidders.every((peer) => entries.has(peer))
   }
 
   private recordBid(bid: Bid, slots: SlotRanges): void {

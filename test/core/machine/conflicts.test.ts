@@ -53,6 +53,8 @@ function rival(peer: string, version: number, state: 'starting' | 'running'): Ad
 function runningAlone(): Cluster {
   const cluster = new Cluster({ peers: ['a'] })
   cluster.startAll()
+  // Alone from the start, it bids once its startup grace is over (it has nobody to hear from).
+  cluster.runFor(cluster.config.startupGraceMs)
   cluster.apply([web])
   cluster.runFor(500)
   assert.equal([...cluster.upSlots().entries()], [[slot('web', 0), [p('a')]]])

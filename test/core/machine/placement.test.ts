@@ -93,6 +93,55 @@ Bidding('bids that arrive before the spec does are kept: an apply reaching peers
   }
 })
 
+Bidding('the auction runs as soon as every candidate has bid, not at the end of the bid window', () => {
+  const cluster = new Cluster({ peers: 5, seed: 3, latencyMs: 2, config: { bidWindowMs: 500, roundTimeoutMs: 900 } })
+  cluster.startAll()
+  cluster.runUntil(3_000)
+  const appliedAt = cluster.now
+  cluster.apply(services({ web: { command: 'serve', replicas: 10 } }))
+  cluster.runFor(2_000)
+  const starts = cluster.outputs('start-task')
+  assert.is(starts.length, 10, 'one start per slot')
+  const latest = Math.max(...starts.map((s) => s.at)) - appliedAt
+  assert.ok(latest < 50, `every start within a few message delays (${latest} ms), not after the 500 ms window`)
+  const perPeer = new Map<string, number>()
+  for (const start of starts) perPeer.set(start.peer, (perPeer.get(start.peer) ?? 0) + 1)
+  assert.equal([...perPeer.values()], [2, 2, 2, 2, 2])
+})
+
+Bidding('a first-round candidate with no room says so with a bid offering nothing, so the others need not wait for it', () => {
+  const small = { cpuMilli: 100, memoryMiB: 8192, extended: {} }
+  const cluster = new Cluster({ peers: ['p0', 'p1', { id: 'p2', capacity: small }], seed: 1, latencyMs: 2, config: { bidWindowMs: 500, roundTimeoutMs: 900 } })
+  cluster.startAll()
+  cluster.runUntil(3_000)
+  const appliedAt = cluster.now
+  cluster.apply(services({ web: { command: 'serve', replicas: 4, resources: { cpu: '1', memory: '64Mi' } } }))
+  cluster.runFor(2_000)
+  const fromFull = cluster.messages('bid', { peer: 'p2', since: appliedAt })
+  assert.equal(fromFull.map((b) => [b.to, b.message.bid.offered, b.message.bid.round]).sort(), [['p0', 0, 0], ['p1', 0, 0]])
+  const starts = cluster.outputs('start-task')
+  assert.equal(starts.map((s) => s.peer).sort(), ['p0', 'p0', 'p1', 'p1'])
+  assert.ok(Math.max(...starts.map((s) => s.at)) - appliedAt < 50, 'placed without waiting out the window')
+})
+
+Bidding('a candidate that never bids only delays the auction to the end of the bid window', () => {
+  const cluster = new Cluster({ peers: 3, seed: 2, latencyMs: 2, syncDesired: false, config: { bidWindowMs: 300, roundTimeoutMs: 700 } })
+  cluster.startAll()
+  cluster.runUntil(3_000)
+  const appliedAt = cluster.now
+  // p2 learns of the service only after the window: p0 and p1 auction without it.
+  const web = services({ web: { command: 'serve', replicas: 4 } })
+  cluster.apply(web, { to: ['p0', 'p1'] })
+  cluster.runFor(1_500)
+  cluster.apply(web, { to: ['p2'] })
+  cluster.runFor(2_000)
+  const starts = cluster.outputs('start-task')
+  assert.is(starts.length, 4, 'one start per slot')
+  assert.ok(starts.every((s) => s.peer !== 'p2'))
+  const first = Math.min(...starts.map((s) => s.at)) - appliedAt
+  assert.ok(first >= 300 && first < 350, `at the end of the window (${first} ms)`)
+})
+
 Bidding('bids for a service that never arrives are dropped after a round', () => {
   const cluster = settled(2)
   const bid = { peer: 'p9', service: 'ghost', specHash: 'x', round: 0, domain: '', domainCount: 0, existing: 0, offered: 1, cpuCapacityMilli: 1000, cpuAllocatedMilli: 0, memoryCapacityMiB: 1024, memoryAllocatedMiB: 0 }
@@ -166,10 +215,12 @@ Pending('a pending service is placed once a peer that fits joins, and stops bein
   cluster.add({ id: 'huge', capacity: { cpuMilli: 16_000, memoryMiB: 65_536, extended: {} } })
   const joinedAt = cluster.now
   cluster.start('huge')
-  cluster.runFor(2_000)
+  cluster.runFor(cluster.config.startupGraceMs + 2_000)
   const starts = cluster.outputs('start-task')
   assert.equal(describePlacement(cluster.placement()), ['big/0@huge', 'big/1@huge'])
-  assert.ok(starts.every((s) => s.at - joinedAt <= 1_000), 'soon after the join')
+  // A peer bids once its startup grace is over (it cannot know sooner that its view is whole).
+  const grace = cluster.config.startupGraceMs
+  assert.ok(starts.every((s) => s.at - joinedAt >= grace && s.at - joinedAt <= grace + 1_000), 'a second at most after the joiner’s startup grace')
   for (const id of cluster.ids()) assert.equal(cluster.machine(id).pendingServices(), [], `${id} no longer reports it`)
 })
 

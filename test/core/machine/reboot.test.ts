@@ -95,4 +95,41 @@ Reboot('a peer rebooted while cut off from everyone restarts its tasks, and afte
   assert.ok(cluster.converged())
 })
 
+// Found on five real agents: after all of them stopped and started again, each one loaded the desired
+// state before it heard from the others, saw every other peer's slots unowned, and placed the whole
+// service on itself: 210 starts for 50 slots, then duplicates stopped again.
+for (const seed of [1, 2, 3]) {
+  Reboot(`after a full restart, peers coming back up to 1.5 s apart restart only their own tasks (seed ${seed})`, () => {
+    const cluster = new Cluster({ peers: 5, seed })
+    cluster.startAll()
+    cluster.runUntil(3_000)
+    cluster.apply(services({ web: { command: 'serve', replicas: 20 } }))
+    cluster.runUntil(8_000)
+    const before = cluster.placement('web')
+    assert.is(before.size, 20)
+    for (const id of cluster.ids()) cluster.kill(id)
+    cluster.runFor(5_000)
+    const restartedAt = cluster.now
+    cluster.ids().forEach((id, i) => cluster.at(restartedAt + i * 375, () => void cluster.restart(id)))
+    cluster.runFor(15_000)
+    const starts = cluster.outputs('start-task', { since: restartedAt })
+    assert.is(starts.length, 20, `one start per slot, each on its old peer (${starts.length} starts)`)
+    assert.equal(cluster.outputs('stop-task', { since: restartedAt }), [])
+    assert.equal(cluster.placement('web'), before)
+  })
+}
+
+Reboot('a peer that just started bids for nothing during its startup grace, then places what is unowned', () => {
+  const machine = makeMachine({ self: 'a' })
+  const all = [...machine.start(0)]
+  all.push(...machine.desiredChanged({ digest: 'd1', services: [web], peers: new Map() }, 10))
+  let placedAt: number | undefined
+  for (let now = 10; now < 5_000 && placedAt === undefined;) {
+    now = Math.min(5_000, Math.max(now + 1, machine.nextWakeAt()))
+    if (machine.tick(now).some((o) => o.kind === 'start-task')) placedAt = now
+  }
+  assert.equal(all.filter((o) => o.kind === 'start-task'), [], 'nothing at once')
+  assert.ok(placedAt !== undefined && placedAt >= 2_000 && placedAt < 2_500, `placed when the grace ends (${placedAt} ms)`)
+})
+
 Reboot.run()

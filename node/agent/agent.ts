@@ -63,7 +63,7 @@ export interface AgentOptions {
 }
 
 /** Spread between peers learning of one change (fsync, busy event loops): see withProcessingSkew. */
-const PROCESSING_SKEW_MS = 150
+const PROCESSING_SKEW_MS = 300
 
 /** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
 const now = (): number => Math.round(performance.timeOrigin + performance.now())
@@ -260,7 +260,9 @@ export class Agent {
     this.timer = undefined
     this.timerAt = wake
     if (wake === Infinity) return
-    this.timer = setTimeout(() => this.tick(), Math.min(2 ** 31 - 1, Math.max(0, wake - now())))
+    // setImmediate runs after the poll phase: messages that arrived while the timer waited (acks,
+    // refutations, bids) are taken in before the machine judges deadlines.
+    this.timer = setTimeout(() => setImmediate(() => this.tick()), Math.min(2 ** 31 - 1, Math.max(0, wake - now())))
   }
 
   private noteMembers(): void {

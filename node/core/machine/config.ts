@@ -101,12 +101,16 @@ export function suspicionTimeoutMs(config: MachineConfig): number {
 }
 
 /**
- * Real hosts learn of a desired-state change at different times: each persists it (fsync) before
- * acting, and a busy event loop adds its own delay. Bid windows must cover that spread as well as the
- * network's, or a bidder closes its auction before a slower peer's bid arrives and the duplicate claim
- * costs a wasted start (and leaves the spread uneven). Measured between 3 agents on one 2-core host:
- * 50–70 ms between the first and last peer to see an apply. The simulator models network delay only.
+ * Real hosts learn of a desired-state change at different times: the author at once, the others after
+ * gossip and applying the change, and a busy event loop adds its own delay. Bid windows must cover
+ * that spread as well as the network's, or a bidder closes its auction before a slower peer's bid
+ * arrives and the duplicate claim costs a wasted start (and leaves the spread uneven); claims take as
+ * long again to reach everyone. Since the auction runs as soon as every candidate has bid, a longer
+ * window costs only when a candidate is silent. Measured on one 2-core host: the last of 5 agents
+ * saw an apply up to 175 ms after its author, the last of 10 (each busy) up to 340 ms. The simulator
+ * models network delay only.
  */
 export function withProcessingSkew(config: MachineConfig, skewMs: number): MachineConfig {
-  return { ...config, bidWindowMs: config.bidWindowMs + skewMs, roundTimeoutMs: config.roundTimeoutMs + skewMs }
+  // Twice in the round: once for the bids to arrive, once for the winners' claims to.
+  return { ...config, bidWindowMs: config.bidWindowMs + skewMs, roundTimeoutMs: config.roundTimeoutMs + 2 * skewMs }
 }

@@ -80,6 +80,8 @@ interface AuctionState {
   closesAt?: number
   /** The candidates of the round this peer bid in: once all their bids are here, the auction runs at once. */
   bidders?: readonly PeerId[]
+  /** Set when this peer ran the round's auction: the other winners' claims are due by then, not before. */
+  claimsDueAt?: number
   /** Rounds already run at full width (every peer a candidate), for backoff. */
   fullWidthRounds: number
   unowned: number[]
@@ -120,6 +122,9 @@ function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: 
     memoryCapacityMiB: self.capacity.memoryMiB, memoryAllocatedMiB: self.allocated.memoryMiB,
   }
 }
+
+/** Lateness of this peer's own timer beyond which it counts as stalled (see forgiveStall). */
+const STALL_TOLERANCE_MS = 50
 
 /** Peers that broadcast a "dead" verdict when a suspicion expires, besides those that raised it. */
 const DEAD_WITNESSES = 3
@@ -190,6 +195,8 @@ export class PeerMachine {
 
   private out: Output[] = []
   private now = 0
+  /** What nextWakeAt() last answered: a tick much later than that means this peer was stalled. */
+  private expectedWakeAt = Infinity
   private started = false
 
   constructor(init: MachineInit) {
@@ -290,6 +297,7 @@ export class PeerMachine {
   tick(now: number): Output[] {
     this.now = now
     if (!this.started) return this.flush()
+    if (now - this.expectedWakeAt > STALL_TOLERANCE_MS) this.forgiveStall(now - this.expectedWakeAt)
     this.runProbes()
     this.expireSuspicions()
     this.expireRelays()
@@ -399,7 +407,7 @@ export class PeerMachine {
     }
     for (const auctionState of this.auctions.values()) {
       if (auctionState.closesAt !== undefined) at = Math.min(at, auctionState.closesAt)
-      at = Math.min(at, auctionState.roundStartedAt + this.roundDelayMs(auctionState))
+      at = Math.min(at, this.nextRoundAt(auctionState))
     }
     for (const task of this.local.values()) {
       if (task.restartAt !== undefined) at = Math.min(at, task.restartAt)
@@ -408,7 +416,24 @@ export class PeerMachine {
     }
     if (this.advertChanged) at = Math.min(at, this.advertDueAt)
     for (const since of this.earlyBids.values()) at = Math.min(at, since + this.config.roundTimeoutMs)
+    this.expectedWakeAt = at
     return at
+  }
+
+  /**
+   * This peer's own timer came `stalledMs` late: its event loop was busy (a starved host, a long
+   * garbage collection). Acks and refutations that arrived meanwhile are still queued behind this
+   * tick, so probe and suspicion deadlines that passed during the stall say nothing about the others:
+   * they move by the stall (Lifeguard's point that a slow member must not blame healthy ones). Ten
+   * agents on one 2-core host, without this, declared each other dead in turns while placing work.
+   */
+  private forgiveStall(stalledMs: number): void {
+    for (const probe of this.probes) if (!probe.acked) probe.indirectAt += stalledMs
+    this.nextProbeAt += stalledMs
+    for (const peer of this.suspects) {
+      const member = this.members.get(peer)
+      if (member?.deadAt !== undefined) member.deadAt += stalledMs
+    }
   }
 
   // --- introspection (for the control API, `peer why` and the simulator) ------------------------
@@ -918,8 +943,13 @@ export class PeerMachine {
       if (state.closesAt !== undefined && this.now >= state.closesAt) {
         state.closesAt = undefined
         this.closeRound(service, state)
+        // A busy host runs its auction late; measured from the round's start, the wait for the other
+        // winners' claims would then be over before they could arrive, and the next round would
+        // re-auction slots already claimed (five of ten agents on one 2-core host did).
+        state.claimsDueAt = this.now + this.config.roundTimeoutMs - this.config.bidWindowMs
       }
-      if (this.now >= state.roundStartedAt + this.roundDelayMs(state)) {
+      if (this.now >= this.nextRoundAt(state)) {
+        state.claimsDueAt = undefined
         // Claims should have arrived by now; what is still unowned goes to a wider round.
         if (candidateCount(state.unowned.length, this.ring.peers.length, state.round) >= this.ring.peers.length) {
           state.fullWidthRounds++
@@ -930,6 +960,10 @@ export class PeerMachine {
         this.markDirty(service)
       }
     }
+  }
+
+  private nextRoundAt(state: AuctionState): number {
+    return Math.max(state.roundStartedAt + this.roundDelayMs(state), state.claimsDueAt ?? -Infinity)
   }
 
   private roundDelayMs(state: AuctionState): number {
@@ -958,8 +992,13 @@ export class PeerMachine {
       scoring: want,
       spreadByDomain: want.spreadBy !== '',
     })
+    // Slots claimed by another peer since the bids went out (a late auction, or a bidder whose view
+    // lagged) no longer need a place: starting them here would only make duplicates for the conflict
+    // rule to stop. The same reconcile that opened the round says which still do.
+    const stillOpen = new Set(reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now).place.filter((p) => p.peer === undefined).map((p) => p.slot))
     for (const award of result.awards) {
       if (award.peer !== this.self) continue
+      if (!stillOpen.has(award.slot)) continue
       const held = this.local.get(award.slot)
       if (held !== undefined && held.view.specHash === want.specHash) continue
       // We won a slot we run on an old version (the best place for the new one is here): replace it

@@ -295,7 +295,66 @@ for (const seed of [1, 2, 3]) {
   })
 }
 
+const Stall = suite('membership: a stalled peer')
+
+// Two machines wired by hand, so one of them can be made to tick late while an ack waits for it.
+function pair() {
+  const a = makeMachine({ self: 'a', seeds: [p('b')] })
+  const b = makeMachine({ self: 'b', seeds: [p('a')] })
+  const machines = new Map([[p('a'), a], [p('b'), b]])
+  const held: Array<{ to: string; from: string; message: Message }> = []
+  const sent: Array<{ from: string; message: Message }> = []
+  let holdFor: string | undefined
+  const route = (from: string, outputs: ReturnType<typeof a.tick>, now: number): void => {
+    for (const output of outputs) {
+      if (output.kind !== 'send' && output.kind !== 'broadcast') continue
+      sent.push({ from, message: output.message })
+      const targets = output.kind === 'send' ? [output.to] : [...machines.keys()].filter((id) => id !== from)
+      for (const to of targets) {
+        if (to === holdFor) held.push({ to, from, message: output.message })
+        else route(to, machines.get(to)!.receive(p(from), output.message, now), now)
+      }
+    }
+  }
+  return { a, b, held, sent, route, hold: (id: string | undefined) => void (holdFor = id) }
+}
+
+Stall('a peer whose own timer fires late does not suspect a peer whose ack waited behind the stall', () => {
+  const { a, b, held, sent, route, hold } = pair()
+  route('a', a.start(0), 0)
+  route('b', b.start(0), 0)
+  // Both run on time for a while: they know each other and probe each other.
+  for (let now = 1; now < 3_000; now += 10) {
+    if (a.nextWakeAt() <= now) route('a', a.tick(now), now)
+    if (b.nextWakeAt() <= now) route('b', b.tick(now), now)
+  }
+  // a's next probe goes out on time; then a's event loop is stuck for 1.5 s while b's ack waits for it.
+  let now = Math.max(3_000, a.nextWakeAt())
+  const probesBefore = sent.filter((s) => s.from === 'a' && s.message.kind === 'ping').length
+  hold('a')
+  while (sent.filter((s) => s.from === 'a' && s.message.kind === 'ping').length === probesBefore) {
+    route('a', a.tick(now), now)
+    if (b.nextWakeAt() <= now) route('b', b.tick(now), now)
+    now = Math.max(now + 1, Math.min(a.nextWakeAt(), b.nextWakeAt()))
+  }
+  const stalledUntil = now + 1_500
+  for (let t = now; t < stalledUntil; t += 10) if (b.nextWakeAt() <= t) route('b', b.tick(t), t)
+  const since = sent.length
+  hold(undefined)
+  // The late tick runs first; the queued messages are taken in right after it.
+  route('a', a.tick(stalledUntil), stalledUntil)
+  for (const message of held.splice(0)) route(message.to, a.receive(p(message.from), message.message, stalledUntil), stalledUntil)
+  for (let t = stalledUntil + 1; t < stalledUntil + 3_000; t += 10) {
+    if (a.nextWakeAt() <= t) route('a', a.tick(t), t)
+    if (b.nextWakeAt() <= t) route('b', b.tick(t), t)
+  }
+  const accusations = sent.slice(since).filter((s) => s.message.kind === 'member' && s.message.record.peer === p('b') && s.message.record.status !== 'alive')
+  assert.equal(accusations, [], 'b was never suspected')
+  assert.ok(a.memberRecords().some((r) => r.peer === p('b') && r.status === 'alive'))
+})
+
 Join.run()
+Stall.run()
 Detection.run()
 Refute.run()
 Indirect.run()

@@ -51,6 +51,12 @@ export interface MachineConfig {
   /** Least time between desired-state syncs with the same peer when heads digests differ. */
   readonly desiredSyncCooldownMs: number
   /**
+   * How long two peers' heads digests must differ (the same two digests) before they sync: gossip
+   * brings a change to everyone within this on a healthy network, so the sync protocol runs only to
+   * repair what gossip lost. Trade: a lost change takes this much longer to repair.
+   */
+  readonly desiredSyncGraceMs: number
+  /**
    * How often a peer tries to reach one random peer it holds dead (Serf's reconnect). Without it two
    * sides of a healed partition that declared each other dead never talk again. Trade: each attempt
    * costs one digest to a host that may really be gone.
@@ -86,6 +92,7 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
     pendingRetryMaxMs: 10_000,
     fullReconcileIntervalMs: 5_000,
     desiredSyncCooldownMs: wan ? 2_000 : 500,
+    desiredSyncGraceMs: wan ? 3_000 : 1_000,
     reconnectIntervalMs: wan ? 10_000 : 2_000,
     advertDebounceMs: wan ? 1_000 : 250,
     piggybackLimit: 8,

@@ -192,6 +192,8 @@ export class PeerMachine {
   private nextPushPullAt = 0
   private nextReconnectAt = 0
   private readonly desiredSyncAt = new Map<PeerId, number>()
+  /** Per peer: the two digests last seen to differ, and since when. */
+  private readonly desiredMismatch = new Map<PeerId, { theirs: string; ours: string; since: number }>()
 
   private out: Output[] = []
   private now = 0
@@ -710,11 +712,29 @@ export class PeerMachine {
     // A large cluster's answer is split into messages the codec accepts.
     if (theyLackSomething) for (const part of splitState(members, adverts)) this.send(from, part)
     if (!digest.reply && weLackSomething) this.send(from, this.digestMessage(true))
-    this.compareDesired(from, digest.desired)
+    this.compareDesired(from, digest.desired, true)
   }
 
-  private compareDesired(peer: PeerId, digest: string): void {
-    if (digest === this.desired.digest) return
+  /**
+   * Asks for a sync with `peer` when its digest differs from ours. Digests in pings and acks flow
+   * several times a second, and a change is usually still on its way by gossip when they first
+   * differ: only a difference that outlasts the grace (the same two digests, seen again) calls for
+   * a sync — syncing at first sight had every pair of ten agents run the sync protocol after each
+   * apply, on a host busy placing it. A digest exchange (start, a new connection, push-pull) is
+   * rare and is what anti-entropy is for: it syncs at once (`now`).
+   */
+  private compareDesired(peer: PeerId, digest: string, now = false): void {
+    if (digest === this.desired.digest) {
+      this.desiredMismatch.delete(peer)
+      return
+    }
+    const seen = this.desiredMismatch.get(peer)
+    if (now) {
+      // Fall through to the cooldown.
+    } else if (seen === undefined || seen.theirs !== digest || seen.ours !== this.desired.digest) {
+      this.desiredMismatch.set(peer, { theirs: digest, ours: this.desired.digest, since: this.now })
+      if (this.config.desiredSyncGraceMs > 0) return
+    } else if (this.now < seen.since + this.config.desiredSyncGraceMs) return
     const next = this.desiredSyncAt.get(peer) ?? 0
     if (this.now < next) return
     this.desiredSyncAt.set(peer, this.now + this.config.desiredSyncCooldownMs)
@@ -996,9 +1016,16 @@ export class PeerMachine {
     // lagged) no longer need a place: starting them here would only make duplicates for the conflict
     // rule to stop. The same reconcile that opened the round says which still do.
     const stillOpen = new Set(reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now).place.filter((p) => p.peer === undefined).map((p) => p.slot))
+    // Without every candidate's bid the others' auctions may differ from ours, and ours hands us
+    // everything the missing bidders would have won: take at most an even share, and leave the rest
+    // to the next round, which sees everyone's claims. (A writer whose peers learned of an apply
+    // 400–700 ms after it, on a busy host, otherwise claimed 80 of 100 slots for itself.)
+    const bidders = state.bidders?.length ?? 0
+    let share = bidders > 0 && !this.allBidsIn(service, state) ? Math.ceil(result.awards.length / bidders) : Infinity
     for (const award of result.awards) {
       if (award.peer !== this.self) continue
       if (!stillOpen.has(award.slot)) continue
+      if (share-- <= 0) break
       const held = this.local.get(award.slot)
       if (held !== undefined && held.view.specHash === want.specHash) continue
       // We won a slot we run on an old version (the best place for the new one is here): replace it

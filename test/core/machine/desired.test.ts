@@ -22,19 +22,26 @@ const ping = (desired: string, seq = 1): Message => ({ kind: 'ping', seq, desire
 const ack = (desired: string, seq = 1): Message => ({ kind: 'ack', seq, desired, updates: [] })
 const syncs = (outputs: ReturnType<ReturnType<typeof makeMachine>['receive']>) => outputs.filter((o) => o.kind === 'sync-desired')
 
-Sync('a ping or ack carrying another digest asks for a sync with its sender, at most once per cooldown', () => {
+Sync('a ping or ack carrying another digest asks for a sync once the difference outlasts the grace, at most once per cooldown', () => {
   const machine = makeMachine({ self: 'a' })
   machine.start(0)
   machine.desiredChanged({ digest: 'mine', services: [], peers: new Map() }, 0)
-  const cooldown = defaultConfig(3).desiredSyncCooldownMs // makeMachine's config
-  assert.equal(syncs(machine.receive(p('b'), ping('theirs'), 100)), [{ kind: 'sync-desired', peer: 'b' }])
-  assert.equal(syncs(machine.receive(p('b'), ack('theirs'), 100 + cooldown - 1)), [], 'within the cooldown')
-  assert.equal(syncs(machine.receive(p('c'), ack('theirs'), 200)), [{ kind: 'sync-desired', peer: 'c' }], 'the cooldown is per peer')
-  assert.equal(syncs(machine.receive(p('b'), ack('theirs'), 100 + cooldown)), [{ kind: 'sync-desired', peer: 'b' }], 'after the cooldown')
+  const { desiredSyncCooldownMs: cooldown, desiredSyncGraceMs: grace } = defaultConfig(3) // makeMachine's config
+  assert.equal(syncs(machine.receive(p('b'), ping('theirs'), 100)), [], 'at first sight the change may still be on its way by gossip')
+  assert.equal(syncs(machine.receive(p('b'), ack('theirs'), 100 + grace - 1)), [], 'within the grace')
+  const due = 100 + grace
+  assert.equal(syncs(machine.receive(p('b'), ack('theirs'), due)), [{ kind: 'sync-desired', peer: 'b' }], 'the same difference after the grace')
+  assert.equal(syncs(machine.receive(p('b'), ack('theirs'), due + cooldown - 1)), [], 'within the cooldown')
+  assert.equal(syncs(machine.receive(p('b'), ack('theirs'), due + cooldown)), [{ kind: 'sync-desired', peer: 'b' }], 'after the cooldown')
+  assert.equal(syncs(machine.receive(p('c'), ack('theirs'), 200)), [], 'the grace is per peer')
+  assert.equal(syncs(machine.receive(p('c'), ack('theirs'), 200 + grace)), [{ kind: 'sync-desired', peer: 'c' }])
+  assert.equal(syncs(machine.receive(p('e'), ack('one'), 300)), [])
+  assert.equal(syncs(machine.receive(p('e'), ack('two'), 300 + grace)), [], 'their digest moved: the grace starts again')
+  assert.equal(syncs(machine.receive(p('e'), ack('two'), 300 + 2 * grace)), [{ kind: 'sync-desired', peer: 'e' }])
   assert.equal(syncs(machine.receive(p('d'), ping('mine'), 1_000)), [], 'equal digests need no sync')
 })
 
-Sync('a digest message carrying another digest asks for a sync too', () => {
+Sync('a digest message (start, a new connection, push-pull) carrying another digest asks for a sync at once', () => {
   const machine = makeMachine({ self: 'a' })
   machine.start(0)
   const outputs = machine.receive(p('b'), { kind: 'digest', members: [], adverts: [], desired: 'theirs', reply: false }, 10)

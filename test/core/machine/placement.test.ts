@@ -142,6 +142,28 @@ Bidding('a candidate that never bids only delays the auction to the end of the b
   assert.ok(first >= 300 && first < 350, `at the end of the window (${first} ms)`)
 })
 
+Bidding('a writer whose peers learn of an apply after its bid window takes only an even share, and the rest spreads without duplicates', () => {
+  // Seen on ten real agents on one busy host: the others learned of the apply 400–700 ms after the
+  // writer, whose auction then held its own bid alone and gave it 80 of 100 slots.
+  for (const seed of [1, 2, 3]) {
+    const cluster = new Cluster({ peers: 5, seed, latencyMs: 2, config: { bidWindowMs: 100, roundTimeoutMs: 400 } })
+    cluster.startAll()
+    cluster.runUntil(3_000)
+    const web = services({ web: { command: 'serve', replicas: 20 } })
+    cluster.apply(web, { to: ['p0'] })
+    cluster.runFor(300)
+    cluster.apply(web, { to: ['p1', 'p2', 'p3', 'p4'] })
+    cluster.runFor(5_000)
+    const first = cluster.outputs('start-task').filter((s) => s.peer === 'p0' && s.at < 3_300)
+    assert.ok(first.length <= 4, `seed ${seed}: the writer's first claims ${first.length} ≤ 20 / 5`)
+    const perPeer = new Map<string, number>()
+    for (const [, peers] of cluster.placement('web')) for (const peer of peers) perPeer.set(peer, (perPeer.get(peer) ?? 0) + 1)
+    assert.is([...perPeer.values()].reduce((a, b) => a + b, 0), 20, `seed ${seed}: ${describePlacement(cluster.placement('web'))}`)
+    assert.ok(Math.max(...perPeer.values()) - Math.min(...perPeer.values()) <= 2 && perPeer.size === 5, `seed ${seed}: spread ${[...perPeer.values()]}`)
+    assert.is(cluster.outputs('start-task').length, 20, `seed ${seed}: one start per slot`)
+  }
+})
+
 Bidding('bids for a service that never arrives are dropped after a round', () => {
   const cluster = settled(2)
   const bid = { peer: 'p9', service: 'ghost', specHash: 'x', round: 0, domain: '', domainCount: 0, existing: 0, offered: 1, cpuCapacityMilli: 1000, cpuAllocatedMilli: 0, memoryCapacityMiB: 1024, memoryAllocatedMiB: 0 }

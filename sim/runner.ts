@@ -22,7 +22,10 @@ export interface SimOptions {
   readonly faults: FaultSpec
   readonly network: NetworkConfig
   readonly profile: NetworkProfile
-  /** When the desired services are applied (at the first peer). */
+  /**
+   * When the desired services are applied (at the first peer). Default: once every peer is up (they
+   * start over the first second) and past its startup grace, so placement latency measures placement.
+   */
   readonly applyAtMs?: number
   /** End of the safety phase (faults only before it); the rest of the run is for convergence. */
   readonly safetyEndMs?: number
@@ -135,7 +138,7 @@ export class Simulation {
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
     this.config = defaultConfig(this.peers.length, options.profile)
-    this.applyAtMs = options.applyAtMs ?? 2_000
+    this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
     const plan = planFaults(options.faults, this.random.fork('faults'), {
       peers: this.peers.map((p) => p.id),

@@ -49,6 +49,10 @@ export function controlRoutes(agent: Agent): ControlRoute[] {
             uptimeMs: Math.round(process.uptime() * 1000),
             rssBytes: memory.rss,
             heapUsedBytes: memory.heapUsed,
+            heapTotalBytes: memory.heapTotal,
+            // Buffers and WebAssembly memory (Automerge) live outside the V8 heap.
+            externalBytes: memory.external,
+            arrayBuffersBytes: memory.arrayBuffers,
             connections: agent.transport.peers().length,
             transport: agent.transport.stats(),
             desired: agent.replica.stats(),

@@ -5,12 +5,14 @@
 // network and a virtual clock, so the simulator's answers are the cluster's answers.
 //
 // Timers are one deadline: after any input the host asks nextWakeAt() and calls tick(now) then.
+//
+// Failure detection (probes, suspicion, verdicts) lives in failure-detector.ts; this file keeps the
+// member table's consequences for placement, adverts and anti-entropy, and the bid rounds.
 
 import { auction } from '../auction.js'
 import { computeBid, type Bid } from '../bid.js'
 import { buildRing, candidateCount, candidates, type PeerRing } from '../candidates.js'
 import { feasible, type RejectionReason } from '../feasibility.js'
-import { combine32, hash32 } from '../hash.js'
 import { replicaSlot, parseSlot, type PeerId, type ServiceName, type SlotId } from '../ids.js'
 import { countRejections, type RejectionCount } from '../plan.js'
 import type { Random } from '../random.js'
@@ -21,9 +23,10 @@ import type { Driver, Resources, ServiceSpec } from '../spec/types.js'
 import { isActive, type PeerView, type TaskState, type TaskView } from '../view.js'
 import { ClusterState } from './cluster.js'
 import { splitState, WIRE_LIMITS } from './codec.js'
-import { suspicionTimeoutMs, type MachineConfig } from './config.js'
+import type { MachineConfig } from './config.js'
 import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { exitOutcome, withState, type LocalTask } from './local-tasks.js'
+import { FailureDetector } from './failure-detector.js'
 import { MemberTable, retransmitLimit } from './membership.js'
 import { rangeIndices, toRanges, type Advert, type MemberRecord, type Message, type SlotRanges } from './messages.js'
 
@@ -88,21 +91,6 @@ interface AuctionState {
   pendingSince: number
 }
 
-interface Probe {
-  target: PeerId
-  seq: number
-  indirectAt: number
-  indirectSent: boolean
-  acked: boolean
-}
-
-interface Relay {
-  requester: PeerId
-  seq: number
-  target: PeerId
-  expiresAt: number
-}
-
 /** When a task of a service with automatic rollback must be healthy, or undefined when that cannot fail. */
 function healthDeadline(task: LocalTask): number | undefined {
   const spec = task.spec
@@ -125,9 +113,6 @@ function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: 
 
 /** Lateness of this peer's own timer beyond which it counts as stalled (see forgiveStall). */
 const STALL_TOLERANCE_MS = 50
-
-/** Peers that broadcast a "dead" verdict when a suspicion expires, besides those that raised it. */
-const DEAD_WITNESSES = 3
 
 export class PeerMachine {
   readonly self: PeerId
@@ -178,17 +163,8 @@ export class PeerMachine {
    * the first two or three up, with duplicates where their views of the membership still differed.
    */
   private biddingFrom = 0
-  private readonly suspects = new Set<PeerId>()
-  private readonly suspectedByMe = new Set<PeerId>()
 
-  private seq = 0
-  private probeOrder: PeerId[] = []
-  private probeIndex = 0
-  /** This interval's probes: the SWIM round-robin target and the ring successor. */
-  private probes: Probe[] = []
-  private successorCache: PeerId | undefined | null = null
-  private nextProbeAt = 0
-  private readonly relays = new Map<number, Relay>()
+  private readonly detector: FailureDetector
   private nextPushPullAt = 0
   private nextReconnectAt = 0
   private readonly desiredSyncAt = new Map<PeerId, number>()
@@ -211,6 +187,13 @@ export class PeerMachine {
     this.drivers = init.drivers
     this.seeds = init.seeds.filter((seed) => seed !== init.self)
     this.members = new MemberTable(init.self)
+    this.detector = new FailureDetector({
+      self: this.self, config: this.config, random: this.random, members: this.members,
+      send: (to, message) => this.send(to, message),
+      broadcast: (message) => this.broadcast(message),
+      apply: (record) => this.applyRecord(record),
+      desiredDigest: () => this.desired.digest,
+    })
     for (const { task, spec } of init.restored ?? []) {
       if (task.peer !== init.self) continue
       // Completed and finally failed tasks are records, not work: keep them so the slot stays done.
@@ -232,7 +215,7 @@ export class PeerMachine {
     this.publishAdvert()
     this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'alive' } })
     for (const seed of this.seeds) this.send(seed, this.digestMessage(false))
-    this.nextProbeAt = now + this.config.probeIntervalMs * this.random.next()
+    this.detector.start(now)
     this.nextPushPullAt = now + this.config.pushPullIntervalMs * (0.5 + this.random.next())
     this.nextReconnectAt = now + this.config.reconnectIntervalMs * (0.5 + this.random.next())
     this.fullReconcileAt = now
@@ -251,15 +234,12 @@ export class PeerMachine {
         break
       case 'ack':
         for (const record of message.updates) this.applyRecord(record)
-        this.onAck(from, message.seq, message.target)
+        this.detector.onAck(from, message.seq, message.target)
         this.compareDesired(from, message.desired)
         break
-      case 'ping-req': {
-        const seq = ++this.seq
-        this.relays.set(seq, { requester: from, seq: message.seq, target: message.target, expiresAt: now + this.config.probeIntervalMs })
-        this.send(message.target, { kind: 'ping', seq, desired: this.desired.digest, updates: [] })
+      case 'ping-req':
+        this.detector.onPingReq(from, message, now)
         break
-      }
       case 'member':
         this.applyRecord(message.record)
         break
@@ -299,10 +279,8 @@ export class PeerMachine {
   tick(now: number): Output[] {
     this.now = now
     if (!this.started) return this.flush()
-    if (now - this.expectedWakeAt > STALL_TOLERANCE_MS) this.forgiveStall(now - this.expectedWakeAt)
-    this.runProbes()
-    this.expireSuspicions()
-    this.expireRelays()
+    if (now - this.expectedWakeAt > STALL_TOLERANCE_MS) this.detector.forgiveStall(now - this.expectedWakeAt)
+    this.detector.tick(now)
     if (now >= this.nextPushPullAt) {
       const peer = this.pickReachable()
       if (peer !== undefined) this.send(peer, this.digestMessage(false))
@@ -401,12 +379,7 @@ export class PeerMachine {
   /** The earliest time tick() has work to do. */
   nextWakeAt(): number {
     if (!this.started) return Infinity
-    let at = Math.min(this.nextProbeAt, this.nextPushPullAt, this.nextReconnectAt, this.fullReconcileAt, this.reconcileAt)
-    for (const probe of this.probes) if (!probe.acked && !probe.indirectSent) at = Math.min(at, probe.indirectAt)
-    for (const peer of this.suspects) {
-      const deadAt = this.members.get(peer)?.deadAt
-      if (deadAt !== undefined) at = Math.min(at, deadAt)
-    }
+    let at = Math.min(this.detector.nextWakeAt(), this.nextPushPullAt, this.nextReconnectAt, this.fullReconcileAt, this.reconcileAt)
     for (const auctionState of this.auctions.values()) {
       if (auctionState.closesAt !== undefined) at = Math.min(at, auctionState.closesAt)
       at = Math.min(at, this.nextRoundAt(auctionState))
@@ -420,22 +393,6 @@ export class PeerMachine {
     for (const since of this.earlyBids.values()) at = Math.min(at, since + this.config.roundTimeoutMs)
     this.expectedWakeAt = at
     return at
-  }
-
-  /**
-   * This peer's own timer came `stalledMs` late: its event loop was busy (a starved host, a long
-   * garbage collection). Acks and refutations that arrived meanwhile are still queued behind this
-   * tick, so probe and suspicion deadlines that passed during the stall say nothing about the others:
-   * they move by the stall (Lifeguard's point that a slow member must not blame healthy ones). Ten
-   * agents on one 2-core host, without this, declared each other dead in turns while placing work.
-   */
-  private forgiveStall(stalledMs: number): void {
-    for (const probe of this.probes) if (!probe.acked) probe.indirectAt += stalledMs
-    this.nextProbeAt += stalledMs
-    for (const peer of this.suspects) {
-      const member = this.members.get(peer)
-      if (member?.deadAt !== undefined) member.deadAt += stalledMs
-    }
   }
 
   // --- introspection (for the control API, `peer why` and the simulator) ------------------------
@@ -487,136 +444,14 @@ export class PeerMachine {
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
-    if (wasIn !== isIn) {
-      this.ringStale = true
-      this.successorCache = null
-    }
-    if (isIn && !wasIn) {
-      // As memberlist does: a new member joins the current probe pass at a random place, instead of
-      // waiting for the next pass (N intervals away), so it is probed as often as everyone else.
-      const at = this.probeIndex + this.random.int(this.probeOrder.length - this.probeIndex + 1)
-      this.probeOrder.splice(at, 0, record.peer)
-    }
-    if (record.status === 'suspect') {
-      this.suspects.add(record.peer)
-      this.members.setDeadline(record.peer, this.now + suspicionTimeoutMs(this.config))
-    } else {
-      this.suspects.delete(record.peer)
-      this.suspectedByMe.delete(record.peer)
-    }
+    if (wasIn !== isIn) this.ringStale = true
+    this.detector.memberChanged(record, previous, this.now)
     // Its tasks may be lost (or back); global services gain or lose a slot; pending work may fit now.
     for (const service of this.cluster.servicesOn(record.peer)) this.markDirty(service)
     if (wasIn !== isIn || previous === undefined) {
       for (const spec of this.specs.values()) if (spec.mode === 'global') this.markDirty(spec.name)
       if (isIn) for (const [service, state] of this.auctions) { state.fullWidthRounds = 0; this.markDirty(service) }
     }
-  }
-
-  /**
-   * Each interval a peer probes two members: the next of its shuffled round-robin (SWIM: every pair is
-   * checked eventually, and gossip spreads what is found) and its successor on the ring of peer ids.
-   * Random probing alone leaves the wait until a dead peer is first probed roughly exponential (p99
-   * about four intervals); with the successor probe every peer is probed at least once per interval,
-   * which bounds detection — and so failover — at one interval plus the probe timeout.
-   */
-  private runProbes(): void {
-    for (const probe of this.probes) {
-      if (probe.acked || probe.indirectSent || this.now < probe.indirectAt) continue
-      probe.indirectSent = true
-      const helpers = this.shuffled(this.members.reachable().filter((p) => p !== probe.target)).slice(0, this.config.indirectChecks)
-      for (const helper of helpers) this.send(helper, { kind: 'ping-req', seq: probe.seq, target: probe.target })
-    }
-    if (this.now < this.nextProbeAt) return
-    for (const probe of this.probes) if (!probe.acked) this.suspect(probe.target)
-    this.probes = []
-    const targets = new Set<PeerId>()
-    const roundRobin = this.nextProbeTarget()
-    if (roundRobin !== undefined) targets.add(roundRobin)
-    const successor = this.successor()
-    if (successor !== undefined) targets.add(successor)
-    for (const target of targets) {
-      const seq = ++this.seq
-      this.probes.push({ target, seq, indirectAt: this.now + this.config.probeTimeoutMs, indirectSent: false, acked: false })
-      this.send(target, { kind: 'ping', seq, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
-    }
-    this.nextProbeAt = this.now + this.config.probeIntervalMs
-  }
-
-  /** The next reachable peer after this one in peer-id order (wrapping): the peer this one monitors. */
-  private successor(): PeerId | undefined {
-    if (this.successorCache !== null) return this.successorCache
-    let next: PeerId | undefined
-    let first: PeerId | undefined
-    for (const peer of this.members.reachable()) {
-      if (first === undefined || peer < first) first = peer
-      if (peer > this.self && (next === undefined || peer < next)) next = peer
-    }
-    this.successorCache = next ?? first
-    return this.successorCache
-  }
-
-  private onAck(from: PeerId, seq: number, target: PeerId | undefined): void {
-    const relay = this.relays.get(seq)
-    if (relay !== undefined && relay.target === from) {
-      this.relays.delete(seq)
-      this.send(relay.requester, { kind: 'ack', seq: relay.seq, desired: this.desired.digest, updates: [], target: relay.target })
-      return
-    }
-    for (const probe of this.probes) {
-      if (probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target)) {
-        probe.acked = true
-      }
-    }
-  }
-
-  /** Round-robin over a shuffled list, reshuffled each pass (SWIM's bounded detection time). */
-  private nextProbeTarget(): PeerId | undefined {
-    for (let attempts = 0; attempts < 2; attempts++) {
-      while (this.probeIndex < this.probeOrder.length) {
-        const peer = this.probeOrder[this.probeIndex++]!
-        const status = this.members.status(peer)
-        if (status === 'alive' || status === 'suspect') return peer
-      }
-      this.probeOrder = this.shuffled(this.members.reachable())
-      this.probeIndex = 0
-      if (this.probeOrder.length === 0) return undefined
-    }
-    return undefined
-  }
-
-  private suspect(peer: PeerId): void {
-    const member = this.members.get(peer)
-    if (member === undefined || member.record.status !== 'alive') return
-    const record: MemberRecord = { peer, incarnation: member.record.incarnation, status: 'suspect' }
-    this.suspectedByMe.add(peer)
-    this.applyRecord(record)
-    this.broadcast({ kind: 'member', record })
-  }
-
-  private expireSuspicions(): void {
-    for (const peer of [...this.suspects]) {
-      const member = this.members.get(peer)
-      if (member === undefined || member.record.status !== 'suspect') {
-        this.suspects.delete(peer)
-        continue
-      }
-      if (member.deadAt === undefined || member.deadAt > this.now) continue
-      const record: MemberRecord = { peer, incarnation: member.record.incarnation, status: 'dead' }
-      const announce = this.suspectedByMe.has(peer) || this.isWitness(peer)
-      this.applyRecord(record)
-      // Everyone marks the peer dead at its own deadline; only a few announce it, so one death does
-      // not cost N broadcasts. Peers that missed the suspicion learn it from them.
-      if (announce) this.broadcast({ kind: 'member', record })
-    }
-  }
-
-  private isWitness(peer: PeerId): boolean {
-    const target = hash32(peer)
-    const ranked = this.members.reachable().concat(this.self)
-      .filter((p) => p !== peer)
-      .map((p) => ({ p, w: combine32(target, hash32(p)) }))
-      .sort((a, b) => b.w - a.w || (a.p < b.p ? -1 : 1))
-    return ranked.slice(0, DEAD_WITNESSES).some((r) => r.p === this.self)
   }
 
   /**
@@ -632,10 +467,6 @@ export class PeerMachine {
       this.send(dead[this.random.int(dead.length)]!, this.digestMessage(false))
     }
     if (alive === 0) for (const seed of this.seeds) this.send(seed, this.digestMessage(false))
-  }
-
-  private expireRelays(): void {
-    for (const [seq, relay] of this.relays) if (relay.expiresAt <= this.now) this.relays.delete(seq)
   }
 
   // --- adverts and anti-entropy ---------------------------------------------------------------
@@ -1160,14 +991,5 @@ export class PeerMachine {
   private pickReachable(): PeerId | undefined {
     const peers = this.members.reachable()
     return peers.length === 0 ? undefined : peers[this.random.int(peers.length)]
-  }
-
-  private shuffled<T>(items: T[]): T[] {
-    const out = [...items]
-    for (let i = out.length - 1; i > 0; i--) {
-      const j = this.random.int(i + 1)
-      ;[out[i], out[j]] = [out[j]!, out[i]!]
-    }
-    return out
   }
 }

@@ -78,6 +78,8 @@ export class Agent {
   private readonly memberStatus = new Map<PeerId, MemberStatus>()
   /** When each peer was last heard from (any message), for `peer nodes`. */
   readonly lastHeard = new Map<PeerId, number>()
+  /** Connections to peers opened since start (libp2p peer:connect): more than the peers means churn. */
+  peerConnects = 0
   private stopping: Promise<void> | undefined
   private readonly detach: Array<() => void> = []
   private control: ControlServer | undefined
@@ -151,6 +153,7 @@ export class Agent {
     )
     const onConnect = (event: CustomEvent<{ toString(): string }>): void => {
       const peer = event.detail.toString() as PeerId
+      this.peerConnects++
       this.lastHeard.set(peer, now())
       this.feed(machine.connected(peer, now()))
       // Anti-entropy on connect: gossip loses whatever was published while we were apart.

@@ -54,6 +54,7 @@ export function controlRoutes(agent: Agent): ControlRoute[] {
             externalBytes: memory.external,
             arrayBuffersBytes: memory.arrayBuffers,
             connections: agent.transport.peers().length,
+            peerConnects: agent.peerConnects,
             transport: agent.transport.stats(),
             desired: agent.replica.stats(),
           },

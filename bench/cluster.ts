@@ -50,7 +50,7 @@
 
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -63,6 +63,8 @@ import { isAlive, readStat } from '../node/runtime/proc.js'
 import { parseFaultSpec } from '../sim/faults.js'
 import { simulate } from '../sim/simulate.js'
 import { messageOf } from '../node/core/error-message.js'
+import { observeTaskRecords } from '../node/agent/data-dir.js'
+import type { TaskRecord } from '../node/runtime/records.js'
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const PEERS = 10
@@ -174,36 +176,9 @@ function exactlyOnce(tasks: readonly TaskRow[], service: string, excluded?: stri
 
 // --- Task processes ------------------------------------------------------------------------------
 
-interface TaskRecord {
-  readonly pid: number
-  readonly slot: string
-  readonly startTicks: number | null
-}
-
-/** The process driver's records under <dataDir>/runtime/tasks. */
-async function taskRecords(dataDir: string): Promise<TaskRecord[]> {
-  const dir = join(dataDir, 'runtime', 'tasks')
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return []
-  }
-  const found: TaskRecord[] = []
-  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
-    try {
-      const record = JSON.parse(await readFile(join(dir, name), 'utf8')) as TaskRecord
-      if (Number.isSafeInteger(record.pid) && record.pid > 1) found.push(record)
-    } catch {
-      // Being replaced or removed.
-    }
-  }
-  return found
-}
-
 /** Logs where the live task processes are and what the agents advertise, slot by slot, where they differ. */
 async function explainUnsettled(local: LocalCluster, service: string): Promise<void> {
-  const byDir = await Promise.all(local.agents.map(async (agent) => ({ agent, live: (await taskRecords(agent.dir)).filter((r) => isAlive(r.pid, r.startTicks ?? undefined)) })))
+  const byDir = await Promise.all(local.agents.map(async (agent) => ({ agent, live: (await observeTaskRecords(agent.dir)).filter((r) => isAlive(r.pid, r.startTicks ?? undefined)) })))
   const names = new Map(local.agents.map((a) => [a.peerId, `a${a.index}`]))
   const advertised = await tasksOf(local.agent(OBSERVER)).catch(() => [] as TaskRow[])
   const lines: string[] = []
@@ -218,13 +193,13 @@ async function explainUnsettled(local: LocalCluster, service: string): Promise<v
 }
 
 async function liveTasks(dirs: readonly string[]): Promise<TaskRecord[]> {
-  return (await Promise.all(dirs.map(taskRecords))).flat().filter((r) => isAlive(r.pid, r.startTicks ?? undefined))
+  return (await Promise.all(dirs.map(observeTaskRecords))).flat().filter((r) => isAlive(r.pid, r.startTicks ?? undefined))
 }
 
 /** SIGKILLs the process group of every task a data dir still records (unless its pid was reused). */
 async function killTasks(dirs: readonly string[]): Promise<number> {
   let killed = 0
-  for (const record of (await Promise.all(dirs.map(taskRecords))).flat()) {
+  for (const record of (await Promise.all(dirs.map(observeTaskRecords))).flat()) {
     const stat = readStat(record.pid)
     if (stat === undefined || (record.startTicks !== null && stat.startTicks !== record.startTicks)) continue
     try {
@@ -615,7 +590,7 @@ async function real(): Promise<void> {
     if (!exits.every((e) => e.endsWith('=0'))) log(`agent exits after the graceful stop: ${exits.join(' ')}`)
     const marked = markedProcesses(base)
     if (marked.length > 0) {
-      const perDir = await Promise.all(local.agents.map(async (a) => `a${a.index}=${(await taskRecords(a.dir)).filter((r) => isAlive(r.pid, r.startTicks ?? undefined)).length}`))
+      const perDir = await Promise.all(local.agents.map(async (a) => `a${a.index}=${(await observeTaskRecords(a.dir)).filter((r) => isAlive(r.pid, r.startTicks ?? undefined)).length}`))
       log(`task processes alive after every agent stopped gracefully, by the data dir recording them: ${perDir.join(' ')}`)
     }
     const recorded = await killTasks(dirs)

@@ -21,6 +21,7 @@ import {
   type SwarmKey,
 } from '../../p2p/index.js'
 import { messageOf } from '../core/error-message.js'
+import { TaskRecords, taskRecordsDir, type TaskRecord } from '../runtime/records.js'
 
 export const SWARM_KEY_FILE = 'swarm.key'
 export const CONTROL_SOCKET_FILE = 'control.sock'
@@ -126,3 +127,10 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * The process driver's task records in an agent's data directory, read beside a running agent (tests,
+ * benchmarks) without changing anything.
+ */
+export async function observeTaskRecords(dataDir: string): Promise<TaskRecord[]> {
+  return (await new TaskRecords(taskRecordsDir(dataDirLayout(dataDir).runtime)).readAll({ observe: true })).records
+}

@@ -49,7 +49,7 @@ import { HealthTracker } from './health.js'
 import { readLogLines } from './log-file.js'
 import { describeSpawnError, runProbe, type RunningProbe } from './probe.js'
 import { groupMembers, isAlive, signalGroup, startTicksOf } from './proc.js'
-import { slotFileName, TaskRecords, type TaskRecord } from './records.js'
+import { slotFileName, TaskRecords, taskRecordsDir, type TaskRecord } from './records.js'
 
 export interface ProcessDriverInit {
   /** Holds `logs/` and `tasks/`. Two agents must not share one. */
@@ -136,7 +136,7 @@ export class ProcessDriver implements RuntimeDriver {
     this.logPollMs = init.logPollMs ?? 200
     this.maxLogBytes = init.maxLogBytes ?? 10 * 1024 * 1024
     this.killWaitMs = init.killWaitMs ?? 5000
-    this.records = new TaskRecords(join(this.dataDir, 'tasks'))
+    this.records = new TaskRecords(taskRecordsDir(this.dataDir))
   }
 
   /** Where a slot's output goes. */

@@ -36,6 +36,11 @@ export interface TaskRecord {
 }
 
 const RECORD_SUFFIX = '.json'
+
+/** Where a process driver whose data directory is `driverDir` keeps its records. */
+export function taskRecordsDir(driverDir: string): string {
+  return join(driverDir, 'tasks')
+}
 let tempCounter = 0
 
 export class TaskRecords {
@@ -53,10 +58,12 @@ export class TaskRecords {
   }
 
   /**
-   * Every readable record. Leftover temporary files (a crash mid-write) are deleted; files that do
-   * not hold a record are skipped and named in `unreadable`, left for a person to look at.
+   * Every readable record. Leftover temporary files (a crash mid-write) are deleted — unless
+   * `observe` is set, for readers beside a live driver (tests, benchmarks), whose write may be under
+   * way; files that do not hold a record are skipped and named in `unreadable`, left for a person to
+   * look at.
    */
-  async readAll(): Promise<{ records: TaskRecord[]; unreadable: string[] }> {
+  async readAll(options: { observe?: boolean } = {}): Promise<{ records: TaskRecord[]; unreadable: string[] }> {
     let names: string[]
     try {
       names = await readdir(this.dir)
@@ -69,7 +76,7 @@ export class TaskRecords {
     for (const name of names.sort()) {
       const path = join(this.dir, name)
       if (name.startsWith('.') && name.endsWith('.tmp')) {
-        await rm(path, { force: true })
+        if (options.observe !== true) await rm(path, { force: true })
         continue
       }
       if (!name.endsWith(RECORD_SUFFIX)) continue

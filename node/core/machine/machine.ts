@@ -559,13 +559,13 @@ export class PeerMachine {
       this.desiredMismatch.delete(peer)
       return
     }
-    const seen = this.desiredMismatch.get(peer)
-    if (now) {
-      // Fall through to the cooldown.
-    } else if (seen === undefined || seen.theirs !== digest || seen.ours !== this.desired.digest) {
-      this.desiredMismatch.set(peer, { theirs: digest, ours: this.desired.digest, since: this.now })
-      if (this.config.desiredSyncGraceMs > 0) return
-    } else if (this.now < seen.since + this.config.desiredSyncGraceMs) return
+    if (!now) {
+      const seen = this.desiredMismatch.get(peer)
+      if (seen === undefined || seen.theirs !== digest || seen.ours !== this.desired.digest) {
+        this.desiredMismatch.set(peer, { theirs: digest, ours: this.desired.digest, since: this.now })
+        if (this.config.desiredSyncGraceMs > 0) return
+      } else if (this.now < seen.since + this.config.desiredSyncGraceMs) return
+    }
     const next = this.desiredSyncAt.get(peer) ?? 0
     if (this.now < next) return
     this.desiredSyncAt.set(peer, this.now + this.config.desiredSyncCooldownMs)

@@ -17,6 +17,7 @@ import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
+import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import type { NodeRow, ServiceRow, TaskRow } from '../../../node/agent/views.js'
 import { controlRequest } from '../../../node/control/index.js'
 import { groupMembers, isAlive, readStat } from '../../../node/runtime/proc.js'
@@ -123,26 +124,9 @@ interface RecordFound {
   readonly startTicks: number | null
 }
 
-/** The process driver's task records under `<dataDir>/runtime/tasks`, read without touching them. */
+/** The process driver's task records in `dataDir`, read without touching them. */
 async function taskRecords(dataDir: string): Promise<RecordFound[]> {
-  const dir = join(dataDir, 'runtime', 'tasks')
-  let names: string[]
-  try {
-    names = await readdir(dir)
-  } catch {
-    return []
-  }
-  const found: RecordFound[] = []
-  for (const name of names) {
-    if (name.startsWith('.') || !name.endsWith('.json')) continue
-    try {
-      const record = JSON.parse(await readFile(join(dir, name), 'utf8')) as { slot: string; pid: number; startTicks: number | null }
-      if (Number.isSafeInteger(record.pid) && record.pid > 1) found.push({ dir: dataDir, slot: record.slot, pid: record.pid, startTicks: record.startTicks })
-    } catch {
-      // Removed between readdir and read, or being replaced: not a live task's record.
-    }
-  }
-  return found
+  return (await observeTaskRecords(dataDir)).map((record) => ({ dir: dataDir, slot: record.slot, pid: record.pid, startTicks: record.startTicks }))
 }
 
 /** Records (of every data dir given) whose process is alive: the same pid, started at the same time. */

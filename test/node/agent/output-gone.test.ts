@@ -4,10 +4,11 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster, sleep } from '../../../cli/local-cluster.js'
+import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import type { TaskRow } from '../../../node/agent/views.js'
 import { controlRequest } from '../../../node/control/index.js'
 import { loadServices } from '../../../node/files.js'
@@ -24,18 +25,6 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`)
     await sleep(100)
   }
-}
-
-/** Pids of the process driver's task records in `dataDir`. */
-async function taskPids(dataDir: string): Promise<number[]> {
-  const dir = join(dataDir, 'runtime', 'tasks')
-  const names = await readdir(dir).catch(() => [] as string[])
-  const pids: number[] = []
-  for (const name of names.filter((n) => n.endsWith('.json') && !n.startsWith('.'))) {
-    const record = JSON.parse(await readFile(join(dir, name), 'utf8').catch(() => '{}')) as { pid?: number }
-    if (typeof record.pid === 'number') pids.push(record.pid)
-  }
-  return pids
 }
 
 const outputGone = suite('an agent whose output is gone')
@@ -56,7 +45,7 @@ outputGone('stops cleanly on SIGTERM, stopping its tasks, after its stdout and s
       const { tasks } = (await controlRequest(agent.socket, 'GET', '/v1/tasks')) as { tasks: TaskRow[] }
       return tasks.some((task) => task.state === 'running') ? true : undefined
     })
-    pids = await taskPids(agent.dir)
+    pids = (await observeTaskRecords(agent.dir)).map((record) => record.pid)
     assert.is(pids.length, 1)
     assert.ok(isAlive(pids[0]!))
 

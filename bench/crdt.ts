@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as Automerge from '@automerge/automerge'
-import { peerId, type PeerId } from '../node/core/ids.js'
-import { validateServices, type ServiceSpec } from '../node/core/spec/index.js'
+import { peerId, type PeerId } from '../core/placement/ids.js'
+import { validateServices, type ServiceSpec } from '../core/service-spec/index.js'
 import {
   apply, desiredState, encodeBroadcast, generateSync, newDocument, newSyncState, openStore, peerActor, receiveSync, scale,
   rebuildDocument, type DesiredDoc, type DesiredStateDocument, type SyncState,

@@ -5,7 +5,7 @@
 //   npm run bench -- placement            (all sizes)
 //   npm run bench -- placement 10000      (one size)
 
-import { peerId, plan, SPEC_LIMITS, validateServices, type PeerView, type ServiceSpec } from '../node/core/index.js'
+import { peerId, plan, SPEC_LIMITS, validateServices, type PeerView, type ServiceSpec } from '../core/index.js'
 import { seededRandom, type Random } from '../sim/random.js'
 
 const ZONES = ['z1', 'z2', 'z3', 'z4']

@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { parseFaultSpec } from '../sim/faults.js'
 import { simulate } from '../sim/simulate.js'
-import { defaultConfig } from '../node/core/index.js'
+import { defaultConfig } from '../core/index.js'
 
 const FAULTS = 'kill=3,partition=1,loss=0.02'
 const DURATION_MS = 60_000

@@ -2,7 +2,7 @@
 // the version records in the document (versions.ts), newest last. Concurrent writes by two peers
 // both appear, possibly with the same version number.
 
-import type { ServiceName } from '../node/core/ids.js'
+import type { ServiceName } from '../core/placement/ids.js'
 import { failure, type DesiredStateError } from './errors.js'
 import type { DesiredDoc, VersionAction } from './schema.js'
 import { readServiceEntry, readServiceVersions, serviceEntryNames } from './service-entry.js'

@@ -3,8 +3,8 @@
 // or a spec that only became invalid by merging concurrent edits — is listed under `invalid` with the
 // reason, instead of being passed on or crashing the reader.
 
-import { specDigest, specHash, type ServiceSpec, type SpecError } from '../node/core/spec/index.js'
-import { compareStrings } from '../node/core/ids.js'
+import { specDigest, specHash, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
+import { compareStrings } from '../core/placement/ids.js'
 import { readAllPeerSettings, type PeerSettings } from './peers.js'
 import { deepFreeze, isRecordValue } from './plain.js'
 import type { DesiredDoc, DesiredStateDocument } from './schema.js'

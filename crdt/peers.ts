@@ -3,7 +3,7 @@
 // why); each field is its own register, so concurrent edits to different fields of one peer merge.
 
 import { ImmutableString } from '@automerge/automerge'
-import { PEER_ID_PATTERN, type PeerId } from '../node/core/ids.js'
+import { PEER_ID_PATTERN, type PeerId } from '../core/placement/ids.js'
 import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { isRecordValue, readNumber, readString } from './plain.js'
@@ -22,7 +22,7 @@ export interface PeerSettings {
   readonly timeMs: number
 }
 
-/** Same rule as constraint label keys (node/core/spec/constraints.ts). */
+/** Same rule as constraint label keys (core/service-spec/constraints.ts). */
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,252})$/
 const LABEL_PREFIX = 'labels/'
 

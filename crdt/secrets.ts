@@ -7,7 +7,7 @@
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { ImmutableString } from '@automerge/automerge'
-import type { PeerId } from '../node/core/ids.js'
+import type { PeerId } from '../core/placement/ids.js'
 import { commitChange } from './change.js'
 import { failure, type DesiredStateError, type EditResult } from './errors.js'
 import { isRecordValue, readNumber, readString } from './plain.js'

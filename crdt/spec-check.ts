@@ -1,11 +1,11 @@
 // Is this value a valid, normalised ServiceSpec? Answered with the one spec model there is
-// (node/core/spec): the value is turned back into the form a user writes, validated, and must come out
+// (core/service-spec): the value is turned back into the form a user writes, validated, and must come out
 // equal to itself. That catches garbage written by a faulty peer, and also specs that became invalid
 // only by merging — each peer's edit was valid, but concurrent edits to different fields can combine
 // into a spec neither wrote (say, one switched the driver to `process`, the other set an image).
 
-import { canonicalJson } from '../node/core/hash.js'
-import { validateService, type ServiceSpec, type SpecError } from '../node/core/spec/index.js'
+import { canonicalJson } from '../core/hash.js'
+import { validateService, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
 import { isRecordValue } from './plain.js'
 
 export type SpecCheck = { ok: true; spec: ServiceSpec } | { ok: false; errors: SpecError[] }

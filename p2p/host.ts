@@ -34,7 +34,7 @@ import { HOST_DEFAULTS } from './config.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
-import { messageOf } from '../node/core/error-message.js'
+import { messageOf } from '../core/error-message.js'
 
 export type HostServices = { identify: Identify; pubsub: GossipSub }
 export type HostNode = Libp2p<HostServices>

@@ -10,10 +10,10 @@ import './polyfill.js'
 
 import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { PeerId } from '../node/core/index.js'
+import type { PeerId } from '../core/index.js'
 import { FrameError, readOneFrame, writeFrame } from './frames.js'
 import type { HostNode } from './host.js'
-import { messageOf } from '../node/core/error-message.js'
+import { messageOf } from '../core/error-message.js'
 
 export type RequestErrorCode =
   | 'bad-peer-id'

@@ -4,7 +4,7 @@
 // state, and equal heads digests mean equal states — at a fraction of the cost, so thousands of
 // modelled peers can each hold one.
 
-import { hash64Hex, type DesiredView, type PeerId, type PeerSettings, type ServiceSpec } from '../node/core/index.js'
+import { hash64Hex, type DesiredView, type PeerId, type PeerSettings, type ServiceSpec } from '../core/index.js'
 
 export type DesiredValue =
   | { readonly kind: 'service'; readonly name: string; readonly spec: ServiceSpec | null }

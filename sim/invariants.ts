@@ -2,7 +2,7 @@
 // runs where), not over what any peer believes. A violation names the invariant, the time and the
 // detail; the runner adds `reproduce with --seed=…`.
 
-import { feasible, placementRequest, type PeerView, type ServiceSpec } from '../node/core/index.js'
+import { feasible, placementRequest, type PeerView, type ServiceSpec } from '../core/index.js'
 
 export interface Violation {
   readonly invariant: string

@@ -1,9 +1,9 @@
 // The simulator's randomness: the core's seeded stream (one seed derives every random choice of a run)
 // plus the distributions the network and workload models draw from.
 
-import type { SeededRandom } from '../node/core/index.js'
+import type { SeededRandom } from '../core/index.js'
 
-export { seededRandom } from '../node/core/index.js'
+export { seededRandom } from '../core/index.js'
 export type Random = SeededRandom
 
 // --- distributions: plain functions over a Random, so any stream can be used ---

@@ -5,7 +5,7 @@
 import {
   addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
   type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type ServiceSpec, type SlotId, type TaskState, type TaskView,
-} from '../node/core/index.js'
+} from '../core/index.js'
 import { DesiredReplica, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'

@@ -9,7 +9,7 @@
 // Every problem is reported with its line number and column name, and parsing stops at
 // `maxErrors` so a wrong file gives a readable answer rather than a million lines of them.
 
-import { SERVICE_NAME_PATTERN, hash32, validateService, type Resources, type ServiceSpec, type SpecError } from '../node/core/index.js'
+import { SERVICE_NAME_PATTERN, hash32, validateService, type Resources, type ServiceSpec, type SpecError } from '../core/index.js'
 
 export interface TraceEntry {
   readonly name: string

@@ -10,7 +10,7 @@
 import {
   validateInventory, validateService,
   type PeerView, type ServiceSpec, type SpecError,
-} from '../node/core/index.js'
+} from '../core/index.js'
 import { lognormal, type Random } from './random.js'
 
 export const ZONES: readonly string[] = ['z1', 'z2', 'z3', 'z4']

@@ -1,5 +1,5 @@
 // The dependency direction of DESIGN.md, checked by reading imports:
-//   cli → node → {crdt, p2p} → core,   cli → sim → core.
+//   cli → node → {crdt, p2p} → core,   cli → sim → core,   {crdt, node} → io,   bench → anything.
 // The core must also stay pure (no clock, randomness, environment, timers or I/O), because the
 // simulator's answers are only the cluster's answers if both run the very same decisions.
 
@@ -36,19 +36,18 @@ function importsOf(file: string): string[] {
   return found
 }
 
-/** Top-level area of a repository path: node/core is its own area. */
+/** Top-level folder of a repository path: the folder is the area. */
 function areaOf(path: string): string {
-  const rel = relative(root, path)
-  if (rel.startsWith(`node${'/'}core`)) return 'core'
-  return rel.split('/')[0]!
+  return relative(root, path).split('/')[0]!
 }
 
 const ALLOWED: Record<string, readonly string[]> = {
   core: ['core'],
-  crdt: ['core', 'crdt'],
-  p2p: ['core', 'crdt', 'p2p'],
-  sim: ['core', 'crdt', 'sim'],
-  node: ['core', 'crdt', 'p2p', 'node'],
+  io: ['io'],
+  crdt: ['core', 'io', 'crdt'],
+  p2p: ['core', 'p2p'],
+  sim: ['core', 'sim'],
+  node: ['core', 'io', 'crdt', 'p2p', 'node'],
   cli: ['core', 'crdt', 'p2p', 'node', 'sim', 'cli'],
 }
 
@@ -57,8 +56,7 @@ const layering = suite('architecture')
 layering('each area imports only the areas below it', () => {
   const problems: string[] = []
   for (const area of Object.keys(ALLOWED)) {
-    const folder = area === 'core' ? 'node/core' : area
-    for (const file of sourceFiles(folder)) {
+    for (const file of sourceFiles(area)) {
       const own = areaOf(file)
       for (const specifier of importsOf(file)) {
         if (!specifier.startsWith('.')) continue
@@ -70,9 +68,16 @@ layering('each area imports only the areas below it', () => {
   assert.equal(problems, [])
 })
 
+layering('every top-level folder of source code has a place in the layering', () => {
+  const unplaced = readdirSync(root).filter((name) =>
+    !['node_modules', 'dist', 'test', 'bench', 'scripts'].includes(name) && !name.startsWith('.') &&
+    statSync(join(root, name)).isDirectory() && sourceFiles(name).length > 0 && !(name in ALLOWED))
+  assert.equal(unplaced, [])
+})
+
 layering('the core imports nothing outside itself, not even node built-ins or packages', () => {
   const problems: string[] = []
-  for (const file of sourceFiles('node/core')) {
+  for (const file of sourceFiles('core')) {
     for (const specifier of importsOf(file)) {
       if (!specifier.startsWith('.')) problems.push(`${relative(root, file)} imports ${specifier}`)
     }
@@ -83,7 +88,7 @@ layering('the core imports nothing outside itself, not even node built-ins or pa
 layering('the core reads no clock, randomness, environment or timers', () => {
   const forbidden = /\bDate\.now\(|new Date\(|Math\.random\(|\bprocess\.|setTimeout\(|setInterval\(|setImmediate\(|performance\.now\(|\brequire\(|crypto\.getRandomValues/
   const problems: string[] = []
-  for (const file of sourceFiles('node/core')) {
+  for (const file of sourceFiles('core')) {
     readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
       const code = line.replace(/\/\/.*$/, '')
       if (forbidden.test(code)) problems.push(`${relative(root, file)}:${i + 1}: ${line.trim()}`)
@@ -93,7 +98,7 @@ layering('the core reads no clock, randomness, environment or timers', () => {
 })
 
 layering('the import scanner sees imports (so the checks above cannot pass vacuously)', () => {
-  const files = sourceFiles('node/core')
+  const files = sourceFiles('core')
   assert.ok(files.length > 5)
   assert.ok(files.some((file) => importsOf(file).some((s) => s.startsWith('./'))))
 })

@@ -4,10 +4,10 @@
 import type { Command } from 'commander'
 import { Agent } from '../../node/agent/agent.js'
 import { defaultDataDir } from '../../node/agent/data-dir.js'
-import { parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../node/core/index.js'
+import { parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
-import { messageOf } from '../../node/core/error-message.js'
+import { messageOf } from '../../core/error-message.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 

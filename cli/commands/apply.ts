@@ -3,7 +3,7 @@
 // disk; gossip carries it to every other peer within milliseconds.
 
 import type { Command } from 'commander'
-import { formatFileError, loadServices } from '../../node/files.js'
+import { formatFileError, loadServices } from '../files.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
 import { table } from '../table.js'

@@ -4,8 +4,8 @@
 // Side-effect free either way.
 
 import type { Command } from 'commander'
-import { plan, REJECTION_TEXT, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../node/core/index.js'
-import { formatFileError, loadInventory, loadServices } from '../../node/files.js'
+import { plan, REJECTION_TEXT, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../core/index.js'
+import { formatFileError, loadInventory, loadServices } from '../files.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
 import { formatScore, percent, table } from '../table.js'

@@ -3,8 +3,8 @@
 
 import type { Command } from 'commander'
 import { writeFile } from 'node:fs/promises'
-import { parseDurationMs } from '../../node/core/index.js'
-import { formatFileError, loadInventory, loadServices, readTextFile } from '../../node/files.js'
+import { parseDurationMs } from '../../core/index.js'
+import { formatFileError, loadInventory, loadServices, readTextFile } from '../files.js'
 import { parseTrace } from '../../sim/trace.js'
 import { NO_FAULTS, parseFaultSpec } from '../../sim/faults.js'
 import { renderHtmlReport } from '../../sim/report.js'

@@ -7,13 +7,13 @@ import type { Command } from 'commander'
 import { defaultDataDir } from '../../node/agent/data-dir.js'
 import type { ServiceRow, TaskRow } from '../../node/agent/views.js'
 import { controlRequest } from '../../node/control/index.js'
-import { formatFileError, loadServices } from '../../node/files.js'
+import { formatFileError, loadServices } from '../files.js'
 import { SetupError } from '../../p2p/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
 import { table } from '../table.js'
 import { outcomeText, type ServiceOutcomeJson } from './apply.js'
-import { messageOf } from '../../node/core/error-message.js'
+import { messageOf } from '../../core/error-message.js'
 
 interface UpOptions {
   local?: string

@@ -1,5 +1,5 @@
 // The agent: one host's peer. It wires the pieces and decides nothing itself — the protocol machine
-// (node/core/machine) decides; the agent feeds it from libp2p, the runtime driver, the desired-state
+// (core/protocol) decides; the agent feeds it from libp2p, the runtime driver, the desired-state
 // document and real timers, and carries out what it outputs. The simulator feeds the same machine from
 // a model, so what `peer sim` says about placement and failover is what this process does.
 //
@@ -26,7 +26,7 @@ import {
   type ServiceName,
   type ServiceSpec,
   type SlotId,
-} from '../core/index.js'
+} from '../../core/index.js'
 import { ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
 import { controlRoutes } from './api.js'
@@ -35,7 +35,7 @@ import { readAssignments, writeAssignments, type Assignment } from './assignment
 import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../../core/error-message.js'
 
 /**
  * How long a stopped task gets between SIGTERM and SIGKILL. Docker and Nomad give 10 s; 5 s keeps a

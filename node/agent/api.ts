@@ -20,7 +20,7 @@ import {
   type EditResult,
 } from '../../crdt/index.js'
 import { ControlError, type ControlRoute } from '../control/index.js'
-import { parseSlot, type PeerId, type ServiceSpec, type SlotId } from '../core/index.js'
+import { parseSlot, type PeerId, type ServiceSpec, type SlotId } from '../../core/index.js'
 import type { Agent } from './agent.js'
 import { readLogs } from './logs.js'
 import { nodeRows, serviceRows, taskRows, whyAnswer } from './views.js'

@@ -7,9 +7,9 @@
 
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { writeFileDurably } from '../../crdt/durable-file.js'
+import { writeFileDurably } from '../../io/durable-file.js'
 import { checkSpec } from '../../crdt/index.js'
-import { canonicalJson, parseSlot, placementRequest, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../core/index.js'
+import { canonicalJson, parseSlot, placementRequest, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../../core/index.js'
 
 const FORMAT = 1
 

@@ -20,7 +20,7 @@ import {
   SetupError,
   type SwarmKey,
 } from '../../p2p/index.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../../core/error-message.js'
 import { TaskRecords, taskRecordsDir, type TaskRecord } from '../runtime/records.js'
 
 export const SWARM_KEY_FILE = 'swarm.key'

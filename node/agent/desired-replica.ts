@@ -14,7 +14,7 @@
 //     resolved edit() is durable. Changes that came from others (gossip, our own sync runs) are
 //     already durable at their sender, so listeners hear of them first and the persist follows in
 //     the same step: with several agents on one disk, the fdatasync alone took 100–260 ms, and
-//     placement must start bidding on every peer at nearly the same time (node/core/machine config).
+//     placement must start bidding on every peer at nearly the same time (core/protocol/config.ts).
 //     A crash inside that step loses the change here only; sync brings it back.
 //
 // Sync wire format (DESIRED_SYNC_PROTOCOL), one request/response per round:
@@ -48,9 +48,9 @@ import {
   type StoreWarning,
   type SyncState,
 } from '../../crdt/index.js'
-import type { PeerId } from '../core/ids.js'
+import type { PeerId } from '../../core/placement/ids.js'
 import { RequestError, type Host, type P2pTransport } from '../../p2p/index.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../../core/error-message.js'
 
 /** The gossip topic carrying new changes (crdt/broadcast.ts payloads). */
 export const DESIRED_TOPIC = '/peer/1/desired'

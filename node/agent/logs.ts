@@ -2,7 +2,7 @@
 // asked for a slot it does not run fetches the lines over a direct libp2p request. Following a remote
 // task polls (each answer carries where the next one starts); local follows read the file as it grows.
 
-import type { PeerId, SlotId } from '../core/index.js'
+import type { PeerId, SlotId } from '../../core/index.js'
 import type { Agent } from './agent.js'
 import { taskRows } from './views.js'
 

@@ -19,7 +19,7 @@ import {
   type Resources,
   type RejectionCount,
   type TaskView,
-} from '../core/index.js'
+} from '../../core/index.js'
 
 export interface TaskRow {
   readonly slot: string

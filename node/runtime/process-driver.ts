@@ -37,9 +37,9 @@ import { mkdir, open, rename, stat } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../core/ids.js'
-import type { ServiceSpec } from '../core/spec/types.js'
-import type { TaskState, TaskView } from '../core/view.js'
+import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/placement/ids.js'
+import type { ServiceSpec } from '../../core/service-spec/types.js'
+import type { TaskState, TaskView } from '../../core/placement/view.js'
 import {
   peerEnvironment,
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartResult, type TaskEvent, type TaskListener,

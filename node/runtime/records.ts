@@ -8,9 +8,9 @@
 
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileDurably } from '../../crdt/durable-file.js'
-import { parseSlot, type ServiceName, type SlotId } from '../core/ids.js'
-import type { ServiceSpec } from '../core/spec/types.js'
+import { writeFileDurably } from '../../io/durable-file.js'
+import { parseSlot, type ServiceName, type SlotId } from '../../core/placement/ids.js'
+import type { ServiceSpec } from '../../core/service-spec/types.js'
 
 /**
  * A slot as a file name: `web/3` → `web_3`, `web@host-a` → `web+host-a`. Injective on well-formed

@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { canonicalJson, combine32, hash32, hash64Hex, mix32 } from '../../node/core/index.js'
+import { canonicalJson, combine32, hash32, hash64Hex, mix32 } from '../../core/index.js'
 
 const inputs = (count: number) => Array.from({ length: count }, (_, i) => `web/${i}`)
 

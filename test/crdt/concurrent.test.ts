@@ -1,8 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
-import { canonicalJson } from '../../node/core/hash.js'
-import { peerId } from '../../node/core/ids.js'
+import { canonicalJson } from '../../core/hash.js'
+import { peerId } from '../../core/placement/ids.js'
 import {
   apply, conflicts, cordon, desiredState, drain, history, newDocument, readPeerSettings, readSecret, remove, removeSecret, scale,
   serviceState, setPeerLabels, setSecret, type DesiredDoc,

@@ -5,8 +5,8 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { canonicalJson } from '../../node/core/hash.js'
-import { peerId, type PeerId } from '../../node/core/ids.js'
+import { canonicalJson } from '../../core/hash.js'
+import { peerId, type PeerId } from '../../core/placement/ids.js'
 import {
   apply, cordon, decodeBroadcast, desiredState, drain, encodeBroadcast, generateSync, heads, newDocument, newSyncState,
   peerActor, receiveChanges, receiveSync, remove, removeSecret, revert, scale, setPeerLabels, setSecret, uncordon,

@@ -6,7 +6,7 @@
 
 import { resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { peerId } from '../../node/core/ids.js'
+import { peerId } from '../../core/placement/ids.js'
 import { apply, newProcessNonce, openStore, peerActor } from '../../crdt/index.js'
 import { spec } from './support.mjs'
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { desiredState, openStore, peerActor } from '../../crdt/index.js'
-import { peerId } from '../../node/core/ids.js'
+import { peerId } from '../../core/placement/ids.js'
 import { nonce } from './support.mjs'
 
 const writer = fileURLToPath(new URL('./crash-writer.mts', import.meta.url))

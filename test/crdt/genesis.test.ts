@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
-import { peerId } from '../../node/core/ids.js'
+import { peerId } from '../../core/placement/ids.js'
 import { apply, desiredState, genesisDocumentBytes, genesisHeads, newDocument, newProcessNonce, peerActor } from '../../crdt/index.js'
 import { nonce, ok, spec } from './support.mjs'
 

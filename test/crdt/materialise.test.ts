@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
 import { ImmutableString } from '@automerge/automerge'
-import { canonicalJson } from '../../node/core/hash.js'
+import { canonicalJson } from '../../core/hash.js'
 import { apply, conflicts, desiredState, history, readSecret, scale, serviceState, type DesiredDoc } from '../../crdt/index.js'
 import { ok, replica, spec } from './support.mjs'
 

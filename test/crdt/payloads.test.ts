@@ -2,7 +2,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
 import fc from 'fast-check'
-import { peerId } from '../../node/core/ids.js'
+import { peerId } from '../../core/placement/ids.js'
 import {
   apply, BROADCAST_LIMIT_BYTES, decodeBroadcast, desiredState, encodeBroadcast, generateSync, headsDigest, newDocument,
   newSyncState, payloadKind, receiveChanges, receiveSync, scale, type DesiredDoc, type SyncState,

@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { peerId } from '../../node/core/ids.js'
+import { peerId } from '../../core/placement/ids.js'
 import { cordon, desiredState, drain, readPeerSettings, setPeerLabels, uncordon } from '../../crdt/index.js'
 import { ok, replica } from './support.mjs'
 

@@ -1,9 +1,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
-import { canonicalJson } from '../../node/core/hash.js'
-import { peerId } from '../../node/core/ids.js'
-import { specDigest, specHash } from '../../node/core/spec/index.js'
+import { canonicalJson } from '../../core/hash.js'
+import { peerId } from '../../core/placement/ids.js'
+import { specDigest, specHash } from '../../core/service-spec/index.js'
 import { apply, desiredState, history, remove, revert, scale, serviceState } from '../../crdt/index.js'
 import { ok, replica, spec, specs } from './support.mjs'
 

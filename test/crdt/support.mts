@@ -1,8 +1,8 @@
 // Shared helpers for the desired-state tests. The .mts extension keeps uvu from running this file
 // as a test suite.
 
-import { peerId, type PeerId } from '../../node/core/ids.js'
-import { validateServices, type ServiceSpec } from '../../node/core/spec/index.js'
+import { peerId, type PeerId } from '../../core/placement/ids.js'
+import { validateServices, type ServiceSpec } from '../../core/service-spec/index.js'
 import { newDocument, peerActor, type DesiredDoc, type EditResult } from '../../crdt/index.js'
 
 /** Validated specs from the form a user writes; throws on invalid input (a broken test). */

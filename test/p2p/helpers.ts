@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createHost, identityFromSeed, P2pTransport, type Host, type HostInit, type P2pTransportInit, type SwarmKey } from '../../p2p/index.js'
-import type { Message, PeerId } from '../../node/core/index.js'
+import type { Message, PeerId } from '../../core/index.js'
 
 /** Test tuning: faster anti-entropy and rejoin than production, same liveness settings. */
 export const TEST_TUNING = { announceIntervalMs: 1_000, rejoinIntervalMs: 500 } as const

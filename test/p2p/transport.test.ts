@@ -4,7 +4,7 @@ import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DIRECT_PROTOCOL, generateSwarmKey, identityFromSeed, PROTOCOL_TOPIC, type InvalidMessage } from '../../p2p/index.js'
 import { lengthPrefix } from '../../p2p/frames.js'
-import { encodeMessage, type Message } from '../../node/core/index.js'
+import { encodeMessage, type Message } from '../../core/index.js'
 import { advertMessage, memberMessage, pingMessage, startPeer, stopAll, waitFor, waitForMesh, type TestPeer } from './helpers.js'
 
 const transport = suite('transport')

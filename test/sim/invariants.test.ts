@@ -2,7 +2,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { peerId, placementRequest, validateServices, type PeerView } from '../../node/core/index.js'
+import { peerId, placementRequest, validateServices, type PeerView } from '../../core/index.js'
 import { desiredIdentical, everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type WorldState } from '../../sim/invariants.js'
 
 const spec = (() => {

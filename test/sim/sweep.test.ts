@@ -4,7 +4,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { peerId, validateServices, type PeerView, type ServiceSpec } from '../../node/core/index.js'
+import { peerId, validateServices, type PeerView, type ServiceSpec } from '../../core/index.js'
 import { NO_FAULTS, parseFaultSpec } from '../../sim/faults.js'
 import { simulate } from '../../sim/simulate.js'
 

@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { feasible, placementRequest, validateInventory } from '../../node/core/index.js'
+import { feasible, placementRequest, validateInventory } from '../../core/index.js'
 import { seededRandom } from '../../sim/random.js'
 import { ARCHES, PEER_PROFILES, ZONES, demandRatio, syntheticPeerViews, syntheticPeers, syntheticServices } from '../../sim/workload.js'
 

@@ -18,7 +18,7 @@ import {
   type ServiceSpec,
   type TaskState,
   type TaskView,
-} from '../../../node/core/index.js'
+} from '../../../core/index.js'
 
 const SELF = peerId('peer-self')
 const OTHER = peerId('peer-other')

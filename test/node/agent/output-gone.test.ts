@@ -11,7 +11,7 @@ import { LocalCluster, sleep } from '../../../cli/local-cluster.js'
 import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import type { TaskRow } from '../../../node/agent/views.js'
 import { controlRequest } from '../../../node/control/index.js'
-import { loadServices } from '../../../node/files.js'
+import { loadServices } from '../../../cli/files.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { repoRoot } from '../../cli/run-cli.js'
 

@@ -21,7 +21,7 @@ import {
   type SlotId,
   type TaskState,
   type TaskView,
-} from '../../../node/core/index.js'
+} from '../../../core/index.js'
 
 // --- Fixtures -------------------------------------------------------------------------------------
 

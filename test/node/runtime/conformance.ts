@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { ServiceSpec, SlotId } from '../../../node/core/index.js'
+import type { ServiceSpec, SlotId } from '../../../core/index.js'
 import type { RunningTaskInfo, RuntimeDriver } from '../../../node/runtime/index.js'
 import { Recorder, collect, delay, eventually, rejects, slotOf, spec, task } from './helpers.js'
 

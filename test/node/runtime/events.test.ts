@@ -2,7 +2,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import type { SlotId } from '../../../node/core/index.js'
+import type { SlotId } from '../../../core/index.js'
 import type { TaskEvent } from '../../../node/runtime/index.js'
 import { EventHub } from '../../../node/runtime/events.js'
 

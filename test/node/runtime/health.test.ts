@@ -3,7 +3,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { HealthTracker, type HealthState } from '../../../node/runtime/index.js'
-import type { HealthcheckSpec } from '../../../node/core/index.js'
+import type { HealthcheckSpec } from '../../../core/index.js'
 
 const check = (retries: number, startPeriodMs = 0): HealthcheckSpec => ({ command: ['true'], intervalMs: 10, timeoutMs: 5, retries, startPeriodMs })
 

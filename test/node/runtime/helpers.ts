@@ -3,8 +3,8 @@
 // environment, which children and grandchildren inherit).
 
 import { readdirSync, readFileSync } from 'node:fs'
-import { makeSpec, makeTask } from '../../core/fixtures.js'
-import { replicaSlot, type ServiceSpec, type SlotId, type TaskView } from '../../../node/core/index.js'
+import { makeSpec, makeTask } from '../../core/placement/fixtures.js'
+import { replicaSlot, type ServiceSpec, type SlotId, type TaskView } from '../../../core/index.js'
 import type { RuntimeDriver, TaskEvent } from '../../../node/runtime/index.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 

@@ -8,7 +8,7 @@ import * as assert from 'uvu/assert'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { SlotId } from '../../../node/core/index.js'
+import type { SlotId } from '../../../core/index.js'
 import { ProcessDriver, type ProcessDriverInit, type RuntimeDriver } from '../../../node/runtime/index.js'
 import { driverConformance, type DriverHarness } from './conformance.js'
 import {

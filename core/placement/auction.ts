@@ -1,0 +1,120 @@
+// The auction: bids in, an assignment of slots to peers out. Every peer runs it over the bids it saw
+// and gets the same answer for the same set of bids, whatever order they arrived in, because
+//  - duplicate and stale bids are reduced to one per peer by a rule on their content (newest round,
+//    then canonical order), and
+//  - winners are chosen by score, then by a hash of (service, peer, replica ordinal), then by peer id:
+//    a total order that never looks at arrival order.
+//
+// Slots of one service are interchangeable, so the auction hands out "the next replica" greedily to
+// the best remaining marginal bid and gives the i-th winner the i-th slot in slot order, in
+// O(slots · log bidders) with a heap. A peer's next entry joins the heap only once its previous one
+// won. Under spread, marginal scores fall, so greedy maximises the total score and spreads; under
+// binpack they rise, so the winning peer keeps winning until it is full, which is what packing means. The tie-break hashes the replica ordinal rather than the slot id so the heap order is
+// fixed when an entry is pushed; with identical peers it still spreads different services over
+// different peers, because the service is in the hash.
+
+import { combine32, hash32 } from '../hash.js'
+import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { bidScore, type Bid } from './bid.js'
+import { Heap } from './heap.js'
+import { compareScores, domainScore, type Score, type ScoringRequest } from './scoring.js'
+import { canonicalJson } from '../hash.js'
+
+export interface Award {
+  readonly slot: SlotId
+  readonly peer: PeerId
+  /** The winning score, including the domain term when the service spreads by a label. */
+  readonly score: Score
+}
+
+export interface AuctionResult {
+  readonly awards: readonly Award[]
+  /** Slots no bid could take; they wait for a wider round. */
+  readonly unassigned: readonly SlotId[]
+}
+
+export interface AuctionInput {
+  readonly service: ServiceName
+  readonly specHash: string
+  readonly slots: readonly SlotId[]
+  readonly bids: readonly Bid[]
+  /** The service's strategy and resources, from which the bids' scores are computed. */
+  readonly scoring: ScoringRequest
+  /** Whether the service spreads over a label's domains (its spec's spreadBy is set). */
+  readonly spreadByDomain: boolean
+}
+
+interface Entry {
+  readonly bid: Bid
+  readonly ordinal: number
+  readonly tie: number
+  score: Score
+  /** Wins in the bid's domain when `score` was computed; stale once the domain wins again. */
+  domainWins: number
+}
+
+/** Keeps one bid per peer: for this service and version, newest round, then canonical content order. */
+export function latestBids(service: ServiceName, specHash: string, bids: readonly Bid[]): Bid[] {
+  const byPeer = new Map<PeerId, Bid>()
+  for (const bid of bids) {
+    if (bid.service !== service || bid.specHash !== specHash) continue
+    const current = byPeer.get(bid.peer)
+    if (current === undefined || bid.round > current.round ||
+        (bid.round === current.round && canonicalJson(bid) > canonicalJson(current))) {
+      byPeer.set(bid.peer, bid)
+    }
+  }
+  return [...byPeer.values()]
+}
+
+export function auction(input: AuctionInput): AuctionResult {
+  const slots = sortBySlot([...new Set(input.slots)], (slot) => slot)
+  const bids = latestBids(input.service, input.specHash, input.bids)
+  const serviceHash = hash32(input.service)
+
+  // Replicas already in each domain: the largest count any bidder in it reported. A function of the
+  // bid set alone, so every peer agrees even when their views of the cluster differ.
+  const domainBase = new Map<string, number>()
+  const domainWins = new Map<string, number>()
+  if (input.spreadByDomain) {
+    for (const bid of bids) domainBase.set(bid.domain, Math.max(domainBase.get(bid.domain) ?? 0, bid.domainCount))
+  }
+
+  const effective = (bid: Bid, ordinal: number): Score => {
+    const score = bidScore(bid, input.scoring, ordinal)
+    if (!input.spreadByDomain) return score
+    const inDomain = (domainBase.get(bid.domain) ?? 0) + (domainWins.get(bid.domain) ?? 0)
+    return [domainScore(inDomain), ...score]
+  }
+  const entry = (bid: Bid, ordinal: number): Entry => ({
+    bid,
+    ordinal,
+    tie: combine32(combine32(serviceHash, hash32(bid.peer)), ordinal),
+    score: effective(bid, ordinal),
+    domainWins: domainWins.get(bid.domain) ?? 0,
+  })
+  const heap = new Heap<Entry>((a, b) => {
+    const byScore = compareScores(a.score, b.score)
+    if (byScore !== 0) return byScore < 0
+    if (a.tie !== b.tie) return a.tie > b.tie
+    return compareStrings(a.bid.peer, b.bid.peer) < 0
+  })
+  for (const bid of bids) if (bid.offered > 0) heap.push(entry(bid, 0))
+
+  const awards: Award[] = []
+  while (awards.length < slots.length) {
+    const top = heap.pop()
+    if (top === undefined) break
+    if (input.spreadByDomain && top.domainWins !== (domainWins.get(top.bid.domain) ?? 0)) {
+      // Its domain won since this entry was scored; scores only fall, so re-score and retry (lazy greedy).
+      top.score = effective(top.bid, top.ordinal)
+      top.domainWins = domainWins.get(top.bid.domain) ?? 0
+      heap.push(top)
+      continue
+    }
+    awards.push({ slot: slots[awards.length]!, peer: top.bid.peer, score: top.score })
+    if (input.spreadByDomain) domainWins.set(top.bid.domain, (domainWins.get(top.bid.domain) ?? 0) + 1)
+    if (top.ordinal + 1 < top.bid.offered) heap.push(entry(top.bid, top.ordinal + 1))
+  }
+  return { awards, unassigned: slots.slice(awards.length) }
+}

@@ -1,0 +1,123 @@
+// Candidates: which peers are asked to bid for a service. Asking every peer would make each placement
+// cost O(N) messages and O(N) work; Nomad scores only a bounded sample for the same reason. The sample
+// must also be the same on every peer, so each peer can tell by itself whether it is a candidate.
+//
+// Multi-probe consistent hashing (Appleton & O'Reilly, 2015) over a ring with virtual points: each
+// peer sits on the ring at VIRTUAL_POINTS positions hash(peer id, v); the service's key is hashed with
+// probe seeds 0, 1, 2, … and each probe takes the owner of the first point at or after it whose peer
+// is not chosen yet. Once half the peers are chosen, the rest follow in ring order from a point of the
+// key. The candidates of a key are therefore the prefix of one fixed sequence: widening a round only
+// ever adds peers. The sequence depends only on the key and the membership, moves little when the
+// membership changes (peers that disagree about one member still agree on most candidates), and costs
+// O(k log N) to compute. Virtual points even out the arcs in front of each peer, so every peer is asked
+// about equally often.
+//
+// Peers that can never take the service — wrong labels for its constraints, or without its driver —
+// are skipped in the sequence (every peer knows every peer's labels from adverts), so constrained
+// services do not spend rounds asking peers that cannot bid.
+//
+// Size: k = (slots to place) + ⌈log₂ N⌉ + 2 — one candidate per slot so spread can give each its own
+// peer, plus Nomad-style log N for a choice of the emptiest, even for one slot. Every candidate sends
+// its bid to every other, so a round costs k² messages: k stays as small as choice allows. When the candidates cannot take every slot the
+// round widens k by 4× until it covers the whole cluster, so a slot that fits anywhere is eventually
+// placed, while the common case stays O(k).
+
+import { hash32 } from '../hash.js'
+import { compareStrings, type PeerId } from './ids.js'
+
+export interface PeerRing {
+  /** Ring positions, ascending. */
+  readonly points: Uint32Array
+  /** Index into `peers` of each point's owner. */
+  readonly owners: Uint32Array
+  /** Distinct peers, sorted by id. */
+  readonly peers: readonly PeerId[]
+}
+
+/** Positions per peer. 16 keeps the most-asked peer within about 2× the mean at 1,000 peers. */
+export const VIRTUAL_POINTS = 16
+
+/** Owners are packed below 2^21 in ring construction. */
+const OWNER_LIMIT = 2 ** 21
+
+/** Widening factor per round. */
+export const WIDEN_FACTOR = 4
+
+export function buildRing(peers: readonly PeerId[]): PeerRing {
+  const unique = [...new Set(peers)].sort(compareStrings)
+  if (unique.length >= OWNER_LIMIT) throw new RangeError(`a ring holds fewer than ${OWNER_LIMIT} peers`)
+  // Point and owner packed into one exact double (32 + 21 bits), so a native numeric sort orders
+  // them by point, then owner, without allocating an object per point.
+  const packed = new Float64Array(unique.length * VIRTUAL_POINTS)
+  unique.forEach((peer, owner) => {
+    for (let v = 0; v < VIRTUAL_POINTS; v++) packed[owner * VIRTUAL_POINTS + v] = hash32(peer, v) * OWNER_LIMIT + owner
+  })
+  packed.sort()
+  const points = new Uint32Array(packed.length)
+  const owners = new Uint32Array(packed.length)
+  for (let i = 0; i < packed.length; i++) {
+    const value = packed[i]!
+    const owner = value % OWNER_LIMIT
+    owners[i] = owner
+    points[i] = (value - owner) / OWNER_LIMIT
+  }
+  return { points, owners, peers: unique }
+}
+
+/** Candidate count for `unplaced` slots in a cluster of `clusterSize` peers at bid round `round`. */
+export function candidateCount(unplaced: number, clusterSize: number, round: number): number {
+  if (clusterSize <= 0) return 0
+  const base = Math.max(1, unplaced) + Math.ceil(Math.log2(clusterSize + 1)) + 2
+  const widened = base * WIDEN_FACTOR ** Math.max(0, round)
+  return Math.min(clusterSize, widened)
+}
+
+/**
+ * The first `count` candidates for `key` (a service name) among the peers `accept` admits (all, by
+ * default). For a fixed ring and filter, a larger count always extends a smaller one.
+ */
+export function candidates(ring: PeerRing, key: string, count: number, accept?: (peer: PeerId) => boolean): PeerId[] {
+  const size = ring.peers.length
+  const wanted = Math.min(count, size)
+  if (wanted <= 0) return []
+  const points = ring.points.length
+  // Sets, not bitmaps of the ring: the cost must stay O(k), not O(N), per service.
+  const seen = new Set<number>()
+  const out: PeerId[] = []
+  const visit = (owner: number) => {
+    seen.add(owner)
+    const peer = ring.peers[owner]!
+    if (accept === undefined || accept(peer)) out.push(peer)
+  }
+  const half = Math.floor(size / 2)
+  for (let probe = 0; out.length < wanted && seen.size < half; probe++) {
+    let index = lowerBound(ring.points, hash32(key, probe)) % points
+    // At most half the peers are seen, so an unseen one is a few points away.
+    while (seen.has(ring.owners[index]!)) index = (index + 1) % points
+    visit(ring.owners[index]!)
+  }
+  if (out.length < wanted) {
+    let index = lowerBound(ring.points, hash32(key, 0x5eed)) % points
+    for (let step = 0; step < points && out.length < wanted; step++, index = (index + 1) % points) {
+      const owner = ring.owners[index]!
+      if (!seen.has(owner)) visit(owner)
+    }
+  }
+  return out
+}
+
+/** Whether `peer` is among the first `count` candidates for `key`. */
+export function isCandidate(ring: PeerRing, key: string, count: number, peer: PeerId, accept?: (peer: PeerId) => boolean): boolean {
+  return candidates(ring, key, count, accept).includes(peer)
+}
+
+function lowerBound(points: Uint32Array, value: number): number {
+  let low = 0
+  let high = points.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (points[mid]! < value) low = mid + 1
+    else high = mid
+  }
+  return low
+}

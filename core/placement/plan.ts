@@ -1,0 +1,277 @@
+// The planner: one whole placement pass over a cluster view, with the same functions the peers use
+// when they bid for real (reconcile → candidates → bids → auction). Offline it answers `peer plan`;
+// the simulator and the benchmark use it to place at scale. It works on a private copy of the view
+// and returns the result as data.
+
+import { auction } from './auction.js'
+import { bidScore, computeBid } from './bid.js'
+import { buildRing, candidateCount, candidates } from './candidates.js'
+import { feasible, type Rejection, type RejectionReason } from './feasibility.js'
+import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
+import { couldHost, placementRequest, type PlacementRequest } from './request.js'
+import type { Score } from './scoring.js'
+import { addResources, subtractResources } from '../service-spec/resources.js'
+import type { Resources, ServiceSpec } from '../service-spec/types.js'
+import { isActive, type PeerState, type PeerView, type TaskView } from './view.js'
+
+export interface Placement {
+  readonly slot: SlotId
+  readonly service: ServiceName
+  readonly peer: PeerId
+  readonly reason: PlaceReason
+  readonly score: Score
+  /** Bid round that placed it: 0 unless the candidate set had to widen. */
+  readonly round: number
+}
+
+/** How many peers turned a slot down for one reason. */
+export interface RejectionCount {
+  readonly reason: RejectionReason
+  readonly detail: string
+  readonly peers: number
+}
+
+export interface PendingSlot {
+  readonly slot: SlotId
+  readonly service: ServiceName
+  readonly reason: PlaceReason
+  /** Why no peer took it, most common reason first; empty when the cluster has no peers. */
+  readonly rejections: readonly RejectionCount[]
+}
+
+/** One peer's part in a service's placement: its bid or its rejection, from the last round it was asked. */
+export interface CandidateReport {
+  readonly peer: PeerId
+  readonly round: number
+  /** Replicas it offered and the score of the first, when it bid. */
+  readonly offered?: number
+  readonly bestScore?: Score
+  readonly won?: number
+  readonly rejection?: { readonly reason: RejectionReason; readonly detail: string }
+}
+
+export interface ServicePlan {
+  readonly service: ServiceName
+  readonly specHash: string
+  readonly rounds: number
+  readonly candidates: readonly CandidateReport[]
+  /** Peers never asked because their labels or drivers rule the service out (explain only). */
+  readonly ruledOut: readonly RejectionCount[]
+}
+
+export interface PeerUsage {
+  readonly peer: PeerId
+  readonly state: PeerState
+  readonly capacity: Resources
+  readonly allocated: Resources
+  readonly tasks: number
+}
+
+export interface PlanResult {
+  readonly placements: readonly Placement[]
+  readonly pending: readonly PendingSlot[]
+  readonly stops: readonly StopAction[]
+  readonly keep: readonly TaskView[]
+  readonly wait: readonly WaitAction[]
+  readonly rollouts: readonly Rollout[]
+  readonly peers: readonly PeerUsage[]
+  readonly services: readonly ServicePlan[]
+}
+
+export interface PlanInput {
+  readonly services: readonly ServiceSpec[]
+  readonly peers: readonly PeerView[]
+  readonly now: number
+  /** Collect per-candidate reports (for `peer why`); off in benchmarks. Default true. */
+  readonly explain?: boolean
+}
+
+interface WorkingPeer {
+  id: PeerId
+  state: PeerState
+  capacity: Resources
+  allocated: Resources
+  labels: Readonly<Record<string, string>>
+  drivers: PeerView['drivers']
+  tasks: TaskView[]
+}
+
+export function plan(input: PlanInput): PlanResult {
+  const explain = input.explain ?? true
+  const decided: ReconcileResult = reconcile(input)
+  const working = new Map<PeerId, WorkingPeer>()
+  for (const peer of [...input.peers].sort((a, b) => compareStrings(a.id, b.id))) {
+    working.set(peer.id, { ...peer, allocated: peer.allocated, tasks: [...peer.tasks] })
+  }
+
+  // Stopped tasks free their resources before anything is placed: the plan shows the end state.
+  for (const { task } of decided.stop) {
+    const peer = working.get(task.peer)
+    if (peer === undefined) continue
+    const index = peer.tasks.indexOf(task)
+    if (index >= 0) {
+      peer.tasks.splice(index, 1)
+      peer.allocated = subtractResources(peer.allocated, task.resources)
+    }
+  }
+
+  // Which peers hold each service's active tasks: spreadBy counts per domain from this in
+  // O(replicas of the service) instead of scanning every peer's tasks.
+  const holders = new Map<ServiceName, PeerId[]>()
+  for (const peer of working.values()) {
+    if (peer.state === 'dead') continue
+    for (const task of peer.tasks) {
+      if (!isActive(task.state)) continue
+      const list = holders.get(task.service)
+      if (list === undefined) holders.set(task.service, [peer.id])
+      else list.push(peer.id)
+    }
+  }
+
+  const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
+  const specs = new Map(input.services.map((spec) => [spec.name, spec]))
+  const actionsByService = new Map<ServiceName, PlaceAction[]>()
+  for (const action of decided.place) {
+    const list = actionsByService.get(action.service)
+    if (list === undefined) actionsByService.set(action.service, [action])
+    else list.push(action)
+  }
+
+  const placements: Placement[] = []
+  const pending: PendingSlot[] = []
+  const servicePlans: ServicePlan[] = []
+
+  const assign = (peer: WorkingPeer, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
+    peer.tasks.push({
+      slot: action.slot, service: action.service, peer: peer.id, specHash: want.specHash,
+      state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
+    })
+    peer.allocated = addResources(peer.allocated, want.resources)
+    const list = holders.get(action.service)
+    if (list === undefined) holders.set(action.service, [peer.id])
+    else list.push(peer.id)
+    placements.push({ slot: action.slot, service: action.service, peer: peer.id, reason: action.reason, score, round })
+  }
+
+  for (const service of [...actionsByService.keys()].sort(compareStrings)) {
+    const spec = specs.get(service)!
+    const want = placementRequest(spec)
+    const actions = actionsByService.get(service)!
+    const reports = new Map<PeerId, CandidateReport>()
+
+    // Global slots belong to one peer: it takes the slot if it can.
+    for (const action of actions.filter((a) => a.peer !== undefined)) {
+      const peer = working.get(action.peer!)
+      const check = peer === undefined ? undefined : feasible(peer, want)
+      if (peer !== undefined && check?.ok) assign(peer, action, want, [1], 0)
+      else pending.push({ slot: action.slot, service, reason: action.reason, rejections: check && !check.ok ? countRejections([check.rejection]) : [] })
+    }
+
+    // Replicated slots and jobs go to auction, widening the candidate set until they fit or it covers everyone.
+    const open = actions.filter((a) => a.peer === undefined)
+    const bySlot = new Map(open.map((a) => [a.slot, a]))
+    let remaining = open.map((a) => a.slot)
+    let round = 0
+    let roundsRun = 0
+    while (remaining.length > 0 && ring.peers.length > 0) {
+      roundsRun++
+      const count = candidateCount(remaining.length, ring.peers.length, round)
+      const asked = candidates(ring, service, count, (id) => {
+        const peer = working.get(id)!
+        return couldHost(want, peer.drivers, peer.labels)
+      })
+      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
+      const bids = []
+      for (const id of asked) {
+        const result = computeBid(working.get(id)!, want, remaining.length, { round, ...(domainCounts ? { domainCounts } : {}) })
+        if (result.ok) {
+          bids.push(result.bid)
+          if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })
+        } else if (explain) {
+          reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
+        }
+      }
+      const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, scoring: want, spreadByDomain: want.spreadBy !== '' })
+      for (const award of outcome.awards) {
+        assign(working.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
+        if (explain) {
+          const report = reports.get(award.peer)!
+          reports.set(award.peer, { ...report, won: (report.won ?? 0) + 1 })
+        }
+      }
+      remaining = [...outcome.unassigned]
+      if (count >= ring.peers.length) break
+      round++
+    }
+
+    if (remaining.length > 0) {
+      // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip
+      // peers whose labels rule them out, and those reasons matter most to the user.
+      const rejections: Rejection[] = []
+      for (const peer of working.values()) {
+        if (peer.state === 'dead') continue
+        const check = feasible(peer, want)
+        if (!check.ok) rejections.push(check.rejection)
+      }
+      const counted = countRejections(rejections)
+      for (const slot of remaining) pending.push({ slot, service, reason: bySlot.get(slot)!.reason, rejections: counted })
+    }
+    const ruledOut: Rejection[] = []
+    if (explain) {
+      for (const peer of working.values()) {
+        if (peer.state === 'dead' || couldHost(want, peer.drivers, peer.labels)) continue
+        const check = feasible(peer, want)
+        if (!check.ok) ruledOut.push(check.rejection)
+      }
+    }
+    servicePlans.push({
+      service,
+      specHash: want.specHash,
+      rounds: roundsRun,
+      ruledOut: countRejections(ruledOut),
+      candidates: [...reports.values()].sort((a, b) => compareStrings(a.peer, b.peer)),
+    })
+  }
+
+  sortBySlot(placements, (p) => p.slot)
+  sortBySlot(pending, (p) => p.slot)
+  return {
+    placements,
+    pending,
+    stops: decided.stop,
+    keep: decided.keep,
+    wait: decided.wait,
+    rollouts: decided.rollouts,
+    peers: [...working.values()].map((p) => ({
+      peer: p.id,
+      state: p.state,
+      capacity: p.capacity,
+      allocated: p.allocated,
+      tasks: p.tasks.filter((t) => isActive(t.state)).length,
+    })),
+    services: servicePlans,
+  }
+}
+
+/** Rejections grouped by (reason, detail), most peers first, then by reason and detail. */
+export function countRejections(rejections: readonly Rejection[]): RejectionCount[] {
+  const counts = new Map<string, { reason: RejectionReason; detail: string; peers: number }>()
+  for (const r of rejections) {
+    const key = `${r.reason}\u0000${r.detail}`
+    const entry = counts.get(key)
+    if (entry === undefined) counts.set(key, { reason: r.reason, detail: r.detail, peers: 1 })
+    else entry.peers++
+  }
+  return [...counts.values()].sort((a, b) =>
+    b.peers - a.peers || compareStrings(a.reason, b.reason) || compareStrings(a.detail, b.detail))
+}
+
+function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {
+  const counts = new Map<string, number>()
+  for (const id of holders) {
+    const domain = working.get(id)!.labels[label] ?? ''
+    counts.set(domain, (counts.get(domain) ?? 0) + 1)
+  }
+  return counts
+}

@@ -1,0 +1,63 @@
+// Scores. A score is a short tuple compared lexicographically, highest first; every component lies in
+// [0, 1]. A tuple instead of a weighted sum because the strategies are priorities, not trade-offs:
+// spread must never put a third replica on a peer while another feasible peer has one (skew <= 1), and
+// a weighted sum cannot promise that once the free-capacity term varies enough.
+//
+//   spread:  [1/(1 + replicas of this service on the peer), mean free fraction after placing]
+//            fewest replicas first, then the emptiest peer.
+//   binpack: [mean used fraction after placing, 1/(1 + replicas of this service on the peer)]
+//            the fullest peer that still fits first (fewer hosts busy), then spread as a tie-break.
+//   spreadBy (soft label spread): the auction puts [1/(1 + replicas in the peer's label domain)] in
+//            front of either, so domains (zones, racks) fill evenly before peers within them.
+//
+// Mean fractions are over cpu and memory, the dimensions every peer has. Scores are computed by the
+// bidder's exact local numbers, which its bid carries; every peer evaluates the same function on the
+// same numbers (IEEE-754 arithmetic is deterministic), so all agree on every score.
+
+import { freeFraction } from '../service-spec/resources.js'
+import type { Resources, Strategy } from '../service-spec/types.js'
+
+export type Score = readonly number[]
+
+/** What a score depends on: the bidder's cpu and memory, nothing else of its state. */
+export interface ScoringState {
+  readonly cpuCapacityMilli: number
+  readonly cpuAllocatedMilli: number
+  readonly memoryCapacityMiB: number
+  readonly memoryAllocatedMiB: number
+}
+
+export interface ScoringRequest {
+  readonly strategy: Strategy
+  readonly resources: Resources
+}
+
+/**
+ * Score of adding the (existing + extra + 1)-th replica of a service to a peer in `state`, after
+ * `extra` replicas already added in this bid. Spread scores fall with `extra`; binpack scores rise
+ * (a fuller peer wants the next replica more), so binpack fills one peer before opening the next.
+ */
+export function marginalScore(state: ScoringState, want: ScoringRequest, existing: number, extra: number): Score {
+  const free = freeFraction(
+    { cpuMilli: state.cpuCapacityMilli, memoryMiB: state.memoryCapacityMiB, extended: {} },
+    { cpuMilli: state.cpuAllocatedMilli, memoryMiB: state.memoryAllocatedMiB, extended: {} },
+    want.resources.cpuMilli * (extra + 1),
+    want.resources.memoryMiB * (extra + 1),
+  )
+  const fewer = 1 / (1 + existing + extra)
+  return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+}
+
+/** Score of one more replica in a label domain that already holds `inDomain` of them. */
+export const domainScore = (inDomain: number): number => 1 / (1 + inDomain)
+
+/** Lexicographic comparison, highest first: negative when `a` ranks before `b`. */
+export function compareScores(a: Score, b: Score): number {
+  const length = Math.max(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a[i] ?? -Infinity
+    const y = b[i] ?? -Infinity
+    if (x !== y) return x > y ? -1 : 1
+  }
+  return 0
+}

@@ -1,0 +1,157 @@
+// The cluster as one peer sees it: every peer's latest advert merged with its membership status and
+// the operator's settings into PeerViews, and an index of which peers hold tasks of each service, so
+// one service can be reconciled without scanning every peer.
+
+import type { PeerId, ServiceName, SlotId } from '../placement/ids.js'
+import { addTask, type PeerLookup, type ServiceTasks } from '../placement/reconcile.js'
+import type { TaskState, TaskView } from '../placement/view.js'
+import type { PeerState, PeerView } from '../placement/view.js'
+import type { PeerSettings } from './desired.js'
+import type { Advert, MemberStatus } from './messages.js'
+
+export class ClusterState implements PeerLookup {
+  private readonly adverts = new Map<PeerId, Advert>()
+  private readonly statuses = new Map<PeerId, MemberStatus>()
+  private settings: ReadonlyMap<PeerId, PeerSettings> = new Map()
+  private readonly views = new Map<PeerId, PeerView>()
+  /** Peers whose advert lists tasks of a service. */
+  private readonly holders = new Map<ServiceName, Set<PeerId>>()
+  /** Each advert's tasks grouped by service, so one service's index costs O(its tasks). */
+  private readonly grouped = new Map<PeerId, ReadonlyMap<ServiceName, TaskView[]>>()
+  /** Service indexes built since the last change that touched them. */
+  private readonly indexes = new Map<ServiceName, ServiceTasks>()
+
+  /** Stores an advert if newer than the one held; returns the services whose tasks it touched, or null if stale. */
+  putAdvert(advert: Advert): Set<ServiceName> | null {
+    const known = this.adverts.get(advert.peer)
+    if (known !== undefined && (advert.incarnation < known.incarnation ||
+        (advert.incarnation === known.incarnation && advert.version <= known.version))) return null
+    const previous = this.grouped.get(advert.peer)
+    const groups = groupByService(advert)
+    // Only services whose tasks on this peer really changed are touched: a claim of one task must
+    // not make every peer re-reconcile every other service the claimer runs.
+    const touched = new Set<ServiceName>()
+    for (const [service, group] of groups) if (!sameTasks(previous?.get(service), group)) touched.add(service)
+    for (const service of previous?.keys() ?? []) if (!groups.has(service)) touched.add(service)
+    for (const service of touched) {
+      let set = this.holders.get(service)
+      if (groups.has(service)) {
+        if (set === undefined) this.holders.set(service, (set = new Set()))
+        set.add(advert.peer)
+      } else {
+        set?.delete(advert.peer)
+      }
+    }
+    this.grouped.set(advert.peer, groups)
+    this.adverts.set(advert.peer, advert)
+    this.views.delete(advert.peer)
+    for (const service of touched) this.indexes.delete(service)
+    return touched
+  }
+
+  advert(peer: PeerId): Advert | undefined {
+    return this.adverts.get(peer)
+  }
+
+  allAdverts(): IterableIterator<Advert> {
+    return this.adverts.values()
+  }
+
+  /** Services with tasks on `peer` (to re-reconcile when its status changes). */
+  servicesOn(peer: PeerId): Set<ServiceName> {
+    return new Set(this.grouped.get(peer)?.keys() ?? [])
+  }
+
+  setStatus(peer: PeerId, status: MemberStatus): void {
+    this.statuses.set(peer, status)
+    this.views.delete(peer)
+    for (const service of this.grouped.get(peer)?.keys() ?? []) this.indexes.delete(service)
+  }
+
+  setSettings(settings: ReadonlyMap<PeerId, PeerSettings>): void {
+    this.settings = settings
+    this.views.clear()
+    this.indexes.clear()
+  }
+
+  get(id: PeerId): PeerView | undefined {
+    const cached = this.views.get(id)
+    if (cached !== undefined) return cached
+    const advert = this.adverts.get(id)
+    if (advert === undefined) return undefined
+    const view = this.build(advert)
+    this.views.set(id, view)
+    return view
+  }
+
+  *values(): IterableIterator<PeerView> {
+    for (const id of this.adverts.keys()) yield this.get(id)!
+  }
+
+  /** One service's tasks, indexed for reconcileService (cached until an advert or status touches it). */
+  serviceTasks(service: ServiceName): ServiceTasks {
+    const cached = this.indexes.get(service)
+    if (cached !== undefined) return cached
+    const bySlot = new Map<SlotId, TaskView[]>()
+    const lost = new Set<SlotId>()
+    const ended = new Map<string, TaskState>()
+    const entry = { bySlot, lost, ended }
+    const desired = new Set<string>([service])
+    const orphans: TaskView[] = []
+    for (const peer of this.holders.get(service) ?? []) {
+      const view = this.get(peer)
+      if (view === undefined) continue
+      const dead = view.state === 'dead'
+      for (const task of this.grouped.get(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
+    }
+    this.indexes.set(service, entry)
+    return entry
+  }
+
+  /** Services that have tasks somewhere, for finding tasks of services no longer desired. */
+  knownServices(): IterableIterator<ServiceName> {
+    return this.holders.keys()
+  }
+
+  private build(advert: Advert): PeerView {
+    const status = this.statuses.get(advert.peer) ?? 'alive'
+    const settings = this.settings.get(advert.peer)
+    let state: PeerState
+    if (status === 'dead' || status === 'left') state = 'dead'
+    else if (status === 'suspect') state = 'suspect'
+    else if (settings?.drain) state = 'draining'
+    else if (settings?.cordon) state = 'cordoned'
+    else state = 'alive'
+    const labels = settings && Object.keys(settings.labels).length > 0 ? { ...advert.labels, ...settings.labels } : advert.labels
+    return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
+  }
+}
+
+/**
+ * An advert's tasks grouped by service. Adverts are immutable values, so the grouping is cached per
+ * advert object: where many peers hold the same object (the simulator) it is computed once.
+ */
+const groupings = new WeakMap<Advert, ReadonlyMap<ServiceName, TaskView[]>>()
+
+function groupByService(advert: Advert): ReadonlyMap<ServiceName, TaskView[]> {
+  let groups = groupings.get(advert)
+  if (groups !== undefined) return groups
+  const built = new Map<ServiceName, TaskView[]>()
+  for (const task of advert.tasks) {
+    const group = built.get(task.service)
+    if (group === undefined) built.set(task.service, [task])
+    else group.push(task)
+  }
+  groupings.set(advert, built)
+  return built
+}
+
+function sameTasks(a: readonly TaskView[] | undefined, b: readonly TaskView[]): boolean {
+  if (a === undefined || a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!
+    const y = b[i]!
+    if (x.slot !== y.slot || x.state !== y.state || x.specHash !== y.specHash || x.since !== y.since) return false
+  }
+  return true
+}

@@ -1,0 +1,103 @@
+// The membership table: SWIM records, when each peer was last heard from, suspicion deadlines, and a
+// queue of recent updates to piggyback on probes (each retransmitted a bounded number of times).
+
+import type { PeerId } from '../placement/ids.js'
+import { supersedes, type MemberRecord, type MemberStatus } from './messages.js'
+
+export interface Member {
+  record: MemberRecord
+  /** Local time after which a suspect is declared dead. */
+  deadAt?: number
+}
+
+interface QueuedUpdate {
+  record: MemberRecord
+  sendsLeft: number
+}
+
+export class MemberTable {
+  private readonly members = new Map<PeerId, Member>()
+  private readonly queue: QueuedUpdate[] = []
+
+  constructor(private readonly self: PeerId) {}
+
+  get(peer: PeerId): Member | undefined {
+    return this.members.get(peer)
+  }
+
+  status(peer: PeerId): MemberStatus | undefined {
+    return this.members.get(peer)?.record.status
+  }
+
+  all(): IterableIterator<Member> {
+    return this.members.values()
+  }
+
+  get size(): number {
+    return this.members.size
+  }
+
+  /** Peers that are alive or suspect (probe targets, ring members), self excluded. */
+  reachable(): PeerId[] {
+    const out: PeerId[] = []
+    for (const member of this.members.values()) {
+      if (member.record.peer !== this.self && (member.record.status === 'alive' || member.record.status === 'suspect')) out.push(member.record.peer)
+    }
+    return out
+  }
+
+  /**
+   * Applies a record if it supersedes what is known. Returns the previous status (undefined for a new
+   * member) when it changed something, or null when it was stale.
+   */
+  apply(record: MemberRecord, now: number, retransmits: number): MemberStatus | undefined | null {
+    const known = this.members.get(record.peer)
+    if (!supersedes(record, known?.record)) return null
+    const previous = known?.record.status
+    if (known === undefined) {
+      this.members.set(record.peer, { record })
+    } else {
+      known.record = record
+      if (record.status !== 'suspect') delete known.deadAt
+    }
+    this.enqueue(record, retransmits)
+    return previous
+  }
+
+  /** Peers held dead (not those that left gracefully): reconnect targets. */
+  dead(): PeerId[] {
+    const out: PeerId[] = []
+    for (const member of this.members.values()) if (member.record.status === 'dead') out.push(member.record.peer)
+    return out
+  }
+
+
+  setDeadline(peer: PeerId, deadAt: number): void {
+    const member = this.members.get(peer)
+    if (member !== undefined && member.deadAt === undefined) member.deadAt = deadAt
+  }
+
+  /** Up to `limit` queued updates to piggyback; each is sent a bounded number of times. */
+  piggyback(limit: number): MemberRecord[] {
+    const out: MemberRecord[] = []
+    for (let i = 0; i < this.queue.length && out.length < limit; i++) {
+      const item = this.queue[i]!
+      out.push(item.record)
+      item.sendsLeft--
+    }
+    for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.sendsLeft <= 0) this.queue.splice(i, 1)
+    return out
+  }
+
+  /** A newer update about a peer replaces the queued older one (memberlist's invalidation). */
+  private enqueue(record: MemberRecord, retransmits: number): void {
+    const index = this.queue.findIndex((q) => q.record.peer === record.peer)
+    if (index >= 0) this.queue.splice(index, 1)
+    this.queue.push({ record, sendsLeft: retransmits })
+  }
+}
+
+/** memberlist's retransmit count: enough sends that an update reaches everyone with high probability. */
+export function retransmitLimit(clusterSize: number): number {
+  return 3 * Math.max(1, Math.ceil(Math.log10(clusterSize + 1)))
+}

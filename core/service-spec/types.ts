@@ -1,0 +1,107 @@
+// The desired-state model: what a user writes in app.yaml, after validation and defaults.
+// Every field is present (defaults filled in) so equal intent always has equal shape and hash.
+
+import type { ServiceName } from '../placement/ids.js'
+
+export type Driver = 'docker' | 'process'
+export const DRIVERS: readonly Driver[] = ['docker', 'process']
+
+export type Mode = 'replicated' | 'global' | 'job'
+export const MODES: readonly Mode[] = ['replicated', 'global', 'job']
+
+export type Strategy = 'spread' | 'binpack'
+export const STRATEGIES: readonly Strategy[] = ['spread', 'binpack']
+
+/** Resources a task reserves on its peer. Extended resources are integer counts (`gpu: 1`). */
+export interface Resources {
+  readonly cpuMilli: number
+  readonly memoryMiB: number
+  readonly extended: Readonly<Record<string, number>>
+}
+
+export type ConstraintOp = '==' | '!=' | 'in' | 'notin' | 'exists' | 'matches'
+export const CONSTRAINT_OPS: readonly ConstraintOp[] = ['==', '!=', 'in', 'notin', 'exists', 'matches']
+
+/**
+ * A hard rule on a peer's labels. `values` holds one value for ==, != and matches (a regular
+ * expression, anchored by the user if wanted), several for in/notin, none for exists.
+ */
+export interface Constraint {
+  readonly label: string
+  readonly op: ConstraintOp
+  readonly values: readonly string[]
+}
+
+export type Protocol = 'tcp' | 'udp'
+
+/** A host port the task binds. Two tasks that bind the same host port never share a peer. */
+export interface PortSpec {
+  readonly host: number
+  readonly container: number
+  readonly protocol: Protocol
+}
+
+/** How the agent decides a task is healthy. `command` runs inside the task's environment. */
+export interface HealthcheckSpec {
+  readonly command: readonly string[]
+  readonly intervalMs: number
+  readonly timeoutMs: number
+  readonly retries: number
+  readonly startPeriodMs: number
+}
+
+export type RestartCondition = 'always' | 'on-failure' | 'never'
+export const RESTART_CONDITIONS: readonly RestartCondition[] = ['always', 'on-failure', 'never']
+
+/**
+ * Local restarts with exponential backoff from `delayMs` up to `maxDelayMs`. After `maxAttempts`
+ * failures within `windowMs` the peer gives the slot up so another peer may try (0 = never give up).
+ */
+export interface RestartPolicy {
+  readonly condition: RestartCondition
+  readonly delayMs: number
+  readonly maxDelayMs: number
+  readonly maxAttempts: number
+  readonly windowMs: number
+}
+
+export type UpdateOrder = 'stop-first' | 'start-first'
+export const UPDATE_ORDERS: readonly UpdateOrder[] = ['stop-first', 'start-first']
+
+/**
+ * Rolling update: `parallelism` slots move to a new version at a time; the next wave starts once the
+ * previous one has been healthy for `delayMs`. A wave not healthy within `healthDeadlineMs` fails the
+ * update, and rolls it back when `autoRollback` is set.
+ */
+export interface UpdatePolicy {
+  readonly parallelism: number
+  readonly delayMs: number
+  readonly order: UpdateOrder
+  readonly autoRollback: boolean
+  readonly healthDeadlineMs: number
+}
+
+export interface ServiceSpec {
+  readonly name: ServiceName
+  readonly driver: Driver
+  /** Container image (docker driver); empty for the process driver. */
+  readonly image: string
+  /** argv; for docker it overrides the image's command when non-empty. */
+  readonly command: readonly string[]
+  readonly env: Readonly<Record<string, string>>
+  readonly mode: Mode
+  /** Replica count for replicated services, completions for jobs; ignored for global services. */
+  readonly replicas: number
+  readonly resources: Resources
+  readonly constraints: readonly Constraint[]
+  /** Most replicas of this service on one peer; 0 means no limit. */
+  readonly maxPerNode: number
+  readonly strategy: Strategy
+  /** Soft spread over the values of this peer label (e.g. `zone`); empty for none. */
+  readonly spreadBy: string
+  readonly ports: readonly PortSpec[]
+  readonly healthcheck: HealthcheckSpec | null
+  readonly restart: RestartPolicy
+  readonly update: UpdatePolicy
+  readonly labels: Readonly<Record<string, string>>
+}

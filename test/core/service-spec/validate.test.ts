@@ -1,0 +1,451 @@
+// Validation at the boundary: every accepted form, every default, every error with its field path,
+// and the two spec identities (specHash: must a task be replaced? specDigest: same whole spec?).
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import {
+  DEFAULT_HEALTHCHECK_TIMING, DEFAULT_RESOURCES, DEFAULT_UPDATE, SPEC_LIMITS, defaultRestart, specDigest, specHash,
+  validateServices, type ServiceSpec, type SpecError,
+} from '../../../core/index.js'
+
+function services(document: unknown): ServiceSpec[] {
+  const result = validateServices(document)
+  if (!result.ok) throw new Error(`expected a valid document, got ${JSON.stringify(result.errors)}`)
+  return result.services
+}
+
+function one(body: Record<string, unknown>): ServiceSpec {
+  const list = services({ services: { web: body } })
+  assert.is(list.length, 1)
+  return list[0]!
+}
+
+function errors(document: unknown): SpecError[] {
+  const result = validateServices(document)
+  if (result.ok) throw new Error(`expected errors, got services ${JSON.stringify(result.services)}`)
+  return result.errors
+}
+
+const paths = (document: unknown) => [...new Set(errors(document).map((e) => e.path))].sort()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Forms = suite('validateServices document forms')
+
+Forms('the map form names each service by its key', () => {
+  const list = services({ services: { web: { image: 'nginx' }, api: { command: 'node server.js' } } })
+  assert.equal(list.map((s) => s.name), ['web', 'api'])
+})
+
+Forms('the map form accepts a name field equal to its key', () => {
+  assert.is(services({ services: { web: { name: 'web', image: 'nginx' } } })[0]!.name, 'web')
+})
+
+Forms('the map form accepts a compose-style version field', () => {
+  assert.is(services({ version: '3.8', services: { web: { image: 'nginx' } } }).length, 1)
+})
+
+Forms('the list form under "services" takes names from the entries', () => {
+  const list = services({ services: [{ name: 'web', image: 'nginx' }, { name: 'api', command: ['node', 'server.js'] }] })
+  assert.equal(list.map((s) => s.name), ['web', 'api'])
+})
+
+Forms('a bare list of services is accepted', () => {
+  const list = services([{ name: 'web', image: 'nginx' }, { name: 'db', image: 'postgres' }])
+  assert.equal(list.map((s) => s.name), ['web', 'db'])
+})
+
+Forms('a single service document is accepted', () => {
+  const list = services({ name: 'web', command: 'sleep 1000', replicas: 3 })
+  assert.is(list.length, 1)
+  assert.is(list[0]!.name, 'web')
+  assert.is(list[0]!.replicas, 3)
+})
+
+Forms('all forms of the same service give the same spec', () => {
+  const body = { image: 'nginx', replicas: 2, ports: ['8080:80'] }
+  const fromMap = services({ services: { web: body } })[0]
+  const fromList = services({ services: [{ name: 'web', ...body }] })[0]
+  const fromBare = services([{ name: 'web', ...body }])[0]
+  const fromSingle = services({ name: 'web', ...body })[0]
+  assert.equal(fromList, fromMap)
+  assert.equal(fromBare, fromMap)
+  assert.equal(fromSingle, fromMap)
+})
+
+Forms.run()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Defaults = suite('validateServices defaults')
+
+Defaults('a docker service written as just an image gets every default', () => {
+  assert.equal(one({ image: 'nginx:1.27' }), {
+    name: 'web',
+    driver: 'docker',
+    image: 'nginx:1.27',
+    command: [],
+    env: {},
+    mode: 'replicated',
+    replicas: 1,
+    resources: { cpuMilli: 100, memoryMiB: 64, extended: {} },
+    constraints: [],
+    maxPerNode: 0,
+    strategy: 'spread',
+    spreadBy: '',
+    ports: [],
+    healthcheck: null,
+    restart: { condition: 'always', delayMs: 1000, maxDelayMs: 60_000, maxAttempts: 5, windowMs: 120_000 },
+    update: { parallelism: 1, delayMs: 0, order: 'stop-first', autoRollback: false, healthDeadlineMs: 60_000 },
+    labels: {},
+  })
+})
+
+Defaults('the exported default constants are the ones applied', () => {
+  const spec = one({ image: 'nginx' })
+  assert.equal(spec.resources, DEFAULT_RESOURCES)
+  assert.equal(spec.update, DEFAULT_UPDATE)
+  assert.equal(spec.restart, defaultRestart('replicated'))
+})
+
+const inferred: Array<{ name: string; body: Record<string, unknown>; driver: string; command: string[] }> = [
+  { name: 'an image alone infers the docker driver', body: { image: 'nginx' }, driver: 'docker', command: [] },
+  { name: 'an image and a command infer docker (the command overrides the image\'s)', body: { image: 'busybox', command: 'sleep 5' }, driver: 'docker', command: ['sleep', '5'] },
+  { name: 'a command alone infers the process driver', body: { command: ['sleep', '1000'] }, driver: 'process', command: ['sleep', '1000'] },
+  { name: 'a command string is split on whitespace', body: { command: '  python3  -m http.server 8000 ' }, driver: 'process', command: ['python3', '-m', 'http.server', '8000'] },
+  { name: 'numbers in a command list become strings', body: { command: ['sleep', 30] }, driver: 'process', command: ['sleep', '30'] },
+]
+for (const { name, body, driver, command } of inferred) {
+  Defaults(name, () => {
+    const spec = one(body)
+    assert.is(spec.driver, driver)
+    assert.equal(spec.command, command)
+  })
+}
+
+Defaults('replicated services restart "always", jobs restart "on-failure"', () => {
+  assert.is(one({ image: 'nginx' }).restart.condition, 'always')
+  assert.is(one({ image: 'migrate', mode: 'job' }).restart.condition, 'on-failure')
+  assert.is(one({ image: 'agent', mode: 'global' }).restart.condition, 'always')
+})
+
+Defaults('a job given an explicit restart condition keeps it', () => {
+  assert.is(one({ image: 'migrate', mode: 'job', restart: { condition: 'never' } }).restart.condition, 'never')
+})
+
+Defaults('a partial restart policy keeps the mode\'s defaults for the rest', () => {
+  assert.equal(one({ image: 'migrate', mode: 'job', restart: { delay: '2s' } }).restart, { ...defaultRestart('job'), delayMs: 2000 })
+})
+
+Defaults('a partial update policy keeps the defaults for the rest', () => {
+  assert.equal(one({ image: 'nginx', update: { parallelism: 3, order: 'start-first' } }).update,
+    { ...DEFAULT_UPDATE, parallelism: 3, order: 'start-first' })
+})
+
+Defaults('an update policy with every field is read in full', () => {
+  assert.equal(one({ image: 'nginx', update: { parallelism: 2, delay: '10s', order: 'start-first', autoRollback: true, healthDeadline: '5m' } }).update,
+    { parallelism: 2, delayMs: 10_000, order: 'start-first', autoRollback: true, healthDeadlineMs: 300_000 })
+})
+
+Defaults('a healthcheck with only a command gets the default timing', () => {
+  assert.equal(one({ image: 'nginx', healthcheck: { command: 'curl -f http://localhost/' } }).healthcheck,
+    { command: ['curl', '-f', 'http://localhost/'], ...DEFAULT_HEALTHCHECK_TIMING })
+})
+
+Defaults('a healthcheck with every field is read in full', () => {
+  assert.equal(one({ image: 'nginx', healthcheck: { command: ['true'], interval: '5s', timeout: '1s', retries: 5, startPeriod: '30s' } }).healthcheck,
+    { command: ['true'], intervalMs: 5000, timeoutMs: 1000, retries: 5, startPeriodMs: 30_000 })
+})
+
+Defaults('a null healthcheck means none', () => {
+  assert.is(one({ image: 'nginx', healthcheck: null }).healthcheck, null)
+})
+
+Defaults('a partial resources map keeps the default for the other dimension', () => {
+  assert.equal(one({ image: 'nginx', resources: { cpu: '250m' } }).resources, { cpuMilli: 250, memoryMiB: 64, extended: {} })
+  assert.equal(one({ image: 'nginx', resources: { memory: '1Gi' } }).resources, { cpuMilli: 100, memoryMiB: 1024, extended: {} })
+})
+
+Defaults('extended resources are kept as counts, and a zero count is dropped', () => {
+  assert.equal(one({ image: 'nginx', resources: { cpu: 2, memory: 512, gpu: 1, fpga: 0 } }).resources,
+    { cpuMilli: 2000, memoryMiB: 512, extended: { gpu: 1 } })
+})
+
+const portForms: Array<{ input: unknown; expected: { host: number; container: number; protocol: string } }> = [
+  { input: '8080:80', expected: { host: 8080, container: 80, protocol: 'tcp' } },
+  { input: '53:53/udp', expected: { host: 53, container: 53, protocol: 'udp' } },
+  { input: '9000', expected: { host: 9000, container: 9000, protocol: 'tcp' } },
+  { input: 8080, expected: { host: 8080, container: 8080, protocol: 'tcp' } },
+  { input: '65535:1/tcp', expected: { host: 65535, container: 1, protocol: 'tcp' } },
+  { input: { host: 8443, container: 443 }, expected: { host: 8443, container: 443, protocol: 'tcp' } },
+  { input: { host: 5353, protocol: 'udp' }, expected: { host: 5353, container: 5353, protocol: 'udp' } },
+]
+for (const { input, expected } of portForms) {
+  Defaults(`the port ${JSON.stringify(input)} reads as ${expected.host}:${expected.container}/${expected.protocol}`, () => {
+    assert.equal(one({ image: 'nginx', ports: [input] }).ports, [expected])
+  })
+}
+
+Defaults('the same host port over tcp and udp is allowed', () => {
+  assert.is(one({ image: 'dns', ports: ['53:53/tcp', '53:53/udp'] }).ports.length, 2)
+})
+
+Defaults('env is read from a map, with numbers and booleans as strings', () => {
+  assert.equal(one({ image: 'nginx', env: { A: 'x', PORT: 8080, DEBUG: true } }).env, { A: 'x', PORT: '8080', DEBUG: 'true' })
+})
+
+Defaults('env is read from a compose-style KEY=value list, splitting at the first "="', () => {
+  assert.equal(one({ image: 'nginx', env: ['A=1', 'B=x=y', 'EMPTY='] }).env, { A: '1', B: 'x=y', EMPTY: '' })
+})
+
+Defaults('constraints are read from strings and from { label, op, value(s) } objects', () => {
+  assert.equal(one({
+    image: 'nginx',
+    constraints: ['zone == eu', { label: 'arch', op: '!=', value: 'arm64' }, { label: 'tier', op: 'in', values: ['a', 'b'] }, { label: 'gpu', op: 'exists' }],
+  }).constraints, [
+    { label: 'zone', op: '==', values: ['eu'] },
+    { label: 'arch', op: '!=', values: ['arm64'] },
+    { label: 'tier', op: 'in', values: ['a', 'b'] },
+    { label: 'gpu', op: 'exists', values: [] },
+  ])
+})
+
+Defaults('replicas 0 is a valid (scaled-to-zero) service', () => {
+  assert.is(one({ image: 'nginx', replicas: 0 }).replicas, 0)
+})
+
+Defaults.run()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Errors = suite('validateServices errors')
+
+const web = (body: Record<string, unknown>) => ({ services: { web: { image: 'nginx', ...body } } })
+
+const errorCases: Array<{ name: string; input: unknown; paths: string[]; message?: RegExp }> = [
+  // memory, cpu and other resources
+  { name: 'an unreadable memory size names resources.memory', input: web({ resources: { memory: 'lots' } }), paths: ['services.web.resources.memory'], message: /memory size/ },
+  { name: 'cpu written as bare millicores names resources.cpu and suggests "m"', input: web({ resources: { cpu: 2000 } }), paths: ['services.web.resources.cpu'], message: /"2000m"/ },
+  { name: 'a fractional extended resource names it', input: web({ resources: { gpu: 1.5 } }), paths: ['services.web.resources.gpu'], message: /whole counts/ },
+  { name: 'a negative extended resource names it', input: web({ resources: { gpu: -1 } }), paths: ['services.web.resources.gpu'] },
+  { name: 'an upper-case resource name is refused', input: web({ resources: { GPU: 1 } }), paths: ['services.web.resources.GPU'] },
+  { name: 'resources that are not a map', input: web({ resources: '1 cpu' }), paths: ['services.web.resources'] },
+  // constraints
+  { name: 'the second of two constraints is named by its index', input: web({ constraints: ['zone == eu', 'zone = eu'] }), paths: ['services.web.constraints[1]'], message: /cannot parse/ },
+  { name: 'an invalid regular expression in a constraint', input: web({ constraints: ['host matches [a'] }), paths: ['services.web.constraints[0]'], message: /regular expression/ },
+  { name: 'a constraint object with an unknown op', input: web({ constraints: [{ label: 'zone', op: '=', value: 'eu' }] }), paths: ['services.web.constraints[0]'] },
+  { name: 'a constraint object with non-string values', input: web({ constraints: [{ label: 'zone', op: 'in', values: [{}] }] }), paths: ['services.web.constraints[0]'] },
+  { name: 'constraints that are not a list', input: web({ constraints: 'zone == eu' }), paths: ['services.web.constraints'] },
+  { name: 'more constraints than the limit', input: web({ constraints: Array.from({ length: SPEC_LIMITS.maxConstraints + 1 }, () => 'zone == eu') }), paths: ['services.web.constraints'] },
+  // names
+  { name: 'a listed service without a name', input: { services: [{ image: 'nginx' }] }, paths: ['services[0].name'] },
+  { name: 'a listed service with an upper-case name', input: { services: [{ name: 'Web', image: 'nginx' }] }, paths: ['services[0].name'] },
+  { name: 'a bare-list service without a name', input: [{ image: 'nginx' }], paths: ['[0].name'] },
+  { name: 'a map key that is not a DNS label', input: { services: { 'web_1': { image: 'nginx' } } }, paths: ['services.web_1.name'] },
+  { name: 'a name longer than 63 characters', input: { services: [{ name: 'a'.repeat(64), image: 'nginx' }] }, paths: ['services[0].name'] },
+  { name: 'a name field that differs from its map key', input: { services: { web: { name: 'api', image: 'nginx' } } }, paths: ['services.web.name'], message: /does not match its key/ },
+  { name: 'a single service without a name', input: { image: 'nginx' }, paths: ['name'] },
+  { name: 'duplicate names in the list form name the second one', input: { services: [{ name: 'web', image: 'a' }, { name: 'web', image: 'b' }] }, paths: ['services[1].name'], message: /already defined at services\[0\]/ },
+  { name: 'duplicate names in a bare list', input: [{ name: 'web', image: 'a' }, { name: 'api', image: 'b' }, { name: 'web', image: 'c' }], paths: ['[2].name'] },
+  // unknown fields
+  { name: 'an unknown service field is named', input: web({ replica: 3 }), paths: ['services.web.replica'], message: /unknown field/ },
+  { name: 'a compose-only field is named', input: web({ build: '.' }), paths: ['services.web.build'] },
+  { name: 'an unknown top-level field is named', input: { services: { web: { image: 'nginx' } }, networks: {} }, paths: ['networks'] },
+  { name: 'an unknown restart field is named', input: web({ restart: { delays: '1s' } }), paths: ['services.web.restart.delays'] },
+  { name: 'an unknown update field is named', input: web({ update: { paralelism: 2 } }), paths: ['services.web.update.paralelism'] },
+  { name: 'an unknown healthcheck field is named', input: web({ healthcheck: { command: 'true', test: 'x' } }), paths: ['services.web.healthcheck.test'] },
+  // drivers
+  { name: 'docker without an image', input: { services: { web: { driver: 'docker', command: 'sleep 1' } } }, paths: ['services.web.image'], message: /needs an image/ },
+  { name: 'process without a command', input: { services: { web: { driver: 'process' } } }, paths: ['services.web.command'], message: /needs a command/ },
+  { name: 'a service with neither image nor command', input: { services: { web: { replicas: 2 } } }, paths: ['services.web.command'] },
+  { name: 'process with an image', input: { services: { web: { driver: 'process', image: 'nginx', command: 'nginx' } } }, paths: ['services.web.image'], message: /set driver: docker/ },
+  { name: 'a command that is neither a string nor a list of strings', input: web({ command: { run: 'x' } }), paths: ['services.web.command'] },
+  { name: 'an image that is not a string', input: { services: { web: { driver: 'docker', image: 42 } } }, paths: ['services.web.image'], message: /expected a string/ },
+  // ports
+  { name: 'a host port above 65535', input: web({ ports: ['70000:80'] }), paths: ['services.web.ports[0]'], message: /1-65535/ },
+  { name: 'a container port above 65535', input: web({ ports: ['8080:70000'] }), paths: ['services.web.ports[0]'] },
+  { name: 'port zero', input: web({ ports: ['0:80'] }), paths: ['services.web.ports[0]'] },
+  { name: 'an unknown protocol', input: web({ ports: ['8080:80/sctp'] }), paths: ['services.web.ports[0]'] },
+  { name: 'a port object with an unknown protocol', input: web({ ports: [{ host: 80, protocol: 'TCP' }] }), paths: ['services.web.ports[0]'] },
+  { name: 'a port range', input: web({ ports: ['8000-8010:80'] }), paths: ['services.web.ports[0]'] },
+  { name: 'the same host port twice names the second', input: web({ ports: ['8080:80', '8080:81'] }), paths: ['services.web.ports[1]'], message: /8080\/tcp is listed twice/ },
+  { name: 'ports that are not a list', input: web({ ports: '8080:80' }), paths: ['services.web.ports'] },
+  // healthcheck
+  { name: 'a healthcheck without a command', input: web({ healthcheck: { interval: '5s' } }), paths: ['services.web.healthcheck.command'], message: /needs a command/ },
+  { name: 'a healthcheck interval without a unit', input: web({ healthcheck: { command: 'true', interval: '5' } }), paths: ['services.web.healthcheck.interval'] },
+  { name: 'healthcheck retries of 0', input: web({ healthcheck: { command: 'true', retries: 0 } }), paths: ['services.web.healthcheck.retries'] },
+  { name: 'a healthcheck that is a string', input: web({ healthcheck: 'curl localhost' }), paths: ['services.web.healthcheck'] },
+  // restart
+  { name: 'restart.maxDelay shorter than restart.delay', input: web({ restart: { delay: '10s', maxDelay: '5s' } }), paths: ['services.web.restart.maxDelay'], message: /shorter than delay/ },
+  { name: 'an unknown restart condition', input: web({ restart: { condition: 'sometimes' } }), paths: ['services.web.restart.condition'] },
+  { name: 'negative restart attempts', input: web({ restart: { maxAttempts: -1 } }), paths: ['services.web.restart.maxAttempts'] },
+  // update
+  { name: 'update parallelism 0', input: web({ update: { parallelism: 0 } }), paths: ['services.web.update.parallelism'] },
+  { name: 'an unknown update order', input: web({ update: { order: 'random' } }), paths: ['services.web.update.order'] },
+  { name: 'autoRollback that is not a boolean', input: web({ update: { autoRollback: 'yes' } }), paths: ['services.web.update.autoRollback'] },
+  // replicas and the other scalars
+  { name: 'replicas -1', input: web({ replicas: -1 }), paths: ['services.web.replicas'], message: /whole number/ },
+  { name: 'replicas 1.5', input: web({ replicas: 1.5 }), paths: ['services.web.replicas'] },
+  { name: 'replicas written as a string', input: web({ replicas: '3' }), paths: ['services.web.replicas'] },
+  { name: 'replicas above the limit', input: web({ replicas: SPEC_LIMITS.maxReplicas + 1 }), paths: ['services.web.replicas'] },
+  { name: 'maxPerNode -1', input: web({ maxPerNode: -1 }), paths: ['services.web.maxPerNode'] },
+  { name: 'an unknown mode', input: web({ mode: 'daemonset' }), paths: ['services.web.mode'] },
+  { name: 'an unknown strategy', input: web({ strategy: 'random' }), paths: ['services.web.strategy'] },
+  { name: 'a spreadBy that is not a string', input: web({ spreadBy: ['zone'] }), paths: ['services.web.spreadBy'] },
+  // env and labels
+  { name: 'an env list entry without "="', input: web({ env: ['A=1', 'B'] }), paths: ['services.web.env[1]'], message: /KEY=value/ },
+  { name: 'an env value that is an object', input: web({ env: { A: { nested: true } } }), paths: ['services.web.env.A'] },
+  { name: 'labels given as a list', input: web({ labels: ['a=b'] }), paths: ['services.web.labels'] },
+  // the document itself
+  { name: 'a null document', input: null, paths: [''] },
+  { name: 'a number as the document', input: 42, paths: [''] },
+  { name: '"services" that is a string', input: { services: 'web' }, paths: ['services'] },
+  { name: 'an empty services map', input: { services: {} }, paths: ['services'], message: /no services/ },
+  { name: 'an empty list', input: [], paths: ['services'] },
+  { name: 'a service body that is a string', input: { services: { web: 'nginx' } }, paths: ['services.web'] },
+  { name: 'a listed service that is a number', input: { services: [7] }, paths: ['services[0]'] },
+]
+for (const { name, input, paths: expected, message } of errorCases) {
+  Errors(`${name} is reported at ${expected.map((p) => p || '(root)').join(', ')}`, () => {
+    assert.equal(paths(input), [...expected].sort())
+    if (message) {
+      const found = errors(input).filter((e) => expected.includes(e.path))
+      assert.ok(found.some((e) => message.test(e.message)), `messages: ${found.map((e) => e.message).join(' | ')}`)
+    }
+  })
+}
+
+Errors('every error carries a sentence, not an empty message', () => {
+  for (const { input } of errorCases) for (const error of errors(input)) assert.ok(error.message.length > 10, JSON.stringify(error))
+})
+
+Errors('several problems in one service are all reported at once', () => {
+  assert.equal(paths(web({ replicas: -1, resources: { memory: 'x', cpu: 'y' }, ports: ['1:2', '70000'], colour: 'red' })), [
+    'services.web.colour', 'services.web.ports[1]', 'services.web.replicas', 'services.web.resources.cpu', 'services.web.resources.memory',
+  ])
+})
+
+Errors('problems in different services are all reported at once', () => {
+  assert.equal(paths({ services: { web: { image: 'nginx', replicas: 1.5 }, api: { driver: 'docker' }, db: { image: 'pg', ports: ['x'] } } }),
+    ['services.api.image', 'services.db.ports[0]', 'services.web.replicas'])
+})
+
+Errors('one invalid service makes the whole document invalid (no partial result)', () => {
+  const result = validateServices({ services: { web: { image: 'nginx' }, api: { replicas: -1, image: 'x' } } })
+  assert.is(result.ok, false)
+})
+
+// An unknown driver is one mistake; today it is reported together with follow-on errors about the
+// process driver (which it silently falls back to): "needs a command" and "runs a command, not an
+// image", which are misleading for `driver: dokcer` with an image.
+Errors('an unknown driver is reported once, without follow-on errors from a fallback driver', () => {
+  assert.equal(paths(web({ driver: 'dokcer' })), ['services.web.driver'])
+})
+
+Errors.run()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Identity = suite('specHash and specDigest')
+
+const base = { image: 'nginx:1.27', env: { A: '1' }, resources: { cpu: '250m', memory: '128Mi' }, ports: ['8080:80'], replicas: 3 }
+const baseSpec = one(base)
+
+const keepsHash: Array<{ name: string; change: Record<string, unknown> }> = [
+  { name: 'scaling replicas', change: { replicas: 7 } },
+  { name: 'adding a constraint', change: { constraints: ['zone == eu'] } },
+  { name: 'changing the restart policy', change: { restart: { condition: 'on-failure', delay: '5s' } } },
+  { name: 'changing the update policy', change: { update: { parallelism: 4, order: 'start-first' } } },
+  { name: 'changing maxPerNode', change: { maxPerNode: 2 } },
+  { name: 'changing the strategy', change: { strategy: 'binpack' } },
+  { name: 'adding spreadBy', change: { spreadBy: 'zone' } },
+]
+for (const { name, change } of keepsHash) {
+  Identity(`${name} keeps the specHash (running tasks are not replaced) but changes the specDigest`, () => {
+    const changed = one({ ...base, ...change })
+    assert.is(specHash(changed), specHash(baseSpec))
+    assert.is.not(specDigest(changed), specDigest(baseSpec))
+  })
+}
+
+const changesHash: Array<{ name: string; change: Record<string, unknown> }> = [
+  { name: 'a new image', change: { image: 'nginx:1.28' } },
+  { name: 'a changed env value', change: { env: { A: '2' } } },
+  { name: 'an added env entry', change: { env: { A: '1', B: '1' } } },
+  { name: 'more cpu', change: { resources: { cpu: '500m', memory: '128Mi' } } },
+  { name: 'more memory', change: { resources: { cpu: '250m', memory: '256Mi' } } },
+  { name: 'an extended resource', change: { resources: { cpu: '250m', memory: '128Mi', gpu: 1 } } },
+  { name: 'a command', change: { command: 'nginx -g daemon-off' } },
+  { name: 'a different port', change: { ports: ['8081:80'] } },
+  { name: 'a healthcheck', change: { healthcheck: { command: 'curl -f localhost' } } },
+]
+for (const { name, change } of changesHash) {
+  Identity(`${name} changes the specHash (tasks must be replaced)`, () => {
+    const changed = one({ ...base, ...change })
+    assert.is.not(specHash(changed), specHash(baseSpec))
+    assert.is.not(specDigest(changed), specDigest(baseSpec))
+  })
+}
+
+Identity('specHash names the service: two services with the same body have different hashes', () => {
+  const [a, b] = services({ services: { a: { image: 'nginx' }, b: { image: 'nginx' } } })
+  assert.is.not(specHash(a!), specHash(b!))
+})
+
+Identity('specHash and specDigest are 16 hex digits and deterministic', () => {
+  assert.match(specHash(baseSpec), /^[0-9a-f]{16}$/)
+  assert.match(specDigest(baseSpec), /^[0-9a-f]{16}$/)
+  assert.is(specHash(one(base)), specHash(baseSpec))
+  assert.is(specDigest(one(base)), specDigest(baseSpec))
+})
+
+Identity('a spec written with every default explicit has the same specHash and specDigest as one without', () => {
+  const implicit = one({ image: 'nginx' })
+  const explicit = one({
+    name: 'web', driver: 'docker', image: 'nginx', command: [], env: {}, mode: 'replicated', replicas: 1,
+    resources: { cpu: '100m', memory: '64Mi' }, constraints: [], maxPerNode: 0, strategy: 'spread', spreadBy: '',
+    ports: [], healthcheck: null,
+    restart: { condition: 'always', delay: '1s', maxDelay: '1m', maxAttempts: 5, window: '2m' },
+    update: { parallelism: 1, delay: '0s', order: 'stop-first', autoRollback: false, healthDeadline: '1m' },
+    labels: {},
+  })
+  assert.equal(explicit, implicit)
+  assert.is(specHash(explicit), specHash(implicit))
+  assert.is(specDigest(explicit), specDigest(implicit))
+})
+
+Identity('a job written with its default restart policy explicit matches one without', () => {
+  const implicit = one({ image: 'migrate', mode: 'job' })
+  const explicit = one({ image: 'migrate', mode: 'job', restart: { condition: 'on-failure', delay: 1000, maxDelay: 60_000, maxAttempts: 5, window: 120_000 } })
+  assert.is(specDigest(explicit), specDigest(implicit))
+})
+
+Identity('a healthcheck written with its default timing explicit matches one without', () => {
+  const implicit = one({ image: 'nginx', healthcheck: { command: 'true' } })
+  const explicit = one({ image: 'nginx', healthcheck: { command: ['true'], interval: '10s', timeout: '5s', retries: 3, startPeriod: 0 } })
+  assert.is(specHash(explicit), specHash(implicit))
+  assert.is(specDigest(explicit), specDigest(implicit))
+})
+
+const equivalentForms: Array<{ name: string; a: Record<string, unknown>; b: Record<string, unknown> }> = [
+  { name: 'env in a different key order', a: { env: { A: '1', B: '2' } }, b: { env: { B: '2', A: '1' } } },
+  { name: 'env as a map and as a KEY=value list', a: { env: { A: '1', B: '2' } }, b: { env: ['A=1', 'B=2'] } },
+  { name: 'env values as numbers and as strings', a: { env: { PORT: 80 } }, b: { env: { PORT: '80' } } },
+  { name: 'cpu as cores and as millicores', a: { resources: { cpu: 0.5 } }, b: { resources: { cpu: '500m' } } },
+  { name: 'memory as "1Gi" and as MiB', a: { resources: { memory: '1Gi' } }, b: { resources: { memory: 1024 } } },
+  { name: 'a zero extended resource and none', a: { resources: { gpu: 0 } }, b: {} },
+  { name: 'a short and a full port', a: { ports: ['8080'] }, b: { ports: [{ host: 8080, container: 8080, protocol: 'tcp' }] } },
+  { name: 'a command as a string and as a list', a: { command: 'nginx -g x' }, b: { command: ['nginx', '-g', 'x'] } },
+  { name: 'a duration as text and as milliseconds', a: { update: { delay: '1m30s' } }, b: { update: { delay: 90_000 } } },
+  { name: 'a constraint as a string and as an object', a: { constraints: ['zone == eu'] }, b: { constraints: [{ label: 'zone', op: '==', value: 'eu' }] } },
+]
+for (const { name, a, b } of equivalentForms) {
+  Identity(`${name} give the same specHash and specDigest`, () => {
+    const specA = one({ image: 'nginx', ...a })
+    const specB = one({ image: 'nginx', ...b })
+    assert.is(specHash(specA), specHash(specB))
+    assert.is(specDigest(specA), specDigest(specB))
+  })
+}
+
+Identity.run()

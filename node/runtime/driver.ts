@@ -53,7 +53,9 @@
 // reported as for its own tasks); it never stops anything by itself. Tasks that list() reports and
 // the agent does not want are the agent's to stop.
 //
-// logs(). The task's output lines (stdout and stderr interleaved as written, without the newline).
+// logs(). The task's output lines (stdout and stderr interleaved as written, without the newline;
+// Docker reads the two streams separately, so lines written to both within the same instant may
+// come back in either order).
 // `tailLines` keeps only the last N existing lines; `follow` keeps yielding new lines until the task
 // ends or `signal` aborts. Logs outlive the task: after it ended they can still be read (follow then
 // ends at once). A slot with no logs yields nothing.

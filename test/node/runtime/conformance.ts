@@ -106,7 +106,9 @@ export function driverConformance(name: string, makeDriver: () => Promise<Driver
 
   test('logs hold the output: all of it, the last lines, and new lines while following', () => withDriver(async (h, _events, scratch, make) => {
     const trigger = join(scratch, 'print-four')
-    const script = 'echo one; echo two >&2; echo three; while [ ! -e "$0" ]; do sleep 0.02; done; echo four; exec sleep 30'
+    // The pauses around the stderr line: Docker reads a container's stdout and stderr separately, so
+    // lines written within the same instant to both can be recorded in either order (driver.ts).
+    const script = 'echo one; sleep 0.05; echo two >&2; sleep 0.05; echo three; while [ ! -e "$0" ]; do sleep 0.02; done; echo four; exec sleep 30'
     const s = make({ command: ['sh', '-c', script, trigger] })
     const slot = slotOf(s, 0)
     await h.driver.start(task(s), s)

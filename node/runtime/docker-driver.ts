@@ -26,7 +26,7 @@
 //   without an event (the machine restores its own tasks and restarts them).
 
 import Docker from 'dockerode'
-import { appendFile, mkdir, rename, stat } from 'node:fs/promises'
+import { appendFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/placement/ids.js'
@@ -38,9 +38,10 @@ import {
 } from './driver.js'
 import { engineMessage, engineStatus, execInContainer } from './docker-exec.js'
 import { DockerLineDecoder, dockerLines } from './docker-stream.js'
+import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
 import { HealthTracker } from './health.js'
-import { readLogLines } from './log-file.js'
+import { readLogLines, rotateLogFile } from './log-file.js'
 import { slotFileName } from './records.js'
 
 export const LABEL = {
@@ -387,7 +388,7 @@ export class DockerDriver implements RuntimeDriver {
       if (lines.length === 0) return
       const path = this.logPath(instance.slot)
       await mkdir(join(this.init.dataDir, 'logs'), { recursive: true })
-      await rotate(path, this.init.logMaxBytes ?? 10 * 1024 * 1024)
+      await rotateLogFile(path, this.init.logMaxBytes ?? 10 * 1024 * 1024)
       await appendFile(path, lines.join('\n') + '\n')
     } catch {
       // The output is lost, not the task's end: the end is still reported.
@@ -580,25 +581,4 @@ function newInstance(slot: SlotId, spec: ServiceSpec, specHash: string, env: rea
     slot, service: spec.name, specHash, spec, env, adopted, state: 'starting', startedAtMs,
     launched: deferred(), finished: deferred(), watching: new AbortController(),
   }
-}
-
-async function rotate(path: string, maxBytes: number): Promise<void> {
-  try {
-    if ((await stat(path)).size > maxBytes) await rename(path, `${path}.1`)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-  }
-}
-
-interface Deferred<T> {
-  readonly promise: Promise<T>
-  resolve(value: T): void
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve: (value: T) => void = () => {}
-  const promise = new Promise<T>((r) => {
-    resolve = r
-  })
-  return { promise, resolve }
 }

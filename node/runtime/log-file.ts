@@ -2,7 +2,7 @@
 // until the task ends or the reader gives up. The task writes the file itself (its stdout and stderr
 // are the file), so following polls the file's size rather than a pipe.
 
-import { open, type FileHandle } from 'node:fs/promises'
+import { open, rename, stat, type FileHandle } from 'node:fs/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -92,4 +92,13 @@ async function tailOffset(handle: FileHandle, size: number, lines: number): Prom
     }
   }
   return 0
+}
+
+/** Renames a log file larger than `maxBytes` to `<path>.1` (the only rotation there is), before a new start appends. */
+export async function rotateLogFile(path: string, maxBytes: number): Promise<void> {
+  try {
+    if ((await stat(path)).size > maxBytes) await rename(path, `${path}.1`)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
+  }
 }

@@ -33,7 +33,7 @@
 // not found; it carries PEER_SLOT in its environment for an operator to find.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdir, open, rename, stat } from 'node:fs/promises'
+import { mkdir, open } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -44,9 +44,10 @@ import {
   peerEnvironment,
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartResult, type TaskEvent, type TaskListener,
 } from './driver.js'
+import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
 import { HealthTracker } from './health.js'
-import { readLogLines } from './log-file.js'
+import { readLogLines, rotateLogFile } from './log-file.js'
 import { describeSpawnError, runProbe, type RunningProbe } from './probe.js'
 import { groupMembers, isAlive, signalGroup, startTicksOf } from './proc.js'
 import { slotFileName, TaskRecords, taskRecordsDir, type TaskRecord } from './records.js'
@@ -249,7 +250,7 @@ export class ProcessDriver implements RuntimeDriver {
     let log
     try {
       await mkdir(join(this.dataDir, 'logs'), { recursive: true })
-      await this.rotateLog(logPath)
+      await rotateLogFile(logPath, this.maxLogBytes)
       log = await open(logPath, 'a')
     } catch (error) {
       return this.failLaunch(instance, `cannot open log file ${logPath}: ${(error as Error).message}`)
@@ -307,14 +308,6 @@ export class ProcessDriver implements RuntimeDriver {
     this.emit(instance, 'failed', { detail, ...this.requested(instance) })
     instance.launched.resolve()
     void this.hub.delivered().then(() => instance.finished.resolve())
-  }
-
-  private async rotateLog(path: string): Promise<void> {
-    try {
-      if ((await stat(path)).size > this.maxLogBytes) await rename(path, `${path}.1`)
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-    }
   }
 
   private recordOf(instance: Instance): TaskRecord {
@@ -492,17 +485,4 @@ function describeExit(status: ExitStatus, stopped: boolean): { exitCode?: number
   }
   if (status.code !== null) return { exitCode: status.code, detail: `${prefix}exited with code ${status.code}` }
   return { detail: `${prefix}ended while adopted from an earlier agent; its exit status is unknown` }
-}
-
-interface Deferred<T> {
-  readonly promise: Promise<T>
-  resolve(value: T): void
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve: (value: T) => void = () => {}
-  const promise = new Promise<T>((r) => {
-    resolve = r
-  })
-  return { promise, resolve }
 }

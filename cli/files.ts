@@ -2,7 +2,7 @@
 // Every problem comes back as a value naming the file, the field path (or line) and what was expected.
 
 import { readFile, stat } from 'node:fs/promises'
-import { LineCounter, parseAllDocuments } from 'yaml'
+import { LineCounter, parseAllDocuments, visit } from 'yaml'
 import { validateInventory, validateServices, type PeerView, type ServiceSpec, type SpecError } from '../core/index.js'
 
 /** Spec and inventory files are small; anything larger is a mistake (or an attack on the parser). */
@@ -21,22 +21,77 @@ export function formatFileError(error: FileError): string {
   return error.path === '' ? `${error.file}: ${error.message}` : `${error.file}: ${error.path}: ${error.message}`
 }
 
+/**
+ * Aliases may be expanded this many times per document: enough for anchors shared by a few dozen
+ * services, far below what a "billion laughs" file needs to exhaust memory.
+ */
+export const MAX_ALIAS_EXPANSIONS = 100
+/** Deeper nesting than this is no spec a person wrote; refusing it keeps every later recursion safe. */
+export const MAX_NESTING_DEPTH = 64
+
 /** Parses YAML or JSON text (JSON is YAML). Several `---` documents come back as several values. */
 export function parseDocuments(file: string, text: string): Loaded<unknown[]> {
   const lines = new LineCounter()
+  const at = (offset: number | undefined): string => {
+    if (offset === undefined) return ''
+    const position = lines.linePos(offset)
+    return `${position.line}:${position.col}`
+  }
   const documents = parseAllDocuments(text, { prettyErrors: false, lineCounter: lines })
   const list = Array.isArray(documents) ? documents : [documents]
   const errors: FileError[] = []
   for (const document of list) {
     for (const error of document.errors) {
-      const position = lines.linePos(error.pos[0])
-      errors.push({ file, path: `${position.line}:${position.col}`, message: error.message.split('\n')[0]! })
+      errors.push({ file, path: at(error.pos[0]), message: readableYamlError(error.message) })
     }
   }
   if (errors.length > 0) return { ok: false, errors }
-  const values = list.map((document) => document.toJS({ maxAliasCount: 100 }) as unknown).filter((v) => v !== null && v !== undefined)
+  const values: unknown[] = []
+  for (const document of list) {
+    let value: unknown
+    try {
+      value = document.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS })
+    } catch (error) {
+      // Alias failures are thrown by the YAML library, not collected: place them at the first alias.
+      let offset: number | undefined
+      visit(document, { Alias: (_key, node) => {
+        offset = node.range?.[0]
+        return visit.BREAK
+      } })
+      errors.push({ file, path: at(offset), message: readableYamlError((error as Error).message) })
+      continue
+    }
+    if (depthExceeds(value, MAX_NESTING_DEPTH)) {
+      errors.push({ file, path: '', message: `nested deeper than ${MAX_NESTING_DEPTH} levels` })
+      continue
+    }
+    if (value !== null && value !== undefined) values.push(value)
+  }
+  if (errors.length > 0) return { ok: false, errors }
   if (values.length === 0) return { ok: false, errors: [{ file, path: '', message: 'the file is empty' }] }
   return { ok: true, value: values }
+}
+
+/** The YAML library's first line, with its resource-limit errors said plainly. */
+function readableYamlError(message: string): string {
+  const first = message.split('\n')[0]!
+  if (/Maximum call stack/i.test(first)) return `nested too deeply to read (at most ${MAX_NESTING_DEPTH} levels)`
+  if (/Excessive alias count/i.test(first)) return `aliases expand more than ${MAX_ALIAS_EXPANSIONS} times (a YAML "billion laughs" file?)`
+  const unresolved = /Unresolved alias.*?: (.*)$/.exec(first)
+  if (unresolved) return `alias *${unresolved[1]} refers to no anchor defined before it`
+  return first
+}
+
+/** Whether a parsed value nests deeper than `limit` (iterative, so it cannot overflow the stack itself). */
+function depthExceeds(value: unknown, limit: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 0]]
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!
+    if (item === null || typeof item !== 'object') continue
+    if (depth >= limit) return true
+    for (const child of Object.values(item as object)) stack.push([child, depth + 1])
+  }
+  return false
 }
 
 export async function readTextFile(file: string): Promise<Loaded<string>> {

@@ -25,7 +25,6 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
-import { preSharedKey } from '@libp2p/pnet'
 import { tcp } from '@libp2p/tcp'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
@@ -34,6 +33,7 @@ import { HOST_DEFAULTS } from './config.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
+import { privateNetwork } from './pnet.js'
 import { messageOf } from '../core/error-message.js'
 
 export type HostServices = { identify: Identify; pubsub: GossipSub }
@@ -72,6 +72,8 @@ export interface Host {
   addresses(): string[]
   /** Connected peers, each once (two connections to one peer after simultaneous redials count once). */
   peers(): string[]
+  /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
+  connectionFaults(): number
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -100,13 +102,14 @@ export async function createHost(init: HostInit): Promise<Host> {
     })
   }
 
+  let connectionFaults = 0
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
     start: false,
     privateKey,
     addresses: { listen: listen.map((address) => address.toString()) },
     transports: [tcp()],
-    connectionProtector: preSharedKey({ psk: swarmKey.file, timeout: tuning.pnetTimeoutMs }),
+    connectionProtector: privateNetwork({ key: swarmKey.bytes, timeoutMs: tuning.pnetTimeoutMs, onFault: () => connectionFaults++ }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -172,6 +175,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     swarmKeyFingerprint: swarmKey.fingerprint,
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
     peers: () => uniquePeers(node),
+    connectionFaults: () => connectionFaults,
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()

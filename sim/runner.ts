@@ -6,7 +6,7 @@ import {
   addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
   type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type ServiceSpec, type SlotId, type TaskState, type TaskView,
 } from '../core/index.js'
-import { DesiredReplica, type DesiredChange } from './desired-model.js'
+import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
@@ -85,7 +85,7 @@ interface SimPeer {
   life: number
   wakeAt: number
   wakeToken: number
-  readonly desired: DesiredReplica
+  readonly desired: DesiredModel
   /** What really runs on the peer. */
   readonly running: Map<SlotId, { task: TaskView; up: boolean }>
   /** The peer's local state on disk, for restarts after a kill. */
@@ -133,7 +133,7 @@ export class Simulation {
     this.taskRandom = this.random.fork('tasks')
     this.peers = options.peers.map((view) => ({
       id: view.id, view, machine: undefined, life: 0, wakeAt: Infinity, wakeToken: 0,
-      desired: new DesiredReplica(), running: new Map(), disk: [], paused: false,
+      desired: new DesiredModel(), running: new Map(), disk: [], paused: false,
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))

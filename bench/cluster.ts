@@ -61,6 +61,7 @@ import type { ServiceSpec } from '../core/index.js'
 import { servicesFromText } from '../cli/files.js'
 import { isAlive, readStat } from '../node/runtime/proc.js'
 import { parseFaultSpec } from '../sim/faults.js'
+import { percentile } from '../sim/metrics.js'
 import { simulate } from '../sim/simulate.js'
 import { messageOf } from '../core/error-message.js'
 import { observeTaskRecords } from '../node/agent/data-dir.js'
@@ -105,13 +106,7 @@ function spec(name: string, mark = ''): ServiceSpec {
 
 // --- Statistics --------------------------------------------------------------------------------
 
-/** Nearest rank: with n < 100 samples, p99 is the maximum. */
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return -1
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!
-}
-
+// percentile is nearest rank (sim/metrics.ts): with fewer than 100 samples, p99 is the maximum.
 const median = (values: readonly number[]): number => percentile(values, 50)
 const round = (value: number, digits = 0): number => (value < 0 ? value : Math.round(value * 10 ** digits) / 10 ** digits)
 

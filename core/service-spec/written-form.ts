@@ -8,8 +8,20 @@
 // fields it recognises around, leaving the rest as they are, so that validating the result judges
 // the value: crdt/spec-check.ts relies on that.
 
-import type { ServiceSpec } from './types.js'
+import type { HealthcheckSpec, RestartPolicy, ServiceSpec, UpdatePolicy } from './types.js'
 import { isRecord } from './validate.js'
+
+/** The nested policies' fields under the names a user writes them by (durations without "Ms"). */
+const WRITTEN_NAMES = {
+  healthcheck: { command: 'command', intervalMs: 'interval', timeoutMs: 'timeout', retries: 'retries', startPeriodMs: 'startPeriod' },
+  restart: { condition: 'condition', delayMs: 'delay', maxDelayMs: 'maxDelay', maxAttempts: 'maxAttempts', windowMs: 'window' },
+  update: { parallelism: 'parallelism', delayMs: 'delay', order: 'order', autoRollback: 'autoRollback', healthDeadlineMs: 'healthDeadline' },
+} as const satisfies {
+  // Every field of each policy, so a new one cannot be left out of the written form.
+  healthcheck: Record<keyof HealthcheckSpec, string>
+  restart: Record<keyof RestartPolicy, string>
+  update: Record<keyof UpdatePolicy, string>
+}
 
 export function toWrittenForm(spec: ServiceSpec | Readonly<Record<string, unknown>>): Record<string, unknown> {
   const normalised = spec as Readonly<Record<string, unknown>>
@@ -20,35 +32,9 @@ export function toWrittenForm(spec: ServiceSpec | Readonly<Record<string, unknow
     const cpu = typeof resources.cpuMilli === 'number' ? `${decimal(resources.cpuMilli)}m` : resources.cpuMilli
     out.resources = { ...extended, cpu, memory: resources.memoryMiB }
   }
-  const healthcheck = normalised.healthcheck
-  if (isFieldMap(healthcheck)) {
-    out.healthcheck = {
-      command: healthcheck.command,
-      interval: healthcheck.intervalMs,
-      timeout: healthcheck.timeoutMs,
-      retries: healthcheck.retries,
-      startPeriod: healthcheck.startPeriodMs,
-    }
-  }
-  const restart = normalised.restart
-  if (isFieldMap(restart)) {
-    out.restart = {
-      condition: restart.condition,
-      delay: restart.delayMs,
-      maxDelay: restart.maxDelayMs,
-      maxAttempts: restart.maxAttempts,
-      window: restart.windowMs,
-    }
-  }
-  const update = normalised.update
-  if (isFieldMap(update)) {
-    out.update = {
-      parallelism: update.parallelism,
-      delay: update.delayMs,
-      order: update.order,
-      autoRollback: update.autoRollback,
-      healthDeadline: update.healthDeadlineMs,
-    }
+  for (const [field, names] of Object.entries(WRITTEN_NAMES)) {
+    const policy = normalised[field]
+    if (isFieldMap(policy)) out[field] = Object.fromEntries(Object.entries(names).map(([name, written]) => [written, policy[name]]))
   }
   return out
 }

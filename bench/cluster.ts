@@ -1,52 +1,6 @@
-// Ten real agents on this machine (each its own process, 127.0.0.1 … 127.0.0.10, process driver)
-// and one service of 100 replicas (`sleep 3600`, 50m / 16Mi each), driven over the control sockets:
-//
-//   (first)    after meshing, wait until the agents' startup work is over (untilQuiet): an apply in the
-//              seconds after a cluster starts measures startup, which BENCHMARKS.md reports apart.
-//   apply      K trials, each a new service of 100 replicas applied through agent 1 (the previous one
-//              removed and gone first). applyMs: from sending the apply until agent 10's /v1/tasks
-//              shows every slot once and running. stateSyncMs: from the apply's answer until all ten
-//              agents' desiredDigest equal agent 1's. slotPlacementMs: per slot, the task's `since`
-//              (running, on its peer's clock: same host) minus the time the apply was sent.
-//   failover   K trials with the last service running: kill -9 agent 2, 3, … (never 1 or 10; tasks
-//              outlive their agent by design). failoverMs: from the kill until agent 10's /v1/tasks
-//              shows every slot once and running, none on the killed peer. slotFailoverMs: per slot
-//              the killed peer held, its replacement's `since` minus the kill. The agent is then
-//              restarted and the cluster left to settle (10 alive, every slot once, 100 live task
-//              processes) before the next trial.
-//   idle       after the trials and 10 s of quiet, /v1/stats of every agent twice, 30 s apart:
-//              messages and bytes the agent sent (transport counters: broadcasts published + direct
-//              sends, as encoded, without libp2p framing, gossipsub control, identify or sync), and
-//              wireBytesPerPeerPerSec: bytes its TCP sockets sent (`ss -ti` bytes_sent; everything on
-//              the wire, encryption included). RSS: max and mean over agents; CPU: mean per agent.
-//
-// Besides the keys the issue names, the real line carries what explains them: applyClaimedMsP50/P99
-// (from the apply until the last slot's first start in the agents' event logs: DESIGN.md's "all
-// claimed", without the tasks' own start time), stateSyncEventMsP99
-// (from the agents' own event logs, when each adopted the change: the polled figure also counts the
-// control API's latency on a busy host), applyCpuSecP50 (CPU seconds all ten agents used from the
-// apply to all running) and applyHostBusyPercentP50 (the whole host's CPU busy meanwhile: ten agents
-// share this machine's cores), duplicatesSeen (the most slots shown on two live peers at once, summed
-// over trials: claims resolved as conflicts), unsettledRejoins, agentsDown and tasksLeftAfterStop (task
-// processes, found by an environment mark, still alive after every agent stopped gracefully: should
-// be 0). stderr has per-trial timelines from the event logs (when each agent learned the change,
-// issued its starts, saw them running) and explains failovers over 3 s and rejoins that never settle.
-//
-// Polls every 15 ms; a time is taken when the answer that shows the condition arrives. With K trials,
-// p99 is the maximum. Then the same scenario in `peer sim` (same spec, 10 peers, 60 s, faults kill=1,
-// seeds 1 … K), as a second line with source "sim": applyMs is each seed's placement p99 (≈ the last
-// of the 100 slots running), failoverMs each seed's failover p99 (≈ the last of the killed peer's
-// slots running elsewhere; seeds whose kill restarts before replacement measure none), slot* the
-// per-slot percentiles (median over seeds for p50, max for p99), traffic the mean over seeds (whole
-// run: placement wave and fault included). The equivalent command for one seed:
-//
-//   peer sim -f <spec.yaml> --peers 10 --duration 60s --faults kill=1 --seed 1 --json
-//
-// Progress goes to stderr. Agent logs: <base>/peer-N/agent.log (base removed at the end; --keep keeps it).
-//
-//   npm run bench -- cluster             (K = 8)
-//   npm run bench -- cluster 3 [--keep]  (K = 3; --keep leaves the data directories and logs)
-//   npm run bench -- cluster --cli dist/cli/main.js   (agents from a build, without tsx)
+// Ten real agents on this machine and one service of 100 replicas, driven over the control sockets:
+// apply, failover and idle figures, then the same scenario in `peer sim`. What each key measures, how
+// to read it and how to run it: BENCHMARKS.md, "What the cluster benchmark measures".
 
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -61,6 +15,7 @@ import type { ServiceSpec } from '../core/index.js'
 import { servicesFromText } from '../cli/files.js'
 import { isAlive, readStat } from '../node/runtime/proc.js'
 import { parseFaultSpec } from '../sim/faults.js'
+import { percentile } from '../sim/metrics.js'
 import { simulate } from '../sim/simulate.js'
 import { messageOf } from '../core/error-message.js'
 import { observeTaskRecords } from '../node/agent/data-dir.js'
@@ -105,13 +60,7 @@ function spec(name: string, mark = ''): ServiceSpec {
 
 // --- Statistics --------------------------------------------------------------------------------
 
-/** Nearest rank: with n < 100 samples, p99 is the maximum. */
-function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return -1
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)]!
-}
-
+// percentile is nearest rank (sim/metrics.ts): with fewer than 100 samples, p99 is the maximum.
 const median = (values: readonly number[]): number => percentile(values, 50)
 const round = (value: number, digits = 0): number => (value < 0 ? value : Math.round(value * 10 ** digits) / 10 ** digits)
 

@@ -5,12 +5,12 @@
 //   npm run bench -- placement            (all sizes)
 //   npm run bench -- placement 10000      (one size)
 
-import { peerId, plan, SPEC_LIMITS, validateServices, type PeerView, type ServiceSpec } from '../core/index.js'
-import { seededRandom, type Random } from '../sim/random.js'
+import { peerId, plan, SPEC_LIMITS, seededRandom, validateServices, type PeerView, type SeededRandom, type ServiceSpec } from '../core/index.js'
+import { percentile } from '../sim/metrics.js'
 
 const ZONES = ['z1', 'z2', 'z3', 'z4']
 
-function cluster(size: number, random: Random): PeerView[] {
+function cluster(size: number, random: SeededRandom): PeerView[] {
   return Array.from({ length: size }, (_, i) => ({
     id: peerId(`peer-${i}`),
     state: 'alive',
@@ -23,7 +23,7 @@ function cluster(size: number, random: Random): PeerView[] {
 }
 
 /** About 5 replicas per peer in services of 1–50 replicas, a fifth constrained, a tenth spread by zone. */
-function workload(peers: number, random: Random): ServiceSpec[] {
+function workload(peers: number, random: SeededRandom): ServiceSpec[] {
   const services: Record<string, unknown> = {}
   let replicas = 0
   for (let i = 0; replicas < peers * 5; i++) {
@@ -63,8 +63,7 @@ function run(size: number, runs: number): void {
     result = plan({ services, peers, now: 0, explain: false })
     times.push(performance.now() - started)
   }
-  times.sort((a, b) => a - b)
-  const medianMs = times[Math.floor(times.length / 2)]!
+  const medianMs = percentile(times, 50)
   console.log(JSON.stringify({
     bench: 'placement',
     peers: size,
@@ -74,7 +73,7 @@ function run(size: number, runs: number): void {
     widenedPlacements: result!.placements.filter((p) => p.round > 0).length,
     runs,
     wallMsMedian: Math.round(medianMs),
-    wallMsMin: Math.round(times[0]!),
+    wallMsMin: Math.round(Math.min(...times)),
     placementsPerSec: Math.round(result!.placements.length / (medianMs / 1000)),
     heapUsedMB: Math.round(process.memoryUsage().heapUsed / 1048576),
   }))

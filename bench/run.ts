@@ -7,7 +7,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const HELPERS = new Set(['run'])
+/** Files here that are not benchmarks: this runner, and the peer process dead-peer.ts starts. */
+const HELPERS = new Set(['run', 'child-peer'])
 const available = readdirSync(here).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).filter((n) => !HELPERS.has(n)).sort()
 
 const [name, ...args] = process.argv.slice(2)

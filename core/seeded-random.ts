@@ -11,10 +11,10 @@
 // with the same label yields the same stream: labels name consumers, so give each its own.
 
 import { hash32, mix32 } from './hash.js'
-import type { Random as CoreRandom } from './random.js'
+import type { Random } from './random.js'
 
 /** The core's Random (what the protocol machine takes), with the extras a simulation wants. */
-export interface SeededRandom extends CoreRandom {
+export interface SeededRandom extends Random {
   /** Uniform in [0, 1), with 32 bits of resolution. */
   next(): number
   /** Uniform 32-bit unsigned integer. */

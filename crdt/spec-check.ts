@@ -1,11 +1,12 @@
 // Is this value a valid, normalised ServiceSpec? Answered with the one spec model there is
-// (core/service-spec): the value is turned back into the form a user writes, validated, and must come out
-// equal to itself. That catches garbage written by a faulty peer, and also specs that became invalid
-// only by merging — each peer's edit was valid, but concurrent edits to different fields can combine
-// into a spec neither wrote (say, one switched the driver to `process`, the other set an image).
+// (core/service-spec): the value is turned back into the form a user writes (toWrittenForm),
+// validated, and must come out equal to itself. That catches garbage written by a faulty peer, and
+// also specs that became invalid only by merging — each peer's edit was valid, but concurrent edits
+// to different fields can combine into a spec neither wrote (say, one switched the driver to
+// `process`, the other set an image).
 
 import { canonicalJson } from '../core/hash.js'
-import { validateService, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
+import { toWrittenForm, validateService, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
 import { isRecordValue } from './plain.js'
 
 export type SpecCheck = { ok: true; spec: ServiceSpec } | { ok: false; errors: SpecError[] }
@@ -20,48 +21,6 @@ export function checkSpec(value: unknown, path: string): SpecCheck {
     return { ok: false, errors: [{ path: path === '' ? field : `${path}.${field}`, message: 'is not in normalised form (missing, or not what validation produces)' }] }
   }
   return { ok: true, spec }
-}
-
-/** A normalised spec in the form validateService reads (durations in ms, cpu in millicores…). */
-function toWrittenForm(spec: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...spec }
-  const resources = spec.resources
-  if (isRecordValue(resources)) {
-    const extended = isRecordValue(resources.extended) ? resources.extended : {}
-    const cpu = typeof resources.cpuMilli === 'number' ? `${resources.cpuMilli}m` : resources.cpuMilli
-    out.resources = { ...extended, cpu, memory: resources.memoryMiB }
-  }
-  const healthcheck = spec.healthcheck
-  if (isRecordValue(healthcheck)) {
-    out.healthcheck = {
-      command: healthcheck.command,
-      interval: healthcheck.intervalMs,
-      timeout: healthcheck.timeoutMs,
-      retries: healthcheck.retries,
-      startPeriod: healthcheck.startPeriodMs,
-    }
-  }
-  const restart = spec.restart
-  if (isRecordValue(restart)) {
-    out.restart = {
-      condition: restart.condition,
-      delay: restart.delayMs,
-      maxDelay: restart.maxDelayMs,
-      maxAttempts: restart.maxAttempts,
-      window: restart.windowMs,
-    }
-  }
-  const update = spec.update
-  if (isRecordValue(update)) {
-    out.update = {
-      parallelism: update.parallelism,
-      delay: update.delayMs,
-      order: update.order,
-      autoRollback: update.autoRollback,
-      healthDeadline: update.healthDeadlineMs,
-    }
-  }
-  return out
 }
 
 function firstDifferentField(spec: ServiceSpec, value: Record<string, unknown>): string | undefined {

@@ -19,7 +19,8 @@ export interface DesiredChange {
 
 const keyOf = (value: DesiredValue): string => (value.kind === 'service' ? `service:${value.name}` : `peer:${value.peer}`)
 
-export class DesiredReplica {
+/** One modelled peer's copy of the document (what DesiredReplica, node/agent/desired-replica.ts, is on a real agent). */
+export class DesiredModel {
   private readonly changes = new Map<number, DesiredChange>()
   private readonly winners = new Map<string, DesiredChange>()
   private lamport = 0
@@ -53,7 +54,7 @@ export class DesiredReplica {
   }
 
   /** Changes the other replica lacks, given the ids it has. */
-  missingFrom(other: DesiredReplica): DesiredChange[] {
+  missingFrom(other: DesiredModel): DesiredChange[] {
     return [...this.changes.values()].filter((c) => !other.changes.has(c.id))
   }
 

@@ -11,8 +11,9 @@
 // Slow peers are not timed events: slowness is a property of the hardware, chosen once per run
 // (see `networkConfigWithFaults`).
 
+import type { Random, SeededRandom } from '../core/index.js'
 import type { NetworkConfig } from './network.js'
-import { lognormal, lognormalSigma, sample, type Random } from './random.js'
+import { lognormal, lognormalSigma, sample } from './random.js'
 
 export interface FaultSpec {
   /** Peers killed during the safety phase (distinct peers; about half restart before it ends). */
@@ -77,7 +78,7 @@ export function formatFaultSpec(spec: FaultSpec): string {
  * A fault profile for one seed of `--swarm`, so different seeds explore different worlds: some calm,
  * some lossy, some with crashes and partitions together.
  */
-export function randomFaultSpec(random: Random): FaultSpec {
+export function randomFaultSpec(random: SeededRandom): FaultSpec {
   const loss = random.chance(0.4) ? 0 : round(random.next() * 0.1, 3)
   const dup = random.chance(0.5) ? 0 : round(random.next() * 0.02, 3)
   const slow = random.chance(0.5) ? 0 : round(random.next() * 0.2, 2)
@@ -118,7 +119,7 @@ const FAULT_WINDOW_END = 0.8
  * the number of kills does not move the partitions. Kills and pauses strike distinct peers and never
  * the same one, so counts are capped: kills at N - 1 (someone survives), pauses at the peers not killed.
  */
-export function planFaults(spec: FaultSpec, random: Random, options: FaultPlanOptions): FaultEvent[] {
+export function planFaults(spec: FaultSpec, random: SeededRandom, options: FaultPlanOptions): FaultEvent[] {
   const { peers, durationMs, safetyEndMs } = options
   if (!(Number.isFinite(safetyEndMs) && safetyEndMs >= 0 && durationMs >= safetyEndMs)) {
     throw new RangeError(`need 0 <= safetyEndMs <= durationMs, got safetyEndMs ${safetyEndMs}, durationMs ${durationMs}`)
@@ -186,7 +187,7 @@ function pauseDurationMs(random: Random): number {
 }
 
 /** A partition's groups, every peer listed: usually a minority cut off, sometimes a three-way split. */
-function partitionGroups(random: Random, peers: readonly string[]): string[][] {
+function partitionGroups(random: SeededRandom, peers: readonly string[]): string[][] {
   const order = sample(random, peers, peers.length)
   if (peers.length >= 3 && random.chance(0.25)) {
     const first = 1 + random.int(peers.length - 2)

@@ -63,10 +63,8 @@ export class Histogram {
 
   /** The value at percentile p in [0, 100] (nearest rank); 0 when empty. */
   percentile(p: number): number {
-    if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile needs p in [0, 100], got ${p}`)
-    if (this.total === 0) return 0
-    const rank = Math.max(1, Math.ceil((p / 100) * this.total))
-    return this.valueAtRank(rank)
+    const rank = nearestRank(p, this.total)
+    return this.total === 0 ? 0 : this.valueAtRank(rank)
   }
 
   /**
@@ -118,6 +116,24 @@ export class Histogram {
     const index = Math.ceil(Math.log(clamped) / Histogram.LOG_GAMMA) - Histogram.MIN_INDEX
     return Math.min(Histogram.BUCKETS - 1, Math.max(0, index))
   }
+}
+
+/**
+ * The exact percentile p in [0, 100] of a few values (nearest rank, as Histogram approximates it):
+ * the smallest value with at least p % of them at or below it. -1 when there are none, which is how
+ * a benchmark's JSON says "not measured". Sorts a copy: for samples counted in thousands, not millions.
+ */
+export function percentile(values: readonly number[], p: number): number {
+  const rank = nearestRank(p, values.length)
+  if (values.length === 0) return -1
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[rank - 1]!
+}
+
+/** The 1-based rank of percentile p among `count` sorted values (nearest rank; p = 0 gives the first). */
+function nearestRank(p: number, count: number): number {
+  if (!(p >= 0 && p <= 100)) throw new RangeError(`percentile needs p in [0, 100], got ${p}`)
+  return Math.max(1, Math.ceil((p / 100) * count))
 }
 
 /** The usual latency summary of a histogram, rounded for output. */

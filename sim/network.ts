@@ -30,7 +30,8 @@
 //   `resume` hands them back in arrival order to be delivered at resume time. A paused peer also runs
 //   no timers and sends nothing, which is the runner's part.
 
-import { lognormal, lognormalSigma, type Random } from './random.js'
+import type { Random, SeededRandom } from '../core/index.js'
+import { lognormal, lognormalSigma } from './random.js'
 
 export type LatencyDistribution = 'lognormal' | 'uniform' | 'constant'
 
@@ -119,12 +120,12 @@ export class Network<M = unknown> {
   private lossProbability: number
   private duplicateProbability: number
   private readonly sampleLink: () => number
-  private readonly latencyRandom: Random
-  private readonly faultRandom: Random
-  private readonly broadcastRandom: Random
-  private readonly slowRandom: Random
+  private readonly latencyRandom: SeededRandom
+  private readonly faultRandom: SeededRandom
+  private readonly broadcastRandom: SeededRandom
+  private readonly slowRandom: SeededRandom
 
-  constructor(readonly config: NetworkConfig, random: Random, peers: readonly string[]) {
+  constructor(readonly config: NetworkConfig, random: SeededRandom, peers: readonly string[]) {
     const problems = networkConfigProblems(config)
     if (problems.length > 0) throw new RangeError(`invalid network config: ${problems.join('; ')}`)
     // Separate streams, so that (say) turning on loss does not change every latency that follows.

@@ -1,10 +1,8 @@
-// The simulator's randomness: the core's seeded stream (one seed derives every random choice of a run)
-// plus the distributions the network and workload models draw from.
+// The distributions the simulator's network and workload models draw from. The streams themselves are
+// the core's: SeededRandom (core/seeded-random.ts; one seed derives every random choice of a run),
+// which implements the core's Random (core/random.ts), all these functions need.
 
-import type { SeededRandom } from '../core/index.js'
-
-export { seededRandom } from '../core/index.js'
-export type Random = SeededRandom
+import type { Random } from '../core/index.js'
 
 // --- distributions: plain functions over a Random, so any stream can be used ---
 

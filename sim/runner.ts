@@ -4,15 +4,16 @@
 
 import {
   addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
-  type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type ServiceSpec, type SlotId, type TaskState, type TaskView,
+  seededRandom, type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type SeededRandom, type ServiceSpec, type SlotId,
+  type TaskState, type TaskView,
 } from '../core/index.js'
-import { DesiredReplica, type DesiredChange } from './desired-model.js'
+import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
 import { Histogram } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
-import { lognormal, lognormalSigma, seededRandom, type Random } from './random.js'
+import { lognormal, lognormalSigma } from './random.js'
 
 export interface SimOptions {
   readonly seed: number
@@ -85,7 +86,7 @@ interface SimPeer {
   life: number
   wakeAt: number
   wakeToken: number
-  readonly desired: DesiredReplica
+  readonly desired: DesiredModel
   /** What really runs on the peer. */
   readonly running: Map<SlotId, { task: TaskView; up: boolean }>
   /** The peer's local state on disk, for restarts after a kill. */
@@ -97,12 +98,12 @@ const FIRST_INCARNATION = 1
 
 export class Simulation {
   private readonly queue = new EventQueue<SimEvent>()
-  private readonly random: Random
+  private readonly random: SeededRandom
   private readonly network: Network<SimEvent>
   private readonly peers: SimPeer[]
   private readonly index = new Map<PeerId, number>()
   private readonly config
-  private readonly taskRandom: Random
+  private readonly taskRandom: SeededRandom
   private readonly violations: Violation[] = []
   private readonly violationKeys = new Set<string>()
   // Bounded memory however many slots a run places (log buckets, ≤ 0.5 % relative error).
@@ -133,7 +134,7 @@ export class Simulation {
     this.taskRandom = this.random.fork('tasks')
     this.peers = options.peers.map((view) => ({
       id: view.id, view, machine: undefined, life: 0, wakeAt: Infinity, wakeToken: 0,
-      desired: new DesiredReplica(), running: new Map(), disk: [], paused: false,
+      desired: new DesiredModel(), running: new Map(), disk: [], paused: false,
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
@@ -561,11 +562,11 @@ export class Simulation {
         peers: this.peers.length,
         services: this.currentSpecs.size,
         replicas,
-        placementMsP50: percentile(this.placementLatency, 50),
-        placementMsP99: percentile(this.placementLatency, 99),
+        placementMsP50: latencyMs(this.placementLatency, 50),
+        placementMsP99: latencyMs(this.placementLatency, 99),
         placementsMeasured: this.placementLatency.count,
-        failoverMsP50: percentile(this.failoverLatency, 50),
-        failoverMsP99: percentile(this.failoverLatency, 99),
+        failoverMsP50: latencyMs(this.failoverLatency, 50),
+        failoverMsP99: latencyMs(this.failoverLatency, 99),
         failoversMeasured: this.failoverLatency.count,
         convergeMs: this.convergedAtMs < 0 ? -1 : Math.round(this.convergedAtMs - this.safetyEndMs),
         msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
@@ -586,8 +587,8 @@ export class Simulation {
   }
 }
 
-/** A percentile in ms to 0.1 ms, or -1 when nothing was measured. */
-function percentile(histogram: Histogram, p: number): number {
+/** A latency histogram's percentile p in ms to 0.1 ms, or -1 when nothing was measured. */
+function latencyMs(histogram: Histogram, p: number): number {
   return histogram.count === 0 ? -1 : round(histogram.percentile(p), 1)
 }
 

@@ -3,10 +3,9 @@
 // --swarm) and the network, runs it, and returns the flat JSON result and the report data.
 // `peer sim`, the benchmark and the seed-sweep test all come through here.
 
-import type { PeerView, ServiceSpec } from '../core/index.js'
+import { seededRandom, type PeerView, type ServiceSpec } from '../core/index.js'
 import { formatFaultSpec, networkConfigWithFaults, randomFaultSpec, type FaultSpec } from './faults.js'
 import { NETWORK_PROFILES } from './network.js'
-import { seededRandom } from './random.js'
 import type { ReportData } from './report.js'
 import { Simulation, type SimMetrics } from './runner.js'
 import { serviceForTraceEntry, type TraceEntry } from './trace.js'

@@ -9,9 +9,9 @@
 
 import {
   validateInventory, validateService,
-  type PeerView, type ServiceSpec, type SpecError,
+  type PeerView, type Random, type SeededRandom, type ServiceSpec, type SpecError,
 } from '../core/index.js'
-import { lognormal, type Random } from './random.js'
+import { lognormal } from './random.js'
 
 export const ZONES: readonly string[] = ['z1', 'z2', 'z3', 'z4']
 export const ARCHES: readonly string[] = ['amd64', 'arm64']
@@ -51,7 +51,7 @@ const SIZE_MAX = 50
  * Replicated services whose replica counts add up to exactly `replicas`. Requests: cpu 100–1000 m in
  * steps of 50, memory 64–1024 MiB in steps of 64, both skewed toward the small end.
  */
-export function syntheticServices(random: Random, options: ServiceWorkloadOptions): ServiceSpec[] {
+export function syntheticServices(random: SeededRandom, options: ServiceWorkloadOptions): ServiceSpec[] {
   const { replicas } = options
   if (!Number.isSafeInteger(replicas) || replicas < 0) throw new RangeError(`replicas must be a whole number >= 0, got ${replicas}`)
   const mix = { ...DEFAULT_MIX, ...options.mix }
@@ -67,7 +67,7 @@ export function syntheticServices(random: Random, options: ServiceWorkloadOption
   return out
 }
 
-function serviceBody(random: Random, replicas: number, mix: WorkloadMix): Record<string, unknown> {
+function serviceBody(random: SeededRandom, replicas: number, mix: WorkloadMix): Record<string, unknown> {
   const cpuMilli = 100 + 50 * Math.min(18, Math.floor(18 * skewed(random)))
   const memoryMiB = 64 * (1 + Math.min(15, Math.floor(16 * skewed(random))))
   const resources: Record<string, unknown> = { cpu: `${cpuMilli}m`, memory: memoryMiB }
@@ -86,7 +86,7 @@ function skewed(random: Random): number {
   return u * u
 }
 
-function randomConstraint(random: Random): string {
+function randomConstraint(random: SeededRandom): string {
   const kind = random.int(3)
   if (kind === 0) return `zone == ${random.pick(ZONES)}`
   if (kind === 1) {
@@ -154,7 +154,7 @@ export type PeerProfile = 'uniform' | 'datacenter' | 'edge'
 export const PEER_PROFILES: readonly PeerProfile[] = ['uniform', 'datacenter', 'edge']
 
 /** `count` peers named `peer-000001`, …, with zones assigned round-robin so every zone has peers. */
-export function syntheticPeers(random: Random, count: number, profile: PeerProfile = 'datacenter'): InventoryPeer[] {
+export function syntheticPeers(random: SeededRandom, count: number, profile: PeerProfile = 'datacenter'): InventoryPeer[] {
   if (!Number.isSafeInteger(count) || count < 0) throw new RangeError(`peer count must be a whole number >= 0, got ${count}`)
   if (!PEER_PROFILES.includes(profile)) throw new RangeError(`unknown peer profile ${JSON.stringify(profile)}; expected one of ${PEER_PROFILES.join(', ')}`)
   const digits = Math.max(6, String(count).length)
@@ -176,7 +176,7 @@ function archOf(index: number, profile: PeerProfile): string {
   return index % 5 === 4 ? 'arm64' : 'amd64'
 }
 
-function peerOf(random: Random, name: string, zone: string, arch: string, profile: PeerProfile): InventoryPeer {
+function peerOf(random: SeededRandom, name: string, zone: string, arch: string, profile: PeerProfile): InventoryPeer {
   switch (profile) {
     case 'uniform':
       return { name, capacity: { cpu: '4000m', memory: 8192 }, labels: { zone, arch } }
@@ -196,7 +196,7 @@ function peerOf(random: Random, name: string, zone: string, arch: string, profil
 }
 
 /** Synthetic peers as the placement core sees them (validated, no tasks yet). */
-export function syntheticPeerViews(random: Random, count: number, profile: PeerProfile = 'datacenter', services: readonly ServiceSpec[] = []): PeerView[] {
+export function syntheticPeerViews(random: SeededRandom, count: number, profile: PeerProfile = 'datacenter', services: readonly ServiceSpec[] = []): PeerView[] {
   const result = validateInventory({ peers: syntheticPeers(random, count, profile) }, services)
   if (!result.ok) throw new Error(`synthetic inventory is invalid: ${JSON.stringify(result.errors.slice(0, 5))}`)
   return result.peers

@@ -1,6 +1,9 @@
 // Parsing of the human units a spec file uses: durations, cpu and memory quantities.
 // Each returns a number or a sentence saying what was expected.
 
+/** Digits too many for a number (they would read as Infinity, which no spec can hold or hash). */
+const TOO_LARGE = 'too large to be a number'
+
 const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/g
 const DURATION_WHOLE = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h))+$/
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
@@ -15,7 +18,7 @@ export function parseDurationMs(value: unknown): number | string {
   }
   let total = 0
   for (const match of value.trim().matchAll(DURATION_PART)) total += Number(match[1]) * UNIT_MS[match[2]!]!
-  return Math.round(total)
+  return Number.isFinite(total) ? Math.round(total) : TOO_LARGE
 }
 
 /** Most cores one task may ask for: a larger number is almost certainly millicores written without "m". */
@@ -23,7 +26,10 @@ const MAX_CORES = 1024
 
 /** `250m` (millicores), `0.5` or `2` (cores, like `docker --cpus`). */
 export function parseCpuMilli(value: unknown): number | string {
-  if (typeof value === 'string' && /^\d+m$/.test(value.trim())) return Number(value.trim().slice(0, -1))
+  if (typeof value === 'string' && /^\d+m$/.test(value.trim())) {
+    const milli = Number(value.trim().slice(0, -1))
+    return Number.isFinite(milli) ? milli : TOO_LARGE
+  }
   const cores = typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : value
   if (typeof cores !== 'number' || !Number.isFinite(cores) || cores < 0) {
     return 'expected cores (0.5, 2) or millicores ("250m")'
@@ -44,5 +50,6 @@ export function parseMemoryMiB(value: unknown): number | string {
   }
   const match = typeof value === 'string' ? /^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|K|M|G|T)?$/.exec(value.trim()) : null
   if (!match) return 'expected a memory size such as 64, "64Mi", "1Gi" or "512M"'
-  return Math.ceil(Number(match[1]) * MEMORY_UNITS_MIB[match[2] ?? 'Mi']!)
+  const mib = Math.ceil(Number(match[1]) * MEMORY_UNITS_MIB[match[2] ?? 'Mi']!)
+  return Number.isFinite(mib) ? mib : TOO_LARGE
 }

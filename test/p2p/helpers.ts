@@ -18,7 +18,7 @@ export interface TestPeer {
   received: Array<{ from: PeerId; message: Message; atMs: number }>
 }
 
-export async function startPeer(options: {
+export interface StartOptions {
   swarmKey: SwarmKey
   seed?: string
   dataDir?: string
@@ -26,7 +26,9 @@ export async function startPeer(options: {
   listen?: string[]
   transport?: P2pTransportInit
   host?: Partial<HostInit>
-}): Promise<TestPeer> {
+}
+
+export async function startPeer(options: StartOptions): Promise<TestPeer> {
   const privateKey = options.seed === undefined ? undefined : (await identityFromSeed(options.seed)).privateKey
   const host = await createHost({
     ...(privateKey === undefined ? { dataDir: options.dataDir } : { privateKey }),
@@ -65,6 +67,35 @@ export async function stopAll(peers: ReadonlyArray<TestPeer | Host | undefined>)
       }
     }),
   )
+}
+
+/**
+ * Runs `body` with `start`, which starts a peer as startPeer does and keeps it; every peer started so
+ * is stopped afterwards, whatever happens.
+ */
+export async function withPeers<T>(body: (start: (options: StartOptions) => Promise<TestPeer>) => Promise<T>): Promise<T> {
+  const peers: TestPeer[] = []
+  try {
+    return await body(async (options) => {
+      const peer = await startPeer(options)
+      peers.push(peer)
+      return peer
+    })
+  } finally {
+    await stopAll(peers)
+  }
+}
+
+/** Starts a peer per seed, in order, each after the first told to join the first (with withPeers' `start`). */
+export async function startJoined<const Seeds extends readonly [string, ...string[]]>(
+  start: (options: StartOptions) => Promise<TestPeer>,
+  options: { swarmKey: SwarmKey; seeds: Seeds; transport?: P2pTransportInit },
+): Promise<{ [K in keyof Seeds]: TestPeer }> {
+  const [first, ...rest] = options.seeds
+  const a = await start({ swarmKey: options.swarmKey, seed: first, transport: options.transport })
+  const peers = [a]
+  for (const seed of rest) peers.push(await start({ swarmKey: options.swarmKey, seed, join: a.host.addresses(), transport: options.transport }))
+  return peers as { [K in keyof Seeds]: TestPeer }
 }
 
 /** Polls `predicate` until it holds; throws after timeoutMs, naming what was awaited. */
@@ -146,10 +177,4 @@ export function advertMessage(peer: string, version: number): Message {
       tasks: [],
     },
   }
-}
-
-export function percentile(values: readonly number[], p: number): number {
-  if (values.length === 0) return Number.NaN
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!
 }

@@ -9,7 +9,7 @@ import {
   type FaultEvent, type FaultSpec,
 } from '../../sim/faults.js'
 import { LAN_PROFILE } from '../../sim/network.js'
-import { seededRandom } from '../../sim/random.js'
+import { seededRandom } from '../../core/index.js'
 
 const peers = (count: number) => Array.from({ length: count }, (_, i) => `peer-${i}`)
 

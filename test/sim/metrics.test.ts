@@ -4,14 +4,33 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { Counters, Histogram, RateSeries, TimeSeries, roundTo, summarize } from '../../sim/metrics.js'
-import { lognormal, seededRandom } from '../../sim/random.js'
+import { Counters, Histogram, RateSeries, TimeSeries, percentile, roundTo, summarize } from '../../sim/metrics.js'
+import { seededRandom } from '../../core/index.js'
+import { lognormal } from '../../sim/random.js'
 
-/** Nearest-rank percentile of an exact sort: the definition Histogram promises to approximate. */
-function exactPercentile(values: readonly number[], p: number): number {
-  const sorted = values.slice().sort((a, b) => a - b)
-  return sorted[Math.max(1, Math.ceil((p / 100) * sorted.length)) - 1]!
-}
+// The exact percentile of a sort is the definition Histogram promises to approximate.
+const exact = suite('percentile')
+
+exact('nearest rank: the smallest value with at least p % of the values at or below it', () => {
+  const values = [15, 20, 35, 40, 50]
+  assert.equal([0, 5, 20, 21, 30, 40, 50, 99, 100].map((p) => percentile(values, p)), [15, 15, 15, 20, 20, 20, 35, 50, 50])
+  assert.is(percentile([3, 1, 2], 50), 2, 'unsorted input')
+  assert.is(percentile(Array.from({ length: 99 }, (_, i) => i + 1), 99), 99, 'with fewer than 100 values p99 is the maximum')
+})
+
+exact('no values give -1 (not measured), and bad p is refused', () => {
+  assert.is(percentile([], 50), -1)
+  assert.throws(() => percentile([1], 101), /p in \[0, 100\]/)
+  assert.throws(() => percentile([1], NaN), /p in \[0, 100\]/)
+})
+
+exact('leaves its input as it was', () => {
+  const values = [3, 1, 2]
+  percentile(values, 50)
+  assert.equal(values, [3, 1, 2])
+})
+
+exact.run()
 
 const close = (got: number, want: number) => Math.abs(got - want) <= Histogram.RELATIVE_ERROR * 1.0001 * Math.abs(want) + 1e-12
 
@@ -23,7 +42,7 @@ histogram('percentiles are within 0.5 % of an exact sort', () => {
   const h = new Histogram()
   for (const v of values) h.record(v)
   for (const p of [0, 1, 10, 25, 50, 75, 90, 99, 99.9, 100]) {
-    const want = exactPercentile(values, p)
+    const want = percentile(values, p)
     assert.ok(close(h.percentile(p), want), `p${p}: ${h.percentile(p)} vs ${want}`)
   }
 })
@@ -33,7 +52,7 @@ histogram('any set of values: every percentile is within the error bound', () =>
   fc.assert(fc.property(fc.array(value, { minLength: 1, maxLength: 300 }), fc.double({ min: 0, max: 100, noNaN: true }), (values, p) => {
     const h = new Histogram()
     for (const v of values) h.record(v)
-    return close(h.percentile(p), exactPercentile(values, p))
+    return close(h.percentile(p), percentile(values, p))
   }), { numRuns: 300 })
 })
 

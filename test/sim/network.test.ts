@@ -6,35 +6,31 @@ import * as assert from 'uvu/assert'
 import {
   GOSSIP_MESH_DEGREE, LAN_PROFILE, Network, WAN_PROFILE, linkSampler, networkConfigProblems, type NetworkConfig,
 } from '../../sim/network.js'
-import { seededRandom } from '../../sim/random.js'
+import { percentile } from '../../sim/metrics.js'
+import { seededRandom } from '../../core/index.js'
 
 const names = (count: number) => Array.from({ length: count }, (_, i) => `p${i}`)
 const constant = (ms: number): NetworkConfig => ({ ...LAN_PROFILE, latencyMs: { distribution: 'constant', medianMs: ms, p99Ms: ms } })
-
-function quantile(values: number[], q: number): number {
-  const sorted = values.slice().sort((a, b) => a - b)
-  return sorted[Math.ceil(q * sorted.length) - 1]!
-}
 
 const latency = suite('latency')
 
 latency('the LAN profile has a median near 0.5 ms and a p99 near 3 ms', () => {
   const network = new Network(LAN_PROFILE, seededRandom(1), names(2))
   const delays = Array.from({ length: 40_000 }, () => network.deliveryDelays('p0', 'p1')[0]!)
-  assert.ok(Math.abs(quantile(delays, 0.5) - 0.5) < 0.02, `median ${quantile(delays, 0.5)}`)
-  assert.ok(Math.abs(quantile(delays, 0.99) - 3) < 0.3, `p99 ${quantile(delays, 0.99)}`)
+  assert.ok(Math.abs(percentile(delays, 50) - 0.5) < 0.02, `median ${percentile(delays, 50)}`)
+  assert.ok(Math.abs(percentile(delays, 99) - 3) < 0.3, `p99 ${percentile(delays, 99)}`)
   assert.ok(delays.every((d) => d > 0))
 })
 
 latency('a uniform distribution keeps the median and p99 when it can', () => {
   const sample = linkSampler({ distribution: 'uniform', medianMs: 10, p99Ms: 14.9 }, seededRandom(2))
   const delays = Array.from({ length: 40_000 }, sample)
-  assert.ok(Math.abs(quantile(delays, 0.5) - 10) < 0.1)
-  assert.ok(Math.abs(quantile(delays, 0.99) - 14.9) < 0.1)
+  assert.ok(Math.abs(percentile(delays, 50) - 10) < 0.1)
+  assert.ok(Math.abs(percentile(delays, 99) - 14.9) < 0.1)
   const clamped = linkSampler({ distribution: 'uniform', medianMs: 1, p99Ms: 9.9 }, seededRandom(2))
   const low = Array.from({ length: 40_000 }, clamped)
   assert.ok(low.every((d) => d >= 0 && d < 10))
-  assert.ok(Math.abs(quantile(low, 0.99) - 9.9) < 0.1)
+  assert.ok(Math.abs(percentile(low, 99) - 9.9) < 0.1)
 })
 
 latency('a constant distribution always gives the median', () => {

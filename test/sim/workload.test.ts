@@ -4,7 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { feasible, placementRequest, validateInventory } from '../../core/index.js'
-import { seededRandom } from '../../sim/random.js'
+import { seededRandom } from '../../core/index.js'
 import { ARCHES, PEER_PROFILES, ZONES, demandRatio, syntheticPeerViews, syntheticPeers, syntheticServices } from '../../sim/workload.js'
 
 const services = suite('syntheticServices')

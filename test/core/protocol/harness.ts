@@ -7,24 +7,10 @@
 // Kept independent of sim/ on purpose: the tests should not depend on the simulator they help check.
 
 import {
-  defaultConfig, hash32, PeerMachine, peerId, replicaSlot, serviceName, validateServices,
+  defaultConfig, PeerMachine, peerId, replicaSlot, seededRandom, serviceName, validateServices,
   type DesiredView, type Driver, type MachineConfig, type MachineInit, type MemberRecord, type Message, type Output, type PeerId,
   type PeerSettings, type Random, type Resources, type ServiceSpec, type SlotId, type TaskState, type TaskView,
 } from '../../../core/index.js'
-
-// --- randomness ---------------------------------------------------------------------------------
-
-/** mulberry32: a tiny seeded generator; `fork` derives a stream from the seed and a label without drawing. */
-export function mulberry32(seed: number): Random {
-  let state = seed >>> 0
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-  return { next, int: (max) => Math.floor(next() * max), fork: (label) => mulberry32((seed ^ hash32(label)) >>> 0) }
-}
 
 // --- options --------------------------------------------------------------------------------------
 
@@ -153,7 +139,7 @@ export function makeMachine(init: Partial<Omit<MachineInit, 'self'>> & { self: s
     drivers: ['docker', 'process'],
     seeds: [],
     config: defaultConfig(3),
-    random: mulberry32(7),
+    random: seededRandom(7),
     ...init,
     self: p(init.self),
   })
@@ -193,7 +179,7 @@ export class Cluster {
     this.config = { ...defaultConfig(list.length), ...options.config }
     this.latencyMs = options.latencyMs ?? 1
     this.taskStartMs = options.taskStartMs ?? 50
-    this.random = mulberry32(options.seed ?? 1)
+    this.random = seededRandom(options.seed ?? 1)
     this.seeds = (options.seeds ?? [list[0]!.id]).map(p)
     this.syncDesired = options.syncDesired ?? true
     this.script = options.script ?? ((_peer, _task, spec) => [

@@ -51,6 +51,7 @@ table(Duration, parseDurationMs, [
   { name: 'a negative number', input: -1, message: /non-negative/ },
   { name: 'NaN', input: NaN },
   { name: 'Infinity', input: Infinity },
+  { name: 'digits too many for a number', input: `${'9'.repeat(400)}ms`, message: /too large/ },
   { name: 'null', input: null },
   { name: 'a boolean', input: true },
 ])
@@ -81,6 +82,7 @@ table(Cpu, parseCpuMilli, [
   { name: 'a unit after the cores', input: '2 cores' },
   { name: 'an empty string', input: '' },
   { name: 'NaN', input: NaN },
+  { name: 'millicores too many for a number', input: `${'9'.repeat(400)}m`, message: /too large/ },
   { name: 'null', input: null },
 ])
 
@@ -113,6 +115,8 @@ table(Memory, parseMemoryMiB, [
   { name: 'an empty string', input: '' },
   { name: 'NaN', input: NaN },
   { name: 'Infinity', input: Infinity },
+  { name: 'digits too many for a number', input: `${'9'.repeat(400)}Mi`, message: /too large/ },
+  { name: 'a size that overflows in MiB', input: `${'9'.repeat(305)}Ti`, message: /too large/ },
   { name: 'null', input: null },
 ])
 

@@ -1,15 +1,26 @@
 // How long until a frozen peer (SIGSTOP: its sockets stay open, it just stops answering) is dropped
-// by the connection monitor, and a killed one (SIGKILL: the kernel closes its sockets). Run by hand:
-//   node --import tsx test/p2p/dead-peer.measure.ts
-// Not part of the suite: each trial waits out real timeouts.
+// by the connection monitor, and a killed one (SIGKILL: the kernel closes its sockets). Each trial
+// runs the peer in its own process (child-peer.ts) and an observer here, waits until they are
+// connected and the monitor has taken a few round-trip samples, then stops the child and times until
+// the observer no longer lists it. Trials alternate freeze and kill; each waits out real timeouts.
+// Prints one JSON line: p50 and max in ms of each.
+//
+//   npm run bench -- dead-peer         (5 trials of each)
+//   npm run bench -- dead-peer 10      (10 of each)
+
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { generateSwarmKey } from '../../p2p/index.js'
-import { percentile, startPeer, stopAll, waitFor, type TestPeer } from './helpers.js'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateSwarmKey } from '../p2p/index.js'
+import { percentile } from '../sim/metrics.js'
+import { startPeer, stopAll, waitFor, type TestPeer } from '../test/p2p/helpers.js'
 
-const TRIALS = Number(process.env.TRIALS ?? 5)
+const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'child-peer.ts')
+const TRIALS = Number(process.argv[2] ?? 5)
+if (!(Number.isSafeInteger(TRIALS) && TRIALS >= 1)) throw new Error(`trials must be a whole number of at least 1, got ${process.argv[2]}`)
+
 const swarmKey = generateSwarmKey()
 const frozen: number[] = []
 const killed: number[] = []
@@ -18,7 +29,7 @@ for (let trial = 0; trial < TRIALS * 2; trial++) {
   const freeze = trial % 2 === 0
   const dir = await mkdtemp(join(tmpdir(), 'peer-child-'))
   const peers: TestPeer[] = []
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/p2p/child-peer.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CHILD], {
     env: { ...process.env, PEER_SWARM_KEY: new TextDecoder().decode(swarmKey.file), PEER_DATA_DIR: dir },
     stdio: ['pipe', 'pipe', 'inherit'],
   })
@@ -43,6 +54,12 @@ for (let trial = 0; trial < TRIALS * 2; trial++) {
     await rm(dir, { recursive: true, force: true })
   }
 }
-const fmt = (xs: number[]): string => `p50 ${percentile(xs, 50).toFixed(0)} ms, max ${Math.max(...xs).toFixed(0)} ms (n=${xs.length})`
-console.log(`frozen peer (SIGSTOP) dropped after: ${fmt(frozen)}`)
-console.log(`killed peer (SIGKILL) dropped after: ${fmt(killed)}`)
+
+console.log(JSON.stringify({
+  bench: 'dead-peer',
+  trials: TRIALS,
+  frozenDroppedMsP50: Math.round(percentile(frozen, 50)),
+  frozenDroppedMsMax: Math.round(Math.max(...frozen)),
+  killedDroppedMsP50: Math.round(percentile(killed, 50)),
+  killedDroppedMsMax: Math.round(Math.max(...killed)),
+}))

@@ -1,7 +1,8 @@
-// A peer in its own process, for measurements that need one to freeze or die (dead-peer.measure.ts).
+// A peer in its own process, for measurements that need one to freeze or die (dead-peer.ts); not a
+// benchmark itself (bench/run.ts skips it).
 // Reads the swarm key file contents from PEER_SWARM_KEY, prints its first address, and exits when
 // its stdin closes (so it never outlives the parent).
-import { createHost, P2pTransport } from '../../p2p/index.js'
+import { createHost, P2pTransport } from '../p2p/index.js'
 
 const host = await createHost({
   privateKey: undefined,

@@ -1,5 +1,5 @@
 // Every knob of the libp2p layer with its default, why that value, and what moving it costs. The
-// numbers were measured on loopback and a 2-core machine (see test/p2p/latency.test.ts); a WAN or
+// numbers were measured on loopback and a 2-core machine (see bench/p2p-latency.ts); a WAN or
 // slow edge links want the liveness timeouts scaled up with the round-trip time.
 
 import { WIRE_LIMITS } from '../core/protocol/index.js'

@@ -6,7 +6,7 @@
 //
 // Direct messages to one peer share one long-lived stream, written in order (SWIM's ping → ack →
 // ping-req sequencing is then preserved per peer). Opening a stream per message costs a protocol
-// negotiation round trip each time; test/p2p/latency.test.ts measures both (`directStreams`).
+// negotiation round trip each time; bench/p2p-latency.ts measures both (`directStreams`).
 //
 // Gossip from a peer of a newer protocol (a kind this one does not know) is ignored, not rejected:
 // the codec's compatibility rules make that "newer peer", not "bad peer".

@@ -8,9 +8,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { ask } from '../cli/agent-client.js'
 import { LocalCluster, sleep, type LocalAgent } from '../cli/local-cluster.js'
-import type { TaskRow } from '../node/agent/views.js'
-import { controlRequest } from '../node/control/index.js'
+import type { StatsAnswer, TaskRow } from '../node/control/index.js'
 import type { ServiceSpec } from '../core/index.js'
 import { servicesFromText } from '../cli/files.js'
 import { isAlive, readStat } from '../node/runtime/proc.js'
@@ -66,17 +66,12 @@ const round = (value: number, digits = 0): number => (value < 0 ? value : Math.r
 
 // --- Talking to agents -------------------------------------------------------------------------
 
-const tasksOf = async (agent: LocalAgent): Promise<TaskRow[]> => ((await controlRequest(agent.socket, 'GET', '/v1/tasks', undefined, { timeoutMs: 5_000 })) as { tasks: TaskRow[] }).tasks
-const digestOf = async (agent: LocalAgent): Promise<string> => ((await controlRequest(agent.socket, 'GET', '/v1/status', undefined, { timeoutMs: 5_000 })) as { desiredDigest: string }).desiredDigest
-const aliveOf = async (agent: LocalAgent): Promise<number> => ((await controlRequest(agent.socket, 'GET', '/v1/status', undefined, { timeoutMs: 5_000 })) as { members: { alive: number } }).members.alive
-
-interface Stats {
-  readonly rssBytes: number
-  readonly heapUsedBytes: number
-  readonly transport: { published: number; directSent: number; bytesPublished: number; bytesSent: number }
-  readonly desired: { gossipReceived: number; syncsRun: number; syncsServed: number; syncFailures: number }
-}
-const statsOf = async (agent: LocalAgent): Promise<Stats> => (await controlRequest(agent.socket, 'GET', '/v1/stats', undefined, { timeoutMs: 5_000 })) as Stats
+/** Polls get 5 s: a busy agent may be slow to answer, and a poll that fails is simply repeated. */
+const polled = (agent: LocalAgent) => ({ peer: agent.socket, timeoutMs: 5_000 })
+const tasksOf = async (agent: LocalAgent): Promise<TaskRow[]> => (await ask(polled(agent), 'GET /v1/tasks')).tasks
+const digestOf = async (agent: LocalAgent): Promise<string> => (await ask(polled(agent), 'GET /v1/status')).desiredDigest
+const aliveOf = async (agent: LocalAgent): Promise<number> => (await ask(polled(agent), 'GET /v1/status')).members.alive
+const statsOf = (agent: LocalAgent): Promise<StatsAnswer> => ask(polled(agent), 'GET /v1/stats')
 
 /**
  * Polls `probe` every POLL_MS until it returns a value; resolves with it and the performance.now() at
@@ -178,8 +173,9 @@ function markedProcesses(mark: string): number[] {
 
 // --- Event timelines (diagnostics) ---------------------------------------------------------------
 
-type AgentEvent = { at: number; kind: string; digest?: string; slot?: string; state?: string }
-const eventsOf = async (agent: LocalAgent): Promise<AgentEvent[]> => ((await controlRequest(agent.socket, 'GET', '/v1/events', undefined, { timeoutMs: 5_000 })) as { events: AgentEvent[] }).events
+/** An event of any kind, with the fields the timelines read where it has them. */
+type SeenEvent = { at: number; kind: string; digest?: string; slot?: string; state?: string; peer?: string; status?: string; reason?: string; detail?: string }
+const eventsOf = async (agent: LocalAgent): Promise<SeenEvent[]> => (await ask(polled(agent), 'GET /v1/events')).events
 
 /**
  * From every agent's event log, relative to `fromEpoch`: when each learned the desired state with
@@ -194,7 +190,7 @@ async function timeline(local: LocalCluster, fromEpoch: number, digest: string, 
     const recent = events.filter((e) => e.at >= fromEpoch - 5)
     const got = recent.find((e) => e.kind === 'desired' && e.digest === digest)
     if (got !== undefined) learned.push(got.at - fromEpoch)
-    const mine = (e: AgentEvent) => e.slot?.startsWith(`${service}/`) === true
+    const mine = (e: SeenEvent) => e.slot?.startsWith(`${service}/`) === true
     const starts = recent.filter((e) => e.kind === 'start' && mine(e)).map((e) => e.at - fromEpoch)
     for (const e of recent) if (e.kind === 'start' && mine(e)) firstStart.set(e.slot!, Math.min(firstStart.get(e.slot!) ?? Infinity, e.at - fromEpoch))
     const running = recent.filter((e) => e.kind === 'task' && e.state === 'running' && mine(e)).map((e) => e.at - fromEpoch)
@@ -260,8 +256,7 @@ async function explainSlow(local: LocalCluster, fromEpoch: number, slots: readon
   await Promise.all(local.agents.filter((a) => a.running).map(async (agent) => {
     for (const e of await eventsOf(agent).catch(() => [])) {
       if (e.at < fromEpoch || e.slot === undefined || !wanted.has(e.slot)) continue
-      const extra = e as { state?: string; reason?: string; detail?: string }
-      lines.push(`+${e.at - fromEpoch} a${agent.index} ${e.slot} ${e.kind}${extra.state ? ` ${extra.state}` : ''}${extra.reason ? ` (${extra.reason})` : ''}${extra.detail ? ` (${extra.detail})` : ''}`)
+      lines.push(`+${e.at - fromEpoch} a${agent.index} ${e.slot} ${e.kind}${e.state ? ` ${e.state}` : ''}${e.reason ? ` (${e.reason})` : ''}${e.detail ? ` (${e.detail})` : ''}`)
     }
   }))
   lines.sort((a, b) => Number(/\+(\d+)/.exec(a)![1]) - Number(/\+(\d+)/.exec(b)![1]))
@@ -323,7 +318,7 @@ async function applyTrials(local: LocalCluster, mark: string, result: RealResult
   for (let trial = 0; trial < TRIALS; trial++) {
     if (service !== '') {
       const gone = service
-      await controlRequest(writer.socket, 'POST', '/v1/remove', { services: [gone] })
+      await ask({ peer: writer.socket }, 'POST /v1/remove', { body: { services: [gone] } })
       await poll(`${gone} removed`, 60_000, async () => {
         const all = await Promise.all(local.agents.map(tasksOf))
         return all.every((tasks) => !tasks.some((t) => t.service === gone)) ? true : undefined
@@ -341,7 +336,7 @@ async function applyTrials(local: LocalCluster, mark: string, result: RealResult
     let duplicates = 0
     let answered = -1
     let answeredEpoch = -1
-    const answer = controlRequest(writer.socket, 'POST', '/v1/apply', body).then(() => {
+    const answer = ask({ peer: writer.socket }, 'POST /v1/apply', { body }).then(() => {
       answered = performance.now()
       answeredEpoch = Date.now()
     })
@@ -367,7 +362,7 @@ async function applyTrials(local: LocalCluster, mark: string, result: RealResult
     const cpu = agentsCpu(local).reduce((sum, c, i) => sum + c - cpuBefore[i]!, 0)
     const hostBusy = busyBetween(hostBefore, hostCpu())
     const statsAfter = await Promise.all(local.agents.map(statsOf))
-    const sum = (pick: (s: Stats) => number) => statsAfter.reduce((total, s, i) => total + pick(s) - pick(statsBefore[i]!), 0)
+    const sum = (pick: (s: StatsAnswer) => number) => statsAfter.reduce((total, s, i) => total + pick(s) - pick(statsBefore[i]!), 0)
     const traffic = `${sum((s) => s.transport.published)} broadcasts, ${sum((s) => s.transport.directSent)} direct (${Math.round(sum((s) => s.transport.bytesPublished + s.transport.bytesSent) / 1024)} KB)`
     result.applyCpuSec.push(cpu)
     result.applyHostBusy.push(hostBusy)
@@ -386,7 +381,7 @@ async function applyTrials(local: LocalCluster, mark: string, result: RealResult
     log(`apply ${trial + 1}/${TRIALS}: all claimed ${events.claimed ?? '?'} ms, all running ${Math.round(at - sent)} ms (answer ${Math.round(answered - sent)} ms; desired on all peers ${Math.round(synced.at - answered)} ms after it by polling, ${events.learned.length === PEERS ? lastLearned : '?'} ms by their event logs; per slot p50 ${Math.round(median(slotTimes))} ms); spread ${[...peers.values()].sort((a, b) => a - b).join(' ')}; ${traffic}; agents used ${cpu.toFixed(2)} CPU s, host ${Math.round(hostBusy * 100)} % busy${duplicates > 0 ? `; ${duplicates} slot(s) seen on two peers` : ''}`)
     log(`  ms after sending: ${events.line}`)
     const how = statsAfter.map((s, i) => {
-      const d = (pick: (x: Stats['desired']) => number) => pick(s.desired) - pick(statsBefore[i]!.desired)
+      const d = (pick: (x: StatsAnswer['desired']) => number) => pick(s.desired) - pick(statsBefore[i]!.desired)
       return `a${i + 1} gossip ${d((x) => x.gossipReceived)} sync ${d((x) => x.syncsRun)}/${d((x) => x.syncsServed)}${d((x) => x.syncFailures) > 0 ? ` failed ${d((x) => x.syncFailures)}` : ''}`
     })
     log(`  desired-state messages received (gossip, syncs run/served): ${how.join('; ')}`)
@@ -418,9 +413,9 @@ async function failoverTrials(local: LocalCluster, service: string, result: Real
     const slotTimes = tasks.filter((t) => held.has(t.slot)).map((t) => t.since - killedEpoch)
     result.slotFailoverMs.push(...slotTimes)
     result.duplicatesSeen += duplicates
-    const seen = (await eventsOf(observer)).filter((e) => e.at >= killedEpoch && e.kind === 'member' && (e as { peer?: string }).peer === victim.peerId)
+    const seen = (await eventsOf(observer)).filter((e) => e.at >= killedEpoch && e.kind === 'member' && e.peer === victim.peerId)
     if (at - killed > 3_000) await explainSlow(local, killedEpoch, tasks.filter((t) => held.has(t.slot) && t.since - killedEpoch > 2_500).map((t) => t.slot))
-    log(`failover ${trial + 1}/${TRIALS}: kill -9 agent ${victim.index} (${held.size} slots) → all running elsewhere ${Math.round(at - killed)} ms (per slot p50 ${Math.round(median(slotTimes))} / max ${Math.round(Math.max(...slotTimes))} ms; agent ${OBSERVER} saw it ${seen.map((e) => `${(e as { status?: string }).status} at ${e.at - killedEpoch}`).join(', ')})${duplicates > 0 ? `; ${duplicates} slot(s) seen on two live peers` : ''}`)
+    log(`failover ${trial + 1}/${TRIALS}: kill -9 agent ${victim.index} (${held.size} slots) → all running elsewhere ${Math.round(at - killed)} ms (per slot p50 ${Math.round(median(slotTimes))} / max ${Math.round(Math.max(...slotTimes))} ms; agent ${OBSERVER} saw it ${seen.map((e) => `${e.status} at ${e.at - killedEpoch}`).join(', ')})${duplicates > 0 ? `; ${duplicates} slot(s) seen on two live peers` : ''}`)
 
     // Back to whole: the agent restarts, adopts its orphaned tasks, and each conflict keeps one.
     const restarted = performance.now()

@@ -5,7 +5,19 @@
 import type { Command } from 'commander'
 import { join } from 'node:path'
 import { CONTROL_SOCKET_FILE, defaultDataDir } from '../node/agent/data-dir.js'
-import { ControlClientError, controlRequest, controlStream, type ControlMethod } from '../node/control/index.js'
+import {
+  ControlClientError,
+  controlRequest,
+  controlStream,
+  routeTarget,
+  type AnswerOf,
+  type AnswerRoute,
+  type AskRequestOf,
+  type RequestOf,
+  type StreamItemOf,
+  type StreamRequestOf,
+  type StreamRoute,
+} from '../node/control/index.js'
 import { EXIT_FAILURE, UsageError } from './exit-codes.js'
 
 export interface PeerOptions {
@@ -14,6 +26,9 @@ export interface PeerOptions {
   /** --data: the agent's data directory; its socket is <data>/control.sock. */
   data?: string
 }
+
+/** A route's request, left out where the route needs none (no path parameters, no body). */
+type RequestArgs<T> = {} extends T ? [request?: T] : [request: T]
 
 export function addPeerOption(command: Command): Command {
   return command
@@ -30,29 +45,37 @@ export function socketPath(options: PeerOptions, env: NodeJS.ProcessEnv = proces
   return join(defaultDataDir(env), CONTROL_SOCKET_FILE)
 }
 
-/** One request to the agent; its refusal or absence becomes a one-line UsageError with exit code 1. */
-export async function ask(options: PeerOptions, method: ControlMethod, path: string, body?: unknown): Promise<unknown> {
+/**
+ * Asks the agent one route of its control API (node/control/api-types.ts) and answers with what that
+ * route declares. Its refusal or absence becomes a one-line UsageError with exit code 1. `timeoutMs`
+ * bounds the whole exchange (default DEFAULT_REQUEST_TIMEOUT_MS).
+ */
+export async function ask<R extends AnswerRoute>(options: PeerOptions & { timeoutMs?: number }, route: R, ...[request]: RequestArgs<AskRequestOf<R>>): Promise<AnswerOf<R>> {
+  const { method, path, body } = routeTarget(route, (request ?? {}) as RequestOf<R>)
   try {
-    return await controlRequest(socketPath(options), method, path, body)
+    // The agent answers this route with its declared answer: the agent's side is typed against the same map.
+    return (await controlRequest(socketPath(options), method, path, body, { timeoutMs: options.timeoutMs })) as AnswerOf<R>
   } catch (error) {
     throw asUsageError(error)
   }
 }
 
-/** The values of an NDJSON stream until the agent ends it or `signal` aborts (then it just finishes). */
-export async function* follow(options: PeerOptions, path: string, signal: AbortSignal): AsyncGenerator<unknown, void, undefined> {
+/** The values a streaming route yields, until the agent ends the stream or `signal` aborts (then it just finishes). */
+export async function* stream<R extends StreamRoute>(options: PeerOptions, route: R, request: StreamRequestOf<R>, signal: AbortSignal): AsyncGenerator<StreamItemOf<R>, void, undefined> {
+  const { path } = routeTarget(route, request as RequestOf<R>)
   try {
-    yield* controlStream(socketPath(options), path, { signal })
+    // As in ask: each line is the route's declared stream value.
+    yield* controlStream(socketPath(options), path, { signal }) as AsyncGenerator<StreamItemOf<R>, void, undefined>
   } catch (error) {
     throw asUsageError(error)
   }
 }
 
 /**
- * Streams `path`, handing each value to `print`, until the agent ends the stream, the user presses
+ * Streams `route`, handing each value to `print`, until the agent ends the stream, the user presses
  * Ctrl-C or stdout goes away (`| head`). The last two are a normal end: the command exits 0.
  */
-export async function followUntilInterrupted(options: PeerOptions, path: string, print: (value: unknown) => string): Promise<void> {
+export async function followUntilInterrupted<R extends StreamRoute>(options: PeerOptions, route: R, request: StreamRequestOf<R>, print: (value: StreamItemOf<R>) => string): Promise<void> {
   const controller = new AbortController()
   const stop = (): void => controller.abort()
   let stdoutGone = false
@@ -64,7 +87,7 @@ export async function followUntilInterrupted(options: PeerOptions, path: string,
   process.once('SIGINT', stop)
   process.stdout.on('error', onStdoutError)
   try {
-    for await (const value of follow(options, path, controller.signal)) {
+    for await (const value of stream(options, route, request, controller.signal)) {
       if (controller.signal.aborted) break
       await write(print(value), controller.signal)
     }
@@ -162,6 +185,3 @@ export function dateTime(at: number): string {
   const d = new Date(at)
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
 }
-
-/** A path segment: service names and slots (`web/0` holds a slash) must reach the agent as one segment. */
-export const segment = (value: string): string => encodeURIComponent(value)

@@ -9,8 +9,7 @@ import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { dataDirLayout, initDataDir } from '../node/agent/data-dir.js'
-import type { NodeRow } from '../node/agent/views.js'
-import { controlRequest } from '../node/control/index.js'
+import { ask } from './agent-client.js'
 
 export interface LocalClusterOptions {
   /** Directory holding peer-1 … peer-N. */
@@ -136,7 +135,7 @@ export class LocalCluster {
     for (;;) {
       if (!agent.running) throw new Error(`agent ${index} exited; its log: ${agent.log}`)
       try {
-        const { nodes } = (await controlRequest(agent.socket, 'GET', '/v1/nodes', undefined, { timeoutMs: 2_000 })) as { nodes: NodeRow[] }
+        const { nodes } = await ask({ peer: agent.socket, timeoutMs: 2_000 }, 'GET /v1/nodes')
         if (nodes.filter((node) => node.status === 'alive').length >= count) return
       } catch {
         // Not listening yet.

@@ -9,6 +9,7 @@ export { apply, remove, revert, scale, type ServiceOutcome, type ServiceOutcomeK
 export { cordon, drain, readPeerSettings, setPeerLabels, uncordon, type PeerSettings } from './peers.js'
 export { CLUSTER_KEY_BYTES, clusterKeyId, readSecret, readSecretInfo, removeSecret, SECRET_NAME_PATTERN, setSecret, type SecretInfo, type SecretOptions } from './secrets.js'
 export { history, type HistoryEntry } from './history.js'
+export type { VersionRecord } from './versions.js'
 export { desiredState, serviceState, type DesiredState, type InvalidService, type ServiceState } from './materialise.js'
 export { conflicts, type FieldConflict } from './conflicts.js'
 export { checkSpec, type SpecCheck } from './spec-check.js'

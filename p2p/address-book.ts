@@ -8,12 +8,10 @@
 
 import './polyfill.js'
 
-import { TopicValidatorResult, type Message as GossipMessage, type SubscriptionChangeData } from '@libp2p/gossipsub'
+import { TopicValidatorResult, type GossipSub, type Message as GossipMessage, type SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
-import type { HostNode } from './host.js'
-
-export const ADDRESS_TOPIC = '/peer/1/addresses'
+import { ADDRESS_TOPIC } from './protocols.js'
 
 /** Announcement bounds: hosts have a handful of interfaces; a multiaddr with a peer id is under 100 characters. */
 const MAX_ADDRESSES = 32
@@ -27,6 +25,20 @@ export interface AddressBookTuning {
   readonly dialTimeoutMs: number
 }
 
+/** What the address book uses of its libp2p node: createHost passes the node's own, a test fakes. */
+export interface AddressBookComponents {
+  /** This peer: its own announcements come back through gossip and are ignored. */
+  readonly peerId: PeerId
+  readonly pubsub: Pick<GossipSub, 'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish'>
+  /** Where announced addresses go: libp2p dials a peer id only through addresses stored here. */
+  readonly peerStore: { merge(peer: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown> }
+  /** This peer's listen addresses, the ones it announces. */
+  getMultiaddrs(): Multiaddr[]
+  /** The open connections to `peer`: an announcer already connected is not dialled again. */
+  getConnections(peer: PeerId): readonly unknown[]
+  dial(peer: PeerId, options: { signal: AbortSignal }): Promise<unknown>
+}
+
 export class AddressBook {
   private interval: NodeJS.Timeout | undefined
   private debounce: NodeJS.Timeout | undefined
@@ -36,12 +48,12 @@ export class AddressBook {
   rejected = 0
 
   constructor(
-    private readonly node: HostNode,
+    private readonly components: AddressBookComponents,
     private readonly tuning: AddressBookTuning,
   ) {}
 
   start(): void {
-    const pubsub = this.node.services.pubsub
+    const pubsub = this.components.pubsub
     // The validator goes in before the subscription, so nothing arrives unchecked.
     pubsub.topicValidators.set(ADDRESS_TOPIC, this.validate)
     pubsub.addEventListener('message', this.receive)
@@ -55,7 +67,7 @@ export class AddressBook {
     this.stopped = true
     if (this.interval !== undefined) clearInterval(this.interval)
     if (this.debounce !== undefined) clearTimeout(this.debounce)
-    const pubsub = this.node.services.pubsub
+    const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.receive)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
     pubsub.topicValidators.delete(ADDRESS_TOPIC)
@@ -72,7 +84,7 @@ export class AddressBook {
 
   private announce(): void {
     if (this.stopped) return
-    const all = this.node
+    const all = this.components
       .getMultiaddrs()
       .map((address) => address.toString())
       .filter((address) => address.length <= MAX_ADDRESS_CHARS)
@@ -82,7 +94,7 @@ export class AddressBook {
     const addresses = (routable.length > 0 ? routable : all).slice(0, MAX_ADDRESSES)
     if (addresses.length === 0) return
     const bytes = new TextEncoder().encode(JSON.stringify({ addresses }))
-    this.node.services.pubsub.publish(ADDRESS_TOPIC, bytes).catch(() => undefined) // retried on the next interval
+    this.components.pubsub.publish(ADDRESS_TOPIC, bytes).catch(() => undefined) // retried on the next interval
   }
 
   private readonly validate = (_forwarder: PeerId, message: GossipMessage): TopicValidatorResult => {
@@ -103,12 +115,12 @@ export class AddressBook {
     if (addresses === undefined) return
     this.decoded.delete(message)
     const peer = message.from
-    if (peer.equals(this.node.peerId)) return
-    void this.node.peerStore
+    if (peer.equals(this.components.peerId)) return
+    void this.components.peerStore
       .merge(peer, { multiaddrs: addresses })
       .then(() => {
-        if (this.stopped || this.node.getConnections(peer).length > 0) return
-        return this.node.dial(peer, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
+        if (this.stopped || this.components.getConnections(peer).length > 0) return
+        return this.components.dial(peer, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
       })
       .catch(() => undefined) // unreachable from here: the announcer or libp2p's redial will try again
   }

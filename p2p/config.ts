@@ -7,11 +7,6 @@ import { WIRE_LIMITS } from '../core/protocol/index.js'
 const KiB = 1024
 const MiB = 1024 * KiB
 
-/** The gossip topic that carries the machine's broadcasts; the version is the protocol's. */
-export const PROTOCOL_TOPIC = '/peer/1/protocol'
-/** The direct-stream protocol that carries the machine's point-to-point messages. */
-export const DIRECT_PROTOCOL = '/peer/1/direct'
-
 export const HOST_DEFAULTS = {
   /**
    * The connection monitor pings every connection this often and aborts one whose ping times out,

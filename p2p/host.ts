@@ -164,7 +164,17 @@ export async function createHost(init: HostInit): Promise<Host> {
   const rejoin = new Rejoiner(node, join, self, tuning)
   rejoin.start()
   mdnsDialer?.start(node)
-  const addressBook = new AddressBook(node, { announceIntervalMs: tuning.announceIntervalMs, dialTimeoutMs: tuning.dialTimeoutMs })
+  const addressBook = new AddressBook(
+    {
+      peerId: node.peerId,
+      pubsub: node.services.pubsub,
+      peerStore: node.peerStore,
+      getMultiaddrs: () => node.getMultiaddrs(),
+      getConnections: (peer) => node.getConnections(peer),
+      dial: (peer, options) => node.dial(peer, options),
+    },
+    { announceIntervalMs: tuning.announceIntervalMs, dialTimeoutMs: tuning.dialTimeoutMs },
+  )
   addressBook.start()
 
   let stopping: Promise<void> | undefined

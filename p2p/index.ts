@@ -1,9 +1,11 @@
 // The libp2p layer's public face: a host (a started, pnet-protected libp2p node), the peer's key and
-// the swarm key on disk, and the transport that carries the machine's messages and sync round trips.
+// the swarm key on disk, the transport that carries the machine's messages and sync round trips, and
+// the protocol ids and topics every layer speaks (protocols.ts).
 import './polyfill.js'
 
-export { ADDRESS_TOPIC, parseAnnouncement } from './address-book.js'
-export { DIRECT_PROTOCOL, HOST_DEFAULTS, PROTOCOL_TOPIC, TRANSPORT_DEFAULTS } from './config.js'
+export { AddressBook, parseAnnouncement, type AddressBookComponents, type AddressBookTuning } from './address-book.js'
+export { HOST_DEFAULTS, TRANSPORT_DEFAULTS } from './config.js'
+export { ADDRESS_TOPIC, DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, DIRECT_PROTOCOL, LOGS_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 export { SetupError, type SetupErrorCode } from './errors.js'
 export { IDENTITY_FILE, identityFromSeed, loadOrCreateIdentity, type Identity } from './identity.js'
 export {

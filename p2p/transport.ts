@@ -17,9 +17,10 @@ import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gos
 import type { Connection, Stream, PeerId as Libp2pPeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { decodeMessage, encodeMessage, validateMessage, type DecodeError, type Message, type PeerId } from '../core/index.js'
-import { DIRECT_PROTOCOL, PROTOCOL_TOPIC, TRANSPORT_DEFAULTS } from './config.js'
+import { TRANSPORT_DEFAULTS } from './config.js'
 import { FrameError, readFrames, writeFrame } from './frames.js'
 import type { Host } from './host.js'
+import { DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
 import { messageOf } from '../core/error-message.js'
 

@@ -1,7 +1,8 @@
 // The dependency direction of DESIGN.md, checked by reading imports:
 //   cli → node → {crdt, p2p} → core,   cli → sim → core,   {crdt, node} → io,   bench → anything.
 // The core must also stay pure (no clock, randomness, environment, timers or I/O), because the
-// simulator's answers are only the cluster's answers if both run the very same decisions.
+// simulator's answers are only the cluster's answers if both run the very same decisions. And no
+// file may import itself through others.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -66,6 +67,27 @@ layering('each area imports only the areas below it', () => {
     }
   }
   assert.equal(problems, [])
+})
+
+layering('no file imports itself through others, type imports included', () => {
+  // A circle makes its files one unit: none can be read, tested or replaced without the rest.
+  const files = Object.keys(ALLOWED).flatMap(sourceFiles)
+  const known = new Set(files)
+  const imports = new Map(files.map((file) => [file, importsOf(file).filter((s) => s.startsWith('.')).map((s) => resolve(dirname(file), s).replace(/\.js$/, '.ts')).filter((target) => known.has(target))]))
+  const circles: string[] = []
+  const done = new Set<string>()
+  const visit = (file: string, path: string[]): void => {
+    const at = path.indexOf(file)
+    if (at >= 0) {
+      circles.push([...path.slice(at), file].map((f) => relative(root, f)).join(' → '))
+      return
+    }
+    if (done.has(file)) return
+    for (const target of imports.get(file) ?? []) visit(target, [...path, file])
+    done.add(file)
+  }
+  for (const file of files) visit(file, [])
+  assert.equal(circles, [])
 })
 
 layering('every top-level folder of source code has a place in the layering', () => {

@@ -3,6 +3,7 @@
 // disk; gossip carries it to every other peer within milliseconds.
 
 import type { Command } from 'commander'
+import type { ServiceOutcome } from '../../crdt/index.js'
 import { formatFileError, loadServices } from '../files.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
@@ -11,13 +12,6 @@ import { table } from '../table.js'
 interface ApplyOptions extends PeerOptions {
   file: string[]
   json?: boolean
-}
-
-export interface ServiceOutcomeJson {
-  readonly service: string
-  readonly outcome: string
-  readonly version: number
-  readonly changed: readonly string[]
 }
 
 export function registerApply(program: Command): void {
@@ -31,12 +25,12 @@ export function registerApply(program: Command): void {
     .action(async (options: ApplyOptions) => {
       const services = await loadServices(options.file)
       if (!services.ok) throw new UsageError(services.errors.map(formatFileError).join('\n'))
-      const answer = (await ask(options, 'POST', '/v1/apply', { services: services.value })) as { services: ServiceOutcomeJson[] }
+      const answer = await ask(options, 'POST /v1/apply', { body: { services: services.value } })
       process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : outcomeText(answer.services))
     })
 }
 
-export function outcomeText(outcomes: readonly ServiceOutcomeJson[]): string {
+export function outcomeText(outcomes: readonly ServiceOutcome[]): string {
   const rows = outcomes.map((o) => [o.service, o.outcome, String(o.version), o.changed.length === 0 ? '-' : o.changed.join(', ')])
   return `${table(['SERVICE', 'OUTCOME', 'VERSION', 'CHANGED'], rows)}\n`
 }

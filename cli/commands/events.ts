@@ -2,7 +2,7 @@
 // stopped and failed, desired-state changes), like `docker events`. -f keeps following until Ctrl-C.
 
 import type { Command } from 'commander'
-import type { AgentEvent } from '../../node/agent/event-log.js'
+import type { AgentEvent } from '../../node/control/index.js'
 import { addPeerOption, ask, clockTime, followUntilInterrupted, printJson, type PeerOptions } from '../agent-client.js'
 
 interface EventsOptions extends PeerOptions {
@@ -20,11 +20,11 @@ export function registerEvents(program: Command): void {
     .option('--json', 'print the agent\'s answer as JSON (with -f: one JSON event per line)')
     .action(async (options: EventsOptions) => {
       if (options.follow) {
-        await followUntilInterrupted(options, '/v1/events?follow=1', (event) =>
-          options.json ? `${JSON.stringify(event)}\n` : `${eventLine(event as AgentEvent)}\n`)
+        await followUntilInterrupted(options, 'GET /v1/events', { query: { follow: '1' } }, (event) =>
+          options.json ? `${JSON.stringify(event)}\n` : `${eventLine(event)}\n`)
         return
       }
-      const answer = (await ask(options, 'GET', '/v1/events')) as { events: AgentEvent[] }
+      const answer = await ask(options, 'GET /v1/events')
       if (options.json) printJson(answer)
       else process.stdout.write(answer.events.map((event) => `${eventLine(event)}\n`).join(''))
     })

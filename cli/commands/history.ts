@@ -2,7 +2,7 @@
 // who wrote it, when, and which fields changed. `peer revert` goes back to one of them.
 
 import type { Command } from 'commander'
-import type { HistoryEntry } from '../../crdt/history.js'
+import type { HistoryEntry } from '../../crdt/index.js'
 import { addPeerOption, ask, dateTime, printJson, shortPeer, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 
@@ -19,8 +19,7 @@ export function registerHistory(program: Command): void {
   )
     .option('--json', 'print the agent\'s answer as JSON')
     .action(async (service: string | undefined, options: HistoryOptions) => {
-      const query = service === undefined ? '' : `?service=${encodeURIComponent(service)}`
-      const answer = (await ask(options, 'GET', `/v1/history${query}`)) as { entries: HistoryEntry[] }
+      const answer = await ask(options, 'GET /v1/history', { query: { service } })
       if (options.json) printJson(answer)
       else process.stdout.write(historyText(answer.entries))
     })

@@ -2,8 +2,7 @@
 // fetches it over the cluster), like `docker service logs`. -f keeps following until Ctrl-C.
 
 import type { Command } from 'commander'
-import type { LogLine } from '../../node/agent/logs.js'
-import { addPeerOption, followUntilInterrupted, segment, type PeerOptions } from '../agent-client.js'
+import { addPeerOption, followUntilInterrupted, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
 
 interface LogsOptions extends PeerOptions {
@@ -23,18 +22,17 @@ export function registerLogs(program: Command): void {
   )
     .option('--json', 'print each line as a JSON object {peer, line}, one per line')
     .action(async (slot: string, options: LogsOptions) => {
-      const query = logsQuery(options)
-      await followUntilInterrupted(options, `/v1/logs/${segment(slot)}${query}`, (value) =>
-        options.json ? `${JSON.stringify(value)}\n` : `${(value as LogLine).line}\n`)
+      await followUntilInterrupted(options, 'GET /v1/logs/:slot', { params: { slot }, query: logsQuery(options) }, (value) =>
+        options.json ? `${JSON.stringify(value)}\n` : `${value.line}\n`)
     })
 }
 
-export function logsQuery(options: { follow?: boolean; tail?: string }): string {
-  const params = new URLSearchParams()
-  if (options.follow) params.set('follow', '1')
-  if (options.tail !== undefined) params.set('tail', String(parseTail(options.tail)))
-  const query = params.toString()
-  return query === '' ? '' : `?${query}`
+/** The query of GET /v1/logs/:slot for -f and --tail; --tail is checked before any agent is asked. */
+export function logsQuery(options: { follow?: boolean; tail?: string }): { follow?: '1'; tail?: number } {
+  return {
+    ...(options.follow ? { follow: '1' as const } : {}),
+    ...(options.tail === undefined ? {} : { tail: parseTail(options.tail) }),
+  }
 }
 
 export function parseTail(given: string): number {

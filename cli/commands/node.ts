@@ -26,7 +26,7 @@ export function registerNode(program: Command): void {
     )
       .option('--json', 'print the result as JSON')
       .action(async (peer: string, options: NodeOptions) => {
-        const answer = (await ask(options, 'POST', `/v1/nodes/${encodeURIComponent(peer)}/${action}`)) as { peer: string }
+        const answer = await ask(options, 'POST /v1/nodes/:peer/:action', { params: { peer, action } })
         process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : `${action}: ${answer.peer}\n`)
       })
   }

@@ -2,7 +2,7 @@
 // and labels, like `docker node ls`. The agent asked is marked with `*`.
 
 import type { Command } from 'commander'
-import type { NodeRow } from '../../node/agent/views.js'
+import type { NodeRow } from '../../node/control/index.js'
 import { addPeerOption, ask, cpuCell, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 
@@ -18,7 +18,7 @@ export function registerNodes(program: Command): void {
   )
     .option('--json', 'print the agent\'s answer as JSON')
     .action(async (options: NodesOptions) => {
-      const answer = (await ask(options, 'GET', '/v1/nodes')) as { nodes: NodeRow[] }
+      const answer = await ask(options, 'GET /v1/nodes')
       if (options.json) printJson(answer)
       else process.stdout.write(nodesText(answer.nodes, Date.now()))
     })

@@ -44,7 +44,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   } else {
     // The live cluster: the files' services replace their namesakes among the desired ones, whose
     // tasks (already running) hold their resources.
-    const live = (await ask(options, 'GET', '/v1/cluster')) as { peers: PeerView[]; services: ServiceSpec[] }
+    const live = await ask(options, 'GET /v1/cluster')
     const named = new Set(services.value.map((s) => s.name))
     peers = live.peers
     desired = [...live.services.filter((s) => !named.has(s.name)), ...services.value]

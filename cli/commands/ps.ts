@@ -2,7 +2,7 @@
 // what each live peer advertises; a slot listed on two peers is a conflict the bidding is resolving.
 
 import type { Command } from 'commander'
-import type { TaskRow } from '../../node/agent/views.js'
+import type { TaskRow } from '../../node/control/index.js'
 import { addPeerOption, ask, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 
@@ -20,8 +20,7 @@ export function registerPs(program: Command): void {
   )
     .option('--json', 'print the agent\'s answer as JSON')
     .action(async (options: PsOptions) => {
-      const query = options.service === undefined ? '' : `?service=${encodeURIComponent(options.service)}`
-      const answer = (await ask(options, 'GET', `/v1/tasks${query}`)) as { tasks: TaskRow[] }
+      const answer = await ask(options, 'GET /v1/tasks', { query: { service: options.service } })
       if (options.json) printJson(answer)
       else process.stdout.write(psText(answer.tasks, Date.now()))
     })

@@ -5,15 +5,10 @@
 import type { Command } from 'commander'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
-import { outcomeText, type ServiceOutcomeJson } from './apply.js'
+import { outcomeText } from './apply.js'
 
 interface RevertOptions extends PeerOptions {
   json?: boolean
-}
-
-interface HistoryEntryJson {
-  readonly version: number
-  readonly specHash: string
 }
 
 export function registerRevert(program: Command): void {
@@ -31,14 +26,14 @@ export function registerRevert(program: Command): void {
         if (!/^\d+$/.test(given)) throw new UsageError(`version: expected a whole number (see peer history ${service}), got ${JSON.stringify(given)}`)
         version = Number(given)
       } else {
-        const { entries } = (await ask(options, 'GET', `/v1/history?service=${encodeURIComponent(service)}`)) as { entries: HistoryEntryJson[] }
+        const { entries } = await ask(options, 'GET /v1/history', { query: { service } })
         const current = entries[entries.length - 1]
         const earlier = entries.filter((e) => current !== undefined && e.version < current.version && e.specHash !== '' && e.specHash !== current.specHash)
         const target = earlier[earlier.length - 1]
         if (target === undefined) throw new UsageError(`${service} has no earlier version with a different spec to go back to`, EXIT_FAILURE)
         version = target.version
       }
-      const answer = (await ask(options, 'POST', '/v1/revert', { service, version })) as { outcome: ServiceOutcomeJson }
+      const answer = await ask(options, 'POST /v1/revert', { body: { service, version } })
       process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : outcomeText([answer.outcome]))
     })
 }

@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
-import { outcomeText, type ServiceOutcomeJson } from './apply.js'
+import { outcomeText } from './apply.js'
 
 interface RmOptions extends PeerOptions {
   json?: boolean
@@ -17,7 +17,7 @@ export function registerRm(program: Command): void {
   )
     .option('--json', 'print the outcome per service as JSON')
     .action(async (services: string[], options: RmOptions) => {
-      const answer = (await ask(options, 'POST', '/v1/remove', { services })) as { services: ServiceOutcomeJson[] }
+      const answer = await ask(options, 'POST /v1/remove', { body: { services } })
       process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : outcomeText(answer.services))
     })
 }

@@ -1,9 +1,10 @@
 // `peer scale web=5 api=2`: sets replica counts, like `docker service scale`.
 
 import type { Command } from 'commander'
+import type { ServiceOutcome } from '../../crdt/index.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
-import { outcomeText, type ServiceOutcomeJson } from './apply.js'
+import { outcomeText } from './apply.js'
 
 interface ScaleOptions extends PeerOptions {
   json?: boolean
@@ -22,9 +23,9 @@ export function registerScale(program: Command): void {
     .option('--json', 'print the outcome per service as JSON')
     .action(async (pairs: string[], options: ScaleOptions) => {
       const wanted = pairs.map(parsePair)
-      const outcomes: ServiceOutcomeJson[] = []
+      const outcomes: ServiceOutcome[] = []
       for (const { service, replicas } of wanted) {
-        const answer = (await ask(options, 'POST', '/v1/scale', { service, replicas })) as { outcome: ServiceOutcomeJson }
+        const answer = await ask(options, 'POST /v1/scale', { body: { service, replicas } })
         outcomes.push(answer.outcome)
       }
       process.stdout.write(options.json ? `${JSON.stringify({ services: outcomes }, null, 2)}\n` : outcomeText(outcomes))

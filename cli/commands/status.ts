@@ -2,30 +2,12 @@
 // `docker service ps` for one service). Any peer answers for the whole cluster.
 
 import type { Command } from 'commander'
-import type { ServiceRow, TaskRow, WhyAnswer } from '../../node/agent/views.js'
-import { addPeerOption, ask, printJson, relativeTime, segment, shortPeer, type PeerOptions } from '../agent-client.js'
+import type { ServiceAnswer, ServiceRow, StatusAnswer, TaskRow } from '../../node/control/index.js'
+import { addPeerOption, ask, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 
 interface StatusOptions extends PeerOptions {
   json?: boolean
-}
-
-/** GET /v1/status. */
-export interface StatusAnswer {
-  readonly peer: string
-  readonly addresses: readonly string[]
-  readonly incarnation: number
-  readonly desiredDigest: string
-  readonly members: { readonly alive: number; readonly suspect: number; readonly dead: number; readonly left: number }
-  readonly services: readonly ServiceRow[]
-}
-
-/** GET /v1/services/:name. */
-export interface ServiceAnswer {
-  readonly service: ServiceRow
-  readonly spec: unknown
-  readonly tasks: readonly TaskRow[]
-  readonly why: WhyAnswer
 }
 
 export function registerStatus(program: Command): void {
@@ -38,12 +20,12 @@ export function registerStatus(program: Command): void {
     .option('--json', 'print the agent\'s answer as JSON')
     .action(async (service: string | undefined, options: StatusOptions) => {
       if (service === undefined) {
-        const answer = (await ask(options, 'GET', '/v1/status')) as StatusAnswer
+        const answer = await ask(options, 'GET /v1/status')
         if (options.json) printJson(answer)
         else process.stdout.write(statusText(answer, Date.now()))
         return
       }
-      const answer = (await ask(options, 'GET', `/v1/services/${segment(service)}`)) as ServiceAnswer
+      const answer = await ask(options, 'GET /v1/services/:name', { params: { name: service } })
       if (options.json) printJson(answer)
       else process.stdout.write(serviceText(answer, Date.now()))
     })
@@ -58,7 +40,7 @@ export function statusText(answer: StatusAnswer, now: number): string {
   return `${out.join('\n')}\n`
 }
 
-export function serviceText(answer: ServiceAnswer, now: number): string {
+export function serviceText(answer: Pick<ServiceAnswer, 'service' | 'tasks' | 'why'>, now: number): string {
   const out = [servicesTable([answer.service], now), '']
   if (answer.tasks.length === 0) out.push('No tasks.')
   else out.push(tasksTable(answer.tasks, now))

@@ -5,14 +5,13 @@
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { defaultDataDir } from '../../node/agent/data-dir.js'
-import type { ServiceRow, TaskRow } from '../../node/agent/views.js'
-import { controlRequest } from '../../node/control/index.js'
+import { ask } from '../agent-client.js'
 import { formatFileError, loadServices } from '../files.js'
 import { SetupError } from '../../p2p/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
 import { table } from '../table.js'
-import { outcomeText, type ServiceOutcomeJson } from './apply.js'
+import { outcomeText } from './apply.js'
 import { messageOf } from '../../core/error-message.js'
 
 interface UpOptions {
@@ -75,10 +74,10 @@ async function runUp(options: UpOptions): Promise<number> {
     const names = new Map(cluster.agents.map((a) => [a.peerId ?? '', `peer-${a.index}`]))
     process.stdout.write(`${count} peer(s) up; data in ${base}\n`)
     if (specs !== undefined) {
-      const answer = (await controlRequest(first.socket, 'POST', '/v1/apply', { services: specs.value })) as { services: ServiceOutcomeJson[] }
+      const answer = await ask({ peer: first.socket }, 'POST /v1/apply', { body: { services: specs.value } })
       process.stdout.write(outcomeText(answer.services))
       await waitForReplicas(first.socket)
-      const { tasks } = (await controlRequest(first.socket, 'GET', '/v1/tasks')) as { tasks: TaskRow[] }
+      const { tasks } = await ask({ peer: first.socket }, 'GET /v1/tasks')
       process.stdout.write(`\n${table(['SLOT', 'PEER', 'STATE'], tasks.map((t) => [t.slot, `${names.get(t.peer) ?? t.peer} (${t.peer.slice(-8)})`, t.state]))}\n`)
     }
     process.stdout.write(`\nask any peer, e.g.: peer ps --data ${first.dir}\nCtrl-C stops all peers and their tasks.\n`)
@@ -94,7 +93,7 @@ async function runUp(options: UpOptions): Promise<number> {
 async function waitForReplicas(socket: string): Promise<void> {
   const deadline = Date.now() + REPLICAS_TIMEOUT_MS
   while (Date.now() < deadline) {
-    const { services } = (await controlRequest(socket, 'GET', '/v1/status')) as { services: ServiceRow[] }
+    const { services } = await ask({ peer: socket }, 'GET /v1/status')
     if (services.every((s) => s.desired === null || s.running >= s.desired)) return
     await sleep(100)
   }

@@ -2,8 +2,8 @@
 // rejection counts of the last bid round, in words. Exits 1 while something is pending, like `peer plan`.
 
 import type { Command } from 'commander'
-import type { WhyAnswer } from '../../node/agent/views.js'
-import { addPeerOption, ask, printJson, relativeTime, segment, type PeerOptions } from '../agent-client.js'
+import type { WhyAnswer } from '../../node/control/index.js'
+import { addPeerOption, ask, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE } from '../exit-codes.js'
 import { tasksTable } from './status.js'
 
@@ -20,7 +20,7 @@ export function registerWhy(program: Command): void {
   )
     .option('--json', 'print the agent\'s answer as JSON')
     .action(async (target: string, options: WhyOptions) => {
-      const answer = (await ask(options, 'GET', `/v1/why/${segment(target)}`)) as WhyAnswer
+      const answer = await ask(options, 'GET /v1/why/:target', { params: { target } })
       if (options.json) printJson(answer)
       else process.stdout.write(whyText(answer, Date.now()))
       process.exitCode = answer.pending === null ? EXIT_OK : EXIT_UNPLACEABLE

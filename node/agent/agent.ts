@@ -29,19 +29,14 @@ import {
 } from '../../core/index.js'
 import { ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
-import { controlRoutes } from './api.js'
+import { controlRoutes, type AgentContext } from './api.js'
 import { serveLogs } from './logs.js'
 import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
+import { AGENT_DEFAULTS } from './config.js'
 import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
 import { messageOf } from '../../core/error-message.js'
-
-/**
- * How long a stopped task gets between SIGTERM and SIGKILL. Docker and Nomad give 10 s; 5 s keeps a
- * dev cluster's Ctrl-C and a failover's stop of the loser quick. A per-service setting can come later.
- */
-export const STOP_GRACE_MS = 5_000
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -62,13 +57,10 @@ export interface AgentOptions {
   readonly hostTuning?: Partial<HostTuning>
 }
 
-/** Spread between peers learning of one change (fsync, busy event loops): see withProcessingSkew. */
-const PROCESSING_SKEW_MS = 300
-
 /** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
 const now = (): number => Math.round(performance.timeOrigin + performance.now())
 
-export class Agent {
+export class Agent implements AgentContext {
   readonly events = new EventLog()
   private timer: NodeJS.Timeout | undefined
   private timerAt = Infinity
@@ -123,7 +115,7 @@ export class Agent {
         labels: options.labels,
         drivers: [driver.name],
         seeds: [],
-        config: withProcessingSkew(defaultConfig(16, options.profile), PROCESSING_SKEW_MS),
+        config: withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
       })
@@ -217,7 +209,7 @@ export class Agent {
         return this.startTask(output.task.slot, output.task, output.spec)
       case 'stop-task':
         this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
-        return this.driver.stop(output.slot, STOP_GRACE_MS).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
+        return this.driver.stop(output.slot, AGENT_DEFAULTS.stopGraceMs).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
       case 'sync-desired':
         return this.replica.syncWith(output.peer)
       case 'rollback':
@@ -232,7 +224,7 @@ export class Agent {
     if (!result.ok && result.error === 'slot-busy') {
       // The driver runs this slot at another version the machine does not know of (left by an
       // earlier life of this agent): replace it.
-      await this.driver.stop(slot, STOP_GRACE_MS)
+      await this.driver.stop(slot, AGENT_DEFAULTS.stopGraceMs)
       result = await this.driver.start(task, spec).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
     if (!result.ok) {
@@ -310,7 +302,7 @@ export class Agent {
     await Promise.all(outputs.map((output) => this.dispatch(output)))
     if (stopTasks) {
       // The leave broadcast is handed to gossipsub; give it a moment on the wire before the host goes.
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      await new Promise((resolve) => setTimeout(resolve, AGENT_DEFAULTS.leaveFlushMs))
     }
     // Record what runs now: nothing after a stop, the same tasks when they are kept.
     const kept = stopTasks ? [] : [...this.specs].flatMap(([slot, spec]) => {
@@ -351,7 +343,7 @@ async function restoreTasks(layout: DataDir, self: PeerId, driver: RuntimeDriver
   for (const running of await driver.list()) {
     if (wanted.has(`${running.slot} ${running.specHash}`)) continue
     log(`stopping ${running.slot} (pid ${running.handle}): left running by an earlier agent, no longer this peer's`)
-    await driver.stop(running.slot, STOP_GRACE_MS)
+    await driver.stop(running.slot, AGENT_DEFAULTS.stopGraceMs)
   }
   return assignments
 }

@@ -1,8 +1,9 @@
 // The control API the CLI talks to: HTTP+JSON over the agent's unix socket (mode 0600, so only the
-// agent's user can drive it), streams as NDJSON. docs/control-api.md lists the routes; views.ts holds
-// the answer shapes. Edits go through the desired-state replica, so an answer to a write means the
-// change is on this peer's disk; it reaches the others by gossip within milliseconds and by sync on
-// any reconnect.
+// agent's user can drive it), streams as NDJSON. node/control/api-types.ts is the route map (each
+// route's request and answer, which the handlers below must match); docs/control-api.md describes it;
+// views.ts builds the rows. Edits go through the desired-state replica, so an answer to a write means
+// the change is on this peer's disk; it reaches the others by gossip within milliseconds and by sync
+// on any reconnect.
 
 import {
   apply,
@@ -19,173 +20,135 @@ import {
   type DesiredStateError,
   type EditResult,
 } from '../../crdt/index.js'
-import { ControlError, type ControlRoute } from '../control/index.js'
-import { parseSlot, type PeerId, type ServiceSpec, type SlotId } from '../../core/index.js'
-import type { Agent } from './agent.js'
-import { readLogs } from './logs.js'
-import { nodeRows, serviceRows, taskRows, whyAnswer } from './views.js'
+import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction } from '../control/index.js'
+import { parseSlot, type PeerId, type PeerMachine, type ServiceSpec, type SlotId } from '../../core/index.js'
+import type { Host, P2pTransport } from '../../p2p/index.js'
+import type { DesiredReplica } from './desired-replica.js'
+import type { EventLog } from './event-log.js'
+import { readLogs, type LogsContext } from './logs.js'
+import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.js'
 
-export const API_VERSION = 1
+/** What the control API reads and edits of the agent: the Agent is one; a test can hand it a fake. */
+export interface AgentContext extends LogsContext {
+  readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation'>
+  readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit'>
+  readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
+  readonly host: Pick<Host, 'addresses'>
+  readonly events: Pick<EventLog, 'recent' | 'follow'>
+  /** When each peer was last heard from (any message), for `peer nodes`. */
+  readonly lastHeard: ReadonlyMap<PeerId, number>
+  /** Connections to peers opened since start. */
+  readonly peerConnects: number
+}
 
-export function controlRoutes(agent: Agent): ControlRoute[] {
+/** The desired-state operations behind `POST /v1/nodes/:peer/:action`. */
+const NODE_ACTIONS = { drain, cordon, uncordon } satisfies Record<NodeAction, unknown>
+
+export function controlRoutes(agent: AgentContext): ControlRoute[] {
   const services = () => desiredState(agent.replica.doc).services
   const views = () => agent.machine.peerViews()
   const pending = () => agent.machine.pendingServices()
 
-  return [
-    {
-      method: 'GET',
-      path: '/v1/health',
-      handle: () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
+  return serveApi({
+    'GET /v1/health': () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
+    'GET /v1/stats': () => {
+      const memory = process.memoryUsage()
+      return {
+        body: {
+          peer: agent.self,
+          uptimeMs: Math.round(process.uptime() * 1000),
+          rssBytes: memory.rss,
+          heapUsedBytes: memory.heapUsed,
+          heapTotalBytes: memory.heapTotal,
+          externalBytes: memory.external,
+          arrayBuffersBytes: memory.arrayBuffers,
+          connections: agent.transport.peers().length,
+          peerConnects: agent.peerConnects,
+          transport: agent.transport.stats(),
+          desired: agent.replica.stats(),
+        },
+      }
     },
-    {
-      method: 'GET',
-      path: '/v1/stats',
-      handle: () => {
-        const memory = process.memoryUsage()
-        return {
-          body: {
-            peer: agent.self,
-            uptimeMs: Math.round(process.uptime() * 1000),
-            rssBytes: memory.rss,
-            heapUsedBytes: memory.heapUsed,
-            heapTotalBytes: memory.heapTotal,
-            // Buffers and WebAssembly memory (Automerge) live outside the V8 heap.
-            externalBytes: memory.external,
-            arrayBuffersBytes: memory.arrayBuffers,
-            connections: agent.transport.peers().length,
-            peerConnects: agent.peerConnects,
-            transport: agent.transport.stats(),
-            desired: agent.replica.stats(),
-          },
-        }
-      },
+    'GET /v1/status': () => {
+      const tasks = taskRows(views())
+      const members = agent.machine.memberRecords()
+      const count = (status: string) => members.filter((m) => m.status === status).length
+      return {
+        body: {
+          peer: agent.self,
+          addresses: agent.host.addresses(),
+          incarnation: agent.machine.currentIncarnation(),
+          desiredDigest: agent.replica.digest(),
+          members: { alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
+          services: serviceRows(services(), tasks, pending()),
+        },
+      }
     },
-    {
-      method: 'GET',
-      path: '/v1/status',
-      handle: () => {
-        const tasks = taskRows(views())
-        const members = agent.machine.memberRecords()
-        const count = (status: string) => members.filter((m) => m.status === status).length
-        return {
-          body: {
-            peer: agent.self,
-            addresses: agent.host.addresses(),
-            incarnation: agent.machine.currentIncarnation(),
-            desiredDigest: agent.replica.digest(),
-            members: { alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
-            services: serviceRows(services(), tasks, pending()),
-          },
-        }
-      },
+    'GET /v1/services/:name': ({ params }) => {
+      const all = services()
+      const state = all.find((s) => s.spec.name === params.name)
+      const why = state === undefined ? undefined : whyAnswer(state.spec.name, all, views(), pending())
+      if (state === undefined || why === undefined) throw unknownService(params.name)
+      const tasks = taskRows(views(), state.spec.name)
+      return { body: { service: serviceRow(state, tasks, pending()), spec: state.spec, tasks, why } }
     },
-    {
-      method: 'GET',
-      path: '/v1/services/:name',
-      handle: ({ params }) => {
-        const all = services()
-        const state = all.find((s) => s.spec.name === params['name'])
-        if (state === undefined) throw unknownService(params['name']!)
-        const tasks = taskRows(views(), state.spec.name)
-        const [row] = serviceRows([state], tasks, pending())
-        return { body: { service: row, spec: state.spec, tasks, why: whyAnswer(state.spec.name, all, views(), pending()) } }
-      },
+    'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
+    'GET /v1/nodes': () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now()) } }),
+    'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec) } }),
+    'GET /v1/why/:target': ({ params }) => {
+      const answer = whyAnswer(params.target, services(), views(), pending())
+      if (answer === undefined) throw unknownService(parseSlot(params.target)?.service ?? params.target)
+      return { body: answer }
     },
-    { method: 'GET', path: '/v1/tasks', handle: ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }) },
-    {
-      method: 'GET',
-      path: '/v1/nodes',
-      handle: () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now()) } }),
+    'POST /v1/apply': async ({ body }) => {
+      const specs = field<ServiceSpec[]>(body, 'services', Array.isArray, 'a list of service specs')
+      return { body: await edit(agent, (doc) => apply(doc, specs, agent.self, Date.now())) }
     },
-    /** The live cluster for `peer plan`: every peer's view and the desired services. */
-    { method: 'GET', path: '/v1/cluster', handle: () => ({ body: { peers: views(), services: services().map((s) => s.spec) } }) },
-    {
-      method: 'GET',
-      path: '/v1/why/:target',
-      handle: ({ params }) => {
-        const answer = whyAnswer(params['target']!, services(), views(), pending())
-        if (answer === undefined) throw unknownService(parseSlot(params['target']!)?.service ?? params['target']!)
-        return { body: answer }
-      },
+    'POST /v1/scale': async ({ body }) => {
+      const service = field<string>(body, 'service', isString, 'a service name')
+      const replicas = field<number>(body, 'replicas', Number.isSafeInteger, 'a whole number of replicas')
+      return { body: await edit(agent, (doc) => scale(doc, service, replicas, agent.self, Date.now())) }
     },
-    {
-      method: 'POST',
-      path: '/v1/apply',
-      handle: async ({ body }) => {
-        const specs = field<ServiceSpec[]>(body, 'services', Array.isArray, 'a list of service specs')
-        return { body: await edit(agent, (doc) => apply(doc, specs, agent.self, Date.now())) }
-      },
+    'POST /v1/remove': async ({ body }) => {
+      const names = field<string[]>(body, 'services', (v) => Array.isArray(v) && v.length > 0 && v.every(isString), 'a non-empty list of service names')
+      return { body: await edit(agent, (doc) => remove(doc, names, agent.self, Date.now())) }
     },
-    {
-      method: 'POST',
-      path: '/v1/scale',
-      handle: async ({ body }) => {
-        const service = field<string>(body, 'service', isString, 'a service name')
-        const replicas = field<number>(body, 'replicas', Number.isSafeInteger, 'a whole number of replicas')
-        return { body: await edit(agent, (doc) => scale(doc, service, replicas, agent.self, Date.now())) }
-      },
+    'POST /v1/revert': async ({ body }) => {
+      const service = field<string>(body, 'service', isString, 'a service name')
+      const version = field<number>(body, 'version', Number.isSafeInteger, 'a version number')
+      return { body: await edit(agent, (doc) => revert(doc, service, version, agent.self, Date.now())) }
     },
-    {
-      method: 'POST',
-      path: '/v1/remove',
-      handle: async ({ body }) => {
-        const names = field<string[]>(body, 'services', (v) => Array.isArray(v) && v.length > 0 && v.every(isString), 'a non-empty list of service names')
-        return { body: await edit(agent, (doc) => remove(doc, names, agent.self, Date.now())) }
-      },
+    'GET /v1/history': ({ query }) => {
+      const result = history(agent.replica.doc, query.get('service') ?? undefined)
+      if (!result.ok) throw editError(result.error)
+      return { body: { entries: result.entries } }
     },
-    {
-      method: 'POST',
-      path: '/v1/revert',
-      handle: async ({ body }) => {
-        const service = field<string>(body, 'service', isString, 'a service name')
-        const version = field<number>(body, 'version', Number.isSafeInteger, 'a version number')
-        return { body: await edit(agent, (doc) => revert(doc, service, version, agent.self, Date.now())) }
-      },
+    'POST /v1/nodes/:peer/:action': async ({ params }) => {
+      const peer = resolvePeer(agent, params.peer)
+      const action = params.action
+      if (!isNodeAction(action)) throw new ControlError(404, 'not-found', `no node action ${JSON.stringify(action)} (drain, cordon or uncordon)`)
+      const operation = NODE_ACTIONS[action]
+      const result = await edit(agent, (doc) => operation(doc, peer, agent.self, Date.now()))
+      return { body: { peer, action, ...result } }
     },
-    {
-      method: 'GET',
-      path: '/v1/history',
-      handle: ({ query }) => {
-        const result = history(agent.replica.doc, query.get('service') ?? undefined)
-        if (!result.ok) throw editError(result.error)
-        return { body: { entries: result.entries } }
-      },
+    'GET /v1/events': ({ query, signal }) => (query.get('follow') === '1' ? { stream: agent.events.follow(signal) } : { body: { events: agent.events.recent() } }),
+    'GET /v1/logs/:slot': ({ params, query, signal }) => {
+      const slot = params.slot
+      if (parseSlot(slot) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(slot)} is not a slot (service/index or service@peer)`)
+      const tail = query.get('tail')
+      const tailLines = tail === null ? undefined : Number(tail)
+      if (tailLines !== undefined && (!Number.isSafeInteger(tailLines) || tailLines < 0)) throw new ControlError(400, 'bad-request', `tail must be a whole number, got ${JSON.stringify(tail)}`)
+      return { stream: readLogs(agent, slot as SlotId, { follow: query.get('follow') === '1', ...(tailLines === undefined ? {} : { tailLines }), signal }) }
     },
-    {
-      method: 'POST',
-      path: '/v1/nodes/:peer/:action',
-      handle: async ({ params }) => {
-        const peer = resolvePeer(agent, params['peer']!)
-        const action = params['action']
-        const operation = action === 'drain' ? drain : action === 'cordon' ? cordon : action === 'uncordon' ? uncordon : undefined
-        if (operation === undefined) throw new ControlError(404, 'not-found', `no node action ${JSON.stringify(action)} (drain, cordon or uncordon)`)
-        const result = await edit(agent, (doc) => operation(doc, peer, agent.self, Date.now()))
-        return { body: { peer, action, ...result } }
-      },
-    },
-    {
-      method: 'GET',
-      path: '/v1/events',
-      handle: ({ query, signal }) => (query.get('follow') === '1' ? { stream: agent.events.follow(signal) } : { body: { events: agent.events.recent() } }),
-    },
-    {
-      method: 'GET',
-      path: '/v1/logs/:slot',
-      handle: ({ params, query, signal }) => {
-        const slot = params['slot']!
-        if (parseSlot(slot) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(slot)} is not a slot (service/index or service@peer)`)
-        const tail = query.get('tail')
-        const tailLines = tail === null ? undefined : Number(tail)
-        if (tailLines !== undefined && (!Number.isSafeInteger(tailLines) || tailLines < 0)) throw new ControlError(400, 'bad-request', `tail must be a whole number, got ${JSON.stringify(tail)}`)
-        return { stream: readLogs(agent, slot as SlotId, { follow: query.get('follow') === '1', ...(tailLines === undefined ? {} : { tailLines }), signal }) }
-      },
-    },
-  ]
+  })
+}
+
+function isNodeAction(action: string): action is NodeAction {
+  return Object.hasOwn(NODE_ACTIONS, action)
 }
 
 /** Runs an edit and answers with its outcome (minus the document and change bytes). */
-async function edit<T extends object>(agent: Agent, operation: (doc: DesiredDoc) => EditResult<T>): Promise<Omit<T, 'doc' | 'change'>> {
+async function edit<T extends object>(agent: AgentContext, operation: (doc: DesiredDoc) => EditResult<T>): Promise<Omit<T, 'doc' | 'change'>> {
   const result = await agent.replica.edit(operation)
   if (!result.ok) throw editError(result.error)
   const { doc: _doc, change: _change, ok: _ok, ...rest } = result as { ok: true; doc: DesiredDoc; change: Uint8Array | null } & T
@@ -202,7 +165,7 @@ function unknownService(name: string): ControlError {
 }
 
 /** `self`, a full peer id, or a unique prefix of a known member's id (ids are long). */
-function resolvePeer(agent: Agent, given: string): PeerId {
+function resolvePeer(agent: AgentContext, given: string): PeerId {
   if (given === 'self') return agent.self
   const members = agent.machine.memberRecords().map((m) => m.peer)
   if (members.includes(given as PeerId)) return given as PeerId

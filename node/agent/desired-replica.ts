@@ -49,34 +49,13 @@ import {
   type SyncState,
 } from '../../crdt/index.js'
 import type { PeerId } from '../../core/placement/ids.js'
-import { RequestError, type Host, type P2pTransport } from '../../p2p/index.js'
+import { DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, RequestError, type Host, type P2pTransport } from '../../p2p/index.js'
 import { messageOf } from '../../core/error-message.js'
+import type { DesiredReplicaStats } from '../control/index.js'
+import { DESIRED_SYNC_DEFAULTS } from './config.js'
 
-/** The gossip topic carrying new changes (crdt/broadcast.ts payloads). */
-export const DESIRED_TOPIC = '/peer/1/desired'
-/** The request/response protocol carrying sync rounds (crdt/sync.ts payloads behind a session id). */
-export const DESIRED_SYNC_PROTOCOL = '/peer/1/desired-sync'
-
-/** Length of the session id that starts every sync request. */
+/** Length of the session id that starts every sync request: part of the wire format, not a knob. */
 export const SYNC_SESSION_ID_BYTES = 8
-/**
- * Round trips one sync run may take before giving up. Automerge needs 2–4 to bring a peer level
- * (heads and bloom filter, then the changes, then confirmation); 16 leaves room for changes made on
- * either side while the run goes on, and stops two peers that cannot agree from looping forever.
- */
-export const MAX_SYNC_ROUNDS = 16
-/**
- * A responder forgets a session unused for this long. A run takes milliseconds between rounds (a
- * request times out after 30 s), so only abandoned sessions (the requester crashed or gave up)
- * reach it.
- */
-export const SYNC_SESSION_IDLE_MS = 60_000
-/**
- * Sessions a responder keeps at most; the least recently used goes first. A run holds one, and a
- * peer runs at most one with each other peer at a time, so this covers a cluster of 64 peers all
- * syncing with this one at once; a SyncState is small (heads and a bloom filter).
- */
-export const MAX_SYNC_SESSIONS = 64
 
 export interface DesiredReplicaInit {
   /** The store directory (crdt openStore). */
@@ -92,19 +71,6 @@ export interface DesiredReplicaInit {
 }
 
 export type SyncOutcome = { ok: true; rounds: number; received: boolean } | { ok: false; reason: string }
-
-export interface DesiredReplicaStats {
-  /** Gossip messages that passed the validator and were applied. */
-  gossipReceived: number
-  /** Gossip messages the validator rejected (not a valid broadcast payload). */
-  gossipRejected: number
-  /** Sync runs this peer started (concurrent calls sharing one run count once). */
-  syncsRun: number
-  /** Sync sessions other peers started with this one. */
-  syncsServed: number
-  /** Runs started here that failed, plus sync requests served here that were refused. */
-  syncFailures: number
-}
 
 type ChangeListener = (doc: DesiredDoc) => void
 
@@ -207,7 +173,8 @@ export class DesiredReplica {
 
   /**
    * Runs the sync protocol with `peer` until neither side has anything to send (at most
-   * MAX_SYNC_ROUNDS round trips). Concurrent calls for one peer share one run. Never rejects.
+   * DESIRED_SYNC_DEFAULTS.maxRounds round trips). Concurrent calls for one peer share one run. Never
+   * rejects.
    */
   syncWith(peer: PeerId): Promise<SyncOutcome> {
     const running = this.runs.get(peer)
@@ -364,7 +331,7 @@ export class DesiredReplica {
     let received = false
     let answeredEmpty = false
     try {
-      for (let round = 0; round <= MAX_SYNC_ROUNDS; round++) {
+      for (let round = 0; round <= DESIRED_SYNC_DEFAULTS.maxRounds; round++) {
         // Generated inside the queue: it must see the newest document, not one a pending step outdates.
         const payload = await this.enqueue(async () => {
           const generated = generateSync(this.current, state)
@@ -372,7 +339,7 @@ export class DesiredReplica {
           return generated.payload
         })
         if (payload === null && answeredEmpty) return { ok: true, rounds: round, received }
-        if (round === MAX_SYNC_ROUNDS) break
+        if (round === DESIRED_SYNC_DEFAULTS.maxRounds) break
         const body = new Uint8Array(SYNC_SESSION_ID_BYTES + (payload?.length ?? 0))
         body.set(session, 0)
         if (payload !== null) body.set(payload, SYNC_SESSION_ID_BYTES)
@@ -394,7 +361,7 @@ export class DesiredReplica {
         })
         received ||= changed
       }
-      return this.syncFailed(peer, `no agreement with ${peer} after ${MAX_SYNC_ROUNDS} rounds`)
+      return this.syncFailed(peer, `no agreement with ${peer} after ${DESIRED_SYNC_DEFAULTS.maxRounds} rounds`)
     } catch (error) {
       // A peer that is still starting has its connections up before its replica serves the protocol;
       // the next heads comparison with it tries again. Worth counting, not a line in the log.
@@ -447,7 +414,7 @@ export class DesiredReplica {
   private takeSession(key: string): ServedSession {
     const now = performance.now()
     for (const [other, session] of this.sessions) {
-      if (now - session.lastUsedMs <= SYNC_SESSION_IDLE_MS) break // least recently used first: the rest are newer
+      if (now - session.lastUsedMs <= DESIRED_SYNC_DEFAULTS.sessionIdleMs) break // least recently used first: the rest are newer
       this.sessions.delete(other)
     }
     const existing = this.sessions.get(key)
@@ -462,7 +429,7 @@ export class DesiredReplica {
   private keepSession(key: string, session: ServedSession): void {
     session.lastUsedMs = performance.now()
     this.sessions.set(key, session)
-    while (this.sessions.size > MAX_SYNC_SESSIONS) {
+    while (this.sessions.size > DESIRED_SYNC_DEFAULTS.maxSessions) {
       const oldest = this.sessions.keys().next().value
       if (oldest === undefined) break
       this.sessions.delete(oldest)

@@ -2,24 +2,15 @@
 // stopped (and why), task state changes its driver reported, desired-state changes it learned. A bounded
 // ring in memory: events are for people watching, not a durable audit log (history is in the CRDT).
 
-export type AgentEvent =
-  | { readonly at: number; readonly kind: 'agent'; readonly message: string }
-  | { readonly at: number; readonly kind: 'member'; readonly peer: string; readonly status: string; readonly incarnation: number }
-  | { readonly at: number; readonly kind: 'start'; readonly slot: string; readonly specHash: string }
-  | { readonly at: number; readonly kind: 'stop'; readonly slot: string; readonly reason: string }
-  | { readonly at: number; readonly kind: 'task'; readonly slot: string; readonly state: string; readonly exitCode?: number; readonly detail?: string }
-  | { readonly at: number; readonly kind: 'desired'; readonly digest: string; readonly services: number }
-  | { readonly at: number; readonly kind: 'rollback'; readonly service: string; readonly detail: string }
-
-/** Default events kept: enough for minutes of a busy peer, a few hundred KB. */
-export const EVENT_LOG_CAPACITY = 2_000
+import type { AgentEvent } from '../control/index.js'
+import { AGENT_DEFAULTS } from './config.js'
 
 export class EventLog {
   private readonly ring: AgentEvent[] = []
   private start = 0
   private readonly followers = new Set<(event: AgentEvent) => void>()
 
-  constructor(private readonly capacity = EVENT_LOG_CAPACITY) {}
+  constructor(private readonly capacity: number = AGENT_DEFAULTS.eventLogCapacity) {}
 
   push(event: AgentEvent): void {
     if (this.ring.length < this.capacity) this.ring.push(event)

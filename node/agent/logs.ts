@@ -2,19 +2,19 @@
 // asked for a slot it does not run fetches the lines over a direct libp2p request. Following a remote
 // task polls (each answer carries where the next one starts); local follows read the file as it grows.
 
-import type { PeerId, SlotId } from '../../core/index.js'
-import type { Agent } from './agent.js'
+import type { PeerId, PeerMachine, SlotId } from '../../core/index.js'
+import { LOGS_PROTOCOL, type P2pTransport } from '../../p2p/index.js'
+import type { LogLine } from '../control/index.js'
+import type { RuntimeDriver } from '../runtime/index.js'
+import { LOGS_DEFAULTS } from './config.js'
 import { taskRows } from './views.js'
 
-export const LOGS_PROTOCOL = '/peer/1/logs'
-
-/** Lines per remote answer; a follower asks again at once while there is more. */
-const PAGE_LINES = 1_000
-const REMOTE_POLL_MS = 500
-
-export interface LogLine {
-  readonly peer: string
-  readonly line: string
+/** What reading and serving logs needs of the agent: who runs which task, the local driver, the transport. */
+export interface LogsContext {
+  readonly self: PeerId
+  readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks'>
+  readonly driver: Pick<RuntimeDriver, 'logs'>
+  readonly transport: Pick<P2pTransport, 'request' | 'handle'>
 }
 
 interface LogsRequest {
@@ -32,7 +32,7 @@ interface LogsAnswer {
   readonly ended: boolean
 }
 
-export async function* readLogs(agent: Agent, slot: SlotId, options: { follow: boolean; tailLines?: number; signal: AbortSignal }): AsyncGenerator<LogLine> {
+export async function* readLogs(agent: LogsContext, slot: SlotId, options: { follow: boolean; tailLines?: number; signal: AbortSignal }): AsyncGenerator<LogLine> {
   const owner = ownerOf(agent, slot)
   if (owner === agent.self) {
     for await (const line of agent.driver.logs(slot, options)) yield { peer: agent.self, line }
@@ -44,28 +44,28 @@ export async function* readLogs(agent: Agent, slot: SlotId, options: { follow: b
     const answer = JSON.parse(new TextDecoder().decode(await agent.transport.request(owner, LOGS_PROTOCOL, body, { signal: options.signal }))) as LogsAnswer
     for (const line of answer.lines) yield { peer: owner, line }
     request = { slot, after: answer.next }
-    if (!options.follow && answer.lines.length < PAGE_LINES) return
+    if (!options.follow && answer.lines.length < LOGS_DEFAULTS.pageLines) return
     if (options.follow && answer.ended) return
-    if (answer.lines.length < PAGE_LINES) await sleep(REMOTE_POLL_MS, options.signal)
+    if (answer.lines.length < LOGS_DEFAULTS.pageLines) await sleep(LOGS_DEFAULTS.remotePollMs, options.signal)
   }
 }
 
 /** Serves other peers' log requests for tasks that run (or ran) here. */
-export function serveLogs(agent: Agent): Promise<void> {
+export function serveLogs(agent: LogsContext): Promise<void> {
   return agent.transport.handle(LOGS_PROTOCOL, async (_from, body, signal) => {
     const request = parseRequest(body)
     const lines: string[] = []
     for await (const line of agent.driver.logs(request.slot as SlotId, { follow: false, signal })) lines.push(line)
     const running = agent.machine.localTasks().some((task) => task.slot === request.slot)
     const start = request.after ?? (request.tailLines === undefined ? 0 : Math.max(0, lines.length - request.tailLines))
-    const page = lines.slice(start, start + PAGE_LINES)
+    const page = lines.slice(start, start + LOGS_DEFAULTS.pageLines)
     const answer: LogsAnswer = { lines: page, next: start + page.length, ended: !running && start + page.length >= lines.length }
     return new TextEncoder().encode(JSON.stringify(answer))
   })
 }
 
 /** The peer whose log to read: the one running the slot (this one first), else this one (logs outlive tasks). */
-function ownerOf(agent: Agent, slot: SlotId): PeerId {
+function ownerOf(agent: LogsContext, slot: SlotId): PeerId {
   const rows = taskRows(agent.machine.peerViews()).filter((row) => row.slot === slot)
   if (rows.length === 0 || rows.some((row) => row.peer === agent.self)) return agent.self
   return rows[0]!.peer as PeerId

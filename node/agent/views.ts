@@ -1,8 +1,7 @@
 // What the control API answers, built from one peer's knowledge: its machine's view of every peer
 // (adverts: who runs what), its membership table and its copy of the desired state. Any peer answers
-// for the whole cluster; answers from two peers agree once gossip has settled.
-//
-// These shapes are the `--json` schema of the CLI: fields may be added, never renamed or removed.
+// for the whole cluster; answers from two peers agree once gossip has settled. The shapes are the
+// API's (node/control/api-types.ts).
 
 import type { ServiceState } from '../../crdt/index.js'
 import {
@@ -20,70 +19,7 @@ import {
   type RejectionCount,
   type TaskView,
 } from '../../core/index.js'
-
-export interface TaskRow {
-  readonly slot: string
-  readonly service: string
-  readonly peer: string
-  readonly state: string
-  readonly specHash: string
-  /** When the task entered its state (ms since the epoch, the running peer's clock). */
-  readonly since: number
-}
-
-export interface ServiceRow {
-  readonly name: string
-  readonly mode: string
-  readonly driver: string
-  readonly version: number
-  readonly specHash: string
-  /** Replicas asked for; null for a global service (one per eligible peer). */
-  readonly desired: number | null
-  /** Tasks up (running or healthy) at the current version. */
-  readonly running: number
-  /** Tasks in any active state, any version. */
-  readonly tasks: number
-  /** Slots no peer has taken yet. */
-  readonly pending: number
-  readonly updatedBy: string
-  readonly updatedAt: number
-}
-
-export interface NodeRow {
-  readonly peer: string
-  readonly self: boolean
-  /** Membership: alive, suspect, dead or left. */
-  readonly status: string
-  /** For placement: alive, suspect, dead, draining or cordoned. */
-  readonly state: string
-  readonly incarnation: number
-  /** When this peer last heard from it (ms since the epoch); null when never. */
-  readonly lastSeen: number | null
-  readonly capacity: Resources
-  readonly allocated: Resources
-  readonly labels: Readonly<Record<string, string>>
-  readonly tasks: number
-}
-
-export interface Reason {
-  readonly reason: string
-  readonly detail: string
-  readonly peers: number
-  /** The reason in words. */
-  readonly text: string
-}
-
-export interface WhyAnswer {
-  readonly target: string
-  readonly service: string
-  readonly slot: string | null
-  /** Where the target's tasks run now. */
-  readonly tasks: readonly TaskRow[]
-  /** Slots of the target still unplaced, and why no peer took them. */
-  readonly pending: { readonly slots: readonly string[]; readonly round: number; readonly since: number; readonly reasons: readonly Reason[] } | null
-  /** One line for a person. */
-  readonly summary: string
-}
+import type { NodeRow, Reason, ServiceRow, TaskRow, WhyAnswer } from '../control/index.js'
 
 /** Tasks every live peer advertises, by slot then peer. A slot on two peers is a conflict being resolved. */
 export function taskRows(views: readonly PeerView[], service?: string): TaskRow[] {
@@ -103,22 +39,25 @@ function taskRow(task: TaskView): TaskRow {
 }
 
 export function serviceRows(services: readonly ServiceState[], tasks: readonly TaskRow[], pending: readonly PendingInfo[]): ServiceRow[] {
-  return services.map(({ spec, version, specHash, author, timeMs }) => {
-    const own = tasks.filter((task) => task.service === spec.name)
-    return {
-      name: spec.name,
-      mode: spec.mode,
-      driver: spec.driver,
-      version,
-      specHash,
-      desired: spec.mode === 'global' ? null : spec.replicas,
-      running: own.filter((task) => task.specHash === specHash && isUp(task.state as TaskView['state'])).length,
-      tasks: own.length,
-      pending: pending.find((info) => info.service === spec.name)?.slots.length ?? 0,
-      updatedBy: author,
-      updatedAt: timeMs,
-    }
-  })
+  return services.map((service) => serviceRow(service, tasks, pending))
+}
+
+/** One service's row: `tasks` may hold other services' tasks too, only its own are counted. */
+export function serviceRow({ spec, version, specHash, author, timeMs }: ServiceState, tasks: readonly TaskRow[], pending: readonly PendingInfo[]): ServiceRow {
+  const own = tasks.filter((task) => task.service === spec.name)
+  return {
+    name: spec.name,
+    mode: spec.mode,
+    driver: spec.driver,
+    version,
+    specHash,
+    desired: spec.mode === 'global' ? null : spec.replicas,
+    running: own.filter((task) => task.specHash === specHash && isUp(task.state as TaskView['state'])).length,
+    tasks: own.length,
+    pending: pending.find((info) => info.service === spec.name)?.slots.length ?? 0,
+    updatedBy: author,
+    updatedAt: timeMs,
+  }
 }
 
 export function nodeRows(self: PeerId, members: readonly MemberRecord[], views: readonly PeerView[], lastHeard: ReadonlyMap<PeerId, number>, now: number): NodeRow[] {

@@ -1,5 +1,6 @@
-// The agent's control API: HTTP+JSON over a unix socket (mode 0600), NDJSON for streams. server.ts
-// serves the routes an agent hands it; client.ts is what the CLI calls.
+// The agent's control API: HTTP+JSON over a unix socket (mode 0600), NDJSON for streams. api-types.ts
+// is the route map both sides are typed against; server.ts serves the routes an agent hands it;
+// client.ts is what the CLI calls.
 export {
   ControlError,
   DEFAULT_MAX_BODY_BYTES,
@@ -19,3 +20,35 @@ export {
   type ControlRequestOptions,
   type ControlStreamOptions,
 } from './client.js'
+export {
+  API_VERSION,
+  routeParts,
+  routeTarget,
+  serveApi,
+  type AnswerOf,
+  type AnswerRoute,
+  type ApiHandlers,
+  type AgentEvent,
+  type AskRequestOf,
+  type ControlApi,
+  type DesiredReplicaStats,
+  type HealthAnswer,
+  type LogLine,
+  type NodeAction,
+  type NodeRow,
+  type ParamNames,
+  type Reason,
+  type RequestOf,
+  type RouteName,
+  type RouteReply,
+  type RouteRequest,
+  type ServiceAnswer,
+  type ServiceRow,
+  type StatsAnswer,
+  type StatusAnswer,
+  type StreamItemOf,
+  type StreamRequestOf,
+  type StreamRoute,
+  type TaskRow,
+  type WhyAnswer,
+} from './api-types.js'

@@ -6,9 +6,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
-import type { AgentEvent } from '../../node/agent/event-log.js'
-import type { NodeRow, ServiceRow, TaskRow, WhyAnswer } from '../../node/agent/views.js'
-import type { HistoryEntry } from '../../crdt/history.js'
+import type { HistoryEntry } from '../../crdt/index.js'
+import { routeTarget, type AgentEvent, type NodeRow, type ServiceRow, type TaskRow, type WhyAnswer } from '../../node/control/index.js'
 import {
   clockTime,
   cpuCell,
@@ -190,8 +189,9 @@ cells('--tail: a whole number, 0 included; anything else is a usage error naming
       assert.match((error as Error).message, /--tail/)
     }
   }
-  assert.is(logsQuery({}), '')
-  assert.is(logsQuery({ follow: true, tail: '5' }), '?follow=1&tail=5')
+  const path = (options: { follow?: boolean; tail?: string }) => routeTarget('GET /v1/logs/:slot', { params: { slot: 'web/0' }, query: logsQuery(options) }).path
+  assert.is(path({}), '/v1/logs/web%2F0')
+  assert.is(path({ follow: true, tail: '5' }), '/v1/logs/web%2F0?follow=1&tail=5')
 })
 
 cells.run()
@@ -230,7 +230,7 @@ text('status: header with members and digest, RUNNING/DESIRED with - for global'
 })
 
 text('status of one service: its row, its tasks and the why summary', () => {
-  const out = serviceText({ service: web, spec: {}, tasks: pendingWhy.tasks, why: pendingWhy }, NOW)
+  const out = serviceText({ service: web, tasks: pendingWhy.tasks, why: pendingWhy }, NOW)
   assert.match(out, /^SERVICE .*\nweb /)
   assert.match(out, /SLOT\s+PEER\s+STATE\s+SINCE\nweb\/0\s+456789abcdef\s+running\s+12s ago\n/)
   assert.ok(out.endsWith(`${pendingWhy.summary}\n`))

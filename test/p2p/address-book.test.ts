@@ -1,6 +1,13 @@
+// How peers learn each other's addresses (p2p/address-book.ts): what an announcement may hold, and
+// what the address book does with its components (a pubsub, a peer store, dialling), here all fakes.
+
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { identityFromSeed, parseAnnouncement } from '../../p2p/index.js'
+import { TopicValidatorResult, type PublishResult, type SignedMessage, type TopicValidatorFn } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { ADDRESS_TOPIC, AddressBook, identityFromSeed, parseAnnouncement, type Identity } from '../../p2p/index.js'
 
 const announcements = suite('address announcements')
 
@@ -30,3 +37,134 @@ announcements('malformed announcements, and ones naming another peer, are refuse
 })
 
 announcements.run()
+
+// --- The address book, on fake components --------------------------------------------------------
+
+/** Gossipsub as the address book sees it: a validator per topic, subscriptions, publishes, events. */
+class FakePubsub extends EventTarget {
+  readonly topicValidators = new Map<string, TopicValidatorFn>()
+  /** Each subscription, and whether its topic had a validator at that moment. */
+  readonly subscribed: Array<{ topic: string; validated: boolean }> = []
+  readonly published: Array<{ topic: string; data: Uint8Array }> = []
+
+  subscribe(topic: string): void {
+    this.subscribed.push({ topic, validated: this.topicValidators.has(topic) })
+  }
+
+  async publish(topic: string, data = new Uint8Array()): Promise<PublishResult> {
+    this.published.push({ topic, data })
+    return { recipients: [] }
+  }
+
+  /** A message as gossipsub hands it on, here straight from its author: through its topic's validator, then to listeners if accepted. */
+  async deliver(message: SignedMessage): Promise<TopicValidatorResult | undefined> {
+    const verdict = await this.topicValidators.get(message.topic)?.(message.from, message)
+    if (verdict === TopicValidatorResult.Accept) this.dispatchEvent(new CustomEvent('message', { detail: message }))
+    return verdict
+  }
+
+  neighbourSubscribed(topic: string): void {
+    this.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId: undefined, subscriptions: [{ topic, subscribe: true }] } }))
+  }
+}
+
+interface Fakes {
+  readonly book: AddressBook
+  readonly pubsub: FakePubsub
+  readonly stored: Array<{ peer: string; addresses: string[] }>
+  readonly dialled: string[]
+  /** Peers the fake node holds a connection to. */
+  readonly connected: Set<string>
+}
+
+async function fakes(self: Identity, listening: readonly string[]): Promise<Fakes> {
+  const pubsub = new FakePubsub()
+  const stored: Fakes['stored'] = []
+  const dialled: string[] = []
+  const connected = new Set<string>()
+  const book = new AddressBook(
+    {
+      peerId: peerIdFromString(self.peerId),
+      pubsub,
+      peerStore: {
+        merge: async (peer: PeerId, data: { multiaddrs: Multiaddr[] }) => void stored.push({ peer: peer.toString(), addresses: data.multiaddrs.map(String) }),
+      },
+      getMultiaddrs: () => listening.map((address) => multiaddr(address)),
+      getConnections: (peer) => (connected.has(peer.toString()) ? [{}] : []),
+      dial: async (peer) => void dialled.push(peer.toString()),
+    },
+    { announceIntervalMs: 60_000, dialTimeoutMs: 1_000 },
+  )
+  return { book, pubsub, stored, dialled, connected }
+}
+
+function announcement(author: Identity, addresses: readonly string[]): SignedMessage {
+  return {
+    type: 'signed',
+    from: peerIdFromString(author.peerId),
+    topic: ADDRESS_TOPIC,
+    data: encode({ addresses }),
+    sequenceNumber: 1n,
+    signature: new Uint8Array(),
+    key: author.privateKey.publicKey,
+  }
+}
+
+const settle = (ms = 0): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+
+const book = suite('address book')
+
+book('start puts the validator in place before subscribing; stop takes both back', async () => {
+  const { book, pubsub, stored } = await fakes(await identityFromSeed('self'), ['/ip4/10.0.0.1/tcp/4001'])
+  book.start()
+  assert.equal(pubsub.subscribed, [{ topic: ADDRESS_TOPIC, validated: true }])
+  book.stop()
+  assert.not.ok(pubsub.topicValidators.has(ADDRESS_TOPIC))
+  pubsub.dispatchEvent(new CustomEvent('message', { detail: announcement(await identityFromSeed('other'), ['/ip4/10.0.0.3/tcp/1']) }))
+  await settle()
+  assert.equal(stored, [])
+})
+
+book('neighbours subscribing in a burst get one announcement, of the addresses that are not loopback', async () => {
+  const self = await identityFromSeed('self')
+  const { book, pubsub } = await fakes(self, ['/ip4/127.0.0.1/tcp/4001', '/ip4/10.0.0.1/tcp/4001'])
+  book.start()
+  try {
+    pubsub.neighbourSubscribed('/some/other/topic')
+    for (let i = 0; i < 3; i++) pubsub.neighbourSubscribed(ADDRESS_TOPIC)
+    await settle(250)
+    assert.is(pubsub.published.length, 1)
+    const [published] = pubsub.published
+    assert.is(published!.topic, ADDRESS_TOPIC)
+    assert.equal(parseAnnouncement(published!.data, self.peerId)?.map(String), ['/ip4/10.0.0.1/tcp/4001'])
+  } finally {
+    book.stop()
+  }
+})
+
+book('another peer\'s announcement is stored and its author dialled, unless connected; our own and forged ones are not', async () => {
+  const self = await identityFromSeed('self')
+  const other = await identityFromSeed('other')
+  const third = await identityFromSeed('third')
+  const { book, pubsub, stored, dialled, connected } = await fakes(self, ['/ip4/10.0.0.1/tcp/4001'])
+  book.start()
+  try {
+    assert.is(await pubsub.deliver(announcement(other, ['/ip4/10.0.0.2/tcp/4001'])), TopicValidatorResult.Accept)
+    await settle()
+    assert.equal(stored, [{ peer: other.peerId, addresses: ['/ip4/10.0.0.2/tcp/4001'] }])
+    assert.equal(dialled, [other.peerId])
+
+    connected.add(third.peerId)
+    await pubsub.deliver(announcement(third, ['/ip4/10.0.0.3/tcp/4001']))
+    await pubsub.deliver(announcement(self, ['/ip4/10.0.0.1/tcp/4001']))
+    assert.is(await pubsub.deliver(announcement(other, [`/ip4/10.0.0.3/tcp/4001/p2p/${third.peerId}`])), TopicValidatorResult.Reject)
+    await settle()
+    assert.equal(stored.map((entry) => entry.peer), [other.peerId, third.peerId])
+    assert.equal(dialled, [other.peerId])
+    assert.is(book.rejected, 1)
+  } finally {
+    book.stop()
+  }
+})
+
+book.run()

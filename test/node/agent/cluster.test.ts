@@ -16,9 +16,10 @@ import { request } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { ask } from '../../../cli/agent-client.js'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
 import { observeTaskRecords } from '../../../node/agent/data-dir.js'
-import type { NodeRow, ServiceRow, TaskRow } from '../../../node/agent/views.js'
+import type { NodeRow, ServiceRow, TaskRow } from '../../../node/control/index.js'
 import { controlRequest } from '../../../node/control/index.js'
 import { groupMembers, isAlive, readStat } from '../../../node/runtime/proc.js'
 import { repoRoot, runCli, type CliResult } from '../../cli/run-cli.js'
@@ -57,7 +58,7 @@ async function cliJson<T>(args: readonly string[]): Promise<T> {
 
 const ps = async (agent: LocalAgent): Promise<TaskRow[]> => (await cliJson<{ tasks: TaskRow[] }>(['ps', '--json', '--data', agent.dir])).tasks
 /** The answer `peer ps --json` prints, straight from the socket: cheap enough to poll every 100 ms. */
-const tasksOf = async (agent: LocalAgent): Promise<TaskRow[]> => ((await controlRequest(agent.socket, 'GET', '/v1/tasks', undefined, { timeoutMs: 3_000 })) as { tasks: TaskRow[] }).tasks
+const tasksOf = async (agent: LocalAgent): Promise<TaskRow[]> => (await ask({ peer: agent.socket, timeoutMs: 3_000 }, 'GET /v1/tasks')).tasks
 const nodes = async (agent: LocalAgent): Promise<NodeRow[]> => (await cliJson<{ nodes: NodeRow[] }>(['nodes', '--json', '--data', agent.dir])).nodes
 const status = (agent: LocalAgent) => cliJson<{ peer: string; desiredDigest: string; services: ServiceRow[] }>(['status', '--json', '--data', agent.dir])
 
@@ -218,6 +219,7 @@ async function withLogTails(error: unknown, logs: readonly string[]): Promise<un
   return error
 }
 
+/** An event of any kind, with the fields the summary reads where it has them. */
 interface EventSeen {
   readonly at: number
   readonly kind: string
@@ -237,7 +239,7 @@ async function eventSummary(agents: readonly LocalAgent[], since: number, names:
   for (const agent of agents) {
     if (!agent.running) continue
     try {
-      const { events } = (await controlRequest(agent.socket, 'GET', '/v1/events', undefined, { timeoutMs: 3_000 })) as { events: EventSeen[] }
+      const events: readonly EventSeen[] = (await ask({ peer: agent.socket, timeoutMs: 3_000 }, 'GET /v1/events')).events
       const recent = events.filter((event) => event.at >= since)
       const started = recent.filter((event) => event.kind === 'start').length
       const learned = recent.find((event) => event.kind === 'desired')
@@ -417,7 +419,7 @@ cluster('an agent with another swarm key cannot join: neither side lists the oth
         assert.is(answer.filter((n) => n.status === 'alive').length, 2, `${how}: agent ${agent.index} still sees both: ${JSON.stringify(answer)}`)
       }
     }
-    const nodesOf = async (agent: LocalAgent): Promise<NodeRow[]> => ((await controlRequest(agent.socket, 'GET', '/v1/nodes', undefined, { timeoutMs: 3_000 })) as { nodes: NodeRow[] }).nodes
+    const nodesOf = async (agent: LocalAgent): Promise<NodeRow[]> => (await ask({ peer: agent.socket, timeoutMs: 3_000 }, 'GET /v1/nodes')).nodes
     check(...(await Promise.all([nodes(stranger), nodes(a1), nodes(a2)])), 'peer nodes --json, first')
     const watchFrom = Date.now()
     let samples = 0

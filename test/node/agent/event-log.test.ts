@@ -4,7 +4,9 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { EVENT_LOG_CAPACITY, EventLog, type AgentEvent } from '../../../node/agent/event-log.js'
+import { AGENT_DEFAULTS } from '../../../node/agent/config.js'
+import { EventLog } from '../../../node/agent/event-log.js'
+import type { AgentEvent } from '../../../node/control/index.js'
 
 const event = (n: number): AgentEvent => ({ at: n, kind: 'agent', message: `event ${n}` })
 const events = (from: number, to: number): AgentEvent[] => Array.from({ length: to - from + 1 }, (_, i) => event(from + i))
@@ -43,13 +45,13 @@ for (const { capacity, pushed, kept } of RING_CASES) {
   })
 }
 
-ring('the default capacity is EVENT_LOG_CAPACITY', () => {
+ring('the default capacity is AGENT_DEFAULTS.eventLogCapacity', () => {
   const log = new EventLog()
-  for (const e of events(1, EVENT_LOG_CAPACITY + 5)) log.push(e)
+  for (const e of events(1, AGENT_DEFAULTS.eventLogCapacity + 5)) log.push(e)
   const kept = log.recent()
-  assert.is(kept.length, EVENT_LOG_CAPACITY)
+  assert.is(kept.length, AGENT_DEFAULTS.eventLogCapacity)
   assert.equal(kept[0], event(6))
-  assert.equal(kept.at(-1), event(EVENT_LOG_CAPACITY + 5))
+  assert.equal(kept.at(-1), event(AGENT_DEFAULTS.eventLogCapacity + 5))
 })
 
 ring('recent() returns a copy: changing it does not change the log', () => {

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster, sleep } from '../../../cli/local-cluster.js'
 import { observeTaskRecords } from '../../../node/agent/data-dir.js'
-import type { TaskRow } from '../../../node/agent/views.js'
-import { controlRequest } from '../../../node/control/index.js'
+import { ask } from '../../../cli/agent-client.js'
 import { loadServices } from '../../../cli/files.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { repoRoot } from '../../cli/run-cli.js'
@@ -40,9 +39,9 @@ outputGone('stops cleanly on SIGTERM, stopping its tasks, after its stdout and s
     await writeFile(file, 'services:\n  one:\n    command: ["sleep", "600"]\n    replicas: 1\n    resources: { cpu: 10m, memory: 8Mi }\n')
     const loaded = await loadServices([file])
     assert.ok(loaded.ok)
-    await controlRequest(agent.socket, 'POST', '/v1/apply', { services: loaded.value })
+    await ask({ peer: agent.socket }, 'POST /v1/apply', { body: { services: loaded.value } })
     await until('the task running', 20_000, async () => {
-      const { tasks } = (await controlRequest(agent.socket, 'GET', '/v1/tasks')) as { tasks: TaskRow[] }
+      const { tasks } = await ask({ peer: agent.socket }, 'GET /v1/tasks')
       return tasks.some((task) => task.state === 'running') ? true : undefined
     })
     pids = (await observeTaskRecords(agent.dir)).map((record) => record.pid)

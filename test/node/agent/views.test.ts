@@ -5,7 +5,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { ServiceState } from '../../../crdt/index.js'
-import { nodeRows, serviceRows, taskRows, whyAnswer, type TaskRow } from '../../../node/agent/views.js'
+import { nodeRows, serviceRows, taskRows, whyAnswer } from '../../../node/agent/views.js'
+import type { TaskRow } from '../../../node/control/index.js'
 import {
   peerId,
   REJECTION_TEXT,

@@ -5,10 +5,9 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { spawnSync } from 'node:child_process'
 import { existsSync, statSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import { request as httpRequest } from 'node:http'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
   ControlClientError,
@@ -17,30 +16,8 @@ import {
   controlStream,
   startControlServer,
   type ControlRoute,
-  type ControlServer,
-  type ControlServerOptions,
 } from '../../../node/control/index.js'
-
-async function withDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'peer-control-'))
-  try {
-    await body(dir)
-  } finally {
-    await rm(dir, { recursive: true, force: true })
-  }
-}
-
-/** Starts a server on `dir`/control.sock, runs `body`, and closes the server whatever happens. */
-async function withServer(routes: readonly ControlRoute[], body: (socketPath: string, server: ControlServer) => Promise<void>, options: ControlServerOptions = {}): Promise<void> {
-  await withDir(async (dir) => {
-    const server = await startControlServer(join(dir, 'control.sock'), routes, { log: () => undefined, ...options })
-    try {
-      await body(server.socketPath, server)
-    } finally {
-      await server.close()
-    }
-  })
-}
+import { withDir, withServer } from './helpers.js'
 
 /** Rejects naming `what` when `promise` takes longer than `ms`: a broken stream fails instead of hanging. */
 function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {

@@ -1,0 +1,262 @@
+// The agent's control API as one typed route map: every route with its method, path, request and
+// answer. The agent is typed against it (node/agent/api.ts: a handler must return its route's
+// answer, and must exist for every route) and so is the CLI (cli/agent-client.ts: ask and stream
+// return the route's answer), so the two cannot drift apart without the compiler saying so.
+// docs/control-api.md describes the same routes for people and for other clients.
+//
+// A route's name is its method and path: `GET /v1/services/:name`, where a `:segment` is a path
+// parameter. For each route the map says:
+//   query   the query parameters it reads, all optional
+//   body    the JSON body it takes (POST). The agent still checks it: any local process may connect.
+//   answer  the one JSON value it answers with
+//   stream  the value of each NDJSON line, for a route that streams. A route with both an answer and
+//           a stream answers once by default and streams with follow=1 (`peer events -f`).
+//
+// The answers, and the rows and events they are made of, are defined here too: they are the CLI's
+// `--json` output, and fields may be added, never renamed or removed. node/agent/views.ts builds the
+// rows; the event log, the log reader and the desired replica produce the rest.
+
+import type { HistoryEntry, ServiceOutcome, VersionRecord } from '../../crdt/index.js'
+import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
+import type { TransportStats } from '../../p2p/index.js'
+import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
+
+/** The API's version, in `GET /v1/health`; it changes only when an answer changes incompatibly. */
+export const API_VERSION = 1
+
+export interface ControlApi {
+  'GET /v1/health': { answer: HealthAnswer }
+  'GET /v1/stats': { answer: StatsAnswer }
+  'GET /v1/status': { answer: StatusAnswer }
+  'GET /v1/services/:name': { answer: ServiceAnswer }
+  'GET /v1/tasks': { query: { service?: string }; answer: { tasks: TaskRow[] } }
+  'GET /v1/nodes': { answer: { nodes: NodeRow[] } }
+  /** The live cluster for `peer plan`: every peer's view and the desired services. */
+  'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[] } }
+  /** `:target` is a service or one slot of it. */
+  'GET /v1/why/:target': { answer: WhyAnswer }
+  'POST /v1/apply': { body: { services: ServiceSpec[] }; answer: { services: ServiceOutcome[] } }
+  'POST /v1/scale': { body: { service: string; replicas: number }; answer: { outcome: ServiceOutcome } }
+  'POST /v1/remove': { body: { services: string[] }; answer: { services: ServiceOutcome[] } }
+  'POST /v1/revert': { body: { service: string; version: number }; answer: { outcome: ServiceOutcome; revertedTo: VersionRecord } }
+  'GET /v1/history': { query: { service?: string }; answer: { entries: HistoryEntry[] } }
+  /** `:peer` is an id, a unique prefix of one, or `self`; `:action` is a NodeAction. */
+  'POST /v1/nodes/:peer/:action': { answer: { peer: string; action: NodeAction } }
+  /** The kept events in one answer, or with follow=1 the kept events and then each new one. */
+  'GET /v1/events': { query: { follow?: '1' }; answer: { events: AgentEvent[] }; stream: AgentEvent }
+  /** A task's output from whichever peer runs it; follow=1 keeps the stream open for new lines. */
+  'GET /v1/logs/:slot': { query: { follow?: '1'; tail?: number }; stream: LogLine }
+}
+
+export interface HealthAnswer {
+  readonly ok: true
+  readonly api: number
+  readonly peer: string
+}
+
+export interface StatsAnswer {
+  readonly peer: string
+  readonly uptimeMs: number
+  readonly rssBytes: number
+  readonly heapUsedBytes: number
+  readonly heapTotalBytes: number
+  /** Buffers and WebAssembly memory (Automerge) live outside the V8 heap. */
+  readonly externalBytes: number
+  readonly arrayBuffersBytes: number
+  /** Peers connected now. */
+  readonly connections: number
+  /** Connections opened since start: more than the peers means churn. */
+  readonly peerConnects: number
+  readonly transport: TransportStats
+  readonly desired: DesiredReplicaStats
+}
+
+export interface StatusAnswer {
+  readonly peer: string
+  readonly addresses: readonly string[]
+  readonly incarnation: number
+  readonly desiredDigest: string
+  readonly members: { readonly alive: number; readonly suspect: number; readonly dead: number; readonly left: number }
+  readonly services: readonly ServiceRow[]
+}
+
+export interface ServiceAnswer {
+  readonly service: ServiceRow
+  readonly spec: ServiceSpec
+  readonly tasks: readonly TaskRow[]
+  readonly why: WhyAnswer
+}
+
+export type NodeAction = 'drain' | 'cordon' | 'uncordon'
+
+export interface TaskRow {
+  readonly slot: string
+  readonly service: string
+  readonly peer: string
+  readonly state: string
+  readonly specHash: string
+  /** When the task entered its state (ms since the epoch, the running peer's clock). */
+  readonly since: number
+}
+
+export interface ServiceRow {
+  readonly name: string
+  readonly mode: string
+  readonly driver: string
+  readonly version: number
+  readonly specHash: string
+  /** Replicas asked for; null for a global service (one per eligible peer). */
+  readonly desired: number | null
+  /** Tasks up (running or healthy) at the current version. */
+  readonly running: number
+  /** Tasks in any active state, any version. */
+  readonly tasks: number
+  /** Slots no peer has taken yet. */
+  readonly pending: number
+  readonly updatedBy: string
+  readonly updatedAt: number
+}
+
+export interface NodeRow {
+  readonly peer: string
+  readonly self: boolean
+  /** Membership: alive, suspect, dead or left. */
+  readonly status: string
+  /** For placement: alive, suspect, dead, draining or cordoned. */
+  readonly state: string
+  readonly incarnation: number
+  /** When this peer last heard from it (ms since the epoch); null when never. */
+  readonly lastSeen: number | null
+  readonly capacity: Resources
+  readonly allocated: Resources
+  readonly labels: Readonly<Record<string, string>>
+  readonly tasks: number
+}
+
+export interface Reason {
+  readonly reason: string
+  readonly detail: string
+  readonly peers: number
+  /** The reason in words. */
+  readonly text: string
+}
+
+export interface WhyAnswer {
+  readonly target: string
+  readonly service: string
+  readonly slot: string | null
+  /** Where the target's tasks run now. */
+  readonly tasks: readonly TaskRow[]
+  /** Slots of the target still unplaced, and why no peer took them. */
+  readonly pending: { readonly slots: readonly string[]; readonly round: number; readonly since: number; readonly reasons: readonly Reason[] } | null
+  /** One line for a person. */
+  readonly summary: string
+}
+
+/**
+ * What happened on a peer, for `peer events`: membership changes it saw, tasks it started and stopped
+ * (and why), task states its driver reported, desired-state changes it learned, rollbacks it wrote.
+ */
+export type AgentEvent =
+  | { readonly at: number; readonly kind: 'agent'; readonly message: string }
+  | { readonly at: number; readonly kind: 'member'; readonly peer: string; readonly status: string; readonly incarnation: number }
+  | { readonly at: number; readonly kind: 'start'; readonly slot: string; readonly specHash: string }
+  | { readonly at: number; readonly kind: 'stop'; readonly slot: string; readonly reason: string }
+  | { readonly at: number; readonly kind: 'task'; readonly slot: string; readonly state: string; readonly exitCode?: number; readonly detail?: string }
+  | { readonly at: number; readonly kind: 'desired'; readonly digest: string; readonly services: number }
+  | { readonly at: number; readonly kind: 'rollback'; readonly service: string; readonly detail: string }
+
+/** One line of a task's output, and the peer it came from: what `GET /v1/logs/:slot` streams. */
+export interface LogLine {
+  readonly peer: string
+  readonly line: string
+}
+
+/** The desired-state replica's counters, in `GET /v1/stats`. */
+export interface DesiredReplicaStats {
+  /** Gossip messages that passed the validator and were applied. */
+  gossipReceived: number
+  /** Gossip messages the validator rejected (not a valid broadcast payload). */
+  gossipRejected: number
+  /** Sync runs this peer started (concurrent calls sharing one run count once). */
+  syncsRun: number
+  /** Sync sessions other peers started with this one. */
+  syncsServed: number
+  /** Runs started here that failed, plus sync requests served here that were refused. */
+  syncFailures: number
+}
+
+// --- What each side derives from the map -------------------------------------------------------
+
+export type RouteName = keyof ControlApi
+/** Routes that answer with one JSON value. */
+export type AnswerRoute = { [R in RouteName]: ControlApi[R] extends { answer: unknown } ? R : never }[RouteName]
+/** Routes that answer with NDJSON lines. */
+export type StreamRoute = { [R in RouteName]: ControlApi[R] extends { stream: unknown } ? R : never }[RouteName]
+
+export type AnswerOf<R extends AnswerRoute> = ControlApi[R] extends { answer: infer A } ? A : never
+export type StreamItemOf<R extends StreamRoute> = ControlApi[R] extends { stream: infer T } ? T : never
+
+/** The names of a route's `:segments`: `'peer' | 'action'` for `POST /v1/nodes/:peer/:action`. */
+export type ParamNames<Path extends string> = Path extends `${string}:${infer Name}/${infer Rest}`
+  ? Name | ParamNames<`/${Rest}`>
+  : Path extends `${string}:${infer Name}`
+    ? Name
+    : never
+
+/** What a client sends: the path's parameters, the query, the body, each only where the route has one. */
+export type RequestOf<R extends RouteName> = ([ParamNames<R>] extends [never] ? unknown : { readonly params: Readonly<Record<ParamNames<R>, string>> }) &
+  (ControlApi[R] extends { query: infer Q } ? { readonly query?: Readonly<Q> } : unknown) &
+  (ControlApi[R] extends { body: infer B } ? { readonly body: B } : unknown)
+
+/** The request for one answer: a route that can also stream must not be asked to follow. */
+export type AskRequestOf<R extends AnswerRoute> = ControlApi[R] extends { stream: unknown } ? RequestOf<R> & { readonly query?: { readonly follow?: never } } : RequestOf<R>
+
+/** The request for a stream: a route that can also answer once streams only when asked to follow. */
+export type StreamRequestOf<R extends StreamRoute> = ControlApi[R] extends { answer: unknown } ? RequestOf<R> & { readonly query: { readonly follow: '1' } } : RequestOf<R>
+
+/** What the agent's handler of route R gets: the server's request, with the route's parameters by name. */
+export interface RouteRequest<R extends RouteName> extends ControlRequest {
+  readonly params: Readonly<Record<ParamNames<R>, string>>
+}
+
+/** What the agent's handler of route R may reply: its answer, its stream, or either when the route has both. */
+export type RouteReply<R extends RouteName> =
+  | (ControlApi[R] extends { answer: infer A } ? { readonly status?: number; readonly body: A } : never)
+  | (ControlApi[R] extends { stream: infer T } ? { readonly stream: AsyncIterable<T> } : never)
+
+/** One handler for every route of the map, and for nothing else. */
+export type ApiHandlers = { readonly [R in RouteName]: (request: RouteRequest<R>) => RouteReply<R> | Promise<RouteReply<R>> }
+
+/** The method and the path pattern a route name stands for. */
+export function routeParts(route: RouteName): { method: ControlMethod; path: string } {
+  const space = route.indexOf(' ')
+  return { method: route.slice(0, space) as ControlMethod, path: route.slice(space + 1) }
+}
+
+/** The routes the control server serves, from one handler per route, in the order they are listed. */
+export function serveApi(handlers: ApiHandlers): ControlRoute[] {
+  return (Object.keys(handlers) as RouteName[]).map((route) => ({
+    ...routeParts(route),
+    // The server matched the path against this route's pattern, so its parameters are the route's.
+    handle: handlers[route] as ControlRoute['handle'],
+  }))
+}
+
+/**
+ * The method, path and body of a request for `route`: each `:segment` replaced by its parameter,
+ * URL-encoded (a slot such as `web/0` must stay one segment), and the query's defined values appended.
+ */
+export function routeTarget<R extends RouteName>(route: R, request: RequestOf<R>): { method: ControlMethod; path: string; body: unknown } {
+  const { method, path: pattern } = routeParts(route)
+  const { params = {}, query = {}, body } = request as { params?: Record<string, string>; query?: Record<string, string | number | undefined>; body?: unknown }
+  const path = pattern.replace(/:([^/]+)/g, (_, name: string) => {
+    const value = params[name]
+    if (value === undefined) throw new TypeError(`${route}: no value for :${name}`)
+    return encodeURIComponent(value)
+  })
+  const search = new URLSearchParams()
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) search.set(name, String(value))
+  const text = search.toString()
+  return { method, path: text === '' ? path : `${path}?${text}`, body }
+}

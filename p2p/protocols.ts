@@ -1,0 +1,52 @@
+// Every libp2p protocol id and gossip topic a peer speaks, in one place: its whole vocabulary on the
+// wire besides libp2p's own (identify, ping, gossipsub's control messages). The `1` in each is the
+// wire version: a payload an older peer would misread needs a new id, not a new meaning for this one.
+//
+// p2p/ moves the bytes and gives them no meaning, so each payload's codec lives with the layer that
+// reads it (core/, crdt/, node/agent/). Each id below names that codec and the limit its payload is
+// held to; p2p/ may not import crdt/ or node/, so the limits are named rather than imported, and
+// test/p2p/protocols.test.ts checks that the numbers still fit together.
+
+/**
+ * Gossip topic: the machine's broadcasts (member records and adverts). Payload: core/protocol/codec.ts
+ * (encodeMessage, decodeMessage), checked in the topic validator of p2p/transport.ts. Limit:
+ * TRANSPORT_DEFAULTS.maxGossipBytes, an advert's own wire limit (WIRE_LIMITS.maxBytes.advert, 1 MiB).
+ */
+export const PROTOCOL_TOPIC = '/peer/1/protocol'
+
+/**
+ * Stream protocol: the machine's point-to-point messages (probes, bids, digests, states) on one
+ * long-lived stream per peer, in varint-length frames (p2p/frames.ts). Payload: core/protocol/codec.ts.
+ * Limit: TRANSPORT_DEFAULTS.maxDirectFrameBytes a frame, the codec's largest message
+ * (WIRE_LIMITS.maxMessageBytes, 20 MiB).
+ */
+export const DIRECT_PROTOCOL = '/peer/1/direct'
+
+/**
+ * Gossip topic: each peer's signed listen addresses, JSON `{"addresses": [multiaddr, …]}`. Payload:
+ * p2p/address-book.ts (parseAnnouncement). Limit: 16 KiB, at most 32 addresses of 256 characters.
+ */
+export const ADDRESS_TOPIC = '/peer/1/addresses'
+
+/**
+ * Gossip topic: new desired-state changes, the fast path. Payload: crdt/broadcast.ts (encodeBroadcast,
+ * decodeBroadcast), published and validated by node/agent/desired-replica.ts. Limit:
+ * BROADCAST_LIMIT_BYTES (64 KiB); a larger change is not gossiped and reaches others by sync.
+ */
+export const DESIRED_TOPIC = '/peer/1/desired'
+
+/**
+ * Request/response (p2p/request.ts): one round of the Automerge sync protocol, the desired state's
+ * anti-entropy. Request: an 8-byte session id, then a crdt/sync.ts payload or nothing; response: a
+ * crdt/sync.ts payload or nothing; node/agent/desired-replica.ts keeps the sessions. Limit:
+ * SYNC_LIMIT_BYTES (32 MiB) a payload, inside the transport's maxRequestBytes and maxResponseBytes.
+ */
+export const DESIRED_SYNC_PROTOCOL = '/peer/1/desired-sync'
+
+/**
+ * Request/response (p2p/request.ts): a page of a task's output, for `peer logs` asked of a peer that
+ * does not run the task. Payload: JSON, node/agent/logs.ts (request `{slot, tailLines?, after?}`,
+ * answer `{lines, next, ended}`). Limit: the transport's maxRequestBytes and maxResponseBytes
+ * (32 MiB + 1 KiB); an answer holds at most LOGS_DEFAULTS.pageLines lines.
+ */
+export const LOGS_PROTOCOL = '/peer/1/logs'

@@ -14,7 +14,7 @@ import { memberMessage, pingMessage, received, startJoined, waitFor, waitForMesh
 const ROUNDS = Number(process.argv[2] ?? 200)
 if (!(Number.isSafeInteger(ROUNDS) && ROUNDS >= 2)) throw new Error(`messages per measurement must be a whole number of at least 2, got ${process.argv[2]}`)
 const STARTUP_TRIALS = 5
-const REQUEST_PROTOCOL = '/peer/1/latency'
+const REQUEST_PROTOCOL = '/peer-bench/1/latency' // a benchmark's own protocol, not the product's
 
 /** p50, p99 and max of some samples in ms, to 0.01 ms, under keys named after what was measured. */
 function summary(name: string, samples: readonly number[]): Record<string, number> {

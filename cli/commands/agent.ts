@@ -22,6 +22,7 @@ interface AgentCliOptions {
   profile: string
   keepTasks?: boolean
   exitOnStdinClose?: boolean
+  docker: string
 }
 
 export function registerAgent(program: Command): void {
@@ -36,6 +37,7 @@ export function registerAgent(program: Command): void {
     .option('--cpu <cores>', 'CPU this peer offers, in cores (2) or millicores (1500m); default: all cores')
     .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
     .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
+    .option('--docker <auto|off>', 'containers: auto runs them when a Docker engine answers (DOCKER_HOST or the local socket), off never', 'auto')
     .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
     .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')
     .action(async (options: AgentCliOptions) => {
@@ -46,6 +48,8 @@ export function registerAgent(program: Command): void {
 async function runAgent(options: AgentCliOptions): Promise<number> {
   const profile = options.profile
   if (profile !== 'lan' && profile !== 'wan') throw new UsageError(`--profile: expected lan or wan, got ${JSON.stringify(profile)}`)
+  const docker = options.docker
+  if (docker !== 'auto' && docker !== 'off') throw new UsageError(`--docker: expected auto or off, got ${JSON.stringify(docker)}`)
   const cpuMilli = options.cpu === undefined ? undefined : unit(parseCpuMilli(options.cpu), '--cpu', options.cpu)
   const memoryMiB = options.memory === undefined ? undefined : unit(parseMemoryMiB(options.memory), '--memory', options.memory)
   const labels = parseLabels(options.labels)
@@ -69,6 +73,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       ...(memoryMiB === undefined ? {} : { memoryMiB }),
       profile: profile as NetworkProfile,
       keepTasksOnExit: options.keepTasks === true,
+      docker,
       log,
     })
   } catch (error) {

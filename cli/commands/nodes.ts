@@ -25,7 +25,7 @@ export function registerNodes(program: Command): void {
 }
 
 export function nodesText(nodes: readonly NodeRow[], now: number): string {
-  return `${table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'LABELS'], nodes.map((n) => [
+  const rows = table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'LABELS'], nodes.map((n) => [
     n.self ? `${n.peer} *` : n.peer,
     n.status,
     n.state,
@@ -33,6 +33,10 @@ export function nodesText(nodes: readonly NodeRow[], now: number): string {
     cpuCell(n.allocated.cpuMilli, n.capacity.cpuMilli),
     memoryCell(n.allocated.memoryMiB, n.capacity.memoryMiB),
     String(n.tasks),
+    n.drivers.join(',') || '-',
     labelsCell(n.labels),
-  ]))}\n`
+  ]))
+  const own = nodes.find((n) => n.self)?.engine
+  const note = own !== undefined && own !== null && own.state !== 'up' ? `\nThis peer runs no containers: ${own.detail}\n` : ''
+  return `${rows}\n${note}`
 }

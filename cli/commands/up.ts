@@ -50,7 +50,9 @@ async function runUp(options: UpOptions): Promise<number> {
   const base = resolve(options.data ?? join(defaultDataDir(), 'local'))
   let cluster: LocalCluster
   try {
-    cluster = await LocalCluster.create({ base, count, agentArgs: ['--cpu', options.cpu ?? '1', '--memory', options.memory ?? '1Gi'] })
+    // On Linux all of 127/8 routes to this machine: each agent gets its own address, so containers of
+    // different agents can publish the same port (each on its agent's address), as on real hosts.
+    cluster = await LocalCluster.create({ base, count, addresses: process.platform === 'linux' ? 'range' : 'single', agentArgs: ['--cpu', options.cpu ?? '1', '--memory', options.memory ?? '1Gi'] })
   } catch (error) {
     if (error instanceof SetupError) throw new UsageError(error.message, EXIT_FAILURE)
     throw error

@@ -27,7 +27,7 @@ import {
   type ServiceSpec,
   type SlotId,
 } from '../../core/index.js'
-import { ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
+import { DockerDriver, DriverSet, ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
 import { controlRoutes, type AgentContext } from './api.js'
 import { serveLogs } from './logs.js'
@@ -55,7 +55,15 @@ export interface AgentOptions {
   readonly keepTasksOnExit: boolean
   readonly log: (line: string) => void
   readonly hostTuning?: Partial<HostTuning>
+  /**
+   * Containers: `auto` (default) runs them when a Docker engine answers at start (DOCKER_HOST or the
+   * local socket) and otherwise offers only processes; `off` never does.
+   */
+  readonly docker?: 'auto' | 'off'
 }
+
+/** What the agent found of a container engine at start, for `peer nodes` and /v1/stats. */
+export type EngineStatus = { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string }
 
 /** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
 const now = (): number => Math.round(performance.timeOrigin + performance.now())
@@ -82,7 +90,8 @@ export class Agent implements AgentContext {
     readonly host: Host,
     readonly transport: P2pTransport,
     readonly replica: DesiredReplica,
-    readonly driver: RuntimeDriver,
+    readonly driver: DriverSet,
+    readonly engine: EngineStatus,
     readonly machine: PeerMachine,
     private readonly options: AgentOptions,
   ) {}
@@ -98,8 +107,11 @@ export class Agent implements AgentContext {
       cleanup.unshift(() => transport.stop())
       const replica = await DesiredReplica.open({ dir: layout.desired, self, host, transport, log: options.log })
       cleanup.unshift(() => replica.close())
-      const driver = new ProcessDriver({ now }, { dataDir: layout.runtime })
+      const { driver, engine } = await openDrivers(options, layout, self, swarmKey.fingerprint)
       cleanup.unshift(() => driver.close())
+      options.log(engine.state === 'up'
+        ? `runs containers with the Docker engine ${engine.version}`
+        : `runs processes only: ${engine.detail}`)
 
       const restored = await restoreTasks(layout, self, driver, options.log)
       const capacity: Resources = {
@@ -113,13 +125,13 @@ export class Agent implements AgentContext {
         incarnation: Date.now(),
         capacity,
         labels: options.labels,
-        drivers: [driver.name],
+        drivers: driver.names,
         seeds: [],
         config: withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
       })
-      const agent = new Agent(self, layout, host, transport, replica, driver, machine, options)
+      const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, options)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
@@ -336,15 +348,44 @@ export function desiredView(doc: DesiredDoc, log: (line: string) => void): Desir
  * that never finished before a crash) are stopped; the rest are handed to the machine, which restarts
  * them at once — the driver adopts those still running instead of starting them twice.
  */
-async function restoreTasks(layout: DataDir, self: PeerId, driver: RuntimeDriver, log: (line: string) => void): Promise<Assignment[]> {
+async function restoreTasks(layout: DataDir, self: PeerId, driver: DriverSet, log: (line: string) => void): Promise<Assignment[]> {
   const { assignments, problems } = await readAssignments(layout.assignments, self)
   for (const problem of problems) log(problem)
   const wanted = new Set(assignments.map(({ task }) => `${task.slot} ${task.specHash}`))
   for (const running of await driver.list()) {
     if (wanted.has(`${running.slot} ${running.specHash}`)) continue
-    log(`stopping ${running.slot} (pid ${running.handle}): left running by an earlier agent, no longer this peer's`)
+    log(`stopping ${running.slot} (${running.spec.driver} ${running.handle}): left running by an earlier agent, no longer this peer's`)
     await driver.stop(running.slot, AGENT_DEFAULTS.stopGraceMs)
   }
   return assignments
 }
 
+
+/**
+ * The process driver always; the Docker driver when an engine answers (and containers are not turned
+ * off). Both keep logs in the same runtime directory, so a slot's output reads the same either way.
+ */
+async function openDrivers(options: AgentOptions, layout: DataDir, self: PeerId, cluster: string): Promise<{ driver: DriverSet; engine: EngineStatus }> {
+  const drivers: RuntimeDriver[] = [new ProcessDriver({ now }, { dataDir: layout.runtime })]
+  let engine: EngineStatus
+  if (options.docker === 'off') {
+    engine = { state: 'off', detail: 'containers are turned off (--docker off)' }
+  } else {
+    const answer = await DockerDriver.engineAnswers()
+    if (answer.ok) {
+      const publishAddress = singleListenAddress(options.listen)
+      drivers.push(new DockerDriver({ now }, { owner: self, cluster, dataDir: layout.runtime, ...(publishAddress ? { publishAddress } : {}) }))
+      engine = { state: 'up', version: answer.version }
+    } else {
+      engine = { state: 'absent', detail: `no Docker engine answers (${answer.error}); this peer takes no container` }
+    }
+  }
+  return { driver: new DriverSet(drivers), engine }
+}
+
+/** The one IPv4 address an agent listens on, if it listens on exactly one specific address. */
+export function singleListenAddress(listen: readonly string[]): string | undefined {
+  const addresses = new Set(listen.map((address) => /^\/ip4\/([0-9.]+)\//.exec(address)?.[1] ?? '*'))
+  const [only] = addresses
+  return addresses.size === 1 && only !== '*' && only !== '0.0.0.0' ? only : undefined
+}

@@ -20,7 +20,7 @@ import {
   type DesiredStateError,
   type EditResult,
 } from '../../crdt/index.js'
-import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction } from '../control/index.js'
+import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction, type NodeRow } from '../control/index.js'
 import { parseSlot, type PeerId, type PeerMachine, type ServiceSpec, type SlotId } from '../../core/index.js'
 import type { Host, P2pTransport } from '../../p2p/index.js'
 import type { DesiredReplica } from './desired-replica.js'
@@ -39,6 +39,8 @@ export interface AgentContext extends LogsContext {
   readonly lastHeard: ReadonlyMap<PeerId, number>
   /** Connections to peers opened since start. */
   readonly peerConnects: number
+  /** This host's container engine, as found at start. */
+  readonly engine: NodeRow['engine']
 }
 
 /** The desired-state operations behind `POST /v1/nodes/:peer/:action`. */
@@ -93,7 +95,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       return { body: { service: serviceRow(state, tasks, pending()), spec: state.spec, tasks, why } }
     },
     'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
-    'GET /v1/nodes': () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now()) } }),
+    'GET /v1/nodes': () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine) } }),
     'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec) } }),
     'GET /v1/why/:target': ({ params }) => {
       const answer = whyAnswer(params.target, services(), views(), pending())

@@ -60,7 +60,7 @@ export function serviceRow({ spec, version, specHash, author, timeMs }: ServiceS
   }
 }
 
-export function nodeRows(self: PeerId, members: readonly MemberRecord[], views: readonly PeerView[], lastHeard: ReadonlyMap<PeerId, number>, now: number): NodeRow[] {
+export function nodeRows(self: PeerId, members: readonly MemberRecord[], views: readonly PeerView[], lastHeard: ReadonlyMap<PeerId, number>, now: number, engine: NodeRow['engine'] = null): NodeRow[] {
   const byPeer = new Map(views.map((view) => [view.id, view]))
   return members
     .map((member) => {
@@ -77,6 +77,8 @@ export function nodeRows(self: PeerId, members: readonly MemberRecord[], views: 
         allocated: view?.allocated ?? none,
         labels: view?.labels ?? {},
         tasks: view?.tasks.filter((task) => isActive(task.state)).length ?? 0,
+        drivers: [...(view?.drivers ?? [])],
+        engine: member.peer === self ? engine : null,
       }
     })
     .sort((a, b) => compareStrings(a.peer, b.peer))

@@ -131,6 +131,10 @@ export interface NodeRow {
   readonly allocated: Resources
   readonly labels: Readonly<Record<string, string>>
   readonly tasks: number
+  /** Runtime drivers the peer offers (its adverts say): `process`, and `docker` when its engine answered. */
+  readonly drivers: readonly string[]
+  /** The asked agent's own container engine, as found at its start; null for other peers. */
+  readonly engine: { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string } | null
 }
 
 export interface Reason {

@@ -9,8 +9,9 @@
 // - Resources are enforced: cpu → NanoCpus, memory → Memory with MemorySwap equal to it (no swap
 //   beyond the limit). `HostConfig.Init` is set, so the task's PID 1 forwards SIGTERM (without it a
 //   shell ignores it and every stop waits out the grace period).
-// - Ports are published on the host (`ports: ["8080:80"]`). A host port already taken makes the
-//   start fail with a reason naming the port, so the machine's restart policy moves the slot.
+// - Ports are published on the host (`ports: ["8080:80"]`), on the agent's own address when it
+//   listens on one. A host port already taken makes the start fail with a reason naming the port,
+//   so the machine's restart policy moves the slot.
 // - Images are used when present; a missing one is pulled (progress in the event's detail). When the
 //   pull fails (no registry reachable), the start fails with "image X not present on this host and
 //   pull failed: …", which `peer why` shows once the slot has moved.
@@ -62,6 +63,12 @@ export interface DockerDriverInit {
   readonly cluster: string
   /** Holds `logs/`, where ended tasks' output is kept. Two agents must not share one. */
   readonly dataDir: string
+  /**
+   * The host address published ports bind to; all addresses when absent. An agent that listens on one
+   * address publishes there, so several agents on one machine (127.0.0.1, 127.0.0.2, …) can each
+   * publish the same port.
+   */
+  readonly publishAddress?: string
   /** Bind mounts (`/host:/container[:ro]`) added to every container: host files all tasks need. */
   readonly binds?: readonly string[]
   /** How long a missing image may take to pull before the start fails. Default 5 minutes. */
@@ -281,11 +288,11 @@ export class DockerDriver implements RuntimeDriver {
   private async create(instance: Instance): Promise<Docker.Container> {
     const spec = instance.spec
     const exposed: Record<string, object> = {}
-    const bindings: Record<string, Array<{ HostPort: string }>> = {}
+    const bindings: Record<string, Array<{ HostPort: string; HostIp?: string }>> = {}
     for (const port of spec.ports) {
       const key = `${port.container}/${port.protocol}`
       exposed[key] = {}
-      ;(bindings[key] ??= []).push({ HostPort: String(port.host) })
+      ;(bindings[key] ??= []).push({ HostPort: String(port.host), ...(this.init.publishAddress ? { HostIp: this.init.publishAddress } : {}) })
     }
     const memoryBytes = spec.resources.memoryMiB * 1024 * 1024
     const options: Docker.ContainerCreateOptions = {

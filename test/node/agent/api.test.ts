@@ -36,6 +36,7 @@ function fakeAgent(events = new EventLog()): AgentContext {
     events,
     lastHeard: new Map(),
     peerConnects: 0,
+    engine: { state: 'off', detail: 'containers are turned off' },
   }
 }
 

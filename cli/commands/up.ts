@@ -78,7 +78,9 @@ async function runUp(options: UpOptions): Promise<number> {
     if (specs !== undefined) {
       const answer = await ask({ peer: first.socket }, 'POST /v1/apply', { body: { services: specs.value } })
       process.stdout.write(outcomeText(answer.services))
-      await waitForReplicas(first.socket)
+      // Ctrl-C while replicas start stops the cluster now, not once they all run.
+      await Promise.race([waitForReplicas(first.socket, () => interrupted), interrupt])
+      if (interrupted) return 0
       const { tasks } = await ask({ peer: first.socket }, 'GET /v1/tasks')
       process.stdout.write(`\n${table(['SLOT', 'PEER', 'STATE'], tasks.map((t) => [t.slot, `${names.get(t.peer) ?? t.peer} (${t.peer.slice(-8)})`, t.state]))}\n`)
     }
@@ -92,12 +94,13 @@ async function runUp(options: UpOptions): Promise<number> {
   }
 }
 
-async function waitForReplicas(socket: string): Promise<void> {
+async function waitForReplicas(socket: string, cancelled: () => boolean): Promise<void> {
   const deadline = Date.now() + REPLICAS_TIMEOUT_MS
-  while (Date.now() < deadline) {
+  while (Date.now() < deadline && !cancelled()) {
     const { services } = await ask({ peer: socket }, 'GET /v1/status')
     if (services.every((s) => s.desired === null || s.running >= s.desired)) return
     await sleep(100)
   }
+  if (cancelled()) return
   process.stderr.write(`not every replica was running after ${REPLICAS_TIMEOUT_MS / 1000} s; see peer why <service>\n`)
 }

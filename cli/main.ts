@@ -19,6 +19,7 @@ import { registerWhy } from './commands/why.js'
 import { registerEvents } from './commands/events.js'
 import { registerLogs } from './commands/logs.js'
 import { registerHistory } from './commands/history.js'
+import { registerExec } from './commands/exec.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerWhy(program)
   registerEvents(program)
   registerLogs(program)
+  registerExec(program)
   registerHistory(program)
   registerSim(program)
   return program

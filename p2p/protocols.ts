@@ -50,3 +50,11 @@ export const DESIRED_SYNC_PROTOCOL = '/peer/1/desired-sync'
  * (32 MiB + 1 KiB); an answer holds at most LOGS_DEFAULTS.pageLines lines.
  */
 export const LOGS_PROTOCOL = '/peer/1/logs'
+
+/**
+ * Request/response (p2p/request.ts): run a command in a task's container, for `peer exec` asked of a
+ * peer that does not run the task. Payload: JSON, node/agent/exec.ts (request `{slot, command,
+ * timeoutMs}`, answer an ExecAnswer or `{error, status}`). Limits: a request of at most
+ * EXEC_DEFAULTS.maxArguments items; an answer of at most EXEC_DEFAULTS.maxOutputBytes of output.
+ */
+export const EXEC_PROTOCOL = '/peer/1/exec'

@@ -30,6 +30,7 @@ import {
 import { DockerDriver, DriverSet, ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
 import { controlRoutes, type AgentContext } from './api.js'
+import { serveExec } from './exec.js'
 import { serveLogs } from './logs.js'
 import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
 import { AGENT_DEFAULTS } from './config.js'
@@ -136,6 +137,7 @@ export class Agent implements AgentContext {
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
       await serveLogs(agent)
+      await serveExec(agent)
       agent.control = await startControlServer(layout.socket, controlRoutes(agent), { log: options.log })
       return agent
     } catch (error) {

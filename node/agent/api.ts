@@ -26,10 +26,12 @@ import type { Host, P2pTransport } from '../../p2p/index.js'
 import type { DesiredReplica } from './desired-replica.js'
 import type { EventLog } from './event-log.js'
 import { readLogs, type LogsContext } from './logs.js'
+import { parseExecRequest, runExec, type ExecContext } from './exec.js'
 import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.js'
 
 /** What the control API reads and edits of the agent: the Agent is one; a test can hand it a fake. */
-export interface AgentContext extends LogsContext {
+export interface AgentContext extends LogsContext, ExecContext {
+  readonly driver: LogsContext['driver'] & ExecContext['driver']
   readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation'>
   readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
@@ -141,6 +143,13 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       const tailLines = tail === null ? undefined : Number(tail)
       if (tailLines !== undefined && (!Number.isSafeInteger(tailLines) || tailLines < 0)) throw new ControlError(400, 'bad-request', `tail must be a whole number, got ${JSON.stringify(tail)}`)
       return { stream: readLogs(agent, slot as SlotId, { follow: query.get('follow') === '1', ...(tailLines === undefined ? {} : { tailLines }), signal }) }
+    },
+    'POST /v1/exec/:slot': async ({ params, body, signal }) => {
+      const slot = params.slot
+      if (parseSlot(slot) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(slot)} is not a slot (service/index or service@peer)`)
+      const request = parseExecRequest({ ...(typeof body === 'object' && body !== null ? body : {}), slot })
+      if (typeof request === 'string') throw new ControlError(400, 'bad-request', request)
+      return { body: await runExec(agent, request, signal) }
     },
   })
 }

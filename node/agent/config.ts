@@ -72,3 +72,24 @@ export const LOGS_DEFAULTS = {
    */
   remotePollMs: 500,
 } as const
+
+/** `peer exec` (node/agent/exec.ts): commands run in a task's container from any peer. */
+export const EXEC_DEFAULTS = {
+  /** How long a command may run when the CLI does not say (`--timeout`); then its output so far comes back without an exit code. */
+  defaultTimeoutMs: 60_000,
+  /**
+   * The longest a command may run. Exec is for looking inside a task (a shell one-liner, a dump),
+   * not for running work: work belongs in a service or a job, which the cluster restarts and moves.
+   */
+  maxTimeoutMs: 10 * 60_000,
+  /** Arguments of one command, and characters of one argument: far beyond a command line a person types. */
+  maxArguments: 256,
+  maxArgumentChars: 16 * 1024,
+  /**
+   * Output kept from one command (its last lines): an answer must fit one request/response message
+   * (p2p/request.ts limits), and a person reads a screenful, not megabytes.
+   */
+  maxOutputBytes: 1024 * 1024,
+  /** Extra wait for a forwarded request beyond the command's own timeout: the round trip and the exec's setup. */
+  forwardSlackMs: 5_000,
+} as const

@@ -46,6 +46,22 @@ export interface ControlApi {
   'GET /v1/events': { query: { follow?: '1' }; answer: { events: AgentEvent[] }; stream: AgentEvent }
   /** A task's output from whichever peer runs it; follow=1 keeps the stream open for new lines. */
   'GET /v1/logs/:slot': { query: { follow?: '1'; tail?: number }; stream: LogLine }
+  /** Runs a command in the slot's container, on whichever peer runs it (no TTY, no stdin). */
+  'POST /v1/exec/:slot': { body: { command: string[]; timeoutMs?: number }; answer: ExecAnswer }
+}
+
+/** What `peer exec` prints: the command's output (its last lines) and how it ended. */
+export interface ExecAnswer {
+  /** The peer whose container ran the command. */
+  readonly peer: string
+  /** Null when the command did not finish (timed out) or the engine did not say. */
+  readonly exitCode: number | null
+  /** stdout and stderr, interleaved as the engine recorded them. */
+  readonly lines: readonly string[]
+  /** Earlier lines were dropped to keep the answer within its size limit. */
+  readonly truncated: boolean
+  /** Why there is no exit code. */
+  readonly error?: string
 }
 
 export interface HealthAnswer {

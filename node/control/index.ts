@@ -32,6 +32,7 @@ export {
   type AskRequestOf,
   type ControlApi,
   type DesiredReplicaStats,
+  type ExecAnswer,
   type HealthAnswer,
   type LogLine,
   type NodeAction,

@@ -32,6 +32,7 @@ function fakeAgent(events = new EventLog()): AgentContext {
         yield 'hello'
         yield 'world'
       },
+      exec: async () => undefined,
     },
     events,
     lastHeard: new Map(),

@@ -23,6 +23,7 @@ export const REQUESTS: { readonly [R in RouteName]: RequestOf<R> } = {
   'POST /v1/nodes/:peer/:action': { params: { peer: PEER, action: 'drain' } },
   'GET /v1/events': { query: { follow: '1' } },
   'GET /v1/logs/:slot': { params: { slot: 'web/0' }, query: { follow: '1', tail: 20 } },
+  'POST /v1/exec/:slot': { params: { slot: 'web/0' }, body: { command: ['sh', '-c', 'echo hi'], timeoutMs: 5_000 } },
 }
 
 export const ROUTE_NAMES = Object.keys(REQUESTS) as RouteName[]

@@ -1,4 +1,4 @@
-// A service compiled for placement: constraints parsed and regular expressions built once, so the
+// A service compiled for placement: constraints parsed and label patterns compiled once, so the
 // hot path (feasibility over thousands of peers) does no parsing.
 
 import { compileConstraint, type CompiledConstraint } from '../service-spec/constraints.js'

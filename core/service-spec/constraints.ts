@@ -1,5 +1,6 @@
 // Label constraints: parsing the written forms and evaluating them against a peer's labels.
 
+import { compileLabelPattern, type LabelPattern } from './label-pattern.js'
 import type { Constraint, ConstraintOp } from './types.js'
 
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,252})$/
@@ -37,14 +38,12 @@ export function checked(label: string, op: ConstraintOp, values: readonly string
     case '!=':
       if (values.length !== 1 || values[0] === '') return `"${op}" needs exactly one value`
       break
-    case 'matches':
+    case 'matches': {
       if (values.length !== 1 || values[0] === '') return `"matches" needs exactly one regular expression`
-      try {
-        new RegExp(values[0]!)
-      } catch (error) {
-        return `invalid regular expression ${JSON.stringify(values[0])}: ${(error as Error).message}`
-      }
+      const compiled = compileLabelPattern(values[0]!)
+      if (!compiled.ok) return `invalid regular expression ${JSON.stringify(values[0])}: ${compiled.error}`
       break
+    }
     case 'in':
     case 'notin':
       if (values.length === 0) return `"${op}" needs at least one value`
@@ -68,7 +67,7 @@ export function formatConstraint(constraint: Constraint): string {
   }
 }
 
-/** A constraint ready to evaluate quickly: regular expressions compiled once per service. */
+/** A constraint ready to evaluate quickly: label patterns compiled once per service. */
 export interface CompiledConstraint {
   readonly constraint: Constraint
   readonly test: (labels: Readonly<Record<string, string>>) => boolean
@@ -99,10 +98,34 @@ export function compileConstraint(constraint: Constraint): CompiledConstraint {
       break
     }
     case 'matches': {
-      const pattern = new RegExp(values[0]!)
-      test = (labels) => Object.hasOwn(labels, label) && pattern.test(labels[label]!)
+      const compiled = compileLabelPattern(values[0]!)
+      // checked() refuses a pattern that does not compile, so only a constraint built by hand gets here
+      // without one; it matches no peer, the same answer on every peer.
+      const matchesValue = compiled.ok ? remembered(compiled.pattern) : () => false
+      test = (labels) => Object.hasOwn(labels, label) && matchesValue(labels[label]!)
       break
     }
   }
   return { constraint, test }
+}
+
+/** Distinct label values remembered per pattern; past this the memory starts over. */
+const REMEMBERED_VALUES = 1024
+
+/**
+ * A pattern's answers, remembered by label value. A match is linear but can still cost thousands of
+ * steps per character for a large pattern, and placement asks again for the same few values (zone,
+ * arch, host names) on every pass; the answer depends on the value alone, so remembering it is exact.
+ */
+function remembered(pattern: LabelPattern): (value: string) => boolean {
+  const answers = new Map<string, boolean>()
+  return (value) => {
+    let answer = answers.get(value)
+    if (answer === undefined) {
+      if (answers.size >= REMEMBERED_VALUES) answers.clear()
+      answer = pattern.test(value)
+      answers.set(value, answer)
+    }
+    return answer
+  }
 }

@@ -23,8 +23,9 @@ export type ConstraintOp = '==' | '!=' | 'in' | 'notin' | 'exists' | 'matches'
 export const CONSTRAINT_OPS: readonly ConstraintOp[] = ['==', '!=', 'in', 'notin', 'exists', 'matches']
 
 /**
- * A hard rule on a peer's labels. `values` holds one value for ==, != and matches (a regular
- * expression, anchored by the user if wanted), several for in/notin, none for exists.
+ * A hard rule on a peer's labels. `values` holds one value for ==, != and matches (a label pattern,
+ * label-pattern.ts: a regular expression of a linear-time subset, anchored by the user if wanted),
+ * several for in/notin, none for exists.
  */
 export interface Constraint {
   readonly label: string

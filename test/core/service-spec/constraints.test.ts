@@ -44,6 +44,8 @@ const unparsable: Array<{ name: string; input: string; message: RegExp }> = [
   { name: 'a set of blanks', input: 'zone notin ( , )', message: /"notin" needs at least one value/ },
   { name: 'an invalid regular expression', input: 'host matches [edge', message: /invalid regular expression/ },
   { name: 'an unbalanced group', input: 'host matches (edge', message: /invalid regular expression/ },
+  { name: 'a lookahead, outside the supported patterns', input: 'host matches ^(?!edge)', message: /invalid regular expression "\^\(\?!edge\)": lookahead/ },
+  { name: 'a backreference', input: 'host matches (a)\\1', message: /invalid regular expression .*backreferences/ },
   { name: 'a label key starting with "-"', input: '-zone == eu', message: /not a valid label name/ },
   { name: 'a label key with a colon', input: 'zo:ne == eu', message: /not a valid label name/ },
 ]
@@ -70,6 +72,8 @@ const structured: Array<{ name: string; label: string; op: ConstraintOp; values:
   { name: 'an empty excluded set is rejected', label: 'zone', op: 'notin', values: [], error: /at least one value/ },
   { name: 'matches with two patterns is rejected', label: 'host', op: 'matches', values: ['a', 'b'], error: /one regular expression/ },
   { name: 'matches with a broken pattern is rejected', label: 'host', op: 'matches', values: ['*'], error: /invalid regular expression/ },
+  { name: 'matches with a pattern over 256 characters is rejected', label: 'host', op: 'matches', values: ['a'.repeat(257)], error: /at most 256 characters/ },
+  { name: 'matches with a pattern of 256 characters is accepted', label: 'host', op: 'matches', values: ['a'.repeat(256)] },
   { name: 'an empty label key is rejected', label: '', op: 'exists', values: [], error: /not a valid label name/ },
 ]
 for (const { name, label, op, values, error } of structured) {
@@ -171,6 +175,26 @@ Evaluate('a compiled regular expression gives the same answer on repeated calls'
   // A global-flag regex would alternate true/false through lastIndex; the compiled test must not.
   const compiled = compileConstraint(constraint('host', 'matches', ['edge']))
   for (let i = 0; i < 4; i++) assert.is(compiled.test({ host: 'edge-1' }), true)
+})
+
+Evaluate('a pattern that backtracking would take forever over is answered at once', () => {
+  // (a+)+$ against "aaa…a!" takes RegExp exponential time; label patterns never backtrack.
+  const compiled = compileConstraint(constraint('host', 'matches', ['(a+)+$']))
+  assert.is(compiled.test({ host: `${'a'.repeat(10_000)}!` }), false)
+  assert.is(compiled.test({ host: 'a'.repeat(10_000) }), true)
+})
+
+Evaluate('answers stay right for more distinct label values than are remembered, and on asking again', () => {
+  const compiled = compileConstraint(constraint('host', 'matches', ['^edge-\\d*[05]$']))
+  for (let pass = 0; pass < 2; pass++) {
+    for (let i = 0; i < 3000; i++) assert.is(compiled.test({ host: `edge-${i}` }), i % 5 === 0, `edge-${i}, pass ${pass}`)
+  }
+})
+
+Evaluate('a hand-built constraint whose pattern does not compile matches no peer', () => {
+  const compiled = compileConstraint(constraint('host', 'matches', ['(?=edge)']))
+  assert.is(compiled.test({ host: 'edge' }), false)
+  assert.is(compiled.test({}), false)
 })
 
 Evaluate.run()

@@ -233,6 +233,7 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   // constraints
   { name: 'the second of two constraints is named by its index', input: web({ constraints: ['zone == eu', 'zone = eu'] }), paths: ['services.web.constraints[1]'], message: /cannot parse/ },
   { name: 'an invalid regular expression in a constraint', input: web({ constraints: ['host matches [a'] }), paths: ['services.web.constraints[0]'], message: /regular expression/ },
+  { name: 'a constraint pattern outside the supported subset', input: web({ constraints: ['zone == eu', 'host matches (?<=a)b'] }), paths: ['services.web.constraints[1]'], message: /lookbehind \(\?<=…\) is not supported/ },
   { name: 'a constraint object with an unknown op', input: web({ constraints: [{ label: 'zone', op: '=', value: 'eu' }] }), paths: ['services.web.constraints[0]'] },
   { name: 'a constraint object with non-string values', input: web({ constraints: [{ label: 'zone', op: 'in', values: [{}] }] }), paths: ['services.web.constraints[0]'] },
   { name: 'constraints that are not a list', input: web({ constraints: 'zone == eu' }), paths: ['services.web.constraints'] },

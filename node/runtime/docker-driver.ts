@@ -54,6 +54,10 @@ export const LABEL = {
   spec: 'peer.spec',
 } as const
 
+/** Reads of an ended container's log, LOG_SETTLE_MS apart, until two agree: a few tens of ms per task end. */
+const LOG_SETTLE_MS = 25
+const LOG_SETTLE_ATTEMPTS = 8
+
 export interface DockerDriverInit {
   /** The engine. Default: the local socket (DOCKER_HOST is honoured by dockerode). */
   readonly docker?: Docker
@@ -390,8 +394,7 @@ export class DockerDriver implements RuntimeDriver {
   /** Appends the container's output to the slot's log file, so it outlives the container. */
   private async archive(instance: Instance): Promise<void> {
     try {
-      const data = await instance.container!.logs({ stdout: true, stderr: true, follow: false }) as unknown as Buffer
-      const lines = dockerLines(data)
+      const lines = await this.settledLogs(instance.container!)
       if (lines.length === 0) return
       const path = this.logPath(instance.slot)
       await mkdir(join(this.init.dataDir, 'logs'), { recursive: true })
@@ -400,6 +403,22 @@ export class DockerDriver implements RuntimeDriver {
     } catch {
       // The output is lost, not the task's end: the end is still reported.
     }
+  }
+
+  /**
+   * A container's whole output once the engine has written all of it: its copiers of stdout and
+   * stderr can still be flushing the last lines when `wait` reports the exit, so read until two reads
+   * a moment apart agree.
+   */
+  private async settledLogs(container: Docker.Container): Promise<string[]> {
+    let lines = dockerLines(await container.logs({ stdout: true, stderr: true, follow: false }) as unknown as Buffer)
+    for (let attempt = 0; attempt < LOG_SETTLE_ATTEMPTS; attempt++) {
+      await sleep(LOG_SETTLE_MS)
+      const again = dockerLines(await container.logs({ stdout: true, stderr: true, follow: false }) as unknown as Buffer)
+      if (again.length === lines.length) return again
+      lines = again
+    }
+    return lines
   }
 
   private async stopInstance(instance: Instance, graceMs: number): Promise<void> {

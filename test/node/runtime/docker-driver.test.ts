@@ -179,7 +179,8 @@ if (available.ok) {
   }))
 
   containers('an ended container is removed and its output kept in the slot\'s log file', () => withDocker(async ({ driver, dataDir }, events) => {
-    const s = dockerSpec({ command: ['sh', '-c', 'echo out; echo err >&2; exit 4'] })
+    // The pause: Docker reads stdout and stderr separately, so lines written to both at one instant may swap.
+    const s = dockerSpec({ command: ['sh', '-c', 'echo out; sleep 0.05; echo err >&2; exit 4'] })
     await driver.start(task(s), s)
     const exited = await events.waitFor(slotOf(s, 0), 'exited', 5000)
     assert.is(exited.exitCode, 4)

@@ -20,6 +20,7 @@ import { registerEvents } from './commands/events.js'
 import { registerLogs } from './commands/logs.js'
 import { registerHistory } from './commands/history.js'
 import { registerExec } from './commands/exec.js'
+import { registerImage } from './commands/image.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerEvents(program)
   registerLogs(program)
   registerExec(program)
+  registerImage(program)
   registerHistory(program)
   registerSim(program)
   return program

@@ -7,27 +7,28 @@
 // Timers are one deadline: after any input the host asks nextWakeAt() and calls tick(now) then.
 //
 // The parts live in their own modules: failure detection in failure-detector.ts, digest exchange and
-// desired-state sync in anti-entropy.ts, auctions in bid-rounds.ts. This file keeps what ties them
-// together: the member table's consequences for placement, this peer's own tasks and adverts, and
-// the reconcile that decides which services need placing.
+// desired-state sync in anti-entropy.ts, auctions in bid-rounds.ts, this peer's tasks in
+// local-tasks.ts and its advert in own-advert.ts. This file ties them together: it routes inputs,
+// says what a change of membership, adverts or desired state means for placement, and runs the
+// reconcile that decides which services need placing.
 
 import { parseSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import type { Random } from '../random.js'
 import { effectiveUpdateOrder, reconcileService, type PlaceAction } from '../placement/reconcile.js'
 import { placementRequest } from '../placement/request.js'
-import { addResources, NO_RESOURCES } from '../service-spec/resources.js'
 import type { Driver, Resources, ServiceSpec } from '../service-spec/types.js'
 import { feasible } from '../placement/feasibility.js'
-import { isActive, type PeerView, type TaskState, type TaskView } from '../placement/view.js'
+import type { PeerView, TaskState, TaskView } from '../placement/view.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BidRounds, type PendingInfo } from './bid-rounds.js'
 import { ClusterState } from './cluster.js'
 import type { MachineConfig } from './config.js'
 import { EMPTY_DESIRED, type DesiredView } from './desired.js'
-import { exitOutcome, withState, type LocalTask } from './local-tasks.js'
 import { FailureDetector } from './failure-detector.js'
+import { LocalTasks } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
 import type { Advert, MemberRecord, Message } from './messages.js'
+import { OwnAdvert } from './own-advert.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -57,14 +58,6 @@ export type Output =
   /** A rolling update failed its health deadline and the service asks for automatic rollback. */
   | { readonly kind: 'rollback'; readonly service: ServiceName; readonly failedSpecHash: string }
 
-/** When a task of a service with automatic rollback must be healthy, or undefined when that cannot fail. */
-function healthDeadline(task: LocalTask): number | undefined {
-  const spec = task.spec
-  if (!spec.update.autoRollback || spec.healthcheck === null || task.view.state === 'healthy') return undefined
-  if (task.view.specHash !== placementRequest(spec).specHash) return undefined
-  return task.view.since + spec.update.healthDeadlineMs
-}
-
 /** Lateness of this peer's own timer beyond which it counts as stalled (see forgiveStall). */
 const STALL_TOLERANCE_MS = 50
 
@@ -72,20 +65,13 @@ export class PeerMachine {
   readonly self: PeerId
   private incarnation: number
   private readonly config: MachineConfig
-  private readonly capacity: Resources
-  private readonly labels: Readonly<Record<string, string>>
-  private readonly drivers: readonly Driver[]
 
   private readonly members: MemberTable
   private readonly cluster = new ClusterState()
   private desired: DesiredView = EMPTY_DESIRED
   private specs = new Map<ServiceName, ServiceSpec>()
-  private readonly local = new Map<SlotId, LocalTask>()
-  private advertVersion = 0
-  private advertChanged = false
-  /** When the pending advert must go out; now for ownership changes, later for state-only ones. */
-  private advertDueAt = Infinity
-  private readonly rolledBack = new Set<string>()
+  private readonly tasks: LocalTasks
+  private readonly advert: OwnAdvert
 
   private readonly dirty = new Set<ServiceName>()
   private reconcileAt = Infinity
@@ -112,9 +98,6 @@ export class PeerMachine {
     this.self = init.self
     this.incarnation = init.incarnation
     this.config = init.config
-    this.capacity = init.capacity
-    this.labels = init.labels
-    this.drivers = init.drivers
     this.members = new MemberTable(init.self)
     const { self, config, members, cluster } = this
     const random = init.random
@@ -133,18 +116,25 @@ export class PeerMachine {
       self, config, cluster, send,
       reachable: () => this.members.reachable(),
       spec: (service) => this.specs.get(service),
-      runsTasksOf: (service) => this.runsTasksOf(service),
-      heldVersion: (slot) => this.local.get(slot)?.view.specHash,
+      runsTasksOf: (service) => this.tasks.holds(service),
+      heldVersion: (slot) => this.tasks.get(slot)?.view.specHash,
       claim: (slot, spec) => this.claim(slot, spec),
-      stopTask: (slot, reason) => this.stopLocal(slot, reason),
+      stopTask: (slot, reason) => this.tasks.stop(slot, reason),
       markDirty: (service) => this.markDirty(service),
     })
-    for (const { task, spec } of init.restored ?? []) {
-      if (task.peer !== init.self) continue
-      // Completed and finally failed tasks are records, not work: keep them so the slot stays done.
-      if (task.state === 'complete' || task.state === 'failed') this.local.set(task.slot, { view: task, spec, failures: [] })
-      else if (isActive(task.state)) this.local.set(task.slot, { view: { ...task, state: 'pending' }, spec, failures: [] })
-    }
+    this.tasks = new LocalTasks({
+      self,
+      startTask: (task, spec) => this.out.push({ kind: 'start-task', task, spec }),
+      stopTask: (slot, reason) => this.out.push({ kind: 'stop-task', slot, reason }),
+      rollback: (service, failedSpecHash) => this.out.push({ kind: 'rollback', service, failedSpecHash }),
+      changed: () => this.advert.publish(this.now),
+      gaveUp: (service, until) => this.rounds.sitOut(service, until),
+    }, { restored: init.restored })
+    this.advert = new OwnAdvert({
+      self, config, cluster,
+      incarnation: () => this.incarnation,
+      tasks: () => this.tasks.views(),
+    }, { capacity: init.capacity, labels: init.labels, drivers: init.drivers })
   }
 
   // --- inputs ---------------------------------------------------------------------------------
@@ -156,8 +146,8 @@ export class PeerMachine {
     this.cluster.setStatus(this.self, 'alive')
     this.rounds.ringChanged()
     // Offline reboot: restart our own tasks from local state before anyone else is heard from.
-    for (const task of this.local.values()) if (isActive(task.view.state)) this.startLocal(task, 'restored')
-    this.publishAdvert()
+    this.tasks.startRestored(now)
+    this.advert.publish(now)
     this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'alive' } })
     this.detector.start(now)
     this.antiEntropy.start(now)
@@ -225,11 +215,7 @@ export class PeerMachine {
     if (now - this.expectedWakeAt > STALL_TOLERANCE_MS) this.detector.forgiveStall(now - this.expectedWakeAt)
     this.detector.tick(now)
     this.antiEntropy.tick(now)
-    for (const task of this.local.values()) {
-      if (task.restartAt !== undefined && task.restartAt <= now) this.startLocal(task, 'restart')
-      const deadline = healthDeadline(task)
-      if (deadline !== undefined && deadline <= now) this.checkRollout(task.spec)
-    }
+    this.tasks.tick(now)
     this.rounds.forgetEarlyBids(now)
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
@@ -243,36 +229,13 @@ export class PeerMachine {
 
   taskChanged(slot: SlotId, state: TaskState, now: number, exitCode?: number): Output[] {
     this.now = now
-    const task = this.local.get(slot)
-    if (task === undefined) return this.flush()
-    if (state === 'exited' || state === 'failed') {
-      const outcome = exitOutcome(task, exitCode, now)
-      switch (outcome.kind) {
-        case 'complete':
-          task.view = withState(task.view, 'complete', now)
-          break
-        case 'failed-final':
-          task.view = withState(task.view, 'failed', now)
-          break
-        case 'restart':
-          // 'pending' keeps the slot held while the task waits out its backoff here.
-          task.view = withState(task.view, 'pending', now)
-          task.restartAt = outcome.atMs
-          break
-        case 'give-up':
-          this.local.delete(slot)
-          this.rounds.sitOut(task.view.service, now + task.spec.restart.windowMs)
-          break
-      }
-    } else {
-      task.view = withState(task.view, state, now)
-    }
-    this.markDirty(task.view.service)
+    const report = this.tasks.report(slot, state, now, exitCode)
+    if (report === undefined) return this.flush()
+    this.markDirty(report.service)
     // A task leaving (give-up) or finishing changes ownership: tell everyone now. Up/down alone can
     // wait — except during a rolling update, where every peer must see a wave settle at the same
     // moment to open the next one together (a peer that opened it alone would bid alone).
-    const ownershipChanged = !this.local.has(slot) || task.view.state === 'complete' || task.view.state === 'failed'
-    this.publishAdvert(ownershipChanged || this.rollingUpdate(task.view.service))
+    this.advert.publish(now, report.ownershipChanged || this.rollingUpdate(report.service))
     return this.flush()
   }
 
@@ -284,7 +247,7 @@ export class PeerMachine {
     this.cluster.setSettings(desired.peers)
     for (const service of before.keys()) this.markDirty(service)
     for (const service of this.specs.keys()) this.markDirty(service)
-    for (const task of this.local.values()) this.markDirty(task.view.service)
+    for (const task of this.tasks.views()) this.markDirty(task.service)
     return this.flush()
   }
 
@@ -296,13 +259,11 @@ export class PeerMachine {
   leave(now: number, options: { stopTasks: boolean } = { stopTasks: true }): Output[] {
     this.now = now
     if (options.stopTasks) {
-      for (const slot of [...this.local.keys()]) {
-        if (isActive(this.local.get(slot)!.view.state)) this.stopLocal(slot, 'leaving')
-      }
+      this.tasks.stopActive('leaving')
       this.incarnation++
       this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'left' } })
     }
-    this.advertChanged = false
+    this.advert.cancel()
     this.started = false
     return this.flush()
   }
@@ -310,13 +271,10 @@ export class PeerMachine {
   /** The earliest time tick() has work to do. */
   nextWakeAt(): number {
     if (!this.started) return Infinity
-    let at = Math.min(this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.fullReconcileAt, this.reconcileAt)
-    for (const task of this.local.values()) {
-      if (task.restartAt !== undefined) at = Math.min(at, task.restartAt)
-      const deadline = healthDeadline(task)
-      if (deadline !== undefined && !this.rolledBack.has(`${task.view.service}#${task.view.specHash}`)) at = Math.min(at, deadline)
-    }
-    if (this.advertChanged) at = Math.min(at, this.advertDueAt)
+    const at = Math.min(
+      this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.tasks.nextWakeAt(),
+      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt,
+    )
     this.expectedWakeAt = at
     return at
   }
@@ -324,7 +282,7 @@ export class PeerMachine {
   // --- introspection (for the control API, `peer why` and the simulator) ------------------------
 
   localTasks(): TaskView[] {
-    return [...this.local.values()].map((t) => t.view)
+    return this.tasks.views()
   }
 
   memberRecords(): MemberRecord[] {
@@ -361,7 +319,7 @@ export class PeerMachine {
         const alive: MemberRecord = { peer: this.self, incarnation: this.incarnation, status: 'alive' }
         this.members.apply(alive, this.now, this.retransmits())
         this.broadcast({ kind: 'member', record: alive })
-        this.publishAdvert()
+        this.advert.publish(this.now)
       }
       return
     }
@@ -380,7 +338,7 @@ export class PeerMachine {
     }
   }
 
-  // --- adverts --------------------------------------------------------------------------------
+  // --- other peers' adverts ----------------------------------------------------------------------
 
   private applyAdvert(advert: Advert): void {
     if (advert.peer === this.self) return
@@ -390,29 +348,6 @@ export class PeerMachine {
     const touched = this.cluster.putAdvert(advert)
     if (touched === null) return
     for (const service of touched) this.markDirty(service)
-  }
-
-  /**
-   * Rebuilds our own advert after a local change. It is broadcast at flush: at once when ownership
-   * changed (`urgent`), after advertDebounceMs when only a task's state did.
-   */
-  private publishAdvert(urgent = true): void {
-    this.advertDueAt = Math.min(this.advertDueAt, urgent ? this.now : this.now + this.config.advertDebounceMs)
-    const tasks = [...this.local.values()].map((t) => t.view)
-    let allocated: Resources = NO_RESOURCES
-    for (const task of tasks) if (isActive(task.state)) allocated = addResources(allocated, task.resources)
-    const advert: Advert = {
-      peer: this.self,
-      incarnation: this.incarnation,
-      version: ++this.advertVersion,
-      capacity: this.capacity,
-      allocated,
-      labels: this.labels,
-      drivers: this.drivers,
-      tasks,
-    }
-    this.cluster.putAdvert(advert)
-    this.advertChanged = true
   }
 
   // --- reconcile and placement ------------------------------------------------------------------
@@ -440,15 +375,13 @@ export class PeerMachine {
       // Before any desired state has loaded, nothing is known to be undesired: restored tasks run on.
       if (this.desired === EMPTY_DESIRED) return
       // No longer desired: stop what we run of it; nobody auctions it.
-      for (const task of [...this.local.values()]) {
-        if (task.view.service === service && isActive(task.view.state)) this.stopLocal(task.view.slot, 'not-desired')
-      }
+      this.tasks.stopActive('not-desired', service)
       this.rounds.drop(service)
       return
     }
     if (!this.involvedIn(spec)) return
     const result = reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now)
-    for (const stop of result.stop) if (stop.task.peer === this.self) this.stopLocal(stop.task.slot, stop.reason)
+    for (const stop of result.stop) if (stop.task.peer === this.self) this.tasks.stop(stop.task.slot, stop.reason)
 
     const open: PlaceAction[] = []
     for (const place of result.place) {
@@ -460,7 +393,7 @@ export class PeerMachine {
       if (place.reason === 'update' && effectiveUpdateOrder(spec) === 'stop-first') continue
       open.push(place)
     }
-    this.checkRollout(spec)
+    this.tasks.checkRollout(spec, this.now)
     if (open.length === 0) {
       this.rounds.drop(service)
       return
@@ -482,13 +415,8 @@ export class PeerMachine {
    */
   private involvedIn(spec: ServiceSpec): boolean {
     if (spec.mode === 'global' || this.rounds.inRounds(spec.name)) return true
-    if (this.runsTasksOf(spec.name)) return true
+    if (this.tasks.holds(spec.name)) return true
     return this.rounds.firstRoundCandidate(spec)
-  }
-
-  private runsTasksOf(service: ServiceName): boolean {
-    for (const task of this.local.values()) if (task.view.service === service) return true
-    return false
   }
 
   /** Whether some task of the service runs another version than the desired one. */
@@ -503,10 +431,10 @@ export class PeerMachine {
   }
 
   private placeGlobal(place: PlaceAction, spec: ServiceSpec): void {
-    const held = this.local.get(place.slot)
+    const held = this.tasks.get(place.slot)
     if (held !== undefined && held.view.specHash === placementRequest(spec).specHash) return
     // A global slot lives on this peer only: a new version replaces the old one in place.
-    if (held !== undefined) this.stopLocal(place.slot, 'superseded')
+    if (held !== undefined) this.tasks.stop(place.slot, 'superseded')
     const self = this.cluster.get(this.self)
     if (self === undefined) return
     const check = feasible(self, placementRequest(spec))
@@ -519,44 +447,8 @@ export class PeerMachine {
   }
 
   private claim(slot: SlotId, spec: ServiceSpec): void {
-    const want = placementRequest(spec)
-    const view: TaskView = {
-      slot, service: spec.name, peer: this.self, specHash: want.specHash, state: 'starting', since: this.now,
-      resources: spec.resources, ports: spec.ports,
-    }
-    const task: LocalTask = { view, spec, failures: [] }
-    this.local.set(slot, task)
-    this.out.push({ kind: 'start-task', task: view, spec })
-    this.publishAdvert()
+    this.tasks.claim(slot, spec, this.now)
     this.markDirty(spec.name)
-  }
-
-  private startLocal(task: LocalTask, _why: 'restored' | 'restart'): void {
-    delete task.restartAt
-    task.view = withState(task.view, 'starting', this.now)
-    this.out.push({ kind: 'start-task', task: task.view, spec: task.spec })
-    this.publishAdvert()
-  }
-
-  private stopLocal(slot: SlotId, reason: string): void {
-    if (!this.local.delete(slot)) return
-    this.out.push({ kind: 'stop-task', slot, reason })
-    this.publishAdvert()
-  }
-
-  /** A task of ours on the new version that misses its health deadline fails the update. */
-  private checkRollout(spec: ServiceSpec): void {
-    if (!spec.update.autoRollback || spec.healthcheck === null) return
-    const want = placementRequest(spec)
-    for (const task of this.local.values()) {
-      const view = task.view
-      if (view.service !== spec.name || view.specHash !== want.specHash || view.state === 'healthy') continue
-      const key = `${spec.name}#${want.specHash}`
-      if (this.now - view.since >= spec.update.healthDeadlineMs && !this.rolledBack.has(key)) {
-        this.rolledBack.add(key)
-        this.out.push({ kind: 'rollback', service: spec.name, failedSpecHash: want.specHash })
-      }
-    }
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
@@ -570,12 +462,8 @@ export class PeerMachine {
   }
 
   private flush(): Output[] {
-    if (this.advertChanged && this.started && this.now >= this.advertDueAt) {
-      this.advertChanged = false
-      this.advertDueAt = Infinity
-      const advert = this.cluster.advert(this.self)
-      if (advert !== undefined) this.broadcast({ kind: 'advert', advert })
-    }
+    const advert = this.started ? this.advert.takeDue(this.now) : undefined
+    if (advert !== undefined) this.broadcast({ kind: 'advert', advert })
     const out = this.out
     this.out = []
     return out

@@ -142,7 +142,7 @@ export class PeerMachine {
   start(now: number): Output[] {
     this.now = now
     this.started = true
-    this.members.apply({ peer: this.self, incarnation: this.incarnation, status: 'alive' }, now, this.retransmits())
+    this.members.apply({ peer: this.self, incarnation: this.incarnation, status: 'alive' }, this.retransmits())
     this.cluster.setStatus(this.self, 'alive')
     this.rounds.ringChanged()
     // Offline reboot: restart our own tasks from local state before anyone else is heard from.
@@ -317,13 +317,13 @@ export class PeerMachine {
         // Refute: a higher incarnation outranks any suspicion or verdict about the old one.
         this.incarnation = record.incarnation + 1
         const alive: MemberRecord = { peer: this.self, incarnation: this.incarnation, status: 'alive' }
-        this.members.apply(alive, this.now, this.retransmits())
+        this.members.apply(alive, this.retransmits())
         this.broadcast({ kind: 'member', record: alive })
         this.advert.publish(this.now)
       }
       return
     }
-    const previous = this.members.apply(record, this.now, this.retransmits())
+    const previous = this.members.apply(record, this.retransmits())
     if (previous === null) return
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
@@ -376,7 +376,6 @@ export class PeerMachine {
       if (this.desired === EMPTY_DESIRED) return
       // No longer desired: stop what we run of it; nobody auctions it.
       this.tasks.stopActive('not-desired', service)
-      this.rounds.drop(service)
       return
     }
     if (!this.involvedIn(spec)) return

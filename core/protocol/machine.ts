@@ -354,8 +354,8 @@ export class PeerMachine {
 
   private markDirty(service: ServiceName): void {
     this.dirty.add(service)
-    // A short delay coalesces a burst of adverts into one reconcile.
-    if (this.reconcileAt === Infinity) this.reconcileAt = this.now + 5
+    // The first change of a burst sets the time; later ones join the same reconcile (see the knob).
+    if (this.reconcileAt === Infinity) this.reconcileAt = this.now + this.config.reconcileCoalesceMs
   }
 
   private reconcileDirty(): void {

@@ -2,8 +2,8 @@
 // Two peers exchange compact digests of their member records and adverts, each sends what the other
 // lacks, and their desired-state digests say whether the host must run the desired-state sync. A
 // peer does this with one random peer each push-pull interval, with its seeds at start, on every new
-// connection, and with peers it holds dead (Serf's reconnect). Applying what arrives belongs to the
-// machine; this decides when to exchange and what to send.
+// connection, and with peers it holds dead (Serf's reconnect). This decides when to exchange, what to
+// send, and how a record learned this way counts; what a record or advert means is the machine's.
 
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
@@ -22,6 +22,9 @@ export interface AntiEntropyDeps {
   readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts'>
   /** The digest of this peer's desired-state heads. */
   desiredDigest(): string
+  /** Applies a member record or an advert as if it had been gossiped. */
+  applyRecord(record: MemberRecord): void
+  applyAdvert(advert: Advert): void
   send(to: PeerId, message: Message): void
   /** Asks the host to run the desired-state sync protocol with `peer`. */
   syncDesired(peer: PeerId): void
@@ -104,6 +107,16 @@ export class AntiEntropy {
     if (members.length > 0 || adverts.length > 0) for (const part of splitState(members, adverts)) this.deps.send(from, part)
     if (!digest.reply && weLackSomething) this.deps.send(from, this.digestMessage(true))
     this.compareDesired(from, digest.desired, now, true)
+  }
+
+  /**
+   * The answer to a digest: what the other side had that we lacked. memberlist's rule: a remote "dead"
+   * learned this way is only a suspicion here, so a stale verdict (say, from the other side of a healed
+   * partition) about a peer that is alive is refuted instead of re-placing its healthy work.
+   */
+  onState(state: Extract<Message, { kind: 'state' }>): void {
+    for (const record of state.members) this.deps.applyRecord(record.status === 'dead' ? { ...record, status: 'suspect' } : record)
+    for (const advert of state.adverts) this.deps.applyAdvert(advert)
   }
 
   /**

@@ -97,6 +97,7 @@ export class BidRounds {
    * thrown away by the peers still waiting for it, or they auction without it and claim its slots.
    */
   private readonly earlyBids = new Map<ServiceName, number>()
+  /** Services whose early bids were held once already: they are not held a second time. */
   private readonly bidsHeldBefore = new Set<ServiceName>()
   /** Services this peer gave a slot of up (its task kept failing), and until when it offers nothing for them. */
   private readonly gaveUp = new Map<ServiceName, number>()
@@ -109,7 +110,7 @@ export class BidRounds {
 
   constructor(private readonly deps: BidRoundsDeps) {}
 
-  // --- the candidate ring -------------------------------------------------------------------------
+  // --- the candidate ring -----------------------------------------------------------------------
 
   /** A peer joined or left the reachable set: the ring is rebuilt before the next reconcile. */
   ringChanged(): void {
@@ -135,18 +136,18 @@ export class BidRounds {
     }
   }
 
-  /** Whether this peer is already in the service's rounds: it has an auction or holds bids for it. */
-  inRounds(service: ServiceName): boolean {
-    return this.auctions.has(service) || this.bids.has(service)
-  }
-
   /**
-   * Whether this peer is a round-0 candidate for all of the service's replicas. Candidate sets are
-   * prefixes of one sequence, so a peer outside this set is outside every smaller one; wider rounds
-   * reach it through the bids. When no peer can host the service at all, every peer counts itself in,
-   * so every peer records it as pending and `peer why` answers anywhere.
+   * Whether this peer has a part in placing the service, and so reconciles it: it runs tasks of it (it
+   * may have to stop one), has a global slot of it, is already in its rounds, or would be a candidate
+   * for all its replicas in round 0. Candidate sets are prefixes of one sequence, so a peer outside
+   * that set is outside every smaller one; wider rounds reach it through the bids. This keeps the
+   * work of one change at O(holders + candidates), not O(N). When no peer can host the service at
+   * all, every peer counts itself in, so every peer records it as pending and `peer why` answers
+   * anywhere.
    */
-  firstRoundCandidate(spec: ServiceSpec): boolean {
+  involvedIn(spec: ServiceSpec): boolean {
+    if (spec.mode === 'global' || this.auctions.has(spec.name) || this.bids.has(spec.name)) return true
+    if (this.deps.runsTasksOf(spec.name)) return true
     const known = this.candidacy.get(spec.name)
     if (known !== undefined && known.ringVersion === this.ringVersion && known.replicas === spec.replicas) return known.candidate
     const count = candidateCount(Math.max(1, spec.replicas), this.ring.peers.length, 0)
@@ -156,7 +157,7 @@ export class BidRounds {
     return candidate
   }
 
-  // --- bidding ------------------------------------------------------------------------------------
+  // --- bidding ----------------------------------------------------------------------------------
 
   /** Considers bidding for the service's unowned replica indices in its current round. */
   bid(spec: ServiceSpec, unowned: number[], now: number): void {
@@ -246,7 +247,7 @@ export class BidRounds {
     this.gaveUp.set(service, until)
   }
 
-  // --- rounds over time ---------------------------------------------------------------------------
+  // --- rounds over time -------------------------------------------------------------------------
 
   /** Runs the auctions whose bids are in and opens wider rounds where claims did not come. */
   progress(now: number): void {
@@ -359,7 +360,7 @@ export class BidRounds {
     entries.set(bid.peer, { bid, slots })
   }
 
-  // --- bids that came before their spec -----------------------------------------------------------
+  // --- bids that came before their spec ---------------------------------------------------------
 
   /** The service's spec is here: bids held for it are ordinary bids now. */
   specArrived(service: ServiceName): void {
@@ -402,7 +403,7 @@ export class BidRounds {
     this.pending.delete(service)
   }
 
-  // --- pending reasons ----------------------------------------------------------------------------
+  // --- pending reasons --------------------------------------------------------------------------
 
   pendingServices(): PendingInfo[] {
     return [...this.pending.values()]
@@ -438,7 +439,7 @@ export class BidRounds {
     })
   }
 
-  // --- helpers ------------------------------------------------------------------------------------
+  // --- helpers ----------------------------------------------------------------------------------
 
   /** Tasks of the service per value of the spreadBy label, for a bid's domain spread. */
   private domainCounts(service: ServiceName, label: string): Map<string, number> {

@@ -6,11 +6,9 @@
 //
 // Timers are one deadline: after any input the host asks nextWakeAt() and calls tick(now) then.
 //
-// The parts live in their own modules: failure detection in failure-detector.ts, digest exchange and
-// desired-state sync in anti-entropy.ts, auctions in bid-rounds.ts, this peer's tasks in
-// local-tasks.ts and its advert in own-advert.ts. This file ties them together: it routes inputs,
-// says what a change of membership, adverts or desired state means for placement, and runs the
-// reconcile that decides which services need placing.
+// Its parts have their own modules: failure-detector.ts, anti-entropy.ts, bid-rounds.ts, this peer's
+// tasks in local-tasks.ts and its advert in own-advert.ts. This file routes inputs to them, says what
+// a change of membership, adverts or desired state means for placement, and runs the reconcile.
 
 import { parseSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import type { Random } from '../random.js'
@@ -110,6 +108,8 @@ export class PeerMachine {
     })
     this.antiEntropy = new AntiEntropy({
       self, config, random, members, cluster, send, desiredDigest,
+      applyRecord: (record) => this.applyRecord(record),
+      applyAdvert: (advert) => this.applyAdvert(advert),
       syncDesired: (peer) => this.out.push({ kind: 'sync-desired', peer }),
     }, { seeds: init.seeds })
     this.rounds = new BidRounds({
@@ -186,11 +186,7 @@ export class PeerMachine {
         this.antiEntropy.onDigest(from, message, now)
         break
       case 'state':
-        // memberlist's rule: a remote "dead" learned by anti-entropy is only a suspicion here, so a
-        // stale verdict (say, from the other side of a healed partition) about a peer that is alive
-        // is refuted instead of re-placing its healthy work.
-        for (const record of message.members) this.applyRecord(record.status === 'dead' ? { ...record, status: 'suspect' } : record)
-        for (const advert of message.adverts) this.applyAdvert(advert)
+        this.antiEntropy.onState(message)
         break
     }
     return this.flush()
@@ -305,7 +301,7 @@ export class PeerMachine {
     return this.incarnation
   }
 
-  // --- membership -------------------------------------------------------------------------------
+  // --- membership and other peers' adverts ------------------------------------------------------
 
   private retransmits(): number {
     return retransmitLimit(this.members.size + 1)
@@ -337,8 +333,6 @@ export class PeerMachine {
       if (isIn) this.rounds.peerArrived()
     }
   }
-
-  // --- other peers' adverts ----------------------------------------------------------------------
 
   private applyAdvert(advert: Advert): void {
     if (advert.peer === this.self) return
@@ -378,7 +372,7 @@ export class PeerMachine {
       this.tasks.stopActive('not-desired', service)
       return
     }
-    if (!this.involvedIn(spec)) return
+    if (!this.rounds.involvedIn(spec)) return
     const result = reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now)
     for (const stop of result.stop) if (stop.task.peer === this.self) this.tasks.stop(stop.task.slot, stop.reason)
 
@@ -404,18 +398,6 @@ export class PeerMachine {
     }
     const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
     this.rounds.bid(spec, indices, this.now)
-  }
-
-  /**
-   * Only peers with a part in a service reconcile it: those running its tasks (they may have to stop
-   * one), those with a global slot of it, those already in its bid rounds, and those that would be
-   * candidates for all its replicas in round 0 (see BidRounds.firstRoundCandidate). This keeps the
-   * work of one change at O(holders + candidates), not O(N).
-   */
-  private involvedIn(spec: ServiceSpec): boolean {
-    if (spec.mode === 'global' || this.rounds.inRounds(spec.name)) return true
-    if (this.tasks.holds(spec.name)) return true
-    return this.rounds.firstRoundCandidate(spec)
   }
 
   /** Whether some task of the service runs another version than the desired one. */

@@ -39,6 +39,7 @@ export class AntiEntropy {
   private readonly seeds: readonly PeerId[]
   private nextPushPullAt = 0
   private nextReconnectAt = 0
+  /** Per peer: when the desired-state sync cooldown with it ends. */
   private readonly desiredSyncAt = new Map<PeerId, number>()
   /** Per peer: the two digests last seen to differ, and since when. */
   private readonly desiredMismatch = new Map<PeerId, { theirs: string; ours: string; since: number }>()

@@ -1,7 +1,7 @@
 // Feasibility: may this peer take one more task of this service? Each "no" carries a reason code a
 // user can read (`peer why`), in the order the checks run: cheapest and most decisive first.
 
-import type { PeerId } from './ids.js'
+import { compareStrings, type PeerId } from './ids.js'
 import type { PlacementRequest } from './request.js'
 import { shortfall } from '../service-spec/resources.js'
 import { formatConstraint } from '../service-spec/constraints.js'
@@ -39,18 +39,25 @@ export interface Rejection {
   readonly detail: string
 }
 
+/** How many peers turned a slot down for one reason. */
+export interface RejectionCount {
+  readonly reason: RejectionReason
+  readonly detail: string
+  readonly peers: number
+}
+
 export type Feasibility = { ok: true } | { ok: false; rejection: Rejection }
 
 const OK: Feasibility = Object.freeze({ ok: true })
+
+function reject(peer: PeerView, reason: RejectionReason, detail = ''): Feasibility {
+  return { ok: false, rejection: { peer: peer.id, reason, detail } }
+}
 
 /**
  * Checks one more task of `want` on `peer`. `extraOnPeer` counts tasks of this service already
  * given to the peer in the same planning pass and not yet in its view.
  */
-function reject(peer: PeerView, reason: RejectionReason, detail = ''): Feasibility {
-  return { ok: false, rejection: { peer: peer.id, reason, detail } }
-}
-
 export function feasible(peer: PeerView, want: PlacementRequest, extraOnPeer = 0): Feasibility {
   switch (peer.state) {
     case 'alive':
@@ -87,4 +94,17 @@ function scaled(want: PlacementRequest, times: number) {
   const extended: Record<string, number> = {}
   for (const [name, amount] of Object.entries(want.resources.extended)) extended[name] = amount * times
   return { cpuMilli: want.resources.cpuMilli * times, memoryMiB: want.resources.memoryMiB * times, extended }
+}
+
+/** Rejections grouped by (reason, detail), most peers first, then by reason and detail. */
+export function countRejections(rejections: readonly Rejection[]): RejectionCount[] {
+  const counts = new Map<string, { reason: RejectionReason; detail: string; peers: number }>()
+  for (const r of rejections) {
+    const key = `${r.reason}\u0000${r.detail}`
+    const entry = counts.get(key)
+    if (entry === undefined) counts.set(key, { reason: r.reason, detail: r.detail, peers: 1 })
+    else entry.peers++
+  }
+  return [...counts.values()].sort((a, b) =>
+    b.peers - a.peers || compareStrings(a.reason, b.reason) || compareStrings(a.detail, b.detail))
 }

@@ -6,7 +6,7 @@
 import { auction } from './auction.js'
 import { bidScore, computeBid } from './bid.js'
 import { buildRing, candidateCount, candidates } from './candidates.js'
-import { feasible, type Rejection, type RejectionReason } from './feasibility.js'
+import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
@@ -23,13 +23,6 @@ export interface Placement {
   readonly score: Score
   /** Bid round that placed it: 0 unless the candidate set had to widen. */
   readonly round: number
-}
-
-/** How many peers turned a slot down for one reason. */
-export interface RejectionCount {
-  readonly reason: RejectionReason
-  readonly detail: string
-  readonly peers: number
 }
 
 export interface PendingSlot {
@@ -252,19 +245,6 @@ export function plan(input: PlanInput): PlanResult {
     })),
     services: servicePlans,
   }
-}
-
-/** Rejections grouped by (reason, detail), most peers first, then by reason and detail. */
-export function countRejections(rejections: readonly Rejection[]): RejectionCount[] {
-  const counts = new Map<string, { reason: RejectionReason; detail: string; peers: number }>()
-  for (const r of rejections) {
-    const key = `${r.reason}\u0000${r.detail}`
-    const entry = counts.get(key)
-    if (entry === undefined) counts.set(key, { reason: r.reason, detail: r.detail, peers: 1 })
-    else entry.peers++
-  }
-  return [...counts.values()].sort((a, b) =>
-    b.peers - a.peers || compareStrings(a.reason, b.reason) || compareStrings(a.detail, b.detail))
 }
 
 function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {

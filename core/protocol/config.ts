@@ -48,6 +48,15 @@ export interface MachineConfig {
   readonly pendingRetryMaxMs: number
   /** A full level-based reconcile of every service, as a safety net under the event-driven one. */
   readonly fullReconcileIntervalMs: number
+  /**
+   * How long a peer waits, after the first change that touches a service (an advert, a bid, a member's
+   * status, a task's state), before it reconciles what was touched. The changes of one event arrive
+   * together (the adverts of a round's claims, the services of a peer that died), so a short wait makes
+   * a burst one pass over each touched service instead of one pass per message. Trade: every reaction
+   * (a bid, a claim, a failover) starts this much later. Keep it small next to bidWindowMs, which a
+   * round waits anyway; 5 ms on both profiles.
+   */
+  readonly reconcileCoalesceMs: number
   /** Least time between desired-state syncs with the same peer when heads digests differ. */
   readonly desiredSyncCooldownMs: number
   /**
@@ -91,6 +100,7 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
     roundTimeoutMs: wan ? 2_000 : 400,
     pendingRetryMaxMs: 10_000,
     fullReconcileIntervalMs: 5_000,
+    reconcileCoalesceMs: 5,
     desiredSyncCooldownMs: wan ? 2_000 : 500,
     desiredSyncGraceMs: wan ? 3_000 : 1_000,
     reconnectIntervalMs: wan ? 10_000 : 2_000,

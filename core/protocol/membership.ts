@@ -50,7 +50,7 @@ export class MemberTable {
    * Applies a record if it supersedes what is known. Returns the previous status (undefined for a new
    * member) when it changed something, or null when it was stale.
    */
-  apply(record: MemberRecord, now: number, retransmits: number): MemberStatus | undefined | null {
+  apply(record: MemberRecord, retransmits: number): MemberStatus | undefined | null {
     const known = this.members.get(record.peer)
     if (!supersedes(record, known?.record)) return null
     const previous = known?.record.status
@@ -70,7 +70,6 @@ export class MemberTable {
     for (const member of this.members.values()) if (member.record.status === 'dead') out.push(member.record.peer)
     return out
   }
-
 
   setDeadline(peer: PeerId, deadAt: number): void {
     const member = this.members.get(peer)

@@ -4,7 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  REJECTION_TEXT, feasible, placementRequest, specHash, type PeerView, type RejectionReason,
+  REJECTION_TEXT, countRejections, feasible, peerId, placementRequest, specHash, type PeerView, type RejectionReason,
 } from '../../../core/index.js'
 import { makePeer, makeSpec, makeTask, resources } from './fixtures.js'
 
@@ -133,3 +133,23 @@ Request('the same spec gives an equal request every time', () => {
 })
 
 Request.run()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Counts = suite('rejection counts')
+
+const rejectionCounts: Array<{ name: string; input: Array<[RejectionReason, string]>; expected: Array<[RejectionReason, string, number]> }> = [
+  { name: 'no rejections give no counts', input: [], expected: [] },
+  { name: 'equal reasons and details are counted together', input: [['cpu', ''], ['cpu', '']], expected: [['cpu', '', 2]] },
+  { name: 'the same reason with different details is counted apart', input: [['label', 'zone == eu'], ['label', 'arch == x'], ['label', 'zone == eu']], expected: [['label', 'zone == eu', 2], ['label', 'arch == x', 1]] },
+  { name: 'ties in count are ordered by reason, then detail', input: [['memory', ''], ['cpu', ''], ['port', '80/tcp'], ['port', '443/tcp']], expected: [['cpu', '', 1], ['memory', '', 1], ['port', '443/tcp', 1], ['port', '80/tcp', 1]] },
+]
+for (const { name, input, expected } of rejectionCounts) {
+  Counts(`countRejections: ${name}`, () => {
+    const rejections = input.map(([reason, detail], i) => ({ peer: peerId(`p${i}`), reason, detail }))
+    assert.equal(countRejections(rejections).map((c) => [c.reason, c.detail, c.peers]), expected)
+    assert.equal(countRejections([...rejections].reverse()), countRejections(rejections))
+  })
+}
+
+Counts.run()

@@ -3,8 +3,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  buildRing, candidateCount, candidates, countRejections, peerId, plan,
-  type PeerView, type PlanResult, type RejectionReason, type ServiceSpec,
+  buildRing, candidateCount, candidates, peerId, plan,
+  type PeerView, type PlanResult, type ServiceSpec,
 } from '../../../core/index.js'
 import { makePeer, makePeers, makeSpec, makeTask, resources, shuffled } from './fixtures.js'
 
@@ -157,20 +157,6 @@ Pending('dead, suspect, draining and cordoned peers take nothing new', () => {
   const reasons = result.pending[0]!.rejections.map((r) => r.reason).sort()
   assert.equal(reasons, ['cordoned', 'draining', 'not-alive'])
 })
-
-const rejectionCounts: Array<{ name: string; input: Array<[RejectionReason, string]>; expected: Array<[RejectionReason, string, number]> }> = [
-  { name: 'no rejections give no counts', input: [], expected: [] },
-  { name: 'equal reasons and details are counted together', input: [['cpu', ''], ['cpu', '']], expected: [['cpu', '', 2]] },
-  { name: 'the same reason with different details is counted apart', input: [['label', 'zone == eu'], ['label', 'arch == x'], ['label', 'zone == eu']], expected: [['label', 'zone == eu', 2], ['label', 'arch == x', 1]] },
-  { name: 'ties in count are ordered by reason, then detail', input: [['memory', ''], ['cpu', ''], ['port', '80/tcp'], ['port', '443/tcp']], expected: [['cpu', '', 1], ['memory', '', 1], ['port', '443/tcp', 1], ['port', '80/tcp', 1]] },
-]
-for (const { name, input, expected } of rejectionCounts) {
-  Pending(`countRejections: ${name}`, () => {
-    const rejections = input.map(([reason, detail], i) => ({ peer: peerId(`p${i}`), reason, detail }))
-    assert.equal(countRejections(rejections).map((c) => [c.reason, c.detail, c.peers]), expected)
-    assert.equal(countRejections([...rejections].reverse()), countRejections(rejections))
-  })
-}
 
 Pending.run()
 

@@ -1,0 +1,175 @@
+// Anti-entropy: the repair under gossip, which is not reliable (messages are lost, partitions heal).
+// Two peers exchange compact digests of their member records and adverts, each sends what the other
+// lacks, and their desired-state digests say whether the host must run the desired-state sync. A
+// peer does this with one random peer each push-pull interval, with its seeds at start, on every new
+// connection, and with peers it holds dead (Serf's reconnect). This decides when to exchange, what to
+// send, and how a record learned this way counts; what a record or advert means is the machine's.
+
+import type { PeerId } from '../placement/ids.js'
+import type { Random } from '../random.js'
+import type { ClusterState } from './cluster.js'
+import { splitState } from './codec.js'
+import type { MachineConfig } from './config.js'
+import type { MemberTable } from './membership.js'
+import type { Advert, MemberRecord, Message } from './messages.js'
+
+/** What anti-entropy needs from the machine around it. */
+export interface AntiEntropyDeps {
+  readonly self: PeerId
+  readonly config: MachineConfig
+  readonly random: Random
+  readonly members: Pick<MemberTable, 'all' | 'get' | 'reachable' | 'dead'>
+  readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts'>
+  /** The digest of this peer's desired-state heads. */
+  desiredDigest(): string
+  /** Applies a member record or an advert as if it had been gossiped. */
+  applyRecord(record: MemberRecord): void
+  applyAdvert(advert: Advert): void
+  send(to: PeerId, message: Message): void
+  /** Asks the host to run the desired-state sync protocol with `peer`. */
+  syncDesired(peer: PeerId): void
+}
+
+export interface AntiEntropyInit {
+  /** Peers to join through; they are also asked again whenever no other peer is reachable. */
+  readonly seeds: readonly PeerId[]
+}
+
+export class AntiEntropy {
+  private readonly seeds: readonly PeerId[]
+  private nextPushPullAt = 0
+  private nextReconnectAt = 0
+  /** Per peer: when the desired-state sync cooldown with it ends. */
+  private readonly desiredSyncAt = new Map<PeerId, number>()
+  /** Per peer: the two digests last seen to differ, and since when. */
+  private readonly desiredMismatch = new Map<PeerId, { theirs: string; ours: string; since: number }>()
+
+  constructor(private readonly deps: AntiEntropyDeps, init: AntiEntropyInit) {
+    this.seeds = init.seeds.filter((seed) => seed !== deps.self)
+  }
+
+  /** Joins through the seeds and sets the first push-pull and reconnect at a random phase. */
+  start(now: number): void {
+    const { config, random } = this.deps
+    for (const seed of this.seeds) this.sendDigest(seed)
+    this.nextPushPullAt = now + config.pushPullIntervalMs * (0.5 + random.next())
+    this.nextReconnectAt = now + config.reconnectIntervalMs * (0.5 + random.next())
+  }
+
+  tick(now: number): void {
+    const { config, members, random } = this.deps
+    if (now >= this.nextPushPullAt) {
+      const peers = members.reachable()
+      if (peers.length > 0) this.sendDigest(peers[random.int(peers.length)]!)
+      this.nextPushPullAt = now + config.pushPullIntervalMs
+    }
+    if (now >= this.nextReconnectAt) {
+      this.reconnect()
+      this.nextReconnectAt = now + config.reconnectIntervalMs
+    }
+  }
+
+  /** The earliest time tick() has a push-pull or a reconnect to do. */
+  nextWakeAt(): number {
+    return Math.min(this.nextPushPullAt, this.nextReconnectAt)
+  }
+
+  /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
+  sendDigest(peer: PeerId): void {
+    this.deps.send(peer, this.digestMessage(false))
+  }
+
+  onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>, now: number): void {
+    const { members: table, cluster } = this.deps
+    const theirMembers = new Map(digest.members.map(([peer, incarnation, status]) => [peer, { peer, incarnation, status }]))
+    const theirAdverts = new Map(digest.adverts.map(([peer, incarnation, version]) => [peer, { incarnation, version }]))
+    let weLackSomething = false
+    const members: MemberRecord[] = []
+    for (const member of table.all()) {
+      const theirs = theirMembers.get(member.record.peer)
+      if (theirs === undefined || member.record.incarnation > theirs.incarnation ||
+          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) members.push(member.record)
+    }
+    for (const record of theirMembers.values()) {
+      const ours = table.get(record.peer)?.record
+      if (ours === undefined || record.incarnation > ours.incarnation) weLackSomething = true
+    }
+    const adverts: Advert[] = []
+    for (const advert of cluster.allAdverts()) {
+      const theirs = theirAdverts.get(advert.peer)
+      if (theirs === undefined || advert.incarnation > theirs.incarnation ||
+          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) adverts.push(advert)
+    }
+    for (const [peer, theirs] of theirAdverts) {
+      const ours = cluster.advert(peer)
+      if (ours === undefined || theirs.incarnation > ours.incarnation || (theirs.incarnation === ours.incarnation && theirs.version > ours.version)) weLackSomething = true
+    }
+    // A large cluster's answer is split into messages the codec accepts.
+    if (members.length > 0 || adverts.length > 0) for (const part of splitState(members, adverts)) this.deps.send(from, part)
+    if (!digest.reply && weLackSomething) this.deps.send(from, this.digestMessage(true))
+    this.compareDesired(from, digest.desired, now, true)
+  }
+
+  /**
+   * The answer to a digest: what the other side had that we lacked. memberlist's rule: a remote "dead"
+   * learned this way is only a suspicion here, so a stale verdict (say, from the other side of a healed
+   * partition) about a peer that is alive is refuted instead of re-placing its healthy work.
+   */
+  onState(state: Extract<Message, { kind: 'state' }>): void {
+    for (const record of state.members) this.deps.applyRecord(record.status === 'dead' ? { ...record, status: 'suspect' } : record)
+    for (const advert of state.adverts) this.deps.applyAdvert(advert)
+  }
+
+  /**
+   * Asks for a sync with `peer` when its digest differs from ours. Digests in pings and acks flow
+   * several times a second, and a change is usually still on its way by gossip when they first
+   * differ: only a difference that outlasts the grace (the same two digests, seen again) calls for
+   * a sync — syncing at first sight had every pair of ten agents run the sync protocol after each
+   * apply, on a host busy placing it. A digest exchange (start, a new connection, push-pull) is
+   * rare and is what anti-entropy is for: it syncs at once (`atOnce`).
+   */
+  compareDesired(peer: PeerId, digest: string, now: number, atOnce = false): void {
+    const { config } = this.deps
+    const ours = this.deps.desiredDigest()
+    if (digest === ours) {
+      this.desiredMismatch.delete(peer)
+      return
+    }
+    if (!atOnce) {
+      const seen = this.desiredMismatch.get(peer)
+      if (seen === undefined || seen.theirs !== digest || seen.ours !== ours) {
+        this.desiredMismatch.set(peer, { theirs: digest, ours, since: now })
+        if (config.desiredSyncGraceMs > 0) return
+      } else if (now < seen.since + config.desiredSyncGraceMs) return
+    }
+    const next = this.desiredSyncAt.get(peer) ?? 0
+    if (now < next) return
+    this.desiredSyncAt.set(peer, now + config.desiredSyncCooldownMs)
+    this.deps.syncDesired(peer)
+  }
+
+  /**
+   * Reaches out to one peer held dead, or to the seeds when no one is reachable: a peer that answers
+   * is alive after all (a healed partition, a restarted host) and the digest exchange merges the two
+   * views.
+   */
+  private reconnect(): void {
+    const { members, random } = this.deps
+    const dead = members.dead()
+    const alive = members.reachable().length
+    // Serf's rule: try with probability dead / alive, so a few dead hosts in a large cluster draw a few
+    // attempts per interval in all, not one per peer; after a split (many dead) every peer tries.
+    if (dead.length > 0 && random.next() < dead.length / Math.max(1, alive)) this.sendDigest(dead[random.int(dead.length)]!)
+    if (alive === 0) for (const seed of this.seeds) this.sendDigest(seed)
+  }
+
+  private digestMessage(reply: boolean): Message {
+    return {
+      kind: 'digest',
+      members: [...this.deps.members.all()].map((m) => [m.record.peer, m.record.incarnation, m.record.status] as const),
+      adverts: [...this.deps.cluster.allAdverts()].map((a) => [a.peer, a.incarnation, a.version] as const),
+      desired: this.deps.desiredDigest(),
+      reply,
+    }
+  }
+}

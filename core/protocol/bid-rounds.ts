@@ -1,0 +1,465 @@
+// Bid rounds: how this peer takes part in placing a service's unowned slots. Each round has a set of
+// candidates every peer derives alike from the ring of peer ids; the candidates bid, each runs the
+// same auction over the bids it holds and claims what it won. Slots still unowned when the round
+// times out go to a wider round, until every peer is a candidate; from then on rounds back off.
+// This holds the rounds' state (bids heard, each service's round, bids that came before their spec,
+// why slots stay pending); the machine decides when a service needs placing and owns what it claims.
+
+import { auction } from '../placement/auction.js'
+import { computeBid, type Bid } from '../placement/bid.js'
+import { buildRing, candidateCount, candidates, type PeerRing } from '../placement/candidates.js'
+import { countRejections, feasible, type Rejection, type RejectionCount } from '../placement/feasibility.js'
+import { replicaSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
+import { reconcileService } from '../placement/reconcile.js'
+import { couldHost, placementRequest } from '../placement/request.js'
+import type { PeerView } from '../placement/view.js'
+import type { ServiceSpec } from '../service-spec/types.js'
+import type { ClusterState } from './cluster.js'
+import { WIRE_LIMITS } from './codec.js'
+import type { MachineConfig } from './config.js'
+import { rangeIndices, toRanges, type Message, type SlotRanges } from './messages.js'
+
+/** Why a service has slots no peer took, for `peer why`. */
+export interface PendingInfo {
+  readonly service: ServiceName
+  readonly slots: readonly SlotId[]
+  readonly round: number
+  readonly since: number
+  readonly rejections: readonly RejectionCount[]
+}
+
+/** What the bid rounds need from the machine around them. */
+export interface BidRoundsDeps {
+  readonly self: PeerId
+  readonly config: MachineConfig
+  /** The cluster as adverts show it: who can host what, and which slots are still open. */
+  readonly cluster: Pick<ClusterState, 'get' | 'values' | 'serviceTasks'>
+  /** The peers besides this one that the candidate ring is built from: the reachable members. */
+  reachable(): readonly PeerId[]
+  /** The desired spec of a service, or undefined while it is not (or not yet) desired here. */
+  spec(service: ServiceName): ServiceSpec | undefined
+  /** Whether this peer holds a task of the service. */
+  runsTasksOf(service: ServiceName): boolean
+  /** The spec hash of the task this peer holds in `slot`, if it holds one. */
+  heldVersion(slot: SlotId): string | undefined
+  /** Starts a task of `spec` in `slot` on this peer and announces it. */
+  claim(slot: SlotId, spec: ServiceSpec): void
+  stopTask(slot: SlotId, reason: string): void
+  send(to: PeerId, message: Message): void
+  /** Asks for the service to be reconciled soon. */
+  markDirty(service: ServiceName): void
+}
+
+interface BidEntry {
+  readonly bid: Bid
+  readonly slots: SlotRanges
+}
+
+/** One service's bid rounds while it has unowned slots. */
+interface AuctionState {
+  specHash: string
+  round: number
+  roundStartedAt: number
+  /** The last round this peer considered bidding in. */
+  consideredRound: number
+  /** Set while this peer's own bid is out: when to run the auction. */
+  closesAt?: number
+  /** The candidates of the round this peer bid in: once all their bids are here, the auction runs at once. */
+  bidders?: readonly PeerId[]
+  /** Set when this peer ran the round's auction: the other winners' claims are due by then, not before. */
+  claimsDueAt?: number
+  /** Rounds already run at full width (every peer a candidate), for backoff. */
+  fullWidthRounds: number
+  unowned: number[]
+  pendingSince: number
+}
+
+/** Candidates of the previous round that announce a widened round to its new candidates. */
+const ROUND_ANNOUNCERS = 2
+
+/** A bid offering nothing: announces a widened round to the candidates new to it. */
+function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: number): Bid {
+  return {
+    peer: self.id, service, specHash, round, domain: '', domainCount: 0, existing: 0, offered: 0,
+    cpuCapacityMilli: self.capacity.cpuMilli, cpuAllocatedMilli: self.allocated.cpuMilli,
+    memoryCapacityMiB: self.capacity.memoryMiB, memoryAllocatedMiB: self.allocated.memoryMiB,
+  }
+}
+
+export class BidRounds {
+  private readonly auctions = new Map<ServiceName, AuctionState>()
+  /** Bids by service, then `${specHash}#${round}`, then bidder. */
+  private readonly bids = new Map<ServiceName, Map<string, Map<PeerId, BidEntry>>>()
+  private readonly pending = new Map<ServiceName, PendingInfo>()
+  /**
+   * Bids for services whose spec has not reached this peer yet, and since when. Desired state reaches
+   * peers some milliseconds apart; a bidder that learned of a change first must not have its bid
+   * thrown away by the peers still waiting for it, or they auction without it and claim its slots.
+   */
+  private readonly earlyBids = new Map<ServiceName, number>()
+  /** Services whose early bids were held once already: they are not held a second time. */
+  private readonly bidsHeldBefore = new Set<ServiceName>()
+  /** Services this peer gave a slot of up (its task kept failing), and until when it offers nothing for them. */
+  private readonly gaveUp = new Map<ServiceName, number>()
+
+  private ring: PeerRing = buildRing([])
+  private ringStale = true
+  private ringVersion = 0
+  /** Whether this peer is a round-0 candidate of a service, per ring version and replica count. */
+  private readonly candidacy = new Map<ServiceName, { ringVersion: number; replicas: number; candidate: boolean }>()
+
+  constructor(private readonly deps: BidRoundsDeps) {}
+
+  // --- the candidate ring -----------------------------------------------------------------------
+
+  /** A peer joined or left the reachable set: the ring is rebuilt before the next reconcile. */
+  ringChanged(): void {
+    this.ringStale = true
+  }
+
+  /** Rebuilds the ring if membership changed since it was built; called before each reconcile pass. */
+  refreshRing(): void {
+    if (!this.ringStale) return
+    this.ring = buildRing([...this.deps.reachable(), this.deps.self])
+    this.ringStale = false
+    this.ringVersion++
+  }
+
+  /**
+   * A peer arrived (or came back): slots no peer could take may fit now, so services in rounds return
+   * to their shortest backoff and are reconciled again.
+   */
+  peerArrived(): void {
+    for (const [service, state] of this.auctions) {
+      state.fullWidthRounds = 0
+      this.deps.markDirty(service)
+    }
+  }
+
+  /**
+   * Whether this peer has a part in placing the service, and so reconciles it: it runs tasks of it (it
+   * may have to stop one), has a global slot of it, is already in its rounds, or would be a candidate
+   * for all its replicas in round 0. Candidate sets are prefixes of one sequence, so a peer outside
+   * that set is outside every smaller one; wider rounds reach it through the bids. This keeps the
+   * work of one change at O(holders + candidates), not O(N). When no peer can host the service at
+   * all, every peer counts itself in, so every peer records it as pending and `peer why` answers
+   * anywhere.
+   */
+  involvedIn(spec: ServiceSpec): boolean {
+    if (spec.mode === 'global' || this.auctions.has(spec.name) || this.bids.has(spec.name)) return true
+    if (this.deps.runsTasksOf(spec.name)) return true
+    const known = this.candidacy.get(spec.name)
+    if (known !== undefined && known.ringVersion === this.ringVersion && known.replicas === spec.replicas) return known.candidate
+    const count = candidateCount(Math.max(1, spec.replicas), this.ring.peers.length, 0)
+    const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
+    const candidate = chosen.length === 0 || chosen.includes(this.deps.self)
+    this.candidacy.set(spec.name, { ringVersion: this.ringVersion, replicas: spec.replicas, candidate })
+    return candidate
+  }
+
+  // --- bidding ----------------------------------------------------------------------------------
+
+  /** Considers bidding for the service's unowned replica indices in its current round. */
+  bid(spec: ServiceSpec, unowned: number[], now: number): void {
+    const { self: selfId, config, cluster } = this.deps
+    const want = placementRequest(spec)
+    let state = this.auctions.get(spec.name)
+    if (state === undefined || state.specHash !== want.specHash) {
+      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, fullWidthRounds: 0, unowned, pendingSince: now }
+      this.auctions.set(spec.name, state)
+      // Bids that arrived before we saw the slots may already be in a later round.
+      const known = this.bids.get(spec.name)
+      if (known !== undefined) {
+        for (const key of known.keys()) {
+          const [hash, round] = key.split('#')
+          if (hash === want.specHash && Number(round) > state.round) state.round = Number(round)
+        }
+      }
+    }
+    state.unowned = unowned
+    if (state.consideredRound >= state.round) return
+    state.consideredRound = state.round
+    const size = this.ring.peers.length
+    const count = candidateCount(unowned.length, size, state.round)
+    const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
+    if (chosen.length === 0) {
+      this.recordPending(spec.name, state)
+      return
+    }
+    if (!chosen.includes(selfId)) return
+    const self = cluster.get(selfId)
+    if (self === undefined) return
+    const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
+    const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
+    const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
+    const offers = result.ok && result.bid.offered > 0 && !gaveUp
+    const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
+    if (offers && result.ok) {
+      // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
+      this.recordBid(result.bid, slots)
+      state.bidders = chosen
+      // The window is an upper bound: once every candidate's bid is here (some may have come before
+      // our own), the auction runs at once.
+      state.closesAt = this.allBidsIn(spec.name, state) ? now : now + config.bidWindowMs
+      const message: Message = { kind: 'bid', bid: result.bid, slots }
+      for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
+      return
+    }
+    if (state.round === 0) {
+      // A first-round candidate that offers nothing says so, so the others need not wait out their
+      // bid window for it. Round 0 is small (slots + log N + 2 candidates); widened rounds skip this.
+      const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
+      for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
+      return
+    }
+    // Offering nothing in a widened round, a candidate may still have to announce the round to the
+    // candidates new to it: they do not reconcile the service until they hear of it. Two announcers
+    // (the first two of the previous round) suffice; sending more would cost N² at full width.
+    const previous = candidates(this.ring, spec.name, candidateCount(unowned.length, size, state.round - 1), this.hostFilter(spec))
+    const position = previous.indexOf(selfId)
+    if (position < 0 || position >= ROUND_ANNOUNCERS) return
+    const known = new Set(previous)
+    const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
+    this.recordBid(message.bid, slots)
+    for (const peer of chosen) if (!known.has(peer)) this.deps.send(peer, message)
+  }
+
+  /** Another peer's bid arrived. */
+  onBid(bid: Bid, slots: SlotRanges, now: number): void {
+    const known = this.bids.has(bid.service)
+    this.recordBid(bid, slots)
+    // The first bid we hear of a service makes us part of its rounds: reconcile it.
+    if (!known) this.deps.markDirty(bid.service)
+    const state = this.auctions.get(bid.service)
+    if (state?.closesAt !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && this.allBidsIn(bid.service, state)) {
+      state.closesAt = now
+    }
+    if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
+      // Another peer widened already: follow it, so candidate sets agree.
+      state.round = bid.round
+      state.roundStartedAt = now
+      this.deps.markDirty(bid.service)
+    }
+  }
+
+  /** This peer gave a slot of the service up after repeated failures: it offers nothing for it until then. */
+  sitOut(service: ServiceName, until: number): void {
+    this.gaveUp.set(service, until)
+  }
+
+  // --- rounds over time -------------------------------------------------------------------------
+
+  /** Runs the auctions whose bids are in and opens wider rounds where claims did not come. */
+  progress(now: number): void {
+    const { config } = this.deps
+    for (const [service, state] of [...this.auctions]) {
+      if (state.closesAt !== undefined && now >= state.closesAt) {
+        state.closesAt = undefined
+        this.closeRound(service, state, now)
+        // A busy host runs its auction late; measured from the round's start, the wait for the other
+        // winners' claims would then be over before they could arrive, and the next round would
+        // re-auction slots already claimed (five of ten agents on one 2-core host did).
+        state.claimsDueAt = now + config.roundTimeoutMs - config.bidWindowMs
+      }
+      if (now >= this.nextRoundAt(state)) {
+        state.claimsDueAt = undefined
+        // Claims should have arrived by now; what is still unowned goes to a wider round.
+        if (candidateCount(state.unowned.length, this.ring.peers.length, state.round) >= this.ring.peers.length) {
+          state.fullWidthRounds++
+          this.recordPending(service, state)
+        }
+        state.round++
+        state.roundStartedAt = now
+        this.deps.markDirty(service)
+      }
+    }
+  }
+
+  /** The earliest time an auction closes, a round times out or a hold on early bids ends. */
+  nextWakeAt(): number {
+    let at = Infinity
+    for (const state of this.auctions.values()) {
+      if (state.closesAt !== undefined) at = Math.min(at, state.closesAt)
+      at = Math.min(at, this.nextRoundAt(state))
+    }
+    for (const since of this.earlyBids.values()) at = Math.min(at, since + this.deps.config.roundTimeoutMs)
+    return at
+  }
+
+  private nextRoundAt(state: AuctionState): number {
+    return Math.max(state.roundStartedAt + this.roundDelayMs(state), state.claimsDueAt ?? -Infinity)
+  }
+
+  private roundDelayMs(state: AuctionState): number {
+    const { config } = this.deps
+    if (state.fullWidthRounds === 0) return config.roundTimeoutMs
+    return Math.min(config.pendingRetryMaxMs, config.roundTimeoutMs * 2 ** state.fullWidthRounds)
+  }
+
+  /** Runs the auction over the bids of our round and claims what we won, if it still fits. */
+  private closeRound(service: ServiceName, state: AuctionState, now: number): void {
+    const { self: selfId, cluster } = this.deps
+    const spec = this.deps.spec(service)
+    const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
+    if (spec === undefined || entries === undefined || !entries.has(selfId)) return
+    // Only slots every bidder saw as unowned are auctioned, so bidders with slightly different views
+    // still hand out the same slots; the rest wait for the next round.
+    let common: Set<number> | undefined
+    for (const { slots } of entries.values()) {
+      const mine = new Set(rangeIndices(slots))
+      common = common === undefined ? mine : new Set([...common].filter((i) => mine.has(i)))
+    }
+    const want = placementRequest(spec)
+    const result = auction({
+      service,
+      specHash: state.specHash,
+      slots: [...(common ?? [])].map((i) => replicaSlot(service, i)),
+      bids: [...entries.values()].map((e) => e.bid),
+      scoring: want,
+      spreadByDomain: want.spreadBy !== '',
+    })
+    // Slots claimed by another peer since the bids went out (a late auction, or a bidder whose view
+    // lagged) no longer need a place: starting them here would only make duplicates for the conflict
+    // rule to stop. The same reconcile that opened the round says which still do.
+    const stillOpen = new Set(reconcileService(spec, cluster.serviceTasks(service), cluster, now).place.filter((p) => p.peer === undefined).map((p) => p.slot))
+    // Without every candidate's bid the others' auctions may differ from ours, and ours hands us
+    // everything the missing bidders would have won: take at most an even share, and leave the rest
+    // to the next round, which sees everyone's claims. (A writer whose peers learned of an apply
+    // 400–700 ms after it, on a busy host, otherwise claimed 80 of 100 slots for itself.)
+    const bidders = state.bidders?.length ?? 0
+    let share = bidders > 0 && !this.allBidsIn(service, state) ? Math.ceil(result.awards.length / bidders) : Infinity
+    for (const award of result.awards) {
+      if (award.peer !== selfId) continue
+      if (!stillOpen.has(award.slot)) continue
+      if (share-- <= 0) break
+      const held = this.deps.heldVersion(award.slot)
+      if (held === want.specHash) continue
+      // We won a slot we run on an old version (the best place for the new one is here): replace it
+      // in place — stop-first for this one slot, since one peer holds one task per slot.
+      if (held !== undefined) this.deps.stopTask(award.slot, 'superseded')
+      const self = cluster.get(selfId)
+      // Another service's auction may have used the room meanwhile: never over-commit.
+      if (self === undefined || !feasible(self, want).ok) break
+      this.deps.claim(award.slot, spec)
+    }
+  }
+
+  /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */
+  private allBidsIn(service: ServiceName, state: AuctionState): boolean {
+    const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
+    if (entries === undefined || state.bidders === undefined) return false
+    return state.bidders.every((peer) => entries.has(peer))
+  }
+
+  private recordBid(bid: Bid, slots: SlotRanges): void {
+    let byRound = this.bids.get(bid.service)
+    if (byRound === undefined) this.bids.set(bid.service, (byRound = new Map()))
+    const key = `${bid.specHash}#${bid.round}`
+    let entries = byRound.get(key)
+    if (entries === undefined) byRound.set(key, (entries = new Map()))
+    entries.set(bid.peer, { bid, slots })
+  }
+
+  // --- bids that came before their spec ---------------------------------------------------------
+
+  /** The service's spec is here: bids held for it are ordinary bids now. */
+  specArrived(service: ServiceName): void {
+    this.earlyBids.delete(service)
+    this.bidsHeldBefore.delete(service)
+  }
+
+  /** Whether to keep the bids of a service we have no spec for, a round's length at most. */
+  holdEarlyBids(service: ServiceName, now: number): boolean {
+    if (!this.bids.has(service) || this.deps.runsTasksOf(service)) {
+      this.earlyBids.delete(service)
+      return false
+    }
+    const since = this.earlyBids.get(service)
+    if (since === undefined) {
+      // Held once, for a round; after that (forgetEarlyBids ends the hold) the bids go.
+      if (this.bidsHeldBefore.has(service)) {
+        this.bidsHeldBefore.delete(service)
+        return false
+      }
+      this.earlyBids.set(service, now)
+      this.bidsHeldBefore.add(service)
+    }
+    return true
+  }
+
+  /** Ends holds that lasted a round; a service whose spec never came (removed, or a peer far behind) is reconciled so its bids go. */
+  forgetEarlyBids(now: number): void {
+    for (const [service, since] of [...this.earlyBids]) {
+      if (now < since + this.deps.config.roundTimeoutMs) continue
+      if (this.deps.spec(service) === undefined) this.deps.markDirty(service)
+      this.earlyBids.delete(service)
+    }
+  }
+
+  /** Forgets the service's rounds, bids and pending report: nothing of it is left to place. */
+  drop(service: ServiceName): void {
+    this.auctions.delete(service)
+    this.bids.delete(service)
+    this.pending.delete(service)
+  }
+
+  // --- pending reasons --------------------------------------------------------------------------
+
+  pendingServices(): PendingInfo[] {
+    return [...this.pending.values()]
+  }
+
+  /** A global slot this peer should run does not fit here; `peer why` says why. */
+  globalBlocked(service: ServiceName, slot: SlotId, rejection: Rejection, now: number): void {
+    this.pending.set(service, { service, slots: [slot], round: 0, since: now, rejections: countRejections([rejection]) })
+  }
+
+  /** The service's slots here are placed: it is no longer pending on this peer. */
+  placed(service: ServiceName): void {
+    this.pending.delete(service)
+  }
+
+  /** Records why the service's unowned slots found no taker, from every live peer's feasibility. */
+  private recordPending(service: ServiceName, state: AuctionState): void {
+    const spec = this.deps.spec(service)
+    if (spec === undefined) return
+    const want = placementRequest(spec)
+    const rejections: Rejection[] = []
+    for (const view of this.deps.cluster.values()) {
+      if (view.state === 'dead') continue
+      const check = feasible(view, want)
+      if (!check.ok) rejections.push(check.rejection)
+    }
+    this.pending.set(service, {
+      service,
+      slots: state.unowned.map((i) => replicaSlot(service, i)),
+      round: state.round,
+      since: state.pendingSince,
+      rejections: countRejections(rejections),
+    })
+  }
+
+  // --- helpers ----------------------------------------------------------------------------------
+
+  /** Tasks of the service per value of the spreadBy label, for a bid's domain spread. */
+  private domainCounts(service: ServiceName, label: string): Map<string, number> {
+    const { cluster } = this.deps
+    const counts = new Map<string, number>()
+    for (const tasks of cluster.serviceTasks(service).bySlot.values()) {
+      for (const task of tasks) {
+        const domain = cluster.get(task.peer)?.labels[label] ?? ''
+        counts.set(domain, (counts.get(domain) ?? 0) + 1)
+      }
+    }
+    return counts
+  }
+
+  /** Peers whose labels and drivers (as their adverts say) allow the service at all. */
+  private hostFilter(spec: ServiceSpec): (peer: PeerId) => boolean {
+    const want = placementRequest(spec)
+    return (peer) => {
+      const view = this.deps.cluster.get(peer)
+      return view !== undefined && couldHost(want, view.drivers, view.labels)
+    }
+  }
+}

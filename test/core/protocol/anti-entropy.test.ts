@@ -1,0 +1,98 @@
+// Anti-entropy on its own, through its deps: what a digest answer sends and asks back, how a "dead"
+// learned this way counts, and whom a peer with nobody reachable talks to.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { AntiEntropy, type AntiEntropyDeps } from '../../../core/protocol/anti-entropy.js'
+import { ClusterState, defaultConfig, MemberTable, type Advert, type MemberRecord, type Message, type PeerId } from '../../../core/index.js'
+import { DEFAULT_CAPACITY, mulberry32, p } from './harness.js'
+
+interface Fake {
+  readonly antiEntropy: AntiEntropy
+  readonly members: MemberTable
+  readonly cluster: ClusterState
+  readonly sent: Array<{ to: PeerId; message: Message }>
+  readonly applied: MemberRecord[]
+  readonly syncs: PeerId[]
+}
+
+function fake(options: { seeds?: string[]; digest?: string } = {}): Fake {
+  const members = new MemberTable(p('a'))
+  const cluster = new ClusterState()
+  const sent: Fake['sent'] = []
+  const applied: MemberRecord[] = []
+  const syncs: PeerId[] = []
+  const deps: AntiEntropyDeps = {
+    self: p('a'), config: defaultConfig(3), random: mulberry32(1), members, cluster,
+    desiredDigest: () => options.digest ?? 'ours',
+    applyRecord: (record) => applied.push(record),
+    applyAdvert: (advert) => cluster.putAdvert(advert),
+    send: (to, message) => sent.push({ to, message }),
+    syncDesired: (peer) => syncs.push(peer),
+  }
+  const antiEntropy = new AntiEntropy(deps, { seeds: (options.seeds ?? []).map(p) })
+  return { antiEntropy, members, cluster, sent, applied, syncs }
+}
+
+const alive = (peer: string, incarnation = 1): MemberRecord => ({ peer: p(peer), incarnation, status: 'alive' })
+const advert = (peer: string, version: number): Advert => ({
+  peer: p(peer), incarnation: 1, version, capacity: DEFAULT_CAPACITY, allocated: DEFAULT_CAPACITY, labels: {}, drivers: ['process'], tasks: [],
+})
+const digest = (fields: Partial<Extract<Message, { kind: 'digest' }>>): Extract<Message, { kind: 'digest' }> =>
+  ({ kind: 'digest', members: [], adverts: [], desired: 'ours', reply: false, ...fields })
+
+const Digests = suite('anti-entropy: digests')
+
+Digests('a digest is answered with what the other side lacks, and with our own digest when we lack something', () => {
+  const { antiEntropy, members, cluster, sent } = fake()
+  members.apply(alive('b'), 3)
+  cluster.putAdvert(advert('b', 2))
+  antiEntropy.onDigest(p('c'), digest({ members: [[p('b'), 1, 'alive'], [p('d'), 1, 'alive']], adverts: [[p('b'), 1, 1]] }), 0)
+  assert.equal(sent.map((s) => [s.to, s.message.kind]), [['c', 'state'], ['c', 'digest']])
+  const state = sent[0]!.message as Extract<Message, { kind: 'state' }>
+  assert.equal(state.members, [], 'they know b as well as we do')
+  assert.equal(state.adverts.map((a) => [a.peer, a.version]), [['b', 2]], 'our advert of b is newer')
+  assert.is((sent[1]!.message as Extract<Message, { kind: 'digest' }>).reply, true, 'we lack d: ask back, as a reply')
+})
+
+Digests('a reply digest is never answered with another digest, so two peers do not ping-pong', () => {
+  const { antiEntropy, sent } = fake()
+  antiEntropy.onDigest(p('c'), digest({ members: [[p('d'), 1, 'alive']], reply: true }), 0)
+  assert.equal(sent, [])
+})
+
+Digests('a digest exchange with another desired-state digest asks for a sync at once; equal digests do not', () => {
+  const { antiEntropy, syncs } = fake()
+  antiEntropy.onDigest(p('b'), digest({ desired: 'ours' }), 0)
+  antiEntropy.onDigest(p('c'), digest({ desired: 'theirs' }), 0)
+  assert.equal(syncs, ['c'])
+})
+
+Digests('a "dead" learned from a state answer counts only as a suspicion; other records and adverts apply as they came', () => {
+  const { antiEntropy, cluster, applied } = fake()
+  antiEntropy.onState({ kind: 'state', members: [{ peer: p('b'), incarnation: 2, status: 'dead' }, { peer: p('c'), incarnation: 1, status: 'left' }], adverts: [advert('d', 4)] })
+  assert.equal(applied, [{ peer: p('b'), incarnation: 2, status: 'suspect' }, { peer: p('c'), incarnation: 1, status: 'left' }])
+  assert.is(cluster.advert(p('d'))?.version, 4)
+})
+
+Digests.run()
+
+const Timers = suite('anti-entropy: timers')
+
+Timers('at start a peer offers a digest to each seed but itself', () => {
+  const { antiEntropy, sent } = fake({ seeds: ['a', 's1', 's2'] })
+  antiEntropy.start(0)
+  assert.equal(sent.map((s) => s.to), ['s1', 's2'])
+})
+
+Timers('with nobody reachable, each reconnect interval goes back to the seeds', () => {
+  const { antiEntropy, sent } = fake({ seeds: ['s1'] })
+  antiEntropy.start(0)
+  sent.length = 0
+  const config = defaultConfig(3)
+  antiEntropy.tick(config.reconnectIntervalMs * 1.5)
+  assert.equal(sent.map((s) => [s.to, s.message.kind]), [['s1', 'digest']])
+  assert.is(antiEntropy.nextWakeAt() > config.reconnectIntervalMs * 1.5, true)
+})
+
+Timers.run()

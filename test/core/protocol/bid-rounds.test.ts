@@ -1,0 +1,150 @@
+// The bid rounds on their own, through their deps: a round on three peers from the first bid to the
+// claim, the sit-out after a give-up, bids held for a spec that has not arrived, who reconciles a
+// service, and the pending report.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { BidRounds, type BidRoundsDeps } from '../../../core/protocol/bid-rounds.js'
+import {
+  ClusterState, defaultConfig, NO_RESOURCES, placementRequest, toRanges, type Advert, type Bid, type Message, type PeerId, type ServiceName,
+  type ServiceSpec, type SlotId,
+} from '../../../core/index.js'
+import { DEFAULT_CAPACITY, p, service, slot } from './harness.js'
+
+const config = defaultConfig(3)
+const PEERS = ['a', 'b', 'c']
+
+interface Fake {
+  readonly rounds: BidRounds
+  readonly sent: Array<{ to: PeerId; message: Message }>
+  readonly claims: SlotId[]
+  readonly dirty: ServiceName[]
+  readonly specs: Map<ServiceName, ServiceSpec>
+}
+
+function fake(specs: ServiceSpec[] = []): Fake {
+  const cluster = new ClusterState()
+  for (const peer of PEERS) {
+    const advert: Advert = { peer: p(peer), incarnation: 1, version: 1, capacity: DEFAULT_CAPACITY, allocated: NO_RESOURCES, labels: {}, drivers: ['process'], tasks: [] }
+    cluster.putAdvert(advert)
+  }
+  const sent: Fake['sent'] = []
+  const claims: SlotId[] = []
+  const dirty: ServiceName[] = []
+  const byName = new Map(specs.map((spec) => [spec.name, spec]))
+  const deps: BidRoundsDeps = {
+    self: p('a'), config, cluster,
+    reachable: () => [p('b'), p('c')],
+    spec: (name) => byName.get(name),
+    runsTasksOf: () => false,
+    heldVersion: () => undefined,
+    claim: (at) => claims.push(at),
+    stopTask: () => {},
+    send: (to, message) => sent.push({ to, message }),
+    markDirty: (name) => dirty.push(name),
+  }
+  const rounds = new BidRounds(deps)
+  rounds.refreshRing()
+  return { rounds, sent, claims, dirty, specs: byName }
+}
+
+const web = service('web', { command: 'serve', replicas: 1, resources: { cpu: '100m', memory: 64 } })
+/** The slots a bid for web/0 names. */
+const SLOT_0 = toRanges([0])
+
+/** Another candidate's round-0 bid for web offering nothing. */
+function zero(peer: string): Bid {
+  return {
+    peer: p(peer), service: web.name, specHash: placementRequest(web).specHash, round: 0, domain: '', domainCount: 0, existing: 0, offered: 0,
+    cpuCapacityMilli: DEFAULT_CAPACITY.cpuMilli, cpuAllocatedMilli: 0, memoryCapacityMiB: DEFAULT_CAPACITY.memoryMiB, memoryAllocatedMiB: 0,
+  }
+}
+
+const Rounds = suite('bid rounds: a round')
+
+Rounds('a candidate bids to the other candidates, and claims at once when every candidate has bid', () => {
+  const { rounds, sent, claims } = fake([web])
+  rounds.bid(web, [0], 0)
+  assert.equal(sent.map((s) => [s.to, s.message.kind]), [['b', 'bid'], ['c', 'bid']], 'three peers: all are round-0 candidates')
+  assert.is(rounds.nextWakeAt(), config.bidWindowMs, 'the auction waits for the window at most')
+  rounds.onBid(zero('b'), SLOT_0, 10)
+  rounds.progress(10)
+  assert.equal(claims, [], 'c has not bid yet')
+  rounds.onBid(zero('c'), SLOT_0, 20)
+  assert.is(rounds.nextWakeAt(), 20, 'every candidate has bid: the auction is due now')
+  rounds.progress(20)
+  assert.equal(claims, [slot('web', 0)])
+})
+
+Rounds('a peer that gave the service up offers nothing until the sit-out ends, and says so in round 0', () => {
+  const { rounds, sent } = fake([web])
+  rounds.sitOut(web.name, 1_000)
+  rounds.bid(web, [0], 0)
+  const offered = sent.map((s) => (s.message as Extract<Message, { kind: 'bid' }>).bid.offered)
+  assert.equal(offered, [0, 0])
+})
+
+Rounds('a bid from a later round makes this peer follow it', () => {
+  const { rounds, dirty } = fake([web])
+  rounds.bid(web, [0], 0)
+  dirty.length = 0
+  rounds.onBid({ ...zero('b'), round: 2 }, SLOT_0, 50)
+  assert.equal(dirty, [web.name], 'reconciled again, to bid in round 2')
+  rounds.progress(config.bidWindowMs)
+  assert.is(rounds.nextWakeAt(), 50 + config.roundTimeoutMs, 'round 2 started when its bid arrived')
+})
+
+Rounds.run()
+
+const Early = suite('bid rounds: bids before their spec')
+
+Early('bids for a service not yet known are held for one round, once; then the service is reconciled so they go', () => {
+  const { rounds, dirty } = fake()
+  rounds.onBid(zero('b'), SLOT_0, 0)
+  assert.equal(dirty, [web.name], 'the first bid heard of a service makes this peer reconcile it')
+  assert.is(rounds.holdEarlyBids(web.name, 0), true)
+  assert.is(rounds.nextWakeAt(), config.roundTimeoutMs)
+  rounds.forgetEarlyBids(config.roundTimeoutMs - 1)
+  assert.equal(dirty, [web.name], 'still within the round')
+  rounds.forgetEarlyBids(config.roundTimeoutMs)
+  assert.equal(dirty, [web.name, web.name], 'the spec never came')
+  assert.is(rounds.holdEarlyBids(web.name, config.roundTimeoutMs), false, 'held once already')
+})
+
+Early('a spec that arrives ends the hold', () => {
+  const { rounds } = fake()
+  rounds.onBid(zero('b'), SLOT_0, 0)
+  rounds.holdEarlyBids(web.name, 0)
+  rounds.specArrived(web.name)
+  assert.is(rounds.nextWakeAt(), Infinity)
+})
+
+Early.run()
+
+const Involved = suite('bid rounds: who reconciles a service')
+
+Involved('global services, services in rounds and services no peer can host involve every peer', () => {
+  const { rounds } = fake()
+  assert.is(rounds.involvedIn(service('agent', { command: 'run', mode: 'global' })), true)
+  assert.is(rounds.involvedIn(service('gpu', { command: 'run', constraints: ['gpu == yes'] })), true, 'no host at all: every peer reports it pending')
+  rounds.onBid(zero('b'), SLOT_0, 0)
+  assert.is(rounds.involvedIn(web), true, 'a bid for it has been heard')
+})
+
+Involved.run()
+
+const Pending = suite('bid rounds: pending report')
+
+Pending('a blocked global slot is reported until it is placed; dropping the service forgets it', () => {
+  const { rounds } = fake()
+  const agent = service('agent', { command: 'run', mode: 'global' })
+  rounds.globalBlocked(agent.name, `agent@a` as SlotId, { peer: p('a'), reason: 'cpu', detail: '' }, 5)
+  assert.equal(rounds.pendingServices(), [{ service: agent.name, slots: ['agent@a'], round: 0, since: 5, rejections: [{ reason: 'cpu', detail: '', peers: 1 }] }])
+  rounds.placed(agent.name)
+  assert.equal(rounds.pendingServices(), [])
+  rounds.globalBlocked(agent.name, `agent@a` as SlotId, { peer: p('a'), reason: 'cpu', detail: '' }, 6)
+  rounds.drop(agent.name)
+  assert.equal(rounds.pendingServices(), [])
+})
+
+Pending.run()

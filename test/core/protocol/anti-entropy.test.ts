@@ -4,8 +4,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { AntiEntropy, type AntiEntropyDeps } from '../../../core/protocol/anti-entropy.js'
-import { ClusterState, defaultConfig, MemberTable, type Advert, type MemberRecord, type Message, type PeerId } from '../../../core/index.js'
-import { DEFAULT_CAPACITY, mulberry32, p } from './harness.js'
+import { ClusterState, defaultConfig, MemberTable, seededRandom, type Advert, type MemberRecord, type Message, type PeerId } from '../../../core/index.js'
+import { DEFAULT_CAPACITY, p } from './harness.js'
 
 interface Fake {
   readonly antiEntropy: AntiEntropy
@@ -23,7 +23,7 @@ function fake(options: { seeds?: string[]; digest?: string } = {}): Fake {
   const applied: MemberRecord[] = []
   const syncs: PeerId[] = []
   const deps: AntiEntropyDeps = {
-    self: p('a'), config: defaultConfig(3), random: mulberry32(1), members, cluster,
+    self: p('a'), config: defaultConfig(3), random: seededRandom(1), members, cluster,
     desiredDigest: () => options.digest ?? 'ours',
     applyRecord: (record) => applied.push(record),
     applyAdvert: (advert) => cluster.putAdvert(advert),

@@ -224,10 +224,11 @@ function validateConstraints(value: unknown, path: string, errors: SpecError[]):
       result = parseConstraint(item)
       if (typeof result !== 'string') result = operatorTypo(item, result) ?? result
     } else if (isRecord(item)) {
-      unknownKeys(item, CONSTRAINT_FIELDS, itemPath, errors)
-      result = constraintObject(item)
+      const constraint = constraintObject(item, itemPath, errors)
+      if (constraint !== undefined) out.push(constraint)
+      return
     } else {
-      result = CONSTRAINT_EXPECTED
+      result = `expected a string such as "zone == eu" or { label, op, value } with op one of ${CONSTRAINT_OPS.join(', ')}`
     }
     if (typeof result === 'string') errors.push({ path: itemPath, message: result })
     else out.push(result)
@@ -236,18 +237,29 @@ function validateConstraints(value: unknown, path: string, errors: SpecError[]):
 }
 
 const CONSTRAINT_FIELDS = ['label', 'op', 'value', 'values']
-const CONSTRAINT_EXPECTED = `expected a string such as "zone == eu" or { label, op, value } with op one of ${CONSTRAINT_OPS.join(', ')}`
 
-/** `{ label, op, value }` or `{ label, op, values }`; values are strings, as peers' label values are. */
-function constraintObject(item: Record<string, unknown>): Constraint | string {
-  if (typeof item.label !== 'string' || !CONSTRAINT_OPS.includes(item.op as ConstraintOp)) return CONSTRAINT_EXPECTED
-  if (item.value !== undefined && item.values !== undefined) return 'give "value" or "values", not both'
-  if (item.values !== undefined) {
-    if (!Array.isArray(item.values) || !item.values.every((v) => typeof v === 'string')) return '"values" must be a list of strings (quote numbers: "5")'
-    return checked(item.label, item.op as ConstraintOp, item.values as string[])
+/**
+ * `{ label, op, value }` or `{ label, op, values }`, each problem at the field it is in. Values are
+ * strings, as peers' label values are.
+ */
+function constraintObject(item: Record<string, unknown>, path: string, errors: SpecError[]): Constraint | undefined {
+  const before = errors.length
+  unknownKeys(item, CONSTRAINT_FIELDS, path, errors)
+  if (typeof item.label !== 'string' || !LABEL_KEY.test(item.label)) errors.push({ path: join(path, 'label'), message: `expected a label key: ${LABEL_KEY_RULE}` })
+  if (!CONSTRAINT_OPS.includes(item.op as ConstraintOp)) errors.push({ path: join(path, 'op'), message: `expected one of ${CONSTRAINT_OPS.join(', ')}` })
+  if (item.value !== undefined && item.values !== undefined) {
+    errors.push({ path, message: 'give "value" or "values", not both' })
+  } else if (item.values !== undefined && !(Array.isArray(item.values) && item.values.every((v) => typeof v === 'string'))) {
+    errors.push({ path: join(path, 'values'), message: 'expected a list of strings (quote numbers: "5")' })
+  } else if (item.value !== undefined && typeof item.value !== 'string') {
+    errors.push({ path: join(path, 'value'), message: 'expected a string (quote numbers: "5")' })
   }
-  if (item.value !== undefined && typeof item.value !== 'string') return '"value" must be a string (quote numbers: "5")'
-  return checked(item.label, item.op as ConstraintOp, item.value === undefined ? [] : [item.value])
+  if (errors.length > before) return undefined
+  const values = (item.values ?? (item.value === undefined ? [] : [item.value])) as string[]
+  const result = checked(item.label as string, item.op as ConstraintOp, values)
+  if (typeof result !== 'string') return result
+  errors.push({ path: join(path, item.values !== undefined ? 'values' : 'value'), message: result })
+  return undefined
 }
 
 /**
@@ -276,13 +288,9 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
     if (typeof item === 'number' || typeof item === 'string') {
       const match = /^(\d{1,5})(?::(\d{1,5}))?(?:\/(tcp|udp))?$/.exec(String(item).trim())
       if (match) port = { host: Number(match[1]), container: Number(match[2] ?? match[1]), protocol: (match[3] ?? 'tcp') as PortSpec['protocol'] }
-    } else if (isRecord(item) && Number.isInteger(item.host)) {
-      unknownKeys(item, PORT_FIELDS, itemPath, errors)
-      const container = item.container ?? item.host
-      const protocol = item.protocol ?? 'tcp'
-      if (Number.isInteger(container) && (protocol === 'tcp' || protocol === 'udp')) {
-        port = { host: item.host as number, container: container as number, protocol }
-      }
+    } else if (isRecord(item)) {
+      port = portObject(item, itemPath, errors)
+      if (port === undefined) return
     }
     if (port === undefined || !validPort(port.host) || !validPort(port.container)) {
       errors.push({ path: itemPath, message: 'expected "host:container[/tcp|udp]" with ports 1-65535, or { host, container, protocol }' })
@@ -297,6 +305,18 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
 }
 
 const PORT_FIELDS = ['host', 'container', 'protocol']
+const PROTOCOLS: readonly PortSpec['protocol'][] = ['tcp', 'udp']
+
+/** `{ host, container, protocol }`, each problem at the field it is in; container defaults to host. */
+function portObject(item: Record<string, unknown>, path: string, errors: SpecError[]): PortSpec | undefined {
+  const before = errors.length
+  unknownKeys(item, PORT_FIELDS, path, errors)
+  if (item.host === undefined) errors.push({ path: join(path, 'host'), message: 'a port needs a host port (1-65535)' })
+  const host = integer(item.host, 0, 1, 65_535, join(path, 'host'), errors)
+  const container = integer(item.container, host, 1, 65_535, join(path, 'container'), errors)
+  const protocol = oneOf(item.protocol, PROTOCOLS, 'tcp', join(path, 'protocol'), errors)
+  return errors.length > before ? undefined : { host, container, protocol }
+}
 
 function validateHealthcheck(value: unknown, path: string, errors: SpecError[]): HealthcheckSpec | null {
   if (value === undefined || value === null) return null

@@ -33,3 +33,22 @@ export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<Cli
     })
   })
 }
+
+/**
+ * A gate that lets at most `parallel` pieces of work run at once: each CLI run is a Node process, and
+ * a test that starts dozens should queue them up front and let each await its own.
+ */
+export function concurrencyLimit(parallel: number): <T>(work: () => Promise<T>) => Promise<T> {
+  let running = 0
+  const waiting: (() => void)[] = []
+  return async (work) => {
+    if (running >= parallel) await new Promise<void>((resolve) => waiting.push(resolve))
+    running++
+    try {
+      return await work()
+    } finally {
+      running--
+      waiting.shift()?.()
+    }
+  }
+}

@@ -233,8 +233,10 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   // constraints
   { name: 'the second of two constraints is named by its index', input: web({ constraints: ['zone == eu', 'zone = eu'] }), paths: ['services.web.constraints[1]'], message: /cannot parse/ },
   { name: 'an invalid regular expression in a constraint', input: web({ constraints: ['host matches [a'] }), paths: ['services.web.constraints[0]'], message: /regular expression/ },
-  { name: 'a constraint object with an unknown op', input: web({ constraints: [{ label: 'zone', op: '=', value: 'eu' }] }), paths: ['services.web.constraints[0]'] },
-  { name: 'a constraint object with non-string values', input: web({ constraints: [{ label: 'zone', op: 'in', values: [{}] }] }), paths: ['services.web.constraints[0]'] },
+  { name: 'a constraint object with an unknown op', input: web({ constraints: [{ label: 'zone', op: '=', value: 'eu' }] }), paths: ['services.web.constraints[0].op'] },
+  { name: 'a constraint object with non-string values', input: web({ constraints: [{ label: 'zone', op: 'in', values: [{}] }] }), paths: ['services.web.constraints[0].values'] },
+  { name: 'a constraint object with a bad label', input: web({ constraints: [{ label: 'a b', op: 'exists' }] }), paths: ['services.web.constraints[0].label'] },
+  { name: 'a constraint object whose value breaks its op', input: web({ constraints: [{ label: 'host', op: 'matches', value: '[a' }] }), paths: ['services.web.constraints[0].value'], message: /regular expression/ },
   { name: 'constraints that are not a list', input: web({ constraints: 'zone == eu' }), paths: ['services.web.constraints'] },
   { name: 'more constraints than the limit', input: web({ constraints: Array.from({ length: SPEC_LIMITS.maxConstraints + 1 }, () => 'zone == eu') }), paths: ['services.web.constraints'] },
   // names
@@ -266,7 +268,10 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   { name: 'a container port above 65535', input: web({ ports: ['8080:70000'] }), paths: ['services.web.ports[0]'] },
   { name: 'port zero', input: web({ ports: ['0:80'] }), paths: ['services.web.ports[0]'] },
   { name: 'an unknown protocol', input: web({ ports: ['8080:80/sctp'] }), paths: ['services.web.ports[0]'] },
-  { name: 'a port object with an unknown protocol', input: web({ ports: [{ host: 80, protocol: 'TCP' }] }), paths: ['services.web.ports[0]'] },
+  { name: 'a port object with an unknown protocol', input: web({ ports: [{ host: 80, protocol: 'TCP' }] }), paths: ['services.web.ports[0].protocol'] },
+  { name: 'a port object with a host port as text', input: web({ ports: [{ host: '80' }] }), paths: ['services.web.ports[0].host'] },
+  { name: 'a port object without a host port', input: web({ ports: [{ container: 80 }] }), paths: ['services.web.ports[0].host'] },
+  { name: 'a port object with a container port of 0', input: web({ ports: [{ host: 80, container: 0 }] }), paths: ['services.web.ports[0].container'] },
   { name: 'a port range', input: web({ ports: ['8000-8010:80'] }), paths: ['services.web.ports[0]'] },
   { name: 'the same host port twice names the second', input: web({ ports: ['8080:80', '8080:81'] }), paths: ['services.web.ports[1]'], message: /8080\/tcp is listed twice/ },
   { name: 'ports that are not a list', input: web({ ports: '8080:80' }), paths: ['services.web.ports'] },
@@ -436,7 +441,7 @@ const longStrings: Array<{ name: string; body: Record<string, unknown>; path: st
   { name: 'the image', body: { image: LONG }, path: 'services.web.image' },
   { name: 'spreadBy', body: { spreadBy: LONG }, path: 'services.web.spreadBy' },
   { name: 'a constraint value', body: { constraints: [`zone == ${LONG}`] }, path: 'services.web.constraints[0]' },
-  { name: 'a constraint object value', body: { constraints: [{ label: 'zone', op: '==', value: LONG }] }, path: 'services.web.constraints[0]' },
+  { name: 'a constraint object value', body: { constraints: [{ label: 'zone', op: '==', value: LONG }] }, path: 'services.web.constraints[0].value' },
   { name: 'a constraint pattern', body: { constraints: [`host matches ${LONG}`] }, path: 'services.web.constraints[0]' },
   { name: 'a constraint label', body: { constraints: [`${LONG} exists`] }, path: 'services.web.constraints[0]' },
   { name: 'an unparseable constraint', body: { constraints: [`zone ~ ${LONG}`] }, path: 'services.web.constraints[0]' },
@@ -475,7 +480,7 @@ Limits('lists are bounded: command arguments, env list entries, constraint value
   assert.equal(paths(web({ env: Array.from({ length: SPEC_LIMITS.maxEnvEntries + 1 }, (_, i) => `A${i}=1`) })), ['services.web.env'])
   const values = Array.from({ length: SPEC_LIMITS.maxConstraintValues + 1 }, (_, i) => `v${i}`)
   assert.equal(paths(web({ constraints: [`zone in (${values.join(', ')})`] })), ['services.web.constraints[0]'])
-  assert.equal(paths(web({ constraints: [{ label: 'zone', op: 'in', values }] })), ['services.web.constraints[0]'])
+  assert.equal(paths(web({ constraints: [{ label: 'zone', op: 'in', values }] })), ['services.web.constraints[0].values'])
 })
 
 Limits('a NUL character, which no command line or environment carries, is refused in values', () => {
@@ -520,8 +525,8 @@ Limits('keys that follow the rules are accepted', () => {
 const nested: Array<{ name: string; body: Record<string, unknown>; paths: string[]; message?: RegExp }> = [
   { name: 'healthcheck.bogus', body: { healthcheck: { command: 'true', bogus: 1 } }, paths: ['services.web.healthcheck.bogus'], message: /unknown field/ },
   { name: 'an extra field in a constraint object', body: { constraints: [{ label: 'zone', op: '==', value: 'eu', extra: 1 }] }, paths: ['services.web.constraints[0].extra'], message: /unknown field/ },
-  { name: 'a numeric constraint value', body: { constraints: [{ label: 'zone', op: '==', value: 5 }] }, paths: ['services.web.constraints[0]'], message: /must be a string/ },
-  { name: 'a numeric value in a constraint list', body: { constraints: [{ label: 'zone', op: 'in', values: ['a', 5] }] }, paths: ['services.web.constraints[0]'], message: /list of strings/ },
+  { name: 'a numeric constraint value', body: { constraints: [{ label: 'zone', op: '==', value: 5 }] }, paths: ['services.web.constraints[0].value'], message: /expected a string \(quote numbers/ },
+  { name: 'a numeric value in a constraint list', body: { constraints: [{ label: 'zone', op: 'in', values: ['a', 5] }] }, paths: ['services.web.constraints[0].values'], message: /list of strings/ },
   { name: 'both value and values', body: { constraints: [{ label: 'zone', op: 'in', value: 'a', values: ['b'] }] }, paths: ['services.web.constraints[0]'], message: /not both/ },
   { name: '"zone ==="', body: { constraints: ['zone ==='] }, paths: ['services.web.constraints[0]'], message: /holds an operator/ },
   { name: '"zone !== eu"', body: { constraints: ['zone !== eu'] }, paths: ['services.web.constraints[0]'], message: /holds an operator/ },

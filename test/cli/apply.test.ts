@@ -4,28 +4,12 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { DEFAULT_MAX_BODY_BYTES, startControlServer, type ControlServer } from '../../node/control/index.js'
 import { requestTooLarge } from '../../cli/commands/apply.js'
-import { runCli } from './run-cli.js'
+import { runCli, suiteFolder } from './run-cli.js'
 
 const apply = suite('peer apply and the body limit')
-let dir = ''
-
-apply.before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'peer-apply-'))
-})
-apply.after(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
-
-const write = (name: string, text: string): string => {
-  const path = join(dir, name)
-  writeFileSync(path, text)
-  return path
-}
+const { path, write } = suiteFolder(apply, 'peer-apply-')
 
 apply('requestTooLarge names the files and the limit, and lets a body of exactly the limit through', () => {
   const body = { services: [{ name: 'web', blob: 'x'.repeat(100) }] }
@@ -44,7 +28,7 @@ apply('a 400 KB file whose aliases expand past the 32 MiB limit is refused befor
   ].join('\n'))
   const file = write('aliases.yaml', `${documents.join('\n---\n')}\n`)
   // No agent listens there: the refusal must come first.
-  const result = await runCli(['apply', '-f', file, '--peer', join(dir, 'none.sock')])
+  const result = await runCli(['apply', '-f', file, '--peer', path('none.sock')])
   assert.is(result.code, 2, result.stderr)
   assert.is(result.stdout, '')
   const lines = result.stderr.trimEnd().split('\n')
@@ -53,7 +37,7 @@ apply('a 400 KB file whose aliases expand past the 32 MiB limit is refused befor
 })
 
 apply("an agent's own too-large refusal reaches the user as one line naming the file", async () => {
-  const socket = join(dir, 'small.sock')
+  const socket = path('small.sock')
   let called = false
   const server: ControlServer = await startControlServer(socket, [{ method: 'POST', path: '/v1/apply', handle: () => ((called = true), { body: { services: [] } }) }], { maxBodyBytes: 1024 })
   try {

@@ -7,12 +7,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { availableParallelism, tmpdir } from 'node:os'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { DURATION_RANGES, RESOURCE_LIMITS, SPEC_LIMITS, toWrittenForm, validateServices, type SpecError } from '../../core/index.js'
 import { specArb } from '../core/service-spec/arbitraries.js'
-import { concurrencyLimit, runCli } from './run-cli.js'
+import { concurrencyLimit, runCli, suiteFolder } from './run-cli.js'
 
 type Body = Record<string, unknown>
 type Document = { services: Record<string, Body> } & Record<string, unknown>
@@ -213,14 +211,7 @@ validation.run()
 // --- the real CLI -------------------------------------------------------------------------------
 
 const cli = suite('malformed specs: peer plan')
-let dir = ''
-
-cli.before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'peer-malformed-'))
-})
-cli.after(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
+const { write } = suiteFolder(cli, 'peer-malformed-')
 
 /** JSON in ASCII: every other character escaped, so the file reads back exactly, whatever it holds. */
 const asciiJson = (value: unknown): string =>
@@ -233,8 +224,7 @@ cli(`${SAMPLE} broken specs: exit 2, one line per problem naming the file and th
   const limited = concurrencyLimit(Math.min(6, Math.max(2, availableParallelism())))
   const cases = fc.sample(brokenArb, { numRuns: SAMPLE, seed })
   await Promise.all(cases.map(async ({ document, path, what }, i) => {
-    const file = join(dir, `broken-${i}.json`)
-    writeFileSync(file, asciiJson(document))
+    const file = write(`broken-${i}.json`, asciiJson(document))
     const expected = errorsOf(JSON.parse(JSON.stringify(document)))
     const result = await limited(() => runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml']))
     const context = `${what} (seed ${seed}, case ${i}):\n${result.stderr.slice(0, 2000)}`

@@ -1,8 +1,11 @@
 // Runs the real `peer` command in a child process, as a user would, and collects what it printed.
 
 import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { Test } from 'uvu'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -50,5 +53,27 @@ export function concurrencyLimit(parallel: number): <T>(work: () => Promise<T>) 
       running--
       waiting.shift()?.()
     }
+  }
+}
+
+/**
+ * A temporary folder for the files a suite hands the CLI: made before its tests, removed after them.
+ * `path` names a file in it; `write` writes one and answers its path.
+ */
+export function suiteFolder(test: Test, prefix: string): { path: (name: string) => string; write: (name: string, text: string) => string } {
+  let dir = ''
+  test.before(() => {
+    dir = mkdtempSync(join(tmpdir(), prefix))
+  })
+  test.after(() => {
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const path = (name: string): string => join(dir, name)
+  return {
+    path,
+    write: (name, text) => {
+      writeFileSync(path(name), text)
+      return path(name)
+    },
   }
 }

@@ -113,7 +113,7 @@ function write(text: string, signal: AbortSignal): Promise<void> {
 }
 
 function asUsageError(error: unknown): unknown {
-  return error instanceof ControlClientError ? new UsageError(error.message, EXIT_FAILURE) : error
+  return error instanceof ControlClientError ? new UsageError(error.message, EXIT_FAILURE, { cause: error }) : error
 }
 
 /** `--json`: the agent's answer exactly as it was, pretty-printed. */

@@ -8,9 +8,12 @@ export const EXIT_UNPLACEABLE = 1
 export const EXIT_FAILURE = 1
 export const EXIT_INVALID_INPUT = 2
 
-/** An error the user can fix: printed as one line, no stack, with its exit code. */
+/**
+ * An error the user can fix: printed as one line per problem, no stack, with its exit code. `cause`
+ * keeps what it was made from (the agent's refusal, say) for callers that say it better.
+ */
 export class UsageError extends Error {
-  constructor(message: string, readonly exitCode = EXIT_INVALID_INPUT) {
-    super(message)
+  constructor(message: string, readonly exitCode = EXIT_INVALID_INPUT, options?: ErrorOptions) {
+    super(message, options)
   }
 }

@@ -4,6 +4,7 @@
 
 import { ImmutableString } from '@automerge/automerge'
 import { PEER_ID_PATTERN, type PeerId } from '../core/placement/ids.js'
+import { LABEL_KEY } from '../core/service-spec/limits.js'
 import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { isRecordValue, readNumber, readString } from './plain.js'
@@ -22,8 +23,6 @@ export interface PeerSettings {
   readonly timeMs: number
 }
 
-/** Same rule as constraint label keys (core/service-spec/constraints.ts). */
-const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,252})$/
 const LABEL_PREFIX = 'labels/'
 
 export function drain(doc: DesiredDoc, peer: string, author: PeerId, nowMs: number): EditResult {

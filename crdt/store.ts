@@ -17,7 +17,7 @@
 import { constants as fsConstants } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { syncDirectory, writeAll, writeFileDurably } from '../io/durable-file.js'
+import { makePrivate, PRIVATE_DIR_MODE, syncDirectory, writeAll, writeFileDurably } from '../io/durable-file.js'
 import * as Automerge from '@automerge/automerge'
 import { encodeFrame, scanFrames } from './framing.js'
 import { newDocument } from './genesis.js'
@@ -69,9 +69,14 @@ export interface OpenedStore {
   readonly warnings: StoreWarning[]
 }
 
-/** Opens (creating if needed) the store in `dir` and loads the document. Throws only on I/O errors. */
+/**
+ * Opens (creating if needed) the store in `dir` and loads the document. Throws only on I/O errors.
+ * The directory is made 0700 and its files 0600 — also when they were created with looser modes — as
+ * the document holds every service's env values.
+ */
 export async function openStore(dir: string, init: StoreInit): Promise<OpenedStore> {
-  await mkdir(dir, { recursive: true })
+  await mkdir(dir, { recursive: true, mode: PRIVATE_DIR_MODE })
+  await makePrivate(dir)
   const warnings: StoreWarning[] = []
   for (const name of await readdir(dir)) {
     if (name.endsWith(TEMP_SUFFIX)) {

@@ -4,7 +4,7 @@
 import type { Command } from 'commander'
 import { Agent } from '../../node/agent/agent.js'
 import { defaultDataDir } from '../../node/agent/data-dir.js'
-import { parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
+import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
 import { messageOf } from '../../core/error-message.js'
@@ -118,14 +118,12 @@ function unit(parsed: number | string, flag: string, given: string): number {
   return parsed
 }
 
-const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,252})$/
-
 export function parseLabels(values: readonly string[]): Record<string, string> {
   const labels: Record<string, string> = {}
   for (const part of values.flatMap((v) => v.split(',')).map((p) => p.trim()).filter((p) => p !== '')) {
     const eq = part.indexOf('=')
     const key = eq < 0 ? part : part.slice(0, eq)
-    if (eq < 0 || !LABEL_KEY.test(key)) throw new UsageError(`--labels: ${JSON.stringify(part)} is not key=value (keys: letters, digits, . _ / -)`)
+    if (eq < 0 || !LABEL_KEY.test(key)) throw new UsageError(`--labels: ${JSON.stringify(part)} is not key=value (a key is ${LABEL_KEY_RULE})`)
     labels[key] = part.slice(eq + 1)
   }
   return labels

@@ -3,7 +3,9 @@
 // disk; gossip carries it to every other peer within milliseconds.
 
 import type { Command } from 'commander'
+import type { ServiceSpec } from '../../core/index.js'
 import type { ServiceOutcome } from '../../crdt/index.js'
+import { ControlClientError, DEFAULT_MAX_BODY_BYTES, formatBytes, type AnswerOf } from '../../node/control/index.js'
 import { formatFileError, loadServices } from '../files.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
@@ -25,9 +27,36 @@ export function registerApply(program: Command): void {
     .action(async (options: ApplyOptions) => {
       const services = await loadServices(options.file)
       if (!services.ok) throw new UsageError(services.errors.map(formatFileError).join('\n'))
-      const answer = await ask(options, 'POST /v1/apply', { body: { services: services.value } })
+      const answer = await applyServices(options, options.file, services.value)
       process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : outcomeText(answer.services))
     })
+}
+
+/**
+ * Sends the services read from `files` to the agent in one request. The request must fit the agent's
+ * body limit; a file can hold more than that once validated (defaults filled in, YAML aliases
+ * expanded), so that is checked before anything is sent, and said — as the agent's own refusal is —
+ * as one line naming the files, like any other problem with them.
+ */
+export async function applyServices(options: PeerOptions, files: readonly string[], services: readonly ServiceSpec[]): Promise<AnswerOf<'POST /v1/apply'>> {
+  const body = { services: [...services] }
+  const tooLarge = requestTooLarge(files, body)
+  if (tooLarge !== undefined) throw new UsageError(tooLarge)
+  try {
+    return await ask(options, 'POST /v1/apply', { body })
+  } catch (error) {
+    if (error instanceof UsageError && error.cause instanceof ControlClientError && error.cause.code === 'too-large') {
+      throw new UsageError(`${files.join(', ')}: the agent refused the services as too large (${error.cause.message}); apply them in parts`)
+    }
+    throw error
+  }
+}
+
+/** Why `body` is too large for one request to an agent, naming `files`; undefined when it fits. */
+export function requestTooLarge(files: readonly string[], body: unknown, limitBytes = DEFAULT_MAX_BODY_BYTES): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(body))
+  if (bytes <= limitBytes) return undefined
+  return `${files.join(', ')}: the services come to ${bytes} bytes of JSON, more than the ${formatBytes(limitBytes)} an agent takes in one request; apply them in parts`
 }
 
 export function outcomeText(outcomes: readonly ServiceOutcome[]): string {

@@ -11,7 +11,7 @@ import { SetupError } from '../../p2p/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
 import { table } from '../table.js'
-import { outcomeText } from './apply.js'
+import { applyServices, outcomeText, requestTooLarge } from './apply.js'
 import { messageOf } from '../../core/error-message.js'
 
 interface UpOptions {
@@ -47,6 +47,9 @@ async function runUp(options: UpOptions): Promise<number> {
   }
   const specs = options.file === undefined ? undefined : await loadServices(options.file)
   if (specs !== undefined && !specs.ok) throw new UsageError(specs.errors.map(formatFileError).join('\n'))
+  // Refused before any agent starts, as a spec error is.
+  const tooLarge = specs === undefined ? undefined : requestTooLarge(options.file ?? [], { services: specs.value })
+  if (tooLarge !== undefined) throw new UsageError(tooLarge)
   const base = resolve(options.data ?? join(defaultDataDir(), 'local'))
   let cluster: LocalCluster
   try {
@@ -76,7 +79,7 @@ async function runUp(options: UpOptions): Promise<number> {
     const names = new Map(cluster.agents.map((a) => [a.peerId ?? '', `peer-${a.index}`]))
     process.stdout.write(`${count} peer(s) up; data in ${base}\n`)
     if (specs !== undefined) {
-      const answer = await ask({ peer: first.socket }, 'POST /v1/apply', { body: { services: specs.value } })
+      const answer = await applyServices({ peer: first.socket }, options.file ?? [], specs.value)
       process.stdout.write(outcomeText(answer.services))
       // Ctrl-C while replicas start stops the cluster now, not once they all run.
       await Promise.race([waitForReplicas(first.socket, () => interrupted), interrupt])

@@ -2,8 +2,8 @@
 
 import { compileLabelPattern, type LabelPattern } from './label-pattern.js'
 import type { Constraint, ConstraintOp } from './types.js'
-
-const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,252})$/
+import { quoted } from '../error-message.js'
+import { LABEL_KEY, SPEC_LIMITS } from './limits.js'
 
 /**
  * Parses the string form users write, Swarm-style:
@@ -24,12 +24,15 @@ export function parseConstraint(text: string): Constraint | string {
     const op = binary[2]!.trim() as ConstraintOp
     return checked(binary[1]!, op, [binary[3]!.trim()])
   }
-  return `cannot parse constraint ${JSON.stringify(text)}: expected "label == value", "label != value", "label in (a, b)", "label notin (a, b)", "label exists" or "label matches regex"`
+  return `cannot parse constraint ${quoted(text)}: expected "label == value", "label != value", "label in (a, b)", "label notin (a, b)", "label exists" or "label matches regex"`
 }
 
 /** Validates an already-structured constraint; returns it, or a sentence saying what is wrong. */
 export function checked(label: string, op: ConstraintOp, values: readonly string[]): Constraint | string {
-  if (!LABEL_KEY.test(label)) return `label key ${JSON.stringify(label)} is not a valid label name`
+  if (!LABEL_KEY.test(label)) return `label key ${quoted(label)} is not a valid label name`
+  if (values.length > SPEC_LIMITS.maxConstraintValues) return `at most ${SPEC_LIMITS.maxConstraintValues} values`
+  const long = values.find((value) => value.length > SPEC_LIMITS.maxConstraintValueLength)
+  if (long !== undefined) return `values are at most ${SPEC_LIMITS.maxConstraintValueLength} characters, as peers' label values are; not ${quoted(long)}`
   switch (op) {
     case 'exists':
       if (values.length !== 0) return `"exists" takes no value`

@@ -2,8 +2,12 @@
 // out, or every problem found, each naming the field path and what was expected. Defaults are filled
 // in here so that a spec written with or without them has the same shape and the same hash.
 
+import { quoted } from '../error-message.js'
 import { SERVICE_NAME_PATTERN, serviceName } from '../placement/ids.js'
 import { checked, parseConstraint } from './constraints.js'
+import {
+  DURATION_RANGES, ENV_NAME, ENV_NAME_RULE, LABEL_KEY, LABEL_KEY_RULE, RESOURCE_LIMITS, SPEC_LIMITS, formatDurationMs, type DurationRange,
+} from './limits.js'
 import {
   CONSTRAINT_OPS, DRIVERS, MODES, RESTART_CONDITIONS, STRATEGIES, UPDATE_ORDERS,
   type Constraint, type ConstraintOp, type HealthcheckSpec, type Mode, type PortSpec, type Resources,
@@ -19,15 +23,7 @@ export interface SpecError {
 
 export type SpecResult = { ok: true; services: ServiceSpec[] } | { ok: false; errors: SpecError[] }
 
-/** Limits that keep one document from asking for absurd amounts of work. */
-export const SPEC_LIMITS = {
-  maxServices: 10_000,
-  maxReplicas: 1_000_000,
-  maxConstraints: 64,
-  maxPorts: 64,
-  maxEnvEntries: 1024,
-  maxStringLength: 64 * 1024,
-} as const
+export { SPEC_LIMITS } from './limits.js'
 
 export const DEFAULT_RESOURCES: Resources = { cpuMilli: 100, memoryMiB: 64, extended: {} }
 
@@ -76,9 +72,9 @@ export function validateServices(document: unknown): SpecResult {
       for (const [name, body] of Object.entries(services)) {
         const declared = field(body, 'name')
         if (declared !== undefined && declared !== name) {
-          errors.push({ path: `services.${name}.name`, message: `does not match its key ${JSON.stringify(name)}` })
+          errors.push({ path: join(join('services', name), 'name'), message: `does not match its key ${quoted(name)}` })
         }
-        entries.push({ name, body, path: `services.${name}` })
+        entries.push({ name, body, path: join('services', name) })
       }
     } else {
       errors.push({ path: 'services', message: 'expected a map of service name to service, or a list of services' })
@@ -126,15 +122,18 @@ export function validateService(name: unknown, body: unknown, path: string, erro
     errors.push({ path: at('name'), message: 'expected a service name of lowercase letters, digits and "-" (at most 63, like a DNS label)' })
   }
 
-  const image = optionalString(body.image, at('image'), errors) ?? ''
-  const command = stringList(body.command, at('command'), errors, true)
-  let driver = body.driver === undefined ? (image !== '' ? 'docker' : 'process') : body.driver
+  const beforeImage = errors.length
+  const image = optionalText(body.image, at('image'), SPEC_LIMITS.maxImageLength, errors) ?? ''
+  // An image given but refused still means docker: one error at image, not a process driver's too.
+  const badImage = errors.length > beforeImage
+  const command = commandList(body.command, at('command'), errors)
+  let driver = body.driver === undefined ? (image !== '' || badImage ? 'docker' : 'process') : body.driver
   if (!DRIVERS.includes(driver as never)) {
     // Report the driver alone: checks of a guessed driver would only add noise.
     errors.push({ path: at('driver'), message: `expected one of ${DRIVERS.join(', ')}` })
     driver = 'unknown'
   }
-  if (driver === 'docker' && image === '') errors.push({ path: at('image'), message: 'the docker driver needs an image' })
+  if (driver === 'docker' && image === '' && !badImage) errors.push({ path: at('image'), message: 'the docker driver needs an image' })
   if (driver === 'process' && command.length === 0) errors.push({ path: at('command'), message: 'the process driver needs a command' })
   if (driver === 'process' && image !== '') errors.push({ path: at('image'), message: 'the process driver runs a command, not an image; set driver: docker' })
 
@@ -144,13 +143,13 @@ export function validateService(name: unknown, body: unknown, path: string, erro
   const constraints = validateConstraints(body.constraints, at('constraints'), errors)
   const maxPerNode = integer(body.maxPerNode, 0, 0, SPEC_LIMITS.maxReplicas, at('maxPerNode'), errors)
   const strategy = oneOf(body.strategy, STRATEGIES, 'spread', at('strategy'), errors)
-  const spreadBy = optionalString(body.spreadBy, at('spreadBy'), errors) ?? ''
+  const spreadBy = optionalLabelKey(body.spreadBy, at('spreadBy'), errors) ?? ''
   const ports = validatePorts(body.ports, at('ports'), errors)
   const healthcheck = validateHealthcheck(body.healthcheck, at('healthcheck'), errors)
   const restart = validateRestart(body.restart, mode, at('restart'), errors)
   const update = validateUpdate(body.update, at('update'), errors)
-  const env = stringMap(body.env, at('env'), errors, true)
-  const labels = stringMap(body.labels, at('labels'), errors, false)
+  const env = stringMap(body.env, at('env'), ENV_KEYS, errors)
+  const labels = stringMap(body.labels, at('labels'), LABEL_KEYS, errors)
 
   if (errors.length > before) return undefined
   return {
@@ -183,18 +182,23 @@ function validateResources(value: unknown, path: string, errors: SpecError[]): R
   let cpuMilli = DEFAULT_RESOURCES.cpuMilli
   let memoryMiB = DEFAULT_RESOURCES.memoryMiB
   const extended: Record<string, number> = {}
+  const { maxCpuMilli, maxMemoryMiB, maxExtended } = RESOURCE_LIMITS
+  const kinds = Object.keys(value).filter((key) => key !== 'cpu' && key !== 'memory').length
+  if (kinds > SPEC_LIMITS.maxExtendedResources) errors.push({ path, message: `at most ${SPEC_LIMITS.maxExtendedResources} extended resources besides cpu and memory` })
   for (const [key, raw] of Object.entries(value)) {
     if (key === 'cpu') {
       const parsed = parseCpuMilli(raw)
       if (typeof parsed === 'string') errors.push({ path: join(path, key), message: parsed })
+      else if (parsed > maxCpuMilli) errors.push({ path: join(path, key), message: `at most ${maxCpuMilli / 1000} cores ("${maxCpuMilli}m")` })
       else cpuMilli = parsed
     } else if (key === 'memory') {
       const parsed = parseMemoryMiB(raw)
       if (typeof parsed === 'string') errors.push({ path: join(path, key), message: parsed })
+      else if (parsed > maxMemoryMiB) errors.push({ path: join(path, key), message: `at most 1 PiB ("${maxMemoryMiB / 1024 / 1024}Ti", ${maxMemoryMiB} MiB)` })
       else memoryMiB = parsed
     } else if (/^[a-z][a-z0-9_.-]{0,62}$/.test(key)) {
-      if (!Number.isInteger(raw) || (raw as number) < 0) {
-        errors.push({ path: join(path, key), message: 'extended resources are whole counts (e.g. gpu: 1)' })
+      if (!Number.isInteger(raw) || (raw as number) < 0 || (raw as number) > maxExtended) {
+        errors.push({ path: join(path, key), message: `extended resources are whole counts from 0 to ${maxExtended} (e.g. gpu: 1)` })
       } else if ((raw as number) > 0) {
         extended[key] = raw as number
       }
@@ -218,11 +222,11 @@ function validateConstraints(value: unknown, path: string, errors: SpecError[]):
     let result: Constraint | string
     if (typeof item === 'string') {
       result = parseConstraint(item)
-    } else if (isRecord(item) && typeof item.label === 'string' && CONSTRAINT_OPS.includes(item.op as ConstraintOp)) {
-      const values = item.values !== undefined ? item.values : item.value !== undefined ? [item.value] : []
-      result = Array.isArray(values) && values.every((v) => typeof v === 'string' || typeof v === 'number')
-        ? checked(item.label, item.op as ConstraintOp, values.map(String))
-        : '"values" must be a list of strings'
+      if (typeof result !== 'string') result = operatorTypo(item, result) ?? result
+    } else if (isRecord(item)) {
+      const constraint = constraintObject(item, itemPath, errors)
+      if (constraint !== undefined) out.push(constraint)
+      return
     } else {
       result = `expected a string such as "zone == eu" or { label, op, value } with op one of ${CONSTRAINT_OPS.join(', ')}`
     }
@@ -230,6 +234,43 @@ function validateConstraints(value: unknown, path: string, errors: SpecError[]):
     else out.push(result)
   })
   return out
+}
+
+const CONSTRAINT_FIELDS = ['label', 'op', 'value', 'values']
+
+/**
+ * `{ label, op, value }` or `{ label, op, values }`, each problem at the field it is in. Values are
+ * strings, as peers' label values are.
+ */
+function constraintObject(item: Record<string, unknown>, path: string, errors: SpecError[]): Constraint | undefined {
+  const before = errors.length
+  unknownKeys(item, CONSTRAINT_FIELDS, path, errors)
+  if (typeof item.label !== 'string' || !LABEL_KEY.test(item.label)) errors.push({ path: join(path, 'label'), message: `expected a label key: ${LABEL_KEY_RULE}` })
+  if (!CONSTRAINT_OPS.includes(item.op as ConstraintOp)) errors.push({ path: join(path, 'op'), message: `expected one of ${CONSTRAINT_OPS.join(', ')}` })
+  if (item.value !== undefined && item.values !== undefined) {
+    errors.push({ path, message: 'give "value" or "values", not both' })
+  } else if (item.values !== undefined && !(Array.isArray(item.values) && item.values.every((v) => typeof v === 'string'))) {
+    errors.push({ path: join(path, 'values'), message: 'expected a list of strings (quote numbers: "5")' })
+  } else if (item.value !== undefined && typeof item.value !== 'string') {
+    errors.push({ path: join(path, 'value'), message: 'expected a string (quote numbers: "5")' })
+  }
+  if (errors.length > before) return undefined
+  const values = (item.values ?? (item.value === undefined ? [] : [item.value])) as string[]
+  const result = checked(item.label as string, item.op as ConstraintOp, values)
+  if (typeof result !== 'string') return result
+  errors.push({ path: join(path, item.values !== undefined ? 'values' : 'value'), message: result })
+  return undefined
+}
+
+/**
+ * `zone === eu` parses as `zone == "= eu"`, and `zone == a, arch == b` as one value holding the second
+ * comparison: a value that starts with "=" or holds another operator is a typo, not a label value.
+ */
+function operatorTypo(text: string, constraint: Constraint): string | undefined {
+  if (constraint.op !== '==' && constraint.op !== '!=') return undefined
+  const value = constraint.values[0]!
+  if (!/^=|==|!=/.test(value)) return undefined
+  return `cannot parse constraint ${quoted(text)}: the value ${quoted(value)} holds an operator; write "label == value", one comparison per constraint`
 }
 
 function validatePorts(value: unknown, path: string, errors: SpecError[]): PortSpec[] {
@@ -247,12 +288,9 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
     if (typeof item === 'number' || typeof item === 'string') {
       const match = /^(\d{1,5})(?::(\d{1,5}))?(?:\/(tcp|udp))?$/.exec(String(item).trim())
       if (match) port = { host: Number(match[1]), container: Number(match[2] ?? match[1]), protocol: (match[3] ?? 'tcp') as PortSpec['protocol'] }
-    } else if (isRecord(item) && Number.isInteger(item.host)) {
-      const container = item.container ?? item.host
-      const protocol = item.protocol ?? 'tcp'
-      if (Number.isInteger(container) && (protocol === 'tcp' || protocol === 'udp')) {
-        port = { host: item.host as number, container: container as number, protocol }
-      }
+    } else if (isRecord(item)) {
+      port = portObject(item, itemPath, errors)
+      if (port === undefined) return
     }
     if (port === undefined || !validPort(port.host) || !validPort(port.container)) {
       errors.push({ path: itemPath, message: 'expected "host:container[/tcp|udp]" with ports 1-65535, or { host, container, protocol }' })
@@ -266,6 +304,20 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
   return ports
 }
 
+const PORT_FIELDS = ['host', 'container', 'protocol']
+const PROTOCOLS: readonly PortSpec['protocol'][] = ['tcp', 'udp']
+
+/** `{ host, container, protocol }`, each problem at the field it is in; container defaults to host. */
+function portObject(item: Record<string, unknown>, path: string, errors: SpecError[]): PortSpec | undefined {
+  const before = errors.length
+  unknownKeys(item, PORT_FIELDS, path, errors)
+  if (item.host === undefined) errors.push({ path: join(path, 'host'), message: 'a port needs a host port (1-65535)' })
+  const host = integer(item.host, 0, 1, 65_535, join(path, 'host'), errors)
+  const container = integer(item.container, host, 1, 65_535, join(path, 'container'), errors)
+  const protocol = oneOf(item.protocol, PROTOCOLS, 'tcp', join(path, 'protocol'), errors)
+  return errors.length > before ? undefined : { host, container, protocol }
+}
+
 function validateHealthcheck(value: unknown, path: string, errors: SpecError[]): HealthcheckSpec | null {
   if (value === undefined || value === null) return null
   if (!isRecord(value)) {
@@ -273,19 +325,17 @@ function validateHealthcheck(value: unknown, path: string, errors: SpecError[]):
     return null
   }
   unknownKeys(value, ['command', 'interval', 'timeout', 'retries', 'startPeriod'], path, errors)
-  const command = stringList(value.command, join(path, 'command'), errors, true)
-  if (command.length === 0) errors.push({ path: join(path, 'command'), message: 'a healthcheck needs a command' })
+  const before = errors.length
+  const command = commandList(value.command, join(path, 'command'), errors)
+  if (command.length === 0 && errors.length === before) errors.push({ path: join(path, 'command'), message: 'a healthcheck needs a command' })
   const d = DEFAULT_HEALTHCHECK_TIMING
-  const intervalMs = duration(value.interval, d.intervalMs, join(path, 'interval'), errors)
-  const timeoutMs = duration(value.timeout, d.timeoutMs, join(path, 'timeout'), errors)
-  if (intervalMs <= 0) errors.push({ path: join(path, 'interval'), message: 'must be longer than 0' })
-  if (timeoutMs <= 0) errors.push({ path: join(path, 'timeout'), message: 'must be longer than 0' })
+  const r = DURATION_RANGES.healthcheck
   return {
     command,
-    intervalMs,
-    timeoutMs,
+    intervalMs: duration(value.interval, d.intervalMs, r.interval, join(path, 'interval'), errors) ?? d.intervalMs,
+    timeoutMs: duration(value.timeout, d.timeoutMs, r.timeout, join(path, 'timeout'), errors) ?? d.timeoutMs,
     retries: integer(value.retries, d.retries, 1, 100, join(path, 'retries'), errors),
-    startPeriodMs: duration(value.startPeriod, d.startPeriodMs, join(path, 'startPeriod'), errors),
+    startPeriodMs: duration(value.startPeriod, d.startPeriodMs, r.startPeriod, join(path, 'startPeriod'), errors) ?? d.startPeriodMs,
   }
 }
 
@@ -297,17 +347,21 @@ function validateRestart(value: unknown, mode: Mode, path: string, errors: SpecE
     return d
   }
   unknownKeys(value, ['condition', 'delay', 'maxDelay', 'maxAttempts', 'window'], path, errors)
-  const delayMs = duration(value.delay, d.delayMs, join(path, 'delay'), errors)
-  const policy: RestartPolicy = {
-    condition: oneOf(value.condition, RESTART_CONDITIONS, d.condition, join(path, 'condition'), errors),
-    delayMs,
-    // A delay above the default cap raises the cap, unless the user set one.
-    maxDelayMs: duration(value.maxDelay, Math.max(d.maxDelayMs, delayMs), join(path, 'maxDelay'), errors),
-    maxAttempts: integer(value.maxAttempts, d.maxAttempts, 0, 1_000_000, join(path, 'maxAttempts'), errors),
-    windowMs: duration(value.window, d.windowMs, join(path, 'window'), errors),
+  const r = DURATION_RANGES.restart
+  const delayMs = duration(value.delay, d.delayMs, r.delay, join(path, 'delay'), errors)
+  // A delay above the default cap raises the cap, unless the user set one.
+  const maxDelayMs = duration(value.maxDelay, delayMs === undefined ? undefined : Math.max(d.maxDelayMs, delayMs), r.maxDelay, join(path, 'maxDelay'), errors)
+  // Compared only when both are valid: a wrong delay is one mistake, not two.
+  if (delayMs !== undefined && maxDelayMs !== undefined && maxDelayMs < delayMs) {
+    errors.push({ path: join(path, 'maxDelay'), message: 'must not be shorter than delay' })
   }
-  if (policy.maxDelayMs < policy.delayMs) errors.push({ path: join(path, 'maxDelay'), message: 'must not be shorter than delay' })
-  return policy
+  return {
+    condition: oneOf(value.condition, RESTART_CONDITIONS, d.condition, join(path, 'condition'), errors),
+    delayMs: delayMs ?? d.delayMs,
+    maxDelayMs: maxDelayMs ?? d.maxDelayMs,
+    maxAttempts: integer(value.maxAttempts, d.maxAttempts, 0, 1_000_000, join(path, 'maxAttempts'), errors),
+    windowMs: duration(value.window, d.windowMs, r.window, join(path, 'window'), errors) ?? d.windowMs,
+  }
 }
 
 function validateUpdate(value: unknown, path: string, errors: SpecError[]): UpdatePolicy {
@@ -323,12 +377,13 @@ function validateUpdate(value: unknown, path: string, errors: SpecError[]): Upda
     if (typeof value.autoRollback === 'boolean') autoRollback = value.autoRollback
     else errors.push({ path: join(path, 'autoRollback'), message: 'expected true or false' })
   }
+  const r = DURATION_RANGES.update
   return {
     parallelism: integer(value.parallelism, d.parallelism, 1, SPEC_LIMITS.maxReplicas, join(path, 'parallelism'), errors),
-    delayMs: duration(value.delay, d.delayMs, join(path, 'delay'), errors),
+    delayMs: duration(value.delay, d.delayMs, r.delay, join(path, 'delay'), errors) ?? d.delayMs,
     order: oneOf(value.order, UPDATE_ORDERS, d.order, join(path, 'order'), errors),
     autoRollback,
-    healthDeadlineMs: duration(value.healthDeadline, d.healthDeadlineMs, join(path, 'healthDeadline'), errors),
+    healthDeadlineMs: duration(value.healthDeadline, d.healthDeadlineMs, r.healthDeadline, join(path, 'healthDeadline'), errors) ?? d.healthDeadlineMs,
   }
 }
 
@@ -342,7 +397,12 @@ function field(value: unknown, key: string): unknown {
   return isRecord(value) ? value[key] : undefined
 }
 
+/** Keys a person would write bare; any other key is shown quoted, so a path is always one short line. */
+const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,63}$/
+
+/** `path.key`, or `path["odd key"]` for a key that is long, empty, or holds spaces or control characters. */
 function join(path: string, key: string): string {
+  if (!PLAIN_KEY.test(key)) return `${path}[${quoted(key)}]`
   return path === '' ? key : `${path}.${key}`
 }
 
@@ -352,45 +412,102 @@ function unknownKeys(value: Record<string, unknown>, allowed: readonly string[],
   }
 }
 
-function optionalString(value: unknown, path: string, errors: SpecError[]): string | undefined {
+/**
+ * Whether a string may be used as a value: at most `maxLength` characters, and no NUL, which no
+ * command line, environment or container label can carry. Pushes the problem when not.
+ */
+function fitsText(value: string, maxLength: number, path: string, errors: SpecError[]): boolean {
+  if (value.length > maxLength) {
+    errors.push({ path, message: `at most ${maxLength} characters, not ${quoted(value)}` })
+    return false
+  }
+  if (value.includes('\u0000')) {
+    errors.push({ path, message: `holds a NUL character (${quoted(value)}), which no command line or environment can carry` })
+    return false
+  }
+  return true
+}
+
+function optionalText(value: unknown, path: string, maxLength: number, errors: SpecError[]): string | undefined {
   if (value === undefined) return undefined
-  if (typeof value !== 'string' || value.length > SPEC_LIMITS.maxStringLength) {
+  if (typeof value !== 'string') {
     errors.push({ path, message: 'expected a string' })
     return undefined
   }
-  return value
+  return fitsText(value, maxLength, path, errors) ? value : undefined
 }
 
-/** A list of strings; with `splitString`, a plain string is split on whitespace (use a list for arguments with spaces). */
-function stringList(value: unknown, path: string, errors: SpecError[], splitString: boolean): string[] {
+/** spreadBy: empty for none, else a label key. */
+function optionalLabelKey(value: unknown, path: string, errors: SpecError[]): string | undefined {
+  if (value === undefined || value === '') return undefined
+  if (typeof value === 'string' && LABEL_KEY.test(value)) return value
+  errors.push({ path, message: `expected a label key: ${LABEL_KEY_RULE}` })
+  return undefined
+}
+
+/** argv: a list of strings (numbers allowed), or one string split on whitespace (use a list for arguments with spaces). */
+function commandList(value: unknown, path: string, errors: SpecError[]): string[] {
   if (value === undefined) return []
-  if (splitString && typeof value === 'string') return value.trim().split(/\s+/).filter((part) => part.length > 0)
-  if (Array.isArray(value) && value.every((item) => typeof item === 'string' || typeof item === 'number')) return value.map(String)
-  errors.push({ path, message: splitString ? 'expected a list of strings, or one string split on spaces' : 'expected a list of strings' })
-  return []
+  const { maxCommandArgs, maxStringLength } = SPEC_LIMITS
+  if (typeof value === 'string') {
+    const parts = value.trim().split(/\s+/).filter((part) => part.length > 0)
+    if (parts.length > maxCommandArgs) {
+      errors.push({ path, message: `at most ${maxCommandArgs} arguments` })
+      return []
+    }
+    return parts.every((part) => fitsText(part, maxStringLength, path, errors)) ? parts : []
+  }
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string' || typeof item === 'number')) {
+    errors.push({ path, message: 'expected a list of strings, or one string split on spaces' })
+    return []
+  }
+  if (value.length > maxCommandArgs) {
+    errors.push({ path, message: `at most ${maxCommandArgs} arguments` })
+    return []
+  }
+  const items = value.map(String)
+  const fit = items.map((item, i) => fitsText(item, maxStringLength, `${path}[${i}]`, errors))
+  return fit.every(Boolean) ? items : []
 }
 
-/** A map of string values; with `listForm`, also ["KEY=value", ...] as Compose allows for env. */
-function stringMap(value: unknown, path: string, errors: SpecError[], listForm: boolean): Record<string, string> {
-  if (value === undefined) return {}
+/** What the keys of a string map must look like. */
+interface KeyRule {
+  readonly pattern: RegExp
+  readonly rule: string
+  /** Whether `["KEY=value", ...]` is accepted too, as Compose allows for env. */
+  readonly listForm: boolean
+}
+
+const ENV_KEYS: KeyRule = { pattern: ENV_NAME, rule: `an environment variable name: ${ENV_NAME_RULE}`, listForm: true }
+const LABEL_KEYS: KeyRule = { pattern: LABEL_KEY, rule: `a label key: ${LABEL_KEY_RULE}`, listForm: false }
+
+/** env or labels: names by `keys` to string values (numbers and booleans are written as strings). */
+function stringMap(value: unknown, path: string, keys: KeyRule, errors: SpecError[]): Record<string, string> {
   const out: Record<string, string> = {}
-  if (listForm && Array.isArray(value)) {
+  if (value === undefined) return out
+  const { maxEnvEntries, maxStringLength } = SPEC_LIMITS
+  const add = (key: string, item: string, itemPath: string): void => {
+    // "__proto__" would be dropped by the assignment below, not stored: refused rather than lost.
+    if (!keys.pattern.test(key) || key === '__proto__') errors.push({ path: itemPath, message: `expected ${keys.rule}` })
+    else if (fitsText(item, maxStringLength, itemPath, errors)) out[key] = item
+  }
+  if (keys.listForm && Array.isArray(value)) {
+    if (value.length > maxEnvEntries) errors.push({ path, message: `at most ${maxEnvEntries} entries` })
     value.forEach((item, i) => {
       const match = typeof item === 'string' ? /^([^=]+)=(.*)$/s.exec(item) : null
-      if (match) out[match[1]!] = match[2]!
+      if (match) add(match[1]!, match[2]!, `${path}[${i}]`)
       else errors.push({ path: `${path}[${i}]`, message: 'expected "KEY=value"' })
     })
     return out
   }
   if (!isRecord(value)) {
-    errors.push({ path, message: 'expected a map of names to values' })
+    errors.push({ path, message: keys.listForm ? 'expected a map of names to values, or a list of "KEY=value"' : 'expected a map of names to values' })
     return out
   }
-  const keys = Object.keys(value)
-  if (keys.length > SPEC_LIMITS.maxEnvEntries) errors.push({ path, message: `at most ${SPEC_LIMITS.maxEnvEntries} entries` })
-  for (const key of keys) {
-    const item = value[key]
-    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') out[key] = String(item)
+  const entries = Object.entries(value)
+  if (entries.length > maxEnvEntries) errors.push({ path, message: `at most ${maxEnvEntries} entries` })
+  for (const [key, item] of entries) {
+    if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') add(key, String(item), join(path, key))
     else errors.push({ path: join(path, key), message: 'expected a string, number or boolean' })
   }
   return out
@@ -410,12 +527,17 @@ function integer(value: unknown, fallback: number, min: number, max: number, pat
   return fallback
 }
 
-function duration(value: unknown, fallback: number, path: string, errors: SpecError[]): number {
+/** A duration within `range`; `fallback` when absent; undefined (and the problem pushed) when it is not one. */
+function duration<F extends number | undefined>(value: unknown, fallback: F, range: DurationRange, path: string, errors: SpecError[]): number | F | undefined {
   if (value === undefined) return fallback
   const parsed = parseDurationMs(value)
   if (typeof parsed === 'string') {
     errors.push({ path, message: parsed })
-    return fallback
+    return undefined
+  }
+  if (parsed < range.minMs || parsed > range.maxMs) {
+    errors.push({ path, message: `expected a duration from ${formatDurationMs(range.minMs)} to ${formatDurationMs(range.maxMs)}, not ${formatDurationMs(parsed)}` })
+    return undefined
   }
   return parsed
 }

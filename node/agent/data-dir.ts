@@ -4,12 +4,16 @@
 //
 //   identity.key      the libp2p private key (peer id), 0600
 //   swarm.key         the cluster's pre-shared key, 0600: the same file on every peer
-//   desired/          the desired-state document (snapshot + log)
+//   desired/          the desired-state document (snapshot + log), 0700 with files 0600
 //   runtime/          the process driver's task records and logs
-//   assignments.json  the tasks this peer runs, with their specs: restarted from here after a reboot
+//   assignments.json  the tasks this peer runs, with their specs: restarted from here after a reboot, 0600
 //   control.sock      the control API (HTTP over a unix socket, 0600)
+//
+// Specs hold env values, so what holds specs is private to the agent's user, and made so again on
+// open when an older version or a person left it looser (desired/ by the store, crdt/store.ts).
 
 import { chmod, mkdir, stat } from 'node:fs/promises'
+import { PRIVATE_FILE_MODE } from '../../io/durable-file.js'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
@@ -105,7 +109,9 @@ export async function openDataDir(root: string): Promise<{ layout: DataDir; swar
   if (!(await exists(layout.swarmKey))) {
     throw new SetupError('swarm-key-missing', `${layout.root} has no swarm key; run: peer init --data ${root} (add --key-file <swarm.key> to join an existing cluster)`)
   }
-  return { layout, swarmKey: await readSwarmKeyFile(layout.swarmKey) }
+  const swarmKey = await readSwarmKeyFile(layout.swarmKey)
+  if (await exists(layout.assignments)) await chmod(layout.assignments, PRIVATE_FILE_MODE)
+  return { layout, swarmKey }
 }
 
 function checkSocketPath(layout: DataDir): void {

@@ -4,6 +4,7 @@
 export {
   ControlError,
   DEFAULT_MAX_BODY_BYTES,
+  formatBytes,
   startControlServer,
   type ControlMethod,
   type ControlReply,

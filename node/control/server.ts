@@ -21,10 +21,13 @@ import type { Duplex } from 'node:stream'
 import { messageOf } from '../../core/error-message.js'
 
 /**
- * Request bodies are specs and small commands; 8 MiB is far above any real one and still cheap to
- * hold in memory, while a runaway client is cut off before it costs anything.
+ * Request bodies are specs and small commands. A spec file may be 16 MiB (cli/files.ts
+ * MAX_INPUT_FILE_BYTES), and its services as JSON, defaults filled in, are larger than the file: 32 MiB
+ * takes any file written out by hand, while a runaway client is cut off before it costs much. What is
+ * larger (a short file can expand past any limit through YAML aliases) the CLI refuses before sending,
+ * naming the files (cli/commands/apply.ts).
  */
-export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
+export const DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 
 /** After close(), how long open connections may take to finish before they are cut. */
 const CLOSE_GRACE_MS = 1000
@@ -306,7 +309,7 @@ async function answer(
 function readJsonBody(request: IncomingMessage, response: ServerResponse, maxBytes: number): Promise<unknown> {
   const tooLarge = (): ControlError => {
     response.setHeader('connection', 'close')
-    return new ControlError(413, 'too-large', `the request body is larger than ${maxBytes} bytes`)
+    return new ControlError(413, 'too-large', `the request body is larger than the ${formatBytes(maxBytes)} this agent takes`)
   }
   const declared = Number(request.headers['content-length'])
   if (declared > maxBytes) return Promise.reject(tooLarge())
@@ -449,3 +452,8 @@ function codeOf(error: unknown): string | undefined {
   return (error as NodeJS.ErrnoException | undefined)?.code
 }
 
+/** `32 MiB`, or a number of bytes when not a whole number of MiB. */
+export function formatBytes(bytes: number): string {
+  const mib = bytes / (1024 * 1024)
+  return Number.isInteger(mib) ? `${mib} MiB` : `${bytes} bytes`
+}

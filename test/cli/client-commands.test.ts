@@ -25,7 +25,7 @@ import { psText } from '../../cli/commands/ps.js'
 import { serviceText, statusText } from '../../cli/commands/status.js'
 import { whyText } from '../../cli/commands/why.js'
 import { UsageError } from '../../cli/exit-codes.js'
-import { runCli, type CliResult } from './run-cli.js'
+import { concurrencyLimit, runCli, type CliResult } from './run-cli.js'
 
 // --- Without an agent ---------------------------------------------------------------------------
 
@@ -52,8 +52,7 @@ const HELP = ['status', 'ps', 'nodes', 'why', 'events', 'logs', 'history'] as co
 // own timeout from when it starts), and let each test await its own.
 const PARALLEL = Math.min(6, Math.max(2, availableParallelism()))
 let runs = new Map<string, Promise<CliResult>>()
-let running = 0
-const waiting: (() => void)[] = []
+const limited = concurrencyLimit(PARALLEL)
 const run = (args: readonly string[]): Promise<CliResult> => {
   const key = args.join(' ')
   let result = runs.get(key)
@@ -62,17 +61,6 @@ const run = (args: readonly string[]): Promise<CliResult> => {
     runs.set(key, result)
   }
   return result
-}
-
-async function limited<T>(work: () => Promise<T>): Promise<T> {
-  if (running >= PARALLEL) await new Promise<void>((resolve) => waiting.push(resolve))
-  running++
-  try {
-    return await work()
-  } finally {
-    running--
-    waiting.shift()?.()
-  }
 }
 
 noAgent.before(() => {

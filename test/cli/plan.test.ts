@@ -2,27 +2,12 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
 import { parse, stringify } from 'yaml'
-import { runCli } from './run-cli.js'
+import { runCli, suiteFolder } from './run-cli.js'
 
 const planCli = suite('peer plan')
-let dir = ''
-
-planCli.before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'peer-plan-'))
-})
-planCli.after(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
-
-const write = (name: string, text: string): string => {
-  const path = join(dir, name)
-  writeFileSync(path, text)
-  return path
-}
+const { path, write } = suiteFolder(planCli, 'peer-plan-')
 
 planCli('places every replica of the hello example and exits 0', async () => {
   const result = await runCli(['plan', '-f', 'examples/hello.yaml', '--inventory', 'examples/inventory.yaml'])
@@ -58,10 +43,10 @@ planCli('a YAML syntax error names the line and column, and exits 2', async () =
 })
 
 planCli('a missing file and an unknown option exit 2 with one clear line; without --inventory and no agent, exit 1 naming the socket', async () => {
-  const missing = await runCli(['plan', '-f', join(dir, 'nope.yaml'), '--inventory', 'examples/inventory.yaml'])
+  const missing = await runCli(['plan', '-f', path('nope.yaml'), '--inventory', 'examples/inventory.yaml'])
   assert.is(missing.code, 2)
   assert.match(missing.stderr, /nope\.yaml: no such file/)
-  const noAgent = await runCli(['plan', '-f', 'examples/hello.yaml', '--peer', join(dir, 'none.sock')])
+  const noAgent = await runCli(['plan', '-f', 'examples/hello.yaml', '--peer', path('none.sock')])
   assert.is(noAgent.code, 1)
   assert.match(noAgent.stderr, /no agent is listening on .*none\.sock/)
   const unknown = await runCli(['plan', '-f', 'examples/hello.yaml', '--inventory', 'examples/inventory.yaml', '--bogus'])

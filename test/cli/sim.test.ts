@@ -2,19 +2,11 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { runCli } from './run-cli.js'
+import { existsSync, readFileSync } from 'node:fs'
+import { runCli, suiteFolder } from './run-cli.js'
 
 const simCli = suite('peer sim')
-let dir = ''
-simCli.before(() => {
-  dir = mkdtempSync(join(tmpdir(), 'peer-sim-'))
-})
-simCli.after(() => {
-  rmSync(dir, { recursive: true, force: true })
-})
+const { path, write } = suiteFolder(simCli, 'peer-sim-')
 
 const ARGS = ['sim', '-f', 'examples/hello.yaml', '--peers', '12', '--duration', '20s', '--faults', 'kill=2,loss=0.02']
 
@@ -31,7 +23,7 @@ simCli('the same seed prints byte-identical --json, with flat keys and no violat
 })
 
 simCli('a text run summarises placement, failover and invariants, and writes an HTML report', async () => {
-  const report = join(dir, 'report.html')
+  const report = path('report.html')
   const result = await runCli([...ARGS, '--seed', '4', '--report', report])
   assert.is(result.code, 0, result.stderr)
   assert.match(result.stdout, /placement \(apply → running\)/)
@@ -61,8 +53,7 @@ simCli('a CSV trace drives the workload: services come and go at their times', a
 })
 
 simCli('a malformed trace names the file, line and column, and exits 2', async () => {
-  const trace = join(dir, 'bad.csv')
-  writeFileSync(trace, 'name,cpu_milli,memory_mib,num_gpu,creation_time,deletion_time\nx,abc,1,0,1,\n')
+  const trace = write('bad.csv', 'name,cpu_milli,memory_mib,num_gpu,creation_time,deletion_time\nx,abc,1,0,1,\n')
   const result = await runCli(['sim', '--trace', trace])
   assert.is(result.code, 2)
   assert.match(result.stderr, `${trace}:2:cpu_milli: `)

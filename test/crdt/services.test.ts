@@ -263,7 +263,7 @@ Specs('every field of a rich spec comes back equal, as plain JavaScript', () => 
   const rich = specs({
     services: {
       shop: {
-        image: 'shop:3', command: ['run', '--flag', 'with space'], env: { A: '1', 'weird key': 'x' }, replicas: 4,
+        image: 'shop:3', command: ['run', '--flag', 'with space'], env: { A: '1', _Mixed_case_2: 'x' }, replicas: 4,
         resources: { cpu: '250m', memory: '1Gi', gpu: 2 }, constraints: ['zone in (eu, us)', 'disk exists', 'host matches ^edge-'],
         maxPerNode: 2, strategy: 'binpack', spreadBy: 'zone', ports: ['8080:80', '53:53/udp'],
         healthcheck: { command: ['curl', '-f', 'http://localhost'], interval: '5s', retries: 2 },

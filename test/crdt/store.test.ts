@@ -1,6 +1,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { copyFile, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as Automerge from '@automerge/automerge'
@@ -245,6 +245,39 @@ Store('operations after close are refused', async () => {
   const opened = await openStore(await tempDir(), { actor: actor(1) })
   await opened.store.close()
   await rejects(() => opened.store.persist(opened.doc))
+})
+
+/** The permission bits of each entry of `dir`, and of `dir` itself under '.'. */
+async function modes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = { '.': ((await stat(dir)).mode & 0o777).toString(8) }
+  for (const name of (await readdir(dir)).sort()) out[name] = ((await stat(join(dir, name))).mode & 0o777).toString(8)
+  return out
+}
+
+// The document holds every service's env values: only the agent's user may read it.
+Store('a new store directory is 0700 and its files 0600, after persists and compaction too', async () => {
+  const dir = join(await tempDir(), 'desired')
+  const opened = await openStore(dir, { actor: actor(1) })
+  assert.equal(await modes(dir), { '.': '700', [LOG_FILE]: '600' })
+  const doc = ok(apply(opened.doc, [spec({ name: 'web', image: 'img', env: { TOKEN: 'secret' } })], peer, 1)).doc
+  await opened.store.persist(doc)
+  await opened.store.compact(doc)
+  await opened.store.close()
+  assert.equal(await modes(dir), { '.': '700', [LOG_FILE]: '600', [SNAPSHOT_FILE]: '600' })
+})
+
+Store('opening a store left with looser modes tightens the directory to 0700 and its files to 0600', async () => {
+  const dir = await tempDir()
+  const { acknowledged } = await writeEdits(dir, 2, 1)
+  await writeEdits(dir, 1)
+  await chmod(dir, 0o755)
+  await chmod(join(dir, SNAPSHOT_FILE), 0o644)
+  await chmod(join(dir, LOG_FILE), 0o666)
+  await mkdir(join(dir, 'kept-by-someone'), { mode: 0o755 })
+  const opened = await openStore(dir, { actor: actor(2) })
+  assert.ok(holdsAll(opened.doc, acknowledged))
+  await opened.store.close()
+  assert.equal(await modes(dir), { '.': '700', 'kept-by-someone': '755', [LOG_FILE]: '600', [SNAPSHOT_FILE]: '600' })
 })
 
 Store.run()

@@ -4,8 +4,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import {
-  DEFAULT_HEALTHCHECK_TIMING, DEFAULT_RESOURCES, DEFAULT_UPDATE, SPEC_LIMITS, defaultRestart, specDigest, specHash,
-  validateServices, type ServiceSpec, type SpecError,
+  DEFAULT_HEALTHCHECK_TIMING, DEFAULT_RESOURCES, DEFAULT_UPDATE, DURATION_RANGES, RESOURCE_LIMITS, SPEC_LIMITS, defaultRestart,
+  formatDurationMs, specDigest, specHash, validateServices, type ServiceSpec, type SpecError,
 } from '../../../core/index.js'
 
 function services(document: unknown): ServiceSpec[] {
@@ -234,8 +234,10 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   { name: 'the second of two constraints is named by its index', input: web({ constraints: ['zone == eu', 'zone = eu'] }), paths: ['services.web.constraints[1]'], message: /cannot parse/ },
   { name: 'an invalid regular expression in a constraint', input: web({ constraints: ['host matches [a'] }), paths: ['services.web.constraints[0]'], message: /regular expression/ },
   { name: 'a constraint pattern outside the supported subset', input: web({ constraints: ['zone == eu', 'host matches (?<=a)b'] }), paths: ['services.web.constraints[1]'], message: /lookbehind \(\?<=…\) is not supported/ },
-  { name: 'a constraint object with an unknown op', input: web({ constraints: [{ label: 'zone', op: '=', value: 'eu' }] }), paths: ['services.web.constraints[0]'] },
-  { name: 'a constraint object with non-string values', input: web({ constraints: [{ label: 'zone', op: 'in', values: [{}] }] }), paths: ['services.web.constraints[0]'] },
+  { name: 'a constraint object with an unknown op', input: web({ constraints: [{ label: 'zone', op: '=', value: 'eu' }] }), paths: ['services.web.constraints[0].op'] },
+  { name: 'a constraint object with non-string values', input: web({ constraints: [{ label: 'zone', op: 'in', values: [{}] }] }), paths: ['services.web.constraints[0].values'] },
+  { name: 'a constraint object with a bad label', input: web({ constraints: [{ label: 'a b', op: 'exists' }] }), paths: ['services.web.constraints[0].label'] },
+  { name: 'a constraint object whose value breaks its op', input: web({ constraints: [{ label: 'host', op: 'matches', value: '[a' }] }), paths: ['services.web.constraints[0].value'], message: /regular expression/ },
   { name: 'constraints that are not a list', input: web({ constraints: 'zone == eu' }), paths: ['services.web.constraints'] },
   { name: 'more constraints than the limit', input: web({ constraints: Array.from({ length: SPEC_LIMITS.maxConstraints + 1 }, () => 'zone == eu') }), paths: ['services.web.constraints'] },
   // names
@@ -267,7 +269,10 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   { name: 'a container port above 65535', input: web({ ports: ['8080:70000'] }), paths: ['services.web.ports[0]'] },
   { name: 'port zero', input: web({ ports: ['0:80'] }), paths: ['services.web.ports[0]'] },
   { name: 'an unknown protocol', input: web({ ports: ['8080:80/sctp'] }), paths: ['services.web.ports[0]'] },
-  { name: 'a port object with an unknown protocol', input: web({ ports: [{ host: 80, protocol: 'TCP' }] }), paths: ['services.web.ports[0]'] },
+  { name: 'a port object with an unknown protocol', input: web({ ports: [{ host: 80, protocol: 'TCP' }] }), paths: ['services.web.ports[0].protocol'] },
+  { name: 'a port object with a host port as text', input: web({ ports: [{ host: '80' }] }), paths: ['services.web.ports[0].host'] },
+  { name: 'a port object without a host port', input: web({ ports: [{ container: 80 }] }), paths: ['services.web.ports[0].host'] },
+  { name: 'a port object with a container port of 0', input: web({ ports: [{ host: 80, container: 0 }] }), paths: ['services.web.ports[0].container'] },
   { name: 'a port range', input: web({ ports: ['8000-8010:80'] }), paths: ['services.web.ports[0]'] },
   { name: 'the same host port twice names the second', input: web({ ports: ['8080:80', '8080:81'] }), paths: ['services.web.ports[1]'], message: /8080\/tcp is listed twice/ },
   { name: 'ports that are not a list', input: web({ ports: '8080:80' }), paths: ['services.web.ports'] },
@@ -344,6 +349,206 @@ Errors('an unknown driver is reported once, without follow-on errors from a fall
 })
 
 Errors.run()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Limits = suite('validateServices limits')
+
+// Every duration has a range (limits.ts DURATION_RANGES): its ends are accepted, a millisecond beyond
+// either is refused with the field path and the range. A healthcheck interval of 99999999h was once
+// accepted, and Node clamped the timer to 1 ms: a healthcheck storm.
+const durationBodies: Array<{ policy: string; field: string; min: number; max: number; body: (value: unknown) => Record<string, unknown> }> = []
+for (const [policy, fields] of Object.entries(DURATION_RANGES)) {
+  for (const [field, range] of Object.entries(fields)) {
+    const body = (value: unknown): Record<string, unknown> => {
+      const settings: Record<string, unknown> = { [field]: value }
+      if (policy === 'healthcheck') settings.command = 'true'
+      // maxDelay may not be shorter than delay: give the smallest delay so maxDelay's own range shows.
+      if (policy === 'restart' && field === 'maxDelay') settings.delay = DURATION_RANGES.restart.delay.minMs
+      return { [policy]: settings }
+    }
+    durationBodies.push({ policy, field, min: range.minMs, max: range.maxMs, body })
+  }
+}
+for (const { policy, field, min, max, body } of durationBodies) {
+  const path = `services.web.${policy}.${field}`
+  const range = new RegExp(`from ${formatDurationMs(min)} to ${formatDurationMs(max)}`)
+  Limits(`${policy}.${field} takes ${formatDurationMs(min)} to ${formatDurationMs(max)}, and nothing beyond`, () => {
+    one({ image: 'x', ...body(min) })
+    one({ image: 'x', ...body(max) })
+    one({ image: 'x', ...body(formatDurationMs(max)) })
+    const outside: unknown[] = [max + 1, '99999999h', 1e308, `${max / 3_600_000 + 1}h`]
+    if (min > 0) outside.push(min - 1, `${min - 1}ms`)
+    for (const value of outside) {
+      const found = errors(web(body(value)))
+      assert.equal(found.map((e) => e.path), [path], `${JSON.stringify(value)}: ${JSON.stringify(found)}`)
+      assert.match(found[0]!.message, range)
+    }
+  })
+}
+
+Limits('the healthcheck intervals the runtime conformance tests use (20 ms, 30 ms) are valid', () => {
+  assert.is(one({ image: 'x', healthcheck: { command: 'true', interval: '20ms', timeout: '50ms' } }).healthcheck!.intervalMs, 20)
+  assert.is(one({ image: 'x', healthcheck: { command: 'true', interval: '30ms', timeout: '1s' } }).healthcheck!.intervalMs, 30)
+})
+
+Limits('a wrong restart delay is one error, not also "maxDelay shorter than delay"', () => {
+  assert.equal(paths(web({ restart: { delay: '25h', maxDelay: '1m' } })), ['services.web.restart.delay'])
+  assert.equal(paths(web({ restart: { maxDelay: '100ms' } })), ['services.web.restart.maxDelay'])
+})
+
+const { maxCpuMilli, maxMemoryMiB, maxExtended } = RESOURCE_LIMITS
+Limits('resources take up to 1024 cores, 1 PiB of memory and a million of an extended resource', () => {
+  assert.equal(one({ image: 'x', resources: { cpu: 1024, memory: '1024Ti', gpu: maxExtended } }).resources,
+    { cpuMilli: maxCpuMilli, memoryMiB: maxMemoryMiB, extended: { gpu: maxExtended } })
+  assert.is(one({ image: 'x', resources: { cpu: `${maxCpuMilli}m` } }).resources.cpuMilli, maxCpuMilli)
+})
+
+const tooMuch: Array<{ name: string; resources: Record<string, unknown>; path: string; message: RegExp }> = [
+  { name: 'memory of 1e308 MiB', resources: { memory: 1e308 }, path: 'memory', message: /at most 1 PiB/ },
+  { name: 'memory one MiB over 1 PiB', resources: { memory: maxMemoryMiB + 1 }, path: 'memory', message: /at most 1 PiB/ },
+  { name: 'memory of 1025Ti', resources: { memory: '1025Ti' }, path: 'memory', message: /at most 1 PiB/ },
+  { name: 'cpu one millicore over 1024 cores', resources: { cpu: `${maxCpuMilli + 1}m` }, path: 'cpu', message: /at most 1024 cores/ },
+  { name: 'cpu of 1e30 millicores', resources: { cpu: `1${'0'.repeat(30)}m` }, path: 'cpu', message: /at most 1024 cores/ },
+  { name: 'cpu of 1e308 cores', resources: { cpu: 1e308 }, path: 'cpu', message: /more than any host has/ },
+  { name: 'an extended resource of 1e30', resources: { disk: 1e30 }, path: 'disk', message: /from 0 to 1000000/ },
+  { name: 'an extended resource one over a million', resources: { gpu: maxExtended + 1 }, path: 'gpu', message: /from 0 to 1000000/ },
+]
+for (const { name, resources, path, message } of tooMuch) {
+  Limits(`${name} is refused at resources.${path}`, () => {
+    const found = errors(web({ resources }))
+    assert.equal(found.map((e) => e.path), [`services.web.resources.${path}`])
+    assert.match(found[0]!.message, message)
+  })
+}
+
+Limits('more extended resources than an advert carries for one task are refused', () => {
+  const many = Object.fromEntries(Array.from({ length: SPEC_LIMITS.maxExtendedResources + 1 }, (_, i) => [`r${i}`, 1]))
+  assert.equal(paths(web({ resources: many })), ['services.web.resources'])
+  one({ image: 'x', resources: { ...Object.fromEntries(Object.entries(many).slice(1)), cpu: 1, memory: 1 } })
+})
+
+// Every string is bounded, not only names; a long value is echoed only in part.
+const LONG = 'x'.repeat(100_000)
+const longStrings: Array<{ name: string; body: Record<string, unknown>; path: string }> = [
+  { name: 'an env value', body: { env: { A: LONG } }, path: 'services.web.env.A' },
+  { name: 'an env value in the list form', body: { env: [`A=${LONG}`] }, path: 'services.web.env[0]' },
+  { name: 'an env name', body: { env: { [`A${LONG}`]: '1' } }, path: 'services.web.env["Axxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (100001 characters)]' },
+  { name: 'a label value', body: { labels: { tier: LONG } }, path: 'services.web.labels.tier' },
+  { name: 'a label key', body: { labels: { [LONG]: 'x' } }, path: 'services.web.labels["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (100000 characters)]' },
+  { name: 'a command argument', body: { command: ['run', LONG] }, path: 'services.web.command[1]' },
+  { name: 'a command string', body: { command: `run ${LONG}` }, path: 'services.web.command' },
+  { name: 'a healthcheck argument', body: { healthcheck: { command: ['check', LONG] } }, path: 'services.web.healthcheck.command[1]' },
+  { name: 'the image', body: { image: LONG }, path: 'services.web.image' },
+  { name: 'spreadBy', body: { spreadBy: LONG }, path: 'services.web.spreadBy' },
+  { name: 'a constraint value', body: { constraints: [`zone == ${LONG}`] }, path: 'services.web.constraints[0]' },
+  { name: 'a constraint object value', body: { constraints: [{ label: 'zone', op: '==', value: LONG }] }, path: 'services.web.constraints[0].value' },
+  { name: 'a constraint pattern', body: { constraints: [`host matches ${LONG}`] }, path: 'services.web.constraints[0]' },
+  { name: 'a constraint label', body: { constraints: [`${LONG} exists`] }, path: 'services.web.constraints[0]' },
+  { name: 'an unparseable constraint', body: { constraints: [`zone ~ ${LONG}`] }, path: 'services.web.constraints[0]' },
+  { name: 'an unknown field', body: { [LONG]: 1 }, path: 'services.web["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (100000 characters)]' },
+]
+for (const { name, body, path } of longStrings) {
+  Limits(`a 100,000-character ${name} is refused at ${path.length > 60 ? `${path.slice(0, 60)}…` : path}, echoed in part`, () => {
+    const found = errors(web(body))
+    assert.ok(found.some((e) => e.path === path), JSON.stringify(found.map((e) => e.path)))
+    for (const error of found) assert.ok(error.message.length + error.path.length < 400, `${error.path}: ${error.message.slice(0, 500)}`)
+  })
+}
+
+Limits('a service key of 100,000 characters is named in part', () => {
+  const found = errors({ services: { [LONG]: { image: 'x' } } })
+  assert.equal(found.map((e) => e.path), ['services["xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"… (100000 characters)].name'])
+})
+
+Limits('strings just within their limits are accepted', () => {
+  const value = 'v'.repeat(SPEC_LIMITS.maxStringLength)
+  const key = `K${'k'.repeat(SPEC_LIMITS.maxKeyLength - 1)}`
+  const spec = one({
+    image: 'i'.repeat(SPEC_LIMITS.maxImageLength), command: ['run', value], env: { [key]: value }, labels: { [key]: value }, spreadBy: key,
+    constraints: [`${key} == ${'c'.repeat(SPEC_LIMITS.maxConstraintValueLength)}`],
+  })
+  assert.is(spec.env[key], value)
+  assert.equal(paths(web({ image: 'i'.repeat(SPEC_LIMITS.maxImageLength + 1) })), ['services.web.image'])
+  assert.equal(paths(web({ env: { [`${key}K`]: '1' } })).length, 1)
+  assert.equal(paths(web({ constraints: [`zone == ${'c'.repeat(SPEC_LIMITS.maxConstraintValueLength + 1)}`] })), ['services.web.constraints[0]'])
+})
+
+Limits('lists are bounded: command arguments, env list entries, constraint values', () => {
+  const args = Array.from({ length: SPEC_LIMITS.maxCommandArgs + 1 }, () => 'a')
+  assert.equal(paths(web({ command: args })), ['services.web.command'])
+  assert.equal(paths(web({ command: args.join(' ') })), ['services.web.command'])
+  assert.equal(paths(web({ env: Array.from({ length: SPEC_LIMITS.maxEnvEntries + 1 }, (_, i) => `A${i}=1`) })), ['services.web.env'])
+  const values = Array.from({ length: SPEC_LIMITS.maxConstraintValues + 1 }, (_, i) => `v${i}`)
+  assert.equal(paths(web({ constraints: [`zone in (${values.join(', ')})`] })), ['services.web.constraints[0]'])
+  assert.equal(paths(web({ constraints: [{ label: 'zone', op: 'in', values }] })), ['services.web.constraints[0].values'])
+})
+
+Limits('a NUL character, which no command line or environment carries, is refused in values', () => {
+  assert.equal(paths(web({ env: { A: 'a\u0000b' } })), ['services.web.env.A'])
+  assert.equal(paths(web({ command: ['run', 'a\u0000b'] })), ['services.web.command[1]'])
+  assert.equal(paths(web({ labels: { a: '\u0000' } })), ['services.web.labels.a'])
+  assert.equal(paths({ services: { web: { image: 'nginx\u0000' } } }), ['services.web.image'])
+})
+
+// Keys: env names are environment variable names; label keys and spreadBy follow the label key rule
+// that constraints and peer labels use (limits.ts LABEL_KEY).
+const badKeys: Array<{ name: string; body: Record<string, unknown>; path: string; message: RegExp }> = [
+  { name: 'an env name with a space', body: { env: { 'A B': '1' } }, path: 'services.web.env["A B"]', message: /environment variable name/ },
+  { name: 'an env name starting with a digit', body: { env: { '1A': '1' } }, path: 'services.web.env.1A', message: /environment variable name/ },
+  { name: 'an empty env name', body: { env: { '': '1' } }, path: 'services.web.env[""]', message: /environment variable name/ },
+  { name: 'an env name with "-"', body: { env: { 'A-B': '1' } }, path: 'services.web.env.A-B', message: /environment variable name/ },
+  { name: 'an env name with "=" in the list form', body: { env: ['A B=1'] }, path: 'services.web.env[0]', message: /environment variable name/ },
+  { name: 'an env name "__proto__"', body: { env: JSON.parse('{"__proto__": "x"}') }, path: 'services.web.env.__proto__', message: /environment variable name/ },
+  { name: 'an empty label key', body: { labels: { '': 'x' } }, path: 'services.web.labels[""]', message: /label key/ },
+  { name: 'a label key with a space', body: { labels: { 'a b': 'x' } }, path: 'services.web.labels["a b"]', message: /label key/ },
+  { name: 'a label key with "!"', body: { labels: { 'a!': 'x' } }, path: 'services.web.labels["a!"]', message: /label key/ },
+  { name: 'a label key with a newline', body: { labels: { 'a\nb': 'x' } }, path: 'services.web.labels["a\\nb"]', message: /label key/ },
+  { name: 'a spreadBy with a space', body: { spreadBy: 'zone a' }, path: 'services.web.spreadBy', message: /label key/ },
+  { name: 'a spreadBy with "!"', body: { spreadBy: 'zone!' }, path: 'services.web.spreadBy', message: /label key/ },
+  { name: 'a spreadBy starting with "-"', body: { spreadBy: '-zone' }, path: 'services.web.spreadBy', message: /label key/ },
+]
+for (const { name, body, path, message } of badKeys) {
+  Limits(`${name} is refused at ${path}`, () => {
+    const found = errors(web(body))
+    assert.equal(found.map((e) => e.path), [path])
+    assert.match(found[0]!.message, message)
+  })
+}
+
+Limits('keys that follow the rules are accepted', () => {
+  const spec = one({ image: 'x', env: { _A1: '1', path: '2' }, labels: { 'topology.kubernetes.io/zone': 'a', '0tier_x-y': 'b' }, spreadBy: 'topology.kubernetes.io/zone' })
+  assert.equal(Object.keys(spec.env), ['_A1', 'path'])
+  assert.is(spec.spreadBy, 'topology.kubernetes.io/zone')
+})
+
+// Unknown nested fields, wrong value types and operator typos in constraints and ports.
+const nested: Array<{ name: string; body: Record<string, unknown>; paths: string[]; message?: RegExp }> = [
+  { name: 'healthcheck.bogus', body: { healthcheck: { command: 'true', bogus: 1 } }, paths: ['services.web.healthcheck.bogus'], message: /unknown field/ },
+  { name: 'an extra field in a constraint object', body: { constraints: [{ label: 'zone', op: '==', value: 'eu', extra: 1 }] }, paths: ['services.web.constraints[0].extra'], message: /unknown field/ },
+  { name: 'a numeric constraint value', body: { constraints: [{ label: 'zone', op: '==', value: 5 }] }, paths: ['services.web.constraints[0].value'], message: /expected a string \(quote numbers/ },
+  { name: 'a numeric value in a constraint list', body: { constraints: [{ label: 'zone', op: 'in', values: ['a', 5] }] }, paths: ['services.web.constraints[0].values'], message: /list of strings/ },
+  { name: 'both value and values', body: { constraints: [{ label: 'zone', op: 'in', value: 'a', values: ['b'] }] }, paths: ['services.web.constraints[0]'], message: /not both/ },
+  { name: '"zone ==="', body: { constraints: ['zone ==='] }, paths: ['services.web.constraints[0]'], message: /holds an operator/ },
+  { name: '"zone !== eu"', body: { constraints: ['zone !== eu'] }, paths: ['services.web.constraints[0]'], message: /holds an operator/ },
+  { name: 'two comparisons in one constraint', body: { constraints: ['zone == eu, arch != arm'] }, paths: ['services.web.constraints[0]'], message: /one comparison per constraint/ },
+  { name: 'an extra field in a port object', body: { ports: [{ host: 80, container: 8080, extra: true }] }, paths: ['services.web.ports[0].extra'], message: /unknown field/ },
+]
+for (const { name, body, paths: expected, message } of nested) {
+  Limits(`${name} is refused at ${expected.join(', ')}`, () => {
+    const found = errors(web(body))
+    assert.equal(found.map((e) => e.path), expected)
+    if (message) assert.match(found[0]!.message, message)
+  })
+}
+
+Limits('an error path is always one line, whatever the key holds', () => {
+  const found = errors(web({ env: { 'a\nb': '1', 'c\rd': '2' }, labels: { '\u2028': 'x' }, 'x\ny': 1 }))
+  assert.is(found.length, 4)
+  for (const error of found) assert.not.match(error.path, /[\n\r\u2028\u2029]/)
+})
+
+Limits.run()
 
 // ---------------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { readAssignments, writeAssignments, type Assignment } from '../../../node/agent/assignments.js'
@@ -114,6 +114,18 @@ roundTrip('a second write replaces the first', async () => {
     const loaded = await readAssignments(path, SELF)
     assert.equal(loaded.problems, [])
     assert.equal(loaded.assignments, plain([assignment(API, 'api/0')]))
+  })
+})
+
+roundTrip('the file is 0600, also when it replaces one that was readable by others: specs hold env values', async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, 'assignments.json')
+    await writeAssignments(path, [assignment(API, 'api/0')])
+    assert.is((await stat(path)).mode & 0o777, 0o600)
+    await chmod(path, 0o644)
+    await writeFile(join(dir, 'assignments.json.tmp'), 'left by a crash', { mode: 0o644 })
+    await writeAssignments(path, [assignment(API, 'api/0')])
+    assert.is((await stat(path)).mode & 0o777, 0o600)
   })
 })
 

@@ -241,6 +241,18 @@ open('a swarm key readable by others is refused, naming chmod', async () => {
   })
 })
 
+open('assignments.json left readable by others is made 0600: it holds specs, env values and all', async () => {
+  await withTemp(async (temp) => {
+    const root = join(temp, 'data')
+    await initDataDir(root)
+    const { layout } = await openDataDir(root)
+    await writeFile(layout.assignments, '{"format":1,"tasks":[]}\n', { mode: 0o644 })
+    await chmod(layout.assignments, 0o644)
+    await openDataDir(root)
+    assert.is((await stat(layout.assignments)).mode & 0o777, 0o600)
+  })
+})
+
 // --- The socket path limit --------------------------------------------------------------------------
 
 const socket = suite('data directory socket path')

@@ -216,10 +216,11 @@ const nodes = suite('nodeRows')
 
 const member = (peer: PeerId, status: MemberRecord['status'] = 'alive', incarnation = 1): MemberRecord => ({ peer, status, incarnation })
 
-nodes('marks self, and takes state, capacity, allocation, labels and active task count from the advert', () => {
+nodes('marks self, and takes state, capacity, allocation, labels, drivers and active task count from the advert; the engine only on its own row', () => {
   const labels = { zone: 'a' }
-  const views = [view(P1, 'draining', [task('web/0', P1), task('web/1', P1, 'exited'), task('api/0', P1, 'pending')], { labels })]
-  const [row1] = nodeRows(P1, [member(P1, 'alive', 3)], views, new Map(), 9_000)
+  const views = [view(P1, 'draining', [task('web/0', P1), task('web/1', P1, 'exited'), task('api/0', P1, 'pending')], { labels, drivers: ['docker', 'process'] })]
+  const engine = { state: 'up' as const, version: '20.10.24' }
+  const [row1] = nodeRows(P1, [member(P1, 'alive', 3)], views, new Map(), 9_000, engine)
   assert.equal(row1, {
     peer: 'p1',
     self: true,
@@ -231,7 +232,11 @@ nodes('marks self, and takes state, capacity, allocation, labels and active task
     allocated: views[0]!.allocated,
     labels,
     tasks: 2,
+    drivers: ['docker', 'process'],
+    engine,
   })
+  const [other] = nodeRows(P2, [member(P1, 'alive', 3)], views, new Map(), 9_000, engine)
+  assert.is(other!.engine, null)
 })
 
 nodes('lastSeen: now for self, when last heard for others, null when never heard', () => {
@@ -263,6 +268,8 @@ nodes('a member with no advert falls back to its membership status and empty res
       allocated: NONE,
       labels: {},
       tasks: 0,
+      drivers: [],
+      engine: null,
     },
   ])
 })

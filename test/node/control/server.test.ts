@@ -220,6 +220,7 @@ errors('a body over the limit is 413 too-large, declared or not, and the handler
       const declared = await clientError(controlRequest(socketPath, 'POST', '/v1/apply', { blob: 'x'.repeat(4 * 1024 * 1024) }))
       assert.is(declared.code, 'too-large')
       assert.is(declared.status, 413)
+      assert.is(declared.message, 'the request body is larger than the 1024 bytes this agent takes')
       // Chunked, with no length up front: cut off while reading.
       const chunked = await new Promise<number>((resolve, reject) => {
         const request = httpRequest({ socketPath, method: 'POST', path: '/v1/apply', agent: false }, (response) => {

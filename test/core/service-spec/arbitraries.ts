@@ -1,0 +1,126 @@
+// Valid specs, built directly from the model (types.ts) within the limits validation enforces
+// (limits.ts), over every field and the whole range each may take. The written-form property uses
+// them as they are; test/cli/malformed-specs.test.ts breaks them one field at a time.
+
+import fc from 'fast-check'
+import {
+  CONSTRAINT_OPS, DURATION_RANGES, MODES, RESOURCE_LIMITS, RESTART_CONDITIONS, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS,
+  type Constraint, type ConstraintOp, type DurationRange, type HealthcheckSpec, type PortSpec, type Resources, type RestartPolicy,
+  type ServiceName, type ServiceSpec, type UpdatePolicy,
+} from '../../../core/index.js'
+import { SERVICE_NAME_PATTERN } from '../../../core/placement/ids.js'
+
+/** fc.record with ordinary prototypes, as parsed documents have. */
+const objectOf = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(model, { noNullPrototype: true })
+
+/** Any text, including control characters, quotes, '=', spaces and lone surrogates. */
+const anyTextArb = fc.string({ unit: 'binary', maxLength: 16 })
+const nonEmptyAnyTextArb = fc.string({ unit: 'binary', minLength: 1, maxLength: 16 })
+/** Text a command line, an environment or a container label can carry: anything but NUL. */
+export const textArb = anyTextArb.filter((text) => !text.includes('\u0000'))
+const nonEmptyTextArb = nonEmptyAnyTextArb.filter((text) => !text.includes('\u0000'))
+
+/** Validation refuses "__proto__", which assignment to a plain object would drop. */
+export const envNameArb = fc.stringMatching(/^[A-Za-z_][A-Za-z0-9_]{0,30}$/).filter((key) => key !== '__proto__')
+export const labelKeyArb = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,30}$/)
+const mapArb = (keys: fc.Arbitrary<string>) => fc.dictionary(keys, textArb, { maxKeys: 4, noNullPrototype: true })
+
+/** Every value of a range, its ends most of all. */
+const boundedArb = (min: number, max: number) => fc.oneof(fc.constantFrom(min, max), fc.integer({ min, max }))
+const durationArb = (range: DurationRange) => boundedArb(range.minMs, range.maxMs)
+
+const resourcesArb: fc.Arbitrary<Resources> = objectOf({
+  cpuMilli: boundedArb(0, RESOURCE_LIMITS.maxCpuMilli),
+  memoryMiB: boundedArb(0, RESOURCE_LIMITS.maxMemoryMiB),
+  // Extended resources are lowercase names other than cpu and memory, with counts above zero.
+  extended: fc.dictionary(
+    fc.stringMatching(/^[a-z][a-z0-9_.-]{0,62}$/).filter((name) => name !== 'cpu' && name !== 'memory'),
+    boundedArb(1, RESOURCE_LIMITS.maxExtended),
+    { maxKeys: 3, noNullPrototype: true },
+  ),
+})
+
+const regexArb = fc.oneof(
+  fc.constantFrom('^edge-', 'a|b', '[0-9]+$', '(x)?y*', '.'),
+  nonEmptyAnyTextArb.filter((source) => {
+    try {
+      new RegExp(source)
+      return true
+    } catch {
+      return false
+    }
+  }),
+)
+const valuesArb = (op: ConstraintOp): fc.Arbitrary<string[]> => {
+  switch (op) {
+    case 'exists':
+      return fc.constant([])
+    case '==':
+    case '!=':
+      return fc.tuple(nonEmptyAnyTextArb)
+    case 'matches':
+      return fc.tuple(regexArb)
+    case 'in':
+    case 'notin':
+      return fc.array(anyTextArb, { minLength: 1, maxLength: 4 })
+  }
+}
+const constraintArb: fc.Arbitrary<Constraint> = fc.constantFrom(...CONSTRAINT_OPS).chain((op) =>
+  objectOf({ label: labelKeyArb, op: fc.constant(op), values: valuesArb(op) }))
+
+const portArb: fc.Arbitrary<PortSpec> = objectOf({
+  host: boundedArb(1, 65_535),
+  container: boundedArb(1, 65_535),
+  protocol: fc.constantFrom('tcp' as const, 'udp' as const),
+})
+
+const commandArb = fc.array(textArb, { minLength: 1, maxLength: 4 })
+
+const healthcheckArb: fc.Arbitrary<HealthcheckSpec> = objectOf({
+  command: commandArb,
+  intervalMs: durationArb(DURATION_RANGES.healthcheck.interval),
+  timeoutMs: durationArb(DURATION_RANGES.healthcheck.timeout),
+  retries: boundedArb(1, 100),
+  startPeriodMs: durationArb(DURATION_RANGES.healthcheck.startPeriod),
+})
+
+const restartRanges = DURATION_RANGES.restart
+const restartArb: fc.Arbitrary<RestartPolicy> = fc.tuple(durationArb(restartRanges.delay), durationArb(restartRanges.maxDelay)).chain(([a, b]) => objectOf({
+  condition: fc.constantFrom(...RESTART_CONDITIONS),
+  delayMs: fc.constant(Math.min(a, b)),
+  maxDelayMs: fc.constant(Math.max(a, b)),
+  maxAttempts: boundedArb(0, 1_000_000),
+  windowMs: durationArb(restartRanges.window),
+}))
+
+const updateArb: fc.Arbitrary<UpdatePolicy> = objectOf({
+  parallelism: boundedArb(1, SPEC_LIMITS.maxReplicas),
+  delayMs: durationArb(DURATION_RANGES.update.delay),
+  order: fc.constantFrom(...UPDATE_ORDERS),
+  autoRollback: fc.boolean(),
+  healthDeadlineMs: durationArb(DURATION_RANGES.update.healthDeadline),
+})
+
+/** The driver decides what image and command may be: docker needs an image, process a command and no image. */
+const runArb = fc.oneof(
+  objectOf({ driver: fc.constant('docker' as const), image: nonEmptyTextArb, command: fc.array(textArb, { maxLength: 4 }) }),
+  objectOf({ driver: fc.constant('process' as const), image: fc.constant(''), command: commandArb }),
+)
+
+export const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
+  name: fc.stringMatching(SERVICE_NAME_PATTERN).map((name) => name as ServiceName),
+  env: mapArb(envNameArb),
+  mode: fc.constantFrom(...MODES),
+  replicas: boundedArb(0, SPEC_LIMITS.maxReplicas),
+  resources: resourcesArb,
+  constraints: fc.array(constraintArb, { maxLength: 4 }),
+  maxPerNode: boundedArb(0, SPEC_LIMITS.maxReplicas),
+  strategy: fc.constantFrom(...STRATEGIES),
+  spreadBy: fc.oneof(fc.constant(''), labelKeyArb),
+  // Two ports may not bind the same host port and protocol.
+  ports: fc.uniqueArray(portArb, { maxLength: 4, selector: (port) => `${port.host}/${port.protocol}` }),
+  healthcheck: fc.option(healthcheckArb, { nil: null }),
+  restart: restartArb,
+  update: updateArb,
+  labels: mapArb(labelKeyArb),
+})).map(([run, rest]) => ({ ...rest, ...run }))

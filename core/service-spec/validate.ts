@@ -4,6 +4,7 @@
 
 import { SERVICE_NAME_PATTERN, serviceName } from '../placement/ids.js'
 import { checked, parseConstraint } from './constraints.js'
+import { validateSecretRefs } from './secrets.js'
 import {
   CONSTRAINT_OPS, DRIVERS, MODES, RESTART_CONDITIONS, STRATEGIES, UPDATE_ORDERS,
   type Constraint, type ConstraintOp, type HealthcheckSpec, type Mode, type PortSpec, type Resources,
@@ -53,7 +54,7 @@ export const DEFAULT_UPDATE: UpdatePolicy = {
 
 const SERVICE_FIELDS = [
   'name', 'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode',
-  'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels',
+  'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels', 'secrets',
 ]
 
 /**
@@ -151,6 +152,7 @@ export function validateService(name: unknown, body: unknown, path: string, erro
   const update = validateUpdate(body.update, at('update'), errors)
   const env = stringMap(body.env, at('env'), errors, true)
   const labels = stringMap(body.labels, at('labels'), errors, false)
+  const secrets = validateSecretRefs(body.secrets, at('secrets'), errors)
 
   if (errors.length > before) return undefined
   return {
@@ -171,6 +173,7 @@ export function validateService(name: unknown, body: unknown, path: string, erro
     restart,
     update,
     labels,
+    ...(secrets === undefined ? {} : { secrets }),
   }
 }
 

@@ -7,7 +7,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
-  CONSTRAINT_OPS, MODES, RESTART_CONDITIONS, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS, canonicalJson, toWrittenForm, validateService,
+  CONSTRAINT_OPS, MODES, RESTART_CONDITIONS, SECRET_LIMITS, SECRET_NAME_PATTERN, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS, canonicalJson,
+  toWrittenForm, validateService,
   type Constraint, type ConstraintOp, type HealthcheckSpec, type PortSpec, type Resources, type RestartPolicy, type ServiceName,
   type ServiceSpec, type SpecError, type UpdatePolicy,
 } from '../../../core/index.js'
@@ -103,6 +104,17 @@ const updateArb: fc.Arbitrary<UpdatePolicy> = objectOf({
   healthDeadlineMs: wholeArb,
 })
 
+/**
+ * Secrets: absent (never empty), or distinct names sorted by name, each at version 0 (as written) or
+ * resolved to a version, as the cluster shows a spec.
+ */
+const secretsArb = fc.option(
+  fc.uniqueArray(objectOf({ name: fc.stringMatching(SECRET_NAME_PATTERN), version: fc.oneof(fc.constant(0), fc.maxSafeNat()) }), {
+    minLength: 1, maxLength: Math.min(4, SECRET_LIMITS.perService), selector: (ref) => ref.name,
+  }).map((refs) => refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))),
+  { nil: undefined },
+)
+
 /** The driver decides what image and command may be: docker needs an image, process a command and no image. */
 const runArb = fc.oneof(
   objectOf({ driver: fc.constant('docker' as const), image: nonEmptyTextArb, command: fc.array(textArb, { maxLength: 4 }) }),
@@ -125,7 +137,7 @@ const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
   restart: restartArb,
   update: updateArb,
   labels: mapArb,
-})).map(([run, rest]) => ({ ...rest, ...run }))
+}), secretsArb).map(([run, rest, secrets]) => ({ ...rest, ...run, ...(secrets === undefined ? {} : { secrets }) }))
 
 function validated(written: Record<string, unknown>): { spec?: ServiceSpec; errors: SpecError[] } {
   const errors: SpecError[] = []

@@ -19,6 +19,7 @@ import { registerWhy } from './commands/why.js'
 import { registerEvents } from './commands/events.js'
 import { registerLogs } from './commands/logs.js'
 import { registerHistory } from './commands/history.js'
+import { registerSecret } from './commands/secret.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -45,6 +46,7 @@ export function buildProgram(): Command {
   registerEvents(program)
   registerLogs(program)
   registerHistory(program)
+  registerSecret(program)
   registerSim(program)
   return program
 }

@@ -21,6 +21,9 @@ export const REQUESTS: { readonly [R in RouteName]: RequestOf<R> } = {
   'POST /v1/revert': { body: { service: 'web', version: 2 } },
   'GET /v1/history': { query: { service: 'web' } },
   'POST /v1/nodes/:peer/:action': { params: { peer: PEER, action: 'drain' } },
+  'GET /v1/secrets': {},
+  'POST /v1/secrets': { body: { name: 'db.password', valueBase64: 'c2VjcmV0' } },
+  'DELETE /v1/secrets/:name': { params: { name: 'db.password' } },
   'GET /v1/events': { query: { follow: '1' } },
   'GET /v1/logs/:slot': { params: { slot: 'web/0' }, query: { follow: '1', tail: 20 } },
 }

@@ -21,7 +21,7 @@ export type RejectionReason =
   | 'extended-resource'
 
 export const REJECTION_TEXT: Record<RejectionReason, string> = {
-  secret: 'secret does not exist (peer secret create)',
+  secret: 'secret does not exist',
   'not-alive': 'peer is not alive',
   draining: 'peer is draining',
   cordoned: 'peer is cordoned',

@@ -125,14 +125,13 @@ if (available.ok) {
     const secrets = join(dataDir, 'secrets-of-web-0')
     await mkdir(secrets, { mode: 0o755 })
     await writeFile(join(secrets, 'db'), 'opened', { mode: 0o444 })
-    const s = dockerSpec({ command: ['sh', '-c', 'cat "$PEER_SECRETS_DIR/db"; echo; echo x > /run/secrets/db || echo read-only; sleep 30'] })
+    const s = dockerSpec({ command: ['sh', '-c', 'cat "$PEER_SECRETS_DIR/db"; echo; { echo x > /run/secrets/db; } 2>/dev/null || echo read-only; sleep 30'] })
     await driver.start(task(s), s, { secretsDir: secrets })
     const lines = await eventually('the container to print its secret', async () => {
       const got = await collect(driver.logs(slotOf(s, 0), { follow: false }))
       return got.length >= 2 ? got : undefined
     }, 10_000)
-    assert.is(lines[0], 'opened')
-    assert.match(lines.join('\n'), 'read-only')
+    assert.equal(lines.slice(0, 2), ['opened', 'read-only'])
     const [info] = await driver.list()
     const inspected = await docker.getContainer(info!.handle).inspect()
     const mount = inspected.Mounts.find((m) => m.Destination === '/run/secrets')

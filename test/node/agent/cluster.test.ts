@@ -22,6 +22,7 @@ import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import type { NodeRow, ServiceRow, TaskRow } from '../../../node/control/index.js'
 import { controlRequest } from '../../../node/control/index.js'
 import { groupMembers, isAlive, readStat } from '../../../node/runtime/proc.js'
+import { waitFor } from './wait-for.js'
 import { repoRoot, runCli, type CliResult } from '../../cli/run-cli.js'
 
 const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
@@ -29,26 +30,6 @@ const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts
 const MARK_VARIABLE = 'PEER_TEST_MARK'
 
 // --- Helpers ------------------------------------------------------------------------------------
-
-/**
- * Polls `probe` until it returns a value or `timeoutMs` passes. The probe may call `note` to say what
- * it saw (the last note is in the timeout error); a probe that throws is retried, its error noted.
- */
-async function waitFor<T>(what: string, timeoutMs: number, probe: (note: (seen: string) => void) => Promise<T | undefined> | T | undefined, intervalMs = 150): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last = 'nothing yet'
-  const note = (seen: string): void => void (last = seen)
-  for (;;) {
-    try {
-      const value = await probe(note)
-      if (value !== undefined) return value
-    } catch (error) {
-      last = `error: ${error instanceof Error ? error.message : String(error)}`
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last seen: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
-}
 
 async function cliJson<T>(args: readonly string[]): Promise<T> {
   const result = await runCli(args)

@@ -26,6 +26,7 @@ import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import type { ServiceAnswer, TaskRow } from '../../../node/control/index.js'
 import { DockerDriver, LABEL } from '../../../node/runtime/docker-driver.js'
 import { isAlive } from '../../../node/runtime/proc.js'
+import { waitFor } from './wait-for.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
 
 const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
@@ -33,22 +34,6 @@ const MARK_VARIABLE = 'PEER_TEST_MARK'
 const TEST_IMAGE = 'peer-test:latest'
 
 // --- Helpers ------------------------------------------------------------------------------------
-
-async function waitFor<T>(what: string, timeoutMs: number, probe: (note: (seen: string) => void) => Promise<T | undefined>, intervalMs = 200): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  let last = 'nothing yet'
-  const note = (seen: string): void => void (last = seen)
-  for (;;) {
-    try {
-      const value = await probe(note)
-      if (value !== undefined) return value
-    } catch (error) {
-      last = `error: ${error instanceof Error ? error.message : String(error)}`
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms; last seen: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, intervalMs))
-  }
-}
 
 async function cli(args: readonly string[], input?: string): Promise<{ stdout: string; stderr: string; code: number | null }> {
   return runCli(args, 60_000, input)

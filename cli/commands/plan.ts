@@ -49,7 +49,8 @@ export async function runPlan(options: PlanOptions): Promise<number> {
     // so one that does not exist shows as pending, and a spec the cluster runs keeps its version.
     const live = await ask(options, 'GET /v1/cluster')
     const named = new Set(services.value.map((s) => s.name))
-    const versions = new Map(live.secrets.map((secret) => [secret.name, secret.version]))
+    // An agent from before secrets answers without them.
+    const versions = new Map((live.secrets ?? []).map((secret) => [secret.name, secret.version]))
     peers = live.peers
     desired = [...live.services.filter((s) => !named.has(s.name)), ...services.value.map((s) => resolveSecretVersions(s, (name) => versions.get(name)))]
   }

@@ -65,6 +65,16 @@ Versions('applying the materialised spec (versions and all) changes nothing: the
   assert.is(again.change, null)
 })
 
+Versions('a spec that stops listing secrets loses the field, in the document too', () => {
+  const { peer, doc } = withSecrets()
+  const { secrets: _listed, ...without } = reader
+  const applied = ok(apply(doc, [without], peer, 3_000))
+  assert.equal(applied.services.map((o) => [o.outcome, o.changed]), [['updated', ['secrets']]])
+  assert.is('secrets' in Automerge.toJS(applied.doc).services['reader']!.spec, false)
+  assert.is(serviceState(applied.doc, 'reader')!.spec.secrets, undefined)
+  assert.equal(desiredState(applied.doc).invalid, [])
+})
+
 Versions('scaling keeps the secrets and their versions', () => {
   const { peer, doc } = withSecrets()
   const scaled = ok(scale(doc, 'reader', 3, peer, 3_000)).doc

@@ -21,6 +21,7 @@ import { registerLogs } from './commands/logs.js'
 import { registerHistory } from './commands/history.js'
 import { registerExec } from './commands/exec.js'
 import { registerImage } from './commands/image.js'
+import { registerSecret } from './commands/secret.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerExec(program)
   registerImage(program)
   registerHistory(program)
+  registerSecret(program)
   registerSim(program)
   return program
 }

@@ -3,10 +3,13 @@
 // both appear, possibly with the same version number.
 
 import type { ServiceName } from '../core/placement/ids.js'
+import { resolveSecretVersions, specHash } from '../core/service-spec/index.js'
 import { failure, type DesiredStateError } from './errors.js'
 import type { DesiredDoc, VersionAction } from './schema.js'
+import { readSecretInfo } from './secrets.js'
 import { readServiceEntry, readServiceVersions, serviceEntryNames } from './service-entry.js'
-import { compareVersions, type VersionRecord } from './versions.js'
+import { checkSpec } from './spec-check.js'
+import { compareVersions, versionSpec, type VersionRecord } from './versions.js'
 
 /** One version of a service as `peer history` shows it: its record without the stored spec text. */
 export interface HistoryEntry extends Omit<VersionRecord, 'spec'> {
@@ -28,4 +31,26 @@ export function history(doc: DesiredDoc, service?: string): { ok: true; entries:
     }
   }
   return { ok: true, entries }
+}
+
+/**
+ * The newest version of `service` whose spec is not the one running as `failedSpecHash` (what a
+ * rollback writes back), or undefined when there is none. Specs are compared as the cluster runs
+ * them, with their secrets at their current versions: the document keeps only a secret's newest
+ * value, so going back restores an earlier spec, never an earlier secret.
+ */
+export function lastVersionOtherThan(doc: DesiredDoc, service: string, failedSpecHash: string): VersionRecord | undefined {
+  const records = readServiceVersions(doc, service).sort(compareVersions)
+  for (let i = records.length - 1; i >= 0; i--) {
+    const record = records[i]!
+    if (record.specHash === '') continue
+    if (runningHash(doc, record) !== failedSpecHash) return record
+  }
+  return undefined
+}
+
+function runningHash(doc: DesiredDoc, record: VersionRecord): string {
+  const check = checkSpec(versionSpec(record), '')
+  if (!check.ok || check.spec.secrets === undefined) return record.specHash
+  return specHash(resolveSecretVersions(check.spec, (name) => readSecretInfo(doc, name)?.version ?? 0))
 }

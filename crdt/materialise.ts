@@ -2,8 +2,15 @@
 // leaves here, order is fixed (by name), and a value that is not valid — garbage from a faulty peer,
 // or a spec that only became invalid by merging concurrent edits — is listed under `invalid` with the
 // reason, instead of being passed on or crashing the reader.
+//
+// Secrets a service lists are resolved here to their current versions (core/service-spec/secrets.ts):
+// the document stores names, the materialised spec carries `{ name, version }`, and so specHash — the
+// same on every peer that holds the same document — changes when a secret gets a new version, or
+// appears or disappears. A name with no secret resolves to version 0, which placement refuses with a
+// reason (`peer why`: secret does not exist), so such a service stays pending instead of being
+// ignored as invalid: it is valid, only waiting for its secret.
 
-import { specDigest, specHash, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
+import { resolveSecretVersions, specDigest, specHash, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
 import { compareStrings } from '../core/placement/ids.js'
 import { readAllPeerSettings, type PeerSettings } from './peers.js'
 import { deepFreeze, isRecordValue } from './plain.js'
@@ -67,6 +74,28 @@ export function serviceState(doc: DesiredDoc, name: string): ServiceState | unde
 const materialised = new WeakMap<object, { name: string; result: ServiceState | InvalidService | undefined }>()
 
 function materialiseService(doc: DesiredDoc, name: string): ServiceState | InvalidService | undefined {
+  const result = materialiseStored(doc, name)
+  return result !== undefined && 'spec' in result ? withSecretVersions(doc, result) : result
+}
+
+/** Resolved states by stored state, with the versions they were resolved at. */
+const resolved = new WeakMap<ServiceState, { key: string; state: ServiceState }>()
+
+/** The state with its secrets at their current versions; the same object when it lists none. */
+function withSecretVersions(doc: DesiredDoc, state: ServiceState): ServiceState {
+  const refs = state.spec.secrets
+  if (refs === undefined || refs.length === 0) return state
+  const versions = new Map(refs.map((ref) => [ref.name, readSecretInfo(doc, ref.name)?.version ?? 0]))
+  const key = [...versions.values()].join(',')
+  const cached = resolved.get(state)
+  if (cached !== undefined && cached.key === key) return cached.state
+  const spec = resolveSecretVersions(state.spec, (secret) => versions.get(secret))
+  const next = deepFreeze({ ...state, spec, specDigest: specDigest(spec), specHash: specHash(spec) })
+  resolved.set(state, { key, state: next })
+  return next
+}
+
+function materialiseStored(doc: DesiredDoc, name: string): ServiceState | InvalidService | undefined {
   const services = (doc as DesiredStateDocument).services as unknown
   if (!isRecordValue(services) || !Object.hasOwn(services, name)) return undefined
   const stored = services[name]

@@ -1,6 +1,7 @@
 // Secrets: values sealed with the cluster key (AES-256-GCM), names in the clear. Every peer in the
-// cluster holds the key (the agent derives it from the private-network key), so every peer can open
-// them; a copy of the document without the key reveals names, sizes and authors only.
+// cluster holds the key (the agent derives it from the private-network key: node/agent/cluster-key.ts),
+// so every peer can open them; a copy of the document without the key reveals names, sizes and
+// authors only.
 //
 // The secret's name is bound into the seal as associated data, so a ciphertext copied under another
 // name does not open.
@@ -8,12 +9,13 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { ImmutableString } from '@automerge/automerge'
 import type { PeerId } from '../core/placement/ids.js'
+import { SECRET_NAME_PATTERN } from '../core/service-spec/secrets.js'
 import { commitChange } from './change.js'
 import { failure, type DesiredStateError, type EditResult } from './errors.js'
 import { isRecordValue, readNumber, readString } from './plain.js'
 import { DOCUMENT_LIMITS, type DesiredDoc, type DesiredStateDocument } from './schema.js'
 
-export const SECRET_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
+export { SECRET_NAME_PATTERN }
 export const CLUSTER_KEY_BYTES = 32
 const IV_BYTES = 12
 const TAG_BYTES = 16

@@ -3,7 +3,7 @@
 // write appends a version record, so `history` can say who changed what and when.
 
 import type { PeerId, ServiceName } from '../core/placement/ids.js'
-import { SPEC_LIMITS, specDigest, specHash, type ServiceSpec } from '../core/service-spec/index.js'
+import { SPEC_LIMITS, specDigest, specHash, unresolvedSecrets, type ServiceSpec } from '../core/service-spec/index.js'
 import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { changedPaths } from './diff.js'
@@ -27,15 +27,18 @@ export interface ServiceOutcome {
  * Creates or updates each given service, like `kubectl apply`: services not named are left alone.
  * Writes only the fields that differ. Specs must come from validateServices; they are checked again
  * here because a bad spec in a replicated document is far harder to get rid of than to refuse.
+ * Secrets are stored by name only: versions are the materialised view's (materialise.ts), so a spec
+ * copied from the cluster (with versions) and the one a user wrote are the same stored spec.
  */
-export function apply(doc: DesiredDoc, specs: readonly ServiceSpec[], author: PeerId, nowMs: number): EditResult<{ services: ServiceOutcome[] }> {
+export function apply(doc: DesiredDoc, given: readonly ServiceSpec[], author: PeerId, nowMs: number): EditResult<{ services: ServiceOutcome[] }> {
   const seen = new Set<string>()
-  for (const spec of specs) {
+  for (const spec of given) {
     if (seen.has(spec.name)) return failure({ kind: 'duplicate-service', service: spec.name })
     seen.add(spec.name)
     const check = checkSpec(spec, `services.${spec.name}`)
     if (!check.ok) return failure({ kind: 'invalid-spec', service: spec.name, errors: check.errors })
   }
+  const specs = given.map(unresolvedSecrets)
   const outcomes: ServiceOutcome[] = []
   const writes: ServiceWrite[] = []
   for (const spec of specs) {

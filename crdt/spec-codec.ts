@@ -35,6 +35,8 @@ export const SPEC_FIELD_CODECS = {
   restart: 'json',
   update: 'json',
   labels: 'map',
+  // Optional: absent (not stored at all) when the service lists no secrets.
+  secrets: 'json',
 } as const satisfies Record<keyof ServiceSpec, FieldCodec>
 
 const FIELDS = Object.keys(SPEC_FIELD_CODECS).sort() as Array<keyof ServiceSpec>
@@ -63,7 +65,7 @@ function encodeMap(map: Readonly<Record<string, string>>): Record<string, unknow
 /** A spec in stored form, for a service written for the first time. */
 export function encodeSpec(spec: ServiceSpec): Record<string, unknown> {
   const out: Record<string, unknown> = {}
-  for (const field of FIELDS) out[field] = encodeField(SPEC_FIELD_CODECS[field], spec[field])
+  for (const field of FIELDS) if (spec[field] !== undefined) out[field] = encodeField(SPEC_FIELD_CODECS[field], spec[field])
   return out
 }
 
@@ -108,7 +110,10 @@ export function planSpecWrites(before: Record<string, PlainValue>, after: Servic
     const codec = SPEC_FIELD_CODECS[field]
     const old = Object.hasOwn(before, field) ? before[field] : undefined
     const next = after[field]
-    if (codec === 'map' && isRecordValue(old)) {
+    if (next === undefined) {
+      // An optional field the spec no longer has.
+      if (Object.hasOwn(before, field)) steps.push({ kind: 'delete', path: [field] })
+    } else if (codec === 'map' && isRecordValue(old)) {
       planMapWrites(field, old, next as Record<string, string>, steps)
     } else if (old === undefined || canonicalJson(old) !== canonicalJson(next)) {
       steps.push({ kind: 'put', path: [field], value: encodeField(codec, next) })

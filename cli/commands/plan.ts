@@ -4,7 +4,7 @@
 // Side-effect free either way.
 
 import type { Command } from 'commander'
-import { plan, REJECTION_TEXT, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../core/index.js'
+import { assumeSecretsExist, plan, REJECTION_TEXT, resolveSecretVersions, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../core/index.js'
 import { formatFileError, loadInventory, loadServices } from '../files.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
@@ -38,16 +38,21 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   let peers: PeerView[]
   let desired: ServiceSpec[] = services.value
   if (options.inventory !== undefined) {
-    const inventory = await loadInventory(options.inventory, services.value)
+    // An inventory lists no secrets: the ones the files name are taken to exist.
+    desired = services.value.map(assumeSecretsExist)
+    const inventory = await loadInventory(options.inventory, desired)
     if (!inventory.ok) throw new UsageError(inventory.errors.map(formatFileError).join('\n'))
     peers = inventory.value
   } else {
     // The live cluster: the files' services replace their namesakes among the desired ones, whose
-    // tasks (already running) hold their resources.
+    // tasks (already running) hold their resources. Their secrets are resolved as the cluster would,
+    // so one that does not exist shows as pending, and a spec the cluster runs keeps its version.
     const live = await ask(options, 'GET /v1/cluster')
     const named = new Set(services.value.map((s) => s.name))
+    // An agent from before secrets answers without them.
+    const versions = new Map((live.secrets ?? []).map((secret) => [secret.name, secret.version]))
     peers = live.peers
-    desired = [...live.services.filter((s) => !named.has(s.name)), ...services.value]
+    desired = [...live.services.filter((s) => !named.has(s.name)), ...services.value.map((s) => resolveSecretVersions(s, (name) => versions.get(name)))]
   }
   if (options.explain !== undefined && !services.value.some((s) => s.name === options.explain)) {
     throw new UsageError(`--explain: no service named ${JSON.stringify(options.explain)} in ${options.file.join(', ')}`)

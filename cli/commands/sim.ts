@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander'
 import { writeFile } from 'node:fs/promises'
-import { parseDurationMs } from '../../core/index.js'
+import { assumeSecretsExist, parseDurationMs } from '../../core/index.js'
 import { formatFileError, loadInventory, loadServices, readTextFile } from '../files.js'
 import { parseTrace } from '../../sim/trace.js'
 import { NO_FAULTS, parseFaultSpec } from '../../sim/faults.js'
@@ -81,7 +81,8 @@ export async function runSim(options: SimCliOptions): Promise<number> {
   if (options.file !== undefined) {
     const loaded = await loadServices(options.file)
     if (!loaded.ok) throw new UsageError(loaded.errors.map(formatFileError).join('\n'))
-    services = loaded.value
+    // The simulated cluster holds no secrets: the ones the files name are taken to exist.
+    services = loaded.value.map(assumeSecretsExist)
   }
   let peers
   if (options.inventory !== undefined) {

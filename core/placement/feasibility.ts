@@ -8,6 +8,7 @@ import { formatConstraint } from '../service-spec/constraints.js'
 import { countOnPeer, usedPorts, type PeerView } from './view.js'
 
 export type RejectionReason =
+  | 'secret'
   | 'not-alive'
   | 'draining'
   | 'cordoned'
@@ -20,6 +21,7 @@ export type RejectionReason =
   | 'extended-resource'
 
 export const REJECTION_TEXT: Record<RejectionReason, string> = {
+  secret: 'secret does not exist',
   'not-alive': 'peer is not alive',
   draining: 'peer is draining',
   cordoned: 'peer is cordoned',
@@ -59,6 +61,8 @@ function reject(peer: PeerView, reason: RejectionReason, detail = ''): Feasibili
  * given to the peer in the same planning pass and not yet in its view.
  */
 export function feasible(peer: PeerView, want: PlacementRequest, extraOnPeer = 0): Feasibility {
+  // Not the peer's doing, and true of every peer alike: said first, so `peer why` names it.
+  if (want.missingSecrets.length > 0) return reject(peer, 'secret', want.missingSecrets.join(', '))
   switch (peer.state) {
     case 'alive':
       break

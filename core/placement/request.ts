@@ -2,6 +2,7 @@
 // hot path (feasibility over thousands of peers) does no parsing.
 
 import { compileConstraint, type CompiledConstraint } from '../service-spec/constraints.js'
+import { missingSecrets } from '../service-spec/secrets.js'
 import type { Driver, PortSpec, Resources, ServiceSpec, Strategy } from '../service-spec/types.js'
 import { specHash } from '../service-spec/version.js'
 import type { ServiceName } from './ids.js'
@@ -16,6 +17,8 @@ export interface PlacementRequest {
   readonly ports: readonly PortSpec[]
   readonly strategy: Strategy
   readonly spreadBy: string
+  /** Secrets the spec lists that the cluster does not hold: while any is missing, no peer may take it. */
+  readonly missingSecrets: readonly string[]
 }
 
 // Specs are immutable values, so the compiled form is cached per spec object: reconcile, the planner
@@ -40,14 +43,17 @@ function compile(spec: ServiceSpec): PlacementRequest {
     ports: spec.ports,
     strategy: spec.strategy,
     spreadBy: spec.spreadBy,
+    missingSecrets: missingSecrets(spec),
   }
 }
 
 /**
  * Whether a peer could ever take the service, from what does not change with load: its driver and
- * its labels. Candidate selection skips peers that fail this.
+ * its labels (and the service's secrets existing at all). Candidate selection skips peers that fail
+ * this; when every peer does, each records the service as pending with feasibility's reasons.
  */
 export function couldHost(want: PlacementRequest, drivers: readonly Driver[], labels: Readonly<Record<string, string>>): boolean {
+  if (want.missingSecrets.length > 0) return false
   if (!drivers.includes(want.driver)) return false
   for (const constraint of want.constraints) if (!constraint.test(labels)) return false
   return true

@@ -82,6 +82,13 @@ export interface UpdatePolicy {
   readonly healthDeadlineMs: number
 }
 
+/** A secret a service uses: see secrets.ts. */
+export interface SecretRef {
+  readonly name: string
+  /** The secret's version as the cluster resolved it; 0 when unresolved or when no such secret exists. */
+  readonly version: number
+}
+
 export interface ServiceSpec {
   readonly name: ServiceName
   readonly driver: Driver
@@ -105,4 +112,9 @@ export interface ServiceSpec {
   readonly restart: RestartPolicy
   readonly update: UpdatePolicy
   readonly labels: Readonly<Record<string, string>>
+  /**
+   * Secrets the task sees as files, sorted by name; absent when there are none (never empty), so
+   * specs without secrets keep the shape and hash they had before secrets existed.
+   */
+  readonly secrets?: readonly SecretRef[]
 }

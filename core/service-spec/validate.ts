@@ -5,6 +5,7 @@
 import { quoted } from '../error-message.js'
 import { SERVICE_NAME_PATTERN, serviceName } from '../placement/ids.js'
 import { checked, parseConstraint } from './constraints.js'
+import { validateSecretRefs } from './secrets.js'
 import {
   DURATION_RANGES, ENV_NAME, ENV_NAME_RULE, LABEL_KEY, LABEL_KEY_RULE, RESOURCE_LIMITS, SPEC_LIMITS, formatDurationMs, type DurationRange,
 } from './limits.js'
@@ -49,7 +50,7 @@ export const DEFAULT_UPDATE: UpdatePolicy = {
 
 const SERVICE_FIELDS = [
   'name', 'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode',
-  'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels',
+  'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels', 'secrets',
 ]
 
 /**
@@ -150,6 +151,7 @@ export function validateService(name: unknown, body: unknown, path: string, erro
   const update = validateUpdate(body.update, at('update'), errors)
   const env = stringMap(body.env, at('env'), ENV_KEYS, errors)
   const labels = stringMap(body.labels, at('labels'), LABEL_KEYS, errors)
+  const secrets = validateSecretRefs(body.secrets, at('secrets'), errors)
 
   if (errors.length > before) return undefined
   return {
@@ -170,6 +172,7 @@ export function validateService(name: unknown, body: unknown, path: string, erro
     restart,
     update,
     labels,
+    ...(secrets === undefined ? {} : { secrets }),
   }
 }
 

@@ -2,6 +2,8 @@
 //  - specHash: "must a running task be replaced?" It covers only what a task embodies (what runs and
 //    with which resources, ports and health check). Scaling, moving constraints or changing the restart
 //    or update policy keeps it, so those changes never restart healthy tasks (as in Swarm and Nomad).
+//    It covers the secrets a task uses with their versions (secrets.ts), so a new version of a secret
+//    replaces the tasks that use it; a spec without secrets hashes as it did before they existed.
 //  - specDigest: "is this the same version of the whole spec?" Used for history and for `apply` to
 //    report unchanged services.
 
@@ -19,6 +21,7 @@ export function specHash(spec: ServiceSpec): string {
     ports: spec.ports,
     healthcheck: spec.healthcheck,
     labels: spec.labels,
+    ...(spec.secrets === undefined || spec.secrets.length === 0 ? {} : { secrets: spec.secrets }),
   }))
 }
 

@@ -9,6 +9,7 @@
 // the value: crdt/spec-check.ts relies on that.
 
 import type { HealthcheckSpec, RestartPolicy, ServiceSpec, UpdatePolicy } from './types.js'
+import { writtenSecretRefs } from './secrets.js'
 import { isRecord } from './validate.js'
 
 /** The nested policies' fields under the names a user writes them by (durations without "Ms"). */
@@ -36,6 +37,7 @@ export function toWrittenForm(spec: ServiceSpec | Readonly<Record<string, unknow
     const policy = normalised[field]
     if (isFieldMap(policy)) out[field] = Object.fromEntries(Object.entries(names).map(([name, written]) => [written, policy[name]]))
   }
+  if (normalised.secrets !== undefined) out.secrets = writtenSecretRefs(normalised.secrets)
   return out
 }
 

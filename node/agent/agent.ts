@@ -7,10 +7,16 @@
 // changes (replica), the time (one timer at machine.nextWakeAt()).
 // Machine → outputs: send/broadcast (transport), start/stop (driver), sync-desired (replica),
 // rollback (a revert written to the desired state).
+//
+// Secrets: just before a task whose spec lists secrets starts, the agent opens them from its copy of
+// the desired state with the cluster key (cluster-key.ts) and writes them as files on a memory-only
+// file system (secret-files.ts); the driver shows that directory to the task. Directories of tasks
+// no longer running are swept after every task end and at start. Values appear nowhere else: not in
+// logs, events, answers or errors.
 
 import { randomBytes } from 'node:crypto'
 import { availableParallelism, totalmem } from 'node:os'
-import { desiredState, headsDigest, history, revert, type DesiredDoc } from '../../crdt/index.js'
+import { describeError, desiredState, headsDigest, lastVersionOtherThan, readSecret, revert, type DesiredDoc } from '../../crdt/index.js'
 import { createHost, P2pTransport, type Host, type HostTuning } from '../../p2p/index.js'
 import {
   defaultConfig,
@@ -27,16 +33,18 @@ import {
   type ServiceSpec,
   type SlotId,
 } from '../../core/index.js'
-import { DockerDriver, DriverSet, ProcessDriver, type RuntimeDriver, type TaskEvent } from '../runtime/index.js'
+import { DockerDriver, DriverSet, ProcessDriver, type RuntimeDriver, type StartOptions, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
 import { controlRoutes, type AgentContext } from './api.js'
 import { serveExec } from './exec.js'
 import { serveLogs } from './logs.js'
 import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
+import { deriveClusterKey } from './cluster-key.js'
 import { AGENT_DEFAULTS } from './config.js'
 import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
+import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
 import { messageOf } from '../../core/error-message.js'
 
 export interface AgentOptions {
@@ -84,6 +92,13 @@ export class Agent implements AgentContext {
   private stopping: Promise<void> | undefined
   private readonly detach: Array<() => void> = []
   private control: ControlServer | undefined
+  /** Secret task directories (SecretFiles.taskDirName) with starts in progress, and how many. */
+  private readonly secretStarts = new Map<string, number>()
+  /** Secret task directories whose start finished, with the sweep round current then. */
+  private readonly secretStarted = new Map<string, number>()
+  private sweepRound = 0
+  private sweeping: Promise<void> | undefined
+  private sweepAgain = false
 
   private constructor(
     readonly self: PeerId,
@@ -94,6 +109,9 @@ export class Agent implements AgentContext {
     readonly driver: DriverSet,
     readonly engine: EngineStatus,
     readonly machine: PeerMachine,
+    /** Seals and opens secrets in the desired state (cluster-key.ts). */
+    readonly clusterKey: Uint8Array,
+    private readonly secretFiles: SecretFiles,
     private readonly options: AgentOptions,
   ) {}
 
@@ -115,6 +133,10 @@ export class Agent implements AgentContext {
         : `runs processes only: ${engine.detail}`)
 
       const restored = await restoreTasks(layout, self, driver, options.log)
+      const secretFiles = new SecretFiles(await findSecretsRoot(), self)
+      if (!secretFiles.root.ok) options.log(`tasks that use secrets cannot run here: ${secretFiles.root.reason}`)
+      // Left by an earlier life: keep only the directories of the tasks still running.
+      await secretFiles.keepOnly(new Set((await driver.list()).map((task) => SecretFiles.taskDirName(task.slot, task.specHash))))
       const capacity: Resources = {
         cpuMilli: options.cpuMilli ?? availableParallelism() * 1000,
         memoryMiB: options.memoryMiB ?? Math.floor(totalmem() / (1024 * 1024)),
@@ -132,7 +154,7 @@ export class Agent implements AgentContext {
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
       })
-      const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, options)
+      const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
@@ -177,6 +199,7 @@ export class Agent implements AgentContext {
   // --- inputs -----------------------------------------------------------------------------------
 
   private onTaskEvent(event: TaskEvent): void {
+    if (event.state === 'exited' || event.state === 'failed') this.sweepSecrets()
     // The end of a task the machine asked to stop: it already forgot it (and may hold a new task in
     // the same slot), so this is not news for it.
     if (event.stopRequested) return
@@ -234,12 +257,33 @@ export class Agent implements AgentContext {
   private async startTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec): Promise<void> {
     this.specs.set(slot, spec)
     this.events.push({ at: Date.now(), kind: 'start', slot, specHash: task.specHash })
-    let result = await this.driver.start(task, spec).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
-    if (!result.ok && result.error === 'slot-busy') {
+    const secretsDir = SecretFiles.taskDirName(slot, task.specHash)
+    const uses = (spec.secrets ?? []).length > 0
+    if (uses) this.secretStarts.set(secretsDir, (this.secretStarts.get(secretsDir) ?? 0) + 1)
+    try {
+      await this.runTask(slot, task, spec)
+    } finally {
+      if (uses) {
+        const left = (this.secretStarts.get(secretsDir) ?? 1) - 1
+        if (left > 0) this.secretStarts.set(secretsDir, left)
+        else this.secretStarts.delete(secretsDir)
+        this.secretStarted.set(secretsDir, this.sweepRound)
+        // The task this one replaced in its slot has ended by now: its files can go.
+        this.sweepSecrets()
+      }
+    }
+  }
+
+  private async runTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec): Promise<void> {
+    const prepared = await this.writeSecrets(task, spec)
+    let result = !prepared.ok
+      ? { ok: false as const, error: 'failed' as const, detail: prepared.detail }
+      : await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
+    if (prepared.ok && !result.ok && result.error === 'slot-busy') {
       // The driver runs this slot at another version the machine does not know of (left by an
       // earlier life of this agent): replace it.
       await this.driver.stop(slot, AGENT_DEFAULTS.stopGraceMs)
-      result = await this.driver.start(task, spec).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
+      result = await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
     if (!result.ok) {
       this.options.log(`cannot start ${slot}: ${result.detail}`)
@@ -248,13 +292,62 @@ export class Agent implements AgentContext {
     }
   }
 
+  /**
+   * Opens the secrets the spec lists from this peer's copy of the desired state and writes them as
+   * the task's files. The reason it cannot names the secret, never its value.
+   */
+  private async writeSecrets(task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec): Promise<{ ok: true; options: StartOptions } | { ok: false; detail: string }> {
+    const refs = spec.secrets ?? []
+    if (refs.length === 0) return { ok: true, options: {} }
+    const files: SecretFile[] = []
+    try {
+      for (const ref of refs) {
+        const opened = readSecret(this.replica.doc, ref.name, this.clusterKey)
+        if (!opened.ok) return { ok: false, detail: `cannot open secret ${JSON.stringify(ref.name)}: ${describeError(opened.error)}` }
+        files.push({ name: ref.name, value: opened.value })
+      }
+      const written = await this.secretFiles.write(task.slot, task.specHash, files, spec.driver === 'docker' ? 'container' : 'owner')
+      return written.ok ? { ok: true, options: { secretsDir: written.dir } } : { ok: false, detail: written.reason }
+    } finally {
+      for (const file of files) file.value.fill(0)
+    }
+  }
+
+  /**
+   * Removes the secret files of tasks that no longer run here. Runs one at a time; a call while one
+   * runs makes it run once more. A directory whose start finished during a sweep is kept by it.
+   */
+  private sweepSecrets(): void {
+    if (this.stopping !== undefined || !this.secretFiles.root.ok) return
+    if (this.sweeping !== undefined) {
+      this.sweepAgain = true
+      return
+    }
+    this.sweeping = (async () => {
+      const round = ++this.sweepRound
+      const running = await this.driver.list()
+      const keep = new Set(running.map((info) => SecretFiles.taskDirName(info.slot, info.specHash)))
+      for (const name of this.secretStarts.keys()) keep.add(name)
+      for (const [name, at] of this.secretStarted) {
+        if (at >= round) keep.add(name)
+        else this.secretStarted.delete(name)
+      }
+      await this.secretFiles.keepOnly(keep)
+    })()
+      .catch((error: unknown) => this.options.log(`removing secret files of ended tasks failed: ${messageOf(error)}`))
+      .finally(() => {
+        this.sweeping = undefined
+        if (this.sweepAgain) {
+          this.sweepAgain = false
+          this.sweepSecrets()
+        }
+      })
+  }
+
   /** Writes the last version whose spec differs from the failed one back, as a new version. */
   private async rollback(service: ServiceName, failedSpecHash: string): Promise<void> {
     const result = await this.replica.edit((doc) => {
-      const entries = history(doc, service)
-      if (!entries.ok) return entries
-      const earlier = entries.entries.filter((entry) => entry.specHash !== failedSpecHash && entry.specHash !== '')
-      const target = earlier[earlier.length - 1]
+      const target = lastVersionOtherThan(doc, service, failedSpecHash)
       if (target === undefined) return { ok: false, error: { kind: 'unknown-version', service, version: 0 } }
       return revert(doc, service, target.version, this.self, Date.now())
     })
@@ -325,6 +418,9 @@ export class Agent implements AgentContext {
     })
     this.assignmentsWrite = this.assignmentsWrite.then(() => writeAssignments(this.layout.assignments, kept)).catch(() => undefined)
     await this.assignmentsWrite
+    await this.sweeping
+    // Tasks kept running keep their secret files; stopped ones need none.
+    if (stopTasks) await this.secretFiles.keepOnly(new Set()).catch((error: unknown) => this.options.log(`removing secret files failed: ${messageOf(error)}`))
     for (const detach of this.detach) detach()
     await this.control?.close()
     await this.replica.close().catch((error: unknown) => this.options.log(`closing the desired state: ${messageOf(error)}`))

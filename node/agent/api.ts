@@ -12,9 +12,13 @@ import {
   desiredState,
   drain,
   history,
+  readSecretInfo,
   remove,
+  removeSecret,
   revert,
   scale,
+  secretNames,
+  setSecret,
   uncordon,
   type DesiredDoc,
   type DesiredStateError,
@@ -43,6 +47,8 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly peerConnects: number
   /** This host's container engine, as found at start. */
   readonly engine: NodeRow['engine']
+  /** Seals secrets written through `POST /v1/secrets`. */
+  readonly clusterKey: Uint8Array
 }
 
 /** The desired-state operations behind `POST /v1/nodes/:peer/:action`. */
@@ -52,6 +58,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
   const services = () => desiredState(agent.replica.doc).services
   const views = () => agent.machine.peerViews()
   const pending = () => agent.machine.pendingServices()
+  const secrets = () => secretNames(agent.replica.doc).flatMap((name) => readSecretInfo(agent.replica.doc, name) ?? [])
 
   return serveApi({
     'GET /v1/health': () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
@@ -98,7 +105,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
     },
     'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
     'GET /v1/nodes': () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine) } }),
-    'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec) } }),
+    'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec), secrets: secrets() } }),
     'GET /v1/why/:target': ({ params }) => {
       const answer = whyAnswer(params.target, services(), views(), pending())
       if (answer === undefined) throw unknownService(parseSlot(params.target)?.service ?? params.target)
@@ -135,6 +142,33 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       const result = await edit(agent, (doc) => operation(doc, peer, agent.self, Date.now()))
       return { body: { peer, action, ...result } }
     },
+    'GET /v1/secrets': () => ({ body: { secrets: secrets() } }),
+    'POST /v1/secrets': async ({ body }) => {
+      const name = field<string>(body, 'name', isString, 'a secret name')
+      const encoded = field<string>(body, 'valueBase64', isBase64, 'the value, base64-encoded')
+      const value = Buffer.from(encoded, 'base64')
+      try {
+        if (value.length === 0) throw new ControlError(400, 'empty-secret', `secret ${JSON.stringify(name)} has an empty value`)
+        const result = await edit(agent, (doc) => setSecret(doc, name, value, agent.clusterKey, agent.self, Date.now()))
+        const secret = readSecretInfo(agent.replica.doc, name)
+        if (secret === undefined) throw new Error(`secret ${name} is missing right after it was written`)
+        return { body: { secret, outcome: result.version === 1 ? 'created' : 'updated' } }
+      } finally {
+        value.fill(0)
+      }
+    },
+    'DELETE /v1/secrets/:name': async ({ params }) => {
+      const name = params.name
+      await edit(agent, (doc) => {
+        // Checked in the same step as the removal: no apply can slip in between.
+        const users = desiredState(doc).services.filter((s) => s.spec.secrets?.some((ref) => ref.name === name)).map((s) => s.spec.name)
+        if (users.length > 0) {
+          throw new ControlError(409, 'secret-in-use', `secret ${JSON.stringify(name)} is used by ${users.join(', ')}; take it out of their specs (or remove them) first`)
+        }
+        return removeSecret(doc, name, agent.self, Date.now())
+      })
+      return { body: { name } }
+    },
     'GET /v1/events': ({ query, signal }) => (query.get('follow') === '1' ? { stream: agent.events.follow(signal) } : { body: { events: agent.events.recent() } }),
     'GET /v1/logs/:slot': ({ params, query, signal }) => {
       const slot = params.slot
@@ -167,7 +201,7 @@ async function edit<T extends object>(agent: AgentContext, operation: (doc: Desi
 }
 
 function editError(error: DesiredStateError): ControlError {
-  const status = error.kind === 'unknown-service' || error.kind === 'unknown-version' ? 404 : 400
+  const status = error.kind === 'unknown-service' || error.kind === 'unknown-version' || error.kind === 'unknown-secret' ? 404 : 400
   return new ControlError(status, error.kind, describeError(error))
 }
 
@@ -190,6 +224,10 @@ function field<T>(body: unknown, name: string, check: (value: unknown) => boolea
   const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined
   if (!check(value)) throw new ControlError(400, 'bad-request', `the request body needs "${name}": ${expected}`)
   return value as T
+}
+
+function isBase64(value: unknown): value is string {
+  return typeof value === 'string' && value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value)
 }
 
 function isString(value: unknown): value is string {

@@ -16,7 +16,7 @@
 // `--json` output, and fields may be added, never renamed or removed. node/agent/views.ts builds the
 // rows; the event log, the log reader and the desired replica produce the rest.
 
-import type { HistoryEntry, ServiceOutcome, VersionRecord } from '../../crdt/index.js'
+import type { HistoryEntry, SecretInfo, ServiceOutcome, VersionRecord } from '../../crdt/index.js'
 import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
 import type { TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
@@ -31,8 +31,8 @@ export interface ControlApi {
   'GET /v1/services/:name': { answer: ServiceAnswer }
   'GET /v1/tasks': { query: { service?: string }; answer: { tasks: TaskRow[] } }
   'GET /v1/nodes': { answer: { nodes: NodeRow[] } }
-  /** The live cluster for `peer plan`: every peer's view and the desired services. */
-  'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[] } }
+  /** The live cluster for `peer plan`: every peer's view, the desired services, and which secrets exist. */
+  'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[]; secrets: SecretInfo[] } }
   /** `:target` is a service or one slot of it. */
   'GET /v1/why/:target': { answer: WhyAnswer }
   'POST /v1/apply': { body: { services: ServiceSpec[] }; answer: { services: ServiceOutcome[] } }
@@ -44,6 +44,15 @@ export interface ControlApi {
   'POST /v1/nodes/:peer/:action': { answer: { peer: string; action: NodeAction } }
   /** The kept events in one answer, or with follow=1 the kept events and then each new one. */
   'GET /v1/events': { query: { follow?: '1' }; answer: { events: AgentEvent[] }; stream: AgentEvent }
+  /** Secrets by name: metadata only, never a value. */
+  'GET /v1/secrets': { answer: { secrets: SecretInfo[] } }
+  /**
+   * Creates a secret, or gives an existing one a new version (which replaces the tasks of services
+   * that use it). The value travels base64-encoded, as secrets may be binary.
+   */
+  'POST /v1/secrets': { body: { name: string; valueBase64: string }; answer: { secret: SecretInfo; outcome: 'created' | 'updated' } }
+  /** Refused (409 `secret-in-use`) while a service lists it. */
+  'DELETE /v1/secrets/:name': { answer: { name: string } }
   /** A task's output from whichever peer runs it; follow=1 keeps the stream open for new lines. */
   'GET /v1/logs/:slot': { query: { follow?: '1'; tail?: number }; stream: LogLine }
   /** Runs a command in the slot's container, on whichever peer runs it (no TTY, no stdin). */

@@ -15,6 +15,9 @@
 // - Images are used when present; a missing one is pulled (progress in the event's detail). When the
 //   pull fails (no registry reachable), the start fails with "image X not present on this host and
 //   pull failed: …", which `peer why` shows once the slot has moved.
+// - Secrets: a start's secret files (StartOptions.secretsDir) are bind-mounted read-only at
+//   /run/secrets, as Swarm does, and PEER_SECRETS_DIR says so. The mount must exist on the engine's
+//   host: a Docker engine on another machine (DOCKER_HOST) cannot run tasks with secrets.
 // - Restarts belong to the machine: containers have no Docker restart policy.
 // - Logs: while a container exists, logs() reads the engine's log of it (Docker's json-file driver,
 //   capped at `logMaxBytes` × 2 files). When a task ends, its output is appended to
@@ -35,7 +38,8 @@ import type { ServiceSpec } from '../../core/service-spec/types.js'
 import type { TaskState, TaskView } from '../../core/placement/view.js'
 import {
   peerEnvironment,
-  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartResult, type TaskEvent, type TaskListener,
+  SECRETS_DIR_VARIABLE,
+  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskEvent, type TaskListener,
 } from './driver.js'
 import { engineMessage, engineStatus, execInContainer } from './docker-exec.js'
 import { DockerLineDecoder, dockerLines } from './docker-stream.js'
@@ -57,6 +61,9 @@ export const LABEL = {
 /** Reads of an ended container's log, LOG_SETTLE_MS apart, until two agree: a few tens of ms per task end. */
 const LOG_SETTLE_MS = 25
 const LOG_SETTLE_ATTEMPTS = 8
+
+/** Where a container finds its secret files. */
+export const CONTAINER_SECRETS_DIR = '/run/secrets'
 
 export interface DockerDriverInit {
   /** The engine. Default: the local socket (DOCKER_HOST is honoured by dockerode). */
@@ -91,6 +98,8 @@ interface Instance {
   readonly spec: ServiceSpec
   readonly env: readonly string[]
   readonly adopted: boolean
+  /** The host directory mounted at /run/secrets, when the start carried one. */
+  readonly secretsDir?: string
   state: TaskState
   startedAtMs: number
   container?: Docker.Container
@@ -144,7 +153,7 @@ export class DockerDriver implements RuntimeDriver {
     return this.hub.on(listener)
   }
 
-  async start(task: TaskView, spec: ServiceSpec): Promise<StartResult> {
+  async start(task: TaskView, spec: ServiceSpec, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen()
     if (parseSlot(task.slot) === undefined) return { ok: false, error: 'malformed-slot', detail: `malformed slot id ${JSON.stringify(task.slot)}` }
     if (spec.driver !== 'docker') return { ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver` }
@@ -165,8 +174,9 @@ export class DockerDriver implements RuntimeDriver {
       }
       return { ok: true, adopted: true }
     }
-    const env = Object.entries({ ...spec.env, ...peerEnvironment(task) }).map(([key, value]) => `${key}=${value}`)
-    const instance = newInstance(task.slot, spec, task.specHash, env, false, this.now())
+    const secrets = options.secretsDir === undefined ? {} : { [SECRETS_DIR_VARIABLE]: CONTAINER_SECRETS_DIR }
+    const env = Object.entries({ ...spec.env, ...peerEnvironment(task), ...secrets }).map(([key, value]) => `${key}=${value}`)
+    const instance = newInstance(task.slot, spec, task.specHash, env, false, this.now(), options.secretsDir)
     this.tasks.set(task.slot, instance)
     this.emit(instance, 'starting')
     await this.launch(instance)
@@ -322,6 +332,8 @@ export class DockerDriver implements RuntimeDriver {
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(this.init.logMaxBytes ?? 10 * 1024 * 1024), 'max-file': '2' } },
         ...(this.init.binds && this.init.binds.length > 0 ? { Binds: [...this.init.binds] } : {}),
+        // A mount, not a bind: the engine refuses a source it cannot see instead of creating it empty.
+        ...(instance.secretsDir === undefined ? {} : { Mounts: [{ Type: 'bind', Source: instance.secretsDir, Target: CONTAINER_SECRETS_DIR, ReadOnly: true }] }),
       },
     }
     try {
@@ -602,9 +614,10 @@ function requested(instance: Instance): { stopRequested?: true } {
   return instance.stop !== undefined ? { stopRequested: true } : {}
 }
 
-function newInstance(slot: SlotId, spec: ServiceSpec, specHash: string, env: readonly string[], adopted: boolean, startedAtMs: number): Instance {
+function newInstance(slot: SlotId, spec: ServiceSpec, specHash: string, env: readonly string[], adopted: boolean, startedAtMs: number, secretsDir?: string): Instance {
   return {
     slot, service: spec.name, specHash, spec, env, adopted, state: 'starting', startedAtMs,
+    ...(secretsDir === undefined ? {} : { secretsDir }),
     launched: deferred(), finished: deferred(), watching: new AbortController(),
   }
 }

@@ -8,7 +8,7 @@
 import { compareSlots, type SlotId } from '../../core/placement/ids.js'
 import type { Driver, ServiceSpec } from '../../core/service-spec/types.js'
 import type { TaskView } from '../../core/placement/view.js'
-import type { LogOptions, RunningTaskInfo, RuntimeDriver, StartResult, TaskListener } from './driver.js'
+import type { LogOptions, RunningTaskInfo, RuntimeDriver, StartOptions, StartResult, TaskListener } from './driver.js'
 import type { ExecResult } from './docker-exec.js'
 
 /** A driver that can run a command inside a running task (the Docker driver). */
@@ -33,12 +33,12 @@ export class DriverSet {
     return this.byName.get(name)
   }
 
-  start(task: TaskView, spec: ServiceSpec): Promise<StartResult> {
+  start(task: TaskView, spec: ServiceSpec, options?: StartOptions): Promise<StartResult> {
     const driver = this.byName.get(spec.driver)
     if (driver === undefined) {
       return Promise.resolve({ ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver, which this host does not offer` })
     }
-    return driver.start(task, spec)
+    return driver.start(task, spec, options)
   }
 
   /** Stops the slot wherever it runs (a driver that does not run it does nothing). */

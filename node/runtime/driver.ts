@@ -39,6 +39,12 @@
 //   its terminal one.
 // - A command that cannot run is `{ ok: true }` followed by a `failed` event, so the machine's restart
 //   policy treats it like any other failure.
+// - `options.secretsDir`, when given, is a directory holding one file per secret the spec lists,
+//   named as the secret. The agent writes it (on a memory-only file system, node/agent/secret-files.ts)
+//   and removes it once the task has ended; the driver shows it to the task and never reads it: the
+//   process driver puts its path in PEER_SECRETS_DIR, the Docker driver bind-mounts it read-only at
+//   /run/secrets and sets PEER_SECRETS_DIR to that. A start that adopts a running task keeps the
+//   directory that task was started with.
 //
 // stop(). Sends the polite signal (SIGTERM), waits up to `graceMs`, then kills (SIGKILL). Resolves
 // once the task is gone and its terminal event (`exited`; `failed` if it never launched) has been
@@ -122,9 +128,18 @@ export interface LogOptions {
   readonly signal?: AbortSignal
 }
 
+/** What a start may carry beside the task and its spec. */
+export interface StartOptions {
+  /** The task's secret files (see the contract above); absent when the spec lists no secrets. */
+  readonly secretsDir?: string
+}
+
+/** Where a task finds its secret files, in its environment. */
+export const SECRETS_DIR_VARIABLE = 'PEER_SECRETS_DIR'
+
 export interface RuntimeDriver {
   readonly name: Driver
-  start(task: TaskView, spec: ServiceSpec): Promise<StartResult>
+  start(task: TaskView, spec: ServiceSpec, options?: StartOptions): Promise<StartResult>
   stop(slot: SlotId, graceMs: number): Promise<void>
   list(): Promise<RunningTaskInfo[]>
   logs(slot: SlotId, options: LogOptions): AsyncIterable<string>

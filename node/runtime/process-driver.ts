@@ -2,7 +2,8 @@
 // hosts without Docker and for tests. The contract is driver.ts's; what is particular to processes:
 //
 // - Environment: `baseEnv` (default: only the agent's PATH, so tasks do not inherit the agent's
-//   secrets), then the spec's `env`, then PEER_SLOT, PEER_SERVICE and PEER_SPEC_HASH.
+//   secrets), then the spec's `env`, then PEER_SLOT, PEER_SERVICE and PEER_SPEC_HASH, and
+//   PEER_SECRETS_DIR when the start carries the task's secret files.
 // - Working directory: `cwd` (default: the agent's). Each task runs in its own session and process
 //   group (detached), whose id is its pid: stop() signals the whole group, so children and
 //   grandchildren go with it. A process that leaves the group on purpose (setsid, double fork into a
@@ -42,7 +43,8 @@ import type { ServiceSpec } from '../../core/service-spec/types.js'
 import type { TaskState, TaskView } from '../../core/placement/view.js'
 import {
   peerEnvironment,
-  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartResult, type TaskEvent, type TaskListener,
+  SECRETS_DIR_VARIABLE,
+  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskEvent, type TaskListener,
 } from './driver.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
@@ -87,6 +89,7 @@ interface Instance {
   readonly spec: ServiceSpec
   readonly env: Record<string, string>
   readonly adopted: boolean
+  readonly secretsDir?: string
   state: TaskState
   startedAtMs: number
   pid?: number
@@ -149,7 +152,7 @@ export class ProcessDriver implements RuntimeDriver {
     return this.hub.on(listener)
   }
 
-  async start(task: TaskView, spec: ServiceSpec): Promise<StartResult> {
+  async start(task: TaskView, spec: ServiceSpec, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen()
     if (parseSlot(task.slot) === undefined) return { ok: false, error: 'malformed-slot', detail: `malformed slot id ${JSON.stringify(task.slot)}` }
     if (spec.driver !== 'process') return { ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver` }
@@ -172,8 +175,8 @@ export class ProcessDriver implements RuntimeDriver {
       }
       return { ok: true, adopted: true }
     }
-    const env = { ...this.baseEnv, ...spec.env, ...peerEnvironment(task) }
-    const instance = this.newInstance(task.slot, spec, task.specHash, env, false, this.now())
+    const env = { ...this.baseEnv, ...spec.env, ...peerEnvironment(task), ...secretsEnvironment(options.secretsDir) }
+    const instance = this.newInstance(task.slot, spec, task.specHash, env, false, this.now(), options.secretsDir)
     this.tasks.set(task.slot, instance)
     this.emit(instance, 'starting')
     await this.launch(instance)
@@ -235,10 +238,11 @@ export class ProcessDriver implements RuntimeDriver {
   // --- launching ------------------------------------------------------------------------------
 
   private newInstance(
-    slot: SlotId, spec: ServiceSpec, specHash: string, env: Record<string, string>, adopted: boolean, startedAtMs: number,
+    slot: SlotId, spec: ServiceSpec, specHash: string, env: Record<string, string>, adopted: boolean, startedAtMs: number, secretsDir: string | undefined,
   ): Instance {
     return {
       slot, service: spec.name, specHash, spec, env, adopted, state: 'starting', startedAtMs,
+      ...(secretsDir === undefined ? {} : { secretsDir }),
       launched: deferred(), exit: deferred(), finished: deferred(),
     }
   }
@@ -314,6 +318,7 @@ export class ProcessDriver implements RuntimeDriver {
     return {
       version: 1, slot: instance.slot, service: instance.service, specHash: instance.specHash, spec: instance.spec,
       pid: instance.pid!, startTicks: instance.startTicks ?? null, startedAtMs: instance.startedAtMs,
+      ...(instance.secretsDir === undefined ? {} : { secretsDir: instance.secretsDir }),
     }
   }
 
@@ -397,8 +402,11 @@ export class ProcessDriver implements RuntimeDriver {
         await this.records.remove(record.slot)
         continue
       }
-      const env = { ...this.baseEnv, ...record.spec.env, PEER_SLOT: record.slot, PEER_SERVICE: record.service, PEER_SPEC_HASH: record.specHash }
-      const instance = this.newInstance(record.slot, record.spec, record.specHash, env, true, record.startedAtMs)
+      const env = {
+        ...this.baseEnv, ...record.spec.env, PEER_SLOT: record.slot, PEER_SERVICE: record.service, PEER_SPEC_HASH: record.specHash,
+        ...secretsEnvironment(record.secretsDir),
+      }
+      const instance = this.newInstance(record.slot, record.spec, record.specHash, env, true, record.startedAtMs, record.secretsDir)
       instance.pid = record.pid
       if (record.startTicks !== null) instance.startTicks = record.startTicks
       instance.state = 'running'
@@ -475,6 +483,10 @@ export class ProcessDriver implements RuntimeDriver {
   private assertOpen(): void {
     if (this.closed) throw new Error('the process driver is closed')
   }
+}
+
+function secretsEnvironment(secretsDir: string | undefined): Record<string, string> {
+  return secretsDir === undefined ? {} : { [SECRETS_DIR_VARIABLE]: secretsDir }
 }
 
 function describeExit(status: ExitStatus, stopped: boolean): { exitCode?: number; detail: string } {

@@ -33,6 +33,8 @@ export interface TaskRecord {
   /** /proc start time of that process, so a reused pid is not mistaken for the task. */
   readonly startTicks: number | null
   readonly startedAtMs: number
+  /** The task's secret files (StartOptions.secretsDir), so an adopted task's healthcheck sees them too. */
+  readonly secretsDir?: string
 }
 
 const RECORD_SUFFIX = '.json'
@@ -103,5 +105,6 @@ function isTaskRecord(value: unknown): value is TaskRecord {
     typeof r.spec === 'object' && r.spec !== null && (r.spec as Record<string, unknown>).name === r.service &&
     Number.isSafeInteger(r.pid) && (r.pid as number) > 1 &&
     (r.startTicks === null || Number.isSafeInteger(r.startTicks)) &&
-    typeof r.startedAtMs === 'number'
+    typeof r.startedAtMs === 'number' &&
+    (r.secretsDir === undefined || typeof r.secretsDir === 'string')
 }

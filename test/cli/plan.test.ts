@@ -18,6 +18,14 @@ planCli('places every replica of the hello example and exits 0', async () => {
   assert.match(result.stdout, /edge-5\s+cordoned/)
 })
 
+planCli('over an inventory, the secrets a spec lists are taken to exist, and its existing tasks are on its version', async () => {
+  const hello = parse(readFileSync('examples/hello.yaml', 'utf8')) as { services: Record<string, Record<string, unknown>> }
+  for (const service of Object.values(hello.services)) service.secrets = ['db-password']
+  const result = await runCli(['plan', '-f', write('hello-secrets.yaml', stringify(hello)), '--inventory', 'examples/inventory.yaml'])
+  assert.is(result.code, 0, result.stderr)
+  assert.match(result.stdout, /Plan: 2 to place, 0 to stop, 1 kept, 0 pending/)
+})
+
 planCli('lists unplaceable slots with their reasons and exits 1', async () => {
   const result = await runCli(['plan', '-f', 'examples/too-big.yaml', '--inventory', 'examples/inventory.yaml'])
   assert.is(result.code, 1, result.stderr)

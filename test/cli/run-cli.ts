@@ -15,16 +15,18 @@ export interface CliResult {
   readonly stderr: string
 }
 
-export function runCli(args: readonly string[], timeoutMs = 30_000): Promise<CliResult> {
+/** `input`, when given, is written to the command's stdin, which is then closed. */
+export function runCli(args: readonly string[], timeoutMs = 30_000, input?: string | Uint8Array): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args], {
       cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })
+    if (input !== undefined) child.stdin!.end(input)
     let stdout = ''
     let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk))
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`peer ${args.join(' ')} did not finish within ${timeoutMs} ms`))

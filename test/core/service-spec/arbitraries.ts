@@ -4,7 +4,8 @@
 
 import fc from 'fast-check'
 import {
-  CONSTRAINT_OPS, DURATION_RANGES, MODES, RESOURCE_LIMITS, RESTART_CONDITIONS, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS,
+  CONSTRAINT_OPS, DURATION_RANGES, MODES, RESOURCE_LIMITS, RESTART_CONDITIONS, SECRET_LIMITS, SECRET_NAME_PATTERN, SPEC_LIMITS, STRATEGIES,
+  UPDATE_ORDERS,
   type Constraint, type ConstraintOp, type DurationRange, type HealthcheckSpec, type PortSpec, type Resources, type RestartPolicy,
   type ServiceName, type ServiceSpec, type UpdatePolicy,
 } from '../../../core/index.js'
@@ -107,6 +108,17 @@ const runArb = fc.oneof(
   objectOf({ driver: fc.constant('process' as const), image: fc.constant(''), command: commandArb }),
 )
 
+/**
+ * Secrets: absent (never empty), or distinct names sorted by name, each at version 0 (as written) or
+ * resolved to a version, as the cluster shows a spec.
+ */
+const secretsArb = fc.option(
+  fc.uniqueArray(objectOf({ name: fc.stringMatching(SECRET_NAME_PATTERN), version: fc.oneof(fc.constant(0), fc.maxSafeNat()) }), {
+    minLength: 1, maxLength: Math.min(4, SECRET_LIMITS.perService), selector: (ref) => ref.name,
+  }).map((refs) => refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))),
+  { nil: undefined },
+)
+
 export const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
   name: fc.stringMatching(SERVICE_NAME_PATTERN).map((name) => name as ServiceName),
   env: mapArb(envNameArb),
@@ -123,4 +135,4 @@ export const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
   restart: restartArb,
   update: updateArb,
   labels: mapArb(labelKeyArb),
-})).map(([run, rest]) => ({ ...rest, ...run }))
+}), secretsArb).map(([run, rest, secrets]) => ({ ...rest, ...run, ...(secrets === undefined ? {} : { secrets }) }))

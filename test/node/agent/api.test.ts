@@ -38,6 +38,7 @@ function fakeAgent(events = new EventLog()): AgentContext {
     lastHeard: new Map(),
     peerConnects: 0,
     engine: { state: 'off', detail: 'containers are turned off' },
+    clusterKey: new Uint8Array(32),
   }
 }
 

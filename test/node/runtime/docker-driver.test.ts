@@ -7,7 +7,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import Docker from 'dockerode'
 import { execFileSync } from 'node:child_process'
-import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -119,6 +119,30 @@ if (available.ok) {
     assert.is(labels[LABEL.specHash], task(s).specHash)
     assert.is(labels.tier, 'web')
     assert.ok(inspected.Config.Env.includes('PEER_SLOT=web/0'))
+  }))
+
+  containers('a start with secret files mounts them read-only at /run/secrets, and says so in PEER_SECRETS_DIR', () => withDocker(async ({ driver, dataDir }) => {
+    const secrets = join(dataDir, 'secrets-of-web-0')
+    await mkdir(secrets, { mode: 0o755 })
+    await writeFile(join(secrets, 'db'), 'opened', { mode: 0o444 })
+    const s = dockerSpec({ command: ['sh', '-c', 'cat "$PEER_SECRETS_DIR/db"; echo; { echo x > /run/secrets/db; } 2>/dev/null || echo read-only; sleep 30'] })
+    await driver.start(task(s), s, { secretsDir: secrets })
+    const lines = await eventually('the container to print its secret', async () => {
+      const got = await collect(driver.logs(slotOf(s, 0), { follow: false }))
+      return got.length >= 2 ? got : undefined
+    }, 10_000)
+    assert.equal(lines.slice(0, 2), ['opened', 'read-only'])
+    const [info] = await driver.list()
+    const inspected = await docker.getContainer(info!.handle).inspect()
+    const mount = inspected.Mounts.find((m) => m.Destination === '/run/secrets')
+    assert.equal([mount?.Source, mount?.RW], [secrets, false])
+    assert.ok(inspected.Config.Env.includes('PEER_SECRETS_DIR=/run/secrets'))
+    // A directory the engine cannot see fails the start instead of mounting an empty one.
+    const missing = dockerSpec({ name: 'other' })
+    const events = new Recorder(driver)
+    await driver.start(task(missing), missing, { secretsDir: join(dataDir, 'no-such-dir') })
+    const failed = await events.waitFor(slotOf(missing, 0), 'failed', 10_000)
+    assert.match(failed.detail ?? '', /no-such-dir/)
   }))
 
   containers('a published port answers on the host, and a taken port fails the start naming the port', () => withDocker(async ({ driver }, events) => {

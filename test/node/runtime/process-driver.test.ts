@@ -5,7 +5,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { SlotId } from '../../../core/index.js'
@@ -125,6 +125,33 @@ processes('a task sees its spec env and PEER_* variables, which the spec cannot 
   } finally {
     delete process.env.PEER_AGENT_SECRET
   }
+}))
+
+processes('a start with secret files puts their directory in PEER_SECRETS_DIR; an adopted task\'s healthcheck still sees it', () => withProcessDriver(async (h) => {
+  const secrets = join(h.dataDir, 'secrets-of-web-0')
+  await mkdir(secrets, { mode: 0o700 })
+  await writeFile(join(secrets, 'db'), 'opened', { mode: 0o600 })
+  const s = spec({
+    command: ['sh', '-c', 'cat "$PEER_SECRETS_DIR/db"; echo; sleep 30'],
+    healthcheck: { command: ['sh', '-c', 'test -f "$PEER_SECRETS_DIR/db"'], interval: '30ms', timeout: '1s' },
+  })
+  const events = new Recorder(h.driver)
+  await h.driver.start(task(s), s, { secretsDir: secrets })
+  assert.equal(await linesOf(h.driver, slotOf(s, 0), 1), ['opened'])
+  await events.waitFor(slotOf(s, 0), 'healthy')
+  await h.driver.close()
+  const next = await h.reopen()
+  const again = new Recorder(next)
+  assert.equal((await next.list()).map((info) => info.slot), [slotOf(s, 0)])
+  await again.waitFor(slotOf(s, 0), 'healthy')
+  // Without the directory the check fails: the adopted task's probes run with PEER_SECRETS_DIR set.
+  await rm(secrets, { recursive: true })
+  await again.waitFor(slotOf(s, 0), 'unhealthy')
+  await next.stop(slotOf(s, 0), 1000)
+  // A start without secrets sets no PEER_SECRETS_DIR.
+  const plain = spec({ command: ['sh', '-c', 'echo "${PEER_SECRETS_DIR-unset}"'] })
+  await next.start(task(plain, 1), plain)
+  assert.equal(await linesOf(next, slotOf(plain, 1), 1), ['unset'])
 }))
 
 processes('output goes to <dataDir>/logs/<slot>.log, appended across starts; a global slot has its own file', () => withProcessDriver(async ({ driver, dataDir }, events) => {

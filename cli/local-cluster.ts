@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs'
 import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
-import { dataDirLayout, initDataDir } from '../node/agent/data-dir.js'
+import { dataDirLayout, initDataDir } from '../node/agent/index.js'
 import { ask } from './agent-client.js'
 
 export interface LocalClusterOptions {

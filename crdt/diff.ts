@@ -2,7 +2,7 @@
 // (`update.parallelism`, `env.LOG_LEVEL`), shown in history. `WriteStep`s are for storage: the
 // registers to overwrite (see spec-codec.ts for which fields are registers and which are maps).
 
-import { canonicalJson } from '../core/hash.js'
+import { canonicalJson } from '../core/index.js'
 import { isRecordValue } from './plain.js'
 
 /** Paths of every leaf that differs between two plain values, in key order. */

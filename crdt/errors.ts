@@ -1,7 +1,7 @@
 // Errors a caller can expect from the document operations. They are values, not exceptions: the CLI
 // prints them, the agent answers them over its control API. Each names what it is about.
 
-import type { Mode, SpecError } from '../core/service-spec/index.js'
+import type { Mode, SpecError } from '../core/index.js'
 import type { DesiredDoc } from './schema.js'
 
 export type DesiredStateError =

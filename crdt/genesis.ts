@@ -9,7 +9,7 @@
 
 import { createHash, randomBytes } from 'node:crypto'
 import * as Automerge from '@automerge/automerge'
-import type { PeerId } from '../core/placement/ids.js'
+import type { PeerId } from '../core/index.js'
 import { SCHEMA_VERSION, type DesiredDoc, type DesiredStateDocument } from './schema.js'
 
 /** The genesis actor: 16 zero bytes. No peer uses it after genesis (peer actors are hashes). */

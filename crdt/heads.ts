@@ -3,7 +3,7 @@
 // protocol. Heads are sorted first because their order is not part of the document's identity.
 
 import * as Automerge from '@automerge/automerge'
-import { hash64Hex } from '../core/hash.js'
+import { hash64Hex } from '../core/index.js'
 import type { DesiredDoc } from './schema.js'
 
 export function headsDigest(doc: DesiredDoc): string {

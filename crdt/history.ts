@@ -2,8 +2,8 @@
 // the version records in the document (versions.ts), newest last. Concurrent writes by two peers
 // both appear, possibly with the same version number.
 
-import type { ServiceName } from '../core/placement/ids.js'
-import { resolveSecretVersions, specHash } from '../core/service-spec/index.js'
+import type { ServiceName } from '../core/index.js'
+import { resolveSecretVersions, specHash } from '../core/index.js'
 import { failure, type DesiredStateError } from './errors.js'
 import type { DesiredDoc, VersionAction } from './schema.js'
 import { readSecretInfo } from './secrets.js'

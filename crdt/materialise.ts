@@ -10,8 +10,8 @@
 // reason (`peer why`: secret does not exist), so such a service stays pending instead of being
 // ignored as invalid: it is valid, only waiting for its secret.
 
-import { resolveSecretVersions, specDigest, specHash, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
-import { compareStrings } from '../core/placement/ids.js'
+import { resolveSecretVersions, specDigest, specHash, type ServiceSpec, type SpecError } from '../core/index.js'
+import { compareStrings } from '../core/index.js'
 import { readAllPeerSettings, type PeerSettings } from './peers.js'
 import { deepFreeze, isRecordValue } from './plain.js'
 import type { DesiredDoc, DesiredStateDocument } from './schema.js'

@@ -40,4 +40,4 @@ export function payloadKind(payload: Uint8Array): 'changes' | 'sync' | undefined
   return undefined
 }
 
-export { messageOf as errorMessage } from '../core/error-message.js'
+export { messageOf as errorMessage } from '../core/index.js'

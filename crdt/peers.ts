@@ -3,8 +3,8 @@
 // why); each field is its own register, so concurrent edits to different fields of one peer merge.
 
 import { ImmutableString } from '@automerge/automerge'
-import { PEER_ID_PATTERN, type PeerId } from '../core/placement/ids.js'
-import { LABEL_KEY } from '../core/service-spec/limits.js'
+import { PEER_ID_PATTERN, type PeerId } from '../core/index.js'
+import { LABEL_KEY } from '../core/index.js'
 import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { isRecordValue, readNumber, readString } from './plain.js'

@@ -8,8 +8,8 @@
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
 import { ImmutableString } from '@automerge/automerge'
-import type { PeerId } from '../core/placement/ids.js'
-import { SECRET_NAME_PATTERN } from '../core/service-spec/secrets.js'
+import type { PeerId } from '../core/index.js'
+import { SECRET_NAME_PATTERN } from '../core/index.js'
 import { commitChange } from './change.js'
 import { failure, type DesiredStateError, type EditResult } from './errors.js'
 import { isRecordValue, readNumber, readString } from './plain.js'

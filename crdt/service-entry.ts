@@ -3,8 +3,8 @@
 // so materialising 1,000 services does not parse 1,000 histories.
 
 import { ImmutableString } from '@automerge/automerge'
-import type { PeerId } from '../core/placement/ids.js'
-import type { ServiceSpec } from '../core/service-spec/index.js'
+import type { PeerId } from '../core/index.js'
+import type { ServiceSpec } from '../core/index.js'
 import { applySteps } from './diff.js'
 import { deepFreeze, isRecordValue, readNumber, readString, type PlainValue } from './plain.js'
 import { DOCUMENT_LIMITS, type DesiredDoc, type DesiredStateDocument } from './schema.js'

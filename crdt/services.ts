@@ -2,8 +2,8 @@
 // must change, and writes all of it in one Automerge change (or none when nothing differs). Every
 // write appends a version record, so `history` can say who changed what and when.
 
-import type { PeerId, ServiceName } from '../core/placement/ids.js'
-import { SPEC_LIMITS, specDigest, specHash, unresolvedSecrets, type ServiceSpec } from '../core/service-spec/index.js'
+import type { PeerId, ServiceName } from '../core/index.js'
+import { SPEC_LIMITS, specDigest, specHash, unresolvedSecrets, type ServiceSpec } from '../core/index.js'
 import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { changedPaths } from './diff.js'

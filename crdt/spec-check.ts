@@ -5,8 +5,8 @@
 // to different fields can combine into a spec neither wrote (say, one switched the driver to
 // `process`, the other set an image).
 
-import { canonicalJson } from '../core/hash.js'
-import { toWrittenForm, validateService, type ServiceSpec, type SpecError } from '../core/service-spec/index.js'
+import { canonicalJson } from '../core/index.js'
+import { toWrittenForm, validateService, type ServiceSpec, type SpecError } from '../core/index.js'
 import { isRecordValue } from './plain.js'
 
 export type SpecCheck = { ok: true; spec: ServiceSpec } | { ok: false; errors: SpecError[] }

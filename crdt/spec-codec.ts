@@ -9,8 +9,8 @@
 // one per leaf — a 1,000-service apply is ~3× faster and loads ~3× faster than fully nested maps.
 
 import { ImmutableString } from '@automerge/automerge'
-import { canonicalJson } from '../core/hash.js'
-import type { ServiceSpec } from '../core/service-spec/index.js'
+import { canonicalJson } from '../core/index.js'
+import type { ServiceSpec } from '../core/index.js'
 import type { WriteStep } from './diff.js'
 import { isRecordValue, readString, toPlain, type PlainValue } from './plain.js'
 

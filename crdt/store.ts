@@ -17,7 +17,7 @@
 import { constants as fsConstants } from 'node:fs'
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { makePrivate, PRIVATE_DIR_MODE, syncDirectory, writeAll, writeFileDurably } from '../io/durable-file.js'
+import { makePrivate, PRIVATE_DIR_MODE, syncDirectory, writeAll, writeFileDurably } from '../io/index.js'
 import * as Automerge from '@automerge/automerge'
 import { encodeFrame, scanFrames } from './framing.js'
 import { newDocument } from './genesis.js'

@@ -3,8 +3,8 @@
 // appends by two peers both survive the merge (list inserts never conflict).
 
 import { ImmutableString } from '@automerge/automerge'
-import { canonicalJson } from '../core/hash.js'
-import type { ServiceSpec } from '../core/service-spec/index.js'
+import { canonicalJson } from '../core/index.js'
+import type { ServiceSpec } from '../core/index.js'
 import { isRecordValue, readString } from './plain.js'
 import { VERSION_ACTIONS, type VersionAction } from './schema.js'
 

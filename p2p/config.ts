@@ -2,7 +2,7 @@
 // numbers were measured on loopback and a 2-core machine (see bench/p2p-latency.ts); a WAN or
 // slow edge links want the liveness timeouts scaled up with the round-trip time.
 
-import { WIRE_LIMITS } from '../core/protocol/index.js'
+import { WIRE_LIMITS } from '../core/index.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB

@@ -34,7 +34,7 @@ import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../core/index.js'
 
 export type HostServices = { identify: Identify; pubsub: GossipSub }
 export type HostNode = Libp2p<HostServices>

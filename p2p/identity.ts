@@ -15,7 +15,7 @@ import { generateKeyPair, generateKeyPairFromSeed, privateKeyFromProtobuf, priva
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { SetupError } from './errors.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../core/index.js'
 
 /** The key file's name inside the data directory. */
 export const IDENTITY_FILE = 'identity.key'

@@ -13,7 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '../core/index.js'
 import { FrameError, readOneFrame, writeFrame } from './frames.js'
 import type { HostNode } from './host.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../core/index.js'
 
 export type RequestErrorCode =
   | 'bad-peer-id'

@@ -13,7 +13,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { chmod, open, readFile, stat } from 'node:fs/promises'
 import { SetupError } from './errors.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../core/index.js'
 
 export const SWARM_KEY_TAG = '/key/swarm/psk/1.0.0/'
 export const SWARM_KEY_ENCODING = '/base16/'

@@ -22,7 +22,7 @@ import { FrameError, readFrames, writeFrame } from './frames.js'
 import type { Host } from './host.js'
 import { DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
-import { messageOf } from '../core/error-message.js'
+import { messageOf } from '../core/index.js'
 
 export type TransportTuning = { -readonly [K in keyof typeof TRANSPORT_DEFAULTS]: number }
 

@@ -97,6 +97,39 @@ layering('every top-level folder of source code has a place in the layering', ()
   assert.equal(unplaced, [])
 })
 
+/**
+ * Units with a public face (their index.ts): code outside a unit imports it only through that face,
+ * so what a folder offers is written down in one place. Tests and benchmarks may reach inside.
+ */
+const UNITS = ['core', 'io', 'crdt', 'p2p', 'sim', 'node/agent', 'node/runtime', 'node/control'] as const
+
+function unitOf(path: string): string | undefined {
+  const rel = relative(root, path)
+  return UNITS.filter((unit) => rel === unit || rel.startsWith(`${unit}/`)).sort((a, b) => b.length - a.length)[0]
+}
+
+layering('code outside a unit imports it only through its index.ts, which names what it exports', () => {
+  const problems: string[] = []
+  for (const area of Object.keys(ALLOWED)) {
+    for (const file of sourceFiles(area)) {
+      const own = unitOf(file)
+      for (const specifier of importsOf(file)) {
+        if (!specifier.startsWith('.')) continue
+        const target = resolve(dirname(file), specifier).replace(/\.js$/, '.ts')
+        const unit = unitOf(target)
+        if (unit === undefined || unit === own) continue
+        if (target !== join(root, unit, 'index.ts')) problems.push(`${relative(root, file)} imports ${specifier}, inside ${unit}/`)
+      }
+    }
+  }
+  for (const unit of UNITS) {
+    for (const file of sourceFiles(unit).filter((path) => path.endsWith('/index.ts'))) {
+      if (/^export \*/m.test(readFileSync(file, 'utf8'))) problems.push(`${relative(root, file)} re-exports with export *`)
+    }
+  }
+  assert.equal(problems, [])
+})
+
 layering('the core imports nothing outside itself, not even node built-ins or packages', () => {
   const problems: string[] = []
   for (const file of sourceFiles('core')) {

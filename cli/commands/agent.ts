@@ -2,12 +2,12 @@
 // process that started it closes its stdin: a harness that dies takes its agents with it).
 
 import type { Command } from 'commander'
-import { Agent } from '../../node/agent/agent.js'
-import { defaultDataDir } from '../../node/agent/data-dir.js'
+import { Agent } from '../../node/agent/index.js'
+import { defaultDataDir } from '../../node/agent/index.js'
 import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
-import { messageOf } from '../../core/error-message.js'
+import { messageOf } from '../../core/index.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 

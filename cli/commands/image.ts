@@ -7,7 +7,7 @@ import Docker from 'dockerode'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { DockerDriver } from '../../node/runtime/index.js'
-import { engineMessage } from '../../node/runtime/docker-exec.js'
+import { engineMessage } from '../../node/runtime/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 
 export function registerImage(program: Command): void {

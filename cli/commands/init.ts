@@ -2,7 +2,7 @@
 // On the first host it generates the key; on every other host, pass the same key file with --key-file.
 
 import type { Command } from 'commander'
-import { defaultDataDir, initDataDir } from '../../node/agent/data-dir.js'
+import { defaultDataDir, initDataDir } from '../../node/agent/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
 

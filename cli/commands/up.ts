@@ -4,7 +4,7 @@
 
 import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
-import { defaultDataDir } from '../../node/agent/data-dir.js'
+import { defaultDataDir } from '../../node/agent/index.js'
 import { ask } from '../agent-client.js'
 import { formatFileError, loadServices } from '../files.js'
 import { SetupError } from '../../p2p/index.js'
@@ -12,7 +12,7 @@ import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
 import { table } from '../table.js'
 import { applyServices, outcomeText, requestTooLarge } from './apply.js'
-import { messageOf } from '../../core/error-message.js'
+import { messageOf } from '../../core/index.js'
 
 interface UpOptions {
   local?: string

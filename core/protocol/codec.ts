@@ -18,7 +18,7 @@
 import { MAX_REPLICAS_PER_BID, type Bid } from '../placement/bid.js'
 import { PEER_ID_PATTERN, SERVICE_NAME_PATTERN, parseSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import { DRIVERS, type Driver, type PortSpec, type Protocol, type Resources } from '../service-spec/types.js'
-import { SPEC_LIMITS } from '../service-spec/validate.js'
+import { SPEC_LIMITS } from '../service-spec/limits.js'
 import { TASK_STATES, type TaskView } from '../placement/view.js'
 import { PROTOCOL_VERSION, type Advert, type MemberRecord, type MemberStatus, type Message, type MessageKind } from './messages.js'
 

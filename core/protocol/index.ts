@@ -1,10 +1,37 @@
-export * from './config.js'
-export * from './messages.js'
-export * from './desired.js'
-export * from './membership.js'
-export * from './cluster.js'
-export * from './machine.js'
-export * from './codec.js'
+export {
+  defaultConfig,
+  type MachineConfig,
+  type NetworkProfile,
+  suspicionTimeoutMs,
+  withProcessingSkew,
+} from './config.js'
+export {
+  type Advert,
+  type MemberRecord,
+  type MemberStatus,
+  type Message,
+  type MessageKind,
+  PROTOCOL_VERSION,
+  rangeIndices,
+  type SlotRanges,
+  statusRank,
+  supersedes,
+  toRanges,
+} from './messages.js'
+export { type DesiredView, EMPTY_DESIRED, type PeerSettings } from './desired.js'
+export { type Member, MemberTable, retransmitLimit } from './membership.js'
+export { ClusterState } from './cluster.js'
+export { type MachineInit, type Output, PeerMachine } from './machine.js'
+export {
+  type DecodeError,
+  type DecodeErrorCode,
+  decodeMessage,
+  type DecodeResult,
+  encodeMessage,
+  splitState,
+  validateMessage,
+  WIRE_LIMITS,
+} from './codec.js'
 // The machine's parts (failure detector, anti-entropy, bid rounds, task table, own advert) stay
 // inside the protocol; of them, only the restart policy and the pending report of `peer why` are public.
 export { exitOutcome, restartDelayMs, withState, type ExitOutcome, type LocalTask } from './local-tasks.js'

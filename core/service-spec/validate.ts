@@ -24,7 +24,6 @@ export interface SpecError {
 
 export type SpecResult = { ok: true; services: ServiceSpec[] } | { ok: false; errors: SpecError[] }
 
-export { SPEC_LIMITS } from './limits.js'
 
 export const DEFAULT_RESOURCES: Resources = { cpuMilli: 100, memoryMiB: 64, extended: {} }
 

@@ -45,7 +45,7 @@ import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
-import { messageOf } from '../../core/error-message.js'
+import { messageOf } from '../../core/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string

@@ -7,7 +7,7 @@
 
 import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
-import { writeFileDurably } from '../../io/durable-file.js'
+import { writeFileDurably } from '../../io/index.js'
 import { checkSpec } from '../../crdt/index.js'
 import { canonicalJson, parseSlot, placementRequest, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../../core/index.js'
 

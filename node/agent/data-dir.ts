@@ -13,7 +13,7 @@
 // open when an older version or a person left it looser (desired/ by the store, crdt/store.ts).
 
 import { chmod, mkdir, stat } from 'node:fs/promises'
-import { PRIVATE_FILE_MODE } from '../../io/durable-file.js'
+import { PRIVATE_FILE_MODE } from '../../io/index.js'
 import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
@@ -24,8 +24,8 @@ import {
   SetupError,
   type SwarmKey,
 } from '../../p2p/index.js'
-import { messageOf } from '../../core/error-message.js'
-import { TaskRecords, taskRecordsDir, type TaskRecord } from '../runtime/records.js'
+import { messageOf } from '../../core/index.js'
+import { TaskRecords, taskRecordsDir, type TaskRecord } from '../runtime/index.js'
 
 export const SWARM_KEY_FILE = 'swarm.key'
 export const CONTROL_SOCKET_FILE = 'control.sock'

@@ -24,8 +24,8 @@
 // one SyncState per (requester, session id). A requester that restarts therefore starts a new
 // session instead of resuming a state that believes it holds changes it lost (crdt/sync.ts).
 
-// The polyfill before anything from libp2p, as in every p2p/ entry (Node 20 lacks Promise.withResolvers).
-import '../../p2p/polyfill.js'
+// p2p/ first: its face loads the polyfill (Node 20 lacks Promise.withResolvers) before anything of libp2p.
+import '../../p2p/index.js'
 
 import { randomBytes } from 'node:crypto'
 import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
@@ -48,9 +48,9 @@ import {
   type StoreWarning,
   type SyncState,
 } from '../../crdt/index.js'
-import type { PeerId } from '../../core/placement/ids.js'
+import type { PeerId } from '../../core/index.js'
 import { DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, RequestError, type Host, type P2pTransport } from '../../p2p/index.js'
-import { messageOf } from '../../core/error-message.js'
+import { messageOf } from '../../core/index.js'
 import type { DesiredReplicaStats } from '../control/index.js'
 import { DESIRED_SYNC_DEFAULTS } from './config.js'
 

@@ -21,8 +21,8 @@ import { randomBytes } from 'node:crypto'
 import { chmod, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SlotId } from '../../core/index.js'
-import { messageOf } from '../../core/error-message.js'
-import { slotFileName } from '../runtime/records.js'
+import { messageOf } from '../../core/index.js'
+import { slotFileName } from '../runtime/index.js'
 
 export type SecretsRoot = { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly reason: string }
 

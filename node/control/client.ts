@@ -5,7 +5,7 @@
 import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { dirname } from 'node:path'
 import type { ControlMethod } from './server.js'
-import { messageOf } from '../../core/error-message.js'
+import { messageOf } from '../../core/index.js'
 
 /**
  * Long enough for any answer an agent computes locally (a plan, a status over thousands of tasks),

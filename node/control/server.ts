@@ -18,7 +18,7 @@ import { chmod, lstat, unlink } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { connect } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { messageOf } from '../../core/error-message.js'
+import { messageOf } from '../../core/index.js'
 
 /**
  * Request bodies are specs and small commands. A spec file may be 16 MiB (cli/files.ts

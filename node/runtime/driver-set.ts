@@ -5,9 +5,9 @@
 // The drivers share one data directory for logs (`<dir>/logs/<slot>.log`), so a slot's output reads
 // the same whichever driver ran it last.
 
-import { compareSlots, type SlotId } from '../../core/placement/ids.js'
-import type { Driver, ServiceSpec } from '../../core/service-spec/types.js'
-import type { TaskView } from '../../core/placement/view.js'
+import { compareSlots, type SlotId } from '../../core/index.js'
+import type { Driver, ServiceSpec } from '../../core/index.js'
+import type { TaskView } from '../../core/index.js'
 import type { LogOptions, RunningTaskInfo, RuntimeDriver, StartOptions, StartResult, TaskListener } from './driver.js'
 import type { ExecResult } from './docker-exec.js'
 

@@ -75,9 +75,9 @@
 // Clock. Event times (`atMs`) and healthcheck start periods read the injected `now()`; waiting (grace
 // periods, probe intervals) uses real timers in real drivers, since real processes run in real time.
 
-import type { ServiceName, SlotId } from '../../core/placement/ids.js'
-import type { Driver, ServiceSpec } from '../../core/service-spec/types.js'
-import type { TaskState, TaskView } from '../../core/placement/view.js'
+import type { ServiceName, SlotId } from '../../core/index.js'
+import type { Driver, ServiceSpec } from '../../core/index.js'
+import type { TaskState, TaskView } from '../../core/index.js'
 
 /** One observed change of a task. `state` is never `pending` or `complete`: those are the machine's. */
 export interface TaskEvent {

@@ -8,7 +8,7 @@
 // - failures during the start period (from the task's start) do not count, but a pass ends the start
 //   period early, since the task has shown it is up.
 
-import type { HealthcheckSpec } from '../../core/service-spec/types.js'
+import type { HealthcheckSpec } from '../../core/index.js'
 
 export type HealthState = 'running' | 'healthy' | 'unhealthy'
 

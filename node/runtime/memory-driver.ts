@@ -8,9 +8,9 @@
 // list(), as the process driver finds its processes. Unlike a real process adopted after a restart,
 // a twin task still reports its exit code.
 
-import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/placement/ids.js'
-import type { Driver, ServiceSpec } from '../../core/service-spec/types.js'
-import type { TaskState, TaskView } from '../../core/placement/view.js'
+import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/index.js'
+import type { Driver, ServiceSpec } from '../../core/index.js'
+import type { TaskState, TaskView } from '../../core/index.js'
 import type {
   DriverComponents, LogOptions, RunningTaskInfo, RuntimeDriver, StartResult, TaskEvent, TaskListener,
 } from './driver.js'

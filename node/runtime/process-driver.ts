@@ -38,9 +38,9 @@ import { mkdir, open } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/placement/ids.js'
-import type { ServiceSpec } from '../../core/service-spec/types.js'
-import type { TaskState, TaskView } from '../../core/placement/view.js'
+import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/index.js'
+import type { ServiceSpec } from '../../core/index.js'
+import type { TaskState, TaskView } from '../../core/index.js'
 import {
   peerEnvironment,
   SECRETS_DIR_VARIABLE,

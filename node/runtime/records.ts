@@ -8,9 +8,9 @@
 
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { writeFileDurably } from '../../io/durable-file.js'
-import { parseSlot, type ServiceName, type SlotId } from '../../core/placement/ids.js'
-import type { ServiceSpec } from '../../core/service-spec/types.js'
+import { writeFileDurably } from '../../io/index.js'
+import { parseSlot, type ServiceName, type SlotId } from '../../core/index.js'
+import type { ServiceSpec } from '../../core/index.js'
 
 /**
  * A slot as a file name: `web/3` → `web_3`, `web@host-a` → `web+host-a`. Injective on well-formed

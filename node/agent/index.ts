@@ -1,0 +1,3 @@
+// The agent's public face: start one (Agent), and its data directory as the CLI sets it up and reads it.
+export { Agent } from './agent.js'
+export { CONTROL_SOCKET_FILE, dataDirLayout, defaultDataDir, initDataDir } from './data-dir.js'

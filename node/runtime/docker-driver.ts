@@ -39,13 +39,14 @@ import type { TaskState, TaskView } from '../../core/index.js'
 import {
   peerEnvironment,
   SECRETS_DIR_VARIABLE,
-  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskEvent, type TaskListener,
+  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
 } from './driver.js'
 import { engineMessage, engineStatus, execInContainer } from './docker-exec.js'
 import { DockerLineDecoder, dockerLines } from './docker-stream.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
-import { HealthTracker } from './health.js'
+import { requested, resumeExisting, startRefusal, taskEvent, type EventExtra } from './task-table.js'
+import { HealthLoop } from './health.js'
 import { readLogLines, rotateLogFile } from './log-file.js'
 import { slotFileName } from './records.js'
 
@@ -109,7 +110,7 @@ interface Instance {
   /** Aborts the long-poll `wait` on the container when the driver closes. */
   readonly watching: AbortController
   stop?: Promise<void>
-  health?: { tracker: HealthTracker; timer?: NodeJS.Timeout; cancel?: AbortController }
+  health?: HealthLoop
 }
 
 export class DockerDriver implements RuntimeDriver {
@@ -155,24 +156,14 @@ export class DockerDriver implements RuntimeDriver {
 
   async start(task: TaskView, spec: ServiceSpec, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen()
-    if (parseSlot(task.slot) === undefined) return { ok: false, error: 'malformed-slot', detail: `malformed slot id ${JSON.stringify(task.slot)}` }
-    if (spec.driver !== 'docker') return { ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver` }
+    const refused = startRefusal(task, spec, this.name)
+    if (refused !== undefined) return refused
     await this.adopt()
-    let existing = this.tasks.get(task.slot)
-    while (existing?.stop !== undefined) {
-      await existing.finished.promise
-      existing = this.tasks.get(task.slot)
-    }
-    if (existing !== undefined) {
-      if (existing.specHash !== task.specHash) {
-        return { ok: false, error: 'slot-busy', detail: `slot ${task.slot} runs spec ${existing.specHash}, not ${task.specHash}` }
-      }
-      await existing.launched.promise
-      if (this.tasks.get(task.slot) === existing && existing.state !== 'starting') {
-        this.emit(existing, existing.state)
-        await this.hub.delivered()
-      }
-      return { ok: true, adopted: true }
+    // Only a slot that has a task awaits here: a free slot must be taken in this same turn, so a
+    // stop() made right after this start() finds the new task.
+    if (this.tasks.has(task.slot)) {
+      const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state))
+      if (resumed !== undefined) return resumed
     }
     const secrets = options.secretsDir === undefined ? {} : { [SECRETS_DIR_VARIABLE]: CONTAINER_SECRETS_DIR }
     const env = Object.entries({ ...spec.env, ...peerEnvironment(task), ...secrets }).map(([key, value]) => `${key}=${value}`)
@@ -542,49 +533,27 @@ export class DockerDriver implements RuntimeDriver {
   private startHealth(instance: Instance): void {
     const check = instance.spec.healthcheck
     if (check === null || this.detached) return
-    instance.health = { tracker: new HealthTracker(check, instance.startedAtMs) }
-    this.scheduleProbe(instance, check.intervalMs)
-  }
-
-  private scheduleProbe(instance: Instance, delayMs: number): void {
-    const health = instance.health
-    if (health === undefined) return
-    health.timer = setTimeout(() => void this.probe(instance), delayMs)
-  }
-
-  private async probe(instance: Instance): Promise<void> {
-    const health = instance.health
-    const check = instance.spec.healthcheck
-    if (health === undefined || check === null) return
-    const began = Date.now()
-    health.cancel = new AbortController()
-    const result = await execInContainer(instance.container!, check.command, { timeoutMs: check.timeoutMs, maxLines: 20, signal: health.cancel.signal })
-    if (instance.health !== health) return
-    delete health.cancel
-    const passed = result.exitCode === 0
-    const output = result.lines.join('\n').trim().slice(-500)
-    const detail = passed ? output : result.error ?? `healthcheck exited with ${result.exitCode}${output === '' ? '' : `: ${output}`}`
-    const next = health.tracker.record(passed, this.now())
-    if (next !== undefined) {
-      instance.state = next
-      this.emit(instance, next, detail === '' ? {} : { detail })
-    }
-    this.scheduleProbe(instance, Math.max(0, check.intervalMs - (Date.now() - began)))
+    instance.health = new HealthLoop(check, instance.startedAtMs, this.now, async (signal) => {
+      const result = await execInContainer(instance.container!, check.command, { timeoutMs: check.timeoutMs, maxLines: 20, signal })
+      const passed = result.exitCode === 0
+      const output = result.lines.join('\n').trim().slice(-500)
+      return { passed, detail: passed ? output : result.error ?? `healthcheck exited with ${result.exitCode}${output === '' ? '' : `: ${output}`}` }
+    }, (state, detail) => {
+      instance.state = state
+      this.emit(instance, state, detail === '' ? {} : { detail })
+    })
+    instance.health.start()
   }
 
   private stopHealth(instance: Instance): void {
-    const health = instance.health
-    if (health === undefined) return
+    instance.health?.stop()
     delete instance.health
-    clearTimeout(health.timer)
-    health.cancel?.abort()
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
 
-  private emit(instance: Instance, state: TaskState, extra: { exitCode?: number; detail?: string; stopRequested?: true } = {}): void {
-    const event: TaskEvent = { slot: instance.slot, state, atMs: this.now(), ...extra }
-    this.hub.emit(event)
+  private emit(instance: Instance, state: TaskState, extra: EventExtra = {}): void {
+    this.hub.emit(taskEvent(instance, state, this.now(), extra))
   }
 
   private assertOpen(): void {
@@ -608,10 +577,6 @@ export function describeStartError(spec: ServiceSpec, error: unknown): string {
     return `host port ${ports} is already in use on this host (${message})`
   }
   return `cannot start the container: ${message}`
-}
-
-function requested(instance: Instance): { stopRequested?: true } {
-  return instance.stop !== undefined ? { stopRequested: true } : {}
 }
 
 function newInstance(slot: SlotId, spec: ServiceSpec, specHash: string, env: readonly string[], adopted: boolean, startedAtMs: number, secretsDir?: string): Instance {

@@ -45,3 +45,58 @@ export class HealthTracker {
     return next
   }
 }
+
+/** One probe's outcome: passed or not, and the output (or the reason) for a person. */
+export interface ProbeOutcome {
+  readonly passed: boolean
+  readonly detail: string
+}
+
+/**
+ * The probe timer of one task, the same for every driver: the first probe one interval after the
+ * task started, then one interval after each probe began (never overlapping), each result fed to a
+ * HealthTracker, and `onChange` called only on a transition. A driver supplies how one probe runs.
+ */
+export class HealthLoop {
+  private readonly tracker: HealthTracker
+  private timer: NodeJS.Timeout | undefined
+  private running: AbortController | undefined
+  private stopped = false
+
+  constructor(
+    private readonly check: HealthcheckSpec,
+    startedAtMs: number,
+    private readonly now: () => number,
+    private readonly probe: (signal: AbortSignal) => Promise<ProbeOutcome>,
+    private readonly onChange: (state: HealthState, detail: string) => void,
+  ) {
+    this.tracker = new HealthTracker(check, startedAtMs)
+  }
+
+  start(): void {
+    this.schedule(this.check.intervalMs)
+  }
+
+  /** No probe runs after this, and a probe in flight is cancelled; no transition is reported. */
+  stop(): void {
+    this.stopped = true
+    clearTimeout(this.timer)
+    this.running?.abort()
+  }
+
+  private schedule(delayMs: number): void {
+    if (this.stopped) return
+    this.timer = setTimeout(() => void this.run(), delayMs)
+  }
+
+  private async run(): Promise<void> {
+    const began = Date.now()
+    this.running = new AbortController()
+    const outcome = await this.probe(this.running.signal)
+    this.running = undefined
+    if (this.stopped) return
+    const next = this.tracker.record(outcome.passed, this.now())
+    if (next !== undefined) this.onChange(next, outcome.detail)
+    this.schedule(Math.max(0, this.check.intervalMs - (Date.now() - began)))
+  }
+}

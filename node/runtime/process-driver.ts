@@ -44,13 +44,14 @@ import type { TaskState, TaskView } from '../../core/index.js'
 import {
   peerEnvironment,
   SECRETS_DIR_VARIABLE,
-  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskEvent, type TaskListener,
+  type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
 } from './driver.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
-import { HealthTracker } from './health.js'
+import { requested, resumeExisting, startRefusal, taskEvent, type EventExtra } from './task-table.js'
+import { HealthLoop } from './health.js'
 import { readLogLines, rotateLogFile } from './log-file.js'
-import { describeSpawnError, runProbe, type RunningProbe } from './probe.js'
+import { describeSpawnError, runProbe } from './probe.js'
 import { groupMembers, isAlive, signalGroup, startTicksOf } from './proc.js'
 import { slotFileName, TaskRecords, taskRecordsDir, type TaskRecord } from './records.js'
 
@@ -108,7 +109,7 @@ interface Instance {
   /** Its group was found empty (or given up on): never signal that group id again, it may be reused. */
   gone?: true
   pollTimer?: NodeJS.Timeout
-  health?: { tracker: HealthTracker; timer?: NodeJS.Timeout; probe?: RunningProbe }
+  health?: HealthLoop
 }
 
 export class ProcessDriver implements RuntimeDriver {
@@ -154,26 +155,14 @@ export class ProcessDriver implements RuntimeDriver {
 
   async start(task: TaskView, spec: ServiceSpec, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen()
-    if (parseSlot(task.slot) === undefined) return { ok: false, error: 'malformed-slot', detail: `malformed slot id ${JSON.stringify(task.slot)}` }
-    if (spec.driver !== 'process') return { ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver` }
+    const refused = startRefusal(task, spec, this.name)
+    if (refused !== undefined) return refused
     await this.adopt()
-    let existing = this.tasks.get(task.slot)
-    // A previous task of this slot that is being stopped goes first; then look again, since another
-    // start may have taken the slot meanwhile.
-    while (existing?.stop !== undefined) {
-      await existing.finished.promise
-      existing = this.tasks.get(task.slot)
-    }
-    if (existing !== undefined) {
-      if (existing.specHash !== task.specHash) {
-        return { ok: false, error: 'slot-busy', detail: `slot ${task.slot} runs spec ${existing.specHash}, not ${task.specHash}` }
-      }
-      await existing.launched.promise
-      if (this.tasks.get(task.slot) === existing && existing.state !== 'starting') {
-        this.emit(existing, existing.state)
-        await this.hub.delivered()
-      }
-      return { ok: true, adopted: true }
+    // Only a slot that has a task awaits here: a free slot must be taken in this same turn, so a
+    // stop() made right after this start() finds the new task.
+    if (this.tasks.has(task.slot)) {
+      const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state))
+      if (resumed !== undefined) return resumed
     }
     const env = { ...this.baseEnv, ...spec.env, ...peerEnvironment(task), ...secretsEnvironment(options.secretsDir) }
     const instance = this.newInstance(task.slot, spec, task.specHash, env, false, this.now(), options.secretsDir)
@@ -309,7 +298,7 @@ export class ProcessDriver implements RuntimeDriver {
 
   private failLaunch(instance: Instance, detail: string): void {
     if (this.tasks.get(instance.slot) === instance) this.tasks.delete(instance.slot)
-    this.emit(instance, 'failed', { detail, ...this.requested(instance) })
+    this.emit(instance, 'failed', { detail, ...requested(instance) })
     instance.launched.resolve()
     void this.hub.delivered().then(() => instance.finished.resolve())
   }
@@ -348,7 +337,7 @@ export class ProcessDriver implements RuntimeDriver {
     if (this.tasks.get(instance.slot) === instance) this.tasks.delete(instance.slot)
     const { exitCode, detail } = describeExit(status, stopped)
     const leftover = left.length > 0 ? `; processes ${left.join(', ')} of its group did not die` : ''
-    this.emit(instance, 'exited', { ...(exitCode === undefined ? {} : { exitCode }), detail: detail + leftover, ...this.requested(instance) })
+    this.emit(instance, 'exited', { ...(exitCode === undefined ? {} : { exitCode }), detail: detail + leftover, ...requested(instance) })
     await this.hub.delivered()
     instance.finished.resolve()
   }
@@ -433,51 +422,26 @@ export class ProcessDriver implements RuntimeDriver {
   private startHealth(instance: Instance): void {
     const check = instance.spec.healthcheck
     if (check === null || this.detached) return
-    instance.health = { tracker: new HealthTracker(check, instance.startedAtMs) }
-    this.scheduleProbe(instance, check.intervalMs)
-  }
-
-  private scheduleProbe(instance: Instance, delayMs: number): void {
-    const health = instance.health
-    if (health === undefined) return
-    health.timer = setTimeout(() => void this.probe(instance), delayMs)
-  }
-
-  private async probe(instance: Instance): Promise<void> {
-    const health = instance.health
-    const check = instance.spec.healthcheck
-    if (health === undefined || check === null) return
-    const began = Date.now()
-    health.probe = runProbe(check.command, instance.env, this.cwd, check.timeoutMs)
-    const result = await health.probe.result
-    if (instance.health !== health) return // stopped, ended or abandoned meanwhile
-    delete health.probe
-    const next = health.tracker.record(result.passed, this.now())
-    if (next !== undefined) {
-      instance.state = next
-      this.emit(instance, next, result.detail === '' ? {} : { detail: result.detail })
-    }
-    this.scheduleProbe(instance, Math.max(0, check.intervalMs - (Date.now() - began)))
+    instance.health = new HealthLoop(check, instance.startedAtMs, this.now, (signal) => {
+      const probe = runProbe(check.command, instance.env, this.cwd, check.timeoutMs)
+      signal.addEventListener('abort', () => probe.cancel(), { once: true })
+      return probe.result
+    }, (state, detail) => {
+      instance.state = state
+      this.emit(instance, state, detail === '' ? {} : { detail })
+    })
+    instance.health.start()
   }
 
   private stopHealth(instance: Instance): void {
-    const health = instance.health
-    if (health === undefined) return
+    instance.health?.stop()
     delete instance.health
-    clearTimeout(health.timer)
-    health.probe?.cancel()
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
 
-  /** Marks a terminal event of a task stop() was called for; read when the event is emitted, not at exit. */
-  private requested(instance: Instance): { stopRequested?: true } {
-    return instance.stop !== undefined ? { stopRequested: true } : {}
-  }
-
-  private emit(instance: Instance, state: TaskState, extra: { exitCode?: number; detail?: string; stopRequested?: true } = {}): void {
-    const event: TaskEvent = { slot: instance.slot, state, atMs: this.now(), ...extra }
-    this.hub.emit(event)
+  private emit(instance: Instance, state: TaskState, extra: EventExtra = {}): void {
+    this.hub.emit(taskEvent(instance, state, this.now(), extra))
   }
 
   private assertOpen(): void {

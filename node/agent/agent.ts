@@ -117,7 +117,7 @@ export class Agent implements AgentContext {
 
   static async start(options: AgentOptions): Promise<Agent> {
     const { layout, swarmKey } = await openDataDir(options.dataDir)
-    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
+    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, log: options.log, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
     const cleanup: Array<() => Promise<unknown>> = [() => host.stop()]
     try {
       const self = host.peerId as PeerId

@@ -143,7 +143,8 @@ export function relativeTime(at: number | null, now: number): string {
   return diff < 0 ? `in ${duration(-diff)}` : `${duration(diff)} ago`
 }
 
-function duration(ms: number): string {
+/** A span of time as `relativeTime` words it: `4.2s`, `30s`, `5m`, `2h`, `3d`. */
+export function duration(ms: number): string {
   if (ms < 10_000) return seconds(ms)
   if (ms < 60_000) return `${Math.floor(ms / 1_000)}s`
   if (ms < 3_600_000) return `${Math.floor(ms / 60_000)}m`

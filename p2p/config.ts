@@ -43,6 +43,17 @@ export const HOST_DEFAULTS = {
   announceIntervalMs: 10_000,
   /** How often join addresses without a live connection are dialled again. */
   rejoinIntervalMs: 2_000,
+  /**
+   * A join address whose dials keep failing for the same reason is logged once, then again only
+   * after this long (the redial goes on every rejoinIntervalMs). A new reason is logged at once.
+   */
+  joinReportRepeatMs: 60_000,
+  /**
+   * A join address nobody answers on (refused, timed out) is normal while a cluster starts, its
+   * peers in any order: it is logged only once it has failed for this long. A handshake failure (a
+   * wrong swarm key, or not a peer) is logged at the first attempt.
+   */
+  joinUnreachableReportMs: 30_000,
   /** One dial attempt (TCP connect + pnet + Noise + Yamux) on loopback or LAN takes ms; 5 s is slack for a loaded host. */
   dialTimeoutMs: 5_000,
   /**

@@ -58,9 +58,35 @@ export interface HostInit {
   readonly mdns?: boolean
   /** Overrides of HOST_DEFAULTS (tests shorten timeouts). */
   readonly tuning?: Partial<HostTuning>
+  /** One line per event worth a person's attention: a join address that cannot be joined, and when it can again. */
+  readonly log?: (line: string) => void
 }
 
 export type HostTuning = { -readonly [K in keyof typeof HOST_DEFAULTS]: number }
+
+/**
+ * Why dials to a join address fail:
+ *   handshake    the connection opened but the private-network or Noise handshake failed: the peer
+ *                there has another swarm key, or is no peer at all
+ *   wrong-peer   a peer of this cluster answers, but not the one the address's /p2p/ id names
+ *   unreachable  nobody answers (refused, timed out, no route)
+ */
+export type JoinFailureKind = 'handshake' | 'wrong-peer' | 'unreachable'
+
+/** A join address that could not be dialled at its last attempt(s). */
+export interface JoinFailure {
+  /** The join address as given (a multiaddr). */
+  readonly address: string
+  /** When its dials started failing (ms since the epoch). */
+  readonly since: number
+  /** When it was last tried. */
+  readonly lastAttempt: number
+  /** Failed dials since `since`. */
+  readonly attempts: number
+  readonly kind: JoinFailureKind
+  /** The reason in words, e.g. "pre-shared key mismatch or not a peer". */
+  readonly reason: string
+}
 
 export interface Host {
   readonly node: HostNode
@@ -74,6 +100,8 @@ export interface Host {
   peers(): string[]
   /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
   connectionFaults(): number
+  /** Join addresses whose dials fail now, in the order given, with why (see JoinFailure). */
+  joinFailures(): JoinFailure[]
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -103,13 +131,21 @@ export async function createHost(init: HostInit): Promise<Host> {
   }
 
   let connectionFaults = 0
+  let rejoin: Rejoiner | undefined
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
     start: false,
     privateKey,
     addresses: { listen: listen.map((address) => address.toString()) },
     transports: [tcp()],
-    connectionProtector: privateNetwork({ key: swarmKey.bytes, timeoutMs: tuning.pnetTimeoutMs, onFault: () => connectionFaults++ }),
+    connectionProtector: privateNetwork({
+      key: swarmKey.bytes,
+      timeoutMs: tuning.pnetTimeoutMs,
+      onFault: () => connectionFaults++,
+      onHandshake: (remote, direction) => {
+        if (direction === 'outbound') rejoin?.handshakeStarted(remote)
+      },
+    }),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery,
@@ -161,8 +197,9 @@ export async function createHost(init: HostInit): Promise<Host> {
   }
 
   const self = node.peerId.toString()
-  const rejoin = new Rejoiner(node, join, self, tuning)
+  rejoin = new Rejoiner(node, join, self, tuning, init.log ?? (() => undefined))
   rejoin.start()
+  const rejoiner = rejoin
   mdnsDialer?.start(node)
   const addressBook = new AddressBook(
     {
@@ -186,13 +223,14 @@ export async function createHost(init: HostInit): Promise<Host> {
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
     peers: () => uniquePeers(node),
     connectionFaults: () => connectionFaults,
+    joinFailures: () => rejoiner.failures(),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()
     },
     stop: () => {
       stopping ??= (async () => {
-        rejoin.stop()
+        rejoiner.stop()
         mdnsDialer?.stop()
         addressBook.stop()
         node.removeEventListener('peer:connect', onConnect)
@@ -214,19 +252,38 @@ function uniquePeers(node: HostNode): string[] {
 /**
  * Redials join addresses that have no open connection. Bootstrap dials once at start, and libp2p's
  * reconnect queue gives up after its retries; a seed that was down longer must still be found.
+ *
+ * It also says why an address cannot be joined (joinFailures, and the log): without that, an agent
+ * given the wrong swarm key runs on alone and silent. One log line per address and reason; the same
+ * reason again only every joinReportRepeatMs; nobody answering only after joinUnreachableReportMs
+ * (peers of a cluster start in any order); and one line when the address answers again after a
+ * failure was logged.
  */
 class Rejoiner {
   private timer: NodeJS.Timeout | undefined
   private readonly inFlight = new Set<string>()
   /** The peer id behind each join address, learned on the first successful dial when the address has none. */
   private readonly learned = new Map<string, string>()
+  private readonly failing = new Map<string, FailureState>()
+  /** When a handshake last started on an outbound connection to each join address (without /p2p/). */
+  private readonly handshakes = new Map<string, number>()
+  private readonly bareJoin: ReadonlySet<string>
 
   constructor(
     private readonly node: HostNode,
     private readonly join: readonly Multiaddr[],
     private readonly self: string,
     private readonly tuning: HostTuning,
-  ) {}
+    private readonly log: (line: string) => void,
+  ) {
+    this.bareJoin = new Set(join.map((address) => withoutPeerId(address.toString())))
+  }
+
+  /** The TCP connection to `remote` is up and its handshake starts (the pnet protector says so). */
+  handshakeStarted(remote: string): void {
+    const bare = withoutPeerId(remote)
+    if (this.bareJoin.has(bare)) this.handshakes.set(bare, performance.now())
+  }
 
   start(): void {
     if (this.join.length === 0) return
@@ -241,10 +298,19 @@ class Rejoiner {
     this.timer = undefined
   }
 
+  failures(): JoinFailure[] {
+    return this.join.flatMap((address) => {
+      const state = this.failing.get(address.toString())
+      if (state === undefined) return []
+      const { since, lastAttempt, attempts, kind, reason } = state
+      return [{ address: address.toString(), since, lastAttempt, attempts, kind, reason }]
+    })
+  }
+
   /** A join list shared by every peer names each peer itself too: do not dial our own listen address. */
   private isOwnAddress(address: Multiaddr): boolean {
-    const bare = address.toString().replace(/\/p2p\/[^/]+$/, '')
-    return this.node.getMultiaddrs().some((own) => own.toString().replace(/\/p2p\/[^/]+$/, '') === bare)
+    const bare = withoutPeerId(address.toString())
+    return this.node.getMultiaddrs().some((own) => withoutPeerId(own.toString()) === bare)
   }
 
   private tick(all: boolean): void {
@@ -253,15 +319,96 @@ class Rejoiner {
       const id = peerIdOf(address) ?? this.learned.get(key)
       if (!all && peerIdOf(address) !== undefined) continue
       if (id === this.self || this.inFlight.has(key) || this.isOwnAddress(address)) continue
-      if (id !== undefined && this.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === id)) continue
+      if (id !== undefined && this.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === id)) {
+        this.succeeded(key) // the peer dialled us, or another of its addresses answered
+        continue
+      }
       this.inFlight.add(key)
+      const dialledAt = performance.now()
       this.node
         .dial(address, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
-        .then((connection) => this.learned.set(key, connection.remotePeer.toString()))
-        .catch(() => undefined) // down, or our own address: tried again next interval
+        .then(
+          (connection) => {
+            this.learned.set(key, connection.remotePeer.toString())
+            this.succeeded(key)
+          },
+          // Tried again next interval.
+          (error: unknown) => this.failed(key, error, (this.handshakes.get(withoutPeerId(key)) ?? -Infinity) >= dialledAt),
+        )
         .finally(() => this.inFlight.delete(key))
     }
   }
+
+  private succeeded(key: string): void {
+    const state = this.failing.get(key)
+    if (state === undefined) return
+    this.failing.delete(key)
+    if (state.logged !== undefined) this.log(`joined ${joinLabel(key)} after failing for ${seconds(Date.now() - state.since)}`)
+  }
+
+  private failed(key: string, error: unknown, handshakeStarted: boolean): void {
+    const now = Date.now()
+    const { kind, reason } = describeDialFailure(error, this.tuning.dialTimeoutMs, handshakeStarted)
+    const state = this.failing.get(key) ?? { since: now, lastAttempt: now, attempts: 0, kind, reason, logged: undefined }
+    state.lastAttempt = now
+    state.attempts++
+    state.kind = kind
+    state.reason = reason
+    this.failing.set(key, state)
+    if (kind === 'unreachable' && now - state.since < this.tuning.joinUnreachableReportMs) return
+    if (state.logged?.reason === reason && now - state.logged.at < this.tuning.joinReportRepeatMs) return
+    const repeat = state.logged?.reason === reason || state.attempts > 1
+    state.logged = { reason, at: now }
+    this.log(`cannot join ${joinLabel(key)}: ${reason}${repeat ? ` (failing for ${seconds(now - state.since)}, ${state.attempts} attempts)` : ''}`)
+  }
+}
+
+interface FailureState {
+  readonly since: number
+  lastAttempt: number
+  attempts: number
+  kind: JoinFailureKind
+  reason: string
+  /** The reason last logged, and when; undefined while nothing was. */
+  logged: { readonly reason: string; readonly at: number } | undefined
+}
+
+/**
+ * Why one dial failed, in words a person can act on. `handshakeStarted`: the TCP connection was up
+ * and its handshake had begun, so a timeout means the other end did not finish it (a peer with another
+ * key usually resets the connection when its own upgrade times out, but may simply stay silent).
+ */
+export function describeDialFailure(error: unknown, timeoutMs: number, handshakeStarted = false): { kind: JoinFailureKind; reason: string } {
+  const causes: unknown[] = []
+  for (let cause = error; cause !== undefined && cause !== null && causes.length < 8; cause = (cause as { cause?: unknown }).cause) causes.push(cause)
+  const named = (name: string) => causes.find((cause): cause is Error => cause instanceof Error && cause.name === name)
+  const code = causes.map((cause) => (cause as { code?: unknown }).code).find((c) => typeof c === 'string')
+  const encryption = named('EncryptionFailedError')
+  const otherPeer = /Payload identity key (\S+) does not match expected remote identity key (\S+)/.exec(encryption?.message ?? '')
+  if (otherPeer !== null) return { kind: 'wrong-peer', reason: `the peer there is ${otherPeer[1]}, not ${otherPeer[2]} as the address says` }
+  // pnet's nonce exchange cut short (UnexpectedEOFError), or Noise failing on bytes that decrypt to noise.
+  if (encryption !== undefined || named('UnexpectedEOFError') !== undefined) return { kind: 'handshake', reason: 'pre-shared key mismatch or not a peer' }
+  if (code === 'ECONNREFUSED') return { kind: 'unreachable', reason: 'connection refused (nothing listens there)' }
+  if (named('TimeoutError') !== undefined || named('AbortError') !== undefined) {
+    if (handshakeStarted) return { kind: 'handshake', reason: 'pre-shared key mismatch or not a peer' }
+    return { kind: 'unreachable', reason: `no answer within ${seconds(timeoutMs)}` }
+  }
+  return { kind: 'unreachable', reason: messageOf(error) }
+}
+
+function withoutPeerId(address: string): string {
+  return address.replace(/\/p2p\/[^/]+$/, '')
+}
+
+/** `127.0.0.2:4001` for /ip4/127.0.0.2/tcp/4001 (with or without /p2p/<id>); other multiaddrs as they are. */
+export function joinLabel(address: string): string {
+  const match = /^\/(?:ip4|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)(?:\/p2p\/[^/]+)?$/.exec(address) ?? /^\/ip6\/([^/]+)\/tcp\/(\d+)(?:\/p2p\/[^/]+)?$/.exec(address)
+  if (match === null) return address
+  return address.startsWith('/ip6/') ? `[${match[1]}]:${match[2]}` : `${match[1]}:${match[2]}`
+}
+
+function seconds(ms: number): string {
+  return ms < 60_000 ? `${Math.round(ms / 1_000)} s` : `${Math.round(ms / 60_000)} min`
 }
 
 /** The mDNS service this cluster's peers announce and ask for: this product's name and the swarm key's fingerprint. */

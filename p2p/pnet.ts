@@ -29,6 +29,11 @@ export interface PnetInit {
   readonly timeoutMs: number
   /** Called when a connection is aborted because its cipher failed. */
   readonly onFault?: (error: Error) => void
+  /**
+   * Called when a connection starts its handshake (the TCP connection is up), with the remote address
+   * and who dialled: a dial that then times out reached something that did not finish the handshake.
+   */
+  readonly onHandshake?: (remoteAddr: string, direction: 'inbound' | 'outbound') => void
 }
 
 /** XSalsa20 as a stream: each update continues the keystream where the last one stopped. */
@@ -136,6 +141,7 @@ class PnetProtector implements ConnectionProtector {
 
   async protect(connection: MultiaddrConnection, options?: AbortOptions): Promise<MultiaddrConnection> {
     const log = connection.log.newScope('pnet')
+    this.init.onHandshake?.(connection.remoteAddr.toString(), connection.direction)
     const localNonce = crypto.getRandomValues(new Uint8Array(PNET_NONCE_BYTES))
     const signal = options?.signal ?? AbortSignal.timeout(this.init.timeoutMs)
     const bytes = byteStream(connection)

@@ -81,6 +81,11 @@ export interface TransportStats {
   /** Requests answered by a handler here; requests here that failed (bad input, handler error, timeout). */
   requestsServed: number
   requestsFailed: number
+  /**
+   * onMessage and onInvalid listeners that threw. Each throw is caught here: on the gossip path it
+   * would otherwise escape gossipsub's event dispatch as an uncaught exception and end the process.
+   */
+  listenerErrors: number
 }
 
 type MessageListener = (from: PeerId, message: Message) => void
@@ -115,6 +120,7 @@ export class P2pTransport {
     bytesReceived: 0,
     requestsServed: 0,
     requestsFailed: 0,
+    listenerErrors: 0,
   }
   private readonly messageListeners = new Set<MessageListener>()
   private readonly invalidListeners = new Set<InvalidListener>()
@@ -171,7 +177,11 @@ export class P2pTransport {
     this.inbound.clear()
   }
 
-  /** Calls `listener` with every message that decodeMessage accepted, gossip and direct. Returns an unsubscribe function. */
+  /**
+   * Calls `listener` with every message that decodeMessage accepted, gossip and direct. A listener
+   * that throws is counted (stats().listenerErrors) and skipped for that message. Returns an
+   * unsubscribe function.
+   */
   onMessage(listener: MessageListener): () => void {
     this.messageListeners.add(listener)
     return () => this.messageListeners.delete(listener)
@@ -416,14 +426,27 @@ export class P2pTransport {
 
   // --- shared ------------------------------------------------------------------------------------
 
+  /** Hands a message to every listener; one that throws is counted and does not keep it from the others. */
   private deliver(from: PeerId, message: Message): void {
-    for (const listener of this.messageListeners) listener(from, message)
+    for (const listener of this.messageListeners) {
+      try {
+        listener(from, message)
+      } catch {
+        this.counters.listenerErrors++
+      }
+    }
   }
 
   private invalid(channel: 'gossip' | 'direct', from: PeerId, error: DecodeError): void {
     if (channel === 'direct') this.counters.directInvalid++
     const event: InvalidMessage = { channel, from, error }
-    for (const listener of this.invalidListeners) listener(event)
+    for (const listener of this.invalidListeners) {
+      try {
+        listener(event)
+      } catch {
+        this.counters.listenerErrors++
+      }
+    }
   }
 
   private refuse(code: TransportErrorCode, message: string): BroadcastResult {

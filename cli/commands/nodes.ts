@@ -3,7 +3,8 @@
 
 import type { Command } from 'commander'
 import type { NodeRow } from '../../node/control/index.js'
-import { addPeerOption, ask, cpuCell, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
+import { joinLabel, type JoinFailure } from '../../p2p/index.js'
+import { addPeerOption, ask, cpuCell, duration, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 
 interface NodesOptions extends PeerOptions {
@@ -20,11 +21,12 @@ export function registerNodes(program: Command): void {
     .action(async (options: NodesOptions) => {
       const answer = await ask(options, 'GET /v1/nodes')
       if (options.json) printJson(answer)
-      else process.stdout.write(nodesText(answer.nodes, Date.now()))
+      else process.stdout.write(nodesText(answer.nodes, Date.now(), answer.joinFailures ?? []))
     })
 }
 
-export function nodesText(nodes: readonly NodeRow[], now: number): string {
+/** The table, then a line for this peer's missing container engine and for each join address it cannot dial. */
+export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: readonly JoinFailure[] = []): string {
   const rows = table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'LABELS'], nodes.map((n) => [
     n.self ? `${n.peer} *` : n.peer,
     n.status,
@@ -37,6 +39,8 @@ export function nodesText(nodes: readonly NodeRow[], now: number): string {
     labelsCell(n.labels),
   ]))
   const own = nodes.find((n) => n.self)?.engine
-  const note = own !== undefined && own !== null && own.state !== 'up' ? `\nThis peer runs no containers: ${own.detail}\n` : ''
-  return `${rows}\n${note}`
+  const notes: string[] = []
+  if (own !== undefined && own !== null && own.state !== 'up') notes.push(`This peer runs no containers: ${own.detail}`)
+  for (const failure of joinFailures) notes.push(`join ${joinLabel(failure.address)}: failing for ${duration(Math.max(0, now - failure.since))}: ${failure.reason}`)
+  return notes.length === 0 ? `${rows}\n` : `${rows}\n\n${notes.join('\n')}\n`
 }

@@ -35,6 +35,10 @@ export function statusText(answer: StatusAnswer, now: number): string {
   const { alive, suspect, dead, left } = answer.members
   const members = `${alive} alive, ${suspect} suspect, ${dead} dead${left > 0 ? `, ${left} left` : ''}`
   const out = [`Peer ${answer.peer}  members: ${members}  desired: ${answer.desiredDigest}`, '']
+  // Older agents answer without warnings.
+  const warnings = answer.warnings ?? []
+  for (const warning of warnings) out.push(`Warning (${relativeTime(warning.at, now)}): ${warning.message}`)
+  if (warnings.length > 0) out.push('')
   if (answer.services.length === 0) out.push('No services yet (add some with: peer apply -f <file>)')
   else out.push(servicesTable(answer.services, now))
   return `${out.join('\n')}\n`

@@ -117,7 +117,7 @@ export class Agent implements AgentContext {
 
   static async start(options: AgentOptions): Promise<Agent> {
     const { layout, swarmKey } = await openDataDir(options.dataDir)
-    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
+    const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, log: options.log, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
     const cleanup: Array<() => Promise<unknown>> = [() => host.stop()]
     try {
       const self = host.peerId as PeerId
@@ -173,7 +173,12 @@ export class Agent implements AgentContext {
     this.detach.push(
       transport.onMessage((from, message) => {
         this.lastHeard.set(from, now())
-        this.feed(machine.receive(from, message, now()))
+        // A message that trips a bug is one lost message, said in the log, not the end of the agent.
+        try {
+          this.feed(machine.receive(from, message, now()))
+        } catch (error) {
+          this.options.log(`handling a ${message.kind} message from ${from} failed: ${messageOf(error)}`)
+        }
       }),
       transport.onInvalid((invalid) => this.options.log(`rejected a ${invalid.channel} message from ${invalid.from}: ${invalid.error.path === '' ? '' : `${invalid.error.path}: `}${invalid.error.message}`)),
       driver.onEvent((event) => this.onTaskEvent(event)),
@@ -230,7 +235,8 @@ export class Agent implements AgentContext {
 
   private feed(outputs: readonly Output[]): void {
     if (this.stopping !== undefined) return
-    for (const output of outputs) this.dispatch(output)
+    // Nothing awaits these; a failure left unhandled would end the process.
+    for (const output of outputs) this.dispatch(output).catch((error: unknown) => this.options.log(`${output.kind} failed: ${messageOf(error)}`))
     this.schedule()
     this.noteMembers()
     this.saveAssignments()

@@ -37,9 +37,9 @@ import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.
 export interface AgentContext extends LogsContext, ExecContext {
   readonly driver: LogsContext['driver'] & ExecContext['driver']
   readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation'>
-  readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit'>
+  readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit' | 'warnings'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
-  readonly host: Pick<Host, 'addresses'>
+  readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'joinFailures'>
   readonly events: Pick<EventLog, 'recent' | 'follow'>
   /** When each peer was last heard from (any message), for `peer nodes`. */
   readonly lastHeard: ReadonlyMap<PeerId, number>
@@ -77,6 +77,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
           peerConnects: agent.peerConnects,
           transport: agent.transport.stats(),
           desired: agent.replica.stats(),
+          connectionFaults: agent.host.connectionFaults(),
         },
       }
     },
@@ -92,6 +93,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
           desiredDigest: agent.replica.digest(),
           members: { alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
           services: serviceRows(services(), tasks, pending()),
+          warnings: agent.replica.warnings(),
         },
       }
     },
@@ -104,7 +106,9 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       return { body: { service: serviceRow(state, tasks, pending()), spec: state.spec, tasks, why } }
     },
     'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
-    'GET /v1/nodes': () => ({ body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine) } }),
+    'GET /v1/nodes': () => ({
+      body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine), joinFailures: agent.host.joinFailures() },
+    }),
     'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec), secrets: secrets() } }),
     'GET /v1/why/:target': ({ params }) => {
       const answer = whyAnswer(params.target, services(), views(), pending())

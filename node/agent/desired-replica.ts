@@ -51,7 +51,7 @@ import {
 import type { PeerId } from '../../core/index.js'
 import { DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, RequestError, type Host, type P2pTransport } from '../../p2p/index.js'
 import { messageOf } from '../../core/index.js'
-import type { DesiredReplicaStats } from '../control/index.js'
+import type { DesiredReplicaStats, StatusWarning } from '../control/index.js'
 import { DESIRED_SYNC_DEFAULTS } from './config.js'
 
 /** Length of the session id that starts every sync request: part of the wire format, not a knob. */
@@ -100,6 +100,8 @@ export class DesiredReplica {
   private closePromise: Promise<void> | undefined
   private readonly counters: DesiredReplicaStats = { gossipReceived: 0, gossipRejected: 0, syncsRun: 0, syncsServed: 0, syncFailures: 0 }
   private readonly log: (line: string) => void
+  /** What opening the store found damaged or missing, for `peer status` (kept for the life of the replica). */
+  private readonly storeWarnings: StatusWarning[] = []
 
   private constructor(
     private readonly init: DesiredReplicaInit,
@@ -120,7 +122,12 @@ export class DesiredReplica {
     // restarted peer would do if its last changes never reached its disk (crdt/genesis.ts).
     const opened = await openStore(init.dir, { actor: peerActor(init.self, newProcessNonce()) })
     const replica = new DesiredReplica(init, opened.store, opened.doc)
-    for (const warning of opened.warnings) replica.log(`desired state: store warning: ${describeWarning(warning)}`)
+    const openedAt = Date.now()
+    for (const warning of opened.warnings) {
+      replica.log(`desired state: store warning: ${describeWarning(warning)}`)
+      // A temporary file of an interrupted compaction loses nothing: a log line is enough.
+      if (warning.kind !== 'leftover-temp-file') replica.storeWarnings.push({ at: openedAt, source: 'desired-state', message: `desired state on disk: ${describeWarning(warning)}` })
+    }
     try {
       await replica.attach()
     } catch (error) {
@@ -148,6 +155,11 @@ export class DesiredReplica {
 
   stats(): DesiredReplicaStats {
     return { ...this.counters }
+  }
+
+  /** Damage the store found on disk when it opened (a damaged snapshot or log, a torn tail, missing changes). */
+  warnings(): StatusWarning[] {
+    return [...this.storeWarnings]
   }
 
   /**

@@ -18,7 +18,7 @@
 
 import type { HistoryEntry, SecretInfo, ServiceOutcome, VersionRecord } from '../../crdt/index.js'
 import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
-import type { TransportStats } from '../../p2p/index.js'
+import type { JoinFailure, TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
 
 /** The API's version, in `GET /v1/health`; it changes only when an answer changes incompatibly. */
@@ -30,7 +30,8 @@ export interface ControlApi {
   'GET /v1/status': { answer: StatusAnswer }
   'GET /v1/services/:name': { answer: ServiceAnswer }
   'GET /v1/tasks': { query: { service?: string }; answer: { tasks: TaskRow[] } }
-  'GET /v1/nodes': { answer: { nodes: NodeRow[] } }
+  /** The peers, and the asked agent's join addresses that it cannot dial now (with why). */
+  'GET /v1/nodes': { answer: NodesAnswer }
   /** The live cluster for `peer plan`: every peer's view, the desired services, and which secrets exist. */
   'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[]; secrets: SecretInfo[] } }
   /** `:target` is a service or one slot of it. */
@@ -94,6 +95,11 @@ export interface StatsAnswer {
   readonly peerConnects: number
   readonly transport: TransportStats
   readonly desired: DesiredReplicaStats
+  /**
+   * Connections closed because their private-network cipher failed (each alone; the agent goes on).
+   * Never expected: a count above 0 is a bug worth reporting.
+   */
+  readonly connectionFaults: number
 }
 
 export interface StatusAnswer {
@@ -103,6 +109,24 @@ export interface StatusAnswer {
   readonly desiredDigest: string
   readonly members: { readonly alive: number; readonly suspect: number; readonly dead: number; readonly left: number }
   readonly services: readonly ServiceRow[]
+  /** Problems the agent found that need a person, oldest first; empty when there are none. */
+  readonly warnings: readonly StatusWarning[]
+}
+
+/** Something wrong with the asked agent itself that it can work around but a person should know of. */
+export interface StatusWarning {
+  /** When it was found (ms since the epoch). */
+  readonly at: number
+  /** `desired-state`: the desired-state files in its data directory were damaged or incomplete when it started. */
+  readonly source: 'desired-state'
+  /** One line for a person. */
+  readonly message: string
+}
+
+export interface NodesAnswer {
+  readonly nodes: NodeRow[]
+  /** The asked agent's join addresses (`--join`) whose dials fail now; empty when all answer. */
+  readonly joinFailures: JoinFailure[]
 }
 
 export interface ServiceAnswer {

@@ -207,6 +207,7 @@ text('status: header with members and digest, RUNNING/DESIRED with - for global'
     peer: P, addresses: [], incarnation: 1, desiredDigest: '0123456789abcdef',
     members: { alive: 2, suspect: 1, dead: 0, left: 0 },
     services: [web, { ...web, name: 'agent', mode: 'global', desired: null, running: 3, pending: 0 }],
+    warnings: [],
   }, NOW)
   const lines = out.trimEnd().split('\n')
   assert.ok(lines[0]!.includes(P))
@@ -215,6 +216,21 @@ text('status: header with members and digest, RUNNING/DESIRED with - for global'
   assert.match(lines[2]!, /^SERVICE\s+MODE\s+VERSION\s+RUNNING\/DESIRED\s+PENDING\s+UPDATED$/)
   assert.match(lines[3]!, /^web\s+replicated\s+3\s+2\/3\s+1\s+12s ago by 456789abcdef$/)
   assert.match(lines[4]!, /^agent\s+global\s+3\s+3\/-\s+0\s+/)
+})
+
+text('status: each warning on a line of its own between the header and the table', () => {
+  const message = 'desired state on disk: desired-state.snapshot was damaged (bad magic); moved to desired-state.snapshot.damaged-1, loaded from genesis plus the log'
+  const out = statusText({
+    peer: P, addresses: [], incarnation: 1, desiredDigest: '0123456789abcdef',
+    members: { alive: 1, suspect: 0, dead: 0, left: 0 },
+    services: [web],
+    warnings: [{ at: NOW - 20_000, source: 'desired-state', message }],
+  }, NOW)
+  const lines = out.trimEnd().split('\n')
+  assert.is(lines[1], '')
+  assert.is(lines[2], `Warning (20s ago): ${message}`)
+  assert.is(lines[3], '')
+  assert.match(lines[4]!, /^SERVICE\s+MODE/)
 })
 
 text('status of one service: its row, its tasks and the why summary', () => {
@@ -243,6 +259,15 @@ text('nodes: self marked with *, resources, last seen, labels', () => {
   assert.is(lines.length, 3, 'no note while this peer runs containers')
   const without = nodesText([{ ...nodes[0]!, drivers: ['process'], engine: { state: 'absent', detail: 'no Docker engine answers (connect ENOENT)' } }], NOW)
   assert.match(without, /This peer runs no containers: no Docker engine answers \(connect ENOENT\)\n$/)
+  const failing = nodesText(nodes.slice(0, 1), NOW, [
+    { address: '/ip4/127.0.0.2/tcp/4001', since: NOW - 30_000, lastAttempt: NOW - 1_000, attempts: 15, kind: 'handshake', reason: 'pre-shared key mismatch or not a peer' },
+    { address: '/ip6/::1/tcp/4002/p2p/' + Q, since: NOW - 2_500, lastAttempt: NOW, attempts: 2, kind: 'unreachable', reason: 'connection refused (nothing listens there)' },
+  ]).trimEnd().split('\n')
+  assert.equal(failing.slice(2), [
+    '',
+    'join 127.0.0.2:4001: failing for 30s: pre-shared key mismatch or not a peer',
+    'join [::1]:4002: failing for 2.5s: connection refused (nothing listens there)',
+  ])
 })
 
 text('why: summary, tasks, then pending slots and each reason with its peer count', () => {

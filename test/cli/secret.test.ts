@@ -34,6 +34,7 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
       },
       digest: unused,
       stats: unused,
+      warnings: () => [],
       edit: async (operation) => {
         const result = operation(holder.doc)
         if (result.ok) holder.doc = result.doc
@@ -41,7 +42,7 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
       },
     },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
-    host: { addresses: () => [] },
+    host: { addresses: () => [], connectionFaults: () => 0, joinFailures: () => [] },
     driver: { logs: unused, exec: unused },
     events: new EventLog(),
     lastHeard: new Map(),

@@ -5,7 +5,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { DIRECT_PROTOCOL, generateSwarmKey, identityFromSeed, PROTOCOL_TOPIC, type InvalidMessage } from '../../p2p/index.js'
 import { lengthPrefix } from '../../p2p/frames.js'
 import { encodeMessage, type Message } from '../../core/index.js'
-import { advertMessage, memberMessage, pingMessage, startPeer, stopAll, waitFor, waitForMesh, type TestPeer } from './helpers.js'
+import { advertMessage, memberMessage, pingMessage, sleep, startPeer, stopAll, waitFor, waitForMesh, type TestPeer } from './helpers.js'
 
 const transport = suite('transport')
 
@@ -161,6 +161,44 @@ transport('garbage on the direct stream is counted and resets that stream; valid
     assert.equal(b.received[0]!.message, pingMessage(1))
     assert.is(b.transport.stats().directReceived, 1)
   } finally {
+    await stopAll(peers)
+  }
+})
+
+transport('a listener that throws is counted, not fatal: the other listeners still get gossip and direct messages', async () => {
+  const swarmKey = generateSwarmKey()
+  const peers: TestPeer[] = []
+  // A throw escaping gossipsub's event dispatch would surface here (and, in an agent, end the process).
+  const uncaught: unknown[] = []
+  const onUncaught = (error: unknown): void => void uncaught.push(error)
+  process.on('uncaughtException', onUncaught)
+  try {
+    const a = await startPeer({ swarmKey, seed: 'listener-a' })
+    peers.push(a)
+    const b = await startPeer({ swarmKey, seed: 'listener-b', join: a.host.addresses() })
+    peers.push(b)
+    await waitForMesh([a, b], 8_000)
+    b.transport.onMessage(() => {
+      throw new Error('a listener with a bug')
+    })
+    b.transport.onInvalid(() => {
+      throw new Error('an invalid-listener with a bug')
+    })
+    const later: Message[] = []
+    b.transport.onMessage((_from, message) => void later.push(message))
+    assert.is((await a.transport.broadcast(memberMessage(a.host.peerId, 7))).ok, true)
+    assert.equal(await a.transport.send(b.host.peerId, pingMessage(8)), { ok: true })
+    await waitFor(() => later.length === 2, 5_000, 'both messages reached the listener after the throwing one')
+    assert.equal(later, [memberMessage(a.host.peerId, 7), pingMessage(8)])
+    // And an invalid direct frame, whose report reaches a listener that throws too.
+    const stream = await a.host.node.dialProtocol(peerIdFromString(b.host.peerId), DIRECT_PROTOCOL, { signal: AbortSignal.timeout(5_000) })
+    stream.send(new Uint8Array([...lengthPrefix(3), 0x7b, 0x7d, 0x7d]))
+    await waitFor(() => b.transport.stats().directInvalid === 1, 5_000, 'the invalid frame counted')
+    await sleep(200)
+    assert.equal(uncaught, [])
+    assert.is(b.transport.stats().listenerErrors, 3)
+  } finally {
+    process.off('uncaughtException', onUncaught)
     await stopAll(peers)
   }
 })

@@ -7,6 +7,7 @@ import * as assert from 'uvu/assert'
 import { ask, stream } from '../../../cli/agent-client.js'
 import { UsageError } from '../../../cli/exit-codes.js'
 import { peerId } from '../../../core/index.js'
+import { newDocument } from '../../../crdt/index.js'
 import { controlRoutes, type AgentContext } from '../../../node/agent/api.js'
 import { EventLog } from '../../../node/agent/event-log.js'
 import { API_VERSION, type AgentEvent, type LogLine } from '../../../node/control/index.js'
@@ -24,9 +25,9 @@ function fakeAgent(events = new EventLog()): AgentContext {
   return {
     self: SELF,
     machine: { peerViews: () => [], localTasks: () => [], pendingServices: () => [], memberRecords: () => [], currentIncarnation: () => 1 },
-    replica: { get doc(): never { return unused() }, digest: unused, stats: unused, edit: unused },
+    replica: { get doc(): never { return unused() }, digest: unused, stats: unused, edit: unused, warnings: () => [] },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
-    host: { addresses: () => [] },
+    host: { addresses: () => [], connectionFaults: () => 0, joinFailures: () => [] },
     driver: {
       logs: async function* () {
         yield 'hello'
@@ -76,6 +77,25 @@ api('streams through the typed client: the kept events with follow=1, a local ta
     const lines: LogLine[] = []
     for await (const line of stream(peer, 'GET /v1/logs/:slot', { params: { slot: 'web/0' } }, new AbortController().signal)) lines.push(line)
     assert.equal(lines, [{ peer: SELF, line: 'hello' }, { peer: SELF, line: 'world' }])
+  })
+})
+
+api('stats carry the connection faults, status the store warnings, nodes the failing join addresses', async () => {
+  const agent = fakeAgent()
+  const warning = { at: 5, source: 'desired-state' as const, message: 'desired state on disk: desired-state.log was damaged; moved to desired-state.log.damaged-1, started a new log' }
+  const failure = { address: '/ip4/127.0.0.2/tcp/4001', since: 1, lastAttempt: 9, attempts: 5, kind: 'handshake' as const, reason: 'pre-shared key mismatch or not a peer' }
+  const counters = { gossipReceived: 0, gossipRejected: 0, syncsRun: 0, syncsServed: 0, syncFailures: 0 }
+  const faulty: AgentContext = {
+    ...agent,
+    host: { addresses: () => [], connectionFaults: () => 3, joinFailures: () => [failure] },
+    replica: { get doc() { return newDocument('0000') }, digest: () => 'abc', stats: () => counters, edit: () => unused(), warnings: () => [warning] },
+    transport: { ...agent.transport, stats: () => ({}) as ReturnType<AgentContext['transport']['stats']> },
+  }
+  await withServer(controlRoutes(faulty), async (socketPath) => {
+    const peer = { peer: socketPath }
+    assert.is((await ask(peer, 'GET /v1/stats')).connectionFaults, 3)
+    assert.equal((await ask(peer, 'GET /v1/status')).warnings, [warning])
+    assert.equal((await ask(peer, 'GET /v1/nodes')).joinFailures, [failure])
   })
 })
 

@@ -19,7 +19,7 @@ import { join } from 'node:path'
 import { ask } from '../../../cli/agent-client.js'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
 import { observeTaskRecords } from '../../../node/agent/data-dir.js'
-import type { NodeRow } from '../../../node/control/index.js'
+import type { NodeRow, NodesAnswer } from '../../../node/control/index.js'
 import { controlRequest } from '../../../node/control/index.js'
 import { groupMembers, isAlive, readStat } from '../../../node/runtime/proc.js'
 import { repoRoot, runCli, type CliResult } from '../../cli/run-cli.js'
@@ -291,7 +291,7 @@ cluster('5 agents run 50 replicas exactly once, fail over a kill -9, take the ki
   }
 })
 
-cluster('an agent with another swarm key cannot join: neither side lists the other', async () => {
+cluster('an agent with another swarm key cannot join: neither side lists the other, and it says why in its log and peer nodes', async () => {
   const base = await mkdtemp(join(tmpdir(), 'pc-'))
   const local = await LocalCluster.create({ base, count: 2, addresses: 'range', agentArgs: ['--cpu', '1', '--memory', '1Gi'], command: CLI })
   // The stranger's own data dir, made by `peer init` (a new swarm key); a LocalCluster of one reuses it.
@@ -328,6 +328,26 @@ cluster('an agent with another swarm key cannot join: neither side lists the oth
       await new Promise((resolve) => setTimeout(resolve, 200))
     }
     check(...(await Promise.all([nodes(stranger), nodes(a1), nodes(a2)])), 'peer nodes --json, last')
+
+    // The stranger says why it is alone: in `peer nodes` (a line under the table, a field in --json)
+    // and once in its log, however many times it has redialled (every 2 s) by then.
+    const label = a1.address.replace(/^\/ip4\/([^/]+)\/tcp\/(\d+)$/, '$1:$2')
+    const failure = await waitFor('the stranger lists its join address as failing, twice tried', 15_000, async (note) => {
+      const answer = await cliJson<NodesAnswer>(['nodes', '--json', '--data', stranger.dir])
+      note(JSON.stringify(answer.joinFailures))
+      const found = answer.joinFailures.find((f) => f.address === a1.address)
+      return found !== undefined && found.attempts >= 2 ? found : undefined
+    })
+    assert.is(failure.kind, 'handshake')
+    assert.is(failure.reason, 'pre-shared key mismatch or not a peer')
+    const table = await runCli(['nodes', '--data', stranger.dir])
+    assert.is(table.code, 0, table.stderr)
+    assert.match(table.stdout, new RegExp(`\\njoin ${escapeRegExp(label)}: failing for [0-9.]+s: pre-shared key mismatch or not a peer\\n`), table.stdout)
+    const said = (await readFile(stranger.log, 'utf8')).split('\n').filter((line) => line.includes('cannot join'))
+    assert.is(said.length, 1, `one log line for ${failure.attempts} failed dials: ${JSON.stringify(said)}`)
+    assert.ok(said[0]!.endsWith(`cannot join ${label}: pre-shared key mismatch or not a peer`), said[0])
+    for (const agent of [a1, a2]) assert.equal((await cliJson<NodesAnswer>(['nodes', '--json', '--data', agent.dir])).joinFailures, [], `agent ${agent.index} joins its peer`)
+
     // Nobody crashed over it: all three still run and answer.
     for (const agent of [a1, a2, stranger]) {
       assert.ok(agent.running, `agent ${agent.dir} still runs; its log: ${agent.log}`)

@@ -268,6 +268,8 @@ class Rejoiner {
   /** When a handshake last started on an outbound connection to each join address (without /p2p/). */
   private readonly handshakes = new Map<string, number>()
   private readonly bareJoin: ReadonlySet<string>
+  /** Dials still in flight when the host stops fail for that reason alone: not worth a line. */
+  private stopped = false
 
   constructor(
     private readonly node: HostNode,
@@ -294,6 +296,7 @@ class Rejoiner {
   }
 
   stop(): void {
+    this.stopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
   }
@@ -347,6 +350,7 @@ class Rejoiner {
   }
 
   private failed(key: string, error: unknown, handshakeStarted: boolean): void {
+    if (this.stopped) return
     const now = Date.now()
     const { kind, reason } = describeDialFailure(error, this.tuning.dialTimeoutMs, handshakeStarted)
     const state = this.failing.get(key) ?? { since: now, lastAttempt: now, attempts: 0, kind, reason, logged: undefined }

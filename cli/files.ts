@@ -37,7 +37,8 @@ export function parseDocuments(file: string, text: string): Loaded<unknown[]> {
     const position = lines.linePos(offset)
     return `${position.line}:${position.col}`
   }
-  const documents = parseAllDocuments(text, { prettyErrors: false, lineCounter: lines })
+  // `merge`: YAML 1.1's `<<: *defaults` merge keys, which Compose files (and people) use with anchors.
+  const documents = parseAllDocuments(text, { prettyErrors: false, lineCounter: lines, merge: true })
   const list = Array.isArray(documents) ? documents : [documents]
   const errors: FileError[] = []
   for (const document of list) {
@@ -113,11 +114,16 @@ export async function readTextFile(file: string): Promise<Loaded<string>> {
 export function servicesFromText(file: string, text: string): Loaded<ServiceSpec[]> {
   const parsed = parseDocuments(file, text)
   if (!parsed.ok) return parsed
+  return servicesFromDocuments(file, parsed.value)
+}
+
+/** Validates the services of the parsed documents of one file in peer's own format. */
+export function servicesFromDocuments(file: string, documents: readonly unknown[]): Loaded<ServiceSpec[]> {
   const services: ServiceSpec[] = []
   const errors: FileError[] = []
   const seen = new Set<string>()
-  parsed.value.forEach((document, i) => {
-    const prefix = parsed.value.length > 1 ? `document ${i + 1}: ` : ''
+  documents.forEach((document, i) => {
+    const prefix = documents.length > 1 ? `document ${i + 1}: ` : ''
     const result = validateServices(document)
     if (!result.ok) {
       errors.push(...result.errors.map((e: SpecError) => ({ file, path: prefix + e.path, message: e.message })))
@@ -129,31 +135,6 @@ export function servicesFromText(file: string, text: string): Loaded<ServiceSpec
       services.push(spec)
     }
   })
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: services }
-}
-
-export async function loadServices(files: readonly string[]): Promise<Loaded<ServiceSpec[]>> {
-  const services: ServiceSpec[] = []
-  const errors: FileError[] = []
-  const origin = new Map<string, string>()
-  for (const file of files) {
-    const text = await readTextFile(file)
-    if (!text.ok) {
-      errors.push(...text.errors)
-      continue
-    }
-    const result = servicesFromText(file, text.value)
-    if (!result.ok) {
-      errors.push(...result.errors)
-      continue
-    }
-    for (const spec of result.value) {
-      const other = origin.get(spec.name)
-      if (other !== undefined) errors.push({ file, path: `services.${spec.name}`, message: `also defined in ${other}` })
-      origin.set(spec.name, file)
-      services.push(spec)
-    }
-  }
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: services }
 }
 

@@ -6,30 +6,41 @@ import type { Command } from 'commander'
 import type { ServiceSpec } from '../../core/index.js'
 import type { ServiceOutcome } from '../../crdt/index.js'
 import { ControlClientError, DEFAULT_MAX_BODY_BYTES, formatBytes, type AnswerOf } from '../../node/control/index.js'
-import { formatFileError, loadServices } from '../files.js'
+import { addSpecFileOptions, loadSpecFiles, problemLines, type SpecFileOptions } from '../spec-files.js'
+import { makeDeclaredSecrets, type DeclaredSecretOutcome } from '../declared-secrets.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
 import { table } from '../table.js'
 
-interface ApplyOptions extends PeerOptions {
+interface ApplyOptions extends PeerOptions, SpecFileOptions {
   file: string[]
   json?: boolean
 }
 
 export function registerApply(program: Command): void {
-  addPeerOption(
+  addSpecFileOptions(addPeerOption(
     program
       .command('apply')
-      .description('create or update services from spec files (services not named are left alone)')
-      .requiredOption('-f, --file <path...>', 'service spec file(s), YAML or JSON'),
-  )
+      .description('create or update services from spec files or Compose files (services not named are left alone)')
+      .requiredOption('-f, --file <path...>', 'service spec file(s) or Compose file(s), YAML or JSON'),
+  ))
     .option('--json', 'print the outcome per service as JSON')
     .action(async (options: ApplyOptions) => {
-      const services = await loadServices(options.file)
-      if (!services.ok) throw new UsageError(services.errors.map(formatFileError).join('\n'))
-      const answer = await applyServices(options, options.file, services.value)
-      process.stdout.write(options.json ? `${JSON.stringify(answer, null, 2)}\n` : outcomeText(answer.services))
+      const loaded = await loadSpecFiles(options.file, options)
+      if (!loaded.ok) throw new UsageError(problemLines(loaded.errors))
+      if (loaded.value.warnings.length > 0) process.stderr.write(`${problemLines(loaded.value.warnings)}\n`)
+      const tooLarge = requestTooLarge(options.file, { services: loaded.value.services })
+      if (tooLarge !== undefined) throw new UsageError(tooLarge)
+      const secrets = await makeDeclaredSecrets(options, loaded.value.secrets)
+      const answer = await applyServices(options, options.file, loaded.value.services)
+      if (options.json) process.stdout.write(`${JSON.stringify(secrets.length > 0 ? { ...answer, secrets } : answer, null, 2)}\n`)
+      else process.stdout.write(secretsText(secrets) + outcomeText(answer.services))
     })
+}
+
+function secretsText(outcomes: readonly DeclaredSecretOutcome[]): string {
+  if (outcomes.length === 0) return ''
+  return `${table(['SECRET', 'KIND', 'OUTCOME', 'VERSION'], outcomes.map((o) => [o.name, o.kind, o.outcome, String(o.version)]))}\n\n`
 }
 
 /**

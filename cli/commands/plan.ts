@@ -4,27 +4,31 @@
 // Side-effect free either way.
 
 import type { Command } from 'commander'
-import { assumeSecretsExist, plan, REJECTION_TEXT, resolveSecretVersions, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../core/index.js'
-import { formatFileError, loadInventory, loadServices } from '../files.js'
+import { stringify } from 'yaml'
+import { assumeSecretsExist, plan, REJECTION_TEXT, resolveSecretVersions, toWrittenForm, unresolvedSecrets, type PeerView, type PlanResult, type RejectionCount, type ServiceSpec } from '../../core/index.js'
+import { formatFileError, loadInventory } from '../files.js'
+import { addSpecFileOptions, loadSpecFiles, problemLines, type SpecFileOptions } from '../spec-files.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
 import { formatScore, percent, table } from '../table.js'
 
-interface PlanOptions extends PeerOptions {
+interface PlanOptions extends PeerOptions, SpecFileOptions {
   file: string[]
   inventory?: string
   json?: boolean
   explain?: string
+  showSpecs?: boolean
 }
 
 export function registerPlan(program: Command): void {
-  addPeerOption(
+  addSpecFileOptions(addPeerOption(
     program
       .command('plan')
       .description('show where each slot would be placed and why, without changing anything')
       .requiredOption('-f, --file <path...>', 'service spec file(s), YAML or JSON')
       .option('--inventory <path>', 'plan over this peer inventory (name, capacity, labels, existing tasks) instead of the live cluster'),
-  )
+  ))
+    .option('--show-specs', 'also print the services as peer reads them (what a Compose file was translated into)')
     .option('--explain <service>', 'also list every candidate peer of one service with its bid or rejection')
     .option('--json', 'print a stable machine-readable plan')
     .action(async (options: PlanOptions) => {
@@ -33,13 +37,17 @@ export function registerPlan(program: Command): void {
 }
 
 export async function runPlan(options: PlanOptions): Promise<number> {
-  const services = await loadServices(options.file)
-  if (!services.ok) throw new UsageError(services.errors.map(formatFileError).join('\n'))
+  const loaded = await loadSpecFiles(options.file, options)
+  if (!loaded.ok) throw new UsageError(problemLines(loaded.errors))
+  if (loaded.value.warnings.length > 0) process.stderr.write(`${problemLines(loaded.value.warnings)}\n`)
+  const services = loaded.value.services
+  // Secrets a Compose file creates from files on apply count as existing; others are looked up.
+  const declared = new Set(loaded.value.secrets.filter((s) => !s.external).map((s) => s.name))
   let peers: PeerView[]
-  let desired: ServiceSpec[] = services.value
+  let desired: ServiceSpec[] = services
   if (options.inventory !== undefined) {
     // An inventory lists no secrets: the ones the files name are taken to exist.
-    desired = services.value.map(assumeSecretsExist)
+    desired = services.map(assumeSecretsExist)
     const inventory = await loadInventory(options.inventory, desired)
     if (!inventory.ok) throw new UsageError(inventory.errors.map(formatFileError).join('\n'))
     peers = inventory.value
@@ -48,19 +56,28 @@ export async function runPlan(options: PlanOptions): Promise<number> {
     // tasks (already running) hold their resources. Their secrets are resolved as the cluster would,
     // so one that does not exist shows as pending, and a spec the cluster runs keeps its version.
     const live = await ask(options, 'GET /v1/cluster')
-    const named = new Set(services.value.map((s) => s.name))
+    const named = new Set(services.map((s) => s.name))
     // An agent from before secrets answers without them.
     const versions = new Map((live.secrets ?? []).map((secret) => [secret.name, secret.version]))
     peers = live.peers
-    desired = [...live.services.filter((s) => !named.has(s.name)), ...services.value.map((s) => resolveSecretVersions(s, (name) => versions.get(name)))]
+    desired = [...live.services.filter((s) => !named.has(s.name)), ...services.map((s) => resolveSecretVersions(s, (name) => versions.get(name) ?? (declared.has(name) ? 1 : undefined)))]
   }
-  if (options.explain !== undefined && !services.value.some((s) => s.name === options.explain)) {
+  if (options.explain !== undefined && !services.some((s) => s.name === options.explain)) {
     throw new UsageError(`--explain: no service named ${JSON.stringify(options.explain)} in ${options.file.join(', ')}`)
   }
 
   const result = plan({ services: desired, peers, now: 0 })
-  process.stdout.write(options.json ? `${JSON.stringify(planJson(result), null, 2)}\n` : planText(result, options.explain))
+  // As written: secret names without the versions this plan assumed.
+  const shown = options.showSpecs ? services.map((s) => toWrittenForm(unresolvedSecrets(s))) : undefined
+  if (options.json) process.stdout.write(`${JSON.stringify(shown === undefined ? planJson(result) : { ...planJson(result), specs: shown }, null, 2)}\n`)
+  else process.stdout.write((shown === undefined ? '' : specsText(shown)) + planText(result, options.explain))
   return result.pending.length > 0 ? EXIT_UNPLACEABLE : EXIT_OK
+}
+
+/** Services in their written form, as a peer spec file would hold them (YAML). */
+export function specsText(written: ReadonlyArray<Record<string, unknown>>): string {
+  const services = Object.fromEntries(written.map(({ name, ...fields }) => [String(name), fields]))
+  return `Services as peer reads them:\n\n${stringify({ services })}\n`
 }
 
 /** The stable JSON form: sorted, no timing, no input order. Fields are only ever added. */

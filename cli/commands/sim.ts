@@ -4,7 +4,8 @@
 import type { Command } from 'commander'
 import { writeFile } from 'node:fs/promises'
 import { assumeSecretsExist, parseDurationMs } from '../../core/index.js'
-import { formatFileError, loadInventory, loadServices, readTextFile } from '../files.js'
+import { formatFileError, loadInventory, readTextFile } from '../files.js'
+import { addSpecFileOptions, loadSpecFiles, problemLines, type SpecFileOptions } from '../spec-files.js'
 import { parseTrace } from '../../sim/index.js'
 import { NO_FAULTS, parseFaultSpec } from '../../sim/index.js'
 import { renderHtmlReport } from '../../sim/index.js'
@@ -13,7 +14,8 @@ import { PEER_PROFILES, type PeerProfile } from '../../sim/index.js'
 import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
 import { table } from '../table.js'
 
-interface SimCliOptions {
+interface SimCliOptions extends Omit<SpecFileOptions, 'profile'> {
+  composeProfile?: string[]
   file?: string[]
   trace?: string
   replicas?: string
@@ -33,7 +35,7 @@ interface SimCliOptions {
 export const MAX_SIM_PEERS = 100_000
 
 export function registerSim(program: Command): void {
-  program
+  addSpecFileOptions(program
     .command('sim')
     .description('simulate a cluster running the real placement and protocol code, with seeded faults')
     .option('-f, --file <path...>', 'service spec file(s); without it, --replicas synthetic replicas')
@@ -48,7 +50,7 @@ export function registerSim(program: Command): void {
     .option('--swarm', 'draw the fault profile from the seed (each seed explores a different world)')
     .option('--network <profile>', 'lan or wan latencies', 'lan')
     .option('--report <file.html>', 'write an HTML report with charts')
-    .option('--json', 'print the metrics as one stable JSON object')
+    .option('--json', 'print the metrics as one stable JSON object'), '--compose-profile')
     .action(async (options: SimCliOptions) => {
       process.exitCode = await runSim(options)
     })
@@ -79,10 +81,11 @@ export async function runSim(options: SimCliOptions): Promise<number> {
 
   let services
   if (options.file !== undefined) {
-    const loaded = await loadServices(options.file)
-    if (!loaded.ok) throw new UsageError(loaded.errors.map(formatFileError).join('\n'))
+    const loaded = await loadSpecFiles(options.file, { ...options, ...(options.composeProfile ? { profile: options.composeProfile } : {}) })
+    if (!loaded.ok) throw new UsageError(problemLines(loaded.errors))
+    if (loaded.value.warnings.length > 0) process.stderr.write(`${problemLines(loaded.value.warnings)}\n`)
     // The simulated cluster holds no secrets: the ones the files name are taken to exist.
-    services = loaded.value.map(assumeSecretsExist)
+    services = loaded.value.services.map(assumeSecretsExist)
   }
   let peers
   if (options.inventory !== undefined) {

@@ -6,7 +6,8 @@ import { join, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { defaultDataDir } from '../../node/agent/index.js'
 import { ask } from '../agent-client.js'
-import { formatFileError, loadServices } from '../files.js'
+import { makeDeclaredSecrets } from '../declared-secrets.js'
+import { addSpecFileOptions, loadSpecFiles, problemLines, type SpecFileOptions } from '../spec-files.js'
 import { SetupError } from '../../p2p/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
@@ -14,7 +15,7 @@ import { table } from '../table.js'
 import { applyServices, outcomeText, requestTooLarge } from './apply.js'
 import { messageOf } from '../../core/index.js'
 
-interface UpOptions {
+interface UpOptions extends SpecFileOptions {
   local?: string
   data?: string
   file?: string[]
@@ -27,14 +28,14 @@ const MAX_LOCAL_PEERS = 32
 const REPLICAS_TIMEOUT_MS = 30_000
 
 export function registerUp(program: Command): void {
-  program
+  addSpecFileOptions(program
     .command('up')
     .description('start a development cluster of N agents on this machine; Ctrl-C stops them all')
     .requiredOption('--local <n>', `number of agents (1-${MAX_LOCAL_PEERS})`)
     .option('--data <dir>', 'where the agents keep their data directories (default <data dir>/local, i.e. ~/.peer/local)')
-    .option('-f, --file <path...>', 'service spec file(s) to apply once the cluster is up')
+    .option('-f, --file <path...>', 'service spec file(s) or Compose file(s) to apply once the cluster is up')
     .option('--cpu <cores>', 'CPU each agent offers (default 1 core, so placement spreads visibly)', '1')
-    .option('--memory <size>', 'memory each agent offers', '1Gi')
+    .option('--memory <size>', 'memory each agent offers', '1Gi'))
     .action(async (options: UpOptions) => {
       process.exitCode = await runUp(options)
     })
@@ -45,10 +46,12 @@ async function runUp(options: UpOptions): Promise<number> {
   if (!/^\d+$/.test(options.local ?? '') || count < 1 || count > MAX_LOCAL_PEERS) {
     throw new UsageError(`--local: expected a whole number from 1 to ${MAX_LOCAL_PEERS}, got ${JSON.stringify(options.local)}`)
   }
-  const specs = options.file === undefined ? undefined : await loadServices(options.file)
-  if (specs !== undefined && !specs.ok) throw new UsageError(specs.errors.map(formatFileError).join('\n'))
+  const loaded = options.file === undefined ? undefined : await loadSpecFiles(options.file, options)
+  if (loaded !== undefined && !loaded.ok) throw new UsageError(problemLines(loaded.errors))
+  if (loaded !== undefined && loaded.value.warnings.length > 0) process.stderr.write(`${problemLines(loaded.value.warnings)}\n`)
+  const specs = loaded?.value
   // Refused before any agent starts, as a spec error is.
-  const tooLarge = specs === undefined ? undefined : requestTooLarge(options.file ?? [], { services: specs.value })
+  const tooLarge = specs === undefined ? undefined : requestTooLarge(options.file ?? [], { services: specs.services })
   if (tooLarge !== undefined) throw new UsageError(tooLarge)
   const base = resolve(options.data ?? join(defaultDataDir(), 'local'))
   let cluster: LocalCluster
@@ -79,7 +82,8 @@ async function runUp(options: UpOptions): Promise<number> {
     const names = new Map(cluster.agents.map((a) => [a.peerId ?? '', `peer-${a.index}`]))
     process.stdout.write(`${count} peer(s) up; data in ${base}\n`)
     if (specs !== undefined) {
-      const answer = await applyServices({ peer: first.socket }, options.file ?? [], specs.value)
+      await makeDeclaredSecrets({ peer: first.socket }, specs.secrets)
+      const answer = await applyServices({ peer: first.socket }, options.file ?? [], specs.services)
       process.stdout.write(outcomeText(answer.services))
       // Ctrl-C while replicas start stops the cluster now, not once they all run.
       await Promise.race([waitForReplicas(first.socket, () => interrupted), interrupt])

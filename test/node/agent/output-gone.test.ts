@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { LocalCluster, sleep } from '../../../cli/local-cluster.js'
 import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import { ask } from '../../../cli/agent-client.js'
-import { loadServices } from '../../../cli/files.js'
+import { loadSpecFiles } from '../../../cli/spec-files.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { repoRoot } from '../../cli/run-cli.js'
 
@@ -37,9 +37,9 @@ outputGone('stops cleanly on SIGTERM, stopping its tasks, after its stdout and s
     await local.start(1)
     const file = join(base, 'one.yaml')
     await writeFile(file, 'services:\n  one:\n    command: ["sleep", "600"]\n    replicas: 1\n    resources: { cpu: 10m, memory: 8Mi }\n')
-    const loaded = await loadServices([file])
+    const loaded = await loadSpecFiles([file])
     assert.ok(loaded.ok)
-    await ask({ peer: agent.socket }, 'POST /v1/apply', { body: { services: loaded.value } })
+    await ask({ peer: agent.socket }, 'POST /v1/apply', { body: { services: loaded.value.services } })
     await until('the task running', 20_000, async () => {
       const { tasks } = await ask({ peer: agent.socket }, 'GET /v1/tasks')
       return tasks.some((task) => task.state === 'running') ? true : undefined

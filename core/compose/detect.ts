@@ -1,7 +1,8 @@
 // Telling a compose file from peer's own format. Both may have top-level `services:` (and `version:`),
 // so the services themselves decide:
-//   - any top-level field other than services and version (networks, volumes, secrets, configs, name,
-//     include, x-…) is compose: peer's format has none;
+//   - next to services, any top-level field other than version (networks, volumes, secrets, configs,
+//     name, include, x-…) is compose: peer's format has none; without services, a document of such
+//     fields only (an override file declaring volumes) is compose;
 //   - services as a list, or no services map at all, is peer's format (compose has only the map);
 //   - each service votes with its fields. Compose-only: environment, deploy, build, volumes, env_file,
 //     depends_on, networks, container_name, working_dir, expose, stop_grace_period… (any compose field
@@ -15,9 +16,10 @@
 //     both, and peer's format would take a `${TAG}` literally — and peer's format otherwise.
 // The CLI's `--format compose|peer` overrides this.
 
-import { IGNORED_SERVICE_FIELDS, MAPPED_SERVICE_FIELDS } from './fields.js'
+import { IGNORED_SERVICE_FIELDS, MAPPED_SERVICE_FIELDS, TOP_LEVEL_FIELDS } from './fields.js'
 import { isMap } from './values.js'
 
+const TOP_LEVEL_ONLY = new Set<string>(TOP_LEVEL_FIELDS)
 const SHARED_FIELDS = new Set(['image', 'command', 'entrypoint', 'user', 'labels', 'ports', 'healthcheck', 'restart', 'secrets'])
 const COMPOSE_ONLY_FIELDS = new Set([...MAPPED_SERVICE_FIELDS, ...Object.keys(IGNORED_SERVICE_FIELDS)].filter((field) => !SHARED_FIELDS.has(field)))
 const NATIVE_ONLY_FIELDS = new Set([
@@ -27,7 +29,11 @@ const NATIVE_ONLY_FIELDS = new Set([
 
 export function looksLikeCompose(document: unknown): boolean {
   if (!isMap(document)) return false
-  if (Object.keys(document).some((key) => key !== 'services' && key !== 'version')) return true
+  const keys = Object.keys(document)
+  // Without services, only a document made of compose's top-level fields (an override file with
+  // volumes, say) is compose; peer's single-service form has fields such as image instead.
+  if (!('services' in document)) return keys.length > 0 && keys.every((key) => key.startsWith('x-') || TOP_LEVEL_ONLY.has(key))
+  if (keys.some((key) => key !== 'services' && key !== 'version')) return true
   const services = document.services
   if (!isMap(services)) return false
   let compose = 0

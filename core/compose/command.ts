@@ -1,6 +1,7 @@
 // command and entrypoint: a list is taken as it is; a string is split into words as `docker stack
 // deploy` splits it (shell-words.ts), so `sh -c "echo hi"` is three arguments, not four.
 
+import { quoted } from '../error-message.js'
 import type { Report } from './report.js'
 import { shellWords } from './shell-words.js'
 
@@ -9,7 +10,7 @@ export function readCommand(value: unknown, path: string, report: Report): strin
   if (typeof value === 'string') {
     const split = shellWords(value)
     if (split.ok) return split.words
-    report.error(path, `cannot split ${JSON.stringify(value)} into arguments: ${split.error}`)
+    report.error(path, `cannot split ${quoted(value)} into arguments: ${split.error}`)
     return undefined
   }
   if (Array.isArray(value) && value.every((word) => typeof word === 'string' || (typeof word === 'number' && Number.isFinite(word)))) {

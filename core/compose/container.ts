@@ -2,6 +2,7 @@
 // (→ stopGrace), cap_add / cap_drop (→ capAdd / capDrop, upper-case names without CAP_, or ALL), and
 // init (peer runs every container with an init process, so only `init: false` is a change it ignores).
 
+import { quoted } from '../error-message.js'
 import { formatDurationMs } from '../service-spec/index.js'
 import { item, join } from './field-path.js'
 import { isAbsolutePath } from './host-paths.js'
@@ -25,7 +26,7 @@ export function readContainer(service: Record<string, unknown>, context: Service
   const workdir = readString(service.working_dir, join(path, 'working_dir'), report)
   if (workdir !== undefined) {
     if (isAbsolutePath(workdir)) written.workdir = workdir
-    else report.error(join(path, 'working_dir'), `${JSON.stringify(workdir)} must be an absolute path in the container`)
+    else report.error(join(path, 'working_dir'), `${quoted(workdir)} must be an absolute path in the container`)
   }
   const capAdd = readCapabilities(service.cap_add, join(path, 'cap_add'), report)
   if (capAdd !== undefined) written.capAdd = capAdd
@@ -49,7 +50,7 @@ function readCapabilities(value: unknown, path: string, report: Report): string[
   names.forEach((name, i) => {
     const upper = name.trim().toUpperCase()
     const bare = upper.startsWith('CAP_') ? upper.slice(4) : upper
-    if (!CAPABILITY.test(bare)) report.error(item(path, i), `${JSON.stringify(name)} is not a capability name such as NET_ADMIN or ALL`)
+    if (!CAPABILITY.test(bare)) report.error(item(path, i), `${quoted(name)} is not a capability name such as NET_ADMIN or ALL`)
     else if (!out.includes(bare)) out.push(bare)
   })
   return out

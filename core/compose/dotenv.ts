@@ -8,6 +8,7 @@
 //   # comment          whole-line comments and blank lines are skipped
 // Substitution sees `lookup` first, then the values read so far from the same file.
 
+import { quoted } from '../error-message.js'
 import { substitute } from './interpolate.js'
 import type { ComposeProblem } from './types.js'
 import { put } from './values.js'
@@ -62,7 +63,7 @@ export function dotenv(text: string, file: string, lookup?: (name: string) => st
         break
       }
       if (!KEY_CHARACTER.test(character)) {
-        return fail(`unexpected character ${JSON.stringify(character)} in variable name ${JSON.stringify(rest.split('\n')[0])}`)
+        return fail(`unexpected character ${quoted(character)} in variable name ${quoted(rest.split('\n')[0]!)}`)
       }
     }
     // A name alone on the last line, with no line break after it, is inherited like any other.
@@ -96,15 +97,15 @@ export function dotenv(text: string, file: string, lookup?: (name: string) => st
       continue
     }
 
-    const quoted = readQuoted(rest, quote)
-    if (quoted === undefined) return fail(`unterminated quoted value ${rest.split('\n')[0]}`)
-    line += countLineBreaks(rest.slice(0, quoted.end))
-    rest = rest.slice(quoted.end + 1)
+    const read = readQuoted(rest, quote)
+    if (read === undefined) return fail(`unterminated quoted value ${quoted(rest.split('\n')[0]!)}`)
+    line += countLineBreaks(rest.slice(0, read.end))
+    rest = rest.slice(read.end + 1)
     if (quote === "'") {
-      put(values, key, quoted.value)
+      put(values, key, read.value)
       continue
     }
-    const expanded = expand(expandEscapes(quoted.value))
+    const expanded = expand(expandEscapes(read.value))
     if (typeof expanded !== 'string') return fail(expanded.error)
     put(values, key, expanded)
   }

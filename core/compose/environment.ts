@@ -3,6 +3,7 @@
 // the value the compose environment (process env over .env) has, and is left out with a warning when
 // that has none. Names must be environment variable names, peer's rule for env.
 
+import { quoted } from '../error-message.js'
 import { ENV_NAME, ENV_NAME_RULE } from '../service-spec/index.js'
 import { join } from './field-path.js'
 import { readKeyValueFiles } from './key-value-files.js'
@@ -19,11 +20,11 @@ export function readEnvironment(service: Record<string, unknown>, context: Servi
   const env: Record<string, string> = {}
   for (const [key, value] of Object.entries(fromFiles)) {
     if (validName(key)) put(env, key, value)
-    else report.error(join(context.path, 'env_file'), `${JSON.stringify(key)} is not ${ENV_NAME_RULE_TEXT}`)
+    else report.error(join(context.path, 'env_file'), `${quoted(key)} is not ${ENV_NAME_RULE_TEXT}`)
   }
   for (const pair of pairs) {
     if (!validName(pair.key)) {
-      report.error(pair.path, `${JSON.stringify(pair.key)} is not ${ENV_NAME_RULE_TEXT}`)
+      report.error(pair.path, `${quoted(pair.key)} is not ${ENV_NAME_RULE_TEXT}`)
       continue
     }
     const value = pair.value ?? fromProject(pair.key)

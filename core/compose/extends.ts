@@ -3,6 +3,7 @@
 // per file, before the files merge. Extending a service of another file (`extends: { file }`) would
 // need that file parsed here; it is refused with a hint instead.
 
+import { quoted } from '../error-message.js'
 import { EXTENDS_FIELDS } from './fields.js'
 import { join } from './field-path.js'
 import { mergeValues } from './merge.js'
@@ -26,7 +27,7 @@ export function applyExtends(document: Record<string, unknown>, report: Report):
     let result: unknown = own
     if (base !== undefined) {
       if (!Object.hasOwn(services, base)) {
-        report.error(path, `no service ${JSON.stringify(base)} in this file to extend`)
+        report.error(path, `no service ${quoted(base)} in this file to extend`)
       } else if (chain.includes(base) || base === name) {
         report.error(path, `extends itself: ${[...chain, name, base].join(' → ')}`)
       } else {

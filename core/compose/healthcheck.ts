@@ -3,6 +3,7 @@
 // defaults (interval 30s, timeout 30s, retries 3, start_period 0s), as the file's author expects, and
 // so does a zero, which Docker reads as "the default".
 
+import { quoted } from '../error-message.js'
 import { DURATION_RANGES, type DurationRange } from '../service-spec/index.js'
 import { readDuration } from './durations.js'
 import { HEALTHCHECK_FIELDS } from './fields.js'
@@ -70,7 +71,7 @@ function testCommand(test: unknown, path: string, context: ServiceContext): stri
       report.error(path, 'CMD-SHELL needs the command line to run: ["CMD-SHELL", "curl -f http://localhost || exit 1"]')
       return undefined
     default:
-      report.error(path, `expected the test to start with CMD, CMD-SHELL or NONE, not ${JSON.stringify(kind)}`)
+      report.error(path, `expected the test to start with CMD, CMD-SHELL or NONE, not ${quoted(kind ?? '')}`)
       return undefined
   }
 }

@@ -2,6 +2,8 @@
 // As docker compose and `docker stack deploy` do, a relative path in any of the files resolves
 // against the project directory, the directory of the first file.
 
+import { quoted } from '../error-message.js'
+
 export function isAbsolutePath(path: string): boolean {
   return path.startsWith('/')
 }
@@ -30,8 +32,8 @@ export type Expanded = { ok: true; path: string } | { ok: false; error: string }
  */
 export function expandHome(path: string, environment: Readonly<Record<string, string>>): Expanded {
   if (!path.startsWith('~')) return { ok: true, path }
-  if (path !== '~' && !path.startsWith('~/')) return { ok: false, error: `${JSON.stringify(path)}: only ~ and ~/… are expanded; write the path in full` }
+  if (path !== '~' && !path.startsWith('~/')) return { ok: false, error: `${quoted(path)}: only ~ and ~/… are expanded; write the path in full` }
   const home = Object.hasOwn(environment, 'HOME') ? environment.HOME : undefined
-  if (home === undefined || home === '') return { ok: false, error: `cannot expand ~ in ${JSON.stringify(path)}: HOME is not set` }
+  if (home === undefined || home === '') return { ok: false, error: `cannot expand ~ in ${quoted(path)}: HOME is not set` }
   return { ok: true, path: home + path.slice(1) }
 }

@@ -11,7 +11,7 @@
 import { quoted } from '../error-message.js'
 import { join, item } from './field-path.js'
 import type { Report } from './report.js'
-import { isMap, put } from './values.js'
+import { put } from './values.js'
 
 export type Lookup = (name: string) => string | undefined
 
@@ -133,6 +133,12 @@ function closingBrace(text: string, start: number): number {
 }
 
 /**
+ * Deeper nesting than this is no compose file a person wrote (the CLI refuses it when parsing too);
+ * cutting it here keeps every later step's recursion shallow, whoever calls the translation.
+ */
+const MAX_NESTING_DEPTH = 64
+
+/**
  * Substitutes every string value of a parsed compose file (keys stay as written), giving a new
  * document. A required variable that is missing, or a malformed `${`, is an error at the value's
  * path; an unset plain variable is a warning, once per variable in the file.
@@ -140,7 +146,7 @@ function closingBrace(text: string, start: number): number {
 export function interpolateDocument(document: unknown, environment: Readonly<Record<string, string>>, report: Report): unknown {
   const lookup: Lookup = (name) => (Object.hasOwn(environment, name) ? environment[name] : undefined)
   const warned = new Set<string>()
-  const visit = (value: unknown, path: string): unknown => {
+  const visit = (value: unknown, path: string, depth: number): unknown => {
     if (typeof value === 'string') {
       const result = substitute(value, lookup)
       if (!result.ok) {
@@ -154,13 +160,15 @@ export function interpolateDocument(document: unknown, environment: Readonly<Rec
       }
       return result.value
     }
-    if (Array.isArray(value)) return value.map((entry, i) => visit(entry, item(path, i)))
-    if (isMap(value)) {
-      const out: Record<string, unknown> = {}
-      for (const [key, entry] of Object.entries(value)) put(out, key, visit(entry, join(path, key)))
-      return out
+    if (typeof value !== 'object' || value === null) return value
+    if (depth >= MAX_NESTING_DEPTH) {
+      report.error(path, `nested deeper than ${MAX_NESTING_DEPTH} levels`)
+      return null
     }
-    return value
+    if (Array.isArray(value)) return value.map((entry, i) => visit(entry, item(path, i), depth + 1))
+    const out: Record<string, unknown> = {}
+    for (const [key, entry] of Object.entries(value)) put(out, key, visit(entry, join(path, key), depth + 1))
+    return out
   }
-  return visit(document, '')
+  return visit(document, '', 0)
 }

@@ -2,6 +2,7 @@
 // relative to the project directory. Later files override earlier ones. A missing file is an error
 // unless the entry says `required: false` (env_file's long form).
 
+import { quoted } from '../error-message.js'
 import { dotenv } from './dotenv.js'
 import { ENV_FILE_FIELDS } from './fields.js'
 import { item, join } from './field-path.js'
@@ -57,7 +58,7 @@ function fileEntries(value: unknown, field: 'env_file' | 'label_file', context: 
       if (file === undefined) report.error(join(entryPath, 'path'), 'expected the path of the file')
       required = readBoolean(entry.required, join(entryPath, 'required'), report) ?? true
       const format = readString(entry.format, join(entryPath, 'format'), report)
-      if (format !== undefined && format !== '.env' && format !== 'dotenv') report.error(join(entryPath, 'format'), `unsupported format ${JSON.stringify(format)}: peer reads the .env format`)
+      if (format !== undefined && format !== '.env' && format !== 'dotenv') report.error(join(entryPath, 'format'), `unsupported format ${quoted(format)}: peer reads the .env format`)
     } else {
       report.error(entryPath, field === 'env_file' ? 'expected a path, or { path, required }' : 'expected a path')
     }

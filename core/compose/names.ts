@@ -2,6 +2,7 @@
 // (lowercase letters, digits and "-", at most 63). A name outside that is refused with a suggestion,
 // never renamed silently: other services, scripts and people refer to services by name.
 
+import { quoted } from '../error-message.js'
 import { SERVICE_NAME_PATTERN } from '../placement/index.js'
 
 /** undefined for a valid name, else the sentence the error gives. */
@@ -9,7 +10,7 @@ export function serviceNameProblem(name: string): string | undefined {
   if (SERVICE_NAME_PATTERN.test(name)) return undefined
   const suggestion = suggestedName(name)
   const rule = 'a peer service name is a DNS label: lowercase letters, digits and "-", at most 63, starting and ending with a letter or digit'
-  return suggestion === undefined ? rule : `${rule}; rename it, e.g. to ${JSON.stringify(suggestion)} (and update what refers to it)`
+  return suggestion === undefined ? rule : `${rule}; rename it, e.g. to ${quoted(suggestion)} (and update what refers to it)`
 }
 
 export function suggestedName(name: string): string | undefined {

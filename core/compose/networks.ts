@@ -1,6 +1,7 @@
 // Networks. peer has no overlay network yet: every top-level network is ignored with one warning, and
 // a service's `networks:` only has to name declared ones (compose's rule), without repeating it.
 
+import { quoted } from '../error-message.js'
 import { NETWORK_FIELDS } from './fields.js'
 import { join } from './field-path.js'
 import type { ServiceContext } from './project.js'
@@ -38,7 +39,7 @@ export function checkServiceNetworks(value: unknown, context: ServiceContext): v
   }
   for (const name of names) {
     if (name !== 'default' && !context.project.networks.has(name)) {
-      context.report.error(join(path, name), `undefined network ${JSON.stringify(name)}: declare it under the top-level networks:`)
+      context.report.error(join(path, name), `undefined network ${quoted(name)}: declare it under the top-level networks:`)
     }
   }
 }

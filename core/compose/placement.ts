@@ -10,6 +10,7 @@
 // preference becomes spreadBy (peer spreads by one label; the rest are ignored with a warning), and
 // max_replicas_per_node becomes maxPerNode.
 
+import { quoted } from '../error-message.js'
 import { LABEL_KEY, LABEL_KEY_RULE, SPEC_LIMITS } from '../service-spec/index.js'
 import { PLACEMENT_FIELDS } from './fields.js'
 import { item, join } from './field-path.js'
@@ -63,14 +64,14 @@ function readConstraints(value: unknown, path: string, report: Report): WrittenC
     // Swarm tries == before !=, splitting at the first occurrence.
     const op = text.includes('==') ? '==' : text.includes('!=') ? '!=' : undefined
     if (op === undefined) {
-      report.error(entryPath, `cannot read ${JSON.stringify(text)}: expected "attribute == value" or "attribute != value"`)
+      report.error(entryPath, `cannot read ${quoted(text)}: expected "attribute == value" or "attribute != value"`)
       return
     }
     const at = text.indexOf(op)
     const attribute = text.slice(0, at).trim()
     const constraintValue = text.slice(at + op.length).trim()
     if (constraintValue === '') {
-      report.error(entryPath, `${JSON.stringify(text)} has no value after ${op}`)
+      report.error(entryPath, `${quoted(text)} has no value after ${op}`)
       return
     }
     const label = peerLabel(attribute, entryPath, report, 'constraint')
@@ -117,11 +118,11 @@ function peerLabel(attribute: string, path: string, report: Report, what: 'const
     report.warn(path, `ignored ${what}: peers have no manager or worker role`)
     return undefined
   } else {
-    report.error(path, `unknown node attribute ${JSON.stringify(attribute)}: expected node.labels.<label>, engine.labels.<label>, node.hostname, node.id, node.platform.os, node.platform.arch or node.role`)
+    report.error(path, `unknown node attribute ${quoted(attribute)}: expected node.labels.<label>, engine.labels.<label>, node.hostname, node.id, node.platform.os, node.platform.arch or node.role`)
     return undefined
   }
   if (label === undefined || !LABEL_KEY.test(label)) {
-    report.error(path, `${JSON.stringify(label ?? '')} is not a peer label key: ${LABEL_KEY_RULE}`)
+    report.error(path, `${quoted(label ?? '')} is not a peer label key: ${LABEL_KEY_RULE}`)
     return undefined
   }
   return label

@@ -8,6 +8,7 @@
 //     yet, so the port answers only on hosts that run a replica. `mode: host` says exactly that.
 // Short forms are read as Docker's nat.ParsePortSpec reads them.
 
+import { quoted } from '../error-message.js'
 import { PORT_FIELDS } from './fields.js'
 import { item, join } from './field-path.js'
 import type { ServiceContext } from './project.js'
@@ -66,7 +67,7 @@ function shortPort(text: string, path: string, report: Report): WrittenPort[] {
   const container = portRange(containerText)
   if (protocol === undefined) return []
   if (container === undefined) {
-    report.error(path, `expected "[host_ip:]host:container[/tcp|udp]" with ports 1-65535 (ranges as 8000-8002), not ${JSON.stringify(text)}`)
+    report.error(path, `expected "[host_ip:]host:container[/tcp|udp]" with ports 1-65535 (ranges as 8000-8002), not ${quoted(text)}`)
     return []
   }
   if (ip !== '') report.warn(path, `ignored host IP ${ip}: peer binds host ports on every interface`)
@@ -76,7 +77,7 @@ function shortPort(text: string, path: string, report: Report): WrittenPort[] {
   }
   const host = portRange(hostPart)
   if (host === undefined) {
-    report.error(path, `invalid host port ${JSON.stringify(hostPart)}: expected a port 1-65535 or a range such as 8000-8002`)
+    report.error(path, `invalid host port ${quoted(hostPart)}: expected a port 1-65535 or a range such as 8000-8002`)
     return []
   }
   return mapping(host, container, protocol, path, report)
@@ -132,7 +133,7 @@ function longPort(entry: Record<string, unknown>, path: string, report: Report):
 function protocolOf(text: string, path: string, report: Report): WrittenPort['protocol'] | undefined {
   const protocol = text.toLowerCase()
   if (protocol === 'tcp' || protocol === 'udp') return protocol
-  report.error(path, protocol === 'sctp' ? 'peer publishes tcp and udp ports, not sctp' : `unknown protocol ${JSON.stringify(text)}: expected tcp or udp`)
+  report.error(path, protocol === 'sctp' ? 'peer publishes tcp and udp ports, not sctp' : `unknown protocol ${quoted(text)}: expected tcp or udp`)
   return undefined
 }
 

@@ -7,6 +7,7 @@
 // corresponding limit or reservation; giving both forms with different values is an error, as in
 // compose. Discrete generic resources (`{ kind: gpu, value: 2 }`) become extended resources.
 
+import { quoted } from '../error-message.js'
 import { RESOURCE_LIMITS } from '../service-spec/index.js'
 import { LIMITS_FIELDS, RESERVATIONS_FIELDS, RESOURCES_FIELDS } from './fields.js'
 import { item, join } from './field-path.js'
@@ -136,7 +137,7 @@ function readGenericResources(value: unknown, path: string, written: Record<stri
     const amount = readWhole(spec.value, join(specPath, 'value'), report, 0, RESOURCE_LIMITS.maxExtended)
     if (kind === undefined || amount === undefined) return
     if (!EXTENDED_NAME.test(kind) || kind === 'cpu' || kind === 'memory') {
-      report.error(join(specPath, 'kind'), `${JSON.stringify(kind)} cannot name a peer extended resource: lowercase letters, digits, "_", "." and "-", starting with a letter, other than cpu and memory`)
+      report.error(join(specPath, 'kind'), `${quoted(kind)} cannot name a peer extended resource: lowercase letters, digits, "_", "." and "-", starting with a letter, other than cpu and memory`)
       return
     }
     if (Object.hasOwn(written, kind)) report.error(join(specPath, 'kind'), `${kind} is listed twice`)

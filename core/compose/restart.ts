@@ -4,7 +4,7 @@
 // Fields left out take peer's defaults (docs/spec.md); max_attempts 0 is "never give up", which peer
 // also writes as 0. A window of 0 ("unbounded" in Swarm) becomes peer's longest, 24h.
 
-import { DURATION_RANGES, formatDurationMs, SPEC_LIMITS } from '../service-spec/index.js'
+import { DURATION_RANGES, formatDurationMs } from '../service-spec/index.js'
 import { readDuration, readDurationAtLeast } from './durations.js'
 import { RESTART_POLICY_FIELDS } from './fields.js'
 import { join } from './field-path.js'
@@ -18,6 +18,9 @@ export interface WrittenRestart {
   maxAttempts?: number
   window?: string
 }
+
+/** The most restart attempts peer's restart.maxAttempts takes (docs/spec.md, Limits). */
+const MAX_ATTEMPTS = 1_000_000
 
 const CONDITIONS: Readonly<Record<string, WrittenRestart['condition']>> = { none: 'never', 'on-failure': 'on-failure', any: 'always' }
 
@@ -36,7 +39,7 @@ export function readRestartPolicy(value: unknown, path: string, report: Report):
     const delay = readDurationAtLeast(policy.delay, range.delay, join(path, 'delay'), report)
     if (delay !== undefined) restart.delay = delay
   }
-  const maxAttempts = readWhole(policy.max_attempts, join(path, 'max_attempts'), report, 0, SPEC_LIMITS.maxReplicas)
+  const maxAttempts = readWhole(policy.max_attempts, join(path, 'max_attempts'), report, 0, MAX_ATTEMPTS)
   if (maxAttempts !== undefined) restart.maxAttempts = maxAttempts
   if (policy.window !== undefined && policy.window !== null) {
     const window = parseGoDurationMs(policy.window) === 0 ? formatDurationMs(range.window.maxMs) : readDuration(policy.window, range.window, join(path, 'window'), report)
@@ -64,8 +67,8 @@ export function readRestartString(value: unknown, path: string, report: Report):
       return { condition: 'always' }
     default: {
       const attempts = match[2] === undefined ? 0 : Number(match[2])
-      if (attempts > SPEC_LIMITS.maxReplicas) {
-        report.error(path, `at most ${SPEC_LIMITS.maxReplicas} attempts`)
+      if (attempts > MAX_ATTEMPTS) {
+        report.error(path, `at most ${MAX_ATTEMPTS} attempts`)
         return undefined
       }
       return attempts > 0 ? { condition: 'on-failure', maxAttempts: attempts } : { condition: 'on-failure' }

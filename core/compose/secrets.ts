@@ -7,6 +7,7 @@
 //   - a service's secret is mounted at /run/secrets/<target> (target: its key unless given); a config
 //     at its target, by default /<config key>, as Swarm mounts configs.
 
+import { quoted } from '../error-message.js'
 import { SECRET_NAME_PATTERN } from '../service-spec/index.js'
 import { CONFIG_FIELDS, FILE_REFERENCE_FIELDS, SECRET_FIELDS } from './fields.js'
 import { item, join } from './field-path.js'
@@ -72,7 +73,7 @@ function readFileObject(
     report.error(join(path, 'content'), 'peer creates configs from files: write the content to a file and use file:, or create it with `peer secret create` and mark it external: true')
   }
   if (!SECRET_NAME_PATTERN.test(name)) {
-    report.error(body.name === undefined ? path : join(path, 'name'), `${JSON.stringify(name)} cannot name a peer secret: letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128; set name:`)
+    report.error(body.name === undefined ? path : join(path, 'name'), `${quoted(name)} cannot name a peer secret: letters, digits, ".", "_" and "-", starting with a letter or digit, at most 128; set name:`)
   }
   if (external?.external === true) {
     if (file !== undefined) report.error(join(path, 'file'), `an external ${kind} already exists; drop file: or external:`)
@@ -139,7 +140,7 @@ export function readFileReferences(kind: FileObjectKind, value: unknown, context
     }
     if (source === undefined) return
     if (!declared.has(source)) {
-      report.error(entryPath, `undefined ${kind} ${JSON.stringify(source)}: declare it under the top-level ${section}:`)
+      report.error(entryPath, `undefined ${kind} ${quoted(source)}: declare it under the top-level ${section}:`)
       return
     }
     ;(kind === 'secret' ? project.used.secrets : project.used.configs).add(source)
@@ -179,7 +180,7 @@ export function usedFileObjects(project: Project, report: Report): ComposeSecret
       if (earlier === undefined) {
         byName.set(object.name, object)
       } else if (earlier.file !== object.file || earlier.external !== object.external) {
-        report.error(object.declaredAt, `names the same peer secret ${JSON.stringify(object.name)} as ${earlier.declaredAt}, with another source; give one of them another name:`)
+        report.error(object.declaredAt, `names the same peer secret ${quoted(object.name)} as ${earlier.declaredAt}, with another source; give one of them another name:`)
       }
     }
   }

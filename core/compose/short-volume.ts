@@ -4,6 +4,8 @@
 //   ./dir:/target[:opts]   bind mount (a source starting with ".", "/" or "~")
 // where opts is a comma-separated list: ro, rw, nocopy, z, Z and the bind propagations.
 
+import { quoted } from '../error-message.js'
+
 export interface ShortVolume {
   readonly type: 'bind' | 'volume'
   /** Empty for an anonymous volume. */
@@ -19,8 +21,8 @@ export type ParsedVolume = { ok: true; volume: ShortVolume } | { ok: false; erro
 export function parseShortVolume(spec: string): ParsedVolume {
   if (spec === '') return { ok: false, error: 'an empty volume' }
   const parts = spec.split(':')
-  if (parts.length > 3) return { ok: false, error: `${JSON.stringify(spec)}: too many colons; expected [source:]target[:options]` }
-  if (parts.some((part) => part === '')) return { ok: false, error: `${JSON.stringify(spec)}: an empty part between colons` }
+  if (parts.length > 3) return { ok: false, error: `${quoted(spec)}: too many colons; expected [source:]target[:options]` }
+  if (parts.some((part) => part === '')) return { ok: false, error: `${quoted(spec)}: an empty part between colons` }
   if (parts.length === 1) return { ok: true, volume: { type: 'volume', source: '', target: cleanTarget(spec), readOnly: false, options: [] } }
   const [source, target, written] = parts as [string, string, string | undefined]
   let readOnly = false

@@ -24,7 +24,8 @@ import { readDeclaredVolumes } from './volumes.js'
 export function translateCompose(sources: readonly ComposeSource[], options: ComposeOptions): ComposeResult {
   if (sources.length === 0) return { ok: false, errors: [{ file: '', path: '', message: 'no compose file given' }], warnings: [] }
   const origins = new Map<string, string>()
-  const log = problemLog((path) => originOf(path, origins) ?? sources[0]!.file)
+  const fileOf = (path: string): string => originOf(path, origins) ?? sources[0]!.file
+  const log = problemLog(fileOf)
 
   let merged: Record<string, unknown> = {}
   for (const source of sources) {
@@ -41,14 +42,15 @@ export function translateCompose(sources: readonly ComposeSource[], options: Com
   }
 
   readProjectFields(merged, log)
+  // As compose does, relative paths in every file resolve against the first file's directory.
+  const paths = { directory: sources[0]!.directory, environment: options.environment }
   const project: Project = {
-    directory: sources[0]!.directory,
-    environment: options.environment,
+    ...paths,
     readText: options.readText,
     volumes: readDeclaredVolumes(merged.volumes, log),
     networks: readDeclaredNetworks(merged.networks, log),
-    secrets: readFileObjects('secret', merged.secrets, { directory: sources[0]!.directory, environment: options.environment }, (path) => originOf(path, origins) ?? sources[0]!.file, log),
-    configs: readFileObjects('config', merged.configs, { directory: sources[0]!.directory, environment: options.environment }, (path) => originOf(path, origins) ?? sources[0]!.file, log),
+    secrets: readFileObjects('secret', merged.secrets, paths, fileOf, log),
+    configs: readFileObjects('config', merged.configs, paths, fileOf, log),
     used: { secrets: new Set(), configs: new Set() },
   }
 

@@ -2,6 +2,8 @@
 // byte sizes (base 1024, as `docker --memory`) in MiB, and cpus (cores, `0.5`) in millicores. Each
 // parser returns the number or a sentence saying what was expected.
 
+import { quoted } from '../error-message.js'
+
 /** Nanoseconds per unit: Go's time.ParseDuration units, plus compose's `d` and `w`. */
 const DURATION_UNIT_NS: Record<string, number> = {
   ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9, d: 86_400e9, w: 604_800e9,
@@ -23,7 +25,7 @@ export function parseGoDurationMs(value: unknown): number | string {
   DURATION_PART.lastIndex = 0
   while (DURATION_PART.lastIndex < text.length) {
     const match = DURATION_PART.exec(text)
-    if (match === null) return `${DURATION_EXPECTED}, not ${JSON.stringify(value)}`
+    if (match === null) return `${DURATION_EXPECTED}, not ${quoted(String(value))}`
     totalNs += Number(match[1]) * DURATION_UNIT_NS[match[2]!]!
   }
   if (!Number.isFinite(totalNs)) return 'too long to be a duration'
@@ -40,7 +42,7 @@ export function parseBytes(value: unknown): number | string {
   if (typeof value === 'number') return Number.isFinite(value) && value >= 0 ? Math.trunc(value) : BYTES_EXPECTED
   if (typeof value !== 'string') return BYTES_EXPECTED
   const match = BYTE_SIZE.exec(value)
-  if (match === null) return `${BYTES_EXPECTED}, not ${JSON.stringify(value)}`
+  if (match === null) return `${BYTES_EXPECTED}, not ${quoted(String(value))}`
   const multiplier = match[2] === undefined ? 1 : BYTE_UNITS[match[2].toLowerCase()]!
   const bytes = Math.trunc(Number(match[1]) * multiplier)
   return Number.isFinite(bytes) ? bytes : 'too large to be a size'
@@ -73,7 +75,7 @@ export function parseCpusMilli(value: unknown): number | string {
     return CPUS_EXPECTED
   }
   const match = DECIMAL.exec(text)
-  if (match === null) return `${CPUS_EXPECTED}, not ${JSON.stringify(value)}`
+  if (match === null) return `${CPUS_EXPECTED}, not ${quoted(String(value))}`
   const whole = match[1] ?? '0'
   const fraction = match[2] ?? match[3] ?? ''
   const milli = Number(whole) * 1000 + Number(fraction.slice(0, 3).padEnd(3, '0'))

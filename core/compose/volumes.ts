@@ -6,6 +6,7 @@
 // An anonymous volume (`- /data`) is ignored with a warning: its data would live and die with one
 // container, which is what a tmpfs or the container's own file system already gives; name it to keep it.
 
+import { quoted } from '../error-message.js'
 import { TOP_VOLUME_FIELDS, VOLUME_FIELDS } from './fields.js'
 import { item, join } from './field-path.js'
 import { expandHome, isAbsolutePath, resolvePath } from './host-paths.js'
@@ -93,7 +94,7 @@ function readMount(entry: unknown, path: string, context: ServiceContext): Mount
   checkKeys(entry, VOLUME_FIELDS, path, report)
   const type = readString(entry.type, join(path, 'type'), report)
   if (type !== 'bind' && type !== 'volume' && type !== 'tmpfs') {
-    report.error(join(path, 'type'), type === undefined ? 'expected a type: bind, volume or tmpfs' : `peer mounts bind, volume and tmpfs, not ${JSON.stringify(type)}`)
+    report.error(join(path, 'type'), type === undefined ? 'expected a type: bind, volume or tmpfs' : `peer mounts bind, volume and tmpfs, not ${quoted(type)}`)
     return undefined
   }
   const source = readString(entry.source, join(path, 'source'), report) ?? ''
@@ -127,7 +128,7 @@ function mountOf(
   report: Report,
 ): Mount | undefined {
   if (!isAbsolutePath(target)) {
-    report.error(path, `the target ${JSON.stringify(target)} must be an absolute path in the container`)
+    report.error(path, `the target ${quoted(target)} must be an absolute path in the container`)
     return undefined
   }
   switch (type) {
@@ -150,7 +151,7 @@ function mountOf(
       }
       const declared = project.volumes.get(source)
       if (declared === undefined) {
-        report.error(sourcePath, `undefined volume ${JSON.stringify(source)}: declare it under the top-level volumes:`)
+        report.error(sourcePath, `undefined volume ${quoted(source)}: declare it under the top-level volumes:`)
         return undefined
       }
       return { type, source: declared.name, target, readOnly }
@@ -174,7 +175,7 @@ function readTmpfs(value: unknown, path: string, report: Report): Mount[] {
     const colon = entry.indexOf(':')
     const target = cleanTarget(colon < 0 ? entry : entry.slice(0, colon))
     if (colon >= 0) report.warn(entryPath, `ignored options ${entry.slice(colon + 1)}: peer mounts tmpfs with none`)
-    if (!isAbsolutePath(target)) report.error(entryPath, `the target ${JSON.stringify(target)} must be an absolute path in the container`)
+    if (!isAbsolutePath(target)) report.error(entryPath, `the target ${quoted(target)} must be an absolute path in the container`)
     else mounts.push({ type: 'tmpfs', target, readOnly: false })
   })
   return mounts

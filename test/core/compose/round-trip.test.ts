@@ -77,5 +77,13 @@ Robust('never throws for documents shaped like compose files with random values'
   }), { numRuns: 2000 })
 })
 
+Robust('a document nested beyond reason is an error, not a stack overflow', () => {
+  let deep: unknown = 'x'
+  for (let i = 0; i < 100_000; i++) deep = [deep]
+  const result = translateCompose([{ file: 'c.yaml', directory: '/p', document: { services: { web: { image: 'a', command: deep } } } }], options)
+  assert.not.ok(result.ok)
+  if (!result.ok) assert.ok(result.errors.some((error) => error.message.includes('nested deeper than 64 levels')))
+})
+
 RoundTrip.run()
 Robust.run()

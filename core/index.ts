@@ -93,6 +93,18 @@ export {
   type WaitAction,
   WIDEN_FACTOR,
 } from './placement/index.js'
+export {
+  type ComposeOptions,
+  type ComposeProblem,
+  type ComposeResult,
+  type ComposeSecret,
+  type ComposeSource,
+  dotenv,
+  type DotenvResult,
+  looksLikeCompose,
+  toCompose,
+  translateCompose,
+} from './compose/index.js'
 export { canonicalJson, combine32, hash32, hash64Hex, mix32 } from './hash.js'
 export {
   addResources,

@@ -1,0 +1,148 @@
+// Ports. peer publishes fixed host ports on the hosts that run a replica, so:
+//   - "8080:80", "127.0.0.1:8080:80/udp", "8000-8002:80-82" map to { host, container, protocol };
+//   - a port with no published port ("80") is ignored with a warning: peer chooses no random host port;
+//   - a published range for one container port ("8000-8010:80") takes its first port, with a warning;
+//   - a host IP is ignored with a warning: peer binds on every interface;
+//   - sctp is refused; tcp and udp are what peer publishes;
+//   - ingress mode (the default in stacks) gets one warning per service: peer has no routing mesh
+//     yet, so the port answers only on hosts that run a replica. `mode: host` says exactly that.
+// Short forms are read as Docker's nat.ParsePortSpec reads them.
+
+import { quoted } from '../error-message.js'
+import { PORT_FIELDS } from './fields.js'
+import { item, join } from './field-path.js'
+import type { ServiceContext } from './project.js'
+import type { Report } from './report.js'
+import { checkKeys, isMap, readString } from './values.js'
+
+export interface WrittenPort {
+  readonly host: number
+  readonly container: number
+  readonly protocol: 'tcp' | 'udp'
+}
+
+interface PortRange {
+  readonly start: number
+  readonly end: number
+}
+
+export function readPorts(value: unknown, context: ServiceContext): WrittenPort[] {
+  const path = join(context.path, 'ports')
+  const { report } = context
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) {
+    report.error(path, 'expected a list such as ["8080:80", "53:53/udp"]')
+    return []
+  }
+  const ports: WrittenPort[] = []
+  let ingress = false
+  value.forEach((entry, i) => {
+    const entryPath = item(path, i)
+    if (typeof entry === 'number' || typeof entry === 'string') {
+      ingress = true
+      ports.push(...shortPort(String(entry), entryPath, report))
+    } else if (isMap(entry)) {
+      const long = longPort(entry, entryPath, report)
+      if (long === undefined) return
+      if (long.ingress) ingress = true
+      if (long.port !== undefined) ports.push(long.port)
+    } else {
+      report.error(entryPath, 'expected "host:container[/protocol]" or { target, published, protocol, mode }')
+    }
+  })
+  if (ingress && ports.length > 0) {
+    report.warn(path, 'published in ingress mode (the default): peer has no routing mesh yet, so a port answers only on the hosts running a replica; write mode: host to say so')
+  }
+  return ports
+}
+
+function shortPort(text: string, path: string, report: Report): WrittenPort[] {
+  const parts = text.split(':')
+  const containerPart = parts[parts.length - 1]!
+  const hostPart = parts.length >= 2 ? parts[parts.length - 2]! : ''
+  const ip = parts.length >= 3 ? parts.slice(0, -2).join(':') : ''
+  const slash = containerPart.indexOf('/')
+  const containerText = slash < 0 ? containerPart : containerPart.slice(0, slash)
+  const protocol = protocolOf(slash < 0 ? 'tcp' : containerPart.slice(slash + 1), path, report)
+  const container = portRange(containerText)
+  if (protocol === undefined) return []
+  if (container === undefined) {
+    report.error(path, `expected "[host_ip:]host:container[/tcp|udp]" with ports 1-65535 (ranges as 8000-8002), not ${quoted(text)}`)
+    return []
+  }
+  if (ip !== '') report.warn(path, `ignored host IP ${ip}: peer binds host ports on every interface`)
+  if (hostPart === '') {
+    report.warn(path, `ignored: no published port; peer publishes fixed host ports only, so write "${container.start}:${container.start}"`)
+    return []
+  }
+  const host = portRange(hostPart)
+  if (host === undefined) {
+    report.error(path, `invalid host port ${quoted(hostPart)}: expected a port 1-65535 or a range such as 8000-8002`)
+    return []
+  }
+  return mapping(host, container, protocol, path, report)
+}
+
+/** Host ports for container ports: ranges of one length pair up; a host range for one port takes its first. */
+function mapping(host: PortRange, container: PortRange, protocol: WrittenPort['protocol'], path: string, report: Report): WrittenPort[] {
+  const count = container.end - container.start + 1
+  if (host.end - host.start + 1 !== count) {
+    if (count !== 1) {
+      report.error(path, `the host range ${host.start}-${host.end} and the container range ${container.start}-${container.end} differ in length`)
+      return []
+    }
+    report.warn(path, `published range ${host.start}-${host.end}: peer publishes fixed host ports, so it uses ${host.start}`)
+    return [{ host: host.start, container: container.start, protocol }]
+  }
+  return Array.from({ length: count }, (_, i) => ({ host: host.start + i, container: container.start + i, protocol }))
+}
+
+function longPort(entry: Record<string, unknown>, path: string, report: Report): { port?: WrittenPort; ingress: boolean } | undefined {
+  checkKeys(entry, PORT_FIELDS, path, report)
+  const targetText = typeof entry.target === 'number' ? String(entry.target) : readString(entry.target, join(path, 'target'), report)
+  const target = targetText === undefined || !/^\d+$/.test(targetText.trim()) ? undefined : portRange(targetText.trim())
+  if (target === undefined) {
+    report.error(join(path, 'target'), 'expected the container port, 1-65535')
+    return undefined
+  }
+  const protocol = protocolOf(readString(entry.protocol, join(path, 'protocol'), report) ?? 'tcp', join(path, 'protocol'), report)
+  const mode = readString(entry.mode, join(path, 'mode'), report) ?? 'ingress'
+  if (mode !== 'ingress' && mode !== 'host') {
+    report.error(join(path, 'mode'), 'expected host or ingress')
+    return undefined
+  }
+  if (entry.host_ip !== undefined) report.warn(join(path, 'host_ip'), 'ignored: peer binds host ports on every interface')
+  for (const field of ['name', 'app_protocol'] as const) {
+    if (entry[field] !== undefined) report.warn(join(path, field), 'ignored: peer keeps no port metadata')
+  }
+  if (protocol === undefined) return undefined
+  const ingress = mode === 'ingress'
+  if (entry.published === undefined || entry.published === null || entry.published === '') {
+    report.warn(path, `ignored: no published port; peer publishes fixed host ports only, so add published: ${target.start}`)
+    return { ingress: false }
+  }
+  const host = portRange(String(entry.published).trim())
+  if (host === undefined) {
+    report.error(join(path, 'published'), 'expected the host port, 1-65535, or a range such as 8000-8010')
+    return undefined
+  }
+  const [port] = mapping(host, target, protocol, join(path, 'published'), report)
+  return port === undefined ? undefined : { port, ingress }
+}
+
+function protocolOf(text: string, path: string, report: Report): WrittenPort['protocol'] | undefined {
+  const protocol = text.toLowerCase()
+  if (protocol === 'tcp' || protocol === 'udp') return protocol
+  report.error(path, protocol === 'sctp' ? 'peer publishes tcp and udp ports, not sctp' : `unknown protocol ${quoted(text)}: expected tcp or udp`)
+  return undefined
+}
+
+/** `80` or `8000-8002`, ports 1-65535. */
+function portRange(text: string): PortRange | undefined {
+  const match = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text)
+  if (match === null) return undefined
+  const start = Number(match[1])
+  const end = match[2] === undefined ? start : Number(match[2])
+  if (start < 1 || end > 65_535 || end < start) return undefined
+  return { start, end }
+}

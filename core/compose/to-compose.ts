@@ -1,0 +1,123 @@
+// A native spec written as a compose service: what compose can say in compose fields, the rest under
+// `x-peer:`, which translation merges back. translateCompose of the result gives back the spec (a
+// property: test/core/compose/round-trip.test.ts). Every string is written with `$` doubled, so
+// interpolation gives back the value as it was.
+//
+// Under x-peer: driver (process), strategy (binpack), replicas of a global service, restart.maxDelay
+// when it is not the default, constraints swarm syntax cannot carry (in, notin, exists, matches, and
+// values with "=" or surrounding spaces), and secrets (a compose secret needs a top-level declaration
+// a single service cannot carry).
+
+import { formatDurationMs, type Constraint, type ServiceSpec } from '../service-spec/index.js'
+import { put } from './values.js'
+
+const SWARM_ATTRIBUTE: Readonly<Record<string, string>> = {
+  'peer.hostname': 'node.hostname',
+  'peer.id': 'node.id',
+  'peer.os': 'node.platform.os',
+  'peer.arch': 'node.platform.arch',
+}
+
+const CONDITION = { always: 'any', 'on-failure': 'on-failure', never: 'none' } as const
+
+const DEFAULT_MAX_DELAY_MS = 60_000
+
+export function toCompose(spec: ServiceSpec): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  const peer: Record<string, unknown> = {}
+  if (spec.driver === 'docker') out.image = escaped(spec.image)
+  else peer.driver = spec.driver
+  if (spec.command.length > 0) out.command = spec.command.map(escaped)
+  if (Object.keys(spec.env).length > 0) out.environment = escapedMap(spec.env)
+
+  const deploy: Record<string, unknown> = { mode: spec.mode === 'job' ? 'replicated-job' : spec.mode }
+  if (spec.mode !== 'global') deploy.replicas = spec.replicas
+  else if (spec.replicas !== 1) peer.replicas = spec.replicas
+  const { cpuMilli, memoryMiB, extended } = spec.resources
+  const reservations: Record<string, unknown> = { cpus: cores(cpuMilli), memory: `${memoryMiB}M` }
+  const kinds = Object.entries(extended)
+  if (kinds.length > 0) reservations.generic_resources = kinds.map(([kind, value]) => ({ discrete_resource_spec: { kind, value } }))
+  deploy.resources = { reservations }
+  const placement: Record<string, unknown> = {}
+  const swarmConstraints = spec.constraints.map(swarmConstraint)
+  if (swarmConstraints.every((text) => text !== undefined)) {
+    if (swarmConstraints.length > 0) placement.constraints = swarmConstraints
+  } else {
+    peer.constraints = spec.constraints.map(({ label, op, values }) => ({ label, op, values: [...values] }))
+  }
+  if (spec.spreadBy !== '') placement.preferences = [{ spread: `node.labels.${spec.spreadBy}` }]
+  if (spec.maxPerNode > 0) placement.max_replicas_per_node = spec.maxPerNode
+  if (Object.keys(placement).length > 0) deploy.placement = placement
+  const { restart, update } = spec
+  deploy.restart_policy = {
+    condition: CONDITION[restart.condition],
+    delay: formatDurationMs(restart.delayMs),
+    max_attempts: restart.maxAttempts,
+    window: formatDurationMs(restart.windowMs),
+  }
+  if (restart.maxDelayMs !== Math.max(DEFAULT_MAX_DELAY_MS, restart.delayMs)) peer.restart = { maxDelay: formatDurationMs(restart.maxDelayMs) }
+  deploy.update_config = {
+    parallelism: update.parallelism,
+    delay: formatDurationMs(update.delayMs),
+    order: update.order,
+    failure_action: update.autoRollback ? 'rollback' : 'pause',
+    monitor: formatDurationMs(update.healthDeadlineMs),
+  }
+  out.deploy = deploy
+
+  if (spec.ports.length > 0) out.ports = spec.ports.map((port) => ({ target: port.container, published: port.host, protocol: port.protocol, mode: 'host' }))
+  if (spec.healthcheck !== null) {
+    const check = spec.healthcheck
+    out.healthcheck = {
+      test: ['CMD', ...check.command.map(escaped)],
+      interval: formatDurationMs(check.intervalMs),
+      timeout: formatDurationMs(check.timeoutMs),
+      retries: check.retries,
+      start_period: formatDurationMs(check.startPeriodMs),
+    }
+  }
+  if (Object.keys(spec.labels).length > 0) out.labels = escapedMap(spec.labels)
+  if (spec.strategy !== 'spread') peer.strategy = spec.strategy
+  if (spec.secrets !== undefined) peer.secrets = spec.secrets.map((ref) => (ref.version === 0 ? ref.name : { name: ref.name, version: ref.version }))
+  if (Object.keys(peer).length > 0) out['x-peer'] = escapedValues(peer)
+  return out
+}
+
+/** `node.labels.zone == eu`, or undefined when swarm syntax cannot carry the constraint exactly. */
+function swarmConstraint(constraint: Constraint): string | undefined {
+  const { label, op, values } = constraint
+  if (op !== '==' && op !== '!=') return undefined
+  const value = values[0]!
+  if (value === '' || value !== value.trim() || value.includes('=')) return undefined
+  return `${SWARM_ATTRIBUTE[label] ?? `node.labels.${label}`} ${op} ${escaped(value)}`
+}
+
+/** Millicores as cores in decimal digits: 1500 → "1.5", 100 → "0.1". */
+function cores(milli: number): string {
+  const whole = Math.floor(milli / 1000)
+  const fraction = String(milli % 1000).padStart(3, '0').replace(/0+$/, '')
+  return fraction === '' ? String(whole) : `${whole}.${fraction}`
+}
+
+/** `$` doubled, as compose writes a literal dollar. */
+function escaped(text: string): string {
+  return text.replaceAll('$', () => '$$')
+}
+
+function escapedMap(map: Readonly<Record<string, string>>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(map)) put(out, key, escaped(value))
+  return out
+}
+
+/** Every string inside `value` escaped (x-peer values are interpolated like any other). */
+function escapedValues(value: unknown): unknown {
+  if (typeof value === 'string') return escaped(value)
+  if (Array.isArray(value)) return value.map(escapedValues)
+  if (typeof value === 'object' && value !== null) {
+    const out: Record<string, unknown> = {}
+    for (const [key, entry] of Object.entries(value)) put(out, key, escapedValues(entry))
+    return out
+  }
+  return value
+}

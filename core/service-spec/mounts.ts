@@ -21,7 +21,10 @@ import { absolutePath, isAtOrUnder } from './paths.js'
 import { CONTAINER_SECRETS_DIR } from './secrets.js'
 import { MOUNT_TYPES, type MountSpec, type MountType } from './types.js'
 
-/** Docker's rule for volume names (at least two characters), at most 255: a directory name on the host. */
+/** A volume is a directory of the engine's on the host: its name is at most a file name long. */
+const MAX_VOLUME_NAME_LENGTH = 255
+
+/** Docker's rule for volume names (at least two characters), at most MAX_VOLUME_NAME_LENGTH. */
 export const VOLUME_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{1,254}$/
 const VOLUME_NAME_RULE = 'a volume name: a letter or digit, then letters, digits, "_", "." or "-", 2 to 255 characters'
 
@@ -90,7 +93,7 @@ function mountSource(type: MountType, value: unknown, path: string, errors: Spec
       }
       return absolutePath(value, path, errors)
     case 'volume':
-      if (typeof value === 'string' && !fitsText(value, 255, path, errors)) return undefined
+      if (typeof value === 'string' && !fitsText(value, MAX_VOLUME_NAME_LENGTH, path, errors)) return undefined
       if (typeof value === 'string' && VOLUME_NAME_PATTERN.test(value)) return value
       errors.push({ path, message: `expected ${VOLUME_NAME_RULE}` })
       return undefined

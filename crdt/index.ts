@@ -7,7 +7,9 @@ export { GENESIS_ACTOR, genesisDocumentBytes, genesisHeads, newDocument, newProc
 export { describeError, type DesiredStateError, type EditResult } from './errors.js'
 export { apply, remove, revert, scale, type ServiceOutcome, type ServiceOutcomeKind } from './services.js'
 export { cordon, drain, readPeerSettings, setPeerLabels, uncordon, type PeerSettings } from './peers.js'
-export { CLUSTER_KEY_BYTES, clusterKeyId, readSecret, readSecretInfo, removeSecret, SECRET_NAME_PATTERN, secretNames, setSecret, type SecretInfo, type SecretOptions } from './secrets.js'
+export {
+  CLUSTER_KEY_BYTES, clusterKeyId, readSecret, readSecretInfo, removeSecret, SECRET_NAME_PATTERN, secretHolds, secretNames, setSecret, type SecretInfo, type SecretOptions,
+} from './secrets.js'
 export { history, lastVersionOtherThan, type HistoryEntry } from './history.js'
 export type { VersionRecord } from './versions.js'
 export { desiredState, serviceState, type DesiredState, type InvalidService, type ServiceState } from './materialise.js'

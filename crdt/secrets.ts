@@ -6,7 +6,7 @@
 // The secret's name is bound into the seal as associated data, so a ciphertext copied under another
 // name does not open.
 
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { ImmutableString } from '@automerge/automerge'
 import type { PeerId } from '../core/index.js'
 import { SECRET_NAME_PATTERN } from '../core/index.js'
@@ -95,6 +95,21 @@ export function readSecret(doc: DesiredDoc, name: string, key: Uint8Array): { ok
     return { ok: true, value: Buffer.concat([decipher.update(ciphertext), decipher.final()]) }
   } catch {
     return failure({ kind: 'corrupt-secret', secret: name })
+  }
+}
+
+/**
+ * Whether the secret `name` exists and opens to exactly `value`: a writer that only wants a new
+ * version when the value differs (`peer apply` of file-sourced secrets) asks this first, so an
+ * unchanged file does not roll every service that uses it.
+ */
+export function secretHolds(doc: DesiredDoc, name: string, value: Uint8Array, key: Uint8Array): boolean {
+  const opened = readSecret(doc, name, key)
+  if (!opened.ok) return false
+  try {
+    return opened.value.length === value.length && timingSafeEqual(opened.value, value)
+  } finally {
+    opened.value.fill(0)
   }
 }
 

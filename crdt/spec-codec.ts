@@ -35,8 +35,15 @@ export const SPEC_FIELD_CODECS = {
   restart: 'json',
   update: 'json',
   labels: 'map',
-  // Optional: absent (not stored at all) when the service lists no secrets.
+  // Optional, each absent (not stored at all) when not written, so older specs are stored as they were.
   secrets: 'json',
+  entrypoint: 'json',
+  user: 'string',
+  workdir: 'string',
+  mounts: 'json',
+  capAdd: 'json',
+  capDrop: 'json',
+  stopGraceMs: 'number',
 } as const satisfies Record<keyof ServiceSpec, FieldCodec>
 
 const FIELDS = Object.keys(SPEC_FIELD_CODECS).sort() as Array<keyof ServiceSpec>

@@ -3,7 +3,7 @@
 
 import type { Command } from 'commander'
 import { Agent } from '../../node/agent/index.js'
-import { defaultDataDir } from '../../node/agent/index.js'
+import { defaultDataDir, ownLabelsProblem } from '../../node/agent/index.js'
 import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
@@ -33,7 +33,7 @@ export function registerAgent(program: Command): void {
     .option('--listen <addr...>', `addresses to listen on: multiaddrs or host:port (default ${DEFAULT_LISTEN})`)
     .option('--join <addr...>', 'addresses of peers to join through: multiaddrs or host:port', [])
     .option('--mdns', 'discover peers on the local network by mDNS (LAN only)')
-    .option('--labels <k=v,...>', 'labels constraints can match, e.g. zone=a,disk=ssd (repeatable)', collect, [])
+    .option('--labels <k=v,...>', 'labels constraints can match, e.g. zone=a,disk=ssd (repeatable); peer.hostname, peer.id, peer.os and peer.arch are set by the agent', collect, [])
     .option('--cpu <cores>', 'CPU this peer offers, in cores (2) or millicores (1500m); default: all cores')
     .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
     .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
@@ -126,6 +126,8 @@ export function parseLabels(values: readonly string[]): Record<string, string> {
     if (eq < 0 || !LABEL_KEY.test(key)) throw new UsageError(`--labels: ${JSON.stringify(part)} is not key=value (a key is ${LABEL_KEY_RULE})`)
     labels[key] = part.slice(eq + 1)
   }
+  const problem = ownLabelsProblem(labels)
+  if (problem !== undefined) throw new UsageError(`--labels: ${problem}`)
   return labels
 }
 

@@ -1,7 +1,9 @@
 // `peer nodes`: every peer the asked agent knows, with its membership status, placement state, load
-// and labels, like `docker node ls`. The agent asked is marked with `*`.
+// and labels, like `docker node ls`. The agent asked is marked with `*`. The LABELS column leaves out
+// the built-in peer.id, which the PEER column already shows; --json has every label.
 
 import type { Command } from 'commander'
+import { BUILT_IN_LABELS } from '../../node/agent/index.js'
 import type { NodeRow } from '../../node/control/index.js'
 import { joinLabel, type JoinFailure } from '../../p2p/index.js'
 import { addPeerOption, ask, cpuCell, duration, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
@@ -36,7 +38,7 @@ export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: 
     memoryCell(n.allocated.memoryMiB, n.capacity.memoryMiB),
     String(n.tasks),
     n.drivers.join(',') || '-',
-    labelsCell(n.labels),
+    labelsCell(Object.fromEntries(Object.entries(n.labels).filter(([key]) => key !== BUILT_IN_LABELS.id))),
   ]))
   const own = nodes.find((n) => n.self)?.engine
   const notes: string[] = []

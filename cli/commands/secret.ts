@@ -1,17 +1,21 @@
 // `peer secret create|ls|rm`, like `docker secret`: values sealed with the cluster key in the desired
 // state, which tasks of services listing them (`secrets: [name]`) see as files. The value goes from a
 // file or stdin to the local agent over its 0600 socket and is never printed; `create` on an existing
-// name gives the secret a new version, which replaces the tasks of the services that use it.
+// name gives the secret a new version, which replaces the tasks of the services that use it — unless
+// `--if-changed` is given and the value is the one it holds already, so a script can create secrets
+// from files on every run without rolling anything.
 
 import type { Command } from 'commander'
 import { open } from 'node:fs/promises'
 import { DOCUMENT_LIMITS, SECRET_NAME_PATTERN, type SecretInfo } from '../../crdt/index.js'
 import { addPeerOption, ask, dateTime, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
+import type { SecretOutcome } from '../../node/control/index.js'
 import { UsageError } from '../exit-codes.js'
 import { table } from '../table.js'
 
 interface CreateOptions extends PeerOptions {
   file: string
+  ifChanged?: boolean
   json?: boolean
 }
 
@@ -28,14 +32,16 @@ export function registerSecret(program: Command): void {
       .argument('<name>', 'letters, digits, ".", "_" and "-", starting with a letter or digit')
       .requiredOption('-f, --file <path>', 'read the value from this file, or from stdin with "-"'),
   )
+    .option('--if-changed', 'leave the secret as it is (no new version, no rolled services) when it already holds this value')
     .option('--json', 'print the agent\'s answer (metadata only) as JSON')
     .action(async (name: string, options: CreateOptions) => {
       checkName(name)
       const value = await readValue(options.file)
       try {
-        const answer = await ask(options, 'POST /v1/secrets', { body: { name, valueBase64: value.toString('base64') } })
+        const body = { name, valueBase64: value.toString('base64'), ...(options.ifChanged ? { ifChanged: true } : {}) }
+        const answer = await ask(options, 'POST /v1/secrets', { body })
         if (options.json) printJson(answer)
-        else process.stdout.write(`${answer.outcome === 'created' ? 'created' : 'updated'} secret ${answer.secret.name}: version ${answer.secret.version}, ${answer.secret.sizeBytes} bytes\n`)
+        else process.stdout.write(`${createdText(answer.outcome, answer.secret)}\n`)
       } finally {
         value.fill(0)
       }
@@ -64,6 +70,12 @@ export function registerSecret(program: Command): void {
       if (options.json) printJson(answer)
       else process.stdout.write(`removed secret ${answer.name}\n`)
     })
+}
+
+/** `created secret db: version 1, 12 bytes`; `secret db unchanged (same value): version 3, 12 bytes`. */
+export function createdText(outcome: SecretOutcome, secret: SecretInfo): string {
+  const size = `version ${secret.version}, ${secret.sizeBytes} bytes`
+  return outcome === 'unchanged' ? `secret ${secret.name} unchanged (same value): ${size}` : `${outcome} secret ${secret.name}: ${size}`
 }
 
 export function secretsText(secrets: readonly SecretInfo[], now: number): string {

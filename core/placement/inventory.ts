@@ -2,7 +2,8 @@
 // turns it into PeerViews; existing tasks take their resources from the service specs they belong to.
 
 import { PEER_ID_PATTERN, parseSlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
-import { isRecord, type SpecError } from '../service-spec/validate.js'
+import { type SpecError } from '../service-spec/field-errors.js'
+import { isRecord } from '../service-spec/validate.js'
 import { parseCpuMilli, parseMemoryMiB } from '../service-spec/units.js'
 import { NO_RESOURCES, addResources } from '../service-spec/resources.js'
 import { specHash } from '../service-spec/version.js'

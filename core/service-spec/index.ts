@@ -7,6 +7,9 @@ export {
   type HealthcheckSpec,
   type Mode,
   MODES,
+  MOUNT_TYPES,
+  type MountSpec,
+  type MountType,
   type PortSpec,
   type Protocol,
   type Resources,
@@ -44,11 +47,14 @@ export {
   DEFAULT_UPDATE,
   defaultRestart,
   isRecord,
-  type SpecError,
   type SpecResult,
   validateService,
   validateServices,
 } from './validate.js'
+export { type SpecError } from './field-errors.js'
+export { ALL_CAPABILITIES, LINUX_CAPABILITIES, normalCapability } from './capabilities.js'
+export { VOLUME_NAME_PATTERN } from './mounts.js'
+export { isCleanAbsolutePath, PATH_RULE } from './paths.js'
 export {
   DURATION_RANGES,
   type DurationRange,
@@ -64,10 +70,13 @@ export { specDigest, specHash } from './version.js'
 export { toWrittenForm } from './written-form.js'
 export {
   assumeSecretsExist,
+  CONTAINER_SECRETS_DIR,
   missingSecrets,
   resolveSecretVersions,
   SECRET_LIMITS,
   SECRET_NAME_PATTERN,
+  secretFileName,
+  type SecretTargetRules,
   unresolvedSecrets,
   validateSecretRefs,
   writtenSecretRefs,

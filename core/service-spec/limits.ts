@@ -24,6 +24,14 @@ export const SPEC_LIMITS = {
   maxConstraintValueLength: 256,
   /** Every other string: env values, label values, command arguments. */
   maxStringLength: 64 * 1024,
+  /** Mounts of one container. */
+  maxMounts: 64,
+  /** Entries of capAdd, and of capDrop: there are about 40 capabilities. */
+  maxCapabilities: 64,
+  /** A path (workdir, a mount's source or target, a secret's target): Linux's PATH_MAX. */
+  maxPathLength: 4096,
+  /** `user`: a user and a group name (Linux allows 32 characters each) or ids, with room to spare. */
+  maxUserLength: 256,
 } as const
 
 /**
@@ -43,15 +51,21 @@ export interface DurationRange {
   readonly maxMs: number
 }
 
-const DAY_MS = 24 * 60 * 60 * 1000
+const HOUR_MS = 60 * 60 * 1000
+const DAY_MS = 24 * HOUR_MS
 
 /**
  * The range of every duration in a spec, by the name a user writes it under. Nothing waits longer
  * than a day. The minimums keep timers from firing in a storm: a healthcheck every 10 ms at most, a
  * crashing task restarted at most every 10 ms, and an update deadline no task could ever meet is
- * refused rather than failing (and rolling back) every wave.
+ * refused rather than failing (and rolling back) every wave. A stop waits at most an hour for a task
+ * to shut down: longer would hold a drain or an update that long per task. `service` holds the
+ * durations written at the service's top level.
  */
 export const DURATION_RANGES = {
+  service: {
+    stopGrace: { minMs: 0, maxMs: HOUR_MS },
+  },
   healthcheck: {
     interval: { minMs: 10, maxMs: DAY_MS },
     timeout: { minMs: 1, maxMs: DAY_MS },

@@ -1,5 +1,7 @@
 // The desired-state model: what a user writes in app.yaml, after validation and defaults.
-// Every field is present (defaults filled in) so equal intent always has equal shape and hash.
+// Every field is present (defaults filled in) so equal intent always has equal shape and hash — except
+// the optional fields at the end of ServiceSpec, which came later: each is absent unless written (and
+// never empty), so specs written before they existed keep their shape, specDigest and specHash.
 
 import type { ServiceName } from '../placement/ids.js'
 
@@ -87,6 +89,29 @@ export interface SecretRef {
   readonly name: string
   /** The secret's version as the cluster resolved it; 0 when unresolved or when no such secret exists. */
   readonly version: number
+  /**
+   * Where the task sees it; absent when that is a file named as the secret in the secrets directory
+   * (`/run/secrets/<name>`, `$PEER_SECRETS_DIR/<name>`). A file name puts it there under that name;
+   * an absolute path (docker only) bind-mounts the file read-only at that path — how a config file
+   * reaches the place an image reads it from.
+   */
+  readonly target?: string
+}
+
+export type MountType = 'bind' | 'volume' | 'tmpfs'
+export const MOUNT_TYPES: readonly MountType[] = ['bind', 'volume', 'tmpfs']
+
+/**
+ * A file system a container sees at `target` (see mounts.ts). `source` is a host path (bind), a
+ * volume name (volume: a local volume of the peer that runs the task, made on first use and kept
+ * when the task ends, so a replica that moves to another peer does not take its data along), or
+ * empty (tmpfs: memory, gone with the container).
+ */
+export interface MountSpec {
+  readonly type: MountType
+  readonly source: string
+  readonly target: string
+  readonly readOnly: boolean
 }
 
 export interface ServiceSpec {
@@ -117,4 +142,17 @@ export interface ServiceSpec {
    * specs without secrets keep the shape and hash they had before secrets existed.
    */
   readonly secrets?: readonly SecretRef[]
+  /** Docker: replaces the image's ENTRYPOINT (and, as `docker run --entrypoint` does, its CMD). */
+  readonly entrypoint?: readonly string[]
+  /** Docker: the user (and group) the container runs as: `1000`, `1000:1000`, `nobody`. */
+  readonly user?: string
+  /** The task's working directory, an absolute path: the container's, or the process's cwd. */
+  readonly workdir?: string
+  /** Docker: file systems mounted into the container, sorted by target. */
+  readonly mounts?: readonly MountSpec[]
+  /** Docker: Linux capabilities added to and dropped from the engine's default set (capabilities.ts). */
+  readonly capAdd?: readonly string[]
+  readonly capDrop?: readonly string[]
+  /** How long a stop waits between SIGTERM and SIGKILL; the agent's default when absent. */
+  readonly stopGraceMs?: number
 }

@@ -4,7 +4,11 @@
 
 import { quoted } from '../error-message.js'
 import { SERVICE_NAME_PATTERN, serviceName } from '../placement/ids.js'
+import { validateCapabilities } from './capabilities.js'
 import { checked, parseConstraint } from './constraints.js'
+import { fitsText, join, unknownKeys, type SpecError } from './field-errors.js'
+import { validateMounts } from './mounts.js'
+import { absolutePath } from './paths.js'
 import { validateSecretRefs } from './secrets.js'
 import {
   DURATION_RANGES, ENV_NAME, ENV_NAME_RULE, LABEL_KEY, LABEL_KEY_RULE, RESOURCE_LIMITS, SPEC_LIMITS, formatDurationMs, type DurationRange,
@@ -15,12 +19,6 @@ import {
   type RestartPolicy, type ServiceSpec, type UpdatePolicy,
 } from './types.js'
 import { parseCpuMilli, parseDurationMs, parseMemoryMiB } from './units.js'
-
-export interface SpecError {
-  /** Dotted path to the offending field, e.g. `services.web.resources.memory`. */
-  readonly path: string
-  readonly message: string
-}
 
 export type SpecResult = { ok: true; services: ServiceSpec[] } | { ok: false; errors: SpecError[] }
 
@@ -50,7 +48,23 @@ export const DEFAULT_UPDATE: UpdatePolicy = {
 const SERVICE_FIELDS = [
   'name', 'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode',
   'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels', 'secrets',
+  'entrypoint', 'user', 'workdir', 'mounts', 'capAdd', 'capDrop', 'stopGrace',
 ]
+
+/**
+ * Fields only a container has, with what the process driver does instead: a process runs as the
+ * agent's user, in the host's file system, with the agent's capabilities, and its argv is `command`.
+ */
+const CONTAINER_ONLY_FIELDS = {
+  entrypoint: 'a process runs its command; put the program first in command',
+  user: 'a process runs as the agent\'s user',
+  mounts: 'a process sees the host\'s file system as it is',
+  capAdd: 'a process has the agent\'s capabilities',
+  capDrop: 'a process has the agent\'s capabilities',
+} as const
+
+/** A user name or id, optionally with a group name or id: `1000`, `1000:1000`, `www-data`, `nobody:nogroup`. */
+const USER_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(?::[A-Za-z0-9_][A-Za-z0-9_.-]*)?$/
 
 /**
  * Accepts any of: `{ services: { web: {...} } }`, `{ services: [{ name: web, ... }] }`, a single
@@ -150,7 +164,25 @@ export function validateService(name: unknown, body: unknown, path: string, erro
   const update = validateUpdate(body.update, at('update'), errors)
   const env = stringMap(body.env, at('env'), ENV_KEYS, errors)
   const labels = stringMap(body.labels, at('labels'), LABEL_KEYS, errors)
-  const secrets = validateSecretRefs(body.secrets, at('secrets'), errors)
+  // A field of another driver is refused once, naming the driver; its value is then not judged too.
+  const forThisDriver = (key: keyof typeof CONTAINER_ONLY_FIELDS): boolean => {
+    if (driver !== 'process' || body[key] === undefined) return true
+    errors.push({ path: at(key), message: `is for containers (driver: docker): ${CONTAINER_ONLY_FIELDS[key]}` })
+    return false
+  }
+  const entrypoint = forThisDriver('entrypoint') ? validateEntrypoint(body.entrypoint, at('entrypoint'), errors) : undefined
+  const user = forThisDriver('user') ? validateUser(body.user, at('user'), errors) : undefined
+  const workdir = body.workdir === undefined ? undefined : absolutePath(body.workdir, at('workdir'), errors)
+  const mounts = forThisDriver('mounts') ? validateMounts(body.mounts, at('mounts'), errors) : undefined
+  const capAdd = forThisDriver('capAdd') ? validateCapabilities(body.capAdd, at('capAdd'), errors) : undefined
+  const capDrop = forThisDriver('capDrop') ? validateCapabilities(body.capDrop, at('capDrop'), errors) : undefined
+  const both = (capDrop ?? []).filter((name) => capAdd?.includes(name))
+  if (both.length > 0) errors.push({ path: at('capDrop'), message: `${both.join(', ')} ${both.length === 1 ? 'is' : 'are'} in capAdd too; list each capability in one of them` })
+  const stopGraceMs = duration(body.stopGrace, undefined, DURATION_RANGES.service.stopGrace, at('stopGrace'), errors)
+  const secrets = validateSecretRefs(body.secrets, at('secrets'), errors, {
+    absolute: driver !== 'process',
+    taken: new Set((mounts ?? []).map((mount) => mount.target)),
+  })
 
   if (errors.length > before) return undefined
   return {
@@ -172,7 +204,34 @@ export function validateService(name: unknown, body: unknown, path: string, erro
     update,
     labels,
     ...(secrets === undefined ? {} : { secrets }),
+    ...(entrypoint === undefined ? {} : { entrypoint }),
+    ...(user === undefined ? {} : { user }),
+    ...(workdir === undefined ? {} : { workdir }),
+    ...(mounts === undefined ? {} : { mounts }),
+    ...(capAdd === undefined ? {} : { capAdd }),
+    ...(capDrop === undefined ? {} : { capDrop }),
+    ...(stopGraceMs === undefined ? {} : { stopGraceMs }),
   }
+}
+
+/** An entrypoint replaces the image's: an empty one would leave the container nothing to run. */
+function validateEntrypoint(value: unknown, path: string, errors: SpecError[]): string[] | undefined {
+  if (value === undefined) return undefined
+  const before = errors.length
+  const argv = commandList(value, path, errors)
+  if (errors.length > before) return undefined
+  if (argv.length > 0) return argv
+  errors.push({ path, message: 'expected the program to run, such as ["/bin/sh", "-c"]; leave entrypoint out to keep the image\'s' })
+  return undefined
+}
+
+function validateUser(value: unknown, path: string, errors: SpecError[]): string | undefined {
+  if (value === undefined) return undefined
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return String(value)
+  if (typeof value === 'string' && !fitsText(value, SPEC_LIMITS.maxUserLength, path, errors)) return undefined
+  if (typeof value === 'string' && USER_PATTERN.test(value)) return value
+  errors.push({ path, message: 'expected a user name or id, optionally with a group: "1000", "1000:1000", "www-data"' })
+  return undefined
 }
 
 function validateResources(value: unknown, path: string, errors: SpecError[]): Resources {
@@ -397,37 +456,6 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
 
 function field(value: unknown, key: string): unknown {
   return isRecord(value) ? value[key] : undefined
-}
-
-/** Keys a person would write bare; any other key is shown quoted, so a path is always one short line. */
-const PLAIN_KEY = /^[A-Za-z0-9_][A-Za-z0-9_./-]{0,63}$/
-
-/** `path.key`, or `path["odd key"]` for a key that is long, empty, or holds spaces or control characters. */
-function join(path: string, key: string): string {
-  if (!PLAIN_KEY.test(key)) return `${path}[${quoted(key)}]`
-  return path === '' ? key : `${path}.${key}`
-}
-
-function unknownKeys(value: Record<string, unknown>, allowed: readonly string[], path: string, errors: SpecError[]): void {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) errors.push({ path: join(path, key), message: `unknown field; expected one of ${allowed.join(', ')}` })
-  }
-}
-
-/**
- * Whether a string may be used as a value: at most `maxLength` characters, and no NUL, which no
- * command line, environment or container label can carry. Pushes the problem when not.
- */
-function fitsText(value: string, maxLength: number, path: string, errors: SpecError[]): boolean {
-  if (value.length > maxLength) {
-    errors.push({ path, message: `at most ${maxLength} characters, not ${quoted(value)}` })
-    return false
-  }
-  if (value.includes('\u0000')) {
-    errors.push({ path, message: `holds a NUL character (${quoted(value)}), which no command line or environment can carry` })
-    return false
-  }
-  return true
 }
 
 function optionalText(value: unknown, path: string, maxLength: number, errors: SpecError[]): string | undefined {

@@ -9,6 +9,7 @@
 // the value: crdt/spec-check.ts relies on that.
 
 import type { HealthcheckSpec, RestartPolicy, ServiceSpec, UpdatePolicy } from './types.js'
+import { writtenMounts } from './mounts.js'
 import { writtenSecretRefs } from './secrets.js'
 import { isRecord } from './validate.js'
 
@@ -38,6 +39,11 @@ export function toWrittenForm(spec: ServiceSpec | Readonly<Record<string, unknow
     if (isFieldMap(policy)) out[field] = Object.fromEntries(Object.entries(names).map(([name, written]) => [written, policy[name]]))
   }
   if (normalised.secrets !== undefined) out.secrets = writtenSecretRefs(normalised.secrets)
+  if (normalised.mounts !== undefined) out.mounts = writtenMounts(normalised.mounts)
+  if (Object.hasOwn(normalised, 'stopGraceMs')) {
+    delete out.stopGraceMs
+    out.stopGrace = normalised.stopGraceMs
+  }
   return out
 }
 

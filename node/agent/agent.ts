@@ -40,12 +40,13 @@ import { serveExec } from './exec.js'
 import { serveLogs } from './logs.js'
 import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
 import { deriveClusterKey } from './cluster-key.js'
-import { AGENT_DEFAULTS } from './config.js'
+import { AGENT_DEFAULTS, stopGraceOf } from './config.js'
 import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
-import { messageOf } from '../../core/index.js'
+import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
+import { messageOf, secretFileName } from '../../core/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -55,6 +56,7 @@ export interface AgentOptions {
   readonly join: readonly string[]
   /** Also find peers on the local network by mDNS (createHost's `mdns`). */
   readonly mdns?: boolean
+  /** The operator's labels; the agent adds its built-in ones (peer-labels.ts), whose keys these may not use. */
   readonly labels: Readonly<Record<string, string>>
   /** What this host offers for placement; the machine's own size when absent. */
   readonly cpuMilli?: number
@@ -116,6 +118,8 @@ export class Agent implements AgentContext {
   ) {}
 
   static async start(options: AgentOptions): Promise<Agent> {
+    const labelsProblem = ownLabelsProblem(options.labels)
+    if (labelsProblem !== undefined) throw new Error(`labels: ${labelsProblem}`)
     const { layout, swarmKey } = await openDataDir(options.dataDir)
     const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, log: options.log, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
     const cleanup: Array<() => Promise<unknown>> = [() => host.stop()]
@@ -147,7 +151,7 @@ export class Agent implements AgentContext {
         // Grows across restarts, so this life outranks the "dead" record others hold of the last one.
         incarnation: Date.now(),
         capacity,
-        labels: options.labels,
+        labels: { ...options.labels, ...builtInLabels(self) },
         drivers: driver.names,
         seeds: [],
         config: withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
@@ -252,7 +256,8 @@ export class Agent implements AgentContext {
         return this.startTask(output.task.slot, output.task, output.spec)
       case 'stop-task':
         this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
-        return this.driver.stop(output.slot, AGENT_DEFAULTS.stopGraceMs).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
+        // The spec the task was started with: a replacement's start-task comes after this output.
+        return this.driver.stop(output.slot, stopGraceOf(this.specs.get(output.slot))).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
       case 'sync-desired':
         return this.replica.syncWith(output.peer)
       case 'rollback':
@@ -287,8 +292,9 @@ export class Agent implements AgentContext {
       : await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     if (prepared.ok && !result.ok && result.error === 'slot-busy') {
       // The driver runs this slot at another version the machine does not know of (left by an
-      // earlier life of this agent): replace it.
-      await this.driver.stop(slot, AGENT_DEFAULTS.stopGraceMs)
+      // earlier life of this agent): replace it, with the grace of the spec it runs.
+      const running = (await this.driver.list()).find((info) => info.slot === slot)
+      await this.driver.stop(slot, stopGraceOf(running?.spec))
       result = await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
     if (!result.ok) {
@@ -310,7 +316,9 @@ export class Agent implements AgentContext {
       for (const ref of refs) {
         const opened = readSecret(this.replica.doc, ref.name, this.clusterKey)
         if (!opened.ok) return { ok: false, detail: `cannot open secret ${JSON.stringify(ref.name)}: ${describeError(opened.error)}` }
-        files.push({ name: ref.name, value: opened.value })
+        // Under its target when that is a file name; an absolute target's file keeps the secret's
+        // name, and the Docker driver mounts it from there.
+        files.push({ name: secretFileName(ref), value: opened.value })
       }
       const written = await this.secretFiles.write(task.slot, task.specHash, files, spec.driver === 'docker' ? 'container' : 'owner')
       return written.ok ? { ok: true, options: { secretsDir: written.dir } } : { ok: false, detail: written.reason }
@@ -459,7 +467,7 @@ async function restoreTasks(layout: DataDir, self: PeerId, driver: DriverSet, lo
   for (const running of await driver.list()) {
     if (wanted.has(`${running.slot} ${running.specHash}`)) continue
     log(`stopping ${running.slot} (${running.spec.driver} ${running.handle}): left running by an earlier agent, no longer this peer's`)
-    await driver.stop(running.slot, AGENT_DEFAULTS.stopGraceMs)
+    await driver.stop(running.slot, stopGraceOf(running.spec))
   }
   return assignments
 }

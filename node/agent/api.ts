@@ -17,6 +17,7 @@ import {
   removeSecret,
   revert,
   scale,
+  secretHolds,
   secretNames,
   setSecret,
   uncordon,
@@ -24,7 +25,7 @@ import {
   type DesiredStateError,
   type EditResult,
 } from '../../crdt/index.js'
-import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction, type NodeRow } from '../control/index.js'
+import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction, type NodeRow, type SecretOutcome } from '../control/index.js'
 import { parseSlot, type PeerId, type PeerMachine, type ServiceSpec, type SlotId } from '../../core/index.js'
 import type { Host, P2pTransport } from '../../p2p/index.js'
 import type { DesiredReplica } from './desired-replica.js'
@@ -150,13 +151,21 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
     'POST /v1/secrets': async ({ body }) => {
       const name = field<string>(body, 'name', isString, 'a secret name')
       const encoded = field<string>(body, 'valueBase64', isBase64, 'the value, base64-encoded')
+      const ifChanged = optionalField<boolean>(body, 'ifChanged', isBoolean, 'true or false') === true
       const value = Buffer.from(encoded, 'base64')
       try {
         if (value.length === 0) throw new ControlError(400, 'empty-secret', `secret ${JSON.stringify(name)} has an empty value`)
-        const result = await edit(agent, (doc) => setSecret(doc, name, value, agent.clusterKey, agent.self, Date.now()))
+        const result = await edit(agent, (doc): EditResult<{ version: number; unchanged: boolean }> => {
+          // Compared in the step that would write: no other write of the secret can come between.
+          const kept = ifChanged && secretHolds(doc, name, value, agent.clusterKey) ? readSecretInfo(doc, name) : undefined
+          if (kept !== undefined) return { ok: true, doc, change: null, version: kept.version, unchanged: true }
+          const written = setSecret(doc, name, value, agent.clusterKey, agent.self, Date.now())
+          return written.ok ? { ...written, unchanged: false } : written
+        })
+        const outcome: SecretOutcome = result.unchanged ? 'unchanged' : result.version === 1 ? 'created' : 'updated'
         const secret = readSecretInfo(agent.replica.doc, name)
         if (secret === undefined) throw new Error(`secret ${name} is missing right after it was written`)
-        return { body: { secret, outcome: result.version === 1 ? 'created' : 'updated' } }
+        return { body: { secret, outcome } }
       } finally {
         value.fill(0)
       }
@@ -228,6 +237,18 @@ function field<T>(body: unknown, name: string, check: (value: unknown) => boolea
   const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined
   if (!check(value)) throw new ControlError(400, 'bad-request', `the request body needs "${name}": ${expected}`)
   return value as T
+}
+
+/** A field the body may leave out; when given it must pass `check`. */
+function optionalField<T>(body: unknown, name: string, check: (value: unknown) => boolean, expected: string): T | undefined {
+  const value = body !== null && typeof body === 'object' ? (body as Record<string, unknown>)[name] : undefined
+  if (value === undefined) return undefined
+  if (!check(value)) throw new ControlError(400, 'bad-request', `the request body's "${name}" must be ${expected}`)
+  return value as T
+}
+
+function isBoolean(value: unknown): value is boolean {
+  return typeof value === 'boolean'
 }
 
 function isBase64(value: unknown): value is string {

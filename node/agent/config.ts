@@ -3,11 +3,14 @@
 // agent's own: how it runs tasks, serves sync and logs, and keeps events; the machine's timing comes
 // from core/protocol/config.ts, scaled here only by clusterSizeHint and processingSkewMs.
 
+import type { ServiceSpec } from '../../core/index.js'
+
 export const AGENT_DEFAULTS = {
   /**
-   * How long a stopped task gets between SIGTERM and SIGKILL. Docker and Nomad give 10 s; 5 s keeps a
-   * dev cluster's Ctrl-C and a failover's stop of the loser quick, at the cost of cutting off a task
-   * that needs longer to shut down cleanly. A per-service setting can come later.
+   * How long a stopped task gets between SIGTERM and SIGKILL, unless its service says (`stopGrace`,
+   * stopGraceOf). Docker and Nomad give 10 s; 5 s keeps a dev cluster's Ctrl-C and a failover's stop
+   * of the loser quick, at the cost of cutting off a task that needs longer to shut down cleanly —
+   * such a service sets its own.
    */
   stopGraceMs: 5_000,
   /**
@@ -35,6 +38,11 @@ export const AGENT_DEFAULTS = {
    */
   eventLogCapacity: 2_000,
 } as const
+
+/** How long a task of `spec` gets between SIGTERM and SIGKILL: its service's stopGrace, else the default. */
+export function stopGraceOf(spec: ServiceSpec | undefined): number {
+  return spec?.stopGraceMs ?? AGENT_DEFAULTS.stopGraceMs
+}
 
 /** The desired-state sync protocol (DESIRED_SYNC_PROTOCOL) as node/agent/desired-replica.ts runs it. */
 export const DESIRED_SYNC_DEFAULTS = {

@@ -3,12 +3,14 @@
 // directory of that task; the driver shows the directory to the task (PEER_SECRETS_DIR for a process,
 // a read-only bind mount at /run/secrets for a container). The directory goes when the task ends.
 //
-// Layout: <root>/peer-<uid>/<peer id>/<slot file name>.<specHash>/<secret name>
+// Layout: <root>/peer-<uid>/<peer id>/<slot file name>.<specHash>/<file name>
 //   root       /dev/shm when it is a tmpfs (read from /proc/mounts), else $XDG_RUNTIME_DIR when that
 //              is one; with neither, tasks that list secrets are refused with the reason, and tasks
 //              without secrets run as ever.
 //   peer-<uid> this user's, 0700, checked to be a directory we own (not a link someone else planted).
 //   <peer id>  one per agent, 0700: agents sharing a host never see each other's files.
+//   file name  the secret's target when that is a file name, else its name (a secret with an absolute
+//              target is kept under its name, and the Docker driver mounts that file at the target).
 //   task dir   one per slot and spec version, so an agent restart finds the directory of a task it
 //              adopts by the same name. A process task's is 0700 with 0600 files; a container's is
 //              0755 with 0444 files (as Docker Swarm's), so a container running as any user can read
@@ -21,7 +23,7 @@ import { randomBytes } from 'node:crypto'
 import { chmod, lstat, mkdir, open, readdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { SlotId } from '../../core/index.js'
-import { messageOf } from '../../core/index.js'
+import { messageOf, SECRET_NAME_PATTERN } from '../../core/index.js'
 import { slotFileName } from '../runtime/index.js'
 
 export type SecretsRoot = { readonly ok: true; readonly dir: string } | { readonly ok: false; readonly reason: string }
@@ -30,6 +32,7 @@ export type SecretsRoot = { readonly ok: true; readonly dir: string } | { readon
 export type SecretReader = 'owner' | 'container'
 
 export interface SecretFile {
+  /** The file's name in the task's directory: a secret name or a relative target (SECRET_NAME_PATTERN). */
   readonly name: string
   readonly value: Uint8Array
 }
@@ -106,6 +109,9 @@ export class SecretFiles {
   write(slot: SlotId, specHash: string, files: readonly SecretFile[], reader: SecretReader): Promise<{ ok: true; dir: string } | { ok: false; reason: string }> {
     return this.serial(async () => {
       if (!this.root.ok) return { ok: false, reason: this.root.reason }
+      // Validation allows no other names; a path here would write outside the task's directory.
+      const odd = files.find((file) => !SECRET_NAME_PATTERN.test(file.name))
+      if (odd !== undefined) return { ok: false, reason: `cannot write the task's secret files: ${JSON.stringify(odd.name)} is not a file name` }
       try {
         const agentDir = await this.ensureAgentDir()
         const dir = join(agentDir, SecretFiles.taskDirName(slot, specHash))

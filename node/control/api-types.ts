@@ -49,9 +49,10 @@ export interface ControlApi {
   'GET /v1/secrets': { answer: { secrets: SecretInfo[] } }
   /**
    * Creates a secret, or gives an existing one a new version (which replaces the tasks of services
-   * that use it). The value travels base64-encoded, as secrets may be binary.
+   * that use it). The value travels base64-encoded, as secrets may be binary. With `ifChanged`, a
+   * secret that already holds exactly this value is left as it is (outcome `unchanged`, same version).
    */
-  'POST /v1/secrets': { body: { name: string; valueBase64: string }; answer: { secret: SecretInfo; outcome: 'created' | 'updated' } }
+  'POST /v1/secrets': { body: { name: string; valueBase64: string; ifChanged?: boolean }; answer: { secret: SecretInfo; outcome: SecretOutcome } }
   /** Refused (409 `secret-in-use`) while a service lists it. */
   'DELETE /v1/secrets/:name': { answer: { name: string } }
   /** A task's output from whichever peer runs it; follow=1 keeps the stream open for new lines. */
@@ -137,6 +138,9 @@ export interface ServiceAnswer {
 }
 
 export type NodeAction = 'drain' | 'cordon' | 'uncordon'
+
+/** What `POST /v1/secrets` did: made the secret, gave it a new version, or (ifChanged) left it as it was. */
+export type SecretOutcome = 'created' | 'updated' | 'unchanged'
 
 export interface TaskRow {
   readonly slot: string

@@ -45,6 +45,7 @@ export {
   type RouteName,
   type RouteReply,
   type RouteRequest,
+  type SecretOutcome,
   type ServiceAnswer,
   type ServiceRow,
   type StatsAnswer,

@@ -16,8 +16,15 @@
 //   pull fails (no registry reachable), the start fails with "image X not present on this host and
 //   pull failed: …", which `peer why` shows once the slot has moved.
 // - Secrets: a start's secret files (StartOptions.secretsDir) are bind-mounted read-only at
-//   /run/secrets, as Swarm does, and PEER_SECRETS_DIR says so. The mount must exist on the engine's
-//   host: a Docker engine on another machine (DOCKER_HOST) cannot run tasks with secrets.
+//   /run/secrets, as Swarm does, and PEER_SECRETS_DIR says so; a secret with an absolute target is
+//   also bind-mounted on its own, read-only, at that path (docker-mounts.ts). The mounts must exist on
+//   the engine's host: a Docker engine on another machine (DOCKER_HOST) cannot run tasks with secrets.
+// - The spec's container fields: entrypoint → Entrypoint (which, as `docker run --entrypoint`, also
+//   drops the image's CMD), user → User, workdir → WorkingDir, mounts → HostConfig.Mounts (a named
+//   volume is made by the engine on first use and outlives the container: removal takes only
+//   anonymous volumes), capAdd/capDrop → CapAdd/CapDrop, stopGrace → StopTimeout (so a `docker stop`
+//   by hand waits as long as the agent would). A bind source missing on this host fails the start
+//   with a detail naming the path.
 // - Restarts belong to the machine: containers have no Docker restart policy.
 // - Logs: while a container exists, logs() reads the engine's log of it (Docker's json-file driver,
 //   capped at `logMaxBytes` × 2 files). When a task ends, its output is appended to
@@ -33,7 +40,7 @@ import Docker from 'dockerode'
 import { appendFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../core/index.js'
+import { compareSlots, CONTAINER_SECRETS_DIR, parseSlot, type ServiceName, type SlotId } from '../../core/index.js'
 import type { ServiceSpec } from '../../core/index.js'
 import type { TaskState, TaskView } from '../../core/index.js'
 import {
@@ -42,6 +49,7 @@ import {
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
 } from './driver.js'
 import { engineMessage, engineStatus, execInContainer } from './docker-exec.js'
+import { containerMounts, describeMountError } from './docker-mounts.js'
 import { DockerLineDecoder, dockerLines } from './docker-stream.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
@@ -62,9 +70,6 @@ export const LABEL = {
 /** Reads of an ended container's log, LOG_SETTLE_MS apart, until two agree: a few tens of ms per task end. */
 const LOG_SETTLE_MS = 25
 const LOG_SETTLE_ATTEMPTS = 8
-
-/** Where a container finds its secret files. */
-export const CONTAINER_SECRETS_DIR = '/run/secrets'
 
 export interface DockerDriverInit {
   /** The engine. Default: the local socket (DOCKER_HOST is honoured by dockerode). */
@@ -246,7 +251,8 @@ export class DockerDriver implements RuntimeDriver {
     try {
       container = await this.create(instance)
     } catch (error) {
-      return this.failLaunch(instance, `cannot create the container: ${engineMessage(error)}`)
+      const message = engineMessage(error)
+      return this.failLaunch(instance, describeMountError(message) ?? `cannot create the container: ${message}`)
     }
     try {
       await container.start()
@@ -300,10 +306,16 @@ export class DockerDriver implements RuntimeDriver {
       ;(bindings[key] ??= []).push({ HostPort: String(port.host), ...(this.init.publishAddress ? { HostIp: this.init.publishAddress } : {}) })
     }
     const memoryBytes = spec.resources.memoryMiB * 1024 * 1024
+    const mounts = containerMounts(spec, instance.secretsDir)
     const options: Docker.ContainerCreateOptions = {
       name: containerName(instance.slot, this.init.owner),
       Image: spec.image,
+      ...(spec.entrypoint === undefined ? {} : { Entrypoint: [...spec.entrypoint] }),
       ...(spec.command.length > 0 ? { Cmd: [...spec.command] } : {}),
+      ...(spec.user === undefined ? {} : { User: spec.user }),
+      ...(spec.workdir === undefined ? {} : { WorkingDir: spec.workdir }),
+      // Whole seconds, rounded up, as stopInstance counts them.
+      ...(spec.stopGraceMs === undefined ? {} : { StopTimeout: Math.ceil(spec.stopGraceMs / 1000) }),
       Env: [...instance.env],
       Labels: {
         ...spec.labels,
@@ -323,8 +335,9 @@ export class DockerDriver implements RuntimeDriver {
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(this.init.logMaxBytes ?? 10 * 1024 * 1024), 'max-file': '2' } },
         ...(this.init.binds && this.init.binds.length > 0 ? { Binds: [...this.init.binds] } : {}),
-        // A mount, not a bind: the engine refuses a source it cannot see instead of creating it empty.
-        ...(instance.secretsDir === undefined ? {} : { Mounts: [{ Type: 'bind', Source: instance.secretsDir, Target: CONTAINER_SECRETS_DIR, ReadOnly: true }] }),
+        ...(mounts.length === 0 ? {} : { Mounts: mounts }),
+        ...(spec.capAdd === undefined ? {} : { CapAdd: [...spec.capAdd] }),
+        ...(spec.capDrop === undefined ? {} : { CapDrop: [...spec.capDrop] }),
       },
     }
     try {

@@ -40,10 +40,12 @@
 // - A command that cannot run is `{ ok: true }` followed by a `failed` event, so the machine's restart
 //   policy treats it like any other failure.
 // - `options.secretsDir`, when given, is a directory holding one file per secret the spec lists,
-//   named as the secret. The agent writes it (on a memory-only file system, node/agent/secret-files.ts)
+//   named by the secret's target when that is a file name, else by the secret's name (core's
+//   secretFileName). The agent writes it (on a memory-only file system, node/agent/secret-files.ts)
 //   and removes it once the task has ended; the driver shows it to the task and never reads it: the
 //   process driver puts its path in PEER_SECRETS_DIR, the Docker driver bind-mounts it read-only at
-//   /run/secrets and sets PEER_SECRETS_DIR to that. A start that adopts a running task keeps the
+//   /run/secrets and sets PEER_SECRETS_DIR to that, and bind-mounts the file of each secret with an
+//   absolute target read-only at that target. A start that adopts a running task keeps the
 //   directory that task was started with.
 //
 // stop(). Sends the polite signal (SIGTERM), waits up to `graceMs`, then kills (SIGKILL). Resolves

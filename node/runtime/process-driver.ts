@@ -4,7 +4,8 @@
 // - Environment: `baseEnv` (default: only the agent's PATH, so tasks do not inherit the agent's
 //   secrets), then the spec's `env`, then PEER_SLOT, PEER_SERVICE and PEER_SPEC_HASH, and
 //   PEER_SECRETS_DIR when the start carries the task's secret files.
-// - Working directory: `cwd` (default: the agent's). Each task runs in its own session and process
+// - Working directory: the spec's `workdir`, else `cwd` (default: the agent's); a workdir that is not a
+//   directory on this host fails the start, naming it. Each task runs in its own session and process
 //   group (detached), whose id is its pid: stop() signals the whole group, so children and
 //   grandchildren go with it. A process that leaves the group on purpose (setsid, double fork into a
 //   new session) escapes; only cgroups would catch it, and this driver does not use them.
@@ -34,7 +35,7 @@
 // not found; it carries PEER_SLOT in its environment for an operator to find.
 
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdir, open } from 'node:fs/promises'
+import { mkdir, open, stat } from 'node:fs/promises'
 import { constants as osConstants } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -239,6 +240,10 @@ export class ProcessDriver implements RuntimeDriver {
   private async launch(instance: Instance): Promise<void> {
     const [file, ...args] = instance.spec.command
     if (file === undefined) return this.failLaunch(instance, `service ${instance.service} has no command to run`)
+    const cwd = this.cwdOf(instance.spec)
+    // Checked first: spawn reports a missing cwd as ENOENT, which would read as a missing command.
+    const isDirectory = await stat(cwd).then((info) => info.isDirectory(), () => false)
+    if (!isDirectory) return this.failLaunch(instance, `working directory ${cwd} does not exist on this host (or is not a directory)`)
     const logPath = this.logPath(instance.slot)
     let log
     try {
@@ -252,7 +257,7 @@ export class ProcessDriver implements RuntimeDriver {
     try {
       // detached: a new session and process group (id = pid), so stop() can signal all of it and the
       // task outlives the agent. The log file is the child's stdout and stderr.
-      child = spawn(file, args, { env: instance.env, cwd: this.cwd, detached: true, stdio: ['ignore', log.fd, log.fd] })
+      child = spawn(file, args, { env: instance.env, cwd, detached: true, stdio: ['ignore', log.fd, log.fd] })
     } catch (error) {
       await log.close()
       return this.failLaunch(instance, `cannot start ${JSON.stringify(file)}: ${(error as Error).message}`)
@@ -301,6 +306,11 @@ export class ProcessDriver implements RuntimeDriver {
     this.emit(instance, 'failed', { detail, ...requested(instance) })
     instance.launched.resolve()
     void this.hub.delivered().then(() => instance.finished.resolve())
+  }
+
+  /** Where a task of `spec` and its healthcheck run. */
+  private cwdOf(spec: ServiceSpec): string {
+    return spec.workdir ?? this.cwd
   }
 
   private recordOf(instance: Instance): TaskRecord {
@@ -423,7 +433,7 @@ export class ProcessDriver implements RuntimeDriver {
     const check = instance.spec.healthcheck
     if (check === null || this.detached) return
     instance.health = new HealthLoop(check, instance.startedAtMs, this.now, (signal) => {
-      const probe = runProbe(check.command, instance.env, this.cwd, check.timeoutMs)
+      const probe = runProbe(check.command, instance.env, this.cwdOf(instance.spec), check.timeoutMs)
       signal.addEventListener('abort', () => probe.cancel(), { once: true })
       return probe.result
     }, (state, detail) => {

@@ -68,6 +68,23 @@ for (const { flags, bad } of BAD_LABELS) {
   })
 }
 
+labels('keys starting with "peer." are reserved for the built-in labels, and refused naming them', () => {
+  for (const flags of [['peer.x=1'], ['zone=a,peer.hostname=edge-1'], ['peer.id=me']]) {
+    const message = usageError(() => parseLabels(flags))
+    assert.ok(message.startsWith('--labels: '), message)
+    assert.match(message, /keys starting with "peer\." are reserved for the labels every agent sets itself \(peer\.hostname, peer\.id, peer\.os, peer\.arch\)/)
+  }
+  assert.match(usageError(() => parseLabels(['peer.x=1'])), '"peer.x"')
+  // Only the prefix with its dot: other keys that start with "peer" are the operator's.
+  assert.equal(parseLabels(['peers=3,peer-group=a']), { peers: '3', 'peer-group': 'a' })
+})
+
+labels('room is left for the built-in labels in an advert of 64', () => {
+  const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `k${i}=v`)
+  assert.is(Object.keys(parseLabels(many(60))).length, 60)
+  assert.match(usageError(() => parseLabels(many(61))), /at most 60 labels/)
+})
+
 labels('a key of 253 characters is the longest accepted', () => {
   assert.equal(parseLabels([`${'k'.repeat(253)}=v`]), { ['k'.repeat(253)]: 'v' })
 })

@@ -48,6 +48,21 @@ const withConstraint = (body: Body): void => {
 const withPort = (body: Body): void => {
   body.ports = [{ host: 8080, container: 80 }]
 }
+/** A docker service, for fields only a container has: a process spec refuses them at the field itself. */
+const asContainer = (body: Body): void => {
+  body.driver = 'docker'
+  if (typeof body.image !== 'string' || body.image === '') body.image = 'app'
+}
+const withMount = (body: Body): void => {
+  asContainer(body)
+  // Its target must not be a secret's too.
+  delete body.secrets
+  body.mounts = [{ type: 'bind', source: '/srv/data', target: '/data' }]
+}
+const withSecret = (body: Body): void => {
+  delete body.mounts
+  body.secrets = [{ name: 'db', target: 'db.txt' }]
+}
 
 // --- the broken values --------------------------------------------------------------------------
 
@@ -89,6 +104,22 @@ const wrongType: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom<unknown>('random', 5).map((v) => field(`update.order: ${JSON.stringify(v)}`, ['update', 'order'], v)),
   fc.constantFrom<unknown>('yes', 1, null).map((v) => field(`update.autoRollback: ${JSON.stringify(v)}`, ['update', 'autoRollback'], v)),
   fc.constantFrom<unknown>(5, ['zone'], {}).map((v) => field(`spreadBy: ${JSON.stringify(v)}`, ['spreadBy'], v)),
+  fc.constantFrom<unknown>(5, {}, [[]], [null], true, '', [], null).map((v) => field(`entrypoint: ${JSON.stringify(v)}`, ['entrypoint'], v)),
+  fc.constantFrom<unknown>(1.5, -1, {}, [], true, '', 'a b', 'a:b:c', null).map((v) => field(`user: ${JSON.stringify(v)}`, ['user'], v)),
+  fc.constantFrom<unknown>(5, 'data', '', '/a/../b', '/a/', '//a', null, ['/a']).map((v) => field(`workdir: ${JSON.stringify(v)}`, ['workdir'], v)),
+  fc.constantFrom<unknown>('/data', 5, {}, true).map((v) => field(`mounts: ${JSON.stringify(v)}`, ['mounts'], v)),
+  fc.constantFrom<unknown>(5, 'bind', null, []).map((v) => field(`mounts[0]: ${JSON.stringify(v)}`, ['mounts', 0], v, withMount)),
+  fc.constantFrom<unknown>('nfs', 5, null, 'BIND').map((v) => field(`mounts[0].type: ${JSON.stringify(v)}`, ['mounts', 0, 'type'], v, withMount)),
+  fc.constantFrom<unknown>('srv/data', 5, '', '/srv/../data').map((v) => field(`mounts[0].source: ${JSON.stringify(v)}`, ['mounts', 0, 'source'], v, withMount)),
+  fc.constantFrom<unknown>('/', '/run/secrets', '/run/secrets/x', 'data', 5, null).map((v) => field(`mounts[0].target: ${JSON.stringify(v)}`, ['mounts', 0, 'target'], v, withMount)),
+  fc.constantFrom<unknown>('yes', 1, null).map((v) => field(`mounts[0].readOnly: ${JSON.stringify(v)}`, ['mounts', 0, 'readOnly'], v, withMount)),
+  fc.constantFrom<unknown>('NET_ADMIN', 5, {}, true).map((v) => field(`capAdd: ${JSON.stringify(v)}`, ['capAdd'], v)),
+  fc.constantFrom<unknown>('NET_ADMINN', 5, '', 'CAP_', null).map((v) => field(`capDrop[0]: ${JSON.stringify(v)}`, ['capDrop', 0], v, (b) => {
+    asContainer(b)
+    b.capDrop = ['CHOWN']
+  })),
+  fc.constantFrom<unknown>(5, null, ['x']).map((v) => field(`secrets[0]: { target: ${JSON.stringify(v)} }`, ['secrets', 0], { name: 'db', target: v }, withSecret)),
+  fc.constantFrom<unknown>('', '../x', 'a/b', '/run/secrets/db', '/run/secrets', '/', '/a/./b').map((v) => field(`secrets[0].target: ${JSON.stringify(v)}`, ['secrets', 0, 'target'], v, withSecret)),
 )
 
 const outOfRange: fc.Arbitrary<Mutation> = fc.oneof(
@@ -102,6 +133,8 @@ const outOfRange: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(0, 101).map((v) => field(`healthcheck.retries: ${v}`, ['healthcheck', 'retries'], v, withHealthcheck)),
   fc.constantFrom(-1, 1_000_001).map((v) => field(`restart.maxAttempts: ${v}`, ['restart', 'maxAttempts'], v)),
   fc.constantFrom(0, SPEC_LIMITS.maxReplicas + 1).map((v) => field(`update.parallelism: ${v}`, ['update', 'parallelism'], v)),
+  fc.integer({ min: 1, max: 10 }).map((n) => field(`${SPEC_LIMITS.maxMounts + n} mounts`, ['mounts'], Array.from({ length: SPEC_LIMITS.maxMounts + n }, (_, i) => ({ type: 'tmpfs', target: `/t${i}` })), withMount)),
+  fc.integer({ min: 1, max: 10 }).map((n) => field(`${SPEC_LIMITS.maxCapabilities + n} capabilities`, ['capAdd'], Array.from({ length: SPEC_LIMITS.maxCapabilities + n }, () => 'NET_ADMIN'), asContainer)),
 )
 
 /** Field names no level has: typos and strangers. */
@@ -110,7 +143,10 @@ const unknownName = fc.oneof(
   fc.stringMatching(/^[a-z][a-zA-Z]{0,10}[A-Z]$/),
 )
 const fieldsOf = {
-  service: ['name', 'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode', 'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels'],
+  service: [
+    'name', 'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode', 'strategy', 'spreadBy', 'ports',
+    'healthcheck', 'restart', 'update', 'labels', 'secrets', 'entrypoint', 'user', 'workdir', 'mounts', 'capAdd', 'capDrop', 'stopGrace',
+  ],
   healthcheck: ['command', 'interval', 'timeout', 'retries', 'startPeriod'],
   restart: ['condition', 'delay', 'maxDelay', 'maxAttempts', 'window'],
   update: ['parallelism', 'delay', 'order', 'autoRollback', 'healthDeadline'],
@@ -129,6 +165,7 @@ const unknownField: fc.Arbitrary<Mutation> = fc.oneof(
   unknownName.filter((k) => !fieldsOf.update.includes(k)).map((k) => field(`update.${k}`, ['update', k], true)),
   unknownName.map((k) => field(`constraints[0].${k}`, ['constraints', 0, k], 'x', withConstraint)),
   unknownName.map((k) => field(`ports[0].${k}`, ['ports', 0, k], 'x', withPort)),
+  unknownName.filter((k) => !['type', 'source', 'target', 'readOnly'].includes(k)).map((k) => field(`mounts[0].${k}`, ['mounts', 0, k], 'x', withMount)),
   // In resources any lowercase name is an extended resource; these are not names.
   fc.constantFrom('GPU', 'Disk', '1gpu', 'nvidia gpu').map((k) => field(`resources.${k}`, ['resources', k], 1, undefined, 1)),
 )
@@ -142,6 +179,9 @@ const overlong: fc.Arbitrary<Mutation> = fc.oneof(
   fc.integer({ min: 1, max: 100_000 }).map((n) => field(`a ${SPEC_LIMITS.maxStringLength + n}-character command argument`, ['command'], ['run', long(SPEC_LIMITS.maxStringLength + n)])),
   fc.integer({ min: 1, max: 100_000 }).map((n) => field(`a ${SPEC_LIMITS.maxStringLength + n}-character healthcheck argument`, ['healthcheck', 'command'], ['check', long(SPEC_LIMITS.maxStringLength + n)], withHealthcheck)),
   fc.integer({ min: 1, max: 1000 }).map((n) => field(`a ${SPEC_LIMITS.maxKeyLength + n}-character spreadBy`, ['spreadBy'], long(SPEC_LIMITS.maxKeyLength + n))),
+  fc.integer({ min: 1, max: 1000 }).map((n) => field(`a ${SPEC_LIMITS.maxPathLength + n}-character workdir`, ['workdir'], `/${long(SPEC_LIMITS.maxPathLength + n - 1)}`)),
+  fc.integer({ min: 1, max: 1000 }).map((n) => field(`a ${SPEC_LIMITS.maxPathLength + n}-character mount target`, ['mounts', 0, 'target'], `/${long(SPEC_LIMITS.maxPathLength + n - 1)}`, withMount)),
+  fc.integer({ min: 1, max: 1000 }).map((n) => field(`a ${SPEC_LIMITS.maxUserLength + n}-character user`, ['user'], long(SPEC_LIMITS.maxUserLength + n), asContainer)),
   fc.integer({ min: 1, max: 100_000 }).map((n) => field(`a ${SPEC_LIMITS.maxConstraintValueLength + n}-character constraint value`, ['constraints', 0], `zone == ${long(SPEC_LIMITS.maxConstraintValueLength + n)}`, withConstraint)),
   fc.integer({ min: 1, max: 100_000 }).map((n) => field(`a ${SPEC_LIMITS.maxConstraintValueLength + n}-character constraint pattern`, ['constraints', 0, 'value'], long(SPEC_LIMITS.maxConstraintValueLength + n), (b) => {
     b.constraints = [{ label: 'host', op: 'matches', value: '.' }]
@@ -161,7 +201,9 @@ const durationFields = Object.entries(DURATION_RANGES).flatMap(([policy, fields]
 const badDuration: fc.Arbitrary<Mutation> = fc.constantFrom(...durationFields).chain(({ policy, name, range }) => {
   const outside: unknown[] = ['99999999h', 1e308, range.maxMs + 1, `${range.maxMs / 3_600_000 + 1}h`, 'soon', '10', -5, '1d', '', null, true]
   if (range.minMs > 0) outside.push(range.minMs - 1, `${range.minMs - 1}ms`)
-  return fc.constantFrom(...outside).map((v) => field(`${policy}.${name}: ${JSON.stringify(v)}`, [policy, name], v, policy === 'healthcheck' ? withHealthcheck : undefined))
+  // `service` holds the durations written at the service's top level (stopGrace).
+  const path = policy === 'service' ? [name] : [policy, name]
+  return fc.constantFrom(...outside).map((v) => field(`${path.join('.')}: ${JSON.stringify(v)}`, path, v, policy === 'healthcheck' ? withHealthcheck : undefined))
 })
 
 const mutationArb = fc.oneof(wrongType, outOfRange, unknownField, overlong, badKey, badDuration)

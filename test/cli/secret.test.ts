@@ -15,6 +15,7 @@ import { EventLog } from '../../node/agent/event-log.js'
 import type { SecretInfo } from '../../crdt/index.js'
 import { secretsText } from '../../cli/commands/secret.js'
 import { withServer } from '../node/control/helpers.js'
+import { ask } from '../../cli/agent-client.js'
 import { runCli } from './run-cli.js'
 
 const SELF = peerId('12D3KooWSecretTestPeer000000000000000000000000000001')
@@ -106,6 +107,34 @@ cli('create from a file and from stdin, list, update, remove: the value is seale
   const again = await runCli(['secret', 'rm', 'api.token', '--peer', socket])
   assert.is(again.code, 1)
   assert.match(again.stderr, 'no secret named "api.token"')
+}))
+
+cli('--if-changed leaves a secret that holds the value as it is: outcome unchanged, same version, no change to the document', () => withAgent(async (socket, holder) => {
+  assert.is((await runCli(['secret', 'create', 'cert', '-f', '-', '--if-changed', '--peer', socket], 30_000, 'v1')).stdout, 'created secret cert: version 1, 2 bytes\n')
+  const before = holder.doc
+  const same = await runCli(['secret', 'create', 'cert', '-f', '-', '--if-changed', '--peer', socket], 30_000, 'v1')
+  assert.is(same.code, 0, same.stderr)
+  assert.is(same.stdout, 'secret cert unchanged (same value): version 1, 2 bytes\n')
+  assert.is(holder.doc, before, 'nothing was written')
+  const json = await runCli(['secret', 'create', 'cert', '-f', '-', '--if-changed', '--json', '--peer', socket], 30_000, 'v1')
+  const answer = JSON.parse(json.stdout) as { secret: SecretInfo; outcome: string }
+  assert.equal([answer.outcome, answer.secret.version], ['unchanged', 1])
+
+  // A different value is a new version; without --if-changed the same value is one too.
+  assert.is((await runCli(['secret', 'create', 'cert', '-f', '-', '--if-changed', '--peer', socket], 30_000, 'v2')).stdout, 'updated secret cert: version 2, 2 bytes\n')
+  assert.is(opened(holder.doc, 'cert'), 'v2')
+  assert.is((await runCli(['secret', 'create', 'cert', '-f', '-', '--peer', socket], 30_000, 'v2')).stdout, 'updated secret cert: version 3, 2 bytes\n')
+  // A prefix of the value is not the value.
+  assert.is((await runCli(['secret', 'create', 'cert', '-f', '-', '--if-changed', '--peer', socket], 30_000, 'v')).stdout, 'updated secret cert: version 4, 1 bytes\n')
+}))
+
+cli('ifChanged must be a boolean', () => withAgent(async (socket) => {
+  try {
+    await ask({ peer: socket }, 'POST /v1/secrets', { body: { name: 'db', valueBase64: 'eA==', ifChanged: 'yes' as unknown as boolean } })
+    assert.unreachable('a string ifChanged was accepted')
+  } catch (error) {
+    assert.match((error as Error).message, 'the request body\'s "ifChanged" must be true or false')
+  }
 }))
 
 cli('rm is refused while a service lists the secret, naming the service', () => withAgent(async (socket, holder) => {

@@ -1,7 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
-import { clusterKeyId, desiredState, readSecret, removeSecret, setSecret, type DesiredStateDocument } from '../../crdt/index.js'
+import { clusterKeyId, desiredState, readSecret, removeSecret, secretHolds, setSecret, type DesiredStateDocument } from '../../crdt/index.js'
 import { ok, replica } from './support.mjs'
 
 const Secrets = suite('secrets')
@@ -76,5 +76,15 @@ for (const [name, run, expected] of errors) {
     assert.equal(result.error, expected)
   })
 }
+
+Secrets('secretHolds: only the exact bytes under the right key', () => {
+  const { peer, doc } = replica('peer-a')
+  const sealed = ok(setSecret(doc, 'token', 'abc', key, peer, 1_000)).doc
+  assert.is(secretHolds(sealed, 'token', Buffer.from('abc'), key), true)
+  assert.is(secretHolds(sealed, 'token', Buffer.from('abcd'), key), false)
+  assert.is(secretHolds(sealed, 'token', Buffer.from('ab'), key), false)
+  assert.is(secretHolds(sealed, 'token', Buffer.from('abc'), otherKey), false, 'a value that does not open is not held')
+  assert.is(secretHolds(sealed, 'other', Buffer.from('abc'), key), false)
+})
 
 Secrets.run()

@@ -1,11 +1,13 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
+import fc from 'fast-check'
 import { canonicalJson } from '../../core/hash.js'
 import { peerId } from '../../core/placement/ids.js'
-import { specDigest, specHash } from '../../core/service-spec/index.js'
+import { specDigest, specHash, unresolvedSecrets } from '../../core/service-spec/index.js'
 import { apply, desiredState, history, remove, revert, scale, serviceState } from '../../crdt/index.js'
 import { ok, replica, spec, specs } from './support.mjs'
+import { specArb } from '../core/service-spec/arbitraries.js'
 
 const web = spec({ name: 'web', image: 'nginx:1', replicas: 2, env: { LOG: 'info' } })
 const api = spec({ name: 'api', command: 'server --port 80', replicas: 1 })
@@ -281,6 +283,32 @@ Specs('every field of a rich spec comes back equal, as plain JavaScript', () => 
   assert.ok(Array.isArray(back.command) && typeof back.command[0] === 'string')
   assert.is(Object.getPrototypeOf(back.env), Object.prototype)
   assert.is(typeof back.image, 'string')
+})
+
+Specs('the container fields are stored when written, and deleted when no longer written', () => {
+  const container = spec({
+    name: 'prom', image: 'prom:2', entrypoint: ['/bin/prometheus'], user: '65534', workdir: '/prometheus', stopGrace: '30s',
+    mounts: [{ type: 'volume', source: 'prom-data', target: '/prometheus' }, { type: 'tmpfs', target: '/tmp' }],
+    capAdd: ['NET_BIND_SERVICE'], capDrop: ['ALL'], secrets: [{ name: 'prom-config', target: '/etc/prometheus/prometheus.yml' }],
+  })
+  const { peer, doc } = replica('peer-a')
+  const first = ok(apply(doc, [container], peer, 1_000))
+  assert.is(canonicalJson(desiredState(first.doc).services[0]!.spec), canonicalJson(container))
+  const plain = spec({ name: 'prom', image: 'prom:2' })
+  const second = ok(apply(first.doc, [plain], peer, 2_000))
+  assert.equal(second.services[0]!.changed, ['capAdd', 'capDrop', 'entrypoint', 'mounts', 'secrets', 'stopGraceMs', 'user', 'workdir'])
+  const stored = (second.doc as unknown as { services: Record<string, { spec: Record<string, unknown> }> }).services.prom!.spec
+  for (const field of ['entrypoint', 'user', 'workdir', 'mounts', 'capAdd', 'capDrop', 'stopGraceMs', 'secrets']) assert.not.ok(field in stored, field)
+  assert.is(canonicalJson(desiredState(second.doc).services[0]!.spec), canonicalJson(plain))
+})
+
+Specs('any valid spec comes back from the document as it went in (its secrets resolved: here none exists)', () => {
+  fc.assert(fc.property(specArb, (generated) => {
+    const { peer, doc } = replica('peer-a')
+    const state = desiredState(ok(apply(doc, [generated], peer, 1_000)).doc)
+    assert.equal(state.invalid, [])
+    assert.is(canonicalJson(state.services[0]!.spec), canonicalJson(unresolvedSecrets(generated)))
+  }), { numRuns: 100 })
 })
 
 Specs.run()

@@ -4,10 +4,10 @@
 
 import fc from 'fast-check'
 import {
-  CONSTRAINT_OPS, DURATION_RANGES, MODES, RESOURCE_LIMITS, RESTART_CONDITIONS, SECRET_LIMITS, SECRET_NAME_PATTERN, SPEC_LIMITS, STRATEGIES,
-  UPDATE_ORDERS,
-  type Constraint, type ConstraintOp, type DurationRange, type HealthcheckSpec, type PortSpec, type Resources, type RestartPolicy,
-  type ServiceName, type ServiceSpec, type UpdatePolicy,
+  ALL_CAPABILITIES, CONSTRAINT_OPS, CONTAINER_SECRETS_DIR, DURATION_RANGES, LINUX_CAPABILITIES, MODES, RESOURCE_LIMITS, RESTART_CONDITIONS,
+  SECRET_LIMITS, SECRET_NAME_PATTERN, secretFileName, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS, VOLUME_NAME_PATTERN,
+  type Constraint, type ConstraintOp, type DurationRange, type HealthcheckSpec, type MountSpec, type PortSpec, type Resources,
+  type RestartPolicy, type SecretRef, type ServiceName, type ServiceSpec, type UpdatePolicy,
 } from '../../../core/index.js'
 import { SERVICE_NAME_PATTERN } from '../../../core/placement/ids.js'
 
@@ -108,16 +108,73 @@ const runArb = fc.oneof(
   objectOf({ driver: fc.constant('process' as const), image: fc.constant(''), command: commandArb }),
 )
 
+/** Clean absolute paths: segments of any characters but "/" and NUL, never "." or "..". */
+const segmentArb = nonEmptyTextArb.filter((segment) => !segment.includes('/') && segment !== '.' && segment !== '..')
+export const pathArb = fc.oneof(
+  fc.constantFrom('/data', '/etc/app/config.yml', '/var/lib/postgresql/data', '/run/secrets-not', '/tmp'),
+  fc.array(segmentArb, { minLength: 1, maxLength: 3 }).map((segments) => `/${segments.join('/')}`),
+)
+const underSecrets = (path: string): boolean => path === CONTAINER_SECRETS_DIR || path.startsWith(`${CONTAINER_SECRETS_DIR}/`)
+const targetArb = pathArb.filter((path) => !underSecrets(path))
+
+const mountArb: fc.Arbitrary<MountSpec> = fc.oneof(
+  objectOf({ type: fc.constant('bind' as const), source: pathArb, target: targetArb, readOnly: fc.boolean() }),
+  objectOf({ type: fc.constant('volume' as const), source: fc.stringMatching(VOLUME_NAME_PATTERN), target: targetArb, readOnly: fc.boolean() }),
+  objectOf({ type: fc.constant('tmpfs' as const), source: fc.constant(''), target: targetArb, readOnly: fc.boolean() }),
+)
+const byTarget = (a: MountSpec, b: MountSpec): number => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0)
+const capabilitiesArb = fc.uniqueArray(fc.constantFrom(...LINUX_CAPABILITIES, ALL_CAPABILITIES), { minLength: 1, maxLength: 4 }).map((names) => names.sort())
+
+/** The container-only fields, each absent or set; capAdd and capDrop share no name. */
+const containerArb = fc.record({
+  entrypoint: fc.array(textArb, { minLength: 1, maxLength: 3 }),
+  user: fc.oneof(fc.constantFrom('1000', '1000:1000', 'nobody', 'www-data:www-data'), fc.stringMatching(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,20}(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,20})?$/)),
+  mounts: fc.uniqueArray(mountArb, { minLength: 1, maxLength: 3, selector: (mount) => mount.target }).map((mounts) => mounts.sort(byTarget)),
+  capAdd: capabilitiesArb,
+  capDrop: capabilitiesArb,
+}, { requiredKeys: [], noNullPrototype: true }).map((fields) => {
+  const capDrop = fields.capDrop?.filter((name) => !fields.capAdd?.includes(name))
+  const { capDrop: _, ...rest } = fields
+  return capDrop === undefined || capDrop.length === 0 ? rest : { ...rest, capDrop }
+})
+
+/** Fields of either driver, each absent or set. */
+const taskFieldsArb = fc.record({
+  workdir: pathArb,
+  stopGraceMs: durationArb(DURATION_RANGES.service.stopGrace),
+}, { requiredKeys: [], noNullPrototype: true })
+
 /**
  * Secrets: absent (never empty), or distinct names sorted by name, each at version 0 (as written) or
- * resolved to a version, as the cluster shows a spec.
+ * resolved to a version, as the cluster shows a spec; some with a target — a file name other than
+ * their own, or (kept for containers) an absolute path.
  */
+const secretRefArb: fc.Arbitrary<SecretRef> = fc.record({
+  name: fc.stringMatching(SECRET_NAME_PATTERN),
+  version: fc.oneof(fc.constant(0), fc.maxSafeNat()),
+  target: fc.oneof(fc.stringMatching(SECRET_NAME_PATTERN), targetArb.filter((path) => path !== '/')),
+}, { requiredKeys: ['name', 'version'], noNullPrototype: true }).map((ref) => (ref.target === ref.name ? { name: ref.name, version: ref.version } : ref))
 const secretsArb = fc.option(
-  fc.uniqueArray(objectOf({ name: fc.stringMatching(SECRET_NAME_PATTERN), version: fc.oneof(fc.constant(0), fc.maxSafeNat()) }), {
-    minLength: 1, maxLength: Math.min(4, SECRET_LIMITS.perService), selector: (ref) => ref.name,
-  }).map((refs) => refs.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))),
+  fc.uniqueArray(secretRefArb, { minLength: 1, maxLength: Math.min(4, SECRET_LIMITS.perService), selector: (ref) => ref.name }),
   { nil: undefined },
 )
+
+/**
+ * The refs a spec of this driver and these mounts may have: absolute targets only for containers,
+ * and each file name and absolute target claimed once, by no mount either. Sorted by name.
+ */
+function fittingSecrets(refs: readonly SecretRef[], driver: ServiceSpec['driver'], mounts: readonly MountSpec[]): SecretRef[] | undefined {
+  const claimed = new Set(mounts.map((mount) => mount.target))
+  const kept: SecretRef[] = []
+  for (const ref of refs) {
+    const fitting = ref.target?.startsWith('/') && driver === 'process' ? { name: ref.name, version: ref.version } : ref
+    const claims = fitting.target?.startsWith('/') ? [secretFileName(fitting), fitting.target] : [secretFileName(fitting)]
+    if (claims.some((claim) => claimed.has(claim))) continue
+    for (const claim of claims) claimed.add(claim)
+    kept.push(fitting)
+  }
+  return kept.length === 0 ? undefined : kept.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+}
 
 export const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
   name: fc.stringMatching(SERVICE_NAME_PATTERN).map((name) => name as ServiceName),
@@ -135,4 +192,8 @@ export const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
   restart: restartArb,
   update: updateArb,
   labels: mapArb(labelKeyArb),
-}), secretsArb).map(([run, rest, secrets]) => ({ ...rest, ...run, ...(secrets === undefined ? {} : { secrets }) }))
+}), secretsArb, containerArb, taskFieldsArb).map(([run, rest, refs, container, task]) => {
+  const containerFields = run.driver === 'docker' ? container : {}
+  const secrets = refs === undefined ? undefined : fittingSecrets(refs, run.driver, containerFields.mounts ?? [])
+  return { ...rest, ...run, ...(secrets === undefined ? {} : { secrets }), ...containerFields, ...task }
+})

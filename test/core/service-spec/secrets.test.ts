@@ -61,6 +61,64 @@ Validate('the written form gives the same spec back, resolved or not', () => {
   assert.equal(toWrittenForm(validated({ secrets: [{ name: 'a', version: 2 }, 'b'] }).spec!).secrets, [{ name: 'a', version: 2 }, 'b'])
 })
 
+const Targets = suite('secrets: targets')
+
+function docker(body: Record<string, unknown>): { spec?: ServiceSpec; errors: SpecError[] } {
+  return validated({ command: undefined, image: 'app', ...body })
+}
+
+Targets('a file name or an absolute path is kept; a target equal to the name is left out, as the default', () => {
+  const { spec, errors } = docker({ secrets: [{ name: 'prom', target: '/etc/prometheus/prometheus.yml' }, { name: 'tls', target: 'key.pem' }, { name: 'db', target: 'db' }] })
+  assert.equal(errors, [])
+  assert.equal(spec!.secrets, [
+    { name: 'db', version: 0 },
+    { name: 'prom', version: 0, target: '/etc/prometheus/prometheus.yml' },
+    { name: 'tls', version: 0, target: 'key.pem' },
+  ])
+})
+
+Targets('the written form is { name, target }, with the version only when resolved; it reads back the same', () => {
+  const { spec } = docker({ secrets: [{ name: 'a', target: 'x.pem', version: 3 }, { name: 'b', target: '/etc/b' }, 'c'] })
+  const written = toWrittenForm(spec!)
+  assert.equal(written.secrets, [{ name: 'a', target: 'x.pem', version: 3 }, { name: 'b', target: '/etc/b' }, 'c'])
+  assert.is(canonicalJson(docker(written).spec), canonicalJson(spec))
+})
+
+Targets('resolving versions keeps the targets', () => {
+  const { spec } = docker({ secrets: [{ name: 'a', target: '/etc/a' }] })
+  assert.equal(resolveSecretVersions(spec!, () => 4).secrets, [{ name: 'a', version: 4, target: '/etc/a' }])
+})
+
+Targets('a target changes specHash: the task sees its file elsewhere', () => {
+  assert.is.not(specHash(docker({ secrets: [{ name: 'a', target: 'b' }] }).spec!), specHash(docker({ secrets: ['a'] }).spec!))
+})
+
+Targets('refused: bad targets, targets two secrets share, and absolute targets of a process', () => {
+  const cases: Array<[Record<string, unknown>, string, RegExp]> = [
+    [{ secrets: [{ name: 'a', target: '../a' }] }, 'secrets[0].target', /a file name .* or an absolute path/],
+    [{ secrets: [{ name: 'a', target: '' }] }, 'secrets[0].target', /a file name/],
+    [{ secrets: [{ name: 'a', target: 'dir/a' }] }, 'secrets[0].target', /a file name/],
+    [{ secrets: [{ name: 'a', target: '/etc/' }] }, 'secrets[0].target', /absolute path such as/],
+    [{ secrets: [{ name: 'a', target: '/' }] }, 'secrets[0].target', /root of the container/],
+    [{ secrets: [{ name: 'a', target: '/run/secrets/a' }] }, 'secrets[0].target', /under \/run\/secrets is named by a relative target/],
+    [{ secrets: [{ name: 'a', target: 5 }] }, 'secrets[0]', /secret name, or \{ name, version \}/],
+    [{ secrets: ['a', { name: 'b', target: 'a' }] }, 'secrets[1].target', /the file name "a" is taken by secret "a"/],
+    [{ secrets: [{ name: 'b', target: 'a' }, 'a'] }, 'secrets[1]', /the file name "a" is taken by secret "b"/],
+    [{ secrets: [{ name: 'a', target: '/etc/x' }, { name: 'b', target: '/etc/x' }] }, 'secrets[1].target', /the path "\/etc\/x" is taken by secret "a"/],
+    [{ secrets: [{ name: 'a', target: '/etc/x' }, { name: 'b', target: 'a' }] }, 'secrets[1].target', /the file name "a" is taken by secret "a"/],
+    [{ secrets: ['a', { name: 'a', target: 'b' }] }, 'secrets[1]', /listed twice/],
+  ]
+  for (const [body, path, message] of cases) {
+    const { spec, errors } = docker(body)
+    assert.is(spec, undefined, JSON.stringify(body))
+    assert.equal(errors.map((e) => e.path), [path], JSON.stringify(body))
+    assert.match(errors[0]!.message, message)
+  }
+  const process = validated({ secrets: [{ name: 'a', target: '/etc/a' }, { name: 'b', target: 'b.txt' }] })
+  assert.equal(process.errors.map((e) => e.path), ['secrets[0].target'])
+  assert.match(process.errors[0]!.message, /an absolute target is for containers \(driver: docker\); a process finds its secrets in \$PEER_SECRETS_DIR/)
+})
+
 const Versions = suite('secrets: versions and specHash')
 const base = validated({}).spec!
 const withSecrets = validated({ secrets: ['db', 'api'] }).spec!
@@ -117,5 +175,6 @@ Placement('once every secret exists the spec places as any other', () => {
 })
 
 Validate.run()
+Targets.run()
 Versions.run()
 Placement.run()

@@ -365,15 +365,17 @@ for (const [policy, fields] of Object.entries(DURATION_RANGES)) {
       if (policy === 'healthcheck') settings.command = 'true'
       // maxDelay may not be shorter than delay: give the smallest delay so maxDelay's own range shows.
       if (policy === 'restart' && field === 'maxDelay') settings.delay = DURATION_RANGES.restart.delay.minMs
-      return { [policy]: settings }
+      // `service` holds the durations written at the service's top level (stopGrace).
+      return policy === 'service' ? settings : { [policy]: settings }
     }
     durationBodies.push({ policy, field, min: range.minMs, max: range.maxMs, body })
   }
 }
 for (const { policy, field, min, max, body } of durationBodies) {
-  const path = `services.web.${policy}.${field}`
+  const written = policy === 'service' ? field : `${policy}.${field}`
+  const path = `services.web.${written}`
   const range = new RegExp(`from ${formatDurationMs(min)} to ${formatDurationMs(max)}`)
-  Limits(`${policy}.${field} takes ${formatDurationMs(min)} to ${formatDurationMs(max)}, and nothing beyond`, () => {
+  Limits(`${written} takes ${formatDurationMs(min)} to ${formatDurationMs(max)}, and nothing beyond`, () => {
     one({ image: 'x', ...body(min) })
     one({ image: 'x', ...body(max) })
     one({ image: 'x', ...body(formatDurationMs(max)) })

@@ -14,7 +14,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
+import { hostname, machine, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ask } from '../../../cli/agent-client.js'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
@@ -369,6 +369,21 @@ cluster('bad input through the CLI is refused with a clear message and changes n
   try {
     await local.startAll()
     await Promise.all([local.waitForMembers(1, 2), local.waitForMembers(2, 2)])
+
+    // Every agent adds its built-in labels to the operator's (LocalCluster gives --labels local=peer-N),
+    // and each peer's advert carries them to the others: `peer nodes --json` on one agent shows both.
+    const seen = await waitFor('both peers\' adverts with their labels', 10_000, async (note) => {
+      const rows = await nodes(a1)
+      note(JSON.stringify(rows.map((row) => row.labels)))
+      return rows.length === 2 && rows.every((row) => row.labels['peer.id'] !== undefined) ? rows : undefined
+    })
+    for (const row of seen) {
+      const agent = row.peer === a1.peerId ? a1 : a2
+      assert.equal(row.labels, { local: `peer-${agent.index}`, 'peer.hostname': hostname(), 'peer.id': row.peer, 'peer.os': process.platform, 'peer.arch': machine() })
+    }
+    const table = await runCli(['nodes', '--data', a1.dir])
+    assert.match(table.stdout, `local=peer-1,peer.arch=${machine()},peer.hostname=${hostname()},peer.os=${process.platform}`)
+
     const specFile = join(base, 'web.yaml')
     await writeFile(specFile, serviceYaml('web', 2, base))
     const applied = await runCli(['apply', '-f', specFile, '--data', a1.dir])
@@ -396,6 +411,7 @@ cluster('bad input through the CLI is refused with a clear message and changes n
       ['drain-ambiguous', ['node', 'drain', '12D3Koo', ...peerFlags]],
       ['drain-unknown', ['node', 'drain', '12D3KooWnobodyHasThisId', ...peerFlags]],
       ['revert', ['revert', 'web', '99', ...peerFlags]],
+      ['reserved-label', ['agent', '--labels', 'zone=a,peer.hostname=other', '--data', join(base, 'never-started')]],
     ]
     // Three at a time: each is a Node process with a second of start-up CPU on this 2-core machine.
     const queue = [...cases]
@@ -427,6 +443,8 @@ cluster('bad input through the CLI is refused with a clear message and changes n
     assert.match(runs['drain-ambiguous']!.stderr, /matches 2 peers/, show('drain-ambiguous'))
     assert.is(runs['revert']!.code, 1, show('revert'))
     assert.match(runs['revert']!.stderr, /99/, show('revert'))
+    assert.is(runs['reserved-label']!.code, 2, show('reserved-label'))
+    assert.match(runs['reserved-label']!.stderr, /--labels: "peer\.hostname": keys starting with "peer\." are reserved/, show('reserved-label'))
 
     // Nothing was lost or changed, on either peer.
     for (const agent of [a1, a2]) {

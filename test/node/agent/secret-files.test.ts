@@ -110,6 +110,14 @@ files('keepOnly removes every other task\'s directory', () => withFiles(async (s
   assert.equal(await secretFiles.present(), [])
 }))
 
+files('a name that is not a plain file name is refused, and nothing is written outside the task\'s directory', () => withFiles(async (secretFiles, base) => {
+  for (const name of ['../escape', '/etc/passwd', '.hidden', '']) {
+    const written = await secretFiles.write(web0, 'h', [{ name, value: Buffer.from('1') }], 'owner')
+    assert.equal(written, { ok: false, reason: `cannot write the task's secret files: ${JSON.stringify(name)} is not a file name` })
+  }
+  assert.equal(await readdir(base), [])
+}))
+
 files('without a memory file system, writing is refused with the reason', async () => {
   const secretFiles = new SecretFiles({ ok: false, reason: 'no memory-only file system to hold secrets (…)' }, 'agent')
   const written = await secretFiles.write(web0, 'h', [{ name: 'a', value: Buffer.from('1') }], 'owner')

@@ -127,6 +127,21 @@ processes('a task sees its spec env and PEER_* variables, which the spec cannot 
   }
 }))
 
+processes('a spec\'s workdir is the task\'s and its healthcheck\'s working directory; a missing one fails the start naming it', () => withProcessDriver(async ({ driver, dataDir }, events) => {
+  const workdir = join(dataDir, 'work dir')
+  await mkdir(workdir)
+  const s = spec({ workdir, command: ['sh', '-c', 'pwd; sleep 30'], healthcheck: { command: ['sh', '-c', 'test "$(pwd)" = "$0"', workdir], interval: '30ms' } })
+  await driver.start(task(s), s)
+  assert.equal(await linesOf(driver, slotOf(s, 0), 1), [workdir])
+  await events.waitFor(slotOf(s, 0), 'healthy', 5000)
+
+  const missing = spec({ name: 'lost', workdir: join(dataDir, 'no-such-dir'), command: ['sh', '-c', 'pwd'] })
+  await driver.start(task(missing), missing)
+  const failed = await events.waitFor(slotOf(missing, 0), 'failed')
+  assert.is(failed.detail, `working directory ${join(dataDir, 'no-such-dir')} does not exist on this host (or is not a directory)`)
+  assert.equal(events.states(slotOf(missing, 0)), ['starting', 'failed'])
+}))
+
 processes('a start with secret files puts their directory in PEER_SECRETS_DIR; an adopted task\'s healthcheck still sees it', () => withProcessDriver(async (h) => {
   const secrets = join(h.dataDir, 'secrets-of-web-0')
   await mkdir(secrets, { mode: 0o700 })

@@ -93,7 +93,7 @@ export async function loadSpecFiles(files: readonly string[], options: SpecFileO
   if (composeSources.length > 0) {
     const environment = composeEnvironment(composeSources[0]!.directory, options.envFile, errors)
     if (environment !== undefined) {
-      const result = translateCompose(composeSources, { environment, profiles: options.profile ?? [], readText: readSmallText })
+      const result = translateCompose(composeSources, { environment, profiles: enabledProfiles(options.profile, environment), readText: readSmallText })
       warnings.push(...result.warnings)
       if (!result.ok) {
         errors.push(...result.errors)
@@ -134,7 +134,8 @@ function composeEnvironment(directory: string, envFiles: readonly string[] | und
       }
       continue
     }
-    const parsed = dotenv(text, file)
+    // A variable a line refers to is looked up in this process's environment, then in earlier lines.
+    const parsed = dotenv(text, file, (name) => process.env[name] ?? values[name])
     if (!parsed.ok) {
       errors.push(...parsed.errors)
       failed = true
@@ -145,6 +146,12 @@ function composeEnvironment(directory: string, envFiles: readonly string[] | und
   if (failed) return undefined
   for (const [name, value] of Object.entries(process.env)) if (value !== undefined) values[name] = value
   return values
+}
+
+/** Profiles from --profile, and from COMPOSE_PROFILES (environment or .env) as Compose takes them. */
+function enabledProfiles(flags: readonly string[] | undefined, environment: Readonly<Record<string, string>>): string[] {
+  const fromEnvironment = (environment.COMPOSE_PROFILES ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '')
+  return [...new Set([...(flags ?? []), ...fromEnvironment])]
 }
 
 /** A small text file's contents, or undefined when it is missing, not a file, or too large to be one a person wrote. */

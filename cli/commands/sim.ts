@@ -81,7 +81,12 @@ export async function runSim(options: SimCliOptions): Promise<number> {
 
   let services
   if (options.file !== undefined) {
-    const loaded = await loadSpecFiles(options.file, { ...options, ...(options.composeProfile ? { profile: options.composeProfile } : {}) })
+    const loaded = await loadSpecFiles(options.file, {
+      ...(options.format ? { format: options.format } : {}),
+      ...(options.envFile ? { envFile: options.envFile } : {}),
+      ...(options.composeProfile ? { profile: options.composeProfile } : {}),
+      ...(options.strict ? { strict: true } : {}),
+    })
     if (!loaded.ok) throw new UsageError(problemLines(loaded.errors))
     if (loaded.value.warnings.length > 0) process.stderr.write(`${problemLines(loaded.value.warnings)}\n`)
     // The simulated cluster holds no secrets: the ones the files name are taken to exist.

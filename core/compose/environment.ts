@@ -28,10 +28,9 @@ export function readEnvironment(service: Record<string, unknown>, context: Servi
       continue
     }
     const value = pair.value ?? fromProject(pair.key)
-    if (value === undefined) {
-      report.warn(pair.path, `left out: ${pair.key} has no value here and is not set in the environment`)
-      continue
-    }
+    // As Compose does: a name passed through from an environment that does not set it is left out
+    // of the task's environment, without a word (files list hundreds of optional ones).
+    if (value === undefined) continue
     put(env, pair.key, value)
   }
   return Object.keys(env).length > 0 ? env : undefined

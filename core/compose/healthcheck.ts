@@ -4,7 +4,7 @@
 // so does a zero, which Docker reads as "the default".
 
 import { quoted } from '../error-message.js'
-import { DURATION_RANGES, type DurationRange } from '../service-spec/index.js'
+import { DURATION_RANGES, SPEC_LIMITS, type DurationRange } from '../service-spec/index.js'
 import { readDuration } from './durations.js'
 import { HEALTHCHECK_FIELDS } from './fields.js'
 import { join } from './field-path.js'
@@ -40,7 +40,7 @@ export function readHealthcheck(value: unknown, context: ServiceContext): Writte
   const interval = timing('interval', DOCKER_DEFAULTS.interval, range.interval)
   const timeout = timing('timeout', DOCKER_DEFAULTS.timeout, range.timeout)
   const startPeriod = healthcheck.start_period === undefined ? DOCKER_DEFAULTS.startPeriod : readDuration(healthcheck.start_period, range.startPeriod, join(path, 'start_period'), report)
-  const writtenRetries = readWhole(healthcheck.retries, join(path, 'retries'), report, 0, 100)
+  const writtenRetries = readWhole(healthcheck.retries, join(path, 'retries'), report, 0, SPEC_LIMITS.maxHealthcheckRetries)
   const retries = writtenRetries === undefined || writtenRetries === 0 ? DOCKER_DEFAULTS.retries : writtenRetries
   const command = testCommand(healthcheck.test, join(path, 'test'), context)
   if (command === undefined || interval === undefined || timeout === undefined || startPeriod === undefined) return undefined

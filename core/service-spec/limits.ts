@@ -24,6 +24,11 @@ export const SPEC_LIMITS = {
   maxConstraintValueLength: 256,
   /** Every other string: env values, label values, command arguments. */
   maxStringLength: 64 * 1024,
+  /**
+   * Failed probes before a task counts as unhealthy. Slow starters ask for many (ragflow's compose
+   * file gives Elasticsearch 120 × 10 s); a thousand at the shortest interval is still minutes.
+   */
+  maxHealthcheckRetries: 1000,
   /** Mounts of one container. */
   maxMounts: 64,
   /** Entries of capAdd, and of capDrop: there are about 40 capabilities. */
@@ -92,9 +97,11 @@ export const LABEL_KEY = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,252}$/
 export const LABEL_KEY_RULE = 'a letter or digit, then letters, digits, ".", "_", "/" or "-", at most 253 characters'
 
 /** Environment variable names, as POSIX shells accept them, at most 253 characters. */
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,252}$/
+// Kubernetes' rule rather than the shell's: programs configured through the environment read names
+// such as `discovery.type` (Elasticsearch) or `JAVA-OPTS`, which exec passes on like any other.
+export const ENV_NAME = /^[A-Za-z_.-][A-Za-z0-9_.-]{0,252}$/
 /** ENV_NAME in words, for error messages. */
-export const ENV_NAME_RULE = 'a letter or "_", then letters, digits or "_", at most 253 characters'
+export const ENV_NAME_RULE = 'a letter, "_", "." or "-", then letters, digits, "_", "." or "-", at most 253 characters'
 
 /** `10ms`, `1s`, `24h`: a duration in the units a spec is written in, for messages and docs. */
 export function formatDurationMs(ms: number): string {

@@ -395,7 +395,7 @@ function validateHealthcheck(value: unknown, path: string, errors: SpecError[]):
     command,
     intervalMs: duration(value.interval, d.intervalMs, r.interval, join(path, 'interval'), errors) ?? d.intervalMs,
     timeoutMs: duration(value.timeout, d.timeoutMs, r.timeout, join(path, 'timeout'), errors) ?? d.timeoutMs,
-    retries: integer(value.retries, d.retries, 1, 100, join(path, 'retries'), errors),
+    retries: integer(value.retries, d.retries, 1, SPEC_LIMITS.maxHealthcheckRetries, join(path, 'retries'), errors),
     startPeriodMs: duration(value.startPeriod, d.startPeriodMs, r.startPeriod, join(path, 'startPeriod'), errors) ?? d.startPeriodMs,
   }
 }

@@ -189,7 +189,7 @@ const overlong: fc.Arbitrary<Mutation> = fc.oneof(
 )
 
 const badKey: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.constantFrom('A B', '1A', '', 'A-B', 'A.B', 'Ä', 'A\nB', '__proto__').map((k) => field(`env name ${JSON.stringify(k)}`, ['env'], JSON.parse(`{${JSON.stringify(k)}: "1"}`))),
+  fc.constantFrom('A B', '1A', '', 'A=B', 'A/B', 'Ä', 'A\nB', '__proto__').map((k) => field(`env name ${JSON.stringify(k)}`, ['env'], JSON.parse(`{${JSON.stringify(k)}: "1"}`))),
   fc.constantFrom('A B=1', '1A=1', '=1').map((entry) => field(`env entry ${JSON.stringify(entry)}`, ['env'], [entry])),
   fc.constantFrom('', ' a', 'a!', 'a b', '-a', '_a', 'a\nb', 'a'.repeat(254)).map((k) => field(`label key ${JSON.stringify(k)}`, ['labels'], { [k]: 'x' })),
   fc.constantFrom(' zone', 'zone!', 'a b', '-x', '_x', 'zone\n').map((k) => field(`spreadBy ${JSON.stringify(k)}`, ['spreadBy'], k)),

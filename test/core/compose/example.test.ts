@@ -61,7 +61,6 @@ Example('translates as documented', () => {
   assert.equal(result.secrets, [{ name: 'db_password', kind: 'secret', file: '/srv/shop/secrets/db_password.txt', external: false, declaredAt: 'secrets.db_password', sourceFile: 'docker-compose.yml' }])
   assert.equal(result.warnings.map((w) => `${w.file}: ${line(w)}`).sort(), [
     'docker-compose.yml: services.web.depends_on: ignored: peer starts services independently and restarts failed tasks; let clients retry, or gate readiness with a healthcheck',
-    'docker-compose.yml: services.web.environment.DEBUG: left out: DEBUG has no value here and is not set in the environment',
     'docker-compose.yml: services.web.ports: published in ingress mode (the default): peer has no routing mesh yet, so a port answers only on the hosts running a replica; write mode: host to say so',
   ])
 })

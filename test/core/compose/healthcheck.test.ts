@@ -28,7 +28,7 @@ Healthcheck('test forms and timings', () => {
     { what: 'an unknown test kind', input: { healthcheck: { test: ['RUN', 'x'] } }, errors: ['services.web.healthcheck.test: expected the test to start with CMD, CMD-SHELL or NONE'] },
     { what: 'CMD alone', input: { healthcheck: { test: ['CMD'] } }, errors: ['services.web.healthcheck.test: CMD needs the program to run'] },
     { what: 'an interval below peer\'s minimum', input: { healthcheck: { test: 'true', interval: '1ms' } }, errors: ['services.web.healthcheck.interval: expected a duration from 10ms to 24h, not 1ms'] },
-    { what: 'too many retries', input: { healthcheck: { test: 'true', retries: 101 } }, errors: ['services.web.healthcheck.retries: expected a whole number from 0 to 100'] },
+    { what: 'too many retries', input: { healthcheck: { test: 'true', retries: 1001 } }, errors: ['services.web.healthcheck.retries: expected a whole number from 0 to 1000'] },
     { what: 'a typo', input: { healthcheck: { test: 'true', intervall: '5s' } }, errors: ['services.web.healthcheck.intervall: unknown field'] },
   ])
 })

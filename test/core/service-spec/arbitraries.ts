@@ -81,7 +81,7 @@ const healthcheckArb: fc.Arbitrary<HealthcheckSpec> = objectOf({
   command: commandArb,
   intervalMs: durationArb(DURATION_RANGES.healthcheck.interval),
   timeoutMs: durationArb(DURATION_RANGES.healthcheck.timeout),
-  retries: boundedArb(1, 100),
+  retries: boundedArb(1, SPEC_LIMITS.maxHealthcheckRetries),
   startPeriodMs: durationArb(DURATION_RANGES.healthcheck.startPeriod),
 })
 

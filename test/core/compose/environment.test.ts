@@ -24,7 +24,7 @@ Environment('environment in both forms', () => {
     { what: 'an unset null value likewise', input: { environment: { UNSET: null } }, output: {}, warnings: [] },
   ])
   checkErrors([
-    { what: 'a name peer cannot take', input: { environment: { 'MY/VAR': '1' } }, errors: ['services.web.environment["MY/VAR"]: "MY/VAR" is not an environment variable name'] },
+    { what: 'a name peer cannot take', input: { environment: { 'MY/VAR': '1' } }, errors: ['services.web.environment.MY/VAR: "MY/VAR" is not an environment variable name'] },
     { what: 'a nested value', input: { environment: { A: { b: 1 } } }, errors: ['services.web.environment.A: expected a string, number, boolean or null'] },
     { what: 'not a list or map', input: { environment: 'A=1' }, errors: ['services.web.environment: expected a map of names to values'] },
   ])

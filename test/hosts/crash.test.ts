@@ -14,7 +14,7 @@ import { runCli } from '../cli/run-cli.js'
 import { exactlyOnce, waitFor, withLogTails } from '../node/agent/cluster-support.js'
 import { check, type Anomaly } from './checker.js'
 import { Faults } from './faults.js'
-import { HistoryRecorder, type Sample } from './history.js'
+import { HistoryRecorder, saveHistory, type Sample } from './history.js'
 import { Hosts, type Host } from './hosts.js'
 import { sweepStale } from './network.js'
 import { hostsBySlot, Observer, tasksSeenBy } from './observer.js'
@@ -106,6 +106,9 @@ crash('after a power cut every slot runs again elsewhere within 5 s, and nothing
     observer.stop()
 
     const verdict = check(recorder.history)
+    // Kept for a person (or a later timeline) to read when asked: PEER_HOSTS_HISTORY=<dir>.
+    const keep = process.env.PEER_HOSTS_HISTORY
+    if (keep !== undefined) console.log(`    history: ${saveHistory(keep, 'crash', recorder.history, verdict)}`)
     const failover = verdict.failovers.find((entry) => entry.host === victim.name)
     console.log(`    power cut of ${victim.name} (${perHost.get(victim.name)} slots): every slot once elsewhere after ${replacedMs} ms; checker's failover ${failover?.ms ?? 'never'} ms`)
     console.log(`    ${victim.name} restarted (listening after ${listeningMs} ms), watched ${SETTLE_AFTER_RESTART_MS} ms; ${verdict.samples} samples; verdict ${verdict.valid ? 'valid' : 'not valid'}`)

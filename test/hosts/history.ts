@@ -2,6 +2,8 @@
 // when (the nemesis's records) and what was desired. The checker reads only this, never the cluster,
 // so a verdict can be recomputed from a saved history. Times are ms since the run's start.
 
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import type { ServiceSpec } from '../../core/index.js'
 
 /** One task process seen running on one host. */
@@ -94,4 +96,12 @@ export class HistoryRecorder {
   openFaults(kind: FaultKind, host?: string): FaultRecord[] {
     return this.history.faults.filter((fault) => fault.kind === kind && fault.toMs === undefined && (host === undefined || fault.hosts.includes(host)))
   }
+}
+
+/** Writes the history and its verdict as one JSON file in `dir`; returns its path. */
+export function saveHistory(dir: string, name: string, history: History, verdict: unknown): string {
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, `${name}-${new Date(history.startedAtMs).toISOString().replaceAll(':', '')}.json`)
+  writeFileSync(path, `${JSON.stringify({ history, verdict })}\n`)
+  return path
 }

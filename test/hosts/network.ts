@@ -6,6 +6,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { isAlive } from '../../node/runtime/proc.js'
 import { inNamespace, run, runSync } from './command.js'
 import { emptyNamespaceSync } from './processes.js'
 
@@ -87,14 +88,8 @@ export function destroyNetworkSync(namespaces: readonly string[]): string[] {
   return problems
 }
 
-function pidIsAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'
-  }
-}
+/** A zombie counts as gone: a run killed outright may wait a while to be reaped. */
+const pidIsAlive = (pid: number): boolean => isAlive(pid)
 
 /**
  * Removes what runs of processes that no longer exist left behind (a run killed with SIGKILL cannot

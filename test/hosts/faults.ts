@@ -1,0 +1,128 @@
+// The nemesis: faults on real hosts, each recorded in the history with when it began and ended. It
+// only injects; what the cluster did about it is the observer's to see and the checker's to judge.
+//
+// crash and kill are different faults on purpose. crash is a power cut: the host's traffic is dropped
+// first, so peers get no FIN or RST and must notice the silence, then every process on the host (the
+// agent and all its tasks) is SIGKILLed. kill ends only the agent: the kernel closes its sockets at
+// once, so peers learn at once, and its tasks keep running as orphans.
+
+import { Firewall } from './firewall.js'
+import type { FaultRecord, HistoryRecorder } from './history.js'
+import type { Host, Hosts } from './hosts.js'
+import { killAll, processesIn } from './processes.js'
+
+const CRASH = 'crash'
+const PARTITION = 'partition'
+const LOSS = 'loss'
+
+export class Faults {
+  private readonly firewalls = new Map<string, Firewall>()
+
+  constructor(
+    private readonly hosts: Hosts,
+    private readonly recorder: HistoryRecorder,
+  ) {
+    for (const host of hosts.hosts) this.firewalls.set(host.name, new Firewall(host.namespace))
+  }
+
+  /** Power cut: silence first, then SIGKILL every process on the host. Resolves when none is left. */
+  async crash(host: Host): Promise<FaultRecord> {
+    const firewall = this.firewall(host)
+    await firewall.drop(CRASH, 'INPUT', ['-i', 'eth0'])
+    await firewall.drop(CRASH, 'OUTPUT', ['-o', 'eth0'])
+    const fault = this.recorder.faultBegins({ kind: 'crash', hosts: [host.name] })
+    const exited = host.agentExited
+    await this.killEverything(host)
+    await exited
+    return fault
+  }
+
+  /** Power back (or the agent started again after kill): lifts the crash's drop, starts the agent from its data dir. */
+  async restart(host: Host): Promise<void> {
+    await this.firewall(host).lift(CRASH)
+    for (const fault of [...this.recorder.openFaults('crash', host.name), ...this.recorder.openFaults('kill', host.name)]) this.recorder.faultEnds(fault)
+    await this.hosts.startAgent(host)
+  }
+
+  /** SIGKILL of the agent alone; its tasks keep running. */
+  async kill(host: Host): Promise<FaultRecord> {
+    const agent = host.agent
+    if (agent === undefined) throw new Error(`${host.name}: no agent to kill`)
+    const exited = host.agentExited
+    const fault = this.recorder.faultBegins({ kind: 'kill', hosts: [host.name] })
+    agent.kill('SIGKILL')
+    await exited
+    return fault
+  }
+
+  /** No packet crosses between hosts of different groups (both ways); within a group all flows. */
+  async partition(groups: readonly (readonly Host[])[]): Promise<FaultRecord> {
+    for (const [i, group] of groups.entries()) {
+      for (const [j, other] of groups.entries()) {
+        if (i === j) continue
+        for (const host of group) {
+          for (const away of other) {
+            await this.firewall(host).drop(PARTITION, 'INPUT', ['-s', away.address])
+            await this.firewall(host).drop(PARTITION, 'OUTPUT', ['-d', away.address])
+          }
+        }
+      }
+    }
+    const detail = groups.map((group) => group.map((host) => host.name).join(' ')).join(' | ')
+    return this.recorder.faultBegins({ kind: 'partition', hosts: groups.flat().map((host) => host.name), detail })
+  }
+
+  /** Ends every partition. */
+  async heal(): Promise<void> {
+    for (const firewall of this.firewalls.values()) await firewall.lift(PARTITION)
+    for (const fault of this.recorder.openFaults('partition')) this.recorder.faultEnds(fault)
+  }
+
+  /** SIGSTOP of the agent: a long GC pause or a stalled VM. Its tasks keep running. */
+  pause(host: Host): FaultRecord {
+    this.signalAgent(host, 'SIGSTOP')
+    return this.recorder.faultBegins({ kind: 'pause', hosts: [host.name] })
+  }
+
+  resume(host: Host): void {
+    this.signalAgent(host, 'SIGCONT')
+    for (const fault of this.recorder.openFaults('pause', host.name)) this.recorder.faultEnds(fault)
+  }
+
+  /**
+   * Drops each packet into and out of the host's link with probability `probability` (there is no
+   * netem in this kernel; iptables' statistic match does the same for loss).
+   */
+  async loss(host: Host, probability: number): Promise<FaultRecord> {
+    if (!(probability > 0 && probability <= 1)) throw new RangeError(`loss probability: (0, 1], not ${probability}`)
+    const random = ['-m', 'statistic', '--mode', 'random', '--probability', String(probability)]
+    await this.firewall(host).drop(LOSS, 'INPUT', ['-i', 'eth0', ...random])
+    await this.firewall(host).drop(LOSS, 'OUTPUT', ['-o', 'eth0', ...random])
+    return this.recorder.faultBegins({ kind: 'loss', hosts: [host.name], detail: `p=${probability}` })
+  }
+
+  async endLoss(host: Host): Promise<void> {
+    await this.firewall(host).lift(LOSS)
+    for (const fault of this.recorder.openFaults('loss', host.name)) this.recorder.faultEnds(fault)
+  }
+
+  private firewall(host: Host): Firewall {
+    return this.firewalls.get(host.name)!
+  }
+
+  private signalAgent(host: Host, signal: NodeJS.Signals): void {
+    if (host.agent === undefined || !host.agent.kill(signal)) throw new Error(`${host.name}: no agent to send ${signal}`)
+  }
+
+  /** Kills until the namespace is empty: a task may be forking while we look. */
+  private async killEverything(host: Host): Promise<void> {
+    const deadline = Date.now() + 5_000
+    for (;;) {
+      const left = processesIn(host.namespace)
+      if (left.length === 0) return
+      if (Date.now() > deadline) throw new Error(`${host.name}: pids ${left.join(' ')} survived SIGKILL for 5 s`)
+      killAll(left)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+}

@@ -1,0 +1,207 @@
+// N hosts on this machine: each a network namespace with its own address on one bridge, its own data
+// directory and one real `peer agent` (process driver) started inside the namespace. The agents find
+// each other through their namespaces' addresses only; the CLI and this harness reach each agent
+// through the unix socket in its data directory, which works from the machine's own namespace.
+//
+// Nothing outlives a run: teardown kills every process in every namespace (agents and the tasks they
+// started), deletes the namespaces and the bridge and removes the data directories — from the test's
+// `finally`, and from 'exit', SIGINT and SIGTERM handlers for runs that fail or are interrupted. A
+// run killed outright is cleaned by the next one's sweepStale().
+
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { ask } from '../../cli/agent-client.js'
+import { dataDirLayout, initDataDir } from '../../node/agent/index.js'
+import { repoRoot } from '../cli/run-cli.js'
+import { inNamespace } from './command.js'
+import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
+
+export const AGENT_PORT = 4001
+const READY_TIMEOUT_MS = 30_000
+
+export interface Host {
+  readonly index: number
+  /** h1 … hN: how histories and verdicts name the host. */
+  readonly name: string
+  readonly namespace: string
+  readonly address: string
+  readonly dataDir: string
+  readonly socket: string
+  readonly log: string
+  readonly peerId: string
+  /** The current agent process, if one was started and has not been seen to exit. */
+  agent?: ChildProcess
+  /** Resolves when the current agent process exits. */
+  agentExited?: Promise<void>
+}
+
+export interface HostsInit {
+  readonly count: number
+  /** Offered to placement by every agent; the process driver does not enforce it. */
+  readonly cpu?: string
+  readonly memory?: string
+  /** More `peer agent` flags for every agent. */
+  readonly agentArgs?: readonly string[]
+}
+
+export class Hosts {
+  private tornDown = false
+  private readonly onExit = (): void => {
+    try {
+      this.teardown()
+    } catch (error) {
+      process.stderr.write(`${(error as Error).message}\n`)
+    }
+  }
+  private readonly onSignal = (signal: NodeJS.Signals): void => {
+    this.onExit()
+    process.exit(signal === 'SIGINT' ? 130 : 143)
+  }
+
+  private constructor(
+    readonly hosts: readonly Host[],
+    readonly base: string,
+    private readonly plan: NetworkPlan,
+    private readonly init: HostsInit,
+  ) {}
+
+  /**
+   * Makes the network and the data directories; starts no agent. Throws (never skips) when this
+   * machine cannot make namespaces: these tests need root, which CI has.
+   */
+  static async create(init: HostsInit): Promise<Hosts> {
+    await checkNamespacesWork().catch((error: Error) => {
+      throw new Error(`hosts need network namespaces (root, iproute2, iptables): ${error.message}`)
+    })
+    const plan = planNetwork(init.count)
+    const base = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`))
+    const hosts: Host[] = []
+    const made = new Hosts(hosts, base, plan, init)
+    // Handlers first: from here on, any way out of the process removes what was made.
+    made.registerHandlers()
+    try {
+      await createNetwork(plan)
+      // What `peer init --data D1`, then `peer init --data Di --key-file D1/swarm.key` do, called
+      // in-process: five CLI processes would cost seconds of CPU on a small machine for nothing.
+      const firstKey = dataDirLayout(join(base, 'h1')).swarmKey
+      for (const { index, namespace, address } of plan.hosts) {
+        const dataDir = join(base, `h${index}`)
+        const { peerId } = await initDataDir(dataDir, index === 1 ? {} : { keyFile: firstKey })
+        hosts.push({ index, name: `h${index}`, namespace, address, dataDir, socket: dataDirLayout(dataDir).socket, log: join(dataDir, 'agent.log'), peerId })
+      }
+    } catch (error) {
+      made.teardown()
+      throw error
+    }
+    return made
+  }
+
+  host(name: string): Host {
+    const host = this.hosts.find((candidate) => candidate.name === name)
+    if (host === undefined) throw new RangeError(`no host ${name}`)
+    return host
+  }
+
+  /** The host whose agent has peer id `peerId`. */
+  byPeerId(peerId: string): Host | undefined {
+    return this.hosts.find((host) => host.peerId === peerId)
+  }
+
+  /** Starts `host`'s agent inside its namespace and resolves once it listens. */
+  async startAgent(host: Host): Promise<void> {
+    if (host.agent !== undefined) throw new Error(`${host.name}: its agent is already running`)
+    const joinAddresses = this.hosts.filter((other) => other !== host).map((other) => `${other.address}:${AGENT_PORT}`)
+    const command = inNamespace(host.namespace, [
+      process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'agent',
+      '--data', host.dataDir,
+      '--listen', `${host.address}:${AGENT_PORT}`,
+      '--docker', 'off',
+      '--cpu', this.init.cpu ?? '2',
+      '--memory', this.init.memory ?? '2Gi',
+      '--labels', `host=${host.name}`,
+      // A harness that dies without teardown still takes its agents (and their tasks) with it.
+      '--exit-on-stdin-close',
+      ...(this.init.agentArgs ?? []),
+      ...(joinAddresses.length > 0 ? ['--join', ...joinAddresses] : []),
+    ])
+    // `ip netns exec` execs the command, so the child's pid is the agent's own.
+    const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] })
+    child.stderr!.pipe(createWriteStream(host.log, { flags: 'a' }))
+    host.agent = child
+    host.agentExited = new Promise((resolve) => {
+      child.once('exit', () => {
+        if (host.agent === child) host.agent = undefined
+        resolve()
+      })
+    })
+    const listening = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (/^peer \S+ listening on/.test(line)) resolve()
+      })
+      void host.agentExited!.then(() => reject(new Error(`${host.name}: agent exited while starting; its log: ${host.log}`)))
+    })
+    let timer: NodeJS.Timeout | undefined
+    try {
+      await Promise.race([listening, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${host.name}: agent not listening within ${READY_TIMEOUT_MS} ms; its log: ${host.log}`)), READY_TIMEOUT_MS)))])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  async startAll(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => this.startAgent(host)))
+  }
+
+  /** Until `host`'s agent lists `count` members alive, itself included. */
+  async waitForMembers(host: Host, count: number, timeoutMs = READY_TIMEOUT_MS): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    let seen = 'no answer yet'
+    for (;;) {
+      if (host.agent === undefined) throw new Error(`${host.name}: agent not running; its log: ${host.log}`)
+      try {
+        const { nodes } = await ask({ peer: host.socket, timeoutMs: 2_000 }, 'GET /v1/nodes')
+        const alive = nodes.filter((node) => node.status === 'alive').length
+        if (alive >= count) return
+        seen = `${alive} alive`
+      } catch (error) {
+        seen = (error as Error).message
+      }
+      if (Date.now() > deadline) throw new Error(`${host.name}: not ${count} members alive within ${timeoutMs} ms (${seen}); its log: ${host.log}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+  }
+
+  /**
+   * Removes everything the run made. Blocking, so that 'exit' handlers can call it; safe to call
+   * more than once. Throws afterwards if something could not be removed, so a leak fails the test.
+   */
+  teardown(): void {
+    if (this.tornDown) return
+    this.tornDown = true
+    this.unregisterHandlers()
+    for (const host of this.hosts) {
+      host.agent?.stdin?.destroy()
+      host.agent?.stdout?.destroy()
+      host.agent?.stderr?.destroy()
+    }
+    // Hosts first, the bridge last: each veth is then deleted from its host's side.
+    const problems = destroyNetworkSync([...this.plan.hosts.map((host) => host.namespace), this.plan.bridgeNamespace])
+    rmSync(this.base, { recursive: true, force: true })
+    if (problems.length > 0) throw new Error(`teardown left things behind: ${problems.join('; ')}`)
+  }
+
+  private registerHandlers(): void {
+    process.once('exit', this.onExit)
+    process.once('SIGINT', this.onSignal)
+    process.once('SIGTERM', this.onSignal)
+  }
+
+  private unregisterHandlers(): void {
+    process.off('exit', this.onExit)
+    process.off('SIGINT', this.onSignal)
+    process.off('SIGTERM', this.onSignal)
+  }
+}

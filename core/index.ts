@@ -101,6 +101,7 @@ export {
   type ComposeSource,
   dotenv,
   type DotenvResult,
+  composeDeclarations,
   looksLikeCompose,
   toCompose,
   translateCompose,

@@ -4,6 +4,6 @@
 // the full mapping.
 export { looksLikeCompose } from './detect.js'
 export { dotenv, type DotenvResult } from './dotenv.js'
-export { toCompose } from './to-compose.js'
+export { composeDeclarations, toCompose } from './to-compose.js'
 export { translateCompose } from './translate.js'
 export type { ComposeOptions, ComposeProblem, ComposeResult, ComposeSecret, ComposeSource } from './types.js'

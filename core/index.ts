@@ -102,6 +102,7 @@ export {
   dotenv,
   type DotenvResult,
   composeDeclarations,
+  documentFormat,
   looksLikeCompose,
   toCompose,
   translateCompose,

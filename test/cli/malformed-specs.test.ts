@@ -130,7 +130,7 @@ const outOfRange: fc.Arbitrary<Mutation> = fc.oneof(
   fc.constantFrom(maxExtended + 1, 1e30, -1, 0.5).map((v) => field(`resources.disk: ${v}`, ['resources', 'disk'], v)),
   fc.constantFrom<unknown>('70000:80', '0:80', 65_536).map((v) => field(`ports[0]: ${JSON.stringify(v)}`, ['ports', 0], v, withPort)),
   fc.constantFrom(0, 65_536).map((v) => field(`ports[0].host: ${v}`, ['ports', 0, 'host'], v, withPort)),
-  fc.constantFrom(0, 101).map((v) => field(`healthcheck.retries: ${v}`, ['healthcheck', 'retries'], v, withHealthcheck)),
+  fc.constantFrom(0, SPEC_LIMITS.maxHealthcheckRetries + 1).map((v) => field(`healthcheck.retries: ${v}`, ['healthcheck', 'retries'], v, withHealthcheck)),
   fc.constantFrom(-1, 1_000_001).map((v) => field(`restart.maxAttempts: ${v}`, ['restart', 'maxAttempts'], v)),
   fc.constantFrom(0, SPEC_LIMITS.maxReplicas + 1).map((v) => field(`update.parallelism: ${v}`, ['update', 'parallelism'], v)),
   fc.integer({ min: 1, max: 10 }).map((n) => field(`${SPEC_LIMITS.maxMounts + n} mounts`, ['mounts'], Array.from({ length: SPEC_LIMITS.maxMounts + n }, (_, i) => ({ type: 'tmpfs', target: `/t${i}` })), withMount)),

@@ -12,7 +12,7 @@ import { readFileSync, statSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import {
-  dotenv, looksLikeCompose, translateCompose, validateServices,
+  documentFormat, dotenv, translateCompose, validateServices,
   type ComposeSecret, type ComposeSource, type ServiceSpec, type SpecError,
 } from '../core/index.js'
 import { formatFileError, MAX_INPUT_FILE_BYTES, parseDocuments, readTextFile, servicesFromDocuments, type FileError, type Loaded } from './files.js'
@@ -46,11 +46,15 @@ export function addSpecFileOptions(command: Command, profileFlag: '--profile' | 
     .option('--strict', 'refuse Compose keys peer cannot honour instead of warning about them')
 }
 
+/** This process's environment, or another one given in its place (tests pass a fixed one). */
+export type ProcessEnvironment = Readonly<Record<string, string | undefined>>
+
 /**
  * Reads, translates and validates `files`. Warnings are returned, not printed, so that a command
- * that fails prints its errors only; `--strict` makes each warning an error.
+ * that fails prints its errors only; `--strict` makes each warning an error. `${VAR}` in Compose
+ * files sees `processEnvironment` over the `.env` file.
  */
-export async function loadSpecFiles(files: readonly string[], options: SpecFileOptions = {}): Promise<Loaded<SpecFiles>> {
+export async function loadSpecFiles(files: readonly string[], options: SpecFileOptions = {}, processEnvironment: ProcessEnvironment = process.env): Promise<Loaded<SpecFiles>> {
   const format = options.format ?? 'auto'
   const errors: FileError[] = []
   const warnings: FileError[] = []
@@ -64,6 +68,7 @@ export async function loadSpecFiles(files: readonly string[], options: SpecFileO
     services.push(spec)
   }
 
+  const documents: Array<{ file: string; documents: unknown[]; format: FileFormat }> = []
   for (const file of files) {
     const text = await readTextFile(file)
     if (!text.ok) {
@@ -71,27 +76,29 @@ export async function loadSpecFiles(files: readonly string[], options: SpecFileO
       continue
     }
     const parsed = parseDocuments(file, text.value)
-    if (!parsed.ok) {
-      errors.push(...parsed.errors)
-      continue
-    }
-    const compose = format === 'compose' || (format === 'auto' && parsed.value.length === 1 && looksLikeCompose(parsed.value[0]))
-    if (compose) {
-      if (parsed.value.length > 1) {
+    if (!parsed.ok) errors.push(...parsed.errors)
+    else documents.push({ file, documents: parsed.value, format: fileFormat(parsed.value, format) })
+  }
+  // A file that could be either (services with only image:, command:, ports: …) is read as the
+  // others are: next to Compose files it is a Compose override, as `docker compose -f` takes it.
+  const withCompose = documents.some((d) => d.format === 'compose')
+  for (const { file, documents: parsed, format: written } of documents) {
+    if (written === 'compose' || (written === 'undecided' && withCompose)) {
+      if (parsed.length > 1) {
         errors.push({ file, path: '', message: 'a Compose file holds one document; this one has several (---)' })
         continue
       }
-      composeSources.push({ file, directory: dirname(resolve(file)), document: parsed.value[0] })
+      composeSources.push({ file, directory: dirname(resolve(file)), document: parsed[0] })
       continue
     }
-    const native = servicesFromDocuments(file, parsed.value)
+    const native = servicesFromDocuments(file, parsed)
     if (!native.ok) errors.push(...native.errors)
     else for (const spec of native.value) add(file, spec)
   }
 
   const secrets: ComposeSecret[] = []
   if (composeSources.length > 0) {
-    const environment = composeEnvironment(composeSources[0]!.directory, options.envFile, errors)
+    const environment = composeEnvironment(composeSources[0]!.directory, options.envFile, processEnvironment, errors)
     if (environment !== undefined) {
       const result = translateCompose(composeSources, { environment, profiles: enabledProfiles(options.profile, environment), readText: readSmallText })
       warnings.push(...result.warnings)
@@ -110,6 +117,14 @@ export async function loadSpecFiles(files: readonly string[], options: SpecFileO
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value: { services, warnings, secrets } }
 }
 
+type FileFormat = 'compose' | 'peer' | 'undecided'
+
+/** The format --format names, else the one the file's keys tell (a file of several documents is peer's). */
+function fileFormat(documents: readonly unknown[], format: SpecFormat): FileFormat {
+  if (format !== 'auto') return format
+  return documents.length === 1 ? documentFormat(documents[0]) : 'peer'
+}
+
 /** Errors or warnings as lines for the terminal, one per problem. */
 export function problemLines(problems: readonly FileError[]): string {
   return problems.map(formatFileError).join('\n')
@@ -117,9 +132,14 @@ export function problemLines(problems: readonly FileError[]): string {
 
 /**
  * What `${VAR}` sees: the `.env` file beside the first Compose file (or the --env-file files, later
- * ones winning), overridden by this process's environment — Compose's order of precedence.
+ * ones winning), overridden by the process environment — Compose's order of precedence.
  */
-function composeEnvironment(directory: string, envFiles: readonly string[] | undefined, errors: FileError[]): Record<string, string> | undefined {
+function composeEnvironment(
+  directory: string,
+  envFiles: readonly string[] | undefined,
+  processEnvironment: ProcessEnvironment,
+  errors: FileError[],
+): Record<string, string> | undefined {
   const values: Record<string, string> = {}
   const files = envFiles ?? []
   const defaultFile = join(directory, '.env')
@@ -135,7 +155,7 @@ function composeEnvironment(directory: string, envFiles: readonly string[] | und
       continue
     }
     // A variable a line refers to is looked up in this process's environment, then in earlier lines.
-    const parsed = dotenv(text, file, (name) => process.env[name] ?? values[name])
+    const parsed = dotenv(text, file, (name) => processEnvironment[name] ?? values[name])
     if (!parsed.ok) {
       errors.push(...parsed.errors)
       failed = true
@@ -144,7 +164,7 @@ function composeEnvironment(directory: string, envFiles: readonly string[] | und
     Object.assign(values, parsed.values)
   }
   if (failed) return undefined
-  for (const [name, value] of Object.entries(process.env)) if (value !== undefined) values[name] = value
+  for (const [name, value] of Object.entries(processEnvironment)) if (value !== undefined) values[name] = value
   return values
 }
 

@@ -101,6 +101,8 @@ export {
   type ComposeSource,
   dotenv,
   type DotenvResult,
+  composeDeclarations,
+  documentFormat,
   looksLikeCompose,
   toCompose,
   translateCompose,

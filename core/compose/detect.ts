@@ -13,7 +13,9 @@
 //     some, peer's format on a tie);
 //   - with only fields both share (image, command, entrypoint, user, labels, ports as strings,
 //     secrets), it is compose when it has `version:` or a value holding `${` — compose files carry
-//     both, and peer's format would take a `${TAG}` literally — and peer's format otherwise.
+//     both, and peer's format would take a `${TAG}` literally — and undecided otherwise, which on its
+//     own is peer's format, and next to compose files on one command line is compose (an override
+//     file that only sets image:).
 // The CLI's `--format compose|peer` overrides this.
 
 import { IGNORED_SERVICE_FIELDS, MAPPED_SERVICE_FIELDS, TOP_LEVEL_FIELDS } from './fields.js'
@@ -28,14 +30,19 @@ const NATIVE_ONLY_FIELDS = new Set([
 ])
 
 export function looksLikeCompose(document: unknown): boolean {
-  if (!isMap(document)) return false
+  return documentFormat(document) === 'compose'
+}
+
+/** Which format the document is in; `undecided` when its services hold only fields both share. */
+export function documentFormat(document: unknown): 'compose' | 'peer' | 'undecided' {
+  if (!isMap(document)) return 'peer'
   const keys = Object.keys(document)
   // Without services, only a document made of compose's top-level fields (an override file with
   // volumes, say) is compose; peer's single-service form has fields such as image instead.
-  if (!('services' in document)) return keys.length > 0 && keys.every((key) => key.startsWith('x-') || TOP_LEVEL_ONLY.has(key))
-  if (keys.some((key) => key !== 'services' && key !== 'version')) return true
+  if (!('services' in document)) return keys.length > 0 && keys.every((key) => key.startsWith('x-') || TOP_LEVEL_ONLY.has(key)) ? 'compose' : 'peer'
+  if (keys.some((key) => key !== 'services' && key !== 'version')) return 'compose'
   const services = document.services
-  if (!isMap(services)) return false
+  if (!isMap(services)) return 'peer'
   let compose = 0
   let native = 0
   for (const service of Object.values(services)) {
@@ -46,8 +53,8 @@ export function looksLikeCompose(document: unknown): boolean {
       else if (vote === 'native') native++
     }
   }
-  if (compose > 0 || native > 0) return compose > native
-  return document.version !== undefined || holdsInterpolation(services)
+  if (compose > 0 || native > 0) return compose > native ? 'compose' : 'peer'
+  return document.version !== undefined || holdsInterpolation(services) ? 'compose' : 'undecided'
 }
 
 function fieldVote(field: string, value: unknown): 'compose' | 'native' | undefined {

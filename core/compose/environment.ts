@@ -1,7 +1,9 @@
 // environment and env_file, as compose resolves them: values from the env files first (later files
 // win), then `environment:` over them. An entry with no value (`- KEY`, or `KEY:` with nothing) takes
-// the value the compose environment (process env over .env) has, and is left out with a warning when
-// that has none. Names must be environment variable names, peer's rule for env.
+// the value the compose environment (process env over .env) has, and is left out when that has none.
+// Names must be environment variable names, peer's rule for env. A value holding a Swarm template
+// (`{{.Node.ID}}`, which `docker stack deploy` fills in per task) is kept as written, with a warning:
+// peer fills in no templates, and the task would see the braces.
 
 import { quoted } from '../error-message.js'
 import { ENV_NAME, ENV_NAME_RULE } from '../service-spec/index.js'
@@ -31,10 +33,14 @@ export function readEnvironment(service: Record<string, unknown>, context: Servi
     // As Compose does: a name passed through from an environment that does not set it is left out
     // of the task's environment, without a word (files list hundreds of optional ones).
     if (value === undefined) continue
+    if (SWARM_TEMPLATE.test(value)) report.warn(pair.path, `kept as written: peer fills in no Swarm templates such as ${SWARM_TEMPLATE.exec(value)![0]}`)
     put(env, pair.key, value)
   }
   return Object.keys(env).length > 0 ? env : undefined
 }
+
+/** A Go template placeholder as Swarm fills them in: `{{.Node.ID}}`, `{{ .Task.Slot }}`. */
+const SWARM_TEMPLATE = /\{\{\s*\.(?:Service|Node|Task)\b[^}]*\}\}/
 
 const ENV_NAME_RULE_TEXT = `an environment variable name (${ENV_NAME_RULE})`
 

@@ -5,10 +5,17 @@
 //
 // Under x-peer: driver (process), strategy (binpack), replicas of a global service, restart.maxDelay
 // when it is not the default, constraints swarm syntax cannot carry (in, notin, exists, matches, and
-// values with "=" or surrounding spaces), and secrets (a compose secret needs a top-level declaration
-// a single service cannot carry).
+// values with "=" or surrounding spaces), secrets resolved to a version (compose names no versions),
+// and the mounts of a service that runs more than one task and mounts a named volume (compose means
+// one shared volume there, peer one per host: written as compose, it would translate with a warning).
+//
+// Named volumes and secrets are referred to by a top-level declaration, which composeDeclarations
+// writes for a set of specs: each secret as `external: true` (it is a cluster secret already), each
+// volume as a plain local volume. A secret with an absolute target is written under `secrets:` with
+// that target, as the compose specification allows, not under `configs:`: peer cannot tell which of
+// its secrets were configs, and translation reads both the same way.
 
-import { formatDurationMs, type Constraint, type ServiceSpec } from '../service-spec/index.js'
+import { formatDurationMs, type Constraint, type MountSpec, type SecretRef, type ServiceSpec } from '../service-spec/index.js'
 import { put } from './values.js'
 
 const SWARM_ATTRIBUTE: Readonly<Record<string, string>> = {
@@ -78,9 +85,90 @@ export function toCompose(spec: ServiceSpec): Record<string, unknown> {
   }
   if (Object.keys(spec.labels).length > 0) out.labels = escapedMap(spec.labels)
   if (spec.strategy !== 'spread') peer.strategy = spec.strategy
-  if (spec.secrets !== undefined) peer.secrets = spec.secrets.map((ref) => (ref.version === 0 ? ref.name : { name: ref.name, version: ref.version }))
+  writeSecrets(spec.secrets ?? [], out, peer)
+  if (spec.entrypoint !== undefined) out.entrypoint = spec.entrypoint.map(escaped)
+  if (spec.user !== undefined) out.user = escaped(spec.user)
+  if (spec.workdir !== undefined) out.working_dir = escaped(spec.workdir)
+  if (spec.mounts !== undefined) {
+    if (sharesNamedVolume(spec)) peer.mounts = spec.mounts.map(peerMount)
+    else out.volumes = spec.mounts.map(composeMount)
+  }
+  if (spec.capAdd !== undefined) out.cap_add = [...spec.capAdd]
+  if (spec.capDrop !== undefined) out.cap_drop = [...spec.capDrop]
+  if (spec.stopGraceMs !== undefined) out.stop_grace_period = formatDurationMs(spec.stopGraceMs)
   if (Object.keys(peer).length > 0) out['x-peer'] = escapedValues(peer)
   return out
+}
+
+/**
+ * The top-level `volumes:` and `secrets:` the services toCompose writes for `specs` refer to: each
+ * named volume and each secret written as a compose secret, once.
+ */
+export function composeDeclarations(specs: readonly ServiceSpec[]): Record<string, unknown> {
+  const volumes: Record<string, unknown> = {}
+  const secrets: Record<string, unknown> = {}
+  for (const spec of specs) {
+    for (const mount of sharesNamedVolume(spec) ? [] : spec.mounts ?? []) {
+      if (mount.type === 'volume') put(volumes, declarationKey(mount.source), declaration(mount.source, {}))
+    }
+    for (const ref of spec.secrets ?? []) {
+      if (ref.version === 0) put(secrets, declarationKey(ref.name), declaration(ref.name, { external: true }))
+    }
+  }
+  return {
+    ...(Object.keys(volumes).length > 0 ? { volumes } : {}),
+    ...(Object.keys(secrets).length > 0 ? { secrets } : {}),
+  }
+}
+
+/**
+ * A secret at version 0 (as written) as a compose reference: its name alone when it is the file name,
+ * else `{ source, target }`. One resolved to a version goes under x-peer with the version.
+ */
+function writeSecrets(refs: readonly SecretRef[], out: Record<string, unknown>, peer: Record<string, unknown>): void {
+  const written = refs.filter((ref) => ref.version === 0)
+  const versioned = refs.filter((ref) => ref.version !== 0)
+  if (written.length > 0) {
+    out.secrets = written.map((ref) => {
+      const source = declarationKey(ref.name)
+      const target = ref.target ?? ref.name
+      return source === target ? source : { source, target: escaped(target) }
+    })
+  }
+  if (versioned.length > 0) peer.secrets = versioned.map((ref) => ({ ...ref }))
+}
+
+/**
+ * The key a volume or secret is declared under: its name, unless the name starts with `x-`, which
+ * compose reads as an extension field; a leading `_` avoids that and names nothing else (peer's
+ * volume and secret names start with a letter or digit).
+ */
+function declarationKey(name: string): string {
+  return name.startsWith('x-') ? `_${name}` : name
+}
+
+function declaration(name: string, fields: Record<string, unknown>): Record<string, unknown> {
+  return declarationKey(name) === name ? fields : { ...fields, name }
+}
+
+/** More than one task mounting a named volume: compose and peer mean different things by it. */
+function sharesNamedVolume(spec: ServiceSpec): boolean {
+  const several = spec.mode === 'global' || spec.replicas > 1
+  return several && (spec.mounts ?? []).some((mount) => mount.type === 'volume')
+}
+
+function composeMount(mount: MountSpec): Record<string, unknown> {
+  const source = mount.type === 'volume' ? declarationKey(mount.source) : escaped(mount.source)
+  return {
+    type: mount.type,
+    ...(mount.type === 'tmpfs' ? {} : { source }),
+    target: escaped(mount.target),
+    read_only: mount.readOnly,
+  }
+}
+
+function peerMount(mount: MountSpec): Record<string, unknown> {
+  return { type: mount.type, ...(mount.type === 'tmpfs' ? {} : { source: mount.source }), target: mount.target, readOnly: mount.readOnly }
 }
 
 /** `node.labels.zone == eu`, or undefined when swarm syntax cannot carry the constraint exactly. */

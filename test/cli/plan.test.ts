@@ -97,4 +97,101 @@ planCli('--explain lists every candidate of a service, and rejects an unknown se
   assert.match(unknown.stderr, /--explain: no service named "nope"/)
 })
 
+/** A small Compose file: what plan --show-specs should show translated, and what it warns about. */
+const COMPOSE = `version: "3.8"
+services:
+  web:
+    image: registry.local/shop:\${PEER_PLAN_TEST_TAG:-latest}
+    command: gunicorn -b "0.0.0.0:8000" shop.wsgi
+    environment: { DATABASE_URL: "postgres://shop@db/shop" }
+    ports: ["80:8000"]
+    volumes: ["./media:/srv/media:ro"]
+    stop_grace_period: 1m30s
+    healthcheck: { test: curl -f http://localhost:8000/health, interval: 10s }
+    deploy:
+      replicas: 2
+      resources: { limits: { cpus: "0.5", memory: 256M } }
+      placement: { constraints: ["node.labels.zone == eu-west"] }
+    depends_on: [db]
+  db:
+    image: postgres:16
+  debug:
+    image: busybox
+    profiles: [debug]
+`
+
+/** The services `--show-specs` printed, read back from the YAML between its heading and the plan. */
+function shownSpecs(stdout: string): Record<string, Record<string, unknown>> {
+  const start = stdout.indexOf('Services as peer reads them:')
+  const end = stdout.indexOf('Plan: ')
+  assert.ok(start >= 0 && end > start, stdout)
+  return (parse(stdout.slice(start + 'Services as peer reads them:'.length, end)) as { services: Record<string, Record<string, unknown>> }).services
+}
+
+planCli('--show-specs prints a Compose file as peer reads it; the warnings go to stderr', async () => {
+  const file = write('compose.yaml', COMPOSE)
+  const result = await runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml', '--show-specs'])
+  assert.is(result.code, 0, result.stderr)
+  const specs = shownSpecs(result.stdout)
+  assert.equal(Object.keys(specs), ['web', 'db'])
+  const web = specs.web!
+  assert.is(web.image, 'registry.local/shop:latest')
+  assert.equal(web.command, ['gunicorn', '-b', '0.0.0.0:8000', 'shop.wsgi'])
+  assert.equal(web.env, { DATABASE_URL: 'postgres://shop@db/shop' })
+  assert.is(web.replicas, 2)
+  assert.equal(web.resources, { cpu: '500m', memory: 256 })
+  assert.equal(web.constraints, [{ label: 'zone', op: '==', values: ['eu-west'] }])
+  assert.equal(web.ports, [{ host: 80, container: 8000, protocol: 'tcp' }])
+  assert.equal(web.mounts, [{ type: 'bind', target: '/srv/media', source: path('media'), readOnly: true }])
+  assert.is(web.stopGrace, 90_000)
+  assert.equal((web.healthcheck as Record<string, unknown>).command, ['/bin/sh', '-c', 'curl -f http://localhost:8000/health'])
+  assert.match(result.stdout, /Plan: 3 to place/)
+  assert.not.match(result.stdout, /warning|ingress/)
+  assert.match(result.stderr, `${file}: services.web.ports: published in ingress mode`)
+  assert.match(result.stderr, `${file}: services.web.depends_on: ignored`)
+  assert.is(result.stderr.trim().split('\n').length, 2, result.stderr)
+})
+
+planCli('--strict refuses what would be a warning, and exits 2', async () => {
+  const file = write('compose-strict.yaml', COMPOSE)
+  const result = await runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml', '--strict'])
+  assert.is(result.code, 2)
+  assert.is(result.stdout, '')
+  assert.match(result.stderr, `${file}: services.web.depends_on: ignored: peer starts services independently`)
+  assert.match(result.stderr, '(--strict)')
+})
+
+planCli('--format peer reads a Compose file as peer\'s format, whose unknown fields are errors', async () => {
+  const file = write('compose-as-peer.yaml', COMPOSE)
+  const result = await runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml', '--format', 'peer'])
+  assert.is(result.code, 2)
+  assert.match(result.stderr, `${file}: services.web.environment: unknown field`)
+  assert.match(result.stderr, `${file}: services.web.deploy: unknown field`)
+})
+
+planCli('--format compose forces a file with only shared fields to be read as Compose', async () => {
+  const file = write('shared.yaml', 'services:\n  web:\n    image: nginx\n    ports: ["8080:80"]\n')
+  const asPeer = await runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml'])
+  assert.is(asPeer.code, 0, asPeer.stderr)
+  assert.is(asPeer.stderr, '')
+  const asCompose = await runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml', '--format', 'compose'])
+  assert.is(asCompose.code, 0, asCompose.stderr)
+  assert.match(asCompose.stderr, `${file}: services.web.ports: published in ingress mode`)
+})
+
+planCli('--env-file sets ${VAR}; --profile adds a service; an override of image: alone joins the Compose file', async () => {
+  const file = write('compose-env.yaml', COMPOSE)
+  const env = write('tag.env', 'PEER_PLAN_TEST_TAG=1.4\n')
+  const override = write('override.yaml', 'services:\n  db:\n    image: postgres:17\n')
+  const result = await runCli(['plan', '-f', file, '-f', override, '--inventory', 'examples/inventory.yaml', '--show-specs', '--env-file', env, '--profile', 'debug'])
+  assert.is(result.code, 0, result.stderr)
+  const specs = shownSpecs(result.stdout)
+  assert.equal(Object.keys(specs), ['web', 'db', 'debug'])
+  assert.is(specs.web!.image, 'registry.local/shop:1.4')
+  assert.is(specs.db!.image, 'postgres:17')
+  const missing = await runCli(['plan', '-f', file, '--inventory', 'examples/inventory.yaml', '--env-file', path('none.env')])
+  assert.is(missing.code, 2)
+  assert.match(missing.stderr, /none\.env: no such file \(given with --env-file\)/)
+})
+
 planCli.run()

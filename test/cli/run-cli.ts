@@ -18,7 +18,9 @@ export interface CliResult {
 /** `input`, when given, is written to the command's stdin, which is then closed. */
 export function runCli(args: readonly string[], timeoutMs = 30_000, input?: string | Uint8Array): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), ...args], {
+    // `--` ends node's own options: Node 20 otherwise reads a `--env-file` anywhere on the command
+    // line as its own (nodejs/node#54232), and exits before peer sees its --env-file.
+    const child = spawn(process.execPath, ['--import', 'tsx', '--', join(repoRoot, 'cli', 'main.ts'), ...args], {
       cwd: repoRoot,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })

@@ -2,7 +2,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { looksLikeCompose } from '../../../core/index.js'
+import { documentFormat, looksLikeCompose } from '../../../core/index.js'
 
 const Detect = suite('looksLikeCompose')
 
@@ -47,6 +47,12 @@ Detect('compose files are recognised', () => {
 
 Detect('peer\'s own format is not taken for compose', () => {
   for (const [what, document] of NATIVE) assert.not.ok(looksLikeCompose(document), what)
+})
+
+Detect('a document of shared fields only, without version or ${, is undecided', () => {
+  assert.is(documentFormat({ services: { web: { image: 'nginx:1.25' } } }), 'undecided')
+  assert.is(documentFormat({ version: '3', services: { web: { image: 'nginx:1.25' } } }), 'compose')
+  assert.is(documentFormat({ services: { web: { image: 'nginx', env: {} } } }), 'peer')
 })
 
 Detect.run()

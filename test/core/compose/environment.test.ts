@@ -22,6 +22,15 @@ Environment('environment in both forms', () => {
     { what: 'a null value likewise', input: { environment: { FROM_HOST: null } }, output: { env: { FROM_HOST: 'host' } }, options },
     { what: 'an unset name is left out', input: { environment: ['UNSET', 'A=1'] }, output: { env: { A: '1' } }, warnings: [] },
     { what: 'an unset null value likewise', input: { environment: { UNSET: null } }, output: {}, warnings: [] },
+    {
+      what: 'a Swarm template is kept as written, with a warning',
+      input: { environment: ['NODE_ID={{.Node.ID}}', 'SLOT=task-{{ .Task.Slot }}', 'OTHER={{ not swarm }}'] },
+      output: { env: { NODE_ID: '{{.Node.ID}}', SLOT: 'task-{{ .Task.Slot }}', OTHER: '{{ not swarm }}' } },
+      warnings: [
+        'services.web.environment[0]: kept as written: peer fills in no Swarm templates such as {{.Node.ID}}',
+        'services.web.environment[1]: kept as written: peer fills in no Swarm templates such as {{ .Task.Slot }}',
+      ],
+    },
   ])
   checkErrors([
     { what: 'a name peer cannot take', input: { environment: { 'MY/VAR': '1' } }, errors: ['services.web.environment.MY/VAR: "MY/VAR" is not an environment variable name'] },

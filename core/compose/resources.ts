@@ -6,6 +6,10 @@
 // The service-level `cpus`, `mem_limit` and `mem_reservation` of docker compose count as the
 // corresponding limit or reservation; giving both forms with different values is an error, as in
 // compose. Discrete generic resources (`{ kind: gpu, value: 2 }`) become extended resources.
+//
+// A resource the file neither reserves nor limits is written as 0 — no reservation and no limit, what
+// Swarm and docker compose do — not left to peer's own defaults (100m, 64 MiB), which the engine
+// would enforce as limits: a database given no memory figure must not be killed at 64 MiB.
 
 import { quoted } from '../error-message.js'
 import { RESOURCE_LIMITS } from '../service-spec/index.js'
@@ -24,8 +28,8 @@ interface Figures {
 /** Extended resource names, as native validation reads them. */
 const EXTENDED_NAME = /^[a-z][a-z0-9_.-]{0,62}$/
 
-/** The written `resources:` map, or undefined when the file reserves and limits nothing. */
-export function readResources(deployResources: unknown, service: Record<string, unknown>, context: ServiceContext): Record<string, unknown> | undefined {
+/** The written `resources:` map: cpu and memory always, extended resources when the file counts any. */
+export function readResources(deployResources: unknown, service: Record<string, unknown>, context: ServiceContext): Record<string, unknown> {
   const { report } = context
   const path = join(context.path, 'deploy.resources')
   const resources = readMap(deployResources, path, report, 'a map such as { limits: { cpus: "0.5", memory: 512M } }')
@@ -54,16 +58,12 @@ export function readResources(deployResources: unknown, service: Record<string, 
   if (differing.length > 0) {
     report.warn(path, `peer reserves and limits by one figure; using the limits for ${differing.join(' and ')}, which differ from the reservations`)
   }
-  if (cpu !== undefined) {
-    if (cpu > RESOURCE_LIMITS.maxCpuMilli) report.error(path, `at most ${RESOURCE_LIMITS.maxCpuMilli / 1000} cpus`)
-    else written.cpu = `${cpu}m`
-  }
-  if (memory !== undefined) {
-    if (memory > RESOURCE_LIMITS.maxMemoryMiB) report.error(path, 'at most 1 PiB of memory')
-    else written.memory = memory
-  }
+  if (cpu !== undefined && cpu > RESOURCE_LIMITS.maxCpuMilli) report.error(path, `at most ${RESOURCE_LIMITS.maxCpuMilli / 1000} cpus`)
+  else written.cpu = `${cpu ?? 0}m`
+  if (memory !== undefined && memory > RESOURCE_LIMITS.maxMemoryMiB) report.error(path, 'at most 1 PiB of memory')
+  else written.memory = memory ?? 0
   readGenericResources(reservationsMap?.generic_resources, join(reservationsPath, 'generic_resources'), written, report)
-  return Object.keys(written).length > 0 ? written : undefined
+  return written
 }
 
 function readFigures(map: Record<string, unknown> | undefined, path: string, report: Report): Figures {

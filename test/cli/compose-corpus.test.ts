@@ -210,7 +210,7 @@ Corpus('dockerswarm-rocks/swarmpit.yml: ${DOMAIN?…} unset is refused; set, cpu
     db: { image: 'couchdb:2.3.1', cpuMilli: 300, memoryMiB: 512, constraints: ['swarmpit.db-data == true'], mounts: ['volume db-data:/opt/couchdb/data'] },
     influxdb: { image: 'influxdb:1.7', cpuMilli: 600, memoryMiB: 512, constraints: ['swarmpit.influx-data == true'], mounts: ['volume influx-data:/var/lib/influxdb'] },
     // 0.10 cpus and 64M are 100m and 64 MiB, peer's defaults.
-    agent: { image: 'swarmpit/agent:latest', mode: 'global', mounts: [socket], env: { DOCKER_API_VERSION: '1.35' }, envCount: 1 },
+    agent: { image: 'swarmpit/agent:latest', mode: 'global', cpuMilli: 100, memoryMiB: 64, mounts: [socket], env: { DOCKER_API_VERSION: '1.35' }, envCount: 1 },
   })
 })
 

@@ -25,8 +25,8 @@ export async function load(files: readonly string[], variables: Record<string, s
 }
 
 /**
- * A service as expected: the fields that differ from peer's defaults (replicated, 1 replica, 100m
- * and 64 MiB, nothing else). `env` and `labels` list the entries of note; `envCount` and `labelCount`,
+ * A service as expected: the fields that differ from the defaults (replicated, 1 replica, no cpu
+ * and no memory reserved, nothing else). `env` and `labels` list the entries of note; `envCount` and `labelCount`,
  * when given, the number of entries in all.
  */
 export interface Expected {
@@ -75,8 +75,9 @@ function shape(spec: ServiceSpec, expected: Expected): Record<string, unknown> {
   }
   set('mode', spec.mode, spec.mode === 'replicated')
   set('replicas', spec.replicas, spec.replicas === 1)
-  set('cpuMilli', spec.resources.cpuMilli, spec.resources.cpuMilli === 100)
-  set('memoryMiB', spec.resources.memoryMiB, spec.resources.memoryMiB === 64)
+  // A Compose file that gives no figure reserves and limits nothing (0), as Swarm does.
+  set('cpuMilli', spec.resources.cpuMilli, spec.resources.cpuMilli === 0)
+  set('memoryMiB', spec.resources.memoryMiB, spec.resources.memoryMiB === 0)
   set('extended', spec.resources.extended, Object.keys(spec.resources.extended).length === 0)
   set('constraints', spec.constraints.map((c) => `${c.label} ${c.op} ${c.values.join(',')}`), spec.constraints.length === 0)
   set('maxPerNode', spec.maxPerNode, spec.maxPerNode === 0)

@@ -30,9 +30,11 @@ Deploy('mode and replicas', () => {
 
 Deploy('resources: one figure per resource, the limit when both differ', () => {
   checkMappings([
+    { what: 'none given: no reservation and no limit, as in Swarm (not peer\'s 100m and 64 MiB, which would be enforced)', input: {}, output: { resources: { cpu: '0m', memory: 0 } } },
+    { what: 'memory only: no cpu limit', input: { deploy: { resources: { limits: { memory: '64M' } } } }, output: { resources: { cpu: '0m', memory: 64 } } },
     { what: 'limits only', input: { deploy: { resources: { limits: { cpus: '0.5', memory: '50M' } } } }, output: { resources: { cpu: '500m', memory: 50 } } },
     { what: 'reservations only', input: { deploy: { resources: { reservations: { cpus: 0.25, memory: '1g' } } } }, output: { resources: { cpu: '250m', memory: 1024 } } },
-    { what: 'both, equal', input: { deploy: { resources: { limits: { memory: '256M' }, reservations: { memory: '256m' } } } }, output: { resources: { memory: 256 } } },
+    { what: 'both, equal', input: { deploy: { resources: { limits: { memory: '256M' }, reservations: { memory: '256m' } } } }, output: { resources: { cpu: '0m', memory: 256 } } },
     {
       what: 'both, different',
       input: { deploy: { resources: { limits: { cpus: '1', memory: '512M' }, reservations: { cpus: '0.5', memory: '512M' } } } },
@@ -40,11 +42,11 @@ Deploy('resources: one figure per resource, the limit when both differ', () => {
       warnings: ['services.web.deploy.resources: peer reserves and limits by one figure; using the limits for cpus'],
     },
     { what: 'cpu from limits, memory from reservations', input: { deploy: { resources: { limits: { cpus: '2' }, reservations: { memory: '100M' } } } }, output: { resources: { cpu: '2000m', memory: 100 } } },
-    { what: 'memory in bytes rounds up to MiB', input: { deploy: { resources: { limits: { memory: 1000 } } } }, output: { resources: { memory: 1 } } },
+    { what: 'memory in bytes rounds up to MiB', input: { deploy: { resources: { limits: { memory: 1000 } } } }, output: { resources: { cpu: '0m', memory: 1 } } },
     {
       what: 'generic resources',
       input: { deploy: { resources: { reservations: { generic_resources: [{ discrete_resource_spec: { kind: 'gpu', value: 2 } }, { discrete_resource_spec: { kind: 'ssd', value: '1' } }] } } } },
-      output: { resources: { gpu: 2, ssd: 1 } },
+      output: { resources: { cpu: '0m', memory: 0, gpu: 2, ssd: 1 } },
     },
     {
       what: 'named generic resources',
@@ -55,7 +57,7 @@ Deploy('resources: one figure per resource, the limit when both differ', () => {
     { what: 'pids', input: { deploy: { resources: { limits: { pids: 100 } } } }, output: {}, warnings: ['services.web.deploy.resources.limits.pids: ignored'] },
     { what: 'devices', input: { deploy: { resources: { reservations: { devices: [{ capabilities: ['gpu'] }] } } } }, output: {}, warnings: ['reservations.devices: ignored'] },
     { what: 'service-level cpus and mem_limit', input: { cpus: 1.5, mem_limit: '2g', mem_reservation: '1g' }, output: { resources: { cpu: '1500m', memory: 2048 } }, warnings: ['using the limits for memory'] },
-    { what: 'service-level figures agreeing with deploy', input: { cpus: '0.5', deploy: { resources: { limits: { cpus: 0.5 } } } }, output: { resources: { cpu: '500m' } } },
+    { what: 'service-level figures agreeing with deploy', input: { cpus: '0.5', deploy: { resources: { limits: { cpus: 0.5 } } } }, output: { resources: { cpu: '500m', memory: 0 } } },
     { what: 'pids_limit', input: { pids_limit: 10 }, output: {}, warnings: ['services.web.pids_limit: ignored'] },
   ])
   checkErrors([

@@ -103,7 +103,7 @@ Merge('a service only in the later file is added; null changes nothing', () => {
     { file: 'b.yaml', directory: '/p', document: { services: { web: { user: null }, worker: { image: 'w' } } } },
   ], options())
   assert.ok(result.ok)
-  if (result.ok) assert.equal(result.services, [{ name: 'web', image: 'a', user: 'app' }, { name: 'worker', image: 'w' }])
+  if (result.ok) assert.equal(result.services, [{ name: 'web', image: 'a', resources: { cpu: '0m', memory: 0 }, user: 'app' }, { name: 'worker', image: 'w', resources: { cpu: '0m', memory: 0 } }])
 })
 
 Merge.run()

@@ -9,9 +9,9 @@ import { assertLines, checkErrors, checkMappings, line, translate, web } from '.
 const Service = suite('service fields')
 
 Service('image and build', () => {
-  assert.equal(web({ image: 'nginx:1.25' }).service, { image: 'nginx:1.25' })
+  assert.equal(web({ image: 'nginx:1.25' }).service, { image: 'nginx:1.25', resources: { cpu: '0m', memory: 0 } })
   const built = web({ image: 'registry/app:1', build: { context: '.' } })
-  assert.equal(built.service, { image: 'registry/app:1' })
+  assert.equal(built.service, { image: 'registry/app:1', resources: { cpu: '0m', memory: 0 } })
   assertLines(built.warnings, ['services.web.build: ignored: peer does not build images; it runs registry/app:1'])
   const unbuilt = translate({ services: { api: { build: '.' } } })
   assert.not.ok(unbuilt.ok)
@@ -56,7 +56,7 @@ Service('container settings', () => {
 Service('every field peer has nothing for gives exactly one warning saying why', () => {
   for (const [field, reason] of Object.entries(IGNORED_SERVICE_FIELDS)) {
     const { service, warnings } = web({ image: 'nginx', [field]: field === 'depends_on' ? ['db'] : 'x' })
-    assert.equal(service, { image: 'nginx' }, field)
+    assert.equal(service, { image: 'nginx', resources: { cpu: '0m', memory: 0 } }, field)
     assert.equal(warnings, [`services.web.${field}: ignored: ${reason}`], field)
   }
 })
@@ -67,7 +67,7 @@ Service('an unknown field is an error, with the closest field when there is one'
     { what: 'a peer field', input: { replicas: 2 }, errors: ['services.web.replicas: unknown field'] },
     { what: 'nothing close', input: { frobnicate: true }, errors: ['services.web.frobnicate: unknown field: not in the compose specification'] },
   ])
-  assert.equal(web({ image: 'nginx', 'x-anything': { a: 1 } }).service, { image: 'nginx' })
+  assert.equal(web({ image: 'nginx', 'x-anything': { a: 1 } }).service, { image: 'nginx', resources: { cpu: '0m', memory: 0 } })
 })
 
 Service('service names must be DNS labels; others are refused with a suggestion', () => {
@@ -84,7 +84,7 @@ Service('service names must be DNS labels; others are refused with a suggestion'
 Service('x-peer fields merge over the translation', () => {
   checkMappings([
     { what: 'strategy and spreadBy', input: { 'x-peer': { strategy: 'binpack', maxPerNode: 1 } }, output: { strategy: 'binpack', maxPerNode: 1 } },
-    { what: 'maps merge', input: { environment: { A: '1' }, 'x-peer': { env: { B: '2' }, resources: { gpu: 1 } }, deploy: { resources: { limits: { memory: '1g' } } } }, output: { env: { A: '1', B: '2' }, resources: { memory: 1024, gpu: 1 } } },
+    { what: 'maps merge', input: { environment: { A: '1' }, 'x-peer': { env: { B: '2' }, resources: { gpu: 1 } }, deploy: { resources: { limits: { memory: '1g' } } } }, output: { env: { A: '1', B: '2' }, resources: { cpu: '0m', memory: 1024, gpu: 1 } } },
     { what: 'a process driver needs no image', input: { 'x-peer': { driver: 'process' } }, output: { driver: 'process' } },
   ])
   checkErrors([
@@ -93,7 +93,7 @@ Service('x-peer fields merge over the translation', () => {
   ])
   const process = translate({ services: { job: { command: ['sleep', '1'], 'x-peer': { driver: 'process' } } } })
   assert.ok(process.ok)
-  if (process.ok) assert.equal(process.services, [{ name: 'job', command: ['sleep', '1'], driver: 'process' }])
+  if (process.ok) assert.equal(process.services, [{ name: 'job', command: ['sleep', '1'], resources: { cpu: '0m', memory: 0 }, driver: 'process' }])
 })
 
 Service('networks: declared ones are warned about once; undeclared ones are errors', () => {
@@ -131,7 +131,7 @@ Project('extends within the file merges the base under the service', () => {
   assert.ok(result.ok)
   if (!result.ok) return
   const byName = Object.fromEntries(result.services.map((s) => [s.name, s]))
-  assert.equal(byName.web, { name: 'web', image: 'app', command: ['serve'], env: { A: '1', B: '2' }, replicas: 2, ports: [{ host: 80, container: 80, protocol: 'tcp' }] })
+  assert.equal(byName.web, { name: 'web', image: 'app', command: ['serve'], env: { A: '1', B: '2' }, replicas: 2, resources: { cpu: '0m', memory: 0 }, ports: [{ host: 80, container: 80, protocol: 'tcp' }] })
   assert.equal(byName.worker!.replicas, 5)
   assert.equal(byName.worker!.env, { A: '1', B: '2' })
 })

@@ -5,30 +5,47 @@
 // - every-slot-once, split in its two halves:
 //   - `duplicate`: a slot running more than once for longer than the conflict window. The design
 //     lets two peers briefly run one slot (a lost claim, a partition) and resolves it by a
-//     deterministic rule that stops the loser only once the winner runs; 1 s covers that.
+//     deterministic rule that stops the loser only once the winner runs; 1 s covers that. While a
+//     fault explains the copies (excuses.ts: hosts on two sides of a partition, a paused or killed
+//     agent) they are not counted; once it ends, the cluster has the heal budget (2 s) to get
+//     back to one copy.
 //   - `lost`: a slot that had been placed, still desired, running nowhere for longer than the
 //     failover budget (3 s: a dead peer is declared dead after 2 s on a LAN, and its slots must then
 //     be auctioned and started). Time inside faults marked `excusesLoss` does not count.
 //   - `never-placed`: a desired slot never seen running within the placement budget.
 // - only-desired → `undesired`: a copy of a service, a replica index or a version not desired,
-//   running longer than the conflict window (stopping takes a moment too).
+//   running longer than the conflict window (stopping takes a moment too) — or, for a version that
+//   was desired earlier, longer than the rollout budget, since a rolling update replaces the copies
+//   a few at a time. A copy on a host that could not learn of the change (excuses.ts) counts from
+//   when the fault ends.
+// - every acknowledged write is present on every live agent after heal → `write-missing`: each
+//   agent's read-back spec (history.finalReads) is the last desired one, and all hold one digest.
 // - no-overcommit → `overcommit`: checked in every sample with no window at all: it is safety.
 // - At the end of the run (after faults healed and the run settled), the simulator's own functions
 //   everySlotOnce, onlyDesired and noOvercommit over the last sample: `final-state`.
 //
 // Figures: every duplicate interval, also those within the window (a restart running replaced
 // slots twice for 0.2 s is worth seeing), and per crash or kill the time until every slot the host
-// ran was running on another host.
+// ran was running on another host; and every time a slot moved between hosts, with whether a fault
+// or a write explains it (moves.ts).
 
 import { placementRequest, type ServiceSpec } from '../../core/index.js'
 import { everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type Violation, type WorldState } from '../../sim/invariants.js'
+import { duplicateExcuse, staleExcused } from './excuses.js'
 import type { Copy, FaultRecord, History, Sample } from './history.js'
+import { slotMoves, MOVE_SETTLE_MS, type Move } from './moves.js'
 
 export interface CheckOptions {
   /** How long a slot may run twice (or a not-desired copy linger) before it is an anomaly. */
   readonly conflictWindowMs?: number
   /** How long a placed, desired slot may run nowhere before it is lost. */
   readonly failoverBudgetMs?: number
+  /** After a fault that explained two copies ends, how long they may take to become one. */
+  readonly healBudgetMs?: number
+  /** How long copies of an earlier desired version may run after a change (a rolling update). */
+  readonly rolloutBudgetMs?: number
+  /** How long after a fault or a write a move between hosts is still put down to it. */
+  readonly moveSettleMs?: number
   /** How long a newly desired slot may take to be first seen running. */
   readonly placementBudgetMs?: number
   /** Whether the last sample is after a settled period, so it must satisfy the invariants exactly. */
@@ -38,8 +55,11 @@ export interface CheckOptions {
 export const CONFLICT_WINDOW_MS = 1_000
 export const FAILOVER_BUDGET_MS = 3_000
 export const PLACEMENT_BUDGET_MS = 10_000
+/** Issue 16's target: one copy of every slot within 2 s after a partition heals. */
+export const HEAL_BUDGET_MS = 2_000
+export const ROLLOUT_BUDGET_MS = 15_000
 
-export type AnomalyKind = 'duplicate' | 'lost' | 'never-placed' | 'undesired' | 'overcommit' | 'final-state'
+export type AnomalyKind = 'duplicate' | 'lost' | 'never-placed' | 'undesired' | 'overcommit' | 'final-state' | 'write-missing'
 
 export interface Anomaly {
   readonly kind: AnomalyKind
@@ -77,6 +97,8 @@ export interface Verdict {
   readonly failoverMs: readonly number[]
   readonly failovers: readonly Failover[]
   readonly duplicates: readonly DuplicateInterval[]
+  /** Every change of the host a slot runs on; `spurious` when no fault or write explains it. */
+  readonly moves: readonly Move[]
   readonly samples: number
 }
 
@@ -87,11 +109,12 @@ export function check(history: History, options: CheckOptions = {}): Verdict {
   const samples = history.samples
   const duplicates = duplicateIntervals(samples)
   const anomalies: Anomaly[] = [
-    ...duplicates.filter((d) => d.toMs - d.fromMs > conflictWindowMs).map(({ slot, hosts, fromMs, toMs }): Anomaly => ({ kind: 'duplicate', slot, hosts, fromMs, toMs })),
+    ...unexplainedDuplicates(history, conflictWindowMs, options.healBudgetMs ?? HEAL_BUDGET_MS),
     ...missingSlots(history, failoverBudgetMs, placementBudgetMs),
-    ...undesiredCopies(history, conflictWindowMs),
+    ...undesiredCopies(history, conflictWindowMs, options.rolloutBudgetMs ?? ROLLOUT_BUDGET_MS),
     ...overcommits(history),
     ...(options.settledAtEnd === false ? [] : finalState(history)),
+    ...missingWrites(history),
   ]
   anomalies.sort((a, b) => a.fromMs - b.fromMs || (a.slot ?? '').localeCompare(b.slot ?? ''))
   const failovers = history.faults.filter((fault) => fault.kind === 'crash' || fault.kind === 'kill').flatMap((fault) => fault.hosts.map((host) => failoverAfter(samples, fault, host)))
@@ -101,8 +124,79 @@ export function check(history: History, options: CheckOptions = {}): Verdict {
     failoverMs: failovers.flatMap((failover) => (failover.ms === undefined ? [] : [failover.ms])),
     failovers,
     duplicates,
+    moves: slotMoves(history, options.moveSettleMs ?? MOVE_SETTLE_MS),
     samples: samples.length,
   }
+}
+
+/**
+ * Runs of samples in which a slot ran more than once and no fault explained it, longer than the
+ * conflict window — or than the heal budget, for a run that began as its explaining fault ended.
+ */
+function unexplainedDuplicates(history: History, conflictWindowMs: number, healBudgetMs: number): Anomaly[] {
+  const anomalies: Anomaly[] = []
+  const open = new Map<string, { fromMs: number; hosts: Set<string>; budgetMs: number; after?: FaultRecord }>()
+  /** Slots whose copies a fault explained in the previous sample, with that fault. */
+  let excused = new Map<string, FaultRecord>()
+  const close = (slot: string, toMs: number): void => {
+    const run = open.get(slot)!
+    open.delete(slot)
+    if (toMs - run.fromMs <= run.budgetMs) return
+    const detail = run.after === undefined ? undefined : `${toMs - run.fromMs} ms after the ${run.after.kind} (${run.after.detail ?? run.after.hosts.join(' ')}) ended`
+    anomalies.push({ kind: 'duplicate', slot, hosts: [...run.hosts].sort(), fromMs: run.fromMs, toMs, ...(detail === undefined ? {} : { detail }) })
+  }
+  for (const sample of history.samples) {
+    const nowExcused = new Map<string, FaultRecord>()
+    const bySlot = hostsBySlot(sample.copies)
+    for (const [slot, hosts] of bySlot) {
+      if (hosts.length < 2) continue
+      const excuse = duplicateExcuse(history.faults, hosts, sample.atMs)
+      if (excuse !== undefined) {
+        nowExcused.set(slot, excuse)
+        if (open.has(slot)) close(slot, sample.atMs)
+        continue
+      }
+      const run = open.get(slot)
+      if (run !== undefined) {
+        for (const host of hosts) run.hosts.add(host)
+        continue
+      }
+      const after = excused.get(slot)
+      open.set(slot, { fromMs: sample.atMs, hosts: new Set(hosts), budgetMs: after === undefined ? conflictWindowMs : healBudgetMs, ...(after === undefined ? {} : { after }) })
+    }
+    for (const slot of [...open.keys()]) if ((bySlot.get(slot)?.length ?? 0) < 2) close(slot, sample.atMs)
+    excused = nowExcused
+  }
+  const lastMs = history.samples.at(-1)?.atMs ?? 0
+  for (const slot of [...open.keys()]) close(slot, lastMs)
+  return anomalies
+}
+
+/** Each agent's read-back desired state against the last desired entry, and against each other. */
+function missingWrites(history: History): Anomaly[] {
+  const reads = history.finalReads ?? []
+  const wanted = history.desired.at(-1)?.services ?? []
+  const anomalies: Anomaly[] = []
+  for (const read of reads) {
+    const problems: string[] = []
+    if (read.services === undefined) problems.push(`no answer: ${read.error ?? 'unknown'}`)
+    else {
+      for (const spec of wanted) {
+        const held = read.services.find((candidate) => candidate.name === spec.name)
+        if (held === undefined) problems.push(`${spec.name} missing`)
+        else if (placementRequest(held).specHash !== placementRequest(spec).specHash || held.replicas !== spec.replicas) {
+          problems.push(`${spec.name}: holds ${held.replicas} replicas at ${placementRequest(held).specHash}, written ${spec.replicas} at ${placementRequest(spec).specHash}`)
+        }
+      }
+    }
+    if (problems.length > 0) anomalies.push({ kind: 'write-missing', hosts: [read.host], fromMs: read.atMs, toMs: read.atMs, detail: problems.join('; ') })
+  }
+  const digests = new Set(reads.flatMap((read) => (read.digest === undefined ? [] : [read.digest])))
+  if (digests.size > 1) {
+    const atMs = Math.max(...reads.map((read) => read.atMs))
+    anomalies.push({ kind: 'write-missing', hosts: reads.map((read) => read.host), fromMs: atMs, toMs: atMs, detail: `agents hold ${digests.size} different desired-state digests: ${reads.map((read) => `${read.host}=${read.digest?.slice(0, 8) ?? 'none'}`).join(' ')}` })
+  }
+  return anomalies
 }
 
 /** The services desired at `atMs`: the last entry from before it. */
@@ -211,23 +305,31 @@ function undesiredReason(copy: Copy, services: readonly ServiceSpec[]): string |
   return undefined
 }
 
-function undesiredCopies(history: History, conflictWindowMs: number): Anomaly[] {
+/** Spec hashes desired at some time up to `atMs`, by service. */
+function versionsSoFar(history: History, atMs: number): Set<string> {
+  const seen = new Set<string>()
+  for (const entry of history.desired) if (entry.fromMs <= atMs) for (const spec of entry.services) seen.add(`${spec.name} ${placementRequest(spec).specHash}`)
+  return seen
+}
+
+function undesiredCopies(history: History, conflictWindowMs: number, rolloutBudgetMs: number): Anomaly[] {
   const anomalies: Anomaly[] = []
-  const open = new Map<string, { copy: Copy; fromMs: number; reason: string }>()
+  const open = new Map<string, { copy: Copy; fromMs: number; reason: string; budgetMs: number }>()
   const close = (key: string, toMs: number): void => {
     const entry = open.get(key)!
     open.delete(key)
-    if (toMs - entry.fromMs > conflictWindowMs) anomalies.push({ kind: 'undesired', slot: entry.copy.slot, hosts: [entry.copy.host], fromMs: entry.fromMs, toMs, detail: entry.reason })
+    if (toMs - entry.fromMs > entry.budgetMs) anomalies.push({ kind: 'undesired', slot: entry.copy.slot, hosts: [entry.copy.host], fromMs: entry.fromMs, toMs, detail: entry.reason })
   }
   for (const sample of history.samples) {
     const services = desiredAt(history, sample.atMs) ?? []
     const now = new Set<string>()
     for (const copy of sample.copies) {
       const reason = undesiredReason(copy, services)
-      if (reason === undefined) continue
+      if (reason === undefined || staleExcused(history.faults, copy.host, sample.atMs)) continue
       const key = `${copy.host} ${copy.pid}`
       now.add(key)
-      if (!open.has(key)) open.set(key, { copy, fromMs: sample.atMs, reason })
+      const earlier = reason.startsWith('version ') && versionsSoFar(history, sample.atMs).has(`${copy.service} ${copy.specHash}`)
+      if (!open.has(key)) open.set(key, { copy, fromMs: sample.atMs, reason, budgetMs: earlier ? rolloutBudgetMs : conflictWindowMs })
     }
     for (const key of [...open.keys()]) if (!now.has(key)) close(key, sample.atMs)
   }

@@ -40,8 +40,11 @@ export class Faults {
   /** Power back (or the agent started again after kill): lifts the crash's drop, starts the agent from its data dir. */
   async restart(host: Host): Promise<void> {
     await this.firewall(host).lift(CRASH)
-    for (const fault of [...this.recorder.openFaults('crash', host.name), ...this.recorder.openFaults('kill', host.name)]) this.recorder.faultEnds(fault)
+    // A power cut ends when power is back; an agent-only kill when the agent listens again, since
+    // its orphaned tasks run unmanaged until then.
+    for (const fault of this.recorder.openFaults('crash', host.name)) this.recorder.faultEnds(fault)
     await this.hosts.startAgent(host)
+    for (const fault of this.recorder.openFaults('kill', host.name)) this.recorder.faultEnds(fault)
   }
 
   /** SIGKILL of the agent alone; its tasks keep running. */
@@ -57,19 +60,35 @@ export class Faults {
 
   /** No packet crosses between hosts of different groups (both ways); within a group all flows. */
   async partition(groups: readonly (readonly Host[])[]): Promise<FaultRecord> {
+    const pairs: [Host, Host][] = []
     for (const [i, group] of groups.entries()) {
-      for (const [j, other] of groups.entries()) {
-        if (i === j) continue
-        for (const host of group) {
-          for (const away of other) {
-            await this.firewall(host).drop(PARTITION, 'INPUT', ['-s', away.address])
-            await this.firewall(host).drop(PARTITION, 'OUTPUT', ['-d', away.address])
-          }
-        }
-      }
+      for (const other of groups.slice(i + 1)) for (const host of group) for (const away of other) pairs.push([host, away])
     }
     const detail = groups.map((group) => group.map((host) => host.name).join(' ')).join(' | ')
-    return this.recorder.faultBegins({ kind: 'partition', hosts: groups.flat().map((host) => host.name), detail })
+    return this.separate(pairs, groups.flat(), detail)
+  }
+
+  /**
+   * `left` and `right` cannot reach each other, but `bridge` reaches both: a host with two links,
+   * or a cluster whose two sites see a third one. Membership then hears of each side through the
+   * bridge while no direct connection crosses.
+   */
+  async bridge(left: readonly Host[], bridge: Host, right: readonly Host[]): Promise<FaultRecord> {
+    const pairs = left.flatMap((host) => right.map((away): [Host, Host] => [host, away]))
+    const detail = `${left.map((host) => host.name).join(' ')} | ${bridge.name} | ${right.map((host) => host.name).join(' ')} (${bridge.name} sees both)`
+    return this.separate(pairs, [...left, bridge, ...right], detail)
+  }
+
+  /** Drops, both ways and on both ends, every packet between the hosts of each pair. */
+  private async separate(pairs: readonly (readonly [Host, Host])[], involved: readonly Host[], detail: string): Promise<FaultRecord> {
+    for (const [a, b] of pairs) {
+      for (const [host, away] of [[a, b], [b, a]] as const) {
+        await this.firewall(host).drop(PARTITION, 'INPUT', ['-s', away.address])
+        await this.firewall(host).drop(PARTITION, 'OUTPUT', ['-d', away.address])
+      }
+    }
+    const separated = pairs.map(([a, b]) => [a.name, b.name] as const)
+    return this.recorder.faultBegins({ kind: 'partition', hosts: involved.map((host) => host.name), detail, separated })
   }
 
   /** Ends every partition. */

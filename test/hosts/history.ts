@@ -31,6 +31,11 @@ export interface FaultRecord {
   toMs?: number
   readonly detail?: string
   /**
+   * For a partition: the pairs of hosts that cannot reach each other. Halves, one host isolated and
+   * a bridge host that sees both sides are all lists of such pairs.
+   */
+  readonly separated?: readonly (readonly [string, string])[]
+  /**
    * Whether slots may go missing during this fault without counting as lost: true only for faults
    * that leave nowhere to run them (every host down). A single crash is not one: replacing its slots
    * within the failover budget is exactly what is judged.
@@ -50,6 +55,28 @@ export interface DesiredEntry {
   readonly services: readonly ServiceSpec[]
 }
 
+/** A write a client made to the desired state through one host's agent, and how it answered. */
+export interface Operation {
+  readonly kind: 'apply' | 'scale'
+  readonly host: string
+  readonly fromMs: number
+  readonly toMs: number
+  readonly ok: boolean
+  /** What was asked (`web=12`, `env ROUND=3`), or why it failed. */
+  readonly detail: string
+}
+
+/** What one agent held after the run healed: read back from its control API, as a client would. */
+export interface FinalRead {
+  readonly host: string
+  readonly atMs: number
+  /** Its desired-state heads digest; absent when it did not answer. */
+  readonly digest?: string
+  /** Its spec of each desired service, by name. */
+  readonly services?: readonly ServiceSpec[]
+  readonly error?: string
+}
+
 export interface History {
   /** Wall-clock time (ms since the epoch) of the run's start: times below are relative to it. */
   readonly startedAtMs: number
@@ -57,6 +84,10 @@ export interface History {
   readonly desired: DesiredEntry[]
   readonly samples: Sample[]
   readonly faults: FaultRecord[]
+  /** Writes made during the run (histories made by hand may have none). */
+  readonly operations?: Operation[]
+  /** Each agent's desired state once the run healed and settled. */
+  readonly finalReads?: FinalRead[]
 }
 
 /** Collects a history as a run goes. */
@@ -64,7 +95,7 @@ export class HistoryRecorder {
   readonly history: History
 
   constructor(hosts: readonly HostCapacity[], startedAtMs = Date.now()) {
-    this.history = { startedAtMs, hosts, desired: [], samples: [], faults: [] }
+    this.history = { startedAtMs, hosts, desired: [], samples: [], faults: [], operations: [], finalReads: [] }
   }
 
   /** Ms since the run's start. */
@@ -72,8 +103,21 @@ export class HistoryRecorder {
     return Date.now() - this.history.startedAtMs
   }
 
-  desire(services: readonly ServiceSpec[]): void {
-    this.history.desired.push({ fromMs: this.now(), services })
+  /**
+   * `services` are desired from `fromMs` (now, by default). A write is recorded from when it was
+   * sent: an agent may act on it before its answer comes back.
+   */
+  desire(services: readonly ServiceSpec[], fromMs = this.now()): void {
+    this.history.desired.push({ fromMs, services })
+    this.history.desired.sort((a, b) => a.fromMs - b.fromMs)
+  }
+
+  operation(record: Operation): void {
+    this.history.operations!.push(record)
+  }
+
+  finalRead(record: FinalRead): void {
+    this.history.finalReads!.push(record)
   }
 
   sample(copies: readonly Copy[]): Sample {

@@ -38,6 +38,15 @@ export interface Host {
   agentExited?: Promise<void>
 }
 
+/** An agent process that ended, however it ended. */
+export interface AgentExit {
+  readonly host: string
+  /** Wall clock, ms since the epoch. */
+  readonly at: number
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
 export interface HostsInit {
   readonly count: number
   /** Offered to placement by every agent; the process driver does not enforce it. */
@@ -48,6 +57,11 @@ export interface HostsInit {
 }
 
 export class Hosts {
+  /**
+   * Every agent exit, in order. The nemesis ends agents only with SIGKILL, so an exit by any other
+   * way is an agent that died by itself.
+   */
+  readonly exits: AgentExit[] = []
   private tornDown = false
   private readonly onExit = (): void => {
     try {
@@ -132,7 +146,8 @@ export class Hosts {
     child.stderr!.pipe(createWriteStream(host.log, { flags: 'a' }))
     host.agent = child
     host.agentExited = new Promise((resolve) => {
-      child.once('exit', () => {
+      child.once('exit', (code, signal) => {
+        if (!this.tornDown) this.exits.push({ host: host.name, at: Date.now(), code, signal })
         if (host.agent === child) host.agent = undefined
         resolve()
       })

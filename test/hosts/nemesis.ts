@@ -1,0 +1,199 @@
+// A nemesis run, as Jepsen runs one: a cluster of real agents in namespaces, one service, a seeded
+// schedule of faults (schedule.ts) with concurrent writes during some of them, then everything
+// healed and the cluster given time to converge. The run only injects and records; the checker
+// judges the finished history. Used by `npm run nemesis` (bench/nemesis.ts) for long runs and by
+// test/hosts/nemesis.test.ts for a short one in `npm test`.
+
+import { loadavg } from 'node:os'
+import { ask } from '../../cli/agent-client.js'
+import { percentile } from '../../sim/metrics.js'
+import { check, type Anomaly, type Verdict } from './checker.js'
+import { SERVICE, serviceSpec, startCluster, type Cluster } from './cluster.js'
+import type { FaultKind, History } from './history.js'
+import type { AgentExit } from './hosts.js'
+import { describeEpisode, faultMs, makeSchedule, type Episode, type Schedule, type Writes } from './schedule.js'
+
+export interface NemesisInit {
+  readonly hosts: number
+  readonly durationMs: number
+  readonly seed: number
+  /** Replicas of the one service; 2 per host by default. */
+  readonly replicas?: number
+  readonly log?: (line: string) => void
+}
+
+/** The figures of a run, as `npm run nemesis -- --json` prints them. */
+export interface NemesisFigures {
+  /** The checker's verdict, and no agent died by itself. */
+  readonly valid: boolean
+  /** Slots that ran nowhere beyond the failover budget, or were never placed. */
+  readonly lost: number
+  /** Slots that ran twice beyond the conflict window with no fault to explain it, or beyond the heal budget after one. */
+  readonly duplicatesAfterHeal: number
+  /** Every time any slot ran twice, however briefly, explained or not. */
+  readonly duplicateIntervals: number
+  readonly failoverMsP50: number
+  readonly failoverMsP99: number
+  readonly failoverMs: readonly number[]
+  readonly spuriousMoves: number
+  readonly moves: number
+  /** Agents that died by themselves (any exit but the nemesis's SIGKILL). */
+  readonly crashes: number
+  /** Faults injected, by kind. */
+  readonly faults: Readonly<Partial<Record<FaultKind, number>>>
+  readonly writes: { readonly ok: number; readonly failed: number }
+  /** From the final heal until every slot ran once and every agent held one digest; -1 if never. */
+  readonly convergeMs: number
+}
+
+export interface NemesisRun {
+  readonly schedule: Schedule
+  readonly history: History
+  readonly verdict: Verdict
+  readonly figures: NemesisFigures
+  readonly agentExits: readonly AgentExit[]
+  readonly loadAverage: { readonly before: readonly number[]; readonly after: readonly number[] }
+  readonly wallMs: number
+}
+
+const CONVERGE_TIMEOUT_MS = 30_000
+/** Watched after convergence, so the last sample stands for a settled cluster. */
+const SETTLE_MS = 3_000
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
+const round2 = (values: readonly number[]): number[] => values.map((value) => Math.round(value * 100) / 100)
+
+export async function runNemesis(init: NemesisInit): Promise<NemesisRun> {
+  const log = init.log ?? (() => {})
+  const replicas = init.replicas ?? init.hosts * 2
+  const schedule = makeSchedule(init.seed, init.hosts, init.durationMs, replicas)
+  const before = round2(loadavg())
+  const startedAt = Date.now()
+  const cluster = await startCluster(init.hosts, replicas, log)
+  try {
+    for (const episode of schedule.episodes) await runEpisode(cluster, episode, log)
+    const convergeMs = await healAndConverge(cluster, log)
+    await sleep(SETTLE_MS)
+    await cluster.readBack()
+    cluster.observer.stop()
+    const history = cluster.recorder.history
+    const verdict = check(history)
+    const agentExits = [...cluster.hosts.exits]
+    return { schedule, history, verdict, figures: figuresOf(history, verdict, agentExits, convergeMs), agentExits, loadAverage: { before, after: round2(loadavg()) }, wallMs: Date.now() - startedAt }
+  } finally {
+    cluster.teardown()
+  }
+}
+
+async function runEpisode(cluster: Cluster, episode: Episode, log: (line: string) => void): Promise<void> {
+  const { faults, hosts } = cluster
+  const fault = episode.fault
+  const named = (names: readonly string[]) => names.map((name) => hosts.host(name))
+  log(`t=${cluster.recorder.now()} ms ${describeEpisode(episode)}`)
+  switch (fault.kind) {
+    case 'crash': await faults.crash(hosts.host(fault.host)); break
+    case 'kill': await faults.kill(hosts.host(fault.host)); break
+    case 'partition': await faults.partition(fault.groups.map(named)); break
+    case 'bridge': await faults.bridge(named(fault.left), hosts.host(fault.bridge), named(fault.right)); break
+    case 'loss': await faults.loss(hosts.host(fault.host), fault.probability); break
+    case 'pause': faults.pause(hosts.host(fault.host)); break
+  }
+  const writes = episode.writes === undefined ? Promise.resolve() : sleep(episode.writes.offsetMs).then(() => writeConcurrently(cluster, episode.writes!, log))
+  await sleep(faultMs(fault))
+  switch (fault.kind) {
+    case 'crash':
+    case 'kill': await faults.restart(hosts.host(fault.host)); break
+    case 'partition':
+    case 'bridge': await faults.heal(); break
+    case 'loss': await faults.endLoss(hosts.host(fault.host)); break
+    case 'pause': faults.resume(hosts.host(fault.host)); break
+  }
+  await writes
+  await sleep(episode.quietMs)
+}
+
+/**
+ * A scale through one host and an apply through another, sent together. Both set the same replica
+ * count, so the merge is known whatever order they land in: that spec is desired from when they were
+ * sent. Should one fail, what the other wrote is desired instead.
+ */
+async function writeConcurrently(cluster: Cluster, writes: Writes, log: (line: string) => void): Promise<void> {
+  const { recorder, hosts } = cluster
+  const fromMs = recorder.now()
+  const was = { replicas: cluster.replicas, round: cluster.round }
+  recorder.desire([serviceSpec(writes.replicas, writes.round)], fromMs)
+  const timed = async (kind: 'scale' | 'apply', host: string, detail: string, write: () => Promise<void>): Promise<boolean> => {
+    try {
+      await write()
+      recorder.operation({ kind, host, fromMs, toMs: recorder.now(), ok: true, detail })
+      return true
+    } catch (error) {
+      recorder.operation({ kind, host, fromMs, toMs: recorder.now(), ok: false, detail: `${detail}: ${(error as Error).message}` })
+      return false
+    }
+  }
+  const [scaled, applied] = await Promise.all([
+    timed('scale', writes.scaleVia, `${SERVICE}=${writes.replicas}`, () => cluster.scale(hosts.host(writes.scaleVia), writes.replicas)),
+    timed('apply', writes.applyVia, `env ROUND=${writes.round}, replicas ${writes.replicas}`, () => cluster.apply(hosts.host(writes.applyVia), writes.replicas, writes.round)),
+  ])
+  const now = { replicas: scaled || applied ? writes.replicas : was.replicas, round: applied ? writes.round : was.round }
+  if (!(scaled && applied)) recorder.desire([serviceSpec(now.replicas, now.round)])
+  cluster.replicas = now.replicas
+  cluster.round = now.round
+  log(`t=${recorder.now()} ms writes answered: scale via ${writes.scaleVia} ${scaled ? 'ok' : 'failed'}, apply via ${writes.applyVia} ${applied ? 'ok' : 'failed'} (${recorder.now() - fromMs} ms)`)
+}
+
+/**
+ * Lifts whatever is still on (nothing, when every episode ended its own fault), then waits until
+ * every slot runs once and every agent holds one desired-state digest. Answers how long that took,
+ * or -1 when it did not happen within the timeout (the checker's final state then says what is wrong).
+ */
+async function healAndConverge(cluster: Cluster, log: (line: string) => void): Promise<number> {
+  const { faults, hosts, recorder } = cluster
+  await faults.heal()
+  for (const host of hosts.hosts) {
+    await faults.endLoss(host)
+    if (recorder.openFaults('pause', host.name).length > 0) faults.resume(host)
+    if (host.agent === undefined) await faults.restart(host)
+  }
+  const healedAt = Date.now()
+  try {
+    await cluster.settled(CONVERGE_TIMEOUT_MS)
+    for (;;) {
+      const digests = await Promise.all(hosts.hosts.map((host) => ask({ peer: host.socket, timeoutMs: 3_000 }, 'GET /v1/status').then((status) => status.desiredDigest, () => 'no answer')))
+      if (new Set(digests).size === 1 && digests[0] !== 'no answer') break
+      if (Date.now() - healedAt > CONVERGE_TIMEOUT_MS) throw new Error(`digests still differ: ${digests.join(' ')}`)
+      await sleep(200)
+    }
+    await cluster.settled(CONVERGE_TIMEOUT_MS)
+    const ms = Date.now() - healedAt
+    log(`t=${recorder.now()} ms healed; converged after ${ms} ms`)
+    return ms
+  } catch (error) {
+    log(`t=${recorder.now()} ms healed; did not converge: ${(error as Error).message}`)
+    return -1
+  }
+}
+
+function figuresOf(history: History, verdict: Verdict, exits: readonly AgentExit[], convergeMs: number): NemesisFigures {
+  const count = (kinds: readonly Anomaly['kind'][]): number => verdict.anomalies.filter((anomaly) => kinds.includes(anomaly.kind)).length
+  const faults: Partial<Record<FaultKind, number>> = {}
+  for (const fault of history.faults) faults[fault.kind] = (faults[fault.kind] ?? 0) + 1
+  const operations = history.operations ?? []
+  const crashes = exits.filter((exit) => exit.signal !== 'SIGKILL').length
+  return {
+    valid: verdict.valid && crashes === 0,
+    lost: count(['lost', 'never-placed']),
+    duplicatesAfterHeal: count(['duplicate']),
+    duplicateIntervals: verdict.duplicates.length,
+    failoverMsP50: percentile(verdict.failoverMs, 50),
+    failoverMsP99: percentile(verdict.failoverMs, 99),
+    failoverMs: verdict.failoverMs,
+    spuriousMoves: verdict.moves.filter((move) => move.spurious).length,
+    moves: verdict.moves.length,
+    crashes,
+    faults,
+    writes: { ok: operations.filter((operation) => operation.ok).length, failed: operations.filter((operation) => !operation.ok).length },
+    convergeMs,
+  }
+}

@@ -7,6 +7,7 @@
 import { loadavg } from 'node:os'
 import { ask } from '../../cli/agent-client.js'
 import { percentile } from '../../sim/metrics.js'
+import { withLogTails } from '../node/agent/cluster-support.js'
 import { check, type Anomaly, type Verdict } from './checker.js'
 import { SERVICE, serviceSpec, startCluster, type Cluster } from './cluster.js'
 import type { FaultKind, History } from './history.js'
@@ -80,6 +81,9 @@ export async function runNemesis(init: NemesisInit): Promise<NemesisRun> {
     const verdict = check(history)
     const agentExits = [...cluster.hosts.exits]
     return { schedule, history, verdict, figures: figuresOf(history, verdict, agentExits, convergeMs), agentExits, loadAverage: { before, after: round2(loadavg()) }, wallMs: Date.now() - startedAt }
+  } catch (error) {
+    // The agents' logs are the evidence, and teardown deletes them.
+    throw await withLogTails(error, cluster.hosts.hosts.map((host) => host.log))
   } finally {
     cluster.teardown()
   }

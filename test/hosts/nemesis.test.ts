@@ -1,0 +1,47 @@
+// The nemesis in `npm test`: five hosts through a short seeded schedule (an agent killed while two
+// other hosts write at once, then a partition bridged by one host), judged by the checker. The seed
+// list is fixed, so a failure here reproduces with `npm run nemesis -- --seed <seed> --duration 40s`.
+//
+// Needs root (network namespaces, iptables): it fails, never skips, without them — CI runs as root.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import type { Anomaly } from './checker.js'
+import { saveHistory } from './history.js'
+import { runNemesis } from './nemesis.js'
+
+const SEEDS = [23]
+const DURATION_MS = 40_000
+
+const describe = (anomaly: Anomaly): string => `${anomaly.kind} ${anomaly.slot ?? ''} on [${anomaly.hosts.join(' ')}] ${anomaly.fromMs}–${anomaly.toMs} ms${anomaly.detail === undefined ? '' : `: ${anomaly.detail}`}`
+
+/** Slots run twice: after a restart (issue 16, bugs 1, 2 and 4) or past the heal budget. */
+const isDuplicate = (anomaly: Anomaly): boolean => anomaly.kind === 'duplicate' || (anomaly.kind === 'final-state' && / runs \d+ times /.test(anomaly.detail ?? ''))
+
+const nemesis = suite('hosts: nemesis')
+
+for (const seed of SEEDS) {
+  nemesis(`seed ${seed}: through kills, partitions and concurrent writes nothing is lost, nothing undesired runs, no host is over-committed and every write reaches every agent`, async () => {
+    const run = await runNemesis({ hosts: 5, durationMs: DURATION_MS, seed, log: (line) => console.log(`    ${line}`) })
+    const { figures, verdict } = run
+    const keep = process.env.PEER_HOSTS_HISTORY
+    if (keep !== undefined) console.log(`    history: ${saveHistory(keep, `nemesis-seed${seed}`, run.history, verdict)}`)
+    console.log(`    took ${run.wallMs} ms; failover ${figures.failoverMs.join(', ')} ms; ${figures.duplicateIntervals} brief doubles; moves ${figures.moves} (${figures.spuriousMoves} spurious); converged ${figures.convergeMs} ms after heal; load ${run.loadAverage.after.join(' ')}`)
+    for (const anomaly of verdict.anomalies) console.log(`      anomaly: ${describe(anomaly)}`)
+
+    assert.is(figures.crashes, 0, `agents died by themselves: ${JSON.stringify(run.agentExits)}`)
+    assert.ok(figures.convergeMs >= 0, 'every slot once and one desired state on every agent after the final heal')
+    assert.equal(figures.writes.failed, 0, 'every write answered')
+    // What holds: the non-duplicate half of the verdict.
+    assert.equal(verdict.anomalies.filter((anomaly) => !isDuplicate(anomaly)).map(describe), [], 'nothing lost or never placed, nothing undesired, no over-commit, every acknowledged write on every agent')
+    assert.ok(verdict.failoverMs.length > 0 && verdict.failoverMs.every((ms) => ms <= 5_000), `failover within 5 s: ${verdict.failoverMs.join(', ')} ms`)
+
+    // KNOWN FAILURE, not asserted until the agent is fixed (issue 16, bugs 1, 2 and 4): slots may run
+    // twice after a restarted agent takes back its orphans, or longer than the 2 s heal budget after a
+    // partition. When fixed, this becomes: assert.equal(verdict.anomalies, []).
+    const duplicates = verdict.anomalies.filter(isDuplicate)
+    if (duplicates.length > 0) console.log(`    KNOWN FAILURE (issue 16; not asserted yet): ${duplicates.length} slots ran twice beyond their budget`)
+  })
+}
+
+nemesis.run()

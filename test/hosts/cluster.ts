@@ -1,6 +1,9 @@
 // A cluster under watch: N hosts with their agents meshed, the observer sampling, the nemesis ready,
 // and one service (`sleep 600`, process driver) applied and placed — the starting point of every
-// fault test and of the nemesis run. Writes go through the real CLI, as an operator's would.
+// fault test and of the nemesis run. The first apply goes through the real CLI, as an operator's
+// would. Writes during faults go straight to an agent's control API, with what `peer apply` and
+// `peer scale` send: on a busy two-core machine a CLI process takes seconds just to start, and a
+// write must land when the history says it was sent.
 
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -18,6 +21,7 @@ export const SERVICE = 'web'
 const CPU_MILLI = 2_000
 const MEMORY_MIB = 2_048
 const PLACE_TIMEOUT_MS = 30_000
+const WRITE_TIMEOUT_MS = 10_000
 
 /** The service as written: `round` is the env change each apply makes. */
 export function serviceBody(replicas: number, round: number): Record<string, unknown> {
@@ -54,9 +58,9 @@ export interface Cluster {
   round: number
   /** Polls the observer every 100 ms until every slot runs once; answers how long that took. */
   settled(timeoutMs: number, excluded?: string): Promise<number>
-  /** `peer apply` of the service through `host`'s agent. */
+  /** What `peer apply` sends for the service, through `host`'s agent. */
   apply(host: Host, replicas: number, round: number): Promise<void>
-  /** `peer scale web=<replicas>` through `host`'s agent. */
+  /** What `peer scale web=<replicas>` sends, through `host`'s agent. */
   scale(host: Host, replicas: number): Promise<void>
   /** Each agent's desired state, read back through its API into the history. */
   readBack(): Promise<void>
@@ -96,14 +100,10 @@ export async function startCluster(count: number, replicas: number, log: (line: 
         }
       },
       async apply(host, wantReplicas, round) {
-        const file = join(hosts.base, `web-${round}-${host.name}.json`)
-        writeFileSync(file, JSON.stringify({ services: { [SERVICE]: serviceBody(wantReplicas, round) } }))
-        const result = await runCli(['apply', '-f', file, '--data', host.dataDir])
-        if (result.code !== 0) throw new Error(`peer apply via ${host.name} exited ${result.code}: ${result.stderr.trim()}`)
+        await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [serviceSpec(wantReplicas, round)] } })
       },
       async scale(host, wantReplicas) {
-        const result = await runCli(['scale', `${SERVICE}=${wantReplicas}`, '--data', host.dataDir])
-        if (result.code !== 0) throw new Error(`peer scale via ${host.name} exited ${result.code}: ${result.stderr.trim()}`)
+        await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/scale', { body: { service: SERVICE, replicas: wantReplicas } })
       },
       async readBack() {
         await Promise.all(hosts.hosts.map(async (host) => {
@@ -119,7 +119,10 @@ export async function startCluster(count: number, replicas: number, log: (line: 
       },
     }
     recorder.desire([serviceSpec(replicas, 0)])
-    await cluster.apply(hosts.hosts[0]!, replicas, 0)
+    const file = join(hosts.base, `${SERVICE}.json`)
+    writeFileSync(file, JSON.stringify({ services: { [SERVICE]: serviceBody(replicas, 0) } }))
+    const applied = await runCli(['apply', '-f', file, '--data', hosts.hosts[0]!.dataDir])
+    if (applied.code !== 0) throw new Error(`peer apply via h1 exited ${applied.code}: ${applied.stderr.trim()}`)
     const placedMs = await cluster.settled(PLACE_TIMEOUT_MS)
     log(`${replicas} replicas placed ${placedMs} ms after the apply answered`)
     return cluster

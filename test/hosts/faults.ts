@@ -81,20 +81,29 @@ export class Faults {
 
   /** Drops, both ways and on both ends, every packet between the hosts of each pair. */
   private async separate(pairs: readonly (readonly [Host, Host])[], involved: readonly Host[], detail: string): Promise<FaultRecord> {
+    // Each host's rules in turn, the hosts side by side: the cut lands about at once everywhere.
+    const byHost = new Map<Host, Host[]>()
     for (const [a, b] of pairs) {
-      for (const [host, away] of [[a, b], [b, a]] as const) {
+      byHost.set(a, [...(byHost.get(a) ?? []), b])
+      byHost.set(b, [...(byHost.get(b) ?? []), a])
+    }
+    await Promise.all([...byHost].map(async ([host, aways]) => {
+      for (const away of aways) {
         await this.firewall(host).drop(PARTITION, 'INPUT', ['-s', away.address])
         await this.firewall(host).drop(PARTITION, 'OUTPUT', ['-d', away.address])
       }
-    }
+    }))
     const separated = pairs.map(([a, b]) => [a.name, b.name] as const)
     return this.recorder.faultBegins({ kind: 'partition', hosts: involved.map((host) => host.name), detail, separated })
   }
 
-  /** Ends every partition. */
+  /**
+   * Ends every partition. The record ends as lifting begins: lifting dozens of rules takes a
+   * moment, and agents that find each other meanwhile are already healing.
+   */
   async heal(): Promise<void> {
-    for (const firewall of this.firewalls.values()) await firewall.lift(PARTITION)
     for (const fault of this.recorder.openFaults('partition')) this.recorder.faultEnds(fault)
+    await Promise.all([...this.firewalls.values()].map((firewall) => firewall.lift(PARTITION)))
   }
 
   /** SIGSTOP of the agent: a long GC pause or a stalled VM. Its tasks keep running. */

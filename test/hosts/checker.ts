@@ -117,7 +117,7 @@ export function check(history: History, options: CheckOptions = {}): Verdict {
     ...missingWrites(history),
   ]
   anomalies.sort((a, b) => a.fromMs - b.fromMs || (a.slot ?? '').localeCompare(b.slot ?? ''))
-  const failovers = history.faults.filter((fault) => fault.kind === 'crash' || fault.kind === 'kill').flatMap((fault) => fault.hosts.map((host) => failoverAfter(samples, fault, host)))
+  const failovers = history.faults.filter((fault) => fault.kind === 'crash' || fault.kind === 'kill').flatMap((fault) => fault.hosts.map((host) => failoverAfter(history, fault, host)))
   return {
     valid: anomalies.length === 0,
     anomalies,
@@ -390,14 +390,19 @@ function finalState(history: History): Anomaly[] {
   }))
 }
 
-/** Time from the fault until every slot `host` ran just before it ran on some other host. */
-function failoverAfter(samples: readonly Sample[], fault: FaultRecord, host: string): Failover {
+/**
+ * Time from the fault until every slot `host` ran just before it ran on some other host — of those
+ * still desired then: a slot scaled away meanwhile need not run anywhere.
+ */
+function failoverAfter(history: History, fault: FaultRecord, host: string): Failover {
+  const samples = history.samples
   const before = samples.filter((sample) => sample.atMs < fault.fromMs).at(-1)
   const slots = [...new Set((before?.copies ?? []).filter((copy) => copy.host === host).map((copy) => copy.slot))].sort()
   for (const sample of samples) {
     if (sample.atMs < fault.fromMs) continue
+    const desired = desiredSlots(desiredAt(history, sample.atMs) ?? [])
     const elsewhere = new Set(sample.copies.filter((copy) => copy.host !== host).map((copy) => copy.slot))
-    if (slots.every((slot) => elsewhere.has(slot))) return { kind: fault.kind, host, fromMs: fault.fromMs, slots, ms: sample.atMs - fault.fromMs }
+    if (slots.every((slot) => elsewhere.has(slot) || !desired.has(slot))) return { kind: fault.kind, host, fromMs: fault.fromMs, slots, ms: sample.atMs - fault.fromMs }
   }
   return { kind: fault.kind, host, fromMs: fault.fromMs, slots }
 }

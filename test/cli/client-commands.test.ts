@@ -294,8 +294,8 @@ text('events: one line per event, time, kind, details; unknown kinds show their 
 
 text('history: CHANGED joined by comma, - when none; reverts say from which version', () => {
   const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
-    service: 'web' as HistoryEntry['service'], version: 1, action: 'create', author: P, timeMs: new Date(2025, 0, 2, 3, 4, 5).getTime(),
-    specDigest: 'd', specHash: 'h', changed: [], ...over,
+    service: 'web' as HistoryEntry['service'], version: 1, id: String(over.version ?? 1), key: '0123456789abcdef', parents: [], recorded: true,
+    action: 'create', author: P, timeMs: new Date(2025, 0, 2, 3, 4, 5).getTime(), specDigest: 'd', specHash: 'h', changed: [], ...over,
   })
   const lines = historyText([entry({}), entry({ version: 2, action: 'revert', author: Q, changed: ['image', 'env.A'], revertedFrom: 1 })]).trimEnd().split('\n')
   assert.match(lines[0]!, /^SERVICE\s+VERSION\s+ACTION\s+AUTHOR\s+TIME\s+CHANGED$/)

@@ -165,7 +165,7 @@ function olderDocument(): DesiredDoc {
     root.services.web!.versions.push(record(2, 'scale', 'peer-a', 2_000, { ...web, replicas: 5 }, ['replicas']))
   })
   const fromB = Automerge.change(Automerge.merge(Automerge.clone(b), Automerge.clone(base)), (root) => {
-    root.services.web!.spec.env.LOG = new ImmutableString('debug')
+    (root.services.web!.spec.env as Record<string, unknown>).LOG = new ImmutableString('debug')
     root.services.web!.version = 2
     root.services.web!.versions.push(record(2, 'update', 'peer-b', 2_100, { ...web, env: { LOG: 'debug' } }, ['env.LOG']))
   })

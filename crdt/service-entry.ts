@@ -49,12 +49,15 @@ function concurrentNumbers(entry: Record<string, unknown>, key: string): number[
   return Object.values(found).map(readNumber).filter((value): value is number => value !== undefined)
 }
 
-/** The numbers the `version` register holds: several while concurrent writes await a merge. */
-export function writtenVersionNumbers(doc: DesiredDoc, name: string): number[] {
+/**
+ * The number the `version` register shows (one of several while concurrent writes await a merge), or
+ * 0. Read without the conflict lookup readServiceEntry makes: a write only needs a floor for its number.
+ */
+export function registerVersionNumber(doc: DesiredDoc, name: string): number {
   const services = (doc as DesiredStateDocument).services as unknown
-  if (!isRecordValue(services) || !Object.hasOwn(services, name)) return []
+  if (!isRecordValue(services) || !Object.hasOwn(services, name)) return 0
   const entry = services[name]
-  return isRecordValue(entry) ? concurrentNumbers(entry, 'version') : []
+  return isRecordValue(entry) ? readNumber(entry.version) ?? 0 : 0
 }
 
 /** Decoded specs by stored spec object; unchanged specs are shared between document versions. */

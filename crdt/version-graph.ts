@@ -6,7 +6,7 @@
 import { failure, type DesiredStateError } from './errors.js'
 import { mergeRecord } from './merge-version.js'
 import type { DesiredDoc } from './schema.js'
-import { readServiceVersions, writtenVersionNumbers } from './service-entry.js'
+import { readServiceVersions, registerVersionNumber } from './service-entry.js'
 import { parseVersionRef, versionIds, type VersionRef } from './version-ids.js'
 import { compareVersions, versionKey, type StoredVersion } from './versions.js'
 
@@ -35,7 +35,8 @@ export function versionGraph(doc: DesiredDoc, name: string): VersionGraph {
   const parents = new Map(stored.map((version) => [version.key, parentsOf(version, stored)]))
   const replaced = new Set([...parents.values()].flat())
   const heads = stored.filter((version) => !replaced.has(version.key)).sort(compareVersions)
-  const highest = Math.max(0, ...stored.map((version) => version.record.version), ...writtenVersionNumbers(doc, name))
+  // The register counts too, as it always has: a document whose records were damaged still numbers on.
+  const highest = Math.max(registerVersionNumber(doc, name), ...stored.map((version) => version.record.version))
   let merge: StoredVersion | undefined
   if (heads.length > 1) {
     const record = mergeRecord(doc, name, heads, highest + 1)

@@ -31,6 +31,7 @@ export function historyText(entries: readonly HistoryEntry[]): string {
   if (entries.length === 0) return 'No history.\n'
   return `${table(['SERVICE', 'VERSION', 'ACTION', 'AUTHOR', 'TIME', 'CHANGED'], entries.map((e) => [
     e.service,
+    // An agent of an older build answers without ids; its numbers are what it has.
     e.id ?? String(e.version),
     actionText(e),
     e.author === '' ? '-' : shortPeer(e.author),

@@ -20,7 +20,7 @@ export function registerRevert(program: Command): void {
       .command('revert')
       .description('write an earlier version of a service back as its newest version')
       .argument('<service>', 'service name')
-      .argument('[version]', 'version to go back to, its id in peer history (3, or 2·1a2b); default: the newest earlier one with a different spec'),
+      .argument('[version]', 'version to go back to, its id in peer history (3, or 2·1a2b); default: the newest earlier version whose tasks differ (a scale alone does not count)'),
   )
     .option('--json', 'print the outcome as JSON')
     .action(async (service: string, given: string | undefined, options: RevertOptions) => {
@@ -35,6 +35,7 @@ export function registerRevert(program: Command): void {
         const earlier = entries.slice(0, -1).filter((e) => current !== undefined && e.specHash !== '' && e.specHash !== current.specHash)
         const target = earlier[earlier.length - 1]
         if (target === undefined) throw new UsageError(`${service} has no earlier version with a different spec to go back to`, EXIT_FAILURE)
+        // By id: its number may be shared by concurrent versions (an older agent sends no id).
         version = target.id ?? target.version
       }
       const answer = await ask(options, 'POST /v1/revert', { body: { service, version } })

@@ -85,6 +85,12 @@ versions('each concurrent version has its own id, their merge is a version, and 
     assert.match(after[4]!, /^web\s+3\s+merge /)
     assert.match(after[5]!, new RegExp(`^web\\s+4\\s+revert \\(from ${changed.id}\\)\\s+`))
     assert.equal((await status(a1)).services.map((s) => [s.desired, s.version]), [[1, 4]])
+    // Without a version, revert goes to the newest earlier version whose tasks differ (a scale alone
+    // does not count, as in a rollback), named by its id although its number is shared: the scale.
+    const back = await cli(['revert', 'web'], a1)
+    assert.match(back.stdout, /web\s+updated\s+5\s+env\.LOG, replicas/, back.stdout)
+    const last = (await ask({ peer: a1.socket }, 'GET /v1/history', { query: { service: 'web' } })).entries.at(-1)!
+    assert.equal([last.id, last.revertedFromId], ['5', scaled.id])
   } catch (error) {
     throw await withLogTails(error, [a1.log, a2.log])
   } finally {

@@ -59,9 +59,10 @@ function checkReplica(doc: DesiredDoc, label: string): void {
     const newest = listed.entries.at(-1)!
     const state = serviceState(doc, name)
     if (state === undefined) {
-      assert.is(newest.specHash, '', `${label}: ${name} is removed, and so is its newest version`)
+      assert.is(newest.specDigest, '', `${label}: ${name} is removed, and so is its newest version`)
     } else {
-      assert.is(newest.specHash, state.specHash, `${label}: the newest version of ${name} (${newest.id}) holds its spec`)
+      // specDigest covers the whole spec (specHash leaves out what does not restart a task, as replicas).
+      assert.is(newest.specDigest, state.specDigest, `${label}: the newest version of ${name} (${newest.id}) holds its spec`)
       assert.is(newest.version, state.version, `${label}: ${name} is at its newest version`)
     }
     for (const entry of listed.entries) if (entry.action === 'merge') assert.ok(entry.parents.length >= 2, `${label}: merge ${entry.id} joins versions`)

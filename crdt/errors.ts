@@ -10,8 +10,10 @@ export type DesiredStateError =
   | { kind: 'invalid-spec'; service: string; errors: SpecError[] }
   | { kind: 'invalid-replicas'; service: string; replicas: number }
   | { kind: 'not-scalable'; service: string; mode: Mode }
-  | { kind: 'unknown-version'; service: string; version: number }
-  | { kind: 'version-has-no-spec'; service: string; version: number }
+  | { kind: 'unknown-version'; service: string; version: number | string }
+  /** A bare number that concurrent writes gave to several versions; `candidates` are their ids. */
+  | { kind: 'ambiguous-version'; service: string; version: number | string; candidates: string[] }
+  | { kind: 'version-has-no-spec'; service: string; version: number | string }
   | { kind: 'invalid-peer'; peer: string }
   | { kind: 'invalid-label'; peer: string; label: string; message: string }
   | { kind: 'invalid-secret-name'; secret: string }
@@ -48,8 +50,11 @@ export function describeError(error: DesiredStateError): string {
       return `service ${JSON.stringify(error.service)} runs in ${error.mode} mode, which has no replica count`
     case 'unknown-version':
       return `service ${JSON.stringify(error.service)} has no version ${error.version} in its history`
+    case 'ambiguous-version':
+      return `service ${JSON.stringify(error.service)} has ${error.candidates.length} versions ${error.version}, written concurrently on different peers: ` +
+        `${error.candidates.join(', ')}; name one of these ids (see peer history ${error.service})`
     case 'version-has-no-spec':
-      return `version ${error.version} of ${JSON.stringify(error.service)} is a removal; there is no spec to revert to`
+      return `version ${error.version} of ${JSON.stringify(error.service)} left it removed; there is no spec to revert to`
     case 'invalid-peer':
       return `${JSON.stringify(error.peer)} is not a peer id`
     case 'invalid-label':

@@ -12,6 +12,8 @@ export {
 } from './secrets.js'
 export { history, lastVersionOtherThan, type HistoryEntry } from './history.js'
 export type { VersionRecord } from './versions.js'
+export type { ServiceVersion } from './version-graph.js'
+export { parseVersionRef, VERSION_ID_SEPARATOR, type VersionRef } from './version-ids.js'
 export { desiredState, serviceState, type DesiredState, type InvalidService, type ServiceState } from './materialise.js'
 export { conflicts, type FieldConflict } from './conflicts.js'
 export { checkSpec, type SpecCheck } from './spec-check.js'

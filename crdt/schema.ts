@@ -14,8 +14,9 @@ export const SCHEMA_VERSION = 1
 /** One stored string: a scalar, so concurrent writes conflict as a whole (see the file comment). */
 export type StoredString = ImmutableString
 
-export type VersionAction = 'create' | 'update' | 'scale' | 'remove' | 'revert'
-export const VERSION_ACTIONS: readonly VersionAction[] = ['create', 'update', 'scale', 'remove', 'revert']
+/** `merge`: the spec concurrent writes merged into, recorded as a version of its own (version-graph.ts). */
+export type VersionAction = 'create' | 'update' | 'scale' | 'remove' | 'revert' | 'merge'
+export const VERSION_ACTIONS: readonly VersionAction[] = ['create', 'update', 'scale', 'remove', 'revert', 'merge']
 
 /**
  * A service: its spec, one register per field (spec-codec.ts), so concurrent edits to different

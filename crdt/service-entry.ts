@@ -1,21 +1,26 @@
 // Reading and writing one service's entry: `services[name] = { spec, removed, version, author,
 // timeMs, versions }`. `version`, `author` and `timeMs` repeat the newest version record as registers,
-// so materialising 1,000 services does not parse 1,000 histories.
+// so materialising 1,000 services does not parse 1,000 histories. Every write sets all three, so
+// concurrent values in the `version` register mean exactly what concurrent heads in the version graph
+// mean (version-graph.ts): writes no later write has seen together, whose merge is a version of its
+// own, numbered one past the highest of them.
 
-import { ImmutableString } from '@automerge/automerge'
+import { ImmutableString, getConflicts } from '@automerge/automerge'
 import type { PeerId } from '../core/index.js'
 import type { ServiceSpec } from '../core/index.js'
 import { applySteps } from './diff.js'
 import { deepFreeze, isRecordValue, readNumber, readString, type PlainValue } from './plain.js'
 import { DOCUMENT_LIMITS, type DesiredDoc, type DesiredStateDocument } from './schema.js'
 import { decodeSpec, encodeSpec, planSpecWrites } from './spec-codec.js'
-import { decodeVersions, encodeVersion, type VersionRecord } from './versions.js'
+import { decodeVersions, encodeVersion, type StoredVersion, type VersionRecord } from './versions.js'
 
 export interface ServiceEntryView {
   /** The stored spec, decoded but not checked (see spec-check.ts). */
   readonly spec: Record<string, PlainValue> | undefined
   readonly removed: boolean
+  /** The newest version's number, counting a merge of concurrent writes as a version (see above). */
   readonly version: number
+  /** Who wrote the newest version and when; '' and the latest writer's time for a merge. */
   readonly author: string
   readonly timeMs: number
 }
@@ -26,13 +31,33 @@ export function readServiceEntry(doc: DesiredDoc, name: string): ServiceEntryVie
   if (!isRecordValue(services) || !Object.hasOwn(services, name)) return undefined
   const entry = services[name]
   if (!isRecordValue(entry)) return undefined
+  const concurrent = concurrentNumbers(entry, 'version')
+  const merging = concurrent.length > 1
   return {
     spec: decodedSpec(entry.spec),
     removed: entry.removed === true,
-    version: readNumber(entry.version) ?? 0,
-    author: readString(entry.author) ?? '',
-    timeMs: readNumber(entry.timeMs) ?? 0,
+    version: merging ? Math.max(...concurrent) + 1 : readNumber(entry.version) ?? 0,
+    author: merging ? '' : readString(entry.author) ?? '',
+    timeMs: merging ? Math.max(0, ...concurrentNumbers(entry, 'timeMs')) : readNumber(entry.timeMs) ?? 0,
   }
+}
+
+/** Every concurrent number in a register (one when there is no conflict); values that are not numbers are left out. */
+function concurrentNumbers(entry: Record<string, unknown>, key: string): number[] {
+  const found = getConflicts(entry, key)
+  if (found === undefined) return []
+  return Object.values(found).map(readNumber).filter((value): value is number => value !== undefined)
+}
+
+/**
+ * The number the `version` register shows (one of several while concurrent writes await a merge), or
+ * 0. Read without the conflict lookup readServiceEntry makes: a write only needs a floor for its number.
+ */
+export function registerVersionNumber(doc: DesiredDoc, name: string): number {
+  const services = (doc as DesiredStateDocument).services as unknown
+  if (!isRecordValue(services) || !Object.hasOwn(services, name)) return 0
+  const entry = services[name]
+  return isRecordValue(entry) ? readNumber(entry.version) ?? 0 : 0
 }
 
 /** Decoded specs by stored spec object; unchanged specs are shared between document versions. */
@@ -46,7 +71,8 @@ function decodedSpec(stored: unknown): Record<string, PlainValue> | undefined {
   return decoded
 }
 
-export function readServiceVersions(doc: DesiredDoc, name: string): VersionRecord[] {
+/** The versions stored for `name`, each once (versions.ts). */
+export function readServiceVersions(doc: DesiredDoc, name: string): StoredVersion[] {
   const services = (doc as DesiredStateDocument).services as unknown
   if (!isRecordValue(services) || !Object.hasOwn(services, name)) return []
   const entry = services[name]
@@ -59,23 +85,14 @@ export function serviceEntryNames(doc: DesiredDoc): string[] {
   return isRecordValue(services) ? Object.keys(services).sort() : []
 }
 
-/**
- * The number the next version of `name` gets: one more than any it has had, including versions
- * written concurrently by other peers (they all sit in the versions list after a merge).
- */
-export function nextVersionNumber(doc: DesiredDoc, name: string): number {
-  let highest = readServiceEntry(doc, name)?.version ?? 0
-  for (const record of readServiceVersions(doc, name)) highest = Math.max(highest, record.version)
-  return highest + 1
-}
-
 export interface ServiceWrite {
   readonly name: string
   /** The new spec, or null to remove the service. */
   readonly spec: ServiceSpec | null
   /** The stored spec the write was planned against (decoded), if any. */
   readonly before: Record<string, PlainValue> | undefined
-  readonly record: VersionRecord
+  /** Version records to append, oldest first: a merge this write records, then the write's own. */
+  readonly records: readonly VersionRecord[]
   readonly author: PeerId
   readonly timeMs: number
 }
@@ -85,15 +102,17 @@ export function writeService(root: DesiredStateDocument, write: ServiceWrite): v
   if (!isRecordValue(root.services)) root.services = {}
   const services = root.services as unknown as Record<string, Record<string, unknown>>
   const existing = services[write.name]
+  const newest = write.records[write.records.length - 1]
+  if (newest === undefined) throw new Error(`writeService: a write of ${write.name} needs a version record`)
   if (!isRecordValue(existing)) {
     if (write.spec === null) throw new Error(`writeService: cannot remove ${write.name}, which has no entry`)
     services[write.name] = {
       spec: encodeSpec(write.spec),
       removed: false,
-      version: write.record.version,
+      version: newest.version,
       author: new ImmutableString(write.author),
       timeMs: write.timeMs,
-      versions: [encodeVersion(write.record)],
+      versions: write.records.map(encodeVersion),
     }
     return
   }
@@ -107,12 +126,12 @@ export function writeService(root: DesiredStateDocument, write: ServiceWrite): v
   }
   const removed = write.spec === null
   if (entry.removed !== removed) entry.removed = removed
-  entry.version = write.record.version
+  entry.version = newest.version
   entry.author = new ImmutableString(write.author)
   entry.timeMs = write.timeMs
   if (!Array.isArray(entry.versions)) entry.versions = []
   const versions = entry.versions as unknown[]
-  versions.push(encodeVersion(write.record))
+  for (const record of write.records) versions.push(encodeVersion(record))
   const excess = versions.length - DOCUMENT_LIMITS.versionsPerService
   if (excess > 0) versions.splice(0, excess)
 }

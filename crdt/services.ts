@@ -1,6 +1,8 @@
 // Service operations: apply, scale, remove, revert. Each reads the current document, decides what
 // must change, and writes all of it in one Automerge change (or none when nothing differs). Every
-// write appends a version record, so `history` can say who changed what and when.
+// write appends a version record, so `history` can say who changed what and when. A write that
+// follows concurrent writes it has now seen together first records their merge (merge-version.ts):
+// the spec it replaces is that merge, which would otherwise vanish from history.
 
 import type { PeerId, ServiceName } from '../core/index.js'
 import { SPEC_LIMITS, specDigest, specHash, unresolvedSecrets, type ServiceSpec } from '../core/index.js'
@@ -8,16 +10,18 @@ import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { changedPaths } from './diff.js'
 import type { DesiredDoc } from './schema.js'
-import { nextVersionNumber, readServiceEntry, readServiceVersions, writeService, type ServiceWrite } from './service-entry.js'
+import { readServiceEntry, writeService, type ServiceWrite } from './service-entry.js'
 import { checkSpec } from './spec-check.js'
-import { compareVersions, specJson, versionSpec, type VersionRecord } from './versions.js'
+import { findVersion, versionGraph, type ServiceVersion } from './version-graph.js'
+import type { VersionRef } from './version-ids.js'
+import { specJson, versionSpec, type VersionRecord } from './versions.js'
 
 export type ServiceOutcomeKind = 'created' | 'updated' | 'unchanged' | 'removed'
 
 export interface ServiceOutcome {
   readonly service: ServiceName
   readonly outcome: ServiceOutcomeKind
-  /** The version the service is at after the operation. */
+  /** The number of the version the service is at after the operation. */
   readonly version: number
   /** Field paths that changed (empty when created, unchanged or removed). */
   readonly changed: readonly string[]
@@ -49,11 +53,11 @@ export function apply(doc: DesiredDoc, given: readonly ServiceSpec[], author: Pe
       outcomes.push({ service: spec.name, outcome: 'unchanged', version: entry.version, changed: [] })
       continue
     }
-    const version = nextVersionNumber(doc, spec.name)
     const action = live ? 'update' : 'create'
     const reported = live ? changed : []
-    writes.push(serviceWrite(spec.name, spec, entry?.spec, version, action, reported, author, nowMs))
-    outcomes.push({ service: spec.name, outcome: live ? 'updated' : 'created', version, changed: reported })
+    const write = serviceWrite(doc, spec.name, spec, entry?.spec, action, reported, author, nowMs)
+    writes.push(write)
+    outcomes.push({ service: spec.name, outcome: live ? 'updated' : 'created', version: writtenNumber(write), changed: reported })
   }
   const next = commit(doc, writes, `apply ${writes.map((write) => write.name).join(',')}`, nowMs)
   return { ok: true, ...next, services: outcomes }
@@ -73,11 +77,10 @@ export function scale(doc: DesiredDoc, service: string, replicas: number, author
   if (replicas === current.replicas) {
     return { ok: true, doc, change: null, outcome: { service: current.name, outcome: 'unchanged', version: entry.version, changed: [] } }
   }
-  const version = nextVersionNumber(doc, service)
   const spec: ServiceSpec = { ...current, replicas }
-  const write = serviceWrite(current.name, spec, entry.spec, version, 'scale', ['replicas'], author, nowMs)
+  const write = serviceWrite(doc, current.name, spec, entry.spec, 'scale', ['replicas'], author, nowMs)
   const next = commit(doc, [write], `scale ${service}=${replicas}`, nowMs)
-  return { ok: true, ...next, outcome: { service: current.name, outcome: 'updated', version, changed: ['replicas'] } }
+  return { ok: true, ...next, outcome: { service: current.name, outcome: 'updated', version: writtenNumber(write), changed: ['replicas'] } }
 }
 
 /** Removes services. All must exist, or nothing is removed and the error names the first unknown one. */
@@ -88,9 +91,9 @@ export function remove(doc: DesiredDoc, services: readonly string[], author: Pee
   for (const name of names) {
     const entry = readServiceEntry(doc, name)
     if (entry === undefined || entry.removed) return failure({ kind: 'unknown-service', service: name })
-    const version = nextVersionNumber(doc, name)
-    writes.push(serviceWrite(name, null, entry.spec, version, 'remove', [], author, nowMs))
-    outcomes.push({ service: name as ServiceName, outcome: 'removed', version, changed: [] })
+    const write = serviceWrite(doc, name, null, entry.spec, 'remove', [], author, nowMs)
+    writes.push(write)
+    outcomes.push({ service: name as ServiceName, outcome: 'removed', version: writtenNumber(write), changed: [] })
   }
   const next = commit(doc, writes, `remove ${names.join(',')}`, nowMs)
   return { ok: true, ...next, services: outcomes }
@@ -98,37 +101,42 @@ export function remove(doc: DesiredDoc, services: readonly string[], author: Pee
 
 /**
  * Writes the spec of an earlier version back as a new version; history is never rewritten. A removed
- * service comes back. If two peers wrote the same version number concurrently, the record that sorts
- * last in history order is used, and `revertedTo` says which one it was.
+ * service comes back. `version` is an id as history shows it (`2·1a2b`) or a number; a number that
+ * concurrent writes gave to several versions is refused with their ids (`ambiguous-version`), because
+ * picking one would be a guess.
  */
-export function revert(doc: DesiredDoc, service: string, version: number, author: PeerId, nowMs: number): EditResult<{ outcome: ServiceOutcome; revertedTo: VersionRecord }> {
+export function revert(doc: DesiredDoc, service: string, version: VersionRef, author: PeerId, nowMs: number): EditResult<{ outcome: ServiceOutcome; revertedTo: VersionRecord; revertedToId: string }> {
   const entry = readServiceEntry(doc, service)
   if (entry === undefined) return failure({ kind: 'unknown-service', service })
-  const candidates = readServiceVersions(doc, service).filter((record) => record.version === version).sort(compareVersions)
-  if (candidates.length === 0) return failure({ kind: 'unknown-version', service, version })
-  const withSpec = candidates.filter((record) => record.spec !== null)
-  const target = withSpec[withSpec.length - 1]
-  if (target === undefined) return failure({ kind: 'version-has-no-spec', service, version })
-  const check = checkSpec(versionSpec(target), `services.${service}.versions[${version}]`)
+  const found = findVersion(versionGraph(doc, service), service, version)
+  if (!found.ok) return found
+  const target = found.version
+  if (target.record.spec === null) return failure({ kind: 'version-has-no-spec', service, version: target.id })
+  const check = checkSpec(versionSpec(target.record), `services.${service}.versions[${target.id}]`)
   if (!check.ok) return failure({ kind: 'invalid-spec', service, errors: check.errors })
   const spec = check.spec
   const changed = entry.spec === undefined ? [] : changedPaths(entry.spec, spec)
+  const reverted = { revertedTo: target.record, revertedToId: target.id }
   if (!entry.removed && changed.length === 0) {
-    return { ok: true, doc, change: null, revertedTo: target, outcome: { service: spec.name, outcome: 'unchanged', version: entry.version, changed: [] } }
+    return { ok: true, doc, change: null, ...reverted, outcome: { service: spec.name, outcome: 'unchanged', version: entry.version, changed: [] } }
   }
-  const next = nextVersionNumber(doc, service)
-  const write = serviceWrite(spec.name, spec, entry.spec, next, 'revert', changed, author, nowMs, version)
-  const committed = commit(doc, [write], `revert ${service} to ${version}`, nowMs)
-  const outcome: ServiceOutcome = { service: spec.name, outcome: entry.removed ? 'created' : 'updated', version: next, changed }
-  return { ok: true, ...committed, revertedTo: target, outcome }
+  const write = serviceWrite(doc, spec.name, spec, entry.spec, 'revert', changed, author, nowMs, target)
+  const committed = commit(doc, [write], `revert ${service} to ${target.id}`, nowMs)
+  const outcome: ServiceOutcome = { service: spec.name, outcome: entry.removed ? 'created' : 'updated', version: writtenNumber(write), changed }
+  return { ok: true, ...committed, ...reverted, outcome }
 }
 
+/**
+ * One write of `name`, numbered past every version it has had and naming the versions it replaces.
+ * When those are concurrent versions not yet joined, their merge is recorded first and replaced.
+ */
 function serviceWrite(
-  name: string, spec: ServiceSpec | null, before: ServiceWrite['before'], version: number, action: VersionRecord['action'],
-  changed: readonly string[], author: PeerId, nowMs: number, revertedFrom?: number,
+  doc: DesiredDoc, name: string, spec: ServiceSpec | null, before: ServiceWrite['before'], action: VersionRecord['action'],
+  changed: readonly string[], author: PeerId, nowMs: number, revertedFrom?: ServiceVersion,
 ): ServiceWrite {
+  const graph = versionGraph(doc, name)
   const record: VersionRecord = {
-    version,
+    version: graph.nextNumber,
     action,
     author,
     timeMs: nowMs,
@@ -136,9 +144,15 @@ function serviceWrite(
     specHash: spec === null ? '' : specHash(spec),
     changed,
     spec: spec === null ? null : specJson(spec),
-    ...(revertedFrom === undefined ? {} : { revertedFrom }),
+    parents: graph.nextParents,
+    ...(revertedFrom === undefined ? {} : { revertedFrom: revertedFrom.record.version, revertedFromKey: revertedFrom.key }),
   }
-  return { name, spec, before, record, author, timeMs: nowMs }
+  const merge = graph.pendingMerge
+  return { name, spec, before, records: merge === undefined ? [record] : [merge.record, record], author, timeMs: nowMs }
+}
+
+function writtenNumber(write: ServiceWrite): number {
+  return write.records[write.records.length - 1]!.version
 }
 
 /** One Automerge change holding every write; none at all when there is nothing to write. */

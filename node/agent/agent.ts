@@ -363,7 +363,7 @@ export class Agent implements AgentContext {
     const result = await this.replica.edit((doc) => {
       const target = lastVersionOtherThan(doc, service, failedSpecHash)
       if (target === undefined) return { ok: false, error: { kind: 'unknown-version', service, version: 0 } }
-      return revert(doc, service, target.version, this.self, Date.now())
+      return revert(doc, service, target.id, this.self, Date.now())
     })
     const detail = result.ok ? `reverted: version ${failedSpecHash} failed its health deadline` : `could not roll back: ${result.error.kind}`
     this.events.push({ at: Date.now(), kind: 'rollback', service, detail })

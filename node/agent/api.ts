@@ -12,6 +12,7 @@ import {
   desiredState,
   drain,
   history,
+  parseVersionRef,
   readSecretInfo,
   remove,
   removeSecret,
@@ -24,6 +25,7 @@ import {
   type DesiredDoc,
   type DesiredStateError,
   type EditResult,
+  type VersionRef,
 } from '../../crdt/index.js'
 import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction, type NodeRow, type SecretOutcome } from '../control/index.js'
 import { parseSlot, type PeerId, type PeerMachine, type ServiceSpec, type SlotId } from '../../core/index.js'
@@ -131,7 +133,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
     },
     'POST /v1/revert': async ({ body }) => {
       const service = field<string>(body, 'service', isString, 'a service name')
-      const version = field<number>(body, 'version', Number.isSafeInteger, 'a version number')
+      const version = field<VersionRef>(body, 'version', isVersionRef, 'a version number or id, as peer history shows it (3, 2·1a2b)')
       return { body: await edit(agent, (doc) => revert(doc, service, version, agent.self, Date.now())) }
     },
     'GET /v1/history': ({ query }) => {
@@ -253,6 +255,10 @@ function isBoolean(value: unknown): value is boolean {
 
 function isBase64(value: unknown): value is string {
   return typeof value === 'string' && value.length % 4 === 0 && /^[A-Za-z0-9+/]*={0,2}$/.test(value)
+}
+
+function isVersionRef(value: unknown): value is VersionRef {
+  return (typeof value === 'number' || typeof value === 'string') && parseVersionRef(value) !== undefined
 }
 
 function isString(value: unknown): value is string {

@@ -16,7 +16,7 @@
 // `--json` output, and fields may be added, never renamed or removed. node/agent/views.ts builds the
 // rows; the event log, the log reader and the desired replica produce the rest.
 
-import type { HistoryEntry, SecretInfo, ServiceOutcome, VersionRecord } from '../../crdt/index.js'
+import type { HistoryEntry, SecretInfo, ServiceOutcome, VersionRecord, VersionRef } from '../../crdt/index.js'
 import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
 import type { JoinFailure, TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
@@ -39,7 +39,7 @@ export interface ControlApi {
   'POST /v1/apply': { body: { services: ServiceSpec[] }; answer: { services: ServiceOutcome[] } }
   'POST /v1/scale': { body: { service: string; replicas: number }; answer: { outcome: ServiceOutcome } }
   'POST /v1/remove': { body: { services: string[] }; answer: { services: ServiceOutcome[] } }
-  'POST /v1/revert': { body: { service: string; version: number }; answer: { outcome: ServiceOutcome; revertedTo: VersionRecord } }
+  'POST /v1/revert': { body: { service: string; version: VersionRef }; answer: { outcome: ServiceOutcome; revertedTo: VersionRecord; revertedToId: string } }
   'GET /v1/history': { query: { service?: string }; answer: { entries: HistoryEntry[] } }
   /** `:peer` is an id, a unique prefix of one, or `self`; `:action` is a NodeAction. */
   'POST /v1/nodes/:peer/:action': { answer: { peer: string; action: NodeAction } }

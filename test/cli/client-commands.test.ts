@@ -294,14 +294,31 @@ text('events: one line per event, time, kind, details; unknown kinds show their 
 
 text('history: CHANGED joined by comma, - when none; reverts say from which version', () => {
   const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
-    service: 'web' as HistoryEntry['service'], version: 1, action: 'create', author: P, timeMs: new Date(2025, 0, 2, 3, 4, 5).getTime(),
-    specDigest: 'd', specHash: 'h', changed: [], ...over,
+    service: 'web' as HistoryEntry['service'], version: 1, id: String(over.version ?? 1), key: '0123456789abcdef', parents: [], recorded: true,
+    action: 'create', author: P, timeMs: new Date(2025, 0, 2, 3, 4, 5).getTime(), specDigest: 'd', specHash: 'h', changed: [], ...over,
   })
   const lines = historyText([entry({}), entry({ version: 2, action: 'revert', author: Q, changed: ['image', 'env.A'], revertedFrom: 1 })]).trimEnd().split('\n')
   assert.match(lines[0]!, /^SERVICE\s+VERSION\s+ACTION\s+AUTHOR\s+TIME\s+CHANGED$/)
   assert.match(lines[1]!, /^web\s+1\s+create\s+456789abcdef\s+2025-01-02 03:04:05\s+-$/)
   assert.match(lines[2]!, /^web\s+2\s+revert \(from 1\)\s+543210zyxwvu\s+2025-01-02 03:04:05\s+image, env\.A$/)
   assert.is(historyText([]), 'No history.\n')
+})
+
+text('history: concurrent versions show their ids; a merge names the versions it joined and has no author', () => {
+  const entry = (over: Partial<HistoryEntry>): HistoryEntry => ({
+    service: 'web' as HistoryEntry['service'], version: 2, id: '2', key: '0123456789abcdef', parents: ['1'], recorded: true,
+    action: 'scale', author: P, timeMs: new Date(2025, 0, 2, 3, 4, 5).getTime(), specDigest: 'd', specHash: 'h', changed: ['replicas'], ...over,
+  })
+  const lines = historyText([
+    entry({ id: '2·1a2b' }),
+    entry({ id: '2·9f3c', action: 'update', author: Q, changed: ['env.LOG'] }),
+    entry({ version: 3, id: '3', action: 'merge', author: '', parents: ['2·1a2b', '2·9f3c'], changed: ['env.LOG', 'replicas'], recorded: false }),
+    entry({ version: 4, id: '4', action: 'revert', parents: ['3'], revertedFrom: 2, revertedFromId: '2·9f3c' }),
+  ]).trimEnd().split('\n')
+  assert.match(lines[1]!, /^web\s+2·1a2b\s+scale\s+456789abcdef\s+2025-01-02 03:04:05\s+replicas$/)
+  assert.match(lines[2]!, /^web\s+2·9f3c\s+update\s+543210zyxwvu\s+2025-01-02 03:04:05\s+env\.LOG$/)
+  assert.match(lines[3]!, /^web\s+3\s+merge \(of 2·1a2b, 2·9f3c\)\s+-\s+2025-01-02 03:04:05\s+env\.LOG, replicas$/)
+  assert.match(lines[4]!, /^web\s+4\s+revert \(from 2·9f3c\)\s+456789abcdef\s+/)
 })
 
 text.run()

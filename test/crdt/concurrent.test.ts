@@ -76,15 +76,18 @@ Concurrent('the rule: the write made after more operations wins; equal counts go
   assert.is(serviceState(merged(a, b), 'web')!.spec.image, 'nginx:a')
 })
 
-Concurrent('both versions appear in history, and the next edit numbers past them', () => {
+Concurrent('both versions appear in history with ids of their own, then their merge, and the next edit numbers past it', () => {
   let { a, b } = forked()
   a = ok(apply(a, [{ ...web, image: 'nginx:a' }], A, 2_000)).doc
   b = ok(apply(b, [{ ...web, image: 'nginx:b' }], B, 2_000)).doc
   const doc = merged(a, b)
   const entries = history(doc, 'web')
-  assert.equal(entries.ok && entries.entries.map((e) => [e.version, e.author]), [[1, 'peer-a'], [2, 'peer-a'], [2, 'peer-b']])
+  assert.equal(entries.ok && entries.entries.map((e) => [e.version, e.author]), [[1, 'peer-a'], [2, 'peer-a'], [2, 'peer-b'], [3, '']])
+  const ids = entries.ok ? entries.entries.map((e) => e.id) : []
+  assert.is(new Set(ids).size, 4, ids.join(' '))
+  assert.equal(entries.ok && entries.entries[3]!.parents, ids.slice(1, 3))
   const next = ok(scale(doc, 'web', 4, A, 3_000))
-  assert.is(next.outcome.version, 3)
+  assert.is(next.outcome.version, 4)
 })
 
 Concurrent('remove and a concurrent scale: the service stays removed', () => {
@@ -94,7 +97,9 @@ Concurrent('remove and a concurrent scale: the service stays removed', () => {
   const doc = merged(a, b)
   assert.is(serviceState(doc, 'web'), undefined)
   const entries = history(doc, 'web')
-  assert.equal(entries.ok && entries.entries.map((e) => e.action), ['create', 'remove', 'scale'])
+  assert.equal(entries.ok && entries.entries.map((e) => e.action), ['create', 'remove', 'scale', 'merge'])
+  // The merge left the service removed: it has no spec.
+  assert.is(entries.ok && entries.entries[3]!.specHash, '')
 })
 
 Concurrent('two peers creating one service: one whole spec wins, never a mix', () => {

@@ -7,7 +7,9 @@ import * as assert from 'uvu/assert'
 import { ask, stream } from '../../../cli/agent-client.js'
 import { UsageError } from '../../../cli/exit-codes.js'
 import { peerId } from '../../../core/index.js'
-import { newDocument } from '../../../crdt/index.js'
+import * as Automerge from '@automerge/automerge'
+import { validateServices } from '../../../core/index.js'
+import { apply, newDocument, scale, type DesiredDoc, type EditResult } from '../../../crdt/index.js'
 import { controlRoutes, type AgentContext } from '../../../node/agent/api.js'
 import { EventLog } from '../../../node/agent/event-log.js'
 import { API_VERSION, type AgentEvent, type LogLine } from '../../../node/control/index.js'
@@ -108,6 +110,54 @@ api('an unknown node action is refused as before: 404 not-found, naming the acti
       assert.instance(error, UsageError)
       assert.is((error as Error).message, 'no node action "reboot" (drain, cordon or uncordon)')
     }
+  })
+})
+
+/** `web` scaled on one peer and its env changed on another at the same time, merged. */
+function mergedDocument(): DesiredDoc {
+  const parsed = validateServices({ services: { web: { image: 'nginx:1', replicas: 2, env: { LOG: 'info' } } } })
+  if (!parsed.ok) throw new Error('invalid test spec')
+  const web = parsed.services[0]!
+  const created = apply(newDocument('01'.repeat(16)), [web], peerId('peer-a'), 1_000)
+  if (!created.ok) throw new Error('apply failed')
+  const scaled = scale(Automerge.clone(created.doc, { actor: '0a'.repeat(16) }), 'web', 5, peerId('peer-a'), 2_000)
+  const changed = apply(Automerge.clone(created.doc, { actor: '0b'.repeat(16) }), [{ ...web, env: { LOG: 'debug' } }], peerId('peer-b'), 2_000)
+  if (!scaled.ok || !changed.ok) throw new Error('edit failed')
+  return Automerge.merge(scaled.doc, changed.doc)
+}
+
+/** A replica that holds `doc` and applies edits to it, as the real one does minus disk and gossip. */
+function replicaOf(doc: DesiredDoc): AgentContext['replica'] {
+  return {
+    get doc() { return doc },
+    digest: unused, stats: unused, warnings: () => [],
+    edit: async <T extends object>(operation: (current: DesiredDoc) => EditResult<T>) => {
+      const result = operation(doc)
+      if (result.ok) doc = result.doc
+      return result
+    },
+  }
+}
+
+api('history lists concurrent versions by unique ids and their merge; revert takes an id and refuses a shared number, naming the ids', async () => {
+  const agent: AgentContext = { ...fakeAgent(), replica: replicaOf(mergedDocument()) }
+  await withServer(controlRoutes(agent), async (socketPath) => {
+    const peer = { peer: socketPath }
+    const { entries } = await ask(peer, 'GET /v1/history', { query: { service: 'web' } })
+    assert.equal(entries.map((e) => [e.version, e.action]), [[1, 'create'], [2, 'scale'], [2, 'update'], [3, 'merge']])
+    const [, scaled, changed, merge] = entries
+    assert.equal(merge!.parents, [scaled!.id, changed!.id])
+    try {
+      await ask(peer, 'POST /v1/revert', { body: { service: 'web', version: 2 } })
+      assert.unreachable('an ambiguous number was accepted')
+    } catch (error) {
+      assert.instance(error, UsageError)
+      assert.match((error as Error).message, `has 2 versions 2, written concurrently on different peers: ${scaled!.id}, ${changed!.id}; name one of these ids`)
+    }
+    const reverted = await ask(peer, 'POST /v1/revert', { body: { service: 'web', version: scaled!.id } })
+    assert.equal([reverted.revertedToId, reverted.outcome.version, reverted.outcome.changed], [scaled!.id, 4, ['env.LOG']])
+    const after = await ask(peer, 'GET /v1/history', { query: { service: 'web' } })
+    assert.equal(after.entries.map((e) => [e.id, e.action, e.recorded]).slice(3), [['3', 'merge', true], ['4', 'revert', true]])
   })
 })
 

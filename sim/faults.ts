@@ -95,7 +95,12 @@ export function networkConfigWithFaults(base: NetworkConfig, spec: FaultSpec): N
 // --- the plan ---
 
 export type FaultEvent =
-  | { readonly atMs: number; readonly kind: 'kill'; readonly peer: string; readonly restartAtMs?: number }
+  /**
+   * A host dies. By default a power cut: the agent and every task it runs are gone. With `keepTasks`
+   * only the agent dies (a crash of the agent process): its tasks run on as orphans, and the next life
+   * finds them still running.
+   */
+  | { readonly atMs: number; readonly kind: 'kill'; readonly peer: string; readonly restartAtMs?: number; readonly keepTasks?: boolean }
   | { readonly atMs: number; readonly kind: 'partition'; readonly groups: readonly (readonly string[])[]; readonly healAtMs: number }
   | { readonly atMs: number; readonly kind: 'pause'; readonly peer: string; readonly resumeAtMs: number }
   | { readonly atMs: number; readonly kind: 'loss'; readonly probability: number; readonly untilMs: number }
@@ -205,7 +210,7 @@ function sortedNames(names: string[]): string[] {
 // --- the plan as start and end actions, for a runner that wants one timeline ---
 
 export type FaultAction =
-  | { readonly atMs: number; readonly kind: 'kill'; readonly peer: string }
+  | { readonly atMs: number; readonly kind: 'kill'; readonly peer: string; readonly keepTasks?: boolean }
   | { readonly atMs: number; readonly kind: 'restart'; readonly peer: string }
   | { readonly atMs: number; readonly kind: 'partition'; readonly groups: readonly (readonly string[])[] }
   | { readonly atMs: number; readonly kind: 'heal-partition' }
@@ -228,7 +233,7 @@ export function faultActions(plan: readonly FaultEvent[]): FaultAction[] {
   for (const event of plan) {
     switch (event.kind) {
       case 'kill':
-        start({ atMs: event.atMs, kind: 'kill', peer: event.peer })
+        start({ atMs: event.atMs, kind: 'kill', peer: event.peer, ...(event.keepTasks ? { keepTasks: true } : {}) })
         if (event.restartAtMs !== undefined) end({ atMs: event.restartAtMs, kind: 'restart', peer: event.peer })
         break
       case 'partition':
@@ -260,7 +265,7 @@ export function describeFaultEvent(event: FaultEvent): string {
   const at = seconds(event.atMs)
   switch (event.kind) {
     case 'kill':
-      return `${at} kill ${event.peer}${event.restartAtMs === undefined ? ' (for good)' : ` (restarts at ${seconds(event.restartAtMs)})`}`
+      return `${at} ${event.keepTasks ? 'kill the agent of' : 'kill'} ${event.peer}${event.restartAtMs === undefined ? ' (for good)' : ` (restarts at ${seconds(event.restartAtMs)})`}`
     case 'partition':
       return `${at} partition into ${event.groups.map((g) => g.length).join(' / ')} peers (heals at ${seconds(event.healAtMs)})`
     case 'pause':

@@ -9,7 +9,7 @@ import {
 } from '../core/index.js'
 import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
-import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'
+import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
 import { Histogram } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
@@ -36,6 +36,8 @@ export interface SimOptions {
   readonly sampleEveryMs?: number
   /** Later edits of the desired state (a trace): at `atMs` after the apply, set or remove a service. */
   readonly edits?: ReadonlyArray<{ readonly atMs: number; readonly name: string; readonly spec: ServiceSpec | null }>
+  /** These faults instead of the ones `faults` draws from the seed: a scenario written out by hand. */
+  readonly plan?: readonly FaultEvent[]
 }
 
 export interface SimMetrics {
@@ -55,6 +57,13 @@ export interface SimMetrics {
   readonly cpuUtilisation: number
   readonly memoryUtilisation: number
   readonly events: number
+  /**
+   * Starts by a restarted peer of a slot that then ran on another live peer: a slot started twice
+   * because the peer came back (its restored tasks, or slots it took while it knew too little).
+   */
+  readonly restartStartedTwice: number
+  /** Tasks other peers stopped in favour of a restarted peer's restored copy: work moved back for nothing. */
+  readonly restartMovedBack: number
 }
 
 export interface SimResult {
@@ -91,6 +100,10 @@ interface SimPeer {
   readonly running: Map<SlotId, { task: TaskView; up: boolean }>
   /** The peer's local state on disk, for restarts after a kill. */
   disk: Array<{ task: TaskView; spec: ServiceSpec }>
+  /** The members it knew when it died (on disk too, as the agent keeps them). */
+  knownMembers: PeerId[]
+  /** Slots its current life restored from disk; empty for a first life. */
+  restoredSlots: Set<SlotId>
   paused: boolean
 }
 
@@ -128,20 +141,22 @@ export class Simulation {
   private readonly seriesMessages: Array<[number, number]> = []
   private messagesAtLastSample = 0
   private events = 0
+  private restartStartedTwice = 0
+  private restartMovedBack = 0
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
     this.taskRandom = this.random.fork('tasks')
     this.peers = options.peers.map((view) => ({
       id: view.id, view, machine: undefined, life: 0, wakeAt: Infinity, wakeToken: 0,
-      desired: new DesiredModel(), running: new Map(), disk: [], paused: false,
+      desired: new DesiredModel(), running: new Map(), disk: [], knownMembers: [], restoredSlots: new Set(), paused: false,
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
     this.config = defaultConfig(this.peers.length, options.profile)
     this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
-    const plan = planFaults(options.faults, this.random.fork('faults'), {
+    const plan = options.plan ?? planFaults(options.faults, this.random.fork('faults'), {
       peers: this.peers.map((p) => p.id),
       durationMs: options.durationMs,
       safetyEndMs: this.safetyEndMs,
@@ -256,9 +271,11 @@ export class Simulation {
       config: this.config,
       random: this.random.fork(`machine:${peer.id}:${peer.life}`),
       restored: peer.disk,
+      knownMembers: peer.knownMembers,
     })
-    // Restored tasks are started again by the machine; what ran before the crash is gone.
-    peer.running.clear()
+    // What ran before a power cut is gone (the kill cleared it); after a crash of the agent alone its
+    // tasks still run, and the machine's start of a restored task adopts the one running.
+    peer.restoredSlots = new Set(peer.disk.map((entry) => entry.task.slot))
     this.act(index, peer.machine.start(now), now)
     if (peer.desired.all().length > 0) this.act(index, peer.machine.desiredChanged(peer.desired.view(), now), now)
   }
@@ -328,6 +345,7 @@ export class Simulation {
           break
         }
         case 'start-task': {
+          if (peer.restoredSlots.size > 0 && this.runsElsewhere(output.task.slot, peer)) this.restartStartedTwice++
           peer.running.set(output.task.slot, { task: output.task, up: false })
           const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
           this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'running' })
@@ -340,6 +358,7 @@ export class Simulation {
           break
         }
         case 'stop-task':
+          if (peer.running.has(output.slot) && this.keptByRestoredCopy(output.slot, peer)) this.restartMovedBack++
           peer.running.delete(output.slot)
           break
         case 'sync-desired': {
@@ -358,6 +377,16 @@ export class Simulation {
       }
     }
     this.scheduleWake(index, now)
+  }
+
+  /** Whether `slot` really runs on a live peer other than `peer`. */
+  private runsElsewhere(slot: SlotId, peer: SimPeer): boolean {
+    return this.peers.some((other) => other !== peer && other.machine !== undefined && other.running.has(slot))
+  }
+
+  /** Whether a live peer other than `peer` runs `slot` from the tasks it restored at its restart. */
+  private keptByRestoredCopy(slot: SlotId, peer: SimPeer): boolean {
+    return this.peers.some((other) => other !== peer && other.machine !== undefined && other.restoredSlots.has(slot) && other.running.has(slot))
   }
 
   /** What the agent has on disk when it dies: its tasks (persisted on every change) with their specs. */
@@ -420,11 +449,14 @@ export class Simulation {
         if (peer.machine === undefined) return
         for (const slot of peer.running.keys()) if (!this.neededSince.has(slot)) this.neededSince.set(slot, { atMs: now, kind: 'failover', lostOn: peer.id })
         peer.disk = this.snapshotDisk(peer)
+        peer.knownMembers = peer.machine.memberRecords()
+          .filter((record) => record.peer !== peer.id && (record.status === 'alive' || record.status === 'suspect'))
+          .map((record) => record.peer)
         peer.machine = undefined
         peer.life++
         peer.wakeAt = Infinity
         peer.wakeToken++
-        peer.running.clear()
+        if (!action.keepTasks) peer.running.clear()
         break
       }
       case 'restart':
@@ -574,6 +606,8 @@ export class Simulation {
         cpuUtilisation: cpuCapacity === 0 ? 0 : round(cpu / cpuCapacity, 4),
         memoryUtilisation: memoryCapacity === 0 ? 0 : round(memory / memoryCapacity, 4),
         events: this.events,
+        restartStartedTwice: this.restartStartedTwice,
+        restartMovedBack: this.restartMovedBack,
       },
       violations: this.violations,
       faults: this.faultTimeline,

@@ -2,7 +2,12 @@
 // applies the same rule to the claims it sees and keeps the same one:
 //   1. a claim on the desired version beats one on an old version (an update in progress wins);
 //   2. a claim on an eligible peer beats one on a draining, cordoned or no-longer-matching peer;
-//   3. then the higher hash of (slot, peer), then the smaller peer id.
+//   3. a claim of a later placement (higher epoch) beats an earlier one: a copy the cluster placed
+//      while the slot's holder was gone beats that holder's old copy, restored or adopted when it
+//      came back — the work stays where the cluster moved it instead of moving back for nothing;
+//   4. then the higher hash of (slot, peer), then the smaller peer id.
+// Every input is carried in the claims themselves (the epoch in the task's advert), so every peer
+// that sees the same claims keeps the same one.
 // The rule never looks at timing or arrival order. Losers stop only once the kept claim is up, so a
 // conflict never leaves a slot with nothing running (never kill before replace).
 
@@ -15,6 +20,8 @@ export interface Claim {
   readonly peer: PeerId
   readonly specHash: string
   readonly state: TaskState
+  /** Placement generation; absent counts as 0 (claims of peers that predate epochs). */
+  readonly epoch?: number
 }
 
 export interface ConflictResolution<C extends Claim> {
@@ -36,6 +43,9 @@ export function compareClaims(a: Claim, b: Claim, desiredHash: string, eligible:
   const aEligible = eligible(a.peer)
   const bEligible = eligible(b.peer)
   if (aEligible !== bEligible) return aEligible ? -1 : 1
+  const aEpoch = a.epoch ?? 0
+  const bEpoch = b.epoch ?? 0
+  if (aEpoch !== bEpoch) return aEpoch > bEpoch ? -1 : 1
   const aTie = claimTieBreak(a.slot, a.peer)
   const bTie = claimTieBreak(b.slot, b.peer)
   if (aTie !== bTie) return aTie > bTie ? -1 : 1

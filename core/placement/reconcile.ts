@@ -299,7 +299,7 @@ function slotBelongsTo(slot: SlotId, service: ServiceName): boolean {
 }
 
 /** Whether an existing task of `want` may stay on `peer` (resources are not re-checked: it holds them). */
-function mayHold(peer: PeerView | undefined, want: PlacementRequest): boolean {
+export function mayHold(peer: PeerView | undefined, want: PlacementRequest): boolean {
   return peer !== undefined && HOLDS_TASKS.has(peer.state) && matches(peer, want)
 }
 

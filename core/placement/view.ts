@@ -34,6 +34,13 @@ export interface TaskView {
   readonly since: number
   readonly resources: Resources
   readonly ports: readonly PortSpec[]
+  /**
+   * The slot's placement generation (absent: 0). A peer that places a slot gives the claim one more
+   * than the highest it knows of for that slot, on live and dead peers alike; a task restarted from
+   * local state keeps its own. So a copy placed while the slot's last holder was gone outranks that
+   * holder's old copy when it comes back (conflict.ts).
+   */
+  readonly epoch?: number
 }
 
 export interface PeerView {

@@ -108,6 +108,18 @@ export class ClusterState implements PeerLookup {
     return entry
   }
 
+  /**
+   * The highest placement epoch any advert held here gives `slot`, on live and dead peers alike
+   * (a dead peer's lost task is the placement a failover follows); 0 when none does.
+   */
+  highestEpoch(service: ServiceName, slot: SlotId): number {
+    let highest = 0
+    for (const peer of this.holders.get(service) ?? []) {
+      for (const task of this.grouped.get(peer)?.get(service) ?? []) if (task.slot === slot) highest = Math.max(highest, task.epoch ?? 0)
+    }
+    return highest
+  }
+
   /** Services that have tasks somewhere, for finding tasks of services no longer desired. */
   knownServices(): IterableIterator<ServiceName> {
     return this.holders.keys()
@@ -151,7 +163,7 @@ function sameTasks(a: readonly TaskView[] | undefined, b: readonly TaskView[]): 
   for (let i = 0; i < a.length; i++) {
     const x = a[i]!
     const y = b[i]!
-    if (x.slot !== y.slot || x.state !== y.state || x.specHash !== y.specHash || x.since !== y.since) return false
+    if (x.slot !== y.slot || x.state !== y.state || x.specHash !== y.specHash || x.since !== y.since || x.epoch !== y.epoch) return false
   }
   return true
 }

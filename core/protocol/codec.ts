@@ -349,6 +349,8 @@ function task(value: unknown, path: Path, owner: PeerId): TaskView {
     since: time(body, path, 'since'),
     resources: resources(own(body, 'resources'), at(path, 'resources')),
     ports: list(body, path, 'ports', WIRE_LIMITS.maxPortsPerTask, port),
+    // Optional: peers that predate placement epochs send none (it counts as 0).
+    ...(own(body, 'epoch') === undefined ? {} : { epoch: integerValue(own(body, 'epoch'), at(path, 'epoch')) }),
   }
 }
 

@@ -34,6 +34,15 @@ export interface MachineConfig {
    */
   readonly startupGraceMs: number
   /**
+   * The longest a restarted peer waits to hear from the members it knew before it restarts its tasks
+   * from local state (rejoin.ts); it usually stops waiting much sooner, once each has been heard from
+   * or declared dead (a gone member is probed like any other: dead within replaceAfterMs). The limit
+   * binds when it hears from nobody — an offline reboot, an isolated host — which then restarts its
+   * own tasks this long after start. Default 3 × replaceAfterMs: room for the dead connections of a
+   * power cut to be noticed and replaced. Trade: an isolated reboot's tasks come back this much later.
+   */
+  readonly rejoinLimitMs: number
+  /**
    * How long a bidder collects the other candidates' bids before running the auction. Must exceed
    * the one-way delay between candidates at the 99th percentile, or bids are missed and duplicate
    * claims follow (the conflict rule then resolves them, at the cost of a wasted start).
@@ -95,6 +104,7 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
     indirectChecks: 3,
     replaceAfterMs,
     startupGraceMs: replaceAfterMs,
+    rejoinLimitMs: 3 * replaceAfterMs,
     pushPullIntervalMs: Math.round(5_000 * scale),
     bidWindowMs: wan ? 500 : 100,
     roundTimeoutMs: wan ? 2_000 : 400,

@@ -15,6 +15,12 @@ export interface LocalTask {
   failures: number[]
   /** When a task waiting in backoff is started again. */
   restartAt?: number
+  /**
+   * Restored from local state and not started yet: the peer first learns whether the slot is still
+   * its own (rejoin.ts). Held tasks are advertised (as pending), so peers that had not replaced them
+   * do not, but nothing runs for them and no deadline counts.
+   */
+  held?: boolean
 }
 
 export type ExitOutcome =
@@ -47,6 +53,7 @@ export function withState(view: TaskView, state: TaskState, now: number): TaskVi
 
 /** When a task of a service with automatic rollback must be healthy, or undefined when that cannot fail. */
 function healthDeadline(task: LocalTask): number | undefined {
+  if (task.held === true) return undefined
   const spec = task.spec
   if (!spec.update.autoRollback || spec.healthcheck === null || task.view.state === 'healthy') return undefined
   if (task.view.specHash !== placementRequest(spec).specHash) return undefined
@@ -69,7 +76,7 @@ export interface LocalTasksDeps {
 }
 
 export interface LocalTasksInit {
-  /** This peer's tasks from local state, started again by startRestored(). */
+  /** This peer's tasks from local state: held until releaseHeld() says which still run. */
   readonly restored?: ReadonlyArray<{ readonly task: TaskView; readonly spec: ServiceSpec }>
 }
 
@@ -90,7 +97,7 @@ export class LocalTasks {
       if (task.peer !== deps.self) continue
       // Completed and finally failed tasks are records, not work: keep them so the slot stays done.
       if (task.state === 'complete' || task.state === 'failed') this.tasks.set(task.slot, { view: task, spec, failures: [] })
-      else if (isActive(task.state)) this.tasks.set(task.slot, { view: { ...task, state: 'pending' }, spec, failures: [] })
+      else if (isActive(task.state)) this.tasks.set(task.slot, { view: { ...task, state: 'pending' }, spec, failures: [], held: true })
     }
   }
 
@@ -108,17 +115,31 @@ export class LocalTasks {
     return false
   }
 
-  /** Restarts the restored tasks still meant to run, before any other peer is heard from. */
-  startRestored(now: number): void {
-    for (const task of this.tasks.values()) if (isActive(task.view.state)) this.start(task, now)
+  /** Restored tasks not started yet. */
+  held(): LocalTask[] {
+    return [...this.tasks.values()].filter((task) => task.held === true)
   }
 
-  /** Takes `slot` for a new task of `spec` and asks the host to start it. */
-  claim(slot: SlotId, spec: ServiceSpec, now: number): void {
+  /**
+   * Starts the held restored tasks that `verdict` lets run (it answers undefined) and gives up the
+   * others, with the reason it gives: the host stops whatever still runs in such a slot (an orphan
+   * of the last life), since the slot now belongs elsewhere.
+   */
+  releaseHeld(now: number, verdict: (task: LocalTask) => string | undefined): void {
+    for (const task of this.held()) {
+      delete task.held
+      const reason = verdict(task)
+      if (reason === undefined) this.start(task, now)
+      else this.stop(task.view.slot, reason)
+    }
+  }
+
+  /** Takes `slot` for a new task of `spec`, placement generation `epoch`, and asks the host to start it. */
+  claim(slot: SlotId, spec: ServiceSpec, now: number, epoch = 0): void {
     const want = placementRequest(spec)
     const view: TaskView = {
       slot, service: spec.name, peer: this.deps.self, specHash: want.specHash, state: 'starting', since: now,
-      resources: spec.resources, ports: spec.ports,
+      resources: spec.resources, ports: spec.ports, ...(epoch > 0 ? { epoch } : {}),
     }
     this.tasks.set(slot, { view, spec, failures: [] })
     this.deps.startTask(view, spec)
@@ -141,7 +162,8 @@ export class LocalTasks {
   /** The host reports a task's new state; undefined for a slot this peer does not hold. */
   report(slot: SlotId, state: TaskState, now: number, exitCode?: number): TaskReport | undefined {
     const task = this.tasks.get(slot)
-    if (task === undefined) return undefined
+    // A held task was not started in this life: what the host says of the slot is an orphan's news.
+    if (task === undefined || task.held === true) return undefined
     if (state === 'exited' || state === 'failed') {
       const outcome = exitOutcome(task, exitCode, now)
       switch (outcome.kind) {
@@ -183,7 +205,7 @@ export class LocalTasks {
     const want = placementRequest(spec)
     for (const task of this.tasks.values()) {
       const view = task.view
-      if (view.service !== spec.name || view.specHash !== want.specHash || view.state === 'healthy') continue
+      if (task.held === true || view.service !== spec.name || view.specHash !== want.specHash || view.state === 'healthy') continue
       const key = `${spec.name}#${want.specHash}`
       if (now - view.since >= spec.update.healthDeadlineMs && !this.rolledBack.has(key)) {
         this.rolledBack.add(key)

@@ -7,12 +7,13 @@
 // Timers are one deadline: after any input the host asks nextWakeAt() and calls tick(now) then.
 //
 // Its parts have their own modules: failure-detector.ts, anti-entropy.ts, bid-rounds.ts, this peer's
-// tasks in local-tasks.ts and its advert in own-advert.ts. This file routes inputs to them, says what
+// tasks in local-tasks.ts, its advert in own-advert.ts and what a restarted peer waits for in rejoin.ts. This file routes inputs to them, says what
 // a change of membership, adverts or desired state means for placement, and runs the reconcile.
 
 import { parseSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import type { Random } from '../random.js'
-import { effectiveUpdateOrder, reconcileService, type PlaceAction } from '../placement/reconcile.js'
+import { resolveClaims } from '../placement/conflict.js'
+import { effectiveUpdateOrder, mayHold, reconcileService, type PlaceAction } from '../placement/reconcile.js'
 import { placementRequest } from '../placement/request.js'
 import type { Driver, Resources, ServiceSpec } from '../service-spec/types.js'
 import { feasible } from '../placement/feasibility.js'
@@ -23,10 +24,11 @@ import { ClusterState } from './cluster.js'
 import type { MachineConfig } from './config.js'
 import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { FailureDetector } from './failure-detector.js'
-import { LocalTasks } from './local-tasks.js'
+import { LocalTasks, type LocalTask } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
 import type { Advert, MemberRecord, Message } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
+import { Rejoin } from './rejoin.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -42,8 +44,17 @@ export interface MachineInit {
   readonly seeds: readonly PeerId[]
   readonly config: MachineConfig
   readonly random: Random
-  /** This peer's tasks from local state, restarted at start even when no other peer is reachable. */
+  /**
+   * This peer's tasks from local state. Restarted once the peer knows they are still its own (see
+   * knownMembers), or at start when it knew nobody.
+   */
   readonly restored?: ReadonlyArray<{ readonly task: TaskView; readonly spec: ServiceSpec }>
+  /**
+   * The members this peer knew in its last life (from local state); empty on a first start. A peer
+   * given some restarts nothing from `restored` and bids for nothing until each has been heard from
+   * or declared dead, or config.rejoinLimitMs has passed (rejoin.ts).
+   */
+  readonly knownMembers?: readonly PeerId[]
 }
 
 export type Output =
@@ -75,12 +86,17 @@ export class PeerMachine {
   private reconcileAt = Infinity
   private fullReconcileAt = 0
   /**
-   * Until then this peer bids for nothing (config.startupGraceMs); a full reconcile follows. Hearing
-   * from another peer does not end it early: after a full restart the first peer heard from may know
-   * as little as this one, and peers that ended it at first contact split the whole service between
-   * the first two or three up, with duplicates where their views of the membership still differed.
+   * Until then this peer bids for nothing; a full reconcile follows. A peer that knew members in its
+   * last life bids once it has heard from each (rejoin); one that knew nobody (a first start) after
+   * config.startupGraceMs. Hearing from one peer does not end the wait early: after a full restart
+   * the first peer heard from may know as little as this one, and peers that ended it at first
+   * contact split the whole service between the first two or three up, with duplicates where their
+   * views of the membership still differed.
    */
   private biddingFrom = 0
+  private readonly rejoin: Rejoin
+  /** Whether any other peer's message reached this life: until one does, silence proves no one gone. */
+  private heardFromAnyone = false
 
   private readonly detector: FailureDetector
   private readonly antiEntropy: AntiEntropy
@@ -97,6 +113,7 @@ export class PeerMachine {
     this.incarnation = init.incarnation
     this.config = init.config
     this.members = new MemberTable(init.self)
+    this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
     const { self, config, members, cluster } = this
     const random = init.random
     const send = (to: PeerId, message: Message) => this.send(to, message)
@@ -145,20 +162,33 @@ export class PeerMachine {
     this.members.apply({ peer: this.self, incarnation: this.incarnation, status: 'alive' }, this.retransmits())
     this.cluster.setStatus(this.self, 'alive')
     this.rounds.ringChanged()
-    // Offline reboot: restart our own tasks from local state before anyone else is heard from.
-    this.tasks.startRestored(now)
+    // The members of the last life, as records no one else would take for news (incarnation 0, not
+    // gossiped): they are probed like any member, so one that is gone is declared dead in time, and
+    // any real record of theirs supersedes these.
+    for (const peer of this.rejoin.known()) this.applyRecord({ peer, incarnation: 0, status: 'alive' }, 0)
+    if (this.rejoin.start(now, this.config.rejoinLimitMs)) {
+      // Restored tasks are advertised as held (pending), so peers that had not replaced them yet do
+      // not; they start once this peer knows they are still its own.
+      this.biddingFrom = Infinity
+    } else {
+      // Nobody to hear from: restart our own tasks from local state at once (an offline reboot of a
+      // peer that was alone), and bid after the startup grace.
+      this.tasks.releaseHeld(now, () => undefined)
+      this.biddingFrom = now + this.config.startupGraceMs
+    }
     this.advert.publish(now)
     this.broadcast({ kind: 'member', record: { peer: this.self, incarnation: this.incarnation, status: 'alive' } })
     this.detector.start(now)
     this.antiEntropy.start(now)
+    this.askForState(now)
     this.fullReconcileAt = now
-    this.biddingFrom = now + this.config.startupGraceMs
     return this.flush()
   }
 
   receive(from: PeerId, message: Message, now: number): Output[] {
     this.now = now
     if (!this.started || from === this.self) return this.flush()
+    this.heardFromAnyone = true
     switch (message.kind) {
       case 'ping':
         for (const record of message.updates) this.applyRecord(record)
@@ -189,6 +219,7 @@ export class PeerMachine {
         this.antiEntropy.onState(message)
         break
     }
+    this.settleRejoin()
     return this.flush()
   }
 
@@ -212,6 +243,8 @@ export class PeerMachine {
     this.detector.tick(now)
     this.antiEntropy.tick(now)
     this.tasks.tick(now)
+    this.askForState(now)
+    this.settleRejoin()
     this.rounds.forgetEarlyBids(now)
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
@@ -269,7 +302,7 @@ export class PeerMachine {
     if (!this.started) return Infinity
     const at = Math.min(
       this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.tasks.nextWakeAt(),
-      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt,
+      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.rejoin.nextWakeAt(),
     )
     this.expectedWakeAt = at
     return at
@@ -307,7 +340,7 @@ export class PeerMachine {
     return retransmitLimit(this.members.size + 1)
   }
 
-  private applyRecord(record: MemberRecord): void {
+  private applyRecord(record: MemberRecord, retransmits = this.retransmits()): void {
     if (record.peer === this.self) {
       if (record.status !== 'alive' && record.incarnation >= this.incarnation && this.started) {
         // Refute: a higher incarnation outranks any suspicion or verdict about the old one.
@@ -319,7 +352,7 @@ export class PeerMachine {
       }
       return
     }
-    const previous = this.members.apply(record, this.retransmits())
+    const previous = this.members.apply(record, retransmits)
     if (previous === null) return
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
@@ -342,6 +375,57 @@ export class PeerMachine {
     const touched = this.cluster.putAdvert(advert)
     if (touched === null) return
     for (const service of touched) this.markDirty(service)
+  }
+
+  // --- rejoining after a restart ----------------------------------------------------------------
+
+  /** While rejoining: asks a few of the members not yet heard from for their state. */
+  private askForState(now: number): void {
+    for (const peer of this.rejoin.askNow(now, this.config.probeIntervalMs)) this.antiEntropy.sendDigest(peer)
+  }
+
+  /**
+   * A member of the last life is accounted for once its advert of the life the member table knows
+   * is here (from itself or relayed: enough to know what it runs), or once it is dead or left. A
+   * peer that has heard from no one at all takes no death for proof: unanswered probes then say as
+   * much about its own links (isolated, or its old connections not yet replaced) as about the
+   * others, and it waits for rejoinLimitMs instead.
+   */
+  private accountedFor(peer: PeerId): boolean {
+    const member = this.members.get(peer)
+    if (member === undefined) return false
+    if (member.record.status === 'dead' || member.record.status === 'left') return this.heardFromAnyone
+    const advert = this.cluster.advert(peer)
+    return advert !== undefined && advert.incarnation >= member.record.incarnation
+  }
+
+  /** Ends the rejoin once every member is accounted for (or the limit passed): restart what is still ours, then bid. */
+  private settleRejoin(): void {
+    if (!this.rejoin.settle(this.now, (peer) => this.accountedFor(peer))) return
+    this.tasks.releaseHeld(this.now, (task) => this.heldVerdict(task))
+    this.biddingFrom = this.now
+    for (const service of this.specs.keys()) this.markDirty(service)
+  }
+
+  /**
+   * Whether a task restored from local state is still this peer's to run: undefined when it is,
+   * else why not. It is not when the desired state no longer wants that version, or when a live
+   * peer holds the slot with a claim the conflict rule keeps over ours — a replacement placed while
+   * we were gone has a later epoch and wins, so the work stays where the cluster moved it.
+   */
+  private heldVerdict(task: LocalTask): string | undefined {
+    const { slot, service } = task.view
+    const spec = this.specs.get(service)
+    // Before any desired state is known nothing is known to be undesired (an offline reboot).
+    if (this.desired !== EMPTY_DESIRED) {
+      if (spec === undefined) return 'not-desired'
+      if (placementRequest(spec).specHash !== task.view.specHash) return 'superseded'
+    }
+    const others = (this.cluster.serviceTasks(service).bySlot.get(slot) ?? []).filter((t) => t.peer !== this.self)
+    if (others.length === 0) return undefined
+    const want = placementRequest(spec ?? task.spec)
+    const { keep } = resolveClaims([task.view, ...others], want.specHash, (peer) => mayHold(this.cluster.get(peer), want))
+    return keep.peer === this.self ? undefined : 'replaced'
   }
 
   // --- reconcile and placement ------------------------------------------------------------------
@@ -428,7 +512,8 @@ export class PeerMachine {
   }
 
   private claim(slot: SlotId, spec: ServiceSpec): void {
-    this.tasks.claim(slot, spec, this.now)
+    // One placement later than any this peer knows of for the slot (conflict.ts, rule 3).
+    this.tasks.claim(slot, spec, this.now, this.cluster.highestEpoch(spec.name, slot) + 1)
     this.markDirty(spec.name)
   }
 

@@ -92,7 +92,7 @@ export class MemberTable {
   private enqueue(record: MemberRecord, retransmits: number): void {
     const index = this.queue.findIndex((q) => q.record.peer === record.peer)
     if (index >= 0) this.queue.splice(index, 1)
-    this.queue.push({ record, sendsLeft: retransmits })
+    if (retransmits > 0) this.queue.push({ record, sendsLeft: retransmits })
   }
 }
 

@@ -39,6 +39,7 @@ import { controlRoutes, type AgentContext } from './api.js'
 import { serveExec } from './exec.js'
 import { serveLogs } from './logs.js'
 import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
+import { readKnownMembers, writeKnownMembers } from './known-members.js'
 import { deriveClusterKey } from './cluster-key.js'
 import { AGENT_DEFAULTS, stopGraceOf } from './config.js'
 import { openDataDir, type DataDir } from './data-dir.js'
@@ -86,6 +87,8 @@ export class Agent implements AgentContext {
   private readonly specs = new Map<SlotId, ServiceSpec>()
   private assignmentsKey = ''
   private assignmentsWrite: Promise<void> = Promise.resolve()
+  private membersKey = ''
+  private membersWrite: Promise<void> = Promise.resolve()
   private readonly memberStatus = new Map<PeerId, MemberStatus>()
   /** When each peer was last heard from (any message), for `peer nodes`. */
   readonly lastHeard = new Map<PeerId, number>()
@@ -137,6 +140,8 @@ export class Agent implements AgentContext {
         : `runs processes only: ${engine.detail}`)
 
       const restored = await restoreTasks(layout, self, driver, options.log)
+      const known = await readKnownMembers(layout.members, self)
+      for (const problem of known.problems) options.log(problem)
       const secretFiles = new SecretFiles(await findSecretsRoot(), self)
       if (!secretFiles.root.ok) options.log(`tasks that use secrets cannot run here: ${secretFiles.root.reason}`)
       // Left by an earlier life: keep only the directories of the tasks still running.
@@ -157,6 +162,7 @@ export class Agent implements AgentContext {
         config: withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
+        knownMembers: known.members,
       })
       const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
@@ -244,6 +250,7 @@ export class Agent implements AgentContext {
     this.schedule()
     this.noteMembers()
     this.saveAssignments()
+    this.saveMembers()
   }
 
   private dispatch(output: Output): Promise<unknown> {
@@ -406,6 +413,25 @@ export class Agent implements AgentContext {
       .catch((error: unknown) => this.options.log(`cannot save local tasks to ${this.layout.assignments}: ${messageOf(error)}`))
   }
 
+  /**
+   * Persists the live members (alive or suspect) when that set changed, for the next start to hear
+   * from before it restarts its tasks; writes are serial and coalesce. Records of incarnation 0 are
+   * the last life's members not yet heard from in this one: kept, so a restart during a restart
+   * still waits for them.
+   */
+  private saveMembers(): void {
+    const members = this.machine.memberRecords()
+      .filter((record) => record.peer !== this.self && (record.status === 'alive' || record.status === 'suspect'))
+      .map((record) => record.peer)
+      .sort()
+    const key = members.join('\n')
+    if (key === this.membersKey) return
+    this.membersKey = key
+    this.membersWrite = this.membersWrite
+      .then(() => writeKnownMembers(this.layout.members, members))
+      .catch((error: unknown) => this.options.log(`cannot save the known members to ${this.layout.members}: ${messageOf(error)}`))
+  }
+
   // --- shutdown ---------------------------------------------------------------------------------
 
   /**
@@ -432,6 +458,7 @@ export class Agent implements AgentContext {
     })
     this.assignmentsWrite = this.assignmentsWrite.then(() => writeAssignments(this.layout.assignments, kept)).catch(() => undefined)
     await this.assignmentsWrite
+    await this.membersWrite
     await this.sweeping
     // Tasks kept running keep their secret files; stopped ones need none.
     if (stopTasks) await this.secretFiles.keepOnly(new Set()).catch((error: unknown) => this.options.log(`removing secret files failed: ${messageOf(error)}`))

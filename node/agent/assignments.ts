@@ -63,6 +63,8 @@ function parseAssignment(entry: unknown, self: PeerId): Assignment | string {
   if (task['peer'] !== self) return `belongs to peer ${String(task['peer'])}, not this one`
   if (!TASK_STATES.includes(task['state'] as TaskState)) return 'bad state'
   if (typeof task['since'] !== 'number' || !Number.isFinite(task['since'])) return 'bad since'
+  const epoch = task['epoch']
+  if (epoch !== undefined && !(typeof epoch === 'number' && Number.isSafeInteger(epoch) && epoch >= 0)) return 'bad epoch'
   const checked = checkSpec(spec, 'spec')
   if (!checked.ok) return checked.errors.map((e) => `${e.path}: ${e.message}`).join('; ')
   if (checked.spec.name !== slot.service) return 'spec of another service'
@@ -79,6 +81,8 @@ function parseAssignment(entry: unknown, self: PeerId): Assignment | string {
     since: task['since'],
     resources: checked.spec.resources,
     ports: checked.spec.ports,
+    // Its placement epoch goes with it, so a restored copy keeps its rank in a conflict.
+    ...(typeof epoch === 'number' && epoch > 0 ? { epoch } : {}),
   }
   return { task: view, spec: checked.spec }
 }

@@ -7,6 +7,7 @@
 //   desired/          the desired-state document (snapshot + log), 0700 with files 0600
 //   runtime/          the process driver's task records and logs
 //   assignments.json  the tasks this peer runs, with their specs: restarted from here after a reboot, 0600
+//   members.json      the members this peer knew: heard from (or found gone) before those tasks restart, 0600
 //   control.sock      the control API (HTTP over a unix socket, 0600)
 //
 // Specs hold env values, so what holds specs is private to the agent's user, and made so again on
@@ -40,6 +41,7 @@ export interface DataDir {
   readonly desired: string
   readonly runtime: string
   readonly assignments: string
+  readonly members: string
   readonly socket: string
 }
 
@@ -57,6 +59,7 @@ export function dataDirLayout(root: string): DataDir {
     desired: join(dir, 'desired'),
     runtime: join(dir, 'runtime'),
     assignments: join(dir, 'assignments.json'),
+    members: join(dir, 'members.json'),
     socket: join(dir, CONTROL_SOCKET_FILE),
   }
 }

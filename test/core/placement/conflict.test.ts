@@ -53,6 +53,20 @@ Rules('two old-version claims are decided by eligibility, then hash', () => {
   assert.is(resolveClaims(both, DESIRED, (p) => p === hashLoser).keep.peer, hashLoser)
 })
 
+Rules('a claim of a later placement (higher epoch) beats an earlier one, whatever the hash says', () => {
+  const [hashWinner, hashLoser] = hashOrdered('web/0')
+  const result = resolveClaims([claim(hashWinner, { epoch: 1 }), claim(hashLoser, { epoch: 2 })], DESIRED, everyone)
+  assert.is(result.keep.peer, hashLoser)
+  assert.is(resolveClaims([claim(hashWinner), claim(hashLoser, { epoch: 1 })], DESIRED, everyone).keep.peer, hashLoser, 'no epoch counts as 0')
+  assert.is(resolveClaims([claim(hashWinner, { epoch: 3 }), claim(hashLoser, { epoch: 3 })], DESIRED, everyone).keep.peer, hashWinner, 'equal epochs: the hash')
+})
+
+Rules('the desired version and eligibility count before the epoch', () => {
+  const [hashWinner, hashLoser] = hashOrdered('web/0')
+  assert.is(resolveClaims([claim(hashWinner, { specHash: OLD, epoch: 9 }), claim(hashLoser, { epoch: 1 })], DESIRED, everyone).keep.peer, hashLoser)
+  assert.is(resolveClaims([claim(hashWinner, { epoch: 9 }), claim(hashLoser, { epoch: 1 })], DESIRED, (p) => p === hashLoser).keep.peer, hashLoser)
+})
+
 Rules('otherwise the claim with the higher hash of (slot, peer) is kept', () => {
   for (let i = 0; i < 50; i++) {
     const slot = `web/${i}`

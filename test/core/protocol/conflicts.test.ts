@@ -41,11 +41,14 @@ const Rule = suite('conflicts: the rule, seen by one machine')
 const web = service('web', { command: 'serve' })
 const hash = placementRequest(web).specHash
 
-/** A rival's advert claiming web/0 in `state`. */
-function rival(peer: string, version: number, state: 'starting' | 'running'): Advert {
+/**
+ * A rival's advert claiming web/0 in `state`, placed in the same generation as `a`'s claim (epoch 1:
+ * both took the slot as new) unless `epoch` says otherwise.
+ */
+function rival(peer: string, version: number, state: 'starting' | 'running', epoch = 1): Advert {
   return {
     peer: p(peer), incarnation: 1, version, capacity: DEFAULT_CAPACITY, allocated: web.resources, labels: {}, drivers: ['docker', 'process'],
-    tasks: [{ slot: slot('web', 0), service: web.name, peer: p(peer), specHash: hash, state, since: 0, resources: web.resources, ports: [] }],
+    tasks: [{ slot: slot('web', 0), service: web.name, peer: p(peer), specHash: hash, state, since: 0, resources: web.resources, ports: [], epoch }],
   }
 }
 
@@ -75,6 +78,23 @@ Rule('a loser keeps its task while the winning claim is only starting, and stops
   cluster.inject(winner, 'a', { kind: 'advert', advert: rival(winner, 2, 'running') })
   cluster.runFor(20)
   assert.equal(cluster.outputs('stop-task', { since }).map((s) => s.output), [{ kind: 'stop-task', slot: 'web/0', reason: 'duplicate' }])
+})
+
+Rule('a claim of a later placement wins whatever the tie-break says, and one of an earlier placement loses', () => {
+  const cluster = runningAlone()
+  assert.equal(cluster.machine('a').localTasks().map((t) => t.epoch), [1], 'a first placement is epoch 1')
+  const since = cluster.now
+  cluster.inject(loser, 'a', { kind: 'advert', advert: rival(loser, 1, 'running', 2) })
+  cluster.runFor(200)
+  assert.equal(cluster.outputs('stop-task', { since }).map((s) => s.output), [{ kind: 'stop-task', slot: 'web/0', reason: 'duplicate' }], 'the later placement is kept though its hash loses')
+})
+
+Rule('a claim of an earlier placement loses whatever the tie-break says', () => {
+  const cluster = runningAlone()
+  const since = cluster.now
+  cluster.inject(winner, 'a', { kind: 'advert', advert: rival(winner, 1, 'running', 0) })
+  cluster.runFor(200)
+  assert.equal(cluster.outputs('stop-task', { since }), [], 'a peer that predates epochs (0) loses to epoch 1')
 })
 
 Rule('a winner keeps its task whatever the loser’s state', () => {
@@ -125,7 +145,9 @@ Heal('when every bid is lost, every candidate claims every slot, and the rule le
   assert.is(cluster.outputs('start-task').length - stops.length, 3, 'every extra start was stopped once')
 })
 
-Heal('a restarted peer that restores tasks already replaced elsewhere ends with one copy of each', () => {
+// Real agents (issue 16): a restarted agent restarted what its disk listed at once, although the
+// survivors had replaced those slots, so they ran twice until the conflict rule stopped one copy.
+Heal('a restarted peer whose tasks were replaced elsewhere restarts none of them and stops no replacement', () => {
   const cluster = settled(4)
   const early = watchEarlyStops(cluster)
   cluster.apply(services({ web: { command: 'serve', replicas: 3 } }))
@@ -134,9 +156,13 @@ Heal('a restarted peer that restores tasks already replaced elsewhere ends with 
   cluster.kill(victim)
   cluster.runUntil(10_000)
   eachSlotOnce(cluster, 'web', 3)
+  const replaced = cluster.placement('web')
   cluster.restart(victim)
-  assert.ok(cluster.outputs('start-task', { peer: victim, since: 10_000 }).length > 0, 'it restarts what it ran')
+  assert.equal(cluster.outputs('start-task', { peer: victim, since: 10_000 }), [], 'nothing at once')
   cluster.runUntil(15_000)
+  assert.equal(cluster.outputs('start-task', { peer: victim, since: 10_000 }).map((s) => s.output.task.slot), [], 'nor once it knows they run elsewhere')
+  assert.equal(cluster.outputs('stop-task', { since: 10_000 }).filter((s) => s.peer !== victim), [], 'no replacement stopped')
+  assert.equal(cluster.placement('web'), replaced)
   eachSlotOnce(cluster, 'web', 3)
   assert.equal(early, [])
 })

@@ -80,6 +80,8 @@ export interface SimPeer {
   readonly running: Map<SlotId, RunningTask>
   /** What the host would restore after a crash: its machine's tasks at the time (active or ended). */
   disk: Array<{ task: TaskView; spec: ServiceSpec }>
+  /** The members its machine held alive or suspect when it died (kept on disk, as the agent does). */
+  knownMembers: PeerId[]
   /** The spec each slot was last started with here, kept after the task ends (the host's local state). */
   readonly specs: Map<SlotId, ServiceSpec>
 }
@@ -222,6 +224,7 @@ export class Cluster {
       desired: { view: EMPTY_VIEW, version: 0 },
       running: new Map(),
       disk: [],
+      knownMembers: [],
       specs: new Map(),
     }
     peer.machine = this.build(peer, [])
@@ -247,6 +250,9 @@ export class Cluster {
   kill(id: string): void {
     const peer = this.peer(id)
     peer.disk = this.diskOf(peer)
+    peer.knownMembers = peer.machine.memberRecords()
+      .filter((record) => record.peer !== peer.id && (record.status === 'alive' || record.status === 'suspect'))
+      .map((record) => record.peer)
     peer.up = false
     peer.life++
     peer.wakeAt = Infinity
@@ -261,7 +267,7 @@ export class Cluster {
     const peer = this.peer(id)
     if (peer.up) this.kill(id)
     peer.life++
-    peer.machine = this.build(peer, options.restore === false ? [] : peer.disk, options.incarnation)
+    peer.machine = this.build(peer, options.restore === false ? [] : peer.disk, options.incarnation, options.restore === false ? [] : peer.knownMembers)
     this.start(id)
     return peer.machine
   }
@@ -275,7 +281,7 @@ export class Cluster {
     peer.running.clear()
   }
 
-  private build(peer: SimPeer, restored: Array<{ task: TaskView; spec: ServiceSpec }>, incarnation?: number): PeerMachine {
+  private build(peer: SimPeer, restored: Array<{ task: TaskView; spec: ServiceSpec }>, incarnation?: number, knownMembers: PeerId[] = []): PeerMachine {
     peer.incarnation = incarnation ?? peer.incarnation + 1
     return new PeerMachine({
       self: peer.id,
@@ -287,6 +293,7 @@ export class Cluster {
       config: this.config,
       random: this.random.fork(`${peer.id}#${peer.incarnation}`),
       restored,
+      knownMembers,
     })
   }
 

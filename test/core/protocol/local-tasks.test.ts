@@ -72,7 +72,7 @@ Policy.run()
 
 const Table = suite('local tasks: the table')
 
-Table('restored tasks: active ones start again, ended ones stay as records, other peers\' are not ours', () => {
+Table('restored tasks: active ones are held, then start again, ended ones stay as records, other peers\' are not ours', () => {
   const web = service('web', { command: 'serve', replicas: 3 })
   const view = (index: number, state: TaskView['state'], peer = 'a'): TaskView => ({
     slot: slot('web', index), service: web.name, peer: p(peer), specHash: 'h', state, since: 0, resources: web.resources, ports: [],
@@ -81,9 +81,36 @@ Table('restored tasks: active ones start again, ended ones stay as records, othe
     { task: view(0, 'running'), spec: web }, { task: view(1, 'complete'), spec: web }, { task: view(2, 'running', 'b'), spec: web },
   ])
   assert.equal(tasks.views().map((t) => [t.slot, t.state]), [['web/0', 'pending'], ['web/1', 'complete']])
-  tasks.startRestored(10)
+  assert.equal(tasks.held().map((t) => t.view.slot), ['web/0'])
+  tasks.releaseHeld(10, () => undefined)
   assert.equal(calls, ['start web/0', 'changed'])
   assert.is(tasks.holds(web.name), true)
+  assert.equal(tasks.held(), [])
+})
+
+Table('a held task that is no longer ours is given up with the reason, and the host told to stop it', () => {
+  const web = service('web', { command: 'serve', replicas: 2 })
+  const view = (index: number): TaskView => ({
+    slot: slot('web', index), service: web.name, peer: p('a'), specHash: 'h', state: 'running', since: 0, resources: web.resources, ports: [],
+  })
+  const { tasks, calls } = fake([{ task: view(0), spec: web }, { task: view(1), spec: web }])
+  tasks.releaseHeld(10, (task) => (task.view.slot === 'web/1' ? 'replaced' : undefined))
+  assert.equal(calls, ['start web/0', 'changed', 'stop web/1 replaced', 'changed'])
+  assert.equal(tasks.views().map((t) => `${t.slot} ${t.state}`), ['web/0 starting'])
+})
+
+Table('a held task ignores what the host reports of its slot until it is released', () => {
+  const web = service('web', { command: 'serve' })
+  const { tasks } = fake([{ task: { slot: WEB_0, service: web.name, peer: p('a'), specHash: 'h', state: 'running', since: 0, resources: web.resources, ports: [] }, spec: web }])
+  assert.is(tasks.report(WEB_0, 'exited', 5, 1), undefined)
+  assert.equal(tasks.views().map((t) => t.state), ['pending'])
+})
+
+Table('a claim carries its placement epoch; a first placement carries none', () => {
+  const { tasks } = fake()
+  tasks.claim(WEB_0, service('web', { command: 'serve' }), 0, 3)
+  tasks.claim(slot('api', 0), service('api', { command: 'serve' }), 0)
+  assert.equal(tasks.views().map((t) => t.epoch), [3, undefined])
 })
 
 Table('stopActive stops the active tasks of one service, or all', () => {

@@ -47,8 +47,11 @@ export function messageArbitrary(ids: MessageIds = {}): fc.Arbitrary<Message> {
     since: fc.oneof(countArb, fc.double({ min: 0, max: 1e12, noNaN: true })),
     resources: resourcesArb,
     ports: fc.array(portArb, { maxLength: 3 }),
-  }).map(({ service, index, ...rest }) => ({
+    // Optional on the wire: peers that predate placement epochs send none.
+    epoch: fc.option(countArb, { nil: undefined }),
+  }).map(({ service, index, epoch, ...rest }) => ({
     slot: (index === undefined ? `${service}@${owner}` : `${service}/${index}`) as SlotId, service, peer: owner, ...rest,
+    ...(epoch === undefined ? {} : { epoch }),
   }))
 
   const advertArb: fc.Arbitrary<Advert> = peerArb.chain((peer) => objectOf({

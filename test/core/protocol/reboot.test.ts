@@ -69,7 +69,10 @@ Reboot('restored tasks keep running once the persisted desired state that lists 
   assert.ok(machine.localTasks().some((t) => t.slot === 'web/0' && t.state === 'running'))
 })
 
-Reboot('a peer rebooted while cut off from everyone restarts its tasks, and after the heal each slot runs once', () => {
+// It hears from nobody, so it cannot learn whether its slots were replaced: it waits rejoinLimitMs for
+// the members it knew (none answers, and silence alone proves no one gone), then restarts its own
+// tasks from local state. After the heal the replacements, a later placement, are kept.
+Reboot('a peer rebooted while cut off from everyone restarts its tasks once the rejoin limit passes, and after the heal each slot runs once', () => {
   const cluster = new Cluster({ peers: 4 })
   cluster.startAll()
   cluster.runUntil(3_000)
@@ -83,12 +86,16 @@ Reboot('a peer rebooted while cut off from everyone restarts its tasks, and afte
   cluster.runUntil(6_000)
   const rebootedAt = cluster.now
   cluster.restart(victim)
-  assert.equal(cluster.outputs('start-task', { peer: victim, since: rebootedAt }).map((s) => s.output.task.slot), ran, 'at start, before hearing from anyone')
-  cluster.runUntil(10_000)
+  const limit = cluster.config.rejoinLimitMs
+  cluster.runUntil(rebootedAt + limit - 1)
+  assert.equal(cluster.outputs('start-task', { peer: victim, since: rebootedAt }), [], 'not while it may yet hear from the others')
+  cluster.runUntil(rebootedAt + limit + 1)
+  assert.equal(cluster.outputs('start-task', { peer: victim, since: rebootedAt }).map((s) => s.output.task.slot), ran, 'at the limit, from local state')
+  cluster.runUntil(rebootedAt + limit + 1_000)
   const alone = [...cluster.upSlots('web')].filter(([, peers]) => peers.includes(victim)).map(([slotId]) => slotId)
   for (const slotId of ran) assert.ok(alone.includes(slotId), `${slotId} runs while it is alone`)
   cluster.heal()
-  cluster.runUntil(30_000)
+  cluster.runUntil(rebootedAt + limit + 25_000)
   const placement = cluster.placement('web')
   assert.is(placement.size, 3)
   for (const [slotId, peers] of placement) assert.is(peers.length, 1, `${slotId} once`)

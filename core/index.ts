@@ -151,6 +151,8 @@ export {
   parseCpuMilli,
   parseDurationMs,
   parseMemoryMiB,
+  PARTITION_POLICIES,
+  type PartitionPolicy,
   PATH_RULE,
   type PortSpec,
   type Protocol,

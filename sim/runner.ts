@@ -9,7 +9,8 @@ import {
 } from '../core/index.js'
 import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
-import { faultActions, planFaults, type FaultAction, type FaultSpec } from './faults.js'
+import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
+import { CopyLedger } from './copies.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
 import { Histogram } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
@@ -36,6 +37,8 @@ export interface SimOptions {
   readonly sampleEveryMs?: number
   /** Later edits of the desired state (a trace): at `atMs` after the apply, set or remove a service. */
   readonly edits?: ReadonlyArray<{ readonly atMs: number; readonly name: string; readonly spec: ServiceSpec | null }>
+  /** Faults at given times instead of drawn from `faults` (a partition of one shape, a chosen kill). */
+  readonly faultPlan?: readonly FaultEvent[]
 }
 
 export interface SimMetrics {
@@ -50,6 +53,12 @@ export interface SimMetrics {
   readonly failoversMeasured: number
   /** Time from the end of the safety phase until every liveness invariant held; -1 if never. */
   readonly convergeMs: number
+  /**
+   * Slot-milliseconds during which a slot ran on more than one peer (a conflict's start-first
+   * overlap, a partition's second copy under `partition: serve`); under `majority` the safety
+   * invariant keeps its slots' share at 0.
+   */
+  readonly duplicateSlotMs: number
   readonly msgsPerPeerPerSec: number
   readonly bytesPerPeerPerSec: number
   readonly cpuUtilisation: number
@@ -128,6 +137,7 @@ export class Simulation {
   private readonly seriesMessages: Array<[number, number]> = []
   private messagesAtLastSample = 0
   private events = 0
+  private readonly copies = new CopyLedger((violation) => this.record(violation))
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
@@ -141,7 +151,7 @@ export class Simulation {
     this.config = defaultConfig(this.peers.length, options.profile)
     this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
-    const plan = planFaults(options.faults, this.random.fork('faults'), {
+    const plan = options.faultPlan ?? planFaults(options.faults, this.random.fork('faults'), {
       peers: this.peers.map((p) => p.id),
       durationMs: options.durationMs,
       safetyEndMs: this.safetyEndMs,
@@ -258,6 +268,7 @@ export class Simulation {
       restored: peer.disk,
     })
     // Restored tasks are started again by the machine; what ran before the crash is gone.
+    for (const slot of peer.running.keys()) this.copies.stopped(slot, peer.id, now)
     peer.running.clear()
     this.act(index, peer.machine.start(now), now)
     if (peer.desired.all().length > 0) this.act(index, peer.machine.desiredChanged(peer.desired.view(), now), now)
@@ -329,6 +340,7 @@ export class Simulation {
         }
         case 'start-task': {
           peer.running.set(output.task.slot, { task: output.task, up: false })
+          this.copies.started(output.task.slot, peer.id, output.spec, now)
           const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
           this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'running' })
           if (output.spec.healthcheck !== null) {
@@ -341,6 +353,7 @@ export class Simulation {
         }
         case 'stop-task':
           peer.running.delete(output.slot)
+          this.copies.stopped(output.slot, peer.id, now)
           break
         case 'sync-desired': {
           const other = this.index.get(output.peer)
@@ -402,6 +415,7 @@ export class Simulation {
       }
     } else if (event.state === 'exited' || event.state === 'failed') {
       peer.running.delete(event.slot)
+      this.copies.stopped(event.slot, peer.id, now)
       if (event.exitCode === 0) this.completed.add(`${event.slot}#${running.task.specHash}`)
     }
     this.act(event.peer, peer.machine.taskChanged(event.slot, event.state, now, event.exitCode), now)
@@ -424,6 +438,7 @@ export class Simulation {
         peer.life++
         peer.wakeAt = Infinity
         peer.wakeToken++
+        for (const slot of peer.running.keys()) this.copies.stopped(slot, peer.id, now)
         peer.running.clear()
         break
       }
@@ -569,6 +584,7 @@ export class Simulation {
         failoverMsP99: latencyMs(this.failoverLatency, 99),
         failoversMeasured: this.failoverLatency.count,
         convergeMs: this.convergedAtMs < 0 ? -1 : Math.round(this.convergedAtMs - this.safetyEndMs),
+        duplicateSlotMs: Math.round(this.copies.duplicateSlotMs(this.options.durationMs)),
         msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
         bytesPerPeerPerSec: Math.round(this.bytes / this.peers.length / seconds),
         cpuUtilisation: cpuCapacity === 0 ? 0 : round(cpu / cpuCapacity, 4),

@@ -27,6 +27,7 @@ import { LocalTasks } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
 import type { Advert, MemberRecord, Message } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
+import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -85,6 +86,7 @@ export class PeerMachine {
   private readonly detector: FailureDetector
   private readonly antiEntropy: AntiEntropy
   private readonly rounds: BidRounds
+  private readonly quorum: PartitionQuorum
 
   private out: Output[] = []
   private now = 0
@@ -97,6 +99,7 @@ export class PeerMachine {
     this.incarnation = init.incarnation
     this.config = init.config
     this.members = new MemberTable(init.self)
+    this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: init.seeds })
     const { self, config, members, cluster } = this
     const random = init.random
     const send = (to: PeerId, message: Message) => this.send(to, message)
@@ -129,7 +132,7 @@ export class PeerMachine {
       rollback: (service, failedSpecHash) => this.out.push({ kind: 'rollback', service, failedSpecHash }),
       changed: () => this.advert.publish(this.now),
       gaveUp: (service, until) => this.rounds.sitOut(service, until),
-    }, { restored: init.restored })
+    }, { restored: withoutFenced(init.restored) })
     this.advert = new OwnAdvert({
       self, config, cluster,
       incarnation: () => this.incarnation,
@@ -158,6 +161,7 @@ export class PeerMachine {
 
   receive(from: PeerId, message: Message, now: number): Output[] {
     this.now = now
+    this.observeQuorum()
     if (!this.started || from === this.self) return this.flush()
     switch (message.kind) {
       case 'ping':
@@ -200,6 +204,7 @@ export class PeerMachine {
    */
   connected(peer: PeerId, now: number): Output[] {
     this.now = now
+    this.observeQuorum()
     if (!this.started || peer === this.self) return this.flush()
     this.antiEntropy.sendDigest(peer)
     return this.flush()
@@ -208,6 +213,7 @@ export class PeerMachine {
   tick(now: number): Output[] {
     this.now = now
     if (!this.started) return this.flush()
+    this.observeQuorum()
     if (now - this.expectedWakeAt > STALL_TOLERANCE_MS) this.detector.forgiveStall(now - this.expectedWakeAt)
     this.detector.tick(now)
     this.antiEntropy.tick(now)
@@ -225,6 +231,7 @@ export class PeerMachine {
 
   taskChanged(slot: SlotId, state: TaskState, now: number, exitCode?: number): Output[] {
     this.now = now
+    this.observeQuorum()
     const report = this.tasks.report(slot, state, now, exitCode)
     if (report === undefined) return this.flush()
     this.markDirty(report.service)
@@ -237,6 +244,7 @@ export class PeerMachine {
 
   desiredChanged(desired: DesiredView, now: number): Output[] {
     this.now = now
+    this.observeQuorum()
     const before = this.specs
     this.desired = desired
     this.specs = new Map(desired.services.map((spec) => [spec.name, spec]))
@@ -269,7 +277,7 @@ export class PeerMachine {
     if (!this.started) return Infinity
     const at = Math.min(
       this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.tasks.nextWakeAt(),
-      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt,
+      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.quorum.nextWakeAt(),
     )
     this.expectedWakeAt = at
     return at
@@ -321,6 +329,7 @@ export class PeerMachine {
     }
     const previous = this.members.apply(record, this.retransmits())
     if (previous === null) return
+    this.quorum.memberChanged(record, previous, this.now)
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
@@ -396,6 +405,12 @@ export class PeerMachine {
       this.fullReconcileAt = Math.min(this.fullReconcileAt, this.biddingFrom)
       return
     }
+    const placeableAt = this.quorum.placeableAt(spec)
+    if (this.now < placeableAt) {
+      // A `majority` service: no quorum, or a copy cut off with a dead peer may still be running.
+      if (placeableAt !== Infinity) this.fullReconcileAt = Math.min(this.fullReconcileAt, placeableAt)
+      return
+    }
     const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
     this.rounds.bid(spec, indices, this.now)
   }
@@ -428,8 +443,22 @@ export class PeerMachine {
   }
 
   private claim(slot: SlotId, spec: ServiceSpec): void {
+    // A round that opened before the lease ran out may close after it.
+    if (this.now < this.quorum.placeableAt(spec)) return
     this.tasks.claim(slot, spec, this.now)
     this.markDirty(spec.name)
+  }
+
+  // --- the partition policy (partition-quorum.ts) -----------------------------------------------
+
+  /** At each input: a lease that ran out stops this peer's `majority` copies; a new one reconciles them once settled. */
+  private observeQuorum(): void {
+    if (!this.started) return
+    const change = this.quorum.observe(this.now)
+    if (change.expired) {
+      for (const spec of this.specs.values()) if (fencedByMajority(spec)) this.tasks.stopActive('partition-fenced', spec.name)
+    }
+    if (change.regained) this.fullReconcileAt = Math.min(this.fullReconcileAt, this.now + this.config.startupGraceMs)
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
@@ -449,4 +478,13 @@ export class PeerMachine {
     this.out = []
     return out
   }
+}
+
+/**
+ * Restored tasks of `majority` services are not restarted: while this peer was down the majority may
+ * have replaced them, and it cannot know until it hears from them. They are placed again once it has
+ * quorum, like any unowned slot.
+ */
+function withoutFenced(restored: MachineInit['restored']): MachineInit['restored'] {
+  return restored?.filter(({ spec }) => !fencedByMajority(spec))
 }

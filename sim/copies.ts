@@ -1,0 +1,50 @@
+// How many copies of each slot really run, kept up to date at every start and stop, so that a
+// duplicate is seen the moment it begins rather than at the next sample: the exact form of the
+// at-most-one-majority-copy invariant, and the time slots spent running twice (what `partition:
+// serve` costs during a partition).
+
+import type { ServiceSpec } from '../core/index.js'
+import { AT_MOST_ONE_MAJORITY_COPY, type Violation } from './invariants.js'
+
+interface SlotCopies {
+  readonly peers: Set<string>
+  readonly majority: boolean
+  /** Since when more than one copy runs. */
+  duplicatedSince?: number
+}
+
+export class CopyLedger {
+  private readonly slots = new Map<string, SlotCopies>()
+  private duplicateMs = 0
+
+  constructor(private readonly violation: (v: Violation) => void) {}
+
+  started(slot: string, peer: string, spec: ServiceSpec, now: number): void {
+    let entry = this.slots.get(slot)
+    if (entry === undefined) this.slots.set(slot, (entry = { peers: new Set(), majority: spec.partition === 'majority' && spec.mode !== 'global' }))
+    entry.peers.add(peer)
+    if (entry.peers.size > 1 && entry.duplicatedSince === undefined) {
+      entry.duplicatedSince = now
+      if (entry.majority) {
+        this.violation({ invariant: AT_MOST_ONE_MAJORITY_COPY, atMs: now, detail: `${slot} runs on ${[...entry.peers].sort().join(', ')}` })
+      }
+    }
+  }
+
+  stopped(slot: string, peer: string, now: number): void {
+    const entry = this.slots.get(slot)
+    if (entry === undefined || !entry.peers.delete(peer)) return
+    if (entry.peers.size <= 1 && entry.duplicatedSince !== undefined) {
+      this.duplicateMs += now - entry.duplicatedSince
+      delete entry.duplicatedSince
+    }
+    if (entry.peers.size === 0) this.slots.delete(slot)
+  }
+
+  /** Slot-milliseconds spent with more than one copy running, up to `now`. */
+  duplicateSlotMs(now: number): number {
+    let total = this.duplicateMs
+    for (const entry of this.slots.values()) if (entry.duplicatedSince !== undefined) total += now - entry.duplicatedSince
+    return total
+  }
+}

@@ -100,6 +100,8 @@ interface SimPeer {
   readonly running: Map<SlotId, { task: TaskView; up: boolean }>
   /** The peer's local state on disk, for restarts after a kill. */
   disk: Array<{ task: TaskView; spec: ServiceSpec }>
+  /** The members it knew when it died (the agent keeps them with its tasks), for its quorum after a restart. */
+  knownMembers: PeerId[]
   paused: boolean
 }
 
@@ -144,7 +146,7 @@ export class Simulation {
     this.taskRandom = this.random.fork('tasks')
     this.peers = options.peers.map((view) => ({
       id: view.id, view, machine: undefined, life: 0, wakeAt: Infinity, wakeToken: 0,
-      desired: new DesiredModel(), running: new Map(), disk: [], paused: false,
+      desired: new DesiredModel(), running: new Map(), disk: [], knownMembers: [], paused: false,
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
@@ -266,6 +268,7 @@ export class Simulation {
       config: this.config,
       random: this.random.fork(`machine:${peer.id}:${peer.life}`),
       restored: peer.disk,
+      knownMembers: peer.knownMembers,
     })
     // Restored tasks are started again by the machine; what ran before the crash is gone.
     for (const slot of peer.running.keys()) this.copies.stopped(slot, peer.id, now)
@@ -434,6 +437,7 @@ export class Simulation {
         if (peer.machine === undefined) return
         for (const slot of peer.running.keys()) if (!this.neededSince.has(slot)) this.neededSince.set(slot, { atMs: now, kind: 'failover', lostOn: peer.id })
         peer.disk = this.snapshotDisk(peer)
+        peer.knownMembers = peer.machine.memberRecords().filter((m) => m.status !== 'left' && m.peer !== peer.id).map((m) => m.peer)
         peer.machine = undefined
         peer.life++
         peer.wakeAt = Infinity

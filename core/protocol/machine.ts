@@ -45,6 +45,12 @@ export interface MachineInit {
   readonly random: Random
   /** This peer's tasks from local state, restarted at start even when no other peer is reachable. */
   readonly restored?: ReadonlyArray<{ readonly task: TaskView; readonly spec: ServiceSpec }>
+  /**
+   * The members this peer knew before it stopped (local state): they count in its quorum for
+   * `partition: majority` services until heard from, so a restarted peer that reaches nobody is not
+   * a cluster of one (partition-quorum.ts).
+   */
+  readonly knownMembers?: readonly PeerId[]
 }
 
 export type Output =
@@ -99,7 +105,7 @@ export class PeerMachine {
     this.incarnation = init.incarnation
     this.config = init.config
     this.members = new MemberTable(init.self)
-    this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: init.seeds })
+    this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: [...init.seeds, ...(init.knownMembers ?? [])] })
     const { self, config, members, cluster } = this
     const random = init.random
     const send = (to: PeerId, message: Message) => this.send(to, message)

@@ -5,8 +5,8 @@
 //    alive, itself included. "Members it knows": every member in its table that did not leave
 //    gracefully (dead ones too: a side that cannot tell a crash from a partition must count the
 //    silent members against itself, or both halves of a split would each call themselves a majority
-//    once they had declared the other dead), plus its join peers before they answer (a restarted
-//    peer that has heard from nobody is not a cluster of one).
+//    once they had declared the other dead), plus its join peers and the members it knew before a
+//    restart, until they answer (a restarted peer that has heard from nobody is not a cluster of one).
 // 2. Lease and fence. Quorum seen at an input renews a lease of partitionLeaseMs. When the lease runs
 //    out, the peer stops its copies of every `majority` service: a peer cut off in a minority (or
 //    stalled past its lease) is the one that stops.
@@ -63,6 +63,7 @@ const CHANGES: readonly LeaseChange[] = [
 export interface PartitionQuorumInit {
   readonly self: PeerId
   readonly config: MachineConfig
+  /** Join peers and the members known before a restart: counted as members until heard from. */
   readonly seeds: readonly PeerId[]
 }
 
@@ -82,6 +83,7 @@ export class PartitionQuorum {
 
   constructor(init: PartitionQuorumInit) {
     this.config = init.config
+    // A Set: a join peer may also be among the members known before a restart.
     this.unseenSeeds = new Set(init.seeds.filter((seed) => seed !== init.self))
     this.knownOthers = this.unseenSeeds.size
   }

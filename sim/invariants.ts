@@ -38,6 +38,11 @@ export interface WorldState {
    * place from one no peer can take (pending, which `peer why` explains). Absent: every missing slot counts.
    */
   readonly liveViews?: readonly PeerView[]
+  /**
+   * Members of the cluster, live or dead (none leaves gracefully in a run): a `partition: majority`
+   * slot runs only where a strict majority of them is live. Absent: such slots count like any other.
+   */
+  readonly memberCount?: number
 }
 
 /** Safety, checked throughout: no peer runs more than its capacity. */
@@ -110,6 +115,7 @@ export function everySlotOnce(world: WorldState): Violation[] {
 }
 
 function couldRunSomewhere(world: WorldState, spec: ServiceSpec): boolean {
+  if (spec.partition === 'majority' && spec.mode !== 'global' && world.memberCount !== undefined && 2 * world.peers.length <= world.memberCount) return false
   if (world.liveViews === undefined || spec.mode === 'global') return true
   const want = placementRequest(spec)
   return world.liveViews.some((peer) => feasible(peer, want).ok)

@@ -528,7 +528,7 @@ export class Simulation {
     return {
       atMs: now,
       peers: live.map((p) => ({ id: p.id, cpuMilli: p.view.capacity.cpuMilli, memoryMiB: p.view.capacity.memoryMiB })),
-      tasks, services, done, digests, globalPeers, liveViews,
+      tasks, services, done, digests, globalPeers, liveViews, memberCount: this.peers.length,
     }
   }
 

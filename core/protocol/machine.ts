@@ -27,6 +27,7 @@ import { LocalTasks } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
 import type { Advert, MemberRecord, Message } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
+import { MajorityClaims } from './majority-claims.js'
 import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 
 export interface MachineInit {
@@ -93,6 +94,7 @@ export class PeerMachine {
   private readonly antiEntropy: AntiEntropy
   private readonly rounds: BidRounds
   private readonly quorum: PartitionQuorum
+  private readonly majorityClaims: MajorityClaims
 
   private out: Output[] = []
   private now = 0
@@ -139,6 +141,11 @@ export class PeerMachine {
       changed: () => this.advert.publish(this.now),
       gaveUp: (service, until) => this.rounds.sitOut(service, until),
     }, { restored: withoutFenced(init.restored) })
+    this.majorityClaims = new MajorityClaims({
+      self, config, tasks: this.tasks,
+      serviceTasks: (service) => cluster.serviceTasks(service),
+      mayStart: (spec, now) => now >= this.quorum.placeableAt(spec),
+    })
     this.advert = new OwnAdvert({
       self, config, cluster,
       incarnation: () => this.incarnation,
@@ -224,6 +231,7 @@ export class PeerMachine {
     this.detector.tick(now)
     this.antiEntropy.tick(now)
     this.tasks.tick(now)
+    this.majorityClaims.tick(now)
     this.rounds.forgetEarlyBids(now)
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
@@ -283,7 +291,7 @@ export class PeerMachine {
     if (!this.started) return Infinity
     const at = Math.min(
       this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.tasks.nextWakeAt(),
-      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.quorum.nextWakeAt(),
+      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.quorum.nextWakeAt(), this.majorityClaims.nextWakeAt(),
     )
     this.expectedWakeAt = at
     return at
@@ -451,7 +459,8 @@ export class PeerMachine {
   private claim(slot: SlotId, spec: ServiceSpec): void {
     // A round that opened before the lease ran out may close after it.
     if (this.now < this.quorum.placeableAt(spec)) return
-    this.tasks.claim(slot, spec, this.now)
+    if (fencedByMajority(spec)) this.majorityClaims.claim(slot, spec, this.now)
+    else this.tasks.claim(slot, spec, this.now)
     this.markDirty(spec.name)
   }
 

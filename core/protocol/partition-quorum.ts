@@ -14,7 +14,11 @@
 //    startupGraceMs (a peer that just regained it, after a heal or a stall, first hears what the
 //    others run), and no member it holds dead died less than takeoverDelayMs ago: that covers the
 //    time a cut-off peer needs to notice it lost quorum, its lease, the stop of its copy and a margin,
-//    so the old copy is gone before a new one starts.
+//    so the old copy is gone before a new one starts. A death counts from the start of the current
+//    lease at the earliest: verdicts reached without quorum are the minority's, about a majority
+//    that did not stop anything.
+// 4. Claims start alone (majority-claims.ts): announced first, started only if no other claim on the
+//    slot turned up, so two auctions that disagree do not start two copies.
 //
 // An even split (2|2) has no majority anywhere: both sides stop their copies and nobody takes
 // over until the heal. Costs and the comparison with Nomad and Swarm: docs/protocol.md#partitions.
@@ -143,7 +147,12 @@ export class PartitionQuorum {
     if (!fencedByMajority(spec)) return -Infinity
     if (this.heldSince === undefined) return Infinity
     const settled = this.heldSince + this.config.startupGraceMs
-    return Math.max(settled, this.latestDeathAt + takeoverDelayMs(this.config, this.knownMembers(), spec))
+    if (this.deadSince.size === 0) return settled
+    // A death counts from when this peer held quorum: a verdict reached without it (this peer was the
+    // one cut off) may name a member that ran on all along beside the majority, and the refutation
+    // takes a few gossip rounds to come back across the heal.
+    const countedFrom = Math.max(this.latestDeathAt, this.heldSince)
+    return Math.max(settled, countedFrom + takeoverDelayMs(this.config, this.knownMembers(), spec))
   }
 
   /** The lease's end while quorum is gone from the view: the peer must wake then to fence. */

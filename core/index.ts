@@ -216,6 +216,8 @@ export {
   type NetworkProfile,
   type Output,
   PartitionQuorum,
+  MajorityClaims,
+  claimHoldMs,
   PeerMachine,
   type PeerSettings,
   type PendingInfo,

@@ -8,6 +8,7 @@ import { AT_MOST_ONE_MAJORITY_COPY, type Violation } from './invariants.js'
 
 interface SlotCopies {
   readonly peers: Set<string>
+  readonly service: string
   readonly majority: boolean
   /** Since when more than one copy runs. */
   duplicatedSince?: number
@@ -15,13 +16,14 @@ interface SlotCopies {
 
 export class CopyLedger {
   private readonly slots = new Map<string, SlotCopies>()
-  private duplicateMs = 0
+  /** Ended stretches of slot time run twice, by service. */
+  private readonly duplicateMs = new Map<string, number>()
 
   constructor(private readonly violation: (v: Violation) => void) {}
 
   started(slot: string, peer: string, spec: ServiceSpec, now: number): void {
     let entry = this.slots.get(slot)
-    if (entry === undefined) this.slots.set(slot, (entry = { peers: new Set(), majority: spec.partition === 'majority' && spec.mode !== 'global' }))
+    if (entry === undefined) this.slots.set(slot, (entry = { peers: new Set(), service: spec.name, majority: spec.partition === 'majority' && spec.mode !== 'global' }))
     entry.peers.add(peer)
     if (entry.peers.size > 1 && entry.duplicatedSince === undefined) {
       entry.duplicatedSince = now
@@ -35,16 +37,18 @@ export class CopyLedger {
     const entry = this.slots.get(slot)
     if (entry === undefined || !entry.peers.delete(peer)) return
     if (entry.peers.size <= 1 && entry.duplicatedSince !== undefined) {
-      this.duplicateMs += now - entry.duplicatedSince
+      this.duplicateMs.set(entry.service, (this.duplicateMs.get(entry.service) ?? 0) + now - entry.duplicatedSince)
       delete entry.duplicatedSince
     }
     if (entry.peers.size === 0) this.slots.delete(slot)
   }
 
-  /** Slot-milliseconds spent with more than one copy running, up to `now`. */
-  duplicateSlotMs(now: number): number {
-    let total = this.duplicateMs
-    for (const entry of this.slots.values()) if (entry.duplicatedSince !== undefined) total += now - entry.duplicatedSince
-    return total
+  /** Slot-milliseconds spent with more than one copy running up to `now`, by service (sorted by name). */
+  duplicateSlotMsByService(now: number): Record<string, number> {
+    const totals = new Map(this.duplicateMs)
+    for (const entry of this.slots.values()) {
+      if (entry.duplicatedSince !== undefined) totals.set(entry.service, (totals.get(entry.service) ?? 0) + now - entry.duplicatedSince)
+    }
+    return Object.fromEntries([...totals].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([service, ms]) => [service, Math.round(ms)]))
   }
 }

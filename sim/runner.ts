@@ -69,6 +69,8 @@ export interface SimMetrics {
 export interface SimResult {
   readonly metrics: SimMetrics
   readonly violations: readonly Violation[]
+  /** duplicateSlotMs by service. */
+  readonly duplicateSlotMsByService: Readonly<Record<string, number>>
   readonly faults: readonly FaultAction[]
   /** Placement latency CDF as [ms, fraction placed by then]. */
   readonly placementLatencyCdf: ReadonlyArray<readonly [number, number]>
@@ -576,6 +578,7 @@ export class Simulation {
       memoryCapacity += p.memoryMiB
     }
     const replicas = this.replicasApplied
+    const duplicates = this.copies.duplicateSlotMsByService(this.options.durationMs)
     return {
       metrics: {
         peers: this.peers.length,
@@ -588,7 +591,7 @@ export class Simulation {
         failoverMsP99: latencyMs(this.failoverLatency, 99),
         failoversMeasured: this.failoverLatency.count,
         convergeMs: this.convergedAtMs < 0 ? -1 : Math.round(this.convergedAtMs - this.safetyEndMs),
-        duplicateSlotMs: Math.round(this.copies.duplicateSlotMs(this.options.durationMs)),
+        duplicateSlotMs: Object.values(duplicates).reduce((sum, ms) => sum + ms, 0),
         msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
         bytesPerPeerPerSec: Math.round(this.bytes / this.peers.length / seconds),
         cpuUtilisation: cpuCapacity === 0 ? 0 : round(cpu / cpuCapacity, 4),
@@ -596,6 +599,7 @@ export class Simulation {
         events: this.events,
       },
       violations: this.violations,
+      duplicateSlotMsByService: duplicates,
       faults: this.faultTimeline,
       placementLatencyCdf: this.placementLatency.count === 0 ? [] : this.placementLatency.cdf(),
       series: [

@@ -37,3 +37,4 @@ export {
 export { exitOutcome, restartDelayMs, withState, type ExitOutcome, type LocalTask } from './local-tasks.js'
 export type { PendingInfo } from './bid-rounds.js'
 export { fencedByMajority, PartitionQuorum, quorumLossBoundMs, takeoverDelayMs } from './partition-quorum.js'
+export { claimHoldMs, MajorityClaims } from './majority-claims.js'

@@ -144,7 +144,7 @@ export class PeerMachine {
     this.majorityClaims = new MajorityClaims({
       self, config, tasks: this.tasks,
       serviceTasks: (service) => cluster.serviceTasks(service),
-      mayStart: (spec, now) => now >= this.quorum.placeableAt(spec),
+      mayStart: (spec, now, claimedAt) => now >= this.placeableAt(spec) && this.quorum.stableSince(claimedAt),
     })
     this.advert = new OwnAdvert({
       self, config, cluster,
@@ -419,7 +419,7 @@ export class PeerMachine {
       this.fullReconcileAt = Math.min(this.fullReconcileAt, this.biddingFrom)
       return
     }
-    const placeableAt = this.quorum.placeableAt(spec)
+    const placeableAt = this.placeableAt(spec)
     if (this.now < placeableAt) {
       // A `majority` service: no quorum, or a copy cut off with a dead peer may still be running.
       if (placeableAt !== Infinity) this.fullReconcileAt = Math.min(this.fullReconcileAt, placeableAt)
@@ -458,7 +458,7 @@ export class PeerMachine {
 
   private claim(slot: SlotId, spec: ServiceSpec): void {
     // A round that opened before the lease ran out may close after it.
-    if (this.now < this.quorum.placeableAt(spec)) return
+    if (this.now < this.placeableAt(spec)) return
     if (fencedByMajority(spec)) this.majorityClaims.claim(slot, spec, this.now)
     else this.tasks.claim(slot, spec, this.now)
     this.markDirty(spec.name)
@@ -474,6 +474,24 @@ export class PeerMachine {
       for (const spec of this.specs.values()) if (fencedByMajority(spec)) this.tasks.stopActive('partition-fenced', spec.name)
     }
     if (change.regained) this.fullReconcileAt = Math.min(this.fullReconcileAt, this.now + this.config.startupGraceMs)
+  }
+
+  /**
+   * When a slot of `spec` may be placed here (-Infinity: any time). A `majority` slot also needs the
+   * current advert of every member this peer holds alive: a peer that restarted, or came back from
+   * the minority, knows members from gossip before it knows what they run, and an unknown holder's
+   * slot looks unowned.
+   */
+  private placeableAt(spec: ServiceSpec): number {
+    const at = this.quorum.placeableAt(spec)
+    if (at === -Infinity || at === Infinity) return at
+    for (const member of this.members.all()) {
+      const record = member.record
+      if (record.peer === this.self || (record.status !== 'alive' && record.status !== 'suspect')) continue
+      const advert = this.cluster.advert(record.peer)
+      if (advert === undefined || advert.incarnation < record.incarnation) return Infinity
+    }
+    return at
   }
 
   // --- plumbing ---------------------------------------------------------------------------------

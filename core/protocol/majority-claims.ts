@@ -2,9 +2,12 @@
 // peers that both won one slot (their auctions saw different bids) both start it, and the conflict
 // rule stops one once the other is up: never kill before replace. That overlap is a second copy,
 // which `majority` forbids, so its claims go the other way round: the claim is announced at once
-// (held, not started) and starts a round's length later only if no other claim on the slot turned
-// up meanwhile, or every other one is also held and loses to it under the conflict rule — which each
-// of them works out alike, so exactly one starts. A claim that lost is dropped before it ever ran.
+// (held, not started) and starts a little later only if no other claim on the slot turned up
+// meanwhile, or every other one is also held and loses to it under the conflict rule — which each of
+// them works out alike, so exactly one starts. A claim that lost is dropped before it ever ran.
+// Claims on two sides of a partition that began during the round cannot see each other; there the
+// claimer that lost a member (a suspicion) since it claimed does not start, and the slot is placed
+// again under the takeover delay once the cut is known (partition-quorum.ts).
 
 import { compareClaims } from '../placement/conflict.js'
 import type { PeerId, SlotId } from '../placement/ids.js'
@@ -20,38 +23,46 @@ export interface MajorityClaimsDeps {
   readonly tasks: Pick<LocalTasks, 'get' | 'hold' | 'startHeld' | 'stop'>
   /** Every peer's tasks of a service, as adverts show them. */
   serviceTasks(service: ServiceName): ServiceTasks
-  /** Whether this peer may still start the service's slots (it holds quorum). */
-  mayStart(spec: ServiceSpec, now: number): boolean
+  /** Whether this peer may still start the service's slots: it holds quorum, and lost no member since `claimedAt`. */
+  mayStart(spec: ServiceSpec, now: number, claimedAt: number): boolean
+}
+
+/**
+ * How long a claim is held before it starts: long enough for the claims of a round to arrive, and
+ * for a claimer cut off just as it claimed to suspect someone across the cut (its probes fail within
+ * an interval and a timeout; the next probe round raises the suspicion).
+ */
+export function claimHoldMs(config: MachineConfig): number {
+  return Math.max(config.roundTimeoutMs, 2 * config.probeIntervalMs + config.probeTimeoutMs)
 }
 
 export class MajorityClaims {
-  /** Held claims of this peer and when each is due to start. */
-  private readonly due = new Map<SlotId, number>()
+  /** Held claims of this peer: when each was made and is due to start. */
+  private readonly due = new Map<SlotId, { readonly claimedAt: number; readonly startAt: number }>()
 
   constructor(private readonly deps: MajorityClaimsDeps) {}
 
-  /** Announces the claim now; it starts at tick() a round's length later if it is still alone. */
+  /** Announces the claim now; it starts at tick() claimHoldMs later if it is still alone. */
   claim(slot: SlotId, spec: ServiceSpec, now: number): void {
     this.deps.tasks.hold(slot, spec, now)
-    // The claim's advert goes out at once; a round timeout is what a round allows claims to arrive in.
-    this.due.set(slot, now + this.deps.config.roundTimeoutMs)
+    this.due.set(slot, { claimedAt: now, startAt: now + claimHoldMs(this.deps.config) })
   }
 
   tick(now: number): void {
-    for (const [slot, at] of [...this.due]) {
-      if (at > now) continue
+    for (const [slot, { claimedAt, startAt }] of [...this.due]) {
+      if (startAt > now) continue
       this.due.delete(slot)
       const task = this.deps.tasks.get(slot)
       // Stopped meanwhile (fenced, no longer desired, a loser of the conflict rule): nothing to start.
       if (task === undefined || task.view.state !== 'pending') continue
-      if (this.deps.mayStart(task.spec, now) && this.alone(task.view.service, slot)) this.deps.tasks.startHeld(slot, now)
+      if (this.deps.mayStart(task.spec, now, claimedAt) && this.alone(task.view.service, slot)) this.deps.tasks.startHeld(slot, now)
       else this.deps.tasks.stop(slot, 'claim-lost')
     }
   }
 
   nextWakeAt(): number {
     let at = Infinity
-    for (const due of this.due.values()) at = Math.min(at, due)
+    for (const { startAt } of this.due.values()) at = Math.min(at, startAt)
     return at
   }
 

@@ -81,6 +81,8 @@ export class PartitionQuorum {
   /** Members held dead, and since when (this peer's clock). */
   private readonly deadSince = new Map<PeerId, number>()
   private latestDeathAt = -Infinity
+  /** The last time a member stopped being alive in this view (suspected, declared dead, left). */
+  private lastLossAt = -Infinity
   private leaseUntil = -Infinity
   /** When the current unbroken lease began; undefined while there is none. */
   private heldSince: number | undefined
@@ -97,6 +99,7 @@ export class PartitionQuorum {
     if (previous === undefined && this.unseenSeeds.delete(record.peer)) this.knownOthers--
     if (previous !== undefined && previous !== 'left') this.knownOthers--
     if (previous === 'alive') this.aliveOthers--
+    if (previous === 'alive' && record.status !== 'alive') this.lastLossAt = now
     if (record.status !== 'left') this.knownOthers++
     if (record.status === 'alive') this.aliveOthers++
     if (record.status === 'dead') {
@@ -153,6 +156,15 @@ export class PartitionQuorum {
     // takes a few gossip rounds to come back across the heal.
     const countedFrom = Math.max(this.latestDeathAt, this.heldSince)
     return Math.max(settled, countedFrom + takeoverDelayMs(this.config, this.knownMembers(), spec))
+  }
+
+  /**
+   * Whether no member stopped being alive in this view since `since`: a claim made just as a
+   * partition began (its auction ran on both sides of it) shows the cut as suspicions within a probe
+   * interval or two, and must not start (majority-claims.ts).
+   */
+  stableSince(since: number): boolean {
+    return this.lastLossAt < since
   }
 
   /** The lease's end while quorum is gone from the view: the peer must wake then to fence. */

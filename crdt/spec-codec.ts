@@ -44,6 +44,7 @@ export const SPEC_FIELD_CODECS = {
   capAdd: 'json',
   capDrop: 'json',
   stopGraceMs: 'number',
+  partition: 'string',
 } as const satisfies Record<keyof ServiceSpec, FieldCodec>
 
 const FIELDS = Object.keys(SPEC_FIELD_CODECS).sort() as Array<keyof ServiceSpec>

@@ -38,6 +38,11 @@ export interface WorldState {
    * place from one no peer can take (pending, which `peer why` explains). Absent: every missing slot counts.
    */
   readonly liveViews?: readonly PeerView[]
+  /**
+   * Members of the cluster, live or dead (none leaves gracefully in a run): a `partition: majority`
+   * slot runs only where a strict majority of them is live. Absent: such slots count like any other.
+   */
+  readonly memberCount?: number
 }
 
 /** Safety, checked throughout: no peer runs more than its capacity. */
@@ -56,6 +61,31 @@ export function noOvercommit(world: WorldState): Violation[] {
     if (entry.cpu > peer.cpuMilli || entry.memory > peer.memoryMiB) {
       out.push({ invariant: 'no-overcommit', atMs: world.atMs, detail: `${peer.id} runs ${entry.cpu}m/${entry.memory}Mi on ${peer.cpuMilli}m/${peer.memoryMiB}Mi` })
     }
+  }
+  return out
+}
+
+export const AT_MOST_ONE_MAJORITY_COPY = 'at-most-one-majority-copy'
+
+/**
+ * Safety, checked throughout: a slot of a `partition: majority` service never runs on two peers at
+ * once — not during a partition, not at its heal, not during a failover (core/protocol/partition-quorum.ts).
+ * The runner also checks it at every task start (sim/copies.ts), so a duplicate shorter than the
+ * sampling interval is caught too.
+ */
+export function atMostOneMajorityCopy(world: WorldState): Violation[] {
+  const majority = new Set(world.services.filter((spec) => spec.partition === 'majority' && spec.mode !== 'global').map((spec) => spec.name as string))
+  if (majority.size === 0) return []
+  const holders = new Map<string, string[]>()
+  for (const task of world.tasks) {
+    if (!majority.has(task.service)) continue
+    const list = holders.get(task.slot)
+    if (list === undefined) holders.set(task.slot, [task.peer])
+    else list.push(task.peer)
+  }
+  const out: Violation[] = []
+  for (const [slot, peers] of holders) {
+    if (peers.length > 1) out.push({ invariant: AT_MOST_ONE_MAJORITY_COPY, atMs: world.atMs, detail: `${slot} runs on ${peers.sort().join(', ')}` })
   }
   return out
 }
@@ -85,6 +115,7 @@ export function everySlotOnce(world: WorldState): Violation[] {
 }
 
 function couldRunSomewhere(world: WorldState, spec: ServiceSpec): boolean {
+  if (spec.partition === 'majority' && spec.mode !== 'global' && world.memberCount !== undefined && 2 * world.peers.length <= world.memberCount) return false
   if (world.liveViews === undefined || spec.mode === 'global') return true
   const want = placementRequest(spec)
   return world.liveViews.some((peer) => feasible(peer, want).ok)
@@ -121,5 +152,5 @@ export function desiredIdentical(world: WorldState): Violation[] {
   return [{ invariant: 'desired-identical', atMs: world.atMs, detail: `${digests.size} different desired states among ${world.digests.size} live peers (${[...counts.values()].join('/')})` }]
 }
 
-export const SAFETY_INVARIANTS = [noOvercommit] as const
+export const SAFETY_INVARIANTS = [noOvercommit, atMostOneMajorityCopy] as const
 export const LIVENESS_INVARIANTS = [everySlotOnce, onlyDesired, desiredIdentical] as const

@@ -10,6 +10,7 @@ import {
 import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
+import { CopyLedger } from './copies.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
 import { Histogram } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
@@ -36,8 +37,8 @@ export interface SimOptions {
   readonly sampleEveryMs?: number
   /** Later edits of the desired state (a trace): at `atMs` after the apply, set or remove a service. */
   readonly edits?: ReadonlyArray<{ readonly atMs: number; readonly name: string; readonly spec: ServiceSpec | null }>
-  /** These faults instead of the ones `faults` draws from the seed: a scenario written out by hand. */
-  readonly plan?: readonly FaultEvent[]
+  /** Faults at given times instead of drawn from `faults`: a scenario written out by hand (a partition of one shape, a chosen kill). */
+  readonly faultPlan?: readonly FaultEvent[]
 }
 
 export interface SimMetrics {
@@ -52,6 +53,12 @@ export interface SimMetrics {
   readonly failoversMeasured: number
   /** Time from the end of the safety phase until every liveness invariant held; -1 if never. */
   readonly convergeMs: number
+  /**
+   * Slot-milliseconds during which a slot ran on more than one peer (a conflict's start-first
+   * overlap, a partition's second copy under `partition: serve`); under `majority` the safety
+   * invariant keeps its slots' share at 0.
+   */
+  readonly duplicateSlotMs: number
   readonly msgsPerPeerPerSec: number
   readonly bytesPerPeerPerSec: number
   readonly cpuUtilisation: number
@@ -69,6 +76,8 @@ export interface SimMetrics {
 export interface SimResult {
   readonly metrics: SimMetrics
   readonly violations: readonly Violation[]
+  /** duplicateSlotMs by service. */
+  readonly duplicateSlotMsByService: Readonly<Record<string, number>>
   readonly faults: readonly FaultAction[]
   /** Placement latency CDF as [ms, fraction placed by then]. */
   readonly placementLatencyCdf: ReadonlyArray<readonly [number, number]>
@@ -143,6 +152,7 @@ export class Simulation {
   private events = 0
   private restartStartedTwice = 0
   private restartMovedBack = 0
+  private readonly copies = new CopyLedger((violation) => this.record(violation))
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
@@ -156,7 +166,7 @@ export class Simulation {
     this.config = defaultConfig(this.peers.length, options.profile)
     this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
-    const plan = options.plan ?? planFaults(options.faults, this.random.fork('faults'), {
+    const plan = options.faultPlan ?? planFaults(options.faults, this.random.fork('faults'), {
       peers: this.peers.map((p) => p.id),
       durationMs: options.durationMs,
       safetyEndMs: this.safetyEndMs,
@@ -347,6 +357,7 @@ export class Simulation {
         case 'start-task': {
           if (peer.restoredSlots.size > 0 && this.runsElsewhere(output.task.slot, peer)) this.restartStartedTwice++
           peer.running.set(output.task.slot, { task: output.task, up: false })
+          this.copies.started(output.task.slot, peer.id, output.spec, now)
           const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
           this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'running' })
           if (output.spec.healthcheck !== null) {
@@ -360,6 +371,7 @@ export class Simulation {
         case 'stop-task':
           if (peer.running.has(output.slot) && this.keptByRestoredCopy(output.slot, peer)) this.restartMovedBack++
           peer.running.delete(output.slot)
+          this.copies.stopped(output.slot, peer.id, now)
           break
         case 'sync-desired': {
           const other = this.index.get(output.peer)
@@ -431,6 +443,7 @@ export class Simulation {
       }
     } else if (event.state === 'exited' || event.state === 'failed') {
       peer.running.delete(event.slot)
+      this.copies.stopped(event.slot, peer.id, now)
       if (event.exitCode === 0) this.completed.add(`${event.slot}#${running.task.specHash}`)
     }
     this.act(event.peer, peer.machine.taskChanged(event.slot, event.state, now, event.exitCode), now)
@@ -456,7 +469,10 @@ export class Simulation {
         peer.life++
         peer.wakeAt = Infinity
         peer.wakeToken++
-        if (!action.keepTasks) peer.running.clear()
+        if (!action.keepTasks) {
+          for (const slot of peer.running.keys()) this.copies.stopped(slot, peer.id, now)
+          peer.running.clear()
+        }
         break
       }
       case 'restart':
@@ -541,7 +557,7 @@ export class Simulation {
     return {
       atMs: now,
       peers: live.map((p) => ({ id: p.id, cpuMilli: p.view.capacity.cpuMilli, memoryMiB: p.view.capacity.memoryMiB })),
-      tasks, services, done, digests, globalPeers, liveViews,
+      tasks, services, done, digests, globalPeers, liveViews, memberCount: this.peers.length,
     }
   }
 
@@ -589,6 +605,7 @@ export class Simulation {
       memoryCapacity += p.memoryMiB
     }
     const replicas = this.replicasApplied
+    const duplicates = this.copies.duplicateSlotMsByService(this.options.durationMs)
     return {
       metrics: {
         peers: this.peers.length,
@@ -601,6 +618,7 @@ export class Simulation {
         failoverMsP99: latencyMs(this.failoverLatency, 99),
         failoversMeasured: this.failoverLatency.count,
         convergeMs: this.convergedAtMs < 0 ? -1 : Math.round(this.convergedAtMs - this.safetyEndMs),
+        duplicateSlotMs: Object.values(duplicates).reduce((sum, ms) => sum + ms, 0),
         msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
         bytesPerPeerPerSec: Math.round(this.bytes / this.peers.length / seconds),
         cpuUtilisation: cpuCapacity === 0 ? 0 : round(cpu / cpuCapacity, 4),
@@ -610,6 +628,7 @@ export class Simulation {
         restartMovedBack: this.restartMovedBack,
       },
       violations: this.violations,
+      duplicateSlotMsByService: duplicates,
       faults: this.faultTimeline,
       placementLatencyCdf: this.placementLatency.count === 0 ? [] : this.placementLatency.cdf(),
       series: [

@@ -96,6 +96,8 @@ export function toCompose(spec: ServiceSpec): Record<string, unknown> {
   if (spec.capAdd !== undefined) out.cap_add = [...spec.capAdd]
   if (spec.capDrop !== undefined) out.cap_drop = [...spec.capDrop]
   if (spec.stopGraceMs !== undefined) out.stop_grace_period = formatDurationMs(spec.stopGraceMs)
+  // Compose has no word for it: Swarm's answer to a partition is fixed (docs/protocol.md#partitions).
+  if (spec.partition !== undefined) peer.partition = spec.partition
   if (Object.keys(peer).length > 0) out['x-peer'] = escapedValues(peer)
   return out
 }

@@ -12,7 +12,7 @@ import { isMap, put } from './values.js'
 export const NATIVE_FIELDS = [
   'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode', 'strategy', 'spreadBy',
   'ports', 'healthcheck', 'restart', 'update', 'labels', 'secrets', 'entrypoint', 'user', 'workdir', 'mounts', 'capAdd',
-  'capDrop', 'stopGrace',
+  'capDrop', 'stopGrace', 'partition',
 ] as const
 
 const MERGED_MAPS = new Set(['resources', 'env', 'labels', 'restart', 'update', 'healthcheck'])

@@ -17,6 +17,7 @@ import type { ServiceSpec } from '../service-spec/types.js'
 import type { ClusterState } from './cluster.js'
 import { WIRE_LIMITS } from './codec.js'
 import type { MachineConfig } from './config.js'
+import { fencedByMajority } from './partition-quorum.js'
 import { rangeIndices, toRanges, type Message, type SlotRanges } from './messages.js'
 
 /** Why a service has slots no peer took, for `peer why`. */
@@ -326,8 +327,12 @@ export class BidRounds {
     // everything the missing bidders would have won: take at most an even share, and leave the rest
     // to the next round, which sees everyone's claims. (A writer whose peers learned of an apply
     // 400–700 ms after it, on a busy host, otherwise claimed 80 of 100 slots for itself.)
+    // A `majority` slot must never start twice: in round 0, where every candidate answers (offering
+    // something or nothing), a bidder without every bid claims nothing and waits for the next round.
+    // Wider rounds hear only from candidates that offer something, so there the even share stands.
     const bidders = state.bidders?.length ?? 0
-    let share = bidders > 0 && !this.allBidsIn(service, state) ? Math.ceil(result.awards.length / bidders) : Infinity
+    const waitForAll = fencedByMajority(spec) && state.consideredRound === 0
+    let share = bidders > 0 && !this.allBidsIn(service, state) ? (waitForAll ? 0 : Math.ceil(result.awards.length / bidders)) : Infinity
     for (const award of result.awards) {
       if (award.peer !== selfId) continue
       if (!stillOpen.has(award.slot)) continue

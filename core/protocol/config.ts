@@ -88,6 +88,20 @@ export interface MachineConfig {
   readonly advertDebounceMs: number
   /** Most membership updates piggybacked on one ping or ack. */
   readonly piggybackLimit: number
+  /**
+   * `partition: majority` services (partition-quorum.ts): how long a peer keeps running them after
+   * its view last showed a strict majority of the members it knew. Renewed on every input while the
+   * majority holds, and inputs come at least every probe interval, so twice that survives a late
+   * timer; a longer stall (a paused or starved agent) ends the lease and stops the copies. Trade:
+   * every `majority` failover waits this much longer.
+   */
+  readonly partitionLeaseMs: number
+  /**
+   * How long a fenced task may take to stop when its spec names no stopGrace: the agent's default
+   * stop grace (node/agent/config.ts). A `majority` slot is taken over only after its old copy is
+   * surely gone, stop included.
+   */
+  readonly defaultStopGraceMs: number
 }
 
 export type NetworkProfile = 'lan' | 'wan'
@@ -116,6 +130,8 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
     reconnectIntervalMs: wan ? 10_000 : 2_000,
     advertDebounceMs: wan ? 1_000 : 250,
     piggybackLimit: 8,
+    partitionLeaseMs: 2 * probeIntervalMs,
+    defaultStopGraceMs: 5_000,
   }
 }
 

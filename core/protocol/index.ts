@@ -36,3 +36,5 @@ export {
 // inside the protocol; of them, only the restart policy and the pending report of `peer why` are public.
 export { exitOutcome, restartDelayMs, withState, type ExitOutcome, type LocalTask } from './local-tasks.js'
 export type { PendingInfo } from './bid-rounds.js'
+export { fencedByMajority, PartitionQuorum, quorumLossBoundMs, takeoverDelayMs } from './partition-quorum.js'
+export { claimHoldMs, MajorityClaims } from './majority-claims.js'

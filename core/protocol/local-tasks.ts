@@ -146,6 +146,26 @@ export class LocalTasks {
     this.deps.changed()
   }
 
+  /**
+   * Takes `slot` for a task of `spec` and announces it, without starting it yet: a `partition:
+   * majority` claim starts only once no other claim turned up (majority-claims.ts).
+   */
+  hold(slot: SlotId, spec: ServiceSpec, now: number, epoch = 0): void {
+    const want = placementRequest(spec)
+    const view: TaskView = {
+      slot, service: spec.name, peer: this.deps.self, specHash: want.specHash, state: 'pending', since: now,
+      resources: spec.resources, ports: spec.ports, ...(epoch > 0 ? { epoch } : {}),
+    }
+    this.tasks.set(slot, { view, spec, failures: [] })
+    this.deps.changed()
+  }
+
+  /** Starts a task taken with hold(). */
+  startHeld(slot: SlotId, now: number): void {
+    const task = this.tasks.get(slot)
+    if (task !== undefined && task.view.state === 'pending' && task.restartAt === undefined) this.start(task, now)
+  }
+
   stop(slot: SlotId, reason: string): void {
     if (!this.tasks.delete(slot)) return
     this.deps.stopTask(slot, reason)

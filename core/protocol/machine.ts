@@ -29,6 +29,8 @@ import { MemberTable, retransmitLimit } from './membership.js'
 import type { Advert, MemberRecord, Message } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
 import { Rejoin } from './rejoin.js'
+import { MajorityClaims } from './majority-claims.js'
+import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -52,7 +54,9 @@ export interface MachineInit {
   /**
    * The members this peer knew in its last life (from local state); empty on a first start. A peer
    * given some restarts nothing from `restored` and bids for nothing until each has been heard from
-   * or declared dead, or config.rejoinLimitMs has passed (rejoin.ts).
+   * or declared dead, or config.rejoinLimitMs has passed (rejoin.ts). They also count in its quorum
+   * for `partition: majority` services until heard from, so a restarted peer that reaches nobody is
+   * not a cluster of one (partition-quorum.ts).
    */
   readonly knownMembers?: readonly PeerId[]
 }
@@ -101,6 +105,8 @@ export class PeerMachine {
   private readonly detector: FailureDetector
   private readonly antiEntropy: AntiEntropy
   private readonly rounds: BidRounds
+  private readonly quorum: PartitionQuorum
+  private readonly majorityClaims: MajorityClaims
 
   private out: Output[] = []
   private now = 0
@@ -114,6 +120,7 @@ export class PeerMachine {
     this.config = init.config
     this.members = new MemberTable(init.self)
     this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
+    this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: [...init.seeds, ...(init.knownMembers ?? [])] })
     const { self, config, members, cluster } = this
     const random = init.random
     const send = (to: PeerId, message: Message) => this.send(to, message)
@@ -146,7 +153,12 @@ export class PeerMachine {
       rollback: (service, failedSpecHash) => this.out.push({ kind: 'rollback', service, failedSpecHash }),
       changed: () => this.advert.publish(this.now),
       gaveUp: (service, until) => this.rounds.sitOut(service, until),
-    }, { restored: init.restored })
+    }, { restored: withoutFenced(init.restored) })
+    this.majorityClaims = new MajorityClaims({
+      self, config, tasks: this.tasks,
+      serviceTasks: (service) => cluster.serviceTasks(service),
+      mayStart: (spec, now, claimedAt) => now >= this.placeableAt(spec) && this.quorum.stableSince(claimedAt),
+    })
     this.advert = new OwnAdvert({
       self, config, cluster,
       incarnation: () => this.incarnation,
@@ -187,6 +199,7 @@ export class PeerMachine {
 
   receive(from: PeerId, message: Message, now: number): Output[] {
     this.now = now
+    this.observeQuorum()
     if (!this.started || from === this.self) return this.flush()
     this.heardFromAnyone = true
     switch (message.kind) {
@@ -231,6 +244,7 @@ export class PeerMachine {
    */
   connected(peer: PeerId, now: number): Output[] {
     this.now = now
+    this.observeQuorum()
     if (!this.started || peer === this.self) return this.flush()
     this.antiEntropy.sendDigest(peer)
     return this.flush()
@@ -239,12 +253,14 @@ export class PeerMachine {
   tick(now: number): Output[] {
     this.now = now
     if (!this.started) return this.flush()
+    this.observeQuorum()
     if (now - this.expectedWakeAt > STALL_TOLERANCE_MS) this.detector.forgiveStall(now - this.expectedWakeAt)
     this.detector.tick(now)
     this.antiEntropy.tick(now)
     this.tasks.tick(now)
     this.askForState(now)
     this.settleRejoin()
+    this.majorityClaims.tick(now)
     this.rounds.forgetEarlyBids(now)
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
@@ -258,6 +274,7 @@ export class PeerMachine {
 
   taskChanged(slot: SlotId, state: TaskState, now: number, exitCode?: number): Output[] {
     this.now = now
+    this.observeQuorum()
     const report = this.tasks.report(slot, state, now, exitCode)
     if (report === undefined) return this.flush()
     this.markDirty(report.service)
@@ -270,6 +287,7 @@ export class PeerMachine {
 
   desiredChanged(desired: DesiredView, now: number): Output[] {
     this.now = now
+    this.observeQuorum()
     const before = this.specs
     this.desired = desired
     this.specs = new Map(desired.services.map((spec) => [spec.name, spec]))
@@ -302,7 +320,8 @@ export class PeerMachine {
     if (!this.started) return Infinity
     const at = Math.min(
       this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.tasks.nextWakeAt(),
-      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.rejoin.nextWakeAt(),
+      this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.rejoin.nextWakeAt(), this.quorum.nextWakeAt(),
+      this.majorityClaims.nextWakeAt(),
     )
     this.expectedWakeAt = at
     return at
@@ -354,6 +373,7 @@ export class PeerMachine {
     }
     const previous = this.members.apply(record, retransmits)
     if (previous === null) return
+    this.quorum.memberChanged(record, previous, this.now)
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
@@ -480,6 +500,12 @@ export class PeerMachine {
       this.fullReconcileAt = Math.min(this.fullReconcileAt, this.biddingFrom)
       return
     }
+    const placeableAt = this.placeableAt(spec)
+    if (this.now < placeableAt) {
+      // A `majority` service: no quorum, or a copy cut off with a dead peer may still be running.
+      if (placeableAt !== Infinity) this.fullReconcileAt = Math.min(this.fullReconcileAt, placeableAt)
+      return
+    }
     const indices = open.map((p) => parseSlot(p.slot)).flatMap((p) => (p?.kind === 'replica' ? [p.index] : []))
     this.rounds.bid(spec, indices, this.now)
   }
@@ -512,9 +538,43 @@ export class PeerMachine {
   }
 
   private claim(slot: SlotId, spec: ServiceSpec): void {
+    // A round that opened before the lease ran out may close after it.
+    if (this.now < this.placeableAt(spec)) return
     // One placement later than any this peer knows of for the slot (conflict.ts, rule 3).
-    this.tasks.claim(slot, spec, this.now, this.cluster.highestEpoch(spec.name, slot) + 1)
+    const epoch = this.cluster.highestEpoch(spec.name, slot) + 1
+    if (fencedByMajority(spec)) this.majorityClaims.claim(slot, spec, this.now, epoch)
+    else this.tasks.claim(slot, spec, this.now, epoch)
     this.markDirty(spec.name)
+  }
+
+  // --- the partition policy (partition-quorum.ts) -----------------------------------------------
+
+  /** At each input: a lease that ran out stops this peer's `majority` copies; a new one reconciles them once settled. */
+  private observeQuorum(): void {
+    if (!this.started) return
+    const change = this.quorum.observe(this.now)
+    if (change.expired) {
+      for (const spec of this.specs.values()) if (fencedByMajority(spec)) this.tasks.stopActive('partition-fenced', spec.name)
+    }
+    if (change.regained) this.fullReconcileAt = Math.min(this.fullReconcileAt, this.now + this.config.startupGraceMs)
+  }
+
+  /**
+   * When a slot of `spec` may be placed here (-Infinity: any time). A `majority` slot also needs the
+   * current advert of every member this peer holds alive: a peer that restarted, or came back from
+   * the minority, knows members from gossip before it knows what they run, and an unknown holder's
+   * slot looks unowned.
+   */
+  private placeableAt(spec: ServiceSpec): number {
+    const at = this.quorum.placeableAt(spec)
+    if (at === -Infinity || at === Infinity) return at
+    for (const member of this.members.all()) {
+      const record = member.record
+      if (record.peer === this.self || (record.status !== 'alive' && record.status !== 'suspect')) continue
+      const advert = this.cluster.advert(record.peer)
+      if (advert === undefined || advert.incarnation < record.incarnation) return Infinity
+    }
+    return at
   }
 
   // --- plumbing ---------------------------------------------------------------------------------
@@ -534,4 +594,13 @@ export class PeerMachine {
     this.out = []
     return out
   }
+}
+
+/**
+ * Restored tasks of `majority` services are not restarted: while this peer was down the majority may
+ * have replaced them, and it cannot know until it hears from them. They are placed again once it has
+ * quorum, like any unowned slot.
+ */
+function withoutFenced(restored: MachineInit['restored']): MachineInit['restored'] {
+  return restored?.filter(({ spec }) => !fencedByMajority(spec))
 }

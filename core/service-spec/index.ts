@@ -10,6 +10,8 @@ export {
   MOUNT_TYPES,
   type MountSpec,
   type MountType,
+  PARTITION_POLICIES,
+  type PartitionPolicy,
   type PortSpec,
   type Protocol,
   type Resources,

@@ -155,4 +155,13 @@ export interface ServiceSpec {
   readonly capDrop?: readonly string[]
   /** How long a stop waits between SIGTERM and SIGKILL; the agent's default when absent. */
   readonly stopGraceMs?: number
+  /**
+   * What a side of a network partition does with the service (docs/protocol.md#partitions). `serve`
+   * (the default; absent when not written): every side runs every slot. `majority`: only a side that
+   * sees a strict majority of the members runs it, so a slot never runs twice.
+   */
+  readonly partition?: PartitionPolicy
 }
+
+export type PartitionPolicy = 'serve' | 'majority'
+export const PARTITION_POLICIES: readonly PartitionPolicy[] = ['serve', 'majority']

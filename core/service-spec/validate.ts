@@ -14,7 +14,7 @@ import {
   DURATION_RANGES, ENV_NAME, ENV_NAME_RULE, LABEL_KEY, LABEL_KEY_RULE, RESOURCE_LIMITS, SPEC_LIMITS, formatDurationMs, type DurationRange,
 } from './limits.js'
 import {
-  CONSTRAINT_OPS, DRIVERS, MODES, RESTART_CONDITIONS, STRATEGIES, UPDATE_ORDERS,
+  CONSTRAINT_OPS, DRIVERS, MODES, PARTITION_POLICIES, RESTART_CONDITIONS, STRATEGIES, UPDATE_ORDERS,
   type Constraint, type ConstraintOp, type HealthcheckSpec, type Mode, type PortSpec, type Resources,
   type RestartPolicy, type ServiceSpec, type UpdatePolicy,
 } from './types.js'
@@ -49,6 +49,7 @@ const SERVICE_FIELDS = [
   'name', 'driver', 'image', 'command', 'env', 'mode', 'replicas', 'resources', 'constraints', 'maxPerNode',
   'strategy', 'spreadBy', 'ports', 'healthcheck', 'restart', 'update', 'labels', 'secrets',
   'entrypoint', 'user', 'workdir', 'mounts', 'capAdd', 'capDrop', 'stopGrace',
+  'partition',
 ]
 
 /**
@@ -179,6 +180,7 @@ export function validateService(name: unknown, body: unknown, path: string, erro
   const both = (capDrop ?? []).filter((name) => capAdd?.includes(name))
   if (both.length > 0) errors.push({ path: at('capDrop'), message: `${both.join(', ')} ${both.length === 1 ? 'is' : 'are'} in capAdd too; list each capability in one of them` })
   const stopGraceMs = duration(body.stopGrace, undefined, DURATION_RANGES.service.stopGrace, at('stopGrace'), errors)
+  const partition = body.partition === undefined ? undefined : oneOf(body.partition, PARTITION_POLICIES, 'serve', at('partition'), errors)
   const secrets = validateSecretRefs(body.secrets, at('secrets'), errors, {
     absolute: driver !== 'process',
     taken: new Set((mounts ?? []).map((mount) => mount.target)),
@@ -211,6 +213,7 @@ export function validateService(name: unknown, body: unknown, path: string, erro
     ...(capAdd === undefined ? {} : { capAdd }),
     ...(capDrop === undefined ? {} : { capDrop }),
     ...(stopGraceMs === undefined ? {} : { stopGraceMs }),
+    ...(partition === undefined ? {} : { partition }),
   }
 }
 

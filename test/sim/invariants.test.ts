@@ -3,7 +3,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { peerId, placementRequest, validateServices, type PeerView } from '../../core/index.js'
-import { desiredIdentical, everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type WorldState } from '../../sim/invariants.js'
+import { atMostOneMajorityCopy, desiredIdentical, everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type WorldState } from '../../sim/invariants.js'
 
 const spec = (() => {
   const result = validateServices({ services: { web: { command: 'serve', replicas: 2, resources: { cpu: '500m', memory: 256 } } } })
@@ -11,6 +11,8 @@ const spec = (() => {
   return result.services[0]!
 })()
 const hash = placementRequest(spec).specHash
+// The same service under `partition: majority` (the policy leaves the task's version alone).
+const singleton = { ...spec, partition: 'majority' as const }
 const task = (peer: string, slot: string, overrides: Partial<RunningTask> = {}): RunningTask =>
   ({ peer, slot, service: 'web', specHash: hash, cpuMilli: 500, memoryMiB: 256, ...overrides })
 const world = (tasks: RunningTask[], overrides: Partial<WorldState> = {}): WorldState => ({
@@ -44,12 +46,16 @@ const cases: Array<{ name: string; world: WorldState; expect: Record<string, num
   { name: 'a completed slot need not run', world: world([task('a', 'web/0')], { done: new Set([`web/1#${hash}`]) }), expect: {} },
   { name: 'a missing slot that no live peer could take is pending, not a violation', world: world([task('a', 'web/0')], { liveViews: [fullPeer('a'), fullPeer('b')] }), expect: {} },
   { name: 'a missing slot that a live peer could take is a violation', world: world([task('a', 'web/0')], { liveViews: [fullPeer('a'), emptyPeer('b')] }), expect: { 'every-slot-once': 1 } },
+  { name: 'a majority slot on two peers breaks at-most-one-majority-copy too', world: world([task('a', 'web/0'), task('b', 'web/0'), task('b', 'web/1')], { services: [singleton] }), expect: { 'every-slot-once': 1, 'at-most-one-majority-copy': 1 } },
+  { name: 'a serve slot on two peers is only a liveness matter', world: world([task('a', 'web/0'), task('b', 'web/0'), task('b', 'web/1')], { services: [{ ...spec, partition: 'serve' }] }), expect: { 'every-slot-once': 1 } },
+  { name: 'a majority slot need not run while no majority of the members lives', world: world([task('a', 'web/0')], { services: [singleton], memberCount: 4 }), expect: {} },
+  { name: 'a majority slot must run while a majority of the members lives', world: world([task('a', 'web/0')], { services: [singleton], memberCount: 3 }), expect: { 'every-slot-once': 1 } },
 ]
 
 for (const c of cases) {
   checks(c.name, () => {
     const found: Record<string, number> = {}
-    for (const check of [noOvercommit, everySlotOnce, onlyDesired, desiredIdentical]) {
+    for (const check of [noOvercommit, everySlotOnce, onlyDesired, desiredIdentical, atMostOneMajorityCopy]) {
       for (const v of check(c.world)) found[v.invariant] = (found[v.invariant] ?? 0) + 1
     }
     assert.equal(found, c.expect)

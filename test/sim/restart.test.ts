@@ -36,7 +36,7 @@ function peers(): PeerView[] {
 
 function run(seed: number, plan: FaultEvent[]): SimResult {
   return new Simulation({
-    seed, peers: peers(), services: web(), durationMs: DURATION_MS, faults: NO_FAULTS, plan,
+    seed, peers: peers(), services: web(), durationMs: DURATION_MS, faults: NO_FAULTS, faultPlan: plan,
     network: NETWORK_PROFILES.lan, profile: 'lan', safetyEndMs: 25_000,
   }).run()
 }

@@ -4,7 +4,7 @@
 
 import fc from 'fast-check'
 import {
-  ALL_CAPABILITIES, CONSTRAINT_OPS, CONTAINER_SECRETS_DIR, DURATION_RANGES, LINUX_CAPABILITIES, MODES, RESOURCE_LIMITS, RESTART_CONDITIONS,
+  ALL_CAPABILITIES, CONSTRAINT_OPS, CONTAINER_SECRETS_DIR, DURATION_RANGES, LINUX_CAPABILITIES, MODES, PARTITION_POLICIES, RESOURCE_LIMITS, RESTART_CONDITIONS,
   SECRET_LIMITS, SECRET_NAME_PATTERN, secretFileName, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS, VOLUME_NAME_PATTERN,
   type Constraint, type ConstraintOp, type DurationRange, type HealthcheckSpec, type MountSpec, type PortSpec, type Resources,
   type RestartPolicy, type SecretRef, type ServiceName, type ServiceSpec, type UpdatePolicy,
@@ -142,6 +142,7 @@ const containerArb = fc.record({
 const taskFieldsArb = fc.record({
   workdir: pathArb,
   stopGraceMs: durationArb(DURATION_RANGES.service.stopGrace),
+  partition: fc.constantFrom(...PARTITION_POLICIES),
 }, { requiredKeys: [], noNullPrototype: true })
 
 /**

@@ -1,8 +1,9 @@
 // Telling a compose file from peer's own format. Both may have top-level `services:` (and `version:`),
 // so the services themselves decide:
-//   - next to services, any top-level field other than version (networks, volumes, secrets, configs,
-//     name, include, x-…) is compose: peer's format has none; without services, a document of such
-//     fields only (an override file declaring volumes) is compose;
+//   - next to services, a top-level field of compose's other than version (networks, volumes, secrets,
+//     configs, name, include, x-…) is compose: peer's format has none (an unknown field decides
+//     nothing: it is a typo, reported as such by whichever format the services choose); without
+//     services, a document of such fields only (an override file declaring volumes) is compose;
 //   - services as a list, or no services map at all, is peer's format (compose has only the map);
 //   - each service votes with its fields. Compose-only: environment, deploy, build, volumes, env_file,
 //     depends_on, networks, container_name, working_dir, expose, stop_grace_period… (any compose field
@@ -40,7 +41,9 @@ export function documentFormat(document: unknown): 'compose' | 'peer' | 'undecid
   // Without services, only a document made of compose's top-level fields (an override file with
   // volumes, say) is compose; peer's single-service form has fields such as image instead.
   if (!('services' in document)) return keys.length > 0 && keys.every((key) => key.startsWith('x-') || TOP_LEVEL_ONLY.has(key)) ? 'compose' : 'peer'
-  if (keys.some((key) => key !== 'services' && key !== 'version')) return 'compose'
+  // Only a field compose knows decides: a typo at the top of peer's own file (`timeOut:`) must be
+  // reported as the one unknown field it is, not turn the file into a compose file full of errors.
+  if (keys.some((key) => key !== 'services' && key !== 'version' && (key.startsWith('x-') || TOP_LEVEL_ONLY.has(key)))) return 'compose'
   const services = document.services
   if (!isMap(services)) return 'peer'
   let compose = 0

@@ -26,6 +26,7 @@ const COMPOSE: ReadonlyArray<readonly [what: string, document: unknown]> = [
 ]
 
 const NATIVE: ReadonlyArray<readonly [what: string, document: unknown]> = [
+  ['a typo at the top of a peer file (an unknown top-level field decides nothing)', { timeOut: 5, services: { web: { image: 'nginx', env: { A: '1' }, replicas: 2 } } }],
   ['shared fields only, no version', { services: { web: { image: 'nginx', command: 'httpd -f', ports: ['80:80'], labels: { a: 'b' } } } }],
   ['env', { services: { web: { image: 'nginx', env: { A: '1' } } } }],
   ['resources', { services: { web: { image: 'nginx', resources: { cpu: 1 } } } }],

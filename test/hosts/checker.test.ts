@@ -74,6 +74,26 @@ checker('time inside a fault that leaves nowhere to run does not count towards a
   assert.ok(check(history(8_000, gap, [outage])).valid)
 })
 
+checker('a `partition: majority` slot running nowhere during a partition is not lost; a `serve` slot is, and so is the majority slot after the heal', () => {
+  const singleton = validateService('db', { command: ['sleep', '600'], replicas: 1, partition: 'majority', resources: { cpu: '50m', memory: '16Mi' } }, 'db', [])!
+  const cut: FaultRecord = { kind: 'partition', hosts: ['h1', 'h2', 'h3'], fromMs: 1_000, toMs: 9_000, separated: [['h1', 'h2'], ['h1', 'h3']] }
+  const withDb = (until: number, placement: Placement): History => {
+    const made = history(until, placement, [cut])
+    const dbHash = placementRequest(singleton).specHash
+    const samples = made.samples.map((sample) => ({ ...sample, copies: sample.copies.map((copy) => (copy.service === 'db' ? { ...copy, specHash: dbHash } : copy)) }))
+    return { ...made, samples, desired: [{ fromMs: 0, services: [web, singleton] }] }
+  }
+  // The singleton stops on h1 at 2 s (lease) and starts on h2 at 8 s (takeover delay): 6 s nowhere.
+  const takenOver: Placement = (atMs) => [...steady(atMs), ...(atMs < 2_000 ? [['db/0', 'h1'] as const] : atMs >= 8_000 ? [['db/0', 'h2'] as const] : [])]
+  assert.equal(check(withDb(12_000, takenOver)).anomalies, [])
+  // A `serve` slot gone as long in the same partition is lost.
+  const webGone: Placement = (atMs) => [...takenOver(atMs).filter(([slot]) => slot !== 'web/1' || atMs < 2_000 || atMs >= 8_000)]
+  assert.equal(check(withDb(12_000, webGone)).anomalies.map((a) => [a.kind, a.slot]), [['lost', 'web/1']])
+  // Missing on past the heal (9 s) by more than the failover budget: lost.
+  const late: Placement = (atMs) => [...steady(atMs), ...(atMs < 2_000 ? [['db/0', 'h1'] as const] : atMs >= 12_500 ? [['db/0', 'h2'] as const] : [])]
+  assert.equal(check(withDb(14_000, late)).anomalies.map((a) => [a.kind, a.slot]), [['lost', 'db/0']])
+})
+
 checker('a slot desired but never seen running is reported once the placement budget has passed', () => {
   const verdict = check(history(12_000, (atMs) => steady(atMs).filter(([slot]) => slot !== 'web/1')))
   assert.equal(verdict.anomalies.map((a) => [a.kind, a.slot ?? a.detail]), [['never-placed', 'web/1'], ['final-state', 'every-slot-once: web/1 is not running']])

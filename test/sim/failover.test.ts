@@ -8,8 +8,15 @@
 // 8 s and stays dead; the sweep runs 5 to 20 peers over 10 seeds each and counts the slots started on
 // a second survivor while the first still ran them.
 //
-// Recorded, not yet asserted: the figures print with
+// Before the fix this sweep started 18 slots twice in 17 of 40 runs, and the worst run's failover
+// p99 was 3,090 ms; measured with
 //   PEER_SIM_FAILOVER_REPORT=1 node --import tsx node_modules/uvu/bin.js test/sim failover -c false
+// at commit 640fd2a, which added this test recording the count without asserting it. After: 0,
+// worst p99 2,466 ms. The causes, each seen in the runs' traces, are in docs/protocol.md
+// (Failover): bids dropped by survivors that had not yet declared the host dead, round-0 windows that
+// closed before a busy survivor's bid arrived, and a lone bidder in a wider round whose view still
+// lacked a claim. The second sweep runs the agent's windows (withProcessingSkew) against links
+// twice as slow again, and records its count.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -106,15 +113,21 @@ function sweep(world: World): Sweep {
 
 const failover = suite('sim: failover after a power cut')
 
-// Recorded, not asserted, until the fix: the count of slots started twice and the failover p99.
-failover('the survivors of a power cut: slots started on two of them, and failover p99 (recorded)', () => {
+failover('no slot of the dead host starts on two survivors, and every slot runs elsewhere within the failover budget', () => {
   const result = sweep(SIM_WINDOWS)
+  assert.equal(result.doubled, [], 'slots started on two survivors')
   assert.equal(result.violations, [])
   assert.ok(result.failedOver >= result.runs - 2, `${result.failedOver} of ${result.runs} runs failed a slot over (a victim may hold nothing by the cut)`)
+  assert.ok(result.worstRunFailoverMsP99 <= FAILOVER_BUDGET_MS, `failover p99 ${result.worstRunFailoverMsP99} ms in the worst run; budget ${FAILOVER_BUDGET_MS} ms`)
 })
 
-failover('with the agent\'s windows and slower links still (recorded)', () => {
-  assert.equal(sweep(AGENT_WINDOWS).violations, [])
+// Recorded, not asserted: links slower than the agent's round-0 wait still leave a bid out of an
+// auction now and then (before the fix: 8 slots in 8 of 40 runs, worst p99 3,350 ms; after: 1 in 1,
+// 2,861 ms). Every invariant holds and the failover budget is met.
+failover('with the agent\'s windows and slower links still, invariants hold and failover stays within budget', () => {
+  const result = sweep(AGENT_WINDOWS)
+  assert.equal(result.violations, [])
+  assert.ok(result.worstRunFailoverMsP99 <= FAILOVER_BUDGET_MS, `failover p99 ${result.worstRunFailoverMsP99} ms in the worst run; budget ${FAILOVER_BUDGET_MS} ms`)
 })
 
 failover('the same seed gives byte-identical results', () => {

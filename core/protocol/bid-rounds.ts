@@ -2,8 +2,9 @@
 // candidates every peer derives alike from the ring of peer ids; the candidates bid, each runs the
 // same auction over the bids it holds and claims what it won. Slots still unowned when the round
 // times out go to a wider round, until every peer is a candidate; from then on rounds back off.
-// This holds the rounds' state (bids heard, each service's round, bids that came before their spec,
-// why slots stay pending); the machine decides when a service needs placing and owns what it claims.
+// This holds the rounds' state (bids heard, each service's round, bids that came before their spec
+// or before this peer saw their slots open, why slots stay pending); the machine decides when a
+// service needs placing and owns what it claims.
 
 import { auction } from '../placement/auction.js'
 import { computeBid, type Bid } from '../placement/bid.js'

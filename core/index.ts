@@ -218,6 +218,7 @@ export {
   PartitionQuorum,
   MajorityClaims,
   claimHoldMs,
+  bidWindowMs,
   PeerMachine,
   type PeerSettings,
   type PendingInfo,

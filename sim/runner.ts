@@ -4,7 +4,7 @@
 
 import {
   addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
-  seededRandom, type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type SeededRandom, type ServiceSpec, type SlotId,
+  seededRandom, withProcessingSkew, type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type SeededRandom, type ServiceSpec, type SlotId,
   type TaskState, type TaskView,
 } from '../core/index.js'
 import { DesiredModel, type DesiredChange } from './desired-model.js'
@@ -39,6 +39,13 @@ export interface SimOptions {
   readonly edits?: ReadonlyArray<{ readonly atMs: number; readonly name: string; readonly spec: ServiceSpec | null }>
   /** Faults at given times instead of drawn from `faults`: a scenario written out by hand (a partition of one shape, a chosen kill). */
   readonly faultPlan?: readonly FaultEvent[]
+  /**
+   * Widen the machines' bid windows and round timeouts by this much, as the agent does for the time
+   * a busy host takes to act on a message (withProcessingSkew; the agent adds 300 ms). Default 0:
+   * the simulator's network delay is all the skew there is. Set it with slow peers that stand for
+   * busy hosts, so the machines run with the windows real agents use.
+   */
+  readonly processingSkewMs?: number
 }
 
 export interface SimMetrics {
@@ -71,6 +78,11 @@ export interface SimMetrics {
   readonly restartStartedTwice: number
   /** Tasks other peers stopped in favour of a restarted peer's restored copy: work moved back for nothing. */
   readonly restartMovedBack: number
+  /**
+   * Starts of a slot lost with a killed peer, before that peer came back, while another live peer
+   * already ran it: the survivors' auctions disagreed and two of them took the same slot.
+   */
+  readonly failoverStartedTwice: number
 }
 
 export interface SimResult {
@@ -152,6 +164,9 @@ export class Simulation {
   private events = 0
   private restartStartedTwice = 0
   private restartMovedBack = 0
+  private failoverStartedTwice = 0
+  /** Slots lost with each killed peer that has not restarted yet, by peer. */
+  private readonly lostWith = new Map<PeerId, Set<SlotId>>()
   private readonly copies = new CopyLedger((violation) => this.record(violation))
 
   constructor(private readonly options: SimOptions) {
@@ -163,7 +178,7 @@ export class Simulation {
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
-    this.config = defaultConfig(this.peers.length, options.profile)
+    this.config = withProcessingSkew(defaultConfig(this.peers.length, options.profile), options.processingSkewMs ?? 0)
     this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
     const plan = options.faultPlan ?? planFaults(options.faults, this.random.fork('faults'), {
@@ -356,6 +371,7 @@ export class Simulation {
         }
         case 'start-task': {
           if (peer.restoredSlots.size > 0 && this.runsElsewhere(output.task.slot, peer)) this.restartStartedTwice++
+          else if (this.lostInFailover(output.task.slot) && this.runsElsewhere(output.task.slot, peer)) this.failoverStartedTwice++
           peer.running.set(output.task.slot, { task: output.task, up: false })
           this.copies.started(output.task.slot, peer.id, output.spec, now)
           const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
@@ -394,6 +410,12 @@ export class Simulation {
   /** Whether `slot` really runs on a live peer other than `peer`. */
   private runsElsewhere(slot: SlotId, peer: SimPeer): boolean {
     return this.peers.some((other) => other !== peer && other.machine !== undefined && other.running.has(slot))
+  }
+
+  /** Whether `slot` was lost with a killed peer that has not restarted since. */
+  private lostInFailover(slot: SlotId): boolean {
+    for (const slots of this.lostWith.values()) if (slots.has(slot)) return true
+    return false
   }
 
   /** Whether a live peer other than `peer` runs `slot` from the tasks it restored at its restart. */
@@ -461,6 +483,7 @@ export class Simulation {
         const peer = this.peers[index]!
         if (peer.machine === undefined) return
         for (const slot of peer.running.keys()) if (!this.neededSince.has(slot)) this.neededSince.set(slot, { atMs: now, kind: 'failover', lostOn: peer.id })
+        this.lostWith.set(peer.id, new Set(peer.running.keys()))
         peer.disk = this.snapshotDisk(peer)
         peer.knownMembers = peer.machine.memberRecords()
           .filter((record) => record.peer !== peer.id && (record.status === 'alive' || record.status === 'suspect'))
@@ -476,6 +499,7 @@ export class Simulation {
         break
       }
       case 'restart':
+        this.lostWith.delete(action.peer as PeerId)
         this.boot(this.index.get(action.peer as PeerId)!, now)
         break
       case 'partition':
@@ -626,6 +650,7 @@ export class Simulation {
         events: this.events,
         restartStartedTwice: this.restartStartedTwice,
         restartMovedBack: this.restartMovedBack,
+        failoverStartedTwice: this.failoverStartedTwice,
       },
       violations: this.violations,
       duplicateSlotMsByService: duplicates,

@@ -2,8 +2,9 @@
 // candidates every peer derives alike from the ring of peer ids; the candidates bid, each runs the
 // same auction over the bids it holds and claims what it won. Slots still unowned when the round
 // times out go to a wider round, until every peer is a candidate; from then on rounds back off.
-// This holds the rounds' state (bids heard, each service's round, bids that came before their spec,
-// why slots stay pending); the machine decides when a service needs placing and owns what it claims.
+// This holds the rounds' state (bids heard, each service's round, bids that came before their spec
+// or before this peer saw their slots open, why slots stay pending); the machine decides when a
+// service needs placing and owns what it claims.
 
 import { auction } from '../placement/auction.js'
 import { computeBid, type Bid } from '../placement/bid.js'
@@ -16,7 +17,7 @@ import type { PeerView } from '../placement/view.js'
 import type { ServiceSpec } from '../service-spec/types.js'
 import type { ClusterState } from './cluster.js'
 import { WIRE_LIMITS } from './codec.js'
-import type { MachineConfig } from './config.js'
+import { bidWindowMs, type MachineConfig } from './config.js'
 import { fencedByMajority } from './partition-quorum.js'
 import { rangeIndices, toRanges, type Message, type SlotRanges } from './messages.js'
 
@@ -51,9 +52,11 @@ export interface BidRoundsDeps {
   markDirty(service: ServiceName): void
 }
 
-interface BidEntry {
+export interface BidEntry {
   readonly bid: Bid
   readonly slots: SlotRanges
+  /** When it reached this peer: a bid for a round this peer has not opened is kept a round at most. */
+  readonly receivedAt: number
 }
 
 /** One service's bid rounds while it has unowned slots. */
@@ -85,6 +88,32 @@ function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: 
     cpuCapacityMilli: self.capacity.cpuMilli, cpuAllocatedMilli: self.allocated.cpuMilli,
     memoryCapacityMiB: self.capacity.memoryMiB, memoryAllocatedMiB: self.allocated.memoryMiB,
   }
+}
+
+const roundKey = (bid: Bid): string => `${bid.specHash}#${bid.round}`
+
+/**
+ * The bids worth keeping when a service has nothing to place in this peer's view: other peers' bids
+ * received after `since`, for rounds this peer did not take part in (`state`, the rounds it had
+ * open, if any). Such a bid comes from a peer whose view is ahead of ours — most often a survivor
+ * that declared a dead peer dead a little sooner (each survivor's suspicion of a silent host expires
+ * at its own time) and bid for its slots before we did. Dropped, it was missing from our auction when
+ * we bid a moment later: we ran it without that bidder, and both of us claimed the same slot.
+ */
+export function aheadOfView(
+  byRound: ReadonlyMap<string, ReadonlyMap<PeerId, BidEntry>>,
+  state: Pick<AuctionState, 'specHash' | 'consideredRound'> | undefined,
+  self: PeerId,
+  since: number,
+): Map<string, Map<PeerId, BidEntry>> {
+  const kept = new Map<string, Map<PeerId, BidEntry>>()
+  for (const [key, entries] of byRound) {
+    const [hash, round] = key.split('#')
+    if (state !== undefined && hash === state.specHash && Number(round) <= state.consideredRound) continue
+    const fresh = new Map([...entries].filter(([peer, entry]) => peer !== self && entry.receivedAt > since))
+    if (fresh.size > 0) kept.set(key, fresh)
+  }
+  return kept
 }
 
 export class BidRounds {
@@ -197,11 +226,11 @@ export class BidRounds {
     const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
     if (offers && result.ok) {
       // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
-      this.recordBid(result.bid, slots)
+      this.recordBid(result.bid, slots, now)
       state.bidders = chosen
       // The window is an upper bound: once every candidate's bid is here (some may have come before
       // our own), the auction runs at once.
-      state.closesAt = this.allBidsIn(spec.name, state) ? now : now + config.bidWindowMs
+      state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
       const message: Message = { kind: 'bid', bid: result.bid, slots }
       for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
       return
@@ -221,17 +250,17 @@ export class BidRounds {
     if (position < 0 || position >= ROUND_ANNOUNCERS) return
     const known = new Set(previous)
     const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
-    this.recordBid(message.bid, slots)
+    this.recordBid(message.bid, slots, now)
     for (const peer of chosen) if (!known.has(peer)) this.deps.send(peer, message)
   }
 
   /** Another peer's bid arrived. */
   onBid(bid: Bid, slots: SlotRanges, now: number): void {
-    const known = this.bids.has(bid.service)
-    this.recordBid(bid, slots)
-    // The first bid we hear of a service makes us part of its rounds: reconcile it.
-    if (!known) this.deps.markDirty(bid.service)
     const state = this.auctions.get(bid.service)
+    const known = this.bids.get(bid.service)?.has(roundKey(bid)) === true
+    this.recordBid(bid, slots, now)
+    // The first bid we hear of a round we are not in makes us part of it: reconcile the service.
+    if (!known && state === undefined) this.deps.markDirty(bid.service)
     if (state?.closesAt !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && this.allBidsIn(bid.service, state)) {
       state.closesAt = now
     }
@@ -356,13 +385,13 @@ export class BidRounds {
     return state.bidders.every((peer) => entries.has(peer))
   }
 
-  private recordBid(bid: Bid, slots: SlotRanges): void {
+  private recordBid(bid: Bid, slots: SlotRanges, now: number): void {
     let byRound = this.bids.get(bid.service)
     if (byRound === undefined) this.bids.set(bid.service, (byRound = new Map()))
-    const key = `${bid.specHash}#${bid.round}`
+    const key = roundKey(bid)
     let entries = byRound.get(key)
     if (entries === undefined) byRound.set(key, (entries = new Map()))
-    entries.set(bid.peer, { bid, slots })
+    entries.set(bid.peer, { bid, slots, receivedAt: now })
   }
 
   // --- bids that came before their spec ---------------------------------------------------------
@@ -401,11 +430,21 @@ export class BidRounds {
     }
   }
 
-  /** Forgets the service's rounds, bids and pending report: nothing of it is left to place. */
-  drop(service: ServiceName): void {
+  /**
+   * Nothing of the service is left to place in this peer's view: forgets its rounds and pending
+   * report, and the bids of the rounds this peer took part in. Bids of a round this peer has not
+   * opened, received within the last round, stay: this peer's view may be behind the bidders'
+   * (see aheadOfView).
+   */
+  drop(service: ServiceName, now: number): void {
+    const state = this.auctions.get(service)
     this.auctions.delete(service)
-    this.bids.delete(service)
     this.pending.delete(service)
+    const byRound = this.bids.get(service)
+    if (byRound === undefined) return
+    const kept = aheadOfView(byRound, state, this.deps.self, now - this.deps.config.roundTimeoutMs)
+    if (kept.size === 0) this.bids.delete(service)
+    else this.bids.set(service, kept)
   }
 
   // --- pending reasons --------------------------------------------------------------------------

@@ -136,6 +136,22 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
 }
 
 /**
+ * How long a bidder of `round` waits for the other candidates' bids at most; the auction runs as soon
+ * as all are in. Round 0 waits longer, `roundTimeoutMs − bidWindowMs` (LAN 300 ms): every round-0
+ * candidate answers, offering something or nothing, so a bid missing there is one still on its way —
+ * a candidate on a slow link or a busy host, or a survivor that declared a dead peer dead a little
+ * later than this one (each survivor's suspicion of a silent host expires at its own time). Closing
+ * without it, this peer's auction differs from those of the peers that have it, and two peers claim
+ * the same slot (power-cut failovers in the simulator, half the peers on links 100× the LAN's, p99
+ * 300 ms: test/sim/failover.test.ts). The wait ends where a round's claims are due anyway, so a
+ * silent candidate costs no extra round. Wider rounds hear only from candidates that
+ * offer something, so there a missing bid may be one never sent: they keep bidWindowMs.
+ */
+export function bidWindowMs(config: MachineConfig, round: number): number {
+  return round === 0 ? Math.max(config.bidWindowMs, config.roundTimeoutMs - config.bidWindowMs) : config.bidWindowMs
+}
+
+/**
  * Suspicion timeout: what remains of replaceAfter once detection is spent. Every peer is probed by its
  * ring predecessor each interval, so detection takes at most two intervals (the probe, then its end).
  */

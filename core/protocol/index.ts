@@ -2,6 +2,7 @@ export {
   defaultConfig,
   type MachineConfig,
   type NetworkProfile,
+  bidWindowMs,
   suspicionTimeoutMs,
   withProcessingSkew,
 } from './config.js'
@@ -38,3 +39,4 @@ export { exitOutcome, restartDelayMs, withState, type ExitOutcome, type LocalTas
 export type { PendingInfo } from './bid-rounds.js'
 export { fencedByMajority, PartitionQuorum, quorumLossBoundMs, takeoverDelayMs } from './partition-quorum.js'
 export { claimHoldMs, MajorityClaims } from './majority-claims.js'
+export { holdersNamedByBid, inRanges } from './lagging-bids.js'

@@ -28,8 +28,10 @@ import { LocalTasks, type LocalTask } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
 import type { Advert, MemberRecord, Message } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
+import { splitState } from './codec.js'
 import { Rejoin } from './rejoin.js'
 import { MajorityClaims } from './majority-claims.js'
+import { holdersNamedByBid } from './lagging-bids.js'
 import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 
 export interface MachineInit {
@@ -99,8 +101,11 @@ export class PeerMachine {
    */
   private biddingFrom = 0
   private readonly rejoin: Rejoin
-  /** Whether any other peer's message reached this life: until one does, silence proves no one gone. */
-  private heardFromAnyone = false
+  /**
+   * The peers whose messages reached this life: until one does, silence proves no one gone; and a
+   * member that spoke is not gone, whatever verdict this peer's table still holds of it.
+   */
+  private readonly heardFrom = new Set<PeerId>()
 
   private readonly detector: FailureDetector
   private readonly antiEntropy: AntiEntropy
@@ -201,7 +206,7 @@ export class PeerMachine {
     this.now = now
     this.observeQuorum()
     if (!this.started || from === this.self) return this.flush()
-    this.heardFromAnyone = true
+    this.heardFrom.add(from)
     switch (message.kind) {
       case 'ping':
         for (const record of message.updates) this.applyRecord(record)
@@ -224,6 +229,7 @@ export class PeerMachine {
         break
       case 'bid':
         this.rounds.onBid(message.bid, message.slots, now)
+        this.answerLaggingBid(from, message)
         break
       case 'digest':
         this.antiEntropy.onDigest(from, message, now)
@@ -397,6 +403,18 @@ export class PeerMachine {
     for (const service of touched) this.markDirty(service)
   }
 
+  /**
+   * A bid naming slots this peer sees claimed by live peers is answered with those peers' adverts:
+   * the bidder's view lags a claim, and it checks its view before claiming (lagging-bids.ts).
+   */
+  private answerLaggingBid(from: PeerId, message: Extract<Message, { kind: 'bid' }>): void {
+    if (!this.specs.has(message.bid.service)) return
+    const tasks = this.cluster.serviceTasks(message.bid.service)
+    const holders = holdersNamedByBid(message.bid, message.slots, tasks, (peer) => peer === this.self || this.members.status(peer) === 'alive')
+    const adverts = holders.flatMap((peer) => this.cluster.advert(peer) ?? [])
+    if (adverts.length > 0) for (const part of splitState([], adverts)) this.send(from, part)
+  }
+
   // --- rejoining after a restart ----------------------------------------------------------------
 
   /** While rejoining: asks a few of the members not yet heard from for their state. */
@@ -409,12 +427,16 @@ export class PeerMachine {
    * is here (from itself or relayed: enough to know what it runs), or once it is dead or left. A
    * peer that has heard from no one at all takes no death for proof: unanswered probes then say as
    * much about its own links (isolated, or its old connections not yet replaced) as about the
-   * others, and it waits for rejoinLimitMs instead.
+   * others, and it waits for rejoinLimitMs instead. A member held dead whose own message arrived
+   * (the first answer after an isolated restart is often its ack to a probe sent just before the
+   * verdict) is alive after all: it is accounted for by its advert, like any live member, which the
+   * state exchanges that follow bring. Counted dead, it let the peer restart slots the member ran.
    */
   private accountedFor(peer: PeerId): boolean {
     const member = this.members.get(peer)
     if (member === undefined) return false
-    if (member.record.status === 'dead' || member.record.status === 'left') return this.heardFromAnyone
+    const status = member.record.status
+    if (status === 'left' || (status === 'dead' && !this.heardFrom.has(peer))) return this.heardFrom.size > 0
     const advert = this.cluster.advert(peer)
     return advert !== undefined && advert.incarnation >= member.record.incarnation
   }
@@ -469,7 +491,7 @@ export class PeerMachine {
     if (spec !== undefined) this.rounds.specArrived(service)
     else if (this.rounds.holdEarlyBids(service, this.now)) return
     if (spec === undefined) {
-      this.rounds.drop(service)
+      this.rounds.drop(service, this.now)
       // Before any desired state has loaded, nothing is known to be undesired: restored tasks run on.
       if (this.desired === EMPTY_DESIRED) return
       // No longer desired: stop what we run of it; nobody auctions it.
@@ -492,7 +514,7 @@ export class PeerMachine {
     }
     this.tasks.checkRollout(spec, this.now)
     if (open.length === 0) {
-      this.rounds.drop(service)
+      this.rounds.drop(service, this.now)
       return
     }
     if (this.now < this.biddingFrom) {

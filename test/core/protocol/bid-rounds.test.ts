@@ -4,9 +4,9 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { BidRounds, type BidRoundsDeps } from '../../../core/protocol/bid-rounds.js'
+import { aheadOfView, BidRounds, type BidEntry, type BidRoundsDeps } from '../../../core/protocol/bid-rounds.js'
 import {
-  ClusterState, defaultConfig, NO_RESOURCES, placementRequest, toRanges, type Advert, type Bid, type Message, type PeerId, type ServiceName,
+  bidWindowMs, ClusterState, defaultConfig, NO_RESOURCES, placementRequest, toRanges, type Advert, type Bid, type Message, type PeerId, type ServiceName,
   type ServiceSpec, type SlotId,
 } from '../../../core/index.js'
 import { DEFAULT_CAPACITY, p, service, slot } from './harness.js'
@@ -66,7 +66,7 @@ Rounds('a candidate bids to the other candidates, and claims at once when every 
   const { rounds, sent, claims } = fake([web])
   rounds.bid(web, [0], 0)
   assert.equal(sent.map((s) => [s.to, s.message.kind]), [['b', 'bid'], ['c', 'bid']], 'three peers: all are round-0 candidates')
-  assert.is(rounds.nextWakeAt(), config.bidWindowMs, 'the auction waits for the window at most')
+  assert.is(rounds.nextWakeAt(), bidWindowMs(config, 0), 'the auction waits for the window at most')
   rounds.onBid(zero('b'), SLOT_0, 10)
   rounds.progress(10)
   assert.equal(claims, [], 'c has not bid yet')
@@ -87,14 +87,56 @@ Rounds('a peer that gave the service up offers nothing until the sit-out ends, a
 Rounds('a bid from a later round makes this peer follow it', () => {
   const { rounds, dirty } = fake([web])
   rounds.bid(web, [0], 0)
+  rounds.onBid(zero('b'), SLOT_0, 10)
+  rounds.onBid(zero('c'), SLOT_0, 10)
+  rounds.progress(10)
   dirty.length = 0
   rounds.onBid({ ...zero('b'), round: 2 }, SLOT_0, 50)
   assert.equal(dirty, [web.name], 'reconciled again, to bid in round 2')
-  rounds.progress(config.bidWindowMs)
   assert.is(rounds.nextWakeAt(), 50 + config.roundTimeoutMs, 'round 2 started when its bid arrived')
 })
 
+Rounds('round 0 waits longer than wider rounds for a missing bid, never past the point its claims are due', () => {
+  assert.is(bidWindowMs(config, 0), config.roundTimeoutMs - config.bidWindowMs)
+  assert.is(bidWindowMs(config, 1), config.bidWindowMs)
+  const wan = defaultConfig(3, 'wan')
+  assert.is(bidWindowMs(wan, 0), wan.roundTimeoutMs - wan.bidWindowMs)
+  assert.is(bidWindowMs({ ...config, bidWindowMs: 300, roundTimeoutMs: 500 }, 0), 300, 'never shorter than the window')
+})
+
 Rounds.run()
+
+const Ahead = suite('bid rounds: bids ahead of this peer\'s view')
+
+Ahead('a bid that came before this peer saw the slot open survives the drop, and the auction opened a moment later has it', () => {
+  // b declared a dead peer dead first and bid for its slot; here the slot still looked held.
+  const { rounds, claims } = fake([web])
+  rounds.onBid(zero('b'), SLOT_0, 0)
+  rounds.drop(web.name, 5)
+  // Our own verdict comes 20 ms later: we bid, and once c's bid is in every candidate has bid.
+  rounds.bid(web, [0], 20)
+  rounds.onBid(zero('c'), SLOT_0, 25)
+  assert.is(rounds.nextWakeAt(), 25, 'b\'s bid is still here: no wait for the window')
+  rounds.progress(25)
+  assert.equal(claims, [slot('web', 0)])
+})
+
+Ahead('what a drop keeps: other peers\' bids of rounds this peer was not in, received within the last round', () => {
+  const entry = (peer: string, round: number, receivedAt: number): BidEntry => ({ bid: { ...zero(peer), round }, slots: SLOT_0, receivedAt })
+  const hash = placementRequest(web).specHash
+  const byRound = new Map([
+    [`${hash}#0`, new Map([[p('a'), entry('a', 0, 100)], [p('b'), entry('b', 0, 100)]])],
+    [`${hash}#1`, new Map([[p('b'), entry('b', 1, 100)], [p('c'), entry('c', 1, 10)]])],
+  ])
+  const kept = (state: { specHash: string; consideredRound: number } | undefined) =>
+    [...aheadOfView(byRound, state, p('a'), 50)].map(([key, entries]) => [key.split('#')[1], [...entries.keys()]])
+  assert.equal(kept(undefined), [['0', ['b']], ['1', ['b']]], 'no round of ours: our own bid and c\'s old one go')
+  assert.equal(kept({ specHash: hash, consideredRound: 0 }), [['1', ['b']]], 'we were in round 0: its bids go')
+  assert.equal(kept({ specHash: hash, consideredRound: 1 }), [])
+  assert.equal(kept({ specHash: 'older', consideredRound: 1 }), [['0', ['b']], ['1', ['b']]], 'our rounds were of another version')
+})
+
+Ahead.run()
 
 const Early = suite('bid rounds: bids before their spec')
 
@@ -143,7 +185,7 @@ Pending('a blocked global slot is reported until it is placed; dropping the serv
   rounds.placed(agent.name)
   assert.equal(rounds.pendingServices(), [])
   rounds.globalBlocked(agent.name, `agent@a` as SlotId, { peer: p('a'), reason: 'cpu', detail: '' }, 6)
-  rounds.drop(agent.name)
+  rounds.drop(agent.name, 7)
   assert.equal(rounds.pendingServices(), [])
 })
 

@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { suspicionTimeoutMs, type PeerId, type SlotId } from '../../../core/index.js'
+import { serviceName, suspicionTimeoutMs, toRanges, type PeerId, type SlotId } from '../../../core/index.js'
 import { Cluster, services } from './harness.js'
 
 /** Five settled peers running web ×3, one replica each. */
@@ -136,6 +136,28 @@ Leave('leave stops the peer’s own tasks', () => {
   assert.equal(outputs.filter((o) => o.kind === 'stop-task').map((o) => (o.kind === 'stop-task' ? o.slot : '')).sort(), [...lost].sort())
 })
 
+const Lagging = suite('failover: a bid that lags a claim')
+
+// A bidder whose view lacks a claim sees the slot open; alone in a wider round it would take it.
+Lagging('a candidate that sees the slot held answers the bid with the holder\'s advert', () => {
+  const cluster = running()
+  const [slot, [holder]] = [...cluster.placement('web')][0]!
+  const [bidder, candidate] = cluster.ids().filter((peer) => peer !== holder)
+  const specHash = cluster.tasks('web').find((running) => running.task.slot === slot)!.task.specHash
+  const index = Number(slot.split('/')[1])
+  const outputs = cluster.inject(bidder!, candidate!, {
+    kind: 'bid', slots: toRanges([index]),
+    bid: {
+      peer: bidder!, service: serviceName('web'), specHash, round: 1, domain: '', domainCount: 0, existing: 0, offered: 1,
+      cpuCapacityMilli: 4000, cpuAllocatedMilli: 0, memoryCapacityMiB: 8192, memoryAllocatedMiB: 0,
+    },
+  })
+  const answers = outputs.flatMap((o) => (o.kind === 'send' && o.to === bidder && o.message.kind === 'state' ? [o.message] : []))
+  assert.equal(answers.map((m) => m.adverts.map((a) => a.peer)), [[holder]])
+  assert.ok(answers[0]!.adverts[0]!.tasks.some((task) => task.slot === slot))
+})
+
 Kill.run()
 Suspicion.run()
 Leave.run()
+Lagging.run()

@@ -11,6 +11,7 @@ import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { CopyLedger } from './copies.js'
+import { OutdatedLedger } from './outdated.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
 import { Histogram } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
@@ -83,6 +84,11 @@ export interface SimMetrics {
    * already ran it: the survivors' auctions disagreed and two of them took the same slot.
    */
   readonly failoverStartedTwice: number
+  /**
+   * Slots where an outdated copy ran beside a copy of the desired version for more than
+   * OUTDATED_LIMIT_MS: a copy the conflict rule ranks last that nobody stopped.
+   */
+  readonly outdatedBesideDesired: number
 }
 
 export interface SimResult {
@@ -129,6 +135,8 @@ interface SimPeer {
 }
 
 const FIRST_INCARNATION = 1
+/** Longer than a start-first update's overlap on the modelled network, so only a copy left running counts. */
+const OUTDATED_LIMIT_MS = 3_000
 
 export class Simulation {
   private readonly queue = new EventQueue<SimEvent>()
@@ -168,6 +176,7 @@ export class Simulation {
   /** Slots lost with each killed peer that has not restarted yet, by peer. */
   private readonly lostWith = new Map<PeerId, Set<SlotId>>()
   private readonly copies = new CopyLedger((violation) => this.record(violation))
+  private readonly outdated = new OutdatedLedger(OUTDATED_LIMIT_MS)
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
@@ -588,6 +597,7 @@ export class Simulation {
   private sample(now: number): void {
     const world = this.world(now)
     for (const check of SAFETY_INVARIANTS) for (const v of check(world)) this.record(v)
+    this.outdated.sample(world.tasks, (service) => this.desiredHash(service), now)
     if (now >= this.safetyEndMs && this.convergedAtMs < 0 && now > this.applyAtMs) {
       const problems = LIVENESS_INVARIANTS.flatMap((check) => check(world))
       if (problems.length === 0) this.convergedAtMs = now
@@ -651,6 +661,7 @@ export class Simulation {
         restartStartedTwice: this.restartStartedTwice,
         restartMovedBack: this.restartMovedBack,
         failoverStartedTwice: this.failoverStartedTwice,
+        outdatedBesideDesired: this.outdated.slots,
       },
       violations: this.violations,
       duplicateSlotMsByService: duplicates,

@@ -47,6 +47,7 @@ import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
 import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
+import { SlotOrders } from './slot-orders.js'
 import { messageOf, secretFileName } from '../../core/index.js'
 
 export interface AgentOptions {
@@ -104,6 +105,8 @@ export class Agent implements AgentContext {
   private sweepRound = 0
   private sweeping: Promise<void> | undefined
   private sweepAgain = false
+  /** The order of the machine's start and stop outputs per slot (slot-orders.ts). */
+  private readonly slotOrders = new SlotOrders()
 
   private constructor(
     readonly self: PeerId,
@@ -260,8 +263,9 @@ export class Agent implements AgentContext {
       case 'broadcast':
         return this.transport.broadcast(output.message)
       case 'start-task':
-        return this.startTask(output.task.slot, output.task, output.spec)
+        return this.startTask(output.task.slot, output.task, output.spec, this.slotOrders.issue(output.task.slot))
       case 'stop-task':
+        this.slotOrders.issue(output.slot)
         this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
         // The spec the task was started with: a replacement's start-task comes after this output.
         return this.driver.stop(output.slot, stopGraceOf(this.specs.get(output.slot))).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
@@ -272,15 +276,16 @@ export class Agent implements AgentContext {
     }
   }
 
-  private async startTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec): Promise<void> {
+  private async startTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec, ticket: number): Promise<void> {
     this.specs.set(slot, spec)
     this.events.push({ at: Date.now(), kind: 'start', slot, specHash: task.specHash })
     const secretsDir = SecretFiles.taskDirName(slot, task.specHash)
     const uses = (spec.secrets ?? []).length > 0
     if (uses) this.secretStarts.set(secretsDir, (this.secretStarts.get(secretsDir) ?? 0) + 1)
     try {
-      await this.runTask(slot, task, spec)
+      await this.runTask(slot, task, spec, ticket)
     } finally {
+      this.slotOrders.settle(slot, ticket)
       if (uses) {
         const left = (this.secretStarts.get(secretsDir) ?? 1) - 1
         if (left > 0) this.secretStarts.set(secretsDir, left)
@@ -292,8 +297,10 @@ export class Agent implements AgentContext {
     }
   }
 
-  private async runTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec): Promise<void> {
+  private async runTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec, ticket: number): Promise<void> {
     const prepared = await this.writeSecrets(task, spec)
+    // A stop (or another start) of this slot issued since is the machine's last word on it.
+    if (!this.slotOrders.isLatest(slot, ticket)) return
     let result = !prepared.ok
       ? { ok: false as const, error: 'failed' as const, detail: prepared.detail }
       : await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
@@ -302,6 +309,7 @@ export class Agent implements AgentContext {
       // earlier life of this agent): replace it, with the grace of the spec it runs.
       const running = (await this.driver.list()).find((info) => info.slot === slot)
       await this.driver.stop(slot, stopGraceOf(running?.spec))
+      if (!this.slotOrders.isLatest(slot, ticket)) return
       result = await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
     if (!result.ok) {

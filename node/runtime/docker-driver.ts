@@ -58,6 +58,9 @@ import { HealthLoop } from './health.js'
 import { readLogLines, rotateLogFile } from './log-file.js'
 import { slotFileName } from './records.js'
 
+/** How long a just-started container's init may take to handle signals (see stopInstance). */
+const INIT_SETTLE_MS = 250
+
 export const LABEL = {
   cluster: 'peer.cluster',
   owner: 'peer.owner',
@@ -441,6 +444,11 @@ export class DockerDriver implements RuntimeDriver {
     await instance.launched.promise
     if (instance.container === undefined) return instance.finished.promise // it never ran
     this.stopHealth(instance)
+    // A container's init takes a moment after the engine reports it started before it handles
+    // signals; a SIGTERM sent in that moment is lost (PID 1 ignores signals it has no handler for)
+    // and the stop ends in SIGKILL after the whole grace. A stop right after a start waits that out.
+    const age = this.now() - instance.startedAtMs
+    if (!instance.adopted && age >= 0 && age < INIT_SETTLE_MS) await sleep(INIT_SETTLE_MS - age)
     // Docker counts the grace in whole seconds; round up so a task gets at least what was asked.
     const seconds = Math.ceil(Math.max(0, graceMs) / 1000)
     await instance.container.stop({ t: seconds }).catch((error: unknown) => {

@@ -8,21 +8,10 @@ import {
   serviceState, setPeerLabels, setSecret, type DesiredDoc,
 } from '../../crdt/index.js'
 import { ok, spec } from './support.mjs'
+import { A, ACTOR_A, ACTOR_B, B, forked, web } from './forked-replicas.js'
 
 const Concurrent = suite('concurrent edits')
 
-const A = peerId('peer-a')
-const B = peerId('peer-b')
-// Actor ids chosen so that B's is the larger: ties between equal counters go to B.
-const ACTOR_A = '0a'.repeat(16)
-const ACTOR_B = '0b'.repeat(16)
-const web = spec({ name: 'web', image: 'nginx:1', replicas: 2, env: { LOG: 'info' } })
-
-/** A deployed document, forked into two replicas that have both seen it. */
-function forked(): { a: DesiredDoc; b: DesiredDoc } {
-  const base = ok(apply(newDocument('01'.repeat(16)), [web], A, 1_000)).doc
-  return { a: Automerge.clone(base, { actor: ACTOR_A }), b: Automerge.clone(base, { actor: ACTOR_B }) }
-}
 
 /** Both merge orders, checked to agree exactly; returns one. */
 function merged(a: DesiredDoc, b: DesiredDoc): DesiredDoc {

@@ -7,23 +7,13 @@ import * as assert from 'uvu/assert'
 import * as Automerge from '@automerge/automerge'
 import { ImmutableString } from '@automerge/automerge'
 import { canonicalJson } from '../../core/hash.js'
-import { peerId } from '../../core/placement/ids.js'
 import { specDigest, specHash } from '../../core/service-spec/index.js'
 import {
   apply, describeError, history, newDocument, parseVersionRef, revert, scale, serviceState, type DesiredDoc, type DesiredStateDocument, type HistoryEntry,
 } from '../../crdt/index.js'
 import { ok, spec } from './support.mjs'
+import { A, ACTOR_A, ACTOR_B, B, forked, web } from './forked-replicas.js'
 
-const A = peerId('peer-a')
-const B = peerId('peer-b')
-const ACTOR_A = '0a'.repeat(16)
-const ACTOR_B = '0b'.repeat(16)
-const web = spec({ name: 'web', image: 'nginx:1', replicas: 2, env: { LOG: 'info' } })
-
-function forked(): { a: DesiredDoc; b: DesiredDoc } {
-  const base = ok(apply(newDocument('01'.repeat(16)), [web], A, 1_000)).doc
-  return { a: Automerge.clone(base, { actor: ACTOR_A }), b: Automerge.clone(base, { actor: ACTOR_B }) }
-}
 
 /** A scale on A and an env change on B, made concurrently, merged each way. */
 function scaleAndEnv(): { ab: DesiredDoc; ba: DesiredDoc } {

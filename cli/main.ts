@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 // `peer`: one binary, one file per command under commands/.
 
 import { Command, CommanderError } from 'commander'

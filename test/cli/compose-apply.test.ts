@@ -15,8 +15,9 @@ import { LABEL } from '../../node/runtime/docker-driver.js'
 import { repoRoot, runCli } from './run-cli.js'
 import { dockerAvailable, TEST_IMAGE } from '../node/runtime/docker-support.js'
 import { exactlyOnce, waitFor, waitForTasks } from '../node/agent/cluster-support.js'
+import { PEER_COMMAND } from '../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 const docker = new Docker()
 
 const COMPOSE = `

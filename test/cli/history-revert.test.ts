@@ -14,8 +14,9 @@ import { LocalCluster, type LocalAgent } from '../../cli/local-cluster.js'
 import type { HistoryEntry } from '../../crdt/index.js'
 import { repoRoot, runCli } from './run-cli.js'
 import { waitFor, withLogTails } from '../node/agent/cluster-support.js'
+import { PEER_COMMAND } from '../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 
 // Constrained to a label no agent has: the test is about the document, nothing needs to run.
 const spec = (log: string) =>

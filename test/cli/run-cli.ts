@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'uvu'
+import { PEER_COMMAND } from '../peer-command.js'
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
@@ -18,9 +19,7 @@ export interface CliResult {
 /** `input`, when given, is written to the command's stdin, which is then closed. */
 export function runCli(args: readonly string[], timeoutMs = 30_000, input?: string | Uint8Array): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    // `--` ends node's own options: Node 20 otherwise reads a `--env-file` anywhere on the command
-    // line as its own (nodejs/node#54232), and exits before peer sees its --env-file.
-    const child = spawn(process.execPath, ['--import', 'tsx', '--', join(repoRoot, 'cli', 'main.ts'), ...args], {
+    const child = spawn(PEER_COMMAND[0], [...PEER_COMMAND.slice(1), ...args], {
       cwd: repoRoot,
       stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     })

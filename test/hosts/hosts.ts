@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline'
 import { ask } from '../../cli/agent-client.js'
 import { dataDirLayout, initDataDir } from '../../node/agent/index.js'
 import { repoRoot } from '../cli/run-cli.js'
+import { PEER_COMMAND } from '../peer-command.js'
 import { inNamespace } from './command.js'
 import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
 
@@ -129,7 +130,7 @@ export class Hosts {
     if (host.agent !== undefined) throw new Error(`${host.name}: its agent is already running`)
     const joinAddresses = this.hosts.filter((other) => other !== host).map((other) => `${other.address}:${AGENT_PORT}`)
     const command = inNamespace(host.namespace, [
-      process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'agent',
+      ...PEER_COMMAND, 'agent',
       '--data', host.dataDir,
       '--listen', `${host.address}:${AGENT_PORT}`,
       '--docker', 'off',

@@ -24,8 +24,9 @@ import { controlRequest } from '../../../node/control/index.js'
 import { groupMembers, isAlive, readStat } from '../../../node/runtime/proc.js'
 import { repoRoot, runCli, type CliResult } from '../../cli/run-cli.js'
 import { cliJson, distribution, exactlyOnce, nodes, ps, status, tasksOf, waitFor, waitForTasks, withLogTails, type Placement } from './cluster-support.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 /** Every task of these tests carries it in its environment, so the OS can be asked what runs. */
 const MARK_VARIABLE = 'PEER_TEST_MARK'
 

@@ -15,8 +15,9 @@ import { LABEL } from '../../../node/runtime/docker-driver.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
 import { dockerAvailable, TEST_IMAGE } from '../runtime/docker-support.js'
 import { waitFor, withLogTails } from './cluster-support.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 const docker = new Docker()
 
 async function cliOk(args: readonly string[], input?: string): Promise<string> {

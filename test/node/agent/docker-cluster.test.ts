@@ -15,8 +15,9 @@ import { LABEL } from '../../../node/runtime/docker-driver.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
 import { dockerAvailable, TEST_IMAGE } from '../runtime/docker-support.js'
 import { exactlyOnce, tasksOf, waitFor, waitForTasks, withLogTails } from './cluster-support.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 const docker = new Docker()
 const SERVICE = 'webd'
 const REPLICAS = 6

@@ -12,8 +12,9 @@ import { join } from 'node:path'
 import { repoRoot } from '../../cli/run-cli.js'
 import { withLogTails } from './cluster-support.js'
 import { runLoad, type LoadSizes } from './load-scenario.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 const SIZES: LoadSizes = { services: 2_000, applies: 200, concurrentApplies: 20 }
 
 const load = suite('agents under desired-state load')

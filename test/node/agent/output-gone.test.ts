@@ -13,8 +13,9 @@ import { ask } from '../../../cli/agent-client.js'
 import { loadSpecFiles } from '../../../cli/spec-files.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { repoRoot } from '../../cli/run-cli.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 
 async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
   const deadline = Date.now() + timeoutMs

@@ -28,8 +28,9 @@ import { DockerDriver, LABEL } from '../../../node/runtime/docker-driver.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { waitFor } from './cluster-support.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 const MARK_VARIABLE = 'PEER_TEST_MARK'
 const TEST_IMAGE = 'peer-test:latest'
 

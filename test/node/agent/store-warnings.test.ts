@@ -11,8 +11,9 @@ import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
 import type { StatusAnswer } from '../../../node/control/index.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
 import { cliJson, waitFor, withLogTails } from './cluster-support.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 
 const warnings = suite('desired-state store warnings')
 

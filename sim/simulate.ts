@@ -8,18 +8,23 @@ import { formatFaultSpec, networkConfigWithFaults, randomFaultSpec, type FaultSp
 import { NETWORK_PROFILES } from './network.js'
 import type { ReportData } from './report.js'
 import { Simulation, type SimMetrics } from './runner.js'
-import { serviceForTraceEntry, type TraceEntry } from './trace.js'
+import { serviceForTraceEntry, type TraceDefaults, type TraceEntry } from './trace.js'
 import { syntheticPeerViews, syntheticServices, type PeerProfile } from './workload.js'
 
-/** A trace as timed edits: each entry's service appears at its creation time and goes at its deletion. */
-function traceEdits(trace: readonly TraceEntry[]): Array<{ atMs: number; name: string; spec: ServiceSpec | null }> {
-  const edits: Array<{ atMs: number; name: string; spec: ServiceSpec | null }> = []
-  for (const entry of trace) {
-    const spec = serviceForTraceEntry(entry)
-    edits.push({ atMs: entry.creationMs, name: spec.name, spec })
-    if (entry.deletionMs !== undefined) edits.push({ atMs: entry.deletionMs, name: spec.name, spec: null })
-  }
-  return edits.sort((a, b) => a.atMs - b.atMs || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+/**
+ * A trace as timed edits: each entry's service appears at its creation time and goes at its deletion.
+ * At one instant deletions come first, so a task created at t can use what one deleted at t freed;
+ * otherwise the trace's own order is kept.
+ */
+function traceEdits(trace: readonly TraceEntry[], defaults: TraceDefaults): Array<{ atMs: number; name: string; spec: ServiceSpec | null }> {
+  const edits: Array<{ atMs: number; name: string; spec: ServiceSpec | null; order: number }> = []
+  trace.forEach((entry, order) => {
+    const spec = serviceForTraceEntry(entry, defaults)
+    edits.push({ atMs: entry.creationMs, name: spec.name, spec, order })
+    if (entry.deletionMs !== undefined) edits.push({ atMs: entry.deletionMs, name: spec.name, spec: null, order })
+  })
+  edits.sort((a, b) => a.atMs - b.atMs || (a.spec === null ? 0 : 1) - (b.spec === null ? 0 : 1) || a.order - b.order)
+  return edits.map(({ atMs, name, spec }) => ({ atMs, name, spec }))
 }
 
 export interface SimulateOptions {
@@ -28,6 +33,8 @@ export interface SimulateOptions {
   readonly services?: readonly ServiceSpec[]
   /** A workload trace instead: each entry a one-replica service created and deleted at its times. */
   readonly trace?: readonly TraceEntry[]
+  /** Strategy and constraints for every trace row that does not set its own. */
+  readonly traceDefaults?: TraceDefaults
   readonly replicas?: number
   /** Given peers; when absent, `peerCount` synthetic peers of `peerProfile`. */
   readonly peers?: readonly PeerView[]
@@ -59,7 +66,7 @@ export function simulate(options: SimulateOptions, reproduce: string): SimulateR
   const random = seededRandom(options.seed)
   const faults = options.swarm ? randomFaultSpec(random.fork('swarm')) : options.faults
   const services = options.trace !== undefined ? [] : options.services ?? syntheticServices(random.fork('workload'), { replicas: options.replicas ?? 100 })
-  const edits = options.trace === undefined ? undefined : traceEdits(options.trace)
+  const edits = options.trace === undefined ? undefined : traceEdits(options.trace, options.traceDefaults ?? {})
   const peers = options.peers ?? syntheticPeerViews(random.fork('peers'), options.peerCount ?? 20, options.peerProfile ?? 'datacenter', services)
   const safetyEndMs = Math.round(options.durationMs * 0.6)
   const simulation = new Simulation({
@@ -85,14 +92,25 @@ export function simulate(options: SimulateOptions, reproduce: string): SimulateR
   const report: ReportData = {
     title: `peer sim — ${result.metrics.peers} peers, ${result.metrics.replicas} replicas, faults ${json.faults}`,
     seed: options.seed,
-    summary: Object.fromEntries(Object.entries(json).filter(([key]) => key !== 'violations')) as Record<string, number | string>,
+    summary: summaryOf(json),
     placementLatencyMs: [],
     placementLatencyCdf: result.placementLatencyCdf,
-    series: result.series.map((s) => ({ name: s.name, unit: s.unit, points: s.points })),
+    series: result.series.map((s) => ({ name: s.name, unit: s.unit, points: s.points, ...(s.group !== undefined ? { group: s.group } : {}) })),
     violations: json.violations,
     reproduce,
     safetyEndMs,
     markers: result.faults.map((f) => ({ atMs: f.atMs, label: 'peer' in f ? `${f.kind} ${f.peer}` : f.kind })),
   }
   return { json, report, reproduce }
+}
+
+/** The report's cards: every flat key of the JSON, and each resource's mean and peak allocation. */
+function summaryOf(json: SimulateJson): Record<string, number | string> {
+  const summary: Record<string, number | string> = {}
+  for (const [key, value] of Object.entries(json)) if (typeof value === 'number' || typeof value === 'string') summary[key] = value
+  for (const [resource, { meanShare, peakShare }] of Object.entries(json.allocation)) {
+    summary[`allocation.${resource}.mean`] = meanShare
+    summary[`allocation.${resource}.peak`] = peakShare
+  }
+  return summary
 }

@@ -79,6 +79,11 @@ export class Fleet {
     return { ok: false, placed: added.length }
   }
 
+  /** Whether any live peer meets the service's constraints and has its driver (load aside). */
+  couldHostAnywhere(want: PlacementRequest): boolean {
+    return this.peers.some((p) => p.state !== 'dead' && couldHost(want, p.drivers, p.labels))
+  }
+
   /** Peers die: returns the active tasks they held, which no longer count anywhere. */
   lose(ids: readonly PeerId[]): TaskView[] {
     const lost: TaskView[] = []

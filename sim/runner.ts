@@ -48,6 +48,8 @@ export interface SimOptions {
    * busy hosts, so the machines run with the windows real agents use.
    */
   readonly processingSkewMs?: number
+  /** Called every few thousand events with the simulated time reached, for a progress line; never changes the run. */
+  readonly onProgress?: (progress: { simulatedMs: number; events: number }) => void
 }
 
 export interface SimMetrics {
@@ -233,6 +235,7 @@ export class Simulation {
       if (next === undefined || next.timeMs > this.options.durationMs) break
       this.events++
       this.handle(next.event, next.timeMs)
+      if ((this.events & 0x3fff) === 0) this.options.onProgress?.({ simulatedMs: next.timeMs, events: this.events })
     }
     const end = this.options.durationMs
     const world = this.world(end)

@@ -45,6 +45,8 @@ export interface SimulateOptions {
   /** Draw the fault profile from the seed instead (TigerBeetle's swarm testing). */
   readonly swarm?: boolean
   readonly network: 'lan' | 'wan'
+  /** Progress of the run in simulated time (never changes its result). */
+  readonly onProgress?: (progress: { simulatedMs: number; events: number }) => void
 }
 
 /** The stable `--json` form: flat keys with units in their names, then the violations. */
@@ -79,6 +81,7 @@ export function simulate(options: SimulateOptions, reproduce: string): SimulateR
     profile: options.network,
     safetyEndMs,
     ...(edits ? { edits } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   })
   const result = simulation.run()
   const json: SimulateJson = {

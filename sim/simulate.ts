@@ -8,23 +8,20 @@ import { formatFaultSpec, networkConfigWithFaults, randomFaultSpec, type FaultSp
 import { NETWORK_PROFILES } from './network.js'
 import type { ReportData } from './report.js'
 import { Simulation, type SimMetrics } from './runner.js'
-import { serviceForTraceEntry, type TraceDefaults, type TraceEntry } from './trace.js'
+import { serviceForTraceEntry, traceToTimeline, type TraceDefaults, type TraceEntry } from './trace.js'
 import { syntheticPeerViews, syntheticServices, type PeerProfile } from './workload.js'
 
 /**
- * A trace as timed edits: each entry's service appears at its creation time and goes at its deletion.
- * At one instant deletions come first, so a task created at t can use what one deleted at t freed;
- * otherwise the trace's own order is kept.
+ * A trace as timed edits: each entry's service appears at its creation time and goes at its deletion,
+ * in traceToTimeline's order (at one instant deletions first, so a task created at t can use what one
+ * deleted at t freed).
  */
-function traceEdits(trace: readonly TraceEntry[], defaults: TraceDefaults): Array<{ atMs: number; name: string; spec: ServiceSpec | null }> {
-  const edits: Array<{ atMs: number; name: string; spec: ServiceSpec | null; order: number }> = []
-  trace.forEach((entry, order) => {
-    const spec = serviceForTraceEntry(entry, defaults)
-    edits.push({ atMs: entry.creationMs, name: spec.name, spec, order })
-    if (entry.deletionMs !== undefined) edits.push({ atMs: entry.deletionMs, name: spec.name, spec: null, order })
+export function traceEdits(trace: readonly TraceEntry[], defaults: TraceDefaults): Array<{ atMs: number; name: string; spec: ServiceSpec | null }> {
+  const specs = new Map(trace.map((entry) => [entry.name, serviceForTraceEntry(entry, defaults)]))
+  return traceToTimeline(trace).map((event) => {
+    const spec = specs.get(event.name)!
+    return { atMs: event.atMs, name: spec.name, spec: event.kind === 'create' ? spec : null }
   })
-  edits.sort((a, b) => a.atMs - b.atMs || (a.spec === null ? 0 : 1) - (b.spec === null ? 0 : 1) || a.order - b.order)
-  return edits.map(({ atMs, name, spec }) => ({ atMs, name, spec }))
 }
 
 export interface SimulateOptions {

@@ -18,17 +18,14 @@ export function fillReport(json: FillJson, reproduce: string): ReportData {
     }
   }
   const resources = resourceOrder(json.strategies.flatMap((s) => Object.keys(s.resources)))
-  // One line per strategy over the resources in order (x = 1, 2, …): a bar chart's information in a line chart.
   const charts: ReportChart[] = [
     {
-      title: `Allocated share per resource (x: ${resources.map((r, i) => `${i + 1} = ${r}`).join(', ')})`,
-      xLabel: 'resource', yLabel: '% of capacity allocated', yMin: 0, yMax: 100,
-      lines: json.strategies.map((s) => ({ name: s.strategy, points: resources.map((r, i) => [i + 1, percent(s.resources[r]?.allocatedShare ?? 0)] as const) })),
+      kind: 'bars', title: 'Allocated share of each resource, per strategy', yLabel: '% of capacity allocated', yMax: 100, categories: resources,
+      series: json.strategies.map((s) => ({ name: s.strategy, values: resources.map((r) => percent(s.resources[r]?.allocatedShare ?? 0)) })),
     },
     {
-      title: `Stranded share per resource (x: ${resources.map((r, i) => `${i + 1} = ${r}`).join(', ')})`,
-      xLabel: 'resource', yLabel: '% of capacity free but unusable', yMin: 0,
-      lines: json.strategies.map((s) => ({ name: s.strategy, points: resources.map((r, i) => [i + 1, percent(s.resources[r]?.strandedShare ?? 0)] as const) })),
+      kind: 'bars', title: 'Stranded share of each resource, per strategy (free where the typical service no longer fits)', yLabel: '% of capacity stranded', categories: resources,
+      series: json.strategies.map((s) => ({ name: s.strategy, values: resources.map((r) => percent(s.resources[r]?.strandedShare ?? 0)) })),
     },
   ]
   return {
@@ -42,6 +39,7 @@ export function sweepReport(json: SweepJson, reproduce: string): ReportData {
   const summary: Record<string, number | string> = {
     seed: json.seed, profile: json.profile, services: json.services, replicas: json.replicas, 'losses survived': json.losses.join(', '),
     'smallest fleet': json.smallestFleet ?? 'none of the sizes',
+    'replicas ruled out by constraints (worst loss)': Math.max(0, ...json.rows.map((r) => r.replicasRuledOut)),
   }
   for (const [loss, resources] of Object.entries(json.headroom ?? {})) {
     for (const [name, headroom] of Object.entries(resources)) summary[`headroom after ${loss === 'none' ? 'no loss' : `losing ${loss}`}: ${name} (%)`] = percent(headroom)
@@ -62,7 +60,11 @@ export function sweepReport(json: SweepJson, reproduce: string): ReportData {
       xLabel: 'peers', yLabel: '% of capacity free', yMin: 0, yMax: 100,
       lines: resources.map((name) => ({
         name,
-        points: sizes.map((size) => [size, percent(Math.min(...json.rows.filter((r) => r.peers === size).map((r) => r.resources[name]?.headroom ?? 1)))] as const),
+        // A size whose fleet has none of the resource has no point on its line.
+        points: sizes.flatMap((size) => {
+          const headrooms = json.rows.filter((r) => r.peers === size && r.resources[name] !== undefined).map((r) => r.resources[name]!.headroom)
+          return headrooms.length === 0 ? [] : [[size, percent(Math.min(...headrooms))] as const]
+        }),
       })),
     },
   ]

@@ -43,13 +43,26 @@ export interface ReportData {
   readonly verdict?: { readonly text: string; readonly pass: boolean }
 }
 
-/** A line chart over any x axis: one line per series, points as [x, y]. */
-export interface ReportChart {
+/** A line chart over any x axis (one line per series, points as [x, y]), or grouped bars over categories. */
+export type ReportChart = LineChart | BarChart
+
+export interface LineChart {
+  readonly kind?: 'lines'
   readonly title: string
   readonly xLabel: string
   readonly yLabel: string
   readonly lines: readonly { readonly name: string; readonly points: readonly (readonly [number, number])[] }[]
   readonly yMin?: number
+  readonly yMax?: number
+}
+
+/** One group of bars per category (a resource), one bar per series (a strategy) in each. */
+export interface BarChart {
+  readonly kind: 'bars'
+  readonly title: string
+  readonly yLabel: string
+  readonly categories: readonly string[]
+  readonly series: readonly { readonly name: string; readonly values: readonly number[] }[]
   readonly yMax?: number
 }
 
@@ -84,7 +97,7 @@ ${Object.entries(data.summary).map(([key, value]) => summaryCard(key, value)).jo
 <section class="charts">
 ${charts.join('\n')}
 </section>
-${violationsSection(data)}
+${data.verdict === undefined ? violationsSection(data) : ''}
 <footer>peer sim · simulated time · same seed, same report</footer>
 </body>
 </html>
@@ -105,6 +118,10 @@ function summaryCard(key: string, value: number | string): string {
 }
 
 function xyChart(chart: ReportChart): string {
+  if (chart.kind === 'bars') {
+    const colored = chart.series.map((series, i) => ({ ...series, color: PALETTE[i % PALETTE.length]! }))
+    return figure(chart.title, barChart(chart, colored), colored.length > 1 ? legend(colored) : '')
+  }
   const lines = chart.lines.map((line, i) => ({ name: line.name, points: line.points, color: PALETTE[i % PALETTE.length]! }))
   const svg = lineChart({
     lines, xLabel: chart.xLabel, yLabel: chart.yLabel, dots: true,
@@ -300,6 +317,35 @@ function lineChart(options: ChartOptions): string {
   }
   parts.push(`<text class="axis" x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`)
   parts.push(`<text class="axis" transform="translate(14 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.yLabel)}</text>`)
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img">${parts.join('')}</svg>`
+}
+
+function barChart(chart: BarChart, series: readonly { name: string; values: readonly number[]; color: string }[]): string {
+  const values = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v))
+  if (chart.categories.length === 0 || values.length === 0) return '<p class="empty">no data</p>'
+  const yTicks = niceTicks(0, chart.yMax ?? Math.max(...values, 0))
+  const yMax = Math.max(chart.yMax ?? 0, yTicks[yTicks.length - 1]!, 1e-9)
+  const plotW = WIDTH - MARGIN.left - MARGIN.right
+  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom
+  const py = (y: number) => fixed(MARGIN.top + (1 - y / yMax) * plotH)
+  const groupW = plotW / chart.categories.length
+  const barW = (groupW * 0.7) / Math.max(1, series.length)
+  const parts: string[] = []
+  for (const y of yTicks) {
+    parts.push(`<line class="grid" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${py(y)}" y2="${py(y)}"/>`)
+    parts.push(`<text class="tick" x="${MARGIN.left - 6}" y="${fixed(py(y) + 4)}" text-anchor="end">${formatNumber(y)}</text>`)
+  }
+  chart.categories.forEach((category, c) => {
+    const left = MARGIN.left + c * groupW + groupW * 0.15
+    series.forEach((s, i) => {
+      const value = Math.max(0, s.values[c] ?? 0)
+      const x = fixed(left + i * barW)
+      parts.push(`<rect x="${x}" y="${py(value)}" width="${fixed(barW - 2)}" height="${fixed(py(0) - py(value))}" fill="${s.color}"><title>${escapeHtml(`${s.name}, ${category}: ${formatNumber(value)}`)}</title></rect>`)
+    })
+    parts.push(`<text class="tick" x="${fixed(MARGIN.left + (c + 0.5) * groupW)}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${escapeHtml(category)}</text>`)
+  })
+  parts.push(`<rect class="frame" x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}"/>`)
+  parts.push(`<text class="axis" transform="translate(14 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(chart.yLabel)}</text>`)
   return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img">${parts.join('')}</svg>`
 }
 

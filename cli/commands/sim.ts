@@ -224,7 +224,8 @@ function reproduceCommand(options: SimCliOptions): string {
   if (options.inventory) parts.push(`--inventory ${options.inventory}`)
   else if (options.sweep) parts.push(`--profile ${options.profile}`)
   else parts.push(`--peers ${options.peers ?? 20}`, `--profile ${options.profile}`)
-  parts.push(`--duration ${options.duration}`, `--network ${options.network}`)
+  // A capacity study has no simulated time or network.
+  if (!options.fill && !options.sweep) parts.push(`--duration ${options.duration}`, `--network ${options.network}`)
   if (options.faults) parts.push(`--faults ${options.faults}`)
   if (options.swarm) parts.push('--swarm')
   if (options.fill) parts.push('--fill')
@@ -250,6 +251,8 @@ export function simText(json: SimulateJson, reproduce: string): string {
     `converged ${json.convergeMs < 0 ? 'never' : `${json.convergeMs} ms after the faults ended`}`,
     `traffic ${json.msgsPerPeerPerSec} messages and ${json.bytesPerPeerPerSec} bytes per peer per second`,
     `utilisation cpu ${(json.cpuUtilisation * 100).toFixed(1)}%, memory ${(json.memoryUtilisation * 100).toFixed(1)}%`,
+    `allocated over the run (mean / peak): ${Object.entries(json.allocation).map(([name, a]) => `${name} ${(a.meanShare * 100).toFixed(1)}% / ${(a.peakShare * 100).toFixed(1)}%`).join(', ')}`,
+    `pending at the end: ${json.pendingSlots} slots (${json.neverPlacedSlots} never placed)`,
   ]
   if (json.violations.length === 0) {
     lines.push('', 'invariants: all held')

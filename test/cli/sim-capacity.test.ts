@@ -30,8 +30,12 @@ interface FillJson {
 capacity('--fill places one-gpu tasks until the fleet is full and reports each resource, per strategy', async () => {
   const inventory = write('fleet.yaml', INVENTORY)
   const trace = write('gpu.csv', `${TRACE_HEADER}\ntrain,1000,1024,1,0,,,\n`)
-  const result = await runCli(['sim', '--fill', '--trace', trace, '--inventory', inventory, '--seed', '5', '--json'])
+  const report = path('fill.html')
+  const result = await runCli(['sim', '--fill', '--trace', trace, '--inventory', inventory, '--seed', '5', '--json', '--report', report])
   assert.is(result.code, 0, result.stderr)
+  const html = readFileSync(report, 'utf8')
+  assert.match(html, /Stranded share of each resource, per strategy/)
+  assert.match(html, /binpack: 8 services fit · spread: 8 services fit/)
   const json = JSON.parse(result.stdout) as FillJson
   assert.is(json.mode, 'fill')
   assert.equal(json.strategies.map((s) => s.strategy), ['binpack', 'spread'])

@@ -119,4 +119,15 @@ report('a capacity study draws charts over fleet size, without a latency chart, 
   assert.match(html, /class="status pass">smallest fleet: 400 peers</)
 })
 
+report('grouped bars show one bar per series in each category, with its value on hover', () => {
+  const html = renderHtmlReport({
+    ...base, latency: false, series: [], verdict: { text: 'binpack: 10 services fit', pass: true },
+    charts: [{ kind: 'bars', title: 'Allocated share', yLabel: '%', yMax: 100, categories: ['cpu', 'memory', 'gpu'], series: [{ name: 'binpack', values: [90, 40, 100] }, { name: 'spread', values: [80, 35, 75] }] }],
+  })
+  assert.is(html.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill=/g)?.length, 6)
+  assert.match(html, /<title>spread, gpu: 75<\/title>/)
+  assert.not.match(html, /Invariants/, 'a capacity study has no invariants section')
+  assert.not.match(html, /NaN|undefined/)
+})
+
 report.run()

@@ -67,6 +67,19 @@ export interface FillJson {
   readonly strategies: readonly FillStrategyResult[]
 }
 
+/**
+ * The services a fill can draw: global services are left out (their count is the fleet's size, not a
+ * demand) and so are services of no replicas. A service that asks for no resources at all would fit
+ * forever, so it is refused rather than filling until the arrival limit.
+ */
+export function fillWorkload(services: readonly ServiceSpec[]): { ok: true; services: ServiceSpec[] } | { ok: false; error: string } {
+  const drawable = services.filter((s) => s.mode !== 'global' && s.replicas > 0)
+  if (drawable.length === 0) return { ok: false, error: 'the workload has no service to draw (global services and services of 0 replicas are left out)' }
+  const free = drawable.find((s) => s.resources.cpuMilli <= 0 && s.resources.memoryMiB <= 0 && Object.values(s.resources.extended).every((n) => n <= 0))
+  if (free !== undefined) return { ok: false, error: `service ${free.name} asks for no cpu, memory or other resource, so the fleet would never fill` }
+  return { ok: true, services: drawable }
+}
+
 export function fill(options: FillOptions): FillJson {
   if (options.services.length === 0) throw new RangeError('fill needs at least one service to draw from')
   const typical = typicalRequest(options.services)

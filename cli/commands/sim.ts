@@ -11,7 +11,7 @@ import { NO_FAULTS, parseFaultSpec } from '../../sim/index.js'
 import { renderHtmlReport } from '../../sim/index.js'
 import { simulate, type SimulateJson } from '../../sim/index.js'
 import { PEER_PROFILES, type PeerProfile } from '../../sim/index.js'
-import { DEFAULT_FILL_FAILURES_IN_ROW, DEFAULT_LOSSES, parseLosses, parseSweep, serviceForTraceEntry, syntheticPeerViews, syntheticServices, type Loss } from '../../sim/index.js'
+import { DEFAULT_FILL_FAILURES_IN_ROW, DEFAULT_LOSSES, fillWorkload, parseLosses, parseSweep, serviceForTraceEntry, syntheticPeerViews, syntheticServices, type Loss } from '../../sim/index.js'
 import { STRATEGIES, parseConstraint, seededRandom, type ServiceSpec, type Strategy } from '../../core/index.js'
 import { runFill, runSweep } from './sim-capacity.js'
 import { perSecond, progressLine } from './sim-progress.js'
@@ -140,8 +140,10 @@ export async function runSim(options: SimCliOptions): Promise<number> {
       : syntheticServices(seededRandom(seed).fork('workload'), { replicas: replicas! }))
     const output = { json: options.json === true, report: options.report, reproduce }
     if (capacity.mode === 'sweep') return runSweep({ seed, sizes: capacity.sizes, profile: options.profile as PeerProfile, services: workload, losses: capacity.losses }, output)
+    const drawable = fillWorkload(workload)
+    if (!drawable.ok) throw new UsageError(`--fill: ${drawable.error}`)
     const fleet = peers ?? syntheticPeerViewsFor(seed, peerCount, options.profile as PeerProfile)
-    return runFill({ seed, peers: fleet, services: workload, strategies: capacity.strategies, failuresInRow: capacity.failuresInRow }, output)
+    return runFill({ seed, peers: fleet, services: drawable.services, strategies: capacity.strategies, failuresInRow: capacity.failuresInRow }, output)
   }
 
   const started = performance.now()

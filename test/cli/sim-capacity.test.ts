@@ -116,6 +116,8 @@ capacity('a trace row\'s strategy and constraints columns, and --constraint for 
 
 capacity('bad capacity options exit 2 with one line that names the option', async () => {
   const badTrace = write('bad-strategy.csv', `${TRACE_HEADER}\nx,100,64,0,0,,pack-tight,\n`)
+  const globalOnly = write('global.yaml', 'services:\n  agent:\n    image: a:1\n    mode: global\n')
+  const asksNothing = write('free.yaml', 'services:\n  free:\n    image: a:1\n    resources: { cpu: 0, memory: 0 }\n')
   const cases: Array<{ args: string[]; message: RegExp }> = [
     { args: ['sim', '--fill', '--replicas', '10', '--strategy', 'tetris'], message: /--strategy: expected spread, binpack/ },
     { args: ['sim', '--fill', '--replicas', '10', '--strategy', 'spread,spread'], message: /names a strategy twice/ },
@@ -132,6 +134,8 @@ capacity('bad capacity options exit 2 with one line that names the option', asyn
     { args: ['sim', '--trace', 'examples/trace.csv', '--constraint', 'zone ~~ a'], message: /--constraint "zone ~~ a": / },
     { args: ['sim', '--replicas', '10', '--strategy', 'binpack'], message: /--strategy applies to --fill/ },
     { args: ['sim', '--fill', '--trace', badTrace], message: /bad-strategy\.csv:2:strategy: expected spread or binpack/ },
+    { args: ['sim', '--fill', '-f', globalOnly], message: /--fill: the workload has no service to draw/ },
+    { args: ['sim', '--fill', '-f', asksNothing], message: /--fill: service free asks for no cpu, memory or other resource/ },
   ]
   const limit = concurrencyLimit(4)
   const results = await Promise.all(cases.map((c) => limit(() => runCli(c.args))))

@@ -18,12 +18,23 @@ export interface RunningTask {
   readonly specHash: string
   readonly cpuMilli: number
   readonly memoryMiB: number
+  /** Extended resources the task holds (gpu: 1); absent: none. */
+  readonly extended?: Readonly<Record<string, number>>
+}
+
+/** A live peer's capacity as the invariants read it. */
+export interface WorldPeer {
+  readonly id: string
+  readonly cpuMilli: number
+  readonly memoryMiB: number
+  /** Extended resources it has (gpu: 8); absent: none. */
+  readonly extended?: Readonly<Record<string, number>>
 }
 
 export interface WorldState {
   readonly atMs: number
   /** Live peers with their capacity. */
-  readonly peers: ReadonlyArray<{ readonly id: string; readonly cpuMilli: number; readonly memoryMiB: number }>
+  readonly peers: readonly WorldPeer[]
   readonly tasks: readonly RunningTask[]
   /** The desired state as the majority of live peers hold it (the one they converge to). */
   readonly services: readonly ServiceSpec[]
@@ -45,14 +56,15 @@ export interface WorldState {
   readonly memberCount?: number
 }
 
-/** Safety, checked throughout: no peer runs more than its capacity. */
+/** Safety, checked throughout: no peer runs more than its capacity, in cpu, memory or any extended resource. */
 export function noOvercommit(world: WorldState): Violation[] {
-  const used = new Map<string, { cpu: number; memory: number }>()
+  const used = new Map<string, { cpu: number; memory: number; extended: Map<string, number> }>()
   for (const task of world.tasks) {
-    const entry = used.get(task.peer) ?? { cpu: 0, memory: 0 }
+    let entry = used.get(task.peer)
+    if (entry === undefined) used.set(task.peer, (entry = { cpu: 0, memory: 0, extended: new Map() }))
     entry.cpu += task.cpuMilli
     entry.memory += task.memoryMiB
-    used.set(task.peer, entry)
+    for (const name in task.extended) entry.extended.set(name, (entry.extended.get(name) ?? 0) + task.extended[name]!)
   }
   const out: Violation[] = []
   for (const peer of world.peers) {
@@ -60,6 +72,11 @@ export function noOvercommit(world: WorldState): Violation[] {
     if (entry === undefined) continue
     if (entry.cpu > peer.cpuMilli || entry.memory > peer.memoryMiB) {
       out.push({ invariant: 'no-overcommit', atMs: world.atMs, detail: `${peer.id} runs ${entry.cpu}m/${entry.memory}Mi on ${peer.cpuMilli}m/${peer.memoryMiB}Mi` })
+    }
+    for (const name of [...entry.extended.keys()].sort()) {
+      const have = peer.extended?.[name] ?? 0
+      const held = entry.extended.get(name)!
+      if (held > have) out.push({ invariant: 'no-overcommit', atMs: world.atMs, detail: `${peer.id} runs ${held} ${name} on ${have}` })
     }
   }
   return out

@@ -2,6 +2,8 @@
 // styles or fonts, so it opens anywhere (a CI artifact, a laptop offline) and can be mailed around.
 // Input is plain data; the same data always renders the same bytes.
 
+import { cardLabel } from './report-labels.js'
+
 export interface ReportSeries {
   readonly name: string
   readonly unit: string
@@ -33,6 +35,35 @@ export interface ReportData {
   readonly safetyEndMs?: number
   /** Moments worth seeing on time charts (faults); each is a tick with a hover label. */
   readonly markers?: readonly { readonly atMs: number; readonly label: string }[]
+  /** Draw the placement latency chart (default true); a capacity study has no latencies. */
+  readonly latency?: boolean
+  /** Charts over something other than time (fleet size, say), drawn after the time charts. */
+  readonly charts?: readonly ReportChart[]
+  /** The status badge's text when there are no invariants to speak of (a capacity study's answer). */
+  readonly verdict?: { readonly text: string; readonly pass: boolean }
+}
+
+/** A line chart over any x axis (one line per series, points as [x, y]), or grouped bars over categories. */
+export type ReportChart = LineChart | BarChart
+
+export interface LineChart {
+  readonly kind?: 'lines'
+  readonly title: string
+  readonly xLabel: string
+  readonly yLabel: string
+  readonly lines: readonly { readonly name: string; readonly points: readonly (readonly [number, number])[] }[]
+  readonly yMin?: number
+  readonly yMax?: number
+}
+
+/** One group of bars per category (a resource), one bar per series (a strategy) in each. */
+export interface BarChart {
+  readonly kind: 'bars'
+  readonly title: string
+  readonly yLabel: string
+  readonly categories: readonly string[]
+  readonly series: readonly { readonly name: string; readonly values: readonly number[] }[]
+  readonly yMax?: number
 }
 
 const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777']
@@ -41,8 +72,9 @@ const MAX_VIOLATION_ROWS = 200
 const MAX_POINTS_PER_LINE = 1200
 
 export function renderHtmlReport(data: ReportData): string {
-  const passed = data.violations.length === 0
-  const charts = [latencyChart(data), ...seriesCharts(data)]
+  const passed = data.verdict?.pass ?? data.violations.length === 0
+  const status = data.verdict?.text ?? (passed ? 'all invariants held' : `${data.violations.length} invariant violation${data.violations.length === 1 ? '' : 's'}`)
+  const charts = [...(data.latency === false ? [] : [latencyChart(data)]), ...seriesCharts(data), ...(data.charts ?? []).map(xyChart)]
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -57,7 +89,7 @@ export function renderHtmlReport(data: ReportData): string {
     <h1>${escapeHtml(data.title)}</h1>
     <p class="sub">seed <code>${escapeHtml(String(data.seed))}</code> · reproduce with <code>${escapeHtml(data.reproduce)}</code></p>
   </div>
-  <div class="status ${passed ? 'pass' : 'fail'}">${passed ? 'all invariants held' : `${data.violations.length} invariant violation${data.violations.length === 1 ? '' : 's'}`}</div>
+  <div class="status ${passed ? 'pass' : 'fail'}">${escapeHtml(status)}</div>
 </header>
 <section class="cards">
 ${Object.entries(data.summary).map(([key, value]) => summaryCard(key, value)).join('\n')}
@@ -65,7 +97,7 @@ ${Object.entries(data.summary).map(([key, value]) => summaryCard(key, value)).jo
 <section class="charts">
 ${charts.join('\n')}
 </section>
-${violationsSection(data)}
+${data.verdict === undefined ? violationsSection(data) : ''}
 <footer>peer sim · simulated time · same seed, same report</footer>
 </body>
 </html>
@@ -76,10 +108,26 @@ ${violationsSection(data)}
 
 function summaryCard(key: string, value: number | string): string {
   // Numbers are read at a glance; text (a fault spec, a profile name) is read as text.
-  const body = typeof value === 'number'
-    ? `<div class="value">${escapeHtml(formatNumber(value))}</div>`
-    : `<div class="value text">${escapeHtml(value)}</div>`
-  return `  <div class="card"><div class="label">${escapeHtml(key)}</div>${body}</div>`
+  const { label, unit, percent, negative } = cardLabel(key)
+  let body: string
+  if (typeof value !== 'number') body = `<div class="value text">${escapeHtml(value)}</div>`
+  else if (value < 0 && negative !== undefined) body = `<div class="value text">${escapeHtml(negative)}</div>`
+  else if (percent) body = `<div class="value">${escapeHtml(formatNumber(Math.round(value * 1000) / 10))}<span class="unit"> %</span></div>`
+  else body = `<div class="value">${escapeHtml(formatNumber(value))}${unit !== undefined ? `<span class="unit"> ${escapeHtml(unit)}</span>` : ''}</div>`
+  return `  <div class="card"><div class="label">${escapeHtml(label)}</div>${body}</div>`
+}
+
+function xyChart(chart: ReportChart): string {
+  if (chart.kind === 'bars') {
+    const colored = chart.series.map((series, i) => ({ ...series, color: PALETTE[i % PALETTE.length]! }))
+    return figure(chart.title, barChart(chart, colored), colored.length > 1 ? legend(colored) : '')
+  }
+  const lines = chart.lines.map((line, i) => ({ name: line.name, points: line.points, color: PALETTE[i % PALETTE.length]! }))
+  const svg = lineChart({
+    lines, xLabel: chart.xLabel, yLabel: chart.yLabel, dots: true,
+    ...(chart.yMin !== undefined ? { yMin: chart.yMin } : {}), ...(chart.yMax !== undefined ? { yMax: chart.yMax } : {}),
+  })
+  return figure(chart.title, svg, lines.length > 1 ? legend(lines) : '')
 }
 
 function latencyChart(data: ReportData): string {
@@ -185,6 +233,8 @@ interface ChartOptions {
   readonly yMax?: number
   /** Draw as a step function (a CDF), not straight segments. */
   readonly step?: boolean
+  /** Mark each point with a dot (few points, each one a measurement). */
+  readonly dots?: boolean
   readonly horizontalGuides?: readonly { value: number; label: string }[]
   readonly band?: { from: number; to: number; label: string } | undefined
   readonly markers?: readonly { at: number; label: string }[] | undefined
@@ -259,9 +309,43 @@ function lineChart(options: ChartOptions): string {
       return `${command}${px(x)},${py(y)}`
     }).join('')
     parts.push(`<path class="line" d="${path}" stroke="${line.color}"><title>${escapeHtml(line.name)}</title></path>`)
+    if (options.dots) {
+      for (const [x, y] of line.points) {
+        parts.push(`<circle cx="${px(x)}" cy="${py(y)}" r="3" fill="${line.color}"><title>${escapeHtml(`${line.name}: ${formatNumber(x)}, ${formatNumber(y)}`)}</title></circle>`)
+      }
+    }
   }
   parts.push(`<text class="axis" x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 8}" text-anchor="middle">${escapeHtml(options.xLabel)}</text>`)
   parts.push(`<text class="axis" transform="translate(14 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(options.yLabel)}</text>`)
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img">${parts.join('')}</svg>`
+}
+
+function barChart(chart: BarChart, series: readonly { name: string; values: readonly number[]; color: string }[]): string {
+  const values = series.flatMap((s) => s.values).filter((v) => Number.isFinite(v))
+  if (chart.categories.length === 0 || values.length === 0) return '<p class="empty">no data</p>'
+  const yTicks = niceTicks(0, chart.yMax ?? Math.max(...values, 0))
+  const yMax = Math.max(chart.yMax ?? 0, yTicks[yTicks.length - 1]!, 1e-9)
+  const plotW = WIDTH - MARGIN.left - MARGIN.right
+  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom
+  const py = (y: number) => fixed(MARGIN.top + (1 - y / yMax) * plotH)
+  const groupW = plotW / chart.categories.length
+  const barW = (groupW * 0.7) / Math.max(1, series.length)
+  const parts: string[] = []
+  for (const y of yTicks) {
+    parts.push(`<line class="grid" x1="${MARGIN.left}" x2="${WIDTH - MARGIN.right}" y1="${py(y)}" y2="${py(y)}"/>`)
+    parts.push(`<text class="tick" x="${MARGIN.left - 6}" y="${fixed(py(y) + 4)}" text-anchor="end">${formatNumber(y)}</text>`)
+  }
+  chart.categories.forEach((category, c) => {
+    const left = MARGIN.left + c * groupW + groupW * 0.15
+    series.forEach((s, i) => {
+      const value = Math.max(0, s.values[c] ?? 0)
+      const x = fixed(left + i * barW)
+      parts.push(`<rect x="${x}" y="${py(value)}" width="${fixed(barW - 2)}" height="${fixed(py(0) - py(value))}" fill="${s.color}"><title>${escapeHtml(`${s.name}, ${category}: ${formatNumber(value)}`)}</title></rect>`)
+    })
+    parts.push(`<text class="tick" x="${fixed(MARGIN.left + (c + 0.5) * groupW)}" y="${MARGIN.top + plotH + 16}" text-anchor="middle">${escapeHtml(category)}</text>`)
+  })
+  parts.push(`<rect class="frame" x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}"/>`)
+  parts.push(`<text class="axis" transform="translate(14 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(chart.yLabel)}</text>`)
   return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img">${parts.join('')}</svg>`
 }
 
@@ -376,6 +460,7 @@ code { font: 12.5px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; ba
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 12px; }
 .card .label { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
 .card .value { font-size: 20px; font-weight: 600; font-variant-numeric: tabular-nums; overflow-wrap: anywhere; }
+.card .value .unit { font-size: 13px; font-weight: 400; color: var(--muted); }
 .card .value.text { font: 500 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; padding-top: 5px; }
 .charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 14px; margin-bottom: 20px; }
 figure { margin: 0; background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px 8px; }

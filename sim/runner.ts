@@ -13,8 +13,9 @@ import { faultActions, planFaults, type FaultAction, type FaultEvent, type Fault
 import { CopyLedger } from './copies.js'
 import { OutdatedLedger } from './outdated.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
-import { Histogram } from './metrics.js'
+import { Histogram, roundTo as round } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
+import { resourceOrder } from './resource-names.js'
 import { lognormal, lognormalSigma } from './random.js'
 
 export interface SimOptions {
@@ -47,6 +48,8 @@ export interface SimOptions {
    * busy hosts, so the machines run with the windows real agents use.
    */
   readonly processingSkewMs?: number
+  /** Called every few thousand events with the simulated time reached, for a progress line; never changes the run. */
+  readonly onProgress?: (progress: { simulatedMs: number; events: number }) => void
 }
 
 export interface SimMetrics {
@@ -89,6 +92,18 @@ export interface SimMetrics {
    * OUTDATED_LIMIT_MS: a copy the conflict rule ranks last that nobody stopped.
    */
   readonly outdatedBesideDesired: number
+  /**
+   * Desired slots (replicated services and unfinished jobs) with no task of the desired version
+   * running on a live peer at the end of the run.
+   */
+  readonly pendingSlots: number
+  /** Slots created (by the apply or a trace row) that never ran their version before the end or their deletion. */
+  readonly neverPlacedSlots: number
+  /**
+   * Each resource's allocated share of live capacity, sampled every simulated second: the mean over
+   * the run and the peak. cpu, memory, then each extended resource the peers have, by name.
+   */
+  readonly allocation: Readonly<Record<string, { readonly meanShare: number; readonly peakShare: number }>>
 }
 
 export interface SimResult {
@@ -99,7 +114,7 @@ export interface SimResult {
   readonly faults: readonly FaultAction[]
   /** Placement latency CDF as [ms, fraction placed by then]. */
   readonly placementLatencyCdf: ReadonlyArray<readonly [number, number]>
-  readonly series: ReadonlyArray<{ name: string; unit: string; points: Array<[number, number]> }>
+  readonly series: ReadonlyArray<{ name: string; unit: string; points: Array<[number, number]>; group?: string }>
 }
 
 type SimEvent =
@@ -167,6 +182,11 @@ export class Simulation {
   private readonly faultTimeline: FaultAction[]
   private readonly seriesRunning: Array<[number, number]> = []
   private readonly seriesCpu: Array<[number, number]> = []
+  /** Allocated share over time of memory and each extended resource (cpu has seriesCpu). */
+  private readonly seriesAllocated = new Map<string, Array<[number, number]>>()
+  private readonly allocationSum = new Map<string, number>()
+  private readonly allocationPeak = new Map<string, number>()
+  private allocationSamples = 0
   private readonly seriesMessages: Array<[number, number]> = []
   private messagesAtLastSample = 0
   private events = 0
@@ -215,6 +235,7 @@ export class Simulation {
       if (next === undefined || next.timeMs > this.options.durationMs) break
       this.events++
       this.handle(next.event, next.timeMs)
+      if ((this.events & 0x3fff) === 0) this.options.onProgress?.({ simulatedMs: next.timeMs, events: this.events })
     }
     const end = this.options.durationMs
     const world = this.world(end)
@@ -570,7 +591,10 @@ export class Simulation {
     const tasks: RunningTask[] = []
     for (const peer of live) {
       for (const { task } of peer.running.values()) {
-        tasks.push({ peer: peer.id, slot: task.slot, service: task.service, specHash: task.specHash, cpuMilli: task.resources.cpuMilli, memoryMiB: task.resources.memoryMiB })
+        tasks.push({
+          peer: peer.id, slot: task.slot, service: task.service, specHash: task.specHash, cpuMilli: task.resources.cpuMilli, memoryMiB: task.resources.memoryMiB,
+          ...(hasAny(task.resources.extended) ? { extended: task.resources.extended } : {}),
+        })
       }
     }
     const digests = new Map(live.map((p) => [p.id as string, p.desired.view().digest]))
@@ -589,7 +613,10 @@ export class Simulation {
     })
     return {
       atMs: now,
-      peers: live.map((p) => ({ id: p.id, cpuMilli: p.view.capacity.cpuMilli, memoryMiB: p.view.capacity.memoryMiB })),
+      peers: live.map((p) => ({
+        id: p.id, cpuMilli: p.view.capacity.cpuMilli, memoryMiB: p.view.capacity.memoryMiB,
+        ...(hasAny(p.view.capacity.extended) ? { extended: p.view.capacity.extended } : {}),
+      })),
       tasks, services, done, digests, globalPeers, liveViews, memberCount: this.peers.length,
     }
   }
@@ -610,11 +637,58 @@ export class Simulation {
       for (const p of world.peers) capacity += p.cpuMilli
       this.seriesRunning.push([now, up])
       this.seriesCpu.push([now, capacity === 0 ? 0 : round(cpu / capacity, 4)])
+      this.sampleAllocation(world, now)
       const live = Math.max(1, world.peers.length)
       const perSecond = (this.messages - this.messagesAtLastSample) / live / ((this.options.sampleEveryMs ?? 1_000) / 1000)
       this.messagesAtLastSample = this.messages
       this.seriesMessages.push([now, round(perSecond, 2)])
     }
+  }
+
+  /** Every resource's allocated share of live capacity at `now`, for the mean, the peak and the chart. */
+  private sampleAllocation(world: WorldState, now: number): void {
+    const capacity = new Map<string, number>([['cpu', 0], ['memory', 0]])
+    const allocated = new Map<string, number>([['cpu', 0], ['memory', 0]])
+    const add = (into: Map<string, number>, name: string, amount: number) => into.set(name, (into.get(name) ?? 0) + amount)
+    for (const p of world.peers) {
+      add(capacity, 'cpu', p.cpuMilli)
+      add(capacity, 'memory', p.memoryMiB)
+      for (const name in p.extended) add(capacity, name, p.extended[name]!)
+    }
+    for (const t of world.tasks) {
+      add(allocated, 'cpu', t.cpuMilli)
+      add(allocated, 'memory', t.memoryMiB)
+      for (const name in t.extended) add(allocated, name, t.extended[name]!)
+    }
+    // A resource seen once stays in the report; a later sample without it (its peers died) counts 0.
+    for (const name of capacity.keys()) if (!this.allocationSum.has(name)) this.allocationSum.set(name, 0)
+    this.allocationSamples++
+    for (const name of this.allocationSum.keys()) {
+      const have = capacity.get(name) ?? 0
+      const share = have === 0 ? 0 : (allocated.get(name) ?? 0) / have
+      this.allocationSum.set(name, this.allocationSum.get(name)! + share)
+      this.allocationPeak.set(name, Math.max(this.allocationPeak.get(name) ?? 0, share))
+      if (name === 'cpu') continue
+      let series = this.seriesAllocated.get(name)
+      if (series === undefined) this.seriesAllocated.set(name, (series = []))
+      series.push([now, round(share, 4)])
+    }
+  }
+
+  /** Desired slots with no task of the desired version running on a live peer. */
+  private pendingAtEnd(world: WorldState): number {
+    const running = new Set<string>()
+    for (const t of world.tasks) running.add(`${t.slot}#${t.specHash}`)
+    let pending = 0
+    for (const spec of this.currentSpecs.values()) {
+      if (spec.mode === 'global') continue
+      const hash = placementRequest(spec).specHash
+      for (let i = 0; i < spec.replicas; i++) {
+        const key = `${spec.name}/${i}#${hash}`
+        if (!running.has(key) && !(spec.mode === 'job' && this.completed.has(key))) pending++
+      }
+    }
+    return pending
   }
 
   private record(violation: Violation): void {
@@ -662,6 +736,12 @@ export class Simulation {
         restartMovedBack: this.restartMovedBack,
         failoverStartedTwice: this.failoverStartedTwice,
         outdatedBesideDesired: this.outdated.slots,
+        pendingSlots: this.pendingAtEnd(world),
+        neverPlacedSlots: [...this.neededSince.values()].filter((n) => n.kind === 'placement').length,
+        allocation: Object.fromEntries(resourceOrder(this.allocationSum.keys()).map((name) => [name, {
+          meanShare: this.allocationSamples === 0 ? 0 : round(this.allocationSum.get(name)! / this.allocationSamples, 4),
+          peakShare: round(this.allocationPeak.get(name) ?? 0, 4),
+        }])),
       },
       violations: this.violations,
       duplicateSlotMsByService: duplicates,
@@ -669,22 +749,23 @@ export class Simulation {
       placementLatencyCdf: this.placementLatency.count === 0 ? [] : this.placementLatency.cdf(),
       series: [
         { name: 'tasks running', unit: 'tasks', points: this.seriesRunning },
-        { name: 'cpu allocated', unit: 'fraction', points: this.seriesCpu },
+        { name: 'cpu allocated', unit: 'fraction', points: this.seriesCpu, group: 'resources allocated' },
+        ...resourceOrder(this.seriesAllocated.keys()).filter((name) => this.seriesAllocated.has(name)).map((name) => ({
+          name: `${name} allocated`, unit: 'fraction', points: this.seriesAllocated.get(name)!, group: 'resources allocated',
+        })),
         { name: 'messages per peer per second', unit: 'msg/s', points: this.seriesMessages },
       ],
     }
   }
 }
 
+const hasAny = (record: Readonly<Record<string, number>>): boolean => Object.keys(record).length > 0
+
 /** A latency histogram's percentile p in ms to 0.1 ms, or -1 when nothing was measured. */
 function latencyMs(histogram: Histogram, p: number): number {
   return histogram.count === 0 ? -1 : round(histogram.percentile(p), 1)
 }
 
-const round = (value: number, digits: number): number => {
-  const factor = 10 ** digits
-  return Math.round(value * factor) / factor
-}
 
 const sizes = new WeakMap<Message, number>()
 

@@ -3,13 +3,18 @@
 //
 // The first line that is neither blank nor a `#` comment is the header. Columns are found by name,
 // so extra columns are ignored and order does not matter. Required: name, cpu_milli, memory_mib,
-// creation_time. Optional: num_gpu (default 0) and deletion_time (empty = never deleted). Times are
+// creation_time. Optional: num_gpu (default 0), deletion_time (empty = never deleted), strategy
+// (spread or binpack; empty = spread) and constraints (label constraints as in a spec, separated by
+// ";", e.g. "zone == z1; arch in (amd64, arm64)" — quote the field when it holds a comma). Times are
 // seconds from the trace's start. Fields may be quoted ("a,b"), with "" for a quote inside.
 //
 // Every problem is reported with its line number and column name, and parsing stops at
 // `maxErrors` so a wrong file gives a readable answer rather than a million lines of them.
 
-import { SERVICE_NAME_PATTERN, hash32, validateService, type Resources, type ServiceSpec, type SpecError } from '../core/index.js'
+import {
+  SERVICE_NAME_PATTERN, STRATEGIES, formatConstraint, hash32, parseConstraint, validateService,
+  type Resources, type ServiceSpec, type SpecError, type Strategy,
+} from '../core/index.js'
 
 export interface TraceEntry {
   readonly name: string
@@ -21,6 +26,10 @@ export interface TraceEntry {
   readonly creationMs: number
   /** undefined when the task is never deleted. */
   readonly deletionMs: number | undefined
+  /** The row's strategy; undefined: the spec default (spread), or what a flag sets for every row. */
+  readonly strategy?: Strategy
+  /** The row's label constraints, as a spec writes them; absent: none. */
+  readonly constraints?: readonly string[]
 }
 
 export interface TraceError {
@@ -49,7 +58,7 @@ export const DEFAULT_TRACE_LIMITS: TraceLimits = {
 }
 
 const REQUIRED_COLUMNS = ['name', 'cpu_milli', 'memory_mib', 'creation_time'] as const
-const OPTIONAL_COLUMNS = ['num_gpu', 'deletion_time'] as const
+const OPTIONAL_COLUMNS = ['num_gpu', 'deletion_time', 'strategy', 'constraints'] as const
 type Column = (typeof REQUIRED_COLUMNS)[number] | (typeof OPTIONAL_COLUMNS)[number]
 
 export function parseTrace(text: string, limits: TraceLimits = DEFAULT_TRACE_LIMITS): TraceResult {
@@ -165,6 +174,17 @@ function readEntry(fields: string[], columns: Map<Column, number>, line: number,
   if (created !== undefined && deleted !== undefined && deleted < created) {
     fail('deletion_time', `deletion_time ${deleted} is before creation_time ${created}`)
   }
+  const strategyText = field('strategy')
+  if (strategyText !== '' && !STRATEGIES.includes(strategyText as Strategy)) {
+    fail('strategy', `expected ${STRATEGIES.join(' or ')} (or empty), got ${JSON.stringify(strategyText)}`)
+  }
+  const constraints: string[] = []
+  for (const part of field('constraints').split(';')) {
+    if (part.trim() === '') continue
+    const parsed = parseConstraint(part)
+    if (typeof parsed === 'string') fail('constraints', `${JSON.stringify(part.trim())}: ${parsed}`)
+    else constraints.push(formatConstraint(parsed))
+  }
   if (errors.length > before || cpu === undefined || memory === undefined || created === undefined) return undefined
   return {
     name,
@@ -174,6 +194,8 @@ function readEntry(fields: string[], columns: Map<Column, number>, line: number,
     gpu,
     creationMs: Math.round(created * 1000),
     deletionMs: deleted === undefined ? undefined : Math.round(deleted * 1000),
+    ...(strategyText !== '' ? { strategy: strategyText as Strategy } : {}),
+    ...(constraints.length > 0 ? { constraints } : {}),
   }
 }
 
@@ -246,13 +268,24 @@ export function traceServiceName(name: string): string {
   return cleaned === '' ? `t-${suffix}` : `${cleaned}-${suffix}`
 }
 
+/** What a flag sets for every row of a trace: a row's own column wins over the strategy, constraints add up. */
+export interface TraceDefaults {
+  readonly strategy?: Strategy
+  readonly constraints?: readonly string[]
+}
+
 /** A trace entry as a one-replica service (process driver), validated like any user's spec. */
-export function serviceForTraceEntry(entry: TraceEntry): ServiceSpec {
+export function serviceForTraceEntry(entry: TraceEntry, defaults: TraceDefaults = {}): ServiceSpec {
   const name = traceServiceName(entry.name)
   const resources: Record<string, unknown> = { cpu: `${entry.cpuMilli}m`, memory: entry.memoryMiB }
   if (entry.gpu > 0) resources.gpu = entry.gpu
+  const body: Record<string, unknown> = { command: ['sim-task'], replicas: 1, resources }
+  const strategy = entry.strategy ?? defaults.strategy
+  if (strategy !== undefined) body.strategy = strategy
+  const constraints = [...(defaults.constraints ?? []), ...(entry.constraints ?? [])]
+  if (constraints.length > 0) body.constraints = constraints
   const errors: SpecError[] = []
-  const spec = validateService(name, { command: ['sim-task'], replicas: 1, resources }, name, errors)
+  const spec = validateService(name, body, name, errors)
   if (spec === undefined) throw new Error(`trace entry on line ${entry.line} makes an invalid service: ${JSON.stringify(errors)}`)
   return spec
 }

@@ -11,6 +11,10 @@ import { NO_FAULTS, parseFaultSpec } from '../../sim/index.js'
 import { renderHtmlReport } from '../../sim/index.js'
 import { simulate, type SimulateJson } from '../../sim/index.js'
 import { PEER_PROFILES, type PeerProfile } from '../../sim/index.js'
+import { DEFAULT_FILL_FAILURES_IN_ROW, DEFAULT_LOSSES, fillWorkload, parseLosses, parseSweep, serviceForTraceEntry, syntheticPeerViews, syntheticServices, type Loss } from '../../sim/index.js'
+import { STRATEGIES, parseConstraint, seededRandom, type ServiceSpec, type Strategy } from '../../core/index.js'
+import { runFill, runSweep } from './sim-capacity.js'
+import { perSecond, progressLine } from './sim-progress.js'
 import { EXIT_OK, EXIT_UNPLACEABLE, UsageError } from '../exit-codes.js'
 import { table } from '../table.js'
 
@@ -29,6 +33,12 @@ interface SimCliOptions extends Omit<SpecFileOptions, 'profile'> {
   network: string
   report?: string
   json?: boolean
+  fill?: boolean
+  fillFailures?: string
+  strategy?: string
+  constraint?: string[]
+  sweep?: string
+  lose?: string
 }
 
 /** Most peers one run may model: the design's ceiling. */
@@ -50,7 +60,13 @@ export function registerSim(program: Command): void {
     .option('--swarm', 'draw the fault profile from the seed (each seed explores a different world)')
     .option('--network <profile>', 'lan or wan latencies', 'lan')
     .option('--report <file.html>', 'write an HTML report with charts')
-    .option('--json', 'print the metrics as one stable JSON object'), '--compose-profile')
+    .option('--json', 'print the metrics as one stable JSON object')
+    .option('--fill', 'capacity: place services drawn from the workload, none leaving, until the fleet is full; compare strategies')
+    .option('--fill-failures <n>', `with --fill: stop after this many arrivals in a row find no room (default ${DEFAULT_FILL_FAILURES_IN_ROW})`)
+    .option('--strategy <list>', 'with --fill: strategies to compare (binpack,spread; default both); with --trace: the strategy of every row without its own')
+    .option('--constraint <expr...>', 'with --trace: a label constraint for every row, e.g. "zone == z1"')
+    .option('--sweep <sizes>', 'capacity: the smallest fleet for the workload, e.g. peers=200,400,800 (synthetic peers of --profile)')
+    .option('--lose <levels>', `with --sweep: losses to survive, e.g. 10%,zone (default ${DEFAULT_LOSSES.map(formatLossLevel).join(',')}; none for no loss)`), '--compose-profile')
     .action(async (options: SimCliOptions) => {
       process.exitCode = await runSim(options)
     })
@@ -79,7 +95,9 @@ export async function runSim(options: SimCliOptions): Promise<number> {
     faults = parsed.spec
   }
 
-  let services
+  const capacity = checkCapacityOptions(options)
+
+  let services: ServiceSpec[] | undefined
   if (options.file !== undefined) {
     const loaded = await loadSpecFiles(options.file, {
       ...(options.format ? { format: options.format } : {}),
@@ -111,15 +129,38 @@ export async function runSim(options: SimCliOptions): Promise<number> {
   if (services === undefined && replicas === undefined && trace === undefined) throw new UsageError('peer sim needs -f <spec file>, --replicas <n> or --trace <file.csv>')
 
   const reproduce = reproduceCommand(options)
+  const traceDefaults = {
+    ...(capacity.traceStrategy !== undefined ? { strategy: capacity.traceStrategy } : {}),
+    ...(options.constraint !== undefined ? { constraints: options.constraint } : {}),
+  }
+  if (capacity.mode !== 'run') {
+    // A capacity study places a whole workload at once: trace rows are services, their times ignored.
+    const workload = services ?? (trace !== undefined
+      ? trace.map((entry) => serviceForTraceEntry(entry, traceDefaults))
+      : syntheticServices(seededRandom(seed).fork('workload'), { replicas: replicas! }))
+    const output = { json: options.json === true, report: options.report, reproduce }
+    if (capacity.mode === 'sweep') return runSweep({ seed, sizes: capacity.sizes, profile: options.profile as PeerProfile, services: workload, losses: capacity.losses }, output)
+    const drawable = fillWorkload(workload)
+    if (!drawable.ok) throw new UsageError(`--fill: ${drawable.error}`)
+    const fleet = peers ?? syntheticPeerViewsFor(seed, peerCount, options.profile as PeerProfile)
+    return runFill({ seed, peers: fleet, services: drawable.services, strategies: capacity.strategies, failuresInRow: capacity.failuresInRow }, output)
+  }
+
   const started = performance.now()
+  const progress = progressLine({ enabled: process.stderr.isTTY === true && !options.json })
   const result = simulate({
     seed, durationMs, faults, network: options.network,
     ...(options.swarm ? { swarm: true } : {}),
     ...(services ? { services } : {}),
-    ...(trace ? { trace } : {}),
+    ...(trace ? { trace, traceDefaults } : {}),
     ...(replicas !== undefined ? { replicas } : {}),
     ...(peers ? { peers } : { peerCount, peerProfile: options.profile as PeerProfile }),
+    onProgress: ({ simulatedMs, events }) => {
+      const elapsed = performance.now() - started
+      progress.update(simulatedMs / durationMs, `simulated ${(simulatedMs / 1000).toFixed(1)}s of ${durationMs / 1000}s · ${perSecond(events, elapsed)} events/s`)
+    },
   }, reproduce)
+  progress.done()
   const wallMs = performance.now() - started
 
   if (options.report !== undefined) await writeFile(options.report, renderHtmlReport(result.report))
@@ -130,16 +171,71 @@ export async function runSim(options: SimCliOptions): Promise<number> {
   return result.json.violations.length > 0 ? EXIT_UNPLACEABLE : EXIT_OK
 }
 
+type CapacityMode =
+  | { mode: 'run'; traceStrategy?: Strategy }
+  | { mode: 'fill'; strategies: Strategy[]; failuresInRow: number; traceStrategy?: undefined }
+  | { mode: 'sweep'; sizes: number[]; losses: Loss[]; traceStrategy?: Strategy }
+
+/** The capacity flags (--fill, --sweep and what goes with them), checked against each other. */
+function checkCapacityOptions(options: SimCliOptions): CapacityMode {
+  if (options.fill && options.sweep !== undefined) throw new UsageError('give --fill or --sweep, not both')
+  if (options.fillFailures !== undefined && !options.fill) throw new UsageError('--fill-failures goes with --fill')
+  if (options.lose !== undefined && options.sweep === undefined) throw new UsageError('--lose goes with --sweep')
+  if (options.constraint !== undefined && options.trace === undefined) throw new UsageError('--constraint applies to the rows of a --trace')
+  for (const text of options.constraint ?? []) {
+    const parsed = parseConstraint(text)
+    if (typeof parsed === 'string') throw new UsageError(`--constraint ${JSON.stringify(text)}: ${parsed}`)
+  }
+  const strategies = options.strategy === undefined ? undefined : options.strategy.split(',').map((s) => s.trim())
+  for (const strategy of strategies ?? []) {
+    if (!STRATEGIES.includes(strategy as Strategy)) throw new UsageError(`--strategy: expected ${STRATEGIES.join(', ')} (or both, comma-separated), got ${JSON.stringify(strategy)}`)
+  }
+  if (strategies !== undefined && new Set(strategies).size !== strategies.length) throw new UsageError(`--strategy: ${options.strategy} names a strategy twice`)
+  if ((options.fill || options.sweep !== undefined) && (options.faults !== undefined || options.swarm)) {
+    throw new UsageError(`--faults and --swarm apply to a simulated run, not to ${options.fill ? '--fill' : '--sweep (give the losses with --lose)'}`)
+  }
+  if (options.fill) {
+    const failuresInRow = options.fillFailures === undefined ? DEFAULT_FILL_FAILURES_IN_ROW : positiveInteger(options.fillFailures, '--fill-failures', 1_000_000)
+    return { mode: 'fill', strategies: (strategies ?? ['binpack', 'spread']) as Strategy[], failuresInRow }
+  }
+  if (strategies !== undefined && strategies.length > 1) throw new UsageError('--strategy lists several strategies only with --fill; for --trace rows give one')
+  if (strategies !== undefined && options.trace === undefined) throw new UsageError('--strategy applies to --fill (strategies to compare) or to the rows of a --trace')
+  const traceStrategy = strategies?.[0] as Strategy | undefined
+  if (options.sweep !== undefined) {
+    if (options.inventory !== undefined || options.peers !== undefined) throw new UsageError('--sweep draws its own fleets of each size (--profile); leave out --peers and --inventory')
+    const sizes = parseSweep(options.sweep, MAX_SIM_PEERS)
+    if (!sizes.ok) throw new UsageError(`--sweep: ${sizes.error}`)
+    const losses = options.lose === undefined ? { ok: true as const, losses: [...DEFAULT_LOSSES] } : parseLosses(options.lose)
+    if (!losses.ok) throw new UsageError(`--lose: ${losses.error}`)
+    return { mode: 'sweep', sizes: sizes.sizes, losses: losses.losses, ...(traceStrategy ? { traceStrategy } : {}) }
+  }
+  return { mode: 'run', ...(traceStrategy ? { traceStrategy } : {}) }
+}
+
+const formatLossLevel = (loss: Loss): string => (loss.kind === 'share' ? `${loss.share * 100}%` : loss.kind)
+
+function syntheticPeerViewsFor(seed: number, count: number, profile: PeerProfile) {
+  return syntheticPeerViews(seededRandom(seed).fork('peers'), count, profile)
+}
+
 function reproduceCommand(options: SimCliOptions): string {
   const parts = ['peer sim']
   if (options.file) parts.push(...options.file.map((f) => `-f ${f}`))
   if (options.replicas) parts.push(`--replicas ${options.replicas}`)
   if (options.trace) parts.push(`--trace ${options.trace}`)
   if (options.inventory) parts.push(`--inventory ${options.inventory}`)
+  else if (options.sweep) parts.push(`--profile ${options.profile}`)
   else parts.push(`--peers ${options.peers ?? 20}`, `--profile ${options.profile}`)
-  parts.push(`--duration ${options.duration}`, `--network ${options.network}`)
+  // A capacity study has no simulated time or network.
+  if (!options.fill && !options.sweep) parts.push(`--duration ${options.duration}`, `--network ${options.network}`)
   if (options.faults) parts.push(`--faults ${options.faults}`)
   if (options.swarm) parts.push('--swarm')
+  if (options.fill) parts.push('--fill')
+  if (options.fillFailures) parts.push(`--fill-failures ${options.fillFailures}`)
+  if (options.sweep) parts.push(`--sweep ${options.sweep}`)
+  if (options.lose) parts.push(`--lose ${options.lose}`)
+  if (options.strategy) parts.push(`--strategy ${options.strategy}`)
+  for (const constraint of options.constraint ?? []) parts.push(`--constraint '${constraint}'`)
   parts.push(`--seed=${options.seed}`)
   return parts.join(' ')
 }
@@ -157,6 +253,8 @@ export function simText(json: SimulateJson, reproduce: string): string {
     `converged ${json.convergeMs < 0 ? 'never' : `${json.convergeMs} ms after the faults ended`}`,
     `traffic ${json.msgsPerPeerPerSec} messages and ${json.bytesPerPeerPerSec} bytes per peer per second`,
     `utilisation cpu ${(json.cpuUtilisation * 100).toFixed(1)}%, memory ${(json.memoryUtilisation * 100).toFixed(1)}%`,
+    `allocated over the run (mean / peak): ${Object.entries(json.allocation).map(([name, a]) => `${name} ${(a.meanShare * 100).toFixed(1)}% / ${(a.peakShare * 100).toFixed(1)}%`).join(', ')}`,
+    `pending at the end: ${json.pendingSlots} slots (${json.neverPlacedSlots} never placed)`,
   ]
   if (json.violations.length === 0) {
     lines.push('', 'invariants: all held')

@@ -6,7 +6,7 @@
 import type { PeerId, ServiceName } from './ids.js'
 import { feasible, type Rejection } from './feasibility.js'
 import type { PlacementRequest } from './request.js'
-import { marginalScore, type Score, type ScoringRequest, type ScoringState } from './scoring.js'
+import { extendedScoringState, marginalScore, type Score, type ScoringRequest, type ScoringState } from './scoring.js'
 import { unitsThatFit } from '../service-spec/resources.js'
 import { countOnPeer, type PeerView } from './view.js'
 
@@ -44,6 +44,7 @@ export function computeBid(self: PeerView, want: PlacementRequest, wanted: numbe
   let offered = Math.min(wanted, MAX_REPLICAS_PER_BID, unitsThatFit(self.capacity, self.allocated, want.resources))
   if (want.maxPerNode > 0) offered = Math.min(offered, want.maxPerNode - existing)
   const domain = want.spreadBy === '' ? '' : (self.labels[want.spreadBy] ?? '')
+  const extended = extendedScoringState(self.capacity, self.allocated, want.resources)
   return {
     ok: true,
     bid: {
@@ -59,6 +60,7 @@ export function computeBid(self: PeerView, want: PlacementRequest, wanted: numbe
       cpuAllocatedMilli: self.allocated.cpuMilli,
       memoryCapacityMiB: self.capacity.memoryMiB,
       memoryAllocatedMiB: self.allocated.memoryMiB,
+      ...(extended !== undefined ? { extended } : {}),
     },
   }
 }

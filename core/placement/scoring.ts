@@ -10,21 +10,29 @@
 //   spreadBy (soft label spread): the auction puts [1/(1 + replicas in the peer's label domain)] in
 //            front of either, so domains (zones, racks) fill evenly before peers within them.
 //
-// Mean fractions are over cpu and memory, the dimensions every peer has. Scores are computed by the
+// Mean fractions are over cpu and memory, the dimensions every peer has, and over each extended
+// resource (gpu, …) the service asks for: a gpu task under binpack goes to the peer whose gpus are
+// fullest, and under spread to the one with the most gpus free, which cpu and memory alone cannot see
+// on a fleet of large cpu hosts with few gpus. A service that asks for no extended resource scores as
+// if there were none, so peers' extended counts never move cpu-only work. Scores are computed by the
 // bidder's exact local numbers, which its bid carries; every peer evaluates the same function on the
 // same numbers (IEEE-754 arithmetic is deterministic), so all agree on every score.
 
-import { freeFraction } from '../service-spec/resources.js'
+import { clamp01, freeFraction } from '../service-spec/resources.js'
 import type { Resources, Strategy } from '../service-spec/types.js'
 
 export type Score = readonly number[]
 
-/** What a score depends on: the bidder's cpu and memory, nothing else of its state. */
+/**
+ * What a score depends on: the bidder's cpu and memory, and [capacity, allocated] of each extended
+ * resource the service asks for (absent when it asks for none), nothing else of its state.
+ */
 export interface ScoringState {
   readonly cpuCapacityMilli: number
   readonly cpuAllocatedMilli: number
   readonly memoryCapacityMiB: number
   readonly memoryAllocatedMiB: number
+  readonly extended?: Readonly<Record<string, readonly [capacity: number, allocated: number]>>
 }
 
 export interface ScoringRequest {
@@ -38,14 +46,45 @@ export interface ScoringRequest {
  * (a fuller peer wants the next replica more), so binpack fills one peer before opening the next.
  */
 export function marginalScore(state: ScoringState, want: ScoringRequest, existing: number, extra: number): Score {
-  const free = freeFraction(
+  const cpuAndMemory = freeFraction(
     { cpuMilli: state.cpuCapacityMilli, memoryMiB: state.memoryCapacityMiB, extended: {} },
     { cpuMilli: state.cpuAllocatedMilli, memoryMiB: state.memoryAllocatedMiB, extended: {} },
     want.resources.cpuMilli * (extra + 1),
     want.resources.memoryMiB * (extra + 1),
   )
+  const free = withExtended(cpuAndMemory, state, want, extra + 1)
   const fewer = 1 / (1 + existing + extra)
   return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+}
+
+/**
+ * The mean free fraction over cpu, memory and the extended resources `want` asks for, after `times`
+ * more of it. Unchanged (the very same number) when it asks for none.
+ */
+function withExtended(cpuAndMemory: number, state: ScoringState, want: ScoringRequest, times: number): number {
+  let sum = 0
+  let dims = 0
+  for (const name in want.resources.extended) {
+    const amount = want.resources.extended[name]!
+    const held = state.extended?.[name]
+    if (amount <= 0 || held === undefined || held[0] <= 0) continue
+    sum += clamp01((held[0] - held[1] - amount * times) / held[0])
+    dims++
+  }
+  if (dims === 0) return cpuAndMemory
+  const baseDims = (state.cpuCapacityMilli > 0 ? 1 : 0) + (state.memoryCapacityMiB > 0 ? 1 : 0)
+  return (cpuAndMemory * baseDims + sum) / (baseDims + dims)
+}
+
+/** [capacity, allocated] of each extended resource `want` asks for, as a bid carries them; undefined when none. */
+export function extendedScoringState(capacity: Resources, allocated: Resources, want: Resources): ScoringState['extended'] {
+  let out: Record<string, readonly [number, number]> | undefined
+  for (const name in want.extended) {
+    if (want.extended[name]! <= 0) continue
+    out ??= {}
+    out[name] = [capacity.extended[name] ?? 0, allocated.extended[name] ?? 0]
+  }
+  return out
 }
 
 /** Score of one more replica in a label domain that already holds `inDomain` of them. */

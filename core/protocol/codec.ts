@@ -428,7 +428,17 @@ function bid(value: unknown, path: Path): Bid {
     cpuAllocatedMilli: integer(body, path, 'cpuAllocatedMilli'),
     memoryCapacityMiB: integer(body, path, 'memoryCapacityMiB'),
     memoryAllocatedMiB: integer(body, path, 'memoryAllocatedMiB'),
+    ...(Object.hasOwn(body, 'extended') ? { extended: bidExtended(own(body, 'extended'), at(path, 'extended')) } : {}),
   }
+}
+
+/** A bid's extended resources as scoring reads them: name → [capacity, allocated]. */
+function bidExtended(value: unknown, path: Path): Record<string, readonly [number, number]> {
+  return record(value, path, WIRE_LIMITS.maxExtendedResources, (key, item, itemPath) => {
+    if (!/^[a-z][a-z0-9_.-]{0,62}$/.test(key)) fail(itemPath, 'expected an extended resource name in lowercase (e.g. gpu)')
+    const pair = tuple(item, itemPath, 2)
+    return [integerValue(pair[0], at(itemPath, 0)), integerValue(pair[1], at(itemPath, 1))] as const
+  })
 }
 
 /** [start, end) pairs, sorted and disjoint (touching is fine), within [0, maxReplicaIndex]. */

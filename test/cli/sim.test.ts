@@ -3,7 +3,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { existsSync, readFileSync } from 'node:fs'
-import { runCli, suiteFolder } from './run-cli.js'
+import { concurrencyLimit, runCli, suiteFolder } from './run-cli.js'
 
 const simCli = suite('peer sim')
 const { path, write } = suiteFolder(simCli, 'peer-sim-')
@@ -59,6 +59,20 @@ simCli('a malformed trace names the file, line and column, and exits 2', async (
   assert.match(result.stderr, `${trace}:2:cpu_milli: `)
 })
 
+simCli('--constraint and --strategy reach every row of a trace in a simulated run', async () => {
+  const trace = write('rows.csv', 'name,cpu_milli,memory_mib,creation_time,deletion_time\nr1,100,64,0,\nr2,100,64,0,\n')
+  const [pinned, free] = await Promise.all([
+    runCli(['sim', '--trace', trace, '--peers', '5', '--profile', 'uniform', '--duration', '8s', '--constraint', 'zone == nowhere', '--strategy', 'binpack', '--json']),
+    runCli(['sim', '--trace', trace, '--peers', '5', '--profile', 'uniform', '--duration', '8s', '--strategy', 'binpack', '--json']),
+  ])
+  assert.is(pinned.code, 0, pinned.stderr)
+  const json = JSON.parse(pinned.stdout) as { pendingSlots: number; neverPlacedSlots: number; violations: unknown[] }
+  // No peer has that zone: both rows stay pending, which is not a violation.
+  assert.equal({ pending: json.pendingSlots, never: json.neverPlacedSlots, violations: json.violations }, { pending: 2, never: 2, violations: [] })
+  assert.is(free.code, 0, free.stderr)
+  assert.match(free.stdout, /"pendingSlots":0,"neverPlacedSlots":0/)
+})
+
 simCli('bad options exit 2 with one line that names the option', async () => {
   const cases: Array<{ args: string[]; message: RegExp }> = [
     { args: ['sim', '-f', 'examples/hello.yaml', '--faults', 'kill=lots'], message: /--faults: / },
@@ -69,7 +83,9 @@ simCli('bad options exit 2 with one line that names the option', async () => {
     { args: ['sim', '-f', 'examples/hello.yaml', '--replicas', '5'], message: /give one of -f, --replicas and --trace/ },
     { args: ['sim', '-f', 'examples/hello.yaml', '--swarm', '--faults', 'kill=1'], message: /--faults or --swarm, not both/ },
   ]
-  const results = await Promise.all(cases.map((c) => runCli(c.args)))
+  // A few processes at a time: a shared machine starting seven at once can take longer than a run's timeout.
+  const limit = concurrencyLimit(3)
+  const results = await Promise.all(cases.map((c) => limit(() => runCli(c.args))))
   results.forEach((result, i) => {
     assert.is(result.code, 2, cases[i]!.args.join(' '))
     assert.match(result.stderr, cases[i]!.message)

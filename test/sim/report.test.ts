@@ -97,5 +97,37 @@ numbers('numbers print the same everywhere, without locale', () => {
   for (const [value, text] of cases) assert.is(formatNumber(value), text, String(value))
 })
 
+report('cards say what a key means, with its unit; shares read as percentages and -1 as never', () => {
+  const html = renderHtmlReport({ ...base, summary: { placementMsP99: 12.5, convergeMs: -1, cpuUtilisation: 0.4567, 'allocation.gpu.peak': 1, 'a label in words': 3 } })
+  assert.match(html, /<div class="label">placement p99<\/div><div class="value">12\.5<span class="unit"> ms<\/span>/)
+  assert.match(html, /<div class="label">converged after the faults<\/div><div class="value text">never<\/div>/)
+  assert.match(html, /<div class="label">cpu allocated at the end<\/div><div class="value">45\.7<span class="unit"> %/)
+  assert.match(html, /<div class="label">gpu allocated, peak<\/div><div class="value">100<span class="unit"> %/)
+  assert.match(html, /<div class="label">a label in words<\/div>/)
+  assert.not.match(html, /placementMsP99|convergeMs/)
+})
+
+report('a capacity study draws charts over fleet size, without a latency chart, under its own verdict', () => {
+  const html = renderHtmlReport({
+    ...base, latency: false, series: [], verdict: { text: 'smallest fleet: 400 peers', pass: true },
+    charts: [{ title: 'Replicas placed by fleet size', xLabel: 'peers', yLabel: '%', lines: [{ name: 'no loss', points: [[200, 80], [400, 100]] }, { name: 'after losing zone', points: [[200, 60], [400, 100]] }] }],
+  })
+  assert.is(html.match(/<svg /g)?.length, 1)
+  assert.not.match(html, /Placement latency/)
+  assert.match(html, /Replicas placed by fleet size/)
+  assert.match(html, /<circle /)
+  assert.match(html, /class="status pass">smallest fleet: 400 peers</)
+})
+
+report('grouped bars show one bar per series in each category, with its value on hover', () => {
+  const html = renderHtmlReport({
+    ...base, latency: false, series: [], verdict: { text: 'binpack: 10 services fit', pass: true },
+    charts: [{ kind: 'bars', title: 'Allocated share', yLabel: '%', yMax: 100, categories: ['cpu', 'memory', 'gpu'], series: [{ name: 'binpack', values: [90, 40, 100] }, { name: 'spread', values: [80, 35, 75] }] }],
+  })
+  assert.is(html.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill=/g)?.length, 6)
+  assert.match(html, /<title>spread, gpu: 75<\/title>/)
+  assert.not.match(html, /Invariants/, 'a capacity study has no invariants section')
+  assert.not.match(html, /NaN|undefined/)
+})
+
 report.run()
-numbers.run()

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert'
 import {
   DEFAULT_TRACE_LIMITS, parseTrace, serviceForTraceEntry, splitCsvLine, traceServiceName, traceToTimeline, type TraceError,
 } from '../../sim/trace.js'
+import { traceEdits } from '../../sim/simulate.js'
 
 const ALIBABA_LIKE = [
   'name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time',
@@ -130,6 +131,34 @@ timeline('trace entries become valid one-replica services with distinct names', 
   const spec = serviceForTraceEntry({ name: 'x_1', line: 2, cpuMilli: 1500, memoryMiB: 300, gpu: 1, creationMs: 0, deletionMs: undefined })
   assert.is(spec.replicas, 1)
   assert.equal(spec.resources, { cpuMilli: 1500, memoryMiB: 300, extended: { gpu: 1 } })
+})
+
+parse('strategy and constraints columns are read per row; an empty field means none', () => {
+  const result = parseTrace('name,cpu_milli,memory_mib,creation_time,strategy,constraints\na,100,64,0,binpack,"zone == z1; arch in (amd64, arm64)"\nb,100,64,0,,\n')
+  assert.ok(result.ok)
+  if (!result.ok) return
+  assert.is(result.entries[0]!.strategy, 'binpack')
+  assert.equal(result.entries[0]!.constraints, ['zone == z1', 'arch in (amd64, arm64)'])
+  assert.is(result.entries[1]!.strategy, undefined)
+  assert.is(result.entries[1]!.constraints, undefined)
+  const spec = serviceForTraceEntry(result.entries[0]!, { strategy: 'spread', constraints: ['gpu exists'] })
+  assert.is(spec.strategy, 'binpack', 'the row\'s own strategy wins over the flag')
+  assert.equal(spec.constraints.map((c) => c.label), ['gpu', 'zone', 'arch'])
+  assert.is(serviceForTraceEntry(result.entries[1]!, { strategy: 'binpack' }).strategy, 'binpack')
+})
+
+parse('a bad strategy or constraint names its line and column', () => {
+  const messages = errorsOf('name,cpu_milli,memory_mib,creation_time,strategy,constraints\na,100,64,0,tight,\nb,100,64,0,,zone ~= x\n')
+  assert.equal(messages.map((e) => `${e.line}:${e.column}`), ['2:strategy', '3:constraints'])
+  assert.match(messages[0]!.message, /expected spread or binpack/)
+  assert.match(messages[1]!.message, /"zone ~= x": /)
+})
+
+timeline('a run\'s trace edits apply deletions before creations at one instant, then in trace order', () => {
+  const result = parseTrace('name,cpu_milli,memory_mib,creation_time,deletion_time\nz,100,64,5,\na,200,128,0,5\ny,100,64,5,\n')
+  assert.ok(result.ok)
+  if (!result.ok) return
+  assert.equal(traceEdits(result.entries, {}).map((e) => `${e.atMs} ${e.spec === null ? 'delete' : 'create'} ${e.name}`), ['0 create a', '5000 delete a', '5000 create z', '5000 create y'])
 })
 
 parse.run()

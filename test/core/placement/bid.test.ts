@@ -125,3 +125,20 @@ Content('the same peer and service always give an equal bid', () => {
 })
 
 Content.run()
+
+const Extended = suite('computeBid with extended resources')
+
+Extended('a bid for a gpu service carries the bidder\'s gpu capacity and allocation, and scores by them', () => {
+  const peer = makePeer('g1', { capacity: resources(4000, 8192, { gpu: 8, fpga: 2 }), allocated: resources(0, 0, { gpu: 3 }) })
+  const made = bidOf(peer, { resources: { cpu: '100m', memory: 64, gpu: 1 } }, 2)
+  assert.equal(made.extended, { gpu: [8, 3] })
+  const want = placementRequest(makeSpec({ resources: { cpu: '100m', memory: 64, gpu: 1 } }))
+  assert.equal(bidScore(made, want, 0), marginalScore({ ...made }, want, 0, 0))
+})
+
+Extended('a bid for a service without extended resources carries none', () => {
+  const peer = makePeer('g1', { capacity: resources(4000, 8192, { gpu: 8 }) })
+  assert.is(bidOf(peer, {}, 1).extended, undefined)
+})
+
+Extended.run()

@@ -135,3 +135,39 @@ Compare('a domain\'s score is 1/(1 + replicas in it) and falls with every replic
 })
 
 Compare.run()
+
+const Extended = suite('marginalScore with extended resources')
+
+const gpuSpread = placementRequest(makeSpec({ resources: { cpu: '100m', memory: 64, gpu: 1 } }))
+const gpuBinpack = placementRequest(makeSpec({ resources: { cpu: '100m', memory: 64, gpu: 1 }, strategy: 'binpack' }))
+const withGpus = (state: ScoringState, capacity: number, allocated: number): ScoringState => ({ ...state, extended: { gpu: [capacity, allocated] } })
+
+Extended('the free fraction of a gpu service is the mean over cpu, memory and gpu', () => {
+  assert.equal(marginalScore(withGpus(empty, 4, 1), gpuSpread, 0, 0), [1, (0.9 + 0.9375 + 0.5) / 3])
+})
+
+Extended('spread sends a gpu task to the peer with the most gpus free when cpu and memory are equal', () => {
+  assert.ok(ranksBefore(marginalScore(withGpus(empty, 8, 0), gpuSpread, 0, 0), marginalScore(withGpus(empty, 8, 6), gpuSpread, 0, 0)))
+})
+
+Extended('binpack sends a gpu task to the peer whose gpus are fullest when cpu and memory are equal', () => {
+  assert.ok(ranksBefore(marginalScore(withGpus(empty, 8, 6), gpuBinpack, 0, 0), marginalScore(withGpus(empty, 8, 0), gpuBinpack, 0, 0)))
+})
+
+Extended('a service without extended resources scores the same whatever gpus the peer has', () => {
+  assert.equal(marginalScore(withGpus(half, 8, 7), spread, 1, 2), marginalScore(half, spread, 1, 2))
+  assert.equal(marginalScore(withGpus(half, 8, 0), binpack, 0, 0), marginalScore(half, binpack, 0, 0))
+})
+
+Extended('an extended resource the bid does not carry is left out of the mean', () => {
+  assert.equal(marginalScore(half, gpuSpread, 0, 0), marginalScore(half, spread, 0, 0))
+})
+
+Extended('further replicas in one bid use up the extended resource too', () => {
+  const [, first] = marginalScore(withGpus(empty, 4, 0), gpuSpread, 0, 0)
+  const [, third] = marginalScore(withGpus(empty, 4, 0), gpuSpread, 0, 2)
+  assert.is(third, (0.7 + (1024 - 192) / 1024 + 0.25) / 3)
+  assert.ok(third! < first!)
+})
+
+Extended.run()

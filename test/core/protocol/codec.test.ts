@@ -120,6 +120,13 @@ RoundTrip('unknown fields at any depth are accepted and dropped (newer peers may
   else assert.equal(result.message, EXAMPLES.advert)
 })
 
+RoundTrip('a bid for a gpu service carries [capacity, allocated] of each extended resource it scores', () => {
+  const gpuBid: Message = { kind: 'bid', bid: { ...bid, extended: { gpu: [8, 3], 'fpga.x': [1, 0] } }, slots: [[0, 1]] }
+  const result = decodeMessage(encodeMessage(gpuBid))
+  if (!result.ok) assert.unreachable(JSON.stringify(result.error))
+  else assert.equal(result.message, gpuBid)
+})
+
 RoundTrip('a decoded message is a fresh object, not the input', () => {
   const result = validateMessage(EXAMPLES.state)
   assert.ok(result.ok)
@@ -262,6 +269,9 @@ const cases: Case[] = [
   shape('a bid with allocated memory missing', bidMessage, ['bid', 'memoryAllocatedMiB'], DELETE),
   shape('a bid with a domain that is too long', bidMessage, ['bid', 'domain'], 'z'.repeat(257)),
   shape('a bid with a bad peer id', bidMessage, ['bid', 'peer'], ''),
+  shape('a bid with an extended resource that is not a pair', bidMessage, ['bid', 'extended'], { gpu: [8] }, 'bid.extended.gpu'),
+  shape('a bid with negative extended allocation', bidMessage, ['bid', 'extended'], { gpu: [8, -1] }, 'bid.extended.gpu[1]'),
+  shape('a bid with an extended resource name in capitals', bidMessage, ['bid', 'extended'], { GPU: [8, 1] }, 'bid.extended.GPU'),
   shape('overlapping slot ranges', bidMessage, ['slots'], [[0, 5], [3, 8]], 'slots[1]'),
   shape('unsorted slot ranges', bidMessage, ['slots'], [[5, 6], [0, 1]], 'slots[1]'),
   shape('an empty slot range', bidMessage, ['slots', 0], [3, 3]),

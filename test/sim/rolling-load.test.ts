@@ -16,10 +16,11 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { peerId, seededRandom, validateServices, type PeerView, type ServiceSpec } from '../../core/index.js'
+import { seededRandom } from '../../core/index.js'
 import { NO_FAULTS, type FaultEvent } from '../../sim/faults.js'
 import { NETWORK_PROFILES, type NetworkConfig } from '../../sim/network.js'
 import { Simulation, type SimResult } from '../../sim/runner.js'
+import { nemesisService, processPeers } from './nemesis-service.js'
 import { SlotDownLedger, slotDownSummary } from '../../sim/slot-down.js'
 
 const PEERS = 5
@@ -30,20 +31,6 @@ const SAFETY_END_MS = 80_000
 const DURATION_MS = 100_000
 const TASK_START_MS = 1_000
 const PROCESSING_SKEW_MS = 300
-
-/** The nemesis's service, defaults kept: stop-first, one slot at a time. */
-function web(replicas: number, round: string): ServiceSpec {
-  const result = validateServices({ services: { web: { command: 'serve', replicas, env: { ROUND: round }, resources: { cpu: '50m', memory: 16 } } } })
-  if (!result.ok) throw new Error(JSON.stringify(result.errors))
-  return result.services[0]!
-}
-
-function peers(): PeerView[] {
-  return Array.from({ length: PEERS }, (_, i) => ({
-    id: peerId(`p${i}`), state: 'alive', capacity: { cpuMilli: 2000, memoryMiB: 2048, extended: {} },
-    allocated: { cpuMilli: 0, memoryMiB: 0, extended: {} }, labels: {}, drivers: ['process'], tasks: [],
-  }))
-}
 
 /** Every peer stopped for 120–680 ms, then run for 500–1,500 ms, over and over, from the seed. */
 function starvedEventLoops(seed: number): FaultEvent[] {
@@ -70,12 +57,12 @@ const LOADS: Array<{ name: string; network: NetworkConfig; pauses: boolean }> = 
 
 function run(seed: number, load: (typeof LOADS)[number]): SimResult {
   return new Simulation({
-    seed, peers: peers(), services: [web(20, '1')], durationMs: DURATION_MS, faults: NO_FAULTS,
+    seed, peers: processPeers(PEERS), services: [nemesisService(20, '1')], durationMs: DURATION_MS, faults: NO_FAULTS,
     faultPlan: [...(load.pauses ? starvedEventLoops(seed) : []), { atMs: SAFETY_END_MS, kind: 'heal' }],
     network: load.network, profile: 'lan', safetyEndMs: SAFETY_END_MS, applyAtMs: APPLY_AT_MS,
     taskStartMs: TASK_START_MS, processingSkewMs: PROCESSING_SKEW_MS,
     // The scale and the new version in one write, as the reported rollout was.
-    edits: [{ atMs: CHANGE_AFTER_MS, name: 'web', spec: web(30, '2') }],
+    edits: [{ atMs: CHANGE_AFTER_MS, name: 'web', spec: nemesisService(30, '2') }],
   }).run()
 }
 

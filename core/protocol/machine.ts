@@ -575,14 +575,15 @@ export class PeerMachine {
   private replaceInPlace(place: PlaceAction, spec: ServiceSpec): void {
     const self = this.cluster.get(this.self)
     if (self === undefined || !feasible(self, placementRequest(spec)).ok) return
-    this.claim(place.slot, spec)
+    this.claim(place.slot, spec, place.replaces)
   }
 
-  private claim(slot: SlotId, spec: ServiceSpec): void {
+  /** `replaced`: the task this claim takes the place of, already gone from this peer's view. */
+  private claim(slot: SlotId, spec: ServiceSpec, replaced?: TaskView): void {
     // A round that opened before the lease ran out may close after it.
     if (this.now < this.placeableAt(spec)) return
     // One placement later than any this peer knows of for the slot (conflict.ts, rule 3).
-    const epoch = this.cluster.highestEpoch(spec.name, slot) + 1
+    const epoch = Math.max(this.cluster.highestEpoch(spec.name, slot), replaced?.epoch ?? 0) + 1
     if (fencedByMajority(spec)) this.majorityClaims.claim(slot, spec, this.now, epoch)
     else this.tasks.claim(slot, spec, this.now, epoch)
     this.markDirty(spec.name)

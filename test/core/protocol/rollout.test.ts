@@ -128,6 +128,8 @@ for (const seed of [1, 2, 3]) {
       assert.ok(start !== undefined, `${stop.output.slot} started again`)
       assert.is(start!.peer, stop.peer, `${stop.output.slot}: on the peer that stopped it`)
       assert.is(start!.at, stop.at, `${stop.output.slot}: no round between the stop and the start`)
+      const old = cluster.outputs('start-task').find((s) => s.output.task.slot === stop.output.slot && s.output.task.specHash !== newHash)!
+      assert.ok((start!.output.task.epoch ?? 0) > (old.output.task.epoch ?? 0), `${stop.output.slot}: a later placement than the task it replaces`)
     }
     // No bid went out for a slot that was only updated.
     assert.equal(cluster.messages('bid', { since: 5_000 }), [])

@@ -12,6 +12,7 @@ import { EventQueue } from './event-queue.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { CopyLedger } from './copies.js'
 import { OutdatedLedger } from './outdated.js'
+import { SlotDownLedger, slotDownSummary, type SlotDownStretch } from './slot-down.js'
 import { LIVENESS_INVARIANTS, SAFETY_INVARIANTS, type RunningTask, type Violation, type WorldState } from './invariants.js'
 import { Histogram, roundTo as round } from './metrics.js'
 import { Network, type NetworkConfig } from './network.js'
@@ -104,6 +105,13 @@ export interface SimMetrics {
    * the run and the peak. cpu, memory, then each extended resource the peers have, by name.
    */
   readonly allocation: Readonly<Record<string, { readonly meanShare: number; readonly peakShare: number }>>
+  /** The longest a slot that had run ran nowhere (a stop-first update, a failover), ms. */
+  readonly longestSlotDownMs: number
+  /**
+   * The longest such stretch beyond the start of the copy that ended it, ms: what stopping, placing
+   * and waiting added to the one task start a stop-first update cannot avoid.
+   */
+  readonly longestSlotDownBeyondStartMs: number
 }
 
 export interface SimResult {
@@ -111,6 +119,8 @@ export interface SimResult {
   readonly violations: readonly Violation[]
   /** duplicateSlotMs by service. */
   readonly duplicateSlotMsByService: Readonly<Record<string, number>>
+  /** Every stretch a slot that had run ran nowhere, in the order they ended (open ones last). */
+  readonly slotDown: readonly SlotDownStretch[]
   readonly faults: readonly FaultAction[]
   /** Placement latency CDF as [ms, fraction placed by then]. */
   readonly placementLatencyCdf: ReadonlyArray<readonly [number, number]>
@@ -120,7 +130,8 @@ export interface SimResult {
 type SimEvent =
   | { readonly t: 'wake'; readonly peer: number; readonly token: number }
   | { readonly t: 'deliver'; readonly to: number; readonly from: PeerId; readonly message: Message; readonly life: number }
-  | { readonly t: 'task'; readonly peer: number; readonly life: number; readonly slot: SlotId; readonly state: TaskState; readonly exitCode?: number }
+  /** `startedAt` names the start it belongs to: news of a copy since stopped and started again is stale. */
+  | { readonly t: 'task'; readonly peer: number; readonly life: number; readonly slot: SlotId; readonly startedAt: number; readonly state: TaskState; readonly exitCode?: number }
   | { readonly t: 'desired'; readonly to: number; readonly changes: readonly DesiredChange[]; readonly life: number }
   | { readonly t: 'sync'; readonly a: number; readonly b: number; readonly lifeA: number; readonly lifeB: number }
   | { readonly t: 'fault'; readonly action: FaultAction }
@@ -139,7 +150,7 @@ interface SimPeer {
   wakeToken: number
   readonly desired: DesiredModel
   /** What really runs on the peer. */
-  readonly running: Map<SlotId, { task: TaskView; up: boolean }>
+  readonly running: Map<SlotId, { task: TaskView; up: boolean; startedAt: number }>
   /** The peer's local state on disk, for restarts after a kill. */
   disk: Array<{ task: TaskView; spec: ServiceSpec }>
   /** The members it knew when it died (on disk too, as the agent keeps them). */
@@ -197,6 +208,7 @@ export class Simulation {
   private readonly lostWith = new Map<PeerId, Set<SlotId>>()
   private readonly copies = new CopyLedger((violation) => this.record(violation))
   private readonly outdated = new OutdatedLedger(OUTDATED_LIMIT_MS)
+  private readonly slotDown = new SlotDownLedger()
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
@@ -402,15 +414,15 @@ export class Simulation {
         case 'start-task': {
           if (peer.restoredSlots.size > 0 && this.runsElsewhere(output.task.slot, peer)) this.restartStartedTwice++
           else if (this.lostInFailover(output.task.slot) && this.runsElsewhere(output.task.slot, peer)) this.failoverStartedTwice++
-          peer.running.set(output.task.slot, { task: output.task, up: false })
+          peer.running.set(output.task.slot, { task: output.task, up: false, startedAt: now })
           this.copies.started(output.task.slot, peer.id, output.spec, now)
           const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
-          this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'running' })
+          this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, startedAt: now, state: 'running' })
           if (output.spec.healthcheck !== null) {
-            this.queue.push(now + startMs + output.spec.healthcheck.intervalMs * 0.2, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'healthy' })
+            this.queue.push(now + startMs + output.spec.healthcheck.intervalMs * 0.2, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, startedAt: now, state: 'healthy' })
           }
           if (output.spec.mode === 'job') {
-            this.queue.push(now + startMs + 5_000, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, state: 'exited', exitCode: 0 })
+            this.queue.push(now + startMs + 5_000, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, startedAt: now, state: 'exited', exitCode: 0 })
           }
           break
         }
@@ -418,6 +430,7 @@ export class Simulation {
           if (peer.running.has(output.slot) && this.keptByRestoredCopy(output.slot, peer)) this.restartMovedBack++
           peer.running.delete(output.slot)
           this.copies.stopped(output.slot, peer.id, now)
+          this.slotDown.down(output.slot, peer.id, now)
           break
         case 'sync-desired': {
           const other = this.index.get(output.peer)
@@ -477,13 +490,15 @@ export class Simulation {
   private onTaskEvent(event: Extract<SimEvent, { t: 'task' }>, now: number): void {
     const peer = this.peers[event.peer]!
     if (peer.machine === undefined || peer.life !== event.life) return
+    const running = peer.running.get(event.slot)
+    if (running === undefined || running.startedAt !== event.startedAt) return
+    // The copy is up whether or not its agent can hear of it yet.
+    if (event.state === 'running' || event.state === 'healthy') this.slotDown.up(event.slot, peer.id, running.startedAt, now)
     if (peer.paused) {
       // The task changed while its agent was paused; the agent learns of it when it resumes.
       this.network.hold(peer.id, event)
       return
     }
-    const running = peer.running.get(event.slot)
-    if (running === undefined) return
     if (event.state === 'running' || event.state === 'healthy') {
       running.up = true
       const needed = this.neededSince.get(event.slot)
@@ -496,9 +511,17 @@ export class Simulation {
     } else if (event.state === 'exited' || event.state === 'failed') {
       peer.running.delete(event.slot)
       this.copies.stopped(event.slot, peer.id, now)
+      this.slotDown.down(event.slot, peer.id, now)
       if (event.exitCode === 0) this.completed.add(`${event.slot}#${running.task.specHash}`)
     }
     this.act(event.peer, peer.machine.taskChanged(event.slot, event.state, now, event.exitCode), now)
+  }
+
+  /** Whether a replica slot is still wanted by the desired services as the user last set them. */
+  private stillDesired(slot: string): boolean {
+    const at = slot.lastIndexOf('/')
+    const spec = at < 0 ? undefined : this.currentSpecs.get(slot.slice(0, at))
+    return spec !== undefined && spec.mode !== 'global' && Number(slot.slice(at + 1)) < spec.replicas
   }
 
   private desiredHash(service: string): string | undefined {
@@ -523,7 +546,10 @@ export class Simulation {
         peer.wakeAt = Infinity
         peer.wakeToken++
         if (!action.keepTasks) {
-          for (const slot of peer.running.keys()) this.copies.stopped(slot, peer.id, now)
+          for (const slot of peer.running.keys()) {
+            this.copies.stopped(slot, peer.id, now)
+            this.slotDown.down(slot, peer.id, now)
+          }
           peer.running.clear()
         }
         break
@@ -714,6 +740,8 @@ export class Simulation {
     }
     const replicas = this.replicasApplied
     const duplicates = this.copies.duplicateSlotMsByService(this.options.durationMs)
+    const stretches = this.slotDown.stretches(this.options.durationMs, (slot) => this.stillDesired(slot))
+    const down = slotDownSummary(stretches)
     return {
       metrics: {
         peers: this.peers.length,
@@ -742,7 +770,10 @@ export class Simulation {
           meanShare: this.allocationSamples === 0 ? 0 : round(this.allocationSum.get(name)! / this.allocationSamples, 4),
           peakShare: round(this.allocationPeak.get(name) ?? 0, 4),
         }])),
+        longestSlotDownMs: Math.round(down.longestMs),
+        longestSlotDownBeyondStartMs: Math.round(down.longestBeyondStartMs),
       },
+      slotDown: stretches,
       violations: this.violations,
       duplicateSlotMsByService: duplicates,
       faults: this.faultTimeline,

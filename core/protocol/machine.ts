@@ -508,8 +508,12 @@ export class PeerMachine {
         if (place.peer === this.self) this.placeGlobal(place, spec)
         continue
       }
-      // Stop-first updates wait until the old task is gone, then the slot is placed as new.
-      if (place.reason === 'update' && effectiveUpdateOrder(spec) === 'stop-first') continue
+      // A stop-first update is the holder's alone: it has just stopped the old task (above) and starts
+      // the new version in its place, so nothing stands between the two but the start itself.
+      if (place.reason === 'update' && effectiveUpdateOrder(spec) === 'stop-first') {
+        if (place.replaces?.peer === this.self) this.replaceInPlace(place, spec)
+        continue
+      }
       open.push(place)
     }
     this.tasks.checkRollout(spec, this.now)
@@ -559,11 +563,27 @@ export class PeerMachine {
     this.claim(place.slot, spec)
   }
 
-  private claim(slot: SlotId, spec: ServiceSpec): void {
+  /**
+   * The second half of a stop-first update of a slot this peer held: the new version starts here at
+   * once, in the same step as the old task's stop. Placing it again by auction instead (as a new
+   * slot, once every peer had seen the old task gone) put a whole bid round — the stop's advert
+   * reaching every candidate, every bid, the claim — between the stop and the start, each step as
+   * slow as the slowest peer: on loaded hosts a slot ran nowhere for seconds beyond its start. When
+   * the new version does not fit here (more resources, a constraint this peer no longer meets, a
+   * drain), the slot is left unowned and goes to auction like any new slot.
+   */
+  private replaceInPlace(place: PlaceAction, spec: ServiceSpec): void {
+    const self = this.cluster.get(this.self)
+    if (self === undefined || !feasible(self, placementRequest(spec)).ok) return
+    this.claim(place.slot, spec, place.replaces)
+  }
+
+  /** `replaced`: the task this claim takes the place of, already gone from this peer's view. */
+  private claim(slot: SlotId, spec: ServiceSpec, replaced?: TaskView): void {
     // A round that opened before the lease ran out may close after it.
     if (this.now < this.placeableAt(spec)) return
     // One placement later than any this peer knows of for the slot (conflict.ts, rule 3).
-    const epoch = this.cluster.highestEpoch(spec.name, slot) + 1
+    const epoch = Math.max(this.cluster.highestEpoch(spec.name, slot), replaced?.epoch ?? 0) + 1
     if (fencedByMajority(spec)) this.majorityClaims.claim(slot, spec, this.now, epoch)
     else this.tasks.claim(slot, spec, this.now, epoch)
     this.markDirty(spec.name)

@@ -12,11 +12,11 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { peerId, validateServices, type PeerView, type ServiceSpec } from '../../core/index.js'
 import { NO_FAULTS, type FaultEvent } from '../../sim/faults.js'
 import { NETWORK_PROFILES } from '../../sim/network.js'
 import { OutdatedLedger } from '../../sim/outdated.js'
 import { Simulation, type SimResult } from '../../sim/runner.js'
+import { nemesisService, processPeers } from './nemesis-service.js'
 
 const PEERS = 5
 /** The default apply time on a LAN: 1 s of starts plus the startup grace (2 s). */
@@ -24,22 +24,6 @@ const APPLY_AT_MS = 3_000
 const KILL_AT_MS = 8_000
 const WRITES_AFTER_MS = 2_000
 const DOWN_MS = 10_000
-
-/** The nemesis's service: stop-first updates one slot at a time, as real agents ran it. */
-function web(replicas: number, round: string): ServiceSpec {
-  const result = validateServices({ services: { web: {
-    command: 'serve', replicas, env: { ROUND: round }, resources: { cpu: '50m', memory: 16 }, update: { parallelism: 1, order: 'stop-first' },
-  } } })
-  if (!result.ok) throw new Error(JSON.stringify(result.errors))
-  return result.services[0]!
-}
-
-function peers(): PeerView[] {
-  return Array.from({ length: PEERS }, (_, i) => ({
-    id: peerId(`p${i}`), state: 'alive', capacity: { cpuMilli: 2000, memoryMiB: 2048, extended: {} },
-    allocated: { cpuMilli: 0, memoryMiB: 0, extended: {} }, labels: {}, drivers: ['process'], tasks: [],
-  }))
-}
 
 function run(seed: number, victim: string, skewMs: number): SimResult {
   const plan: FaultEvent[] = [
@@ -49,9 +33,9 @@ function run(seed: number, victim: string, skewMs: number): SimResult {
   // The scale and the new version land a few ms apart, from different writers.
   const writesAt = KILL_AT_MS + WRITES_AFTER_MS - APPLY_AT_MS
   return new Simulation({
-    seed, peers: peers(), services: [web(10, '0')], durationMs: 40_000, faults: NO_FAULTS, faultPlan: plan,
+    seed, peers: processPeers(PEERS), services: [nemesisService(10, '0')], durationMs: 40_000, faults: NO_FAULTS, faultPlan: plan,
     network: NETWORK_PROFILES.lan, profile: 'lan', safetyEndMs: 30_000, applyAtMs: APPLY_AT_MS, processingSkewMs: skewMs,
-    edits: [{ atMs: writesAt, name: 'web', spec: web(12, '0') }, { atMs: writesAt + 5, name: 'web', spec: web(12, '1') }],
+    edits: [{ atMs: writesAt, name: 'web', spec: nemesisService(12, '0') }, { atMs: writesAt + 5, name: 'web', spec: nemesisService(12, '1') }],
   }).run()
 }
 

@@ -111,6 +111,48 @@ StopFirst('update.delay holds the next wave until the previous one has been up t
   assert.ok(secondStop - firstUp >= 2_000, `waited ${secondStop - firstUp} ms`)
 })
 
+for (const seed of [1, 2, 3]) {
+  StopFirst(`the peer that stops a slot's old task starts its new version, in the same step (seed ${seed})`, () => {
+    const v1 = web('app:1', 6)
+    const cluster = deployed(4, v1, seed)
+    const v2 = web('app:2', 6)
+    cluster.apply([v2])
+    cluster.runFor(15_000)
+    allOn(cluster, v2, 'app:2')
+    const newHash = placementRequest(v2).specHash
+    const stops = cluster.outputs('stop-task', { since: 5_000 })
+    const starts = cluster.outputs('start-task', { since: 5_000 })
+    assert.is(stops.length, 6)
+    for (const stop of stops) {
+      const start = starts.find((s) => s.output.task.slot === stop.output.slot && s.output.task.specHash === newHash)
+      assert.ok(start !== undefined, `${stop.output.slot} started again`)
+      assert.is(start!.peer, stop.peer, `${stop.output.slot}: on the peer that stopped it`)
+      assert.is(start!.at, stop.at, `${stop.output.slot}: no round between the stop and the start`)
+      const old = cluster.outputs('start-task').find((s) => s.output.task.slot === stop.output.slot && s.output.task.specHash !== newHash)!
+      assert.ok((start!.output.task.epoch ?? 0) > (old.output.task.epoch ?? 0), `${stop.output.slot}: a later placement than the task it replaces`)
+    }
+    // No bid went out for a slot that was only updated.
+    assert.equal(cluster.messages('bid', { since: 5_000 }), [])
+  })
+}
+
+StopFirst('a new version its holder may no longer run is placed by auction where it may', () => {
+  const cluster = new Cluster({ peers: [{ id: 'p0', labels: { role: 'a' } }, { id: 'p1', labels: { role: 'b' } }, { id: 'p2', labels: { role: 'b' } }], seed: 1 })
+  cluster.startAll()
+  cluster.runUntil(3_000)
+  cluster.apply([web('app:1', 3)])
+  cluster.runUntil(5_000)
+  const onP0 = cluster.tasks('web').filter((t) => t.peer === 'p0').map((t) => t.task.slot)
+  assert.is(onP0.length, 1, 'spread: one slot on each peer')
+  const v2 = web('app:2', 3, {}, { constraints: ['role == b'] })
+  cluster.apply([v2])
+  cluster.runFor(15_000)
+  allOn(cluster, v2, 'app:2')
+  const moved = cluster.tasks('web').find((t) => t.task.slot === onP0[0])!
+  assert.ok(moved.peer !== 'p0', `${onP0[0]} left p0`)
+  assert.ok(cluster.messages('bid', { since: 5_000 }).length > 0, 'its new version went to auction')
+})
+
 StopFirst('a change that keeps the spec hash (update and restart policy) restarts nothing', () => {
   const v1 = web('app:1', 3)
   const cluster = deployed(4, v1)

@@ -21,6 +21,7 @@ import { check, type Anomaly } from './checker.js'
 import { startCluster, type Cluster } from './cluster.js'
 import { saveHistory, type Sample } from './history.js'
 import { hostsBySlot } from './observer.js'
+import { savePostMortem } from './post-mortem.js'
 
 const HOSTS = 5
 const REPLICAS = 10
@@ -98,7 +99,7 @@ orphans('a killed agent\'s orphans are stopped after its restart and its replace
     }))
     const verdict = check(recorder.history)
     const keep = process.env.PEER_HOSTS_HISTORY
-    if (keep !== undefined) console.log(`    history: ${saveHistory(keep, 'orphans', recorder.history, verdict)}`)
+    if (keep !== undefined) console.log(`    history: ${saveHistory(keep, 'orphans', recorder.history, verdict)}; agents: ${await savePostMortem(keep, 'orphans', hosts)}`)
     const overlaps = verdict.duplicates.filter((interval) => slots.includes(interval.slot) && interval.hosts.includes(victim.name))
     const overlapMs = overlaps.map((interval) => interval.toMs - interval.fromMs)
     const doubledAfter = stoppedAtMs === undefined ? [] : verdict.duplicates.filter((interval) => interval.toMs > stoppedAtMs)

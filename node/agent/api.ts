@@ -35,11 +35,12 @@ import type { EventLog } from './event-log.js'
 import { readLogs, type LogsContext } from './logs.js'
 import { parseExecRequest, runExec, type ExecContext } from './exec.js'
 import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.js'
+import { topAnswer } from './top.js'
 
 /** What the control API reads and edits of the agent: the Agent is one; a test can hand it a fake. */
 export interface AgentContext extends LogsContext, ExecContext {
   readonly driver: LogsContext['driver'] & ExecContext['driver']
-  readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation'>
+  readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation' | 'advertisedUsage'>
   readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit' | 'warnings'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
   readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'joinFailures'>
@@ -65,6 +66,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
 
   return serveApi({
     'GET /v1/health': () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
+    'GET /v1/top': () => ({ body: topAnswer(agent.self, views(), agent.machine.advertisedUsage()) }),
     'GET /v1/stats': () => {
       const memory = process.memoryUsage()
       return {

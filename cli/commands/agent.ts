@@ -25,6 +25,7 @@ interface AgentCliOptions {
   exitOnStdinClose?: boolean
   docker: string
   metrics?: string
+  usageInterval: string
 }
 
 export function registerAgent(program: Command): void {
@@ -41,6 +42,7 @@ export function registerAgent(program: Command): void {
     .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
     .option('--docker <auto|off>', 'containers: auto runs them when a Docker engine answers (DOCKER_HOST or the local socket), off never', 'auto')
     .option('--metrics <host:port|off>', 'serve Prometheus metrics at http://host:port/metrics (default 127.0.0.1:9464, loopback only; 0.0.0.0:9464 opens it to the network)')
+    .option('--usage-interval <seconds>', 'how often each task\'s CPU and memory are measured, for metrics, adverts and peer top', '10')
     .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
     .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')
     .action(async (options: AgentCliOptions) => {
@@ -57,6 +59,8 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   const memoryMiB = options.memory === undefined ? undefined : unit(parseMemoryMiB(options.memory), '--memory', options.memory)
   const metrics = options.metrics === undefined ? undefined : parseMetricsListen(options.metrics)
   if (metrics !== undefined && !metrics.ok) throw new UsageError(metrics.error)
+  const usageIntervalMs = Number(options.usageInterval) * 1000
+  if (!Number.isFinite(usageIntervalMs) || usageIntervalMs < 500) throw new UsageError(`--usage-interval: expected a number of seconds of at least 0.5, got ${JSON.stringify(options.usageInterval)}`)
   const labels = parseLabels(options.labels)
   const listen = (options.listen ?? [DEFAULT_LISTEN]).map((a) => toMultiaddr(a, '--listen'))
   const join = options.join.map((a) => toMultiaddr(a, '--join'))
@@ -80,6 +84,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       keepTasksOnExit: options.keepTasks === true,
       docker,
       ...(metrics === undefined ? {} : { metrics: metrics.value }),
+      usageIntervalMs,
       log,
     })
   } catch (error) {

@@ -79,6 +79,8 @@ export interface AgentOptions {
    * that finds that port taken says so and runs on without it; an address given must be bound.
    */
   readonly metrics?: MetricsListen | 'off'
+  /** How often tasks' CPU and memory are measured (METRICS_DEFAULTS.usageIntervalMs when absent). */
+  readonly usageIntervalMs?: number
 }
 
 /** What the agent found of a container engine at start, for `peer nodes` and /v1/stats. */
@@ -137,7 +139,7 @@ export class Agent implements AgentContext {
     if (labelsProblem !== undefined) throw new Error(`labels: ${labelsProblem}`)
     const { layout, swarmKey } = await openDataDir(options.dataDir)
     const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, log: options.log, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
-    const metrics = new AgentMetrics()
+    const metrics = new AgentMetrics(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs })
     const cleanup: Array<() => Promise<unknown>> = [() => host.stop(), () => metrics.close()]
     try {
       const self = host.peerId as PeerId

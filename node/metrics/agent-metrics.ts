@@ -19,7 +19,7 @@ import {
 } from '../../core/index.js'
 import { countGossipTraffic, PROTOCOL_TOPIC, type GossipTraffic, type Host, type P2pTransport } from '../../p2p/index.js'
 import type { DriverSet, ProbeObserver } from '../runtime/index.js'
-import { definePeerMetrics, type PeerMetrics } from './definitions.js'
+import { definePeerMetrics, defineTaskUsageMetrics, type PeerMetrics, type TaskUsageMetrics } from './definitions.js'
 import { FailoverTracker } from './failover-tracker.js'
 import { TaskUsageSampler, type MeasuredTask } from './task-usage.js'
 import { serveMetrics, type MetricsListen, type MetricsServer } from './http.js'
@@ -60,6 +60,10 @@ const CONFLICTS_REMEMBERED = 10_000
 export class AgentMetrics {
   readonly registry = new Registry()
   readonly metrics: PeerMetrics
+  /** The per-task gauges, and their text as of the last measurement (definitions.ts says why). */
+  private readonly usageRegistry = new Registry()
+  private readonly usage: TaskUsageMetrics
+  private usageText: string | undefined
   private source: MetricsSource | undefined
   private readonly detach: Array<() => void> = []
   private gossip: GossipTraffic | undefined
@@ -81,6 +85,7 @@ export class AgentMetrics {
     this.usageIntervalMs = init.usageIntervalMs ?? METRICS_DEFAULTS.usageIntervalMs
     this.version = init.version ?? '0.1.0'
     this.metrics = definePeerMetrics(this.registry)
+    this.usage = defineTaskUsageMetrics(this.usageRegistry)
     collectDefaultMetrics({ register: this.registry })
   }
 
@@ -183,7 +188,8 @@ export class AgentMetrics {
   /** The metrics in Prometheus' text format, gauges read now. */
   async render(): Promise<string> {
     this.refresh()
-    return this.registry.metrics()
+    this.usageText ??= await this.usageRegistry.metrics()
+    return `${await this.registry.metrics()}\n${this.usageText}`
   }
 
   get contentType(): string {
@@ -268,7 +274,7 @@ export class AgentMetrics {
       const measured = await this.sampler.sample(running, Date.now())
       this.metrics.usageSampleDuration.observe((performance.now() - began) / 1000)
       if (this.closed) return
-      this.showUsage(measured)
+      await this.showUsage(measured)
       source.reportUsage(measured.map((task) => ({
         slot: task.slot,
         cpuMilli: Math.round((task.cpuCores ?? 0) * 1000),
@@ -279,8 +285,8 @@ export class AgentMetrics {
     }
   }
 
-  private showUsage(measured: readonly MeasuredTask[]): void {
-    const m = this.metrics
+  private async showUsage(measured: readonly MeasuredTask[]): Promise<void> {
+    const m = this.usage
     m.taskCpu.reset()
     m.taskMemory.reset()
     m.taskCpuRequested.reset()
@@ -292,6 +298,7 @@ export class AgentMetrics {
       m.taskCpuRequested.set(labels, task.requestedCpuMilli / 1000)
       m.taskMemoryRequested.set(labels, task.requestedMemoryMiB * 1024 * 1024)
     }
+    this.usageText = await this.usageRegistry.metrics()
   }
 }
 

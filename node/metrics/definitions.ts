@@ -13,6 +13,23 @@ const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.
 const FAILOVER_BUCKETS_SECONDS = [0.5, 1, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 30, 60, 120]
 
 export type PeerMetrics = ReturnType<typeof definePeerMetrics>
+export type TaskUsageMetrics = ReturnType<typeof defineTaskUsageMetrics>
+
+/**
+ * The per-task gauges, on a registry of their own: they change once per measurement, and with a
+ * thousand tasks their text is most of a scrape, so it is rendered once per measurement, not per scrape.
+ */
+export function defineTaskUsageMetrics(registry: Registry) {
+  const registers = [registry]
+  const labelNames = ['service', 'slot'] as const
+  const gauge = (name: string, help: string) => new Gauge<(typeof labelNames)[number]>({ name, help, labelNames, registers })
+  return {
+    taskCpu: gauge('peer_task_cpu_cores', 'CPU a task used over the last measurement interval, in cores (1 = one core busy).'),
+    taskMemory: gauge('peer_task_memory_bytes', 'Resident memory of a task (a process group, or a container without its page cache).'),
+    taskCpuRequested: gauge('peer_task_cpu_requested_cores', 'CPU a task reserved (its spec\'s resources.cpu), in cores.'),
+    taskMemoryRequested: gauge('peer_task_memory_requested_bytes', 'Memory a task reserved (its spec\'s resources.memory).'),
+  }
+}
 
 /** Registers the peer_ metrics on `registry` (one registry per agent: tests run several in one process). */
 export function definePeerMetrics(registry: Registry) {
@@ -49,10 +66,6 @@ export function definePeerMetrics(registry: Registry) {
     healthChecks: counter('peer_health_checks_total', 'Healthcheck probes run, by result.', ['result']),
     healthCheckDuration: histogram('peer_health_check_duration_seconds', 'How long a healthcheck probe ran.', LATENCY_BUCKETS_SECONDS),
     driverErrors: counter('peer_driver_errors_total', 'Task starts and stops a runtime driver failed, by driver and operation.', ['driver', 'operation']),
-    taskCpu: gauge('peer_task_cpu_cores', 'CPU a task used over the last measurement interval, in cores (1 = one core busy).', ['service', 'slot']),
-    taskMemory: gauge('peer_task_memory_bytes', 'Resident memory of a task (a process group, or a container without its page cache).', ['service', 'slot']),
-    taskCpuRequested: gauge('peer_task_cpu_requested_cores', 'CPU a task reserved (its spec\'s resources.cpu), in cores.', ['service', 'slot']),
-    taskMemoryRequested: gauge('peer_task_memory_requested_bytes', 'Memory a task reserved (its spec\'s resources.memory).', ['service', 'slot']),
     usageSampleDuration: histogram('peer_task_usage_sample_duration_seconds', 'How long one measurement of every task\'s CPU and memory took.', LATENCY_BUCKETS_SECONDS),
 
     // --- gossip and direct messages

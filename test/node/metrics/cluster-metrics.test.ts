@@ -32,6 +32,14 @@ function sumOf(families: ReadonlyMap<string, Family>, name: string, labels: Read
     .reduce((sum, metric) => sum + Number(metric.value ?? 0), 0)
 }
 
+/** Writes a one-service spec (`fields`, one YAML line each) and applies it through `agent` with the real CLI. */
+async function applyService(base: string, agent: LocalAgent, service: string, fields: readonly string[]): Promise<void> {
+  const spec = join(base, `${service}.yaml`)
+  await writeFile(spec, ['services:', `  ${service}:`, ...fields.map((field) => `    ${field}`), ''].join('\n'))
+  const applied = await runCli(['apply', '-f', spec, '--data', agent.dir])
+  assert.is(applied.code, 0, applied.stderr)
+}
+
 /** Healthy is running with a passed healthcheck: exactlyOnce asks for running. */
 const asRunning = (tasks: readonly TaskRow[]): TaskRow[] => tasks.map((task) => (task.state === 'healthy' ? { ...task, state: 'running' } : task))
 
@@ -67,18 +75,12 @@ metrics('three agents: tasks, placement, gossip, control and task memory in /met
     await local.startAll()
     await Promise.all(local.agents.map((agent) => local.waitForMembers(agent.index, 3)))
 
-    const spec = join(base, 'idle.yaml')
-    await writeFile(spec, [
-      'services:',
-      '  idle:',
-      '    command: ["sh", "-c", "exec sleep 600"]',
-      '    replicas: 3',
-      '    resources: { cpu: 100m, memory: 32Mi }',
-      '    healthcheck: { command: ["true"], interval: 1s, timeout: 1s, retries: 1 }',
-      '',
-    ].join('\n'))
-    const applied = await runCli(['apply', '-f', spec, '--data', a1.dir])
-    assert.is(applied.code, 0, applied.stderr)
+    await applyService(base, a1, 'idle', [
+      'command: ["sh", "-c", "exec sleep 600"]',
+      'replicas: 3',
+      'resources: { cpu: 100m, memory: 32Mi }',
+      'healthcheck: { command: ["true"], interval: 1s, timeout: 1s, retries: 1 }',
+    ])
     await logged(local, waitForTasks('3 replicas running exactly once', a2, 45_000, (tasks) => exactlyOnce(asRunning(tasks), 'idle', 3)))
 
     // Each agent's peer_tasks counts what it runs by state; together, the three replicas.
@@ -162,18 +164,8 @@ metrics('a container\'s memory and CPU show up in /metrics and peer top (real Do
   const agent = local.agent(1)
   try {
     await local.start(1)
-    const spec = join(base, 'busyd.yaml')
     // A busy loop at a quarter of a core (the engine enforces the limit), so CPU is unmistakable.
-    await writeFile(spec, [
-      'services:',
-      '  busyd:',
-      `    image: ${TEST_IMAGE}`,
-      '    command: ["sh", "-c", "while :; do :; done"]',
-      '    resources: { cpu: 250m, memory: 64Mi }',
-      '',
-    ].join('\n'))
-    const applied = await runCli(['apply', '-f', spec, '--data', agent.dir])
-    assert.is(applied.code, 0, applied.stderr)
+    await applyService(base, agent, 'busyd', [`image: ${TEST_IMAGE}`, 'command: ["sh", "-c", "while :; do :; done"]', 'resources: { cpu: 250m, memory: 64Mi }'])
     await logged(local, waitForTasks('the container running', agent, 60_000, (tasks) => exactlyOnce(tasks, 'busyd', 1)))
     const families = await waitFor('the container\'s CPU and memory measured', 30_000, async (note) => {
       const now = await scrape(agent.metrics)

@@ -29,11 +29,17 @@ const SYSTEM = (() => {
   return { ticksPerSecond: ask('CLK_TCK', 100), pageBytes: ask('PAGESIZE', 4096) }
 })()
 
+/** Stat files read between two turns of the event loop: a pass over thousands never holds it long. */
+const READS_PER_TURN = 256
+
 /**
  * The usage of each of the given process groups that has a live process. Reads every process's
  * stat once: with hundreds of tasks that is one pass, not one per task. Empty where /proc is absent.
+ * The reads are synchronous (a stat file is a few hundred bytes from memory, cheaper read at once
+ * than through the thread pool) but yield to the event loop every READS_PER_TURN files, so probes
+ * and messages are not held up by a pass over a busy machine.
  */
-export function processGroupUsage(groups: ReadonlySet<number>): Map<number, GroupUsage> {
+export async function processGroupUsage(groups: ReadonlySet<number>): Promise<Map<number, GroupUsage>> {
   const usage = new Map<number, { cpuTicks: number; pages: number }>()
   if (groups.size === 0) return new Map()
   let entries: string[]
@@ -42,9 +48,11 @@ export function processGroupUsage(groups: ReadonlySet<number>): Map<number, Grou
   } catch {
     return new Map()
   }
+  let read = 0
   for (const entry of entries) {
     const first = entry.charCodeAt(0)
     if (first < 48 || first > 57) continue
+    if (++read % READS_PER_TURN === 0) await new Promise((resolve) => setImmediate(resolve))
     let text: string
     try {
       text = readFileSync(`/proc/${entry}/stat`, 'latin1')

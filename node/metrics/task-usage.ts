@@ -36,7 +36,7 @@ export class TaskUsageSampler {
   async sample(running: readonly RunningTaskInfo[], nowMs: number): Promise<MeasuredTask[]> {
     const processes = running.filter((task) => task.spec.driver === 'process')
     const containers = running.filter((task) => task.spec.driver === 'docker')
-    const groups = processGroupUsage(new Set(processes.map((task) => Number(task.handle))))
+    const groups = await processGroupUsage(new Set(processes.map((task) => Number(task.handle))))
     const engine = containers.length === 0 ? new Map<string, GroupUsage>() : await this.containers.of(containers.map((task) => task.handle))
     const next = new Map<string, Previous>()
     const measured: MeasuredTask[] = []

@@ -31,22 +31,22 @@ usage('a real process group: a busy child counts toward its leader\'s group, and
   const group = child.pid!
   try {
     await new Promise((resolve) => setTimeout(resolve, 300))
-    const first = processGroupUsage(new Set([group])).get(group)
+    const first = (await processGroupUsage(new Set([group]))).get(group)
     assert.ok(first !== undefined, 'the group is found')
     assert.ok(first.memoryBytes > 0, `memory ${first.memoryBytes}`)
     await new Promise((resolve) => setTimeout(resolve, 1000))
-    const second = processGroupUsage(new Set([group])).get(group)!
+    const second = (await processGroupUsage(new Set([group]))).get(group)!
     assert.ok(second.cpuSeconds > first.cpuSeconds, `CPU ${first.cpuSeconds} s then ${second.cpuSeconds} s`)
   } finally {
     process.kill(-group, 'SIGKILL')
   }
   await new Promise((resolve) => setTimeout(resolve, 100))
-  assert.is(processGroupUsage(new Set([group])).get(group), undefined, 'a group with no live process has no usage')
+  assert.is((await processGroupUsage(new Set([group]))).get(group), undefined, 'a group with no live process has no usage')
 })
 
-usage('groups not asked for are not counted, and an empty request reads nothing', () => {
-  assert.is(processGroupUsage(new Set()).size, 0)
-  assert.is(processGroupUsage(new Set([2 ** 30])).size, 0)
+usage('groups not asked for are not counted, and an empty request reads nothing', async () => {
+  assert.is((await processGroupUsage(new Set())).size, 0)
+  assert.is((await processGroupUsage(new Set([2 ** 30]))).size, 0)
 })
 
 usage.run()

@@ -189,12 +189,18 @@ metrics('a container\'s memory and CPU show up in /metrics and peer top (real Do
   }
 })
 
-metrics('bad --metrics and --usage-interval values are refused with exit 2, naming the flag; a taken address given on purpose stops the start', async () => {
+metrics('bad --metrics, --usage-interval and peer top --interval values are refused with exit 2, naming the flag; no agent is exit 1; a taken address given on purpose stops the start', async () => {
   for (const [flag, value] of [['--metrics', 'nowhere'], ['--metrics', '1.2.3.4:99999'], ['--usage-interval', '0'], ['--usage-interval', 'soon']] as const) {
     const result = await runCli(['agent', '--data', '/nonexistent', flag, value])
     assert.is(result.code, 2, `${flag} ${value}: ${result.stderr}`)
     assert.match(result.stderr, flag)
   }
+  const interval = await runCli(['top', '--interval', '0', '--peer', '/nonexistent/control.sock'])
+  assert.is(interval.code, 2, interval.stderr)
+  assert.match(interval.stderr, /--interval/)
+  const noAgent = await runCli(['top', '--json', '--peer', '/nonexistent/control.sock'])
+  assert.is(noAgent.code, 1, noAgent.stderr)
+  assert.match(noAgent.stderr, /\/nonexistent\/control\.sock/)
   const base = await mkdtemp(join(tmpdir(), 'pmf-'))
   const local = await LocalCluster.create({ base, count: 2, addresses: 'single', command: CLI })
   try {

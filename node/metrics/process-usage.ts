@@ -76,7 +76,10 @@ export async function processGroupUsage(groups: ReadonlySet<number>): Promise<Ma
 /**
  * Fields of /proc/<pid>/stat (proc(5)): after the command name in parentheses (which may hold spaces
  * and parentheses itself), field 3 is the state, 5 the process group, 14 and 15 user and system time
- * in clock ticks, 24 the resident set in pages. A zombie holds no memory and is skipped.
+ * in clock ticks, 16 and 17 those of its children that ended and were waited for, 24 the resident
+ * set in pages. The children's time matters: a task that runs short commands in a loop (a shell
+ * script) spends its CPU in processes that are gone by the next measurement. A zombie holds no
+ * memory and is skipped.
  */
 export function parseStat(text: string): { group: number; cpuTicks: number; residentPages: number } | undefined {
   const close = text.lastIndexOf(')')
@@ -85,7 +88,7 @@ export function parseStat(text: string): { group: number; cpuTicks: number; resi
   // fields[0] is field 3 (state); field n is fields[n - 3].
   if (fields.length < 22 || fields[0] === 'Z') return undefined
   const group = Number(fields[2])
-  const cpuTicks = Number(fields[11]) + Number(fields[12])
+  const cpuTicks = Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])
   const residentPages = Number(fields[21])
   if (!Number.isFinite(group) || !Number.isFinite(cpuTicks) || !Number.isFinite(residentPages)) return undefined
   return { group, cpuTicks, residentPages }

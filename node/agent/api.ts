@@ -111,9 +111,11 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       return { body: { service: serviceRow(state, tasks, pending()), spec: state.spec, tasks, why } }
     },
     'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
-    'GET /v1/nodes': () => ({
-      body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine), joinFailures: agent.host.joinFailures() },
-    }),
+    'GET /v1/nodes': () => {
+      const used = new Map(topAnswer(agent.self, views(), agent.machine.advertisedUsage()).peers.map((row) => [row.peer, row.used]))
+      const nodes = nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine).map((row) => ({ ...row, used: used.get(row.peer) ?? null }))
+      return { body: { nodes, joinFailures: agent.host.joinFailures() } }
+    },
     'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec), secrets: secrets() } }),
     'GET /v1/why/:target': ({ params }) => {
       const answer = whyAnswer(params.target, services(), views(), pending())

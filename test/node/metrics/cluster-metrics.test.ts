@@ -15,7 +15,7 @@ import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
 import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { LABEL } from '../../../node/runtime/docker-driver.js'
-import type { TaskRow, TopAnswer } from '../../../node/control/index.js'
+import type { NodesAnswer, TaskRow, TopAnswer } from '../../../node/control/index.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
 import { dockerAvailable, TEST_IMAGE } from '../runtime/docker-support.js'
 import { cliJson, exactlyOnce, tasksOf, waitFor, waitForTasks, withLogTails } from '../agent/cluster-support.js'
@@ -124,6 +124,13 @@ metrics('three agents: tasks, placement, gossip, control and task memory in /met
     assert.equal(idle.requested, { cpuMilli: 300, memoryMiB: 96 })
     assert.ok(idle.used !== null && idle.used.memoryMiB >= 0 && idle.used.cpuMilli >= 0)
     assert.is(top.peers.length, 3)
+    // The same measurements in the placement view: peer nodes --json.
+    const { nodes } = await cliJson<NodesAnswer>(['nodes', '--json', '--data', a3.dir])
+    // (Measured every second here, so the figures may have moved between the two answers.)
+    for (const row of top.peers.filter((peer) => peer.measured > 0)) {
+      const used = nodes.find((node) => node.peer === row.peer)?.used
+      assert.ok(used !== null && used !== undefined && used.memoryMiB >= 0 && used.cpuMilli >= 0, `peer nodes shows what ${row.peer} uses: ${JSON.stringify(used)}`)
+    }
     const text = await runCli(['top', '--data', a3.dir])
     assert.is(text.code, 0, text.stderr)
     assert.match(text.stdout, /SERVICE\s+TASKS\s+CPU USED/)

@@ -28,6 +28,8 @@ export interface LocalAgent {
   readonly dir: string
   readonly socket: string
   readonly address: string
+  /** host:port of its /metrics (its own, so the agents do not compete for the default port). */
+  readonly metrics: string
   readonly log: string
   peerId?: string
   child?: ChildProcess
@@ -52,7 +54,7 @@ export class LocalCluster {
       const dir = join(base, `peer-${index}`)
       await initDataDir(dir, index === 1 ? {} : { keyFile: dataDirLayout(join(base, 'peer-1')).swarmKey })
       const host = options.addresses === 'range' ? `127.0.0.${index}` : '127.0.0.1'
-      agents.push({ index, dir, socket: dataDirLayout(dir).socket, address: `/ip4/${host}/tcp/${await freePort(host)}`, log: join(dir, 'agent.log'), running: false })
+      agents.push({ index, dir, socket: dataDirLayout(dir).socket, address: `/ip4/${host}/tcp/${await freePort(host)}`, metrics: `${host}:${await freePort(host)}`, log: join(dir, 'agent.log'), running: false })
     }
     return new LocalCluster(agents, options)
   }
@@ -74,6 +76,7 @@ export class LocalCluster {
       'agent',
       '--data', agent.dir,
       '--listen', agent.address,
+      '--metrics', agent.metrics,
       '--labels', `local=peer-${index}`,
       '--exit-on-stdin-close',
       ...(this.options.agentArgs ?? []),

@@ -22,6 +22,7 @@ import { registerHistory } from './commands/history.js'
 import { registerExec } from './commands/exec.js'
 import { registerImage } from './commands/image.js'
 import { registerSecret } from './commands/secret.js'
+import { registerTop } from './commands/top.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -44,6 +45,7 @@ export function buildProgram(): Command {
   registerStatus(program)
   registerPs(program)
   registerNodes(program)
+  registerTop(program)
   registerWhy(program)
   registerEvents(program)
   registerLogs(program)

@@ -239,5 +239,6 @@ export {
   withProcessingSkew,
   withState,
 } from './protocol/index.js'
+export type { ProtocolEvent, ProtocolObserver, TaskUsage } from './protocol/index.js'
 export { seededRandom, type SeededRandom } from './seeded-random.js'
 export { messageOf } from './error-message.js'

@@ -32,3 +32,4 @@ export {
   type TransportStats,
   type TransportTuning,
 } from './transport.js'
+export { countGossipTraffic, type GossipTraffic, type TopicTraffic } from './gossip-traffic.js'

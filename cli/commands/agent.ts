@@ -8,6 +8,7 @@ import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkP
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
 import { messageOf } from '../../core/index.js'
+import { parseMetricsListen } from '../../node/metrics/index.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 
@@ -23,6 +24,8 @@ interface AgentCliOptions {
   keepTasks?: boolean
   exitOnStdinClose?: boolean
   docker: string
+  metrics?: string
+  usageInterval: string
 }
 
 export function registerAgent(program: Command): void {
@@ -38,6 +41,8 @@ export function registerAgent(program: Command): void {
     .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
     .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
     .option('--docker <auto|off>', 'containers: auto runs them when a Docker engine answers (DOCKER_HOST or the local socket), off never', 'auto')
+    .option('--metrics <host:port|off>', 'serve Prometheus metrics at http://host:port/metrics (default 127.0.0.1:9464, loopback only; 0.0.0.0:9464 opens it to the network)')
+    .option('--usage-interval <seconds>', 'how often each task\'s CPU and memory are measured, for metrics, adverts and peer top', '10')
     .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
     .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')
     .action(async (options: AgentCliOptions) => {
@@ -52,6 +57,10 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   if (docker !== 'auto' && docker !== 'off') throw new UsageError(`--docker: expected auto or off, got ${JSON.stringify(docker)}`)
   const cpuMilli = options.cpu === undefined ? undefined : unit(parseCpuMilli(options.cpu), '--cpu', options.cpu)
   const memoryMiB = options.memory === undefined ? undefined : unit(parseMemoryMiB(options.memory), '--memory', options.memory)
+  const metrics = options.metrics === undefined ? undefined : parseMetricsListen(options.metrics)
+  if (metrics !== undefined && !metrics.ok) throw new UsageError(metrics.error)
+  const usageIntervalMs = Number(options.usageInterval) * 1000
+  if (!Number.isFinite(usageIntervalMs) || usageIntervalMs < 500) throw new UsageError(`--usage-interval: expected a number of seconds of at least 0.5, got ${JSON.stringify(options.usageInterval)}`)
   const labels = parseLabels(options.labels)
   const listen = (options.listen ?? [DEFAULT_LISTEN]).map((a) => toMultiaddr(a, '--listen'))
   const join = options.join.map((a) => toMultiaddr(a, '--join'))
@@ -74,6 +83,8 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       profile: profile as NetworkProfile,
       keepTasksOnExit: options.keepTasks === true,
       docker,
+      ...(metrics === undefined ? {} : { metrics: metrics.value }),
+      usageIntervalMs,
       log,
     })
   } catch (error) {
@@ -81,6 +92,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
     throw error
   }
   process.stdout.write(`peer ${agent.self} listening on ${agent.host.addresses().join(' ')}\ncontrol socket ${agent.layout.socket}\n`)
+  if (agent.metricsAddress !== undefined) process.stdout.write(`metrics http://${agent.metricsAddress}/metrics\n`)
 
   await new Promise<void>((resolve) => {
     let stopping = false

@@ -20,6 +20,7 @@ import { WIRE_LIMITS } from './codec.js'
 import { bidWindowMs, type MachineConfig } from './config.js'
 import { fencedByMajority } from './partition-quorum.js'
 import { rangeIndices, toRanges, type Message, type SlotRanges } from './messages.js'
+import type { ProtocolObserver } from './observer.js'
 
 /** Why a service has slots no peer took, for `peer why`. */
 export interface PendingInfo {
@@ -50,6 +51,8 @@ export interface BidRoundsDeps {
   send(to: PeerId, message: Message): void
   /** Asks for the service to be reconciled soon. */
   markDirty(service: ServiceName): void
+  /** Told of the rounds this peer takes part in and the auctions it runs. */
+  readonly observe?: ProtocolObserver
 }
 
 export interface BidEntry {
@@ -223,6 +226,7 @@ export class BidRounds {
     const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
     const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
     const offers = result.ok && result.bid.offered > 0 && !gaveUp
+    this.deps.observe?.({ kind: 'round', service: spec.name, round: state.round, offered: offers, at: now })
     const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
     if (offers && result.ok) {
       // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
@@ -362,6 +366,7 @@ export class BidRounds {
     const bidders = state.bidders?.length ?? 0
     const waitForAll = fencedByMajority(spec) && state.consideredRound === 0
     let share = bidders > 0 && !this.allBidsIn(service, state) ? (waitForAll ? 0 : Math.ceil(result.awards.length / bidders)) : Infinity
+    let claimed = 0
     for (const award of result.awards) {
       if (award.peer !== selfId) continue
       if (!stillOpen.has(award.slot)) continue
@@ -375,7 +380,9 @@ export class BidRounds {
       // Another service's auction may have used the room meanwhile: never over-commit.
       if (self === undefined || !feasible(self, want).ok) break
       this.deps.claim(award.slot, spec)
+      claimed++
     }
+    this.deps.observe?.({ kind: 'auction', service, durationMs: now - state.roundStartedAt, claimed, at: now })
   }
 
   /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */

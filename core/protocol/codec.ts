@@ -20,7 +20,7 @@ import { PEER_ID_PATTERN, SERVICE_NAME_PATTERN, parseSlot, type PeerId, type Ser
 import { DRIVERS, type Driver, type PortSpec, type Protocol, type Resources } from '../service-spec/types.js'
 import { SPEC_LIMITS } from '../service-spec/limits.js'
 import { TASK_STATES, type TaskView } from '../placement/view.js'
-import { PROTOCOL_VERSION, type Advert, type MemberRecord, type MemberStatus, type Message, type MessageKind } from './messages.js'
+import { PROTOCOL_VERSION, type Advert, type MemberRecord, type TaskUsage, type MemberStatus, type Message, type MessageKind } from './messages.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -317,6 +317,8 @@ function memberRecord(value: unknown, path: Path): MemberRecord {
 function advert(value: unknown, path: Path): Advert {
   const body = object(value, path)
   const owner = peer(body, path, 'peer')
+  const tasks = list(body, path, 'tasks', WIRE_LIMITS.maxTasksPerAdvert, (item, itemPath) => task(item, itemPath, owner))
+  const slots = new Set<string>(tasks.map((t) => t.slot))
   return {
     peer: owner,
     incarnation: integer(body, path, 'incarnation'),
@@ -325,8 +327,18 @@ function advert(value: unknown, path: Path): Advert {
     allocated: resources(own(body, 'allocated'), at(path, 'allocated')),
     labels: labels(own(body, 'labels'), at(path, 'labels')),
     drivers: drivers(own(body, 'drivers'), at(path, 'drivers')),
-    tasks: list(body, path, 'tasks', WIRE_LIMITS.maxTasksPerAdvert, (item, itemPath) => task(item, itemPath, owner)),
+    tasks,
+    // Optional: peers that predate usage adverts send none.
+    ...(own(body, 'usage') === undefined ? {} : { usage: list(body, path, 'usage', WIRE_LIMITS.maxTasksPerAdvert, (item, itemPath) => taskUsage(item, itemPath, slots)) }),
   }
+}
+
+/** A task's measured use; its slot must be one the advert lists. */
+function taskUsage(value: unknown, path: Path, slots: ReadonlySet<string>): TaskUsage {
+  const body = object(value, path)
+  const slot = own(body, 'slot')
+  if (typeof slot !== 'string' || !slots.has(slot)) fail(at(path, 'slot'), `expected the slot of a task in this advert, got ${describe(slot)}`)
+  return { slot: slot as SlotId, cpuMilli: integer(body, path, 'cpuMilli'), memoryMiB: integer(body, path, 'memoryMiB') }
 }
 
 /**

@@ -26,13 +26,14 @@ import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { FailureDetector } from './failure-detector.js'
 import { LocalTasks, type LocalTask } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
-import type { Advert, MemberRecord, Message } from './messages.js'
+import type { Advert, MemberRecord, Message, TaskUsage } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
 import { splitState } from './codec.js'
 import { Rejoin } from './rejoin.js'
 import { MajorityClaims } from './majority-claims.js'
 import { holdersNamedByBid } from './lagging-bids.js'
 import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
+import type { ProtocolObserver } from './observer.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -61,6 +62,8 @@ export interface MachineInit {
    * not a cluster of one (partition-quorum.ts).
    */
   readonly knownMembers?: readonly PeerId[]
+  /** Told of the machine's own decisions (observer.ts), for metrics; nothing when absent. */
+  readonly observe?: ProtocolObserver
 }
 
 export type Output =
@@ -118,9 +121,11 @@ export class PeerMachine {
   /** What nextWakeAt() last answered: a tick much later than that means this peer was stalled. */
   private expectedWakeAt = Infinity
   private started = false
+  private readonly observe: ProtocolObserver
 
   constructor(init: MachineInit) {
     this.self = init.self
+    this.observe = init.observe ?? (() => undefined)
     this.incarnation = init.incarnation
     this.config = init.config
     this.members = new MemberTable(init.self)
@@ -150,6 +155,7 @@ export class PeerMachine {
       claim: (slot, spec) => this.claim(slot, spec),
       stopTask: (slot, reason) => this.tasks.stop(slot, reason),
       markDirty: (service) => this.markDirty(service),
+      observe: this.observe,
     })
     this.tasks = new LocalTasks({
       self,
@@ -359,6 +365,20 @@ export class PeerMachine {
     return this.incarnation
   }
 
+  /** What each peer's tasks use, as their last adverts say (peers that advertise none are left out). */
+  advertisedUsage(): Map<PeerId, readonly TaskUsage[]> {
+    const usage = new Map<PeerId, readonly TaskUsage[]>()
+    for (const advert of this.cluster.allAdverts()) if (advert.usage !== undefined) usage.set(advert.peer, advert.usage)
+    return usage
+  }
+
+  /** A new measurement of this peer's tasks' use, for its advert (sent after the debounce: it is not urgent). */
+  reportUsage(usage: readonly TaskUsage[], now: number): Output[] {
+    this.now = now
+    if (this.started) this.advert.setUsage(usage, now)
+    return this.flush()
+  }
+
   // --- membership and other peers' adverts ------------------------------------------------------
 
   private retransmits(): number {
@@ -370,6 +390,7 @@ export class PeerMachine {
       if (record.status !== 'alive' && record.incarnation >= this.incarnation && this.started) {
         // Refute: a higher incarnation outranks any suspicion or verdict about the old one.
         this.incarnation = record.incarnation + 1
+        this.observe({ kind: 'refute', at: this.now })
         const alive: MemberRecord = { peer: this.self, incarnation: this.incarnation, status: 'alive' }
         this.members.apply(alive, this.retransmits())
         this.broadcast({ kind: 'member', record: alive })
@@ -500,7 +521,12 @@ export class PeerMachine {
     }
     if (!this.rounds.involvedIn(spec)) return
     const result = reconcileService(spec, this.cluster.serviceTasks(service), this.cluster, this.now)
-    for (const stop of result.stop) if (stop.task.peer === this.self) this.tasks.stop(stop.task.slot, stop.reason)
+    for (const stop of result.stop) {
+      if (stop.reason === 'duplicate' && (stop.task.peer === this.self || this.tasks.get(stop.task.slot) !== undefined)) {
+        this.observe({ kind: 'conflict', slot: stop.task.slot, loser: stop.task.peer, loserEpoch: stop.task.epoch ?? 0, at: this.now })
+      }
+      if (stop.task.peer === this.self) this.tasks.stop(stop.task.slot, stop.reason)
+    }
 
     const open: PlaceAction[] = []
     for (const place of result.place) {
@@ -586,6 +612,7 @@ export class PeerMachine {
     const epoch = Math.max(this.cluster.highestEpoch(spec.name, slot), replaced?.epoch ?? 0) + 1
     if (fencedByMajority(spec)) this.majorityClaims.claim(slot, spec, this.now, epoch)
     else this.tasks.claim(slot, spec, this.now, epoch)
+    this.observe({ kind: 'claim', slot, at: this.now })
     this.markDirty(spec.name)
   }
 

@@ -3,7 +3,7 @@
 // edge, with decodeMessage (full shape and size limits), and hands the machine only valid values.
 
 import type { Bid } from '../placement/bid.js'
-import type { PeerId } from '../placement/ids.js'
+import type { PeerId, SlotId } from '../placement/ids.js'
 import type { Driver, Resources } from '../service-spec/types.js'
 import type { TaskView } from '../placement/view.js'
 
@@ -28,6 +28,19 @@ export interface Advert {
   readonly labels: Readonly<Record<string, string>>
   readonly drivers: readonly Driver[]
   readonly tasks: readonly TaskView[]
+  /**
+   * What this peer's tasks really use, as last measured (optional: absent until a first measurement,
+   * and from peers that predate it). Kept apart from `tasks` so a new measurement changes no task and
+   * makes no peer reconcile.
+   */
+  readonly usage?: readonly TaskUsage[]
+}
+
+/** One task's measured use: CPU in millicores (1000 = one core busy) and resident memory in MiB. */
+export interface TaskUsage {
+  readonly slot: SlotId
+  readonly cpuMilli: number
+  readonly memoryMiB: number
 }
 
 /** Replica index ranges [start, end) — a compact slot set: unowned slots are usually a few runs. */

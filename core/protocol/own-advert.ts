@@ -9,7 +9,7 @@ import type { Driver, Resources } from '../service-spec/types.js'
 import { isActive, type TaskView } from '../placement/view.js'
 import type { ClusterState } from './cluster.js'
 import type { MachineConfig } from './config.js'
-import type { Advert } from './messages.js'
+import type { Advert, TaskUsage } from './messages.js'
 
 /** What the advert needs from the machine around it. */
 export interface OwnAdvertDeps {
@@ -33,6 +33,8 @@ export class OwnAdvert {
   private changed = false
   /** When the pending advert must go out; now for ownership changes, later for state-only ones. */
   private dueAt = Infinity
+  /** The tasks' last measured use (the agent measures; the simulator does not). */
+  private usage: readonly TaskUsage[] | undefined
 
   constructor(private readonly deps: OwnAdvertDeps, private readonly init: OwnAdvertInit) {}
 
@@ -54,9 +56,22 @@ export class OwnAdvert {
       labels: this.init.labels,
       drivers: this.init.drivers,
       tasks,
+      ...(this.usage === undefined ? {} : { usage: this.usageOf(tasks) }),
     }
     this.deps.cluster.putAdvert(advert)
     this.changed = true
+  }
+
+  /** A new measurement of the tasks' use: advertised with the next advert, which it makes due after the debounce. */
+  setUsage(usage: readonly TaskUsage[], now: number): void {
+    this.usage = usage
+    this.publish(now, false)
+  }
+
+  /** The measurements of the tasks the advert lists (a task that ended since is left out). */
+  private usageOf(tasks: readonly TaskView[]): TaskUsage[] {
+    const listed = new Set(tasks.map((task) => task.slot))
+    return (this.usage ?? []).filter((entry) => listed.has(entry.slot))
   }
 
   /** The advert to broadcast, when one is due by `now`; it is then no longer pending. */

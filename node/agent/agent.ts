@@ -33,7 +33,7 @@ import {
   type ServiceSpec,
   type SlotId,
 } from '../../core/index.js'
-import { DockerDriver, DriverSet, ProcessDriver, type RuntimeDriver, type StartOptions, type TaskEvent } from '../runtime/index.js'
+import { DockerDriver, DriverSet, ProcessDriver, type ProbeObserver, type RuntimeDriver, type StartOptions, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
 import { controlRoutes, type AgentContext } from './api.js'
 import { serveExec } from './exec.js'
@@ -48,7 +48,8 @@ import { EventLog } from './event-log.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
 import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
 import { SlotOrders } from './slot-orders.js'
-import { messageOf, secretFileName } from '../../core/index.js'
+import { messageOf, secretFileName, type TaskUsage } from '../../core/index.js'
+import { AgentMetrics, openMetricsEndpoint, type MetricsListen } from '../metrics/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -73,6 +74,13 @@ export interface AgentOptions {
    * local socket) and otherwise offers only processes; `off` never does.
    */
   readonly docker?: 'auto' | 'off'
+  /**
+   * Where /metrics is served (node/metrics/http.ts), or `off`. Absent: 127.0.0.1:9464, and an agent
+   * that finds that port taken says so and runs on without it; an address given must be bound.
+   */
+  readonly metrics?: MetricsListen | 'off'
+  /** How often tasks' CPU and memory are measured (METRICS_DEFAULTS.usageIntervalMs when absent). */
+  readonly usageIntervalMs?: number
 }
 
 /** What the agent found of a container engine at start, for `peer nodes` and /v1/stats. */
@@ -107,6 +115,8 @@ export class Agent implements AgentContext {
   private sweepAgain = false
   /** The order of the machine's start and stop outputs per slot (slot-orders.ts). */
   private readonly slotOrders = new SlotOrders()
+  /** host:port of /metrics, when served. */
+  metricsAddress: string | undefined
 
   private constructor(
     readonly self: PeerId,
@@ -121,6 +131,7 @@ export class Agent implements AgentContext {
     readonly clusterKey: Uint8Array,
     private readonly secretFiles: SecretFiles,
     private readonly options: AgentOptions,
+    private readonly metrics: AgentMetrics,
   ) {}
 
   static async start(options: AgentOptions): Promise<Agent> {
@@ -128,15 +139,16 @@ export class Agent implements AgentContext {
     if (labelsProblem !== undefined) throw new Error(`labels: ${labelsProblem}`)
     const { layout, swarmKey } = await openDataDir(options.dataDir)
     const host = await createHost({ dataDir: layout.root, swarmKey, listen: options.listen, join: options.join, mdns: options.mdns === true, log: options.log, ...(options.hostTuning ? { tuning: options.hostTuning } : {}) })
-    const cleanup: Array<() => Promise<unknown>> = [() => host.stop()]
+    const metrics = new AgentMetrics(options.usageIntervalMs === undefined ? {} : { usageIntervalMs: options.usageIntervalMs })
+    const cleanup: Array<() => Promise<unknown>> = [() => host.stop(), () => metrics.close()]
     try {
       const self = host.peerId as PeerId
       const transport = new P2pTransport(host)
       await transport.start()
       cleanup.unshift(() => transport.stop())
-      const replica = await DesiredReplica.open({ dir: layout.desired, self, host, transport, log: options.log })
+      const replica = await DesiredReplica.open({ dir: layout.desired, self, host, transport, log: options.log, onSyncRun: metrics.syncRun })
       cleanup.unshift(() => replica.close())
-      const { driver, engine } = await openDrivers(options, layout, self, swarmKey.fingerprint)
+      const { driver, engine } = await openDrivers(options, layout, self, swarmKey.fingerprint, metrics.probe)
       cleanup.unshift(() => driver.close())
       options.log(engine.state === 'up'
         ? `runs containers with the Docker engine ${engine.version}`
@@ -166,14 +178,17 @@ export class Agent implements AgentContext {
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
         knownMembers: known.members,
+        observe: metrics.observe,
       })
-      const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options)
+      const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options, metrics)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
       await serveLogs(agent)
       await serveExec(agent)
-      agent.control = await startControlServer(layout.socket, controlRoutes(agent), { log: options.log })
+      agent.control = await startControlServer(layout.socket, controlRoutes(agent), { log: options.log, onRequest: metrics.controlRequest })
+      metrics.attach({ self, host, transport, replica, machine, driver, log: options.log, reportUsage: (usage) => agent.reportUsage(usage) })
+      agent.metricsAddress = await openMetricsEndpoint(metrics, options.metrics, options.log)
       return agent
     } catch (error) {
       for (const step of cleanup) await step().catch(() => undefined)
@@ -248,6 +263,7 @@ export class Agent implements AgentContext {
 
   private feed(outputs: readonly Output[]): void {
     if (this.stopping !== undefined) return
+    this.metrics.afterFeed(outputs)
     // Nothing awaits these; a failure left unhandled would end the process.
     for (const output of outputs) this.dispatch(output).catch((error: unknown) => this.options.log(`${output.kind} failed: ${messageOf(error)}`))
     this.schedule()
@@ -268,7 +284,10 @@ export class Agent implements AgentContext {
         this.slotOrders.issue(output.slot)
         this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
         // The spec the task was started with: a replacement's start-task comes after this output.
-        return this.driver.stop(output.slot, stopGraceOf(this.specs.get(output.slot))).catch((error: unknown) => this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`))
+        return this.driver.stop(output.slot, stopGraceOf(this.specs.get(output.slot))).catch((error: unknown) => {
+          this.metrics.driverError(this.specs.get(output.slot)?.driver ?? 'unknown', 'stop')
+          this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`)
+        })
       case 'sync-desired':
         return this.replica.syncWith(output.peer)
       case 'rollback':
@@ -313,6 +332,7 @@ export class Agent implements AgentContext {
       result = await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
     if (!result.ok) {
+      this.metrics.driverError(spec.driver, 'start')
       this.options.log(`cannot start ${slot}: ${result.detail}`)
       this.events.push({ at: Date.now(), kind: 'task', slot, state: 'failed', detail: result.detail })
       this.feed(this.machine.taskChanged(slot, 'failed', now()))
@@ -382,6 +402,11 @@ export class Agent implements AgentContext {
     })
     const detail = result.ok ? `reverted: version ${failedSpecHash} failed its health deadline` : `could not roll back: ${result.error.kind}`
     this.events.push({ at: Date.now(), kind: 'rollback', service, detail })
+  }
+
+  /** A new measurement of what this peer's tasks use, for its advert. */
+  reportUsage(usage: readonly TaskUsage[]): void {
+    this.feed(this.machine.reportUsage(usage, now()))
   }
 
   private schedule(): void {
@@ -471,6 +496,7 @@ export class Agent implements AgentContext {
     // Tasks kept running keep their secret files; stopped ones need none.
     if (stopTasks) await this.secretFiles.keepOnly(new Set()).catch((error: unknown) => this.options.log(`removing secret files failed: ${messageOf(error)}`))
     for (const detach of this.detach) detach()
+    await this.metrics.close()
     await this.control?.close()
     await this.replica.close().catch((error: unknown) => this.options.log(`closing the desired state: ${messageOf(error)}`))
     await this.transport.stop()
@@ -512,8 +538,8 @@ async function restoreTasks(layout: DataDir, self: PeerId, driver: DriverSet, lo
  * The process driver always; the Docker driver when an engine answers (and containers are not turned
  * off). Both keep logs in the same runtime directory, so a slot's output reads the same either way.
  */
-async function openDrivers(options: AgentOptions, layout: DataDir, self: PeerId, cluster: string): Promise<{ driver: DriverSet; engine: EngineStatus }> {
-  const drivers: RuntimeDriver[] = [new ProcessDriver({ now }, { dataDir: layout.runtime })]
+async function openDrivers(options: AgentOptions, layout: DataDir, self: PeerId, cluster: string, onProbe: ProbeObserver): Promise<{ driver: DriverSet; engine: EngineStatus }> {
+  const drivers: RuntimeDriver[] = [new ProcessDriver({ now, onProbe }, { dataDir: layout.runtime })]
   let engine: EngineStatus
   if (options.docker === 'off') {
     engine = { state: 'off', detail: 'containers are turned off (--docker off)' }
@@ -521,7 +547,7 @@ async function openDrivers(options: AgentOptions, layout: DataDir, self: PeerId,
     const answer = await DockerDriver.engineAnswers()
     if (answer.ok) {
       const publishAddress = singleListenAddress(options.listen)
-      drivers.push(new DockerDriver({ now }, { owner: self, cluster, dataDir: layout.runtime, ...(publishAddress ? { publishAddress } : {}) }))
+      drivers.push(new DockerDriver({ now, onProbe }, { owner: self, cluster, dataDir: layout.runtime, ...(publishAddress ? { publishAddress } : {}) }))
       engine = { state: 'up', version: answer.version }
     } else {
       engine = { state: 'absent', detail: `no Docker engine answers (${answer.error}); this peer takes no container` }

@@ -35,11 +35,12 @@ import type { EventLog } from './event-log.js'
 import { readLogs, type LogsContext } from './logs.js'
 import { parseExecRequest, runExec, type ExecContext } from './exec.js'
 import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.js'
+import { topAnswer } from './top.js'
 
 /** What the control API reads and edits of the agent: the Agent is one; a test can hand it a fake. */
 export interface AgentContext extends LogsContext, ExecContext {
   readonly driver: LogsContext['driver'] & ExecContext['driver']
-  readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation'>
+  readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation' | 'advertisedUsage'>
   readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit' | 'warnings'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
   readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'joinFailures'>
@@ -65,6 +66,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
 
   return serveApi({
     'GET /v1/health': () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
+    'GET /v1/top': () => ({ body: topAnswer(agent.self, views(), agent.machine.advertisedUsage()) }),
     'GET /v1/stats': () => {
       const memory = process.memoryUsage()
       return {
@@ -109,9 +111,11 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       return { body: { service: serviceRow(state, tasks, pending()), spec: state.spec, tasks, why } }
     },
     'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
-    'GET /v1/nodes': () => ({
-      body: { nodes: nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine), joinFailures: agent.host.joinFailures() },
-    }),
+    'GET /v1/nodes': () => {
+      const used = new Map(topAnswer(agent.self, views(), agent.machine.advertisedUsage()).peers.map((row) => [row.peer, row.used]))
+      const nodes = nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine).map((row) => ({ ...row, used: used.get(row.peer) ?? null }))
+      return { body: { nodes, joinFailures: agent.host.joinFailures() } }
+    },
     'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec), secrets: secrets() } }),
     'GET /v1/why/:target': ({ params }) => {
       const answer = whyAnswer(params.target, services(), views(), pending())

@@ -66,6 +66,8 @@ export interface DesiredReplicaInit {
   readonly host: Host
   /** request()/handle() for DESIRED_SYNC_PROTOCOL. */
   readonly transport: P2pTransport
+  /** Told of every sync run this replica starts, when it ends: its outcome and how long it took. */
+  readonly onSyncRun?: (outcome: SyncOutcome, durationMs: number) => void
   /** One line per event worth a log entry (store warnings, refused input, failed syncs). */
   readonly log?: (line: string) => void
 }
@@ -157,6 +159,11 @@ export class DesiredReplica {
     return { ...this.counters }
   }
 
+  /** The document's size on disk: its snapshot and the log of changes since. */
+  storedBytes(): number {
+    return this.store.snapshotBytes + this.store.logBytes
+  }
+
   /** Damage the store found on disk when it opened (a damaged snapshot or log, a torn tail, missing changes). */
   warnings(): StatusWarning[] {
     return [...this.storeWarnings]
@@ -191,7 +198,9 @@ export class DesiredReplica {
   syncWith(peer: PeerId): Promise<SyncOutcome> {
     const running = this.runs.get(peer)
     if (running !== undefined) return running
+    const startedMs = performance.now()
     const run = this.runSync(peer).finally(() => this.runs.delete(peer))
+    if (this.init.onSyncRun !== undefined) void run.then((outcome) => this.init.onSyncRun?.(outcome, performance.now() - startedMs))
     this.runs.set(peer, run)
     return run
   }

@@ -20,6 +20,7 @@ import type { HistoryEntry, SecretInfo, ServiceOutcome, VersionRecord, VersionRe
 import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
 import type { JoinFailure, TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
+import type { TopAmount, TopAnswer } from './top-answer.js'
 
 /** The API's version, in `GET /v1/health`; it changes only when an answer changes incompatibly. */
 export const API_VERSION = 1
@@ -32,6 +33,8 @@ export interface ControlApi {
   'GET /v1/tasks': { query: { service?: string }; answer: { tasks: TaskRow[] } }
   /** The peers, and the asked agent's join addresses that it cannot dial now (with why). */
   'GET /v1/nodes': { answer: NodesAnswer }
+  /** What each peer and service uses (measured) beside what it requested: `peer top`. */
+  'GET /v1/top': { answer: TopAnswer }
   /** The live cluster for `peer plan`: every peer's view, the desired services, and which secrets exist. */
   'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[]; secrets: SecretInfo[] } }
   /** `:target` is a service or one slot of it. */
@@ -188,6 +191,8 @@ export interface NodeRow {
   readonly drivers: readonly string[]
   /** The asked agent's own container engine, as found at its start; null for other peers. */
   readonly engine: { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string } | null
+  /** What its active tasks really use (CPU millicores, memory MiB) as its advert last said; null before any measurement (`peer top`). */
+  readonly used?: TopAmount | null
 }
 
 export interface Reason {

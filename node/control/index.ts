@@ -57,3 +57,4 @@ export {
   type TaskRow,
   type WhyAnswer,
 } from './api-types.js'
+export type { TopAmount, TopAnswer, TopPeerRow, TopServiceRow } from './top-answer.js'

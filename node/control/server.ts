@@ -64,7 +64,15 @@ export interface ControlServerOptions {
   /** Where internal errors (handler bugs) are reported. Default: standard error. */
   readonly log?: (line: string) => void
   readonly maxBodyBytes?: number
+  /**
+   * Told of every answered request when its response ends: the route it matched (its pattern, as
+   * `/v1/services/:name`, so the set is bounded; `unmatched` for none), the method and the status.
+   */
+  readonly onRequest?: (request: { readonly route: string; readonly method: string; readonly status: number }) => void
 }
+
+/** The route pattern each response answered, for onRequest. */
+const routeOfResponse = new WeakMap<ServerResponse, string>()
 
 export interface ControlServer {
   readonly socketPath: string
@@ -106,6 +114,7 @@ export async function startControlServer(socketPath: string, routes: readonly Co
     // A response that closes before it finished means the client went away (or was cut off).
     response.on('close', () => {
       open.delete(controller)
+      options.onRequest?.({ route: routeOfResponse.get(response) ?? 'unmatched', method: request.method ?? '', status: response.statusCode })
       if (!response.writableFinished) controller.abort()
     })
     // Writing to a client that just vanished is not an error worth a crash.
@@ -276,6 +285,7 @@ async function answer(
     })
     if (matching.length === 0) throw new ControlError(404, 'not-found', `no such endpoint: ${pathname}`)
     const chosen = matching.find(({ compiled }) => compiled.route.method === request.method)
+    routeOfResponse.set(response, (chosen ?? matching[0]!).compiled.route.path)
     if (chosen === undefined) {
       const allowed = [...new Set(matching.map(({ compiled }) => compiled.route.method))].join(', ')
       response.setHeader('allow', allowed)

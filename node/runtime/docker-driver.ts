@@ -47,6 +47,7 @@ import {
   peerEnvironment,
   SECRETS_DIR_VARIABLE,
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
+  type ProbeObserver,
 } from './driver.js'
 import { engineMessage, engineStatus, execInContainer } from './docker-exec.js'
 import { containerMounts, describeMountError } from './docker-mounts.js'
@@ -124,6 +125,7 @@ interface Instance {
 export class DockerDriver implements RuntimeDriver {
   readonly name = 'docker' as const
   private readonly now: () => number
+  private readonly onProbe: ProbeObserver | undefined
   private readonly docker: Docker
   private readonly init: DockerDriverInit
   private readonly hub = new EventHub()
@@ -134,6 +136,7 @@ export class DockerDriver implements RuntimeDriver {
 
   constructor(components: DriverComponents, init: DockerDriverInit) {
     this.now = components.now
+    this.onProbe = components.onProbe
     this.docker = init.docker ?? new Docker()
     this.init = init
   }
@@ -562,7 +565,7 @@ export class DockerDriver implements RuntimeDriver {
     }, (state, detail) => {
       instance.state = state
       this.emit(instance, state, detail === '' ? {} : { detail })
-    })
+    }, (passed, durationMs) => this.onProbe?.({ service: instance.spec.name, passed, durationMs }))
     instance.health.start()
   }
 

@@ -153,7 +153,11 @@ export interface RuntimeDriver {
 /** What every driver takes from its host: the clock for event times. */
 export interface DriverComponents {
   readonly now: () => number
+  /** Told of every healthcheck probe's result and how long it ran, for metrics. */
+  readonly onProbe?: ProbeObserver
 }
+
+export type ProbeObserver = (probe: { readonly service: ServiceName; readonly passed: boolean; readonly durationMs: number }) => void
 
 /**
  * The environment a task sees on top of its spec's `env`. Set last, so a spec cannot forge them:

@@ -69,6 +69,8 @@ export class HealthLoop {
     private readonly now: () => number,
     private readonly probe: (signal: AbortSignal) => Promise<ProbeOutcome>,
     private readonly onChange: (state: HealthState, detail: string) => void,
+    /** Told of each probe's result and duration (metrics). */
+    private readonly onProbe: (passed: boolean, durationMs: number) => void = () => undefined,
   ) {
     this.tracker = new HealthTracker(check, startedAtMs)
   }
@@ -95,6 +97,7 @@ export class HealthLoop {
     const outcome = await this.probe(this.running.signal)
     this.running = undefined
     if (this.stopped) return
+    this.onProbe(outcome.passed, Date.now() - began)
     const next = this.tracker.record(outcome.passed, this.now())
     if (next !== undefined) this.onChange(next, outcome.detail)
     this.schedule(Math.max(0, this.check.intervalMs - (Date.now() - began)))

@@ -46,6 +46,7 @@ import {
   peerEnvironment,
   SECRETS_DIR_VARIABLE,
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
+  type ProbeObserver,
 } from './driver.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
@@ -116,6 +117,7 @@ interface Instance {
 export class ProcessDriver implements RuntimeDriver {
   readonly name = 'process' as const
   private readonly now: () => number
+  private readonly onProbe: ProbeObserver | undefined
   private readonly dataDir: string
   private readonly baseEnv: Readonly<Record<string, string>>
   private readonly cwd: string
@@ -134,6 +136,7 @@ export class ProcessDriver implements RuntimeDriver {
 
   constructor(components: DriverComponents, init: ProcessDriverInit) {
     this.now = components.now
+    this.onProbe = components.onProbe
     this.dataDir = init.dataDir
     this.baseEnv = init.baseEnv ?? { PATH: process.env.PATH ?? DEFAULT_PATH }
     this.cwd = init.cwd ?? process.cwd()
@@ -439,7 +442,7 @@ export class ProcessDriver implements RuntimeDriver {
     }, (state, detail) => {
       instance.state = state
       this.emit(instance, state, detail === '' ? {} : { detail })
-    })
+    }, (passed, durationMs) => this.onProbe?.({ service: instance.spec.name, passed, durationMs }))
     instance.health.start()
   }
 

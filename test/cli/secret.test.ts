@@ -28,7 +28,7 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
   }
   return {
     self: SELF,
-    machine: { peerViews: () => [], localTasks: () => [], pendingServices: () => [], memberRecords: () => [], currentIncarnation: () => 1 },
+    machine: { peerViews: () => [], localTasks: () => [], pendingServices: () => [], memberRecords: () => [], currentIncarnation: () => 1, advertisedUsage: () => new Map() },
     replica: {
       get doc() {
         return holder.doc

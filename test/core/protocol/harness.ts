@@ -11,6 +11,7 @@ import {
   type DesiredView, type Driver, type MachineConfig, type MachineInit, type MemberRecord, type Message, type Output, type PeerId,
   type PeerSettings, type Random, type Resources, type ServiceSpec, type SlotId, type TaskState, type TaskView,
 } from '../../../core/index.js'
+import type { ProtocolEvent } from '../../../core/index.js'
 
 // --- options --------------------------------------------------------------------------------------
 
@@ -161,6 +162,8 @@ export class Cluster {
   readonly external: Array<{ at: number; from: PeerId; to: PeerId; message: Message }> = []
   /** Called with each output before the world carries it out (the world is as it was when it was emitted). */
   readonly hooks: Array<(peer: PeerId, output: Output, now: number) => void> = []
+  /** What every machine told its observer (core/protocol/observer.ts), in order. */
+  readonly observed: Array<{ readonly peer: PeerId; readonly event: ProtocolEvent }> = []
   script: TaskScript
 
   private readonly queue: Queued[] = []
@@ -294,6 +297,7 @@ export class Cluster {
       random: this.random.fork(`${peer.id}#${peer.incarnation}`),
       restored,
       knownMembers,
+      observe: (event) => this.observed.push({ peer: peer.id, event }),
     })
   }
 

@@ -26,7 +26,7 @@ const unused = (): never => {
 function fakeAgent(events = new EventLog()): AgentContext {
   return {
     self: SELF,
-    machine: { peerViews: () => [], localTasks: () => [], pendingServices: () => [], memberRecords: () => [], currentIncarnation: () => 1 },
+    machine: { peerViews: () => [], localTasks: () => [], pendingServices: () => [], memberRecords: () => [], currentIncarnation: () => 1, advertisedUsage: () => new Map() },
     replica: { get doc(): never { return unused() }, digest: unused, stats: unused, edit: unused, warnings: () => [] },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
     host: { addresses: () => [], connectionFaults: () => 0, joinFailures: () => [] },

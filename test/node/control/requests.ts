@@ -13,6 +13,7 @@ export const REQUESTS: { readonly [R in RouteName]: RequestOf<R> } = {
   'GET /v1/services/:name': { params: { name: 'web' } },
   'GET /v1/tasks': { query: { service: 'web' } },
   'GET /v1/nodes': {},
+  'GET /v1/top': {},
   'GET /v1/cluster': {},
   'GET /v1/why/:target': { params: { target: `web@${PEER}` } },
   'POST /v1/apply': { body: { services: [] } },

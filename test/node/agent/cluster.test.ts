@@ -343,7 +343,7 @@ cluster('an agent with another swarm key cannot join: neither side lists the oth
     assert.is(failure.reason, 'pre-shared key mismatch or not a peer')
     const table = await runCli(['nodes', '--data', stranger.dir])
     assert.is(table.code, 0, table.stderr)
-    assert.match(table.stdout, new RegExp(`\\njoin ${escapeRegExp(label)}: failing for [0-9.]+s: pre-shared key mismatch or not a peer\\n`), table.stdout)
+    assert.match(table.stdout, new RegExp(`\\njoin ${escapeRegExp(label)}: failing for [0-9.]+[smhd]: pre-shared key mismatch or not a peer\\n`), table.stdout)
     const said = (await readFile(stranger.log, 'utf8')).split('\n').filter((line) => line.includes('cannot join'))
     assert.is(said.length, 1, `one log line for ${failure.attempts} failed dials: ${JSON.stringify(said)}`)
     assert.ok(said[0]!.endsWith(`cannot join ${label}: pre-shared key mismatch or not a peer`), said[0])

@@ -326,6 +326,7 @@ function advert(value: unknown, path: Path): Advert {
     labels: labels(own(body, 'labels'), at(path, 'labels')),
     drivers: drivers(own(body, 'drivers'), at(path, 'drivers')),
     tasks: list(body, path, 'tasks', WIRE_LIMITS.maxTasksPerAdvert, (item, itemPath) => task(item, itemPath, owner)),
+    ...(own(body, 'diskFull') !== undefined && boolean(body, path, 'diskFull') ? { diskFull: true as const } : {}),
   }
 }
 

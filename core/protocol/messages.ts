@@ -28,6 +28,12 @@ export interface Advert {
   readonly labels: Readonly<Record<string, string>>
   readonly drivers: readonly Driver[]
   readonly tasks: readonly TaskView[]
+  /**
+   * The peer cannot write to its data directory (it is full): it keeps running what it runs but
+   * can start nothing (a task's record could not be written), so peers place around it as around a
+   * cordoned one until it clears. Absent when false, so older peers decode the advert unchanged.
+   */
+  readonly diskFull?: true
 }
 
 /** Replica index ranges [start, end) — a compact slot set: unowned slots are usually a few runs. */

@@ -33,6 +33,7 @@ export class OwnAdvert {
   private changed = false
   /** When the pending advert must go out; now for ownership changes, later for state-only ones. */
   private dueAt = Infinity
+  private diskFull = false
 
   constructor(private readonly deps: OwnAdvertDeps, private readonly init: OwnAdvertInit) {}
 
@@ -54,9 +55,15 @@ export class OwnAdvert {
       labels: this.init.labels,
       drivers: this.init.drivers,
       tasks,
+      ...(this.diskFull ? { diskFull: true as const } : {}),
     }
     this.deps.cluster.putAdvert(advert)
     this.changed = true
+  }
+
+  /** Whether the next adverts say the data directory is full; publish() after a change. */
+  setDiskFull(full: boolean): void {
+    this.diskFull = full
   }
 
   /** The advert to broadcast, when one is due by `now`; it is then no longer pending. */

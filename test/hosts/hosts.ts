@@ -17,6 +17,7 @@ import { ask } from '../../cli/agent-client.js'
 import { dataDirLayout, initDataDir } from '../../node/agent/index.js'
 import { repoRoot } from '../cli/run-cli.js'
 import { inNamespace } from './command.js'
+import { mountTmpfs, unmountUnder } from './mounts.js'
 import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
 
 export const AGENT_PORT = 4001
@@ -54,6 +55,11 @@ export interface HostsInit {
   readonly memory?: string
   /** More `peer agent` flags for every agent. */
   readonly agentArgs?: readonly string[]
+  /**
+   * Each data directory on a tmpfs of this size, so the disk-full fault can fill it to the last
+   * byte without touching this machine's disk. Absent: plain directories under the run's base.
+   */
+  readonly dataDirMiB?: number
 }
 
 export class Hosts {
@@ -103,8 +109,10 @@ export class Hosts {
       const firstKey = dataDirLayout(join(base, 'h1')).swarmKey
       for (const { index, namespace, address } of plan.hosts) {
         const dataDir = join(base, `h${index}`)
+        if (init.dataDirMiB !== undefined) mountTmpfs(dataDir, init.dataDirMiB)
         const { peerId } = await initDataDir(dataDir, index === 1 ? {} : { keyFile: firstKey })
-        hosts.push({ index, name: `h${index}`, namespace, address, dataDir, socket: dataDirLayout(dataDir).socket, log: join(dataDir, 'agent.log'), peerId })
+        // Beside the data directory, not in it: a full data directory must not cost the evidence.
+        hosts.push({ index, name: `h${index}`, namespace, address, dataDir, socket: dataDirLayout(dataDir).socket, log: join(base, `h${index}.log`), peerId })
       }
     } catch (error) {
       made.teardown()
@@ -143,7 +151,13 @@ export class Hosts {
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.
     const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] })
-    child.stderr!.pipe(createWriteStream(host.log, { flags: 'a' }))
+    const log = createWriteStream(host.log, { flags: 'a' })
+    // A log that cannot be written must not end the run: its lines are dropped instead.
+    log.on('error', () => {
+      child.stderr!.unpipe(log)
+      child.stderr!.resume()
+    })
+    child.stderr!.pipe(log)
     host.agent = child
     host.agentExited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -204,6 +218,7 @@ export class Hosts {
     }
     // Hosts first, the bridge last: each veth is then deleted from its host's side.
     const problems = destroyNetworkSync([...this.plan.hosts.map((host) => host.namespace), this.plan.bridgeNamespace])
+    problems.push(...unmountUnder(this.base))
     rmSync(this.base, { recursive: true, force: true })
     if (problems.length > 0) throw new Error(`teardown left things behind: ${problems.join('; ')}`)
   }

@@ -34,7 +34,7 @@
 
 import { fencedByMajority, placementRequest, type ServiceSpec } from '../../core/index.js'
 import { everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type Violation, type WorldState } from '../../sim/invariants.js'
-import { duplicateExcuse, isolatedAt, staleExcused } from './excuses.js'
+import { duplicateExcuse, isolatedAt, staleExcuse } from './excuses.js'
 import type { Copy, FaultRecord, History, Sample } from './history.js'
 import { slotMoves, MOVE_SETTLE_MS, type Move } from './moves.js'
 
@@ -332,32 +332,36 @@ function versionsSoFar(history: History, atMs: number): Set<string> {
 
 function undesiredCopies(history: History, conflictWindowMs: number, rolloutBudgetMs: number, healBudgetMs: number): Anomaly[] {
   const anomalies: Anomaly[] = []
-  /** Copies (`host pid`) not desired that a fault explained in the previous sample. */
-  let excused = new Set<string>()
-  const open = new Map<string, { copy: Copy; fromMs: number; reason: string; budgetMs: number }>()
+  /** Copies (`host pid`) not desired that a fault explained in the previous sample, with that fault. */
+  let excused = new Map<string, FaultRecord>()
+  const open = new Map<string, { copy: Copy; fromMs: number; reason: string; budgetMs: number; after?: FaultRecord }>()
   const close = (key: string, toMs: number): void => {
     const entry = open.get(key)!
     open.delete(key)
-    if (toMs - entry.fromMs > entry.budgetMs) anomalies.push({ kind: 'undesired', slot: entry.copy.slot, hosts: [entry.copy.host], fromMs: entry.fromMs, toMs, detail: entry.reason })
+    const after = entry.after === undefined ? '' : `; ${toMs - entry.fromMs} ms after the ${entry.after.kind} (${entry.after.detail ?? entry.after.hosts.join(' ')}) ended`
+    if (toMs - entry.fromMs > entry.budgetMs) anomalies.push({ kind: 'undesired', slot: entry.copy.slot, hosts: [entry.copy.host], fromMs: entry.fromMs, toMs, detail: `${entry.reason}${after}` })
   }
   for (const sample of history.samples) {
     const services = desiredAt(history, sample.atMs) ?? []
     const now = new Set<string>()
-    const nowExcused = new Set<string>()
+    const nowExcused = new Map<string, FaultRecord>()
     for (const copy of sample.copies) {
       const reason = undesiredReason(copy, services)
       if (reason === undefined) continue
       const key = `${copy.host} ${copy.pid}`
-      if (staleExcused(history.faults, copy.host, sample.atMs)) {
-        nowExcused.add(key)
+      const excuse = staleExcuse(history.faults, copy.host, sample.atMs)
+      if (excuse !== undefined) {
+        nowExcused.set(key, excuse)
         continue
       }
       now.add(key)
+      if (open.has(key)) continue
       const earlier = reason.startsWith('version ') && versionsSoFar(history, sample.atMs).has(`${copy.service} ${copy.specHash}`)
       // A copy a fault explained until now has the heal budget, as a doubled slot does: its host
       // must first be reached again, then learn of the change.
-      const budgetMs = earlier ? rolloutBudgetMs : excused.has(key) ? Math.max(conflictWindowMs, healBudgetMs) : conflictWindowMs
-      if (!open.has(key)) open.set(key, { copy, fromMs: sample.atMs, reason, budgetMs })
+      const after = excused.get(key)
+      const budgetMs = earlier ? rolloutBudgetMs : after !== undefined ? Math.max(conflictWindowMs, healBudgetMs) : conflictWindowMs
+      open.set(key, { copy, fromMs: sample.atMs, reason, budgetMs, ...(after === undefined ? {} : { after }) })
     }
     for (const key of [...open.keys()]) if (!now.has(key)) close(key, sample.atMs)
     excused = nowExcused

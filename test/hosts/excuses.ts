@@ -43,7 +43,12 @@ export function duplicateExcuse(faults: readonly FaultRecord[], hosts: readonly 
 
 /** Whether a copy on `host` that is no longer desired may be there because the host could not learn so. */
 export function staleExcused(faults: readonly FaultRecord[], host: string, atMs: number): boolean {
-  return faults.some((fault) => cutsOff(fault, host, atMs))
+  return staleExcuse(faults, host, atMs) !== undefined
+}
+
+/** The fault that kept `host` from learning of a change at `atMs`, if one did. */
+export function staleExcuse(faults: readonly FaultRecord[], host: string, atMs: number): FaultRecord | undefined {
+  return faults.find((fault) => cutsOff(fault, host, atMs))
 }
 
 /** Whether any fault (of any kind) involving `host` was on at some time within [fromMs, toMs]. */

@@ -1,5 +1,6 @@
 // The checker's rules for the newer faults, over hand-made histories, and the schedule that deals
 // them: a one-way drop explains two copies of a slot on its two hosts until it ends (and no longer);
+// a not-desired copy on a host a partition cut off has the heal budget after it;
 // a removed service still held by an agent after the heal is a missing write; a crash inside an
 // isolation has no failover of its own; writes during a partition go through both of its sides.
 
@@ -66,6 +67,18 @@ checks('a crash inside an isolation (an offline reboot) has no failover figure; 
   const moved = (atMs: number) => (atMs < 1_000 ? steady() : [['web/0', 'h3'], ['web/1', 'h2']] as const)
   assert.equal(check(history(6_000, moved, [isolation, crash(1_000)])).failovers, [])
   assert.equal(check(history(6_000, moved, [crash(1_000)])).failovers.map((failover) => [failover.host, failover.ms]), [['h1', 0]])
+})
+
+checks('a copy no longer desired on a host a partition cut off has the heal budget once it ends, and says so', () => {
+  const isolation: FaultRecord = { kind: 'partition', hosts: ['h1', 'h2', 'h3'], fromMs: 500, toMs: 3_000, detail: 'h3 | h1 h2', separated: [['h3', 'h1'], ['h3', 'h2']] }
+  const scaledDown = (until: number): History => ({
+    ...history(7_000, (atMs) => [['web/0', 'h1'], ...(atMs < until ? [['web/1', 'h3'] as const] : [])], [isolation]),
+    desired: [{ fromMs: 0, services: [web] }, { fromMs: 1_000, services: [service('web', 1)] }],
+  })
+  assert.equal(check(scaledDown(4_500)).anomalies, [], 'stopped 1.5 s after the heal')
+  const late = check(scaledDown(5_500)).anomalies
+  assert.equal(late.map((anomaly) => [anomaly.kind, anomaly.slot, anomaly.fromMs, anomaly.toMs]), [['undesired', 'web/1', 3_000, 5_500]])
+  assert.match(late[0]!.detail ?? '', /; 2500 ms after the partition \(h3 \| h1 h2\) ended$/)
 })
 
 checks('the schedule deals every kind of fault over a long run, the same for one seed, and partition writes cross the cut', () => {

@@ -21,12 +21,11 @@ import { AUX, startCluster, type Cluster } from './cluster.js'
 import { saveHistory } from './history.js'
 import type { Host } from './hosts.js'
 import { DATA_DIR_MIB, writeConcurrently } from './nemesis.js'
+import { OFFLINE_AFTER_RESTART_MS } from './schedule.js'
 
 const HOSTS = 5
 const REPLICAS = 10
 const ONE_WAY_MS = 12_000
-/** Past the LAN rejoin limit (6 s): the isolated host restarts its tasks from its disk by then. */
-const ISOLATED_AFTER_RESTART_MS = 9_000
 const DISK_FULL_MS = 10_000
 const PARTITION_MS = 10_000
 /** Failing tests' bound: a cluster that has not settled by then is stuck, not slow. */
@@ -125,7 +124,7 @@ more('an offline reboot (isolated, power cut, back while isolated, then healed) 
     note(`${slots.length} copies on ${victim.name}`)
     return slots.length > 0 ? Date.now() - restartAt : undefined
   }, 100)
-  await sleep(Math.max(0, ISOLATED_AFTER_RESTART_MS - (Date.now() - restartAt)))
+  await sleep(Math.max(0, OFFLINE_AFTER_RESTART_MS - (Date.now() - restartAt)))
   const ranIsolated = new Set(observer.latest().copies.filter((copy) => copy.host === victim.name).map((copy) => copy.slot))
   const healedMs = recorder.now()
   const healedAt = Date.now()

@@ -12,7 +12,7 @@ import { check, type Anomaly, type Verdict } from './checker.js'
 import { AUX, desiredServices, SERVICE, startCluster, type Cluster } from './cluster.js'
 import type { FaultKind, History } from './history.js'
 import type { AgentExit } from './hosts.js'
-import { describeEpisode, faultMs, makeSchedule, type Episode, type Schedule, type Writes } from './schedule.js'
+import { describeEpisode, faultMs, makeSchedule, OFFLINE_AFTER_RESTART_MS, type Episode, type Schedule, type Writes } from './schedule.js'
 
 export interface NemesisInit {
   readonly hosts: number
@@ -110,13 +110,16 @@ async function runEpisode(cluster: Cluster, episode: Episode, log: (line: string
   const injectedAt = Date.now()
   const writes = episode.writes === undefined ? Promise.resolve() : sleep(episode.writes.offsetMs).then(() => writeConcurrently(cluster, episode.writes!, log))
   if (fault.kind === 'offline-reboot') {
-    // The power cut and the restart happen inside the isolation; the heal comes at its planned time.
+    // The power cut and the restart happen inside the isolation. The heal comes as planned, but never
+    // sooner than OFFLINE_AFTER_RESTART_MS after the agent listens again: on a loaded machine its
+    // start alone can take longer than the plan allowed, and the rejoin limit counts from there.
     const host = hosts.host(fault.host)
     await sleep(fault.crashAfterMs)
     await faults.crash(host)
     await sleep(fault.downMs)
     await faults.restart(host)
     log(`t=${cluster.recorder.now()} ms ${host.name} restarted while isolated`)
+    await sleep(OFFLINE_AFTER_RESTART_MS)
   }
   await sleep(Math.max(0, faultMs(fault) - (Date.now() - injectedAt)))
   switch (fault.kind) {

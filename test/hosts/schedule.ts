@@ -80,7 +80,7 @@ type Kind = (typeof KINDS)[number]
  * Past the rejoin limit (rejoinLimitMs, 6 s on a LAN) after the restart, so the isolated host has
  * restarted its tasks from its disk before the heal.
  */
-const OFFLINE_AFTER_RESTART_MS = 9_000
+export const OFFLINE_AFTER_RESTART_MS = 9_000
 
 /** The fault's own duration (until it is lifted). */
 export function faultMs(fault: FaultStep): number {

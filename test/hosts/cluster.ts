@@ -14,7 +14,8 @@ import { Faults } from './faults.js'
 import { HistoryRecorder } from './history.js'
 import { Hosts, type Host } from './hosts.js'
 import { sweepStale } from './network.js'
-import { hostsBySlot, Observer } from './observer.js'
+import { ContainerObserver, killContainersOf, removeContainersSync } from './container-observer.js'
+import { hostsBySlot, Observer, type Watch } from './observer.js'
 import type { Sample } from './history.js'
 
 export const SERVICE = 'web'
@@ -28,32 +29,34 @@ const MEMORY_MIB = 2_048
 const PLACE_TIMEOUT_MS = 30_000
 const WRITE_TIMEOUT_MS = 10_000
 
+/** How the services' tasks run: processes, or containers of the test image (scripts/build-test-image.sh). */
+export type TaskDriver = 'process' | 'docker'
+export const TEST_IMAGE = 'peer-test:latest'
+
+const runsOn = (driver: TaskDriver): Record<string, unknown> => (driver === 'docker' ? { driver: 'docker', image: TEST_IMAGE } : {})
+
 /** The service as written: `round` is the env change each apply makes. */
-export function serviceBody(replicas: number, round: number): Record<string, unknown> {
-  return { command: ['sleep', '600'], replicas, env: { ROUND: String(round) }, resources: { cpu: '50m', memory: '16Mi' } }
+export function serviceBody(replicas: number, round: number, driver: TaskDriver = 'process'): Record<string, unknown> {
+  return { ...runsOn(driver), command: ['sleep', '600'], replicas, env: { ROUND: String(round) }, resources: { cpu: '50m', memory: '16Mi' } }
 }
 
-export function serviceSpec(replicas: number, round: number): ServiceSpec {
+export function serviceSpec(replicas: number, round: number, driver: TaskDriver = 'process'): ServiceSpec {
   const errors: SpecError[] = []
-  const spec = validateService(SERVICE, serviceBody(replicas, round), SERVICE, errors)
+  const spec = validateService(SERVICE, serviceBody(replicas, round, driver), SERVICE, errors)
   if (spec === undefined) throw new Error(`test service is invalid: ${JSON.stringify(errors)}`)
   return spec
 }
 
-export function auxSpec(): ServiceSpec {
+export function auxSpec(driver: TaskDriver = 'process'): ServiceSpec {
   const errors: SpecError[] = []
-  const spec = validateService(AUX, auxBody(), AUX, errors)
+  const spec = validateService(AUX, { ...runsOn(driver), command: ['sleep', '600'], replicas: 1, resources: { cpu: '50m', memory: '16Mi' } }, AUX, errors)
   if (spec === undefined) throw new Error(`test service is invalid: ${JSON.stringify(errors)}`)
   return spec
-}
-
-function auxBody(): Record<string, unknown> {
-  return { command: ['sleep', '600'], replicas: 1, resources: { cpu: '50m', memory: '16Mi' } }
 }
 
 /** Every service desired: web as written, and aux when it exists. */
-export function desiredServices(replicas: number, round: number, aux: boolean): ServiceSpec[] {
-  return [serviceSpec(replicas, round), ...(aux ? [auxSpec()] : [])]
+export function desiredServices(replicas: number, round: number, aux: boolean, driver: TaskDriver = 'process'): ServiceSpec[] {
+  return [serviceSpec(replicas, round, driver), ...(aux ? [auxSpec(driver)] : [])]
 }
 
 /**
@@ -76,8 +79,9 @@ export function everySlotOnce(sample: Sample, replicas: number, excluded?: strin
 export interface Cluster {
   readonly hosts: Hosts
   readonly recorder: HistoryRecorder
-  readonly observer: Observer
+  readonly observer: Watch
   readonly faults: Faults
+  readonly driver: TaskDriver
   /** Replicas and env round currently desired, and whether aux exists. */
   replicas: number
   round: number
@@ -100,29 +104,37 @@ export interface Cluster {
 export interface ClusterInit {
   /** Each host's data directory on a tmpfs of this size (the disk-full fault needs one). */
   readonly dataDirMiB?: number
+  /** Processes (default), or containers on this machine's Docker engine, watched through it. */
+  readonly driver?: TaskDriver
 }
 
 export async function startCluster(count: number, replicas: number, log: (line: string) => void = () => {}, init: ClusterInit = {}): Promise<Cluster> {
   const swept = sweepStale()
   if (swept.length > 0) log(`removed namespaces of earlier runs: ${swept.join(' ')}`)
   const startedAt = Date.now()
-  const hosts = await Hosts.create({ count, ...(init.dataDirMiB === undefined ? {} : { dataDirMiB: init.dataDirMiB }) })
+  const driver = init.driver ?? 'process'
+  const hosts = await Hosts.create({ count, docker: driver === 'docker', ...(init.dataDirMiB === undefined ? {} : { dataDirMiB: init.dataDirMiB }) })
   const recorder = new HistoryRecorder(hosts.hosts.map((host) => ({ name: host.name, cpuMilli: CPU_MILLI, memoryMiB: MEMORY_MIB })))
-  let observer: Observer | undefined
+  let observer: Watch | undefined
   const teardown = (): void => {
     observer?.stop()
-    hosts.teardown()
+    try {
+      hosts.teardown()
+    } finally {
+      // The engine outlives the hosts: its containers of this run go after the agents that made them.
+      if (driver === 'docker') removeContainersSync(hosts.hosts)
+    }
   }
   try {
-    observer = new Observer(hosts.hosts, recorder)
-    const faults = new Faults(hosts, recorder)
+    observer = driver === 'docker' ? new ContainerObserver(hosts.hosts, recorder) : new Observer(hosts.hosts, recorder)
+    const faults = new Faults(hosts, recorder, driver === 'docker' ? (host) => killContainersOf(host) : undefined)
     await hosts.startAll()
     await Promise.all(hosts.hosts.map((host) => hosts.waitForMembers(host, count)))
     log(`${count} agents in namespaces up and meshed: ${Date.now() - startedAt} ms`)
     observer.start()
     const watched = observer
     const cluster: Cluster = {
-      hosts, recorder, observer, faults, replicas, round: 0, aux: false, teardown,
+      hosts, recorder, observer, faults, driver, replicas, round: 0, aux: false, teardown,
       async settled(timeoutMs, excluded) {
         const from = Date.now()
         let seen = ''
@@ -135,13 +147,13 @@ export async function startCluster(count: number, replicas: number, log: (line: 
         }
       },
       async apply(host, wantReplicas, round) {
-        await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [serviceSpec(wantReplicas, round)] } })
+        await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [serviceSpec(wantReplicas, round, driver)] } })
       },
       async scale(host, wantReplicas) {
         await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/scale', { body: { service: SERVICE, replicas: wantReplicas } })
       },
       async createAux(host) {
-        await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [auxSpec()] } })
+        await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [auxSpec(driver)] } })
       },
       async removeAux(host) {
         await ask({ peer: host.socket, timeoutMs: WRITE_TIMEOUT_MS }, 'POST /v1/remove', { body: { services: [AUX] } })
@@ -160,9 +172,9 @@ export async function startCluster(count: number, replicas: number, log: (line: 
         }))
       },
     }
-    recorder.desire([serviceSpec(replicas, 0)])
+    recorder.desire([serviceSpec(replicas, 0, driver)])
     const file = join(hosts.base, `${SERVICE}.json`)
-    writeFileSync(file, JSON.stringify({ services: { [SERVICE]: serviceBody(replicas, 0) } }))
+    writeFileSync(file, JSON.stringify({ services: { [SERVICE]: serviceBody(replicas, 0, driver) } }))
     const applied = await runCli(['apply', '-f', file, '--data', hosts.hosts[0]!.dataDir])
     if (applied.code !== 0) throw new Error(`peer apply via h1 exited ${applied.code}: ${applied.stderr.trim()}`)
     const placedMs = await cluster.settled(PLACE_TIMEOUT_MS)

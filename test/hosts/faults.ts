@@ -30,6 +30,8 @@ export class Faults {
   constructor(
     private readonly hosts: Hosts,
     private readonly recorder: HistoryRecorder,
+    /** What else a power cut ends besides the host's processes: its containers, with the Docker driver. */
+    private readonly alsoOnPowerCut?: (host: Host) => Promise<void>,
   ) {
     for (const host of hosts.hosts) this.firewalls.set(host.name, new Firewall(host.namespace))
   }
@@ -41,7 +43,7 @@ export class Faults {
     await firewall.drop(CRASH, 'OUTPUT', ['-o', 'eth0'])
     const fault = this.recorder.faultBegins({ kind: 'crash', hosts: [host.name] })
     const exited = host.agentExited
-    await this.killEverything(host)
+    await Promise.all([this.killEverything(host), this.alsoOnPowerCut?.(host)])
     await exited
     return fault
   }

@@ -60,6 +60,8 @@ export interface HostsInit {
    * byte without touching this machine's disk. Absent: plain directories under the run's base.
    */
   readonly dataDirMiB?: number
+  /** Agents run containers on this machine's Docker engine (`--docker auto`) as well as processes. */
+  readonly docker?: boolean
 }
 
 export class Hosts {
@@ -140,7 +142,7 @@ export class Hosts {
       process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts'), 'agent',
       '--data', host.dataDir,
       '--listen', `${host.address}:${AGENT_PORT}`,
-      '--docker', 'off',
+      '--docker', this.init.docker === true ? 'auto' : 'off',
       '--cpu', this.init.cpu ?? '2',
       '--memory', this.init.memory ?? '2Gi',
       '--labels', `host=${host.name}`,

@@ -9,7 +9,7 @@ import { ask } from '../../cli/agent-client.js'
 import { percentile } from '../../sim/metrics.js'
 import { withLogTails } from '../node/agent/cluster-support.js'
 import { check, type Anomaly, type Verdict } from './checker.js'
-import { AUX, desiredServices, SERVICE, startCluster, type Cluster } from './cluster.js'
+import { AUX, desiredServices, SERVICE, startCluster, type Cluster, type TaskDriver } from './cluster.js'
 import type { FaultKind, History } from './history.js'
 import type { AgentExit } from './hosts.js'
 import { describeEpisode, faultMs, makeSchedule, OFFLINE_AFTER_RESTART_MS, type Episode, type Schedule, type Writes } from './schedule.js'
@@ -20,6 +20,8 @@ export interface NemesisInit {
   readonly seed: number
   /** Replicas of the one service; 2 per host by default. */
   readonly replicas?: number
+  /** How tasks run: processes (default) or containers on this machine's Docker engine. */
+  readonly driver?: TaskDriver
   readonly log?: (line: string) => void
 }
 
@@ -72,7 +74,7 @@ export async function runNemesis(init: NemesisInit): Promise<NemesisRun> {
   const schedule = makeSchedule(init.seed, init.hosts, init.durationMs, replicas)
   const before = round2(loadavg())
   const startedAt = Date.now()
-  const cluster = await startCluster(init.hosts, replicas, log, { dataDirMiB: DATA_DIR_MIB })
+  const cluster = await startCluster(init.hosts, replicas, log, { dataDirMiB: DATA_DIR_MIB, ...(init.driver === undefined ? {} : { driver: init.driver }) })
   try {
     for (const episode of schedule.episodes) await runEpisode(cluster, episode, log)
     const convergeMs = await healAndConverge(cluster, log)
@@ -148,7 +150,7 @@ export async function writeConcurrently(cluster: Cluster, writes: Writes, log: (
   const fromMs = recorder.now()
   const was = { replicas: cluster.replicas, round: cluster.round, aux: cluster.aux }
   const auxWrite = writes.auxVia === undefined ? undefined : was.aux ? 'rm' as const : 'apply' as const
-  recorder.desire(desiredServices(writes.replicas, writes.round, auxWrite === undefined ? was.aux : !was.aux), fromMs)
+  recorder.desire(desiredServices(writes.replicas, writes.round, auxWrite === undefined ? was.aux : !was.aux, cluster.driver), fromMs)
   const timed = async (kind: 'scale' | 'apply' | 'rm', host: string, detail: string, write: () => Promise<void>): Promise<boolean> => {
     try {
       await write()
@@ -170,7 +172,7 @@ export async function writeConcurrently(cluster: Cluster, writes: Writes, log: (
         : timed('apply', auxVia, `create ${AUX}`, () => cluster.createAux(hosts.host(auxVia))),
   ])
   const now = { replicas: scaled || applied ? writes.replicas : was.replicas, round: applied ? writes.round : was.round, aux: auxDone ? !was.aux : was.aux }
-  if (!(scaled && applied && (auxWrite === undefined || auxDone))) recorder.desire(desiredServices(now.replicas, now.round, now.aux))
+  if (!(scaled && applied && (auxWrite === undefined || auxDone))) recorder.desire(desiredServices(now.replicas, now.round, now.aux, cluster.driver))
   cluster.replicas = now.replicas
   cluster.round = now.round
   cluster.aux = now.aux

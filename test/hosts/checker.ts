@@ -105,6 +105,11 @@ export interface Verdict {
   readonly samples: number
 }
 
+/** One line for a person: kind, slot, hosts, when, and the detail. */
+export function describeAnomaly(anomaly: Anomaly): string {
+  return `${anomaly.kind} ${anomaly.slot ?? ''} on [${anomaly.hosts.join(' ')}] ${anomaly.fromMs}–${anomaly.toMs} ms${anomaly.detail === undefined ? '' : `: ${anomaly.detail}`}`
+}
+
 export function check(history: History, options: CheckOptions = {}): Verdict {
   const conflictWindowMs = options.conflictWindowMs ?? CONFLICT_WINDOW_MS
   const failoverBudgetMs = options.failoverBudgetMs ?? FAILOVER_BUDGET_MS

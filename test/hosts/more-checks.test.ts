@@ -6,20 +6,14 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { placementRequest, validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
+import { placementRequest, type ServiceSpec } from '../../core/index.js'
 import { check } from './checker.js'
+import { auxSpec, serviceSpec } from './cluster.js'
 import type { Copy, FaultRecord, History } from './history.js'
 import { makeSchedule } from './schedule.js'
 
-function service(name: string, replicas: number): ServiceSpec {
-  const errors: SpecError[] = []
-  const spec = validateService(name, { command: ['sleep', '600'], replicas, resources: { cpu: '50m', memory: '16Mi' } }, name, errors)
-  if (spec === undefined) throw new Error(JSON.stringify(errors))
-  return spec
-}
-
-const web = service('web', 2)
-const aux = service('aux', 1)
+const web = serviceSpec(2, 0)
+const aux = auxSpec()
 const HOSTS = ['h1', 'h2', 'h3'].map((name) => ({ name, cpuMilli: 2000, memoryMiB: 2048 }))
 
 /** A history sampled every 100 ms over [0, untilMs], web desired from 0; `place` says where each slot runs. */
@@ -73,7 +67,7 @@ checks('a copy no longer desired on a host a partition cut off has the heal budg
   const isolation: FaultRecord = { kind: 'partition', hosts: ['h1', 'h2', 'h3'], fromMs: 500, toMs: 3_000, detail: 'h3 | h1 h2', separated: [['h3', 'h1'], ['h3', 'h2']] }
   const scaledDown = (until: number): History => ({
     ...history(7_000, (atMs) => [['web/0', 'h1'], ...(atMs < until ? [['web/1', 'h3'] as const] : [])], [isolation]),
-    desired: [{ fromMs: 0, services: [web] }, { fromMs: 1_000, services: [service('web', 1)] }],
+    desired: [{ fromMs: 0, services: [web] }, { fromMs: 1_000, services: [serviceSpec(1, 0)] }],
   })
   assert.equal(check(scaledDown(4_500)).anomalies, [], 'stopped 1.5 s after the heal')
   const late = check(scaledDown(5_500)).anomalies

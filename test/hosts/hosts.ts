@@ -21,7 +21,11 @@ import { mountTmpfs, unmountUnder } from './mounts.js'
 import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
 
 export const AGENT_PORT = 4001
-const READY_TIMEOUT_MS = 30_000
+/**
+ * How long an agent may take to listen, or the hosts to mesh: generous, because on a shared two-core
+ * machine under a load average of 30–40 a `node --import tsx` start alone was seen to take over 30 s.
+ */
+const READY_TIMEOUT_MS = 90_000
 
 export interface Host {
   readonly index: number

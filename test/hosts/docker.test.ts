@@ -52,7 +52,10 @@ docker('a power cut kills the host\'s containers with its agent; every slot runs
     await cluster.settled(20_000)
     await new Promise((resolve) => setTimeout(resolve, SETTLE_AFTER_RESTART_MS))
     observer.stop()
-    const verdict = check(recorder.history)
+    // The 3 s failover budget is the process driver's target. Here one engine serves every host and
+    // creates containers one at a time (≈ 0.3 s each on this machine, more under load: BENCHMARKS.md,
+    // "Five agents, 50 containers"), so a slot may run nowhere up to the test's own 5 s limit.
+    const verdict = check(recorder.history, { failoverBudgetMs: FAILOVER_LIMIT_MS })
     const keep = process.env.PEER_HOSTS_HISTORY
     if (keep !== undefined) log(`history: ${saveHistory(keep, 'docker', recorder.history, verdict)}`)
     const failover = verdict.failovers.find((entry) => entry.host === victim.name)

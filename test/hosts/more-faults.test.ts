@@ -15,13 +15,13 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ask } from '../../cli/agent-client.js'
-import { waitFor, withLogTails } from '../node/agent/cluster-support.js'
+import { waitFor } from '../node/agent/cluster-support.js'
 import { check, describeAnomaly, HEAL_BUDGET_MS, type Anomaly } from './checker.js'
 import { AUX, startCluster, type Cluster } from './cluster.js'
-import { saveHistory } from './history.js'
 import type { Host } from './hosts.js'
 import { DATA_DIR_MIB, writeConcurrently } from './nemesis.js'
 import { OFFLINE_AFTER_RESTART_MS } from './schedule.js'
+import { SuiteCluster } from './suite-cluster.js'
 
 const HOSTS = 5
 const REPLICAS = 10
@@ -41,37 +41,12 @@ const log = (line: string): void => console.log(`    ${line}`)
 const isHealFailure = (anomaly: Anomaly): boolean => anomaly.kind === 'duplicate' || (anomaly.kind === 'undesired' && / ms after the \S+ \(.*\) ended$/.test(anomaly.detail ?? ''))
 
 let cluster: Cluster | undefined
-let starting: Promise<Cluster> | undefined
 const more = suite('hosts: one-way drop, offline reboot, full disk, writes across a partition')
+const shared = new SuiteCluster('more-faults', async () => (cluster = await startCluster(HOSTS, REPLICAS, log, { dataDirMiB: DATA_DIR_MIB })))
+const anomaliesSince = (fromMs: number): Anomaly[] => shared.anomaliesSince(fromMs)
+const withLogs = (test: () => Promise<void>): Promise<void> => shared.run(test)
 
-/**
- * The cluster, started by the first test that needs it. Not in a `before` hook: uvu 0.5 reports a
- * hook's error nowhere and exits 0 with no test run, so a cluster that failed to start would pass.
- */
-function ready(): Promise<Cluster> {
-  starting ??= startCluster(HOSTS, REPLICAS, log, { dataDirMiB: DATA_DIR_MIB }).then((started) => (cluster = started))
-  return starting
-}
-
-more.after(() => {
-  const keep = process.env.PEER_HOSTS_HISTORY
-  if (keep !== undefined && cluster !== undefined) log(`history: ${saveHistory(keep, 'more-faults', cluster.recorder.history, check(cluster.recorder.history, { settledAtEnd: false }))}`)
-  cluster?.teardown()
-})
-
-/** The verdict's anomalies that began at or after `fromMs` (the history so far, judged as unsettled). */
-function anomaliesSince(fromMs: number): Anomaly[] {
-  return check(cluster!.recorder.history, { settledAtEnd: false }).anomalies.filter((anomaly) => anomaly.fromMs >= fromMs)
-}
-
-async function withLogs(test: () => Promise<void>): Promise<void> {
-  await ready()
-  try {
-    await test()
-  } catch (error) {
-    throw await withLogTails(error, cluster?.hosts.hosts.map((host) => host.log) ?? [])
-  }
-}
+more.after(() => shared.finish())
 
 /** After a fault ends at `endedMs`: until every slot runs once, and whether any slot doubled again after that. */
 async function onceAfter(endedAt: number, endedMs: number): Promise<{ onceMs: number; doubledAgain: string[] }> {

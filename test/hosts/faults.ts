@@ -161,8 +161,8 @@ export class Faults {
 
   /**
    * Fills the file system under the host's data directory (a tmpfs: Hosts' dataDirMiB) to the last
-   * byte with one file, so every write of the agent there fails with ENOSPC. Answers how many bytes
-   * that took.
+   * byte with one file, so every write of the agent there fails with ENOSPC. The record's detail
+   * says how many bytes that took.
    */
   async fillDisk(host: Host): Promise<FaultRecord> {
     const path = join(host.dataDir, FILLER)

@@ -6,6 +6,8 @@
 //   --hosts N          hosts (default 5); the service has 2 × N replicas
 //   --duration D       how long faults go on: 60s, 2m, 90000ms (default 60s)
 //   --seed S           the schedule's seed (default 1)
+//   --driver D         process (default) or docker: the service runs as containers of peer-test:latest
+//                      on this machine's Docker engine, which every agent reaches by its socket
 //   --history DIR      keep the history and verdict as JSON in DIR
 //   --report FILE      write an HTML timeline of the run to FILE
 //   --json             one JSON object on stdout; progress goes to stderr either way
@@ -38,6 +40,7 @@ const { values } = parseArgs({
     hosts: { type: 'string', default: '5' },
     duration: { type: 'string', default: '60s' },
     seed: { type: 'string', default: '1' },
+    driver: { type: 'string', default: 'process' },
     history: { type: 'string' },
     report: { type: 'string' },
     json: { type: 'boolean', default: false },
@@ -48,9 +51,11 @@ const { values } = parseArgs({
 const hosts = wholeNumber('hosts', values.hosts!, 2)
 const seed = wholeNumber('seed', values.seed!, 0)
 const duration = durationMs(values.duration!)
+const driver = values.driver
+if (driver !== 'process' && driver !== 'docker') throw new Error(`--driver: process or docker, got ${JSON.stringify(driver)}`)
 const log = (line: string): void => void process.stderr.write(`nemesis: ${line}\n`)
 
-const run = await runNemesis({ hosts, durationMs: duration, seed, log })
+const run = await runNemesis({ hosts, durationMs: duration, seed, driver, log })
 const { figures, verdict, history, schedule } = run
 const historyFile = values.history === undefined ? undefined : saveHistory(values.history, `nemesis-seed${seed}`, history, verdict)
 const result = {
@@ -58,6 +63,7 @@ const result = {
   ...figures,
   seed,
   hosts,
+  driver,
   durationMs: duration,
   replicas: hosts * 2,
   wallMs: run.wallMs,
@@ -76,7 +82,7 @@ if (values.report !== undefined) {
   const summary = [
     `seed ${seed}, ${hosts} hosts, ${hosts * 2} replicas, faults for ${duration / 1000} s; load average ${run.loadAverage.before.join(' ')} → ${run.loadAverage.after.join(' ')} on ${cpus().length} cores`,
     `valid: ${result.valid}; lost ${figures.lost}; duplicates after heal ${figures.duplicatesAfterHeal} (${figures.duplicateIntervals} brief doubles in all); failover p50 ${figures.failoverMsP50} ms, p99 ${figures.failoverMsP99} ms; spurious moves ${figures.spuriousMoves} of ${figures.moves}; agent crashes ${figures.crashes}; converged ${figures.convergeMs} ms after the final heal`,
-    `reproduce: npm run nemesis -- --hosts ${hosts} --duration ${duration / 1000}s --seed ${seed} --report <file>`,
+    `reproduce: npm run nemesis -- --hosts ${hosts} --duration ${duration / 1000}s --seed ${seed}${driver === 'docker' ? ' --driver docker' : ''} --report <file>`,
   ]
   writeFileSync(values.report, timelineHtml(history, verdict, { title: `peer nemesis, seed ${seed}`, summary }))
 }

@@ -86,6 +86,13 @@ export class LocalCluster {
     // Its own process group: a terminal's Ctrl-C reaches only the parent, which stops each agent once.
     const child = spawn(executable!, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true })
     const log = createWriteStream(agent.log, { flags: 'a' })
+    // A log that cannot be written (the data directory is full) must not end this process, and the
+    // agent must not block on a full pipe: its lines are dropped until the file can take them again.
+    log.on('error', (error) => {
+      process.stderr.write(`agent ${index}: cannot write its log ${agent.log}: ${error.message}\n`)
+      child.stderr!.unpipe(log)
+      child.stderr!.resume()
+    })
     child.stderr!.pipe(log)
     agent.child = child
     agent.running = true

@@ -6,7 +6,7 @@
 // Files are written 0600; makePrivate tightens a directory (0700) and the files in it, for data
 // written before, or by hand, with looser modes.
 
-import { chmod, open, readdir, rename, type FileHandle } from 'node:fs/promises'
+import { chmod, open, readdir, rename, unlink, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 
 export const PRIVATE_FILE_MODE = 0o600
@@ -17,14 +17,21 @@ export async function writeFileDurably(dir: string, name: string, data: Uint8Arr
   const temp = join(dir, tempName)
   const handle = await open(temp, 'w', PRIVATE_FILE_MODE)
   try {
-    // The mode given to open applies only to a new file; a temporary file left behind keeps its own.
-    await handle.chmod(PRIVATE_FILE_MODE)
-    await writeAll(handle, data)
-    await handle.sync()
-  } finally {
-    await handle.close()
+    try {
+      // The mode given to open applies only to a new file; a temporary file left behind keeps its own.
+      await handle.chmod(PRIVATE_FILE_MODE)
+      await writeAll(handle, data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temp, join(dir, name))
+  } catch (error) {
+    // A write that failed (a full disk, most often) must not leave its temporary file behind: on a
+    // full disk each retry would add one, and the space they hold is what the disk lacks.
+    await unlink(temp).catch(() => undefined)
+    throw error
   }
-  await rename(temp, join(dir, name))
   await syncDirectory(dir)
 }
 

@@ -132,7 +132,8 @@ export class ClusterState implements PeerLookup {
     if (status === 'dead' || status === 'left') state = 'dead'
     else if (status === 'suspect') state = 'suspect'
     else if (settings?.drain) state = 'draining'
-    else if (settings?.cordon) state = 'cordoned'
+    // A peer with a full disk can start nothing: placed around like a cordoned one, keeping what it runs.
+    else if (settings?.cordon || advert.diskFull === true) state = 'cordoned'
     else state = 'alive'
     const labels = settings && Object.keys(settings.labels).length > 0 ? { ...advert.labels, ...settings.labels } : advert.labels
     return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }

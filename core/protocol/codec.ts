@@ -330,6 +330,7 @@ function advert(value: unknown, path: Path): Advert {
     tasks,
     // Optional: peers that predate usage adverts send none.
     ...(own(body, 'usage') === undefined ? {} : { usage: list(body, path, 'usage', WIRE_LIMITS.maxTasksPerAdvert, (item, itemPath) => taskUsage(item, itemPath, slots)) }),
+    ...(own(body, 'diskFull') !== undefined && boolean(body, path, 'diskFull') ? { diskFull: true as const } : {}),
   }
 }
 

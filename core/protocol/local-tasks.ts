@@ -210,6 +210,14 @@ export class LocalTasks {
     return { service: task.view.service, ownershipChanged }
   }
 
+  /**
+   * Gives up every task waiting out a restart backoff: the host said it cannot start tasks (its data
+   * directory is full), so another peer should take the slot now rather than after the retries.
+   */
+  giveUpWaiting(reason: string): void {
+    for (const task of [...this.tasks.values()]) if (task.restartAt !== undefined) this.stop(task.view.slot, reason)
+  }
+
   /** Restarts tasks whose backoff is over and checks health deadlines that passed. */
   tick(now: number): void {
     for (const task of this.tasks.values()) {

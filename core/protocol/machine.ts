@@ -122,6 +122,8 @@ export class PeerMachine {
   private expectedWakeAt = Infinity
   private started = false
   private readonly observe: ProtocolObserver
+  /** The host cannot write to its data directory: it starts nothing and takes no new slot. */
+  private diskFull = false
 
   constructor(init: MachineInit) {
     this.self = init.self
@@ -294,6 +296,23 @@ export class PeerMachine {
     // wait — except during a rolling update, where every peer must see a wave settle at the same
     // moment to open the next one together (a peer that opened it alone would bid alone).
     this.advert.publish(now, report.ownershipChanged || this.rollingUpdate(report.service))
+    if (this.diskFull) this.tasks.giveUpWaiting('cannot start here: the data directory is full')
+    return this.flush()
+  }
+
+  /**
+   * The host's data directory became full (or has room again). While full the peer advertises it,
+   * so every peer (itself included) sees it as cordoned: it keeps its running tasks, bids for
+   * nothing, and gives up tasks waiting to restart here so they are placed elsewhere now.
+   */
+  diskFullChanged(full: boolean, now: number): Output[] {
+    this.now = now
+    if (full === this.diskFull) return this.flush()
+    this.diskFull = full
+    this.advert.setDiskFull(full)
+    if (full) this.tasks.giveUpWaiting('cannot start here: the data directory is full')
+    this.advert.publish(now)
+    for (const service of this.specs.keys()) this.markDirty(service)
     return this.flush()
   }
 

@@ -34,6 +34,12 @@ export interface Advert {
    * makes no peer reconcile.
    */
   readonly usage?: readonly TaskUsage[]
+  /**
+   * The peer cannot write to its data directory (it is full): it keeps running what it runs but
+   * can start nothing (a task's record could not be written), so peers place around it as around a
+   * cordoned one until it clears. Absent when false, so older peers decode the advert unchanged.
+   */
+  readonly diskFull?: true
 }
 
 /** One task's measured use: CPU in millicores (1000 = one core busy) and resident memory in MiB. */

@@ -35,6 +35,7 @@ export class OwnAdvert {
   private dueAt = Infinity
   /** The tasks' last measured use (the agent measures; the simulator does not). */
   private usage: readonly TaskUsage[] | undefined
+  private diskFull = false
 
   constructor(private readonly deps: OwnAdvertDeps, private readonly init: OwnAdvertInit) {}
 
@@ -57,6 +58,7 @@ export class OwnAdvert {
       drivers: this.init.drivers,
       tasks,
       ...(this.usage === undefined ? {} : { usage: this.usageOf(tasks) }),
+      ...(this.diskFull ? { diskFull: true as const } : {}),
     }
     this.deps.cluster.putAdvert(advert)
     this.changed = true
@@ -72,6 +74,11 @@ export class OwnAdvert {
   private usageOf(tasks: readonly TaskView[]): TaskUsage[] {
     const listed = new Set(tasks.map((task) => task.slot))
     return (this.usage ?? []).filter((entry) => listed.has(entry.slot))
+  }
+
+  /** Whether the next adverts say the data directory is full; publish() after a change. */
+  setDiskFull(full: boolean): void {
+    this.diskFull = full
   }
 
   /** The advert to broadcast, when one is due by `now`; it is then no longer pending. */

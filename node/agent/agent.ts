@@ -45,6 +45,7 @@ import { AGENT_DEFAULTS, stopGraceOf } from './config.js'
 import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
+import { DataDirSpace } from './data-dir-space.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
 import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
 import { SlotOrders } from './slot-orders.js'
@@ -117,6 +118,9 @@ export class Agent implements AgentContext {
   private readonly slotOrders = new SlotOrders()
   /** host:port of /metrics, when served. */
   metricsAddress: string | undefined
+  /** Whether the data directory has room (data-dir-space.ts). */
+  readonly space: DataDirSpace
+  private spaceTimer: NodeJS.Timeout | undefined
 
   private constructor(
     readonly self: PeerId,
@@ -132,7 +136,14 @@ export class Agent implements AgentContext {
     private readonly secretFiles: SecretFiles,
     private readonly options: AgentOptions,
     private readonly metrics: AgentMetrics,
-  ) {}
+  ) {
+    this.space = new DataDirSpace({
+      root: layout.root,
+      log: options.log,
+      event: (message) => this.events.push({ at: Date.now(), kind: 'agent', message }),
+      changed: (full) => this.onSpaceChanged(full),
+    })
+  }
 
   static async start(options: AgentOptions): Promise<Agent> {
     const labelsProblem = ownLabelsProblem(options.labels)
@@ -227,6 +238,9 @@ export class Agent implements AgentContext {
     this.feed(machine.start(now()))
     this.feed(machine.desiredChanged(desiredView(replica.doc, this.options.log), now()))
     for (const peer of transport.peers()) this.feed(machine.connected(peer, now()))
+    void this.space.check()
+    this.spaceTimer = setInterval(() => void this.space.check(), AGENT_DEFAULTS.spaceCheckIntervalMs)
+    this.spaceTimer.unref()
   }
 
   // --- inputs -----------------------------------------------------------------------------------
@@ -251,6 +265,19 @@ export class Agent implements AgentContext {
     const view = desiredView(doc, this.options.log)
     this.events.push({ at: Date.now(), kind: 'desired', digest: view.digest, services: view.services.length })
     this.feed(this.machine.desiredChanged(view, now()))
+  }
+
+  /**
+   * Full: the machine stops taking slots. Room again: it takes them, and what could not be saved
+   * meanwhile is saved now (the write keys are reset, so the next save writes whatever it holds).
+   */
+  private onSpaceChanged(full: boolean): void {
+    if (!full) {
+      this.assignmentsKey = ''
+      this.membersKey = ''
+      this.replica.persistPending().catch((error: unknown) => this.options.log(`desired state: saving after the disk had room again failed: ${messageOf(error)}`))
+    }
+    this.feed(this.machine.diskFullChanged(full, now()))
   }
 
   private tick(): void {
@@ -333,6 +360,7 @@ export class Agent implements AgentContext {
     }
     if (!result.ok) {
       this.metrics.driverError(spec.driver, 'start')
+      this.space.failed(`the record of ${slot}`, result.detail)
       this.options.log(`cannot start ${slot}: ${result.detail}`)
       this.events.push({ at: Date.now(), kind: 'task', slot, state: 'failed', detail: result.detail })
       this.feed(this.machine.taskChanged(slot, 'failed', now()))
@@ -431,6 +459,7 @@ export class Agent implements AgentContext {
 
   /** Persists this peer's tasks when the set (or a task's outcome) changed; writes are serial and coalesce. */
   private saveAssignments(): void {
+    if (this.space.full) return
     const tasks = this.machine.localTasks()
     const key = tasks.map((t) => `${t.slot} ${t.specHash} ${t.state === 'complete' || t.state === 'failed' ? t.state : ''}`).sort().join('\n')
     if (key === this.assignmentsKey) return
@@ -443,7 +472,12 @@ export class Agent implements AgentContext {
     for (const slot of this.specs.keys()) if (!tasks.some((t) => t.slot === slot)) this.specs.delete(slot)
     this.assignmentsWrite = this.assignmentsWrite
       .then(() => writeAssignments(this.layout.assignments, assignments))
-      .catch((error: unknown) => this.options.log(`cannot save local tasks to ${this.layout.assignments}: ${messageOf(error)}`))
+      .catch((error: unknown) => {
+        this.space.failed(this.layout.assignments, error)
+        // Out of space: saved again when the disk has room (onSpaceChanged), not retried meanwhile.
+        if (this.space.full && this.assignmentsKey === key) this.assignmentsKey = ''
+        this.options.log(`cannot save local tasks to ${this.layout.assignments}: ${messageOf(error)}`)
+      })
   }
 
   /**
@@ -453,6 +487,7 @@ export class Agent implements AgentContext {
    * still waits for them.
    */
   private saveMembers(): void {
+    if (this.space.full) return
     const members = this.machine.memberRecords()
       .filter((record) => record.peer !== this.self && (record.status === 'alive' || record.status === 'suspect'))
       .map((record) => record.peer)
@@ -462,7 +497,11 @@ export class Agent implements AgentContext {
     this.membersKey = key
     this.membersWrite = this.membersWrite
       .then(() => writeKnownMembers(this.layout.members, members))
-      .catch((error: unknown) => this.options.log(`cannot save the known members to ${this.layout.members}: ${messageOf(error)}`))
+      .catch((error: unknown) => {
+        this.space.failed(this.layout.members, error)
+        if (this.space.full && this.membersKey === key) this.membersKey = ''
+        this.options.log(`cannot save the known members to ${this.layout.members}: ${messageOf(error)}`)
+      })
   }
 
   // --- shutdown ---------------------------------------------------------------------------------
@@ -478,6 +517,7 @@ export class Agent implements AgentContext {
 
   private async shutdown(stopTasks: boolean): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer)
+    clearInterval(this.spaceTimer)
     const outputs = this.machine.leave(now(), { stopTasks })
     await Promise.all(outputs.map((output) => this.dispatch(output)))
     if (stopTasks) {

@@ -27,6 +27,7 @@ import {
   type EditResult,
   type VersionRef,
 } from '../../crdt/index.js'
+import type { DataDirSpace } from './data-dir-space.js'
 import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction, type NodeRow, type SecretOutcome } from '../control/index.js'
 import { parseSlot, type PeerId, type PeerMachine, type ServiceSpec, type SlotId } from '../../core/index.js'
 import type { Host, P2pTransport } from '../../p2p/index.js'
@@ -42,6 +43,7 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly driver: LogsContext['driver'] & ExecContext['driver']
   readonly machine: Pick<PeerMachine, 'peerViews' | 'localTasks' | 'pendingServices' | 'memberRecords' | 'currentIncarnation' | 'advertisedUsage'>
   readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit' | 'warnings'>
+  readonly space: Pick<DataDirSpace, 'warnings'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
   readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'joinFailures'>
   readonly events: Pick<EventLog, 'recent' | 'follow'>
@@ -98,7 +100,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
           desiredDigest: agent.replica.digest(),
           members: { alive: count('alive'), suspect: count('suspect'), dead: count('dead'), left: count('left') },
           services: serviceRows(services(), tasks, pending()),
-          warnings: agent.replica.warnings(),
+          warnings: [...agent.replica.warnings(), ...agent.space.warnings()],
         },
       }
     },

@@ -33,6 +33,12 @@ export const AGENT_DEFAULTS = {
    */
   leaveFlushMs: 100,
   /**
+   * How often the agent looks at its data directory's free space (data-dir-space.ts): a statfs, so
+   * cheap; a full disk is then known (and peers place around it) within this, usually before a task
+   * start fails on it.
+   */
+  spaceCheckIntervalMs: 1_000,
+  /**
    * Events kept for `peer events`: enough for minutes of a busy peer, a few hundred KB. Events are for
    * people watching, not an audit log (history is in the CRDT), so older ones are simply dropped.
    */

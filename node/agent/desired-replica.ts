@@ -164,6 +164,16 @@ export class DesiredReplica {
     return this.store.snapshotBytes + this.store.logBytes
   }
 
+  /**
+   * Writes whatever the current document holds that a failed persist left in memory only (a full
+   * disk): called when the disk has room again, rather than waiting for the next change.
+   */
+  persistPending(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.store.persist(this.current)
+    })
+  }
+
   /** Damage the store found on disk when it opened (a damaged snapshot or log, a torn tail, missing changes). */
   warnings(): StatusWarning[] {
     return [...this.storeWarnings]

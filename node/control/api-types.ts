@@ -121,8 +121,11 @@ export interface StatusAnswer {
 export interface StatusWarning {
   /** When it was found (ms since the epoch). */
   readonly at: number
-  /** `desired-state`: the desired-state files in its data directory were damaged or incomplete when it started. */
-  readonly source: 'desired-state'
+  /**
+   * `desired-state`: the desired-state files in its data directory were damaged or incomplete when it
+   * started. `data-dir`: its data directory is full (node/agent/data-dir-space.ts); gone once it has room.
+   */
+  readonly source: 'desired-state' | 'data-dir'
   /** One line for a person. */
   readonly message: string
 }

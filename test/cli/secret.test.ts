@@ -42,6 +42,7 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
         return result
       },
     },
+    space: { warnings: () => [] },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
     host: { addresses: () => [], connectionFaults: () => 0, joinFailures: () => [] },
     driver: { logs: unused, exec: unused },

@@ -18,9 +18,11 @@
 //   running longer than the conflict window (stopping takes a moment too) — or, for a version that
 //   was desired earlier, longer than the rollout budget, since a rolling update replaces the copies
 //   a few at a time. A copy on a host that could not learn of the change (excuses.ts) counts from
-//   when the fault ends.
+//   when the fault ends, and has the heal budget from then.
 // - every acknowledged write is present on every live agent after heal → `write-missing`: each
-//   agent's read-back spec (history.finalReads) is the last desired one, and all hold one digest.
+//   agent's read-back services (history.finalReads) are the last desired ones — each spec as written,
+//   none removed still held — and all hold one digest. Writes made on two sides of a partition are
+//   judged the same way: their merge is what the history desires from when they were sent.
 // - no-overcommit → `overcommit`: checked in every sample with no window at all: it is safety.
 // - At the end of the run (after faults healed and the run settled), the simulator's own functions
 //   everySlotOnce, onlyDesired and noOvercommit over the last sample: `final-state`.
@@ -32,7 +34,7 @@
 
 import { fencedByMajority, placementRequest, type ServiceSpec } from '../../core/index.js'
 import { everySlotOnce, noOvercommit, onlyDesired, type RunningTask, type Violation, type WorldState } from '../../sim/invariants.js'
-import { duplicateExcuse, staleExcused } from './excuses.js'
+import { duplicateExcuse, isolatedAt, staleExcuse } from './excuses.js'
 import type { Copy, FaultRecord, History, Sample } from './history.js'
 import { slotMoves, MOVE_SETTLE_MS, type Move } from './moves.js'
 
@@ -103,6 +105,11 @@ export interface Verdict {
   readonly samples: number
 }
 
+/** One line for a person: kind, slot, hosts, when, and the detail. */
+export function describeAnomaly(anomaly: Anomaly): string {
+  return `${anomaly.kind} ${anomaly.slot ?? ''} on [${anomaly.hosts.join(' ')}] ${anomaly.fromMs}–${anomaly.toMs} ms${anomaly.detail === undefined ? '' : `: ${anomaly.detail}`}`
+}
+
 export function check(history: History, options: CheckOptions = {}): Verdict {
   const conflictWindowMs = options.conflictWindowMs ?? CONFLICT_WINDOW_MS
   const failoverBudgetMs = options.failoverBudgetMs ?? FAILOVER_BUDGET_MS
@@ -112,13 +119,17 @@ export function check(history: History, options: CheckOptions = {}): Verdict {
   const anomalies: Anomaly[] = [
     ...unexplainedDuplicates(history, conflictWindowMs, options.healBudgetMs ?? HEAL_BUDGET_MS),
     ...missingSlots(history, failoverBudgetMs, placementBudgetMs),
-    ...undesiredCopies(history, conflictWindowMs, options.rolloutBudgetMs ?? ROLLOUT_BUDGET_MS),
+    ...undesiredCopies(history, conflictWindowMs, options.rolloutBudgetMs ?? ROLLOUT_BUDGET_MS, options.healBudgetMs ?? HEAL_BUDGET_MS),
     ...overcommits(history),
     ...(options.settledAtEnd === false ? [] : finalState(history)),
     ...missingWrites(history),
   ]
   anomalies.sort((a, b) => a.fromMs - b.fromMs || (a.slot ?? '').localeCompare(b.slot ?? ''))
-  const failovers = history.faults.filter((fault) => fault.kind === 'crash' || fault.kind === 'kill').flatMap((fault) => fault.hosts.map((host) => failoverAfter(history, fault, host)))
+  // A host crashed while cut off (an offline reboot) had its slots replaced when the cut began:
+  // the crash has no failover of its own to measure.
+  const failovers = history.faults
+    .filter((fault) => fault.kind === 'crash' || fault.kind === 'kill')
+    .flatMap((fault) => fault.hosts.filter((host) => !isolatedAt(history.faults, host, fault.fromMs)).map((host) => failoverAfter(history, fault, host)))
   return {
     valid: anomalies.length === 0,
     anomalies,
@@ -189,6 +200,8 @@ function missingWrites(history: History): Anomaly[] {
           problems.push(`${spec.name}: holds ${held.replicas} replicas at ${placementRequest(held).specHash}, written ${spec.replicas} at ${placementRequest(spec).specHash}`)
         }
       }
+      // A removal is a write too: a service removed last must be gone.
+      for (const held of read.services) if (!wanted.some((spec) => spec.name === held.name)) problems.push(`${held.name} held, but removed`)
     }
     if (problems.length > 0) anomalies.push({ kind: 'write-missing', hosts: [read.host], fromMs: read.atMs, toMs: read.atMs, detail: problems.join('; ') })
   }
@@ -322,26 +335,41 @@ function versionsSoFar(history: History, atMs: number): Set<string> {
   return seen
 }
 
-function undesiredCopies(history: History, conflictWindowMs: number, rolloutBudgetMs: number): Anomaly[] {
+function undesiredCopies(history: History, conflictWindowMs: number, rolloutBudgetMs: number, healBudgetMs: number): Anomaly[] {
   const anomalies: Anomaly[] = []
-  const open = new Map<string, { copy: Copy; fromMs: number; reason: string; budgetMs: number }>()
+  /** Copies (`host pid`) not desired that a fault explained in the previous sample, with that fault. */
+  let excused = new Map<string, FaultRecord>()
+  const open = new Map<string, { copy: Copy; fromMs: number; reason: string; budgetMs: number; after?: FaultRecord }>()
   const close = (key: string, toMs: number): void => {
     const entry = open.get(key)!
     open.delete(key)
-    if (toMs - entry.fromMs > entry.budgetMs) anomalies.push({ kind: 'undesired', slot: entry.copy.slot, hosts: [entry.copy.host], fromMs: entry.fromMs, toMs, detail: entry.reason })
+    const after = entry.after === undefined ? '' : `; ${toMs - entry.fromMs} ms after the ${entry.after.kind} (${entry.after.detail ?? entry.after.hosts.join(' ')}) ended`
+    if (toMs - entry.fromMs > entry.budgetMs) anomalies.push({ kind: 'undesired', slot: entry.copy.slot, hosts: [entry.copy.host], fromMs: entry.fromMs, toMs, detail: `${entry.reason}${after}` })
   }
   for (const sample of history.samples) {
     const services = desiredAt(history, sample.atMs) ?? []
     const now = new Set<string>()
+    const nowExcused = new Map<string, FaultRecord>()
     for (const copy of sample.copies) {
       const reason = undesiredReason(copy, services)
-      if (reason === undefined || staleExcused(history.faults, copy.host, sample.atMs)) continue
+      if (reason === undefined) continue
       const key = `${copy.host} ${copy.pid}`
+      const excuse = staleExcuse(history.faults, copy.host, sample.atMs)
+      if (excuse !== undefined) {
+        nowExcused.set(key, excuse)
+        continue
+      }
       now.add(key)
+      if (open.has(key)) continue
       const earlier = reason.startsWith('version ') && versionsSoFar(history, sample.atMs).has(`${copy.service} ${copy.specHash}`)
-      if (!open.has(key)) open.set(key, { copy, fromMs: sample.atMs, reason, budgetMs: earlier ? rolloutBudgetMs : conflictWindowMs })
+      // A copy a fault explained until now has the heal budget, as a doubled slot does: its host
+      // must first be reached again, then learn of the change.
+      const after = excused.get(key)
+      const budgetMs = earlier ? rolloutBudgetMs : after !== undefined ? Math.max(conflictWindowMs, healBudgetMs) : conflictWindowMs
+      open.set(key, { copy, fromMs: sample.atMs, reason, budgetMs, ...(after === undefined ? {} : { after }) })
     }
     for (const key of [...open.keys()]) if (!now.has(key)) close(key, sample.atMs)
+    excused = nowExcused
   }
   const lastMs = history.samples.at(-1)?.atMs ?? 0
   for (const key of [...open.keys()]) close(key, lastMs)

@@ -13,11 +13,11 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { ask } from '../../cli/agent-client.js'
-import { waitFor, withLogTails } from '../node/agent/cluster-support.js'
+import { waitFor } from '../node/agent/cluster-support.js'
 import { check, HEAL_BUDGET_MS, type Anomaly } from './checker.js'
 import { startCluster, type Cluster } from './cluster.js'
-import { saveHistory } from './history.js'
 import type { Host } from './hosts.js'
+import { SuiteCluster } from './suite-cluster.js'
 
 const HOSTS = 5
 const REPLICAS = 10
@@ -32,29 +32,11 @@ const describe = (anomaly: Anomaly): string => `${anomaly.kind} ${anomaly.slot ?
 
 let cluster: Cluster | undefined
 const faults = suite('hosts: partition, loss and pause')
+const shared = new SuiteCluster('faults', async () => (cluster = await startCluster(HOSTS, REPLICAS, (line) => console.log(`    ${line}`))))
+const anomaliesSince = (fromMs: number): Anomaly[] => shared.anomaliesSince(fromMs)
+const withLogs = (test: () => Promise<void>): Promise<void> => shared.run(test)
 
-faults.before(async () => {
-  cluster = await startCluster(HOSTS, REPLICAS, (line) => console.log(`    ${line}`))
-})
-
-faults.after(() => {
-  const keep = process.env.PEER_HOSTS_HISTORY
-  if (keep !== undefined && cluster !== undefined) console.log(`    history: ${saveHistory(keep, 'faults', cluster.recorder.history, check(cluster.recorder.history, { settledAtEnd: false }))}`)
-  cluster?.teardown()
-})
-
-/** The verdict's anomalies that began at or after `fromMs` (the history so far, judged as unsettled). */
-function anomaliesSince(fromMs: number): Anomaly[] {
-  return check(cluster!.recorder.history, { settledAtEnd: false }).anomalies.filter((anomaly) => anomaly.fromMs >= fromMs)
-}
-
-async function withLogs(test: () => Promise<void>): Promise<void> {
-  try {
-    await test()
-  } catch (error) {
-    throw await withLogTails(error, cluster?.hosts.hosts.map((host) => host.log) ?? [])
-  }
-}
+faults.after(() => shared.finish())
 
 faults('a partition into halves 2 | 3 heals to one copy of every slot, with nothing lost meanwhile', () => withLogs(async () => {
   const { faults: nemesis, hosts, recorder } = cluster!

@@ -5,7 +5,13 @@
 // first, so peers get no FIN or RST and must notice the silence, then every process on the host (the
 // agent and all its tasks) is SIGKILLed. kill ends only the agent: the kernel closes its sockets at
 // once, so peers learn at once, and its tasks keep running as orphans.
+//
+// A one-way drop is one iptables rule in the sender's OUTPUT chain; a full disk is a real tmpfs under
+// the host's data directory filled to its last byte. An offline reboot is no fault of its own here:
+// the nemesis composes it from an isolation, a crash and a restart (nemesis.ts).
 
+import { open, rm, statfs } from 'node:fs/promises'
+import { join } from 'node:path'
 import { Firewall } from './firewall.js'
 import type { FaultRecord, HistoryRecorder } from './history.js'
 import type { Host, Hosts } from './hosts.js'
@@ -14,6 +20,9 @@ import { killAll, processesIn } from './processes.js'
 const CRASH = 'crash'
 const PARTITION = 'partition'
 const LOSS = 'loss'
+const ONE_WAY = 'one-way'
+/** The file the disk-full fault fills a data directory with, and removes to free it. */
+const FILLER = '.nemesis-filler'
 
 export class Faults {
   private readonly firewalls = new Map<string, Firewall>()
@@ -21,6 +30,8 @@ export class Faults {
   constructor(
     private readonly hosts: Hosts,
     private readonly recorder: HistoryRecorder,
+    /** What else a power cut ends besides the host's processes: its containers, with the Docker driver. */
+    private readonly alsoOnPowerCut?: (host: Host) => Promise<void>,
   ) {
     for (const host of hosts.hosts) this.firewalls.set(host.name, new Firewall(host.namespace))
   }
@@ -32,7 +43,7 @@ export class Faults {
     await firewall.drop(CRASH, 'OUTPUT', ['-o', 'eth0'])
     const fault = this.recorder.faultBegins({ kind: 'crash', hosts: [host.name] })
     const exited = host.agentExited
-    await this.killEverything(host)
+    await Promise.all([this.killEverything(host), this.alsoOnPowerCut?.(host)])
     await exited
     return fault
   }
@@ -132,6 +143,54 @@ export class Faults {
   async endLoss(host: Host): Promise<void> {
     await this.firewall(host).lift(LOSS)
     for (const fault of this.recorder.openFaults('loss', host.name)) this.recorder.faultEnds(fault)
+  }
+
+  /**
+   * `from`'s packets to `to` are dropped, `to`'s to `from` are not: a rule in OUTPUT in `from`'s
+   * namespace only. Replies `to` sends are delivered, but nothing `from` sends reaches it.
+   */
+  async oneWay(from: Host, to: Host): Promise<FaultRecord> {
+    await this.firewall(from).drop(ONE_WAY, 'OUTPUT', ['-d', to.address])
+    return this.recorder.faultBegins({ kind: 'one-way', hosts: [from.name, to.name], detail: `${from.name} → ${to.name} dropped`, separated: [[from.name, to.name]] })
+  }
+
+  async endOneWay(): Promise<void> {
+    for (const fault of this.recorder.openFaults('one-way')) this.recorder.faultEnds(fault)
+    await Promise.all([...this.firewalls.values()].map((firewall) => firewall.lift(ONE_WAY)))
+  }
+
+  /**
+   * Fills the file system under the host's data directory (a tmpfs: Hosts' dataDirMiB) to the last
+   * byte with one file, so every write of the agent there fails with ENOSPC. The record's detail
+   * says how many bytes that took.
+   */
+  async fillDisk(host: Host): Promise<FaultRecord> {
+    const path = join(host.dataDir, FILLER)
+    const chunk = Buffer.alloc(64 * 1024)
+    const file = await open(path, 'a')
+    let bytes = 0
+    try {
+      // Smaller and smaller writes at the end: the last page of the file system goes too.
+      for (let size = chunk.length; size >= 1;) {
+        try {
+          const { bytesWritten } = await file.write(chunk, 0, size)
+          bytes += bytesWritten
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error
+          size = Math.floor(size / 2)
+        }
+      }
+    } finally {
+      await file.close()
+    }
+    const { bavail, bsize } = await statfs(host.dataDir)
+    if (Number(bavail) * Number(bsize) > 0) throw new Error(`${host.name}: ${Number(bavail) * Number(bsize)} bytes still free after filling ${host.dataDir}`)
+    return this.recorder.faultBegins({ kind: 'disk-full', hosts: [host.name], detail: `${host.dataDir} filled with ${bytes} bytes` })
+  }
+
+  async freeDisk(host: Host): Promise<void> {
+    await rm(join(host.dataDir, FILLER), { force: true })
+    for (const fault of this.recorder.openFaults('disk-full', host.name)) this.recorder.faultEnds(fault)
   }
 
   private firewall(host: Host): Firewall {

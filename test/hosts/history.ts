@@ -21,7 +21,7 @@ export interface Sample {
   readonly copies: readonly Copy[]
 }
 
-export type FaultKind = 'crash' | 'kill' | 'partition' | 'pause' | 'loss'
+export type FaultKind = 'crash' | 'kill' | 'partition' | 'pause' | 'loss' | 'one-way' | 'disk-full'
 
 export interface FaultRecord {
   readonly kind: FaultKind
@@ -32,7 +32,8 @@ export interface FaultRecord {
   readonly detail?: string
   /**
    * For a partition: the pairs of hosts that cannot reach each other. Halves, one host isolated and
-   * a bridge host that sees both sides are all lists of such pairs.
+   * a bridge host that sees both sides are all lists of such pairs. For a one-way drop, the one pair
+   * (sender first): no connection between them works when only one direction does.
    */
   readonly separated?: readonly (readonly [string, string])[]
   /**
@@ -57,7 +58,7 @@ export interface DesiredEntry {
 
 /** A write a client made to the desired state through one host's agent, and how it answered. */
 export interface Operation {
-  readonly kind: 'apply' | 'scale'
+  readonly kind: 'apply' | 'scale' | 'rm'
   readonly host: string
   readonly fromMs: number
   readonly toMs: number

@@ -18,10 +18,15 @@ import { dataDirLayout, initDataDir } from '../../node/agent/index.js'
 import { repoRoot } from '../cli/run-cli.js'
 import { PEER_COMMAND } from '../peer-command.js'
 import { inNamespace } from './command.js'
+import { mountTmpfs, unmountUnder } from './mounts.js'
 import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
 
 export const AGENT_PORT = 4001
-const READY_TIMEOUT_MS = 30_000
+/**
+ * How long an agent may take to listen, or the hosts to mesh: generous, because on a shared two-core
+ * machine under a load average of 30–40 a `node --import tsx` start alone was seen to take over 30 s.
+ */
+const READY_TIMEOUT_MS = 90_000
 
 export interface Host {
   readonly index: number
@@ -55,6 +60,13 @@ export interface HostsInit {
   readonly memory?: string
   /** More `peer agent` flags for every agent. */
   readonly agentArgs?: readonly string[]
+  /**
+   * Each data directory on a tmpfs of this size, so the disk-full fault can fill it to the last
+   * byte without touching this machine's disk. Absent: plain directories under the run's base.
+   */
+  readonly dataDirMiB?: number
+  /** Agents run containers on this machine's Docker engine (`--docker auto`) as well as processes. */
+  readonly docker?: boolean
 }
 
 export class Hosts {
@@ -104,8 +116,10 @@ export class Hosts {
       const firstKey = dataDirLayout(join(base, 'h1')).swarmKey
       for (const { index, namespace, address } of plan.hosts) {
         const dataDir = join(base, `h${index}`)
+        if (init.dataDirMiB !== undefined) mountTmpfs(dataDir, init.dataDirMiB)
         const { peerId } = await initDataDir(dataDir, index === 1 ? {} : { keyFile: firstKey })
-        hosts.push({ index, name: `h${index}`, namespace, address, dataDir, socket: dataDirLayout(dataDir).socket, log: join(dataDir, 'agent.log'), peerId })
+        // Beside the data directory, not in it: a full data directory must not cost the evidence.
+        hosts.push({ index, name: `h${index}`, namespace, address, dataDir, socket: dataDirLayout(dataDir).socket, log: join(base, `h${index}.log`), peerId })
       }
     } catch (error) {
       made.teardown()
@@ -133,7 +147,7 @@ export class Hosts {
       ...PEER_COMMAND, 'agent',
       '--data', host.dataDir,
       '--listen', `${host.address}:${AGENT_PORT}`,
-      '--docker', 'off',
+      '--docker', this.init.docker === true ? 'auto' : 'off',
       '--cpu', this.init.cpu ?? '2',
       '--memory', this.init.memory ?? '2Gi',
       '--labels', `host=${host.name}`,
@@ -144,7 +158,13 @@ export class Hosts {
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.
     const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] })
-    child.stderr!.pipe(createWriteStream(host.log, { flags: 'a' }))
+    const log = createWriteStream(host.log, { flags: 'a' })
+    // A log that cannot be written must not end the run: its lines are dropped instead.
+    log.on('error', () => {
+      child.stderr!.unpipe(log)
+      child.stderr!.resume()
+    })
+    child.stderr!.pipe(log)
     host.agent = child
     host.agentExited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -205,6 +225,7 @@ export class Hosts {
     }
     // Hosts first, the bridge last: each veth is then deleted from its host's side.
     const problems = destroyNetworkSync([...this.plan.hosts.map((host) => host.namespace), this.plan.bridgeNamespace])
+    problems.push(...unmountUnder(this.base))
     rmSync(this.base, { recursive: true, force: true })
     if (problems.length > 0) throw new Error(`teardown left things behind: ${problems.join('; ')}`)
   }

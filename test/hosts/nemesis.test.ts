@@ -1,6 +1,7 @@
-// The nemesis in `npm test`: five hosts through a short seeded schedule (an agent killed while two
-// other hosts write at once, then a partition bridged by one host), judged by the checker. The seed
-// list is fixed, so a failure here reproduces with `npm run nemesis -- --seed <seed> --duration 40s`.
+// The nemesis in `npm test`: five hosts through a short seeded schedule (a power cut, an agent
+// killed, then a full disk under one host's data directory while two other hosts write at once),
+// judged by the checker. The seed list is fixed, so a failure here reproduces with
+// `npm run nemesis -- --seed <seed> --duration 45s`.
 //
 // Needs root (network namespaces, iptables): it fails, never skips, without them — CI runs as root.
 
@@ -10,8 +11,8 @@ import type { Anomaly } from './checker.js'
 import { saveHistory, type History } from './history.js'
 import { runNemesis } from './nemesis.js'
 
-const SEEDS = [23]
-const DURATION_MS = 40_000
+const SEEDS = [29]
+const DURATION_MS = 45_000
 
 const describe = (anomaly: Anomaly): string => `${anomaly.kind} ${anomaly.slot ?? ''} on [${anomaly.hosts.join(' ')}] ${anomaly.fromMs}–${anomaly.toMs} ms${anomaly.detail === undefined ? '' : `: ${anomaly.detail}`}`
 
@@ -33,7 +34,7 @@ function isLosingCopy(history: History, anomaly: Anomaly): boolean {
 const nemesis = suite('hosts: nemesis')
 
 for (const seed of SEEDS) {
-  nemesis(`seed ${seed}: through kills, partitions and concurrent writes nothing is lost, nothing undesired runs, no host is over-committed and every write reaches every agent`, async () => {
+  nemesis(`seed ${seed}: through a power cut, a kill, a full disk and concurrent writes nothing is lost, nothing undesired runs, no host is over-committed and every write reaches every agent`, async () => {
     const run = await runNemesis({ hosts: 5, durationMs: DURATION_MS, seed, log: (line) => console.log(`    ${line}`) })
     const { figures, verdict } = run
     const keep = process.env.PEER_HOSTS_HISTORY
@@ -52,8 +53,9 @@ for (const seed of SEEDS) {
     // KNOWN FAILURE, not asserted until the agent is fixed (issue 16): a restarted agent no longer
     // restarts replaced slots (bugs 1, 2 and 4 are asserted in crash.test.ts and orphans.test.ts), but
     // when the spec changed while it was down it can still keep an orphan of the old version beside
-    // the new copy (seen in 1 of 4 runs of this seed: web/8 and web/9 for 40 s), and a heal can take
-    // longer than the 2 s budget on a loaded host. When fixed: assert.equal(verdict.anomalies, []).
+    // the new copy (seen in 1 of 4 runs of seed 23 before the schedule changed: web/8 and web/9 for
+    // 40 s), and a heal can take longer than the 2 s budget on a loaded host. When fixed:
+    // assert.equal(verdict.anomalies, []).
     const duplicates = verdict.anomalies.filter(known)
     if (duplicates.length > 0) console.log(`    KNOWN FAILURE (issue 16; not asserted yet): ${duplicates.length} slots ran twice beyond their budget`)
   })

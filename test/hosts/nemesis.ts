@@ -9,10 +9,10 @@ import { ask } from '../../cli/agent-client.js'
 import { percentile } from '../../sim/metrics.js'
 import { withLogTails } from '../node/agent/cluster-support.js'
 import { check, type Anomaly, type Verdict } from './checker.js'
-import { SERVICE, serviceSpec, startCluster, type Cluster } from './cluster.js'
+import { AUX, desiredServices, SERVICE, startCluster, type Cluster, type TaskDriver } from './cluster.js'
 import type { FaultKind, History } from './history.js'
 import type { AgentExit } from './hosts.js'
-import { describeEpisode, faultMs, makeSchedule, type Episode, type Schedule, type Writes } from './schedule.js'
+import { describeEpisode, faultMs, makeSchedule, OFFLINE_AFTER_RESTART_MS, type Episode, type Schedule, type Writes } from './schedule.js'
 
 export interface NemesisInit {
   readonly hosts: number
@@ -20,6 +20,8 @@ export interface NemesisInit {
   readonly seed: number
   /** Replicas of the one service; 2 per host by default. */
   readonly replicas?: number
+  /** How tasks run: processes (default) or containers on this machine's Docker engine. */
+  readonly driver?: TaskDriver
   readonly log?: (line: string) => void
 }
 
@@ -58,6 +60,8 @@ export interface NemesisRun {
 }
 
 const CONVERGE_TIMEOUT_MS = 30_000
+/** Each host's data directory is a tmpfs this big, for the disk-full fault to fill. */
+export const DATA_DIR_MIB = 8
 /** Watched after convergence, so the last sample stands for a settled cluster. */
 const SETTLE_MS = 3_000
 
@@ -70,7 +74,7 @@ export async function runNemesis(init: NemesisInit): Promise<NemesisRun> {
   const schedule = makeSchedule(init.seed, init.hosts, init.durationMs, replicas)
   const before = round2(loadavg())
   const startedAt = Date.now()
-  const cluster = await startCluster(init.hosts, replicas, log)
+  const cluster = await startCluster(init.hosts, replicas, log, { dataDirMiB: DATA_DIR_MIB, ...(init.driver === undefined ? {} : { driver: init.driver }) })
   try {
     for (const episode of schedule.episodes) await runEpisode(cluster, episode, log)
     const convergeMs = await healAndConverge(cluster, log)
@@ -101,32 +105,53 @@ async function runEpisode(cluster: Cluster, episode: Episode, log: (line: string
     case 'bridge': await faults.bridge(named(fault.left), hosts.host(fault.bridge), named(fault.right)); break
     case 'loss': await faults.loss(hosts.host(fault.host), fault.probability); break
     case 'pause': faults.pause(hosts.host(fault.host)); break
+    case 'one-way': await faults.oneWay(hosts.host(fault.from), hosts.host(fault.to)); break
+    case 'offline-reboot': await faults.partition([[hosts.host(fault.host)], hosts.hosts.filter((host) => host.name !== fault.host)]); break
+    case 'disk-full': await faults.fillDisk(hosts.host(fault.host)); break
   }
+  const injectedAt = Date.now()
   const writes = episode.writes === undefined ? Promise.resolve() : sleep(episode.writes.offsetMs).then(() => writeConcurrently(cluster, episode.writes!, log))
-  await sleep(faultMs(fault))
+  if (fault.kind === 'offline-reboot') {
+    // The power cut and the restart happen inside the isolation. The heal comes as planned, but never
+    // sooner than OFFLINE_AFTER_RESTART_MS after the agent listens again: on a loaded machine its
+    // start alone can take longer than the plan allowed, and the rejoin limit counts from there.
+    const host = hosts.host(fault.host)
+    await sleep(fault.crashAfterMs)
+    await faults.crash(host)
+    await sleep(fault.downMs)
+    await faults.restart(host)
+    log(`t=${cluster.recorder.now()} ms ${host.name} restarted while isolated`)
+    await sleep(OFFLINE_AFTER_RESTART_MS)
+  }
+  await sleep(Math.max(0, faultMs(fault) - (Date.now() - injectedAt)))
   switch (fault.kind) {
     case 'crash':
     case 'kill': await faults.restart(hosts.host(fault.host)); break
     case 'partition':
-    case 'bridge': await faults.heal(); break
+    case 'bridge':
+    case 'offline-reboot': await faults.heal(); break
     case 'loss': await faults.endLoss(hosts.host(fault.host)); break
     case 'pause': faults.resume(hosts.host(fault.host)); break
+    case 'one-way': await faults.endOneWay(); break
+    case 'disk-full': await faults.freeDisk(hosts.host(fault.host)); break
   }
   await writes
   await sleep(episode.quietMs)
 }
 
 /**
- * A scale through one host and an apply through another, sent together. Both set the same replica
- * count, so the merge is known whatever order they land in: that spec is desired from when they were
- * sent. Should one fail, what the other wrote is desired instead.
+ * A scale through one host and an apply through another (and, during a partition, aux created or
+ * removed through a third), sent together. Scale and apply set the same replica count and aux is
+ * another service, so the merge is known whatever order they land in: it is desired from when they
+ * were sent. Should one fail, what the others wrote is desired instead.
  */
-async function writeConcurrently(cluster: Cluster, writes: Writes, log: (line: string) => void): Promise<void> {
+export async function writeConcurrently(cluster: Cluster, writes: Writes, log: (line: string) => void): Promise<void> {
   const { recorder, hosts } = cluster
   const fromMs = recorder.now()
-  const was = { replicas: cluster.replicas, round: cluster.round }
-  recorder.desire([serviceSpec(writes.replicas, writes.round)], fromMs)
-  const timed = async (kind: 'scale' | 'apply', host: string, detail: string, write: () => Promise<void>): Promise<boolean> => {
+  const was = { replicas: cluster.replicas, round: cluster.round, aux: cluster.aux }
+  const auxWrite = writes.auxVia === undefined ? undefined : was.aux ? 'rm' as const : 'apply' as const
+  recorder.desire(desiredServices(writes.replicas, writes.round, auxWrite === undefined ? was.aux : !was.aux, cluster.driver), fromMs)
+  const timed = async (kind: 'scale' | 'apply' | 'rm', host: string, detail: string, write: () => Promise<void>): Promise<boolean> => {
     try {
       await write()
       recorder.operation({ kind, host, fromMs, toMs: recorder.now(), ok: true, detail })
@@ -136,15 +161,23 @@ async function writeConcurrently(cluster: Cluster, writes: Writes, log: (line: s
       return false
     }
   }
-  const [scaled, applied] = await Promise.all([
+  const auxVia = writes.auxVia
+  const [scaled, applied, auxDone] = await Promise.all([
     timed('scale', writes.scaleVia, `${SERVICE}=${writes.replicas}`, () => cluster.scale(hosts.host(writes.scaleVia), writes.replicas)),
     timed('apply', writes.applyVia, `env ROUND=${writes.round}, replicas ${writes.replicas}`, () => cluster.apply(hosts.host(writes.applyVia), writes.replicas, writes.round)),
+    auxVia === undefined || auxWrite === undefined
+      ? Promise.resolve(false)
+      : auxWrite === 'rm'
+        ? timed('rm', auxVia, AUX, () => cluster.removeAux(hosts.host(auxVia)))
+        : timed('apply', auxVia, `create ${AUX}`, () => cluster.createAux(hosts.host(auxVia))),
   ])
-  const now = { replicas: scaled || applied ? writes.replicas : was.replicas, round: applied ? writes.round : was.round }
-  if (!(scaled && applied)) recorder.desire([serviceSpec(now.replicas, now.round)])
+  const now = { replicas: scaled || applied ? writes.replicas : was.replicas, round: applied ? writes.round : was.round, aux: auxDone ? !was.aux : was.aux }
+  if (!(scaled && applied && (auxWrite === undefined || auxDone))) recorder.desire(desiredServices(now.replicas, now.round, now.aux, cluster.driver))
   cluster.replicas = now.replicas
   cluster.round = now.round
-  log(`t=${recorder.now()} ms writes answered: scale via ${writes.scaleVia} ${scaled ? 'ok' : 'failed'}, apply via ${writes.applyVia} ${applied ? 'ok' : 'failed'} (${recorder.now() - fromMs} ms)`)
+  cluster.aux = now.aux
+  const auxAnswer = auxWrite === undefined ? '' : `, ${auxWrite === 'rm' ? 'rm' : 'create'} ${AUX} via ${auxVia} ${auxDone ? 'ok' : 'failed'}`
+  log(`t=${recorder.now()} ms writes answered: scale via ${writes.scaleVia} ${scaled ? 'ok' : 'failed'}, apply via ${writes.applyVia} ${applied ? 'ok' : 'failed'}${auxAnswer} (${recorder.now() - fromMs} ms)`)
 }
 
 /**
@@ -155,8 +188,10 @@ async function writeConcurrently(cluster: Cluster, writes: Writes, log: (line: s
 async function healAndConverge(cluster: Cluster, log: (line: string) => void): Promise<number> {
   const { faults, hosts, recorder } = cluster
   await faults.heal()
+  await faults.endOneWay()
   for (const host of hosts.hosts) {
     await faults.endLoss(host)
+    await faults.freeDisk(host)
     if (recorder.openFaults('pause', host.name).length > 0) faults.resume(host)
     if (host.agent === undefined) await faults.restart(host)
   }

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isAlive } from '../../node/runtime/proc.js'
 import { inNamespace, run, runSync } from './command.js'
+import { unmountUnder } from './mounts.js'
 import { emptyNamespaceSync } from './processes.js'
 
 export interface HostAddress {
@@ -109,7 +110,10 @@ export function sweepStale(): string[] {
   destroyNetworkSync(stale)
   for (const name of readdirSync(tmpdir())) {
     const match = new RegExp(`^${TEMP_PREFIX}(\\d+)-`).exec(name)
-    if (match !== null && !pidIsAlive(Number(match[1]))) rmSync(join(tmpdir(), name), { recursive: true, force: true })
+    if (match === null || pidIsAlive(Number(match[1]))) continue
+    // A killed run's data directories may still be tmpfs mounts: rm would fail on them.
+    unmountUnder(join(tmpdir(), name))
+    rmSync(join(tmpdir(), name), { recursive: true, force: true })
   }
   return stale
 }

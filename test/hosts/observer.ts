@@ -23,7 +23,17 @@ interface TaskIdentity {
 
 export const SAMPLE_INTERVAL_MS = 100
 
-export class Observer {
+/** What a run needs of whatever watches the hosts: processes here, containers in container-observer.ts. */
+export interface Watch {
+  start(): void
+  stop(): void
+  /** The newest sample. */
+  latest(): Sample
+  /** A look now, as far as the watcher can take one at once. */
+  sampleNow(): Sample
+}
+
+export class Observer implements Watch {
   /**
    * By `pid:startTicks`: a task's environment never changes after its exec, so it is read once. Only
    * tasks are remembered: between fork and exec a new task still shows the agent's environment.

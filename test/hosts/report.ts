@@ -13,7 +13,7 @@ const HOST_ROW = 24
 const SLOT_ROW = 14
 const AXIS = 24
 const HOST_COLOURS = ['#4e79a7', '#59a14f', '#b07aa1', '#76b7b2', '#edc948', '#9c755f', '#bab0ac', '#86bcb6', '#8cd17d', '#d4a6c8']
-const FAULT_COLOURS: Record<FaultRecord['kind'], string> = { crash: '#e15759', kill: '#f28e2b', pause: '#bcbd22', loss: '#ff9da7', partition: '#a0cbe8' }
+const FAULT_COLOURS: Record<FaultRecord['kind'], string> = { crash: '#e15759', kill: '#f28e2b', pause: '#bcbd22', loss: '#ff9da7', partition: '#a0cbe8', 'one-way': '#86bcb6', 'disk-full': '#b07aa1' }
 
 const escape = (text: string): string => text.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!)
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`

@@ -4,7 +4,9 @@
 // failover and conflict resolution to finish and be measured before the next fault starts.
 //
 // The fault kinds are dealt from a shuffled deck, not drawn independently: a short run then still
-// meets as many different faults as it has room for, instead of three partitions in a row.
+// meets as many different faults as it has room for, instead of three partitions in a row. Adding
+// one-way drops, offline reboots and full disks to the deck changed every seed's schedule: a seed
+// reproduces the schedule of the version that ran it.
 
 import { seededRandom, type SeededRandom } from '../../core/index.js'
 import { shuffle } from '../../sim/random.js'
@@ -20,8 +22,21 @@ export type FaultStep =
   | { readonly kind: 'loss'; readonly host: string; readonly probability: number; readonly durationMs: number }
   /** SIGSTOP of the agent, SIGCONT after `durationMs`. */
   | { readonly kind: 'pause'; readonly host: string; readonly durationMs: number }
+  /** `from`'s packets to `to` dropped, `to`'s to `from` delivered, for `durationMs`. */
+  | { readonly kind: 'one-way'; readonly from: string; readonly to: string; readonly durationMs: number }
+  /**
+   * The host isolated, then (`crashAfterMs` later) a power cut, power back `downMs` after that while
+   * still isolated, so it restarts its tasks from its disk after its rejoin limit; the isolation is
+   * healed `isolatedMs` after it began.
+   */
+  | { readonly kind: 'offline-reboot'; readonly host: string; readonly crashAfterMs: number; readonly downMs: number; readonly isolatedMs: number }
+  /** The file system under the host's data directory filled to the last byte, freed after `durationMs`. */
+  | { readonly kind: 'disk-full'; readonly host: string; readonly durationMs: number }
 
-/** A `peer scale` through one host and a `peer apply` (an env change) through another, at once. */
+/**
+ * A `peer scale` through one host and a `peer apply` (an env change) through another, at once;
+ * during a partition they go through hosts on different sides, with a third write beside them.
+ */
 export interface Writes {
   /** After the fault began. */
   readonly offsetMs: number
@@ -31,6 +46,12 @@ export interface Writes {
   readonly replicas: number
   /** The env change: ROUND=<round>. */
   readonly round: number
+  /**
+   * During a partition: through this host, aux is created when it does not exist, or removed
+   * (`peer rm`) when it does — a write to another service than the two beside it, so the merge of
+   * all three is known whatever order they land in.
+   */
+  readonly auxVia?: string
 }
 
 export interface Episode {
@@ -53,19 +74,40 @@ export const LOSS_PROBABILITY = 0.2
 export const PAUSE_MS = 5_000
 /** The first fault waits this long, so the cluster's startup work is over. */
 const LEAD_IN_MS = 2_000
-const KINDS = ['crash', 'kill', 'halves', 'isolate', 'bridge', 'loss', 'pause'] as const
+const KINDS = ['crash', 'kill', 'halves', 'isolate', 'bridge', 'loss', 'pause', 'one-way', 'offline-reboot', 'disk-full'] as const
 type Kind = (typeof KINDS)[number]
+/**
+ * Past the rejoin limit (rejoinLimitMs, 6 s on a LAN) after the restart, so the isolated host has
+ * restarted its tasks from its disk before the heal.
+ */
+export const OFFLINE_AFTER_RESTART_MS = 9_000
 
 /** The fault's own duration (until it is lifted). */
 export function faultMs(fault: FaultStep): number {
-  return fault.kind === 'crash' || fault.kind === 'kill' ? fault.downMs : fault.durationMs
+  switch (fault.kind) {
+    case 'crash':
+    case 'kill':
+      return fault.downMs
+    case 'offline-reboot':
+      return fault.isolatedMs
+    default:
+      return fault.durationMs
+  }
 }
 
 /** Hosts a fault touches directly; writes go through the others. */
 function hostsHit(fault: FaultStep): readonly string[] {
   if (fault.kind === 'partition') return fault.groups.flat()
   if (fault.kind === 'bridge') return [...fault.left, fault.bridge, ...fault.right]
+  if (fault.kind === 'one-way') return [fault.from, fault.to]
   return [fault.host]
+}
+
+/** For a partition, its two sides (a bridge host belongs to neither): writes go through both. */
+function sides(fault: FaultStep): readonly (readonly string[])[] | undefined {
+  if (fault.kind === 'partition') return fault.groups
+  if (fault.kind === 'bridge') return [fault.left, fault.right]
+  return undefined
 }
 
 const between = (random: SeededRandom, lowMs: number, highMs: number): number => lowMs + random.int(Math.floor((highMs - lowMs) / 100) + 1) * 100
@@ -92,6 +134,15 @@ function faultOf(kind: Kind, names: readonly string[], random: SeededRandom): Fa
       return { kind, host: shuffled[0]!, probability: LOSS_PROBABILITY, durationMs: between(random, 10_000, 20_000) }
     case 'pause':
       return { kind, host: shuffled[0]!, durationMs: PAUSE_MS }
+    case 'one-way':
+      return { kind, from: shuffled[0]!, to: shuffled[1]!, durationMs: between(random, 8_000, 15_000) }
+    case 'offline-reboot': {
+      const crashAfterMs = between(random, 1_000, 3_000)
+      const downMs = between(random, 3_000, 6_000)
+      return { kind, host: shuffled[0]!, crashAfterMs, downMs, isolatedMs: crashAfterMs + downMs + OFFLINE_AFTER_RESTART_MS }
+    }
+    case 'disk-full':
+      return { kind, host: shuffled[0]!, durationMs: between(random, 8_000, 15_000) }
   }
 }
 
@@ -116,11 +167,20 @@ export function makeSchedule(seed: number, hosts: number, durationMs: number, ba
     const quietMs = between(random, 6_000, 9_000)
     const endMs = atMs + faultMs(fault) + quietMs
     if (endMs > durationMs && episodes.length > 0) break
-    // Writes during faults that leave at least two hosts untouched; a partition's sides would each
-    // take only their own write until the heal, which the checker cannot yet tell from a lost one.
+    // Writes during a partition go through hosts on different sides, and each side takes only its
+    // own until the heal: after it, every agent must hold all of them. Other faults' writes go
+    // through two hosts the fault leaves alone, when there are two.
     const bystanders = names.filter((name) => !hostsHit(fault).includes(name))
+    const split = sides(fault)
     let writes: Writes | undefined
-    if (bystanders.length >= 2 && random.chance(0.6)) {
+    if (split !== undefined && random.chance(0.8)) {
+      round++
+      const [one, other] = shuffle(random, split.slice())
+      const scaleVia = one![random.int(one!.length)]!
+      const applyVia = other![random.int(other!.length)]!
+      const either = [...one!, ...other!]
+      writes = { offsetMs: between(random, 500, 3_000), scaleVia, applyVia, replicas: round % 2 === 1 ? baseReplicas + 2 : baseReplicas, round, auxVia: either[random.int(either.length)]! }
+    } else if (split === undefined && bystanders.length >= 2 && random.chance(0.6)) {
       round++
       const [scaleVia, applyVia] = shuffle(random, bystanders.slice())
       writes = { offsetMs: between(random, 500, Math.min(3_000, faultMs(fault) - 500)), scaleVia: scaleVia!, applyVia: applyVia!, replicas: round % 2 === 1 ? baseReplicas + 2 : baseReplicas, round }
@@ -142,7 +202,14 @@ export function describeEpisode(episode: Episode): string {
         ? `loss ${fault.probability * 100} % on ${fault.host} for ${fault.durationMs} ms`
         : fault.kind === 'pause'
           ? `pause ${fault.host} for ${fault.durationMs} ms`
-          : `${fault.kind} ${fault.host}, back after ${fault.downMs} ms`
-  const writes = episode.writes === undefined ? '' : `; +${episode.writes.offsetMs} ms: scale web=${episode.writes.replicas} via ${episode.writes.scaleVia} and apply ROUND=${episode.writes.round} via ${episode.writes.applyVia}`
+          : fault.kind === 'one-way'
+            ? `one-way drop ${fault.from} → ${fault.to} for ${fault.durationMs} ms`
+            : fault.kind === 'offline-reboot'
+              ? `offline reboot of ${fault.host}: isolated, power cut after ${fault.crashAfterMs} ms, back ${fault.downMs} ms later, healed after ${fault.isolatedMs} ms`
+              : fault.kind === 'disk-full'
+                ? `disk full on ${fault.host} for ${fault.durationMs} ms`
+                : `${fault.kind} ${fault.host}, back after ${fault.downMs} ms`
+  const aux = episode.writes?.auxVia === undefined ? '' : ` and create or remove aux via ${episode.writes.auxVia}`
+  const writes = episode.writes === undefined ? '' : `; +${episode.writes.offsetMs} ms: scale web=${episode.writes.replicas} via ${episode.writes.scaleVia} and apply ROUND=${episode.writes.round} via ${episode.writes.applyVia}${aux}`
   return `at ${episode.atMs} ms: ${what}${writes}; quiet ${episode.quietMs} ms`
 }

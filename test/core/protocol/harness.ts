@@ -396,6 +396,14 @@ export class Cluster {
     return this.report(peer, slotId, state)
   }
 
+  /** The host of `id` finds its data directory full (or with room again). */
+  diskFull(id: string, full: boolean): Output[] {
+    const peer = this.peer(id)
+    const outputs = peer.machine.diskFullChanged(full, this.now)
+    this.feed(peer, outputs)
+    return outputs
+  }
+
   private report(peer: SimPeer, slotId: SlotId, state: TaskState, exitCode?: number): Output[] {
     this.reports.push({ at: this.now, peer: peer.id, slot: slotId, state, ...(exitCode === undefined ? {} : { exitCode }) })
     const outputs = peer.machine.taskChanged(slotId, state, this.now, exitCode)

@@ -28,6 +28,7 @@ function fakeAgent(events = new EventLog()): AgentContext {
     self: SELF,
     machine: { peerViews: () => [], localTasks: () => [], pendingServices: () => [], memberRecords: () => [], currentIncarnation: () => 1, advertisedUsage: () => new Map() },
     replica: { get doc(): never { return unused() }, digest: unused, stats: unused, edit: unused, warnings: () => [] },
+    space: { warnings: () => [] },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
     host: { addresses: () => [], connectionFaults: () => 0, joinFailures: () => [] },
     driver: {

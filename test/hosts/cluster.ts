@@ -67,11 +67,21 @@ export interface Cluster {
   teardown(): void
 }
 
-export async function startCluster(count: number, replicas: number, log: (line: string) => void = () => {}): Promise<Cluster> {
+export interface StartOptions {
+  /** Agents started at once (all by default); fewer on a busy machine, where each loads slowly. */
+  readonly startConcurrency?: number
+  /** Agents from a build (HostsInit.builtCli) instead of the sources under tsx. */
+  readonly builtCli?: string
+  /** How long each agent may take to listen (HostsInit.readyTimeoutMs), and the first apply to answer and be placed. */
+  readonly readyTimeoutMs?: number
+}
+
+export async function startCluster(count: number, replicas: number, log: (line: string) => void = () => {}, options: StartOptions = {}): Promise<Cluster> {
   const swept = sweepStale()
   if (swept.length > 0) log(`removed namespaces of earlier runs: ${swept.join(' ')}`)
   const startedAt = Date.now()
-  const hosts = await Hosts.create({ count })
+  const { startConcurrency: _, ...hostOptions } = options
+  const hosts = await Hosts.create({ count, ...hostOptions })
   const recorder = new HistoryRecorder(hosts.hosts.map((host) => ({ name: host.name, cpuMilli: CPU_MILLI, memoryMiB: MEMORY_MIB })))
   let observer: Observer | undefined
   const teardown = (): void => {
@@ -81,8 +91,8 @@ export async function startCluster(count: number, replicas: number, log: (line: 
   try {
     observer = new Observer(hosts.hosts, recorder)
     const faults = new Faults(hosts, recorder)
-    await hosts.startAll()
-    await Promise.all(hosts.hosts.map((host) => hosts.waitForMembers(host, count)))
+    await hosts.startAll(options.startConcurrency)
+    await Promise.all(hosts.hosts.map((host) => hosts.waitForMembers(host, count, options.readyTimeoutMs)))
     log(`${count} agents in namespaces up and meshed: ${Date.now() - startedAt} ms`)
     observer.start()
     const watched = observer
@@ -121,9 +131,9 @@ export async function startCluster(count: number, replicas: number, log: (line: 
     recorder.desire([serviceSpec(replicas, 0)])
     const file = join(hosts.base, `${SERVICE}.json`)
     writeFileSync(file, JSON.stringify({ services: { [SERVICE]: serviceBody(replicas, 0) } }))
-    const applied = await runCli(['apply', '-f', file, '--data', hosts.hosts[0]!.dataDir])
+    const applied = await runCli(['apply', '-f', file, '--data', hosts.hosts[0]!.dataDir], options.readyTimeoutMs)
     if (applied.code !== 0) throw new Error(`peer apply via h1 exited ${applied.code}: ${applied.stderr.trim()}`)
-    const placedMs = await cluster.settled(PLACE_TIMEOUT_MS)
+    const placedMs = await cluster.settled(Math.max(PLACE_TIMEOUT_MS, options.readyTimeoutMs ?? 0))
     log(`${replicas} replicas placed ${placedMs} ms after the apply answered`)
     return cluster
   } catch (error) {

@@ -104,6 +104,24 @@ Rounds('round 0 waits longer than wider rounds for a missing bid, never past the
   assert.is(bidWindowMs({ ...config, bidWindowMs: 300, roundTimeoutMs: 500 }, 0), 300, 'never shorter than the window')
 })
 
+Rounds('a full-width round that placed some slots is followed by the next after one round\'s time; only rounds that placed nothing back off', () => {
+  // Three peers: every peer is a candidate from round 0, so each round is at full width.
+  const pair = service('pair', { command: 'serve', replicas: 2, resources: { cpu: '100m', memory: 64 } })
+  const roundEndsAt = (placedMeanwhile: boolean): number => {
+    const { rounds } = fake([pair])
+    rounds.bid(pair, [0, 1], 0)
+    // No other bid comes: the window closes, this peer claims its share, the others' claims are due later.
+    rounds.progress(bidWindowMs(config, 0))
+    const due = rounds.nextWakeAt()
+    // A claim arrived meanwhile (this peer's view now shows one slot open), or none did.
+    if (placedMeanwhile) rounds.bid(pair, [1], due - 1)
+    rounds.progress(due)
+    return rounds.nextWakeAt() - due
+  }
+  assert.is(roundEndsAt(true), config.roundTimeoutMs, 'the round placed a slot: no backoff')
+  assert.is(roundEndsAt(false), 2 * config.roundTimeoutMs, 'the round placed nothing: backs off')
+})
+
 Rounds.run()
 
 const Ahead = suite('bid rounds: bids ahead of this peer\'s view')

@@ -36,27 +36,25 @@ const MEASURES: Record<string, (context: MeasureContext) => Promise<MeasureLine[
   loss: lossOnOneLink,
 }
 
-function wholeNumber(name: string, text: string, least: number): number {
-  const value = Number(text)
-  if (!Number.isSafeInteger(value) || value < least) throw new Error(`--${name}: a whole number of at least ${least}, got ${JSON.stringify(text)}`)
-  return value
-}
-
-const { values } = parseArgs({
-  options: {
-    hosts: { type: 'string', default: '10' },
-    runs: { type: 'string', default: '3' },
-    only: { type: 'string' },
-    cli: { type: 'string' },
-  },
-  strict: true,
-})
-
 const log = (line: string): void => void process.stderr.write(`[real-hosts ${new Date().toISOString().slice(11, 23)}] ${line}\n`)
 
 try {
-  const hosts = wholeNumber('hosts', values.hosts!, 3)
-  const runs = wholeNumber('runs', values.runs!, 1)
+  const { values } = parseArgs({
+    options: {
+      hosts: { type: 'string', default: '10' },
+      runs: { type: 'string', default: '3' },
+      only: { type: 'string' },
+      cli: { type: 'string' },
+    },
+    strict: true,
+  })
+  const count = (flag: 'hosts' | 'runs', least: number): number => {
+    const text = values[flag]!
+    if (!/^\d+$/.test(text) || Number(text) < least) throw new Error(`--${flag}: expected a whole number ≥ ${least}, got ${JSON.stringify(text)}`)
+    return Number(text)
+  }
+  const hosts = count('hosts', 3)
+  const runs = count('runs', 1)
   const chosen = values.only === undefined ? Object.keys(MEASURES) : values.only.split(',').map((name) => name.trim())
   const unknown = chosen.filter((name) => !(name in MEASURES))
   if (unknown.length > 0) throw new Error(`--only: unknown measure ${unknown.join(', ')}; known: ${Object.keys(MEASURES).join(', ')}`)

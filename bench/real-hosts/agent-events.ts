@@ -6,6 +6,12 @@ import { ask } from '../../cli/agent-client.js'
 import type { AgentEvent } from '../../node/control/index.js'
 import type { Host } from '../../test/hosts/hosts.js'
 
+/**
+ * How long a control call may take: an agent on a machine loaded 15–30 deep has taken over 5 s to
+ * answer, and a figure lost to a timeout says nothing about the cluster.
+ */
+export const CONTROL_TIMEOUT_MS = 30_000
+
 export interface HostEvents {
   readonly host: Host
   readonly events: readonly AgentEvent[]
@@ -14,7 +20,7 @@ export interface HostEvents {
 /** Every running agent's events since `fromEpochMs`; an agent that does not answer contributes none. */
 export async function eventsSince(hosts: readonly Host[], fromEpochMs: number): Promise<HostEvents[]> {
   return Promise.all(hosts.filter((host) => host.agent !== undefined).map(async (host) => {
-    const events = await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/events').then((answer) => answer.events, () => [] as AgentEvent[])
+    const events = await ask({ peer: host.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'GET /v1/events').then((answer) => answer.events, () => [] as AgentEvent[])
     return { host, events: events.filter((event) => event.at >= fromEpochMs) }
   }))
 }

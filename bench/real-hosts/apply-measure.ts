@@ -8,7 +8,7 @@ import { ask } from '../../cli/agent-client.js'
 import { placementRequest, validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
 import { percentile } from '../../sim/metrics.js'
 import { serviceSpec } from '../../test/hosts/cluster.js'
-import { eventsSince, firstStarts, learnedAt, runningAt } from './agent-events.js'
+import { CONTROL_TIMEOUT_MS, eventsSince, firstStarts, learnedAt, runningAt } from './agent-events.js'
 import { sleep, type MeasureContext } from './fault-measures.js'
 import type { MeasureLine } from './figures.js'
 import { untilAgentsQuiet } from './quiet.js'
@@ -53,10 +53,10 @@ export async function applyHundred(context: MeasureContext): Promise<MeasureLine
     const web = serviceSpec(cluster.replicas, cluster.round)
     cluster.recorder.desire([web, spec])
     const sentEpoch = Date.now()
-    await ask({ peer: writer.socket, timeoutMs: 10_000 }, 'POST /v1/apply', { body: { services: [spec] } })
+    await ask({ peer: writer.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [spec] } })
     const ackEpoch = Date.now()
     // Nothing else writes meanwhile, so the writer's digest now is the one every agent must reach.
-    const { desiredDigest } = await ask({ peer: writer.socket, timeoutMs: 5_000 }, 'GET /v1/status')
+    const { desiredDigest } = await ask({ peer: writer.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'GET /v1/status')
     await untilCopies(context, BULK, BULK_REPLICAS)
     const observedMs = Date.now() - sentEpoch
     await sleep(500)
@@ -76,7 +76,7 @@ export async function applyHundred(context: MeasureContext): Promise<MeasureLine
     const perHost = new Map<string, number>()
     for (const start of starts.values()) perHost.set(start.host, (perHost.get(start.host) ?? 0) + 1)
     log(`apply ${run + 1}/${runs}: answered ${ackEpoch - sentEpoch} ms; all claimed ${claimedMs.at(-1) ?? '?'} ms, all running ${runningMs.at(-1) ?? '?'} ms (observer ${observedMs} ms); desired state on the last agent ${syncLastMs.at(-1) ?? '?'} ms after the answer (per agent ${others.sort((a, b) => a - b).join(' ')}); starts per host ${[...perHost].sort().map(([host, n]) => `${host}=${n}`).join(' ')}`)
-    await ask({ peer: writer.socket, timeoutMs: 10_000 }, 'POST /v1/remove', { body: { services: [BULK] } })
+    await ask({ peer: writer.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'POST /v1/remove', { body: { services: [BULK] } })
     cluster.recorder.desire([web])
     await untilCopies(context, BULK, 0)
     await untilAgentsQuiet(cluster.hosts.hosts)

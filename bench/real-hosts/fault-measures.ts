@@ -9,7 +9,7 @@ import { check, FAILOVER_BUDGET_MS, HEAL_BUDGET_MS, type Verdict } from '../../t
 import type { Cluster } from '../../test/hosts/cluster.js'
 import type { Host } from '../../test/hosts/hosts.js'
 import { hostsBySlot } from '../../test/hosts/observer.js'
-import { eventsSince, statusesOf } from './agent-events.js'
+import { CONTROL_TIMEOUT_MS, eventsSince, statusesOf } from './agent-events.js'
 import type { MeasureLine } from './figures.js'
 
 /** A cluster that has not settled by then is stuck, not slow. */
@@ -207,7 +207,7 @@ export async function pauseAndResume({ cluster, runs, log }: MeasureContext): Pr
     const victim = victimFor(cluster, run)
     const others = cluster.hosts.hosts.filter((host) => host !== victim)
     const seenBy = async (host: Host): Promise<{ status: string; incarnation: number }> => {
-      const { nodes } = await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')
+      const { nodes } = await ask({ peer: host.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'GET /v1/nodes')
       const row = nodes.find((node) => node.peer === victim.peerId)
       return { status: row?.status ?? 'unknown', incarnation: row?.incarnation ?? -1 }
     }

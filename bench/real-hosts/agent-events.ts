@@ -48,6 +48,18 @@ export function firstStarts(all: readonly HostEvents[], service: string, specHas
   return starts
 }
 
+/** Per slot of `service`: the first `task running` any agent reported for it (a conflict's loser may never run). */
+export function firstRunning(all: readonly HostEvents[], service: string): Map<string, number> {
+  const running = new Map<string, number>()
+  for (const { events } of all) {
+    for (const event of events) {
+      if (event.kind !== 'task' || event.state !== 'running' || !event.slot.startsWith(`${service}/`)) continue
+      running.set(event.slot, Math.min(running.get(event.slot) ?? Infinity, event.at))
+    }
+  }
+  return running
+}
+
 /** The first `task running` event for `slot` on `host` at or after `fromEpochMs`. */
 export function runningAt(all: readonly HostEvents[], host: string, slot: string, fromEpochMs: number): number | undefined {
   const events = all.find((entry) => entry.host.name === host)?.events ?? []

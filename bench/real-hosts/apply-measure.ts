@@ -8,7 +8,7 @@ import { ask } from '../../cli/agent-client.js'
 import { placementRequest, validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
 import { percentile } from '../../sim/metrics.js'
 import { serviceSpec } from '../../test/hosts/cluster.js'
-import { CONTROL_TIMEOUT_MS, eventsSince, firstStarts, learnedAt, runningAt } from './agent-events.js'
+import { CONTROL_TIMEOUT_MS, eventsSince, firstRunning, firstStarts, learnedAt } from './agent-events.js'
 import { sleep, type MeasureContext } from './fault-measures.js'
 import type { MeasureLine } from './figures.js'
 import { untilAgentsQuiet } from './quiet.js'
@@ -62,13 +62,13 @@ export async function applyHundred(context: MeasureContext): Promise<MeasureLine
     await sleep(500)
     const events = await eventsSince(cluster.hosts.hosts, sentEpoch - 5)
     const starts = firstStarts(events, BULK, specHash)
-    const running = [...starts].map(([slot, start]) => runningAt(events, start.host, slot, start.at))
+    const running = [...firstRunning(events, BULK).values()]
     const learned = learnedAt(events, desiredDigest)
     const others = [...learned].filter(([host]) => host !== writer.name).map(([, at]) => at - ackEpoch)
-    if (starts.size !== BULK_REPLICAS || running.some((at) => at === undefined) || learned.size !== cluster.hosts.hosts.length) incomplete++
+    if (starts.size !== BULK_REPLICAS || running.length !== BULK_REPLICAS || learned.size !== cluster.hosts.hosts.length) incomplete++
     else {
       claimedMs.push(Math.max(...[...starts.values()].map((start) => start.at)) - sentEpoch)
-      runningMs.push(Math.max(...(running as number[])) - sentEpoch)
+      runningMs.push(Math.max(...running) - sentEpoch)
       syncLastMs.push(Math.max(...others))
       syncPerAgentMs.push(...others)
     }

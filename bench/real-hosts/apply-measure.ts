@@ -16,6 +16,8 @@ import { untilAgentsQuiet } from './quiet.js'
 const BULK = 'bulk'
 export const BULK_REPLICAS = 100
 const PLACE_TIMEOUT_MS = 60_000
+/** How long the agents' event logs may lag behind what the observer sees. */
+const EVENTS_WAIT_MS = 10_000
 export const CLAIM_TARGET_MS = 1_000
 export const SYNC_TARGET_MS = 200
 
@@ -59,8 +61,12 @@ export async function applyHundred(context: MeasureContext): Promise<MeasureLine
     const { desiredDigest } = await ask({ peer: writer.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'GET /v1/status')
     await untilCopies(context, BULK, BULK_REPLICAS)
     const observedMs = Date.now() - sentEpoch
-    await sleep(500)
-    const events = await eventsSince(cluster.hosts.hosts, sentEpoch - 5)
+    // A process is seen before its agent has logged it `running`: a starved agent logs it late.
+    let events = await eventsSince(cluster.hosts.hosts, sentEpoch - 5)
+    for (const until = Date.now() + EVENTS_WAIT_MS; Date.now() < until && (firstRunning(events, BULK).size < BULK_REPLICAS || learnedAt(events, desiredDigest).size < cluster.hosts.hosts.length);) {
+      await sleep(250)
+      events = await eventsSince(cluster.hosts.hosts, sentEpoch - 5)
+    }
     const starts = firstStarts(events, BULK, specHash)
     const running = [...firstRunning(events, BULK).values()]
     const learned = learnedAt(events, desiredDigest)

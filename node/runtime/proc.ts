@@ -36,6 +36,20 @@ export function readStat(pid: number): ProcessStat | undefined {
   return { pid, state, parent, group, startTicks }
 }
 
+/** Clock ticks per second in /proc/<pid>/stat (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100
+
+/** CPU seconds (user + system, stat fields 14 and 15) a process has used; 0 when it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
+  } catch {
+    return 0
+  }
+}
+
 const hasProc = ((): boolean => {
   try {
     readFileSync('/proc/self/stat')

@@ -106,14 +106,21 @@ export interface ClusterInit {
   readonly dataDirMiB?: number
   /** Processes (default), or containers on this machine's Docker engine, watched through it. */
   readonly driver?: TaskDriver
+  /** Agents started at once (all by default); fewer on a busy machine, where each loads slowly. */
+  readonly startConcurrency?: number
+  /** Agents from this build's `cli/main.js` (HostsInit.builtCli) instead of the tests' own build. */
+  readonly builtCli?: string
+  /** How long each agent may take to listen (HostsInit.readyTimeoutMs), and the first apply to answer and be placed. */
+  readonly readyTimeoutMs?: number
 }
 
 export async function startCluster(count: number, replicas: number, log: (line: string) => void = () => {}, init: ClusterInit = {}): Promise<Cluster> {
   const swept = sweepStale()
   if (swept.length > 0) log(`removed namespaces of earlier runs: ${swept.join(' ')}`)
   const startedAt = Date.now()
-  const driver = init.driver ?? 'process'
-  const hosts = await Hosts.create({ count, docker: driver === 'docker', ...(init.dataDirMiB === undefined ? {} : { dataDirMiB: init.dataDirMiB }) })
+  const { startConcurrency, driver: taskDriver, ...hostOptions } = init
+  const driver = taskDriver ?? 'process'
+  const hosts = await Hosts.create({ count, ...hostOptions, docker: driver === 'docker' })
   const recorder = new HistoryRecorder(hosts.hosts.map((host) => ({ name: host.name, cpuMilli: CPU_MILLI, memoryMiB: MEMORY_MIB })))
   let observer: Watch | undefined
   const teardown = (): void => {
@@ -128,8 +135,8 @@ export async function startCluster(count: number, replicas: number, log: (line: 
   try {
     observer = driver === 'docker' ? new ContainerObserver(hosts.hosts, recorder) : new Observer(hosts.hosts, recorder)
     const faults = new Faults(hosts, recorder, driver === 'docker' ? (host) => killContainersOf(host) : undefined)
-    await hosts.startAll()
-    await Promise.all(hosts.hosts.map((host) => hosts.waitForMembers(host, count)))
+    await hosts.startAll(startConcurrency)
+    await Promise.all(hosts.hosts.map((host) => hosts.waitForMembers(host, count, init.readyTimeoutMs)))
     log(`${count} agents in namespaces up and meshed: ${Date.now() - startedAt} ms`)
     observer.start()
     const watched = observer
@@ -175,9 +182,9 @@ export async function startCluster(count: number, replicas: number, log: (line: 
     recorder.desire([serviceSpec(replicas, 0, driver)])
     const file = join(hosts.base, `${SERVICE}.json`)
     writeFileSync(file, JSON.stringify({ services: { [SERVICE]: serviceBody(replicas, 0, driver) } }))
-    const applied = await runCli(['apply', '-f', file, '--data', hosts.hosts[0]!.dataDir])
+    const applied = await runCli(['apply', '-f', file, '--data', hosts.hosts[0]!.dataDir], init.readyTimeoutMs)
     if (applied.code !== 0) throw new Error(`peer apply via h1 exited ${applied.code}: ${applied.stderr.trim()}`)
-    const placedMs = await cluster.settled(PLACE_TIMEOUT_MS)
+    const placedMs = await cluster.settled(Math.max(PLACE_TIMEOUT_MS, init.readyTimeoutMs ?? 0))
     log(`${replicas} replicas placed ${placedMs} ms after the apply answered`)
     return cluster
   } catch (error) {

@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, resolve as resolvePath } from 'node:path'
 import { createInterface } from 'node:readline'
 import { ask } from '../../cli/agent-client.js'
 import { dataDirLayout, initDataDir } from '../../node/agent/index.js'
@@ -67,6 +67,13 @@ export interface HostsInit {
   readonly dataDirMiB?: number
   /** Agents run containers on this machine's Docker engine (`--docker auto`) as well as processes. */
   readonly docker?: boolean
+  /**
+   * The path of another build's `cli/main.js` to run agents from (to compare builds), instead of the
+   * bin the tests build (test/peer-command.ts).
+   */
+  readonly builtCli?: string
+  /** How long an agent may take to listen after its start (READY_TIMEOUT_MS by default). */
+  readonly readyTimeoutMs?: number
 }
 
 export class Hosts {
@@ -144,7 +151,7 @@ export class Hosts {
     if (host.agent !== undefined) throw new Error(`${host.name}: its agent is already running`)
     const joinAddresses = this.hosts.filter((other) => other !== host).map((other) => `${other.address}:${AGENT_PORT}`)
     const command = inNamespace(host.namespace, [
-      ...PEER_COMMAND, 'agent',
+      ...(this.init.builtCli === undefined ? PEER_COMMAND : [process.execPath, '--', resolvePath(this.init.builtCli)]), 'agent',
       '--data', host.dataDir,
       '--listen', `${host.address}:${AGENT_PORT}`,
       '--docker', this.init.docker === true ? 'auto' : 'off',
@@ -180,15 +187,24 @@ export class Hosts {
       void host.agentExited!.then(() => reject(new Error(`${host.name}: agent exited while starting; its log: ${host.log}`)))
     })
     let timer: NodeJS.Timeout | undefined
+    const readyMs = this.init.readyTimeoutMs ?? READY_TIMEOUT_MS
     try {
-      await Promise.race([listening, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${host.name}: agent not listening within ${READY_TIMEOUT_MS} ms; its log: ${host.log}`)), READY_TIMEOUT_MS)))])
+      await Promise.race([listening, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${host.name}: agent not listening within ${readyMs} ms; its log: ${host.log}`)), readyMs)))])
     } finally {
       clearTimeout(timer)
     }
   }
 
-  async startAll(): Promise<void> {
-    await Promise.all(this.hosts.map((host) => this.startAgent(host)))
+  /**
+   * Starts every agent, at most `concurrency` at a time: ten agents starting at once on a busy
+   * two-core machine can each take longer than the ready timeout to load.
+   */
+  async startAll(concurrency = Infinity): Promise<void> {
+    const waiting = [...this.hosts]
+    const worker = async (): Promise<void> => {
+      for (let host = waiting.shift(); host !== undefined; host = waiting.shift()) await this.startAgent(host)
+    }
+    await Promise.all(Array.from({ length: Math.min(concurrency, waiting.length) }, worker))
   }
 
   /** Until `host`'s agent lists `count` members alive, itself included. */

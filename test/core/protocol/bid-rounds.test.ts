@@ -37,7 +37,8 @@ function fake(specs: ServiceSpec[] = []): Fake {
     reachable: () => [p('b'), p('c')],
     spec: (name) => byName.get(name),
     runsTasksOf: () => false,
-    heldVersion: () => undefined,
+    // What this peer runs is what it claimed (at the spec of the service).
+    heldVersion: (at) => (claims.includes(at) ? placementRequest(byName.get(at.slice(0, at.lastIndexOf('/')) as ServiceName)!).specHash : undefined),
     claim: (at) => claims.push(at),
     stopTask: () => {},
     send: (to, message) => sent.push({ to, message }),
@@ -102,6 +103,54 @@ Rounds('round 0 waits longer than wider rounds for a missing bid, never past the
   const wan = defaultConfig(3, 'wan')
   assert.is(bidWindowMs(wan, 0), wan.roundTimeoutMs - wan.bidWindowMs)
   assert.is(bidWindowMs({ ...config, bidWindowMs: 300, roundTimeoutMs: 500 }, 0), 300, 'never shorter than the window')
+})
+
+Rounds('a full-width round that placed some slots is followed by the next after one round\'s time; only rounds that placed nothing back off', () => {
+  // Three peers: every peer is a candidate from round 0, so each round is at full width.
+  const pair = service('pair', { command: 'serve', replicas: 2, resources: { cpu: '100m', memory: 64 } })
+  const roundEndsAt = (placedMeanwhile: boolean): number => {
+    const { rounds } = fake([pair])
+    rounds.bid(pair, [0, 1], 0)
+    // No other bid comes: the window closes, this peer claims its share, the others' claims are due later.
+    rounds.progress(bidWindowMs(config, 0))
+    const due = rounds.nextWakeAt()
+    // A claim arrived meanwhile (this peer's view now shows one slot open), or none did.
+    if (placedMeanwhile) rounds.bid(pair, [1], due - 1)
+    rounds.progress(due)
+    return rounds.nextWakeAt() - due
+  }
+  assert.is(roundEndsAt(true), config.roundTimeoutMs, 'the round placed a slot: no backoff')
+  assert.is(roundEndsAt(false), 2 * config.roundTimeoutMs, 'the round placed nothing: backs off')
+})
+
+Rounds('an auction run without a candidate\'s bid runs again, with every bid, when that bid comes late', () => {
+  const pair = service('pair', { command: 'serve', replicas: 2, resources: { cpu: '100m', memory: 64 } })
+  const both = toRanges([0, 1])
+  const { rounds, claims } = fake([pair])
+  rounds.bid(pair, [0, 1], 0)
+  rounds.onBid({ ...zero('b'), service: pair.name, specHash: placementRequest(pair).specHash }, both, 10)
+  rounds.progress(bidWindowMs(config, 0))
+  assert.equal(claims, [slot('pair', 0)], 'without c\'s bid: an even share (one of two) at most')
+  const late = bidWindowMs(config, 0) + 50
+  rounds.onBid({ ...zero('c'), service: pair.name, specHash: placementRequest(pair).specHash }, both, late)
+  assert.is(rounds.nextWakeAt(), late, 'the last bid is here: the auction is due again now')
+  rounds.progress(late)
+  assert.equal(claims, [slot('pair', 0), slot('pair', 1)], 'with every bid nothing holds this peer back: it claims what it won, once each')
+})
+
+Rounds('a peer sends its bid to a bidder of its round that it does not count a candidate', () => {
+  const { rounds, sent } = fake([web])
+  // d is not in this peer's view of membership (not yet, or no longer), but d counts this peer in.
+  rounds.onBid({ ...zero('d'), offered: 1 }, SLOT_0, 0)
+  rounds.bid(web, [0], 5)
+  assert.equal(sent.map((s) => s.to), ['b', 'c', 'd'], 'd bid before this peer did: the bid goes to it too')
+  const { rounds: later, sent: laterSent } = fake([web])
+  later.bid(web, [0], 0)
+  laterSent.length = 0
+  later.onBid({ ...zero('e'), offered: 1 }, SLOT_0, 10)
+  assert.equal(laterSent.map((s) => [s.to, s.message.kind]), [['e', 'bid']], 'e bid after this peer did: answered with this peer\'s bid')
+  later.onBid({ ...zero('e'), offered: 1 }, SLOT_0, 20)
+  assert.is(laterSent.length, 1, 'once per bidder')
 })
 
 Rounds.run()

@@ -27,7 +27,7 @@ function App() {
     ${(status?.warnings ?? []).map((warning) => html`<p class="warn" key=${warning.at}>${warning.message}</p>`)}
     <div class="columns">
       <div>
-        <section id="peers"><h2>Peers</h2><${Peers} nodes=${cluster.nodes} /></section>
+        <section id="peers"><h2>Peers<span class="small">used / allocated / capacity</span></h2><${Peers} nodes=${cluster.nodes} /></section>
         <section id="services"><h2>Services</h2><${Services} services=${status?.services ?? []} tasks=${cluster.tasks} selected=${selected} onSelect=${setSelected} /></section>
         ${selected ? html`<${Slot} slot=${selected} placements=${cluster.placements} events=${cluster.events} refreshKey=${cluster.updatedAt} onClose=${() => setSelected(null)} />` : null}
         <section id="pending"><h2>Pending</h2><${Pending} why=${cluster.why} /></section>

@@ -52,6 +52,17 @@ export async function serveMetrics(listen: MetricsListen, render: () => Promise<
       (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${String(error)}\n`),
     )
   })
+  return {
+    address: await listenHttp(server, listen),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }),
+  }
+}
+
+/** Binds `server` to `listen`; resolves with the host:port taken (`[v6]:port` for IPv6), rejects when it cannot be bound. */
+export async function listenHttp(server: Server, listen: MetricsListen): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(listen.port, listen.host, () => {
@@ -60,11 +71,5 @@ export async function serveMetrics(listen: MetricsListen, render: () => Promise<
     })
   })
   const bound = server.address() as AddressInfo
-  return {
-    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }),
-  }
+  return `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
 }

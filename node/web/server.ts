@@ -7,9 +7,8 @@
 // the same URL without it, so the token leaves the address bar and the history. Anything else: 401.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ControlError } from '../control/index.js'
-import type { MetricsListen } from '../metrics/index.js'
+import { listenHttp, type MetricsListen } from '../metrics/index.js'
 import type { PageFile } from './page-files.js'
 import { READ_API_PREFIX, type ReadApi } from './read-api.js'
 import { writeEventStream } from './event-stream.js'
@@ -48,16 +47,8 @@ export async function serveWebView(init: WebViewInit): Promise<WebViewServer> {
     void answer(request, response, controller.signal, init)
   })
   server.on('clientError', (_error, socket) => socket.destroy())
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.listen.port, init.listen.host, () => {
-      server.off('error', reject)
-      resolve()
-    })
-  })
-  const bound = server.address() as AddressInfo
   return {
-    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
+    address: await listenHttp(server, init.listen),
     close: () => new Promise<void>((resolve) => {
       for (const controller of open) controller.abort()
       server.close(() => resolve())

@@ -13,3 +13,13 @@ export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '').toLowerCase()
   return bare === '::1' || bare === '0:0:0:0:0:0:0:1' || bare === 'localhost'
 }
+
+/**
+ * Whether a page that asks for no token (bound to loopback) answers a request with this Host header:
+ * only loopback names. A web site the browser visits could otherwise point its own DNS name at
+ * 127.0.0.1 (DNS rebinding) and read the page as same-origin.
+ */
+export function isLoopbackHostHeader(header: string | undefined): boolean {
+  const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::\d+)?$/.exec(header ?? '')
+  return match !== null && isLoopbackHost(match[1]!)
+}

@@ -5,6 +5,7 @@
 // Access: with a token (a non-loopback bind, bind-address.ts) every request must carry it, as
 // `Authorization: Bearer …`, as the cookie, or as `?token=…` — which sets the cookie and redirects to
 // the same URL without it, so the token leaves the address bar and the history. Anything else: 401.
+// Without a token (a loopback bind) the Host header must name loopback, against DNS rebinding.
 
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { ControlError } from '../control/index.js'
@@ -12,6 +13,7 @@ import { listenHttp, type MetricsListen } from '../metrics/index.js'
 import type { PageFile } from './page-files.js'
 import { READ_API_PREFIX, type ReadApi } from './read-api.js'
 import { writeEventStream } from './event-stream.js'
+import { isLoopbackHostHeader } from './bind-address.js'
 import { tokenMatches, tokenOfRequest, UI_TOKEN_COOKIE } from './token.js'
 
 export interface WebViewServer {
@@ -62,6 +64,10 @@ async function answer(request: IncomingMessage, response: ServerResponse, signal
   try {
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       response.writeHead(405, { ...COMMON_HEADERS, allow: 'GET, HEAD', 'content-type': 'text/plain' }).end('the page is read-only: GET only\n')
+      return
+    }
+    if (init.token === undefined && !isLoopbackHostHeader(request.headers.host)) {
+      response.writeHead(403, { ...COMMON_HEADERS, 'content-type': 'text/plain' }).end('this page answers only to a loopback address (127.0.0.1, localhost, [::1])\n')
       return
     }
     const admitted = init.token === undefined ? 'yes' : admit(request, response, url, init.token)

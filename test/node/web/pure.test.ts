@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ControlError, type ControlRoute } from '../../../node/control/index.js'
-import { ensureUiToken, isLoopbackHost, UI_TOKEN_FILE } from '../../../node/web/index.js'
+import { ensureUiToken, isLoopbackHost, isLoopbackHostHeader, UI_TOKEN_FILE } from '../../../node/web/index.js'
 import { readApi, withoutEnv } from '../../../node/web/read-api.js'
 import { tokenMatches, tokenOfRequest } from '../../../node/web/token.js'
 import { runCli } from '../../cli/run-cli.js'
@@ -18,6 +18,11 @@ const pure = suite('web view, pure parts')
 pure('loopback is 127.0.0.0/8 and ::1; every other bind address asks for the token', () => {
   for (const host of ['127.0.0.1', '127.0.0.2', '127.255.0.9', '::1', '[::1]', 'localhost']) assert.ok(isLoopbackHost(host), host)
   for (const host of ['0.0.0.0', '::', '10.0.0.1', '192.168.1.7', '128.0.0.1', '1.127.0.0', 'example.org', '::ffff:10.0.0.1']) assert.not.ok(isLoopbackHost(host), host)
+})
+
+pure('without a token, only requests naming a loopback host are answered (no DNS rebinding)', () => {
+  for (const header of ['127.0.0.1:9465', '127.0.0.2', 'localhost:9465', '[::1]:9465']) assert.ok(isLoopbackHostHeader(header), header)
+  for (const header of [undefined, '', 'evil.example:9465', 'evil.example', '10.0.0.1:9465', '[::]:9465', '127.0.0.1.evil.example']) assert.not.ok(isLoopbackHostHeader(header), String(header))
 })
 
 pure('a token comes from Authorization: Bearer, else the cookie; it matches only exactly', () => {

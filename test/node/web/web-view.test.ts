@@ -1,6 +1,7 @@
 // The web view in a real browser against real agents, each its own process (the compiled bin): three
 // agents run a service of three process tasks; the page on agent 2 shows the three peers and the
-// replicas, loads nothing from anywhere but agent 2, and never shows an env value. Agent 3 is killed
+// replicas and a pending service with its reason, loads nothing from anywhere but agent 2, and never
+// shows an env value. Agent 3 is killed
 // -9: within 5 s the page, with nobody reloading it, shows that peer dead and its slot running
 // elsewhere. Screenshots (desktop, phone) land in test-output/ui/. A second test opens the page
 // beyond loopback (--ui 0.0.0.0:port), where it asks for the data directory's token.
@@ -8,6 +9,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
@@ -42,6 +44,17 @@ async function applyWeb(base: string, agent: LocalAgent): Promise<void> {
   assert.is(applied.code, 0, applied.stderr)
 }
 
+/** The status of GET / on `address` sent with this Host header (fetch does not let a caller set it). */
+function statusWithHost(address: string, host: string): Promise<number> {
+  const [hostname, port] = address.split(':') as [string, string]
+  return new Promise((resolve, reject) => {
+    request({ hostname, port: Number(port), path: '/', headers: { host } }, (response) => {
+      response.resume()
+      resolve(response.statusCode ?? 0)
+    }).on('error', reject).end()
+  })
+}
+
 const web = suite('web view')
 
 web('the page on agent 2 shows three peers and the replicas live; a kill -9 shows as dead, the slot moved, within 5 s', async () => {
@@ -73,6 +86,14 @@ web('the page on agent 2 shows three peers and the replicas live; a kill -9 show
     assert.not.match(await page.content(), ENV_VALUE)
     // The API the page reads has no env either, whatever it is asked.
     for (const path of ['cluster', 'services/web', 'history']) assert.not.match(await (await page.request.get(`http://${a2.ui}/ui/api/v1/${path}`)).text(), ENV_VALUE)
+
+    // A service no peer can take shows as pending, with the reason the peers gave.
+    const huge = join(base, 'huge.yaml')
+    await writeFile(huge, ['services:', '  huge:', '    command: ["sh", "-c", "exec sleep 600"]', '    resources: { cpu: 64 }', ''].join('\n'))
+    assert.is((await runCli(['apply', '-f', huge, '--data', a1.dir])).code, 0)
+    await page.waitForFunction(() => /cpu/i.test(document.querySelector('[data-pending="huge"]')?.textContent ?? ''), undefined, { timeout: 10_000 })
+    // A loopback page answers only to loopback names: another site's DNS name pointed here is refused.
+    assert.is(await statusWithHost(a2.ui, 'evil.example'), 403)
 
     const killedAt = Date.now()
     await local.kill(3)

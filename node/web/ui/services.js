@@ -24,7 +24,7 @@ export function Services({ services, tasks, selected, onSelect }) {
           <span class="small">v${service.version} · ${service.mode} · ${service.driver}</span>
         </header>
         <p class="replicas"><span><b>${service.desired ?? 'global'}</b> desired</span><span><b>${service.running}</b> running</span><span><b>${healthy}</b> healthy</span>${service.pending > 0 ? html`<span class="warn"><b>${service.pending}</b> pending</span>` : null}</p>
-        <div class="gauge" title="tasks up at the current version"><span class="gauge-label">${done ? 'updated' : 'rolling'}</span><span class="bar"><span class="used" style=${`width:${percent(current, want)}%`}></span></span><span class="gauge-figures">${current}/${want}${older > 0 ? ` (${older} older)` : ''}</span></div>
+        <div class="gauge" title="tasks up at the current version"><span class="gauge-label">${older > 0 ? 'rolling' : done ? 'updated' : 'placing'}</span><span class="bar"><span class="used" style=${`width:${percent(current, want)}%`}></span></span><span class="gauge-figures">${current}/${want}${older > 0 ? ` (${older} older)` : ''}</span></div>
         <p class="slots">${own.map((task) => html`<button key=${task.slot} class=${`slot ${task.state}${selected === task.slot ? ' selected' : ''}`} data-slot=${task.slot} onClick=${() => onSelect(task.slot)} title=${`${task.slot} on ${task.peer}: ${task.state}`}>${task.slot.slice(service.name.length)} @ ${shortPeer(task.peer)} <i>${task.state}</i></button>`)}</p>
       </article>`
     })}

@@ -30,6 +30,8 @@ export interface LocalAgent {
   readonly address: string
   /** host:port of its /metrics (its own, so the agents do not compete for the default port). */
   readonly metrics: string
+  /** host:port of its web view, likewise its own. */
+  readonly ui: string
   readonly log: string
   peerId?: string
   child?: ChildProcess
@@ -54,7 +56,7 @@ export class LocalCluster {
       const dir = join(base, `peer-${index}`)
       await initDataDir(dir, index === 1 ? {} : { keyFile: dataDirLayout(join(base, 'peer-1')).swarmKey })
       const host = options.addresses === 'range' ? `127.0.0.${index}` : '127.0.0.1'
-      agents.push({ index, dir, socket: dataDirLayout(dir).socket, address: `/ip4/${host}/tcp/${await freePort(host)}`, metrics: `${host}:${await freePort(host)}`, log: join(dir, 'agent.log'), running: false })
+      agents.push({ index, dir, socket: dataDirLayout(dir).socket, address: `/ip4/${host}/tcp/${await freePort(host)}`, metrics: `${host}:${await freePort(host)}`, ui: `${host}:${await freePort(host)}`, log: join(dir, 'agent.log'), running: false })
     }
     return new LocalCluster(agents, options)
   }
@@ -77,6 +79,7 @@ export class LocalCluster {
       '--data', agent.dir,
       '--listen', agent.address,
       '--metrics', agent.metrics,
+      '--ui', agent.ui,
       '--labels', `local=peer-${index}`,
       '--exit-on-stdin-close',
       ...(this.options.agentArgs ?? []),

@@ -4,7 +4,7 @@
 // hundreds of CLI processes and dozens of agents on two cores.
 //
 // The bin is rebuilt here, once per test process, whenever it is missing or older than a source
-// file, so a test never runs stale code: the first import after an edit pays one `tsc` (~10 s).
+// file (the web view's page files count: npm run build copies them into dist), so a test never runs stale code: the first import after an edit pays one `tsc` (~10 s).
 
 import { execFileSync } from 'node:child_process'
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs'
@@ -24,7 +24,7 @@ function newestSourceMs(dir: string): number {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name)
     if (entry.isDirectory()) newest = Math.max(newest, newestSourceMs(path))
-    else if (entry.name.endsWith('.ts')) newest = Math.max(newest, statSync(path).mtimeMs)
+    else if (/\.(ts|js|css|html)$/.test(entry.name)) newest = Math.max(newest, statSync(path).mtimeMs)
   }
   return newest
 }
@@ -43,6 +43,7 @@ function ensureBuilt(): void {
     const output = (error as { stdout?: Buffer }).stdout?.toString() ?? ''
     throw new Error(`building the peer bin for the tests failed (npm run build):\n${output}`)
   }
+  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'copy-web-ui.mjs')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   writeFileSync(STAMP, `${new Date().toISOString()}\n`)
 }
 

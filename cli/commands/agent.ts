@@ -9,6 +9,7 @@ import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
 import { messageOf } from '../../core/index.js'
 import { parseMetricsListen } from '../../node/metrics/index.js'
+import { DEFAULT_UI_LISTEN } from '../../node/web/index.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
 
@@ -25,6 +26,7 @@ interface AgentCliOptions {
   exitOnStdinClose?: boolean
   docker: string
   metrics?: string
+  ui?: string
   usageInterval: string
 }
 
@@ -42,6 +44,7 @@ export function registerAgent(program: Command): void {
     .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
     .option('--docker <auto|off>', 'containers: auto runs them when a Docker engine answers (DOCKER_HOST or the local socket), off never', 'auto')
     .option('--metrics <host:port|off>', 'serve Prometheus metrics at http://host:port/metrics (default 127.0.0.1:9464, loopback only; 0.0.0.0:9464 opens it to the network)')
+    .option('--ui <host:port|off>', 'serve the read-only web view at http://host:port/ (default 127.0.0.1:9465; beyond loopback it asks for the token in <data>/ui.token)')
     .option('--usage-interval <seconds>', 'how often each task\'s CPU and memory are measured, for metrics, adverts and peer top', '10')
     .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
     .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')
@@ -59,6 +62,8 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   const memoryMiB = options.memory === undefined ? undefined : unit(parseMemoryMiB(options.memory), '--memory', options.memory)
   const metrics = options.metrics === undefined ? undefined : parseMetricsListen(options.metrics)
   if (metrics !== undefined && !metrics.ok) throw new UsageError(metrics.error)
+  const ui = options.ui === undefined ? undefined : parseMetricsListen(options.ui, '--ui', DEFAULT_UI_LISTEN.host)
+  if (ui !== undefined && !ui.ok) throw new UsageError(ui.error)
   const usageIntervalMs = Number(options.usageInterval) * 1000
   if (!Number.isFinite(usageIntervalMs) || usageIntervalMs < 500) throw new UsageError(`--usage-interval: expected a number of seconds of at least 0.5, got ${JSON.stringify(options.usageInterval)}`)
   const labels = parseLabels(options.labels)
@@ -84,6 +89,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       keepTasksOnExit: options.keepTasks === true,
       docker,
       ...(metrics === undefined ? {} : { metrics: metrics.value }),
+      ...(ui === undefined ? {} : { ui: ui.value }),
       usageIntervalMs,
       log,
     })
@@ -93,6 +99,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   }
   process.stdout.write(`peer ${agent.self} listening on ${agent.host.addresses().join(' ')}\ncontrol socket ${agent.layout.socket}\n`)
   if (agent.metricsAddress !== undefined) process.stdout.write(`metrics http://${agent.metricsAddress}/metrics\n`)
+  if (agent.webView !== undefined) process.stdout.write(`ui http://${agent.webView.address}/\n`)
 
   await new Promise<void>((resolve) => {
     let stopping = false

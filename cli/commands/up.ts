@@ -91,7 +91,7 @@ async function runUp(options: UpOptions): Promise<number> {
       const { tasks } = await ask({ peer: first.socket }, 'GET /v1/tasks')
       process.stdout.write(`\n${table(['SLOT', 'PEER', 'STATE'], tasks.map((t) => [t.slot, `${names.get(t.peer) ?? t.peer} (${t.peer.slice(-8)})`, t.state]))}\n`)
     }
-    process.stdout.write(`\nask any peer, e.g.: peer ps --data ${first.dir}\nCtrl-C stops all peers and their tasks.\n`)
+    process.stdout.write(`\nask any peer, e.g.: peer ps --data ${first.dir}, or open http://${first.ui}/\nCtrl-C stops all peers and their tasks.\n`)
     await interrupt
     return 0
   } catch (error) {

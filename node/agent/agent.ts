@@ -51,6 +51,7 @@ import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
 import { SlotOrders } from './slot-orders.js'
 import { messageOf, secretFileName, type TaskUsage } from '../../core/index.js'
 import { AgentMetrics, openMetricsEndpoint, type MetricsListen } from '../metrics/index.js'
+import { openWebView, type WebViewServer } from '../web/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -80,6 +81,8 @@ export interface AgentOptions {
    * that finds that port taken says so and runs on without it; an address given must be bound.
    */
   readonly metrics?: MetricsListen | 'off'
+  /** Where the web view is served (node/web), or `off`. Absent: 127.0.0.1:9465, skipped when taken. */
+  readonly ui?: MetricsListen | 'off'
   /** How often tasks' CPU and memory are measured (METRICS_DEFAULTS.usageIntervalMs when absent). */
   readonly usageIntervalMs?: number
 }
@@ -121,6 +124,8 @@ export class Agent implements AgentContext {
   /** Whether the data directory has room (data-dir-space.ts). */
   readonly space: DataDirSpace
   private spaceTimer: NodeJS.Timeout | undefined
+  /** The web view, when served. */
+  webView: WebViewServer | undefined
 
   private constructor(
     readonly self: PeerId,
@@ -197,9 +202,11 @@ export class Agent implements AgentContext {
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
       await serveLogs(agent)
       await serveExec(agent)
-      agent.control = await startControlServer(layout.socket, controlRoutes(agent), { log: options.log, onRequest: metrics.controlRequest })
+      const routes = controlRoutes(agent)
+      agent.control = await startControlServer(layout.socket, routes, { log: options.log, onRequest: metrics.controlRequest })
       metrics.attach({ self, host, transport, replica, machine, driver, log: options.log, reportUsage: (usage) => agent.reportUsage(usage) })
       agent.metricsAddress = await openMetricsEndpoint(metrics, options.metrics, options.log)
+      agent.webView = await openWebView({ choice: options.ui, dataDir: layout.root, routes, log: options.log })
       return agent
     } catch (error) {
       for (const step of cleanup) await step().catch(() => undefined)
@@ -537,6 +544,7 @@ export class Agent implements AgentContext {
     if (stopTasks) await this.secretFiles.keepOnly(new Set()).catch((error: unknown) => this.options.log(`removing secret files failed: ${messageOf(error)}`))
     for (const detach of this.detach) detach()
     await this.metrics.close()
+    await this.webView?.close()
     await this.control?.close()
     await this.replica.close().catch((error: unknown) => this.options.log(`closing the desired state: ${messageOf(error)}`))
     await this.transport.stop()

@@ -9,6 +9,7 @@
 //   assignments.json  the tasks this peer runs, with their specs: restarted from here after a reboot, 0600
 //   members.json      the members this peer knew: heard from (or found gone) before those tasks restart, 0600
 //   control.sock      the control API (HTTP over a unix socket, 0600)
+//   ui.token          the web view's token, asked for when it listens beyond loopback (node/web), 0600
 //
 // Specs hold env values, so what holds specs is private to the agent's user, and made so again on
 // open when an older version or a person left it looser (desired/ by the store, crdt/store.ts).
@@ -27,6 +28,7 @@ import {
 } from '../../p2p/index.js'
 import { messageOf } from '../../core/index.js'
 import { TaskRecords, taskRecordsDir, type TaskRecord } from '../runtime/index.js'
+import { ensureUiToken } from '../web/index.js'
 
 export const SWARM_KEY_FILE = 'swarm.key'
 export const CONTROL_SOCKET_FILE = 'control.sock'
@@ -88,6 +90,7 @@ export async function initDataDir(root: string, options: { keyFile?: string } = 
     throw new SetupError('identity-unwritable', `cannot create the data directory ${layout.root}: ${messageOf(error)}`)
   }
   const identity = await loadOrCreateIdentity(layout.root)
+  await ensureUiToken(layout.root)
   const existing = (await exists(layout.swarmKey)) ? await readSwarmKeyFile(layout.swarmKey) : undefined
   if (existing !== undefined) {
     if (given !== undefined && !sameKey(given, existing)) {

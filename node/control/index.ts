@@ -3,7 +3,10 @@
 // client.ts is what the CLI calls.
 export {
   ControlError,
+  compileRoute,
   DEFAULT_MAX_BODY_BYTES,
+  matchRoute,
+  type CompiledRoute,
   formatBytes,
   startControlServer,
   type ControlMethod,

@@ -224,13 +224,13 @@ function refuseMalformed(error: NodeJS.ErrnoException, socket: Duplex): void {
 
 // --- routing --------------------------------------------------------------------------------------
 
-interface CompiledRoute {
+export interface CompiledRoute {
   readonly route: ControlRoute
   /** A literal segment, or a parameter name (without its colon). */
   readonly segments: readonly ({ literal: string } | { param: string })[]
 }
 
-function compileRoute(route: ControlRoute): CompiledRoute {
+export function compileRoute(route: ControlRoute): CompiledRoute {
   if (!route.path.startsWith('/')) throw new Error(`control route path ${JSON.stringify(route.path)} must start with /`)
   const segments = route.path
     .slice(1)
@@ -240,7 +240,7 @@ function compileRoute(route: ControlRoute): CompiledRoute {
 }
 
 /** The parameters when `segments` (still URL-encoded) fit the route, undefined when they do not. */
-function matchRoute(compiled: CompiledRoute, segments: readonly string[]): Record<string, string> | undefined {
+export function matchRoute(compiled: CompiledRoute, segments: readonly string[]): Record<string, string> | undefined {
   if (segments.length !== compiled.segments.length) return undefined
   const params: Record<string, string> = {}
   for (const [i, pattern] of compiled.segments.entries()) {

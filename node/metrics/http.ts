@@ -15,17 +15,17 @@ export const DEFAULT_METRICS_LISTEN: MetricsListen = { host: '127.0.0.1', port: 
 
 /**
  * `--metrics` as typed: `off`, `host:port`, `[v6]:port`, or `:port` / a bare port (loopback).
- * Returns what is wrong, in words, for anything else.
+ * Returns what is wrong, in words, for anything else. The web view's `--ui` takes the same form.
  */
-export function parseMetricsListen(text: string): { ok: true; value: MetricsListen | 'off' } | { ok: false; error: string } {
+export function parseMetricsListen(text: string, flag = '--metrics', defaultHost = DEFAULT_METRICS_LISTEN.host): { ok: true; value: MetricsListen | 'off' } | { ok: false; error: string } {
   const value = text.trim()
   if (value === 'off') return { ok: true, value: 'off' }
   const match = /^(?:(\[[0-9a-fA-F:.]+\]|[^:[\]\s]*):)?(\d{1,5})$/.exec(value)
-  if (match === null) return { ok: false, error: `--metrics: expected host:port, :port or off, got ${JSON.stringify(text)}` }
+  if (match === null) return { ok: false, error: `${flag}: expected host:port, :port or off, got ${JSON.stringify(text)}` }
   const port = Number(match[2])
-  if (port > 65_535) return { ok: false, error: `--metrics: port ${port} is over 65535` }
+  if (port > 65_535) return { ok: false, error: `${flag}: port ${port} is over 65535` }
   const rawHost = match[1] ?? ''
-  const host = rawHost === '' ? DEFAULT_METRICS_LISTEN.host : rawHost.replace(/^\[|\]$/g, '')
+  const host = rawHost === '' ? defaultHost : rawHost.replace(/^\[|\]$/g, '')
   return { ok: true, value: { host, port } }
 }
 
@@ -52,6 +52,17 @@ export async function serveMetrics(listen: MetricsListen, render: () => Promise<
       (error: unknown) => response.writeHead(500, { 'content-type': 'text/plain' }).end(`collecting metrics failed: ${String(error)}\n`),
     )
   })
+  return {
+    address: await listenHttp(server, listen),
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    }),
+  }
+}
+
+/** Binds `server` to `listen`; resolves with the host:port taken (`[v6]:port` for IPv6), rejects when it cannot be bound. */
+export async function listenHttp(server: Server, listen: MetricsListen): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(listen.port, listen.host, () => {
@@ -60,11 +71,5 @@ export async function serveMetrics(listen: MetricsListen, render: () => Promise<
     })
   })
   const bound = server.address() as AddressInfo
-  return {
-    address: `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.close(() => resolve())
-      server.closeAllConnections()
-    }),
-  }
+  return `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`
 }

@@ -3,7 +3,7 @@
 export { AgentMetrics, METRICS_DEFAULTS, type AgentMetricsInit, type MetricsSource } from './agent-metrics.js'
 export { definePeerMetrics, type PeerMetrics } from './definitions.js'
 export { openMetricsEndpoint } from './endpoint.js'
-export { DEFAULT_METRICS_LISTEN, parseMetricsListen, serveMetrics, type MetricsListen, type MetricsServer } from './http.js'
+export { DEFAULT_METRICS_LISTEN, listenHttp, parseMetricsListen, serveMetrics, type MetricsListen, type MetricsServer } from './http.js'
 export { FailoverTracker } from './failover-tracker.js'
 export { TaskUsageSampler, type MeasuredTask } from './task-usage.js'
 export { processGroupUsage, parseStat, type GroupUsage } from './process-usage.js'

@@ -1,0 +1,115 @@
+// The page's state, kept live: the agent's answers re-read every 2 s and soon after each event (a
+// task starting, a peer declared dead), and the event stream followed over Server-Sent Events. All
+// requests go to the agent that served the page; the token cookie (when one is needed) goes along.
+import { useEffect, useRef, useState } from 'preact/hooks'
+
+const API = '/ui/api/v1'
+const REFRESH_MS = 2000
+/** After an event, wait this long for its siblings (a failover brings several) before re-reading. */
+const SETTLE_MS = 250
+const MAX_EVENTS = 300
+/** Placements remembered per slot (where it ran, seen by this page since it opened). */
+const MAX_PLACEMENTS = 20
+
+async function read(path) {
+  const response = await fetch(`${API}${path}`, { headers: { accept: 'application/json' } })
+  const body = await response.json().catch(() => null)
+  if (!response.ok) throw new Error(body?.error?.message ?? `${path}: HTTP ${response.status}`)
+  return body
+}
+
+/**
+ * Where each slot has been seen running: a new entry when its peer changes, with what became of the
+ * peer it left (dead, draining…) as the reason it moved.
+ */
+function notePlacements(previous, tasks, nodes, now) {
+  const stateOf = new Map(nodes.map((node) => [node.peer, node.state]))
+  const next = new Map(previous)
+  for (const task of tasks) {
+    const seen = next.get(task.slot) ?? []
+    const last = seen[seen.length - 1]
+    if (last !== undefined && last.peer === task.peer) continue
+    const entry = { peer: task.peer, at: now, left: last === undefined ? null : { peer: last.peer, state: stateOf.get(last.peer) ?? 'gone' } }
+    next.set(task.slot, [...seen, entry].slice(-MAX_PLACEMENTS))
+  }
+  return next
+}
+
+export function useCluster() {
+  const [state, setState] = useState({ status: null, nodes: null, tasks: [], why: {}, error: null, updatedAt: null })
+  const [events, setEvents] = useState([])
+  const [streaming, setStreaming] = useState(false)
+  const [placements, setPlacements] = useState(new Map())
+  const timer = useRef(undefined)
+
+  useEffect(() => {
+    let stopped = false
+    // One read at a time: an event during a read asks for one more right after it.
+    let reading = false
+    let again = false
+    const refresh = async () => {
+      if (reading) {
+        again = true
+        return
+      }
+      reading = true
+      clearTimeout(timer.current)
+      try {
+        const [status, nodes, tasks] = await Promise.all([read('/status'), read('/nodes'), read('/tasks')])
+        const pending = status.services.filter((service) => service.pending > 0)
+        const whys = await Promise.all(pending.map((service) => read(`/why/${encodeURIComponent(service.name)}`).catch(() => null)))
+        if (stopped) return
+        const why = Object.fromEntries(pending.map((service, i) => [service.name, whys[i]]).filter(([, answer]) => answer !== null))
+        setState({ status, nodes: nodes.nodes, tasks: tasks.tasks, why, error: null, updatedAt: Date.now() })
+        setPlacements((previous) => notePlacements(previous, tasks.tasks, nodes.nodes, Date.now()))
+      } catch (error) {
+        if (!stopped) setState((previous) => ({ ...previous, error: String(error.message ?? error) }))
+      }
+      reading = false
+      if (stopped) return
+      if (again) {
+        again = false
+        return refresh()
+      }
+      timer.current = setTimeout(refresh, REFRESH_MS)
+    }
+    void refresh()
+
+    // The stream starts with the events the agent kept, then each new one; a reconnect starts over.
+    const source = new EventSource(`${API}/events?follow=1`)
+    let settle
+    source.onopen = () => {
+      setStreaming(true)
+      setEvents([])
+    }
+    source.onerror = () => setStreaming(false)
+    source.onmessage = (message) => {
+      const event = JSON.parse(message.data)
+      setEvents((previous) => [event, ...previous].slice(0, MAX_EVENTS))
+      clearTimeout(settle)
+      settle = setTimeout(refresh, SETTLE_MS)
+    }
+    return () => {
+      stopped = true
+      clearTimeout(timer.current)
+      clearTimeout(settle)
+      source.close()
+    }
+  }, [])
+
+  return { ...state, events, streaming, placements }
+}
+
+/** One service's answer and versions, or one slot's why, read when the page shows it. */
+export function useDetail(path, refreshKey) {
+  const [answer, setAnswer] = useState(null)
+  useEffect(() => {
+    if (path === null) return setAnswer(null)
+    let stopped = false
+    read(path).then((body) => !stopped && setAnswer(body), (error) => !stopped && setAnswer({ error: String(error.message ?? error) }))
+    return () => {
+      stopped = true
+    }
+  }, [path, refreshKey])
+  return answer
+}

@@ -76,11 +76,6 @@ interface AuctionState {
   /** Set when this peer ran the round's auction: the other winners' claims are due by then, not before. */
   claimsDueAt?: number
   /**
-   * Set when this peer ran the round's auction without every candidate's bid: the missing bids may
-   * still come, and with all of them the auction is run again (see onBid).
-   */
-  closedWithoutAll?: boolean
-  /**
    * Full-width rounds (every peer a candidate) in a row that placed nothing, for backoff. A round
    * that placed some slots is not one: see progress().
    */
@@ -247,7 +242,6 @@ export class BidRounds {
       state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
       const message: Message = { kind: 'bid', bid: result.bid, slots }
       for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
-      for (const peer of this.biddersBeyond(spec.name, state, chosen)) this.deps.send(peer, message)
       return
     }
     if (state.round === 0) {
@@ -273,24 +267,11 @@ export class BidRounds {
   onBid(bid: Bid, slots: SlotRanges, now: number): void {
     const state = this.auctions.get(bid.service)
     const known = this.bids.get(bid.service)?.has(roundKey(bid)) === true
-    const heardBefore = this.bids.get(bid.service)?.get(roundKey(bid))?.has(bid.peer) === true
     this.recordBid(bid, slots, now)
-    if (!heardBefore && state?.bidders !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && !state.bidders.includes(bid.peer)) {
-      this.answerBidder(bid)
-    }
     // The first bid we hear of a round we are not in makes us part of it: reconcile the service.
     if (!known && state === undefined) this.deps.markDirty(bid.service)
-    if (state !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && this.allBidsIn(bid.service, state)) {
-      if (state.closesAt !== undefined) state.closesAt = now
-      else if (state.closedWithoutAll === true && state.round === state.consideredRound) {
-        // The last bid of a round whose auction ran without it: run it again now, with every bid,
-        // as the peers that had them all did. It hands out what theirs did, so this peer now claims
-        // what they leave to it instead of leaving it to the next round a whole round later (a
-        // writer whose window closed before a busy peer's bid came took an even share of an
-        // auction that lacked that bid, and the rest waited for round 1).
-        state.closedWithoutAll = false
-        state.closesAt = now
-      }
+    if (state?.closesAt !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && this.allBidsIn(bid.service, state)) {
+      state.closesAt = now
     }
     if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
       // Another peer widened already: follow it, so candidate sets agree.
@@ -314,14 +295,11 @@ export class BidRounds {
     for (const [service, state] of [...this.auctions]) {
       if (state.closesAt !== undefined && now >= state.closesAt) {
         state.closesAt = undefined
-        const again = state.claimsDueAt !== undefined
-        state.closedWithoutAll = !this.allBidsIn(service, state)
         this.closeRound(service, state, now)
         // A busy host runs its auction late; measured from the round's start, the wait for the other
         // winners' claims would then be over before they could arrive, and the next round would
-        // re-auction slots already claimed (five of ten agents on one 2-core host did). An auction
-        // run again for a late bid keeps the first one's deadline: the others' claims are no later.
-        if (!again) state.claimsDueAt = now + config.roundTimeoutMs - config.bidWindowMs
+        // re-auction slots already claimed (five of ten agents on one 2-core host did).
+        state.claimsDueAt = now + config.roundTimeoutMs - config.bidWindowMs
       }
       if (now >= this.nextRoundAt(state)) {
         state.claimsDueAt = undefined
@@ -418,27 +396,6 @@ export class BidRounds {
       claimed++
     }
     this.deps.observe?.({ kind: 'auction', service, durationMs: now - state.roundStartedAt, claimed, at: now })
-  }
-
-  /**
-   * Candidate sets are computed from each peer's own view of membership, and views differ for a
-   * moment (a member one peer still suspects, an advert not yet arrived): a bidder may count this
-   * peer a candidate when this peer does not count it one. Its auction then waits for a bid this
-   * peer never sends it — the whole round-0 window — and runs without it, taking an even share at
-   * most, so the rest waits for the next round (the simulator's applies of 100 replicas on ten
-   * peers that needed a second round were all this). So this peer sends its bid to every peer that
-   * has bid to it in the round as well.
-   */
-  private answerBidder(bid: Bid): void {
-    const own = this.bids.get(bid.service)?.get(roundKey(bid))?.get(this.deps.self)
-    if (own !== undefined && own.bid.offered > 0) this.deps.send(bid.peer, { kind: 'bid', bid: own.bid, slots: own.slots })
-  }
-
-  /** Peers other than `chosen` (and this one) whose bids for this peer's round are here already. */
-  private biddersBeyond(service: ServiceName, state: AuctionState, chosen: readonly PeerId[]): PeerId[] {
-    const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
-    if (entries === undefined) return []
-    return [...entries.keys()].filter((peer) => peer !== this.deps.self && !chosen.includes(peer))
   }
 
   /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */

@@ -37,8 +37,7 @@ function fake(specs: ServiceSpec[] = []): Fake {
     reachable: () => [p('b'), p('c')],
     spec: (name) => byName.get(name),
     runsTasksOf: () => false,
-    // What this peer runs is what it claimed (at the spec of the service).
-    heldVersion: (at) => (claims.includes(at) ? placementRequest(byName.get(at.slice(0, at.lastIndexOf('/')) as ServiceName)!).specHash : undefined),
+    heldVersion: () => undefined,
     claim: (at) => claims.push(at),
     stopTask: () => {},
     send: (to, message) => sent.push({ to, message }),
@@ -121,36 +120,6 @@ Rounds('a full-width round that placed some slots is followed by the next after 
   }
   assert.is(roundEndsAt(true), config.roundTimeoutMs, 'the round placed a slot: no backoff')
   assert.is(roundEndsAt(false), 2 * config.roundTimeoutMs, 'the round placed nothing: backs off')
-})
-
-Rounds('an auction run without a candidate\'s bid runs again, with every bid, when that bid comes late', () => {
-  const pair = service('pair', { command: 'serve', replicas: 2, resources: { cpu: '100m', memory: 64 } })
-  const both = toRanges([0, 1])
-  const { rounds, claims } = fake([pair])
-  rounds.bid(pair, [0, 1], 0)
-  rounds.onBid({ ...zero('b'), service: pair.name, specHash: placementRequest(pair).specHash }, both, 10)
-  rounds.progress(bidWindowMs(config, 0))
-  assert.equal(claims, [slot('pair', 0)], 'without c\'s bid: an even share (one of two) at most')
-  const late = bidWindowMs(config, 0) + 50
-  rounds.onBid({ ...zero('c'), service: pair.name, specHash: placementRequest(pair).specHash }, both, late)
-  assert.is(rounds.nextWakeAt(), late, 'the last bid is here: the auction is due again now')
-  rounds.progress(late)
-  assert.equal(claims, [slot('pair', 0), slot('pair', 1)], 'with every bid nothing holds this peer back: it claims what it won, once each')
-})
-
-Rounds('a peer sends its bid to a bidder of its round that it does not count a candidate', () => {
-  const { rounds, sent } = fake([web])
-  // d is not in this peer's view of membership (not yet, or no longer), but d counts this peer in.
-  rounds.onBid({ ...zero('d'), offered: 1 }, SLOT_0, 0)
-  rounds.bid(web, [0], 5)
-  assert.equal(sent.map((s) => s.to), ['b', 'c', 'd'], 'd bid before this peer did: the bid goes to it too')
-  const { rounds: later, sent: laterSent } = fake([web])
-  later.bid(web, [0], 0)
-  laterSent.length = 0
-  later.onBid({ ...zero('e'), offered: 1 }, SLOT_0, 10)
-  assert.equal(laterSent.map((s) => [s.to, s.message.kind]), [['e', 'bid']], 'e bid after this peer did: answered with this peer\'s bid')
-  later.onBid({ ...zero('e'), offered: 1 }, SLOT_0, 20)
-  assert.is(laterSent.length, 1, 'once per bidder')
 })
 
 Rounds.run()

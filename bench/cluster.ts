@@ -14,6 +14,7 @@ import type { StatsAnswer, TaskRow } from '../node/control/index.js'
 import type { ServiceSpec } from '../core/index.js'
 import { servicesFromText } from '../cli/files.js'
 import { isAlive, readStat } from '../node/runtime/proc.js'
+import { cpuSeconds } from './proc-sample.js'
 import { parseFaultSpec } from '../sim/faults.js'
 import { percentile } from '../sim/metrics.js'
 import { simulate } from '../sim/simulate.js'
@@ -203,19 +204,6 @@ async function timeline(local: LocalCluster, fromEpoch: number, digest: string, 
 }
 
 // --- CPU -------------------------------------------------------------------------------------
-
-const TICKS_PER_SECOND = 100
-
-/** CPU seconds (user + system) a process has used; 0 when it is gone. */
-function cpuSeconds(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
-  } catch {
-    return 0
-  }
-}
 
 /**
  * Just after meshing, agents are still busy connecting (Noise handshakes, identify, a desired-state

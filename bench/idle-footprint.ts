@@ -6,7 +6,7 @@
 // configuration. The design's target: ≤ 100 MB RSS and < 1 % of a core per idle agent.
 //
 //   npm run bench -- idle-footprint [--cli dist/cli/main.js] [--build] [--agents 1,5]
-//                                   [--settle 20] [--window 30] [--docker off|auto] [--keep]
+//                                   [--settle 30] [--window 30] [--docker off|auto] [--keep]
 //
 // Without --cli it runs dist/cli/main.js, building it first (npm run build) when it is missing or
 // --build is given. --docker auto lets agents use a Docker engine when one answers (the service
@@ -41,7 +41,7 @@ function seconds(name: string, fallback: number, least: number): number {
   return value
 }
 
-const SETTLE_S = seconds('--settle', 20, 0)
+const SETTLE_S = seconds('--settle', 30, 0)
 /** CPU over at least 30 s: idle timers fire every 1–10 s, so shorter windows mostly measure phase. */
 const WINDOW_S = seconds('--window', 30, 30)
 const sizes = (option('--agents') ?? '1,5').split(',').map((text) => {

@@ -7,6 +7,7 @@ import { defaultDataDir, ownLabelsProblem } from '../../node/agent/index.js'
 import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
+import { trimYoungGeneration } from '../../node/agent/index.js'
 import { messageOf } from '../../core/index.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -81,6 +82,8 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
     throw error
   }
   process.stdout.write(`peer ${agent.self} listening on ${agent.host.addresses().join(' ')}\ncontrol socket ${agent.layout.socket}\n`)
+  // Only the agent's own process does this (not tests or benchmarks that embed an Agent): it owns the heap.
+  const stopTrimming = trimYoungGeneration()
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -104,6 +107,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       process.stdin.resume()
     }
   })
+  stopTrimming()
   // libp2p and stray sockets may keep timers alive; the agent is done.
   setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref()
   return 0

@@ -1,0 +1,61 @@
+// The Docker driver is loaded only where containers can run (node/runtime/docker-loader.ts): the
+// agent's and the CLI's modules never load dockerode (with ssh2's 16 MiB WebAssembly memory) by
+// being imported, a host without an engine socket is told so without loading it, and one with an
+// engine still gets a driver.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { spawnSync } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { dockerEngineAnswers, loadDockerDriver, missingDefaultSocket } from '../../../node/runtime/docker-loader.js'
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
+const test = suite('docker loader')
+
+test('importing the agent and every CLI command loads neither dockerode nor ssh2', () => {
+  // A fresh process: this one may have loaded dockerode for other tests.
+  const script = [
+    "import { readdirSync } from 'node:fs'",
+    "import { createRequire } from 'node:module'",
+    "await import('./node/agent/index.ts')",
+    "for (const file of readdirSync('cli/commands')) await import(`./cli/commands/${file}`)",
+    'const loaded = Object.keys(createRequire(import.meta.url).cache)',
+    "console.log(JSON.stringify(loaded.filter((path) => /[\\\\/]node_modules[\\\\/](dockerode|ssh2|docker-modem)[\\\\/]/.test(path)).length))",
+  ].join('\n')
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' })
+  assert.is(run.status, 0, run.stderr)
+  assert.is(run.stdout.trim(), '0')
+})
+
+test('without DOCKER_HOST and with no engine socket, the answer names the socket and needs no dockerode', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'pdl-'))
+  try {
+    const sockets = [join(dir, 'user.sock'), join(dir, 'system.sock')]
+    assert.is(missingDefaultSocket({}, sockets), sockets[1])
+    assert.is(missingDefaultSocket({ DOCKER_HOST: '' }, sockets), sockets[1])
+    assert.is(missingDefaultSocket({ DOCKER_HOST: 'unix://' }, sockets), sockets[1])
+    assert.equal(await dockerEngineAnswers({}, sockets), { ok: false, error: `connect ENOENT ${sockets[1]}` })
+    // Either socket present: dockerode must be asked.
+    await writeFile(sockets[0]!, '')
+    assert.is(missingDefaultSocket({}, sockets), undefined)
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+})
+
+test('an engine named by DOCKER_HOST is always asked', () => {
+  assert.is(missingDefaultSocket({ DOCKER_HOST: 'tcp://127.0.0.1:1' }, ['/nonexistent/a.sock']), undefined)
+  assert.is(missingDefaultSocket({ DOCKER_HOST: 'unix:///nonexistent/b.sock' }, ['/nonexistent/a.sock']), undefined)
+})
+
+test('the loaded driver asks the engine: an address where none listens is an error, not a driver', async () => {
+  const DockerDriver = await loadDockerDriver()
+  const Docker = (await import('dockerode')).default
+  const answer = await DockerDriver.engineAnswers(new Docker({ socketPath: '/nonexistent/peer-test-docker.sock' }))
+  assert.equal(answer, { ok: false, error: 'connect ENOENT /nonexistent/peer-test-docker.sock' })
+})
+
+test.run()

@@ -21,15 +21,19 @@ export interface YoungGenerationTrimInit {
   readonly checkEveryMs: number
   /** A new space committed above this is worth a full collection to shrink. */
   readonly trimAboveBytes: number
+  /** After collections that did not shrink it, checks skipped before the next try: at most this many. */
+  readonly maxBackoffChecks: number
   /** Whether V8 is told to favour memory over speed from now on (see trimYoungGeneration). */
   readonly optimizeForSize: boolean
 }
 
 export const YOUNG_GENERATION_DEFAULTS: YoungGenerationTrimInit = {
   checkEveryMs: 15_000,
-  // V8 starts the new space at 1 MiB (two 512 KiB semi-spaces, ~1 MiB committed); it may double twice
-  // on its own before a trim is worth a full collection.
-  trimAboveBytes: 4 * 2 ** 20,
+  // V8 starts the new space at 1 MiB committed. Set to save memory, it still grows to 4–8 MiB in a
+  // busy cluster by itself; only beyond that (the 32 MiB start-up leaves) is a full collection worth it.
+  trimAboveBytes: 8 * 2 ** 20,
+  // 15 s × 32: a busy agent is looked at again after 8 minutes at the latest.
+  maxBackoffChecks: 32,
   optimizeForSize: true,
 }
 
@@ -58,8 +62,23 @@ export function trimYoungGeneration(init: YoungGenerationTrimInit = YOUNG_GENERA
   // heap is set to save memory. An idle agent alone allocates far less; one in a cluster ~1 MB/s
   // (every message passes through Yamux, Noise and pnet buffers), so it is set to save memory.
   if (init.optimizeForSize) setFlagsFromString('--optimize-for-size')
+  // A collection that leaves the new space large (the agent is busy) is wasted: each one costs tens
+  // of milliseconds (hundreds on a loaded host). After one, the next is tried only after twice as
+  // many checks, up to maxBackoffChecks; one that works resets the wait.
+  let wait = 1
+  let skip = 0
   const timer = setInterval(() => {
-    if (newSpaceBytes() > init.trimAboveBytes) collect()
+    if (skip > 0) {
+      skip--
+      return
+    }
+    if (newSpaceBytes() <= init.trimAboveBytes) {
+      wait = 1
+      return
+    }
+    collect()
+    wait = newSpaceBytes() <= init.trimAboveBytes ? 1 : Math.min(wait * 2, init.maxBackoffChecks)
+    skip = wait - 1
   }, init.checkEveryMs)
   timer.unref()
   return () => clearInterval(timer)

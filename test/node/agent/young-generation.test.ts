@@ -34,7 +34,7 @@ test('an idle process gets its grown new space back', () => {
     'const grown = newSpaceBytes()',
     // V8 judges allocation by its last few seconds: a collection shrinks the new space only once the
     // process has been idle that long, so the checks run for longer than that.
-    'const stop = trimYoungGeneration({ checkEveryMs: 250, trimAboveBytes: 4 * 2 ** 20, optimizeForSize: true })',
+    'const stop = trimYoungGeneration({ checkEveryMs: 250, trimAboveBytes: 4 * 2 ** 20, maxBackoffChecks: 1, optimizeForSize: true })',
     'await sleep(8_000)',
     'stop()',
     'console.log(JSON.stringify({ grown, after: newSpaceBytes() }))',
@@ -46,7 +46,7 @@ test('an idle process gets its grown new space back', () => {
 test('stopped before the first check, nothing is collected', () => {
   const figures = inFreshProcess([
     'const grown = newSpaceBytes()',
-    'trimYoungGeneration({ checkEveryMs: 500, trimAboveBytes: 4 * 2 ** 20, optimizeForSize: false })()',
+    'trimYoungGeneration({ checkEveryMs: 500, trimAboveBytes: 4 * 2 ** 20, maxBackoffChecks: 1, optimizeForSize: false })()',
     'await sleep(2_000)',
     'console.log(JSON.stringify({ grown, after: newSpaceBytes() }))',
   ].join('\n'))

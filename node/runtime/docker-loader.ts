@@ -4,8 +4,15 @@
 // sessions). Imported statically, that cost ~20 MB of resident memory in every agent, with containers
 // off or no engine on the host. So the agent and the CLI reach the driver through here, and a host
 // with no engine socket at all never loads it.
+//
+// Where the driver is loaded, the two parts of dockerode the driver never uses are deferred until
+// something does use them: ssh2 until an ssh:// engine is dialled, gRPC until an image is built with
+// a BuildKit session. Both are CommonJS modules required at the top of dockerode's files; a stand-in
+// is put in Node's module cache under the real file's name, and the first use replaces it with the real
+// module. If dockerode's layout ever differs from the one expected, nothing is deferred.
 
 import { accessSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { DockerDriver } from './docker-driver.js'
@@ -14,7 +21,51 @@ export type EngineAnswer = { ok: true; version: string } | { ok: false; error: s
 
 /** The Docker driver's module (dockerode and all it brings), loaded on first call. */
 export async function loadDockerDriver(): Promise<typeof DockerDriver> {
+  deferUnusedDockerodeParts()
   return (await import('./docker-driver.js')).DockerDriver
+}
+
+type CommonJsModule = { id: string; filename: string; loaded: boolean; exports: unknown }
+
+/** The module files deferred, by dockerode's own resolution: [ssh2 as docker-modem requires it, dockerode's session.js]. */
+function dockerodeParts(): { ssh2: string; session: string } | undefined {
+  try {
+    const fromHere = createRequire(import.meta.url)
+    const dockerode = fromHere.resolve('dockerode')
+    const modem = createRequire(dockerode).resolve('docker-modem')
+    return { ssh2: createRequire(modem).resolve('ssh2'), session: createRequire(dockerode).resolve('./session') }
+  } catch {
+    return undefined
+  }
+}
+
+function deferUnusedDockerodeParts(): void {
+  const parts = dockerodeParts()
+  if (parts === undefined) return
+  const require = createRequire(import.meta.url)
+  const cache = require.cache as Record<string, CommonJsModule | undefined>
+  if (cache[parts.ssh2] !== undefined || cache[parts.session] !== undefined) return
+  const real = (path: string): (() => unknown) => {
+    let loaded: { exports: unknown } | undefined
+    return () => {
+      if (loaded === undefined) {
+        delete cache[path]
+        loaded = { exports: require(path) }
+      }
+      return loaded.exports
+    }
+  }
+  const ssh2 = real(parts.ssh2)
+  // docker-modem takes `require('ssh2').Client` once and calls `new Client()` per ssh:// request.
+  const Client = function LazySsh2Client(this: unknown, ...args: unknown[]): object {
+    const { Client: RealClient } = ssh2() as { Client: new (...a: unknown[]) => object }
+    return new RealClient(...args)
+  }
+  cache[parts.ssh2] = { id: parts.ssh2, filename: parts.ssh2, loaded: true, exports: { Client } }
+  // dockerode's session.js exports one function, called only to build images with a session.
+  const session = real(parts.session)
+  const withSession = (...args: unknown[]): unknown => (session() as (...a: unknown[]) => unknown)(...args)
+  cache[parts.session] = { id: parts.session, filename: parts.session, loaded: true, exports: withSession }
 }
 
 /**

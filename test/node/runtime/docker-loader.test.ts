@@ -51,6 +51,31 @@ test('an engine named by DOCKER_HOST is always asked', () => {
   assert.is(missingDefaultSocket({ DOCKER_HOST: 'unix:///nonexistent/b.sock' }, ['/nonexistent/a.sock']), undefined)
 })
 
+test('loading the driver defers ssh2 and gRPC until used, and the first use gets the real module', () => {
+  // A fresh process, as in the agent: the driver loaded, then what dockerode would do with an ssh:// engine.
+  const script = [
+    "import { createRequire } from 'node:module'",
+    "import { loadDockerDriver } from './node/runtime/docker-loader.ts'",
+    'await loadDockerDriver()',
+    'const require = createRequire(import.meta.url)',
+    // Real modules only: the stand-ins sit in the cache under the real files' names.
+    "const loaded = () => Object.entries(require.cache).filter(([path, module]) => /[\\/]node_modules[\\/](ssh2|@grpc)[\\/]/.test(path) && Array.isArray(module.children)).length",
+    'const before = loaded()',
+    "const modem = createRequire(require.resolve('dockerode')).resolve('docker-modem')",
+    "const { Client } = createRequire(modem)('ssh2')",
+    'const client = new Client()',
+    "const { Client: RealClient } = createRequire(modem)('ssh2')",
+    'console.log(JSON.stringify({ before, after: loaded(), real: client instanceof RealClient, same: RealClient !== Client }))',
+  ].join('\n')
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' })
+  assert.is(run.status, 0, run.stderr)
+  const figures = JSON.parse(run.stdout) as { before: number; after: number; real: boolean; same: boolean }
+  assert.is(figures.before, 0, 'ssh2 or gRPC loaded with the driver')
+  assert.ok(figures.after > 0, 'ssh2 not loaded on first use')
+  assert.ok(figures.real, 'the client made through the stand-in is not a real ssh2 Client')
+  assert.ok(figures.same, 'later requires still get the stand-in')
+})
+
 test('the loaded driver asks the engine: an address where none listens is an error, not a driver', async () => {
   const DockerDriver = await loadDockerDriver()
   const Docker = (await import('dockerode')).default

@@ -22,17 +22,12 @@ import { ask } from '../cli/agent-client.js'
 import { servicesFromText } from '../cli/files.js'
 import { LocalCluster, sleep, type LocalAgent } from '../cli/local-cluster.js'
 import { cpuSeconds, residentMemory, type ResidentMemory } from './proc-sample.js'
+import { optionOf } from './bench-args.js'
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 
-function option(name: string): string | undefined {
-  const at = args.indexOf(name)
-  if (at < 0) return undefined
-  const value = args[at + 1]
-  if (value === undefined || value.startsWith('--')) throw new Error(`${name} needs a value`)
-  return value
-}
+const option = (name: string): string | undefined => optionOf(args, name)
 
 function seconds(name: string, fallback: number, least: number): number {
   const text = option(name)

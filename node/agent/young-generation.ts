@@ -15,8 +15,10 @@
 //   gets one full collection, which shrinks it. In a cluster an idle agent still allocates ~1 MB/s
 //   (every message passes through Yamux, Noise and pnet buffers), above V8's "slow", so without the
 //   setting the collection would not shrink it.
-// - busy: V8 is set back to favour speed. Measured with bench/agent-load, favouring memory throughout
-//   made 200 applies in a row ~1.5× slower (more, smaller collections) while peak memory fell by a third.
+// - busy: V8 is set back to favour speed. Favouring memory throughout cut peak memory under
+//   bench/agent-load by a third (238–350 MB per agent against 406–535 MB) with more, smaller
+//   collections; what that costs in speed could not be told apart from the shared host's noise (its
+//   phase times varied 1.5–2× between runs of one build), so it is kept to idle agents until it can.
 //
 // A collection that leaves the new space large is wasted (tens of milliseconds, hundreds on a loaded
 // host): after one, the next is tried only after twice as many looks, up to maxBackoffChecks.

@@ -15,19 +15,23 @@ import { dockerEngineAnswers, loadDockerDriver, missingDefaultSocket } from '../
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const test = suite('docker loader')
 
+/** Runs module code in a fresh node process (this one may have loaded dockerode for other tests) and returns what it printed. */
+function inFreshProcess(lines: readonly string[]): string {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', lines.join('\n')], { cwd: REPO, encoding: 'utf8' })
+  assert.is(run.status, 0, run.stderr)
+  return run.stdout.trim()
+}
+
 test('importing the agent and every CLI command loads neither dockerode nor ssh2', () => {
-  // A fresh process: this one may have loaded dockerode for other tests.
-  const script = [
+  const printed = inFreshProcess([
     "import { readdirSync } from 'node:fs'",
     "import { createRequire } from 'node:module'",
     "await import('./node/agent/index.ts')",
     "for (const file of readdirSync('cli/commands')) await import(`./cli/commands/${file}`)",
     'const loaded = Object.keys(createRequire(import.meta.url).cache)',
     "console.log(JSON.stringify(loaded.filter((path) => /[\\\\/]node_modules[\\\\/](dockerode|ssh2|docker-modem)[\\\\/]/.test(path)).length))",
-  ].join('\n')
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' })
-  assert.is(run.status, 0, run.stderr)
-  assert.is(run.stdout.trim(), '0')
+  ])
+  assert.is(printed, '0')
 })
 
 test('without DOCKER_HOST and with no engine socket, the answer names the socket and needs no dockerode', async () => {
@@ -52,8 +56,8 @@ test('an engine named by DOCKER_HOST is always asked', () => {
 })
 
 test('loading the driver defers ssh2 and gRPC until used, and the first use gets the real module', () => {
-  // A fresh process, as in the agent: the driver loaded, then what dockerode would do with an ssh:// engine.
-  const script = [
+  // As in the agent: the driver loaded, then what dockerode would do with an ssh:// engine.
+  const printed = inFreshProcess([
     "import { createRequire } from 'node:module'",
     "import { loadDockerDriver } from './node/runtime/docker-loader.ts'",
     'await loadDockerDriver()',
@@ -66,10 +70,8 @@ test('loading the driver defers ssh2 and gRPC until used, and the first use gets
     'const client = new Client()',
     "const { Client: RealClient } = createRequire(modem)('ssh2')",
     'console.log(JSON.stringify({ before, after: loaded(), real: client instanceof RealClient, same: RealClient !== Client }))',
-  ].join('\n')
-  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: REPO, encoding: 'utf8' })
-  assert.is(run.status, 0, run.stderr)
-  const figures = JSON.parse(run.stdout) as { before: number; after: number; real: boolean; same: boolean }
+  ])
+  const figures = JSON.parse(printed) as { before: number; after: number; real: boolean; same: boolean }
   assert.is(figures.before, 0, 'ssh2 or gRPC loaded with the driver')
   assert.ok(figures.after > 0, 'ssh2 not loaded on first use')
   assert.ok(figures.real, 'the client made through the stand-in is not a real ssh2 Client')

@@ -18,6 +18,8 @@ import { xsalsa20 } from '@noble/ciphers/salsa.js'
 export const PNET_NONCE_BYTES = 24
 export const PNET_KEY_BYTES = 32
 const BLOCK_BYTES = 64
+/** Sends gathered into one socket write up to this many bytes; more is written at once. */
+const GATHER_MAX_BYTES = 16 * 1024
 
 /** The byte list libp2p hands to sendData (the version @libp2p/utils was built against). */
 type OutgoingBytes = Parameters<AbstractMultiaddrConnection['sendData']>[0]
@@ -74,6 +76,7 @@ class PnetConnection extends AbstractMultiaddrConnection {
   private readonly outbound: XSalsa20Stream
   /** Sealed, not yet handed to the socket. */
   private unsent: Uint8Array[] = []
+  private unsentBytes = 0
   /** The socket's last answer was "full": senders above wait for its drain. */
   private innerFull = false
 
@@ -125,7 +128,11 @@ class PnetConnection extends AbstractMultiaddrConnection {
       return { sentBytes: data.byteLength, canSendMore: false }
     }
     this.unsent.push(sealed)
-    if (this.unsent.length === 1) queueMicrotask(() => this.flush())
+    this.unsentBytes += sealed.byteLength
+    // Bulk data (a state transfer) goes out at once, as before: it gains nothing from gathering, and
+    // the socket's "full" must reach the sender while it is still sending.
+    if (this.unsentBytes >= GATHER_MAX_BYTES) this.flush()
+    else if (this.unsent.length === 1) queueMicrotask(() => this.flush())
     return { sentBytes: data.byteLength, canSendMore: !this.innerFull }
   }
 
@@ -134,6 +141,7 @@ class PnetConnection extends AbstractMultiaddrConnection {
     if (this.unsent.length === 0) return
     const chunks = this.unsent
     this.unsent = []
+    this.unsentBytes = 0
     // A connection closed or aborted meanwhile has nowhere to send; its senders were told already.
     if (this.inner.status !== 'open') return
     try {
@@ -145,6 +153,7 @@ class PnetConnection extends AbstractMultiaddrConnection {
 
   sendReset(error: Error): void {
     this.unsent = []
+    this.unsentBytes = 0
     this.inner.abort(error)
   }
 

@@ -10,17 +10,12 @@ import { loadavg, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { FULL_LOAD, runLoad, type LoadSizes } from '../test/node/agent/load-scenario.js'
+import { optionOf } from './bench-args.js'
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 
-function option(name: string): string | undefined {
-  const at = args.indexOf(name)
-  if (at < 0) return undefined
-  const value = args[at + 1]
-  if (value === undefined) throw new Error(`${name} needs a value`)
-  return value
-}
+const option = (name: string): string | undefined => optionOf(args, name)
 
 function count(name: string, fallback: number): number {
   const text = option(name)

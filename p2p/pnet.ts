@@ -18,6 +18,8 @@ import { xsalsa20 } from '@noble/ciphers/salsa.js'
 export const PNET_NONCE_BYTES = 24
 export const PNET_KEY_BYTES = 32
 const BLOCK_BYTES = 64
+/** Sends gathered into one socket write up to this many bytes; more is written at once. */
+const GATHER_MAX_BYTES = 16 * 1024
 
 /** The byte list libp2p hands to sendData (the version @libp2p/utils was built against). */
 type OutgoingBytes = Parameters<AbstractMultiaddrConnection['sendData']>[0]
@@ -62,9 +64,21 @@ export class XSalsa20Stream {
   }
 }
 
+/**
+ * Sealed bytes are written to the socket once per microtask, not once per send. Above pnet, Yamux
+ * sends a frame's 12-byte header and its body as two sends, and Noise seals each as its own message,
+ * so one small protocol message cost two or three write() calls; on loopback each write also runs
+ * the receiver's TCP input path. Gathering the sends of one synchronous burst into one write cut an
+ * idle agent's writes by half or more. Ordering is unchanged: the keystream advances in send order.
+ */
 class PnetConnection extends AbstractMultiaddrConnection {
   private readonly inbound: XSalsa20Stream
   private readonly outbound: XSalsa20Stream
+  /** Sealed, not yet handed to the socket. */
+  private unsent: Uint8Array[] = []
+  private unsentBytes = 0
+  /** The socket's last answer was "full": senders above wait for its drain. */
+  private innerFull = false
 
   constructor(
     private readonly inner: MultiaddrConnection,
@@ -86,7 +100,10 @@ class PnetConnection extends AbstractMultiaddrConnection {
         this.fault(error)
       }
     })
-    inner.addEventListener('drain', () => this.onMuxerDrain())
+    inner.addEventListener('drain', () => {
+      this.innerFull = false
+      this.onMuxerDrain()
+    })
     inner.addEventListener('close', (event) => {
       if (event.error != null) {
         if (event.local) this.abort(event.error)
@@ -98,6 +115,7 @@ class PnetConnection extends AbstractMultiaddrConnection {
   }
 
   async sendClose(options?: AbortOptions): Promise<void> {
+    this.flush()
     await this.inner.close(options)
   }
 
@@ -109,10 +127,33 @@ class PnetConnection extends AbstractMultiaddrConnection {
       this.fault(error)
       return { sentBytes: data.byteLength, canSendMore: false }
     }
-    return { sentBytes: data.byteLength, canSendMore: this.inner.send(sealed) }
+    this.unsent.push(sealed)
+    this.unsentBytes += sealed.byteLength
+    // Bulk data (a state transfer) goes out at once, as before: it gains nothing from gathering, and
+    // the socket's "full" must reach the sender while it is still sending.
+    if (this.unsentBytes >= GATHER_MAX_BYTES) this.flush()
+    else if (this.unsent.length === 1) queueMicrotask(() => this.flush())
+    return { sentBytes: data.byteLength, canSendMore: !this.innerFull }
+  }
+
+  /** Hands everything sealed so far to the socket in one write. */
+  private flush(): void {
+    if (this.unsent.length === 0) return
+    const chunks = this.unsent
+    this.unsent = []
+    this.unsentBytes = 0
+    // A connection closed or aborted meanwhile has nowhere to send; its senders were told already.
+    if (this.inner.status !== 'open') return
+    try {
+      this.innerFull = !this.inner.send(chunks.length === 1 ? chunks[0]! : concatBytes(chunks))
+    } catch (error) {
+      this.fault(error)
+    }
   }
 
   sendReset(error: Error): void {
+    this.unsent = []
+    this.unsentBytes = 0
     this.inner.abort(error)
   }
 
@@ -130,6 +171,18 @@ class PnetConnection extends AbstractMultiaddrConnection {
     this.inner.abort(failure)
     this.abort(failure)
   }
+}
+
+function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let length = 0
+  for (const chunk of chunks) length += chunk.length
+  const joined = new Uint8Array(length)
+  let at = 0
+  for (const chunk of chunks) {
+    joined.set(chunk, at)
+    at += chunk.length
+  }
+  return joined
 }
 
 class PnetProtector implements ConnectionProtector {

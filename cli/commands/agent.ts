@@ -7,6 +7,7 @@ import { defaultDataDir, ownLabelsProblem } from '../../node/agent/index.js'
 import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
+import { trimYoungGeneration } from '../../node/agent/index.js'
 import { messageOf } from '../../core/index.js'
 import { parseMetricsListen } from '../../node/metrics/index.js'
 import { DEFAULT_UI_LISTEN } from '../../node/web/index.js'
@@ -100,6 +101,8 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   process.stdout.write(`peer ${agent.self} listening on ${agent.host.addresses().join(' ')}\ncontrol socket ${agent.layout.socket}\n`)
   if (agent.metricsAddress !== undefined) process.stdout.write(`metrics http://${agent.metricsAddress}/metrics\n`)
   if (agent.webView !== undefined) process.stdout.write(`ui http://${agent.webView.address}/\n`)
+  // Only the agent's own process does this (not tests or benchmarks that embed an Agent): it owns the heap.
+  const stopTrimming = trimYoungGeneration()
 
   await new Promise<void>((resolve) => {
     let stopping = false
@@ -123,6 +126,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       process.stdin.resume()
     }
   })
+  stopTrimming()
   // libp2p and stray sockets may keep timers alive; the agent is done.
   setTimeout(() => process.exit(process.exitCode ?? 0), 200).unref()
   return 0

@@ -3,11 +3,9 @@
 // It talks to the local engine directly (DOCKER_HOST or the local socket), not to the agent.
 
 import type { Command } from 'commander'
-import Docker from 'dockerode'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
-import { DockerDriver } from '../../node/runtime/index.js'
-import { engineMessage } from '../../node/runtime/index.js'
+import { engineMessage, loadDockerDriver } from '../../node/runtime/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 
 export function registerImage(program: Command): void {
@@ -28,8 +26,10 @@ async function loadImage(file: string): Promise<number> {
     if (error instanceof UsageError) throw error
     throw new UsageError(`${file}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`)
   }
+  // Loaded here, not at the top: every `peer` command (the agent too) imports this file.
+  const { default: Docker } = await import('dockerode')
   const docker = new Docker()
-  const engine = await DockerDriver.engineAnswers(docker)
+  const engine = await (await loadDockerDriver()).engineAnswers(docker)
   if (!engine.ok) throw new UsageError(`no Docker engine answers on this host: ${engine.error}`, EXIT_FAILURE)
   let output: string
   try {

@@ -33,7 +33,7 @@ import {
   type ServiceSpec,
   type SlotId,
 } from '../../core/index.js'
-import { DockerDriver, DriverSet, ProcessDriver, type ProbeObserver, type RuntimeDriver, type StartOptions, type TaskEvent } from '../runtime/index.js'
+import { dockerEngineAnswers, DriverSet, loadDockerDriver, ProcessDriver, type ProbeObserver, type RuntimeDriver, type StartOptions, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
 import { controlRoutes, type AgentContext } from './api.js'
 import { serveExec } from './exec.js'
@@ -592,9 +592,10 @@ async function openDrivers(options: AgentOptions, layout: DataDir, self: PeerId,
   if (options.docker === 'off') {
     engine = { state: 'off', detail: 'containers are turned off (--docker off)' }
   } else {
-    const answer = await DockerDriver.engineAnswers()
+    const answer = await dockerEngineAnswers()
     if (answer.ok) {
       const publishAddress = singleListenAddress(options.listen)
+      const DockerDriver = await loadDockerDriver()
       drivers.push(new DockerDriver({ now, onProbe }, { owner: self, cluster, dataDir: layout.runtime, ...(publishAddress ? { publishAddress } : {}) }))
       engine = { state: 'up', version: answer.version }
     } else {

@@ -4,7 +4,8 @@
 // Memory is reported as `docker stats` shows it: usage less the inactive page cache, which the kernel
 // reclaims before it would kill the container.
 
-import Docker from 'dockerode'
+import type Docker from 'dockerode'
+import { loadDockerode } from '../runtime/docker-loader.js'
 import type { GroupUsage } from './process-usage.js'
 
 /** Containers asked at once: the engine answers each from its cgroup files; more in flight only queue there. */
@@ -12,7 +13,8 @@ const CONCURRENT_STATS = 8
 const STATS_TIMEOUT_MS = 5000
 
 export class ContainerUsage {
-  constructor(private readonly docker: Docker = new Docker()) {}
+  /** dockerode is loaded on the first container asked about: an agent without containers never loads it (docker-loader.ts). */
+  constructor(private docker?: Docker) {}
 
   /** The usage of each container that answers; one that is gone or does not answer in time is left out. */
   async of(ids: readonly string[]): Promise<Map<string, GroupUsage>> {
@@ -30,6 +32,7 @@ export class ContainerUsage {
   }
 
   private async one(id: string): Promise<GroupUsage | undefined> {
+    this.docker ??= new (await loadDockerode())()
     const stats = await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true, abortSignal: AbortSignal.timeout(STATS_TIMEOUT_MS) } as { stream: false; 'one-shot': boolean })
     return containerUsageOf(stats)
   }

@@ -14,7 +14,9 @@ export {
   type TaskListener,
 } from './driver.js'
 export { ProcessDriver, type ProcessDriverInit } from './process-driver.js'
-export { DockerDriver, type DockerDriverInit } from './docker-driver.js'
+// The Docker driver is loaded on demand (docker-loader.ts): importing it costs every agent ~20 MB.
+export type { DockerDriver, DockerDriverInit } from './docker-driver.js'
+export { dockerEngineAnswers, loadDockerDriver, type EngineAnswer } from './docker-loader.js'
 export { DriverSet } from './driver-set.js'
 export type { ExecResult } from './docker-exec.js'
 export { MemoryDriver, MemoryHost, STOPPED_EXIT_CODE, type MemoryDriverInit } from './memory-driver.js'

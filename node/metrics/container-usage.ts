@@ -5,7 +5,7 @@
 // reclaims before it would kill the container.
 
 import type Docker from 'dockerode'
-import { loadDockerode } from '../runtime/docker-loader.js'
+import { loadDockerode } from '../runtime/index.js'
 import type { GroupUsage } from './process-usage.js'
 
 /** Containers asked at once: the engine answers each from its cgroup files; more in flight only queue there. */

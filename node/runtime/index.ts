@@ -16,7 +16,7 @@ export {
 export { ProcessDriver, type ProcessDriverInit } from './process-driver.js'
 // The Docker driver is loaded on demand (docker-loader.ts): importing it costs every agent ~20 MB.
 export type { DockerDriver, DockerDriverInit } from './docker-driver.js'
-export { dockerEngineAnswers, loadDockerDriver, type EngineAnswer } from './docker-loader.js'
+export { dockerEngineAnswers, loadDockerDriver, loadDockerode, type EngineAnswer } from './docker-loader.js'
 export { DriverSet } from './driver-set.js'
 export type { ExecResult } from './docker-exec.js'
 export { MemoryDriver, MemoryHost, STOPPED_EXIT_CODE, type MemoryDriverInit } from './memory-driver.js'

@@ -12,6 +12,18 @@ import type { MoveReason, SlotPlacement } from '../control/index.js'
 
 export const SLOT_HISTORY_LIMITS = { perSlot: 20, slots: 10_000 } as const
 
+/** Each reason in words, for `peer why <slot>` and the web view. */
+export const MOVE_TEXT: Readonly<Record<MoveReason, string>> = {
+  'first-seen': 'first seen',
+  'peer-dead': 'peer dead',
+  'peer-left': 'peer left',
+  drained: 'drained',
+  updated: 'rolling update',
+  conflict: 'conflict resolved for this copy',
+  'task-failed': 'its task ended',
+  unknown: 'reason unknown',
+}
+
 interface Placement {
   at: number
   peer: PeerId
@@ -79,7 +91,7 @@ export class SlotHistory {
 
   /** The slot's placements, oldest first. */
   of(slot: SlotId): SlotPlacement[] {
-    return (this.slots.get(slot)?.placements ?? []).map((placement) => ({ ...placement }))
+    return (this.slots.get(slot)?.placements ?? []).map((placement) => ({ ...placement, text: MOVE_TEXT[placement.reason] }))
   }
 
   get size(): number {

@@ -236,6 +236,8 @@ export interface SlotPlacement {
   readonly specHash: string
   readonly state: string
   readonly reason: MoveReason
+  /** The reason in words. */
+  readonly text: string
   /** The holder before this one, when there was one. */
   readonly from: string | null
 }

@@ -8,19 +8,8 @@ import { describeEvent } from './events.js'
 
 const serviceOfSlot = (slot) => slot.split(/[/@]/)[0]
 
-/** Why a slot came to a peer (SlotPlacement.reason, docs/control-api.md), in words. */
-const MOVE_TEXT = {
-  'peer-dead': 'peer dead',
-  'peer-left': 'peer left',
-  drained: 'drained',
-  updated: 'rolling update',
-  conflict: 'conflict resolved for this copy',
-  'task-failed': 'its task ended',
-  unknown: 'reason unknown',
-}
-
 function Placement({ entry }) {
-  const moved = entry.from === null ? html` <span class="muted">first seen</span>` : html` <span class="warn">moved from ${shortPeer(entry.from)}: ${MOVE_TEXT[entry.reason] ?? entry.reason}</span>`
+  const moved = entry.from === null ? html` <span class="muted">${entry.text}</span>` : html` <span class="warn">moved from ${shortPeer(entry.from)}: ${entry.text}</span>`
   return html`<li>${clock(entry.at)} on <b title=${entry.peer}>${shortPeer(entry.peer)}</b> (${entry.state})${moved}</li>`
 }
 

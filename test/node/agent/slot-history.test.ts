@@ -52,6 +52,7 @@ test('the first holder is first-seen; a failover after its death is peer-dead, f
   const placements = c.history.of(SLOT)
   assert.equal(reasons(c.history), [`${A}:first-seen`, `${B}:peer-dead`])
   assert.is(placements[1]!.from, A)
+  assert.equal(placements.map((p) => p.text), ['first seen', 'peer dead'])
   assert.is(placements[1]!.state, 'running', 'the current placement follows its task state')
   assert.is(placements[0]!.at < placements[1]!.at, true)
 })

@@ -133,6 +133,9 @@ web('the page on agent 2 shows three peers and the replicas live; a kill -9 show
       assert.equal({ from: after?.from, reason: after?.reason }, { from: a3.peerId, reason: 'peer-dead' }, `agent ${survivor.index}: ${JSON.stringify(answer)}`)
       assert.ok(after!.peer === a1.peerId || after!.peer === a2.peerId, `agent ${survivor.index}: moved to a survivor`)
     }
+    const why = await runCli(['why', onA3.slot, '--data', a1.dir])
+    assert.is(why.code, 0, why.stderr)
+    assert.match(why.stdout, `moved from ${short(a3.peerId!)}: peer dead`)
 
     const elsewhere = requested.filter((url) => !url.startsWith(`http://${a2.ui}/`) && !url.startsWith('data:'))
     assert.equal(elsewhere, [], 'the page loads everything from the agent that served it')

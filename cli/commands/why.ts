@@ -1,9 +1,10 @@
 // `peer why web` / `peer why web/2`: where a service or slot runs, or why no peer took it: the
-// rejection counts of the last bid round, in words. Exits 1 while something is pending, like `peer plan`.
+// rejection counts of the last bid round, in words. For a slot, also where it ran and why it moved, as
+// the asked agent saw it (GET /v1/slots/:slot/history). Exits 1 while something is pending, like `peer plan`.
 
 import type { Command } from 'commander'
-import type { WhyAnswer } from '../../node/control/index.js'
-import { addPeerOption, ask, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
+import type { SlotPlacement, WhyAnswer } from '../../node/control/index.js'
+import { addPeerOption, ask, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE } from '../exit-codes.js'
 import { tasksTable } from './status.js'
 
@@ -22,7 +23,10 @@ export function registerWhy(program: Command): void {
     .action(async (target: string, options: WhyOptions) => {
       const answer = await ask(options, 'GET /v1/why/:target', { params: { target } })
       if (options.json) printJson(answer)
-      else process.stdout.write(whyText(answer, Date.now()))
+      else {
+        const placements = answer.slot === null ? [] : (await ask(options, 'GET /v1/slots/:slot/history', { params: { slot: answer.slot } })).placements
+        process.stdout.write(whyText(answer, Date.now()) + placementsText(placements, Date.now()))
+      }
       process.exitCode = answer.pending === null ? EXIT_OK : EXIT_UNPLACEABLE
     })
 }
@@ -37,4 +41,11 @@ export function whyText(answer: WhyAnswer, now: number): string {
     for (const r of reasons) out.push(`  ${r.peers} ${r.peers === 1 ? 'peer' : 'peers'}: ${r.text}`)
   }
   return `${out.join('\n')}\n`
+}
+
+/** Where a slot ran, oldest first, each move with its reason; nothing when the agent saw none. */
+export function placementsText(placements: readonly SlotPlacement[], now: number): string {
+  if (placements.length === 0) return ''
+  const lines = placements.map((p) => `  ${relativeTime(p.at, now)}  ${shortPeer(p.peer)}  ${p.state}  ${p.from === null ? p.text : `moved from ${shortPeer(p.from)}: ${p.text}`}`)
+  return `\nWhere it ran (as this agent saw it):\n${lines.join('\n')}\n`
 }

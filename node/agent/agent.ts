@@ -49,6 +49,7 @@ import { DataDirSpace } from './data-dir-space.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
 import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
 import { SlotOrders } from './slot-orders.js'
+import { SlotHistory } from './slot-history.js'
 import { messageOf, secretFileName, type TaskUsage } from '../../core/index.js'
 import { AgentMetrics, openMetricsEndpoint, type MetricsListen } from '../metrics/index.js'
 import { openWebView, type WebViewServer } from '../web/index.js'
@@ -119,6 +120,8 @@ export class Agent implements AgentContext {
   private sweepAgain = false
   /** The order of the machine's start and stop outputs per slot (slot-orders.ts). */
   private readonly slotOrders = new SlotOrders()
+  /** Where each slot ran and why it moved, as this peer saw it (slot-history.ts). */
+  readonly slotHistory = new SlotHistory()
   /** host:port of /metrics, when served. */
   metricsAddress: string | undefined
   /** Whether the data directory has room (data-dir-space.ts). */
@@ -243,7 +246,9 @@ export class Agent implements AgentContext {
 
     this.events.push({ at: Date.now(), kind: 'agent', message: `peer ${this.self} started, listening on ${host.addresses().join(' ')}` })
     this.feed(machine.start(now()))
-    this.feed(machine.desiredChanged(desiredView(replica.doc, this.options.log), now()))
+    const desired = desiredView(replica.doc, this.options.log)
+    this.slotHistory.keepServices(new Set(desired.services.map((spec) => spec.name)))
+    this.feed(machine.desiredChanged(desired, now()))
     for (const peer of transport.peers()) this.feed(machine.connected(peer, now()))
     void this.space.check()
     this.spaceTimer = setInterval(() => void this.space.check(), AGENT_DEFAULTS.spaceCheckIntervalMs)
@@ -271,6 +276,7 @@ export class Agent implements AgentContext {
   private onDesired(doc: DesiredDoc): void {
     const view = desiredView(doc, this.options.log)
     this.events.push({ at: Date.now(), kind: 'desired', digest: view.digest, services: view.services.length })
+    this.slotHistory.keepServices(new Set(view.services.map((spec) => spec.name)))
     this.feed(this.machine.desiredChanged(view, now()))
   }
 
@@ -302,6 +308,7 @@ export class Agent implements AgentContext {
     for (const output of outputs) this.dispatch(output).catch((error: unknown) => this.options.log(`${output.kind} failed: ${messageOf(error)}`))
     this.schedule()
     this.noteMembers()
+    this.slotHistory.observe(this.machine.peerViews(), (peer) => this.memberStatus.get(peer), Date.now())
     this.saveAssignments()
     this.saveMembers()
   }

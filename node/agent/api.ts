@@ -32,6 +32,7 @@ import { API_VERSION, ControlError, serveApi, type ControlRoute, type NodeAction
 import { parseSlot, type PeerId, type PeerMachine, type ServiceSpec, type SlotId } from '../../core/index.js'
 import type { Host, P2pTransport } from '../../p2p/index.js'
 import type { DesiredReplica } from './desired-replica.js'
+import type { SlotHistory } from './slot-history.js'
 import type { EventLog } from './event-log.js'
 import { readLogs, type LogsContext } from './logs.js'
 import { parseExecRequest, runExec, type ExecContext } from './exec.js'
@@ -55,6 +56,8 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly engine: NodeRow['engine']
   /** Seals secrets written through `POST /v1/secrets`. */
   readonly clusterKey: Uint8Array
+  /** Where each slot ran and why it moved, as this agent saw it. */
+  readonly slotHistory: Pick<SlotHistory, 'of'>
 }
 
 /** The desired-state operations behind `POST /v1/nodes/:peer/:action`. */
@@ -124,6 +127,10 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
       if (answer === undefined) throw unknownService(parseSlot(params.target)?.service ?? params.target)
       return { body: answer }
     },
+    'GET /v1/slots/:slot/history': ({ params }) => {
+      const slot = slotParam(params.slot)
+      return { body: { slot, placements: agent.slotHistory.of(slot) } }
+    },
     'POST /v1/apply': async ({ body }) => {
       const specs = field<ServiceSpec[]>(body, 'services', Array.isArray, 'a list of service specs')
       return { body: await edit(agent, (doc) => apply(doc, specs, agent.self, Date.now())) }
@@ -192,16 +199,14 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
     },
     'GET /v1/events': ({ query, signal }) => (query.get('follow') === '1' ? { stream: agent.events.follow(signal) } : { body: { events: agent.events.recent() } }),
     'GET /v1/logs/:slot': ({ params, query, signal }) => {
-      const slot = params.slot
-      if (parseSlot(slot) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(slot)} is not a slot (service/index or service@peer)`)
+      const slot = slotParam(params.slot)
       const tail = query.get('tail')
       const tailLines = tail === null ? undefined : Number(tail)
       if (tailLines !== undefined && (!Number.isSafeInteger(tailLines) || tailLines < 0)) throw new ControlError(400, 'bad-request', `tail must be a whole number, got ${JSON.stringify(tail)}`)
-      return { stream: readLogs(agent, slot as SlotId, { follow: query.get('follow') === '1', ...(tailLines === undefined ? {} : { tailLines }), signal }) }
+      return { stream: readLogs(agent, slot, { follow: query.get('follow') === '1', ...(tailLines === undefined ? {} : { tailLines }), signal }) }
     },
     'POST /v1/exec/:slot': async ({ params, body, signal }) => {
-      const slot = params.slot
-      if (parseSlot(slot) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(slot)} is not a slot (service/index or service@peer)`)
+      const slot = slotParam(params.slot)
       const request = parseExecRequest({ ...(typeof body === 'object' && body !== null ? body : {}), slot })
       if (typeof request === 'string') throw new ControlError(400, 'bad-request', request)
       return { body: await runExec(agent, request, signal) }
@@ -231,6 +236,12 @@ function unknownService(name: string): ControlError {
 }
 
 /** `self`, a full peer id, or a unique prefix of a known member's id (ids are long). */
+/** A route's `:slot`, or 400 `bad-slot`. */
+function slotParam(given: string): SlotId {
+  if (parseSlot(given) === undefined) throw new ControlError(400, 'bad-slot', `${JSON.stringify(given)} is not a slot (service/index or service@peer)`)
+  return given as SlotId
+}
+
 function resolvePeer(agent: AgentContext, given: string): PeerId {
   if (given === 'self') return agent.self
   const members = agent.machine.memberRecords().map((m) => m.peer)

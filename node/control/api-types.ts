@@ -39,6 +39,8 @@ export interface ControlApi {
   'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[]; secrets: SecretInfo[] } }
   /** `:target` is a service or one slot of it. */
   'GET /v1/why/:target': { answer: WhyAnswer }
+  /** Where one slot ran and why it moved, as this agent saw it since it started. */
+  'GET /v1/slots/:slot/history': { answer: SlotHistoryAnswer }
   'POST /v1/apply': { body: { services: ServiceSpec[] }; answer: { services: ServiceOutcome[] } }
   'POST /v1/scale': { body: { service: string; replicas: number }; answer: { outcome: ServiceOutcome } }
   'POST /v1/remove': { body: { services: string[] }; answer: { services: ServiceOutcome[] } }
@@ -216,6 +218,34 @@ export interface WhyAnswer {
   readonly pending: { readonly slots: readonly string[]; readonly round: number; readonly since: number; readonly reasons: readonly Reason[] } | null
   /** One line for a person. */
   readonly summary: string
+}
+
+/**
+ * Why a slot came to a holder, as the asked agent saw it: `first-seen` (the first holder it saw),
+ * `peer-dead` / `peer-left` (the last holder was declared dead / left), `drained` (the last holder was
+ * draining), `conflict` (the slot was held twice and the conflict rule kept this copy), `updated`
+ * (a rolling update replaced the last holder's version), `task-failed` (the last holder's task ended),
+ * `unknown` (the last holder is alive and none of these was seen).
+ */
+export type MoveReason = 'first-seen' | 'peer-dead' | 'peer-left' | 'drained' | 'conflict' | 'updated' | 'task-failed' | 'unknown'
+
+/** One holder of a slot: since when, who, the version, the task's last state seen, and why it came there. */
+export interface SlotPlacement {
+  readonly at: number
+  readonly peer: string
+  readonly specHash: string
+  readonly state: string
+  readonly reason: MoveReason
+  /** The reason in words. */
+  readonly text: string
+  /** The holder before this one, when there was one. */
+  readonly from: string | null
+}
+
+export interface SlotHistoryAnswer {
+  readonly slot: string
+  /** Oldest first; at most the last 20. Empty when this agent has seen no task of the slot. */
+  readonly placements: readonly SlotPlacement[]
 }
 
 /**

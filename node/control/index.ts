@@ -59,5 +59,8 @@ export {
   type StreamRoute,
   type TaskRow,
   type WhyAnswer,
+  type MoveReason,
+  type SlotHistoryAnswer,
+  type SlotPlacement,
 } from './api-types.js'
 export type { TopAmount, TopAnswer, TopPeerRow, TopServiceRow } from './top-answer.js'

@@ -15,6 +15,7 @@ export const READ_ROUTES = [
   'GET /v1/tasks',
   'GET /v1/services/:name',
   'GET /v1/why/:target',
+  'GET /v1/slots/:slot/history',
   'GET /v1/history',
   'GET /v1/cluster',
   'GET /v1/events',

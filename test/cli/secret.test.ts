@@ -17,6 +17,7 @@ import { secretsText } from '../../cli/commands/secret.js'
 import { withServer } from '../node/control/helpers.js'
 import { ask } from '../../cli/agent-client.js'
 import { runCli } from './run-cli.js'
+import { SlotHistory } from '../../node/agent/slot-history.js'
 
 const SELF = peerId('12D3KooWSecretTestPeer000000000000000000000000000001')
 const KEY = Buffer.alloc(32, 3)
@@ -50,6 +51,7 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
     lastHeard: new Map(),
     peerConnects: 0,
     engine: { state: 'off', detail: 'containers are turned off' },
+    slotHistory: new SlotHistory(),
     clusterKey: KEY,
   }
 }

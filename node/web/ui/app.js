@@ -29,7 +29,7 @@ function App() {
       <div>
         <section id="peers"><h2>Peers<span class="small">used / allocated / capacity</span></h2><${Peers} nodes=${cluster.nodes} /></section>
         <section id="services"><h2>Services</h2><${Services} services=${status?.services ?? []} tasks=${cluster.tasks} selected=${selected} onSelect=${setSelected} /></section>
-        ${selected ? html`<${Slot} slot=${selected} placements=${cluster.placements} events=${cluster.events} refreshKey=${cluster.updatedAt} onClose=${() => setSelected(null)} />` : null}
+        ${selected ? html`<${Slot} slot=${selected} events=${cluster.events} refreshKey=${cluster.updatedAt} onClose=${() => setSelected(null)} />` : null}
         <section id="pending"><h2>Pending</h2><${Pending} why=${cluster.why} /></section>
       </div>
       <section id="events"><h2>Events</h2><${Events} events=${cluster.events} /></section>

@@ -8,8 +8,6 @@ const REFRESH_MS = 2000
 /** After an event, wait this long for its siblings (a failover brings several) before re-reading. */
 const SETTLE_MS = 250
 const MAX_EVENTS = 300
-/** Placements remembered per slot (where it ran, seen by this page since it opened). */
-const MAX_PLACEMENTS = 20
 
 async function read(path) {
   const response = await fetch(`${API}${path}`, { headers: { accept: 'application/json' } })
@@ -18,28 +16,10 @@ async function read(path) {
   return body
 }
 
-/**
- * Where each slot has been seen running: a new entry when its peer changes, with what became of the
- * peer it left (dead, draining…) as the reason it moved.
- */
-function notePlacements(previous, tasks, nodes, now) {
-  const stateOf = new Map(nodes.map((node) => [node.peer, node.state]))
-  const next = new Map(previous)
-  for (const task of tasks) {
-    const seen = next.get(task.slot) ?? []
-    const last = seen[seen.length - 1]
-    if (last !== undefined && last.peer === task.peer) continue
-    const entry = { peer: task.peer, at: now, left: last === undefined ? null : { peer: last.peer, state: stateOf.get(last.peer) ?? 'gone' } }
-    next.set(task.slot, [...seen, entry].slice(-MAX_PLACEMENTS))
-  }
-  return next
-}
-
 export function useCluster() {
   const [state, setState] = useState({ status: null, nodes: null, tasks: [], why: {}, error: null, updatedAt: null })
   const [events, setEvents] = useState([])
   const [streaming, setStreaming] = useState(false)
-  const [placements, setPlacements] = useState(new Map())
   const timer = useRef(undefined)
 
   useEffect(() => {
@@ -61,7 +41,6 @@ export function useCluster() {
         if (stopped) return
         const why = Object.fromEntries(pending.map((service, i) => [service.name, whys[i]]).filter(([, answer]) => answer !== null))
         setState({ status, nodes: nodes.nodes, tasks: tasks.tasks, why, error: null, updatedAt: Date.now() })
-        setPlacements((previous) => notePlacements(previous, tasks.tasks, nodes.nodes, Date.now()))
       } catch (error) {
         if (!stopped) setState((previous) => ({ ...previous, error: String(error.message ?? error) }))
       }
@@ -97,7 +76,7 @@ export function useCluster() {
     }
   }, [])
 
-  return { ...state, events, streaming, placements }
+  return { ...state, events, streaming }
 }
 
 /** One service's answer and versions, or one slot's why, read when the page shows it. */

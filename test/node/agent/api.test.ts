@@ -15,6 +15,7 @@ import { EventLog } from '../../../node/agent/event-log.js'
 import { API_VERSION, type AgentEvent, type LogLine } from '../../../node/control/index.js'
 import { withServer } from '../control/helpers.js'
 import { ROUTE_NAMES } from '../control/requests.js'
+import { SlotHistory } from '../../../node/agent/slot-history.js'
 
 const SELF = peerId('self-peer')
 
@@ -42,6 +43,7 @@ function fakeAgent(events = new EventLog()): AgentContext {
     lastHeard: new Map(),
     peerConnects: 0,
     engine: { state: 'off', detail: 'containers are turned off' },
+    slotHistory: new SlotHistory(),
     clusterKey: new Uint8Array(32),
   }
 }

@@ -16,6 +16,7 @@ export const REQUESTS: { readonly [R in RouteName]: RequestOf<R> } = {
   'GET /v1/top': {},
   'GET /v1/cluster': {},
   'GET /v1/why/:target': { params: { target: `web@${PEER}` } },
+  'GET /v1/slots/:slot/history': { params: { slot: `web@${PEER}` } },
   'POST /v1/apply': { body: { services: [] } },
   'POST /v1/scale': { body: { service: 'web', replicas: 3 } },
   'POST /v1/remove': { body: { services: ['web'] } },

@@ -3,7 +3,8 @@
 // replicas and a pending service with its reason, loads nothing from anywhere but agent 2, and never
 // shows an env value. Agent 3 is killed
 // -9: within 5 s the page, with nobody reloading it, shows that peer dead and its slot running
-// elsewhere. Screenshots (desktop, phone) land in test-output/ui/. A second test opens the page
+// elsewhere; a page opened after that shows the slot's move from the dead peer, and both survivors'
+// slot history says so. Screenshots (desktop, phone) land in test-output/ui/. A second test opens the page
 // beyond loopback (--ui 0.0.0.0:port), where it asks for the data directory's token.
 
 import { suite } from 'uvu'
@@ -13,7 +14,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
-import type { TaskRow } from '../../../node/control/index.js'
+import type { SlotHistoryAnswer, TaskRow } from '../../../node/control/index.js'
 import { UI_TOKEN_FILE } from '../../../node/web/index.js'
 import { PEER_COMMAND } from '../../peer-command.js'
 import { runCli } from '../../cli/run-cli.js'
@@ -111,7 +112,7 @@ web('the page on agent 2 shows three peers and the replicas live; a kill -9 show
     assert.ok(shownMs <= SHOWN_WITHIN_MS, `shown after ${shownMs} ms`)
     assert.match(String(await movedTo.jsonValue()), new RegExp(`${short(a1.peerId!)}|${short(a2.peerId!)}`))
     // The slot's story names the move and why: the peer it left is dead.
-    await page.waitForFunction((dead) => (document.querySelector('[data-detail]')?.textContent ?? '').includes(`moved from ${dead} (dead)`), short(a3.peerId!), { timeout: 5_000 })
+    await page.waitForFunction((dead) => (document.querySelector('[data-placements]')?.textContent ?? '').includes(`moved from ${dead}: peer dead`), short(a3.peerId!), { timeout: 5_000 })
     await page.screenshot({ path: join(SCREENSHOTS, 'after-kill-desktop.png'), fullPage: true })
 
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true })
@@ -121,7 +122,20 @@ web('the page on agent 2 shows three peers and the replicas live; a kill -9 show
     await phone.waitForFunction(() => document.querySelectorAll('[data-service="web"] [data-slot]').length === 3)
     const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
     assert.ok(overflow <= 0, `the page is ${overflow}px wider than a phone's screen`)
+    // Opened after the failover, the page still tells it: the agents keep each slot's history.
+    await phone.click(`[data-slot="${onA3.slot}"]`)
+    await phone.waitForFunction((dead) => (document.querySelector('[data-placements]')?.textContent ?? '').includes(`moved from ${dead}: peer dead`), short(a3.peerId!), { timeout: 5_000 })
     await phone.screenshot({ path: join(SCREENSHOTS, 'after-kill-phone.png'), fullPage: true })
+    for (const survivor of [a1, a2]) {
+      const answer = (await (await phone.request.get(`http://${survivor.ui}/ui/api/v1/slots/${encodeURIComponent(onA3.slot)}/history`)).json()) as SlotHistoryAnswer
+      const [before, after] = answer.placements.slice(-2)
+      assert.is(before?.peer, a3.peerId, `agent ${survivor.index}: the slot ran on the killed peer`)
+      assert.equal({ from: after?.from, reason: after?.reason }, { from: a3.peerId, reason: 'peer-dead' }, `agent ${survivor.index}: ${JSON.stringify(answer)}`)
+      assert.ok(after!.peer === a1.peerId || after!.peer === a2.peerId, `agent ${survivor.index}: moved to a survivor`)
+    }
+    const why = await runCli(['why', onA3.slot, '--data', a1.dir])
+    assert.is(why.code, 0, why.stderr)
+    assert.match(why.stdout, `moved from ${short(a3.peerId!)}: peer dead`)
 
     const elsewhere = requested.filter((url) => !url.startsWith(`http://${a2.ui}/`) && !url.startsWith('data:'))
     assert.equal(elsewhere, [], 'the page loads everything from the agent that served it')

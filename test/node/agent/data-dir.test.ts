@@ -17,6 +17,7 @@ import {
   SWARM_KEY_FILE,
 } from '../../../node/agent/data-dir.js'
 import { createSwarmKeyFile, IDENTITY_FILE, SetupError, type SetupErrorCode } from '../../../p2p/index.js'
+import { UI_TOKEN_FILE } from '../../../node/web/index.js'
 
 async function withTemp(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'pd-'))
@@ -72,7 +73,7 @@ function rootWithSocketBytes(base: string, bytes: number, filler = 'x'): string 
 
 const init = suite('initDataDir')
 
-init('creates an owner-only directory with the peer key and the swarm key, each 0600', async () => {
+init('creates an owner-only directory with the peer key, the swarm key and the web view token, each 0600', async () => {
   await withTemp(async (temp) => {
     const root = join(temp, 'data')
     const result = await initDataDir(root)
@@ -83,7 +84,8 @@ init('creates an owner-only directory with the peer key and the swarm key, each 
     assert.is(await modeOf(root), 0o700)
     assert.is(await modeOf(join(root, IDENTITY_FILE)), 0o600)
     assert.is(await modeOf(join(root, SWARM_KEY_FILE)), 0o600)
-    assert.equal((await readdir(root)).sort(), [IDENTITY_FILE, SWARM_KEY_FILE].sort())
+    assert.is(await modeOf(join(root, UI_TOKEN_FILE)), 0o600)
+    assert.equal((await readdir(root)).sort(), [IDENTITY_FILE, SWARM_KEY_FILE, UI_TOKEN_FILE].sort())
   })
 })
 

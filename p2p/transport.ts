@@ -98,7 +98,12 @@ interface Outbound {
   queuedBytes: number
   /** When the last dial to this peer failed (performance.now()), or -Infinity. */
   dialFailedAtMs: number
+  /** Aborts the dial this channel waits on when a connection to the peer opens meanwhile. */
+  dialing: AbortController | undefined
 }
+
+/** Why a pending dial was abandoned: the peer is connected now (see onPeerConnect). */
+class ConnectedMeanwhile extends Error {}
 
 export class P2pTransport {
   private readonly tuning: TransportTuning
@@ -154,6 +159,7 @@ export class P2pTransport {
     this.host.pubsub.topicValidators.set(PROTOCOL_TOPIC, this.validateGossip)
     this.host.pubsub.addEventListener('message', this.receiveGossip)
     this.host.pubsub.subscribe(PROTOCOL_TOPIC)
+    this.host.node.addEventListener('peer:connect', this.onPeerConnect)
   }
 
   /** Detaches from the host (which the caller stops). Safe to call more than once. */
@@ -161,6 +167,7 @@ export class P2pTransport {
     if (this.stopped) return
     this.stopped = true
     this.host.pubsub.removeEventListener('message', this.receiveGossip)
+    this.host.node.removeEventListener('peer:connect', this.onPeerConnect)
     try {
       this.host.pubsub.unsubscribe(PROTOCOL_TOPIC)
     } catch {
@@ -256,7 +263,7 @@ export class P2pTransport {
 
     let out = this.outbound.get(to)
     if (out === undefined) {
-      out = { stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity }
+      out = { stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
       this.outbound.set(to, out)
     }
     if (out.queuedBytes + bytes.length > this.tuning.maxQueuedBytesPerPeer) {
@@ -339,11 +346,24 @@ export class P2pTransport {
       throw new SendFailure('dial-failed', `${remote.toString()} was unreachable ${Math.round(sinceFailureMs)} ms ago; not dialling again yet`)
     }
     let stream: Stream
+    const dialing = new AbortController()
+    out.dialing = dialing
     try {
-      stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
+      stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
     } catch (error) {
-      out.dialFailedAtMs = performance.now()
-      throw new SendFailure('dial-failed', `cannot open a direct stream to ${remote.toString()}: ${messageOf(error)}`)
+      if (!(dialing.signal.reason instanceof ConnectedMeanwhile)) {
+        out.dialFailedAtMs = performance.now()
+        throw new SendFailure('dial-failed', `cannot open a direct stream to ${remote.toString()}: ${messageOf(error)}`)
+      }
+      // The connection that just opened carries the stream (dialProtocol finds it, dials nothing).
+      try {
+        stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
+      } catch (retryError) {
+        out.dialFailedAtMs = performance.now()
+        throw new SendFailure('dial-failed', `cannot open a direct stream to ${remote.toString()}: ${messageOf(retryError)}`)
+      }
+    } finally {
+      if (out.dialing === dialing) out.dialing = undefined
     }
     out.dialFailedAtMs = -Infinity
     if (this.stopped) {
@@ -359,6 +379,22 @@ export class P2pTransport {
       stream.addEventListener('message', () => undefined)
     }
     return stream
+  }
+
+  /**
+   * A connection to a peer opened (it dialled us, or libp2p's redial got through). A dial to it
+   * that this side started earlier may still be waiting out its timeout: after a partition heals,
+   * one begun while the link dropped everything waits for its next SYN retransmission, up to
+   * openTimeoutMs, and every message to that peer queues behind it — the digest exchange that
+   * merges the two sides' views among them — then fails with it and blocks the queue for
+   * dialBackoffMs more. The new connection ends both: the pending dial gives way to a stream on it,
+   * and an earlier failure no longer counts against the peer.
+   */
+  private readonly onPeerConnect = (event: CustomEvent<Libp2pPeerId>): void => {
+    const out = this.outbound.get(event.detail.toString())
+    if (out === undefined) return
+    out.dialFailedAtMs = -Infinity
+    out.dialing?.abort(new ConnectedMeanwhile('connected meanwhile'))
   }
 
   private async receiveDirect(stream: Stream, connection: Connection): Promise<void> {

@@ -30,6 +30,9 @@ export interface AntiEntropyDeps {
   syncDesired(peer: PeerId): void
 }
 
+/** How many members held dead one heal reaches out to at once (healing). */
+const HEAL_FANOUT = 16
+
 export interface AntiEntropyInit {
   /** Peers to join through; they are also asked again whenever no other peer is reachable. */
   readonly seeds: readonly PeerId[]
@@ -39,6 +42,8 @@ export class AntiEntropy {
   private readonly seeds: readonly PeerId[]
   private nextPushPullAt = 0
   private nextReconnectAt = 0
+  /** Until then a member held dead that speaks again does not make us reach out to all the others (see healing). */
+  private nextHealBurstAt = -Infinity
   /** Per peer: when the desired-state sync cooldown with it ends. */
   private readonly desiredSyncAt = new Map<PeerId, number>()
   /** Per peer: the two digests last seen to differ, and since when. */
@@ -82,6 +87,12 @@ export class AntiEntropy {
   onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>, now: number): void {
     const { members: table, cluster } = this.deps
     const theirMembers = new Map(digest.members.map(([peer, incarnation, status]) => [peer, { peer, incarnation, status }]))
+    // The other side holds us suspect or dead (it was across a partition, or we were paused): refute
+    // now, so the answer below already carries our new incarnation. Left to the state message, the
+    // refutation went out by gossip only — to a peer whose mesh with us was not formed yet, which
+    // then held us dead for seconds after the heal and kept its copies of the slots we ran.
+    const ourRecord = theirMembers.get(this.deps.self)
+    if (ourRecord !== undefined && ourRecord.status !== 'alive') this.deps.applyRecord({ ...ourRecord, status: 'suspect' })
     const theirAdverts = new Map(digest.adverts.map(([peer, incarnation, version]) => [peer, { incarnation, version }]))
     let weLackSomething = false
     const members: MemberRecord[] = []
@@ -161,6 +172,21 @@ export class AntiEntropy {
     // attempts per interval in all, not one per peer; after a split (many dead) every peer tries.
     if (dead.length > 0 && random.next() < dead.length / Math.max(1, alive)) this.sendDigest(dead[random.int(dead.length)]!)
     if (alive === 0) for (const seed of this.seeds) this.sendDigest(seed)
+  }
+
+  /**
+   * A member held dead spoke (or connected) again: most likely a partition healed, and every member
+   * on its side is reachable again too. Reaching out to them all now, instead of one per
+   * reconnectIntervalMs, brings each exchange (and the stop of each doubled slot) forward by seconds.
+   * At most HEAL_FANOUT of them, and once per reconnect interval, so a flapping member costs little.
+   */
+  healing(now: number): void {
+    if (now < this.nextHealBurstAt) return
+    this.nextHealBurstAt = now + this.deps.config.reconnectIntervalMs
+    const { members, random } = this.deps
+    const dead = members.dead()
+    const picked = dead.length <= HEAL_FANOUT ? dead : Array.from({ length: HEAL_FANOUT }, () => dead.splice(random.int(dead.length), 1)[0]!)
+    for (const peer of picked) this.sendDigest(peer)
   }
 
   private digestMessage(reply: boolean): Message {

@@ -215,6 +215,7 @@ export class PeerMachine {
     this.observeQuorum()
     if (!this.started || from === this.self) return this.flush()
     this.heardFrom.add(from)
+    if (this.members.status(from) === 'dead') this.antiEntropy.healing(now)
     switch (message.kind) {
       case 'ping':
         for (const record of message.updates) this.applyRecord(record)
@@ -261,6 +262,7 @@ export class PeerMachine {
     this.observeQuorum()
     if (!this.started || peer === this.self) return this.flush()
     this.antiEntropy.sendDigest(peer)
+    if (this.members.status(peer) === 'dead') this.antiEntropy.healing(now)
     return this.flush()
   }
 
@@ -431,6 +433,10 @@ export class PeerMachine {
       for (const spec of this.specs.values()) if (spec.mode === 'global') this.markDirty(spec.name)
       if (isIn) this.rounds.peerArrived()
     }
+    // A member held dead is alive after all (heard of through a peer across a healed partition):
+    // exchange state with it directly now. Its adverts and any verdict it holds about us (refuted on
+    // the spot, anti-entropy.ts) then cross at once, not when a redial or a gossip mesh gets there.
+    if (previous === 'dead' && isIn) this.antiEntropy.sendDigest(record.peer)
   }
 
   private applyAdvert(advert: Advert): void {

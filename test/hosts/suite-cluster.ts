@@ -8,6 +8,7 @@ import { withLogTails } from '../node/agent/cluster-support.js'
 import { check, type Anomaly } from './checker.js'
 import type { Cluster } from './cluster.js'
 import { saveHistory } from './history.js'
+import { savePostMortem } from './post-mortem.js'
 
 export class SuiteCluster {
   private starting: Promise<Cluster> | undefined
@@ -35,10 +36,19 @@ export class SuiteCluster {
     return check(this.cluster.recorder.history, { settledAtEnd: false }).anomalies.filter((anomaly) => anomaly.fromMs >= fromMs)
   }
 
-  /** For the suite's `after` hook: keeps the history when asked to, then tears everything down. */
-  finish(): void {
+  /**
+   * For the suite's `after` hook: keeps the history and what each agent knew (post-mortem.ts) when
+   * asked to, then tears everything down.
+   */
+  async finish(): Promise<void> {
     const keep = process.env.PEER_HOSTS_HISTORY
-    if (keep !== undefined && this.cluster !== undefined) console.log(`    history: ${saveHistory(keep, this.name, this.cluster.recorder.history, check(this.cluster.recorder.history, { settledAtEnd: false }))}`)
-    this.cluster?.teardown()
+    try {
+      if (keep !== undefined && this.cluster !== undefined) {
+        const { recorder, hosts } = this.cluster
+        console.log(`    history: ${saveHistory(keep, this.name, recorder.history, check(recorder.history, { settledAtEnd: false }))}; agents: ${await savePostMortem(keep, this.name, hosts)}`)
+      }
+    } finally {
+      this.cluster?.teardown()
+    }
   }
 }

@@ -2,6 +2,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import type { Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createServer, type AddressInfo, type Socket } from 'node:net'
 import { DIRECT_PROTOCOL, generateSwarmKey, identityFromSeed, PROTOCOL_TOPIC, type InvalidMessage } from '../../p2p/index.js'
 import { lengthPrefix } from '../../p2p/frames.js'
 import { encodeMessage, type Message } from '../../core/index.js'
@@ -223,6 +225,38 @@ transport('send refuses what it cannot deliver, as values: invalid, self, bad id
     if (!again.ok) assert.match(again.error.message, /not dialling again yet/)
     assert.is(a.transport.stats().directFailed, 5)
   } finally {
+    await stopAll(peers)
+  }
+})
+
+transport('a message waiting on a dial that hangs goes out on a connection the peer opens meanwhile', async () => {
+  // After a partition heals, a dial begun while the link dropped everything waits for its timeout,
+  // while the peer may already have dialled us: the message must take that connection.
+  const swarmKey = generateSwarmKey()
+  const peers: TestPeer[] = []
+  const sockets = new Set<Socket>()
+  // Accepts TCP and never answers: a dial to it hangs in the connection upgrade until it times out.
+  const silent = createServer((socket) => {
+    sockets.add(socket)
+    socket.on('error', () => undefined)
+  })
+  try {
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve))
+    const port = (silent.address() as AddressInfo).port
+    const a = await startPeer({ swarmKey, seed: 'hang-a' })
+    peers.push(a)
+    const b = await startPeer({ swarmKey, seed: 'hang-b' })
+    peers.push(b)
+    // A knows B only at the silent address.
+    await a.host.node.peerStore.merge(peerIdFromString(b.host.peerId), { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)] })
+    const sending = a.transport.send(b.host.peerId, pingMessage(1))
+    await waitFor(() => sockets.size > 0, 5_000, 'A dialling the silent address')
+    await b.host.dial(a.host.addresses()[0]!)
+    assert.equal(await sending, { ok: true }, 'sent on the connection B opened, not failed with the hanging dial')
+    await waitFor(() => b.received.some((r) => r.from === a.host.peerId && r.message.kind === 'ping'), 5_000, 'the ping at B')
+  } finally {
+    for (const socket of sockets) socket.destroy()
+    silent.close()
     await stopAll(peers)
   }
 })

@@ -75,7 +75,48 @@ Digests('a "dead" learned from a state answer counts only as a suspicion; other 
   assert.is(cluster.advert(p('d'))?.version, 4)
 })
 
+Digests('a digest that holds us dead is refuted before it is answered, so the answer carries our new incarnation', () => {
+  const { antiEntropy, members, applied } = fake()
+  members.apply(alive('a', 3), 3)
+  antiEntropy.onDigest(p('c'), digest({ members: [[p('a'), 3, 'dead'], [p('c'), 1, 'alive']] }), 0)
+  assert.equal(applied[0], { peer: p('a'), incarnation: 3, status: 'suspect' }, 'the verdict reaches the machine as a suspicion of us, which it refutes')
+})
+
+Digests('a digest that holds us alive refutes nothing', () => {
+  const { antiEntropy, members, applied } = fake()
+  members.apply(alive('a', 3), 3)
+  antiEntropy.onDigest(p('c'), digest({ members: [[p('a'), 3, 'alive']] }), 0)
+  assert.equal(applied, [])
+})
+
 Digests.run()
+
+const Healing = suite('anti-entropy: a member held dead speaks again')
+
+const dead = (peer: string): MemberRecord => ({ peer: p(peer), incarnation: 1, status: 'dead' })
+
+Healing('every member held dead is sent a digest at once, not one per reconnect interval', () => {
+  const { antiEntropy, members, sent } = fake()
+  for (const peer of ['b', 'c', 'd']) members.apply(dead(peer), 3)
+  members.apply(alive('e'), 3)
+  antiEntropy.healing(0)
+  assert.equal(sent.map((s) => [s.to, s.message.kind]).sort(), [['b', 'digest'], ['c', 'digest'], ['d', 'digest']])
+})
+
+Healing('a large split reaches out to a bounded number of distinct members, once per reconnect interval', () => {
+  const { antiEntropy, members, sent } = fake()
+  const peers = Array.from({ length: 40 }, (_, i) => `d${i}`)
+  for (const peer of peers) members.apply(dead(peer), 3)
+  antiEntropy.healing(0)
+  const first = sent.map((s) => s.to)
+  assert.is(first.length, 16)
+  assert.is(new Set(first).size, 16, 'distinct members')
+  antiEntropy.healing(1)
+  assert.is(sent.length, 16, 'a second member speaking soon after adds nothing')
+  antiEntropy.healing(defaultConfig(3).reconnectIntervalMs)
+  assert.is(sent.length, 32, 'after the interval it reaches out again')
+})
+Healing.run()
 
 const Timers = suite('anti-entropy: timers')
 

@@ -295,6 +295,26 @@ for (const seed of [1, 2, 3]) {
   })
 }
 
+Rejoin('after halves heal, every peer holds every other alive within one reconnect interval', () => {
+  // The first exchange across (a reconnect) makes each side refute the other's verdict in its
+  // answer and reach out to every other member it holds dead: the whole cluster merges then,
+  // not one reconnect per dead member later.
+  const worst: number[] = []
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    const cluster = settled(6, seed)
+    cluster.partition(['p0', 'p1', 'p2'], ['p3', 'p4', 'p5'])
+    cluster.runUntil(8_000)
+    assert.ok(['p0', 'p1', 'p2'].every((id) => cluster.record('p3', id)?.status === 'dead'), 'each side holds the other dead')
+    cluster.heal()
+    const at = cluster.runUntilTrue(() => cluster.converged(), 30_000)
+    assert.ok(at !== undefined, 'everyone is alive to everyone again')
+    worst.push(at! - 8_000)
+  }
+  console.log(`    halves 3 | 3 healed: all alive to all ${worst.map(Math.round).join(', ')} ms after the heal`)
+  const { reconnectIntervalMs } = settled(2).config
+  for (const ms of worst) assert.ok(ms <= reconnectIntervalMs + 200, `merged ${ms} ms after the heal`)
+})
+
 const Stall = suite('membership: a stalled peer')
 
 // Two machines wired by hand, so one of them can be made to tick late while an ack waits for it.

@@ -4,19 +4,8 @@
 
 import { readFileSync } from 'node:fs'
 
-/** USER_HZ: the unit of /proc/<pid>/stat's times; 100 on every Linux this runs on. */
-const TICKS_PER_SECOND = 100
-
 /** CPU seconds (user + system) a process has used; 0 when it is gone. */
-export function cpuSeconds(pid: number): number {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ')
-    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND
-  } catch {
-    return 0
-  }
-}
+export { cpuSeconds } from '../node/runtime/proc.js'
 
 export interface ResidentMemory {
   /** VmRSS of /proc/<pid>/status: what `ps` and `top` show. */

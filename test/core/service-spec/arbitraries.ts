@@ -10,6 +10,7 @@ import {
   type RestartPolicy, type SecretRef, type ServiceName, type ServiceSpec, type UpdatePolicy,
 } from '../../../core/index.js'
 import { SERVICE_NAME_PATTERN } from '../../../core/placement/ids.js'
+import { compileLabelPattern } from '../../../core/service-spec/label-pattern.js'
 
 /** fc.record with ordinary prototypes, as parsed documents have. */
 const objectOf = <T>(model: { [K in keyof T]: fc.Arbitrary<T[K]> }): fc.Arbitrary<T> => fc.record(model, { noNullPrototype: true })
@@ -43,14 +44,9 @@ const resourcesArb: fc.Arbitrary<Resources> = objectOf({
 
 const regexArb = fc.oneof(
   fc.constantFrom('^edge-', 'a|b', '[0-9]+$', '(x)?y*', '.'),
-  nonEmptyAnyTextArb.filter((source) => {
-    try {
-      new RegExp(source)
-      return true
-    } catch {
-      return false
-    }
-  }),
+  // Only the patterns validation accepts (label-pattern.ts: a safe subset of JavaScript's, stricter
+  // than `new RegExp`, e.g. "$" only at the end): any other is a broken spec, not a valid one.
+  nonEmptyAnyTextArb.filter((source) => compileLabelPattern(source).ok),
 )
 const valuesArb = (op: ConstraintOp): fc.Arbitrary<string[]> => {
   switch (op) {

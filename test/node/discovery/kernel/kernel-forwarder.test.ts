@@ -57,8 +57,13 @@ test.before(async (context) => {
   for (const rule of [['-t', 'nat', '-A', 'POSTROUTING', '-o', 'eth9', '-j', 'RETURN'], ['-A', 'INPUT', '-p', 'tcp', '--dport', '22', '-j', 'ACCEPT'], ['-t', 'mangle', '-A', 'PREROUTING', '-j', 'RETURN']]) {
     await run(inNamespace(hostA.namespace, ['iptables', '-w', ...rule]))
   }
+  // A as Docker leaves a host: forwarded packets dropped unless a rule lets them through. And no
+  // forwarding, so the forwarder must switch it on while it needs it, and back off after.
+  await run(inNamespace(hostA.namespace, ['iptables', '-w', '-P', 'FORWARD', 'DROP']))
+  await run(inNamespace(hostA.namespace, ['sysctl', '-qw', 'net.ipv4.ip_forward=0']))
   context.baseline = await rules(hostA)
   context.sysctls = [await sysctl(hostA, 'net.ipv4.conf.all.route_localnet'), await sysctl(hostA, 'net.ipv4.ip_forward')]
+  assert.deepEqual(context.sysctls, ['0', '0'])
   const [a, b, c] = await Promise.all([child(hostA), child(hostB), child(hostC)])
   await Promise.all([a.call('serve', { name: 'A', port: PORT }), b.call('serve', { name: 'B', port: PORT }), c.call('serve', { name: 'C', port: PORT })])
   context.a = a
@@ -82,6 +87,7 @@ test('a published port on A forwards TCP and UDP from a client on C to the endpo
   assert.deepEqual(tcp.counts, { B: 10 }, JSON.stringify(tcp))
   const udp = await c.call<Tally>('probe', { host: hostA.address, port: 8080, count: 5, protocol: 'udp' })
   assert.deepEqual(udp.counts, { B: 5 }, JSON.stringify(udp))
+  assert.equal(await sysctl(hostA, 'net.ipv4.ip_forward'), '1')
 })
 
 test('a service address on A forwards a client inside A to the endpoint on B, with route_localnet set', async ({ a }) => {

@@ -9,7 +9,8 @@ import { baseChains, chainNames, hooks, type ChainNames } from './chains.js'
 import { readConntrack } from './conntrack.js'
 import { IPTABLES, iptablesRestore, iptablesSave, type IptablesCommands } from './iptables.js'
 import { changes, counters, installInput, ownedState, removalInputs } from './restore.js'
-import { desiredRules, type ChainSet, type ListenerRoute } from './rules.js'
+import { ANY_ADDRESS, desiredRules, listenerKey, type ChainSet, type ListenerRoute } from './rules.js'
+import { boundSockets, socketInTheWay, type BoundSocket } from './sockets.js'
 import { IP_FORWARD, ROUTE_LOCALNET, SysctlSwitches } from './sysctl.js'
 import { TrafficLedger } from './traffic.js'
 
@@ -44,6 +45,8 @@ export class KernelForwarder implements Forwarder {
   #applied: ChainSet = emptyChains()
   #statuses: readonly ListenerStatus[] = []
   #routes: readonly ListenerRoute[] = []
+  /** Keys of the listeners whose rules are in place: checked for sockets in the way only once, when new. */
+  #bound = new Set<string>()
   /** Every iptables read or write runs after the one before (a counter read must not interleave a rewrite). */
   #queue: Promise<unknown> = Promise.resolve()
   #dirty = false
@@ -126,6 +129,7 @@ export class KernelForwarder implements Forwarder {
       await this.#removeOwned()
       await this.#switches.restoreAll()
       this.#applied = emptyChains()
+      this.#bound.clear()
     })
   }
 
@@ -156,7 +160,14 @@ export class KernelForwarder implements Forwarder {
   }
 
   async #syncOnce(): Promise<void> {
-    const desired = desiredRules(this.#listeners, this.#source, this.#names)
+    const fresh = this.#listeners.filter((listener) => !this.#bound.has(listenerKey(listener)))
+    const sockets: readonly BoundSocket[] = fresh.length > 0 ? await boundSockets() : []
+    const inTheWay = (listener: Listener): string | undefined => {
+      if (this.#bound.has(listenerKey(listener)) || socketInTheWay(listener, sockets) === undefined) return undefined
+      const where = listener.host === ANY_ADDRESS ? `port ${listener.port}` : `${listener.host}:${listener.port}`
+      return `${listener.protocol} ${where} is in use by a socket on this host (address in use)`
+    }
+    const desired = desiredRules(this.#listeners, this.#source, this.#names, inTheWay)
     try {
       // Switches on before the rules that need them, off only after those rules are gone.
       if (desired.routeLocalnet) await this.#switches.want(ROUTE_LOCALNET, true)
@@ -172,6 +183,7 @@ export class KernelForwarder implements Forwarder {
       if (!desired.ipForward) await this.#switches.want(IP_FORWARD, false)
       this.#statuses = desired.statuses
       this.#routes = desired.routes
+      this.#bound = new Set(desired.statuses.filter((status) => status.bound).map((status) => listenerKey(status.listener)))
     } catch (error) {
       const message = (error as Error).message
       this.#statuses = desired.statuses.map((status) => (status.bound ? { ...status, bound: false, error: `kernel rules not written: ${message}` } : status))

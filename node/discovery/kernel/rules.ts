@@ -86,7 +86,11 @@ function connectionMatch(listener: Listener): string {
   return `-p ${listener.protocol} -m conntrack --ctstate DNAT${address} --ctorigdstport ${listener.port}`
 }
 
-export function desiredRules(listeners: readonly Listener[], source: EndpointSource, names: ChainNames): RuleSet {
+/**
+ * `inTheWay` names, for a listener, a local socket its rules would steal traffic from (see
+ * sockets.ts); such a listener is reported unbound, as the userspace proxy reports EADDRINUSE.
+ */
+export function desiredRules(listeners: readonly Listener[], source: EndpointSource, names: ChainNames, inTheWay: (listener: Listener) => string | undefined = () => undefined): RuleSet {
   const chains = Object.fromEntries(TABLES.map((table) => [table, new Map<string, string[]>()])) as Record<Table, Map<string, string[]>>
   for (const { table, chain } of baseChains(names)) chains[table].set(chain, [])
   const nat = chains.nat
@@ -99,12 +103,13 @@ export function desiredRules(listeners: readonly Listener[], source: EndpointSou
   const statuses: ListenerStatus[] = []
   const routes: ListenerRoute[] = []
   const taken = new Map<string, Listener>()
+  let specific = 0
   let routeLocalnet = false
   let ipForward = false
   for (const listener of listeners) {
     const key = listenerKey(listener)
     const other = taken.get(key)
-    const problem = listenerProblem(listener) ?? (other === undefined ? undefined : `${key} is already forwarded for ${other.service}`)
+    const problem = listenerProblem(listener) ?? (other === undefined ? undefined : `${key} is already forwarded for ${other.service}`) ?? inTheWay(listener)
     if (problem !== undefined) {
       statuses.push({ listener, bound: false, error: problem })
       continue
@@ -118,11 +123,16 @@ export function desiredRules(listeners: readonly Listener[], source: EndpointSou
       // DNAT is not allowed to refuse, so the refusal is in filter INPUT, where a packet no rule
       // redirected arrives: clients fail at once instead of waiting for a timeout.
       const match = listener.host === ANY_ADDRESS ? `-p ${protocol} -m ${protocol} --dport ${listener.port}` : `-d ${listener.host}/32 -p ${protocol} -m ${protocol} --dport ${listener.port}`
-      reject.push(`${match} -j REJECT --reject-with ${protocol === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable'}`)
+      // `! --ctstate DNAT`: a connection another listener redirected to a local endpoint on this
+      // same port is not this listener's.
+      reject.push(`${match} -m conntrack ! --ctstate DNAT -j REJECT --reject-with ${protocol === 'tcp' ? 'tcp-reset' : 'icmp-port-unreachable'}`)
       continue
     }
     const chain = names.listener(key)
-    services.push(`${destinationMatch(listener)} -j ${chain}`)
+    // Listeners on an address before those on a port of every local address (which would also
+    // catch a service address's traffic on the same port).
+    if (listener.host === ANY_ADDRESS) services.push(`${destinationMatch(listener)} -j ${chain}`)
+    else services.splice(specific++, 0, `${destinationMatch(listener)} -j ${chain}`)
     nat.set(chain, endpoints.map((endpoint, index) => {
       const share = shareOf(index, endpoints.length)
       const statistic = share === undefined ? '' : ` -m statistic --mode random --probability ${share}`

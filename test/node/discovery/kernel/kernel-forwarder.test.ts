@@ -151,6 +151,15 @@ test('traffic counts connections and bytes per endpoint, across rule rewrites, a
   assert.equal(after.failed, 0)
 })
 
+test('a published port a local socket listens on is reported unbound, and its traffic left alone', async ({ a, c }) => {
+  const taken = { ...mesh, service: 'other', port: PORT } as Listener
+  const statuses = await a.call<ListenerStatus[]>('apply', { listeners: [mesh, meshUdp, service, taken] })
+  assert.deepEqual(statuses.map((status) => status.bound), [true, true, true, false])
+  assert.match(statuses[3]!.error!, /tcp port 9000 is in use/)
+  const tally = await c.call<Tally>('probe', { host: hostA.address, port: PORT, count: 5, protocol: 'tcp' })
+  assert.deepEqual(tally.counts, { A: 5 }, JSON.stringify(tally))
+})
+
 test('close() leaves the rules and sysctls as they were before start', async ({ a, baseline, sysctls }) => {
   assert.notEqual(await rules(hostA), baseline)
   await a.call('close')

@@ -30,18 +30,20 @@ rules('k ready endpoints share new connections evenly: rule i takes 1/(k−i), t
 })
 
 rules('a published port is matched by port on local addresses; a service by address and port', () => {
-  const set = desiredRules([mesh, service], sourceOf([endpoint(1, false)]), names)
+  // Listed first, the published port 80 would catch the service address's port 80 as well.
+  const set = desiredRules([{ ...mesh, port: 80 } as Listener, service, onLo], sourceOf([endpoint(1, false)]), names)
   const jumps = set.chains.nat.get(names.services)!
-  assert.match(jumps[0]!, /^-p tcp -m addrtype --dst-type LOCAL -m tcp --dport 8080 -j PEER-L-/)
-  assert.match(jumps[1]!, /^-d 127\.77\.0\.5\/32 -p tcp -m tcp --dport 80 -j PEER-L-/)
+  assert.match(jumps[0]!, /^-d 127\.77\.0\.5\/32 -p tcp -m tcp --dport 80 -j PEER-L-/)
+  assert.match(jumps[1]!, /^-d 169\.254\.77\.5\/32 -p tcp -m tcp --dport 80 -j PEER-L-/)
+  assert.match(jumps[2]!, /^-p tcp -m addrtype --dst-type LOCAL -m tcp --dport 80 -j PEER-L-/)
 })
 
 rules('no ready endpoint: no DNAT, a reset in filter instead (icmp unreachable for UDP)', () => {
   const set = desiredRules([service, { ...mesh, protocol: 'udp' } as Listener], sourceOf([endpoint(1, false, false)]), names)
   assert.equal(set.chains.nat.get(names.services), [])
   assert.equal(set.chains.filter.get(names.reject), [
-    '-d 127.77.0.5/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with tcp-reset',
-    '-p udp -m udp --dport 8080 -j REJECT --reject-with icmp-port-unreachable',
+    '-d 127.77.0.5/32 -p tcp -m tcp --dport 80 -m conntrack ! --ctstate DNAT -j REJECT --reject-with tcp-reset',
+    '-p udp -m udp --dport 8080 -m conntrack ! --ctstate DNAT -j REJECT --reject-with icmp-port-unreachable',
   ])
   assert.ok(set.statuses.every((status) => status.bound))
   assert.is(set.routeLocalnet, false)
@@ -72,6 +74,12 @@ rules('sysctls: route_localnet for loopback clients sent to another host, ip_for
     const set = desiredRules([listener], source, names)
     assert.equal([set.routeLocalnet, set.ipForward], [routeLocalnet, ipForward], `${listener.host} ${listener.role}`)
   }
+})
+
+rules('a listener whose rules would take a local socket\'s traffic is reported unbound', () => {
+  const set = desiredRules([mesh, service], sourceOf([endpoint(1, false)]), names, (listener) => (listener.port === 8080 ? 'tcp port 8080 is in use on this host' : undefined))
+  assert.equal(set.statuses.map((status) => [status.bound, status.error]), [[false, 'tcp port 8080 is in use on this host'], [true, undefined]])
+  assert.equal(set.chains.nat.get(names.services)!.length, 1)
 })
 
 rules('listeners the kernel cannot serve are reported, not written', () => {

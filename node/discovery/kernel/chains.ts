@@ -53,7 +53,9 @@ export interface Hook {
  * Inserted first in their chains, so no rule another program put earlier can skip them. Counting
  * happens where a packet ends on this host (INPUT) or leaves it for another (POSTROUTING, not to
  * `lo`): every packet of a connection passes exactly one of the two, whether client and endpoint
- * are local or not.
+ * are local or not. The FORWARD and counting chains see every packet, not only a connection's
+ * first as nat does: their jumps let in only connections some DNAT rule redirected, so the host's
+ * other traffic pays one conntrack test and no more.
  */
 export function hooks(names: ChainNames): Hook[] {
   return [
@@ -61,9 +63,9 @@ export function hooks(names: ChainNames): Hook[] {
     { table: 'nat', chain: 'OUTPUT', rule: `-j ${names.services}` },
     { table: 'nat', chain: 'POSTROUTING', rule: `-j ${names.postrouting}` },
     { table: 'filter', chain: 'INPUT', rule: `-j ${names.reject}` },
-    { table: 'filter', chain: 'FORWARD', rule: `-j ${names.forward}` },
-    { table: 'mangle', chain: 'INPUT', rule: `-j ${names.count}` },
-    { table: 'mangle', chain: 'POSTROUTING', rule: `! -o lo -j ${names.count}` },
+    { table: 'filter', chain: 'FORWARD', rule: `-m conntrack --ctstate DNAT -j ${names.forward}` },
+    { table: 'mangle', chain: 'INPUT', rule: `-m conntrack --ctstate DNAT -j ${names.count}` },
+    { table: 'mangle', chain: 'POSTROUTING', rule: `! -o lo -m conntrack --ctstate DNAT -j ${names.count}` },
   ]
 }
 

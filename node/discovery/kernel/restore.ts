@@ -63,14 +63,7 @@ export interface OwnedState {
 export function ownedState(save: string, names: ChainNames): OwnedState {
   const chains = new Map<Table, string[]>()
   const jumps = new Map<Table, string[]>()
-  let table: Table | undefined
-  for (const line of save.split('\n')) {
-    if (line.startsWith('*')) {
-      const name = line.slice(1).trim()
-      table = (TABLES as readonly string[]).includes(name) ? (name as Table) : undefined
-      continue
-    }
-    if (table === undefined) continue
+  for (const [table, line] of linesByTable(save)) {
     const declared = /^:(\S+)/.exec(line)
     if (declared !== null && declared[1]!.startsWith(names.prefix)) chains.set(table, [...(chains.get(table) ?? []), declared[1]!])
     const rule = /^-A (\S+) (.*)$/.exec(line)
@@ -110,18 +103,23 @@ export interface RuleCounter {
 /** The counters of owned rules that carry a comment (the counted ones). */
 export function counters(save: string, names: ChainNames): RuleCounter[] {
   const found: RuleCounter[] = []
+  for (const [table, line] of linesByTable(save)) {
+    const match = /^\[(\d+):(\d+)\] -A (\S+) .*--comment "([^"]*)"/.exec(line)
+    if (match === null || !match[3]!.startsWith(names.prefix)) continue
+    found.push({ table, chain: match[3]!, comment: match[4]!, packets: Number(match[1]), bytes: Number(match[2]) })
+  }
+  return found
+}
+
+/** iptables-save's lines with the table each is in; tables the forwarder does not write are skipped. */
+function* linesByTable(save: string): Generator<[Table, string]> {
   let table: Table | undefined
   for (const line of save.split('\n')) {
     if (line.startsWith('*')) {
       const name = line.slice(1).trim()
       table = (TABLES as readonly string[]).includes(name) ? (name as Table) : undefined
-      continue
-    }
-    const match = /^\[(\d+):(\d+)\] -A (\S+) .*--comment "([^"]*)"/.exec(line)
-    if (table === undefined || match === null || !match[3]!.startsWith(names.prefix)) continue
-    found.push({ table, chain: match[3]!, comment: match[4]!, packets: Number(match[1]), bytes: Number(match[2]) })
+    } else if (table !== undefined) yield [table, line]
   }
-  return found
 }
 
 const text = (lines: readonly string[]): string | undefined => (lines.length === 0 ? undefined : `${lines.join('\n')}\n`)

@@ -160,6 +160,18 @@ test('a published port a local socket listens on is reported unbound, and its tr
   assert.deepEqual(tally.counts, { A: 5 }, JSON.stringify(tally))
 })
 
+test('apply() without a listener removes its rules; the others keep forwarding', async ({ a, c }) => {
+  const before = await rules(hostA)
+  await a.call('apply', { listeners: [mesh] })
+  const after = await rules(hostA)
+  assert.equal((after.match(/^:PEER-L-/gm) ?? []).length, (before.match(/^:PEER-L-/gm) ?? []).length - 2, after)
+  assert.doesNotMatch(after, /127\.77\.0\.5/)
+  const gone = await a.call<Tally>('probe', { host: '127.77.0.5', port: 80, count: 2, protocol: 'tcp' })
+  assert.deepEqual(gone.errors, { ECONNREFUSED: 2 }, JSON.stringify(gone))
+  const kept = await c.call<Tally>('probe', { host: hostA.address, port: 8080, count: 3, protocol: 'tcp' })
+  assert.deepEqual(kept.counts, { C: 3 }, JSON.stringify(kept))
+})
+
 test('close() leaves the rules and sysctls as they were before start', async ({ a, baseline, sysctls }) => {
   assert.notEqual(await rules(hostA), baseline)
   await a.call('close')

@@ -163,6 +163,8 @@ export {
   hostModePorts,
   isIngress,
   portKey,
+  publishedPortClash,
+  type PortClash,
   TASK_PORT_RANGE,
   taskPorts,
   resolveSecretVersions,

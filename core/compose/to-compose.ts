@@ -72,7 +72,11 @@ export function toCompose(spec: ServiceSpec): Record<string, unknown> {
   }
   out.deploy = deploy
 
-  if (spec.ports.length > 0) out.ports = spec.ports.map((port) => ({ target: port.container, published: port.host, protocol: port.protocol, mode: 'host' }))
+  if (spec.ports.length > 0) {
+    out.ports = spec.ports.map((port) => ({
+      target: port.container, ...(port.host > 0 ? { published: port.host } : {}), protocol: port.protocol, mode: port.mode === 'ingress' ? 'ingress' : 'host',
+    }))
+  }
   if (spec.healthcheck !== null) {
     const check = spec.healthcheck
     out.healthcheck = {

@@ -86,3 +86,4 @@ export {
   writtenSecretRefs,
 } from './secrets.js'
 export { boundPortOf, boundPortsFit, hostModePorts, isIngress, portKey, TASK_PORT_RANGE, taskPorts } from './ports.js'
+export { publishedPortClash, type PortClash } from './published-ports.js'

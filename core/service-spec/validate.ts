@@ -388,7 +388,7 @@ function portObject(item: Record<string, unknown>, path: string, errors: SpecErr
     errors.push({ path: join(path, 'host'), message: `${host} is in the range peers give tasks of ingress ports (${TASK_PORT_RANGE.first}-${TASK_PORT_RANGE.last}); publish a port outside it` })
   }
   const container = integer(item.container, host, 1, 65_535, join(path, 'container'), errors)
-  if (item.container === undefined && host === 0) errors.push({ path: join(path, 'container'), message: 'a port published nowhere needs its container port (1-65535)' })
+  if (ingress && (item.host === undefined || item.host === 0) && item.container === undefined) errors.push({ path: join(path, 'container'), message: 'a port published nowhere needs its container port (1-65535)' })
   const protocol = oneOf(item.protocol, PROTOCOLS, 'tcp', join(path, 'protocol'), errors)
   if (errors.length > before) return undefined
   return ingress ? { host, container, protocol, mode: 'ingress' } : { host, container, protocol }

@@ -32,7 +32,7 @@ export function publishedPortClash(incoming: readonly ServiceSpec[], existing: r
       // An incoming host-mode port that an ingress port of an existing service already holds is
       // caught above; an incoming ingress port taken by another's host-mode port is caught here.
       if (isMesh(port)) {
-        const other = all.find((candidate) => candidate.name !== spec.name && candidate.ports.some((p) => p.host === port.host && p.protocol === port.protocol))
+        const other = all.find((candidate) => candidate.name !== spec.name && candidate.ports.some((p) => !isMesh(p) && p.host === port.host && p.protocol === port.protocol))
         if (other !== undefined) return { service: spec.name, path: `ports[${i}]`, port: port.host, protocol: port.protocol, other: other.name }
       }
     }

@@ -347,6 +347,10 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
   if (value.length > SPEC_LIMITS.maxPorts) errors.push({ path, message: `at most ${SPEC_LIMITS.maxPorts} ports` })
   const ports: PortSpec[] = []
   const seen = new Set<string>()
+  // Every port of a service is reachable by name: one published nowhere that another port already
+  // names says nothing more, and is refused as a likely slip.
+  const named = new Set<string>()
+  const byName: Array<{ port: PortSpec; path: string }> = []
   value.forEach((item, i) => {
     const itemPath = `${path}[${i}]`
     let port: PortSpec | undefined
@@ -357,16 +361,23 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
       port = portObject(item, itemPath, errors)
       if (port === undefined) return
     }
-    if (port === undefined || !validPort(port.host) || !validPort(port.container)) {
+    if (port === undefined || !(validPort(port.host) || (port.host === 0 && port.mode === 'ingress')) || !validPort(port.container)) {
       errors.push({ path: itemPath, message: 'expected "host:container[/tcp|udp]" with ports 1-65535, or { host, container, protocol }' })
       return
     }
     const key = port.host === 0 ? `name ${port.container}/${port.protocol}` : `${port.host}/${port.protocol}`
     if (seen.has(key)) errors.push({ path: itemPath, message: port.host === 0 ? `container port ${port.container}/${port.protocol} is listed twice` : `host port ${key} is listed twice` })
     seen.add(key)
+    if (port.host === 0) byName.push({ port, path: itemPath })
+    else named.add(`${port.container}/${port.protocol}`)
     ports.push(port)
   })
-  return ports
+  for (const { port, path: itemPath } of byName) {
+    if (named.has(`${port.container}/${port.protocol}`)) errors.push({ path: itemPath, message: `container port ${port.container}/${port.protocol} is already published by another entry, which makes it reachable by name too` })
+  }
+  // Published ports first, then those reachable by name only (a stable order: specs without the
+  // latter keep theirs), as compose lists them under ports and expose.
+  return [...ports.filter((port) => port.host > 0), ...ports.filter((port) => port.host === 0)]
 }
 
 const PORT_FIELDS = ['host', 'container', 'protocol', 'mode']

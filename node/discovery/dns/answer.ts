@@ -2,11 +2,10 @@
 // from the round-robin counter it is handed: no sockets, no clock, so every rule here is testable
 // without a network, and a directory change is visible to the very next query.
 
-import { isIP } from 'node:net'
 import type { Answer, DecodedPacket, Packet, Question } from 'dns-packet'
 import type { ServiceName } from '../../../core/index.js'
 import type { Endpoint, Transport } from '../types.js'
-import { ADDRESS_LABEL, addressName, classifyName, ZONE, type QueryName } from './names.js'
+import { ADDRESS_LABEL, addressName, ipHex, ipOfHex, ZONE, type QueryName } from './names.js'
 import type { RoundRobin } from './round-robin.js'
 
 /** Where the server looks names up: the agent's view of services and their endpoints. */
@@ -136,10 +135,10 @@ function srvRecords(owner: string, service: ServiceName, port: number, protocol:
 }
 
 function addressRecord(owner: string, address: string, ttl: number): Answer | undefined {
-  const bare = address.replace(/%.*$/, '')
-  const family = isIP(bare)
-  if (family === 0) return undefined
-  return { type: family === 4 ? 'A' : 'AAAA', name: owner, ttl, data: bare }
+  const hex = ipHex(address)
+  const ip = hex === undefined ? undefined : ipOfHex(hex)
+  if (ip === undefined) return undefined
+  return { type: ip.family === 4 ? 'A' : 'AAAA', name: owner, ttl, data: ip.address }
 }
 
 function replyHeader(query: DecodedPacket, rcode: Rcode, recursion: boolean, authoritative: boolean): Packet {

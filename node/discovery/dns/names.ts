@@ -39,7 +39,7 @@ export function classifyName(name: string): QueryName {
   if (!SERVICE_NAME_PATTERN.test(service)) return { kind: 'unknown' }
   if (inside.length === 1) return { kind: 'service', service: service as ServiceName }
   if (inside.length === 2 && service === ADDRESS_LABEL) {
-    const address = addressOfLabel(inside[0]!)
+    const address = ipOfHex(inside[0]!)
     if (address !== undefined) return { kind: 'address', ...address }
   }
   const transport = TRANSPORT_LABEL.exec(inside[inside.length - 2]!)?.[1] as Transport | undefined
@@ -65,7 +65,13 @@ export function ipHex(address: string): string | undefined {
   return undefined
 }
 
-function addressOfLabel(label: string): { address: string; family: 4 | 6 } | undefined {
+/**
+ * The IP a hex label spells, written out in full (`fd00:0000:…:0001`), or undefined for a label
+ * that is not 8 or 32 hex digits. Records are written from this spelling rather than from whatever
+ * form an address arrived in: dns-packet's encoder mangles some valid short v6 forms
+ * (`::0:0:0:0:0:0:1` becomes `::`).
+ */
+export function ipOfHex(label: string): { address: string; family: 4 | 6 } | undefined {
   if (/^[0-9a-f]{8}$/.test(label)) {
     return { address: [0, 2, 4, 6].map((at) => parseInt(label.slice(at, at + 2), 16)).join('.'), family: 4 }
   }

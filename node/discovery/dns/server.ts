@@ -40,7 +40,7 @@ export interface DnsServerStats {
 export interface DnsServer {
   readonly address: { readonly host: string; readonly port: number }
   stats(): DnsServerStats
-  /** Stops listening, closes open TCP connections and abandons relayed queries. */
+  /** Stops listening, closes open TCP connections and abandons relayed queries. Calling it again waits for the same close. */
   close(): Promise<void>
 }
 
@@ -120,6 +120,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   udp.on('error', (error) => log(`dns: UDP socket error: ${messageOf(error)}`))
 
   const connections = new Set<Socket>()
+  let closed: Promise<void> | undefined
   tcp.maxConnections = MAX_TCP_CONNECTIONS
   tcp.on('connection', (socket) => {
     connections.add(socket)
@@ -131,10 +132,13 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   return {
     address: { host: options.host, port },
     stats: () => ({ queries: { ...queries }, truncated }),
-    close: async () => {
-      closing.abort()
-      for (const socket of connections) socket.destroy()
-      await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))])
+    close: () => {
+      closed ??= (async () => {
+        closing.abort()
+        for (const socket of connections) socket.destroy()
+        await Promise.all([new Promise<void>((resolve) => udp.close(() => resolve())), new Promise<void>((resolve) => tcp.close(() => resolve()))])
+      })()
+      return closed
     },
   }
 }

@@ -57,6 +57,11 @@ export async function failureOf(lookup: Promise<unknown>): Promise<string> {
   }
 }
 
+/** A decoded message with the fields dns-packet sets but its typings leave out. */
+export type DecodedReply = DecodedPacket & { readonly rcode: string; readonly opcode: string }
+
+export const decodeReply = (bytes: Buffer): DecodedReply => packet.decode(bytes) as DecodedReply
+
 export function query(name: string, type: 'A' | 'AAAA' | 'SRV' | 'TXT' | 'SOA', id = 4242): Packet {
   return { type: 'query', id, flags: packet.RECURSION_DESIRED, questions: [{ type, name }] }
 }
@@ -80,10 +85,10 @@ export function udpExchange(port: number, bytes: Buffer, waitMs = 2000): Promise
  * Opens one TCP connection, writes `frames` (already length-prefixed) in one go, and collects
  * `expected` replies; resolves early with what it has when the server closes the connection.
  */
-export function tcpExchange(port: number, frames: Buffer, expected: number): Promise<{ replies: DecodedPacket[]; closed: boolean }> {
+export function tcpExchange(port: number, frames: Buffer, expected: number): Promise<{ replies: DecodedReply[]; closed: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port })
-    const replies: DecodedPacket[] = []
+    const replies: DecodedReply[] = []
     let buffered = Buffer.alloc(0)
     const timer = setTimeout(() => {
       socket.destroy()
@@ -92,7 +97,7 @@ export function tcpExchange(port: number, frames: Buffer, expected: number): Pro
     socket.on('data', (chunk) => {
       buffered = Buffer.concat([buffered, chunk])
       while (buffered.length >= 2 && buffered.length >= 2 + buffered.readUInt16BE(0)) {
-        replies.push(packet.streamDecode(buffered) as DecodedPacket)
+        replies.push(packet.streamDecode(buffered) as DecodedReply)
         buffered = buffered.subarray(2 + buffered.readUInt16BE(0))
       }
       if (replies.length === expected) {

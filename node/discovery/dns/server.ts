@@ -28,6 +28,8 @@ export interface DnsServerOptions {
   readonly log?: (line: string) => void
   /** How long a relayed query may take before SERVFAIL; default FORWARD_TIMEOUT_MS. */
   readonly forwardTimeoutMs?: number
+  /** How long a TCP connection may stay silent before it is closed; default TCP_IDLE_TIMEOUT_MS. */
+  readonly tcpIdleTimeoutMs?: number
 }
 
 export interface DnsServerStats {
@@ -49,6 +51,9 @@ export interface DnsServer {
  * seconds: clients that pipeline send their queries at once, and each connection costs a socket.
  */
 export const TCP_IDLE_TIMEOUT_MS = 10_000
+
+/** Replies written to one TCP connection but not yet taken by the client, beyond which it is closed: sixteen of the largest replies. */
+const MAX_TCP_BACKLOG_BYTES = 16 * 65537
 
 /** Open TCP connections beyond this are refused, so a flood of idle connections cannot use up file descriptors. */
 const MAX_TCP_CONNECTIONS = 256
@@ -110,12 +115,12 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   }
 
   udp.on('message', (message: Buffer, from: RemoteInfo) => {
-    handle(message, 'udp').then(
-      (reply) => {
-        if (reply !== undefined && !closing.signal.aborted) udp.send(reply, from.port, from.address, (error) => error && log(`dns: cannot reply to ${from.address}:${from.port}: ${messageOf(error)}`))
-      },
-      (error: unknown) => log(`dns: query from ${from.address}:${from.port} failed: ${messageOf(error)}`),
-    )
+    handle(message, 'udp')
+      .then((reply) => {
+        if (reply === undefined || closing.signal.aborted) return
+        udp.send(reply, from.port, from.address, (error) => error && log(`dns: cannot reply to ${from.address}:${from.port}: ${messageOf(error)}`))
+      })
+      .catch((error: unknown) => log(`dns: query from ${from.address}:${from.port} failed: ${messageOf(error)}`))
   })
   udp.on('error', (error) => log(`dns: UDP socket error: ${messageOf(error)}`))
 
@@ -125,7 +130,7 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
   tcp.on('connection', (socket) => {
     connections.add(socket)
     socket.on('close', () => connections.delete(socket))
-    serveConnection(socket, handle, log)
+    serveConnection(socket, handle, options.tcpIdleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, log)
   })
   tcp.on('error', (error) => log(`dns: TCP server error: ${messageOf(error)}`))
 
@@ -144,9 +149,9 @@ export async function startDnsServer(options: DnsServerOptions): Promise<DnsServ
 }
 
 /** Reads length-prefixed queries off one connection (several may come, and be pipelined) and writes each reply as it is ready. */
-function serveConnection(socket: Socket, handle: (message: Buffer, transport: 'tcp') => Promise<Buffer | undefined>, log: (line: string) => void): void {
+function serveConnection(socket: Socket, handle: (message: Buffer, transport: 'tcp') => Promise<Buffer | undefined>, idleTimeoutMs: number, log: (line: string) => void): void {
   let buffered = Buffer.alloc(0)
-  socket.setTimeout(TCP_IDLE_TIMEOUT_MS, () => socket.destroy())
+  socket.setTimeout(idleTimeoutMs, () => socket.destroy())
   socket.on('error', () => {}) // a client that resets is simply gone
   socket.on('data', (chunk) => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk])
@@ -154,22 +159,23 @@ function serveConnection(socket: Socket, handle: (message: Buffer, transport: 't
       const length = buffered.readUInt16BE(0)
       const message = buffered.subarray(2, 2 + length)
       buffered = buffered.subarray(2 + length)
-      handle(message, 'tcp').then(
-        (reply) => {
+      handle(message, 'tcp')
+        .then((reply) => {
           if (reply === undefined) {
             if (!isReply(message)) socket.destroy()
             return
           }
           if (socket.destroyed) return
+          // A client that pipelines queries but never reads its replies would make us hold them all.
+          if (socket.writableLength > MAX_TCP_BACKLOG_BYTES) return socket.destroy()
           const prefix = Buffer.alloc(2)
           prefix.writeUInt16BE(reply.length)
           socket.write(Buffer.concat([prefix, reply]))
-        },
-        (error: unknown) => {
+        })
+        .catch((error: unknown) => {
           log(`dns: TCP query failed: ${messageOf(error)}`)
           socket.destroy()
-        },
-      )
+        })
     }
   })
 }

@@ -3,6 +3,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import fc from 'fast-check'
 import { connect } from 'node:net'
 import * as packet from 'dns-packet'
 import type { Packet } from 'dns-packet'
@@ -106,6 +107,34 @@ transport('a query split across TCP segments is answered once whole', async () =
       setTimeout(() => socket.write(frame.subarray(10)), 100)
     })
     assert.is((packet.streamDecode(reply) as { id: number }).id, 9)
+  })
+})
+
+transport('a TCP connection left silent is closed after the idle timeout', async () => {
+  await withDnsServer({ directory: directoryOf(large), tcpIdleTimeoutMs: 200 }, async (server) => {
+    // Asks for two replies but sends one query: the exchange ends only when the server closes.
+    const { replies, closed } = await tcpExchange(server.address.port, packet.streamEncode(query('web.peer', 'A')), 2)
+    assert.is(replies.length, 1)
+    assert.ok(closed)
+  })
+})
+
+transport('random corruptions of valid queries, over UDP and TCP, never stop the server', async () => {
+  await withDnsServer({ directory: directoryOf(large), tcpIdleTimeoutMs: 200 }, async (server) => {
+    const valid = [query('web.peer', 'A'), query('_80._tcp.web.peer', 'SRV'), withEdns(query('7f000001.addr.peer', 'A'), 1400), query('nope.peer', 'TXT')].map((item) => packet.encode(item))
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...valid), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat(), async (bytes, flips, cut) => {
+        const corrupt = Buffer.from(bytes)
+        for (const [at, value] of flips) corrupt[at % corrupt.length] = value
+        const sent = corrupt.subarray(0, cut % 3 === 0 ? corrupt.length : cut % corrupt.length)
+        await udpExchange(server.address.port, sent, 20)
+        const frame = Buffer.concat([Buffer.from([sent.length >> 8, sent.length & 0xff]), sent])
+        await tcpExchange(server.address.port, frame, 1)
+      }),
+      { numRuns: 150 },
+    )
+    assert.equal(await resolverFor(server).resolve4('web.peer'), ['127.0.0.10'])
+    assert.equal((await tcpExchange(server.address.port, packet.streamEncode(query('web.peer', 'A')), 1)).replies.length, 1)
   })
 })
 

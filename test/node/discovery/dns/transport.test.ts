@@ -11,7 +11,7 @@ import { decodeReply, directoryOf, endpoint, query, resolverFor, tcpExchange, ud
 
 const transport = suite('DNS server: UDP and TCP')
 
-/** 100 ready endpoints: their SRV answer (~5 KB) fits no UDP reply. */
+/** 100 ready endpoints: their SRV answer (about 9 KB) fits no UDP reply. */
 const large: Record<string, ServiceEntry> = {
   web: {
     address: '127.0.0.10',
@@ -47,6 +47,15 @@ transport('a UDP reply larger than 512 bytes is cut short with TC; over TCP the 
     assert.equal(new Set(replies[0]!.answers!.map((record) => (record as { data: { port: number } }).data.port)).size, 100)
     assert.is(replies[0]!.additionals!.length, 100, 'every target\'s address')
     assert.is(server.stats().truncated, 1)
+  })
+})
+
+transport('an answer beyond the 64 KiB a TCP message holds is cut short with TC there too, and stays well-formed', async () => {
+  const huge = { web: { address: '127.0.0.10', ports: { '80/tcp': Array.from({ length: 2000 }, (_, index) => endpoint(`web/${index}`, `10.1.${index >> 8}.${index & 0xff}`, 20000 + index)) } } }
+  await withDnsServer({ directory: directoryOf(huge) }, async (server) => {
+    const { replies } = await tcpExchange(server.address.port, packet.streamEncode(query('_80._tcp.web.peer', 'SRV')), 1)
+    assert.ok(replies[0]!.flag_tc)
+    assert.ok(replies[0]!.answers!.length > 1000, `${replies[0]!.answers!.length} records`)
   })
 })
 

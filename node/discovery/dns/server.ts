@@ -33,7 +33,11 @@ export interface DnsServerOptions {
 }
 
 export interface DnsServerStats {
-  /** Queries by what became of them. `refused` includes opcodes other than QUERY (answered NOTIMP). */
+  /**
+   * Queries by what became of them. `malformed` counts packets that do not decode, packets that are
+   * themselves replies (both unanswered) and queries answered FORMERR; `refused` includes opcodes
+   * other than QUERY (answered NOTIMP).
+   */
   readonly queries: Readonly<Record<Outcome, number>>
   /** Replies sent cut short with TC (a subset of the queries above). */
   readonly truncated: number
@@ -67,6 +71,7 @@ const PORT_ATTEMPTS = 10
 /** Starts the server; rejects with an Error naming the address when it cannot be bound (in use, no permission). */
 export async function startDnsServer(options: DnsServerOptions): Promise<DnsServer> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`))
+  if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) throw new Error(`DNS port ${options.port} is not a port number (0-65535, 0 for any free port)`)
   const parsed = (options.upstream ?? []).map(parseUpstream)
   const { udp, tcp, port } = await bind(options.host, options.port)
   const upstreams = parsed.filter((upstream) => !isSelf(upstream, { host: options.host, port }))

@@ -5,7 +5,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import * as packet from 'dns-packet'
-import { FORWARD_TIMEOUT_MS } from '../../../../node/discovery/dns/index.js'
+import { FORWARD_TIMEOUT_MS } from '../../../../node/discovery/dns/forward.js'
 import { decodeReply, directoryOf, endpoint, failureOf, query, resolverFor, startUpstream, tcpExchange, udpExchange, withDnsServer } from './helpers.js'
 
 const forwarding = suite('DNS server: forwarding')

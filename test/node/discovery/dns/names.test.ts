@@ -4,7 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { addressName, classifyName } from '../../../../node/discovery/dns/index.js'
+import { addressName, classifyName } from '../../../../node/discovery/dns/names.js'
 
 const names = suite('DNS names')
 

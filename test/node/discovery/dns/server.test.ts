@@ -180,4 +180,15 @@ dns('a bad upstream fails the start with an error naming it', async () => {
   assert.match(message, '"resolver.example"')
 })
 
+dns('a port out of range fails the start with an error naming it', async () => {
+  let message = ''
+  try {
+    const server = await startDnsServer({ host: '127.0.0.1', port: 70000, directory: directoryOf({}), log: () => undefined })
+    await server.close()
+  } catch (error) {
+    message = (error as Error).message
+  }
+  assert.match(message, 'DNS port 70000')
+})
+
 dns.run()

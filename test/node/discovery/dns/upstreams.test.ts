@@ -3,7 +3,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseUpstream, systemUpstreams } from '../../../../node/discovery/dns/index.js'
+import { parseUpstream, systemUpstreams } from '../../../../node/discovery/dns/upstreams.js'
 
 const upstreams = suite('DNS upstreams')
 

@@ -10,7 +10,11 @@ import type { RoundRobin } from './round-robin.js'
 
 /** Where the server looks names up: the agent's view of services and their endpoints. */
 export interface DnsDirectory {
-  /** The address local clients use to reach the service through this agent (its service address), or undefined when no such service is desired (→ NXDOMAIN). */
+  /**
+   * The address local clients use to reach the service through this agent (its service address), or
+   * undefined when no such service is desired (→ NXDOMAIN). A service with SRV records must have one:
+   * resolvers that take NXDOMAIN for a name to cover every name below it (RFC 8020) would hide them.
+   */
   serviceAddress(service: ServiceName): string | undefined
   /** The endpoints of the service's port (its `target`, see types.ts ServicePort), ready or not (only ready ones are served); undefined when the service or that port does not exist (→ NXDOMAIN). */
   srv(service: ServiceName, port: number, protocol: Transport): readonly Endpoint[] | undefined

@@ -80,6 +80,10 @@ export class LocalCluster {
       '--listen', agent.address,
       '--metrics', agent.metrics,
       '--ui', agent.ui,
+      // Agents sharing one machine: each its own service addresses (and DNS on the first of them), and
+      // the userspace proxy, so a local cluster touches no NAT rules of the machine's.
+      '--service-cidr', `127.77.${index}.0/24`,
+      '--mesh', 'userspace',
       '--labels', `local=peer-${index}`,
       '--exit-on-stdin-close',
       ...(this.options.agentArgs ?? []),

@@ -98,6 +98,8 @@ export interface Host {
   addresses(): string[]
   /** Connected peers, each once (two connections to one peer after simultaneous redials count once). */
   peers(): string[]
+  /** The IP address a connected peer is reached at (from an open connection), or undefined. */
+  peerAddress(peer: string): string | undefined
   /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
   connectionFaults(): number
   /** Join addresses whose dials fail now, in the order given, with why (see JoinFailure). */
@@ -222,6 +224,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     swarmKeyFingerprint: swarmKey.fingerprint,
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
     peers: () => uniquePeers(node),
+    peerAddress: (peer) => connectedAddress(node, peer),
     connectionFaults: () => connectionFaults,
     joinFailures: () => rejoiner.failures(),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
@@ -239,6 +242,21 @@ export async function createHost(init: HostInit): Promise<Host> {
       return stopping
     },
   }
+}
+
+function connectedAddress(node: HostNode, peer: string): string | undefined {
+  for (const connection of node.getConnections()) {
+    if (connection.status !== 'open' || connection.remotePeer.toString() !== peer) continue
+    const ip = ipOfMultiaddr(connection.remoteAddr.toString())
+    if (ip !== undefined) return ip
+  }
+  return undefined
+}
+
+/** The IP of `/ip4/…` or `/ip6/…` at the start of a multiaddr; undefined for other forms (relayed, DNS). */
+export function ipOfMultiaddr(address: string): string | undefined {
+  if (address.includes('/p2p-circuit')) return undefined
+  return /^\/ip[46]\/([^/]+)\//.exec(address)?.[1]
 }
 
 function uniquePeers(node: HostNode): string[] {

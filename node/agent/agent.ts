@@ -53,7 +53,7 @@ import { SlotHistory } from './slot-history.js'
 import { messageOf, secretFileName, type TaskUsage } from '../../core/index.js'
 import { AgentMetrics, openMetricsEndpoint, type MetricsListen } from '../metrics/index.js'
 import { openWebView, type WebViewServer } from '../web/index.js'
-import { chainPrefixOf, meshHostOf, openDiscovery, planForwarder, type Discovery, type DiscoverySettings, type RegistryInputs } from '../discovery/index.js'
+import { chainPrefixOf, DISCOVERY_DEFAULTS, meshHostOf, openDiscovery, planForwarder, type Discovery, type DiscoverySettings, type RegistryInputs } from '../discovery/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -93,6 +93,9 @@ export interface AgentOptions {
 
 /** What the agent found of a container engine at start, for `peer nodes` and /v1/stats. */
 export type EngineStatus = { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string }
+
+/** Stops that leave the endpoints before the task is signalled (stopTask); not a duplicate's, nor a fenced one's. */
+const DRAINED_STOPS = new Set(['superseded', 'scaled-down', 'not-desired', 'ineligible', 'leaving'])
 
 /** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
 const now = (): number => Math.round(performance.timeOrigin + performance.now())
@@ -134,6 +137,8 @@ export class Agent implements AgentContext {
   webView: WebViewServer | undefined
   /** Service names, endpoints, the routing mesh (node/discovery). */
   discovery: Discovery | undefined
+  /** Stops waiting for forwarders to drop the task first (stopTask), by slot. */
+  private readonly draining = new Map<SlotId, Promise<void>>()
   /** The desired services as last read, for the endpoint registry. */
   private desiredServices: readonly ServiceSpec[] = []
 
@@ -375,16 +380,37 @@ export class Agent implements AgentContext {
       case 'stop-task':
         this.slotOrders.issue(output.slot)
         this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
-        // The spec the task was started with: a replacement's start-task comes after this output.
-        return this.driver.stop(output.slot, stopGraceOf(this.specs.get(output.slot))).catch((error: unknown) => {
-          this.metrics.driverError(this.specs.get(output.slot)?.driver ?? 'unknown', 'stop')
-          this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`)
-        })
+        return this.stopTask(output.slot, output.reason)
       case 'sync-desired':
         return this.replica.syncWith(output.peer)
       case 'rollback':
         return this.rollback(output.service, output.failedSpecHash)
     }
+  }
+
+  /**
+   * Stops a task. One that takes traffic and is stopped on purpose (an update, a scale-down, a drain)
+   * first leaves the endpoints — its advert already dropped it — and is signalled only once every
+   * forwarder had time to hear so: it receives no new connection while it shuts down, and its open
+   * ones get its whole stop grace. A duplicate is stopped at once: two copies must not run longer.
+   */
+  private stopTask(slot: SlotId, reason: string): Promise<void> {
+    // The spec the task was started with: a replacement's start-task comes after this output.
+    const spec = this.specs.get(slot)
+    const drain = DRAINED_STOPS.has(reason) && this.discovery?.registry.all().some((port) => port.endpoints.some((e) => e.slot === slot && e.local && e.ready)) === true
+    const stopped = (drain ? new Promise((resolve) => setTimeout(resolve, DISCOVERY_DEFAULTS.drainMs)) : Promise.resolve())
+      .then(() => this.driver.stop(slot, stopGraceOf(spec)))
+      .catch((error: unknown) => {
+        this.metrics.driverError(spec?.driver ?? 'unknown', 'stop')
+        this.options.log(`stopping ${slot} failed: ${messageOf(error)}`)
+      })
+    if (!drain) return stopped
+    // A replacement in the same slot starts once this stop is through, as the driver's own order would have it.
+    const done = stopped.finally(() => {
+      if (this.draining.get(slot) === done) this.draining.delete(slot)
+    })
+    this.draining.set(slot, done)
+    return done
   }
 
   private async startTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec, ticket: number): Promise<void> {
@@ -409,6 +435,7 @@ export class Agent implements AgentContext {
   }
 
   private async runTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec, ticket: number): Promise<void> {
+    await this.draining.get(slot)
     const prepared = await this.writeSecrets(task, spec)
     // A stop (or another start) of this slot issued since is the machine's last word on it.
     if (!this.slotOrders.isLatest(slot, ticket)) return

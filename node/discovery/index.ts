@@ -1,7 +1,7 @@
 // Service discovery and load balancing: every agent is its own registry, resolver and load balancer,
 // fed by gossip. See docs/networking.md.
 
-export { Discovery, type DiscoveryStatus, type EndpointRow, type ServicePortRow } from './discovery.js'
+export { Discovery, DISCOVERY_DEFAULTS, type DiscoveryStatus, type EndpointRow, type ServicePortRow } from './discovery.js'
 export { chainPrefixOf, MESH_MODES, openDiscovery, planForwarder, type DiscoverySettings, type MeshMode } from './open.js'
 export { EndpointRegistry, isReady, servicePorts, type RegistryInputs } from './registry.js'
 export { listenersFor } from './listeners.js'

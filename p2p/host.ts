@@ -224,7 +224,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     swarmKeyFingerprint: swarmKey.fingerprint,
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
     peers: () => uniquePeers(node),
-    peerAddress: (peer) => connectedAddress(node, peer),
+    peerAddress: (peer) => peerAddress(node, addressBook, peer),
     connectionFaults: () => connectionFaults,
     joinFailures: () => rejoiner.failures(),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
@@ -244,9 +244,22 @@ export async function createHost(init: HostInit): Promise<Host> {
   }
 }
 
-function connectedAddress(node: HostNode, peer: string): string | undefined {
-  for (const connection of node.getConnections()) {
-    if (connection.status !== 'open' || connection.remotePeer.toString() !== peer) continue
+/**
+ * Where a peer is reached: the address this peer dialled it at (an outbound connection's remote
+ * address is one the peer listens on), else one it announced (not a wildcard), else the source
+ * address of its connection to us — which is right between hosts, but between agents sharing one
+ * machine is whatever source address the kernel picked (127.0.0.1 for any 127.0.0.x).
+ */
+function peerAddress(node: HostNode, addressBook: AddressBook, peer: string): string | undefined {
+  const open = node.getConnections().filter((connection) => connection.status === 'open' && connection.remotePeer.toString() === peer)
+  const dialled = open.find((connection) => connection.direction === 'outbound')
+  const fromDial = dialled === undefined ? undefined : ipOfMultiaddr(dialled.remoteAddr.toString())
+  if (fromDial !== undefined) return fromDial
+  for (const address of addressBook.addressesOf(peer)) {
+    const ip = ipOfMultiaddr(address)
+    if (ip !== undefined && ip !== '0.0.0.0' && ip !== '::') return ip
+  }
+  for (const connection of open) {
     const ip = ipOfMultiaddr(connection.remoteAddr.toString())
     if (ip !== undefined) return ip
   }

@@ -174,7 +174,7 @@ export function toMultiaddr(address: string, flag: string): string {
 }
 
 /** --mesh, --service-cidr and --dns, checked: each problem names its flag. */
-function discoverySettings(options: AgentCliOptions): DiscoverySettings {
+export function discoverySettings(options: Pick<AgentCliOptions, 'mesh' | 'serviceCidr' | 'dns'>): DiscoverySettings {
   const mesh = options.mesh as MeshMode
   if (!MESH_MODES.includes(mesh)) throw new UsageError(`--mesh: expected ${MESH_MODES.join(', ')}, got ${JSON.stringify(options.mesh)}`)
   if (options.serviceCidr !== undefined) {

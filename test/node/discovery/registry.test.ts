@@ -67,10 +67,10 @@ Registry('ready() lists local endpoints first and update() says whether anything
   const peers = [peer(B, [task(kv, 1, B, 'running', 21001)]), peer(A, [task(kv, 0, A, 'running', 21000)])]
   assert.ok(registry.update(inputs([kv], peers)))
   assert.not.ok(registry.update(inputs([kv], peers)), 'the same inputs change nothing')
-  assert.equal(registry.ready('kv', 6379, 'tcp').map((e) => e.slot), ['kv/0', 'kv/1'])
-  assert.equal(registry.ready('kv', 6379, 'udp'), [])
+  assert.equal(registry.ready(kv.name, 6379, 'tcp').map((e) => e.slot), ['kv/0', 'kv/1'])
+  assert.equal(registry.ready(kv.name, 6379, 'udp'), [])
   assert.ok(registry.update(inputs([kv], [peer(A, [task(kv, 0, A, 'exited', 21000)])])))
-  assert.equal(registry.ready('kv', 6379, 'tcp'), [])
+  assert.equal(registry.ready(kv.name, 6379, 'tcp'), [])
 })
 
 Registry('property: ready endpoints are exactly the running tasks of live peers with an address, each once', () => {
@@ -80,7 +80,7 @@ Registry('property: ready endpoints are exactly the running tasks of live peers 
     const registry = new EndpointRegistry()
     registry.update({ self: A, services: [kv], peers, addressOf: (p) => `10.1.0.${p.length}` })
     const expected = rows.flatMap(([, state, peerState], i) => ((state === 'running' || state === 'healthy') && peerState !== 'dead' && peerState !== 'suspect' ? [`kv/${i}`] : []))
-    assert.equal(registry.ready('kv', 6379, 'tcp').map((e) => e.slot).sort(), expected.sort())
+    assert.equal(registry.ready(kv.name, 6379, 'tcp').map((e) => e.slot).sort(), expected.sort())
   }))
 })
 
@@ -132,8 +132,8 @@ Addresses('listeners: every port on the service address, ingress ports published
 const Why = suite('why an endpoint takes no traffic')
 
 function row(endpoints: ServicePortRow['endpoints'], bound = true): ServicePortRow {
-  const listener = { service: 'kv', target: 6379, protocol: 'tcp' as const, host: '127.77.0.9', port: 6379, role: 'service' as const }
-  return { service: 'kv', target: 6379, protocol: 'tcp', serviceAddress: '127.77.0.9', endpoints, listeners: [bound ? { listener, bound } : { listener, bound, error: 'address in use' }] }
+  const listener = { service: kv.name, target: 6379, protocol: 'tcp' as const, host: '127.77.0.9', port: 6379, role: 'service' as const }
+  return { service: kv.name, target: 6379, protocol: 'tcp', serviceAddress: '127.77.0.9', endpoints, listeners: [bound ? { listener, bound } : { listener, bound, error: 'address in use' }] }
 }
 const endpoint = (slot: string, local: boolean, ready: boolean, total = 0): ServicePortRow['endpoints'][number] => ({
   slot: slot as never, peer: A, address: '10.0.0.1', port: 21000, local, ready, state: ready ? 'running' : 'unhealthy',

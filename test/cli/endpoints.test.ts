@@ -20,7 +20,7 @@ import { waitFor, withLogTails } from '../node/agent/cluster-support.js'
 import { PEER_COMMAND } from '../peer-command.js'
 
 const MESH_PORT = 18_080
-const fixture = (name: string): string => join(repoRoot, 'test', 'fixtures', 'discovery', name)
+const fixture = (name: string): string => join(repoRoot, 'examples', 'two-tier', name)
 
 const APP = `services:
   kv:
@@ -90,7 +90,7 @@ discovery('names resolve, every agent answers on the published port, and a dead 
       const kvEndpoint = kvRows[0]!.endpoints[0]!
       assert.ok(kvEndpoint.ready)
       const resolver = new Resolver()
-      resolver.setServers(['127.77.2.1:53'])
+      resolver.setServers([`${agents[1].serviceCidr.replace(/\.0\/24$/, '.1')}:53`])
       assert.equal(await resolver.resolve4('kv.peer'), [kvRows[0]!.serviceAddress!])
       const srv = await resolver.resolveSrv('_6379._tcp.kv.peer')
       assert.equal(srv.map((record) => record.port), [kvEndpoint.port])

@@ -19,7 +19,7 @@ import { repoRoot } from '../cli/run-cli.js'
 import { PEER_COMMAND } from '../peer-command.js'
 import { inNamespace } from './command.js'
 import { mountTmpfs, unmountUnder } from './mounts.js'
-import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
+import { addClient, checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
 
 export const AGENT_PORT = 4001
 /**
@@ -74,6 +74,13 @@ export interface HostsInit {
   readonly builtCli?: string
   /** How long an agent may take to listen after its start (READY_TIMEOUT_MS by default). */
   readonly readyTimeoutMs?: number
+  /**
+   * A place for clients outside every host (network.ts addClient): the bridge's namespace gets an
+   * address on the hosts' network. Hosts.client names it.
+   */
+  readonly client?: boolean
+  /** More `peer agent` flags for one host's agent, after agentArgs (e.g. where its DNS listens). */
+  readonly agentArgsFor?: (host: Host) => readonly string[]
 }
 
 export class Hosts {
@@ -118,6 +125,7 @@ export class Hosts {
     made.registerHandlers()
     try {
       await createNetwork(plan)
+      if (init.client === true) await addClient(plan)
       // What `peer init --data D1`, then `peer init --data Di --key-file D1/swarm.key` do, called
       // in-process: five CLI processes would cost seconds of CPU on a small machine for nothing.
       const firstKey = dataDirLayout(join(base, 'h1')).swarmKey
@@ -133,6 +141,12 @@ export class Hosts {
       throw error
     }
     return made
+  }
+
+  /** Where clients outside every host run (HostsInit.client): a namespace and its address. */
+  get client(): { readonly namespace: string; readonly address: string } {
+    if (this.init.client !== true) throw new Error('these hosts were made without a client place (HostsInit.client)')
+    return { namespace: this.plan.bridgeNamespace, address: this.plan.clientAddress }
   }
 
   host(name: string): Host {
@@ -161,6 +175,7 @@ export class Hosts {
       // A harness that dies without teardown still takes its agents (and their tasks) with it.
       '--exit-on-stdin-close',
       ...(this.init.agentArgs ?? []),
+      ...(this.init.agentArgsFor?.(host) ?? []),
       ...(joinAddresses.length > 0 ? ['--join', ...joinAddresses] : []),
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.

@@ -81,6 +81,8 @@ export interface HostsInit {
   readonly client?: boolean
   /** More `peer agent` flags for one host's agent, after agentArgs (e.g. where its DNS listens). */
   readonly agentArgsFor?: (host: Host) => readonly string[]
+  /** More environment for one host's agent (e.g. DOCKER_HOST naming the host's own engine). */
+  readonly agentEnvFor?: (host: Host) => Readonly<Record<string, string>>
 }
 
 export class Hosts {
@@ -179,7 +181,8 @@ export class Hosts {
       ...(joinAddresses.length > 0 ? ['--join', ...joinAddresses] : []),
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.
-    const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] })
+    const env = this.init.agentEnvFor === undefined ? {} : { env: { ...process.env, ...this.init.agentEnvFor(host) } }
+    const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], ...env })
     const log = createWriteStream(host.log, { flags: 'a' })
     // A log that cannot be written must not end the run: its lines are dropped instead.
     log.on('error', () => {

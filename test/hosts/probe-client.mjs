@@ -5,7 +5,6 @@
 //   {"id":1,"op":"http","url":"http://10.1.2.3:8080/"}            → {"id":1,"ok":true,"status":200,"body":"…"}
 //   {"id":2,"op":"dns","server":"127.77.0.1:53","type":"SRV","name":"_6379._tcp.kv.peer"}
 //                                                                  → {"id":2,"ok":true,"records":[…]}
-//   {"id":3,"op":"tcp","host":"10.1.2.3","port":21000,"send":"get\n"} → {"id":3,"ok":true,"body":"…"}
 //   {"op":"loop","urls":[…],"intervalMs":100}  then one line per request, every URL on its own, forever:
 //                                                                  → {"loop":true,"url":…,"at":<ms>,"ok":…,"body":…}
 //
@@ -14,7 +13,6 @@
 
 import { promises as dns } from 'node:dns'
 import { request } from 'node:http'
-import { connect } from 'node:net'
 import { createInterface } from 'node:readline'
 
 const TIMEOUT_MS = 2_000
@@ -33,19 +31,6 @@ function http(url) {
     req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)))
     req.on('error', (error) => resolve({ ok: false, error: error.message }))
     req.end()
-  })
-}
-
-function tcp(host, port, send) {
-  return new Promise((resolve) => {
-    let body = ''
-    const socket = connect({ host, port })
-    socket.setTimeout(TIMEOUT_MS, () => socket.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)))
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk) => (body += chunk))
-    socket.on('end', () => resolve({ ok: true, body }))
-    socket.on('error', (error) => resolve({ ok: false, error: error.message }))
-    socket.write(send)
   })
 }
 
@@ -75,7 +60,6 @@ createInterface({ input: process.stdin }).on('line', async (line) => {
   const ask = JSON.parse(line)
   switch (ask.op) {
     case 'http': return reply({ id: ask.id, ...(await http(ask.url)) })
-    case 'tcp': return reply({ id: ask.id, ...(await tcp(ask.host, ask.port, ask.send ?? '')) })
     case 'dns': return reply({ id: ask.id, ...(await lookup(ask.server, ask.type, ask.name)) })
     case 'loop': return void ask.urls.forEach((url) => void loop(url, ask.intervalMs))
     default: return reply({ id: ask.id, ok: false, error: `unknown op ${ask.op}` })

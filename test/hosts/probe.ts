@@ -1,7 +1,6 @@
 // A client process inside a namespace (probe-client.mjs), for the test to ask from there what a
-// machine on the hosts' network, or a process on a host, would see: an HTTP answer, a DNS answer, a
-// TCP reply. It also runs a request loop whose every outcome is kept with its time, for failover
-// figures. Stopped with stop(); a namespace's teardown kills it too.
+// machine on the hosts' network, or a process on a host, would see: an HTTP answer or a DNS answer.
+// It also runs a request loop whose every outcome is kept with its time, for failover figures. Stopped with stop(); a namespace's teardown kills it too.
 
 import { spawn, type ChildProcess } from 'node:child_process'
 import { dirname, join } from 'node:path'
@@ -60,11 +59,6 @@ export class Probe {
   /** A lookup with Node's dns.Resolver pointed at `server` (`address:port`). */
   dns(server: string, type: 'A' | 'SRV', name: string): Promise<ProbeAnswer> {
     return this.ask({ op: 'dns', server, type, name })
-  }
-
-  /** Connects, sends `send`, and answers what came back before the other end closed. */
-  tcp(host: string, port: number, send: string): Promise<ProbeAnswer> {
-    return this.ask({ op: 'tcp', host, port, send })
   }
 
   /** Requests each of `urls` once every `intervalMs` (each on its own), until stopped; results land in `results`. */

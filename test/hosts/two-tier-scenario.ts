@@ -22,7 +22,7 @@ import { HistoryRecorder } from './history.js'
 import { Hosts, type Host, type HostsInit } from './hosts.js'
 import { sweepStale } from './network.js'
 import { Probe, type LoopResult } from './probe.js'
-import { addrName, KV, KV_PORT, PUBLISHED, UNREADY_SLOT, WEB, WEB_PATH, type WebAnswer } from './two-tier.js'
+import { addrName, KV, KV_PORT, PUBLISHED, UNREADY_SLOT, WEB, WEB_PATH, WEB_PORT, type WebAnswer } from './two-tier.js'
 
 /** Issue: requests succeed again within 3 s of the replacement turning healthy. */
 const RECOVERY_LIMIT_MS = 3_000
@@ -93,7 +93,7 @@ export async function twoTierThroughAPowerCut(driver: TierDriver, mesh: 'userspa
 
     // 1. Placed as pinned; every host's 8080 reaches web, and web reaches kv/0.
     const layout = await waitFor('web/0, kv/0 and kv/1 each running once', 60_000, async (note) => {
-      const [web, kv0, kv1] = await Promise.all([driver.placed(hosts, `${WEB}/0`, PUBLISHED), driver.placed(hosts, `${KV}/0`, KV_PORT), driver.placed(hosts, UNREADY_SLOT, KV_PORT)])
+      const [web, kv0, kv1] = await Promise.all([driver.placed(hosts, `${WEB}/0`, WEB_PORT), driver.placed(hosts, `${KV}/0`, KV_PORT), driver.placed(hosts, UNREADY_SLOT, KV_PORT)])
       if (web === undefined || kv0 === undefined || kv1 === undefined) return void note(JSON.stringify({ web, kv0, kv1 }))
       return { web, kv0, kv1 }
     }, 200)

@@ -100,9 +100,12 @@ echo $n > /tmp/count
 printf 'Content-Type: application/json\\r\\n\\r\\n{"slot":"%s","count":%s}' "$PEER_SLOT" "$n"
 `
 
-/** web's: asks kv by its bare name; a 502 naming what failed otherwise. */
+/**
+ * web's: asks kv by its bare name; a 502 naming what failed otherwise. `timeout`, not wget's own
+ * `-T`: the test image's busybox wget crashes (SIGSEGV) when given `-T`.
+ */
 const WEB_CGI = `#!/bin/sh
-if kv=$(wget -q -T 2 -O - http://${KV}:${KV_PORT}/cgi-bin/kv 2>&1); then
+if kv=$(timeout 3 wget -q -O - http://${KV}:${KV_PORT}/cgi-bin/kv 2>&1); then
   printf 'Content-Type: application/json\\r\\n\\r\\n{"web":"%s","kv":%s}' "$PEER_SLOT" "$kv"
 else
   printf 'Status: 502 Bad Gateway\\r\\nContent-Type: application/json\\r\\n\\r\\n{"web":"%s","error":"%s"}' "$PEER_SLOT" "$(echo $kv | tr -d '"')"

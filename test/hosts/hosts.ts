@@ -65,7 +65,10 @@ export interface HostsInit {
    * byte without touching this machine's disk. Absent: plain directories under the run's base.
    */
   readonly dataDirMiB?: number
-  /** Agents run containers on this machine's Docker engine (`--docker auto`) as well as processes. */
+  /**
+   * Agents run containers (`--docker auto`) as well as processes: on this machine's Docker engine,
+   * or on the one DOCKER_HOST names in agentEnvFor (each host its own: engines.ts).
+   */
   readonly docker?: boolean
   /**
    * The path of another build's `cli/main.js` to run agents from (to compare builds), instead of the

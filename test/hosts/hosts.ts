@@ -82,8 +82,6 @@ export interface HostsInit {
    * address on the hosts' network. Hosts.client names it.
    */
   readonly client?: boolean
-  /** More `peer agent` flags for one host's agent, after agentArgs (e.g. where its DNS listens). */
-  readonly agentArgsFor?: (host: Host) => readonly string[]
   /** More environment for one host's agent (e.g. DOCKER_HOST naming the host's own engine). */
   readonly agentEnvFor?: (host: Host) => Readonly<Record<string, string>>
 }
@@ -180,7 +178,6 @@ export class Hosts {
       // A harness that dies without teardown still takes its agents (and their tasks) with it.
       '--exit-on-stdin-close',
       ...(this.init.agentArgs ?? []),
-      ...(this.init.agentArgsFor?.(host) ?? []),
       ...(joinAddresses.length > 0 ? ['--join', ...joinAddresses] : []),
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.

@@ -43,8 +43,13 @@ export function serviceRangeOf(settings: DiscoverySettings): ServiceRange {
   return range
 }
 
-/** iptables chain names hold 28 characters: the prefix names the agent, so agents sharing a host keep apart. */
-export const chainPrefixOf = (self: string): string => `PEER${self.slice(-6)}`
+/**
+ * iptables chain names hold 28 characters: the prefix names the agent, so agents sharing a host keep
+ * apart. Upper-cased because chain prefixes are capital letters and digits (kernel/chains.ts) while a
+ * peer id's base58 tail is mixed case: as it was, every kernel forwarder start threw and took the
+ * agent down with it.
+ */
+export const chainPrefixOf = (self: string): string => `PEER${self.slice(-6).toUpperCase()}`
 
 export async function openDiscovery(options: {
   readonly self: RegistryInputs['self']

@@ -347,7 +347,7 @@ export class DockerDriver implements RuntimeDriver {
         PortBindings: bindings,
         // The agent answers `<service>.peer` and forwards every other name; `peer` as the search
         // domain makes a bare service name (`redis`, as a compose file writes it) resolve too.
-        ...(instance.dns !== undefined && instance.dns.endsWith(':53') ? { Dns: [instance.dns.slice(0, -3)], DnsSearch: ['peer'] } : {}),
+        ...containerResolver(instance.dns),
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(this.init.logMaxBytes ?? 10 * 1024 * 1024), 'max-file': '2' } },
         ...(this.init.binds && this.init.binds.length > 0 ? { Binds: [...this.init.binds] } : {}),
@@ -611,6 +611,17 @@ export function describeStartError(spec: ServiceSpec, error: unknown): string {
     return `host port ${ports} is already in use on this host (${message})`
   }
   return `cannot start the container: ${message}`
+}
+
+/**
+ * The agent's DNS server as the container's resolver, when the container can use it: the engine
+ * takes no port (so it must be 53), and a loopback address would be the container's own loopback,
+ * where nothing answers — the container then keeps the engine's resolvers.
+ */
+export function containerResolver(dns: string | undefined): { Dns: string[]; DnsSearch: string[] } | Record<string, never> {
+  const match = dns === undefined ? null : /^(\d+\.\d+\.\d+\.\d+):53$/.exec(dns)
+  if (match === null || match[1]!.startsWith('127.')) return {}
+  return { Dns: [match[1]!], DnsSearch: ['peer'] }
 }
 
 function newInstance(

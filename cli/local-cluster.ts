@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path'
 import { createInterface } from 'node:readline'
 import { dataDirLayout, initDataDir } from '../node/agent/index.js'
 import { ask } from './agent-client.js'
+import { hash32 } from '../core/index.js'
 
 export interface LocalClusterOptions {
   /** Directory holding peer-1 … peer-N. */
@@ -32,6 +33,8 @@ export interface LocalAgent {
   readonly metrics: string
   /** host:port of its web view, likewise its own. */
   readonly ui: string
+  /** Its service addresses (docs/networking.md), its DNS server on the first. */
+  readonly serviceCidr: string
   readonly log: string
   peerId?: string
   child?: ChildProcess
@@ -51,12 +54,15 @@ export class LocalCluster {
   /** Creates (or reuses) the data directories; starts nothing. */
   static async create(options: LocalClusterOptions): Promise<LocalCluster> {
     const base = resolve(options.base)
+    // Each agent its own service range, and each cluster its own block of them, so two local
+    // clusters on one machine (a test run beside `peer up --local`) do not take each other's addresses.
+    const block = 64 + (hash32(base) % 64)
     const agents: LocalAgent[] = []
     for (let index = 1; index <= options.count; index++) {
       const dir = join(base, `peer-${index}`)
       await initDataDir(dir, index === 1 ? {} : { keyFile: dataDirLayout(join(base, 'peer-1')).swarmKey })
       const host = options.addresses === 'range' ? `127.0.0.${index}` : '127.0.0.1'
-      agents.push({ index, dir, socket: dataDirLayout(dir).socket, address: `/ip4/${host}/tcp/${await freePort(host)}`, metrics: `${host}:${await freePort(host)}`, ui: `${host}:${await freePort(host)}`, log: join(dir, 'agent.log'), running: false })
+      agents.push({ index, dir, socket: dataDirLayout(dir).socket, address: `/ip4/${host}/tcp/${await freePort(host)}`, metrics: `${host}:${await freePort(host)}`, ui: `${host}:${await freePort(host)}`, serviceCidr: `127.${block}.${index}.0/24`, log: join(dir, 'agent.log'), running: false })
     }
     return new LocalCluster(agents, options)
   }
@@ -80,6 +86,10 @@ export class LocalCluster {
       '--listen', agent.address,
       '--metrics', agent.metrics,
       '--ui', agent.ui,
+      // Agents sharing one machine: each its own service addresses (and DNS on the first of them), and
+      // the userspace proxy, so a local cluster touches no NAT rules of the machine's.
+      '--service-cidr', agent.serviceCidr,
+      '--mesh', 'userspace',
       '--labels', `local=peer-${index}`,
       '--exit-on-stdin-close',
       ...(this.options.agentArgs ?? []),

@@ -23,6 +23,7 @@ import { registerExec } from './commands/exec.js'
 import { registerImage } from './commands/image.js'
 import { registerSecret } from './commands/secret.js'
 import { registerTop } from './commands/top.js'
+import { registerEndpoints } from './commands/endpoints.js'
 import { EXIT_INVALID_INPUT, UsageError } from './exit-codes.js'
 
 export function buildProgram(): Command {
@@ -46,6 +47,7 @@ export function buildProgram(): Command {
   registerPs(program)
   registerNodes(program)
   registerTop(program)
+  registerEndpoints(program)
   registerWhy(program)
   registerEvents(program)
   registerLogs(program)

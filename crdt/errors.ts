@@ -22,6 +22,8 @@ export type DesiredStateError =
   | { kind: 'invalid-key'; lengthBytes: number }
   | { kind: 'wrong-key'; secret: string }
   | { kind: 'corrupt-secret'; secret: string }
+  /** A port published on every peer (ingress) that another service already publishes. */
+  | { kind: 'port-clash'; service: string; path: string; port: number; protocol: string; other: string }
 
 /**
  * The result of an edit. `change` holds the bytes of the one Automerge change the edit made (to
@@ -71,5 +73,8 @@ export function describeError(error: DesiredStateError): string {
       return `secret ${JSON.stringify(error.secret)} was sealed with a different cluster key`
     case 'corrupt-secret':
       return `secret ${JSON.stringify(error.secret)} does not open with the cluster key: it is damaged`
+    case 'port-clash':
+      return `services.${error.service}.${error.path}: port ${error.port}/${error.protocol} is already published by service ${JSON.stringify(error.other)}` +
+        ` (an ingress port is published on every peer, so two services cannot share it)`
   }
 }

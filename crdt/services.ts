@@ -5,7 +5,8 @@
 // the spec it replaces is that merge, which would otherwise vanish from history.
 
 import type { PeerId, ServiceName } from '../core/index.js'
-import { SPEC_LIMITS, specDigest, specHash, unresolvedSecrets, type ServiceSpec } from '../core/index.js'
+import { publishedPortClash, SPEC_LIMITS, specDigest, specHash, unresolvedSecrets, type ServiceSpec } from '../core/index.js'
+import { desiredState } from './materialise.js'
 import { commitChange } from './change.js'
 import { failure, type EditResult } from './errors.js'
 import { changedPaths } from './diff.js'
@@ -42,6 +43,8 @@ export function apply(doc: DesiredDoc, given: readonly ServiceSpec[], author: Pe
     const check = checkSpec(spec, `services.${spec.name}`)
     if (!check.ok) return failure({ kind: 'invalid-spec', service: spec.name, errors: check.errors })
   }
+  const clash = publishedPortClash(given, desiredState(doc).services.map((service) => service.spec))
+  if (clash !== undefined) return failure({ kind: 'port-clash', ...clash })
   const specs = given.map(unresolvedSecrets)
   const outcomes: ServiceOutcome[] = []
   const writes: ServiceWrite[] = []

@@ -46,11 +46,18 @@ export class AddressBook {
   private stopped = false
   /** Announcements rejected by the validator (malformed, or naming another peer's id). */
   rejected = 0
+  /** Each peer's last announced listen addresses, as strings. */
+  private readonly announced = new Map<string, string[]>()
 
   constructor(
     private readonly components: AddressBookComponents,
     private readonly tuning: AddressBookTuning,
   ) {}
+
+  /** What `peer` last announced as its listen addresses; empty before any announcement. */
+  addressesOf(peer: string): readonly string[] {
+    return this.announced.get(peer) ?? []
+  }
 
   start(): void {
     const pubsub = this.components.pubsub
@@ -116,6 +123,7 @@ export class AddressBook {
     this.decoded.delete(message)
     const peer = message.from
     if (peer.equals(this.components.peerId)) return
+    this.announced.set(peer.toString(), addresses.map((address) => address.toString()))
     void this.components.peerStore
       .merge(peer, { multiaddrs: addresses })
       .then(() => {

@@ -98,6 +98,8 @@ export interface Host {
   addresses(): string[]
   /** Connected peers, each once (two connections to one peer after simultaneous redials count once). */
   peers(): string[]
+  /** The IP address a connected peer is reached at (from an open connection), or undefined. */
+  peerAddress(peer: string): string | undefined
   /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
   connectionFaults(): number
   /** Join addresses whose dials fail now, in the order given, with why (see JoinFailure). */
@@ -222,6 +224,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     swarmKeyFingerprint: swarmKey.fingerprint,
     addresses: () => node.getMultiaddrs().map((address) => address.toString()),
     peers: () => uniquePeers(node),
+    peerAddress: (peer) => peerAddress(node, addressBook, peer),
     connectionFaults: () => connectionFaults,
     joinFailures: () => rejoiner.failures(),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
@@ -239,6 +242,34 @@ export async function createHost(init: HostInit): Promise<Host> {
       return stopping
     },
   }
+}
+
+/**
+ * Where a peer is reached: the address this peer dialled it at (an outbound connection's remote
+ * address is one the peer listens on), else one it announced (not a wildcard), else the source
+ * address of its connection to us — which is right between hosts, but between agents sharing one
+ * machine is whatever source address the kernel picked (127.0.0.1 for any 127.0.0.x).
+ */
+function peerAddress(node: HostNode, addressBook: AddressBook, peer: string): string | undefined {
+  const open = node.getConnections().filter((connection) => connection.status === 'open' && connection.remotePeer.toString() === peer)
+  const dialled = open.find((connection) => connection.direction === 'outbound')
+  const fromDial = dialled === undefined ? undefined : ipOfMultiaddr(dialled.remoteAddr.toString())
+  if (fromDial !== undefined) return fromDial
+  for (const address of addressBook.addressesOf(peer)) {
+    const ip = ipOfMultiaddr(address)
+    if (ip !== undefined && ip !== '0.0.0.0' && ip !== '::') return ip
+  }
+  for (const connection of open) {
+    const ip = ipOfMultiaddr(connection.remoteAddr.toString())
+    if (ip !== undefined) return ip
+  }
+  return undefined
+}
+
+/** The IP of `/ip4/…` or `/ip6/…` at the start of a multiaddr; undefined for other forms (relayed, DNS). */
+export function ipOfMultiaddr(address: string): string | undefined {
+  if (address.includes('/p2p-circuit')) return undefined
+  return /^\/ip[46]\/([^/]+)\//.exec(address)?.[1]
 }
 
 function uniquePeers(node: HostNode): string[] {

@@ -19,7 +19,7 @@ export {
   type SwarmKeyProblem,
   type SwarmKeyResult,
 } from './swarm-key.js'
-export { createHost, describeDialFailure, joinLabel, mdnsServiceTag, type Host, type HostInit, type HostNode, type HostTuning, type JoinFailure, type JoinFailureKind } from './host.js'
+export { createHost, describeDialFailure, ipOfMultiaddr, joinLabel, mdnsServiceTag, type Host, type HostInit, type HostNode, type HostTuning, type JoinFailure, type JoinFailureKind } from './host.js'
 export { RequestError, type RequestErrorCode, type RequestHandler, type RequestLimits } from './request.js'
 export {
   P2pTransport,

@@ -101,7 +101,7 @@ layering('every top-level folder of source code has a place in the layering', ()
  * Units with a public face (their index.ts): code outside a unit imports it only through that face,
  * so what a folder offers is written down in one place. Tests and benchmarks may reach inside.
  */
-const UNITS = ['core', 'io', 'crdt', 'p2p', 'sim', 'node/agent', 'node/runtime', 'node/control'] as const
+const UNITS = ['core', 'io', 'crdt', 'p2p', 'sim', 'node/agent', 'node/runtime', 'node/control', 'node/discovery'] as const
 
 function unitOf(path: string): string | undefined {
   const rel = relative(root, path)

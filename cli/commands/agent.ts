@@ -10,6 +10,7 @@ import { UsageError } from '../exit-codes.js'
 import { trimYoungGeneration } from '../../node/agent/index.js'
 import { messageOf } from '../../core/index.js'
 import { parseMetricsListen } from '../../node/metrics/index.js'
+import { DEFAULT_SERVICE_CIDR, MESH_MODES, parseServiceRange, type DiscoverySettings, type MeshMode } from '../../node/discovery/index.js'
 import { DEFAULT_UI_LISTEN } from '../../node/web/index.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -29,6 +30,9 @@ interface AgentCliOptions {
   metrics?: string
   ui?: string
   usageInterval: string
+  mesh: string
+  serviceCidr?: string
+  dns?: string
 }
 
 export function registerAgent(program: Command): void {
@@ -47,6 +51,9 @@ export function registerAgent(program: Command): void {
     .option('--metrics <host:port|off>', 'serve Prometheus metrics at http://host:port/metrics (default 127.0.0.1:9464, loopback only; 0.0.0.0:9464 opens it to the network)')
     .option('--ui <host:port|off>', 'serve the read-only web view at http://host:port/ (default 127.0.0.1:9465; beyond loopback it asks for the token in <data>/ui.token)')
     .option('--usage-interval <seconds>', 'how often each task\'s CPU and memory are measured, for metrics, adverts and peer top', '10')
+    .option('--mesh <auto|kernel|userspace|off>', 'how published ports and service addresses forward to tasks: kernel NAT rules (root), the userspace proxy, or off; auto picks kernel where it can', 'auto')
+    .option('--service-cidr <cidr>', `addresses this agent gives services, <name>.peer (default ${DEFAULT_SERVICE_CIDR}: loopback, processes only; a private range such as 10.253.0.0/16 lets containers reach them, as root)`)
+    .option('--dns <host:port|off>', 'where to answer DNS for <service>.peer (default: the first address of the service range, port 53 as root, else 5353; skipped when taken)')
     .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
     .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')
     .action(async (options: AgentCliOptions) => {
@@ -67,6 +74,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   if (ui !== undefined && !ui.ok) throw new UsageError(ui.error)
   const usageIntervalMs = Number(options.usageInterval) * 1000
   if (!Number.isFinite(usageIntervalMs) || usageIntervalMs < 500) throw new UsageError(`--usage-interval: expected a number of seconds of at least 0.5, got ${JSON.stringify(options.usageInterval)}`)
+  const discovery = discoverySettings(options)
   const labels = parseLabels(options.labels)
   const listen = (options.listen ?? [DEFAULT_LISTEN]).map((a) => toMultiaddr(a, '--listen'))
   const join = options.join.map((a) => toMultiaddr(a, '--join'))
@@ -91,6 +99,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       docker,
       ...(metrics === undefined ? {} : { metrics: metrics.value }),
       ...(ui === undefined ? {} : { ui: ui.value }),
+      discovery,
       usageIntervalMs,
       log,
     })
@@ -162,4 +171,21 @@ export function toMultiaddr(address: string, flag: string): string {
   const host = match[1]!
   const kind = /^\d+\.\d+\.\d+\.\d+$/.test(host) ? 'ip4' : 'dns4'
   return `/${kind}/${host}/tcp/${match[2]}`
+}
+
+/** --mesh, --service-cidr and --dns, checked: each problem names its flag. */
+export function discoverySettings(options: Pick<AgentCliOptions, 'mesh' | 'serviceCidr' | 'dns'>): DiscoverySettings {
+  const mesh = options.mesh as MeshMode
+  if (!MESH_MODES.includes(mesh)) throw new UsageError(`--mesh: expected ${MESH_MODES.join(', ')}, got ${JSON.stringify(options.mesh)}`)
+  if (options.serviceCidr !== undefined) {
+    const range = parseServiceRange(options.serviceCidr)
+    if (typeof range === 'string') throw new UsageError(`--service-cidr: ${range}`)
+  }
+  let dns: DiscoverySettings['dns']
+  if (options.dns !== undefined) {
+    const parsed = parseMetricsListen(options.dns, '--dns', '')
+    if (!parsed.ok) throw new UsageError(parsed.error)
+    dns = parsed.value === 'off' ? 'off' : { ...(parsed.value.host === '' ? {} : { host: parsed.value.host }), port: parsed.value.port }
+  }
+  return { mesh, ...(options.serviceCidr === undefined ? {} : { serviceCidr: options.serviceCidr }), ...(dns === undefined ? {} : { dns }) }
 }

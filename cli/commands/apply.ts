@@ -59,9 +59,16 @@ export async function applyServices(options: PeerOptions, files: readonly string
     if (error instanceof UsageError && error.cause instanceof ControlClientError && error.cause.code === 'too-large') {
       throw new UsageError(`${files.join(', ')}: the agent refused the services as too large (${error.cause.message}); apply them in parts`)
     }
+    // What only the cluster can check — a port another service publishes, one the agent itself
+    // listens on — is still a fault of the input: exit 2, as for any other bad field.
+    if (error instanceof UsageError && error.cause instanceof ControlClientError && INPUT_REFUSALS.has(error.cause.code)) {
+      throw new UsageError(`${files.join(', ')}: ${error.cause.message}`)
+    }
     throw error
   }
 }
+
+const INPUT_REFUSALS = new Set(['invalid-spec', 'port-clash', 'duplicate-service'])
 
 /** Why `body` is too large for one request to an agent, naming `files`; undefined when it fits. */
 export function requestTooLarge(files: readonly string[], body: unknown, limitBytes = DEFAULT_MAX_BODY_BYTES): string | undefined {

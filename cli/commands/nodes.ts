@@ -1,6 +1,7 @@
 // `peer nodes`: every peer the asked agent knows, with its membership status, placement state, load
 // and labels, like `docker node ls`. The agent asked is marked with `*`. The LABELS column leaves out
-// the built-in peer.id, which the PEER column already shows; --json has every label.
+// the built-in peer.id and peer.mesh, which the PEER and MESH columns already show (MESH: how the peer
+// forwards service traffic, docs/networking.md); --json has every label.
 
 import type { Command } from 'commander'
 import { BUILT_IN_LABELS } from '../../node/agent/index.js'
@@ -29,7 +30,7 @@ export function registerNodes(program: Command): void {
 
 /** The table, then a line for this peer's missing container engine and for each join address it cannot dial. */
 export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: readonly JoinFailure[] = []): string {
-  const rows = table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'LABELS'], nodes.map((n) => [
+  const rows = table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'MESH', 'LABELS'], nodes.map((n) => [
     n.self ? `${n.peer} *` : n.peer,
     n.status,
     n.state,
@@ -38,7 +39,8 @@ export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: 
     memoryCell(n.allocated.memoryMiB, n.capacity.memoryMiB),
     String(n.tasks),
     n.drivers.join(',') || '-',
-    labelsCell(Object.fromEntries(Object.entries(n.labels).filter(([key]) => key !== BUILT_IN_LABELS.id))),
+    n.labels[BUILT_IN_LABELS.mesh] ?? '-',
+    labelsCell(Object.fromEntries(Object.entries(n.labels).filter(([key]) => key !== BUILT_IN_LABELS.id && key !== BUILT_IN_LABELS.mesh))),
   ]))
   const own = nodes.find((n) => n.self)?.engine
   const notes: string[] = []

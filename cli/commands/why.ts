@@ -1,12 +1,14 @@
 // `peer why web` / `peer why web/2`: where a service or slot runs, or why no peer took it: the
 // rejection counts of the last bid round, in words. For a slot, also where it ran and why it moved, as
-// the asked agent saw it (GET /v1/slots/:slot/history). Exits 1 while something is pending, like `peer plan`.
+// the asked agent saw it (GET /v1/slots/:slot/history), and whether its task takes traffic on each of
+// its service's ports, and why not (GET /v1/endpoints). Exits 1 while something is pending, like `peer plan`.
 
 import type { Command } from 'commander'
 import type { SlotPlacement, WhyAnswer } from '../../node/control/index.js'
 import { addPeerOption, ask, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE } from '../exit-codes.js'
 import { tasksTable } from './status.js'
+import { endpointWhy } from '../../node/discovery/index.js'
 
 interface WhyOptions extends PeerOptions {
   json?: boolean
@@ -25,10 +27,18 @@ export function registerWhy(program: Command): void {
       if (options.json) printJson(answer)
       else {
         const placements = answer.slot === null ? [] : (await ask(options, 'GET /v1/slots/:slot/history', { params: { slot: answer.slot } })).placements
-        process.stdout.write(whyText(answer, Date.now()) + placementsText(placements, Date.now()))
+        const traffic = answer.slot === null ? [] : await trafficLines(options, answer.slot)
+        process.stdout.write(whyText(answer, Date.now()) + placementsText(placements, Date.now()) + (traffic.length === 0 ? '' : `\nTraffic (as this agent routes it):\n${traffic.map((line) => `  ${line}`).join('\n')}\n`))
       }
       process.exitCode = answer.pending === null ? EXIT_OK : EXIT_UNPLACEABLE
     })
+}
+
+/** Whether the slot's task takes traffic on each of its service's ports, and why not; none for a service without ports. */
+async function trafficLines(options: WhyOptions, slot: string): Promise<string[]> {
+  const service = slot.split(/[/@]/)[0]!
+  const answer = await ask(options, 'GET /v1/endpoints', { query: { service } }).catch(() => undefined)
+  return answer === undefined ? [] : endpointWhy(answer.ports, slot, answer.discovery)
 }
 
 export function whyText(answer: WhyAnswer, now: number): string {

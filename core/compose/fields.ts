@@ -6,7 +6,7 @@ export const TOP_LEVEL_FIELDS = ['version', 'name', 'include', 'services', 'mode
 
 /** Service fields that map onto peer's service (service.ts reads each). */
 export const MAPPED_SERVICE_FIELDS = [
-  'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'labels', 'label_file', 'ports', 'healthcheck',
+  'image', 'build', 'command', 'entrypoint', 'environment', 'env_file', 'labels', 'label_file', 'ports', 'expose', 'healthcheck',
   'deploy', 'restart', 'scale', 'cpus', 'mem_limit', 'mem_reservation', 'pids_limit', 'user', 'working_dir',
   'stop_grace_period', 'cap_add', 'cap_drop', 'init', 'volumes', 'tmpfs', 'secrets', 'configs', 'networks', 'profiles',
   'extends',
@@ -36,11 +36,10 @@ export const IGNORED_SERVICE_FIELDS: Readonly<Record<string, string>> = {
   develop: 'for `docker compose watch` during development',
   device_cgroup_rules: 'peer passes no host devices to tasks',
   devices: 'peer passes no host devices to tasks',
-  dns: 'peer uses the engine\'s DNS settings',
-  dns_opt: 'peer uses the engine\'s DNS settings',
-  dns_search: 'peer uses the engine\'s DNS settings',
+  dns: 'peer gives containers its agent\'s resolver, which answers service names and forwards the rest',
+  dns_opt: 'peer gives containers its agent\'s resolver, which answers service names and forwards the rest',
+  dns_search: 'peer gives containers its agent\'s resolver, which answers service names and forwards the rest',
   domainname: 'peer sets no container domain name',
-  expose: 'it only documents ports; peer publishes the ports listed under ports',
   external_links: 'peer has no container links',
   extra_hosts: 'peer adds no /etc/hosts entries',
   gpus: 'peer passes no GPUs; count them as an extended resource with deploy.resources.reservations.generic_resources',

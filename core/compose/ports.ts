@@ -1,11 +1,12 @@
-// Ports. peer publishes fixed host ports on the hosts that run a replica, so:
-//   - "8080:80", "127.0.0.1:8080:80/udp", "8000-8002:80-82" map to { host, container, protocol };
-//   - a port with no published port ("80") is ignored with a warning: peer chooses no random host port;
+// Ports, as Swarm publishes them (docs/networking.md):
+//   - "8080:80", "127.0.0.1:8080:80/udp", "8000-8002:80-82" and the long form without `mode` are in
+//     ingress mode, the default: every peer accepts on the published port (the routing mesh);
+//   - `mode: host` publishes on the hosts that run a replica only (the task binds the host port);
+//   - a port with no published port ("80", or the long form without `published`) and every `expose`
+//     entry are reachable by name only (`<service>:80`); peer publishes no random host port;
 //   - a published range for one container port ("8000-8010:80") takes its first port, with a warning;
 //   - a host IP is ignored with a warning: peer binds on every interface;
-//   - sctp is refused; tcp and udp are what peer publishes;
-//   - ingress mode (the default in stacks) gets one warning per service: peer has no routing mesh
-//     yet, so the port answers only on hosts that run a replica. `mode: host` says exactly that.
+//   - sctp is refused; tcp and udp are what peer publishes.
 // Short forms are read as Docker's nat.ParsePortSpec reads them.
 
 import { quoted } from '../error-message.js'
@@ -19,6 +20,7 @@ export interface WrittenPort {
   readonly host: number
   readonly container: number
   readonly protocol: 'tcp' | 'udp'
+  readonly mode?: 'ingress'
 }
 
 interface PortRange {
@@ -35,25 +37,52 @@ export function readPorts(value: unknown, context: ServiceContext): WrittenPort[
     return []
   }
   const ports: WrittenPort[] = []
-  let ingress = false
   value.forEach((entry, i) => {
     const entryPath = item(path, i)
     if (typeof entry === 'number' || typeof entry === 'string') {
-      ingress = true
       ports.push(...shortPort(String(entry), entryPath, report))
     } else if (isMap(entry)) {
-      const long = longPort(entry, entryPath, report)
-      if (long === undefined) return
-      if (long.ingress) ingress = true
-      if (long.port !== undefined) ports.push(long.port)
+      const port = longPort(entry, entryPath, report)
+      if (port !== undefined) ports.push(port)
     } else {
       report.error(entryPath, 'expected "host:container[/protocol]" or { target, published, protocol, mode }')
     }
   })
-  if (ingress && ports.length > 0) {
-    report.warn(path, 'published in ingress mode (the default): peer has no routing mesh yet, so a port answers only on the hosts running a replica; write mode: host to say so')
-  }
   return ports
+}
+
+/**
+ * `expose`: container ports reachable by name only, added to `ports` unless a port already names
+ * them. Entries are "3000", "8000-8010", "53/udp" or numbers.
+ */
+export function readExpose(value: unknown, ports: readonly WrittenPort[], context: ServiceContext): WrittenPort[] {
+  const path = join(context.path, 'expose')
+  const { report } = context
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value)) {
+    report.error(path, 'expected a list such as ["3000", "53/udp"]')
+    return []
+  }
+  const listed = new Set(ports.map((port) => `${port.container}/${port.protocol}`))
+  const exposed: WrittenPort[] = []
+  value.forEach((entry, i) => {
+    const entryPath = item(path, i)
+    const text = typeof entry === 'number' ? String(entry) : typeof entry === 'string' ? entry.trim() : undefined
+    const slash = text === undefined ? -1 : text.indexOf('/')
+    const range = text === undefined ? undefined : portRange(slash < 0 ? text : text.slice(0, slash))
+    if (text === undefined || range === undefined) {
+      report.error(entryPath, `expected a container port such as "3000", "8000-8010" or "53/udp", not ${quoted(String(entry))}`)
+      return
+    }
+    const protocol = protocolOf(slash < 0 ? 'tcp' : text.slice(slash + 1), entryPath, report)
+    if (protocol === undefined) return
+    for (let container = range.start; container <= range.end; container++) {
+      if (listed.has(`${container}/${protocol}`)) continue
+      listed.add(`${container}/${protocol}`)
+      exposed.push({ host: 0, container, protocol, mode: 'ingress' })
+    }
+  })
+  return exposed
 }
 
 function shortPort(text: string, path: string, report: Report): WrittenPort[] {
@@ -71,16 +100,19 @@ function shortPort(text: string, path: string, report: Report): WrittenPort[] {
     return []
   }
   if (ip !== '') report.warn(path, `ignored host IP ${ip}: peer binds host ports on every interface`)
-  if (hostPart === '') {
-    report.warn(path, `ignored: no published port; peer publishes fixed host ports only, so write "${container.start}:${container.start}"`)
-    return []
-  }
+  if (hostPart === '') return unpublished(container, protocol, path, report)
   const host = portRange(hostPart)
   if (host === undefined) {
     report.error(path, `invalid host port ${quoted(hostPart)}: expected a port 1-65535 or a range such as 8000-8002`)
     return []
   }
-  return mapping(host, container, protocol, path, report)
+  return mapping(host, container, protocol, path, report).map((port) => ({ ...port, mode: 'ingress' as const }))
+}
+
+/** Container ports written without a published port: reachable by name, published nowhere. */
+function unpublished(container: PortRange, protocol: WrittenPort['protocol'], path: string, report: Report): WrittenPort[] {
+  report.warn(path, `no published port: peer picks no random host port, so ${container.start}${container.end > container.start ? `-${container.end}` : ''}/${protocol} is reachable by name only (<service>:${container.start}); publish one to reach it from outside`)
+  return Array.from({ length: container.end - container.start + 1 }, (_, i) => ({ host: 0, container: container.start + i, protocol, mode: 'ingress' as const }))
 }
 
 /** Host ports for container ports: ranges of one length pair up; a host range for one port takes its first. */
@@ -97,7 +129,7 @@ function mapping(host: PortRange, container: PortRange, protocol: WrittenPort['p
   return Array.from({ length: count }, (_, i) => ({ host: host.start + i, container: container.start + i, protocol }))
 }
 
-function longPort(entry: Record<string, unknown>, path: string, report: Report): { port?: WrittenPort; ingress: boolean } | undefined {
+function longPort(entry: Record<string, unknown>, path: string, report: Report): WrittenPort | undefined {
   checkKeys(entry, PORT_FIELDS, path, report)
   const targetText = typeof entry.target === 'number' ? String(entry.target) : readString(entry.target, join(path, 'target'), report)
   const target = targetText === undefined || !/^\d+$/.test(targetText.trim()) ? undefined : portRange(targetText.trim())
@@ -118,8 +150,11 @@ function longPort(entry: Record<string, unknown>, path: string, report: Report):
   if (protocol === undefined) return undefined
   const ingress = mode === 'ingress'
   if (entry.published === undefined || entry.published === null || entry.published === '') {
-    report.warn(path, `ignored: no published port; peer publishes fixed host ports only, so add published: ${target.start}`)
-    return { ingress: false }
+    if (!ingress) {
+      report.warn(path, `ignored: mode host needs a published port (peer picks no random host port), so add published: ${target.start}`)
+      return undefined
+    }
+    return unpublished(target, protocol, path, report)[0]
   }
   const host = portRange(String(entry.published).trim())
   if (host === undefined) {
@@ -127,7 +162,7 @@ function longPort(entry: Record<string, unknown>, path: string, report: Report):
     return undefined
   }
   const [port] = mapping(host, target, protocol, join(path, 'published'), report)
-  return port === undefined ? undefined : { port, ingress }
+  return port === undefined ? undefined : ingress ? { ...port, mode: 'ingress' } : port
 }
 
 function protocolOf(text: string, path: string, report: Report): WrittenPort['protocol'] | undefined {

@@ -13,7 +13,7 @@ import { readHealthcheck } from './healthcheck.js'
 import { readLabels } from './labels.js'
 import { serviceNameProblem } from './names.js'
 import { checkServiceNetworks } from './networks.js'
-import { readPorts } from './ports.js'
+import { readExpose, readPorts } from './ports.js'
 import type { Project, ServiceContext } from './project.js'
 import type { Report } from './report.js'
 import { readResources } from './resources.js'
@@ -55,7 +55,8 @@ export function translateService(name: string, body: unknown, project: Project, 
   set('constraints', deploy.constraints)
   set('maxPerNode', deploy.maxPerNode)
   set('spreadBy', deploy.spreadBy)
-  const ports = readPorts(body.ports, context)
+  const written = readPorts(body.ports, context)
+  const ports = [...written, ...readExpose(body.expose, written, context)]
   if (ports.length > 0) out.ports = ports
   set('healthcheck', readHealthcheck(body.healthcheck, context))
   const restart = readRestartString(body.restart, join(path, 'restart'), report)

@@ -72,7 +72,13 @@ export function toCompose(spec: ServiceSpec): Record<string, unknown> {
   }
   out.deploy = deploy
 
-  if (spec.ports.length > 0) out.ports = spec.ports.map((port) => ({ target: port.container, published: port.host, protocol: port.protocol, mode: 'host' }))
+  const published = spec.ports.filter((port) => port.host > 0)
+  const byName = spec.ports.filter((port) => port.host === 0)
+  if (published.length > 0) {
+    out.ports = published.map((port) => ({ target: port.container, published: port.host, protocol: port.protocol, mode: port.mode === 'ingress' ? 'ingress' : 'host' }))
+  }
+  // Reachable by name only: what compose's expose says.
+  if (byName.length > 0) out.expose = byName.map((port) => `${port.container}/${port.protocol}`)
   if (spec.healthcheck !== null) {
     const check = spec.healthcheck
     out.healthcheck = {

@@ -7,6 +7,7 @@ import { isRecord } from '../service-spec/validate.js'
 import { parseCpuMilli, parseMemoryMiB } from '../service-spec/units.js'
 import { NO_RESOURCES, addResources } from '../service-spec/resources.js'
 import { specHash } from '../service-spec/version.js'
+import { hostModePorts } from '../service-spec/ports.js'
 import { DRIVERS, type Driver, type Resources, type ServiceSpec } from '../service-spec/types.js'
 import { PEER_STATES, TASK_STATES, isActive, type PeerState, type PeerView, type TaskState, type TaskView } from './view.js'
 
@@ -101,7 +102,7 @@ export function validateInventory(document: unknown, services: readonly ServiceS
       const hash = isRecord(raw) && typeof raw.specHash === 'string' ? raw.specHash : spec ? specHash(spec) : 'unknown'
       const task: TaskView = {
         slot: slotText as SlotId, service: parsed.service as ServiceName, peer: id, specHash: hash, state: taskState, since: now,
-        resources: spec?.resources ?? NO_RESOURCES, ports: spec?.ports ?? [],
+        resources: spec?.resources ?? NO_RESOURCES, ports: spec === undefined ? [] : hostModePorts(spec),
       }
       if (isActive(taskState)) {
         const other = slotsSeen.get(`${slotText}@${id}`)

@@ -17,6 +17,7 @@ import { compareStrings, globalSlot, sortBySlot, replicaSlot, type PeerId, type 
 import { resolveClaims } from './conflict.js'
 import { placementRequest, type PlacementRequest } from './request.js'
 import type { ServiceSpec } from '../service-spec/types.js'
+import { hostModePorts } from '../service-spec/ports.js'
 import { isActive, isUp, type PeerView, type TaskState, type TaskView } from './view.js'
 
 export type PlaceReason = 'new' | 'failover' | 'migrate' | 'update'
@@ -263,7 +264,7 @@ function isDone(ended: TaskState | undefined, spec: ServiceSpec): boolean {
  * same peer (the port is taken), so such services update stop-first whatever the spec says.
  */
 export function effectiveUpdateOrder(spec: ServiceSpec): ServiceSpec['update']['order'] {
-  return spec.mode === 'global' && spec.ports.length > 0 ? 'stop-first' : spec.update.order
+  return spec.mode === 'global' && hostModePorts(spec).length > 0 ? 'stop-first' : spec.update.order
 }
 
 /** The slots a service wants now. Global services get one per peer that may hold it. */

@@ -3,6 +3,7 @@
 
 import { compileConstraint, type CompiledConstraint } from '../service-spec/constraints.js'
 import { missingSecrets } from '../service-spec/secrets.js'
+import { hostModePorts } from '../service-spec/ports.js'
 import type { Driver, PortSpec, Resources, ServiceSpec, Strategy } from '../service-spec/types.js'
 import { specHash } from '../service-spec/version.js'
 import type { ServiceName } from './ids.js'
@@ -14,6 +15,7 @@ export interface PlacementRequest {
   readonly resources: Resources
   readonly constraints: readonly CompiledConstraint[]
   readonly maxPerNode: number
+  /** Host ports a task binds as written (host mode): two such tasks never share a peer. */
   readonly ports: readonly PortSpec[]
   readonly strategy: Strategy
   readonly spreadBy: string
@@ -32,15 +34,17 @@ export function placementRequest(spec: ServiceSpec): PlacementRequest {
 }
 
 function compile(spec: ServiceSpec): PlacementRequest {
+  const ports = hostModePorts(spec)
   return {
     service: spec.name,
     specHash: specHash(spec),
     driver: spec.driver,
     resources: spec.resources,
     constraints: spec.constraints.map(compileConstraint),
-    // A task that binds host ports can run only once per peer.
-    maxPerNode: spec.ports.length > 0 ? (spec.maxPerNode === 0 ? 1 : Math.min(1, spec.maxPerNode)) : spec.maxPerNode,
-    ports: spec.ports,
+    // A task that binds fixed host ports can run only once per peer (ingress ports bind a port the
+    // peer picks, so they do not limit it).
+    maxPerNode: ports.length > 0 ? (spec.maxPerNode === 0 ? 1 : Math.min(1, spec.maxPerNode)) : spec.maxPerNode,
+    ports,
     strategy: spec.strategy,
     spreadBy: spec.spreadBy,
     missingSecrets: missingSecrets(spec),

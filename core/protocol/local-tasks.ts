@@ -5,7 +5,8 @@
 
 import type { PeerId, ServiceName, SlotId } from '../placement/ids.js'
 import { placementRequest } from '../placement/request.js'
-import type { ServiceSpec } from '../service-spec/types.js'
+import type { PortSpec, ServiceSpec } from '../service-spec/types.js'
+import { hostModePorts, isIngress, portKey, taskPorts } from '../service-spec/ports.js'
 import { isActive, type TaskState, type TaskView } from '../placement/view.js'
 
 export interface LocalTask {
@@ -134,12 +135,26 @@ export class LocalTasks {
     }
   }
 
+  /**
+   * The host ports a new task in `slot` binds: its host-mode ports, and for its ingress ports ports
+   * no other task here holds (ports.ts). The range holds 12,001 ports per protocol; should it ever be
+   * full, the task gets only its host-mode ports and takes no traffic through the mesh.
+   */
+  private portsFor(slot: SlotId, spec: ServiceSpec, hash: string): PortSpec[] {
+    if (!spec.ports.some(isIngress)) return hostModePorts(spec)
+    const taken = new Set<string>()
+    for (const task of this.tasks.values()) {
+      if (task.view.slot !== slot && isActive(task.view.state)) for (const port of task.view.ports) taken.add(portKey(port.host, port.protocol))
+    }
+    return taskPorts(spec, taken, `${slot}@${hash}`) ?? hostModePorts(spec)
+  }
+
   /** Takes `slot` for a new task of `spec`, placement generation `epoch`, and asks the host to start it. */
   claim(slot: SlotId, spec: ServiceSpec, now: number, epoch = 0): void {
     const want = placementRequest(spec)
     const view: TaskView = {
       slot, service: spec.name, peer: this.deps.self, specHash: want.specHash, state: 'starting', since: now,
-      resources: spec.resources, ports: spec.ports, ...(epoch > 0 ? { epoch } : {}),
+      resources: spec.resources, ports: this.portsFor(slot, spec, want.specHash), ...(epoch > 0 ? { epoch } : {}),
     }
     this.tasks.set(slot, { view, spec, failures: [] })
     this.deps.startTask(view, spec)
@@ -154,7 +169,7 @@ export class LocalTasks {
     const want = placementRequest(spec)
     const view: TaskView = {
       slot, service: spec.name, peer: this.deps.self, specHash: want.specHash, state: 'pending', since: now,
-      resources: spec.resources, ports: spec.ports, ...(epoch > 0 ? { epoch } : {}),
+      resources: spec.resources, ports: this.portsFor(slot, spec, want.specHash), ...(epoch > 0 ? { epoch } : {}),
     }
     this.tasks.set(slot, { view, spec, failures: [] })
     this.deps.changed()

@@ -12,6 +12,8 @@ export {
   type MountType,
   PARTITION_POLICIES,
   type PartitionPolicy,
+  type PortMode,
+  PORT_MODES,
   type PortSpec,
   type Protocol,
   type Resources,
@@ -83,3 +85,5 @@ export {
   validateSecretRefs,
   writtenSecretRefs,
 } from './secrets.js'
+export { boundPortOf, boundPortsFit, hostModePorts, isIngress, portKey, TASK_PORT_RANGE, taskPorts } from './ports.js'
+export { publishedPortClash, type PortClash } from './published-ports.js'

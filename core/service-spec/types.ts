@@ -37,11 +37,24 @@ export interface Constraint {
 
 export type Protocol = 'tcp' | 'udp'
 
-/** A host port the task binds. Two tasks that bind the same host port never share a peer. */
+export type PortMode = 'host' | 'ingress'
+export const PORT_MODES: readonly PortMode[] = ['host', 'ingress']
+
+/**
+ * A port of the task (`container`) and how it is published (docs/networking.md).
+ * - Host mode (no `mode`): the task binds `host` on the peer that runs it, and nowhere else. Two
+ *   tasks that bind the same host port never share a peer.
+ * - Ingress mode: every peer accepts on `host` and forwards to a ready task of the service, wherever
+ *   it runs (the routing mesh); `host` 0 publishes it nowhere, so it is reachable by name only. The
+ *   task itself binds a port its peer picks from TASK_PORT_RANGE (ports.ts), told in PEER_PORT_<container>.
+ * Every port of a service is reachable by name through the local agent (`<service>.peer:<container>`).
+ */
 export interface PortSpec {
   readonly host: number
   readonly container: number
   readonly protocol: Protocol
+  /** Absent in host mode, so specs written before the mesh existed keep their shape and hash. */
+  readonly mode?: 'ingress'
 }
 
 /** How the agent decides a task is healthy. `command` runs inside the task's environment. */

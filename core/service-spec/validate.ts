@@ -8,6 +8,7 @@ import { validateCapabilities } from './capabilities.js'
 import { checked, parseConstraint } from './constraints.js'
 import { fitsText, join, unknownKeys, type SpecError } from './field-errors.js'
 import { validateMounts } from './mounts.js'
+import { TASK_PORT_RANGE } from './ports.js'
 import { absolutePath } from './paths.js'
 import { validateSecretRefs } from './secrets.js'
 import {
@@ -15,7 +16,7 @@ import {
 } from './limits.js'
 import {
   CONSTRAINT_OPS, DRIVERS, MODES, PARTITION_POLICIES, RESTART_CONDITIONS, STRATEGIES, UPDATE_ORDERS,
-  type Constraint, type ConstraintOp, type HealthcheckSpec, type Mode, type PortSpec, type Resources,
+  type Constraint, type ConstraintOp, type HealthcheckSpec, type Mode, type PortSpec, PORT_MODES, type Resources,
   type RestartPolicy, type ServiceSpec, type UpdatePolicy,
 } from './types.js'
 import { parseCpuMilli, parseDurationMs, parseMemoryMiB } from './units.js'
@@ -346,6 +347,10 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
   if (value.length > SPEC_LIMITS.maxPorts) errors.push({ path, message: `at most ${SPEC_LIMITS.maxPorts} ports` })
   const ports: PortSpec[] = []
   const seen = new Set<string>()
+  // Every port of a service is reachable by name: one published nowhere that another port already
+  // names says nothing more, and is refused as a likely slip.
+  const named = new Set<string>()
+  const byName: Array<{ port: PortSpec; path: string }> = []
   value.forEach((item, i) => {
     const itemPath = `${path}[${i}]`
     let port: PortSpec | undefined
@@ -356,30 +361,48 @@ function validatePorts(value: unknown, path: string, errors: SpecError[]): PortS
       port = portObject(item, itemPath, errors)
       if (port === undefined) return
     }
-    if (port === undefined || !validPort(port.host) || !validPort(port.container)) {
+    if (port === undefined || !(validPort(port.host) || (port.host === 0 && port.mode === 'ingress')) || !validPort(port.container)) {
       errors.push({ path: itemPath, message: 'expected "host:container[/tcp|udp]" with ports 1-65535, or { host, container, protocol }' })
       return
     }
-    const key = `${port.host}/${port.protocol}`
-    if (seen.has(key)) errors.push({ path: itemPath, message: `host port ${key} is listed twice` })
+    const key = port.host === 0 ? `name ${port.container}/${port.protocol}` : `${port.host}/${port.protocol}`
+    if (seen.has(key)) errors.push({ path: itemPath, message: port.host === 0 ? `container port ${port.container}/${port.protocol} is listed twice` : `host port ${key} is listed twice` })
     seen.add(key)
+    if (port.host === 0) byName.push({ port, path: itemPath })
+    else named.add(`${port.container}/${port.protocol}`)
     ports.push(port)
   })
-  return ports
+  for (const { port, path: itemPath } of byName) {
+    if (named.has(`${port.container}/${port.protocol}`)) errors.push({ path: itemPath, message: `container port ${port.container}/${port.protocol} is already published by another entry, which makes it reachable by name too` })
+  }
+  // Published ports first, then those reachable by name only (a stable order: specs without the
+  // latter keep theirs), as compose lists them under ports and expose.
+  return [...ports.filter((port) => port.host > 0), ...ports.filter((port) => port.host === 0)]
 }
 
-const PORT_FIELDS = ['host', 'container', 'protocol']
+const PORT_FIELDS = ['host', 'container', 'protocol', 'mode']
 const PROTOCOLS: readonly PortSpec['protocol'][] = ['tcp', 'udp']
 
-/** `{ host, container, protocol }`, each problem at the field it is in; container defaults to host. */
+/**
+ * `{ host, container, protocol, mode }`, each problem at the field it is in; container defaults to
+ * host. In ingress mode `host` is the port every peer publishes, 0 (or absent) for none — reachable
+ * by name only — and it may not lie in the range peers give tasks (ports.ts).
+ */
 function portObject(item: Record<string, unknown>, path: string, errors: SpecError[]): PortSpec | undefined {
   const before = errors.length
   unknownKeys(item, PORT_FIELDS, path, errors)
-  if (item.host === undefined) errors.push({ path: join(path, 'host'), message: 'a port needs a host port (1-65535)' })
-  const host = integer(item.host, 0, 1, 65_535, join(path, 'host'), errors)
+  const mode = oneOf(item.mode, PORT_MODES, 'host', join(path, 'mode'), errors)
+  const ingress = mode === 'ingress'
+  if (item.host === undefined && !ingress) errors.push({ path: join(path, 'host'), message: 'a port needs a host port (1-65535), or mode: ingress' })
+  const host = integer(item.host, 0, ingress ? 0 : 1, 65_535, join(path, 'host'), errors)
+  if (ingress && host >= TASK_PORT_RANGE.first && host <= TASK_PORT_RANGE.last) {
+    errors.push({ path: join(path, 'host'), message: `${host} is in the range peers give tasks of ingress ports (${TASK_PORT_RANGE.first}-${TASK_PORT_RANGE.last}); publish a port outside it` })
+  }
   const container = integer(item.container, host, 1, 65_535, join(path, 'container'), errors)
+  if (ingress && (item.host === undefined || item.host === 0) && item.container === undefined) errors.push({ path: join(path, 'container'), message: 'a port published nowhere needs its container port (1-65535)' })
   const protocol = oneOf(item.protocol, PROTOCOLS, 'tcp', join(path, 'protocol'), errors)
-  return errors.length > before ? undefined : { host, container, protocol }
+  if (errors.length > before) return undefined
+  return ingress ? { host, container, protocol, mode: 'ingress' } : { host, container, protocol }
 }
 
 function validateHealthcheck(value: unknown, path: string, errors: SpecError[]): HealthcheckSpec | null {

@@ -35,7 +35,7 @@ import {
 } from '../../core/index.js'
 import { dockerEngineAnswers, DriverSet, loadDockerDriver, ProcessDriver, type ProbeObserver, type RuntimeDriver, type StartOptions, type TaskEvent } from '../runtime/index.js'
 import { startControlServer, type ControlServer } from '../control/index.js'
-import { controlRoutes, type AgentContext } from './api.js'
+import { controlRoutes, type AgentContext, type OwnPort } from './api.js'
 import { serveExec } from './exec.js'
 import { serveLogs } from './logs.js'
 import { readAssignments, writeAssignments, type Assignment } from './assignments.js'
@@ -47,12 +47,13 @@ import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
 import { DataDirSpace } from './data-dir-space.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
-import { builtInLabels, ownLabelsProblem } from './peer-labels.js'
+import { BUILT_IN_LABELS, builtInLabels, ownLabelsProblem } from './peer-labels.js'
 import { SlotOrders } from './slot-orders.js'
 import { SlotHistory } from './slot-history.js'
 import { messageOf, secretFileName, type TaskUsage } from '../../core/index.js'
 import { AgentMetrics, openMetricsEndpoint, type MetricsListen } from '../metrics/index.js'
 import { openWebView, type WebViewServer } from '../web/index.js'
+import { chainPrefixOf, DISCOVERY_DEFAULTS, meshHostOf, openDiscovery, planForwarder, type Discovery, type DiscoverySettings, type RegistryInputs } from '../discovery/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -86,10 +87,15 @@ export interface AgentOptions {
   readonly ui?: MetricsListen | 'off'
   /** How often tasks' CPU and memory are measured (METRICS_DEFAULTS.usageIntervalMs when absent). */
   readonly usageIntervalMs?: number
+  /** Service discovery and the routing mesh (node/discovery); `{ mesh: 'auto' }` when absent. */
+  readonly discovery?: DiscoverySettings
 }
 
 /** What the agent found of a container engine at start, for `peer nodes` and /v1/stats. */
 export type EngineStatus = { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string }
+
+/** Stops that leave the endpoints before the task is signalled (stopTask); not a duplicate's, nor a fenced one's. */
+const DRAINED_STOPS = new Set(['superseded', 'scaled-down', 'not-desired', 'ineligible', 'leaving'])
 
 /** A monotonic clock on the epoch scale: the machine's deadlines must not jump with the wall clock. */
 const now = (): number => Math.round(performance.timeOrigin + performance.now())
@@ -129,6 +135,12 @@ export class Agent implements AgentContext {
   private spaceTimer: NodeJS.Timeout | undefined
   /** The web view, when served. */
   webView: WebViewServer | undefined
+  /** Service names, endpoints, the routing mesh (node/discovery). */
+  discovery: Discovery | undefined
+  /** Stops waiting for forwarders to drop the task first (stopTask), by slot. */
+  private readonly draining = new Map<SlotId, Promise<void>>()
+  /** The desired services as last read, for the endpoint registry. */
+  private desiredServices: readonly ServiceSpec[] = []
 
   private constructor(
     readonly self: PeerId,
@@ -176,6 +188,16 @@ export class Agent implements AgentContext {
       const restored = await restoreTasks(layout, self, driver, options.log)
       const known = await readKnownMembers(layout.members, self)
       for (const problem of known.problems) options.log(problem)
+      // Before the machine: the forwarder's mode is one of this peer's labels. The registry reads the
+      // agent once it exists; until then there is nothing to route.
+      let started: Agent | undefined
+      const meshHost = meshHostOf(options.listen)
+      const settings = options.discovery ?? { mesh: 'auto' }
+      const discovery = await openDiscovery({
+        self, settings, plan: await planForwarder(settings.mesh, chainPrefixOf(self)), meshHost, log: options.log,
+        inputs: () => started?.discoveryInputs(meshHost) ?? { self, services: [], peers: [], addressOf: () => undefined },
+      })
+      cleanup.unshift(() => discovery.close())
       const secretFiles = new SecretFiles(await findSecretsRoot(), self)
       if (!secretFiles.root.ok) options.log(`tasks that use secrets cannot run here: ${secretFiles.root.reason}`)
       // Left by an earlier life: keep only the directories of the tasks still running.
@@ -190,7 +212,7 @@ export class Agent implements AgentContext {
         // Grows across restarts, so this life outranks the "dead" record others hold of the last one.
         incarnation: Date.now(),
         capacity,
-        labels: { ...options.labels, ...builtInLabels(self) },
+        labels: { ...options.labels, ...builtInLabels(self), [BUILT_IN_LABELS.mesh]: discovery.status().mode },
         drivers: driver.names,
         seeds: [],
         config: withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
@@ -201,6 +223,8 @@ export class Agent implements AgentContext {
       })
       const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options, metrics)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
+      agent.discovery = discovery
+      started = agent
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
       await serveLogs(agent)
@@ -247,6 +271,7 @@ export class Agent implements AgentContext {
     this.events.push({ at: Date.now(), kind: 'agent', message: `peer ${this.self} started, listening on ${host.addresses().join(' ')}` })
     this.feed(machine.start(now()))
     const desired = desiredView(replica.doc, this.options.log)
+    this.desiredServices = desired.services
     this.slotHistory.keepServices(new Set(desired.services.map((spec) => spec.name)))
     this.feed(machine.desiredChanged(desired, now()))
     for (const peer of transport.peers()) this.feed(machine.connected(peer, now()))
@@ -275,6 +300,7 @@ export class Agent implements AgentContext {
 
   private onDesired(doc: DesiredDoc): void {
     const view = desiredView(doc, this.options.log)
+    this.desiredServices = view.services
     this.events.push({ at: Date.now(), kind: 'desired', digest: view.digest, services: view.services.length })
     this.slotHistory.keepServices(new Set(view.services.map((spec) => spec.name)))
     this.feed(this.machine.desiredChanged(view, now()))
@@ -311,6 +337,36 @@ export class Agent implements AgentContext {
     this.slotHistory.observe(this.machine.peerViews(), (peer) => this.memberStatus.get(peer), Date.now())
     this.saveAssignments()
     this.saveMembers()
+    this.discovery?.changed()
+  }
+
+  /** Ports this agent listens on itself (api.ts refuses services that publish them). */
+  ownPorts(): OwnPort[] {
+    const own: OwnPort[] = []
+    for (const address of this.host.addresses()) {
+      const port = /\/tcp\/(\d+)/.exec(address)?.[1]
+      if (port !== undefined) own.push({ port: Number(port), protocol: 'tcp', what: 'peer-to-peer' })
+    }
+    const portOf = (hostPort: string | undefined): number | undefined => (hostPort === undefined ? undefined : Number(/:(\d+)$/.exec(hostPort)?.[1]))
+    const metrics = portOf(this.metricsAddress)
+    if (metrics !== undefined) own.push({ port: metrics, protocol: 'tcp', what: 'metrics' })
+    const ui = portOf(this.webView?.address)
+    if (ui !== undefined) own.push({ port: ui, protocol: 'tcp', what: 'web view' })
+    const dns = portOf(this.discovery?.dnsAddress)
+    if (dns !== undefined) own.push({ port: dns, protocol: 'udp', what: 'DNS' }, { port: dns, protocol: 'tcp', what: 'DNS' })
+    return own
+  }
+
+  /** What the endpoint registry is derived from: the desired services, every peer's tasks, their addresses. */
+  discoveryInputs(meshHost: string): RegistryInputs {
+    // This peer's own tasks are reached on its own address (loopback when it listens on every one).
+    const own = meshHost === '0.0.0.0' || meshHost === '::' ? '127.0.0.1' : meshHost
+    return {
+      self: this.self,
+      services: this.desiredServices,
+      peers: this.machine.peerViews(),
+      addressOf: (peer) => (peer === this.self ? own : this.host.peerAddress(peer)),
+    }
   }
 
   private dispatch(output: Output): Promise<unknown> {
@@ -324,16 +380,37 @@ export class Agent implements AgentContext {
       case 'stop-task':
         this.slotOrders.issue(output.slot)
         this.events.push({ at: Date.now(), kind: 'stop', slot: output.slot, reason: output.reason })
-        // The spec the task was started with: a replacement's start-task comes after this output.
-        return this.driver.stop(output.slot, stopGraceOf(this.specs.get(output.slot))).catch((error: unknown) => {
-          this.metrics.driverError(this.specs.get(output.slot)?.driver ?? 'unknown', 'stop')
-          this.options.log(`stopping ${output.slot} failed: ${messageOf(error)}`)
-        })
+        return this.stopTask(output.slot, output.reason)
       case 'sync-desired':
         return this.replica.syncWith(output.peer)
       case 'rollback':
         return this.rollback(output.service, output.failedSpecHash)
     }
+  }
+
+  /**
+   * Stops a task. One that takes traffic and is stopped on purpose (an update, a scale-down, a drain)
+   * first leaves the endpoints — its advert already dropped it — and is signalled only once every
+   * forwarder had time to hear so: it receives no new connection while it shuts down, and its open
+   * ones get its whole stop grace. A duplicate is stopped at once: two copies must not run longer.
+   */
+  private stopTask(slot: SlotId, reason: string): Promise<void> {
+    // The spec the task was started with: a replacement's start-task comes after this output.
+    const spec = this.specs.get(slot)
+    const drain = DRAINED_STOPS.has(reason) && this.discovery?.registry.all().some((port) => port.endpoints.some((e) => e.slot === slot && e.local && e.ready)) === true
+    const stopped = (drain ? new Promise((resolve) => setTimeout(resolve, DISCOVERY_DEFAULTS.drainMs)) : Promise.resolve())
+      .then(() => this.driver.stop(slot, stopGraceOf(spec)))
+      .catch((error: unknown) => {
+        this.metrics.driverError(spec?.driver ?? 'unknown', 'stop')
+        this.options.log(`stopping ${slot} failed: ${messageOf(error)}`)
+      })
+    if (!drain) return stopped
+    // A replacement in the same slot starts once this stop is through, as the driver's own order would have it.
+    const done = stopped.finally(() => {
+      if (this.draining.get(slot) === done) this.draining.delete(slot)
+    })
+    this.draining.set(slot, done)
+    return done
   }
 
   private async startTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec, ticket: number): Promise<void> {
@@ -358,19 +435,22 @@ export class Agent implements AgentContext {
   }
 
   private async runTask(slot: SlotId, task: Parameters<RuntimeDriver['start']>[0], spec: ServiceSpec, ticket: number): Promise<void> {
+    await this.draining.get(slot)
     const prepared = await this.writeSecrets(task, spec)
     // A stop (or another start) of this slot issued since is the machine's last word on it.
     if (!this.slotOrders.isLatest(slot, ticket)) return
+    const dns = this.discovery?.dnsAddress
+    const options: StartOptions = prepared.ok ? { ...prepared.options, ...(dns === undefined ? {} : { dns }) } : {}
     let result = !prepared.ok
       ? { ok: false as const, error: 'failed' as const, detail: prepared.detail }
-      : await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
+      : await this.driver.start(task, spec, options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     if (prepared.ok && !result.ok && result.error === 'slot-busy') {
       // The driver runs this slot at another version the machine does not know of (left by an
       // earlier life of this agent): replace it, with the grace of the spec it runs.
       const running = (await this.driver.list()).find((info) => info.slot === slot)
       await this.driver.stop(slot, stopGraceOf(running?.spec))
       if (!this.slotOrders.isLatest(slot, ticket)) return
-      result = await this.driver.start(task, spec, prepared.options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
+      result = await this.driver.start(task, spec, options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
     if (!result.ok) {
       this.metrics.driverError(spec.driver, 'start')
@@ -550,6 +630,7 @@ export class Agent implements AgentContext {
     // Tasks kept running keep their secret files; stopped ones need none.
     if (stopTasks) await this.secretFiles.keepOnly(new Set()).catch((error: unknown) => this.options.log(`removing secret files failed: ${messageOf(error)}`))
     for (const detach of this.detach) detach()
+    await this.discovery?.close()
     await this.metrics.close()
     await this.webView?.close()
     await this.control?.close()

@@ -38,6 +38,7 @@ import { readLogs, type LogsContext } from './logs.js'
 import { parseExecRequest, runExec, type ExecContext } from './exec.js'
 import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.js'
 import { topAnswer } from './top.js'
+import type { Discovery } from '../discovery/index.js'
 
 /** What the control API reads and edits of the agent: the Agent is one; a test can hand it a fake. */
 export interface AgentContext extends LogsContext, ExecContext {
@@ -58,6 +59,17 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly clusterKey: Uint8Array
   /** Where each slot ran and why it moved, as this agent saw it. */
   readonly slotHistory: Pick<SlotHistory, 'of'>
+  /** Service discovery, when it runs (node/discovery). */
+  readonly discovery: Pick<Discovery, 'rows' | 'status'> | undefined
+  /** Ports the agent itself listens on: a service may not publish them (they would clash on this host). */
+  ownPorts(): readonly OwnPort[]
+}
+
+/** A port the agent listens on itself, and for what (`peer-to-peer`, `metrics`, `web view`, `DNS`). */
+export interface OwnPort {
+  readonly port: number
+  readonly protocol: 'tcp' | 'udp'
+  readonly what: string
 }
 
 /** The desired-state operations behind `POST /v1/nodes/:peer/:action`. */
@@ -72,6 +84,13 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
   return serveApi({
     'GET /v1/health': () => ({ body: { ok: true, api: API_VERSION, peer: agent.self } }),
     'GET /v1/top': () => ({ body: topAnswer(agent.self, views(), agent.machine.advertisedUsage()) }),
+    'GET /v1/endpoints': ({ query }) => {
+      const service = query.get('service') ?? undefined
+      if (service !== undefined && !services().some((s) => s.spec.name === service)) throw unknownService(service)
+      const discovery = agent.discovery
+      if (discovery === undefined) throw new ControlError(503, 'no-discovery', 'service discovery is not running on this agent')
+      return { body: { self: agent.self, discovery: discovery.status(), ports: discovery.rows(service) } }
+    },
     'GET /v1/stats': () => {
       const memory = process.memoryUsage()
       return {
@@ -133,6 +152,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
     },
     'POST /v1/apply': async ({ body }) => {
       const specs = field<ServiceSpec[]>(body, 'services', Array.isArray, 'a list of service specs')
+      refuseOwnPorts(specs, agent.ownPorts())
       return { body: await edit(agent, (doc) => apply(doc, specs, agent.self, Date.now())) }
     },
     'POST /v1/scale': async ({ body }) => {
@@ -224,6 +244,22 @@ async function edit<T extends object>(agent: AgentContext, operation: (doc: Desi
   if (!result.ok) throw editError(result.error)
   const { doc: _doc, change: _change, ok: _ok, ...rest } = result as { ok: true; doc: DesiredDoc; change: Uint8Array | null } & T
   return rest as Omit<T, 'doc' | 'change'>
+}
+
+/**
+ * A published port that the agent itself listens on would clash on this host (in ingress mode on
+ * every host): refused, naming the field and what holds the port. Other agents' own ports are theirs
+ * to refuse; this one knows its own.
+ */
+function refuseOwnPorts(specs: readonly ServiceSpec[], own: readonly OwnPort[]): void {
+  for (const spec of specs) {
+    if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.ports)) continue
+    for (const [i, port] of spec.ports.entries()) {
+      const held = own.find((o) => o.port === port?.host && o.protocol === port?.protocol)
+      if (held === undefined) continue
+      throw new ControlError(400, 'invalid-spec', `service ${JSON.stringify(spec.name)} is not a valid spec: services.${spec.name}.ports[${i}].host: port ${held.port}/${held.protocol} is this agent's ${held.what} port`)
+    }
+  }
 }
 
 function editError(error: DesiredStateError): ControlError {

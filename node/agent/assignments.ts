@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises'
 import { basename, dirname } from 'node:path'
 import { writeFileDurably } from '../../io/index.js'
 import { checkSpec } from '../../crdt/index.js'
-import { canonicalJson, parseSlot, placementRequest, TASK_STATES, type PeerId, type ServiceSpec, type TaskState, type TaskView } from '../../core/index.js'
+import { boundPortsFit, canonicalJson, parseSlot, placementRequest, TASK_STATES, type PeerId, type PortSpec, type ServiceSpec, type TaskState, type TaskView } from '../../core/index.js'
 
 const FORMAT = 1
 
@@ -71,7 +71,8 @@ function parseAssignment(entry: unknown, self: PeerId): Assignment | string {
   // The task is what its spec makes of it: anything else in the file is damage, not data.
   if (task['specHash'] !== placementRequest(checked.spec).specHash) return 'specHash does not match the spec'
   if (canonicalJson(task['resources'] ?? null) !== canonicalJson(checked.spec.resources)) return 'resources do not match the spec'
-  if (canonicalJson(task['ports'] ?? null) !== canonicalJson(checked.spec.ports)) return 'ports do not match the spec'
+  const ports = boundPorts(task['ports'])
+  if (ports === undefined || !boundPortsFit(checked.spec, ports)) return 'ports do not match the spec'
   const view: TaskView = {
     slot: task['slot'] as TaskView['slot'],
     service: checked.spec.name,
@@ -80,9 +81,23 @@ function parseAssignment(entry: unknown, self: PeerId): Assignment | string {
     state: task['state'] as TaskState,
     since: task['since'],
     resources: checked.spec.resources,
-    ports: checked.spec.ports,
+    ports,
     // Its placement epoch goes with it, so a restored copy keeps its rank in a conflict.
     ...(typeof epoch === 'number' && epoch > 0 ? { epoch } : {}),
   }
   return { task: view, spec: checked.spec }
+}
+
+/** A task's bound ports as written: whole port numbers and a protocol, nothing else (boundPortsFit checks the rest). */
+function boundPorts(value: unknown): PortSpec[] | undefined {
+  if (!Array.isArray(value)) return undefined
+  const ports: PortSpec[] = []
+  for (const item of value) {
+    if (item === null || typeof item !== 'object') return undefined
+    const { host, container, protocol } = item as Record<string, unknown>
+    if (!Number.isInteger(host) || !Number.isInteger(container) || (protocol !== 'tcp' && protocol !== 'udp')) return undefined
+    if (Object.keys(item).length !== 3) return undefined
+    ports.push({ host: host as number, container: container as number, protocol })
+  }
+  return ports
 }

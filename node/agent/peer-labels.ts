@@ -18,6 +18,8 @@ export const BUILT_IN_LABELS = {
   os: 'peer.os',
   /** The machine's architecture as `uname -m` prints it (x86_64, aarch64): what Docker reports as node.platform.arch. */
   arch: 'peer.arch',
+  /** How the agent forwards service traffic: kernel (NAT rules), userspace (its proxy) or off (docs/networking.md). */
+  mesh: 'peer.mesh',
 } as const
 
 /** What the built-in labels are read from; the running host's by default, a test's own when given. */

@@ -21,6 +21,7 @@ import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
 import type { JoinFailure, TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
 import type { TopAmount, TopAnswer } from './top-answer.js'
+import type { DiscoveryStatus, ServicePortRow } from '../discovery/index.js'
 
 /** The API's version, in `GET /v1/health`; it changes only when an answer changes incompatibly. */
 export const API_VERSION = 1
@@ -35,6 +36,8 @@ export interface ControlApi {
   'GET /v1/nodes': { answer: NodesAnswer }
   /** What each peer and service uses (measured) beside what it requested: `peer top`. */
   'GET /v1/top': { answer: TopAnswer }
+  /** Every service port with its endpoints, health and the traffic this agent sent each: `peer endpoints`. */
+  'GET /v1/endpoints': { query: { service?: string }; answer: EndpointsAnswer }
   /** The live cluster for `peer plan`: every peer's view, the desired services, and which secrets exist. */
   'GET /v1/cluster': { answer: { peers: PeerView[]; services: ServiceSpec[]; secrets: SecretInfo[] } }
   /** `:target` is a service or one slot of it. */
@@ -198,6 +201,14 @@ export interface NodeRow {
   readonly engine: { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string } | null
   /** What its active tasks really use (CPU millicores, memory MiB) as its advert last said; null before any measurement (`peer top`). */
   readonly used?: TopAmount | null
+}
+
+/** `peer endpoints --json`: the asked agent's view. */
+export interface EndpointsAnswer {
+  readonly self: string
+  /** How this agent forwards (kernel, userspace, off) and why, its service range, DNS and listeners. */
+  readonly discovery: DiscoveryStatus
+  readonly ports: readonly ServicePortRow[]
 }
 
 export interface Reason {

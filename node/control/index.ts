@@ -36,6 +36,7 @@ export {
   type AskRequestOf,
   type ControlApi,
   type DesiredReplicaStats,
+  type EndpointsAnswer,
   type ExecAnswer,
   type HealthAnswer,
   type LogLine,

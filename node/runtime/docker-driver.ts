@@ -41,9 +41,10 @@ import { appendFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { compareSlots, CONTAINER_SECRETS_DIR, parseSlot, type ServiceName, type SlotId } from '../../core/index.js'
-import type { ServiceSpec } from '../../core/index.js'
+import type { PortSpec, ServiceSpec } from '../../core/index.js'
 import type { TaskState, TaskView } from '../../core/index.js'
 import {
+  DNS_VARIABLE,
   peerEnvironment,
   SECRETS_DIR_VARIABLE,
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
@@ -110,6 +111,10 @@ interface Instance {
   readonly adopted: boolean
   /** The host directory mounted at /run/secrets, when the start carried one. */
   readonly secretsDir?: string
+  /** Host ports published for the container: the task's bound ports (ingress ones picked by its peer). */
+  readonly publish: readonly PortSpec[]
+  /** The agent's DNS server (`address:port`) the container resolves with, when it serves one. */
+  readonly dns?: string
   state: TaskState
   startedAtMs: number
   container?: Docker.Container
@@ -177,8 +182,9 @@ export class DockerDriver implements RuntimeDriver {
       if (resumed !== undefined) return resumed
     }
     const secrets = options.secretsDir === undefined ? {} : { [SECRETS_DIR_VARIABLE]: CONTAINER_SECRETS_DIR }
-    const env = Object.entries({ ...spec.env, ...peerEnvironment(task), ...secrets }).map(([key, value]) => `${key}=${value}`)
-    const instance = newInstance(task.slot, spec, task.specHash, env, false, this.now(), options.secretsDir)
+    const dns = options.dns === undefined ? {} : { [DNS_VARIABLE]: options.dns }
+    const env = Object.entries({ ...spec.env, ...peerEnvironment(task), ...secrets, ...dns }).map(([key, value]) => `${key}=${value}`)
+    const instance = newInstance(task.slot, spec, task.specHash, env, false, this.now(), options.secretsDir, task.ports, options.dns)
     this.tasks.set(task.slot, instance)
     this.emit(instance, 'starting')
     await this.launch(instance)
@@ -306,7 +312,8 @@ export class DockerDriver implements RuntimeDriver {
     const spec = instance.spec
     const exposed: Record<string, object> = {}
     const bindings: Record<string, Array<{ HostPort: string; HostIp?: string }>> = {}
-    for (const port of spec.ports) {
+    // The ports the task binds on this host: an ingress port's task gets the port its peer picked.
+    for (const port of instance.publish) {
       const key = `${port.container}/${port.protocol}`
       exposed[key] = {}
       ;(bindings[key] ??= []).push({ HostPort: String(port.host), ...(this.init.publishAddress ? { HostIp: this.init.publishAddress } : {}) })
@@ -338,6 +345,9 @@ export class DockerDriver implements RuntimeDriver {
         ...(spec.resources.cpuMilli > 0 ? { NanoCpus: spec.resources.cpuMilli * 1_000_000 } : {}),
         ...(memoryBytes > 0 ? { Memory: memoryBytes, MemorySwap: memoryBytes } : {}),
         PortBindings: bindings,
+        // The agent answers `<service>.peer` and forwards every other name; `peer` as the search
+        // domain makes a bare service name (`redis`, as a compose file writes it) resolve too.
+        ...containerResolver(instance.dns),
         RestartPolicy: { Name: 'no' },
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(this.init.logMaxBytes ?? 10 * 1024 * 1024), 'max-file': '2' } },
         ...(this.init.binds && this.init.binds.length > 0 ? { Binds: [...this.init.binds] } : {}),
@@ -603,10 +613,25 @@ export function describeStartError(spec: ServiceSpec, error: unknown): string {
   return `cannot start the container: ${message}`
 }
 
-function newInstance(slot: SlotId, spec: ServiceSpec, specHash: string, env: readonly string[], adopted: boolean, startedAtMs: number, secretsDir?: string): Instance {
+/**
+ * The agent's DNS server as the container's resolver, when the container can use it: the engine
+ * takes no port (so it must be 53), and a loopback address would be the container's own loopback,
+ * where nothing answers — the container then keeps the engine's resolvers.
+ */
+export function containerResolver(dns: string | undefined): { Dns: string[]; DnsSearch: string[] } | Record<string, never> {
+  const match = dns === undefined ? null : /^(\d+\.\d+\.\d+\.\d+):53$/.exec(dns)
+  if (match === null || match[1]!.startsWith('127.')) return {}
+  return { Dns: [match[1]!], DnsSearch: ['peer'] }
+}
+
+function newInstance(
+  slot: SlotId, spec: ServiceSpec, specHash: string, env: readonly string[], adopted: boolean, startedAtMs: number, secretsDir?: string,
+  publish: readonly PortSpec[] = spec.ports, dns?: string,
+): Instance {
   return {
-    slot, service: spec.name, specHash, spec, env, adopted, state: 'starting', startedAtMs,
+    slot, service: spec.name, specHash, spec, env, adopted, state: 'starting', startedAtMs, publish,
     ...(secretsDir === undefined ? {} : { secretsDir }),
+    ...(dns === undefined ? {} : { dns }),
     launched: deferred(), finished: deferred(), watching: new AbortController(),
   }
 }

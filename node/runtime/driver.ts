@@ -134,7 +134,16 @@ export interface LogOptions {
 export interface StartOptions {
   /** The task's secret files (see the contract above); absent when the spec lists no secrets. */
   readonly secretsDir?: string
+  /**
+   * The agent's DNS server for `<service>.peer` names (node/discovery), as `address:port`; absent
+   * when it serves none. A process finds it in PEER_DNS; a container gets it as its resolver (port 53
+   * only: the engine takes no port), with `peer` as its search domain so bare service names resolve.
+   */
+  readonly dns?: string
 }
+
+/** Where a task finds the agent's DNS server, in its environment. */
+export const DNS_VARIABLE = 'PEER_DNS'
 
 /** Where a task finds its secret files, in its environment. */
 export const SECRETS_DIR_VARIABLE = 'PEER_SECRETS_DIR'
@@ -165,4 +174,18 @@ export type ProbeObserver = (probe: { readonly service: ServiceName; readonly pa
  */
 export function peerEnvironment(task: TaskView): Record<string, string> {
   return { PEER_SLOT: task.slot, PEER_SERVICE: task.service, PEER_SPEC_HASH: task.specHash }
+}
+
+/**
+ * The host ports a process must listen on, as Nomad's NOMAD_PORT_<label>: `PEER_PORT_<container>`
+ * (`…_UDP` for udp) for every port, and `PORT` for the first tcp one — an ingress port's task binds
+ * the port its peer picked, not the one written. A container listens on its container port instead.
+ */
+export function portEnvironment(task: TaskView): Record<string, string> {
+  const env: Record<string, string> = {}
+  for (const port of task.ports) {
+    env[`PEER_PORT_${port.container}${port.protocol === 'udp' ? '_UDP' : ''}`] = String(port.host)
+    if (port.protocol === 'tcp' && env.PORT === undefined) env.PORT = String(port.host)
+  }
+  return env
 }

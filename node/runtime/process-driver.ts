@@ -43,7 +43,9 @@ import { compareSlots, parseSlot, type ServiceName, type SlotId } from '../../co
 import type { ServiceSpec } from '../../core/index.js'
 import type { TaskState, TaskView } from '../../core/index.js'
 import {
+  DNS_VARIABLE,
   peerEnvironment,
+  portEnvironment,
   SECRETS_DIR_VARIABLE,
   type DriverComponents, type LogOptions, type RunningTaskInfo, type RuntimeDriver, type StartOptions, type StartResult, type TaskListener,
   type ProbeObserver,
@@ -168,7 +170,10 @@ export class ProcessDriver implements RuntimeDriver {
       const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state))
       if (resumed !== undefined) return resumed
     }
-    const env = { ...this.baseEnv, ...spec.env, ...peerEnvironment(task), ...secretsEnvironment(options.secretsDir) }
+    const env = {
+      ...this.baseEnv, ...spec.env, ...portEnvironment(task), ...peerEnvironment(task), ...secretsEnvironment(options.secretsDir),
+      ...(options.dns === undefined ? {} : { [DNS_VARIABLE]: options.dns }),
+    }
     const instance = this.newInstance(task.slot, spec, task.specHash, env, false, this.now(), options.secretsDir)
     this.tasks.set(task.slot, instance)
     this.emit(instance, 'starting')

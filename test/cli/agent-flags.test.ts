@@ -4,7 +4,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { parseLabels, toMultiaddr } from '../../cli/commands/agent.js'
+import { discoverySettings, parseLabels, toMultiaddr } from '../../cli/commands/agent.js'
 import { parsePair } from '../../cli/commands/scale.js'
 import { EXIT_INVALID_INPUT, UsageError } from '../../cli/exit-codes.js'
 
@@ -72,7 +72,7 @@ labels('keys starting with "peer." are reserved for the built-in labels, and ref
   for (const flags of [['peer.x=1'], ['zone=a,peer.hostname=edge-1'], ['peer.id=me']]) {
     const message = usageError(() => parseLabels(flags))
     assert.ok(message.startsWith('--labels: '), message)
-    assert.match(message, /keys starting with "peer\." are reserved for the labels every agent sets itself \(peer\.hostname, peer\.id, peer\.os, peer\.arch\)/)
+    assert.match(message, /keys starting with "peer\." are reserved for the labels every agent sets itself \(peer\.hostname, peer\.id, peer\.os, peer\.arch, peer\.mesh\)/)
   }
   assert.match(usageError(() => parseLabels(['peer.x=1'])), '"peer.x"')
   // Only the prefix with its dot: other keys that start with "peer" are the operator's.
@@ -81,8 +81,8 @@ labels('keys starting with "peer." are reserved for the built-in labels, and ref
 
 labels('room is left for the built-in labels in an advert of 64', () => {
   const many = (n: number): string[] => Array.from({ length: n }, (_, i) => `k${i}=v`)
-  assert.is(Object.keys(parseLabels(many(60))).length, 60)
-  assert.match(usageError(() => parseLabels(many(61))), /at most 60 labels/)
+  assert.is(Object.keys(parseLabels(many(59))).length, 59)
+  assert.match(usageError(() => parseLabels(many(60))), /at most 59 labels/)
 })
 
 labels('a key of 253 characters is the longest accepted', () => {
@@ -181,3 +181,24 @@ for (const given of BAD_PAIRS) {
 labels.run()
 addresses.run()
 pairs.run()
+
+// --- discoverySettings ----------------------------------------------------------------------------
+
+const discovery = suite('discoverySettings')
+
+discovery('good values', () => {
+  assert.equal(discoverySettings({ mesh: 'auto' }), { mesh: 'auto' })
+  assert.equal(discoverySettings({ mesh: 'userspace', serviceCidr: '10.253.0.0/16', dns: '127.0.0.1:5353' }), { mesh: 'userspace', serviceCidr: '10.253.0.0/16', dns: { host: '127.0.0.1', port: 5353 } })
+  assert.equal(discoverySettings({ mesh: 'off', dns: 'off' }), { mesh: 'off', dns: 'off' })
+  assert.equal(discoverySettings({ mesh: 'kernel', dns: ':53' }), { mesh: 'kernel', dns: { port: 53 } })
+})
+
+discovery('bad values name their flag', () => {
+  assert.match(usageError(() => discoverySettings({ mesh: 'ipvs' })), /^--mesh: expected auto, kernel, userspace, off, got "ipvs"/)
+  assert.match(usageError(() => discoverySettings({ mesh: 'auto', serviceCidr: '10.0.0.0' })), /^--service-cidr: expected an IPv4 range/)
+  assert.match(usageError(() => discoverySettings({ mesh: 'auto', serviceCidr: '10.0.0.5/24' })), /^--service-cidr: .*did you mean 10\.0\.0\.0\/24/)
+  assert.match(usageError(() => discoverySettings({ mesh: 'auto', dns: 'localhost' })), /^--dns: expected host:port/)
+  assert.match(usageError(() => discoverySettings({ mesh: 'auto', dns: '127.0.0.1:70000' })), /^--dns: port 70000 is over 65535/)
+})
+
+discovery.run()

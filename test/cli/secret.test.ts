@@ -53,6 +53,8 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
     engine: { state: 'off', detail: 'containers are turned off' },
     slotHistory: new SlotHistory(),
     clusterKey: KEY,
+    discovery: undefined,
+    ownPorts: () => [],
   }
 }
 

@@ -19,7 +19,7 @@ import { repoRoot } from '../cli/run-cli.js'
 import { PEER_COMMAND } from '../peer-command.js'
 import { inNamespace } from './command.js'
 import { mountTmpfs, unmountUnder } from './mounts.js'
-import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
+import { addClient, checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, TEMP_PREFIX, type NetworkPlan } from './network.js'
 
 export const AGENT_PORT = 4001
 /**
@@ -65,7 +65,10 @@ export interface HostsInit {
    * byte without touching this machine's disk. Absent: plain directories under the run's base.
    */
   readonly dataDirMiB?: number
-  /** Agents run containers on this machine's Docker engine (`--docker auto`) as well as processes. */
+  /**
+   * Agents run containers (`--docker auto`) as well as processes: on this machine's Docker engine,
+   * or on the one DOCKER_HOST names in agentEnvFor (each host its own: engines.ts).
+   */
   readonly docker?: boolean
   /**
    * The path of another build's `cli/main.js` to run agents from (to compare builds), instead of the
@@ -74,6 +77,13 @@ export interface HostsInit {
   readonly builtCli?: string
   /** How long an agent may take to listen after its start (READY_TIMEOUT_MS by default). */
   readonly readyTimeoutMs?: number
+  /**
+   * A place for clients outside every host (network.ts addClient): the bridge's namespace gets an
+   * address on the hosts' network. Hosts.client names it.
+   */
+  readonly client?: boolean
+  /** More environment for one host's agent (e.g. DOCKER_HOST naming the host's own engine). */
+  readonly agentEnvFor?: (host: Host) => Readonly<Record<string, string>>
 }
 
 export class Hosts {
@@ -118,6 +128,7 @@ export class Hosts {
     made.registerHandlers()
     try {
       await createNetwork(plan)
+      if (init.client === true) await addClient(plan)
       // What `peer init --data D1`, then `peer init --data Di --key-file D1/swarm.key` do, called
       // in-process: five CLI processes would cost seconds of CPU on a small machine for nothing.
       const firstKey = dataDirLayout(join(base, 'h1')).swarmKey
@@ -133,6 +144,12 @@ export class Hosts {
       throw error
     }
     return made
+  }
+
+  /** Where clients outside every host run (HostsInit.client): a namespace and its address. */
+  get client(): { readonly namespace: string; readonly address: string } {
+    if (this.init.client !== true) throw new Error('these hosts were made without a client place (HostsInit.client)')
+    return { namespace: this.plan.bridgeNamespace, address: this.plan.clientAddress }
   }
 
   host(name: string): Host {
@@ -164,7 +181,8 @@ export class Hosts {
       ...(joinAddresses.length > 0 ? ['--join', ...joinAddresses] : []),
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.
-    const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] })
+    const env = this.init.agentEnvFor === undefined ? {} : { env: { ...process.env, ...this.init.agentEnvFor(host) } }
+    const child = spawn(command[0]!, command.slice(1), { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'], ...env })
     const log = createWriteStream(host.log, { flags: 'a' })
     // A log that cannot be written must not end the run: its lines are dropped instead.
     log.on('error', () => {

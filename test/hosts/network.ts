@@ -21,6 +21,11 @@ export interface NetworkPlan {
   readonly bridgeNamespace: string
   readonly hosts: readonly HostAddress[]
   readonly prefixLength: 24
+  /**
+   * An address for clients from outside the hosts (the last of the /24): given to the bridge in its
+   * namespace by addClient(), so a process there reaches every host as a machine on their LAN would.
+   */
+  readonly clientAddress: string
 }
 
 const NAME = /^ph(\d+)-(?:\d+|br)$/
@@ -36,7 +41,7 @@ export function planNetwork(count: number, pid = process.pid): NetworkPlan {
   if (count < 1 || count > 250) throw new RangeError(`hosts: 1 to 250, not ${count}`)
   const subnet = `10.${200 + (pid % 50)}.${pid % 250}`
   const hosts = Array.from({ length: count }, (_, i) => ({ index: i + 1, namespace: `ph${pid}-${i + 1}`, address: `${subnet}.${i + 1}` }))
-  return { bridgeNamespace: `ph${pid}-br`, hosts, prefixLength: 24 }
+  return { bridgeNamespace: `ph${pid}-br`, hosts, prefixLength: 24, clientAddress: `${subnet}.254` }
 }
 
 /** Makes the namespaces, the bridge and the links, and brings everything up. */
@@ -56,6 +61,15 @@ export async function createNetwork(plan: NetworkPlan): Promise<void> {
     await run(['ip', '-n', host.namespace, 'link', 'set', 'eth0', 'up'])
     await run(['ip', '-n', host.namespace, 'link', 'set', 'lo', 'up'])
   }
+}
+
+/**
+ * Gives the bridge's namespace the plan's client address, so that processes started there (with
+ * `ip netns exec <bridge namespace>`) are clients on the hosts' network, outside every host.
+ */
+export async function addClient(plan: NetworkPlan): Promise<void> {
+  await run(['ip', '-n', plan.bridgeNamespace, 'addr', 'add', `${plan.clientAddress}/${plan.prefixLength}`, 'dev', 'br0'])
+  await run(['ip', '-n', plan.bridgeNamespace, 'link', 'set', 'lo', 'up'])
 }
 
 /** Whether this machine lets us make namespaces at all: a clear error up front beats a half-made network. */

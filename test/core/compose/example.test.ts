@@ -52,7 +52,7 @@ Example('translates as documented', () => {
     replicas: 3,
     resources: { cpu: '1000m', memory: 512 },
     constraints: [{ label: 'zone', op: '==', value: 'eu' }],
-    ports: [{ host: 80, container: 8000, protocol: 'tcp' }],
+    ports: [{ host: 80, container: 8000, protocol: 'tcp', mode: 'ingress' }],
     healthcheck: { command: ['/bin/sh', '-c', 'curl -f http://localhost:8000/health'], interval: '10s', timeout: '30s', retries: 3, startPeriod: '0s' },
     update: { parallelism: 1, order: 'start-first', autoRollback: true },
     secrets: ['db_password'],
@@ -61,7 +61,6 @@ Example('translates as documented', () => {
   assert.equal(result.secrets, [{ name: 'db_password', kind: 'secret', file: '/srv/shop/secrets/db_password.txt', external: false, declaredAt: 'secrets.db_password', sourceFile: 'docker-compose.yml' }])
   assert.equal(result.warnings.map((w) => `${w.file}: ${line(w)}`).sort(), [
     'docker-compose.yml: services.web.depends_on: ignored: peer starts services independently and restarts failed tasks; let clients retry, or gate readiness with a healthcheck',
-    'docker-compose.yml: services.web.ports: published in ingress mode (the default): peer has no routing mesh yet, so a port answers only on the hosts running a replica; write mode: host to say so',
   ])
 })
 

@@ -93,7 +93,7 @@ Document('applies to values, not keys', () => {
 Document('interpolated numbers are read as numbers where compose expects one', () => {
   const result = translate({ services: { web: { image: 'nginx:${TAG}', deploy: { replicas: '${N}' }, ports: ['${PORT}:80'] } } }, { environment: ENV })
   assert.ok(result.ok)
-  if (result.ok) assert.equal(result.services, [{ name: 'web', image: 'nginx:1.25', replicas: 3, resources: { cpu: '0m', memory: 0 }, ports: [{ host: 8080, container: 80, protocol: 'tcp' }] }])
+  if (result.ok) assert.equal(result.services, [{ name: 'web', image: 'nginx:1.25', replicas: 3, resources: { cpu: '0m', memory: 0 }, ports: [{ host: 8080, container: 80, protocol: 'tcp', mode: 'ingress' }] }])
 })
 
 Document('an unset variable warns once per variable in a file, at its first use', () => {

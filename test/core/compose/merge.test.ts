@@ -49,9 +49,9 @@ Merge('ports are appended, a repeated one kept once', () => {
     { services: { web: { ports: ['8080:80/tcp', '9090:90/tcp'] } } },
   )
   assert.equal(service.ports, [
-    { host: 8080, container: 80, protocol: 'tcp' },
+    { host: 8080, container: 80, protocol: 'tcp', mode: 'ingress' },
     { host: 8443, container: 443, protocol: 'tcp' },
-    { host: 9090, container: 90, protocol: 'tcp' },
+    { host: 9090, container: 90, protocol: 'tcp', mode: 'ingress' },
   ])
 })
 

@@ -131,7 +131,7 @@ Project('extends within the file merges the base under the service', () => {
   assert.ok(result.ok)
   if (!result.ok) return
   const byName = Object.fromEntries(result.services.map((s) => [s.name, s]))
-  assert.equal(byName.web, { name: 'web', image: 'app', command: ['serve'], env: { A: '1', B: '2' }, replicas: 2, resources: { cpu: '0m', memory: 0 }, ports: [{ host: 80, container: 80, protocol: 'tcp' }] })
+  assert.equal(byName.web, { name: 'web', image: 'app', command: ['serve'], env: { A: '1', B: '2' }, replicas: 2, resources: { cpu: '0m', memory: 0 }, ports: [{ host: 80, container: 80, protocol: 'tcp', mode: 'ingress' }] })
   assert.equal(byName.worker!.replicas, 5)
   assert.equal(byName.worker!.env, { A: '1', B: '2' })
 })

@@ -8,6 +8,7 @@ import {
   SECRET_LIMITS, SECRET_NAME_PATTERN, secretFileName, SPEC_LIMITS, STRATEGIES, UPDATE_ORDERS, VOLUME_NAME_PATTERN,
   type Constraint, type ConstraintOp, type DurationRange, type HealthcheckSpec, type MountSpec, type PortSpec, type Resources,
   type RestartPolicy, type SecretRef, type ServiceName, type ServiceSpec, type UpdatePolicy,
+  TASK_PORT_RANGE,
 } from '../../../core/index.js'
 import { SERVICE_NAME_PATTERN } from '../../../core/placement/ids.js'
 import { compileLabelPattern } from '../../../core/service-spec/label-pattern.js'
@@ -65,11 +66,17 @@ const valuesArb = (op: ConstraintOp): fc.Arbitrary<string[]> => {
 const constraintArb: fc.Arbitrary<Constraint> = fc.constantFrom(...CONSTRAINT_OPS).chain((op) =>
   objectOf({ label: labelKeyArb, op: fc.constant(op), values: valuesArb(op) }))
 
-const portArb: fc.Arbitrary<PortSpec> = objectOf({
-  host: boundedArb(1, 65_535),
-  container: boundedArb(1, 65_535),
-  protocol: fc.constantFrom('tcp' as const, 'udp' as const),
-})
+const protocolArb = fc.constantFrom('tcp' as const, 'udp' as const)
+const portArb: fc.Arbitrary<PortSpec> = fc.oneof(
+  objectOf({ host: boundedArb(1, 65_535), container: boundedArb(1, 65_535), protocol: protocolArb }),
+  // Ingress: published on every peer (outside the range peers give tasks) or nowhere (0).
+  objectOf({
+    host: fc.oneof(fc.constant(0), boundedArb(1, TASK_PORT_RANGE.first - 1), boundedArb(TASK_PORT_RANGE.last + 1, 65_535)),
+    container: boundedArb(1, 65_535),
+    protocol: protocolArb,
+    mode: fc.constant('ingress' as const),
+  }),
+)
 
 const commandArb = fc.array(textArb, { minLength: 1, maxLength: 4 })
 
@@ -184,7 +191,14 @@ export const specArb: fc.Arbitrary<ServiceSpec> = fc.tuple(runArb, objectOf({
   strategy: fc.constantFrom(...STRATEGIES),
   spreadBy: fc.oneof(fc.constant(''), labelKeyArb),
   // Two ports may not bind the same host port and protocol.
-  ports: fc.uniqueArray(portArb, { maxLength: 4, selector: (port) => `${port.host}/${port.protocol}` }),
+  // Two ports may not bind the same host port, nor name one container port published nowhere twice.
+  // Validation lists published ports before those published nowhere.
+  ports: fc.uniqueArray(portArb, { maxLength: 4, selector: (port) => (port.host === 0 ? `name ${port.container}/${port.protocol}` : `${port.host}/${port.protocol}`) })
+    .map((ports) => {
+      const published = ports.filter((port) => port.host > 0)
+      const named = new Set(published.map((port) => `${port.container}/${port.protocol}`))
+      return [...published, ...ports.filter((port) => port.host === 0 && !named.has(`${port.container}/${port.protocol}`))]
+    }),
   healthcheck: fc.option(healthcheckArb, { nil: null }),
   restart: restartArb,
   update: updateArb,

@@ -171,7 +171,7 @@ Defaults('extended resources are kept as counts, and a zero count is dropped', (
     { cpuMilli: 2000, memoryMiB: 512, extended: { gpu: 1 } })
 })
 
-const portForms: Array<{ input: unknown; expected: { host: number; container: number; protocol: string } }> = [
+const portForms: Array<{ input: unknown; expected: { host: number; container: number; protocol: string; mode?: string } }> = [
   { input: '8080:80', expected: { host: 8080, container: 80, protocol: 'tcp' } },
   { input: '53:53/udp', expected: { host: 53, container: 53, protocol: 'udp' } },
   { input: '9000', expected: { host: 9000, container: 9000, protocol: 'tcp' } },
@@ -179,6 +179,10 @@ const portForms: Array<{ input: unknown; expected: { host: number; container: nu
   { input: '65535:1/tcp', expected: { host: 65535, container: 1, protocol: 'tcp' } },
   { input: { host: 8443, container: 443 }, expected: { host: 8443, container: 443, protocol: 'tcp' } },
   { input: { host: 5353, protocol: 'udp' }, expected: { host: 5353, container: 5353, protocol: 'udp' } },
+  { input: { host: 8080, container: 80, mode: 'host' }, expected: { host: 8080, container: 80, protocol: 'tcp' } },
+  { input: { host: 8080, container: 80, mode: 'ingress' }, expected: { host: 8080, container: 80, protocol: 'tcp', mode: 'ingress' } },
+  { input: { container: 6379, mode: 'ingress' }, expected: { host: 0, container: 6379, protocol: 'tcp', mode: 'ingress' } },
+  { input: { host: 0, container: 53, protocol: 'udp', mode: 'ingress' }, expected: { host: 0, container: 53, protocol: 'udp', mode: 'ingress' } },
 ]
 for (const { input, expected } of portForms) {
   Defaults(`the port ${JSON.stringify(input)} reads as ${expected.host}:${expected.container}/${expected.protocol}`, () => {
@@ -274,6 +278,11 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   { name: 'a port object without a host port', input: web({ ports: [{ container: 80 }] }), paths: ['services.web.ports[0].host'] },
   { name: 'a port object with a container port of 0', input: web({ ports: [{ host: 80, container: 0 }] }), paths: ['services.web.ports[0].container'] },
   { name: 'a port range', input: web({ ports: ['8000-8010:80'] }), paths: ['services.web.ports[0]'] },
+  { name: 'an ingress port in the range peers give tasks', input: web({ ports: [{ host: 25000, container: 80, mode: 'ingress' }] }), paths: ['services.web.ports[0].host'], message: /20000-32000/ },
+  { name: 'an unknown port mode', input: web({ ports: [{ host: 80, mode: 'vip' }] }), paths: ['services.web.ports[0].mode'] },
+  { name: 'an ingress port published nowhere without its container port', input: web({ ports: [{ mode: 'ingress' }] }), paths: ['services.web.ports[0].container'] },
+  { name: 'a host-mode port without a host port', input: web({ ports: [{ container: 80, mode: 'host' }] }), paths: ['services.web.ports[0].host'], message: /or mode: ingress/ },
+  { name: 'the same container port reachable by name twice', input: web({ ports: [{ container: 80, mode: 'ingress' }, { container: 80, mode: 'ingress' }] }), paths: ['services.web.ports[1]'], message: /container port 80\/tcp is listed twice/ },
   { name: 'the same host port twice names the second', input: web({ ports: ['8080:80', '8080:81'] }), paths: ['services.web.ports[1]'], message: /8080\/tcp is listed twice/ },
   { name: 'ports that are not a list', input: web({ ports: '8080:80' }), paths: ['services.web.ports'] },
   // healthcheck

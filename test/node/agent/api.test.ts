@@ -45,6 +45,8 @@ function fakeAgent(events = new EventLog()): AgentContext {
     engine: { state: 'off', detail: 'containers are turned off' },
     slotHistory: new SlotHistory(),
     clusterKey: new Uint8Array(32),
+    discovery: undefined,
+    ownPorts: () => [],
   }
 }
 

@@ -380,7 +380,7 @@ cluster('bad input through the CLI is refused with a clear message and changes n
     })
     for (const row of seen) {
       const agent = row.peer === a1.peerId ? a1 : a2
-      assert.equal(row.labels, { local: `peer-${agent.index}`, 'peer.hostname': hostname(), 'peer.id': row.peer, 'peer.os': process.platform, 'peer.arch': machine() })
+      assert.equal(row.labels, { local: `peer-${agent.index}`, 'peer.hostname': hostname(), 'peer.id': row.peer, 'peer.os': process.platform, 'peer.arch': machine(), 'peer.mesh': 'userspace' })
     }
     const table = await runCli(['nodes', '--data', a1.dir])
     assert.match(table.stdout, `local=peer-1,peer.arch=${machine()},peer.hostname=${hostname()},peer.os=${process.platform}`)

@@ -14,6 +14,7 @@ export const REQUESTS: { readonly [R in RouteName]: RequestOf<R> } = {
   'GET /v1/tasks': { query: { service: 'web' } },
   'GET /v1/nodes': {},
   'GET /v1/top': {},
+  'GET /v1/endpoints': { query: { service: 'web' } },
   'GET /v1/cluster': {},
   'GET /v1/why/:target': { params: { target: `web@${PEER}` } },
   'GET /v1/slots/:slot/history': { params: { slot: `web@${PEER}` } },

@@ -1,0 +1,98 @@
+// A TCP listener of the mesh: each accepted connection is forwarded to the endpoint the router picks,
+// trying the next one when a connect fails, and reset when none is left.
+
+import { createServer, type Server, type Socket } from 'node:net'
+import type { Listener } from '../types.js'
+import type { ListenerTraffic, OpenListener } from './listener-traffic.js'
+import type { ProxySettings } from './proxy-options.js'
+import type { Router } from './router.js'
+import { splice } from './splice.js'
+import { connectFailure, dial } from './tcp-dial.js'
+
+export class TcpListener implements OpenListener {
+  readonly #server: Server
+  /** Every socket this listener owns (clients, endpoints, connects under way), for destroy(). */
+  readonly #sockets = new Set<Socket>()
+  #accepted = 0
+  #unrouted = 0
+
+  private constructor(public listener: Listener, private readonly router: Router, private readonly settings: ProxySettings) {
+    // pauseOnConnect: nothing is read from the client until its endpoint is connected, so the kernel's
+    // buffers, not ours, hold what it sends meanwhile.
+    this.#server = createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => void this.#forward(client))
+  }
+
+  /** Binds the listener; rejects with the bind error (EADDRINUSE, EACCES, EADDRNOTAVAIL…). */
+  static async open(listener: Listener, router: Router, settings: ProxySettings): Promise<TcpListener> {
+    const tcp = new TcpListener(listener, router, settings)
+    await new Promise<void>((resolve, reject) => {
+      tcp.#server.once('error', reject)
+      try {
+        tcp.#server.listen({ host: listener.host, port: listener.port, exclusive: true }, () => {
+          tcp.#server.off('error', reject)
+          resolve()
+        })
+      } catch (error) {
+        reject(error)
+      }
+    })
+    // After binding, an accept error (EMFILE) must not crash the agent; the server keeps listening.
+    tcp.#server.on('error', () => undefined)
+    return tcp
+  }
+
+  stopAccepting(): void {
+    this.#server.close()
+  }
+
+  destroy(): void {
+    this.#server.close()
+    for (const socket of this.#sockets) socket.destroy()
+  }
+
+  traffic(): ListenerTraffic {
+    return { listener: this.listener, accepted: this.#accepted, unrouted: this.#unrouted }
+  }
+
+  #own(socket: Socket): void {
+    this.#sockets.add(socket)
+    socket.once('close', () => this.#sockets.delete(socket))
+  }
+
+  async #forward(client: Socket): Promise<void> {
+    this.#accepted++
+    this.#own(client)
+    // Until spliced, a client error (reset while we connect) only needs to be swallowed: the socket closes.
+    const ignore = (): void => undefined
+    client.on('error', ignore)
+    const listener = this.listener
+    const tried = new Set<string>()
+    for (let attempt = 0; attempt < this.settings.connectAttempts && !client.destroyed; attempt++) {
+      const lease = this.router.lease(listener, tried)
+      if (lease === undefined) break
+      tried.add(lease.key)
+      const attemptDial = dial(lease.endpoint, this.settings.connectTimeoutMs)
+      this.#own(attemptDial.socket)
+      let upstream: Socket
+      try {
+        upstream = await attemptDial.connected
+      } catch (error) {
+        // Destroyed by destroy() while connecting is not the endpoint's fault.
+        if (client.destroyed) lease.closed()
+        else lease.failed(connectFailure(error))
+        continue
+      }
+      if (client.destroyed) {
+        upstream.destroy()
+        lease.closed()
+        return
+      }
+      lease.opened(upstream)
+      client.off('error', ignore)
+      splice(client, upstream, () => lease.closed(upstream))
+      return
+    }
+    this.#unrouted++
+    if (!client.destroyed) client.resetAndDestroy()
+  }
+}

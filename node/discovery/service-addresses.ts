@@ -1,0 +1,154 @@
+// Service addresses: each service gets an address on every agent — the same on all of them when
+// nothing collides, since it comes from a hash of the name — on which the agent forwards the
+// service's ports to its tasks. `<service>.peer` resolves to it, so a client names the service and
+// the agent picks the task (a Swarm VIP without an overlay). The range's first address is the
+// agent's DNS server.
+//
+// The default range is 127.77.0.0/16: loopback, so it needs no privilege and touches no interface,
+// but only processes on the host reach it. Containers on a bridge network reach the host only by a
+// non-loopback address, so for them the range is a private one (`--service-cidr 10.253.0.0/16`) that
+// the agent adds to `lo` as /32 addresses (root; removed again when the service goes or the agent
+// stops), as kube-proxy's IPVS mode does with its dummy interface. Two agents on one machine need
+// two ranges (`peer up --local` gives each its own /24).
+
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { hash32 } from '../../core/index.js'
+
+const run = promisify(execFile)
+
+export interface ServiceRange {
+  /** The range as written, e.g. 127.77.0.0/16. */
+  readonly cidr: string
+  /** The network address as a 32-bit number. */
+  readonly base: number
+  readonly size: number
+  /** Inside 127.0.0.0/8: nothing to add to an interface. */
+  readonly loopback: boolean
+}
+
+export const DEFAULT_SERVICE_CIDR = '127.77.0.0/16'
+
+/** Parses an IPv4 range `a.b.c.d/n` (n from 8 to 28); a message naming what is wrong otherwise. */
+export function parseServiceRange(cidr: string): ServiceRange | string {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr.trim())
+  if (match === null) return `expected an IPv4 range such as 127.77.0.0/16, not ${JSON.stringify(cidr)}`
+  const octets = match.slice(1, 5).map(Number)
+  const bits = Number(match[5])
+  if (octets.some((octet) => octet > 255)) return `${JSON.stringify(cidr)} is not an IPv4 address range`
+  if (bits < 8 || bits > 28) return `the range ${cidr} must have a prefix from /8 to /28 (room for services, not more than a /8)`
+  const address = ((octets[0]! << 24) | (octets[1]! << 16) | (octets[2]! << 8) | octets[3]!) >>> 0
+  const size = 2 ** (32 - bits)
+  const base = (address - (address % size)) >>> 0
+  if (base !== address) return `${cidr} is not the start of its range (did you mean ${ipOf(base)}/${bits}?)`
+  return { cidr, base, size, loopback: octets[0] === 127 }
+}
+
+export const ipOf = (value: number): string => [24, 16, 8, 0].map((shift) => (value >>> shift) & 255).join('.')
+
+/** The DNS server's address in the range: its first host address. */
+export const dnsAddressOf = (range: ServiceRange): string => ipOf(range.base + 1)
+
+/**
+ * Stable addresses for service names: a hash of the name picks the address, the next free one on a
+ * collision. An address stays its service's while the service is desired, so a client holding it
+ * keeps working; a service that goes frees it.
+ */
+export class ServiceAddresses {
+  private readonly byService = new Map<string, string>()
+  private readonly taken = new Set<string>()
+
+  constructor(readonly range: ServiceRange) {}
+
+  /** Makes the set of services `names`; returns the addresses that came and went. */
+  assign(names: Iterable<string>): { added: string[]; removed: string[] } {
+    const wanted = new Set(names)
+    const removed: string[] = []
+    for (const [service, address] of this.byService) {
+      if (wanted.has(service)) continue
+      this.byService.delete(service)
+      this.taken.delete(address)
+      removed.push(address)
+    }
+    const added: string[] = []
+    // Sorted, so that two agents with the same services resolve collisions alike.
+    for (const service of [...wanted].sort()) {
+      if (this.byService.has(service)) continue
+      const address = this.pick(service)
+      if (address === undefined) continue
+      this.byService.set(service, address)
+      this.taken.add(address)
+      added.push(address)
+    }
+    return { added, removed }
+  }
+
+  addressOf(service: string): string | undefined {
+    return this.byService.get(service)
+  }
+
+  all(): ReadonlyMap<string, string> {
+    return this.byService
+  }
+
+  private pick(service: string): string | undefined {
+    // Offsets 0 (the network), 1 (the DNS server) and size-1 (broadcast) are not given out.
+    const usable = this.range.size - 3
+    const start = hash32(service) % usable
+    for (let i = 0; i < usable; i++) {
+      const address = ipOf(this.range.base + 2 + ((start + i) % usable))
+      if (!this.taken.has(address)) return address
+    }
+    return undefined
+  }
+}
+
+/**
+ * Puts addresses of a non-loopback range on `lo` and takes them off again (`ip addr`; root). A
+ * loopback range needs nothing: Linux answers on all of 127/8.
+ */
+export class LoopbackAddresses {
+  private readonly added = new Set<string>()
+
+  constructor(private readonly range: ServiceRange, private readonly log: (line: string) => void) {}
+
+  async add(addresses: readonly string[]): Promise<void> {
+    if (this.range.loopback) return
+    for (const address of addresses) {
+      if (this.added.has(address)) continue
+      try {
+        await run('ip', ['addr', 'replace', `${address}/32`, 'dev', 'lo'])
+        this.added.add(address)
+      } catch (error) {
+        this.log(`service address ${address} could not be added to lo (needs root and iproute2): ${(error as Error).message.split('\n')[0]}`)
+      }
+    }
+  }
+
+  async remove(addresses: readonly string[]): Promise<void> {
+    for (const address of addresses) {
+      if (!this.added.delete(address)) continue
+      await run('ip', ['addr', 'del', `${address}/32`, 'dev', 'lo']).catch(() => undefined)
+    }
+  }
+
+  /** Addresses of the range left on `lo` by an agent that did not stop cleanly. */
+  async removeStale(keep: ReadonlySet<string>): Promise<void> {
+    if (this.range.loopback) return
+    const shown = await run('ip', ['-4', '-o', 'addr', 'show', 'dev', 'lo']).catch(() => ({ stdout: '' }))
+    for (const match of shown.stdout.matchAll(/inet (\d+\.\d+\.\d+\.\d+)\/32/g)) {
+      const address = match[1]!
+      if (keep.has(address) || !this.contains(address)) continue
+      await run('ip', ['addr', 'del', `${address}/32`, 'dev', 'lo']).catch(() => undefined)
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.remove([...this.added])
+  }
+
+  private contains(address: string): boolean {
+    const value = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0)
+    return value >= this.range.base && value < this.range.base + this.range.size
+  }
+}

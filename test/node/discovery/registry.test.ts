@@ -1,0 +1,155 @@
+// The endpoint registry, the listeners it asks for, service addresses and why an endpoint gets no
+// traffic: pure functions over peers' adverts and the desired specs.
+
+import fc from 'fast-check'
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { peerId, validateServices, type PeerView, type ServiceSpec, type TaskState, type TaskView } from '../../../core/index.js'
+import {
+  dnsAddressOf, endpointWhy, EndpointRegistry, listenersFor, meshHostOf, parseServiceRange, ServiceAddresses, servicePorts,
+  type DiscoveryStatus, type RegistryInputs, type ServicePortRow,
+} from '../../../node/discovery/index.js'
+
+const A = peerId('peer-a')
+const B = peerId('peer-b')
+
+function spec(name: string, body: Record<string, unknown>): ServiceSpec {
+  const result = validateServices({ services: { [name]: { driver: 'process', command: ['srv'], ...body } } })
+  if (!result.ok) throw new Error(result.errors.map((e) => `${e.path}: ${e.message}`).join('; '))
+  return result.services[0]!
+}
+
+function task(service: ServiceSpec, index: number, peer: typeof A, state: TaskState, hostPort: number): TaskView {
+  return {
+    slot: `${service.name}/${index}` as TaskView['slot'], service: service.name, peer, specHash: 'h', state, since: 0,
+    resources: service.resources, ports: service.ports.map((p) => ({ host: p.mode === 'ingress' ? hostPort : p.host, container: p.container, protocol: p.protocol })),
+  }
+}
+
+function peer(id: typeof A, tasks: TaskView[], state: PeerView['state'] = 'alive'): PeerView {
+  const none = { cpuMilli: 0, memoryMiB: 0, extended: {} }
+  return { id, state, capacity: none, allocated: none, labels: {}, drivers: ['process'], tasks }
+}
+
+const ADDRESSES: Record<string, string> = { [A]: '10.0.0.1', [B]: '10.0.0.2' }
+const inputs = (services: ServiceSpec[], peers: PeerView[]): RegistryInputs => ({ self: A, services, peers, addressOf: (p) => ADDRESSES[p] })
+
+const kv = spec('kv', { replicas: 2, ports: [{ container: 6379, mode: 'ingress' }] })
+const web = spec('web', { replicas: 2, ports: [{ host: 8080, container: 80, mode: 'ingress' }], healthcheck: { command: ['true'] } })
+
+const Registry = suite('endpoint registry')
+
+Registry('endpoints carry the task\'s host address and bound port; ready follows the healthcheck', () => {
+  const ports = servicePorts(inputs([kv, web], [
+    peer(A, [task(kv, 0, A, 'running', 21000), task(web, 0, A, 'running', 22000)]),
+    peer(B, [task(kv, 1, B, 'starting', 21001), task(web, 1, B, 'healthy', 22001)]),
+  ]))
+  assert.equal(ports.map((p) => `${p.service} ${p.target}/${p.protocol} ${p.published ?? '-'}`), ['kv 6379/tcp -', 'web 80/tcp 8080'])
+  const [kvPort, webPort] = ports
+  assert.equal(kvPort!.endpoints.map((e) => [e.slot, e.address, e.port, e.local, e.ready]), [['kv/0', '10.0.0.1', 21000, true, true], ['kv/1', '10.0.0.2', 21001, false, false]])
+  // web has a healthcheck: running is not enough.
+  assert.equal(webPort!.endpoints.map((e) => [e.slot, e.ready]), [['web/0', false], ['web/1', true]])
+})
+
+Registry('a dead peer\'s tasks are gone, a suspect peer\'s are not ready, a peer without address has none', () => {
+  const ports = servicePorts({
+    self: A, services: [kv],
+    peers: [peer(A, [task(kv, 0, A, 'running', 21000)], 'suspect'), peer(B, [task(kv, 1, B, 'running', 21001)], 'dead')],
+    addressOf: (p) => ADDRESSES[p],
+  })
+  assert.equal(ports[0]!.endpoints.map((e) => [e.slot, e.ready, e.state]), [['kv/0', false, 'running (peer suspect)']])
+  const noAddress = servicePorts({ self: A, services: [kv], peers: [peer(B, [task(kv, 1, B, 'running', 21001)])], addressOf: () => undefined })
+  assert.equal(noAddress[0]!.endpoints, [])
+})
+
+Registry('ready() lists local endpoints first and update() says whether anything changed', () => {
+  const registry = new EndpointRegistry()
+  const peers = [peer(B, [task(kv, 1, B, 'running', 21001)]), peer(A, [task(kv, 0, A, 'running', 21000)])]
+  assert.ok(registry.update(inputs([kv], peers)))
+  assert.not.ok(registry.update(inputs([kv], peers)), 'the same inputs change nothing')
+  assert.equal(registry.ready(kv.name, 6379, 'tcp').map((e) => e.slot), ['kv/0', 'kv/1'])
+  assert.equal(registry.ready(kv.name, 6379, 'udp'), [])
+  assert.ok(registry.update(inputs([kv], [peer(A, [task(kv, 0, A, 'exited', 21000)])])))
+  assert.equal(registry.ready(kv.name, 6379, 'tcp'), [])
+})
+
+Registry('property: ready endpoints are exactly the running tasks of live peers with an address, each once', () => {
+  const stateArb = fc.constantFrom<TaskState>('starting', 'running', 'healthy', 'unhealthy', 'exited')
+  fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), stateArb, fc.constantFrom<PeerView['state']>('alive', 'suspect', 'dead', 'draining')), { maxLength: 12 }), (rows) => {
+    const peers = rows.map(([onA, state, peerState], i) => peer(peerId(`p${i}`), [task(kv, i, onA ? A : B, state, 20000 + i)], peerState))
+    const registry = new EndpointRegistry()
+    registry.update({ self: A, services: [kv], peers, addressOf: (p) => `10.1.0.${p.length}` })
+    const expected = rows.flatMap(([, state, peerState], i) => ((state === 'running' || state === 'healthy') && peerState !== 'dead' && peerState !== 'suspect' ? [`kv/${i}`] : []))
+    assert.equal(registry.ready(kv.name, 6379, 'tcp').map((e) => e.slot).sort(), expected.sort())
+  }))
+})
+
+const Addresses = suite('service addresses and listeners')
+
+Addresses('a range is parsed or refused with what is wrong', () => {
+  const range = parseServiceRange('127.77.0.0/16')
+  assert.ok(typeof range !== 'string' && range.loopback && range.size === 65_536)
+  assert.is(dnsAddressOf(range as Exclude<typeof range, string>), '127.77.0.1')
+  assert.match(parseServiceRange('10.253.0.1/16') as string, /did you mean 10\.253\.0\.0\/16/)
+  assert.match(parseServiceRange('10.0.0.0/30') as string, /\/8 to \/28/)
+  assert.match(parseServiceRange('fd00::/64') as string, /IPv4 range/)
+  assert.match(parseServiceRange('300.1.1.1/8') as string, /not an IPv4/)
+})
+
+Addresses('each service keeps its address while it is desired; two agents with the same services agree', () => {
+  const range = parseServiceRange('10.253.0.0/24') as Exclude<ReturnType<typeof parseServiceRange>, string>
+  const one = new ServiceAddresses(range)
+  const two = new ServiceAddresses(range)
+  const names = Array.from({ length: 100 }, (_, i) => `svc-${i}`)
+  one.assign(names)
+  two.assign([...names].reverse())
+  for (const name of names) assert.is(one.addressOf(name), two.addressOf(name))
+  assert.is(new Set(names.map((name) => one.addressOf(name))).size, 100, 'no two services share an address')
+  const before = one.addressOf('svc-7')
+  const { removed } = one.assign(names.filter((name) => name !== 'svc-3'))
+  assert.equal(removed.length, 1)
+  assert.is(one.addressOf('svc-7'), before)
+  for (const name of names) {
+    const address = one.addressOf(name)
+    if (address !== undefined) assert.not.ok(['10.253.0.0', '10.253.0.1', '10.253.0.255'].includes(address), `${address} is reserved`)
+  }
+})
+
+Addresses('listeners: every port on the service address, ingress ports published on the mesh host, host-mode ports on neither', () => {
+  const both = spec('both', { ports: ['9000:90', { host: 8080, container: 80, mode: 'ingress' }, { container: 53, protocol: 'udp', mode: 'ingress' }] })
+  const listeners = listenersFor([both], () => '127.77.0.9', '10.0.0.1')
+  assert.equal(listeners.map((l) => `${l.role} ${l.host}:${l.port}/${l.protocol}→${l.target}`), [
+    'service 127.77.0.9:90/tcp→90',
+    'service 127.77.0.9:80/tcp→80',
+    'mesh 10.0.0.1:8080/tcp→80',
+    'service 127.77.0.9:53/udp→53',
+  ])
+  assert.is(meshHostOf(['/ip4/10.1.2.3/tcp/4001']), '10.1.2.3')
+  assert.is(meshHostOf(['/ip4/0.0.0.0/tcp/4001']), '0.0.0.0')
+  assert.is(meshHostOf([]), '0.0.0.0')
+})
+
+const Why = suite('why an endpoint takes no traffic')
+
+function row(endpoints: ServicePortRow['endpoints'], bound = true): ServicePortRow {
+  const listener = { service: kv.name, target: 6379, protocol: 'tcp' as const, host: '127.77.0.9', port: 6379, role: 'service' as const }
+  return { service: kv.name, target: 6379, protocol: 'tcp', serviceAddress: '127.77.0.9', endpoints, listeners: [bound ? { listener, bound } : { listener, bound, error: 'address in use' }] }
+}
+const endpoint = (slot: string, local: boolean, ready: boolean, total = 0): ServicePortRow['endpoints'][number] => ({
+  slot: slot as never, peer: A, address: '10.0.0.1', port: 21000, local, ready, state: ready ? 'running' : 'unhealthy',
+  traffic: total === 0 ? null : { active: 1, total, failed: 0, bytesIn: 0, bytesOut: 0 },
+})
+const USERSPACE: DiscoveryStatus = { mode: 'userspace', serviceRange: '127.77.0.0/16', dns: null, listeners: [] }
+
+Why('each reason in words', () => {
+  assert.match(endpointWhy([row([endpoint('kv/0', true, false)])], 'kv/0', USERSPACE)[0]!, /its task is unhealthy, not passing its readiness check/)
+  assert.match(endpointWhy([row([endpoint('kv/0', true, true, 3)])], 'kv/0', USERSPACE)[0]!, /takes traffic from this agent: 3 connections \(1 open\)/)
+  assert.match(endpointWhy([row([endpoint('kv/0', true, true), endpoint('kv/1', false, true)])], 'kv/1', USERSPACE)[0]!, /its own ready task first \(kv\/0\)/)
+  assert.match(endpointWhy([row([endpoint('kv/1', false, true)], false)], 'kv/1', USERSPACE)[0]!, /cannot listen for it \(127\.77\.0\.9:6379 address in use\)/)
+  assert.match(endpointWhy([row([endpoint('kv/1', false, true)])], 'kv/1', { ...USERSPACE, mode: 'off', modeReason: 'turned off (--mesh off)' })[0]!, /forwards nothing \(turned off/)
+  assert.match(endpointWhy([row([])], 'kv/4', USERSPACE)[0]!, /no endpoint/)
+})
+
+Registry.run()
+Addresses.run()
+Why.run()

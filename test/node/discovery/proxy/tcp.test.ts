@@ -6,7 +6,7 @@ import { createHash, randomBytes } from 'node:crypto'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { UserspaceProxy } from '../../../../node/discovery/proxy/index.js'
-import { ask, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, turnedAway, until, type EchoServer } from './sockets.js'
+import { ask, blackhole, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, turnedAway, until, type EchoServer } from './sockets.js'
 
 interface World {
   proxy: UserspaceProxy
@@ -151,6 +151,27 @@ tcp('a refused endpoint: the connection lands on another, and the refused one is
     assert.match(logs[0]!, /web\/0@127\.0\.0\.2:\d+ failed \(ECONNREFUSED\)/)
   } finally {
     await proxy.close()
+    await alive.close()
+  }
+})
+
+tcp('an endpoint that never answers the connect: after connectTimeoutMs the next one takes the client', async () => {
+  const alive = await tcpEcho('127.0.0.3')
+  const silent = await blackhole('127.0.0.2')
+  const source = new FixedEndpoints([endpointAt('web/0', '127.0.0.2', silent.port, { local: true }), endpointAt('web/1', alive.host, alive.port)])
+  const logs: string[] = []
+  const proxy = new UserspaceProxy({ endpoints: source, connectTimeoutMs: 300, log: (line) => logs.push(line) })
+  const port = await freePort()
+  try {
+    await proxy.apply([listenerAt(port)])
+    assert.is((await exchange(port, 'first')).toString(), 'first')
+    assert.is((await exchange(port, 'second')).toString(), 'second')
+    assert.is(proxy.traffic().find((entry) => entry.slot === 'web/0')!.failed, 1)
+    assert.is(alive.accepted, 2)
+    assert.match(logs.join('\n'), /web\/0@127\.0\.0\.2:\d+ failed \(ETIMEDOUT\)/)
+  } finally {
+    await proxy.close()
+    silent.close()
     await alive.close()
   }
 })

@@ -114,12 +114,13 @@ export interface UdpEcho {
   close(): Promise<void>
 }
 
-export async function udpEcho(host = '127.0.0.1'): Promise<UdpEcho> {
+/** A UDP server that sends every datagram back; with `answer: false`, a sink that only records them. */
+export async function udpEcho(host = '127.0.0.1', { answer = true } = {}): Promise<UdpEcho> {
   const socket: UdpSocket = createSocket('udp4')
   const senders: string[] = []
   socket.on('message', (datagram, from) => {
     senders.push(`${from.address}:${from.port}`)
-    socket.send(datagram, from.port, from.address)
+    if (answer) socket.send(datagram, from.port, from.address)
   })
   await new Promise<void>((resolve) => socket.bind(0, host, resolve))
   return { host, port: socket.address().port, senders, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) }

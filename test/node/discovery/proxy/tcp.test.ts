@@ -3,6 +3,7 @@
 // nothing can take it, and that bytes arrive intact both ways.
 
 import { createHash, randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { UserspaceProxy } from '../../../../node/discovery/proxy/index.js'
@@ -62,6 +63,37 @@ tcp('several megabytes arrive intact both ways (half-close: the client ends firs
     assert.is(trafficOf(w, 0)!.bytesIn, data.length)
   } finally {
     await end(w)
+  }
+})
+
+tcp('half-close the other way: the endpoint ends first and still receives what the client sends after', async () => {
+  let received = ''
+  let endpointDone!: () => void
+  const done = new Promise<void>((resolve) => (endpointDone = resolve))
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.end('bye first\n')
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
+    socket.on('end', () => {
+      socket.destroy()
+      endpointDone()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const proxy = new UserspaceProxy({ endpoints: new FixedEndpoints([endpointAt('web/0', '127.0.0.1', (server.address() as { port: number }).port)]) })
+  const port = await freePort()
+  try {
+    await proxy.apply([listenerAt(port)])
+    const client = await dialTcp(port)
+    let greeting = ''
+    client.on('data', (chunk: Buffer) => (greeting += chunk.toString()))
+    await new Promise<void>((resolve) => client.once('end', () => resolve()))
+    assert.is(greeting, 'bye first\n')
+    client.end('written after the endpoint ended')
+    await done
+    assert.is(received, 'written after the endpoint ended')
+  } finally {
+    await proxy.close()
+    server.close()
   }
 })
 

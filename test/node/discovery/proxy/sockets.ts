@@ -1,6 +1,7 @@
 // Real sockets for the proxy's tests: echo servers that count their connections, a fixed endpoint
 // source, free ports, and a client that reads until the other side ends.
 
+import { spawn } from 'node:child_process'
 import { createSocket, type Socket as UdpSocket } from 'node:dgram'
 import { connect, createServer, type Server, type Socket } from 'node:net'
 import type { PeerId, ServiceName, SlotId } from '../../../../core/index.js'
@@ -113,12 +114,13 @@ export interface UdpEcho {
   close(): Promise<void>
 }
 
-export async function udpEcho(host = '127.0.0.1'): Promise<UdpEcho> {
+/** A UDP server that sends every datagram back; with `answer: false`, a sink that only records them. */
+export async function udpEcho(host = '127.0.0.1', { answer = true } = {}): Promise<UdpEcho> {
   const socket: UdpSocket = createSocket('udp4')
   const senders: string[] = []
   socket.on('message', (datagram, from) => {
     senders.push(`${from.address}:${from.port}`)
-    socket.send(datagram, from.port, from.address)
+    if (answer) socket.send(datagram, from.port, from.address)
   })
   await new Promise<void>((resolve) => socket.bind(0, host, resolve))
   return { host, port: socket.address().port, senders, close: () => new Promise<void>((resolve) => socket.close(() => resolve())) }
@@ -167,4 +169,35 @@ export function turnedAway(port: number, host = '127.0.0.1'): Promise<string> {
     socket.once('end', () => resolve('end'))
     socket.once('connect', () => socket.write('anyone?'))
   })
+}
+
+/**
+ * A port whose connects never complete, as a host that drops packets: a process listens with a
+ * backlog of one and never accepts (its event loop is blocked), and the queue is filled here, so the
+ * kernel drops every further SYN.
+ */
+export async function blackhole(host: string): Promise<{ port: number; close(): void }> {
+  const script = `const s = require('net').createServer().listen({ port: 0, host: ${JSON.stringify(host)}, backlog: 1 }, () => {
+    console.log(s.address().port)
+    setTimeout(() => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 60000), 50)
+  })`
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const port = await new Promise<number>((resolve) => child.stdout!.once('data', (data) => resolve(Number(String(data).trim()))))
+  await sleep(150)
+  const fillers: Socket[] = []
+  for (;;) {
+    const socket = connect({ host, port })
+    socket.on('error', () => undefined)
+    fillers.push(socket)
+    const completed = await Promise.race([new Promise<boolean>((resolve) => socket.once('connect', () => resolve(true))), sleep(300).then(() => false)])
+    if (!completed) break
+    if (fillers.length > 20) throw new Error('blackhole: the accept queue never filled')
+  }
+  return {
+    port,
+    close: () => {
+      for (const socket of fillers) socket.destroy()
+      child.kill('SIGKILL')
+    },
+  }
 }

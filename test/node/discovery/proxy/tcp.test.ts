@@ -3,10 +3,11 @@
 // nothing can take it, and that bytes arrive intact both ways.
 
 import { createHash, randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { UserspaceProxy } from '../../../../node/discovery/proxy/index.js'
-import { ask, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, turnedAway, until, type EchoServer } from './sockets.js'
+import { ask, blackhole, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, turnedAway, until, type EchoServer } from './sockets.js'
 
 interface World {
   proxy: UserspaceProxy
@@ -62,6 +63,37 @@ tcp('several megabytes arrive intact both ways (half-close: the client ends firs
     assert.is(trafficOf(w, 0)!.bytesIn, data.length)
   } finally {
     await end(w)
+  }
+})
+
+tcp('half-close the other way: the endpoint ends first and still receives what the client sends after', async () => {
+  let received = ''
+  let endpointDone!: () => void
+  const done = new Promise<void>((resolve) => (endpointDone = resolve))
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    socket.end('bye first\n')
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString()))
+    socket.on('end', () => {
+      socket.destroy()
+      endpointDone()
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const proxy = new UserspaceProxy({ endpoints: new FixedEndpoints([endpointAt('web/0', '127.0.0.1', (server.address() as { port: number }).port)]) })
+  const port = await freePort()
+  try {
+    await proxy.apply([listenerAt(port)])
+    const client = await dialTcp(port)
+    let greeting = ''
+    client.on('data', (chunk: Buffer) => (greeting += chunk.toString()))
+    await new Promise<void>((resolve) => client.once('end', () => resolve()))
+    assert.is(greeting, 'bye first\n')
+    client.end('written after the endpoint ended')
+    await done
+    assert.is(received, 'written after the endpoint ended')
+  } finally {
+    await proxy.close()
+    server.close()
   }
 })
 
@@ -151,6 +183,27 @@ tcp('a refused endpoint: the connection lands on another, and the refused one is
     assert.match(logs[0]!, /web\/0@127\.0\.0\.2:\d+ failed \(ECONNREFUSED\)/)
   } finally {
     await proxy.close()
+    await alive.close()
+  }
+})
+
+tcp('an endpoint that never answers the connect: after connectTimeoutMs the next one takes the client', async () => {
+  const alive = await tcpEcho('127.0.0.3')
+  const silent = await blackhole('127.0.0.2')
+  const source = new FixedEndpoints([endpointAt('web/0', '127.0.0.2', silent.port, { local: true }), endpointAt('web/1', alive.host, alive.port)])
+  const logs: string[] = []
+  const proxy = new UserspaceProxy({ endpoints: source, connectTimeoutMs: 300, log: (line) => logs.push(line) })
+  const port = await freePort()
+  try {
+    await proxy.apply([listenerAt(port)])
+    assert.is((await exchange(port, 'first')).toString(), 'first')
+    assert.is((await exchange(port, 'second')).toString(), 'second')
+    assert.is(proxy.traffic().find((entry) => entry.slot === 'web/0')!.failed, 1)
+    assert.is(alive.accepted, 2)
+    assert.match(logs.join('\n'), /web\/0@127\.0\.0\.2:\d+ failed \(ETIMEDOUT\)/)
+  } finally {
+    await proxy.close()
+    silent.close()
     await alive.close()
   }
 })

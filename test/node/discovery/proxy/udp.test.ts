@@ -174,6 +174,37 @@ udp('a flow whose endpoint answered and then went silent moves to another at its
   }
 })
 
+udp('a one-way flow stays on a silent endpoint while it is ready, and moves once it is not', async () => {
+  let now = 1_000_000
+  const sinks = [await udpEcho('127.0.0.2', { answer: false }), await udpEcho('127.0.0.3', { answer: false })]
+  const source = new FixedEndpoints(sinks.map((sink, index) => endpointAt(`web/${index}`, sink.host, sink.port)))
+  const proxy = new UserspaceProxy({ endpoints: source, now: () => now, udpReplyTimeoutMs: 3000 })
+  const port = await freePort('127.0.0.1', 'udp')
+  const client = await udpClient()
+  try {
+    await proxy.apply([listenerAt(port, 'udp')])
+    const sendAndWait = async (text: string, sink: UdpEcho) => {
+      const before = sink.senders.length
+      await client.request(port, text, 1)
+      await until(() => sink.senders.length === before + 1, `${text} to arrive`)
+    }
+    await sendAndWait('log 1', sinks[0]!)
+    now += 10_000
+    await sendAndWait('log 2', sinks[0]!)
+    // Its endpoint is being stopped: no longer ready. The flow moves once its silence has lasted.
+    source.endpoints = [{ ...source.endpoints[0]!, ready: false }, source.endpoints[1]!]
+    proxy.endpointsChanged()
+    now += 10_000
+    await sendAndWait('log 3', sinks[1]!)
+    assert.equal(sinks.map((sink) => sink.senders.length), [2, 1])
+    assert.equal(proxy.traffic().map((entry) => [entry.slot, entry.failed, entry.active]), [['web/0', 0, 0], ['web/1', 0, 1]])
+  } finally {
+    client.close()
+    await proxy.close()
+    for (const sink of sinks) await sink.close()
+  }
+})
+
 udp('no ready endpoint: the datagram is dropped and counted', async () => {
   const echo = await udpEcho()
   const { proxy, port, source } = await proxyFor([echo])

@@ -1,5 +1,5 @@
 // Kernel forwarding for the routing mesh and service addresses: NAT rules, as kube-proxy's iptables
-// mode. See docs/networking-kernel.md.
+// mode. See docs/networking.md, "Kernel forwarding in detail".
 
 export { kernelForwardingAvailable, type AvailabilityInit, type KernelForwardingCheck } from './available.js'
 export { chainNames, type ChainNames } from './chains.js'

@@ -296,8 +296,9 @@ export class PeerMachine {
     this.markDirty(report.service)
     // A task leaving (give-up) or finishing changes ownership: tell everyone now. Up/down alone can
     // wait — except during a rolling update, where every peer must see a wave settle at the same
-    // moment to open the next one together (a peer that opened it alone would bid alone).
-    this.advert.publish(now, report.ownershipChanged || this.rollingUpdate(report.service))
+    // moment to open the next one together (a peer that opened it alone would bid alone), and for a
+    // service with ports, whose traffic every peer routes by it (node/discovery).
+    this.advert.publish(now, report.ownershipChanged || this.takesTraffic(report.service) || this.rollingUpdate(report.service))
     if (this.diskFull) this.tasks.giveUpWaiting('cannot start here: the data directory is full')
     return this.flush()
   }
@@ -588,6 +589,10 @@ export class PeerMachine {
   }
 
   /** Whether some task of the service runs another version than the desired one. */
+  private takesTraffic(service: ServiceName): boolean {
+    return (this.specs.get(service)?.ports.length ?? 0) > 0
+  }
+
   private rollingUpdate(service: ServiceName): boolean {
     const spec = this.specs.get(service)
     if (spec === undefined) return false

@@ -16,7 +16,6 @@ const { write } = suiteFolder(Corpus, 'peer-compose-corpus-')
 
 const NETWORK = 'ignored: peer has no overlay networks yet'
 const DEPENDS = 'ignored: peer starts services independently'
-const INGRESS = 'published in ingress mode (the default)'
 const ROLE = 'ignored constraint: peers have no manager or worker role'
 const RESOURCES = 'peer reserves and limits by one figure; using the limits for'
 const BUILD_IGNORED = 'ignored: peer does not build images; it runs'
@@ -52,18 +51,18 @@ Corpus('example-voting-app/docker-stack.yml: a Swarm stack with update and resta
   const { services, secrets } = await loaded(['example-voting-app/docker-stack.yml'], [
     ['networks.frontend', NETWORK], ['networks.backend', NETWORK],
     ['services.db.deploy.placement.constraints[0]', ROLE],
-    ['services.vote.depends_on', DEPENDS], ['services.vote.ports', INGRESS],
-    ['services.result.depends_on', DEPENDS], ['services.result.ports', INGRESS],
+    ['services.vote.depends_on', DEPENDS],
+    ['services.result.depends_on', DEPENDS],
     ['services.worker.depends_on', DEPENDS], ['services.worker.deploy.placement.constraints[0]', ROLE],
-    ['services.visualizer.deploy.placement.constraints[0]', ROLE], ['services.visualizer.ports', INGRESS],
+    ['services.visualizer.deploy.placement.constraints[0]', ROLE],
   ])
   assertServices(services, {
     redis: { image: 'redis:alpine', update: '2 10s stop-first pause', restart: 'on-failure 1s 5 2m' },
     db: { image: 'postgres:9.4', mounts: ['volume db-data:/var/lib/postgresql/data'], env: { POSTGRES_USER: 'postgres', POSTGRES_PASSWORD: 'postgres' }, envCount: 2 },
-    vote: { image: 'dockersamples/examplevotingapp_vote:before', replicas: 2, ports: ['5000:80/tcp'], update: '2 0s stop-first pause', restart: 'on-failure 1s 5 2m' },
-    result: { image: 'dockersamples/examplevotingapp_result:before', ports: ['5001:80/tcp'], update: '2 10s stop-first pause', restart: 'on-failure 1s 5 2m' },
+    vote: { image: 'dockersamples/examplevotingapp_vote:before', replicas: 2, ports: ['mesh 5000:80/tcp'], update: '2 0s stop-first pause', restart: 'on-failure 1s 5 2m' },
+    result: { image: 'dockersamples/examplevotingapp_result:before', ports: ['mesh 5001:80/tcp'], update: '2 10s stop-first pause', restart: 'on-failure 1s 5 2m' },
     worker: { image: 'dockersamples/examplevotingapp_worker', restart: 'on-failure 10s 3 2m', labels: { APP: 'VOTING' }, labelCount: 1 },
-    visualizer: { image: 'dockersamples/visualizer:stable', ports: ['8080:8080/tcp'], mounts: ['bind /var/run/docker.sock:/var/run/docker.sock'], stopGrace: '90s' },
+    visualizer: { image: 'dockersamples/visualizer:stable', ports: ['mesh 8080:8080/tcp'], mounts: ['bind /var/run/docker.sock:/var/run/docker.sock'], stopGrace: '90s' },
   })
   assert.equal(secrets, [])
 })
@@ -75,8 +74,8 @@ Corpus('example-voting-app/docker-compose.yml: build-only services are refused; 
   ])
   const images = write('voting-images.yml', 'services: { vote: { image: "voting/vote:dev" }, result: { image: "voting/result:dev" }, worker: { image: "voting/worker:dev" } }\n')
   const { services } = await loaded([file, images], [
-    ['services.vote.build', BUILD_IGNORED], ['services.vote.depends_on', DEPENDS], ['services.vote.ports', INGRESS],
-    ['services.result.build', BUILD_IGNORED], ['services.result.depends_on', DEPENDS], ['services.result.ports', INGRESS],
+    ['services.vote.build', BUILD_IGNORED], ['services.vote.depends_on', DEPENDS],
+    ['services.result.build', BUILD_IGNORED], ['services.result.depends_on', DEPENDS],
     ['services.result.ports[1]', 'ignored host IP 127.0.0.1'],
     ['services.worker.build', BUILD_IGNORED], ['services.worker.depends_on', DEPENDS],
     ['networks.front-tier', NETWORK], ['networks.back-tier', NETWORK],
@@ -84,11 +83,11 @@ Corpus('example-voting-app/docker-compose.yml: build-only services are refused; 
   const checkScript = (script: string, interval: string): readonly [string[], string] => [['/bin/sh', '-c', script], `${interval} 30s 3 0s`]
   assertServices(services, {
     vote: {
-      image: 'voting/vote:dev', ports: ['8080:80/tcp'], mounts: [`bind ${F('example-voting-app/vote')}:/usr/local/app`],
+      image: 'voting/vote:dev', ports: ['mesh 8080:80/tcp'], mounts: [`bind ${F('example-voting-app/vote')}:/usr/local/app`],
       healthcheck: [['curl', '-f', 'http://localhost'], '15s 5s 3 10s'],
     },
     result: {
-      image: 'voting/result:dev', ports: ['8081:80/tcp', '9229:9229/tcp'], mounts: [`bind ${F('example-voting-app/result')}:/usr/local/app`],
+      image: 'voting/result:dev', ports: ['mesh 8081:80/tcp', 'mesh 9229:9229/tcp'], mounts: [`bind ${F('example-voting-app/result')}:/usr/local/app`],
       entrypoint: ['nodemon', '--inspect=0.0.0.0', 'server.js'],
     },
     worker: { image: 'voting/worker:dev' },
@@ -108,7 +107,6 @@ Corpus('swarmprom/docker-compose.yml: global agents, memory limits over reservat
     differ('dockerd-exporter'), differ('cadvisor'), differ('grafana'), differ('alertmanager'), differ('node-exporter'), differ('prometheus'), differ('caddy'),
     ['services.grafana.deploy.placement.constraints[0]', ROLE], ['services.alertmanager.deploy.placement.constraints[0]', ROLE],
     ['services.prometheus.deploy.placement.constraints[0]', ROLE], ['services.caddy.deploy.placement.constraints[0]', ROLE],
-    ['services.caddy.ports', INGRESS],
     ['services.node-exporter.environment[0]', 'peer fills in no Swarm templates such as {{.Node.ID}}'],
   ])
   const caddyfile = 'caddy_config -> /etc/caddy/Caddyfile'
@@ -143,7 +141,7 @@ Corpus('swarmprom/docker-compose.yml: global agents, memory limits over reservat
       secrets: ['node_rules -> /etc/prometheus/swarm_node.rules.yml', 'task_rules -> /etc/prometheus/swarm_task.rules.yml'],
     },
     caddy: {
-      image: 'stefanprodan/caddy', memoryMiB: 128, ports: ['3000:3000/tcp', '9090:9090/tcp', '9093:9093/tcp', '9094:9094/tcp'], secrets: [caddyfile],
+      image: 'stefanprodan/caddy', memoryMiB: 128, ports: ['mesh 3000:3000/tcp', 'mesh 9090:9090/tcp', 'mesh 9093:9093/tcp', 'mesh 9094:9094/tcp'], secrets: [caddyfile],
       healthcheck: [['curl', '-f', 'http://localhost:3000'], '5s 1s 5 0s'], env: { ADMIN_USER: 'admin', ADMIN_PASSWORD: 'admin' }, envCount: 2,
     },
   })
@@ -159,19 +157,18 @@ Corpus('atsea-sample-shop-app/docker-stack.yml: names with "_" are refused; rena
   const fixed = renamed(file, { reverse_proxy: 'reverse-proxy', payment_gateway: 'payment-gateway' }, 'atsea-stack.yml')
   const result = await loaded([fixed], [
     ['networks.front-tier', NETWORK], ['networks.back-tier', NETWORK], ['networks.payment', NETWORK],
-    ['services.reverse-proxy.ports', INGRESS], ['services.visualizer.ports', INGRESS],
     ['services.database.deploy.placement.constraints[0]', ROLE], ['services.appserver.deploy.placement.constraints[0]', ROLE],
     ['services.visualizer.deploy.placement.constraints[0]', ROLE], ['services.payment-gateway.deploy.placement.constraints[0]', ROLE],
   ])
   assertServices(result.services, {
-    'reverse-proxy': { image: 'dockersamples/atseasampleshopapp_reverse_proxy', ports: ['80:80/tcp', '443:443/tcp'], secrets: ['revprox_cert', 'revprox_key'] },
+    'reverse-proxy': { image: 'dockersamples/atseasampleshopapp_reverse_proxy', ports: ['mesh 80:80/tcp', 'mesh 443:443/tcp'], secrets: ['revprox_cert', 'revprox_key'] },
     database: {
       image: 'dockersamples/atsea_db', secrets: ['postgres_password'],
       env: { POSTGRES_USER: 'gordonuser', POSTGRES_DB_PASSWORD_FILE: '/run/secrets/postgres_password', POSTGRES_DB: 'atsea' }, envCount: 3,
     },
     appserver: { image: 'dockersamples/atsea_app', replicas: 2, secrets: ['postgres_password'], update: '2 0s stop-first rollback', restart: 'on-failure 5s 3 2m' },
     visualizer: {
-      image: 'dockersamples/visualizer:stable', ports: ['8001:8080/tcp'], mounts: ['bind /var/run/docker.sock:/var/run/docker.sock'], stopGrace: '90s',
+      image: 'dockersamples/visualizer:stable', ports: ['mesh 8001:8080/tcp'], mounts: ['bind /var/run/docker.sock:/var/run/docker.sock'], stopGrace: '90s',
       update: '1 0s stop-first rollback',
     },
     'payment-gateway': {
@@ -224,7 +221,7 @@ Corpus('dockerswarm-rocks/traefik-host.yml: ${VAR?…} in labels and command; ho
   const { services } = await loaded([file], [['networks.traefik-public', NETWORK]], variables)
   assertServices(services, {
     traefik: {
-      image: 'traefik:v2.2', ports: ['80:80/tcp', '443:443/tcp'], constraints: ['traefik-public.traefik-public-certificates == true'],
+      image: 'traefik:v2.2', ports: ['host 80:80/tcp', 'host 443:443/tcp'], constraints: ['traefik-public.traefik-public-certificates == true'],
       mounts: ['volume traefik-public-certificates:/certificates', 'bind /var/run/docker.sock:/var/run/docker.sock:ro'],
       command: {
         head: ['--providers.docker', '--providers.docker.constraints=Label(`traefik.constraint-label`, `traefik-public`)', '--providers.docker.exposedbydefault=false',
@@ -263,34 +260,33 @@ Corpus('awesome-compose-nginx-flask-mysql/compose.yaml: a file secret, $$ in a C
   await refused([file], [['services.backend.build', BUILD_REFUSED], ['services.proxy.build', BUILD_REFUSED]])
   const images = write('flask-images.yml', 'services:\n  backend: { image: "example/backend:1" }\n  proxy: { image: "example/proxy:1" }\n')
   const { services, secrets } = await loaded([F(file), images], [
-    ['services.db.expose', 'ignored'],
-    ['services.backend.build', BUILD_IGNORED], ['services.backend.depends_on', DEPENDS], ['services.backend.ports', INGRESS],
-    ['services.proxy.build', BUILD_IGNORED], ['services.proxy.depends_on', DEPENDS], ['services.proxy.ports', INGRESS],
+    ['services.backend.build', BUILD_IGNORED], ['services.backend.depends_on', DEPENDS],
+    ['services.proxy.build', BUILD_IGNORED], ['services.proxy.depends_on', DEPENDS],
     ['networks.backnet', NETWORK], ['networks.frontnet', NETWORK],
   ])
   assertServices(services, {
     db: {
       image: 'mariadb:10-focal', command: ['--default-authentication-plugin=mysql_native_password'], secrets: ['db-password'],
-      mounts: ['volume db-data:/var/lib/mysql'],
+      ports: ['name 3306/tcp', 'name 33060/tcp'], mounts: ['volume db-data:/var/lib/mysql'],
       healthcheck: [['/bin/sh', '-c', 'mysqladmin ping -h 127.0.0.1 --password="$(cat /run/secrets/db-password)" --silent'], '3s 30s 5 30s'],
       env: { MYSQL_DATABASE: 'example', MYSQL_ROOT_PASSWORD_FILE: '/run/secrets/db-password' }, envCount: 2,
     },
-    backend: { image: 'example/backend:1', ports: ['8000:8000/tcp'], secrets: ['db-password'] },
-    proxy: { image: 'example/proxy:1', ports: ['80:80/tcp'] },
+    backend: { image: 'example/backend:1', ports: ['mesh 8000:8000/tcp'], secrets: ['db-password'] },
+    proxy: { image: 'example/proxy:1', ports: ['mesh 80:80/tcp'] },
   })
   assert.equal(secretLines(secrets), ['db-password secret awesome-compose-nginx-flask-mysql/db/password.txt'])
 })
 
 Corpus('awesome-compose-pihole-cloudflared-doh/compose.yaml: .env values, one port on tcp and udp, cap_add', async () => {
   const { services } = await loaded(['awesome-compose-pihole-cloudflared-doh/compose.yaml'], [
-    ['services.cloudflared.container_name', 'ignored'], ['services.cloudflared.ports', INGRESS],
-    ['services.pihole.container_name', 'ignored'], ['services.pihole.ports', INGRESS], ['services.pihole.depends_on', DEPENDS],
+    ['services.cloudflared.container_name', 'ignored'],
+    ['services.pihole.container_name', 'ignored'], ['services.pihole.depends_on', DEPENDS],
     ['networks.dns-net', NETWORK],
   ])
   assertServices(services, {
-    cloudflared: { image: 'visibilityspots/cloudflared', ports: ['5054:5054/tcp', '5054:5054/udp'], env: { TZ: 'Etc/UTC', PORT: '5054', ADDRESS: '0.0.0.0' }, envCount: 3 },
+    cloudflared: { image: 'visibilityspots/cloudflared', ports: ['mesh 5054:5054/tcp', 'mesh 5054:5054/udp'], env: { TZ: 'Etc/UTC', PORT: '5054', ADDRESS: '0.0.0.0' }, envCount: 3 },
     pihole: {
-      image: 'pihole/pihole:latest', ports: ['53:53/tcp', '53:53/udp', '67:67/udp', '8080:80/tcp', '8443:443/tcp'], capAdd: ['NET_ADMIN'],
+      image: 'pihole/pihole:latest', ports: ['mesh 53:53/tcp', 'mesh 53:53/udp', 'mesh 67:67/udp', 'mesh 8080:80/tcp', 'mesh 8443:443/tcp'], capAdd: ['NET_ADMIN'],
       mounts: ['bind /etc/dnsmasq.d:/etc/dnsmasq.d', 'bind /etc/pihole:/etc/pihole'],
       env: { TZ: 'Etc/UTC', PIHOLE_DNS_: '172.20.0.2#5054;1.1.1.1', WEBPASSWORD: 'changeit', REV_SERVER_CIDR: '192.168.178.0/24', ServerIP: '192.168.178.X', ServerIPv6: '' },
       envCount: 9,
@@ -346,7 +342,7 @@ Corpus('airflow/docker-compose.yaml: an x- anchor merged into services, profiles
   const common = ['webserver', 'scheduler', 'worker', 'triggerer', 'init'].map((name): Problem => [`services.airflow-${name}.depends_on`, DEPENDS])
   // As airflow's guide has users do: AIRFLOW_UID in the environment, and a released image.
   const variables = { AIRFLOW_UID: '50000', AIRFLOW_IMAGE_NAME: 'apache/airflow:2.10.5' }
-  const { services } = await loaded([file], [...common, ['services.redis.expose', 'ignored'], ['services.airflow-webserver.ports', INGRESS]], variables)
+  const { services } = await loaded([file], common, variables)
   const image = 'apache/airflow:2.10.5'
   const binds = ['dags', 'logs', 'plugins'].map((dir) => `bind ${F(`airflow/${dir}`)}:/opt/airflow/${dir}`)
   const airflow = { image, user: '50000:0', mounts: binds, env: { AIRFLOW__CORE__EXECUTOR: 'CeleryExecutor', AIRFLOW__CORE__FERNET_KEY: '', _PIP_ADDITIONAL_REQUIREMENTS: '' }, envCount: 10 }
@@ -357,8 +353,8 @@ Corpus('airflow/docker-compose.yaml: an x- anchor merged into services, profiles
       image: 'postgres:13', mounts: ['volume postgres-db-volume:/var/lib/postgresql/data'], healthcheck: [['pg_isready', '-U', 'airflow'], '5s 30s 5 0s'],
       env: { POSTGRES_USER: 'airflow', POSTGRES_PASSWORD: 'airflow', POSTGRES_DB: 'airflow' }, envCount: 3,
     },
-    redis: { image: 'redis:latest', healthcheck: [['redis-cli', 'ping'], '5s 30s 50 0s'] },
-    'airflow-webserver': { ...airflow, command: ['webserver'], ports: ['8080:8080/tcp'], healthcheck: [['curl', '--fail', 'http://localhost:8080/health'], timing] },
+    redis: { image: 'redis:latest', ports: ['name 6379/tcp'], healthcheck: [['redis-cli', 'ping'], '5s 30s 50 0s'] },
+    'airflow-webserver': { ...airflow, command: ['webserver'], ports: ['mesh 8080:8080/tcp'], healthcheck: [['curl', '--fail', 'http://localhost:8080/health'], timing] },
     'airflow-scheduler': { ...airflow, command: ['scheduler'], healthcheck: [shell('airflow jobs check --job-type SchedulerJob --hostname "${HOSTNAME}"'), timing] },
     'airflow-worker': {
       ...airflow, command: ['celery', 'worker'], env: { ...airflow.env, DUMB_INIT_SETSID: '0' }, envCount: 11,
@@ -375,7 +371,7 @@ Corpus('airflow/docker-compose.yaml: an x- anchor merged into services, profiles
   assert.ok(script.includes('chown -R "50000:0" /sources/{logs,dags,plugins}'), '${AIRFLOW_UID} is interpolated')
   // Without AIRFLOW_UID the script's ${AIRFLOW_UID} is empty, with one warning for the file.
   const unset = await loaded([file], [
-    ...common, ['services.redis.expose', 'ignored'], ['services.airflow-webserver.ports', INGRESS], ['services.airflow-init.command[1]', '${AIRFLOW_UID} is not set'],
+    ...common, ['services.airflow-init.command[1]', '${AIRFLOW_UID} is not set'],
   ], { AIRFLOW_IMAGE_NAME: image })
   assert.is(unset.services.find((s) => s.name === 'airflow-webserver')!.user, '50000:0')
 })
@@ -383,7 +379,7 @@ Corpus('airflow/docker-compose.yaml: an x- anchor merged into services, profiles
 Corpus('authentik/docker-compose.yml: ${VAR:?…} from .env; without it, refused with the file\'s messages', async () => {
   const file = 'authentik/docker-compose.yml'
   const { services } = await loaded([file], [
-    ['services.server.ports', INGRESS], ['services.server.depends_on', DEPENDS], ['services.worker.ulimits', 'ignored'], ['services.worker.depends_on', DEPENDS],
+    ['services.server.depends_on', DEPENDS], ['services.worker.ulimits', 'ignored'], ['services.worker.depends_on', DEPENDS],
   ])
   const secretsOfEnv = { PG_PASS: 'placeholder-postgres-password', AUTHENTIK_SECRET_KEY: 'placeholder-secret-key-not-for-use' }
   const authentikEnv = { ...secretsOfEnv, AUTHENTIK_POSTGRESQL__PASSWORD: 'placeholder-postgres-password', AUTHENTIK_POSTGRESQL__USER: 'authentik', AUTHENTIK_REDIS__HOST: 'redis' }
@@ -399,7 +395,7 @@ Corpus('authentik/docker-compose.yml: ${VAR:?…} from .env; without it, refused
       image: 'docker.io/library/redis:alpine', command: ['--save', '60', '1', '--loglevel', 'warning'], mounts: ['volume redis:/data'],
       healthcheck: [['/bin/sh', '-c', 'redis-cli ping | grep PONG'], '30s 3s 5 20s'],
     },
-    server: { image, command: ['server'], ports: ['9000:9000/tcp', '9443:9443/tcp'], mounts: [bind('media'), bind('custom-templates', '/templates')], env: authentikEnv, envCount: 7 },
+    server: { image, command: ['server'], ports: ['mesh 9000:9000/tcp', 'mesh 9443:9443/tcp'], mounts: [bind('media'), bind('custom-templates', '/templates')], env: authentikEnv, envCount: 7 },
     worker: {
       image, command: ['worker'], user: 'root', env: authentikEnv, envCount: 7,
       mounts: [bind('certs'), bind('media'), bind('custom-templates', '/templates'), 'bind /var/run/docker.sock:/var/run/docker.sock'],
@@ -426,42 +422,42 @@ Corpus('docker-elk/docker-compose.yml: build-only services need an image; long-f
     '',
   ].join('\n'))
   const { services } = await loaded([F(file), images], [
-    ['services.elasticsearch.build', BUILD_IGNORED], ['services.elasticsearch.ports', INGRESS],
-    ['services.logstash.build', BUILD_IGNORED], ['services.logstash.ports', INGRESS], ['services.logstash.depends_on', DEPENDS],
-    ['services.kibana.build', BUILD_IGNORED], ['services.kibana.ports', INGRESS], ['services.kibana.depends_on', DEPENDS],
+    ['services.elasticsearch.build', BUILD_IGNORED],
+    ['services.logstash.build', BUILD_IGNORED], ['services.logstash.depends_on', DEPENDS],
+    ['services.kibana.build', BUILD_IGNORED], ['services.kibana.depends_on', DEPENDS],
     ['networks.elk', NETWORK],
   ])
   const config = (path: string): string => `bind ${F(`docker-elk/${path}`)}:/usr/share/${path}:ro`
   assertServices(services, {
     elasticsearch: {
-      image: 'docker.elastic.co/elasticsearch/elasticsearch:7.15.2', ports: ['9200:9200/tcp', '9300:9300/tcp'],
+      image: 'docker.elastic.co/elasticsearch/elasticsearch:7.15.2', ports: ['mesh 9200:9200/tcp', 'mesh 9300:9300/tcp'],
       mounts: [config('elasticsearch/config/elasticsearch.yml'), 'volume elasticsearch:/usr/share/elasticsearch/data'],
       env: { ES_JAVA_OPTS: '-Xmx256m -Xms256m', ELASTIC_PASSWORD: 'changeme', 'discovery.type': 'single-node' }, envCount: 3,
     },
     logstash: {
-      image: 'docker.elastic.co/logstash/logstash:7.15.2', ports: ['5044:5044/tcp', '5000:5000/tcp', '5000:5000/udp', '9600:9600/tcp'],
+      image: 'docker.elastic.co/logstash/logstash:7.15.2', ports: ['mesh 5044:5044/tcp', 'mesh 5000:5000/tcp', 'mesh 5000:5000/udp', 'mesh 9600:9600/tcp'],
       mounts: [config('logstash/config/logstash.yml'), config('logstash/pipeline')], env: { LS_JAVA_OPTS: '-Xmx256m -Xms256m' }, envCount: 1,
     },
-    kibana: { image: 'docker.elastic.co/kibana/kibana:7.15.2', ports: ['5601:5601/tcp'], mounts: [config('kibana/config/kibana.yml')] },
+    kibana: { image: 'docker.elastic.co/kibana/kibana:7.15.2', ports: ['mesh 5601:5601/tcp'], mounts: [config('kibana/config/kibana.yml')] },
   })
 })
 
 Corpus('docker-elk/docker-stack.yml: configs become secrets at their targets', async () => {
   const { services, secrets } = await loaded(['docker-elk/docker-stack.yml'], [
-    ['services.elasticsearch.ports', INGRESS], ['services.logstash.ports', INGRESS], ['services.kibana.ports', INGRESS], ['networks.elk', NETWORK],
+    ['networks.elk', NETWORK],
   ])
   assertServices(services, {
     elasticsearch: {
-      image: 'docker.elastic.co/elasticsearch/elasticsearch:7.15.2', ports: ['9200:9200/tcp', '9300:9300/tcp'],
+      image: 'docker.elastic.co/elasticsearch/elasticsearch:7.15.2', ports: ['mesh 9200:9200/tcp', 'mesh 9300:9300/tcp'],
       secrets: ['elastic_config -> /usr/share/elasticsearch/config/elasticsearch.yml'],
       env: { 'discovery.type': 'single-node', 'network.publish_host': '_eth0_', ELASTIC_PASSWORD: 'changeme' }, envCount: 4,
     },
     logstash: {
-      image: 'docker.elastic.co/logstash/logstash:7.15.2', ports: ['5044:5044/tcp', '5000:5000/tcp', '9600:9600/tcp'],
+      image: 'docker.elastic.co/logstash/logstash:7.15.2', ports: ['mesh 5044:5044/tcp', 'mesh 5000:5000/tcp', 'mesh 9600:9600/tcp'],
       secrets: ['logstash_config -> /usr/share/logstash/config/logstash.yml', 'logstash_pipeline -> /usr/share/logstash/pipeline/logstash.conf'],
       env: { LS_JAVA_OPTS: '-Xmx256m -Xms256m' }, envCount: 1,
     },
-    kibana: { image: 'docker.elastic.co/kibana/kibana:7.15.2', ports: ['5601:5601/tcp'], secrets: ['kibana_config -> /usr/share/kibana/config/kibana.yml'] },
+    kibana: { image: 'docker.elastic.co/kibana/kibana:7.15.2', ports: ['mesh 5601:5601/tcp'], secrets: ['kibana_config -> /usr/share/kibana/config/kibana.yml'] },
   })
   assert.equal(secretLines(secrets), [
     'elastic_config config docker-elk/elasticsearch/config/elasticsearch.yml', 'logstash_config config docker-elk/logstash/config/logstash.yml',
@@ -479,17 +475,16 @@ Corpus('docker-jitsi-meet/docker-compose.yml: heavy interpolation from .env, ~ i
     ...tmpfsWarnings('web'), ...tmpfsWarnings('prosody'), ...tmpfsWarnings('jicofo'), ...tmpfsWarnings('jvb'),
     option('web', 0), option('web', 1), option('web', 2, 'z'), option('web', 3), option('prosody', 0), option('prosody', 1), option('prosody', 2),
     option('jicofo', 0), option('jvb', 0),
-    ['services.web.ports', INGRESS], ['services.web.depends_on', DEPENDS],
-    ['services.prosody.expose', 'ignored'],
-    ['services.jicofo.ports', INGRESS], ['services.jicofo.ports[0]', 'ignored host IP 127.0.0.1'], ['services.jicofo.depends_on', DEPENDS],
-    ['services.jvb.ports', INGRESS], ['services.jvb.ports[1]', 'ignored host IP 127.0.0.1'], ['services.jvb.depends_on', DEPENDS],
+    ['services.web.depends_on', DEPENDS],
+    ['services.jicofo.ports[0]', 'ignored host IP 127.0.0.1'], ['services.jicofo.depends_on', DEPENDS],
+    ['services.jvb.ports[1]', 'ignored host IP 127.0.0.1'], ['services.jvb.depends_on', DEPENDS],
     ['networks.meet.jitsi', NETWORK],
   ])
   const config = `${HOME}/.jitsi-meet-cfg`
   const tmpfs = ['tmpfs /run', 'tmpfs /tmp']
   assertServices(services, {
     web: {
-      image: 'ghcr.io/jitsi/web:unstable', ports: ['8000:8000/tcp', '8443:8443/tcp'],
+      image: 'ghcr.io/jitsi/web:unstable', ports: ['mesh 8000:8000/tcp', 'mesh 8443:8443/tcp'],
       mounts: [
         `bind ${config}/web:/config`, tmpfs[0]!, `bind ${config}/storage/web:/storage`, tmpfs[1]!,
         `bind ${config}/tmp/web-load-test:/usr/share/jitsi-meet/load-test`, `bind ${config}/storage/transcripts:/usr/share/jitsi-meet/transcripts:ro`,
@@ -497,18 +492,19 @@ Corpus('docker-jitsi-meet/docker-compose.yml: heavy interpolation from .env, ~ i
       env: { TZ: 'UTC' }, envCount: 1, labels: { service: 'jitsi-web' }, labelCount: 1,
     },
     prosody: {
-      image: 'ghcr.io/jitsi/prosody:unstable',
+      // expose: reachable by name only, at the ports .env leaves to the file's defaults.
+      image: 'ghcr.io/jitsi/prosody:unstable', ports: ['name 5222/tcp', 'name 5269/tcp', 'name 5347/tcp', 'name 5280/tcp'],
       mounts: [`bind ${config}/prosody/config:/config`, `bind ${config}/prosody/prosody-plugins-custom:/prosody-plugins-custom`, ...tmpfs, `bind ${config}/storage/prosody:/var/lib/prosody`],
       env: { TZ: 'UTC', JICOFO_AUTH_PASSWORD: '', JVB_AUTH_PASSWORD: '', JIBRI_XMPP_PASSWORD: '' }, envCount: 7,
       labels: { service: 'jitsi-prosody' }, labelCount: 1,
     },
     jicofo: {
-      image: 'ghcr.io/jitsi/jicofo:unstable', ports: ['8888:8888/tcp'], mounts: [`bind ${config}/jicofo:/config`, ...tmpfs],
+      image: 'ghcr.io/jitsi/jicofo:unstable', ports: ['mesh 8888:8888/tcp'], mounts: [`bind ${config}/jicofo:/config`, ...tmpfs],
       // In list form the quotes are part of the value, as Compose reads it.
       env: { SENTRY_DSN: '"0"', JICOFO_AUTH_PASSWORD: '', TZ: 'UTC' }, envCount: 3, labels: { service: 'jitsi-jicofo' }, labelCount: 1,
     },
     jvb: {
-      image: 'ghcr.io/jitsi/jvb:unstable', ports: ['10000:10000/udp', '8080:8080/tcp'], mounts: [`bind ${config}/jvb:/config`, ...tmpfs],
+      image: 'ghcr.io/jitsi/jvb:unstable', ports: ['mesh 10000:10000/udp', 'mesh 8080:8080/tcp'], mounts: [`bind ${config}/jvb:/config`, ...tmpfs],
       env: { SENTRY_DSN: '"0"', JVB_AUTH_PASSWORD: '', TZ: 'UTC' }, envCount: 3, labels: { service: 'jitsi-jvb' }, labelCount: 1,
     },
   })
@@ -519,23 +515,21 @@ Corpus('ragflow: include: is refused; given as two -f files, profiles come from 
   // The user's fix: the included file first (the project directory and .env stay ragflow's), then
   // the main file without its include: line.
   const main = write('ragflow-main.yml', readFileSync(F('ragflow/docker-compose.yml'), 'utf8').replace(/^include:\n {2}- \.\/docker-compose-base\.yml\n/m, ''))
-  const ports = (service: string): Problem => [`services.${service}.ports`, INGRESS]
   const { services } = await loaded([F('ragflow/docker-compose-base.yml'), main], [
-    ['services.es01.tmpfs[0]', 'ignored options mode=1777,size=512m'], ['services.es01.ulimits', 'ignored'], ports('es01'),
-    ports('mysql'), ports('minio'), ports('redis'),
-    ['services.ragflow-cpu.depends_on', DEPENDS], ['services.ragflow-cpu.ulimits', 'ignored'], ['services.ragflow-cpu.extra_hosts', 'ignored'], ports('ragflow-cpu'),
+    ['services.es01.tmpfs[0]', 'ignored options mode=1777,size=512m'], ['services.es01.ulimits', 'ignored'],
+    ['services.ragflow-cpu.depends_on', DEPENDS], ['services.ragflow-cpu.ulimits', 'ignored'], ['services.ragflow-cpu.extra_hosts', 'ignored'],
     ['networks.ragflow', NETWORK],
   ])
   const check = (command: string[]): readonly [string[], string] => [command, '10s 10s 120 0s']
   assertServices(services, {
     es01: {
-      image: 'elasticsearch:8.11.3', memoryMiB: 7700, ports: ['1200:9200/tcp'], mounts: ['tmpfs /tmp', 'volume esdata01:/usr/share/elasticsearch/data'],
+      image: 'elasticsearch:8.11.3', memoryMiB: 7700, ports: ['mesh 1200:9200/tcp'], mounts: ['tmpfs /tmp', 'volume esdata01:/usr/share/elasticsearch/data'],
       healthcheck: check(['/bin/sh', '-c', 'curl http://localhost:9200']),
       env: { 'node.name': 'es01', 'discovery.type': 'single-node', ELASTIC_PASSWORD: 'infini_rag_flow', API_PROXY_SCHEME: 'python', COMPOSE_PROFILES: 'elasticsearch,cpu,metadata-mysql' },
       envCount: 113,
     },
     mysql: {
-      image: 'mysql:8.0.40', ports: ['3306:3306/tcp'], healthcheck: check(['mysqladmin', 'ping', '-uroot', '-pinfini_rag_flow']),
+      image: 'mysql:8.0.40', ports: ['mesh 3306:3306/tcp'], healthcheck: check(['mysqladmin', 'ping', '-uroot', '-pinfini_rag_flow']),
       command: [
         '--max_connections=1000', '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--default-authentication-plugin=mysql_native_password',
         '--tls_version=TLSv1.2,TLSv1.3', '--init-file', '/data/application/init.sql', '--binlog_expire_logs_seconds=604800',
@@ -544,36 +538,43 @@ Corpus('ragflow: include: is refused; given as two -f files, profiles come from 
       env: { MYSQL_ROOT_PASSWORD: 'infini_rag_flow' }, envCount: 105,
     },
     minio: {
-      image: 'pgsty/silo:RELEASE.2026-08-06T00-00-00Z', command: ['server', '--console-address', ':9001', '/data'], ports: ['9000:9000/tcp', '9001:9001/tcp'],
+      image: 'pgsty/silo:RELEASE.2026-08-06T00-00-00Z', command: ['server', '--console-address', ':9001', '/data'], ports: ['mesh 9000:9000/tcp', 'mesh 9001:9001/tcp'],
       healthcheck: check(['curl', '-f', 'http://localhost:9000/minio/health/live']), mounts: ['volume minio_data:/data'],
       env: { MINIO_ROOT_USER: 'rag_flow', MINIO_ROOT_PASSWORD: 'infini_rag_flow' }, envCount: 106,
     },
     redis: {
-      image: 'valkey/valkey:8', ports: ['6379:6379/tcp'], mounts: ['volume redis_data:/data'],
+      image: 'valkey/valkey:8', ports: ['mesh 6379:6379/tcp'], mounts: ['volume redis_data:/data'],
       command: ['redis-server', '--requirepass', 'infini_rag_flow', '--maxmemory', '128mb', '--maxmemory-policy', 'volatile-lru'],
       healthcheck: check(['redis-cli', '-a', 'infini_rag_flow', 'ping']), envCount: 104,
     },
     'ragflow-cpu': {
       image: 'infiniflow/ragflow:v0.27.0', command: ['--enable-adminserver', '--init-model-provider-tables'],
-      ports: ['80:80/tcp', '443:443/tcp', '9380:9380/tcp', '9381:9381/tcp', '9382:9382/tcp', '9384:9384/tcp', '9383:9383/tcp'],
+      ports: ['mesh 80:80/tcp', 'mesh 443:443/tcp', 'mesh 9380:9380/tcp', 'mesh 9381:9381/tcp', 'mesh 9382:9382/tcp', 'mesh 9384:9384/tcp', 'mesh 9383:9383/tcp'],
       mounts: ['ragflow/service_conf.yaml.template:/ragflow/conf/service_conf.yaml.template', 'ragflow/entrypoint.sh:/ragflow/entrypoint.sh', 'ragflow/ragflow-logs:/ragflow/logs'].map((m) => `bind ${F(m)}`),
       env: { API_PROXY_SCHEME: 'python', TEI_MODEL: 'Qwen/Qwen3-Embedding-0.6B' }, envCount: 104,
     },
   })
 })
 
-Corpus('docker-pure-ftpd/docker-compose.yml: a name with "_" is refused; renamed, a port range is ten ports', async () => {
+Corpus('docker-pure-ftpd/docker-compose.yml: a name with "_" is refused; renamed, its passive range lies where peers bind task ports; moved, ten mesh ports', async () => {
   const file = 'docker-pure-ftpd/docker-compose.yml'
   await refused([file], [['services.ftpd_server', 'e.g. to "ftpd-server"']])
-  const { services } = await loaded([renamed(file, { ftpd_server: 'ftpd-server' }, 'pure-ftpd.yml')], [
-    ['services.ftpd-server.container_name', 'ignored'], ['services.ftpd-server.ports', INGRESS],
-  ])
-  const range = Array.from({ length: 10 }, (_, i) => `${30000 + i}:${30000 + i}/tcp`)
+  // 30000-30009 is published on every peer, inside the ports peers give tasks of ingress ports:
+  // refused, one error per port as peer reads the range.
+  const inTaskRange = Array.from({ length: 10 }, (_, i): Problem => ['services.ftpd-server', `ports[${i + 1}].host (as peer reads it): ${30000 + i} is in the range peers give tasks`])
+  const ftpd = renamed(file, { ftpd_server: 'ftpd-server' }, 'pure-ftpd.yml')
+  await refused([ftpd], inTaskRange)
+  // The user's fix: pure-ftpd's passive range moved out of it, published as the server announces it.
+  const moved = write('pure-ftpd-moved.yml', readFileSync(ftpd, 'utf8')
+    .replace('"30000-30009:30000-30009"', '"40000-40009:40000-40009"')
+    .replace('PUBLICHOST: "localhost"', 'PUBLICHOST: "localhost"\n      FTP_PASSIVE_PORTS: "40000:40009"'))
+  const { services } = await loaded([moved], [['services.ftpd-server.container_name', 'ignored']])
+  const range = Array.from({ length: 10 }, (_, i) => `mesh ${40000 + i}:${40000 + i}/tcp`)
   assertServices(services, {
     'ftpd-server': {
-      image: 'stilliard/pure-ftpd', ports: ['21:21/tcp', ...range],
+      image: 'stilliard/pure-ftpd', ports: ['mesh 21:21/tcp', ...range],
       mounts: ['bind /folder_on_disk/passwd:/etc/pure-ftpd/passwd', 'bind /folder_on_disk/data:/home/username'],
-      env: { PUBLICHOST: 'localhost', FTP_USER_NAME: 'username', FTP_USER_PASS: 'mypass', FTP_USER_HOME: '/home/username' }, envCount: 4,
+      env: { PUBLICHOST: 'localhost', FTP_PASSIVE_PORTS: '40000:40009', FTP_USER_NAME: 'username', FTP_USER_PASS: 'mypass', FTP_USER_HOME: '/home/username' }, envCount: 5,
     },
   })
 })

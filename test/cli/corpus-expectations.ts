@@ -39,7 +39,11 @@ export interface Expected {
   /** `label op value`, values joined by commas. */
   readonly constraints?: readonly string[]
   readonly maxPerNode?: number
-  /** `host:container/protocol`. */
+  /**
+   * `mesh host:container/protocol` for a port every peer publishes (ingress mode), `host
+   * host:container/protocol` for one bound on the task's own host only (host mode), `name
+   * container/protocol` for one published nowhere, reachable by name only.
+   */
   readonly ports?: readonly string[]
   /** The whole command, or its first words and its length (for a long script). */
   readonly command?: readonly string[] | { readonly head: readonly string[]; readonly length: number }
@@ -81,7 +85,7 @@ function shape(spec: ServiceSpec, expected: Expected): Record<string, unknown> {
   set('extended', spec.resources.extended, Object.keys(spec.resources.extended).length === 0)
   set('constraints', spec.constraints.map((c) => `${c.label} ${c.op} ${c.values.join(',')}`), spec.constraints.length === 0)
   set('maxPerNode', spec.maxPerNode, spec.maxPerNode === 0)
-  set('ports', spec.ports.map((p) => `${p.host}:${p.container}/${p.protocol}`), spec.ports.length === 0)
+  set('ports', spec.ports.map(portText), spec.ports.length === 0)
   set('command', spec.command, spec.command.length === 0)
   if (expected.command !== undefined && !Array.isArray(expected.command)) {
     const { head } = expected.command as { head: readonly string[] }
@@ -105,6 +109,13 @@ function shape(spec: ServiceSpec, expected: Expected): Record<string, unknown> {
   const update = `${u.parallelism} ${formatDurationMs(u.delayMs)} ${u.order} ${u.autoRollback ? 'rollback' : 'pause'}`
   set('update', update, update === DEFAULT_UPDATE)
   return out
+}
+
+/** A port as Expected writes it; a port published nowhere in host mode shows as `host 0:…`, which no expectation holds. */
+function portText(port: ServiceSpec['ports'][number]): string {
+  const ingress = port.mode === 'ingress'
+  if (ingress && port.host === 0) return `name ${port.container}/${port.protocol}`
+  return `${ingress ? 'mesh' : 'host'} ${port.host}:${port.container}/${port.protocol}`
 }
 
 /** The services are exactly those expected, in file order, each as expected. */

@@ -190,6 +190,11 @@ for (const { input, expected } of portForms) {
   })
 }
 
+Defaults('ports published somewhere come before those published nowhere, each in written order', () => {
+  const ports = one({ image: 'nginx', ports: [{ container: 6379, mode: 'ingress' }, '8080:80', { container: 53, protocol: 'udp', mode: 'ingress' }, { host: 9000, mode: 'ingress' }] }).ports
+  assert.equal(ports.map((p) => `${p.host}:${p.container}/${p.protocol}`), ['8080:80/tcp', '9000:9000/tcp', '0:6379/tcp', '0:53/udp'])
+})
+
 Defaults('the same host port over tcp and udp is allowed', () => {
   assert.is(one({ image: 'dns', ports: ['53:53/tcp', '53:53/udp'] }).ports.length, 2)
 })
@@ -283,6 +288,8 @@ const errorCases: Array<{ name: string; input: unknown; paths: string[]; message
   { name: 'an ingress port published nowhere without its container port', input: web({ ports: [{ mode: 'ingress' }] }), paths: ['services.web.ports[0].container'] },
   { name: 'a host-mode port without a host port', input: web({ ports: [{ container: 80, mode: 'host' }] }), paths: ['services.web.ports[0].host'], message: /or mode: ingress/ },
   { name: 'the same container port reachable by name twice', input: web({ ports: [{ container: 80, mode: 'ingress' }, { container: 80, mode: 'ingress' }] }), paths: ['services.web.ports[1]'], message: /container port 80\/tcp is listed twice/ },
+  { name: 'a port published nowhere whose container port another entry publishes', input: web({ ports: [{ container: 80, mode: 'ingress' }, { host: 8080, container: 80, mode: 'ingress' }] }), paths: ['services.web.ports[0]'], message: /80\/tcp is already published by another entry/ },
+  { name: 'a port published nowhere whose container port a host-mode entry publishes', input: web({ ports: ['8080:80', { container: 80, mode: 'ingress' }] }), paths: ['services.web.ports[1]'], message: /already published/ },
   { name: 'the same host port twice names the second', input: web({ ports: ['8080:80', '8080:81'] }), paths: ['services.web.ports[1]'], message: /8080\/tcp is listed twice/ },
   { name: 'ports that are not a list', input: web({ ports: '8080:80' }), paths: ['services.web.ports'] },
   // healthcheck

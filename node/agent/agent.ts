@@ -231,7 +231,7 @@ export class Agent implements AgentContext {
       await serveExec(agent)
       const routes = controlRoutes(agent)
       agent.control = await startControlServer(layout.socket, routes, { log: options.log, onRequest: metrics.controlRequest })
-      metrics.attach({ self, host, transport, replica, machine, driver, log: options.log, reportUsage: (usage) => agent.reportUsage(usage) })
+      metrics.attach({ self, host, transport, replica, machine, driver, discovery, log: options.log, reportUsage: (usage) => agent.reportUsage(usage) })
       agent.metricsAddress = await openMetricsEndpoint(metrics, options.metrics, options.log)
       agent.webView = await openWebView({ choice: options.ui, dataDir: layout.root, routes, log: options.log })
       return agent

@@ -4,6 +4,7 @@
 // after (changes come in bursts: one claim changes many adverts) and applies what differs.
 
 import type { PeerId } from '../../core/index.js'
+import type { DnsServerStats } from './dns/index.js'
 import { listenersFor } from './listeners.js'
 import { EndpointRegistry, type RegistryInputs } from './registry.js'
 import { dnsAddressOf, LoopbackAddresses, ServiceAddresses, type ServiceRange } from './service-addresses.js'
@@ -29,6 +30,7 @@ export const DISCOVERY_DEFAULTS = {
 
 export interface DnsServerHandle {
   readonly address: { readonly host: string; readonly port: number }
+  stats(): DnsServerStats
   close(): Promise<void>
 }
 
@@ -146,9 +148,19 @@ export class Discovery {
     }
   }
 
+  /** What this agent's forwarder sent each endpoint since it started; empty when the mesh is off. */
+  traffic(): readonly EndpointTraffic[] {
+    return this.forwarder?.traffic() ?? []
+  }
+
+  /** The DNS server's counts since it started; undefined when it does not serve. */
+  dnsStats(): DnsServerStats | undefined {
+    return this.dnsServer?.stats()
+  }
+
   /** Every service port with its endpoints, their traffic from here, and this agent's listeners. */
   rows(service?: string): ServicePortRow[] {
-    const traffic = new Map((this.forwarder?.traffic() ?? []).map((t) => [trafficKey(t.slot, t.address, t.port, t.protocol), t]))
+    const traffic = new Map(this.traffic().map((t) => [trafficKey(t.slot, t.address, t.port, t.protocol), t]))
     return this.registry.all()
       .filter((port) => service === undefined || port.service === service)
       .map((port) => ({

@@ -20,6 +20,7 @@ import {
 import { countGossipTraffic, PROTOCOL_TOPIC, type GossipTraffic, type Host, type P2pTransport } from '../../p2p/index.js'
 import type { DriverSet, ProbeObserver } from '../runtime/index.js'
 import { definePeerMetrics, defineTaskUsageMetrics, type PeerMetrics, type TaskUsageMetrics } from './definitions.js'
+import { showDiscovery, type DiscoveryMetricsSource } from './discovery-metrics.js'
 import { FailoverTracker } from './failover-tracker.js'
 import { TaskUsageSampler, type MeasuredTask } from './task-usage.js'
 import { serveMetrics, type MetricsListen, type MetricsServer } from './http.js'
@@ -32,6 +33,8 @@ export interface MetricsSource {
   readonly replica: { storedBytes(): number; onChange(listener: () => void): () => void }
   readonly machine: Pick<PeerMachine, 'memberRecords' | 'localTasks' | 'pendingServices' | 'peerViews'>
   readonly driver: Pick<DriverSet, 'list'>
+  /** Service discovery and the routing mesh; absent: no discovery metrics have values. */
+  readonly discovery?: DiscoveryMetricsSource
   /** Hands a new measurement of this peer's tasks to its advert. */
   reportUsage(usage: readonly TaskUsage[]): void
   readonly log: (line: string) => void
@@ -241,14 +244,18 @@ export class AgentMetrics {
       this.addUp(m.gossipBytes, { topic: name, direction: 'out' }, traffic.bytesOut)
       this.addUp(m.gossipBytes, { topic: name, direction: 'in' }, traffic.bytesIn)
     }
+    if (source.discovery !== undefined) showDiscovery(m, source.discovery, this.addUp)
   }
 
-  /** Brings a counter up to a cumulative total counted elsewhere. */
-  private addUp<L extends string>(counter: { inc(labels: Partial<Record<L, string>>, value: number): void }, labels: Partial<Record<L, string>>, total: number): void {
-    const key = `${(counter as unknown as { name: string }).name} ${JSON.stringify(labels)}`
-    const delta = total - (this.added.get(key) ?? 0)
+  /**
+   * Brings a counter up to a cumulative total counted elsewhere. `key` names that total when several
+   * add to one labelled counter (each endpoint's connections to its service's); by default, the labels.
+   */
+  private readonly addUp = <L extends string>(counter: { inc(labels: Partial<Record<L, string>>, value: number): void }, labels: Partial<Record<L, string>>, total: number, key?: string): void => {
+    const id = `${(counter as unknown as { name: string }).name} ${key ?? JSON.stringify(labels)}`
+    const delta = total - (this.added.get(id) ?? 0)
     if (delta <= 0) return
-    this.added.set(key, total)
+    this.added.set(id, total)
     counter.inc(labels, delta)
   }
 

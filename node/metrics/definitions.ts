@@ -2,9 +2,10 @@
 // guidance: `_seconds`, `_bytes`, `_total`), help text, and label names. docs/monitoring.md lists the
 // same set, and a test reads both so they cannot drift apart.
 //
-// Labels are bounded: states, reasons, topics, routes and results are closed sets; `service` and
-// `slot` are bounded by the tasks this peer runs (an advert carries at most 2,048). Nothing is
-// labelled by request, peer id of another peer, or time.
+// Labels are bounded: states, reasons, topics, routes, modes and outcomes are closed sets; `service`
+// and `slot` are bounded by the tasks this peer runs (an advert carries at most 2,048), or, for the
+// discovery metrics, by the services desired since the agent started. Nothing is labelled by request,
+// endpoint, peer id of another peer, or time.
 
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 
@@ -84,5 +85,14 @@ export function definePeerMetrics(registry: Registry) {
 
     // --- control API
     controlRequests: counter('peer_control_requests_total', 'Requests to the control API, by route pattern, method and status.', ['route', 'method', 'status']),
+
+    // --- service discovery and the routing mesh
+    serviceEndpoints: gauge('peer_service_endpoints', 'Endpoints (a task on one of its service\'s ports) of each desired service, as this peer sees them, by readiness.', ['service', 'ready']),
+    meshConnections: counter('peer_mesh_connections_total', 'Connections (TCP) and flows (UDP) this peer\'s forwarder opened to endpoints of a service.', ['service', 'protocol']),
+    meshConnectFailures: counter('peer_mesh_connect_failures_total', 'Connection attempts to endpoints of a service that failed (refused, timed out); the userspace proxy only.', ['service']),
+    meshOpenConnections: gauge('peer_mesh_open_connections', 'Connections and flows to endpoints of a service open now through this peer\'s forwarder.', ['service']),
+    meshListeners: gauge('peer_mesh_listeners', 'Listeners of the routing mesh and service addresses, by whether they are bound.', ['state']),
+    meshMode: gauge('peer_mesh_mode', 'Always 1 for the mode this peer forwards in (kernel, userspace, off), 0 for the others.', ['mode']),
+    dnsQueries: counter('peer_dns_queries_total', 'Queries this peer\'s DNS server took, by what became of them.', ['outcome']),
   }
 }

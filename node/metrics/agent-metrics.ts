@@ -20,6 +20,7 @@ import {
 import { countGossipTraffic, PROTOCOL_TOPIC, type GossipTraffic, type Host, type P2pTransport } from '../../p2p/index.js'
 import type { DriverSet, ProbeObserver } from '../runtime/index.js'
 import { definePeerMetrics, defineTaskUsageMetrics, type PeerMetrics, type TaskUsageMetrics } from './definitions.js'
+import { CumulativeCounts } from './cumulative-counts.js'
 import { showDiscovery, type DiscoveryMetricsSource } from './discovery-metrics.js'
 import { FailoverTracker } from './failover-tracker.js'
 import { TaskUsageSampler, type MeasuredTask } from './task-usage.js'
@@ -74,8 +75,9 @@ export class AgentMetrics {
   private readonly failovers = new FailoverTracker()
   private readonly lastStarted = new Map<SlotId, string>()
   private readonly conflictsSeen = new Set<string>()
-  /** Cumulative counts from elsewhere (transport, gossip), as last added to our counters. */
-  private readonly added = new Map<string, number>()
+  /** Cumulative counts from elsewhere (transport, gossip, discovery), as last added to our counters. */
+  private readonly cumulative = new CumulativeCounts()
+  private readonly addUp = this.cumulative.addUp
   private readonly sampler = new TaskUsageSampler()
   private usageTimer: NodeJS.Timeout | undefined
   private sampling: Promise<void> | undefined
@@ -245,18 +247,6 @@ export class AgentMetrics {
       this.addUp(m.gossipBytes, { topic: name, direction: 'in' }, traffic.bytesIn)
     }
     if (source.discovery !== undefined) showDiscovery(m, source.discovery, this.addUp)
-  }
-
-  /**
-   * Brings a counter up to a cumulative total counted elsewhere. `key` names that total when several
-   * add to one labelled counter (each endpoint's connections to its service's); by default, the labels.
-   */
-  private readonly addUp = <L extends string>(counter: { inc(labels: Partial<Record<L, string>>, value: number): void }, labels: Partial<Record<L, string>>, total: number, key?: string): void => {
-    const id = `${(counter as unknown as { name: string }).name} ${key ?? JSON.stringify(labels)}`
-    const delta = total - (this.added.get(id) ?? 0)
-    if (delta <= 0) return
-    this.added.set(id, total)
-    counter.inc(labels, delta)
   }
 
   // --- task usage ------------------------------------------------------------------------------------

@@ -7,19 +7,18 @@
 // count that leaves the forwarder's list can never make a service's counter go back.
 
 import { parseSlot } from '../../core/index.js'
-import type { Discovery } from '../discovery/index.js'
+import type { DnsServerStats } from '../discovery/dns/index.js'
+import type { DiscoveryStatus, EndpointRegistry, EndpointTraffic } from '../discovery/index.js'
+import type { AddUp } from './cumulative-counts.js'
 import type { PeerMetrics } from './definitions.js'
 
-/** What the metrics read of the agent's service discovery. */
-export type DiscoveryMetricsSource = Pick<Discovery, 'registry' | 'status' | 'traffic' | 'dnsStats'>
-
-/** Brings a counter up to a cumulative total counted elsewhere; `key` names that total. */
-export type AddUp = <L extends string>(
-  counter: { inc(labels: Partial<Record<L, string>>, value: number): void },
-  labels: Partial<Record<L, string>>,
-  total: number,
-  key?: string,
-) => void
+/** What the metrics read of the agent's service discovery (node/discovery/discovery.ts). */
+export interface DiscoveryMetricsSource {
+  readonly registry: Pick<EndpointRegistry, 'all'>
+  status(): Pick<DiscoveryStatus, 'mode' | 'listeners'>
+  traffic(): readonly EndpointTraffic[]
+  dnsStats(): DnsServerStats | undefined
+}
 
 const MESH_MODES = ['kernel', 'userspace', 'off'] as const
 

@@ -9,7 +9,6 @@ import * as assert from 'uvu/assert'
 import { execFileSync } from 'node:child_process'
 import { Resolver } from 'node:dns/promises'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
@@ -17,6 +16,7 @@ import { LocalCluster, type LocalAgent } from '../../cli/local-cluster.js'
 import type { EndpointsAnswer } from '../../node/control/index.js'
 import { repoRoot, runCli } from './run-cli.js'
 import { waitFor, withLogTails } from '../node/agent/cluster-support.js'
+import { getRoot as get } from '../http-get.js'
 import { PEER_COMMAND } from '../peer-command.js'
 
 const MESH_PORT = 18_080
@@ -36,20 +36,6 @@ const APP = `services:
     constraints: ["local == peer-1"]
     ports: [{ host: ${MESH_PORT}, container: 80, mode: ingress }]
 `
-
-/** GET / on host:port; the status and body, or the error's code. */
-function get(host: string, port: number): Promise<{ status: number; body: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host, port, path: '/', timeout: 3_000 }, (res) => {
-      let body = ''
-      res.on('data', (chunk) => (body += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }))
-    })
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
-    req.end()
-  })
-}
 
 const endpoints = (agent: LocalAgent, service?: string): Promise<EndpointsAnswer> =>
   ask({ peer: agent.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', service === undefined ? {} : { query: { service } })

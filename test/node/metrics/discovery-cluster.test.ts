@@ -7,7 +7,6 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { request } from 'node:http'
 import { createServer, connect, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +15,7 @@ import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
 import type { EndpointsAnswer } from '../../../node/control/index.js'
 import { repoRoot, runCli } from '../../cli/run-cli.js'
 import { waitFor, withLogTails } from '../agent/cluster-support.js'
+import { getRoot } from '../../http-get.js'
 import { PEER_COMMAND } from '../../peer-command.js'
 import { scrape, valueOf, type Family } from './prometheus-text.js'
 
@@ -44,20 +44,6 @@ function freeMeshPort(): Promise<number> {
   })
 }
 
-/** GET / without keep-alive (each request its own connection, closed after the answer): status and body, or the error. */
-function get(port: number): Promise<{ status: number; body: string } | { error: string }> {
-  return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 3_000 }, (res) => {
-      let body = ''
-      res.on('data', (chunk) => (body += chunk))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: body.trim() }))
-    })
-    req.on('timeout', () => req.destroy(new Error('timeout')))
-    req.on('error', (error: NodeJS.ErrnoException) => resolve({ error: error.code ?? error.message }))
-    req.end()
-  })
-}
-
 const connections = (families: ReadonlyMap<string, Family>, service: string): number =>
   valueOf(families, 'peer_mesh_connections_total', { service, protocol: 'tcp' }) ?? 0
 
@@ -78,14 +64,14 @@ metrics('connections through the mesh and by name, DNS queries, endpoints, liste
     const applied = await runCli(['apply', '-f', file, '--data', agent.dir])
     assert.is(applied.code, 0, applied.stderr)
     await waitFor('web answers through the mesh port, having reached kv by name', 15_000, async (note) => {
-      const reply = await get(meshPort)
+      const reply = await getRoot('127.0.0.1', meshPort)
       note(JSON.stringify(reply))
       return 'status' in reply && reply.status === 200 ? reply : undefined
     })
 
     const before = await scrape(agent.metrics)
     for (let i = 0; i < REQUESTS; i++) {
-      const reply = await get(meshPort)
+      const reply = await getRoot('127.0.0.1', meshPort)
       assert.ok('status' in reply && reply.status === 200, JSON.stringify(reply))
     }
     const after = await scrape(agent.metrics)

@@ -21,6 +21,8 @@ export class UserspaceProxy implements Forwarder {
   readonly #now: () => number
   readonly #log: (line: string) => void
   readonly #open = new Map<string, OpenListener>()
+  /** Removed listeners whose connections are still open: close() must end those too. */
+  readonly #draining = new Set<OpenListener>()
   /** apply() calls run one after another: two overlapping ones must not both bind one address. */
   #applying: Promise<unknown> = Promise.resolve()
   #closed = false
@@ -56,16 +58,20 @@ export class UserspaceProxy implements Forwarder {
   async close(): Promise<void> {
     this.#closed = true
     await this.#applying
-    for (const open of this.#open.values()) open.destroy()
+    for (const open of [...this.#open.values(), ...this.#draining]) open.destroy()
     this.#open.clear()
+    this.#draining.clear()
   }
 
   async #apply(listeners: readonly Listener[]): Promise<readonly ListenerStatus[]> {
     if (this.#closed) throw new Error('UserspaceProxy: apply() after close()')
     const plan = planListeners(new Set(this.#open.keys()), listeners)
+    for (const draining of this.#draining) if (draining.drained) this.#draining.delete(draining)
     for (const key of plan.close) {
-      this.#open.get(key)!.stopAccepting()
+      const removed = this.#open.get(key)!
+      removed.stopAccepting()
       this.#open.delete(key)
+      if (!removed.drained) this.#draining.add(removed)
     }
     // By listener key; the first listener wanted at an address is the one that has it.
     const status = new Map<string, ListenerStatus>()

@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { UserspaceProxy } from '../../../../node/discovery/proxy/index.js'
-import { ask, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, udpEcho } from './sockets.js'
+import { ask, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, udpEcho, within } from './sockets.js'
 
 const apply = suite('apply(listeners)')
 
@@ -80,10 +80,14 @@ apply('a removed listener refuses new connections; the one already open keeps fl
     await dialTcp(port).then(() => assert.unreachable('the removed port still accepts'), (error: NodeJS.ErrnoException) => assert.is(error.code, 'ECONNREFUSED'))
     assert.is(await ask(open, 'after'), 'after')
     assert.is((await exchange(other, 'other')).toString(), 'other')
-    open.destroy()
     // Listening there again is a new socket on the same port.
     assert.equal((await proxy.apply([listenerAt(port), listenerAt(other)])).map((s) => s.bound), [true, true])
     assert.is((await exchange(port, 'again')).toString(), 'again')
+    // close() ends the connection still draining from the removed listener too.
+    const ended = new Promise<void>((resolve) => open.once('end', () => resolve()))
+    await proxy.close()
+    await within(ended, 'the draining connection to end')
+    open.destroy()
   } finally {
     await proxy.close()
     await echo.close()

@@ -25,6 +25,14 @@ apply('a port in use is reported for its listener alone; the others bind and for
     assert.match(status[3]!.error!, /192\.0\.2\.1:80\/tcp .*\[EADDRNOTAVAIL\]/)
     assert.is(logs.length, 2)
     assert.is((await exchange(free, 'hi')).toString(), 'hi')
+    // Applied again: the busy port is tried again (it may be free now), and not logged again.
+    const again = await proxy.apply([listenerAt(busy), listenerAt(free), listenerAt(freeUdp, 'udp'), listenerAt(80, 'tcp', '192.0.2.1')])
+    assert.equal(again.map((s) => s.bound), [false, true, true, false])
+    assert.is(logs.length, 2)
+    await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    const freed = await proxy.apply([listenerAt(busy), listenerAt(free), listenerAt(freeUdp, 'udp')])
+    assert.equal(freed.map((s) => s.bound), [true, true, true])
+    assert.is((await exchange(busy, 'now bound')).toString(), 'now bound')
   } finally {
     await proxy.close()
     blocker.close()

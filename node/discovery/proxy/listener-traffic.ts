@@ -18,5 +18,7 @@ export interface OpenListener {
   stopAccepting(): void
   /** Stops taking new connections and closes every open one. */
   destroy(): void
+  /** No connection is open any more (after stopAccepting, it can be forgotten). */
+  readonly drained: boolean
   traffic(): ListenerTraffic
 }

@@ -24,7 +24,7 @@ export interface UserspaceProxyInit {
    * per proxy, and it is short enough that an endpoint that was only briefly overloaded comes back soon.
    */
   readonly avoidFailedMs?: number
-  /** A UDP flow (one client address:port) with no datagram either way for this long is closed (30 s, as conntrack's UDP stream timeout is in the same range). */
+  /** A UDP flow (one client address:port) with no datagram either way for this long is closed (30 s, the kernel's own default for a UDP conntrack entry, nf_conntrack_udp_timeout). */
   readonly udpFlowIdleMs?: number
   /** How often idle UDP flows are looked for: the idle time is exceeded by at most this much. */
   readonly udpSweepIntervalMs?: number

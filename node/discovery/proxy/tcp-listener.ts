@@ -50,6 +50,10 @@ export class TcpListener implements OpenListener {
     for (const socket of this.#sockets) socket.destroy()
   }
 
+  get drained(): boolean {
+    return this.#sockets.size === 0
+  }
+
   traffic(): ListenerTraffic {
     return { listener: this.listener, accepted: this.#accepted, unrouted: this.#unrouted }
   }

@@ -90,6 +90,11 @@ export class UdpListener implements OpenListener {
     }
   }
 
+  /** Closing a UDP listener closes its flows: nothing is left to drain. */
+  get drained(): boolean {
+    return this.#flows.size === 0
+  }
+
   traffic(): ListenerTraffic {
     return { listener: this.listener, accepted: this.#accepted, unrouted: this.#unrouted }
   }

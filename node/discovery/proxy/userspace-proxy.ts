@@ -21,6 +21,10 @@ export class UserspaceProxy implements Forwarder {
   readonly #now: () => number
   readonly #log: (line: string) => void
   readonly #open = new Map<string, OpenListener>()
+  /** Removed listeners whose connections are still open: close() must end those too. */
+  readonly #draining = new Set<OpenListener>()
+  /** The last bind error of each listener that could not bind: apply() retries it, the log says it once. */
+  readonly #bindErrors = new Map<string, string>()
   /** apply() calls run one after another: two overlapping ones must not both bind one address. */
   #applying: Promise<unknown> = Promise.resolve()
   #closed = false
@@ -56,16 +60,20 @@ export class UserspaceProxy implements Forwarder {
   async close(): Promise<void> {
     this.#closed = true
     await this.#applying
-    for (const open of this.#open.values()) open.destroy()
+    for (const open of [...this.#open.values(), ...this.#draining]) open.destroy()
     this.#open.clear()
+    this.#draining.clear()
   }
 
   async #apply(listeners: readonly Listener[]): Promise<readonly ListenerStatus[]> {
     if (this.#closed) throw new Error('UserspaceProxy: apply() after close()')
     const plan = planListeners(new Set(this.#open.keys()), listeners)
+    for (const draining of this.#draining) if (draining.drained) this.#draining.delete(draining)
     for (const key of plan.close) {
-      this.#open.get(key)!.stopAccepting()
+      const removed = this.#open.get(key)!
+      removed.stopAccepting()
       this.#open.delete(key)
+      if (!removed.drained) this.#draining.add(removed)
     }
     // By listener key; the first listener wanted at an address is the one that has it.
     const status = new Map<string, ListenerStatus>()
@@ -80,13 +88,16 @@ export class UserspaceProxy implements Forwarder {
           ? await TcpListener.open(listener, this.#router, this.#settings)
           : await UdpListener.open(listener, this.#router, this.#settings, this.#now)
         this.#open.set(listenerKey(listener), open)
+        this.#bindErrors.delete(listenerKey(listener))
         status.set(listenerKey(listener), { listener, bound: true })
       } catch (error) {
         const message = describeBindError(listener, error)
-        this.#log(message)
+        if (this.#bindErrors.get(listenerKey(listener)) !== message) this.#log(message)
+        this.#bindErrors.set(listenerKey(listener), message)
         status.set(listenerKey(listener), { listener, bound: false, error: message })
       }
     }))
+    for (const key of this.#bindErrors.keys()) if (!plan.open.some((listener) => listenerKey(listener) === key)) this.#bindErrors.delete(key)
     return listeners.map((listener, index) => {
       const duplicate = plan.duplicates.get(index)
       return duplicate === undefined ? status.get(listenerKey(listener))! : { listener, bound: false, error: duplicate }

@@ -4,7 +4,7 @@ import { createServer } from 'node:net'
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { UserspaceProxy } from '../../../../node/discovery/proxy/index.js'
-import { ask, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, udpEcho } from './sockets.js'
+import { ask, dialTcp, endpointAt, exchange, FixedEndpoints, freePort, listenerAt, tcpEcho, udpEcho, within } from './sockets.js'
 
 const apply = suite('apply(listeners)')
 
@@ -25,6 +25,14 @@ apply('a port in use is reported for its listener alone; the others bind and for
     assert.match(status[3]!.error!, /192\.0\.2\.1:80\/tcp .*\[EADDRNOTAVAIL\]/)
     assert.is(logs.length, 2)
     assert.is((await exchange(free, 'hi')).toString(), 'hi')
+    // Applied again: the busy port is tried again (it may be free now), and not logged again.
+    const again = await proxy.apply([listenerAt(busy), listenerAt(free), listenerAt(freeUdp, 'udp'), listenerAt(80, 'tcp', '192.0.2.1')])
+    assert.equal(again.map((s) => s.bound), [false, true, true, false])
+    assert.is(logs.length, 2)
+    await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    const freed = await proxy.apply([listenerAt(busy), listenerAt(free), listenerAt(freeUdp, 'udp')])
+    assert.equal(freed.map((s) => s.bound), [true, true, true])
+    assert.is((await exchange(busy, 'now bound')).toString(), 'now bound')
   } finally {
     await proxy.close()
     blocker.close()
@@ -80,10 +88,14 @@ apply('a removed listener refuses new connections; the one already open keeps fl
     await dialTcp(port).then(() => assert.unreachable('the removed port still accepts'), (error: NodeJS.ErrnoException) => assert.is(error.code, 'ECONNREFUSED'))
     assert.is(await ask(open, 'after'), 'after')
     assert.is((await exchange(other, 'other')).toString(), 'other')
-    open.destroy()
     // Listening there again is a new socket on the same port.
     assert.equal((await proxy.apply([listenerAt(port), listenerAt(other)])).map((s) => s.bound), [true, true])
     assert.is((await exchange(port, 'again')).toString(), 'again')
+    // close() ends the connection still draining from the removed listener too.
+    const ended = new Promise<void>((resolve) => open.once('end', () => resolve()))
+    await proxy.close()
+    await within(ended, 'the draining connection to end')
+    open.destroy()
   } finally {
     await proxy.close()
     await echo.close()

@@ -201,3 +201,10 @@ export async function blackhole(host: string): Promise<{ port: number; close(): 
     },
   }
 }
+
+/** `promise`, or a failure naming `what` when it has not settled after `timeoutMs`. */
+export function within<T>(promise: Promise<T>, what: string, timeoutMs = 3000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs)))
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

@@ -97,16 +97,23 @@ tcp('half-close the other way: the endpoint ends first and still receives what t
   }
 })
 
-tcp('a local endpoint takes every connection while it is ready, over remote ones', async () => {
-  // Distinct loopback addresses stand for distinct hosts; the one flagged local is this host's.
-  const w = await world([await tcpEcho('127.0.0.2'), await tcpEcho('127.0.0.3'), await tcpEcho('127.0.0.4')], [{}, { local: true }, {}])
-  try {
-    for (let i = 0; i < 12; i++) await exchange(w.port, `n${i}`)
-    assert.equal(w.servers.map((s) => s.accepted), [0, 12, 0])
-  } finally {
-    await end(w)
-  }
-})
+// Where sequential short connections go among three endpoints (distinct loopback addresses stand for
+// distinct hosts; the one flagged local is this host's).
+for (const [name, flags, count, expected] of [
+  ['a local endpoint takes every connection while it is ready, over remote ones', [{}, { local: true }, {}], 12, [0, 12, 0]],
+  ['many short connections are shared evenly (round-robin among equals)', [{}, {}, {}], 30, [10, 10, 10]],
+  ['an endpoint that is not ready never receives a connection, even when the source lists it', [{ ready: false, local: true }, {}, { ready: false }], 10, [0, 10, 0]],
+] as const) {
+  tcp(name, async () => {
+    const w = await world([await tcpEcho('127.0.0.2'), await tcpEcho('127.0.0.3'), await tcpEcho('127.0.0.4')], [...flags])
+    try {
+      for (let i = 0; i < count; i++) assert.is((await exchange(w.port, `n${i}`)).toString(), `n${i}`)
+      assert.equal(w.servers.map((s) => s.accepted), [...expected])
+    } finally {
+      await end(w)
+    }
+  })
+}
 
 tcp('long-lived connections: a new one goes to the endpoint with the fewest open', async () => {
   const w = await world([await tcpEcho('127.0.0.2'), await tcpEcho('127.0.0.3'), await tcpEcho('127.0.0.4')])
@@ -141,26 +148,6 @@ tcp('long-lived connections: a new one goes to the endpoint with the fewest open
     assert.equal([0, 1, 2].map((i) => trafficOf(w, i)!.active), [2, 2, 2])
   } finally {
     for (const socket of held) socket.destroy()
-    await end(w)
-  }
-})
-
-tcp('many short connections are shared evenly (round-robin among equals)', async () => {
-  const w = await world([await tcpEcho('127.0.0.2'), await tcpEcho('127.0.0.3'), await tcpEcho('127.0.0.4')])
-  try {
-    for (let i = 0; i < 30; i++) await exchange(w.port, `n${i}`)
-    assert.equal(w.servers.map((s) => s.accepted), [10, 10, 10])
-  } finally {
-    await end(w)
-  }
-})
-
-tcp('an endpoint that is not ready never receives a connection, even when the source lists it', async () => {
-  const w = await world([await tcpEcho('127.0.0.2'), await tcpEcho('127.0.0.3'), await tcpEcho('127.0.0.4')], [{ ready: false, local: true }, {}, { ready: false }])
-  try {
-    for (let i = 0; i < 10; i++) await exchange(w.port, `n${i}`)
-    assert.equal(w.servers.map((s) => s.accepted), [0, 10, 0])
-  } finally {
     await end(w)
   }
 })

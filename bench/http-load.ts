@@ -1,6 +1,7 @@
 // One autocannon run and the medians the mesh benchmarks report (bench/mesh.ts, bench/mesh-kernel.ts).
 
 import autocannon from 'autocannon'
+import { optionOf } from './bench-args.js'
 
 export interface Run {
   requestsPerSecond: number
@@ -47,3 +48,16 @@ export const summary = (runs: readonly Run[]) => ({
 
 /** The median of paired figures, with their least and greatest: how far one pair can be off. */
 export const spread = (values: readonly number[]) => ({ median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) })
+
+/** The flags both mesh benchmarks take; a usage line and exit status 2 for anything not a whole number ≥ 1. */
+export function loadFlags(args: readonly string[], bench: string): { duration: number; rounds: number; connections: number; rate: number } {
+  const duration = Number(optionOf(args, '--duration') ?? '10')
+  const rounds = Number(optionOf(args, '--rounds') ?? '2')
+  const connections = Number(optionOf(args, '--connections') ?? '10')
+  const rate = Number(optionOf(args, '--rate') ?? '1000')
+  if (![duration, rounds, connections, rate].every((n) => Number.isSafeInteger(n) && n >= 1)) {
+    console.error(`usage: npm run bench -- ${bench} [--duration seconds] [--rounds N] [--connections N] [--rate requests/s] (whole numbers ≥ 1)`)
+    process.exit(2)
+  }
+  return { duration, rounds, connections, rate }
+}

@@ -28,7 +28,7 @@ import type { Endpoint, Listener } from '../node/discovery/types.js'
 import { inNamespace } from '../test/hosts/command.js'
 import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, sweepStale } from '../test/hosts/network.js'
 import { optionOf } from './bench-args.js'
-import { load, round, spread, summary, type Run } from './http-load.js'
+import { load, loadFlags, round, spread, summary, type Run } from './http-load.js'
 
 const args = process.argv.slice(2)
 const SERVER_PORT = 9000
@@ -63,14 +63,7 @@ if (role === 'server') {
 }
 
 async function main(): Promise<void> {
-  const duration = Number(optionOf(args, '--duration') ?? '10')
-  const rounds = Number(optionOf(args, '--rounds') ?? '2')
-  const connections = Number(optionOf(args, '--connections') ?? '10')
-  const rate = Number(optionOf(args, '--rate') ?? '1000')
-  if (![duration, rounds, connections, rate].every((n) => Number.isSafeInteger(n) && n >= 1)) {
-    console.error('usage: npm run bench -- mesh-kernel [--duration seconds] [--rounds N] [--connections N] [--rate requests/s] (whole numbers ≥ 1)')
-    process.exit(2)
-  }
+  const { duration, rounds, connections, rate } = loadFlags(args, 'mesh-kernel')
   sweepStale()
   await checkNamespacesWork().catch((error: Error) => {
     throw new Error(`mesh-kernel needs network namespaces (root, iproute2, iptables): ${error.message}`)

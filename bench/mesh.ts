@@ -25,7 +25,7 @@ import { parseStat } from '../node/metrics/index.js'
 import { UserspaceProxy } from '../node/discovery/proxy/index.js'
 import type { Endpoint } from '../node/discovery/types.js'
 import { optionOf } from './bench-args.js'
-import { load as loadUrl, median, round, spread, summary, type LoadOptions, type Run } from './http-load.js'
+import { load as loadUrl, loadFlags, median, round, spread, summary, type LoadOptions, type Run } from './http-load.js'
 
 const args = process.argv.slice(2)
 
@@ -52,14 +52,7 @@ if (role === 'server') {
 }
 
 async function main(): Promise<void> {
-  const duration = Number(optionOf(args, '--duration') ?? '10')
-  const rounds = Number(optionOf(args, '--rounds') ?? '2')
-  const connections = Number(optionOf(args, '--connections') ?? '10')
-  const rate = Number(optionOf(args, '--rate') ?? '1000')
-  if (![duration, rounds, connections, rate].every((n) => Number.isSafeInteger(n) && n >= 1)) {
-    console.error('usage: npm run bench -- mesh [--duration seconds] [--rounds N] [--connections N] [--rate requests/s] (whole numbers ≥ 1)')
-    process.exit(2)
-  }
+  const { duration, rounds, connections, rate } = loadFlags(args, 'mesh')
   const self = fileURLToPath(import.meta.url)
   const children: ChildProcess[] = []
   const start = async (...roleArgs: string[]): Promise<{ child: ChildProcess; port: number }> => {

@@ -48,7 +48,10 @@ export function readPorts(value: unknown, context: ServiceContext): WrittenPort[
       report.error(entryPath, 'expected "host:container[/protocol]" or { target, published, protocol, mode }')
     }
   })
-  return ports
+  // `"80"` beside `"8080:80"` asks Compose for a second, random host port; peer publishes no random
+  // port, and the published one already makes 80 reachable by name, so the bare entry adds nothing.
+  const published = new Set(ports.filter((port) => port.host > 0).map((port) => `${port.container}/${port.protocol}`))
+  return ports.filter((port) => port.host > 0 || !published.has(`${port.container}/${port.protocol}`))
 }
 
 /**

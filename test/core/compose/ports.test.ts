@@ -27,6 +27,7 @@ Ports('short forms', () => {
     { what: 'no published port, as a number', input: { ports: [80] }, output: { ports: [ingress(0, 80)] }, warnings: [`services.web.ports[0]: ${BY_NAME}`] },
     { what: 'a container range, by name only', input: { ports: ['80-81'] }, output: { ports: [ingress(0, 80), ingress(0, 81)] }, warnings: ['80-81/tcp is reachable by name only'] },
     { what: 'a host range for one port', input: { ports: ['8000-8010:80'] }, output: { ports: [ingress(8000, 80)] }, warnings: ['services.web.ports[0]: published range 8000-8010: peer publishes fixed host ports, so it uses 8000'] },
+    { what: 'a bare port beside the same port published: the published one covers it', input: { ports: ['80', '8080:80'] }, output: { ports: [ingress(8080, 80)] }, warnings: [`services.web.ports[0]: ${BY_NAME}`] },
     { what: 'expose: by name only', input: { expose: ['6379', 53, '7000-7001/udp'] }, output: { ports: [ingress(0, 6379), ingress(0, 53), ingress(0, 7000, 'udp'), ingress(0, 7001, 'udp')] } },
     { what: 'expose of a port already published', input: { ports: ['8080:80'], expose: ['80'] }, output: { ports: [ingress(8080, 80)] } },
   ])

@@ -6,16 +6,17 @@
 //   - mesh:    C → the published port on a third host F, whose KernelForwarder sends it on to S
 //              (the routing mesh: one more hop, through F's NAT and MASQUERADE).
 // Figures: as many requests as --connections keep-alive connections carry (requests/s, p50/p99, goal
-// for the service path ≥ 0.9 of direct), and a fixed --rate (p50/p99 and the p99 each path adds,
-// goal ≤ 1 ms). Latencies are autocannon's per-response times in ms, unrounded. Paths alternate,
-// --rounds times each; medians are reported. One JSON line per figure, with the load average.
+// ≥ 0.9 of direct), and a fixed --rate on every path at the same time (p50/p99 and the latency each
+// path adds, goal p99 ≤ 1 ms). Latencies are autocannon's per-response times in ms, unrounded.
+// Throughput runs alternate, --rounds times each; medians are reported, and ratios and added
+// latencies are medians (with min and max) of the rounds' pairs. One JSON line per figure, with the
+// load average.
 //
 //   npm run bench -- mesh-kernel [--duration 10] [--rounds 2] [--connections 10] [--rate 1000]
 //
 // The machine has 2 shared cores: the server, the load generator and the kernel's packet work share
 // them. Everything made (namespaces, processes, rules) is removed on every way out.
 
-import autocannon from 'autocannon'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import { loadavg } from 'node:os'
@@ -27,19 +28,12 @@ import type { Endpoint, Listener } from '../node/discovery/types.js'
 import { inNamespace } from '../test/hosts/command.js'
 import { checkNamespacesWork, createNetwork, destroyNetworkSync, planNetwork, sweepStale } from '../test/hosts/network.js'
 import { optionOf } from './bench-args.js'
+import { load, loadFlags, round, spread, summary, type Run } from './http-load.js'
 
 const args = process.argv.slice(2)
-const round = (value: number, digits = 3): number => Number(value.toFixed(digits))
 const SERVER_PORT = 9000
 const SERVICE_ADDRESS = '127.77.0.5'
 const MESH_PORT = 8080
-
-interface Run {
-  requestsPerSecond: number
-  p50Ms: number
-  p99Ms: number
-  errors: number
-}
 
 // Child roles: this file run again inside a namespace with --role; each says `ready` (or its result)
 // on stdout and ends when its stdin closes.
@@ -68,29 +62,8 @@ if (role === 'server') {
   await main()
 }
 
-/** One autocannon run; latency percentiles from every response's own time. */
-function load(url: string, options: { connections: number; duration: number; overallRate?: number }): Promise<Run> {
-  const times: number[] = []
-  return new Promise((resolve, reject) => {
-    const instance = autocannon({ url, ...options }, (error, result) => {
-      if (error) return reject(error)
-      times.sort((a, b) => a - b)
-      const at = (p: number): number => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN
-      resolve({ requestsPerSecond: result.requests.total / result.duration, p50Ms: at(0.5), p99Ms: at(0.99), errors: result.errors + result.timeouts + result.non2xx })
-    })
-    instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime))
-  })
-}
-
 async function main(): Promise<void> {
-  const duration = Number(optionOf(args, '--duration') ?? '10')
-  const rounds = Number(optionOf(args, '--rounds') ?? '2')
-  const connections = Number(optionOf(args, '--connections') ?? '10')
-  const rate = Number(optionOf(args, '--rate') ?? '1000')
-  if (![duration, rounds, connections, rate].every((n) => Number.isSafeInteger(n) && n >= 1)) {
-    console.error('usage: npm run bench -- mesh-kernel [--duration seconds] [--rounds N] [--connections N] [--rate requests/s] (whole numbers ≥ 1)')
-    process.exit(2)
-  }
+  const { duration, rounds, connections, rate } = loadFlags(args, 'mesh-kernel')
   sweepStale()
   await checkNamespacesWork().catch((error: Error) => {
     throw new Error(`mesh-kernel needs network namespaces (root, iproute2, iptables): ${error.message}`)
@@ -131,35 +104,28 @@ async function main(): Promise<void> {
     const measured = Object.fromEntries(paths.map((path) => [path, { throughput: [] as Run[], fixed: [] as Run[] }])) as Record<keyof typeof urls, { throughput: Run[]; fixed: Run[] }>
     for (let i = 0; i < rounds; i++) {
       for (const path of paths) measured[path].throughput.push(await run(urls[path]))
-      for (const path of paths) measured[path].fixed.push(await run(urls[path], rate))
+      // Every path at once, each at the fixed rate: a scheduling hiccup on the shared machine then
+      // falls on all of them, and the difference is what the path adds.
+      const fixed = await Promise.all(paths.map((path) => run(urls[path], rate)))
+      paths.forEach((path, index) => measured[path].fixed.push(fixed[index]!))
     }
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!
-    const summary = (runs: Run[]) => ({
-      requestsPerSecond: Math.round(median(runs.map((r) => r.requestsPerSecond))),
-      p50Ms: round(median(runs.map((r) => r.p50Ms))),
-      p99Ms: round(median(runs.map((r) => r.p99Ms))),
-      errors: runs.reduce((sum, r) => sum + r.errors, 0),
-    })
     const common = { connections, durationSeconds: duration, rounds }
     const line = (figure: object): void => console.log(JSON.stringify({ bench: 'mesh-kernel', ...figure, loadAverage1m: round(loadavg()[0]!, 2) }))
-    const throughput = Object.fromEntries(paths.map((path) => [path, summary(measured[path].throughput)])) as Record<keyof typeof urls, ReturnType<typeof summary>>
-    const fixed = Object.fromEntries(paths.map((path) => [path, summary(measured[path].fixed)])) as Record<keyof typeof urls, ReturnType<typeof summary>>
-    for (const path of paths) line({ figure: 'throughput', path, ...throughput[path], ...common })
-    // Rounds are pairs (each path measured back to back): the median of the pairs' ratios and
-    // differences is less at the mercy of other work on the machine than a ratio of medians.
-    const paired = (path: 'service' | 'mesh', kind: 'throughput' | 'fixed', figure: (run: Run, direct: Run) => number): number =>
-      median(measured[path][kind].map((run, i) => figure(run, measured.direct[kind][i]!)))
+    // Paired by round (each path's run beside the direct one of the same round), so a burst of load
+    // from other processes skews one pair rather than one side.
+    const paired = (path: 'service' | 'mesh', kind: 'throughput' | 'fixed', figure: (run: Run, direct: Run) => number): number[] =>
+      measured[path][kind].map((run, i) => figure(run, measured.direct[kind][i]!))
+    for (const path of paths) line({ figure: 'throughput', path, ...summary(measured[path].throughput), ...common })
     for (const path of ['service', 'mesh'] as const) {
-      line({ figure: 'throughput-ratio', path, ratio: round(throughput[path].requestsPerSecond / throughput.direct.requestsPerSecond), pairedRatio: round(paired(path, 'throughput', (run, direct) => run.requestsPerSecond / direct.requestsPerSecond)), goal: '>= 0.9' })
+      line({ figure: 'throughput-ratio', path, ratio: spread(paired(path, 'throughput', (run, direct) => run.requestsPerSecond / direct.requestsPerSecond)), goal: '>= 0.9' })
     }
-    for (const path of paths) line({ figure: 'fixed-rate', path, rate, ...fixed[path], ...common })
+    for (const path of paths) line({ figure: 'fixed-rate', path, rate, ...summary(measured[path].fixed), ...common })
     for (const path of ['service', 'mesh'] as const) {
       line({
-        figure: 'added-p99-at-rate', path, rate,
-        addedP99Ms: round(fixed[path].p99Ms - fixed.direct.p99Ms),
-        pairedAddedP99Ms: round(paired(path, 'fixed', (run, direct) => run.p99Ms - direct.p99Ms)),
-        addedP50Ms: round(fixed[path].p50Ms - fixed.direct.p50Ms),
-        goal: '<= 1 ms',
+        figure: 'added-latency-at-rate', path, rate,
+        addedP99Ms: spread(paired(path, 'fixed', (run, direct) => run.p99Ms - direct.p99Ms)),
+        addedP50Ms: spread(paired(path, 'fixed', (run, direct) => run.p50Ms - direct.p50Ms)),
+        goal: 'p99 <= 1 ms',
       })
     }
   } finally {

@@ -15,7 +15,6 @@
 // The machine is shared and has 2 cores, which the load generator, the server and the proxy share:
 // the load average is printed with every figure.
 
-import autocannon from 'autocannon'
 import { fork, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -26,9 +25,9 @@ import { parseStat } from '../node/metrics/index.js'
 import { UserspaceProxy } from '../node/discovery/proxy/index.js'
 import type { Endpoint } from '../node/discovery/types.js'
 import { optionOf } from './bench-args.js'
+import { load as loadUrl, loadFlags, median, round, spread, summary, type LoadOptions, type Run } from './http-load.js'
 
 const args = process.argv.slice(2)
-const round = (value: number, digits = 3): number => Number(value.toFixed(digits))
 
 // Child roles: the same file, run again with --role, so the bench needs no helper files.
 const role = optionOf(args, '--role')
@@ -53,14 +52,7 @@ if (role === 'server') {
 }
 
 async function main(): Promise<void> {
-  const duration = Number(optionOf(args, '--duration') ?? '10')
-  const rounds = Number(optionOf(args, '--rounds') ?? '2')
-  const connections = Number(optionOf(args, '--connections') ?? '10')
-  const rate = Number(optionOf(args, '--rate') ?? '1000')
-  if (![duration, rounds, connections, rate].every((n) => Number.isSafeInteger(n) && n >= 1)) {
-    console.error('usage: npm run bench -- mesh [--duration seconds] [--rounds N] [--connections N] [--rate requests/s] (whole numbers ≥ 1)')
-    process.exit(2)
-  }
+  const { duration, rounds, connections, rate } = loadFlags(args, 'mesh')
   const self = fileURLToPath(import.meta.url)
   const children: ChildProcess[] = []
   const start = async (...roleArgs: string[]): Promise<{ child: ChildProcess; port: number }> => {
@@ -109,13 +101,6 @@ async function main(): Promise<void> {
       measured.fixed.userspace.push(userspace!)
     }
 
-    const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!
-    const summary = (runs: Run[]) => ({
-      requestsPerSecond: Math.round(median(runs.map((r) => r.requestsPerSecond))),
-      p50Ms: round(median(runs.map((r) => r.p50Ms))),
-      p99Ms: round(median(runs.map((r) => r.p99Ms))),
-      errors: runs.reduce((sum, r) => sum + r.errors, 0),
-    })
     const common = { connections, durationSeconds: duration, rounds }
     const line = (figure: object): void => console.log(JSON.stringify({ bench: 'mesh', ...figure, loadAverage1m: round(loadavg()[0]!, 2) }))
     const direct = summary(measured.throughput.direct)
@@ -129,7 +114,6 @@ async function main(): Promise<void> {
     // Paired by round (each proxied run right after its direct run), so a burst of load from other
     // processes on the shared machine skews one pair rather than one side.
     const paired = (pick: (direct: Run, userspace: Run) => number, runs: { direct: Run[]; userspace: Run[] }): number[] => runs.direct.map((d, i) => pick(d, runs.userspace[i]!))
-    const spread = (values: number[]) => ({ median: round(median(values)), min: round(Math.min(...values)), max: round(Math.max(...values)) })
     line({ figure: 'throughput-ratio', ratio: spread(paired((d, u) => u.requestsPerSecond / d.requestsPerSecond, measured.throughput)), goal: '>= 0.5' })
     const fixedDirect = summary(measured.fixed.direct)
     const fixedUserspace = summary(measured.fixed.userspace)
@@ -148,24 +132,7 @@ interface Cpu {
   proxyCores: number
 }
 
-interface Run {
-  requestsPerSecond: number
-  p50Ms: number
-  p99Ms: number
-  errors: number
-  seconds: number
-}
-
-/** One autocannon run against 127.0.0.1:port; latency percentiles from every response's own time. */
-function load(port: number, options: { connections: number; duration: number; overallRate?: number }): Promise<Run> {
-  const times: number[] = []
-  return new Promise((resolve, reject) => {
-    const instance = autocannon({ url: `http://127.0.0.1:${port}/`, ...options }, (error, result) => {
-      if (error) return reject(error)
-      times.sort((a, b) => a - b)
-      const at = (p: number): number => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN
-      resolve({ requestsPerSecond: result.requests.total / result.duration, p50Ms: at(0.5), p99Ms: at(0.99), errors: result.errors + result.timeouts + result.non2xx, seconds: result.duration })
-    })
-    instance.on('response', (_client, _status, _bytes, responseTime) => times.push(responseTime))
-  })
+/** One autocannon run against 127.0.0.1:port. A declaration, not a const: main() runs before this line. */
+function load(port: number, options: LoadOptions): Promise<Run> {
+  return loadUrl(`http://127.0.0.1:${port}/`, options)
 }

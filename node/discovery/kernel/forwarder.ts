@@ -8,7 +8,7 @@ import type { EndpointSource, EndpointTraffic, Forwarder, Listener, ListenerStat
 import { baseChains, chainNames, hooks, type ChainNames } from './chains.js'
 import { readConntrack } from './conntrack.js'
 import { IPTABLES, iptablesRestore, iptablesSave, type IptablesCommands } from './iptables.js'
-import { changes, counters, installInput, ownedState, removalInputs } from './restore.js'
+import { changes, counters, installInput, missingRules, ownedState, removalInputs } from './restore.js'
 import { ANY_ADDRESS, desiredRules, listenerKey, type ChainSet, type ListenerRoute } from './rules.js'
 import { boundSockets, socketInTheWay, type BoundSocket } from './sockets.js'
 import { IP_FORWARD, ROUTE_LOCALNET, SysctlSwitches } from './sysctl.js'
@@ -27,6 +27,11 @@ export interface KernelForwarderInit {
   readonly retryMs?: number
   /** Told about background failures (a sync after endpointsChanged() that could not be written). */
   readonly log?: (message: string) => void
+  /**
+   * How often the rules are read back and written again whole if something else removed part of
+   * them (a firewall reload, `iptables -F`). One iptables-save per check. Default 10 s.
+   */
+  readonly checkIntervalMs?: number
 }
 
 const emptyChains = (): ChainSet => ({ nat: new Map(), filter: new Map(), mangle: new Map() })
@@ -38,6 +43,8 @@ export class KernelForwarder implements Forwarder {
   readonly #iptables: IptablesCommands
   readonly #trafficMaxAgeMs: number
   readonly #retryMs: number
+  readonly #checkIntervalMs: number
+  #checker: NodeJS.Timeout | undefined
   readonly #log: (message: string) => void
   readonly #switches = new SysctlSwitches()
   readonly #ledger = new TrafficLedger()
@@ -62,6 +69,7 @@ export class KernelForwarder implements Forwarder {
     this.#iptables = init.iptables ?? IPTABLES
     this.#trafficMaxAgeMs = init.trafficMaxAgeMs ?? 1_000
     this.#retryMs = init.retryMs ?? 1_000
+    this.#checkIntervalMs = init.checkIntervalMs ?? 10_000
     this.#log = init.log ?? (() => {})
   }
 
@@ -71,9 +79,8 @@ export class KernelForwarder implements Forwarder {
    */
   static async start(source: EndpointSource, init: KernelForwarderInit = {}): Promise<KernelForwarder> {
     const forwarder = new KernelForwarder(source, init)
-    await forwarder.#removeOwned()
-    await iptablesRestore(forwarder.#iptables, installInput(hooks(forwarder.#names), baseChains(forwarder.#names)))
-    for (const { table, chain } of baseChains(forwarder.#names)) (forwarder.#applied[table] as Map<string, readonly string[]>).set(chain, [])
+    await forwarder.#install()
+    forwarder.#checker = setInterval(() => void forwarder.#check(), forwarder.#checkIntervalMs).unref()
     return forwarder
   }
 
@@ -124,6 +131,7 @@ export class KernelForwarder implements Forwarder {
     if (this.#closed) return
     this.#closed = true
     clearTimeout(this.#retry)
+    clearInterval(this.#checker)
     await this.#syncing?.catch(() => {})
     await this.#exclusive(async () => {
       await this.#removeOwned()
@@ -198,6 +206,31 @@ export class KernelForwarder implements Forwarder {
     this.#ledger.read(counters(save, this.#names))
     this.#ledger.track((await readConntrack()) ?? [], this.#routes)
     this.#trafficReadAt = Date.now()
+  }
+
+  /** Removes whatever owned rules are there, then makes the base chains (empty) and hooks them in. */
+  async #install(): Promise<void> {
+    await this.#removeOwned()
+    await iptablesRestore(this.#iptables, installInput(hooks(this.#names), baseChains(this.#names)))
+    this.#applied = emptyChains()
+    for (const { table, chain } of baseChains(this.#names)) (this.#applied[table] as Map<string, readonly string[]>).set(chain, [])
+  }
+
+  /** Reads the rules back; if part of them is gone, writes them all again (level-based, as every sync). */
+  async #check(): Promise<void> {
+    try {
+      const rewritten = await this.#exclusive(async () => {
+        if (this.#closed) return false
+        const missing = missingRules(ownedState(await iptablesSave(this.#iptables), this.#names), hooks(this.#names), this.#applied)
+        if (missing === undefined) return false
+        this.#log(`kernel forwarder: ${missing}; writing every rule again`)
+        await this.#install()
+        return true
+      })
+      if (rewritten) await this.#sync()
+    } catch (error) {
+      this.#log(`kernel forwarder: checking the rules: ${(error as Error).message}`)
+    }
   }
 
   /** Deletes every chain named with the prefix and every jump to one, whoever left them. */

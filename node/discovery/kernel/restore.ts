@@ -58,20 +58,45 @@ export interface OwnedState {
   readonly chains: Map<Table, string[]>
   /** Rules outside owned chains that jump into one, as `-A CHAIN args` (deleted by `-D CHAIN args`). */
   readonly jumps: Map<Table, string[]>
+  /** How many rules each owned chain holds, by `table chain`. */
+  readonly ruleCounts: Map<string, number>
 }
 
 export function ownedState(save: string, names: ChainNames): OwnedState {
   const chains = new Map<Table, string[]>()
   const jumps = new Map<Table, string[]>()
+  const ruleCounts = new Map<string, number>()
   for (const [table, line] of linesByTable(save)) {
     const declared = /^:(\S+)/.exec(line)
     if (declared !== null && declared[1]!.startsWith(names.prefix)) chains.set(table, [...(chains.get(table) ?? []), declared[1]!])
-    const rule = /^-A (\S+) (.*)$/.exec(line)
+    const rule = /^(?:\[\d+:\d+\] )?-A (\S+) (.*)$/.exec(line)
+    if (rule !== null && rule[1]!.startsWith(names.prefix)) ruleCounts.set(`${table} ${rule[1]}`, (ruleCounts.get(`${table} ${rule[1]}`) ?? 0) + 1)
     if (rule === null || rule[1]!.startsWith(names.prefix)) continue
     const target = /(?:^| )-[jg] (\S+)/.exec(rule[2]!)
-    if (target !== null && target[1]!.startsWith(names.prefix)) jumps.set(table, [...(jumps.get(table) ?? []), line])
+    if (target !== null && target[1]!.startsWith(names.prefix)) jumps.set(table, [...(jumps.get(table) ?? []), `-A ${rule[1]} ${rule[2]}`])
   }
-  return { chains, jumps }
+  return { chains, jumps, ruleCounts }
+}
+
+/**
+ * What is missing of what this forwarder wrote (a jump, a chain, rules of a chain), as a sentence,
+ * or undefined when everything is there: something else (a firewall reload, `iptables -F`) changed
+ * the tables.
+ */
+export function missingRules(state: OwnedState, hooks: readonly Hook[], applied: ChainSet): string | undefined {
+  for (const hook of hooks) {
+    const target = /-j (\S+)$/.exec(hook.rule)![1]
+    const found = (state.jumps.get(hook.table) ?? []).some((jump) => jump.startsWith(`-A ${hook.chain} `) && jump.endsWith(`-j ${target}`))
+    if (!found) return `the jump from ${hook.table} ${hook.chain} to ${target} is gone`
+  }
+  for (const table of TABLES) {
+    for (const [chain, rules] of applied[table]) {
+      if (!(state.chains.get(table) ?? []).includes(chain)) return `chain ${table} ${chain} is gone`
+      const count = state.ruleCounts.get(`${table} ${chain}`) ?? 0
+      if (count !== rules.length) return `chain ${table} ${chain} holds ${count} rules, not ${rules.length}`
+    }
+  }
+  return undefined
 }
 
 /**

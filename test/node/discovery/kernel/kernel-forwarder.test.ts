@@ -151,6 +151,21 @@ test('traffic counts connections and bytes per endpoint, across rule rewrites, a
   assert.equal(after.failed, 0)
 })
 
+test('rules something else removed are written again', async ({ a, c }) => {
+  await run(inNamespace(hostA.namespace, ['iptables', '-w', '-t', 'nat', '-F', 'PREROUTING']))
+  await run(inNamespace(hostA.namespace, ['iptables', '-w', '-t', 'nat', '-F', 'PEER-SERVICES']))
+  const broken = await c.call<Tally>('probe', { host: hostA.address, port: 8080, count: 1, protocol: 'tcp' })
+  assert.deepEqual(broken.errors, { ECONNREFUSED: 1 }, JSON.stringify(broken))
+  const deadline = Date.now() + 20_000
+  let tally: Tally
+  do {
+    await new Promise((resolve) => setTimeout(resolve, 250))
+    tally = await c.call<Tally>('probe', { host: hostA.address, port: 8080, count: 1, protocol: 'tcp' })
+  } while (tally.counts.C !== 1 && Date.now() < deadline)
+  assert.deepEqual(tally.counts, { C: 1 }, JSON.stringify(tally))
+  assert.match(a.stderr, /the jump from nat PREROUTING to PEER-SERVICES is gone; writing every rule again/)
+})
+
 test('a published port a local socket listens on is reported unbound, and its traffic left alone', async ({ a, c }) => {
   const taken = { ...mesh, service: 'other', port: PORT } as Listener
   const statuses = await a.call<ListenerStatus[]>('apply', { listeners: [mesh, meshUdp, service, taken] })

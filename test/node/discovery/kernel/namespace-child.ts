@@ -166,7 +166,8 @@ async function handle(command: Command): Promise<unknown> {
       return kernelForwardingAvailable()
     case 'start':
       table = command.endpoints
-      forwarder = await KernelForwarder.start(source, { log: (message) => process.stderr.write(`${message}\n`) })
+      // Checked every half second, so a test of the rules' repair need not wait ten.
+      forwarder = await KernelForwarder.start(source, { checkIntervalMs: 500, log: (message) => process.stderr.write(`${message}\n`) })
       return { chains: forwarder.chains.services }
     case 'apply':
       return forwarder!.apply(command.listeners)

@@ -4,7 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { chainNames } from '../../../../node/discovery/kernel/chains.js'
-import { changes, counters, ownedState, removalInputs } from '../../../../node/discovery/kernel/restore.js'
+import { changes, counters, missingRules, ownedState, removalInputs } from '../../../../node/discovery/kernel/restore.js'
 import { parseConntrack } from '../../../../node/discovery/kernel/conntrack.js'
 import type { ChainSet } from '../../../../node/discovery/kernel/rules.js'
 
@@ -62,7 +62,18 @@ restore('iptables-save: owned chains and the jumps into them are found; other pr
   const [unhook, drop] = removalInputs(state)
   assert.is(unhook, '*nat\n-D PREROUTING -j PEER-SERVICES\n-D OUTPUT -j PEER-SERVICES\n:PEER-SERVICES - [0:0]\n:PEER-L-ABC - [0:0]\nCOMMIT\n*mangle\n-D INPUT -j PEER-COUNT\n:PEER-COUNT - [0:0]\nCOMMIT\n')
   assert.is(drop, '*nat\n-X PEER-SERVICES\n-X PEER-L-ABC\nCOMMIT\n*mangle\n-X PEER-COUNT\nCOMMIT\n')
-  assert.equal(removalInputs({ chains: new Map(), jumps: new Map() }), [undefined, undefined])
+  assert.equal(state.ruleCounts, new Map([['mangle PEER-COUNT', 1], ['nat PEER-L-ABC', 1]]))
+  assert.equal(removalInputs({ chains: new Map(), jumps: new Map(), ruleCounts: new Map() }), [undefined, undefined])
+})
+
+restore('what something else removed of the rules is noticed: a jump, a chain, a flushed chain', () => {
+  const state = ownedState(SAVE, names)
+  const hooks = [{ table: 'nat', chain: 'PREROUTING', rule: '-j PEER-SERVICES' }, { table: 'mangle', chain: 'INPUT', rule: '-j PEER-COUNT' }] as const
+  const applied = (nat: Record<string, string[]>): ChainSet => ({ nat: new Map(Object.entries(nat)), filter: new Map(), mangle: new Map([['PEER-COUNT', ['x']]]) })
+  assert.is(missingRules(state, hooks, applied({ 'PEER-SERVICES': [], 'PEER-L-ABC': ['x'] })), undefined)
+  assert.is(missingRules(state, [...hooks, { table: 'nat', chain: 'OUTPUT', rule: '-j PEER-OTHER' }], applied({})), 'the jump from nat OUTPUT to PEER-OTHER is gone')
+  assert.is(missingRules(state, hooks, applied({ 'PEER-L-XYZ': [] })), 'chain nat PEER-L-XYZ is gone')
+  assert.is(missingRules(state, hooks, applied({ 'PEER-L-ABC': ['x', 'y'] })), 'chain nat PEER-L-ABC holds 1 rules, not 2')
 })
 
 restore('iptables-save -c: counters of owned rules with a comment', () => {

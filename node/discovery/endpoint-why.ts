@@ -37,6 +37,6 @@ function noTrafficReason(row: ServicePortRow, local: boolean, status: DiscoveryS
   }
   const localReady = row.endpoints.filter((e) => e.ready && e.local)
   if (!local && localReady.length > 0) return `this agent sends new connections to its own ready task${localReady.length === 1 ? '' : 's'} first (${localReady.map((e) => e.slot).join(', ')})`
-  if (status.mode === 'kernel') return 'kernel forwarding counts connections only as they open; none has been sent to it since the rules were written'
+  if (status.mode === 'kernel') return 'the kernel has sent it no connection since its rules were written (counters are read about once a second)'
   return `no client has connected through ${bound.map((l) => `${l.listener.host}:${l.listener.port}`).join(' or ')} since it was ready`
 }

@@ -167,9 +167,14 @@ export async function twoTierThroughAPowerCut(driver: TierDriver, mesh: 'userspa
     assert.equal(failedAfter.map((result) => `${result.url}: ${result.error ?? result.body}`), [], 'requests through the surviving hosts keep being answered')
     for (const url of survivors) assert.ok(after.some((result) => result.url === url && parse(result)?.kv.slot === `${KV}/0`), `${url} answered by kv/0 after the recovery`)
 
-    // And DNS follows: SRV names kv/0 on its new host.
-    const srvAfter = await onH1.dns(driver.dns, 'SRV', srvName)
-    assert.equal(named(srvAfter.records), [{ name: addrName(newHost.address), port: replacement.port }], `SRV ${srvName} after the move`)
+    // And DNS follows: SRV names kv/0 on its new host. Waited for, not asked once: on a loaded host a
+    // container's healthcheck can time out once, and SRV rightly lists no unready task meanwhile.
+    const expected = JSON.stringify([{ name: addrName(newHost.address), port: replacement.port }])
+    await waitFor(`SRV ${srvName} naming kv/0 on ${newHost.name} after the move`, 10_000, async (note) => {
+      const seen = JSON.stringify(named((await onH1.dns(driver.dns, 'SRV', srvName)).records))
+      note(seen)
+      return seen === expected ? true : undefined
+    }, 200)
   } catch (error) {
     throw await withLogTails(error, hosts.hosts.map((host) => host.log))
   } finally {

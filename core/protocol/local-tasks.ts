@@ -236,7 +236,12 @@ export class LocalTasks {
   /** Restarts tasks whose backoff is over and checks health deadlines that passed. */
   tick(now: number): void {
     for (const task of this.tasks.values()) {
-      if (task.restartAt !== undefined && task.restartAt <= now) this.start(task, now)
+      if (task.restartAt !== undefined && task.restartAt <= now) {
+        // The failure may have been its port, held by something outside peer: a restart binds
+        // another one (its advert says which), instead of failing on the same port until the slot moves.
+        if (task.spec.ports.some(isIngress)) task.view = { ...task.view, ports: this.portsFor(task.view.slot, task.spec, `${task.view.specHash}#${task.failures.length}`) }
+        this.start(task, now)
+      }
       const deadline = healthDeadline(task)
       if (deadline !== undefined && deadline <= now) this.checkRollout(task.spec, now)
     }

@@ -47,6 +47,23 @@ Policy('a failed task waits out its backoff held as pending, then starts again',
   assert.is(tasks.nextWakeAt(), Infinity)
 })
 
+Policy('ingress ports: two tasks here never bind one port, and a restart after a failure binds another', () => {
+  const { tasks } = fake()
+  const web = service('web', { command: 'serve', ports: [{ host: 8080, container: 80, mode: 'ingress' }, { container: 53, protocol: 'udp', mode: 'ingress' }], restart: { condition: 'always', delay: '1s', maxAttempts: 0 } })
+  tasks.claim(WEB_0, web, 0)
+  tasks.claim(slot('web', 1), web, 0)
+  const first = tasks.get(WEB_0)!.view.ports
+  const other = tasks.get(slot('web', 1))!.view.ports
+  assert.equal(first.map((port) => [port.container, port.protocol]), [[80, 'tcp'], [53, 'udp']])
+  assert.is.not(first[0]!.host, other[0]!.host)
+  assert.ok(first[0]!.host >= 20_000 && first[0]!.host <= 32_000)
+  tasks.report(WEB_0, 'failed', 100, 1)
+  tasks.tick(1_100)
+  const again = tasks.get(WEB_0)!.view.ports
+  assert.is.not(again[0]!.host, first[0]!.host, 'the port it may have failed on is not bound again')
+  assert.is.not(again[0]!.host, other[0]!.host)
+})
+
 Policy('after maxAttempts failures within the window the slot is given up, and the service sat out for a window', () => {
   const { tasks, calls } = fake()
   const web = service('web', { command: 'serve', restart: { condition: 'always', delay: '1s', maxAttempts: 2, window: '1m' } })

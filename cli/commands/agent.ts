@@ -10,7 +10,7 @@ import { UsageError } from '../exit-codes.js'
 import { trimYoungGeneration } from '../../node/agent/index.js'
 import { messageOf } from '../../core/index.js'
 import { parseMetricsListen } from '../../node/metrics/index.js'
-import { DEFAULT_SERVICE_CIDR, MESH_MODES, parseServiceRange, type DiscoverySettings, type MeshMode } from '../../node/discovery/index.js'
+import { CONTAINER_SERVICE_CIDR, DEFAULT_SERVICE_CIDR, MESH_MODES, parseServiceRange, type DiscoverySettings, type MeshMode } from '../../node/discovery/index.js'
 import { DEFAULT_UI_LISTEN } from '../../node/web/index.js'
 
 export const DEFAULT_LISTEN = '/ip4/0.0.0.0/tcp/4001'
@@ -52,7 +52,7 @@ export function registerAgent(program: Command): void {
     .option('--ui <host:port|off>', 'serve the read-only web view at http://host:port/ (default 127.0.0.1:9465; beyond loopback it asks for the token in <data>/ui.token)')
     .option('--usage-interval <seconds>', 'how often each task\'s CPU and memory are measured, for metrics, adverts and peer top', '10')
     .option('--mesh <auto|kernel|userspace|off>', 'how published ports and service addresses forward to tasks: kernel NAT rules (root), the userspace proxy, or off; auto picks kernel where it can', 'auto')
-    .option('--service-cidr <cidr>', `addresses this agent gives services, <name>.peer (default ${DEFAULT_SERVICE_CIDR}: loopback, processes only; a private range such as 10.253.0.0/16 lets containers reach them, as root)`)
+    .option('--service-cidr <cidr>', `addresses this agent gives services, <name>.peer (default ${CONTAINER_SERVICE_CIDR} where it runs containers as root, added to lo; else ${DEFAULT_SERVICE_CIDR}, loopback, which only processes reach)`)
     .option('--dns <host:port|off>', 'where to answer DNS for <service>.peer (default: the first address of the service range, port 53 as root, else 5353; skipped when taken)')
     .option('--keep-tasks', 'on exit, leave tasks running and do not announce leaving (for agent upgrades)')
     .option('--exit-on-stdin-close', 'stop when stdin closes (for harnesses and supervisors)')

@@ -194,7 +194,7 @@ export class Agent implements AgentContext {
       const meshHost = meshHostOf(options.listen)
       const settings = options.discovery ?? { mesh: 'auto' }
       const discovery = await openDiscovery({
-        self, settings, plan: await planForwarder(settings.mesh, chainPrefixOf(self)), meshHost, log: options.log,
+        self, settings, plan: await planForwarder(settings.mesh, chainPrefixOf(self)), meshHost, log: options.log, runsContainers: engine.state === 'up',
         inputs: () => started?.discoveryInputs(meshHost) ?? { self, services: [], peers: [], addressOf: () => undefined },
       })
       cleanup.unshift(() => discovery.close())

@@ -8,7 +8,7 @@ import { startDnsServer, systemUpstreams } from './dns/index.js'
 import { KernelForwarder, kernelForwardingAvailable } from './kernel/index.js'
 import { UserspaceProxy } from './proxy/index.js'
 import type { RegistryInputs } from './registry.js'
-import { DEFAULT_SERVICE_CIDR, dnsAddressOf, parseServiceRange, type ServiceRange } from './service-addresses.js'
+import { defaultServiceCidr, dnsAddressOf, parseServiceRange, type ServiceRange } from './service-addresses.js'
 import type { EndpointSource, Forwarder } from './types.js'
 
 export type MeshMode = 'auto' | 'kernel' | 'userspace' | 'off'
@@ -16,7 +16,7 @@ export const MESH_MODES: readonly MeshMode[] = ['auto', 'kernel', 'userspace', '
 
 export interface DiscoverySettings {
   readonly mesh: MeshMode
-  /** The service range (service-addresses.ts); DEFAULT_SERVICE_CIDR when absent. */
+  /** The service range (service-addresses.ts); when absent, defaultServiceCidr's choice. */
   readonly serviceCidr?: string
   /** `off`, where to listen (must bind), or absent: the range's first address, port 53 as root, else 5353. */
   readonly dns?: { readonly host?: string; readonly port: number } | 'off'
@@ -37,8 +37,8 @@ export async function planForwarder(mesh: MeshMode, chainPrefix: string): Promis
   return { mode: 'userspace', reason: check.reason }
 }
 
-export function serviceRangeOf(settings: DiscoverySettings): ServiceRange {
-  const range = parseServiceRange(settings.serviceCidr ?? DEFAULT_SERVICE_CIDR)
+export function serviceRangeOf(settings: DiscoverySettings, runsContainers = false): ServiceRange {
+  const range = parseServiceRange(settings.serviceCidr ?? defaultServiceCidr(runsContainers, process.getuid?.() === 0))
   if (typeof range === 'string') throw new Error(`--service-cidr: ${range}`)
   return range
 }
@@ -56,10 +56,12 @@ export async function openDiscovery(options: {
   readonly settings: DiscoverySettings
   readonly plan: ForwarderPlan
   readonly meshHost: string
+  /** A container engine answered: the default range must be one containers reach. */
+  readonly runsContainers: boolean
   readonly inputs: () => RegistryInputs
   readonly log: (line: string) => void
 }): Promise<Discovery> {
-  const range = serviceRangeOf(options.settings)
+  const range = serviceRangeOf(options.settings, options.runsContainers)
   const chosen = options.settings.dns
   const root = process.getuid?.() === 0
   const dns: DnsChoice = chosen === 'off' ? 'off' : chosen === undefined ? { port: root ? 53 : 5353, given: false } : { ...chosen, given: true }

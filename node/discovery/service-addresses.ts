@@ -4,11 +4,11 @@
 // the agent picks the task (a Swarm VIP without an overlay). The range's first address is the
 // agent's DNS server.
 //
-// The default range is 127.77.0.0/16: loopback, so it needs no privilege and touches no interface,
-// but only processes on the host reach it. Containers on a bridge network reach the host only by a
-// non-loopback address, so for them the range is a private one (`--service-cidr 10.253.0.0/16`) that
-// the agent adds to `lo` as /32 addresses (root; removed again when the service goes or the agent
-// stops), as kube-proxy's IPVS mode does with its dummy interface. Two agents on one machine need
+// Without containers the default range is 127.77.0.0/16: loopback, so it needs no privilege and
+// touches no interface, but only processes on the host reach it. Containers on a bridge network reach
+// the host only by a non-loopback address, so an agent that runs containers as root defaults to a
+// private range (10.253.0.0/16) that it adds to `lo` as /32 addresses (removed again when the service
+// goes or the agent stops), as kube-proxy's IPVS mode does with its dummy interface. Two agents on one machine need
 // two ranges (`peer up --local` gives each its own /24).
 
 import { execFile } from 'node:child_process'
@@ -27,7 +27,21 @@ export interface ServiceRange {
   readonly loopback: boolean
 }
 
+/** The range when processes are all that need it: loopback, no privilege, no interface touched. */
 export const DEFAULT_SERVICE_CIDR = '127.77.0.0/16'
+
+/**
+ * The range when the agent runs containers as root: containers reach the host only by a
+ * non-loopback address, and a compose file's `redis:6379` must resolve and connect in a container as
+ * it does under Swarm. Private and rarely routed (kube-proxy's default is 10.96.0.0/12, Swarm's
+ * overlays 10.0.0.0/8); a host whose network uses it gives another with --service-cidr.
+ */
+export const CONTAINER_SERVICE_CIDR = '10.253.0.0/16'
+
+/** The default range: CONTAINER_SERVICE_CIDR where containers run and the agent may add addresses, else loopback. */
+export function defaultServiceCidr(runsContainers: boolean, root: boolean): string {
+  return runsContainers && root ? CONTAINER_SERVICE_CIDR : DEFAULT_SERVICE_CIDR
+}
 
 /** Parses an IPv4 range `a.b.c.d/n` (n from 8 to 28); a message naming what is wrong otherwise. */
 export function parseServiceRange(cidr: string): ServiceRange | string {

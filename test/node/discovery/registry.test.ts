@@ -6,7 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { peerId, validateServices, type PeerView, type ServiceSpec, type TaskState, type TaskView } from '../../../core/index.js'
 import {
-  dnsAddressOf, endpointWhy, EndpointRegistry, listenersFor, meshHostOf, parseServiceRange, ServiceAddresses, servicePorts,
+  CONTAINER_SERVICE_CIDR, DEFAULT_SERVICE_CIDR, defaultServiceCidr, dnsAddressOf, endpointWhy, EndpointRegistry, listenersFor, meshHostOf, parseServiceRange, ServiceAddresses, servicePorts,
   type DiscoveryStatus, type RegistryInputs, type ServicePortRow,
 } from '../../../node/discovery/index.js'
 
@@ -94,6 +94,14 @@ Addresses('a range is parsed or refused with what is wrong', () => {
   assert.match(parseServiceRange('10.0.0.0/30') as string, /\/8 to \/28/)
   assert.match(parseServiceRange('fd00::/64') as string, /IPv4 range/)
   assert.match(parseServiceRange('300.1.1.1/8') as string, /not an IPv4/)
+})
+
+Addresses('the default range: one containers reach where the agent runs them as root, else loopback', () => {
+  assert.is(defaultServiceCidr(true, true), CONTAINER_SERVICE_CIDR)
+  assert.is(defaultServiceCidr(true, false), DEFAULT_SERVICE_CIDR)
+  assert.is(defaultServiceCidr(false, true), DEFAULT_SERVICE_CIDR)
+  const containers = parseServiceRange(CONTAINER_SERVICE_CIDR)
+  assert.ok(typeof containers !== 'string' && !containers.loopback)
 })
 
 Addresses('each service keeps its address while it is desired; two agents with the same services agree', () => {

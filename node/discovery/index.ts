@@ -6,6 +6,7 @@ export { chainPrefixOf, MESH_MODES, openDiscovery, planForwarder, type Discovery
 export { EndpointRegistry, isReady, servicePorts, type RegistryInputs } from './registry.js'
 export { listenersFor } from './listeners.js'
 export { endpointWhy } from './endpoint-why.js'
+export type { DnsServerStats } from './dns/index.js'
 export { CONTAINER_SERVICE_CIDR, DEFAULT_SERVICE_CIDR, defaultServiceCidr, dnsAddressOf, parseServiceRange, ServiceAddresses, type ServiceRange } from './service-addresses.js'
 export { meshHostOf } from './mesh-host.js'
 export type { Endpoint, EndpointSource, EndpointTraffic, Forwarder, Listener, ListenerStatus, ServicePort, Transport } from './types.js'

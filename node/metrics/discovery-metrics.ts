@@ -7,8 +7,7 @@
 // count that leaves the forwarder's list can never make a service's counter go back.
 
 import { parseSlot } from '../../core/index.js'
-import type { DnsServerStats } from '../discovery/dns/index.js'
-import type { DiscoveryStatus, EndpointRegistry, EndpointTraffic } from '../discovery/index.js'
+import type { DiscoveryStatus, DnsServerStats, EndpointRegistry, EndpointTraffic } from '../discovery/index.js'
 import type { AddUp } from './cumulative-counts.js'
 import type { PeerMetrics } from './definitions.js'
 

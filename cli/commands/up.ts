@@ -8,12 +8,12 @@ import { defaultDataDir } from '../../node/agent/index.js'
 import { ask } from '../agent-client.js'
 import { makeDeclaredSecrets } from '../declared-secrets.js'
 import { addSpecFileOptions, loadSpecFiles, problemLines, type SpecFileOptions } from '../spec-files.js'
-import { SetupError } from '../../p2p/index.js'
+import { ipOfMultiaddr, SetupError } from '../../p2p/index.js'
 import { EXIT_FAILURE, UsageError } from '../exit-codes.js'
 import { LocalCluster, sleep } from '../local-cluster.js'
 import { table } from '../table.js'
 import { applyServices, outcomeText, requestTooLarge } from './apply.js'
-import { messageOf } from '../../core/index.js'
+import { messageOf, type ServiceSpec } from '../../core/index.js'
 
 interface UpOptions extends SpecFileOptions {
   local?: string
@@ -90,6 +90,7 @@ async function runUp(options: UpOptions): Promise<number> {
       if (interrupted) return 0
       const { tasks } = await ask({ peer: first.socket }, 'GET /v1/tasks')
       process.stdout.write(`\n${table(['SLOT', 'PEER', 'STATE'], tasks.map((t) => [t.slot, `${names.get(t.peer) ?? t.peer} (${t.peer.slice(-8)})`, t.state]))}\n`)
+      process.stdout.write(publishedText(specs.services, cluster.agents.map((agent) => agent.address)))
     }
     process.stdout.write(`\nask any peer, e.g.: peer ps --data ${first.dir}, or open http://${first.ui}/\nCtrl-C stops all peers and their tasks.\n`)
     await interrupt
@@ -110,4 +111,16 @@ async function waitForReplicas(socket: string, cancelled: () => boolean): Promis
   }
   if (cancelled()) return
   process.stderr.write(`not every replica was running after ${REPLICAS_TIMEOUT_MS / 1000} s; see peer why <service>\n`)
+}
+
+/**
+ * Where the services' ingress ports answer: on every agent's own address (docs/networking.md).
+ * Nothing when no service publishes one.
+ */
+export function publishedText(services: readonly ServiceSpec[], agentAddresses: readonly string[]): string {
+  const hosts = [...new Set(agentAddresses.map((address) => ipOfMultiaddr(`${address}/`) ?? '127.0.0.1'))]
+  const lines = services.flatMap((spec) => spec.ports
+    .filter((port) => port.mode === 'ingress' && port.host > 0)
+    .map((port) => `${spec.name} ${port.container}/${port.protocol} on ${hosts.map((host) => `${host}:${port.host}`).join(', ')}`))
+  return lines.length === 0 ? '' : `\npublished on every peer (routing mesh):\n${lines.map((line) => `  ${line}`).join('\n')}\n`
 }

@@ -18,6 +18,7 @@ export const READ_ROUTES = [
   'GET /v1/slots/:slot/history',
   'GET /v1/history',
   'GET /v1/cluster',
+  'GET /v1/endpoints',
   'GET /v1/events',
 ] as const
 

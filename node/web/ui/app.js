@@ -9,6 +9,7 @@ import { Services } from './services.js'
 import { Pending } from './pending.js'
 import { Events } from './events.js'
 import { Slot } from './slot.js'
+import { Forwarding } from './endpoints.js'
 
 function App() {
   const cluster = useCluster()
@@ -21,6 +22,7 @@ function App() {
       <span class="small" title=${status?.peer ?? ''}>${status ? `agent ${shortPeer(status.peer)}` : ''}</span>
       <span class="small">${members ? `${members.alive} alive${members.suspect ? ` · ${members.suspect} suspect` : ''}${members.dead ? ` · ${members.dead} dead` : ''}` : ''}</span>
       <span class=${`small ${cluster.streaming ? 'ok' : 'warn'}`} id="stream-state">${cluster.streaming ? 'live' : 'reconnecting…'}</span>
+      <${Forwarding} discovery=${cluster.endpoints?.discovery ?? null} />
       ${cluster.updatedAt ? html`<span class="small muted">${clock(cluster.updatedAt)}</span>` : null}
     </header>
     ${cluster.error ? html`<p class="error">${cluster.error}</p>` : null}
@@ -28,7 +30,7 @@ function App() {
     <div class="columns">
       <div>
         <section id="peers"><h2>Peers<span class="small">used / allocated / capacity</span></h2><${Peers} nodes=${cluster.nodes} /></section>
-        <section id="services"><h2>Services</h2><${Services} services=${status?.services ?? []} tasks=${cluster.tasks} selected=${selected} onSelect=${setSelected} /></section>
+        <section id="services"><h2>Services</h2><${Services} services=${status?.services ?? []} tasks=${cluster.tasks} ports=${cluster.endpoints?.ports ?? []} selected=${selected} onSelect=${setSelected} /></section>
         ${selected ? html`<${Slot} slot=${selected} events=${cluster.events} refreshKey=${cluster.updatedAt} onClose=${() => setSelected(null)} />` : null}
         <section id="pending"><h2>Pending</h2><${Pending} why=${cluster.why} /></section>
       </div>

@@ -17,7 +17,7 @@ async function read(path) {
 }
 
 export function useCluster() {
-  const [state, setState] = useState({ status: null, nodes: null, tasks: [], why: {}, error: null, updatedAt: null })
+  const [state, setState] = useState({ status: null, nodes: null, tasks: [], endpoints: null, why: {}, error: null, updatedAt: null })
   const [events, setEvents] = useState([])
   const [streaming, setStreaming] = useState(false)
   const timer = useRef(undefined)
@@ -35,12 +35,13 @@ export function useCluster() {
       reading = true
       clearTimeout(timer.current)
       try {
-        const [status, nodes, tasks] = await Promise.all([read('/status'), read('/nodes'), read('/tasks')])
+        // No endpoints (null) when this agent runs no service discovery: the rest of the page still shows.
+        const [status, nodes, tasks, endpoints] = await Promise.all([read('/status'), read('/nodes'), read('/tasks'), read('/endpoints').catch(() => null)])
         const pending = status.services.filter((service) => service.pending > 0)
         const whys = await Promise.all(pending.map((service) => read(`/why/${encodeURIComponent(service.name)}`).catch(() => null)))
         if (stopped) return
         const why = Object.fromEntries(pending.map((service, i) => [service.name, whys[i]]).filter(([, answer]) => answer !== null))
-        setState({ status, nodes: nodes.nodes, tasks: tasks.tasks, why, error: null, updatedAt: Date.now() })
+        setState({ status, nodes: nodes.nodes, tasks: tasks.tasks, endpoints, why, error: null, updatedAt: Date.now() })
       } catch (error) {
         if (!stopped) setState((previous) => ({ ...previous, error: String(error.message ?? error) }))
       }

@@ -4,7 +4,9 @@
 // shows an env value. Agent 3 is killed
 // -9: within 5 s the page, with nobody reloading it, shows that peer dead and its slot running
 // elsewhere; a page opened after that shows the slot's move from the dead peer, and both survivors'
-// slot history says so. Screenshots (desktop, phone) land in test-output/ui/. A second test opens the page
+// slot history says so. web publishes an ingress port: its card shows the mesh port, its service
+// address and its three endpoints, and the header this agent's forwarding mode. Screenshots (desktop,
+// phone, the service's ports) land in test-output/ui/. A second test opens the page
 // beyond loopback (--ui 0.0.0.0:port), where it asks for the data directory's token.
 
 import { suite } from 'uvu'
@@ -33,6 +35,8 @@ declare const document: {
 declare const window: { readonly innerWidth: number }
 
 const ENV_VALUE = 'do-not-show-this-value-4711'
+/** web's ingress port: the routing mesh listens on it on every agent (127.0.0.i). */
+const MESH_PORT = 18_473
 /** The brief's bound for the page to show a kill -9 and the slot moving (failover is ~2 s on lan). */
 const SHOWN_WITHIN_MS = 5_000
 
@@ -40,7 +44,7 @@ const short = (peer: string): string => peer.slice(-12)
 
 async function applyWeb(base: string, agent: LocalAgent): Promise<void> {
   const spec = join(base, 'web.yaml')
-  await writeFile(spec, ['services:', '  web:', '    command: ["sh", "-c", "exec sleep 600"]', '    replicas: 3', '    env:', `      TOKEN: ${ENV_VALUE}`, '    resources: { cpu: 100m, memory: 32Mi }', ''].join('\n'))
+  await writeFile(spec, ['services:', '  web:', '    command: ["sh", "-c", "exec sleep 600"]', '    replicas: 3', `    ports: [{ host: ${MESH_PORT}, container: 80, mode: ingress }]`, '    env:', `      TOKEN: ${ENV_VALUE}`, '    resources: { cpu: 100m, memory: 32Mi }', ''].join('\n'))
   const applied = await runCli(['apply', '-f', spec, '--data', agent.dir])
   assert.is(applied.code, 0, applied.stderr)
 }
@@ -81,12 +85,20 @@ web('the page on agent 2 shows three peers and the replicas live; a kill -9 show
     for (const agent of local.agents) assert.ok(await page.locator(`[data-peer="${agent.peerId}"]`).count(), `peer ${agent.index} shown`)
     assert.match(await page.locator('[data-service="web"]').innerText(), /3\s+desired/)
     assert.match(await page.locator(`[data-slot="${onA3.slot}"]`).innerText(), short(a3.peerId!))
+    // The port's card: reached by name and through the mesh on every peer, served by three ready tasks.
+    await page.waitForFunction(() => document.querySelectorAll('[data-port="web:80/tcp"] [data-endpoint].ready').length === 3, undefined, { timeout: 10_000 })
+    const port = await page.locator('[data-port="web:80/tcp"]').innerText()
+    assert.match(port, `mesh :${MESH_PORT} on every peer`)
+    assert.match(port, /web\.peer:80 \(127\.\d+\.\d+\.\d+\)/)
+    assert.match(await page.locator(`[data-endpoint="${onA3.slot}"]`).innerText(), new RegExp(`${onA3.slot}\\s+@ ${short(a3.peerId!)}\\s+127\\.0\\.0\\.3:\\d+\\s+ready`))
+    assert.match(await page.locator('#forwarding').innerText(), /^forwarding userspace/)
+    await page.locator('[data-service="web"]').screenshot({ path: join(SCREENSHOTS, 'service-ports.png') })
     await page.click(`[data-slot="${onA3.slot}"]`)
     await page.waitForSelector(`[data-detail="${onA3.slot}"]`)
     assert.equal(problems, [])
     assert.not.match(await page.content(), ENV_VALUE)
     // The API the page reads has no env either, whatever it is asked.
-    for (const path of ['cluster', 'services/web', 'history']) assert.not.match(await (await page.request.get(`http://${a2.ui}/ui/api/v1/${path}`)).text(), ENV_VALUE)
+    for (const path of ['cluster', 'services/web', 'history', 'endpoints']) assert.not.match(await (await page.request.get(`http://${a2.ui}/ui/api/v1/${path}`)).text(), ENV_VALUE)
 
     // A service no peer can take shows as pending, with the reason the peers gave.
     const huge = join(base, 'huge.yaml')
@@ -111,6 +123,15 @@ web('the page on agent 2 shows three peers and the replicas live; a kill -9 show
     const shownMs = Date.now() - killedAt
     assert.ok(shownMs <= SHOWN_WITHIN_MS, `shown after ${shownMs} ms`)
     assert.match(String(await movedTo.jsonValue()), new RegExp(`${short(a1.peerId!)}|${short(a2.peerId!)}`))
+    // Its endpoint follows it: ready again on a survivor.
+    await page.waitForFunction(
+      ({ slot, dead }) => {
+        const text = document.querySelector(`[data-endpoint="${slot}"].ready`)?.textContent ?? ''
+        return text !== '' && !text.includes(dead)
+      },
+      { slot: onA3.slot, dead: short(a3.peerId!) },
+      { timeout: 5_000 },
+    )
     // The slot's story names the move and why: the peer it left is dead.
     await page.waitForFunction((dead) => (document.querySelector('[data-placements]')?.textContent ?? '').includes(`moved from ${dead}: peer dead`), short(a3.peerId!), { timeout: 5_000 })
     await page.screenshot({ path: join(SCREENSHOTS, 'after-kill-desktop.png'), fullPage: true })

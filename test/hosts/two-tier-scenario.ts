@@ -66,6 +66,16 @@ async function healthyAt(host: Host, slot: string, after: number): Promise<numbe
   return events.find((event) => event.kind === 'task' && event.slot === slot && event.state === 'healthy' && event.at >= after)?.at
 }
 
+/** kv's task state changes each host saw since `after`, for a failure's message. */
+async function kvEvents(hosts: readonly Host[], after: number): Promise<string> {
+  const seen = await Promise.all(hosts.map(async (host) => {
+    const { events } = await ask({ peer: host.socket, timeoutMs: 3_000 }, 'GET /v1/events').catch(() => ({ events: [] }))
+    return events.filter((event) => event.kind === 'task' && event.slot?.startsWith(`${KV}/`) && event.at >= after)
+      .map((event) => `${host.name} ${event.slot} ${event.state} at ${event.at}`)
+  }))
+  return seen.flat().join('; ') || 'none'
+}
+
 export async function twoTierThroughAPowerCut(driver: TierDriver, mesh: 'userspace' | 'kernel'): Promise<void> {
   const swept = sweepStale()
   if (swept.length > 0) log(`removed namespaces of earlier runs: ${swept.join(' ')}`)
@@ -164,7 +174,8 @@ export async function twoTierThroughAPowerCut(driver: TierDriver, mesh: 'userspa
     assert.equal(byUnready.map((result) => `${result.url} at ${result.at}`), [], `no request answered by ${UNREADY_SLOT}, which fails its healthcheck`)
     assert.ok(recoveryMs <= RECOVERY_LIMIT_MS, `first answered request ${recoveryMs} ms after the replacement turned healthy; limit ${RECOVERY_LIMIT_MS} ms`)
     const failedAfter = after.filter((result) => !result.ok)
-    assert.equal(failedAfter.map((result) => `${result.url}: ${result.error ?? result.body}`), [], 'requests through the surviving hosts keep being answered')
+    if (failedAfter.length > 0) log(`kv's task events on the survivors after the cut: ${await kvEvents(hosts.hosts.filter((host) => host !== kv0Host), cutAt)}`)
+    assert.equal(failedAfter.map((result) => `${result.url} at ${result.at}: ${result.error ?? result.body}`), [], 'requests through the surviving hosts keep being answered')
     for (const url of survivors) assert.ok(after.some((result) => result.url === url && parse(result)?.kv.slot === `${KV}/0`), `${url} answered by kv/0 after the recovery`)
 
     // And DNS follows: SRV names kv/0 on its new host. Waited for, not asked once: on a loaded host a

@@ -73,9 +73,11 @@ function valid(name: string, body: Record<string, unknown>): ServiceSpec {
 }
 
 const HEALTHCHECK = {
-  // Fails for kv/1 only: the probe carries the task's PEER_SLOT.
+  // Fails for kv/1 only: the probe carries the task's PEER_SLOT. Three failures in a row, not one, make
+  // a task unhealthy: on a loaded machine one `docker exec` can take longer than its timeout, and
+  // kv/0 is the only ready endpoint, so one slow probe would rightly refuse every request.
   command: ['sh', '-c', `test "$PEER_SLOT" != ${UNREADY_SLOT}`],
-  interval: '200ms', timeout: '1s', retries: 1,
+  interval: '200ms', timeout: '1s', retries: 3,
 }
 
 /** kv off `webHost`, web on it: the tiers on different hosts. */

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// The test command (`npm test`): uvu over every `test/**/*.test.ts`, in three lanes, each its own uvu
+// process running its files one after another:
+//
+//   hosts   test/hosts              agents in network namespaces, Docker engines per host
+//   agents  test/node, p2p, cli     real agents and libp2p peers on loopback
+//   pure    everything else         the placement core, the CRDT, the simulator: CPU only
+//
+// hosts runs beside agents-then-pure. Most of a real-agent test is waiting — for a failure detector,
+// a bid window, a task to start — so two such lanes overlap well on two cores; the CPU-bound pure
+// lane waits for agents rather than starving both. Within a lane nothing changes from a plain uvu
+// run. Each lane's output is printed whole when it ends (interleaved lines from several suites would
+// be unreadable), then the totals of all lanes in uvu's own format, which `.ci/run` reads.
+//
+//   npm test                         all lanes at once
+//   npm test -- --serial             one lane after another (quiet-machine timings, or to debug)
+//   npm test -- hosts pure           only these lanes
+
+import { spawn, spawnSync } from 'node:child_process'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+
+/** Patterns are uvu's: matched against a test file's path under test/. */
+const LANES = [
+  { name: 'hosts', pattern: '^hosts/.*\\.test\\.ts$' },
+  { name: 'agents', pattern: '^(node|p2p|cli)/.*\\.test\\.ts$' },
+  { name: 'pure', pattern: '^(?!(hosts|node|p2p|cli)/).*\\.test\\.ts$' },
+]
+
+function parseArgs(argv) {
+  const serial = argv.includes('--serial')
+  const named = argv.filter((arg) => arg !== '--serial')
+  const unknown = named.filter((name) => !LANES.some((lane) => lane.name === name))
+  if (unknown.length > 0) {
+    console.error(`unknown lane ${unknown.map((name) => `"${name}"`).join(', ')}: lanes are ${LANES.map((lane) => lane.name).join(', ')}`)
+    process.exit(2)
+  }
+  return { serial, lanes: named.length === 0 ? LANES : LANES.filter((lane) => named.includes(lane.name)) }
+}
+
+/** Runs one lane's uvu, its output kept for printing whole; resolves with it, its exit code and wall time. */
+function runLane(lane) {
+  const started = Date.now()
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'node_modules/uvu/bin.js'), 'test', lane.pattern, '-c', 'false'], {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const chunks = []
+    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    child.stderr.on('data', (chunk) => chunks.push(chunk))
+    child.on('close', (code, signal) => {
+      resolve({ lane, output: Buffer.concat(chunks).toString('utf8'), code: code ?? 1, signal, wallMs: Date.now() - started })
+    })
+  })
+}
+
+/** uvu's closing totals, as it prints them. */
+function totalsOf(output) {
+  const read = (label) => Number(new RegExp(`^\\s*${label}:\\s+(\\d+)`, 'm').exec(output)?.[1] ?? Number.NaN)
+  return { total: read('Total'), passed: read('Passed'), skipped: read('Skipped') }
+}
+
+/**
+ * The compiled bin that tests start is rebuilt when a source is newer (test/peer-command.ts): done
+ * once here, before the lanes, so that three lanes never run `tsc` into dist/ at the same time.
+ */
+function buildBinOnce() {
+  const built = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', "await import('./test/peer-command.ts')"], { cwd: ROOT, encoding: 'utf8' })
+  if (built.status !== 0) {
+    process.stdout.write(`${built.stdout}${built.stderr}\n  Total:     1\n  Passed:    0\n  Skipped:   0\n`)
+    process.exit(1)
+  }
+}
+
+const { serial, lanes } = parseArgs(process.argv.slice(2))
+const started = Date.now()
+buildBinOnce()
+const results = []
+const finished = (result) => {
+  const { lane, output, code, signal, wallMs } = result
+  process.stdout.write(`\n━━ lane ${lane.name} (${lane.pattern}): ${(wallMs / 1000).toFixed(1)} s, exit ${signal ?? code}\n${output}`)
+  results.push(result)
+}
+/** Lanes run in turn within a chain; chains run side by side. */
+const chains = serial ? [lanes] : [lanes.filter((lane) => lane.name === 'hosts'), lanes.filter((lane) => lane.name !== 'hosts')]
+await Promise.all(chains.map(async (chain) => {
+  for (const lane of chain) finished(await runLane(lane))
+}))
+
+let total = 0
+let passed = 0
+let skipped = 0
+const broken = []
+for (const { lane, output, code, signal } of results) {
+  const counts = totalsOf(output)
+  // A lane that died before its totals (a crash, a signal) counts as one failure, never as none.
+  if (Number.isNaN(counts.total)) {
+    broken.push(`${lane.name} ended without totals (exit ${signal ?? code})`)
+    total += 1
+    continue
+  }
+  total += counts.total
+  passed += counts.passed
+  skipped += counts.skipped
+  if (code !== 0 && counts.passed + counts.skipped === counts.total) broken.push(`${lane.name} exited ${signal ?? code} with every test passed`)
+}
+if (broken.length > 0) {
+  total += broken.filter((line) => line.includes('every test passed')).length
+  console.log(`\n${broken.join('\n')}`)
+}
+console.log(`\n  lanes: ${results.map(({ lane, wallMs }) => `${lane.name} ${(wallMs / 1000).toFixed(1)} s`).join(', ')}`)
+console.log(`  Total:     ${total}`)
+console.log(`  Passed:    ${passed}`)
+console.log(`  Skipped:   ${skipped}`)
+console.log(`  Duration:  ${Date.now() - started}ms`)
+process.exit(passed + skipped === total && results.every(({ code }) => code === 0) ? 0 : 1)

@@ -49,13 +49,28 @@ function runLane(lane) {
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     const chunks = []
-    child.stdout.on('data', (chunk) => chunks.push(chunk))
+    // uvu prints a file's name on a line of its own as it starts the file: the time between two such
+    // lines is the earlier file's, which tells where the suite's time goes.
+    const fileStarts = []
+    let partial = ''
+    child.stdout.on('data', (chunk) => {
+      chunks.push(chunk)
+      const lines = (partial + chunk.toString('utf8')).split('\n')
+      partial = lines.pop()
+      for (const line of lines) if (FILE_HEADER.test(line)) fileStarts.push({ file: line, at: Date.now() })
+    })
     child.stderr.on('data', (chunk) => chunks.push(chunk))
     child.on('close', (code, signal) => {
-      resolve({ lane, output: Buffer.concat(chunks).toString('utf8'), code: code ?? 1, signal, wallMs: Date.now() - started })
+      const ended = Date.now()
+      const files = fileStarts.map(({ file, at }, i) => ({ file, ms: (fileStarts[i + 1]?.at ?? ended) - at }))
+      resolve({ lane, output: Buffer.concat(chunks).toString('utf8'), code: code ?? 1, signal, wallMs: ended - started, files })
     })
   })
 }
+
+const FILE_HEADER = /^[\w./-]+\.test\.ts$/
+/** How many of the slowest files the summary names. */
+const SLOWEST_SHOWN = 8
 
 /** uvu's closing totals, as it prints them. */
 function totalsOf(output) {
@@ -111,7 +126,9 @@ if (broken.length > 0) {
   total += broken.filter((line) => line.includes('every test passed')).length
   console.log(`\n${broken.join('\n')}`)
 }
-console.log(`\n  lanes: ${results.map(({ lane, wallMs }) => `${lane.name} ${(wallMs / 1000).toFixed(1)} s`).join(', ')}`)
+const slowest = results.flatMap(({ files }) => files).sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_SHOWN)
+console.log(`\n  slowest files: ${slowest.map(({ file, ms }) => `${file} ${(ms / 1000).toFixed(0)} s`).join(', ')}`)
+console.log(`  lanes: ${results.map(({ lane, wallMs }) => `${lane.name} ${(wallMs / 1000).toFixed(1)} s`).join(', ')}`)
 console.log(`  Total:     ${total}`)
 console.log(`  Passed:    ${passed}`)
 console.log(`  Skipped:   ${skipped}`)

@@ -10,7 +10,9 @@
 // (v8.setFlagsFromString later changes nothing), so it would take NODE_OPTIONS or a launcher process,
 // and a launcher is itself a node process of ~40 MB. Instead the agent looks every checkEveryMs:
 //
-// - idle (it used less than idleCpuFraction of a core since the last look): V8 is set to favour memory
+// - idle (it used less than idleCpuFraction of a core since the last look, and its event loop was busy
+//   less than that share of the time — on a host starved of CPU a busy agent gets little CPU time,
+//   but its loop still runs rather than waits): V8 is set to favour memory
 //   (`--optimize-for-size`, read by V8 at each collection), and a new space larger than trimAboveBytes
 //   gets one full collection, which shrinks it. In a cluster an idle agent still allocates ~1 MB/s
 //   (every message passes through Yamux, Noise and pnet buffers), above V8's "slow", so without the
@@ -23,13 +25,14 @@
 // A collection that leaves the new space large is wasted (tens of milliseconds, hundreds on a loaded
 // host): after one, the next is tried only after twice as many looks, up to maxBackoffChecks.
 
+import { performance, type EventLoopUtilization } from 'node:perf_hooks'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 
 export interface YoungGenerationTrimInit {
   /** How often the agent's CPU and the size of the new space are looked at. */
   readonly checkEveryMs: number
-  /** Below this share of one core since the last look, the agent counts as idle. */
+  /** Below this share of one core since the last look, and of the event loop's time, the agent counts as idle. */
   readonly idleCpuFraction: number
   /** A new space committed above this is worth a full collection to shrink. */
   readonly trimAboveBytes: number
@@ -85,12 +88,15 @@ export function trimYoungGeneration(init: YoungGenerationTrimInit = YOUNG_GENERA
   let skip = 0
   let lastCpu = cpuSeconds()
   let lastAt = performance.now()
+  let lastLoop: EventLoopUtilization = performance.eventLoopUtilization()
   const timer = setInterval(() => {
     const cpu = cpuSeconds()
     const now = performance.now()
-    const idle = (cpu - lastCpu) / ((now - lastAt) / 1000) < init.idleCpuFraction
+    const loop = performance.eventLoopUtilization(lastLoop)
+    const idle = (cpu - lastCpu) / ((now - lastAt) / 1000) < init.idleCpuFraction && loop.utilization < init.idleCpuFraction
     lastCpu = cpu
     lastAt = now
+    lastLoop = performance.eventLoopUtilization()
     setFrugal(idle)
     if (!idle) return
     if (skip > 0) {
@@ -104,9 +110,10 @@ export function trimYoungGeneration(init: YoungGenerationTrimInit = YOUNG_GENERA
     collect()
     wait = newSpaceBytes() <= init.trimAboveBytes ? 1 : Math.min(wait * 2, init.maxBackoffChecks)
     skip = wait - 1
-    // The collection's own CPU is not the agent's work.
+    // The collection's own CPU and time are not the agent's work.
     lastCpu = cpuSeconds()
     lastAt = performance.now()
+    lastLoop = performance.eventLoopUtilization()
   }, init.checkEveryMs)
   timer.unref()
   return () => {

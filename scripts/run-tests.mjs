@@ -1,22 +1,26 @@
 #!/usr/bin/env node
-// The test command (`npm test`): uvu over every `test/**/*.test.ts`, in three lanes, each its own uvu
+// The test command (`npm test`): uvu over every `test/**/*.test.ts`, in four lanes, each its own uvu
 // process running its files one after another:
 //
-//   hosts   test/hosts              agents in network namespaces, Docker engines per host
-//   agents  test/node, p2p, cli     real agents and libp2p peers on loopback
-//   pure    everything else         the placement core, the CRDT, the simulator: CPU only
+//   hosts    test/hosts           agents in network namespaces, Docker engines per host
+//   clients  test/cli, test/p2p   CLI commands against real agents, libp2p peers on loopback
+//   node     test/node            real agents on loopback, the runtime drivers, the control API
+//   pure     everything else      the placement core, the CRDT, the simulator: CPU only
 //
-// hosts runs beside agents-then-pure. Most of a real-agent test is waiting — for a failure detector,
-// a bid window, a task to start — so two such lanes overlap well on two cores; the CPU-bound pure
-// lane waits for agents rather than starving both. Within a lane nothing changes from a plain uvu
+// Two chains run side by side — hosts then clients, node then pure — each running its lanes in turn.
+// Most of a real-agent test is waiting — for a failure detector, a bid window, a task to start — so
+// two such lanes overlap well on two cores, and the CPU-bound pure lane comes last, when the other
+// chain is nearly done, rather than starving both. Within a lane nothing changes from a plain uvu
 // run. Each lane's output is printed whole when it ends (interleaved lines from several suites would
-// be unreadable), then the totals of all lanes in uvu's own format, which `.ci/run` reads.
+// be unreadable), then the totals of all lanes in uvu's own format, which `.ci/run` reads, and the
+// time of every file goes to test-output/test-times.json, to balance the chains by.
 //
-//   npm test                         all lanes at once
+//   npm test                         both chains at once
 //   npm test -- --serial             one lane after another (quiet-machine timings, or to debug)
 //   npm test -- hosts pure           only these lanes
 
 import { spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -25,9 +29,12 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 /** Patterns are uvu's: matched against a test file's path under test/. */
 const LANES = [
   { name: 'hosts', pattern: '^hosts/.*\\.test\\.ts$' },
-  { name: 'agents', pattern: '^(node|p2p|cli)/.*\\.test\\.ts$' },
+  { name: 'clients', pattern: '^(cli|p2p)/.*\\.test\\.ts$' },
+  { name: 'node', pattern: '^node/.*\\.test\\.ts$' },
   { name: 'pure', pattern: '^(?!(hosts|node|p2p|cli)/).*\\.test\\.ts$' },
 ]
+/** Lanes run in turn within a chain; chains run side by side. */
+const CHAINS = [['hosts', 'clients'], ['node', 'pure']]
 
 function parseArgs(argv) {
   const serial = argv.includes('--serial')
@@ -99,8 +106,7 @@ const finished = (result) => {
   process.stdout.write(`\n━━ lane ${lane.name} (${lane.pattern}): ${(wallMs / 1000).toFixed(1)} s, exit ${signal ?? code}\n${output}`)
   results.push(result)
 }
-/** Lanes run in turn within a chain; chains run side by side. */
-const chains = serial ? [lanes] : [lanes.filter((lane) => lane.name === 'hosts'), lanes.filter((lane) => lane.name !== 'hosts')]
+const chains = serial ? [lanes] : CHAINS.map((names) => lanes.filter((lane) => names.includes(lane.name)))
 await Promise.all(chains.map(async (chain) => {
   for (const lane of chain) finished(await runLane(lane))
 }))
@@ -126,6 +132,8 @@ if (broken.length > 0) {
   total += broken.filter((line) => line.includes('every test passed')).length
   console.log(`\n${broken.join('\n')}`)
 }
+mkdirSync(join(ROOT, 'test-output'), { recursive: true })
+writeFileSync(join(ROOT, 'test-output', 'test-times.json'), `${JSON.stringify(Object.fromEntries(results.map(({ lane, wallMs, files }) => [lane.name, { wallMs, files }])), null, 1)}\n`)
 const slowest = results.flatMap(({ files }) => files).sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_SHOWN)
 console.log(`\n  slowest files: ${slowest.map(({ file, ms }) => `${file} ${(ms / 1000).toFixed(0)} s`).join(', ')}`)
 console.log(`  lanes: ${results.map(({ lane, wallMs }) => `${lane.name} ${(wallMs / 1000).toFixed(1)} s`).join(', ')}`)

@@ -55,7 +55,7 @@ views('whatever adverts, statuses and settings several states are given, each vi
     fc.record({ kind: fc.constant('status' as const), state: fc.nat(2), peer: fc.nat(2), status: fc.constantFrom(...STATUSES) }),
     fc.record({
       kind: fc.constant('settings' as const), state: fc.nat(2), peer: fc.nat(2),
-      settings: fc.option(fc.record({ drain: fc.boolean(), cordon: fc.boolean(), labels: fc.constantFrom({}, { zone: 'z9' }, { rack: 'r1' }) }), { nil: undefined }),
+      settings: fc.option(fc.record({ drain: fc.boolean(), cordon: fc.boolean(), labels: fc.constantFrom<Record<string, string>>({}, { zone: 'z9' }, { rack: 'r1' }) }), { nil: undefined }),
     }),
   )
   fc.assert(fc.property(fc.array(op, { maxLength: 40 }), (ops) => {

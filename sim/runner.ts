@@ -10,6 +10,7 @@ import {
 import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { Fanout } from './fanout.js'
+import { messageBytes } from './message-size.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { CopyLedger } from './copies.js'
 import { OutdatedLedger } from './outdated.js'
@@ -837,14 +838,3 @@ const hasAny = (record: Readonly<Record<string, number>>): boolean => Object.key
 function latencyMs(histogram: Histogram, p: number): number {
   return histogram.count === 0 ? -1 : round(histogram.percentile(p), 1)
 }
-
-
-const sizes = new WeakMap<Message, number>()
-
-/** Wire size estimate: the JSON a real peer would send (cached: one bid goes to many candidates). */
-function messageBytes(message: Message): number {
-  let size = sizes.get(message)
-  if (size === undefined) sizes.set(message, (size = JSON.stringify(message).length))
-  return size
-}
-

@@ -54,24 +54,7 @@ export class EventQueue<E> {
    */
   push(timeMs: number, event: E): void {
     this.checkTime(timeMs)
-    if (2 * this.length === this.keys.length) this.grow()
-    const keys = this.keys
-    const events = this.events
-    const sequence = this.pushed++
-    let hole = this.length++
-    while (hole > 0) {
-      const parent = ((hole - 1) / ARITY) | 0
-      const parentTime = keys[2 * parent]!
-      // Equal times never move up: the newcomer has the largest sequence number so far.
-      if (parentTime <= timeMs) break
-      keys[2 * hole] = parentTime
-      keys[2 * hole + 1] = keys[2 * parent + 1]!
-      events[hole] = events[parent]
-      hole = parent
-    }
-    keys[2 * hole] = timeMs
-    keys[2 * hole + 1] = sequence
-    events[hole] = event
+    this.insert(timeMs, this.pushed++, event)
   }
 
   /**
@@ -94,6 +77,11 @@ export class EventQueue<E> {
     if (!(Number.isInteger(sequence) && sequence >= 0 && sequence < this.pushed)) {
       throw new RangeError(`sequence ${sequence} was not reserved (${this.pushed} handed out so far)`)
     }
+    this.insert(timeMs, sequence, event)
+  }
+
+  /** Sifts a new entry up from the end: it moves above every entry that comes out after it. */
+  private insert(timeMs: number, sequence: number, event: E): void {
     if (2 * this.length === this.keys.length) this.grow()
     const keys = this.keys
     const events = this.events
@@ -101,6 +89,7 @@ export class EventQueue<E> {
     while (hole > 0) {
       const parent = ((hole - 1) / ARITY) | 0
       const parentTime = keys[2 * parent]!
+      // A plain push has the largest sequence number so far, so for it equal times never move up.
       if (parentTime < timeMs || (parentTime === timeMs && keys[2 * parent + 1]! < sequence)) break
       keys[2 * hole] = parentTime
       keys[2 * hole + 1] = keys[2 * parent + 1]!

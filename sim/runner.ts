@@ -329,23 +329,28 @@ export class Simulation {
   }
 
   private deliver(event: Extract<SimEvent, { t: 'deliver' }>, now: number): void {
-    const peer = this.peers[event.to]!
-    if (peer.machine === undefined || peer.life !== event.life) return
-    if (peer.paused) {
-      this.network.hold(peer.id, event)
-      return
-    }
-    this.act(event.to, peer.machine.receive(event.from, event.message, now), now)
+    const machine = this.arrival(event)
+    if (machine !== undefined) this.act(event.to, machine.receive(event.from, event.message, now), now)
   }
 
   private deliverDesired(event: Extract<SimEvent, { t: 'desired' }>, now: number): void {
+    const machine = this.arrival(event)
     const peer = this.peers[event.to]!
-    if (peer.machine === undefined || peer.life !== event.life) return
+    if (machine !== undefined && peer.desired.merge(event.changes)) this.act(event.to, machine.desiredChanged(peer.desired.view(), now), now)
+  }
+
+  /**
+   * The machine that acts on an arrival now, if any: none when the peer died since it was sent (a
+   * later life), and none yet when it is paused — the arrival is held until it resumes.
+   */
+  private arrival(event: Extract<SimEvent, { t: 'deliver' | 'desired' }>): PeerMachine | undefined {
+    const peer = this.peers[event.to]!
+    if (peer.machine === undefined || peer.life !== event.life) return undefined
     if (peer.paused) {
       this.network.hold(peer.id, event)
-      return
+      return undefined
     }
-    if (peer.desired.merge(event.changes)) this.act(event.to, peer.machine.desiredChanged(peer.desired.view(), now), now)
+    return peer.machine
   }
 
   private boot(index: number, now: number): void {

@@ -1,7 +1,8 @@
 // Simulator throughput and the protocol's numbers at scale: for each size, one `peer sim` run with
 // 10 replicas per peer and faults (kill=3, partition=1, loss=2 %), in its own process so peak memory
 // is that run's alone. Prints one JSON line per size: wall time, events per second, peak RSS, and the
-// simulated placement and failover percentiles (replaceAfter at its default).
+// simulated placement and failover percentiles (replaceAfter at its default). cpuMs is the process's
+// CPU time (user + system, the whole process): on a shared machine it says more than wall time.
 //
 //   npm run bench -- sim                 (100 and 1,000 peers)
 //   npm run bench -- sim 300             (one size)
@@ -21,6 +22,8 @@ function runOne(peers: number): void {
   const started = performance.now()
   const { json } = simulate({ seed: 1, replicas: peers * 10, peerCount: peers, durationMs: DURATION_MS, faults: faults.spec, network: 'lan' }, '')
   const wallMs = performance.now() - started
+  // On a shared machine wall time depends on the load; the process's own CPU time much less.
+  const cpu = process.cpuUsage()
   console.log(JSON.stringify({
     bench: 'sim',
     peers,
@@ -29,6 +32,7 @@ function runOne(peers: number): void {
     simulatedMs: DURATION_MS,
     faults: FAULTS,
     wallMs: Math.round(wallMs),
+    cpuMs: Math.round((cpu.user + cpu.system) / 1000),
     events: json.events,
     eventsPerSec: Math.round(json.events / (wallMs / 1000)),
     peakRssMB: Math.round(process.resourceUsage().maxRSS / 1024),

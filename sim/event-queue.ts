@@ -9,6 +9,12 @@
 // in a plain array. Four children per node halve the depth of a binary heap, which matters once a
 // million events are pending and every level is a cache miss. Sifting moves a "hole" instead of
 // swapping. Runs push tens of millions of events; no object is allocated per push.
+//
+// A batch of events decided together (one broadcast's arrivals at every recipient) can take its
+// place in that order without all being in the heap at once: `reserve(n)` hands out the n sequence
+// numbers n pushes would have taken now, and `pushReserved` schedules each one later with its own.
+// The batch then comes out exactly where its n separate pushes would have, ties included, while the
+// heap holds one entry for it at a time.
 
 export interface ScheduledEvent<E> {
   readonly timeMs: number
@@ -32,7 +38,7 @@ export class EventQueue<E> {
     return this.length
   }
 
-  /** Events pushed over the queue's life (a cheap measure of how much a run did). */
+  /** Events pushed (or sequence numbers reserved) over the queue's life: a cheap measure of how much a run did. */
   get totalPushed(): number {
     return this.pushed
   }
@@ -47,19 +53,44 @@ export class EventQueue<E> {
    * precede its cause, which is always a bug in the caller, so it throws.
    */
   push(timeMs: number, event: E): void {
-    if (!(timeMs >= this.lastPoppedTimeMs) || timeMs === Infinity) {
-      throw new RangeError(`cannot schedule at ${timeMs} ms: the queue has already reached ${this.lastPoppedTimeMs} ms`)
+    this.checkTime(timeMs)
+    this.insert(timeMs, this.pushed++, event)
+  }
+
+  /**
+   * Takes the sequence numbers of `count` pushes made now, without pushing anything, and returns the
+   * first; the batch's events are then scheduled with pushReserved, each with its own number.
+   */
+  reserve(count: number): number {
+    if (!(Number.isInteger(count) && count >= 0)) throw new RangeError(`cannot reserve ${count} sequence numbers`)
+    const first = this.pushed
+    this.pushed += count
+    return first
+  }
+
+  /**
+   * Schedules `event` at `timeMs` in the place of the reserved push numbered `sequence`: among
+   * events at the same time it comes out where that push would have.
+   */
+  pushReserved(timeMs: number, sequence: number, event: E): void {
+    this.checkTime(timeMs)
+    if (!(Number.isInteger(sequence) && sequence >= 0 && sequence < this.pushed)) {
+      throw new RangeError(`sequence ${sequence} was not reserved (${this.pushed} handed out so far)`)
     }
+    this.insert(timeMs, sequence, event)
+  }
+
+  /** Sifts a new entry up from the end: it moves above every entry that comes out after it. */
+  private insert(timeMs: number, sequence: number, event: E): void {
     if (2 * this.length === this.keys.length) this.grow()
     const keys = this.keys
     const events = this.events
-    const sequence = this.pushed++
     let hole = this.length++
     while (hole > 0) {
       const parent = ((hole - 1) / ARITY) | 0
       const parentTime = keys[2 * parent]!
-      // Equal times never move up: the newcomer has the largest sequence number so far.
-      if (parentTime <= timeMs) break
+      // A plain push has the largest sequence number so far, so for it equal times never move up.
+      if (parentTime < timeMs || (parentTime === timeMs && keys[2 * parent + 1]! < sequence)) break
       keys[2 * hole] = parentTime
       keys[2 * hole + 1] = keys[2 * parent + 1]!
       events[hole] = events[parent]
@@ -139,6 +170,13 @@ export class EventQueue<E> {
     keys[2 * hole + 1] = sequence
     events[hole] = event
     return top
+  }
+
+  /** Scheduling before the last popped event would let an effect precede its cause: always a bug in the caller. */
+  private checkTime(timeMs: number): void {
+    if (!(timeMs >= this.lastPoppedTimeMs) || timeMs === Infinity) {
+      throw new RangeError(`cannot schedule at ${timeMs} ms: the queue has already reached ${this.lastPoppedTimeMs} ms`)
+    }
   }
 
   private grow(): void {

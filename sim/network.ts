@@ -77,6 +77,8 @@ export const GOSSIP_MESH_DEGREE = 6
 /** Recipients of one broadcast that will receive it, sorted by delay (ties keep the input order). */
 export interface BroadcastDelivery {
   readonly peers: string[]
+  /** The same recipients as indices into `Network.peers` (the order peers were added in). */
+  readonly indices: Int32Array
   readonly delaysMs: Float64Array
   /** Recipients dropped by loss. */
   readonly lost: number
@@ -208,6 +210,24 @@ export class Network<M = unknown> {
     return this.broadcastFrom(this.at(from), targets.subarray(0, count))
   }
 
+  /**
+   * `broadcastDelays` to peers given by their index in `peers` (the order they were added in),
+   * without looking each one up by name; the sender and repeats are skipped as there.
+   */
+  broadcastToIndices(from: string, targets: Int32Array): BroadcastDelivery {
+    const listed = new Uint8Array(this.names.length)
+    const distinct = new Int32Array(targets.length)
+    let count = 0
+    for (let i = 0; i < targets.length; i++) {
+      const target = targets[i]!
+      if (!(target >= 0 && target < this.names.length)) throw new RangeError(`unknown peer index ${target}`)
+      if (listed[target] === 1) continue
+      listed[target] = 1
+      distinct[count++] = target
+    }
+    return this.broadcastFrom(this.at(from), distinct.subarray(0, count))
+  }
+
   /** `broadcastDelays` to every peer of the network, without looking each one up by name. */
   broadcastToAll(from: string): BroadcastDelivery {
     const targets = new Int32Array(this.names.length)
@@ -247,14 +267,22 @@ export class Network<M = unknown> {
       else kept[keptCount++] = k
     }
     const order = sortByArrival(kept.subarray(0, keptCount), arrival)
-    const names: string[] = new Array<string>(keptCount)
-    for (let i = 0; i < keptCount; i++) names[i] = this.names[reachable[order.nodes[i]! - 1]!]!
+    const indices = new Int32Array(keptCount)
+    for (let i = 0; i < keptCount; i++) indices[i] = reachable[order.nodes[i]! - 1]!
     const delaysMs = order.delaysMs
     this.stats.sent += count + unreachable
     this.stats.delivered += keptCount
     this.stats.lost += lost
     this.stats.unreachable += unreachable
-    return { peers: names, delaysMs, lost, unreachable }
+    const all = this.names
+    let names: string[] | undefined
+    // Names only when asked for: a runner that works with indices makes no array of N strings per broadcast.
+    return {
+      get peers() {
+        return (names ??= Array.from(indices, (i) => all[i]!))
+      },
+      indices, delaysMs, lost, unreachable,
+    }
   }
 
   /** Whether a message sent now from `from` would reach `to` (ignoring loss). */

@@ -9,6 +9,8 @@ import {
 } from '../core/index.js'
 import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
+import { Fanout } from './fanout.js'
+import { messageBytes } from './message-size.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { CopyLedger } from './copies.js'
 import { OutdatedLedger } from './outdated.js'
@@ -133,12 +135,19 @@ type SimEvent =
   /** `startedAt` names the start it belongs to: news of a copy since stopped and started again is stale. */
   | { readonly t: 'task'; readonly peer: number; readonly life: number; readonly slot: SlotId; readonly startedAt: number; readonly state: TaskState; readonly exitCode?: number }
   | { readonly t: 'desired'; readonly to: number; readonly changes: readonly DesiredChange[]; readonly life: number }
+  /** A broadcast arriving at its next recipient (fanout.ts): one event per broadcast, not per recipient. */
+  | { readonly t: 'fanout'; readonly fanout: Fanout<Broadcast> }
   | { readonly t: 'sync'; readonly a: number; readonly b: number; readonly lifeA: number; readonly lifeB: number }
   | { readonly t: 'fault'; readonly action: FaultAction }
   | { readonly t: 'apply' }
   | { readonly t: 'edit'; readonly index: number }
   | { readonly t: 'sample' }
   | { readonly t: 'start'; readonly peer: number }
+
+/** What a broadcast carries: a protocol message from a peer, or desired-state changes. */
+type Broadcast =
+  | { readonly kind: 'message'; readonly from: PeerId; readonly message: Message }
+  | { readonly kind: 'desired'; readonly changes: readonly DesiredChange[] }
 
 interface SimPeer {
   readonly id: PeerId
@@ -271,29 +280,27 @@ export class Simulation {
         this.act(event.peer, peer.machine.tick(now), now)
         break
       }
-      case 'deliver': {
-        const peer = this.peers[event.to]!
-        if (peer.machine === undefined || peer.life !== event.life) return
-        if (peer.paused) {
-          this.network.hold(peer.id, event)
-          return
-        }
-        this.act(event.to, peer.machine.receive(event.from, event.message, now), now)
+      case 'deliver':
+        this.deliver(event, now)
+        break
+      case 'fanout': {
+        const fanout = event.fanout
+        const i = fanout.advance(this.queue, event)
+        const to = fanout.to[i]!
+        const life = fanout.lives[i]!
+        const payload = fanout.payload
+        // The event a separate push per recipient would have queued; built only for a recipient still there.
+        if (this.peers[to]!.life !== life) return
+        if (payload.kind === 'message') this.deliver({ t: 'deliver', to, from: payload.from, message: payload.message, life }, now)
+        else this.deliverDesired({ t: 'desired', to, changes: payload.changes, life }, now)
         break
       }
       case 'task':
         this.onTaskEvent(event, now)
         break
-      case 'desired': {
-        const peer = this.peers[event.to]!
-        if (peer.machine === undefined || peer.life !== event.life) return
-        if (peer.paused) {
-          this.network.hold(peer.id, event)
-          return
-        }
-        if (peer.desired.merge(event.changes)) this.act(event.to, peer.machine.desiredChanged(peer.desired.view(), now), now)
+      case 'desired':
+        this.deliverDesired(event, now)
         break
-      }
       case 'sync': {
         const a = this.peers[event.a]!
         const b = this.peers[event.b]!
@@ -319,6 +326,31 @@ export class Simulation {
         this.sample(now)
         break
     }
+  }
+
+  private deliver(event: Extract<SimEvent, { t: 'deliver' }>, now: number): void {
+    const machine = this.arrival(event)
+    if (machine !== undefined) this.act(event.to, machine.receive(event.from, event.message, now), now)
+  }
+
+  private deliverDesired(event: Extract<SimEvent, { t: 'desired' }>, now: number): void {
+    const machine = this.arrival(event)
+    const peer = this.peers[event.to]!
+    if (machine !== undefined && peer.desired.merge(event.changes)) this.act(event.to, machine.desiredChanged(peer.desired.view(), now), now)
+  }
+
+  /**
+   * The machine that acts on an arrival now, if any: none when the peer died since it was sent (a
+   * later life), and none yet when it is paused — the arrival is held until it resumes.
+   */
+  private arrival(event: Extract<SimEvent, { t: 'deliver' | 'desired' }>): PeerMachine | undefined {
+    const peer = this.peers[event.to]!
+    if (peer.machine === undefined || peer.life !== event.life) return undefined
+    if (peer.paused) {
+      this.network.hold(peer.id, event)
+      return undefined
+    }
+    return peer.machine
   }
 
   private boot(index: number, now: number): void {
@@ -376,12 +408,29 @@ export class Simulation {
   }
 
   private broadcastDesired(from: number, changes: readonly DesiredChange[], now: number): void {
-    const recipients = this.peers.filter((_, i) => i !== from).map((p) => p.id)
-    const delivery = this.network.broadcastDelays(this.peers[from]!.id, recipients)
-    for (let i = 0; i < delivery.peers.length; i++) {
-      const to = this.index.get(delivery.peers[i] as PeerId)!
-      this.queue.push(now + delivery.delaysMs[i]!, { t: 'desired', to, changes, life: this.peers[to]!.life })
+    const recipients = new Int32Array(this.peers.length - 1)
+    for (let i = 0, n = 0; i < this.peers.length; i++) if (i !== from) recipients[n++] = i
+    this.fanOut(from, recipients, { kind: 'desired', changes }, now)
+  }
+
+  /**
+   * Sends one broadcast from peer `from` to `recipients` (peer indices) as one queued fanout,
+   * returning how many it will reach. Peers are registered with the network in index order, so its
+   * indices are ours.
+   */
+  private fanOut(from: number, recipients: Int32Array, payload: Broadcast, now: number): number {
+    const delivery = this.network.broadcastToIndices(this.peers[from]!.id, recipients)
+    const count = delivery.indices.length
+    if (count === 0) return 0
+    const lives = new Int32Array(count)
+    const atMs = new Float64Array(count)
+    for (let i = 0; i < count; i++) {
+      lives[i] = this.peers[delivery.indices[i]!]!.life
+      atMs[i] = now + delivery.delaysMs[i]!
     }
+    const fanout = new Fanout(this.queue, payload, delivery.indices, lives, atMs)
+    fanout.start(this.queue, { t: 'fanout', fanout })
+    return count
   }
 
   /** Carries out a machine's outputs in the modelled world. */
@@ -401,14 +450,12 @@ export class Simulation {
         }
         case 'broadcast': {
           const size = messageBytes(output.message)
-          const recipients: string[] = []
-          for (const other of this.peers) if (other !== peer && other.machine !== undefined) recipients.push(other.id)
-          const delivery = this.network.broadcastDelays(peer.id, recipients)
-          for (let i = 0; i < delivery.peers.length; i++) {
-            const to = this.index.get(delivery.peers[i] as PeerId)!
-            this.count(size)
-            this.queue.push(now + delivery.delaysMs[i]!, { t: 'deliver', to, from: peer.id, message: output.message, life: this.peers[to]!.life })
-          }
+          const recipients = new Int32Array(this.peers.length)
+          let n = 0
+          for (let i = 0; i < this.peers.length; i++) if (i !== index && this.peers[i]!.machine !== undefined) recipients[n++] = i
+          const reached = this.fanOut(index, recipients.subarray(0, n), { kind: 'message', from: peer.id, message: output.message }, now)
+          this.messages += reached
+          this.bytes += reached * size
           break
         }
         case 'start-task': {
@@ -796,14 +843,3 @@ const hasAny = (record: Readonly<Record<string, number>>): boolean => Object.key
 function latencyMs(histogram: Histogram, p: number): number {
   return histogram.count === 0 ? -1 : round(histogram.percentile(p), 1)
 }
-
-
-const sizes = new WeakMap<Message, number>()
-
-/** Wire size estimate: the JSON a real peer would send (cached: one bid goes to many candidates). */
-function messageBytes(message: Message): number {
-  let size = sizes.get(message)
-  if (size === undefined) sizes.set(message, (size = JSON.stringify(message).length))
-  return size
-}
-

@@ -140,6 +140,14 @@ export class BidRounds {
   /** Services this peer gave a slot of up (its task kept failing), and until when it offers nothing for them. */
   private readonly gaveUp = new Map<ServiceName, number>()
 
+  /**
+   * nextWakeAt's answer while no round changed since it was computed; undefined when it must be
+   * computed again. The host asks after every input, most of which (pings, acks, adverts, most bids)
+   * change no round, and the answer is a scan of every open round: during a placement wave a peer is
+   * in many. Every method that changes a round's times or the early-bid holds forgets it (stale()).
+   */
+  private wakeAt: number | undefined
+
   private ring: PeerRing = buildRing([])
   private ringStale = true
   private ringVersion = 0
@@ -168,6 +176,7 @@ export class BidRounds {
    * to their shortest backoff and are reconciled again.
    */
   peerArrived(): void {
+    this.stale()
     for (const [service, state] of this.auctions) {
       state.fullWidthRounds = 0
       this.deps.markDirty(service)
@@ -199,6 +208,7 @@ export class BidRounds {
 
   /** Considers bidding for the service's unowned replica indices in its current round. */
   bid(spec: ServiceSpec, unowned: number[], now: number): void {
+    this.stale()
     const { self: selfId, config, cluster } = this.deps
     const want = placementRequest(spec)
     let state = this.auctions.get(spec.name)
@@ -272,9 +282,11 @@ export class BidRounds {
     if (!known && state === undefined) this.deps.markDirty(bid.service)
     if (state?.closesAt !== undefined && state.specHash === bid.specHash && bid.round === state.consideredRound && this.allBidsIn(bid.service, state)) {
       state.closesAt = now
+      this.stale()
     }
     if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
       // Another peer widened already: follow it, so candidate sets agree.
+      this.stale()
       state.round = bid.round
       state.roundStartedAt = now
       state.unownedAtRoundStart = state.unowned.length
@@ -291,6 +303,7 @@ export class BidRounds {
 
   /** Runs the auctions whose bids are in and opens wider rounds where claims did not come. */
   progress(now: number): void {
+    this.stale()
     const { config } = this.deps
     for (const [service, state] of [...this.auctions]) {
       if (state.closesAt !== undefined && now >= state.closesAt) {
@@ -324,13 +337,20 @@ export class BidRounds {
 
   /** The earliest time an auction closes, a round times out or a hold on early bids ends. */
   nextWakeAt(): number {
+    if (this.wakeAt !== undefined) return this.wakeAt
     let at = Infinity
     for (const state of this.auctions.values()) {
       if (state.closesAt !== undefined) at = Math.min(at, state.closesAt)
       at = Math.min(at, this.nextRoundAt(state))
     }
     for (const since of this.earlyBids.values()) at = Math.min(at, since + this.deps.config.roundTimeoutMs)
+    this.wakeAt = at
     return at
+  }
+
+  /** A round's times or an early-bid hold may change: nextWakeAt computes its answer again. */
+  private stale(): void {
+    this.wakeAt = undefined
   }
 
   private nextRoundAt(state: AuctionState): number {
@@ -402,6 +422,9 @@ export class BidRounds {
   private allBidsIn(service: ServiceName, state: AuctionState): boolean {
     const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
     if (entries === undefined || state.bidders === undefined) return false
+    // Asked at every bid received while ours is out: fewer bids than candidates (distinct peers)
+    // answers at once, so a round of k candidates costs O(k) here, not O(k²).
+    if (entries.size < state.bidders.length) return false
     return state.bidders.every((peer) => entries.has(peer))
   }
 
@@ -418,12 +441,14 @@ export class BidRounds {
 
   /** The service's spec is here: bids held for it are ordinary bids now. */
   specArrived(service: ServiceName): void {
+    this.stale()
     this.earlyBids.delete(service)
     this.bidsHeldBefore.delete(service)
   }
 
   /** Whether to keep the bids of a service we have no spec for, a round's length at most. */
   holdEarlyBids(service: ServiceName, now: number): boolean {
+    this.stale()
     if (!this.bids.has(service) || this.deps.runsTasksOf(service)) {
       this.earlyBids.delete(service)
       return false
@@ -443,6 +468,7 @@ export class BidRounds {
 
   /** Ends holds that lasted a round; a service whose spec never came (removed, or a peer far behind) is reconciled so its bids go. */
   forgetEarlyBids(now: number): void {
+    this.stale()
     for (const [service, since] of [...this.earlyBids]) {
       if (now < since + this.deps.config.roundTimeoutMs) continue
       if (this.deps.spec(service) === undefined) this.deps.markDirty(service)
@@ -457,6 +483,7 @@ export class BidRounds {
    * (see aheadOfView).
    */
   drop(service: ServiceName, now: number): void {
+    this.stale()
     const state = this.auctions.get(service)
     this.auctions.delete(service)
     this.pending.delete(service)

@@ -135,9 +135,29 @@ export class ClusterState implements PeerLookup {
     // A peer with a full disk can start nothing: placed around like a cordoned one, keeping what it runs.
     else if (settings?.cordon || advert.diskFull === true) state = 'cordoned'
     else state = 'alive'
-    const labels = settings && Object.keys(settings.labels).length > 0 ? { ...advert.labels, ...settings.labels } : advert.labels
-    return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
+    if (settings && Object.keys(settings.labels).length > 0) {
+      const labels = { ...advert.labels, ...settings.labels }
+      return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
+    }
+    return plainView(advert, state)
   }
+}
+
+/**
+ * The view of an advert in a given state, with the advert's own labels: a value made of the advert's
+ * parts, so every ClusterState that holds the same advert object (the simulator's peers all do) can
+ * share one instead of building its own — N viewers of N adverts would otherwise make N² of them.
+ */
+const plainViews = new WeakMap<Advert, Partial<Record<PeerState, PeerView>>>()
+
+function plainView(advert: Advert, state: PeerState): PeerView {
+  let byState = plainViews.get(advert)
+  if (byState === undefined) plainViews.set(advert, (byState = {}))
+  let view = byState[state]
+  if (view === undefined) {
+    byState[state] = view = { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels: advert.labels, drivers: advert.drivers, tasks: advert.tasks }
+  }
+  return view
 }
 
 /**

@@ -157,6 +157,20 @@ export function validateMessage(message: Message): DecodeResult {
 }
 
 /**
+ * Encoded size of a record or advert. Both are immutable values, and one advert is sent in many
+ * state messages (every digest answer, every answer to a lagging bid), so each object's size is
+ * measured once.
+ */
+const encodedSizes = new WeakMap<MemberRecord | Advert, number>()
+let emptyStateSize: number | undefined
+
+function encodedSize(item: MemberRecord | Advert): number {
+  let size = encodedSizes.get(item)
+  if (size === undefined) encodedSizes.set(item, (size = encoder.encode(JSON.stringify(item)).length))
+  return size
+}
+
+/**
  * Splits a state answer into messages that each fit WIRE_LIMITS (members first, then adverts, in the
  * given order). Every record and advert applies on its own, so the parts may arrive in any order.
  */
@@ -165,12 +179,12 @@ export function splitState(
   adverts: readonly Advert[],
   maxBytes: number = WIRE_LIMITS.maxBytes.state,
 ): Array<Extract<Message, { kind: 'state' }>> {
-  const overhead = encodeMessage({ kind: 'state', members: [], adverts: [] }).length
+  const overhead = (emptyStateSize ??= encodeMessage({ kind: 'state', members: [], adverts: [] }).length)
   const parts: Array<Extract<Message, { kind: 'state' }>> = []
   let part = { members: [] as MemberRecord[], adverts: [] as Advert[] }
   let size = overhead
   const add = (list: 'members' | 'adverts', item: MemberRecord | Advert): void => {
-    const itemSize = encoder.encode(JSON.stringify(item)).length + 1 // and a comma
+    const itemSize = encodedSize(item) + 1 // and a comma
     const count = part.members.length + part.adverts.length
     if (count > 0 && (size + itemSize > maxBytes || part[list].length >= WIRE_LIMITS.maxStateRecords)) {
       parts.push({ kind: 'state', ...part })

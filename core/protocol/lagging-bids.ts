@@ -34,9 +34,23 @@ export function holdersNamedByBid(bid: Bid, slots: SlotRanges, tasks: ServiceTas
   return [...holders].sort()
 }
 
+/**
+ * Replica index by slot id (-1: not a replica slot). Every bid received walks its service's slots,
+ * and parsing one is two regular expressions; a slot id always parses the same, so the answer is
+ * kept. Bounded: emptied when full, which costs only re-parsing.
+ */
+const replicaIndices = new Map<string, number>()
+const MAX_REMEMBERED_SLOTS = 1 << 18
+
 function replicaIndex(slot: SlotId): number | undefined {
-  const parsed = parseSlot(slot)
-  return parsed?.kind === 'replica' ? parsed.index : undefined
+  let index = replicaIndices.get(slot)
+  if (index === undefined) {
+    const parsed = parseSlot(slot)
+    index = parsed?.kind === 'replica' ? parsed.index : -1
+    if (replicaIndices.size >= MAX_REMEMBERED_SLOTS) replicaIndices.clear()
+    replicaIndices.set(slot, index)
+  }
+  return index < 0 ? undefined : index
 }
 
 /** Whether `index` lies in one of the sorted, disjoint half-open `ranges`. */

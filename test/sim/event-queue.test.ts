@@ -129,4 +129,79 @@ queue('any interleaving of pushes and pops matches a stably sorted reference', (
   }), { numRuns: 300 })
 })
 
+queue('a reserved push comes out where a push made at the reservation would have, ties included', () => {
+  const q = new EventQueue<string>()
+  q.push(5, 'before')
+  const first = q.reserve(2)
+  q.push(5, 'after')
+  q.pushReserved(5, first + 1, 'reserved second')
+  q.pushReserved(5, first, 'reserved first')
+  assert.equal(drain(q).map(([, e]) => e), ['before', 'reserved first', 'reserved second', 'after'])
+})
+
+queue('pushReserved refuses a number never reserved and a time already passed', () => {
+  const q = new EventQueue<string>()
+  const first = q.reserve(1)
+  assert.throws(() => q.pushReserved(1, first + 1, 'x'), /not reserved/)
+  assert.throws(() => q.reserve(-1), /cannot reserve/)
+  q.push(10, 'a')
+  q.pop()
+  assert.throws(() => q.pushReserved(9, first, 'late'), /already reached 10/)
+})
+
+queue('batches pushed one at a time from their reservations pop exactly as batches pushed whole', () => {
+  // The runner's broadcasts: a batch of arrivals (sorted times) is decided at once; the eager queue
+  // pushes every arrival then, the lazy one reserves their numbers and keeps only the next arrival
+  // queued, pushing the one after when it pops. Single pushes, with ties, come in between.
+  const operation = fc.oneof(
+    fc.record({ kind: fc.constant('push' as const), delay: fc.constantFrom(0, 1, 2, 0.5) }),
+    fc.record({ kind: fc.constant('batch' as const), delays: fc.array(fc.constantFrom(0, 0.5, 1, 1, 2, 3), { maxLength: 8 }) }),
+    fc.record({ kind: fc.constant('pop' as const) }),
+  )
+  type Batch = { times: number[]; ids: number[]; first: number; next: number }
+  fc.assert(fc.property(fc.array(operation, { maxLength: 200 }), (operations) => {
+    const eager = new EventQueue<number>()
+    const lazy = new EventQueue<{ id: number } | { batch: Batch }>()
+    let now = 0
+    let id = 0
+    const popLazy = (): [number, number] | undefined => {
+      const got = lazy.pop()
+      if (got === undefined) return undefined
+      const event = got.event
+      if ('id' in event) return [got.timeMs, event.id]
+      const b = event.batch
+      const i = b.next++
+      if (b.next < b.times.length) lazy.pushReserved(b.times[b.next]!, b.first + b.next, event)
+      return [got.timeMs, b.ids[i]!]
+    }
+    for (const op of operations) {
+      if (op.kind === 'push') {
+        eager.push(now + op.delay, id)
+        lazy.push(now + op.delay, { id })
+        id++
+      } else if (op.kind === 'batch') {
+        const times = op.delays.map((d) => now + d).sort((a, b) => a - b)
+        const ids = times.map(() => id++)
+        times.forEach((t, i) => eager.push(t, ids[i]!))
+        const batch: Batch = { times, ids, first: lazy.reserve(times.length), next: 0 }
+        if (times.length > 0) lazy.pushReserved(times[0]!, batch.first, { batch })
+      } else {
+        const expected = eager.pop()
+        const got = popLazy()
+        if (expected === undefined || got === undefined) {
+          if (expected !== got) return false
+          continue
+        }
+        if (got[0] !== expected.timeMs || got[1] !== expected.event) return false
+        now = expected.timeMs
+      }
+    }
+    for (let expected = eager.pop(); expected !== undefined; expected = eager.pop()) {
+      const got = popLazy()
+      if (got === undefined || got[0] !== expected.timeMs || got[1] !== expected.event) return false
+    }
+    return popLazy() === undefined
+  }), { numRuns: 300 })
+})
+
 queue.run()

@@ -222,6 +222,23 @@ broadcast('a subset of recipients (a topic\'s subscribers) gets it once each, an
   assert.is(network.broadcastToAll('p3').peers.length, 19)
 })
 
+broadcast('by indices it is the same broadcast as by names: same recipients, order, delays and draws', () => {
+  const peers = names(200)
+  const byName = new Network({ ...LAN_PROFILE, loss: 0.1 }, seededRandom(17), peers)
+  const byIndex = new Network({ ...LAN_PROFILE, loss: 0.1 }, seededRandom(17), peers)
+  const chosen = [5, 0, 7, 199, 5, 42, 3, 120, 64]
+  for (let round = 0; round < 20; round++) {
+    const a = byName.broadcastDelays('p7', chosen.map((i) => `p${i}`))
+    const b = byIndex.broadcastToIndices('p7', Int32Array.from(chosen))
+    assert.equal(b.peers, a.peers)
+    assert.equal([...b.indices].map((i) => `p${i}`), a.peers)
+    assert.equal([...b.delaysMs], [...a.delaysMs])
+    assert.is(b.lost, a.lost)
+  }
+  assert.equal(byIndex.stats, byName.stats)
+  assert.throws(() => byIndex.broadcastToIndices('p7', Int32Array.of(200)), /unknown peer index 200/)
+})
+
 latency.run()
 faults.run()
 reachability.run()

@@ -4,6 +4,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import fc from 'fast-check'
 import { aheadOfView, BidRounds, type BidEntry, type BidRoundsDeps } from '../../../core/protocol/bid-rounds.js'
 import {
   bidWindowMs, ClusterState, defaultConfig, NO_RESOURCES, placementRequest, toRanges, type Advert, type Bid, type Message, type PeerId, type ServiceName,
@@ -208,3 +209,71 @@ Pending('a blocked global slot is reported until it is placed; dropping the serv
 })
 
 Pending.run()
+
+const Wake = suite('bid rounds: the remembered next wake')
+
+Wake('after any sequence of inputs, the remembered next wake is the one a fresh scan of the rounds gives', () => {
+  // nextWakeAt keeps its answer until a round changes; forgetting it by hand and asking again must
+  // give the same time, whatever the inputs were (bids of any round from either peer, our own bids,
+  // round progress, drops, early-bid holds, a peer's arrival).
+  const pair = service('pair', { command: 'serve', replicas: 2, resources: { cpu: '100m', memory: 64 } })
+  const hashOf = (spec: ServiceSpec) => placementRequest(spec).specHash
+  const input = fc.oneof(
+    fc.record({ kind: fc.constant('bid' as const), which: fc.integer({ min: 0, max: 1 }), open: fc.subarray([0, 1], { minLength: 1 }) }),
+    fc.record({ kind: fc.constant('onBid' as const), which: fc.constantFrom(0, 0, 1, 2), from: fc.constantFrom('b', 'c'), round: fc.constantFrom(0, 0, 0, 1, 3), offered: fc.integer({ min: 0, max: 1 }) }),
+    fc.record({ kind: fc.constant('progress' as const) }),
+    fc.record({ kind: fc.constant('drop' as const), which: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ kind: fc.constant('hold' as const), which: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ kind: fc.constant('forget' as const) }),
+    fc.record({ kind: fc.constant('specArrived' as const), which: fc.integer({ min: 0, max: 2 }) }),
+    fc.record({ kind: fc.constant('peerArrived' as const) }),
+  )
+  const step = fc.record({ input, advanceMs: fc.constantFrom(0, 1, 10, 100, 500, 2_000) })
+  fc.assert(fc.property(fc.array(step, { maxLength: 60 }), (steps) => {
+    const specs = [web, pair]
+    const { rounds } = fake(specs)
+    const names = [web.name, pair.name, 'unknown' as ServiceName]
+    let now = 0
+    for (const { input: op, advanceMs } of steps) {
+      now += advanceMs
+      switch (op.kind) {
+        case 'bid': {
+          const spec = specs[op.which]!
+          rounds.bid(spec, spec.replicas === 1 ? [0] : op.open, now)
+          break
+        }
+        case 'onBid': {
+          const name = names[op.which]!
+          const spec = specs[op.which]
+          const bid: Bid = { ...zero(op.from), service: name, specHash: spec === undefined ? 'ffffffffffffffff' : hashOf(spec), round: op.round, offered: op.offered }
+          rounds.onBid(bid, spec === pair ? toRanges([0, 1]) : SLOT_0, now)
+          break
+        }
+        case 'progress':
+          rounds.progress(now)
+          break
+        case 'drop':
+          rounds.drop(names[op.which]!, now)
+          break
+        case 'hold':
+          rounds.holdEarlyBids(names[op.which]!, now)
+          break
+        case 'forget':
+          rounds.forgetEarlyBids(now)
+          break
+        case 'specArrived':
+          rounds.specArrived(names[op.which]!)
+          break
+        case 'peerArrived':
+          rounds.peerArrived()
+          break
+      }
+      const remembered = rounds.nextWakeAt()
+      Reflect.set(rounds, 'wakeAt', undefined)
+      if (rounds.nextWakeAt() !== remembered) return false
+    }
+    return true
+  }), { numRuns: 2000 })
+})
+
+Wake.run()

@@ -70,8 +70,8 @@ async function healthyAt(host: Host, slot: string, after: number): Promise<numbe
 async function kvEvents(hosts: readonly Host[], after: number): Promise<string> {
   const seen = await Promise.all(hosts.map(async (host) => {
     const { events } = await ask({ peer: host.socket, timeoutMs: 3_000 }, 'GET /v1/events').catch(() => ({ events: [] }))
-    return events.filter((event) => event.kind === 'task' && event.slot?.startsWith(`${KV}/`) && event.at >= after)
-      .map((event) => `${host.name} ${event.slot} ${event.state} at ${event.at}`)
+    return events.flatMap((event) => event.kind === 'task' && event.slot.startsWith(`${KV}/`) && event.at >= after
+      ? [`${host.name} ${event.slot} ${event.state} at ${event.at}`] : [])
   }))
   return seen.flat().join('; ') || 'none'
 }

@@ -14,7 +14,7 @@
 // different peers, because the service is in the hash.
 
 import { combine32, hash32 } from '../hash.js'
-import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
+import { compareStrings, SERVICE_NAME_PATTERN, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { bidScore, type Bid } from './bid.js'
 import { Heap } from './heap.js'
 import { compareScores, domainScore, type Score, type ScoringRequest } from './scoring.js'
@@ -46,6 +46,8 @@ export interface AuctionInput {
 
 interface Entry {
   readonly bid: Bid
+  /** hash32 of the bidder's id, kept for the entry of its next replica. */
+  readonly peerHash: number
   readonly ordinal: number
   readonly tie: number
   score: Score
@@ -68,7 +70,7 @@ export function latestBids(service: ServiceName, specHash: string, bids: readonl
 }
 
 export function auction(input: AuctionInput): AuctionResult {
-  const slots = sortBySlot([...new Set(input.slots)], (slot) => slot)
+  const slots = slotOrder(input.service, input.slots)
   const bids = latestBids(input.service, input.specHash, input.bids)
   const serviceHash = hash32(input.service)
 
@@ -84,12 +86,13 @@ export function auction(input: AuctionInput): AuctionResult {
     const score = bidScore(bid, input.scoring, ordinal)
     if (!input.spreadByDomain) return score
     const inDomain = (domainBase.get(bid.domain) ?? 0) + (domainWins.get(bid.domain) ?? 0)
-    return [domainScore(inDomain), ...score]
+    return score.length === 2 ? [domainScore(inDomain), score[0]!, score[1]!] : [domainScore(inDomain), ...score]
   }
-  const entry = (bid: Bid, ordinal: number): Entry => ({
+  const entry = (bid: Bid, peerHash: number, ordinal: number): Entry => ({
     bid,
+    peerHash,
     ordinal,
-    tie: combine32(combine32(serviceHash, hash32(bid.peer)), ordinal),
+    tie: combine32(combine32(serviceHash, peerHash), ordinal),
     score: effective(bid, ordinal),
     domainWins: domainWins.get(bid.domain) ?? 0,
   })
@@ -99,7 +102,7 @@ export function auction(input: AuctionInput): AuctionResult {
     if (a.tie !== b.tie) return a.tie > b.tie
     return compareStrings(a.bid.peer, b.bid.peer) < 0
   })
-  for (const bid of bids) if (bid.offered > 0) heap.push(entry(bid, 0))
+  for (const bid of bids) if (bid.offered > 0) heap.push(entry(bid, hash32(bid.peer), 0))
 
   const awards: Award[] = []
   while (awards.length < slots.length) {
@@ -114,7 +117,41 @@ export function auction(input: AuctionInput): AuctionResult {
     }
     awards.push({ slot: slots[awards.length]!, peer: top.bid.peer, score: top.score })
     if (input.spreadByDomain) domainWins.set(top.bid.domain, (domainWins.get(top.bid.domain) ?? 0) + 1)
-    if (top.ordinal + 1 < top.bid.offered) heap.push(entry(top.bid, top.ordinal + 1))
+    if (top.ordinal + 1 < top.bid.offered) heap.push(entry(top.bid, top.peerHash, top.ordinal + 1))
   }
   return { awards, unassigned: slots.slice(awards.length) }
+}
+
+/**
+ * The slots once each, in slot order. A planner hands over replica slots of the service already in
+ * ascending order, which is checked in one pass of character tests instead of parsing each slot
+ * for a sort; anything else (global slots, duplicates, another order, odd ids) takes the sort.
+ */
+function slotOrder(service: ServiceName, slots: readonly SlotId[]): SlotId[] {
+  if (SERVICE_NAME_PATTERN.test(service)) {
+    let previous = -1
+    let ascending = true
+    for (let i = 0; i < slots.length && ascending; i++) {
+      const index = replicaIndexOf(service, slots[i]!)
+      ascending = index > previous
+      previous = index
+    }
+    if (ascending) return [...slots]
+  }
+  return sortBySlot([...new Set(slots)], (slot) => slot)
+}
+
+/** The index of `slot` when it is a well-formed replica slot of `service` (`service/index`), else -1. */
+function replicaIndexOf(service: ServiceName, slot: string): number {
+  const start = service.length + 1
+  const digits = slot.length - start
+  if (digits < 1 || digits > 9 || slot.charCodeAt(service.length) !== 47 /* / */ || !slot.startsWith(service)) return -1
+  if (digits > 1 && slot.charCodeAt(start) === 48 /* 0 */) return -1
+  let index = 0
+  for (let i = start; i < slot.length; i++) {
+    const digit = slot.charCodeAt(i) - 48
+    if (digit < 0 || digit > 9) return -1
+    index = index * 10 + digit
+  }
+  return index
 }

@@ -5,7 +5,7 @@
 
 import { auction } from './auction.js'
 import { bidScore, computeBid } from './bid.js'
-import { buildRing, candidateCount, candidates } from './candidates.js'
+import { buildRing, candidateCount, candidateOwners } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
@@ -123,6 +123,8 @@ export function plan(input: PlanInput): PlanResult {
   }
 
   const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
+  // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
+  const ringPeers = ring.peers.map((id) => working.get(id)!)
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -170,14 +172,17 @@ export function plan(input: PlanInput): PlanResult {
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
-      const asked = candidates(ring, service, count, (id) => {
-        const peer = working.get(id)!
+      const asked = candidateOwners(ring, service, count, (owner) => {
+        const peer = ringPeers[owner]!
         return couldHost(want, peer.drivers, peer.labels)
       })
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
+      const context = { round, ...(domainCounts ? { domainCounts } : {}) }
       const bids = []
-      for (const id of asked) {
-        const result = computeBid(working.get(id)!, want, remaining.length, { round, ...(domainCounts ? { domainCounts } : {}) })
+      for (const owner of asked) {
+        const peer = ringPeers[owner]!
+        const id = peer.id
+        const result = computeBid(peer, want, remaining.length, context)
         if (result.ok) {
           bids.push(result.bid)
           if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })

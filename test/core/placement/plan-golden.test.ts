@@ -79,7 +79,7 @@ function settle(peers: readonly PeerView[], services: readonly ServiceSpec[], re
       gpu += t.resources.extended.gpu ?? 0
     }
     const state: PeerState = random.next() < 0.05 ? 'dead' : peer.state === 'dead' ? 'alive' : peer.state
-    return { ...peer, state, allocated: { cpuMilli, memoryMiB, extended: gpu > 0 ? { gpu } : {} }, tasks }
+    return { ...peer, state, allocated: { cpuMilli, memoryMiB, extended: (gpu > 0 ? { gpu } : {}) as Record<string, number> }, tasks }
   })
 }
 

@@ -15,9 +15,9 @@
 
 import { combine32, hash32 } from '../hash.js'
 import { compareStrings, SERVICE_NAME_PATTERN, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
-import { bidScore, type Bid } from './bid.js'
+import type { Bid } from './bid.js'
 import { Heap } from './heap.js'
-import { compareScores, domainScore, type Score, type ScoringRequest } from './scoring.js'
+import { domainScore, marginalFree, type Score, type ScoringRequest } from './scoring.js'
 import { canonicalJson } from '../hash.js'
 
 export interface Award {
@@ -44,14 +44,21 @@ export interface AuctionInput {
   readonly spreadByDomain: boolean
 }
 
+/**
+ * A bidder's next replica in the heap. Its score is held as numbers, not a Score tuple, so the heap
+ * does not allocate one per entry: [domain, first, second] under spreadBy, else [first, second].
+ */
 interface Entry {
   readonly bid: Bid
   /** hash32 of the bidder's id, kept for the entry of its next replica. */
   readonly peerHash: number
   readonly ordinal: number
   readonly tie: number
-  score: Score
-  /** Wins in the bid's domain when `score` was computed; stale once the domain wins again. */
+  /** The domain term (spreadBy only); falls as the bid's domain wins. */
+  domain: number
+  readonly first: number
+  readonly second: number
+  /** Wins in the bid's domain when `domain` was computed; stale once the domain wins again. */
   domainWins: number
 }
 
@@ -82,23 +89,28 @@ export function auction(input: AuctionInput): AuctionResult {
     for (const bid of bids) domainBase.set(bid.domain, Math.max(domainBase.get(bid.domain) ?? 0, bid.domainCount))
   }
 
-  const effective = (bid: Bid, ordinal: number): Score => {
-    const score = bidScore(bid, input.scoring, ordinal)
-    if (!input.spreadByDomain) return score
-    const inDomain = (domainBase.get(bid.domain) ?? 0) + (domainWins.get(bid.domain) ?? 0)
-    return score.length === 2 ? [domainScore(inDomain), score[0]!, score[1]!] : [domainScore(inDomain), ...score]
+  const binpack = input.scoring.strategy === 'binpack'
+  const domainTerm = (bid: Bid): number => domainScore((domainBase.get(bid.domain) ?? 0) + (domainWins.get(bid.domain) ?? 0))
+  const entry = (bid: Bid, peerHash: number, ordinal: number): Entry => {
+    // marginalScore's components (bidScore), computed the same way.
+    const free = marginalFree(bid, input.scoring, ordinal)
+    const fewer = 1 / (1 + bid.existing + ordinal)
+    return {
+      bid,
+      peerHash,
+      ordinal,
+      tie: combine32(combine32(serviceHash, peerHash), ordinal),
+      domain: input.spreadByDomain ? domainTerm(bid) : 0,
+      first: binpack ? 1 - free : fewer,
+      second: binpack ? fewer : free,
+      domainWins: domainWins.get(bid.domain) ?? 0,
+    }
   }
-  const entry = (bid: Bid, peerHash: number, ordinal: number): Entry => ({
-    bid,
-    peerHash,
-    ordinal,
-    tie: combine32(combine32(serviceHash, peerHash), ordinal),
-    score: effective(bid, ordinal),
-    domainWins: domainWins.get(bid.domain) ?? 0,
-  })
+  // compareScores' order (highest first, component by component), then the tie hash, then peer id.
   const heap = new Heap<Entry>((a, b) => {
-    const byScore = compareScores(a.score, b.score)
-    if (byScore !== 0) return byScore < 0
+    if (input.spreadByDomain && a.domain !== b.domain) return a.domain > b.domain
+    if (a.first !== b.first) return a.first > b.first
+    if (a.second !== b.second) return a.second > b.second
     if (a.tie !== b.tie) return a.tie > b.tie
     return compareStrings(a.bid.peer, b.bid.peer) < 0
   })
@@ -110,12 +122,13 @@ export function auction(input: AuctionInput): AuctionResult {
     if (top === undefined) break
     if (input.spreadByDomain && top.domainWins !== (domainWins.get(top.bid.domain) ?? 0)) {
       // Its domain won since this entry was scored; scores only fall, so re-score and retry (lazy greedy).
-      top.score = effective(top.bid, top.ordinal)
+      top.domain = domainTerm(top.bid)
       top.domainWins = domainWins.get(top.bid.domain) ?? 0
       heap.push(top)
       continue
     }
-    awards.push({ slot: slots[awards.length]!, peer: top.bid.peer, score: top.score })
+    const score: Score = input.spreadByDomain ? [top.domain, top.first, top.second] : [top.first, top.second]
+    awards.push({ slot: slots[awards.length]!, peer: top.bid.peer, score })
     if (input.spreadByDomain) domainWins.set(top.bid.domain, (domainWins.get(top.bid.domain) ?? 0) + 1)
     if (top.ordinal + 1 < top.bid.offered) heap.push(entry(top.bid, top.peerHash, top.ordinal + 1))
   }

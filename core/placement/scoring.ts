@@ -46,14 +46,22 @@ export interface ScoringRequest {
  * (a fuller peer wants the next replica more), so binpack fills one peer before opening the next.
  */
 export function marginalScore(state: ScoringState, want: ScoringRequest, existing: number, extra: number): Score {
+  const free = marginalFree(state, want, extra)
+  const fewer = 1 / (1 + existing + extra)
+  return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+}
+
+/**
+ * The free-capacity term of marginalScore: the mean free fraction after `extra + 1` more replicas.
+ * The auction builds the two components from it without allocating a tuple per heap entry.
+ */
+export function marginalFree(state: ScoringState, want: ScoringRequest, extra: number): number {
   const cpuAndMemory = freeFractionOf(
     state.cpuCapacityMilli, state.cpuAllocatedMilli, state.memoryCapacityMiB, state.memoryAllocatedMiB,
     want.resources.cpuMilli * (extra + 1),
     want.resources.memoryMiB * (extra + 1),
   )
-  const free = withExtended(cpuAndMemory, state, want, extra + 1)
-  const fewer = 1 / (1 + existing + extra)
-  return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+  return withExtended(cpuAndMemory, state, want, extra + 1)
 }
 
 /**

@@ -179,12 +179,15 @@ export function plan(input: PlanInput): PlanResult {
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
       const context = { round, ...(domainCounts ? { domainCounts } : {}) }
       const bids = []
+      // Winners are among this round's bidders: a map of a few dozen, not a lookup in the whole cluster.
+      const bidders = new Map<PeerId, WorkingPeer>()
       for (const owner of asked) {
         const peer = ringPeers[owner]!
         const id = peer.id
         const result = computeBid(peer, want, remaining.length, context)
         if (result.ok) {
           bids.push(result.bid)
+          bidders.set(id, peer)
           if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })
         } else if (explain) {
           reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
@@ -192,7 +195,7 @@ export function plan(input: PlanInput): PlanResult {
       }
       const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, scoring: want, spreadByDomain: want.spreadBy !== '' })
       for (const award of outcome.awards) {
-        assign(working.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
+        assign(bidders.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
         if (explain) {
           const report = reports.get(award.peer)!
           reports.set(award.peer, { ...report, won: (report.won ?? 0) + 1 })
@@ -246,7 +249,7 @@ export function plan(input: PlanInput): PlanResult {
       state: p.state,
       capacity: p.capacity,
       allocated: p.allocated,
-      tasks: p.tasks.filter((t) => isActive(t.state)).length,
+      tasks: countActive(p.tasks),
     })),
     services: servicePlans,
   }
@@ -259,4 +262,10 @@ function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, 
     counts.set(domain, (counts.get(domain) ?? 0) + 1)
   }
   return counts
+}
+
+function countActive(tasks: readonly TaskView[]): number {
+  let count = 0
+  for (const task of tasks) if (isActive(task.state)) count++
+  return count
 }

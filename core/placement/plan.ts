@@ -9,6 +9,7 @@ import { buildRing, candidateCount, candidateOwners } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
+import { HostClasses } from './host-classes.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
 import type { Score } from './scoring.js'
 import { addResources, subtractResources } from '../service-spec/resources.js'
@@ -125,6 +126,7 @@ export function plan(input: PlanInput): PlanResult {
   const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)
+  const hostClasses = new HostClasses(ringPeers)
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -167,15 +169,13 @@ export function plan(input: PlanInput): PlanResult {
     const open = actions.filter((a) => a.peer === undefined)
     const bySlot = new Map(open.map((a) => [a.slot, a]))
     let remaining = open.map((a) => a.slot)
+    const mayHost = hostClasses.filter(want)
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
-      const asked = candidateOwners(ring, service, count, (owner) => {
-        const peer = ringPeers[owner]!
-        return couldHost(want, peer.drivers, peer.labels)
-      })
+      const asked = candidateOwners(ring, service, count, mayHost)
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
       const context = { round, ...(domainCounts ? { domainCounts } : {}) }
       const bids = []

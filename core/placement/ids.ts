@@ -71,7 +71,7 @@ export const compareStrings = (a: string, b: string): number => (a < b ? -1 : a 
 
 /** Sorts items by their slot (compareSlots order), parsing each slot once rather than per comparison. */
 export function sortBySlot<T>(items: T[], slotOf: (item: T) => SlotId, then?: (a: T, b: T) => number): T[] {
-  const keyed = items.map((item): SortKey<T> => {
+  const keyOf = (item: T): SortKey<T> => {
     const slot = slotOf(item)
     const replica = replicaSlotParts(slot)
     if (replica !== undefined) return { item, slot, service: replica.service, rank: 0, index: replica.index }
@@ -84,7 +84,7 @@ export function sortBySlot<T>(items: T[], slotOf: (item: T) => SlotId, then?: (a
       rank: parsed === undefined ? 2 : parsed.kind === 'replica' ? 0 : 1,
       index: parsed?.kind === 'replica' ? parsed.index : 0,
     }
-  })
+  }
   const order = (a: SortKey<T>, b: SortKey<T>): number => {
     if (a.rank === 2 || b.rank === 2) {
       if (a.rank !== b.rank) return a.rank - b.rank
@@ -96,10 +96,17 @@ export function sortBySlot<T>(items: T[], slotOf: (item: T) => SlotId, then?: (a
     if (a.slot !== b.slot) return a.slot < b.slot ? -1 : 1
     return then ? then(a.item, b.item) : 0
   }
-  // Lists are often built in slot order already; the sort is stable, so it would leave them as they are.
+  // Lists are often built in slot order already, and the sort is stable, so it would leave them as
+  // they are: check first, holding two keys at a time rather than one per item of a large list.
+  let previous: SortKey<T> | undefined
   let inOrder = true
-  for (let i = 1; i < keyed.length && inOrder; i++) inOrder = order(keyed[i - 1]!, keyed[i]!) <= 0
+  for (let i = 0; i < items.length && inOrder; i++) {
+    const key = keyOf(items[i]!)
+    inOrder = previous === undefined || order(previous, key) <= 0
+    previous = key
+  }
   if (inOrder) return items
+  const keyed = items.map(keyOf)
   keyed.sort(order)
   for (let i = 0; i < keyed.length; i++) items[i] = keyed[i]!.item
   return items

@@ -4,12 +4,13 @@
 // and returns the result as data.
 
 import { auction } from './auction.js'
-import { bidScore, computeBid } from './bid.js'
+import { bidScore, computeBid, type Bid, type BidResult } from './bid.js'
 import { buildRing, candidateCount, candidateOwners } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { HostClasses } from './host-classes.js'
+import { PeerTable } from './peer-table.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
 import type { Score } from './scoring.js'
 import { subtractResources } from '../service-spec/resources.js'
@@ -86,6 +87,8 @@ interface WorkingPeer {
   state: PeerState
   capacity: Resources
   allocated: Resources
+  /** Index in the ring of live peers (and in the peer table); absent for dead peers. */
+  ringIndex?: number
   /** The planner's own copy of `allocated`, made on the peer's first placement and added to in place. */
   owned?: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> }
   labels: Readonly<Record<string, string>>
@@ -128,7 +131,9 @@ export function plan(input: PlanInput): PlanResult {
   const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)
+  ringPeers.forEach((peer, index) => (peer.ringIndex = index))
   const hostClasses = new HostClasses(ringPeers)
+  const table = new PeerTable(ringPeers)
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -150,6 +155,7 @@ export function plan(input: PlanInput): PlanResult {
     const owned = peer.owned ?? (peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } })
     addInPlace(owned, want.resources)
     peer.allocated = owned
+    if (peer.ringIndex !== undefined) table.add(peer.ringIndex, want.resources)
     const list = holders.get(action.service)
     if (list === undefined) holders.set(action.service, [peer.id])
     else list.push(peer.id)
@@ -175,6 +181,7 @@ export function plan(input: PlanInput): PlanResult {
     const bySlot = new Map(open.map((a) => [a.slot, a]))
     let remaining = open.map((a) => a.slot)
     const mayHost = hostClasses.filter(want)
+    const packed = PeerTable.serves(want)
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
@@ -186,10 +193,18 @@ export function plan(input: PlanInput): PlanResult {
       const bids = []
       // Winners are among this round's bidders: a map of a few dozen, not a lookup in the whole cluster.
       const bidders = new Map<PeerId, WorkingPeer>()
+      // Replicas of the service on each peer (countOnPeer), from the holders list, for packed bids.
+      const existing = packed ? countByPeer(holders.get(service) ?? []) : undefined
       for (const owner of asked) {
         const peer = ringPeers[owner]!
-        const id = peer.id
-        const result = computeBid(peer, want, remaining.length, context)
+        const id = ring.peers[owner]!
+        let packedBid: Bid | undefined
+        if (existing !== undefined) {
+          const domain = want.spreadBy === '' ? '' : (peer.labels[want.spreadBy] ?? '')
+          const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
+          packedBid = table.bid(owner, id, want, remaining.length, round, existing.get(id) ?? 0, domain, domainCount)
+        }
+        const result: BidResult = packedBid !== undefined ? { ok: true, bid: packedBid } : computeBid(peer, want, remaining.length, context)
         if (result.ok) {
           bids.push(result.bid)
           bidders.set(id, peer)
@@ -258,6 +273,12 @@ export function plan(input: PlanInput): PlanResult {
     })),
     services: servicePlans,
   }
+}
+
+function countByPeer(holders: readonly PeerId[]): Map<PeerId, number> {
+  const counts = new Map<PeerId, number>()
+  for (const id of holders) counts.set(id, (counts.get(id) ?? 0) + 1)
+  return counts
 }
 
 function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {

@@ -87,10 +87,10 @@ interface WorkingPeer {
   state: PeerState
   capacity: Resources
   allocated: Resources
-  /** Index in the ring of live peers (and in the peer table); absent for dead peers. */
-  ringIndex?: number
+  /** Index in the ring of live peers (and in the peer table); -1 for dead peers. */
+  ringIndex: number
   /** The planner's own copy of `allocated`, made on the peer's first placement and added to in place. */
-  owned?: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> }
+  owned: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } | undefined
   labels: Readonly<Record<string, string>>
   drivers: PeerView['drivers']
   tasks: TaskView[]
@@ -101,7 +101,11 @@ export function plan(input: PlanInput): PlanResult {
   const decided: ReconcileResult = reconcile(input)
   const working = new Map<PeerId, WorkingPeer>()
   for (const peer of [...input.peers].sort((a, b) => compareStrings(a.id, b.id))) {
-    working.set(peer.id, { ...peer, allocated: peer.allocated, tasks: [...peer.tasks] })
+    // Every field written here, in one order, so all working peers share one shape.
+    working.set(peer.id, {
+      id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,
+      drivers: peer.drivers, tasks: [...peer.tasks], ringIndex: -1, owned: undefined,
+    })
   }
 
   // Stopped tasks free their resources before anything is placed: the plan shows the end state.
@@ -131,7 +135,7 @@ export function plan(input: PlanInput): PlanResult {
   const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)
-  ringPeers.forEach((peer, index) => (peer.ringIndex = index))
+  for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
   const hostClasses = new HostClasses(ringPeers)
   const table = new PeerTable(ringPeers)
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
@@ -155,7 +159,7 @@ export function plan(input: PlanInput): PlanResult {
     const owned = peer.owned ?? (peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } })
     addInPlace(owned, want.resources)
     peer.allocated = owned
-    if (peer.ringIndex !== undefined) table.add(peer.ringIndex, want.resources)
+    if (peer.ringIndex >= 0) table.add(peer.ringIndex, want.resources)
     const list = holders.get(action.service)
     if (list === undefined) holders.set(action.service, [peer.id])
     else list.push(peer.id)

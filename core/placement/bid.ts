@@ -45,24 +45,24 @@ export function computeBid(self: PeerView, want: PlacementRequest, wanted: numbe
   if (want.maxPerNode > 0) offered = Math.min(offered, want.maxPerNode - existing)
   const domain = want.spreadBy === '' ? '' : (self.labels[want.spreadBy] ?? '')
   const extended = extendedScoringState(self.capacity, self.allocated, want.resources)
-  return {
-    ok: true,
-    bid: {
-      peer: self.id,
-      service: want.service,
-      specHash: want.specHash,
-      round: context.round,
-      domain,
-      domainCount: want.spreadBy === '' ? 0 : (context.domainCounts?.get(domain) ?? 0),
-      existing,
-      offered: Math.max(0, offered),
-      cpuCapacityMilli: self.capacity.cpuMilli,
-      cpuAllocatedMilli: self.allocated.cpuMilli,
-      memoryCapacityMiB: self.capacity.memoryMiB,
-      memoryAllocatedMiB: self.allocated.memoryMiB,
-      ...(extended !== undefined ? { extended } : {}),
-    },
-  }
+  const domainCount = want.spreadBy === '' ? 0 : (context.domainCounts?.get(domain) ?? 0)
+  // Two literals rather than a spread of an optional field: a planning pass makes a bid per
+  // candidate, and these are the same keys in the same order either way.
+  const bid: Bid = extended === undefined
+    ? {
+        peer: self.id, service: want.service, specHash: want.specHash, round: context.round, domain, domainCount, existing,
+        offered: Math.max(0, offered),
+        cpuCapacityMilli: self.capacity.cpuMilli, cpuAllocatedMilli: self.allocated.cpuMilli,
+        memoryCapacityMiB: self.capacity.memoryMiB, memoryAllocatedMiB: self.allocated.memoryMiB,
+      }
+    : {
+        peer: self.id, service: want.service, specHash: want.specHash, round: context.round, domain, domainCount, existing,
+        offered: Math.max(0, offered),
+        cpuCapacityMilli: self.capacity.cpuMilli, cpuAllocatedMilli: self.allocated.cpuMilli,
+        memoryCapacityMiB: self.capacity.memoryMiB, memoryAllocatedMiB: self.allocated.memoryMiB,
+        extended,
+      }
+  return { ok: true, bid }
 }
 
 /** The score of the bidder's (extra + 1)-th additional replica. */

@@ -4,14 +4,16 @@
 // and returns the result as data.
 
 import { auction } from './auction.js'
-import { bidScore, computeBid } from './bid.js'
-import { buildRing, candidateCount, candidates } from './candidates.js'
+import { bidScore, computeBid, type Bid, type BidResult } from './bid.js'
+import { buildRing, candidateCount, candidateOwners } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
+import { HostClasses } from './host-classes.js'
+import { PeerTable } from './peer-table.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
 import type { Score } from './scoring.js'
-import { addResources, subtractResources } from '../service-spec/resources.js'
+import { subtractResources } from '../service-spec/resources.js'
 import type { Resources, ServiceSpec } from '../service-spec/types.js'
 import { isActive, type PeerState, type PeerView, type TaskView } from './view.js'
 
@@ -85,6 +87,10 @@ interface WorkingPeer {
   state: PeerState
   capacity: Resources
   allocated: Resources
+  /** Index in the ring of live peers (and in the peer table); -1 for dead peers. */
+  ringIndex: number
+  /** The planner's own copy of `allocated`, made on the peer's first placement and added to in place. */
+  owned: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } | undefined
   labels: Readonly<Record<string, string>>
   drivers: PeerView['drivers']
   tasks: TaskView[]
@@ -95,7 +101,11 @@ export function plan(input: PlanInput): PlanResult {
   const decided: ReconcileResult = reconcile(input)
   const working = new Map<PeerId, WorkingPeer>()
   for (const peer of [...input.peers].sort((a, b) => compareStrings(a.id, b.id))) {
-    working.set(peer.id, { ...peer, allocated: peer.allocated, tasks: [...peer.tasks] })
+    // Every field written here, in one order, so all working peers share one shape.
+    working.set(peer.id, {
+      id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,
+      drivers: peer.drivers, tasks: [...peer.tasks], ringIndex: -1, owned: undefined,
+    })
   }
 
   // Stopped tasks free their resources before anything is placed: the plan shows the end state.
@@ -123,6 +133,11 @@ export function plan(input: PlanInput): PlanResult {
   }
 
   const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
+  // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
+  const ringPeers = ring.peers.map((id) => working.get(id)!)
+  for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
+  const hostClasses = new HostClasses(ringPeers)
+  const table = new PeerTable(ringPeers)
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -140,7 +155,11 @@ export function plan(input: PlanInput): PlanResult {
       slot: action.slot, service: action.service, peer: peer.id, specHash: want.specHash,
       state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
     })
-    peer.allocated = addResources(peer.allocated, want.resources)
+    // In place on a copy of its own: a new Resources per placement is garbage at 500k placements.
+    const owned = peer.owned ?? (peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } })
+    addInPlace(owned, want.resources)
+    peer.allocated = owned
+    if (peer.ringIndex >= 0) table.add(peer.ringIndex, want.resources)
     const list = holders.get(action.service)
     if (list === undefined) holders.set(action.service, [peer.id])
     else list.push(peer.id)
@@ -165,21 +184,34 @@ export function plan(input: PlanInput): PlanResult {
     const open = actions.filter((a) => a.peer === undefined)
     const bySlot = new Map(open.map((a) => [a.slot, a]))
     let remaining = open.map((a) => a.slot)
+    const mayHost = hostClasses.filter(want)
+    const packed = PeerTable.serves(want)
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
-      const asked = candidates(ring, service, count, (id) => {
-        const peer = working.get(id)!
-        return couldHost(want, peer.drivers, peer.labels)
-      })
+      const asked = candidateOwners(ring, service, count, mayHost)
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
+      const context = { round, ...(domainCounts ? { domainCounts } : {}) }
       const bids = []
-      for (const id of asked) {
-        const result = computeBid(working.get(id)!, want, remaining.length, { round, ...(domainCounts ? { domainCounts } : {}) })
+      // Winners are among this round's bidders: a map of a few dozen, not a lookup in the whole cluster.
+      const bidders = new Map<PeerId, WorkingPeer>()
+      // Replicas of the service on each peer (countOnPeer), from the holders list, for packed bids.
+      const existing = packed ? countByPeer(holders.get(service) ?? []) : undefined
+      for (const owner of asked) {
+        const peer = ringPeers[owner]!
+        const id = ring.peers[owner]!
+        let packedBid: Bid | undefined
+        if (existing !== undefined) {
+          const domain = want.spreadBy === '' ? '' : (peer.labels[want.spreadBy] ?? '')
+          const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
+          packedBid = table.bid(owner, id, want, remaining.length, round, existing.get(id) ?? 0, domain, domainCount)
+        }
+        const result: BidResult = packedBid !== undefined ? { ok: true, bid: packedBid } : computeBid(peer, want, remaining.length, context)
         if (result.ok) {
           bids.push(result.bid)
+          bidders.set(id, peer)
           if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })
         } else if (explain) {
           reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
@@ -187,7 +219,7 @@ export function plan(input: PlanInput): PlanResult {
       }
       const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, scoring: want, spreadByDomain: want.spreadBy !== '' })
       for (const award of outcome.awards) {
-        assign(working.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
+        assign(bidders.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
         if (explain) {
           const report = reports.get(award.peer)!
           reports.set(award.peer, { ...report, won: (report.won ?? 0) + 1 })
@@ -241,10 +273,16 @@ export function plan(input: PlanInput): PlanResult {
       state: p.state,
       capacity: p.capacity,
       allocated: p.allocated,
-      tasks: p.tasks.filter((t) => isActive(t.state)).length,
+      tasks: countActive(p.tasks),
     })),
     services: servicePlans,
   }
+}
+
+function countByPeer(holders: readonly PeerId[]): Map<PeerId, number> {
+  const counts = new Map<PeerId, number>()
+  for (const id of holders) counts.set(id, (counts.get(id) ?? 0) + 1)
+  return counts
 }
 
 function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {
@@ -254,4 +292,17 @@ function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, 
     counts.set(domain, (counts.get(domain) ?? 0) + 1)
   }
   return counts
+}
+
+function countActive(tasks: readonly TaskView[]): number {
+  let count = 0
+  for (const task of tasks) if (isActive(task.state)) count++
+  return count
+}
+
+/** addResources(into, add), written into `into`: the same sums in the same order. */
+function addInPlace(into: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> }, add: Resources): void {
+  into.cpuMilli = into.cpuMilli + add.cpuMilli * 1
+  into.memoryMiB = into.memoryMiB + add.memoryMiB * 1
+  for (const name in add.extended) into.extended[name] = (into.extended[name] ?? 0) + add.extended[name]! * 1
 }

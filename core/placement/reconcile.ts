@@ -177,6 +177,7 @@ export function reconcile(input: ReconcileInput): ReconcileResult {
 }
 
 const NO_TASKS: ServiceTasks = { bySlot: new Map(), lost: new Set(), ended: new Map() }
+const NO_SLOT_TASKS: readonly TaskView[] = []
 
 /** Reconciles one service; actions come back in slot order. */
 export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: PeerLookup, now: number): ServiceReconcile {
@@ -188,11 +189,12 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
   const tasksBySlot = tasks.bySlot
   const eligible = (peer: PeerId): boolean => mayHold(peers.get(peer), want)
   const desiredSlots = desiredSlotsOf(spec, peers.values(), want, tasksBySlot)
-  const desiredSet = new Set(desiredSlots.map((d) => d.slot))
-
-  for (const [slot, slotTasks] of tasksBySlot) {
-    if (desiredSet.has(slot)) continue
-    for (const task of slotTasks) stop.push({ task, reason: spec.mode === 'global' ? 'ineligible' : 'scaled-down' })
+  if (tasksBySlot.size > 0) {
+    const desiredSet = new Set(desiredSlots.map((d) => d.slot))
+    for (const [slot, slotTasks] of tasksBySlot) {
+      if (desiredSet.has(slot)) continue
+      for (const task of slotTasks) stop.push({ task, reason: spec.mode === 'global' ? 'ineligible' : 'scaled-down' })
+    }
   }
 
   // First pass: settle each slot's ownership; collect old-version slots for the rolling update.
@@ -200,10 +202,11 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
   let settled = 0
   let inFlight = 0
   for (const { slot, peer } of desiredSlots) {
-    const slotTasks = tasksBySlot.get(slot) ?? []
-    if (slotTasks.length === 0 && isDone(tasks.ended.get(endedKey(slot, want.specHash)), spec)) continue
+    const slotTasks = tasksBySlot.get(slot) ?? NO_SLOT_TASKS
+    if (slotTasks.length === 0 && tasks.ended.size > 0 && isDone(tasks.ended.get(endedKey(slot, want.specHash)), spec)) continue
     if (slotTasks.length === 0) {
-      place.push({ slot, service: spec.name, reason: tasks.lost.has(slot) ? 'failover' : 'new', ...(peer ? { peer } : {}) })
+      const reason = tasks.lost.has(slot) ? 'failover' : 'new'
+      place.push(peer ? { slot, service: spec.name, reason, peer } : { slot, service: spec.name, reason })
       inFlight++
       continue
     }

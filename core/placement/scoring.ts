@@ -18,7 +18,7 @@
 // bidder's exact local numbers, which its bid carries; every peer evaluates the same function on the
 // same numbers (IEEE-754 arithmetic is deterministic), so all agree on every score.
 
-import { clamp01, freeFraction } from '../service-spec/resources.js'
+import { clamp01 } from '../service-spec/resources.js'
 import type { Resources, Strategy } from '../service-spec/types.js'
 
 export type Score = readonly number[]
@@ -46,15 +46,41 @@ export interface ScoringRequest {
  * (a fuller peer wants the next replica more), so binpack fills one peer before opening the next.
  */
 export function marginalScore(state: ScoringState, want: ScoringRequest, existing: number, extra: number): Score {
-  const cpuAndMemory = freeFraction(
-    { cpuMilli: state.cpuCapacityMilli, memoryMiB: state.memoryCapacityMiB, extended: {} },
-    { cpuMilli: state.cpuAllocatedMilli, memoryMiB: state.memoryAllocatedMiB, extended: {} },
+  const free = marginalFree(state, want, extra)
+  const fewer = 1 / (1 + existing + extra)
+  return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+}
+
+/**
+ * The free-capacity term of marginalScore: the mean free fraction after `extra + 1` more replicas.
+ * The auction builds the two components from it without allocating a tuple per heap entry.
+ */
+export function marginalFree(state: ScoringState, want: ScoringRequest, extra: number): number {
+  const cpuAndMemory = freeFractionOf(
+    state.cpuCapacityMilli, state.cpuAllocatedMilli, state.memoryCapacityMiB, state.memoryAllocatedMiB,
     want.resources.cpuMilli * (extra + 1),
     want.resources.memoryMiB * (extra + 1),
   )
-  const free = withExtended(cpuAndMemory, state, want, extra + 1)
-  const fewer = 1 / (1 + existing + extra)
-  return want.strategy === 'binpack' ? [1 - free, fewer] : [fewer, free]
+  return withExtended(cpuAndMemory, state, want, extra + 1)
+}
+
+/**
+ * freeFraction (service-spec/resources.ts) over plain numbers, in the same operations in the same
+ * order, so the result is the very same double; the auction scores every bid entry with it and must
+ * not allocate two Resources per score.
+ */
+function freeFractionOf(cpuCapacity: number, cpuAllocated: number, memoryCapacity: number, memoryAllocated: number, extraCpu: number, extraMemory: number): number {
+  let sum = 0
+  let dims = 0
+  if (cpuCapacity > 0) {
+    sum += clamp01((cpuCapacity - cpuAllocated - extraCpu) / cpuCapacity)
+    dims++
+  }
+  if (memoryCapacity > 0) {
+    sum += clamp01((memoryCapacity - memoryAllocated - extraMemory) / memoryCapacity)
+    dims++
+  }
+  return dims === 0 ? 0 : sum / dims
 }
 
 /**

@@ -3,9 +3,11 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
+import fc from 'fast-check'
 import {
-  VIRTUAL_POINTS, WIDEN_FACTOR, buildRing, candidateCount, candidates, isCandidate, peerId, type PeerId,
+  VIRTUAL_POINTS, WIDEN_FACTOR, buildRing, candidateCount, candidates, hash32, isCandidate, peerId, type PeerId, type PeerRing,
 } from '../../../core/index.js'
+import { candidateOwners } from '../../../core/placement/candidates.js'
 import { shuffled } from './fixtures.js'
 
 const ids = (count: number, prefix = 'peer-') => Array.from({ length: count }, (_, i) => peerId(`${prefix}${i}`))
@@ -215,3 +217,73 @@ Member('exactly `count` peers consider themselves candidates', () => {
 })
 
 Member.run()
+
+// ---------------------------------------------------------------------------------------------------
+
+const Index = suite('ring slices')
+
+/** The candidate walk as first written: a binary search over all points per probe, a Set of seen peers. */
+function reference(ring: PeerRing, key: string, count: number, accept: (peer: PeerId) => boolean): PeerId[] {
+  const size = ring.peers.length
+  const wanted = Math.min(count, size)
+  if (wanted <= 0) return []
+  const lowerBound = (value: number) => {
+    let low = 0
+    let high = ring.points.length
+    while (low < high) {
+      const mid = (low + high) >>> 1
+      if (ring.points[mid]! < value) low = mid + 1
+      else high = mid
+    }
+    return low
+  }
+  const points = ring.points.length
+  const seen = new Set<number>()
+  const out: PeerId[] = []
+  const visit = (owner: number) => {
+    seen.add(owner)
+    if (accept(ring.peers[owner]!)) out.push(ring.peers[owner]!)
+  }
+  for (let probe = 0; out.length < wanted && seen.size < Math.floor(size / 2); probe++) {
+    let index = lowerBound(hash32(key, probe)) % points
+    while (seen.has(ring.owners[index]!)) index = (index + 1) % points
+    visit(ring.owners[index]!)
+  }
+  if (out.length < wanted) {
+    let index = lowerBound(hash32(key, 0x5eed)) % points
+    for (let step = 0; step < points && out.length < wanted; step++, index = (index + 1) % points) {
+      if (!seen.has(ring.owners[index]!)) visit(ring.owners[index]!)
+    }
+  }
+  return out
+}
+
+Index('candidates are those of a binary search over every point, for any ring size, key, count and filter', () => {
+  fc.assert(fc.property(
+    fc.integer({ min: 0, max: 3000 }), fc.string(), fc.integer({ min: 0, max: 3100 }), fc.integer({ min: 1, max: 5 }),
+    (size, key, count, keep) => {
+      const ring = buildRing(ids(size))
+      const accept = (peer: PeerId) => hash32(peer) % keep === 0
+      const expected = reference(ring, key, count, accept)
+      assert.equal(candidates(ring, key, count, accept), expected)
+      assert.equal(candidateOwners(ring, key, count, (owner) => accept(ring.peers[owner]!)).map((owner) => ring.peers[owner]), expected)
+    },
+  ), { numRuns: 60 })
+})
+
+Index('every slice starts at the first point at or after its start', () => {
+  for (const size of [0, 1, 2, 3, 100, 5000]) {
+    const ring = buildRing(ids(size))
+    const slices = 2 ** ring.bucketBits
+    assert.is(ring.buckets.length, slices + 1)
+    assert.is(ring.buckets[slices], ring.points.length)
+    for (let slice = 0; slice < slices; slice++) {
+      const start = slice * 2 ** (32 - ring.bucketBits)
+      const first = ring.buckets[slice]!
+      assert.ok(first === ring.points.length || ring.points[first]! >= start)
+      assert.ok(first === 0 || ring.points[first - 1]! < start)
+    }
+  }
+})
+
+Index.run()

@@ -1,0 +1,56 @@
+// Whether a peer could ever host a service (couldHost) depends only on its drivers and labels, and a
+// large cluster has few distinct combinations of them (zone × arch × drivers) among many peers.
+// Candidate selection asks it of every peer it walks past, and at 100k peers each answer read from
+// the peer's own objects is a handful of cache misses. So the planner groups peers into classes of
+// equal drivers and labels, answers once per (service, class), and reads one small array per peer.
+
+import { couldHost, type PlacementRequest } from './request.js'
+import type { PeerView } from './view.js'
+
+/** Beyond this many classes (labels that name each host, say), peers are asked directly. */
+const MAX_CLASSES = 1024
+
+type HostFacts = Pick<PeerView, 'drivers' | 'labels'>
+
+export class HostClasses {
+  /** Class of each peer by its index in the list given; empty when there are too many classes. */
+  private readonly classOf: Uint32Array
+  /** One peer of each class. */
+  private readonly representatives: HostFacts[] = []
+
+  constructor(private readonly peers: readonly HostFacts[]) {
+    const classes = new Map<string, number>()
+    const classOf = new Uint32Array(peers.length)
+    for (let i = 0; i < peers.length && classes.size <= MAX_CLASSES; i++) {
+      const peer = peers[i]!
+      // Equal text only for equal drivers and labels; key order differing only splits a class.
+      const key = JSON.stringify([peer.drivers, peer.labels])
+      let found = classes.get(key)
+      if (found === undefined) {
+        classes.set(key, (found = classes.size))
+        this.representatives.push(peer)
+      }
+      classOf[i] = found
+    }
+    this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint32Array(0)
+  }
+
+  /** couldHost for one service, by peer index, remembering each class's answer. */
+  filter(want: PlacementRequest): (index: number) => boolean {
+    const peers = this.peers
+    if (this.classOf.length !== peers.length) return (index) => couldHost(want, peers[index]!.drivers, peers[index]!.labels)
+    const classOf = this.classOf
+    const representatives = this.representatives
+    // 0 not asked yet, 1 yes, 2 no.
+    const verdicts = new Uint8Array(representatives.length)
+    return (index) => {
+      const group = classOf[index]!
+      let verdict = verdicts[group]!
+      if (verdict === 0) {
+        const peer = representatives[group]!
+        verdicts[group] = verdict = couldHost(want, peer.drivers, peer.labels) ? 1 : 2
+      }
+      return verdict === 1
+    }
+  }
+}

@@ -381,7 +381,7 @@ export class BidRounds {
       service,
       specHash: state.specHash,
       slots: [...(common ?? [])].map((i) => replicaSlot(service, i)),
-      bids: [...entries.values()].map((e) => e.bid),
+      bids: [...[...entries.values()].map((e) => e.bid), ...this.predictedBids(spec, state, entries, common?.size ?? 0)],
       scoring: want,
       spreadByDomain: want.spreadBy !== '',
     })
@@ -419,6 +419,32 @@ export class BidRounds {
   }
 
   /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */
+  /**
+   * Round 0's candidates all answer, so a bid missing when the auction runs is late, not absent: a
+   * survivor that declared a dead host dead a little later bids a little later, and on a busy link its
+   * bid can arrive after our window has closed. Its own auction, with every bid, may then give it a
+   * slot ours would give us, and both start it (the simulator's power-cut sweep found this). So a
+   * missing round-0 bid is stood in for by the bid its sender would make from what its advert shows
+   * — the same computeBid it runs on its exact resources, so in a settled cluster the same bid — and
+   * what that stand-in wins is left to its sender. Wider rounds hear only from candidates that offer
+   * something, so a missing bid there says nothing and is not predicted.
+   */
+  private predictedBids(spec: ServiceSpec, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, wanted: number): Bid[] {
+    if (state.consideredRound !== 0 || state.bidders === undefined || wanted === 0) return []
+    const want = placementRequest(spec)
+    const predicted: Bid[] = []
+    let domainCounts: Map<string, number> | undefined
+    for (const peer of state.bidders) {
+      if (entries.has(peer)) continue
+      const view = this.deps.cluster.get(peer)
+      if (view === undefined || view.state !== 'alive') continue
+      if (want.spreadBy !== '') domainCounts ??= this.domainCounts(spec.name, want.spreadBy)
+      const result = computeBid(view, want, wanted, { round: 0, ...(domainCounts ? { domainCounts } : {}) })
+      if (result.ok && result.bid.offered > 0) predicted.push(result.bid)
+    }
+    return predicted
+  }
+
   private allBidsIn(service: ServiceName, state: AuctionState): boolean {
     const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
     if (entries === undefined || state.bidders === undefined) return false

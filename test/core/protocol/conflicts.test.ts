@@ -129,20 +129,22 @@ for (const seed of [1, 2, 3]) {
   })
 }
 
-Heal('when every bid is lost, every candidate claims every slot, and the rule leaves one of each', () => {
+// Round 0's auctions agree without the bids themselves: a candidate stands in each missing bid with
+// the one its sender would make from what its advert shows (bid-rounds.ts, predictedBids). Before,
+// every candidate here claimed every slot it won alone and the conflict rule stopped the extras; the
+// rule itself is exercised by the partition above and the injected rivals of the first suite.
+Heal('when every bid is lost, each candidate stands in the others\' bids from their adverts, and every slot starts once', () => {
   const cluster = settled(4)
   const early = watchEarlyStops(cluster)
   const restore = cluster.drop((_from, _to, message) => message.kind === 'bid')
   cluster.apply(services({ web: { command: 'serve', replicas: 3 } }))
   cluster.runFor(500)
   restore()
-  assert.ok(cluster.outputs('start-task').length > 3, 'duplicates were started')
   cluster.runFor(5_000)
   eachSlotOnce(cluster, 'web', 3)
   assert.equal(early, [])
-  const stops = cluster.outputs('stop-task')
-  assert.ok(stops.every((s) => s.output.reason === 'duplicate'))
-  assert.is(cluster.outputs('start-task').length - stops.length, 3, 'every extra start was stopped once')
+  assert.is(cluster.outputs('start-task').length, 3, 'one start per slot')
+  assert.equal(cluster.outputs('stop-task'), [])
 })
 
 // Real agents (issue 16): a restarted agent restarted what its disk listed at once, although the

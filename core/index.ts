@@ -41,6 +41,7 @@ export {
   MAX_REPLICAS_PER_BID,
   type ParsedSlot,
   parseSlot,
+  replicaIndexOf,
   PEER_ID_PATTERN,
   PEER_STATES,
   peerId,

@@ -126,12 +126,13 @@ for (const { lane, output, code, signal } of results) {
   total += counts.total
   passed += counts.passed
   skipped += counts.skipped
-  if (code !== 0 && counts.passed + counts.skipped === counts.total) broken.push(`${lane.name} exited ${signal ?? code} with every test passed`)
+  // A lane that failed with every test passed (an error after its totals) counts as one failure too.
+  if (code !== 0 && counts.passed + counts.skipped === counts.total) {
+    broken.push(`${lane.name} exited ${signal ?? code} with every test passed`)
+    total += 1
+  }
 }
-if (broken.length > 0) {
-  total += broken.filter((line) => line.includes('every test passed')).length
-  console.log(`\n${broken.join('\n')}`)
-}
+if (broken.length > 0) console.log(`\n${broken.join('\n')}`)
 mkdirSync(join(ROOT, 'test-output'), { recursive: true })
 writeFileSync(join(ROOT, 'test-output', 'test-times.json'), `${JSON.stringify(Object.fromEntries(results.map(({ lane, wallMs, files }) => [lane.name, { wallMs, files }])), null, 1)}\n`)
 const slowest = results.flatMap(({ files }) => files).sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_SHOWN)

@@ -454,8 +454,7 @@ export class Simulation {
           let n = 0
           for (let i = 0; i < this.peers.length; i++) if (i !== index && this.peers[i]!.machine !== undefined) recipients[n++] = i
           const reached = this.fanOut(index, recipients.subarray(0, n), { kind: 'message', from: peer.id, message: output.message }, now)
-          this.messages += reached
-          this.bytes += reached * size
+          this.count(size, reached)
           break
         }
         case 'start-task': {
@@ -654,9 +653,10 @@ export class Simulation {
 
   // --- observation ----------------------------------------------------------------------------
 
-  private count(bytes: number): void {
-    this.messages++
-    this.bytes += bytes
+  /** Counts `copies` deliveries of a message of `bytes`. */
+  private count(bytes: number, copies = 1): void {
+    this.messages += copies
+    this.bytes += bytes * copies
   }
 
   private world(now: number): WorldState {

@@ -120,6 +120,14 @@ interface SortKey<T> {
   readonly index: number
 }
 
+/** The replica index of `slot`, or undefined when it is not a replica slot: parseSlot's answer, without its regular expressions for the usual ids. */
+export function replicaIndexOf(slot: SlotId): number | undefined {
+  const fast = replicaSlotParts(slot)
+  if (fast !== undefined) return fast.index
+  const parsed = parseSlot(slot)
+  return parsed?.kind === 'replica' ? parsed.index : undefined
+}
+
 /**
  * parseSlot's answer for a replica slot (`service/index`), by character tests instead of regular
  * expressions: sorting a pass's placements parses every slot of a large cluster. Undefined for

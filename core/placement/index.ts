@@ -6,6 +6,7 @@ export {
   globalSlot,
   type ParsedSlot,
   parseSlot,
+  replicaIndexOf,
   PEER_ID_PATTERN,
   peerId,
   type PeerId,

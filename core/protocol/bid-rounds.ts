@@ -12,7 +12,7 @@ import { buildRing, candidateCount, candidates, type PeerRing } from '../placeme
 import { countRejections, feasible, type Rejection, type RejectionCount } from '../placement/feasibility.js'
 import { replicaSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import { reconcileService } from '../placement/reconcile.js'
-import { couldHost, placementRequest } from '../placement/request.js'
+import { couldHost, placementRequest, type PlacementRequest } from '../placement/request.js'
 import type { PeerView } from '../placement/view.js'
 import type { ServiceSpec } from '../service-spec/types.js'
 import type { ClusterState } from './cluster.js'
@@ -381,7 +381,7 @@ export class BidRounds {
       service,
       specHash: state.specHash,
       slots: [...(common ?? [])].map((i) => replicaSlot(service, i)),
-      bids: [...[...entries.values()].map((e) => e.bid), ...this.predictedBids(spec, state, entries, common?.size ?? 0)],
+      bids: [...[...entries.values()].map((e) => e.bid), ...this.predictedBids(spec.name, want, state, entries, common?.size ?? 0)],
       scoring: want,
       spreadByDomain: want.spreadBy !== '',
     })
@@ -418,7 +418,6 @@ export class BidRounds {
     this.deps.observe?.({ kind: 'auction', service, durationMs: now - state.roundStartedAt, claimed, at: now })
   }
 
-  /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */
   /**
    * Round 0's candidates all answer, so a bid missing when the auction runs is late, not absent: a
    * survivor that declared a dead host dead a little later bids a little later, and on a busy link its
@@ -429,22 +428,22 @@ export class BidRounds {
    * what that stand-in wins is left to its sender. Wider rounds hear only from candidates that offer
    * something, so a missing bid there says nothing and is not predicted.
    */
-  private predictedBids(spec: ServiceSpec, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, wanted: number): Bid[] {
+  private predictedBids(service: ServiceName, want: PlacementRequest, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, wanted: number): Bid[] {
     if (state.consideredRound !== 0 || state.bidders === undefined || wanted === 0) return []
-    const want = placementRequest(spec)
     const predicted: Bid[] = []
     let domainCounts: Map<string, number> | undefined
     for (const peer of state.bidders) {
       if (entries.has(peer)) continue
       const view = this.deps.cluster.get(peer)
       if (view === undefined || view.state !== 'alive') continue
-      if (want.spreadBy !== '') domainCounts ??= this.domainCounts(spec.name, want.spreadBy)
+      if (want.spreadBy !== '') domainCounts ??= this.domainCounts(service, want.spreadBy)
       const result = computeBid(view, want, wanted, { round: 0, ...(domainCounts ? { domainCounts } : {}) })
       if (result.ok && result.bid.offered > 0) predicted.push(result.bid)
     }
     return predicted
   }
 
+  /** Whether every candidate of the round this peer bid in has bid (offering something or nothing). */
   private allBidsIn(service: ServiceName, state: AuctionState): boolean {
     const entries = this.bids.get(service)?.get(`${state.specHash}#${state.consideredRound}`)
     if (entries === undefined || state.bidders === undefined) return false

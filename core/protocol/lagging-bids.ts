@@ -11,7 +11,7 @@
 // every candidate that knows it answers; nobody answers a bid whose slots all look open, which is
 // every bid of a round whose bidders agree.
 
-import { parseSlot, type PeerId, type SlotId } from '../placement/ids.js'
+import { replicaIndexOf, type PeerId, type SlotId } from '../placement/ids.js'
 import type { Bid } from '../placement/bid.js'
 import type { ServiceTasks } from '../placement/reconcile.js'
 import type { SlotRanges } from './messages.js'
@@ -25,32 +25,13 @@ import type { SlotRanges } from './messages.js'
 export function holdersNamedByBid(bid: Bid, slots: SlotRanges, tasks: ServiceTasks, isAlive: (peer: PeerId) => boolean): PeerId[] {
   const holders = new Set<PeerId>()
   for (const [slot, held] of tasks.bySlot) {
-    const index = replicaIndex(slot)
+    const index = replicaIndexOf(slot)
     if (index === undefined || !inRanges(slots, index)) continue
     for (const task of held) {
       if (task.peer !== bid.peer && task.specHash === bid.specHash && isAlive(task.peer)) holders.add(task.peer)
     }
   }
   return [...holders].sort()
-}
-
-/**
- * Replica index by slot id (-1: not a replica slot). Every bid received walks its service's slots,
- * and parsing one is two regular expressions; a slot id always parses the same, so the answer is
- * kept. Bounded: emptied when full, which costs only re-parsing.
- */
-const replicaIndices = new Map<string, number>()
-const MAX_REMEMBERED_SLOTS = 1 << 18
-
-function replicaIndex(slot: SlotId): number | undefined {
-  let index = replicaIndices.get(slot)
-  if (index === undefined) {
-    const parsed = parseSlot(slot)
-    index = parsed?.kind === 'replica' ? parsed.index : -1
-    if (replicaIndices.size >= MAX_REMEMBERED_SLOTS) replicaIndices.clear()
-    replicaIndices.set(slot, index)
-  }
-  return index < 0 ? undefined : index
 }
 
 /** Whether `index` lies in one of the sorted, disjoint half-open `ranges`. */

@@ -4,7 +4,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
-  compareSlots, globalSlot, parseSlot, peerId, replicaSlot, serviceName, serviceOfSlot, sortBySlot,
+  compareSlots, globalSlot, parseSlot, peerId, replicaIndexOf, replicaSlot, serviceName, serviceOfSlot, sortBySlot,
   type SlotId,
 } from '../../../core/index.js'
 
@@ -135,18 +135,27 @@ Order('sortBySlot breaks ties between equal slots with the given comparison', ()
   assert.equal(items.map((item) => `${item.slot}@${item.peer}`), ['api/0@p3', 'web/0@p1', 'web/0@p2'])
 })
 
+// Pieces that make well-formed, almost well-formed and malformed ids: the character tests for
+// replica slots must accept exactly what parseSlot accepts.
+const piece = fc.constantFrom('web', 'a', 'api-2', 'Web', '-x', 'x-', 'a'.repeat(63), 'a'.repeat(64), '')
+const tail = fc.constantFrom('/0', '/1', '/10', '/2', '/01', '/123456789', '/1234567890', '/-1', '/1a', '@p1', '@b', '@', '/', '/0/1', '')
+const anyId = fc.tuple(piece, tail, fc.constantFrom('', '', '/3', '@q')).map(([a, b, c]) => slot(a + b + c))
+
 Order('sortBySlot agrees with a stable sort by compareSlots on any ids, sorted or not', () => {
-  // Pieces that make well-formed, almost well-formed and malformed ids: the character tests for
-  // replica slots must accept exactly what parseSlot accepts.
-  const piece = fc.constantFrom('web', 'a', 'api-2', 'Web', '-x', 'x-', 'a'.repeat(63), 'a'.repeat(64), '')
-  const tail = fc.constantFrom('/0', '/1', '/10', '/2', '/01', '/123456789', '/1234567890', '/-1', '/1a', '@p1', '@b', '@', '/', '/0/1', '')
-  const id = fc.tuple(piece, tail, fc.constantFrom('', '', '/3', '@q')).map(([a, b, c]) => slot(a + b + c))
+  const id = anyId
   fc.assert(fc.property(fc.array(fc.tuple(id, fc.nat(3)), { maxLength: 40 }), fc.boolean(), (pairs, presorted) => {
     const items = pairs.map(([id, tag], i) => ({ id, tag, i }))
     if (presorted) items.sort((a, b) => compareSlots(a.id, b.id))
     const expected = [...items].sort((a, b) => compareSlots(a.id, b.id) || a.tag - b.tag)
     assert.equal(sortBySlot([...items], (item) => item.id, (a, b) => a.tag - b.tag), expected)
   }), { numRuns: 300 })
+})
+
+Order('replicaIndexOf gives parseSlot\'s replica index on any id, and nothing for other ids', () => {
+  fc.assert(fc.property(anyId, (id) => {
+    const parsed = parseSlot(id)
+    assert.is(replicaIndexOf(id), parsed?.kind === 'replica' ? parsed.index : undefined, id)
+  }), { numRuns: 500 })
 })
 
 Order.run()

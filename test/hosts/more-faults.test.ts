@@ -18,7 +18,7 @@ import { ask } from '../../cli/agent-client.js'
 import { waitFor } from '../node/agent/cluster-support.js'
 import { check, describeAnomaly, HEAL_BUDGET_MS, type Anomaly } from './checker.js'
 import { AUX, startCluster, type Cluster } from './cluster.js'
-import type { Host } from './hosts.js'
+import type { Host, Hosts } from './hosts.js'
 import { DATA_DIR_MIB, writeConcurrently } from './nemesis.js'
 import { OFFLINE_AFTER_RESTART_MS } from './schedule.js'
 import { SuiteCluster } from './suite-cluster.js'
@@ -160,6 +160,15 @@ more('a full disk under one host\'s data directory: its agent lives on, keeps it
   assert.equal(anomalies.map(describeAnomaly), [], 'nothing lost, doubled, undesired or over-committed')
 }))
 
+/** Waits until every agent holds the same desired-state digest; returns the digests. */
+function oneDesiredDigest(hosts: Hosts): Promise<string[]> {
+  return waitFor('every agent holds one desired-state digest', STUCK_MS, async (note) => {
+    const seen = await Promise.all(hosts.hosts.map((host) => ask({ peer: host.socket, timeoutMs: 3_000 }, 'GET /v1/status').then((status) => status.desiredDigest)))
+    note(seen.join(' '))
+    return new Set(seen).size === 1 ? seen : undefined
+  })
+}
+
 more('writes on both sides of partitions (scale, apply, create and rm of a second service) are all on every agent after the heal', () => withLogs(async () => {
   const { faults, hosts, recorder } = cluster!
   await cluster!.settled(STUCK_MS)
@@ -171,8 +180,13 @@ more('writes on both sides of partitions (scale, apply, create and rm of a secon
   await writeConcurrently(cluster!, { offsetMs: 0, scaleVia: 'h1', applyVia: 'h4', replicas: REPLICAS + 2, round: cluster!.round + 1, auxVia: 'h2' }, log)
   assert.ok(cluster!.aux, `${AUX} created`)
   await sleep(PARTITION_MS)
+  const firstHealAt = Date.now()
   await faults.heal()
   await cluster!.settled(STUCK_MS)
+  // aux must be known on h5 before h5 is cut off to remove it: every slot once says only that its
+  // holder knows it, and the desired state reaches the far side of a heal by sync, seconds later.
+  await oneDesiredDigest(hosts)
+  log(`one desired-state digest ${Date.now() - firstHealAt} ms after the first heal`)
   // One host alone: the removal of aux and the env change there, the scale on the other side.
   await faults.partition([named('h5'), named('h1', 'h2', 'h3', 'h4')])
   await sleep(1_000)
@@ -182,11 +196,7 @@ more('writes on both sides of partitions (scale, apply, create and rm of a secon
   const healedAt = Date.now()
   await faults.heal()
   await cluster!.settled(STUCK_MS)
-  const digests = await waitFor('every agent holds one desired-state digest', STUCK_MS, async (note) => {
-    const seen = await Promise.all(hosts.hosts.map((host) => ask({ peer: host.socket, timeoutMs: 3_000 }, 'GET /v1/status').then((status) => status.desiredDigest)))
-    note(seen.join(' '))
-    return new Set(seen).size === 1 ? seen : undefined
-  })
+  const digests = await oneDesiredDigest(hosts)
   const convergedMs = Date.now() - healedAt
   await sleep(2_000)
   await cluster!.readBack()

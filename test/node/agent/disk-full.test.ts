@@ -14,10 +14,11 @@ import { join } from 'node:path'
 import { ask } from '../../../cli/agent-client.js'
 import { LocalCluster, type LocalAgent } from '../../../cli/local-cluster.js'
 import type { StatusAnswer, TaskRow } from '../../../node/control/index.js'
-import { repoRoot, runCli } from '../../cli/run-cli.js'
+import { runCli } from '../../cli/run-cli.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 import { cliJson, waitFor, withLogTails } from './cluster-support.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 const SERVICE_BODY = (replicas: number) => ({ command: ['sleep', '600'], replicas, resources: { cpu: '50m', memory: '16Mi' } })
 
 /** Fills the file system under `dir` to the last byte with one file; answers its path. */

@@ -16,12 +16,13 @@ import { observeTaskRecords } from '../../../node/agent/data-dir.js'
 import { isAlive } from '../../../node/runtime/proc.js'
 import { LABEL } from '../../../node/runtime/docker-driver.js'
 import type { NodesAnswer, TaskRow, TopAnswer } from '../../../node/control/index.js'
-import { repoRoot, runCli } from '../../cli/run-cli.js'
+import { runCli } from '../../cli/run-cli.js'
+import { PEER_COMMAND } from '../../peer-command.js'
 import { dockerAvailable, TEST_IMAGE } from '../runtime/docker-support.js'
 import { cliJson, exactlyOnce, tasksOf, waitFor, waitForTasks, withLogTails } from '../agent/cluster-support.js'
 import { countOf, get, scrape, valueOf, type Family } from './prometheus-text.js'
 
-const CLI = [process.execPath, '--import', 'tsx', join(repoRoot, 'cli', 'main.ts')] as const
+const CLI = PEER_COMMAND
 /** Measured every second here (10 s by default), so usage shows up within the test's patience. */
 const AGENT_ARGS = ['--cpu', '2', '--memory', '2Gi', '--usage-interval', '1']
 

@@ -1,23 +1,23 @@
 #!/usr/bin/env node
-// The test command (`npm test`): uvu over every `test/**/*.test.ts`, in six lanes, each its own uvu
+// The test command (`npm test`): uvu over every `test/**/*.test.ts`, in five lanes, each its own uvu
 // process running its files one after another:
 //
-//   faults   test/hosts: the fault suites (faults, more-faults, nemesis), agents in network namespaces
-//   hosts    the rest of test/hosts: power cuts, kills, partitions, discovery, Docker per host
-//   agents   test/node/agent: real agents on loopback driven through the CLI and the control API
-//   node     the rest of test/node: the runtime drivers, the control API, discovery, metrics, web view
-//   clients  test/cli, test/p2p: CLI commands against real agents, libp2p peers on loopback
-//   pure     everything else: the placement core, the CRDT, the simulator: CPU only
+//   hosts    test/hosts              agents in network namespaces, Docker engines per host
+//   agents   test/node/agent         real agents on loopback, driven through the CLI and the control API
+//   node     the rest of test/node   the runtime drivers, the control API, discovery, metrics, web view
+//   clients  test/cli, test/p2p      CLI commands against real agents, libp2p peers on loopback
+//   pure     everything else         the placement core, the CRDT, the simulator: CPU only
 //
-// Four chains run side by side, each running its lanes in turn: faults then pure, hosts then node,
-// agents, clients. Most of a host test is waiting — a partition held for 12 s, a power cut watched for
-// 10 s — at about a third of a core, so the two host lanes overlap the lanes that need the CPU
-// (agents on loopback and CLI processes, about a core each) rather than waiting their turn behind
-// them, and node and pure take the CPU that clients leaves when it ends. Within a lane nothing
-// changes from a plain uvu run. Each lane's output is printed whole when it ends (interleaved lines
-// from several suites would be unreadable), then the totals of all lanes in uvu's own format, which
-// `.ci/run` reads, and the time of every file goes to test-output/test-times.json, to balance the
-// chains by.
+// Three chains run side by side — hosts; agents then pure; node then clients — each running its lanes
+// in turn. Most of a host test is waiting on a fault it holds (a partition for 12 s, a power cut
+// watched for 10 s) at about a third of a core, so the host lane keeps a chain to itself: one cluster
+// of namespaces at a time, as the fault tests' timing bounds were set on. The lanes of agents on
+// loopback and of CLI processes need about a core each: two chains of them fill the CPU the host lane
+// leaves, where one left it idle for the six minutes of the host lane, and the CPU-bound pure lane
+// comes last, when agents are done. Within a lane nothing changes from a plain uvu run. Each lane's
+// output is printed whole when it ends (interleaved lines from several suites would be unreadable),
+// then the totals of all lanes in uvu's own format, which `.ci/run` reads, and the time of every
+// file goes to test-output/test-times.json, to balance the chains by.
 //
 //   npm test                         all chains at once
 //   npm test -- --serial             one lane after another (quiet-machine timings, or to debug)
@@ -31,17 +31,15 @@ import { fileURLToPath } from 'node:url'
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 /** Patterns are uvu's: matched against a test file's path under test/. */
-const FAULT_SUITES = '(faults|more-faults|nemesis)\\.test\\.ts$'
 const LANES = [
-  { name: 'faults', pattern: `^hosts/${FAULT_SUITES}` },
-  { name: 'hosts', pattern: `^hosts/(?!${FAULT_SUITES}).*\\.test\\.ts$` },
+  { name: 'hosts', pattern: '^hosts/.*\\.test\\.ts$' },
   { name: 'agents', pattern: '^node/agent/.*\\.test\\.ts$' },
   { name: 'node', pattern: '^node/(?!agent/).*\\.test\\.ts$' },
   { name: 'clients', pattern: '^(cli|p2p)/.*\\.test\\.ts$' },
   { name: 'pure', pattern: '^(?!(hosts|node|p2p|cli)/).*\\.test\\.ts$' },
 ]
 /** Lanes run in turn within a chain; chains run side by side. */
-const CHAINS = [['faults', 'pure'], ['hosts', 'node'], ['agents'], ['clients']]
+const CHAINS = [['hosts'], ['agents', 'pure'], ['node', 'clients']]
 
 function parseArgs(argv) {
   const serial = argv.includes('--serial')

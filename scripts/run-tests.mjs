@@ -12,9 +12,9 @@
 // in turn. Most of a host test is waiting on a fault it holds (a partition for 12 s, a power cut
 // watched for 10 s) at about a third of a core, so the host lane keeps a chain to itself: one cluster
 // of namespaces at a time, as the fault tests' timing bounds were set on. The lanes of agents on
-// loopback and of CLI processes need about a core each: two chains of them fill the CPU the host lane
-// leaves, where one left it idle for the six minutes of the host lane, and the CPU-bound pure lane
-// comes last, when agents are done. Within a lane nothing changes from a plain uvu run. Each lane's
+// loopback and of CLI processes need about a core each: two chains of them use the CPU the host lane
+// leaves, of which one chain left part idle for the six minutes of the host lane, and the CPU-bound
+// pure lane comes last, when agents are done. Within a lane nothing changes from a plain uvu run. Each lane's
 // output is printed whole when it ends (interleaved lines from several suites would be unreadable),
 // then the totals of all lanes in uvu's own format, which `.ci/run` reads, and the time of every
 // file goes to test-output/test-times.json, to balance the chains by.

@@ -26,6 +26,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
+import { joinLabel } from './join-label.js'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
@@ -433,13 +434,6 @@ export function describeDialFailure(error: unknown, timeoutMs: number, handshake
 
 function withoutPeerId(address: string): string {
   return address.replace(/\/p2p\/[^/]+$/, '')
-}
-
-/** `127.0.0.2:4001` for /ip4/127.0.0.2/tcp/4001 (with or without /p2p/<id>); other multiaddrs as they are. */
-export function joinLabel(address: string): string {
-  const match = /^\/(?:ip4|dns4|dns6|dns)\/([^/]+)\/tcp\/(\d+)(?:\/p2p\/[^/]+)?$/.exec(address) ?? /^\/ip6\/([^/]+)\/tcp\/(\d+)(?:\/p2p\/[^/]+)?$/.exec(address)
-  if (match === null) return address
-  return address.startsWith('/ip6/') ? `[${match[1]}]:${match[2]}` : `${match[1]}:${match[2]}`
 }
 
 function seconds(ms: number): string {

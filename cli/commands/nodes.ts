@@ -4,9 +4,10 @@
 // forwards service traffic, docs/networking.md); --json has every label.
 
 import type { Command } from 'commander'
-import { BUILT_IN_LABELS } from '../../node/agent/index.js'
+import { BUILT_IN_LABELS } from '../../node/agent/peer-labels.js'
 import type { NodeRow } from '../../node/control/index.js'
-import { joinLabel, type JoinFailure } from '../../p2p/index.js'
+import type { JoinFailure } from '../../p2p/index.js'
+import { joinLabel } from '../../p2p/join-label.js'
 import { addPeerOption, ask, cpuCell, duration, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 

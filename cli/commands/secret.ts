@@ -7,7 +7,10 @@
 
 import type { Command } from 'commander'
 import { open } from 'node:fs/promises'
-import { DOCUMENT_LIMITS, SECRET_NAME_PATTERN, type SecretInfo } from '../../crdt/index.js'
+// From their own files, not crdt/index.js: a client command need not load Automerge.
+import { SECRET_NAME_PATTERN } from '../../core/index.js'
+import { DOCUMENT_LIMITS } from '../../crdt/schema.js'
+import type { SecretInfo } from '../../crdt/secrets.js'
 import { addPeerOption, ask, dateTime, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import type { SecretOutcome } from '../../node/control/index.js'
 import { UsageError } from '../exit-codes.js'

@@ -16,7 +16,6 @@
 
 import { chmod, mkdir, stat } from 'node:fs/promises'
 import { PRIVATE_FILE_MODE } from '../../io/index.js'
-import { homedir } from 'node:os'
 import { join, resolve } from 'node:path'
 import {
   createSwarmKeyFile,
@@ -27,11 +26,12 @@ import {
   type SwarmKey,
 } from '../../p2p/index.js'
 import { messageOf } from '../../core/index.js'
+import { CONTROL_SOCKET_FILE } from './data-dir-location.js'
 import { TaskRecords, taskRecordsDir, type TaskRecord } from '../runtime/index.js'
 import { ensureUiToken } from '../web/index.js'
 
 export const SWARM_KEY_FILE = 'swarm.key'
-export const CONTROL_SOCKET_FILE = 'control.sock'
+export { CONTROL_SOCKET_FILE, defaultDataDir } from './data-dir-location.js'
 
 /** Unix socket paths are limited to 107 bytes on Linux (sun_path). */
 const MAX_SOCKET_PATH_BYTES = 107
@@ -45,11 +45,6 @@ export interface DataDir {
   readonly assignments: string
   readonly members: string
   readonly socket: string
-}
-
-/** Where the agent keeps its state when --data is not given: $PEER_DATA, else ~/.peer. */
-export function defaultDataDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env['PEER_DATA'] !== undefined && env['PEER_DATA'] !== '' ? env['PEER_DATA'] : join(homedir(), '.peer')
 }
 
 export function dataDirLayout(root: string): DataDir {

@@ -129,5 +129,7 @@ export const TRANSPORT_DEFAULTS = {
   maxResponseBytes: 32 * MiB + 1 * KiB,
   /** Concurrent inbound direct streams per connection (libp2p's default is 32). */
   maxInboundDirectStreams: 64,
+  /** Undeliverable direct messages to one peer are logged at most once per this interval (p2p/failure-log.ts). */
+  failureLogIntervalMs: 30_000,
   maxOutboundDirectStreams: 64,
 } as const

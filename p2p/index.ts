@@ -33,3 +33,5 @@ export {
   type TransportTuning,
 } from './transport.js'
 export { countGossipTraffic, type GossipTraffic, type TopicTraffic } from './gossip-traffic.js'
+export { linkTo, RELAY_DEFAULTS, relayOf, ReachabilityObserver, relayServerOptions, type PeerLink, type Reachability } from './nat.js'
+export { FailureLog } from './failure-log.js'

@@ -72,7 +72,7 @@ export async function sendRequest(
 
   let stream: Stream
   try {
-    stream = await node.dialProtocol(remote, protocol, { signal: AbortSignal.any([signal, AbortSignal.timeout(limits.openTimeoutMs)]) })
+    stream = await node.dialProtocol(remote, protocol, { runOnLimitedConnection: true, signal: AbortSignal.any([signal, AbortSignal.timeout(limits.openTimeoutMs)]) })
   } catch (error) {
     if (nameOf(error) === 'UnsupportedProtocolError') throw new RequestError('unsupported', `${to} does not serve ${protocol}`)
     if (timeout.aborted) throw new RequestError('timeout', `no answer from ${to} on ${protocol} within ${limits.timeoutMs} ms`)

@@ -234,7 +234,7 @@ export class RelayKeeper {
     for (const connection of this.init.node.getConnections()) {
       const peer = connection.remotePeer.toString()
       // Reserving needs a direct connection this peer dialled: its remote address is where the relay listens.
-      if (connection.status !== 'open' || connection.direction !== 'outbound' || connection.limits !== undefined) continue
+      if (connection.status !== 'open' || connection.direction !== 'outbound' || connection.limits != null) continue
       if (relayOf(connection.remoteAddr.toString()) !== undefined || held.has(peer) || this.init.reachabilityOf(peer) !== 'public') continue
       if (now - (this.tried.get(peer) ?? -Infinity) < retryMs) continue
       candidates.set(peer, connection.remoteAddr)

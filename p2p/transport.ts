@@ -24,6 +24,7 @@ import { DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
 import { messageOf } from '../core/index.js'
 import { FailureLog } from './failure-log.js'
+import { openStream } from './open-stream.js'
 
 export type TransportTuning = { -readonly [K in keyof typeof TRANSPORT_DEFAULTS]: number }
 
@@ -358,7 +359,7 @@ export class P2pTransport {
     const dialing = new AbortController()
     out.dialing = dialing
     try {
-      stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { runOnLimitedConnection: true, signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
+      stream = await openStream(this.host.node, remote, DIRECT_PROTOCOL, { signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
     } catch (error) {
       if (!(dialing.signal.reason instanceof ConnectedMeanwhile)) {
         out.dialFailedAtMs = performance.now()
@@ -366,7 +367,7 @@ export class P2pTransport {
       }
       // The connection that just opened carries the stream (dialProtocol finds it, dials nothing).
       try {
-        stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { runOnLimitedConnection: true, signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
+        stream = await openStream(this.host.node, remote, DIRECT_PROTOCOL, { signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
       } catch (retryError) {
         out.dialFailedAtMs = performance.now()
         throw new SendFailure('dial-failed', `cannot open a direct stream to ${remote.toString()}: ${messageOf(retryError)}`)

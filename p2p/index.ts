@@ -3,7 +3,7 @@
 // the protocol ids and topics every layer speaks (protocols.ts).
 import './polyfill.js'
 
-export { AddressBook, parseAnnouncement, type AddressBookComponents, type AddressBookTuning } from './address-book.js'
+export { AddressBook, parseAnnouncement, parseAnnouncementBody, type Announcement, type AddressBookComponents, type AddressBookTuning } from './address-book.js'
 export { HOST_DEFAULTS, TRANSPORT_DEFAULTS } from './config.js'
 export { ADDRESS_TOPIC, DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, DIRECT_PROTOCOL, EXEC_PROTOCOL, LOGS_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 export { SetupError, type SetupErrorCode } from './errors.js'

@@ -5,6 +5,8 @@
 //   - every host sees every other alive, and the links across sites are relayed (through h1) or
 //     direct, never missing; direct messages stop failing once the relays are in place;
 //   - `peer apply` from site A spreads 10 replicas 2 per host over all five, site B's included;
+//   - `peer nodes --wide` in site A says so: h1 public and direct, h3 behind NAT and direct, site
+//     B's hosts behind NAT and relayed through h1;
 //   - a host without the swarm key, given h1 and a site host's relayed address, gets nothing
 //     through: no member sees it, it sees nobody, and its dials fail the handshake.
 //
@@ -89,6 +91,15 @@ nat('site hosts reach each other through a relay on the reachable host, spread p
         else assert.equal(row.link, { kind: 'direct' }, `${host.name} → ${name}`)
       }
     }
+
+    // What an operator sees in site A: `peer nodes --wide`.
+    const wide = await runCli(['nodes', '--wide', '--data', hosts.host('h2').dataDir])
+    assert.is(wide.code, 0, wide.stderr)
+    const lineOf = (name: string): string => wide.stdout.split('\n').find((line) => line.includes(`host=${name}`)) ?? ''
+    assert.match(lineOf('h1'), /\spublic\s+direct\s/)
+    assert.match(lineOf('h3'), /\sbehind NAT\s+direct\s/)
+    for (const far of ['h4', 'h5']) assert.match(lineOf(far), new RegExp(`\\sbehind NAT\\s+relay ${hosts.host('h1').peerId}\\s`))
+    if (process.env.PEER_SHOW_NODES === '1') process.stdout.write(wide.stdout)
 
     // Direct messages go through: none fails over 5 s once the relays are in place.
     const failedAt = async (): Promise<number[]> => Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/stats')).transport.directFailed))

@@ -22,7 +22,6 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
@@ -39,7 +38,7 @@ import { privateNetwork } from './pnet.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
-export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; dcutr: unknown; listen: ListenComponents }
+export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; listen: ListenComponents }
 export type HostNode = Libp2p<HostServices>
 
 export interface HostInit {
@@ -192,7 +191,6 @@ export async function createHost(init: HostInit): Promise<Host> {
         runOnLimitedConnection: true,
       }),
       relay: relayServer(),
-      dcutr: dcutr(),
       listen: listenComponents(),
     },
   })

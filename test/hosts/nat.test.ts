@@ -10,6 +10,9 @@
 //   - a host without the swarm key, given h1 and a site host's relayed address, gets nothing
 //     through: no member sees it, it sees nobody, and its dials fail the handshake.
 //
+// The spread assertion states the goal and fails in about half the runs on a loaded two-core machine
+// (site B's bids, relayed, miss the lan bid windows: docs/edge.md, Limits).
+//
 // Needs root (namespaces, iptables NAT): it fails, never skips, without them.
 
 import { suite } from 'uvu'
@@ -55,10 +58,7 @@ nat('site hosts reach each other through a relay on the reachable host, spread p
   sweepStale()
   const startedAt = Date.now()
   const topology = natTopology()
-  // Sites joined over a WAN run the wan profile (wider bid windows, slower failure detection), as an
-  // operator would today: a bid relayed through h1 crosses two loaded agents, and lan's 100–300 ms
-  // windows were seen to close before it arrived on this 2-core machine (load average 16–25).
-  const hosts = await Hosts.create({ count: 6, topology, memory: '2Gi', cpu: '2', agentArgs: ['--profile', 'wan'] })
+  const hosts = await Hosts.create({ count: 6, topology, memory: '2Gi', cpu: '2' })
   const members = hosts.hosts.filter((host) => host.index <= MEMBERS)
   const byPeer = new Map(members.map((host) => [host.peerId, host.name]))
   const observer = new Observer(members, new HistoryRecorder(members.map((host) => ({ name: host.name, cpuMilli: 2_000, memoryMiB: 2_048 }))))

@@ -10,8 +10,8 @@
 //   - a host without the swarm key, given h1 and a site host's relayed address, gets nothing
 //     through: no member sees it, it sees nobody, and its dials fail the handshake.
 //
-// The spread assertion states the goal and fails in about half the runs on a loaded two-core machine
-// (site B's bids, relayed, miss the lan bid windows: docs/edge.md, Limits).
+// The spread assertion states the goal; on a two-core machine loaded past a load average of ~15 it
+// mostly fails (site B's bids, relayed, miss the lan bid windows: docs/edge.md, Limits).
 //
 // Needs root (namespaces, iptables NAT): it fails, never skips, without them.
 

@@ -11,6 +11,7 @@ import './polyfill.js'
 import { TopicValidatorResult, type GossipSub, type Message as GossipMessage, type SubscriptionChangeData } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import type { Reachability } from './nat.js'
 import { ADDRESS_TOPIC } from './protocols.js'
 
 /** Announcement bounds: hosts have a handful of interfaces; a multiaddr with a peer id is under 100 characters. */
@@ -37,17 +38,21 @@ export interface AddressBookComponents {
   /** The open connections to `peer`: an announcer already connected is not dialled again. */
   getConnections(peer: PeerId): readonly unknown[]
   dial(peer: PeerId, options: { signal: AbortSignal }): Promise<unknown>
+  /** Whether peers outside this host's network can dial it (nat.ts): announced with the addresses, so peers behind NAT know whom to ask for a relay slot. */
+  reachability?(): Reachability
 }
 
 export class AddressBook {
   private interval: NodeJS.Timeout | undefined
   private debounce: NodeJS.Timeout | undefined
-  private readonly decoded = new WeakMap<GossipMessage, Multiaddr[]>()
+  private readonly decoded = new WeakMap<GossipMessage, Announcement>()
   private stopped = false
   /** Announcements rejected by the validator (malformed, or naming another peer's id). */
   rejected = 0
   /** Each peer's last announced listen addresses, as strings. */
   private readonly announced = new Map<string, string[]>()
+  /** Each peer's last announced reachability. */
+  private readonly reachabilities = new Map<string, Reachability>()
 
   constructor(
     private readonly components: AddressBookComponents,
@@ -57,6 +62,20 @@ export class AddressBook {
   /** What `peer` last announced as its listen addresses; empty before any announcement. */
   addressesOf(peer: string): readonly string[] {
     return this.announced.get(peer) ?? []
+  }
+
+  /** What `peer` last announced about its reachability; 'unknown' before any announcement or from a peer that does not say. */
+  reachabilityOf(peer: string): Reachability {
+    return this.reachabilities.get(peer) ?? 'unknown'
+  }
+
+  /** Announces soon (debounced): after this peer's addresses or reachability changed. */
+  announceSoon(): void {
+    if (this.debounce !== undefined || this.stopped) return
+    this.debounce = setTimeout(() => {
+      this.debounce = undefined
+      this.announce()
+    }, ANNOUNCE_DEBOUNCE_MS)
   }
 
   start(): void {
@@ -82,11 +101,7 @@ export class AddressBook {
 
   private readonly onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
     if (!event.detail.subscriptions.some((s) => s.topic === ADDRESS_TOPIC && s.subscribe)) return
-    if (this.debounce !== undefined || this.stopped) return
-    this.debounce = setTimeout(() => {
-      this.debounce = undefined
-      this.announce()
-    }, ANNOUNCE_DEBOUNCE_MS)
+    this.announceSoon()
   }
 
   private announce(): void {
@@ -100,30 +115,33 @@ export class AddressBook {
     const routable = all.filter((address) => !/^\/ip4\/127\.|^\/ip6\/::1\//.test(address))
     const addresses = (routable.length > 0 ? routable : all).slice(0, MAX_ADDRESSES)
     if (addresses.length === 0) return
-    const bytes = new TextEncoder().encode(JSON.stringify({ addresses }))
+    const reachability = this.components.reachability?.() ?? 'unknown'
+    const bytes = new TextEncoder().encode(JSON.stringify({ addresses, reachability }))
     this.components.pubsub.publish(ADDRESS_TOPIC, bytes).catch(() => undefined) // retried on the next interval
   }
 
   private readonly validate = (_forwarder: PeerId, message: GossipMessage): TopicValidatorResult => {
     if (message.type !== 'signed') return TopicValidatorResult.Reject
-    const addresses = parseAnnouncement(message.data, message.from.toString())
-    if (addresses === undefined) {
+    const announcement = parseAnnouncementBody(message.data, message.from.toString())
+    if (announcement === undefined) {
       this.rejected++
       return TopicValidatorResult.Reject
     }
-    this.decoded.set(message, addresses)
+    this.decoded.set(message, announcement)
     return TopicValidatorResult.Accept
   }
 
   private readonly receive = (event: CustomEvent<GossipMessage>): void => {
     const message = event.detail
     if (message.topic !== ADDRESS_TOPIC || message.type !== 'signed' || this.stopped) return
-    const addresses = this.decoded.get(message)
-    if (addresses === undefined) return
+    const announcement = this.decoded.get(message)
+    if (announcement === undefined) return
     this.decoded.delete(message)
+    const { addresses, reachability } = announcement
     const peer = message.from
     if (peer.equals(this.components.peerId)) return
     this.announced.set(peer.toString(), addresses.map((address) => address.toString()))
+    this.reachabilities.set(peer.toString(), reachability)
     void this.components.peerStore
       .merge(peer, { multiaddrs: addresses })
       .then(() => {
@@ -136,6 +154,19 @@ export class AddressBook {
 
 /** The announced addresses, or undefined when the announcement is malformed or names another peer. */
 export function parseAnnouncement(data: Uint8Array, author: string): Multiaddr[] | undefined {
+  return parseAnnouncementBody(data, author)?.addresses
+}
+
+export interface Announcement {
+  readonly addresses: Multiaddr[]
+  /** 'unknown' when the announcer does not say (an older agent) or says something else. */
+  readonly reachability: Reachability
+}
+
+const REACHABILITIES: readonly string[] = ['public', 'nat', 'unknown'] satisfies Reachability[]
+
+/** The whole announcement, or undefined when it is malformed or names another peer. */
+export function parseAnnouncementBody(data: Uint8Array, author: string): Announcement | undefined {
   if (data.length > MAX_ANNOUNCEMENT_BYTES) return undefined
   let value: unknown
   try {
@@ -159,5 +190,7 @@ export function parseAnnouncement(data: Uint8Array, author: string): Multiaddr[]
     if (named !== undefined && named !== author) return undefined
     out.push(address)
   }
-  return out
+  const said = (value as { reachability?: unknown }).reachability
+  const reachability = typeof said === 'string' && REACHABILITIES.includes(said) ? (said as Reachability) : 'unknown'
+  return { addresses: out, reachability }
 }

@@ -129,5 +129,40 @@ export const TRANSPORT_DEFAULTS = {
   maxResponseBytes: 32 * MiB + 1 * KiB,
   /** Concurrent inbound direct streams per connection (libp2p's default is 32). */
   maxInboundDirectStreams: 64,
+  /** Undeliverable direct messages to one peer are logged at most once per this interval (p2p/failure-log.ts). */
+  failureLogIntervalMs: 30_000,
   maxOutboundDirectStreams: 64,
+} as const
+
+/**
+ * The circuit relay every peer offers to peers behind NAT, and what a peer behind NAT asks of relays
+ * (nat.ts, docs/edge.md). Only holders of the swarm key can reach a relay at all, so these bound
+ * what one runaway peer can make a relay do, not what strangers can.
+ */
+export const RELAY_DEFAULTS = {
+  /**
+   * Reservations a relay holds at once: one per peer behind NAT that chose it. Each costs a few KB of
+   * state and nothing more until a circuit opens. A cluster of tens of sites fits; past this a peer
+   * behind NAT is refused and tries the next public peer.
+   */
+  maxReservations: 64,
+  /**
+   * Circuits (relayed connections) one relay carries at once. Between two peers behind NAT there is
+   * one (two briefly after simultaneous redials), so this covers a full mesh of about 45 peers behind NAT.
+   */
+  maxCircuits: 1_024,
+  /**
+   * Bytes one circuit may carry (both ways together) before the relay resets it; the two peers then
+   * open a new one at once (they keep each other KEEP_ALIVE). Not a quota on a peer, a bound on what
+   * one circuit can make a relay forward without anyone noticing. Idle traffic between two agents is
+   * a few hundred bytes per second; a full desired-state sync of a large cluster is a few MB: 64 MiB
+   * is many minutes of normal traffic and any single exchange the agent makes.
+   */
+  circuitDataLimitBytes: 64 * 1024 * 1024,
+  /** How long a circuit lives before the relay resets it (then reopened at once, as above). */
+  circuitDurationLimitMs: 30 * 60_000,
+  /** Relays a peer behind NAT keeps a reservation on: two, so losing one leaves the other. */
+  reservations: 2,
+  /** How often a peer behind NAT checks that it holds its reservations, and makes the missing ones. */
+  reserveIntervalMs: 2_000,
 } as const

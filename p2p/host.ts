@@ -21,6 +21,7 @@ import './polyfill.js'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
@@ -35,9 +36,10 @@ import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
+import { linkTo, listenComponents, ReachabilityObserver, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
-export type HostServices = { identify: Identify; pubsub: GossipSub }
+export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; listen: ListenComponents }
 export type HostNode = Libp2p<HostServices>
 
 export interface HostInit {
@@ -105,6 +107,14 @@ export interface Host {
   connectionFaults(): number
   /** Join addresses whose dials fail now, in the order given, with why (see JoinFailure). */
   joinFailures(): JoinFailure[]
+  /** Whether peers outside this host's network can dial it, as the peers connected to it observe (p2p/nat.ts). */
+  reachability(): Reachability
+  /** What `peer` last announced about its own reachability. */
+  reachabilityOf(peer: string): Reachability
+  /** How this peer is connected to `peer` now (direct, or relayed and through whom); undefined when not connected. */
+  linkTo(peer: string): PeerLink | undefined
+  /** The relays this peer holds a reservation on (behind NAT), by peer id. */
+  relays(): string[]
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -140,7 +150,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     start: false,
     privateKey,
     addresses: { listen: listen.map((address) => address.toString()) },
-    transports: [tcp()],
+    // TCP, and circuits through a relay for peers behind NAT (nat.ts): dialled only at …/p2p-circuit addresses.
+    transports: [tcp(), circuitRelayTransport()],
     connectionProtector: privateNetwork({
       key: swarmKey.bytes,
       timeoutMs: tuning.pnetTimeoutMs,
@@ -177,7 +188,11 @@ export async function createHost(init: HostInit): Promise<Host> {
         // Every peer is ours: no floodsub fallback to negotiate.
         fallbackToFloodsub: false,
         emitSelf: false,
+        // Between two peers behind NAT the only connection may be relayed: gossip must use it too.
+        runOnLimitedConnection: true,
       }),
+      relay: relayServer(),
+      listen: listenComponents(),
     },
   })
 
@@ -204,9 +219,17 @@ export async function createHost(init: HostInit): Promise<Host> {
   rejoin.start()
   const rejoiner = rejoin
   mdnsDialer?.start(node)
+  // Set below, once the address book exists: reachability is announced with the addresses.
+  let announceSoon = (): void => undefined
+  const reachability = new ReachabilityObserver(node, (now) => {
+    init.log?.(`reachability: ${now === 'nat' ? 'behind NAT (peers see this host at an address it does not have)' : now}`)
+    announceSoon()
+  })
+  reachability.start()
   const addressBook = new AddressBook(
     {
       peerId: node.peerId,
+      reachability: () => reachability.reachability(),
       pubsub: node.services.pubsub,
       peerStore: node.peerStore,
       getMultiaddrs: () => node.getMultiaddrs(),
@@ -216,6 +239,19 @@ export async function createHost(init: HostInit): Promise<Host> {
     { announceIntervalMs: tuning.announceIntervalMs, dialTimeoutMs: tuning.dialTimeoutMs },
   )
   addressBook.start()
+  announceSoon = () => addressBook.announceSoon()
+  // A new relay reservation adds a circuit address: announce it rather than wait for the interval.
+  const onSelfUpdate = (): void => addressBook.announceSoon()
+  node.addEventListener('self:peer:update', onSelfUpdate)
+  const relayKeeper = new RelayKeeper({
+    node,
+    listen: node.services.listen,
+    self,
+    reachability: () => reachability.reachability(),
+    reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
+    log: init.log ?? (() => undefined),
+  })
+  relayKeeper.start()
 
   let stopping: Promise<void> | undefined
   return {
@@ -228,6 +264,10 @@ export async function createHost(init: HostInit): Promise<Host> {
     peerAddress: (peer) => peerAddress(node, addressBook, peer),
     connectionFaults: () => connectionFaults,
     joinFailures: () => rejoiner.failures(),
+    reachability: () => reachability.reachability(),
+    reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
+    linkTo: (peer) => linkTo(node.getConnections(), peer),
+    relays: () => relayKeeper.relays(),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()
@@ -237,6 +277,9 @@ export async function createHost(init: HostInit): Promise<Host> {
         rejoiner.stop()
         mdnsDialer?.stop()
         addressBook.stop()
+        relayKeeper.stop()
+        reachability.stop()
+        node.removeEventListener('self:peer:update', onSelfUpdate)
         node.removeEventListener('peer:connect', onConnect)
         await node.stop()
       })()

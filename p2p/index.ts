@@ -3,8 +3,8 @@
 // the protocol ids and topics every layer speaks (protocols.ts).
 import './polyfill.js'
 
-export { AddressBook, parseAnnouncement, type AddressBookComponents, type AddressBookTuning } from './address-book.js'
-export { HOST_DEFAULTS, TRANSPORT_DEFAULTS } from './config.js'
+export { AddressBook, parseAnnouncement, parseAnnouncementBody, type Announcement, type AddressBookComponents, type AddressBookTuning } from './address-book.js'
+export { HOST_DEFAULTS, RELAY_DEFAULTS, TRANSPORT_DEFAULTS } from './config.js'
 export { ADDRESS_TOPIC, DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, DIRECT_PROTOCOL, EXEC_PROTOCOL, LOGS_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 export { SetupError, type SetupErrorCode } from './errors.js'
 export { IDENTITY_FILE, identityFromSeed, loadOrCreateIdentity, type Identity } from './identity.js'
@@ -34,3 +34,5 @@ export {
   type TransportTuning,
 } from './transport.js'
 export { countGossipTraffic, type GossipTraffic, type TopicTraffic } from './gossip-traffic.js'
+export { linkTo, relayOf, ReachabilityObserver, relayServerOptions, type PeerLink, type Reachability } from './nat.js'
+export { FailureLog } from './failure-log.js'

@@ -13,6 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '../core/index.js'
 import { FrameError, readOneFrame, writeFrame } from './frames.js'
 import type { HostNode } from './host.js'
+import { openStream } from './open-stream.js'
 import { messageOf } from '../core/index.js'
 
 export type RequestErrorCode =
@@ -72,7 +73,7 @@ export async function sendRequest(
 
   let stream: Stream
   try {
-    stream = await node.dialProtocol(remote, protocol, { signal: AbortSignal.any([signal, AbortSignal.timeout(limits.openTimeoutMs)]) })
+    stream = await openStream(node, remote, protocol, { signal: AbortSignal.any([signal, AbortSignal.timeout(limits.openTimeoutMs)]) })
   } catch (error) {
     if (nameOf(error) === 'UnsupportedProtocolError') throw new RequestError('unsupported', `${to} does not serve ${protocol}`)
     if (timeout.aborted) throw new RequestError('timeout', `no answer from ${to} on ${protocol} within ${limits.timeoutMs} ms`)

@@ -23,6 +23,8 @@ import type { Host } from './host.js'
 import { DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
 import { messageOf } from '../core/index.js'
+import { FailureLog } from './failure-log.js'
+import { openStream } from './open-stream.js'
 
 export type TransportTuning = { -readonly [K in keyof typeof TRANSPORT_DEFAULTS]: number }
 
@@ -30,6 +32,8 @@ export interface P2pTransportInit {
   /** 'reuse' (default): one stream per peer for all direct messages. 'per-message': a new stream each time. */
   readonly directStreams?: 'reuse' | 'per-message'
   readonly tuning?: Partial<TransportTuning>
+  /** Where undeliverable direct messages are reported, one rate-limited line per peer (FailureLog). */
+  readonly log?: (line: string) => void
 }
 
 /** Why a message from the network was not handed to the machine. */
@@ -136,6 +140,7 @@ export class P2pTransport {
   private readonly handled = new Set<string>()
   private started = false
   private stopped = false
+  private readonly failureLog: FailureLog
 
   constructor(
     private readonly host: Host,
@@ -143,6 +148,7 @@ export class P2pTransport {
   ) {
     this.tuning = { ...TRANSPORT_DEFAULTS, ...init.tuning }
     this.reuse = (init.directStreams ?? 'reuse') === 'reuse'
+    this.failureLog = new FailureLog(init.log ?? (() => undefined), this.tuning.failureLogIntervalMs)
     this.self = host.peerId
   }
 
@@ -153,6 +159,8 @@ export class P2pTransport {
     await this.host.node.handle(DIRECT_PROTOCOL, (stream, connection) => this.receiveDirect(stream, connection), {
       maxInboundStreams: this.tuning.maxInboundDirectStreams,
       maxOutboundStreams: this.tuning.maxOutboundDirectStreams,
+      // Peers behind NAT may be connected only through a relay (a "limited" connection, p2p/nat.ts).
+      runOnLimitedConnection: true,
     })
     this.handled.add(DIRECT_PROTOCOL)
     // The validator must be in place before the subscription, or early messages pass unchecked.
@@ -246,6 +254,7 @@ export class P2pTransport {
   async send(to: PeerId | string, message: Message): Promise<SendResult> {
     const refused = (code: TransportErrorCode, text: string): SendResult => {
       this.counters.directFailed++
+      if (code !== 'stopped' && code !== 'self') this.failureLog.failed(String(to), text)
       return { ok: false, error: { code, message: text } }
     }
     if (this.stopped) return refused('stopped', 'the transport is stopped')
@@ -281,6 +290,7 @@ export class P2pTransport {
       await written
       this.counters.directSent++
       this.counters.bytesSent += bytes.length
+      this.failureLog.delivered(to)
       return { ok: true }
     } catch (error) {
       if (error instanceof SendFailure) return refused(error.code, error.message)
@@ -307,7 +317,7 @@ export class P2pTransport {
       served: () => void this.counters.requestsServed++,
       failed: () => void this.counters.requestsFailed++,
     }
-    await this.host.node.handle(protocol, (stream, connection) => serveRequest(stream, connection, handler, limits, counters))
+    await this.host.node.handle(protocol, (stream, connection) => serveRequest(stream, connection, handler, limits, counters), { runOnLimitedConnection: true })
     this.handled.add(protocol)
   }
 
@@ -349,7 +359,7 @@ export class P2pTransport {
     const dialing = new AbortController()
     out.dialing = dialing
     try {
-      stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
+      stream = await openStream(this.host.node, remote, DIRECT_PROTOCOL, { signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
     } catch (error) {
       if (!(dialing.signal.reason instanceof ConnectedMeanwhile)) {
         out.dialFailedAtMs = performance.now()
@@ -357,7 +367,7 @@ export class P2pTransport {
       }
       // The connection that just opened carries the stream (dialProtocol finds it, dials nothing).
       try {
-        stream = await this.host.node.dialProtocol(remote, DIRECT_PROTOCOL, { signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
+        stream = await openStream(this.host.node, remote, DIRECT_PROTOCOL, { signal: AbortSignal.timeout(this.tuning.openTimeoutMs) })
       } catch (retryError) {
         out.dialFailedAtMs = performance.now()
         throw new SendFailure('dial-failed', `cannot open a direct stream to ${remote.toString()}: ${messageOf(retryError)}`)

@@ -1,18 +1,21 @@
 // `peer nodes`: every peer the asked agent knows, with its membership status, placement state, load
 // and labels, like `docker node ls`. The agent asked is marked with `*`. The LABELS column leaves out
 // the built-in peer.id and peer.mesh, which the PEER and MESH columns already show (MESH: how the peer
-// forwards service traffic, docs/networking.md); --json has every label.
+// forwards service traffic, docs/networking.md); --json has every label. --wide adds how the asked
+// agent reaches each peer: REACH (public, or behind NAT) and LINK (direct, or relayed through which
+// peer), docs/edge.md.
 
 import type { Command } from 'commander'
 import { BUILT_IN_LABELS } from '../../node/agent/peer-labels.js'
 import type { NodeRow } from '../../node/control/index.js'
-import type { JoinFailure } from '../../p2p/index.js'
+import type { JoinFailure, Reachability } from '../../p2p/index.js'
 import { joinLabel } from '../../p2p/join-label.js'
 import { addPeerOption, ask, cpuCell, duration, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 
 interface NodesOptions extends PeerOptions {
   json?: boolean
+  wide?: boolean
 }
 
 export function registerNodes(program: Command): void {
@@ -22,16 +25,18 @@ export function registerNodes(program: Command): void {
       .description('list the peers of the cluster with their state, load and labels (* marks the agent asked)'),
   )
     .option('--json', 'print the agent\'s answer as JSON')
+    .option('--wide', 'add each peer\'s reachability (public, behind NAT) and the link to it (direct, or relayed through which peer)')
     .action(async (options: NodesOptions) => {
       const answer = await ask(options, 'GET /v1/nodes')
       if (options.json) printJson(answer)
-      else process.stdout.write(nodesText(answer.nodes, Date.now(), answer.joinFailures ?? []))
+      else process.stdout.write(nodesText(answer.nodes, Date.now(), answer.joinFailures ?? [], options.wide === true))
     })
 }
 
 /** The table, then a line for this peer's missing container engine and for each join address it cannot dial. */
-export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: readonly JoinFailure[] = []): string {
-  const rows = table(['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'MESH', 'LABELS'], nodes.map((n) => [
+export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: readonly JoinFailure[] = [], wide = false): string {
+  const headers = ['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'MESH', ...(wide ? ['REACH', 'LINK'] : []), 'LABELS']
+  const rows = table(headers, nodes.map((n) => [
     n.self ? `${n.peer} *` : n.peer,
     n.status,
     n.state,
@@ -41,6 +46,7 @@ export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: 
     String(n.tasks),
     n.drivers.join(',') || '-',
     n.labels[BUILT_IN_LABELS.mesh] ?? '-',
+    ...(wide ? [reachCell(n.reachability), linkCell(n)] : []),
     labelsCell(Object.fromEntries(Object.entries(n.labels).filter(([key]) => key !== BUILT_IN_LABELS.id && key !== BUILT_IN_LABELS.mesh))),
   ]))
   const own = nodes.find((n) => n.self)?.engine
@@ -48,4 +54,17 @@ export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: 
   if (own !== undefined && own !== null && own.state !== 'up') notes.push(`This peer runs no containers: ${own.detail}`)
   for (const failure of joinFailures) notes.push(`join ${joinLabel(failure.address)}: failing for ${duration(Math.max(0, now - failure.since))}: ${failure.reason}`)
   return notes.length === 0 ? `${rows}\n` : `${rows}\n\n${notes.join('\n')}\n`
+}
+
+function reachCell(reachability: Reachability | undefined): string {
+  if (reachability === 'nat') return 'behind NAT'
+  return reachability ?? '-'
+}
+
+/** `direct`, `relay <id>`, `-` for itself, `none` when not connected now. */
+function linkCell(node: NodeRow): string {
+  if (node.self) return '-'
+  const link = node.link
+  if (link === undefined || link === null) return 'none'
+  return link.kind === 'direct' ? 'direct' : `relay ${link.via ?? '?'}`
 }

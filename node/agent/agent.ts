@@ -174,7 +174,7 @@ export class Agent implements AgentContext {
     const cleanup: Array<() => Promise<unknown>> = [() => host.stop(), () => metrics.close()]
     try {
       const self = host.peerId as PeerId
-      const transport = new P2pTransport(host)
+      const transport = new P2pTransport(host, { log: options.log })
       await transport.start()
       cleanup.unshift(() => transport.stop())
       const replica = await DesiredReplica.open({ dir: layout.desired, self, host, transport, log: options.log, onSyncRun: metrics.syncRun })

@@ -47,7 +47,7 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit' | 'warnings'>
   readonly space: Pick<DataDirSpace, 'warnings'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
-  readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'joinFailures'>
+  readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'joinFailures' | 'reachability' | 'reachabilityOf' | 'linkTo'>
   readonly events: Pick<EventLog, 'recent' | 'follow'>
   /** When each peer was last heard from (any message), for `peer nodes`. */
   readonly lastHeard: ReadonlyMap<PeerId, number>
@@ -137,7 +137,12 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
     'GET /v1/tasks': ({ query }) => ({ body: { tasks: taskRows(views(), query.get('service') ?? undefined) } }),
     'GET /v1/nodes': () => {
       const used = new Map(topAnswer(agent.self, views(), agent.machine.advertisedUsage()).peers.map((row) => [row.peer, row.used]))
-      const nodes = nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine).map((row) => ({ ...row, used: used.get(row.peer) ?? null }))
+      const nodes = nodeRows(agent.self, agent.machine.memberRecords(), views(), agent.lastHeard, Date.now(), agent.engine).map((row) => ({
+        ...row,
+        used: used.get(row.peer) ?? null,
+        reachability: row.self ? agent.host.reachability() : agent.host.reachabilityOf(row.peer),
+        link: row.self ? null : (agent.host.linkTo(row.peer) ?? null),
+      }))
       return { body: { nodes, joinFailures: agent.host.joinFailures() } }
     },
     'GET /v1/cluster': () => ({ body: { peers: views(), services: services().map((s) => s.spec), secrets: secrets() } }),

@@ -18,7 +18,7 @@
 
 import type { HistoryEntry, SecretInfo, ServiceOutcome, VersionRecord, VersionRef } from '../../crdt/index.js'
 import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
-import type { JoinFailure, TransportStats } from '../../p2p/index.js'
+import type { JoinFailure, PeerLink, Reachability, TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
 import type { TopAmount, TopAnswer } from './top-answer.js'
 import type { DiscoveryStatus, ServicePortRow } from '../discovery/index.js'
@@ -201,6 +201,14 @@ export interface NodeRow {
   readonly engine: { readonly state: 'up'; readonly version: string } | { readonly state: 'absent' | 'off'; readonly detail: string } | null
   /** What its active tasks really use (CPU millicores, memory MiB) as its advert last said; null before any measurement (`peer top`). */
   readonly used?: TopAmount | null
+  /**
+   * Whether peers outside its network can dial it: `public`, `nat` (behind an address translator;
+   * reached through a relay), or `unknown` (no peer observed it yet). For the asked agent its own
+   * verdict; for others what they last announced (docs/edge.md).
+   */
+  readonly reachability?: Reachability
+  /** The asked agent's connection to it now: direct, or relayed and through which peer; null when not connected (and for itself). */
+  readonly link?: PeerLink | null
 }
 
 /** `peer endpoints --json`: the asked agent's view. */

@@ -270,6 +270,20 @@ text('nodes: self marked with *, resources, last seen, labels', () => {
   ])
 })
 
+text('nodes --wide: REACH says public or behind NAT, LINK direct, relayed through whom, or none', () => {
+  const none = { cpuMilli: 0, memoryMiB: 0, extended: {} }
+  const row = (peer: string, self: boolean, reachability: NodeRow['reachability'], link: NodeRow['link']): NodeRow =>
+    ({ peer, self, status: 'alive', state: 'alive', incarnation: 1, lastSeen: NOW, capacity: none, allocated: none, labels: {}, tasks: 0, drivers: [], engine: null, reachability, link })
+  const R = 'relayrelayrelay'
+  const lines = nodesText([row(P, true, 'nat', null), row(Q, false, 'nat', { kind: 'relayed', via: R }), row('direct-peer', false, 'public', { kind: 'direct' }), row('gone-peer', false, 'unknown', null)], NOW, [], true).trimEnd().split('\n')
+  assert.match(lines[0]!, /\sMESH\s+REACH\s+LINK\s+LABELS$/)
+  assert.match(lines[1]!, /\sbehind NAT\s+-\s+-$/)
+  assert.match(lines[2]!, new RegExp(`\\sbehind NAT\\s+relay ${R}\\s+-$`))
+  assert.match(lines[3]!, /\spublic\s+direct\s+-$/)
+  assert.match(lines[4]!, /\sunknown\s+none\s+-$/)
+  assert.not.match(nodesText([row(P, true, 'nat', null)], NOW).split('\n')[0]!, /REACH/, 'only with --wide')
+})
+
 text('why: summary, tasks, then pending slots and each reason with its peer count', () => {
   const out = whyText(pendingWhy, NOW)
   assert.ok(out.startsWith(`${pendingWhy.summary}\n`))

@@ -84,6 +84,20 @@ export interface HostsInit {
   readonly client?: boolean
   /** More environment for one host's agent (e.g. DOCKER_HOST naming the host's own engine). */
   readonly agentEnvFor?: (host: Host) => Readonly<Record<string, string>>
+  /** Another network than one bridge for all (nat-topology.ts): count must match its hosts. */
+  readonly topology?: Topology
+}
+
+/** A network other than the flat one: its own namespaces, addresses, join lists and hosts with a key of their own. */
+export interface Topology {
+  readonly plan: NetworkPlan
+  /** Every namespace it makes, hosts first (teardown deletes them in this order). */
+  readonly namespaces: readonly string[]
+  create(): Promise<void>
+  /** The `--join` list of `host`'s agent, asked when it starts (default: every other host). */
+  joinFor?(host: Host, hosts: readonly Host[]): string[]
+  /** Hosts (by index) given a swarm key of their own instead of h1's: strangers to the cluster. */
+  readonly strangers?: readonly number[]
 }
 
 export class Hosts {
@@ -120,14 +134,14 @@ export class Hosts {
     await checkNamespacesWork().catch((error: Error) => {
       throw new Error(`hosts need network namespaces (root, iproute2, iptables): ${error.message}`)
     })
-    const plan = planNetwork(init.count)
+    const plan = init.topology?.plan ?? planNetwork(init.count)
     const base = mkdtempSync(join(tmpdir(), `${TEMP_PREFIX}${process.pid}-`))
     const hosts: Host[] = []
     const made = new Hosts(hosts, base, plan, init)
     // Handlers first: from here on, any way out of the process removes what was made.
     made.registerHandlers()
     try {
-      await createNetwork(plan)
+      await (init.topology?.create() ?? createNetwork(plan))
       if (init.client === true) await addClient(plan)
       // What `peer init --data D1`, then `peer init --data Di --key-file D1/swarm.key` do, called
       // in-process: five CLI processes would cost seconds of CPU on a small machine for nothing.
@@ -135,7 +149,8 @@ export class Hosts {
       for (const { index, namespace, address } of plan.hosts) {
         const dataDir = join(base, `h${index}`)
         if (init.dataDirMiB !== undefined) mountTmpfs(dataDir, init.dataDirMiB)
-        const { peerId } = await initDataDir(dataDir, index === 1 ? {} : { keyFile: firstKey })
+        const ownKey = index === 1 || init.topology?.strangers?.includes(index) === true
+        const { peerId } = await initDataDir(dataDir, ownKey ? {} : { keyFile: firstKey })
         // Beside the data directory, not in it: a full data directory must not cost the evidence.
         hosts.push({ index, name: `h${index}`, namespace, address, dataDir, socket: dataDirLayout(dataDir).socket, log: join(base, `h${index}.log`), peerId })
       }
@@ -166,7 +181,7 @@ export class Hosts {
   /** Starts `host`'s agent inside its namespace and resolves once it listens. */
   async startAgent(host: Host): Promise<void> {
     if (host.agent !== undefined) throw new Error(`${host.name}: its agent is already running`)
-    const joinAddresses = this.hosts.filter((other) => other !== host).map((other) => `${other.address}:${AGENT_PORT}`)
+    const joinAddresses = this.init.topology?.joinFor?.(host, this.hosts) ?? this.hosts.filter((other) => other !== host).map((other) => `${other.address}:${AGENT_PORT}`)
     const command = inNamespace(host.namespace, [
       ...(this.init.builtCli === undefined ? PEER_COMMAND : [process.execPath, '--', resolvePath(this.init.builtCli)]), 'agent',
       '--data', host.dataDir,
@@ -258,7 +273,7 @@ export class Hosts {
       host.agent?.stderr?.destroy()
     }
     // Hosts first, the bridge last: each veth is then deleted from its host's side.
-    const problems = destroyNetworkSync([...this.plan.hosts.map((host) => host.namespace), this.plan.bridgeNamespace])
+    const problems = destroyNetworkSync(this.init.topology?.namespaces ?? [...this.plan.hosts.map((host) => host.namespace), this.plan.bridgeNamespace])
     problems.push(...unmountUnder(this.base))
     rmSync(this.base, { recursive: true, force: true })
     if (problems.length > 0) throw new Error(`teardown left things behind: ${problems.join('; ')}`)

@@ -1,0 +1,32 @@
+// Opening a protocol stream to a peer on a connection that is already open, relayed ones included.
+//
+// libp2p's dialProtocol(peer) reuses only connections without limits (connection-manager/utils.js,
+// findExistingConnection: `.find(con => con.limits == null)`): with nothing but a relayed connection
+// to a peer behind NAT, every stream would dial again — the peer's private addresses (unreachable),
+// then a new circuit through the relay — and most sends would time out while a working relayed
+// connection sat open. So: an open unlimited connection first, else an open relayed one, else dial.
+
+import './polyfill.js'
+
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+import type { HostNode } from './host.js'
+
+/** The connection a stream to `peer` should use now: an open direct (unlimited) one first, else an open relayed one. */
+export function usableConnection(connections: readonly Connection[]): Connection | undefined {
+  const open = connections.filter((connection) => connection.status === 'open')
+  return open.find((connection) => connection.limits == null) ?? open[0]
+}
+
+export async function openStream(node: HostNode, peer: PeerId, protocol: string, options: AbortOptions): Promise<Stream> {
+  const connection = usableConnection(node.getConnections(peer))
+  if (connection !== undefined) {
+    try {
+      return await connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
+    } catch (error) {
+      // A connection closing meanwhile: dial as if there were none. Anything else (the peer does not
+      // speak the protocol, the caller gave up) is the caller's.
+      if (connection.status === 'open' || options.signal?.aborted === true) throw error
+    }
+  }
+  return node.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
+}

@@ -1,0 +1,106 @@
+// Two sites behind NAT and a reachable host, as an edge fleet is wired:
+//
+//              WAN bridge (ph<pid>-br, 10.W.0/24)
+//       ┌───────────────┼──────────────────┬────────────────┐
+//   h1 "cloud" .1   router A .11 (-11)   router B .12 (-12)   h6 stranger .6 (a swarm key of its own)
+//                    │ MASQUERADE          │ MASQUERADE
+//           site A bridge (-21)      site B bridge (-22)
+//           10.A.0/24, gw .254       10.B.0/24, gw .254
+//             h2 .2   h3 .3            h4 .4   h5 .5
+//
+// Each router forwards its site's traffic to the WAN with source NAT and drops connections opened
+// from the WAN into its site; nothing on the WAN has a route to a site. So a site's hosts can dial
+// each other and h1, and nobody can dial into a site: hosts of one site never reach the other's
+// directly. Every namespace is named ph<pid>-<digits|br>, so network.ts's sweepStale() removes
+// the leftovers of a killed run.
+
+import { AGENT_PORT, type Host, type Topology } from './hosts.js'
+import { inNamespace, run } from './command.js'
+import type { HostAddress, NetworkPlan } from './network.js'
+
+export const SITES = { cloud: ['h1'], a: ['h2', 'h3'], b: ['h4', 'h5'], stranger: ['h6'] } as const
+
+export interface NatTopology extends Topology {
+  /** Each host's site: cloud, a, b or stranger. */
+  siteOf(host: string): keyof typeof SITES
+  /** Join addresses of the stranger (h6), set by the test before it starts h6. */
+  strangerJoin: string[]
+}
+
+export function natTopology(pid = process.pid): NatTopology {
+  const octet = pid % 250
+  const wan = `10.${200 + (pid % 50)}.${octet}`
+  const siteNet = { a: `10.${150 + (pid % 50)}.${octet}`, b: `10.${100 + (pid % 50)}.${octet}` }
+  const ns = (suffix: number | 'br'): string => `ph${pid}-${suffix}`
+  const hostAddress = (index: number): string => {
+    if (index === 1 || index === 6) return `${wan}.${index}`
+    return `${index <= 3 ? siteNet.a : siteNet.b}.${index}`
+  }
+  const hosts: HostAddress[] = [1, 2, 3, 4, 5, 6].map((index) => ({ index, namespace: ns(index), address: hostAddress(index) }))
+  const plan: NetworkPlan = { bridgeNamespace: ns('br'), hosts, prefixLength: 24, clientAddress: `${wan}.254` }
+  const routers = [
+    { site: 'a' as const, namespace: ns(11), wanAddress: `${wan}.11`, bridge: ns(21), hosts: [2, 3] },
+    { site: 'b' as const, namespace: ns(12), wanAddress: `${wan}.12`, bridge: ns(22), hosts: [4, 5] },
+  ]
+  const siteOf = (name: string): keyof typeof SITES => {
+    for (const [site, names] of Object.entries(SITES)) if ((names as readonly string[]).includes(name)) return site as keyof typeof SITES
+    throw new RangeError(`no host ${name}`)
+  }
+
+  /** A veth from `namespace` (named `inside`) into `bridgeNamespace`'s br0 as port `port`, with an address. */
+  async function wire(namespace: string, inside: string, bridgeNamespace: string, port: string, address: string): Promise<void> {
+    await run(['ip', '-n', namespace, 'link', 'add', inside, 'type', 'veth', 'peer', 'name', port, 'netns', bridgeNamespace])
+    await run(['ip', '-n', bridgeNamespace, 'link', 'set', port, 'master', 'br0', 'up'])
+    await run(['ip', '-n', namespace, 'addr', 'add', `${address}/24`, 'dev', inside])
+    await run(['ip', '-n', namespace, 'link', 'set', inside, 'up'])
+  }
+
+  async function bridge(namespace: string): Promise<void> {
+    await run(['ip', 'netns', 'add', namespace])
+    await run(['ip', '-n', namespace, 'link', 'add', 'br0', 'type', 'bridge'])
+    await run(['ip', '-n', namespace, 'link', 'set', 'br0', 'up'])
+  }
+
+  async function namespace(name: string): Promise<void> {
+    await run(['ip', 'netns', 'add', name])
+    await run(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
+  }
+
+  const topology: NatTopology = {
+    plan,
+    // Hosts first, then routers, then bridges: each veth is deleted from its inner side.
+    namespaces: [...hosts.map((host) => host.namespace), ...routers.map((r) => r.namespace), ...routers.map((r) => r.bridge), plan.bridgeNamespace],
+    strangers: [6],
+    strangerJoin: [],
+    siteOf,
+    async create() {
+      await bridge(plan.bridgeNamespace)
+      for (const index of [1, 6]) {
+        await namespace(ns(index))
+        await wire(ns(index), 'eth0', plan.bridgeNamespace, `p${index}`, hostAddress(index))
+      }
+      for (const router of routers) {
+        await namespace(router.namespace)
+        await bridge(router.bridge)
+        await wire(router.namespace, 'wan0', plan.bridgeNamespace, `r${router.site}`, router.wanAddress)
+        await wire(router.namespace, 'lan0', router.bridge, 'gw', `${siteNet[router.site]}.254`)
+        await run(inNamespace(router.namespace, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']))
+        await run(inNamespace(router.namespace, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE']))
+        // Replies come back through conntrack; a connection opened from the WAN into the site does not.
+        await run(inNamespace(router.namespace, ['iptables', '-w', '-A', 'FORWARD', '-i', 'wan0', '-o', 'lan0', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
+        for (const index of router.hosts) {
+          await namespace(ns(index))
+          await wire(ns(index), 'eth0', router.bridge, `p${index}`, hostAddress(index))
+          await run(['ip', '-n', ns(index), 'route', 'add', 'default', 'via', `${siteNet[router.site]}.254`])
+        }
+      }
+    },
+    joinFor(host: Host, all: readonly Host[]): string[] {
+      if (host.index === 6) return topology.strangerJoin
+      const site = siteOf(host.name)
+      // The reachable host, and the other hosts of one's own site: what an operator can write down.
+      return all.filter((other) => other !== host && (other.index === 1 || (site !== 'cloud' && siteOf(other.name) === site))).map((other) => `${other.address}:${AGENT_PORT}`)
+    },
+  }
+  return topology
+}

@@ -5,15 +5,16 @@
 // connection, and with peers it holds dead (Serf's reconnect). This decides when to exchange, what to
 // send, and how a record learned this way counts; what a record or advert means is the machine's.
 //
-// The exchange costs O(buckets) bytes when the two agree, O(entries of the differing buckets) when
-// they do not (bucket-digest.ts):
-//   1. A → B  opening: A's bucket summary (`buckets`, `covers: []`) and A's record of B.
-//   2. B → A  state: what is newer than A's record of B (a refutation); and, if summaries differ,
-//             B's entries of the differing buckets D (`covers: D`, not a reply).
-//   3. A → B  state: A's entries of D that B lacks or holds older; if B had something A lacks,
-//             A's entries of D as a reply.
-//   4. B → A  state: what A lacks. A reply is never answered with a digest, and only an opening is
-//             answered with a digest of other buckets, so the exchange ends here.
+// The exchange costs one fixed-size message when the two agree, and O(entries of the differing
+// buckets) when they do not (bucket-digest.ts):
+//   1. A → B  opening: the root of A's bucket summary (`root`, `covers: []`) and A's record of B.
+//   2. B → A  state: what is newer than A's record of B (a refutation); and, if the roots differ,
+//             B's summary (`buckets`, `covers: []`) and B's record of A.
+//   3. A → B  state: likewise; A's entries of the buckets D whose values differ (`covers: D`).
+//   4. B → A  state: B's entries of D that A lacks or holds older; if A had something B lacks, B's
+//             entries of D as a reply.
+//   5. A → B  state: what B lacks. A reply is never answered with a digest, a root only with a
+//             summary and a summary only with entries, so the exchange ends here.
 // A full digest (no `covers`, from a peer that predates summaries) is answered as it always was: what
 // the sender lacks, and a full reply digest when we lack something.
 
@@ -23,7 +24,7 @@ import type { ClusterState } from './cluster.js'
 import { splitState } from './codec.js'
 import type { MachineConfig } from './config.js'
 import type { MemberTable } from './membership.js'
-import { bucketOf, differingBuckets, encodeSummary } from './bucket-digest.js'
+import { bucketOf, differingBuckets, encodeSummary, summaryRoot } from './bucket-digest.js'
 import { supersedes, type Advert, type MemberRecord, type MemberStatus, type Message } from './messages.js'
 
 /** What anti-entropy needs from the machine around it. */
@@ -94,15 +95,15 @@ export class AntiEntropy {
 
   /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
   sendDigest(peer: PeerId): void {
-    this.deps.send(peer, this.openingDigest(peer))
+    this.deps.send(peer, this.openingDigest(peer, this.summary(), 'root'))
   }
 
   /**
    * A digest arrived. Its listed entries are compared one by one, and so is every entry of ours in
    * a bucket it covers (all of them for a full digest): we send what is newer or missing there, and
-   * note whether they have something we lack. An opening (a bucket summary) is answered with our
-   * entries of the buckets whose summaries differ; any other digest not itself a reply, with our
-   * entries of the same buckets if we lack something, as a reply.
+   * note whether they have something we lack. Unless it is itself a reply, it is answered: a root
+   * that differs from ours with our summary, a summary with our entries of the buckets that differ,
+   * and any other digest, if we lack something, with our entries of the buckets it covers as a reply.
    */
   onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>, now: number): void {
     const { members: table, cluster } = this.deps
@@ -145,9 +146,12 @@ export class AntiEntropy {
     // A large cluster's answer is split into messages the codec accepts.
     if (members.length > 0 || adverts.length > 0) for (const part of splitState(members, adverts)) this.deps.send(from, part)
     if (!digest.reply) {
-      const differing = digest.buckets === undefined ? [] : differingBuckets(this.summary(), digest.buckets).filter((bucket) => covered !== undefined && !covered.has(bucket))
+      const summary = this.summary()
+      const differing = digest.buckets === undefined ? [] : differingBuckets(summary, digest.buckets).filter((bucket) => covered !== undefined && !covered.has(bucket))
+      // Roots differ: our summary, so they find the buckets that do.
+      if (digest.root !== undefined && digest.root !== summaryRoot(summary)) this.deps.send(from, this.openingDigest(from, summary, 'buckets'))
       // Our entries where the summaries differ: they send what is newer and ask back for the rest.
-      if (differing.length > 0) this.deps.send(from, this.entriesDigest(false, differing))
+      else if (differing.length > 0) this.deps.send(from, this.entriesDigest(false, differing))
       else if (weLackSomething) this.deps.send(from, this.entriesDigest(true, digest.covers))
     }
     this.compareDesired(from, digest.desired, now, true)
@@ -227,10 +231,11 @@ export class AntiEntropy {
   }
 
   /**
-   * An exchange's opening: our bucket summary, O(buckets) whatever the cluster's size, and our record
+   * An exchange's opening: the root of our bucket summary (16 digits), or, answering a root that
+   * differs, the summary itself (O(buckets)) — whatever the cluster's size. Either carries our record
    * of the receiver, so one that we hold dead refutes at once (onDigest).
    */
-  private openingDigest(to: PeerId): Message {
+  private openingDigest(to: PeerId, summary: string, form: 'root' | 'buckets'): Message {
     const record = this.deps.members.get(to)?.record
     return {
       kind: 'digest',
@@ -238,7 +243,7 @@ export class AntiEntropy {
       adverts: [],
       desired: this.deps.desiredDigest(),
       reply: false,
-      buckets: this.summary(),
+      ...(form === 'root' ? { root: summaryRoot(summary) } : { buckets: summary }),
       covers: [],
     }
   }

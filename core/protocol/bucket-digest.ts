@@ -9,7 +9,7 @@
 // The bucket count, the bucket of a peer and the entry hashes are part of the wire protocol: every
 // peer must compute the same values, so changing any of them needs a new PROTOCOL_VERSION.
 
-import { hash32, hash64 } from '../hash.js'
+import { hash32, hash64, hash64Hex } from '../hash.js'
 import type { PeerId } from '../placement/ids.js'
 import type { MemberStatus } from './messages.js'
 
@@ -72,6 +72,17 @@ export function encodeSummary(...parts: readonly BucketSummary[]): string {
     text += (high >>> 0).toString(16).padStart(8, '0') + (low >>> 0).toString(16).padStart(8, '0')
   }
   return text
+}
+
+/** Hex digits of a summary's root. */
+export const ROOT_LENGTH = 16
+
+/**
+ * A 64-bit hash of a whole encoded summary: what an exchange opens with. Equal roots mean equal
+ * summaries (but for a 2^-64 collision), so two peers that agree exchange 16 digits, not 1,024.
+ */
+export function summaryRoot(summary: string): string {
+  return hash64Hex(summary)
 }
 
 /** The buckets whose values differ between two encoded summaries (both valid: the codec checks their shape). */

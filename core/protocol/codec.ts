@@ -20,7 +20,7 @@ import { PEER_ID_PATTERN, SERVICE_NAME_PATTERN, parseSlot, type PeerId, type Ser
 import { DRIVERS, type Driver, type PortSpec, type Protocol, type Resources } from '../service-spec/types.js'
 import { SPEC_LIMITS } from '../service-spec/limits.js'
 import { TASK_STATES, type TaskView } from '../placement/view.js'
-import { DIGEST_BUCKETS, SUMMARY_LENGTH } from './bucket-digest.js'
+import { DIGEST_BUCKETS, ROOT_LENGTH, SUMMARY_LENGTH } from './bucket-digest.js'
 import { PROTOCOL_VERSION, type Advert, type MemberRecord, type TaskUsage, type MemberStatus, type Message, type MessageKind } from './messages.js'
 
 const KiB = 1024
@@ -54,8 +54,8 @@ export const WIRE_LIMITS = {
      */
     bid: 96 * KiB,
     /**
-     * memberlist's maxPushStateBytes (20 MB), the same job. Two peers that agree exchange only bucket
-     * summaries (≈ 1.1 KB); entries go only for the buckets that differ, so a full digest is sent to
+     * memberlist's maxPushStateBytes (20 MB), the same job. Two peers that agree exchange only a summary's
+     * root (≈ 150 bytes); entries go only for the buckets that differ, so a full digest is sent to
      * a peer that knows nobody (a join) or after a long split. A full digest of 100,000 peers (members
      * and adverts) with 52-character libp2p ids and 6-digit versions is ≈ 14 MB, so it fits; ids up to
      * ≈ 85 characters fit at that scale. Larger clusters or longer host names would send the entries
@@ -303,6 +303,7 @@ const DECODERS: Decoders = {
     desired: desiredDigest(body, ROOT, 'desired'),
     reply: boolean(body, ROOT, 'reply'),
     // Optional: peers that predate bucket summaries send full digests without them.
+    ...(own(body, 'root') === undefined ? {} : { root: text(body, ROOT, 'root', ROOT_LENGTH, ROOT_PATTERN, `a summary root of ${ROOT_LENGTH} lowercase hex digits`) }),
     ...(own(body, 'buckets') === undefined ? {} : { buckets: text(body, ROOT, 'buckets', SUMMARY_LENGTH, SUMMARY_PATTERN, `a bucket summary of ${SUMMARY_LENGTH} lowercase hex digits`) }),
     ...(own(body, 'covers') === undefined ? {} : { covers: coveredBuckets(own(body, 'covers'), at(ROOT, 'covers')) }),
   }),
@@ -459,6 +460,7 @@ function bidExtended(value: unknown, path: Path): Record<string, readonly [numbe
 }
 
 const SUMMARY_PATTERN = new RegExp(`^[0-9a-f]{${SUMMARY_LENGTH}}$`)
+const ROOT_PATTERN = new RegExp(`^[0-9a-f]{${ROOT_LENGTH}}$`)
 
 /** Bucket indices, strictly ascending (so each at most once), each below DIGEST_BUCKETS. */
 function coveredBuckets(value: unknown, path: Path): number[] {

@@ -78,6 +78,8 @@ export type Message =
       readonly desired: string
       /** True when this digest answers one: do not answer it with another digest. */
       readonly reply: boolean
+      /** The root of the sender's bucket summary (bucket-digest.ts): a receiver whose root differs answers with its summary. */
+      readonly root?: string
       /** The sender's bucket summary (bucket-digest.ts): the receiver answers with its entries of the buckets that differ. */
       readonly buckets?: string
       /** Buckets (ascending) whose entries the lists hold in full. */

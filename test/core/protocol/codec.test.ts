@@ -13,7 +13,7 @@ import type { PeerId, ServiceName, SlotId } from '../../../core/placement/ids.js
 import type { TaskView } from '../../../core/placement/view.js'
 import type { Resources } from '../../../core/service-spec/types.js'
 import { messageArb } from './message-arbitraries.js'
-import { DIGEST_BUCKETS, SUMMARY_LENGTH } from '../../../core/protocol/bucket-digest.js'
+import { DIGEST_BUCKETS, ROOT_LENGTH, SUMMARY_LENGTH } from '../../../core/protocol/bucket-digest.js'
 
 // --- examples ----------------------------------------------------------------------------------
 
@@ -60,8 +60,8 @@ const EXAMPLES: { readonly [K in MessageKind]: Extract<Message, { kind: K }> } =
   state: { kind: 'state', members: [record('p1', 2)], adverts: [advert(), advert({ peer: p('p2'), tasks: [] })] },
 }
 const KINDS = Object.keys(EXAMPLES) as MessageKind[]
-/** A digest with the optional bucket fields: an exchange's second message (entries of buckets 3 and 17) with a summary. */
-const SUMMARY_DIGEST: Extract<Message, { kind: 'digest' }> = { ...EXAMPLES.digest, buckets: '0123456789abcdef'.repeat(DIGEST_BUCKETS), covers: [3, 17] }
+/** A digest with every optional bucket field: a root, a summary, and entries of buckets 3 and 17. */
+const SUMMARY_DIGEST: Extract<Message, { kind: 'digest' }> = { ...EXAMPLES.digest, root: 'fedcba9876543210', buckets: '0123456789abcdef'.repeat(DIGEST_BUCKETS), covers: [3, 17] }
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 const json = (value: unknown) => utf8(JSON.stringify(value))
@@ -130,12 +130,12 @@ RoundTrip('a bid for a gpu service carries [capacity, allocated] of each extende
   else assert.equal(result.message, gpuBid)
 })
 
-RoundTrip('a digest with a bucket summary and covered buckets round-trips; without them it decodes without them', () => {
+RoundTrip('a digest with a summary root, a bucket summary and covered buckets round-trips; without them it decodes without them', () => {
   const result = decodeMessage(encodeMessage(SUMMARY_DIGEST))
   if (!result.ok) assert.unreachable(JSON.stringify(result.error))
   else assert.equal(result.message, SUMMARY_DIGEST)
   const legacy = decodeMessage(encodeMessage(EXAMPLES.digest))
-  assert.ok(legacy.ok && !('buckets' in legacy.message) && !('covers' in legacy.message))
+  assert.ok(legacy.ok && !('root' in legacy.message) && !('buckets' in legacy.message) && !('covers' in legacy.message))
 })
 
 RoundTrip('a decoded message is a fresh object, not the input', () => {
@@ -300,6 +300,10 @@ const cases: Case[] = [
   shape('a digest reply that is not a boolean', digest, ['reply'], 'yes'),
   shape('a digest without its desired digest', digest, ['desired'], DELETE),
   shape('a digest with too many members', digest, ['members'], times(WIRE_LIMITS.maxDigestEntries + 1, () => ['a', 0, 'alive'])),
+  shape('a summary root one digit short', SUMMARY_DIGEST, ['root'], '0'.repeat(ROOT_LENGTH - 1)),
+  shape('a summary root one digit long', SUMMARY_DIGEST, ['root'], '0'.repeat(ROOT_LENGTH + 1)),
+  shape('a summary root that is not hex', SUMMARY_DIGEST, ['root'], 'g'.repeat(ROOT_LENGTH)),
+  shape('a summary root that is a number', SUMMARY_DIGEST, ['root'], 12345),
   shape('a bucket summary one digit short', SUMMARY_DIGEST, ['buckets'], '0'.repeat(SUMMARY_LENGTH - 1)),
   shape('a bucket summary one digit long', SUMMARY_DIGEST, ['buckets'], '0'.repeat(SUMMARY_LENGTH + 1)),
   shape('a bucket summary in capitals', SUMMARY_DIGEST, ['buckets'], 'A'.repeat(SUMMARY_LENGTH)),

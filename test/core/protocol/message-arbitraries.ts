@@ -5,7 +5,7 @@
 
 import fc from 'fast-check'
 import type { Advert, MemberRecord, Message } from '../../../core/protocol/messages.js'
-import { DIGEST_BUCKETS, SUMMARY_LENGTH } from '../../../core/protocol/bucket-digest.js'
+import { DIGEST_BUCKETS, ROOT_LENGTH, SUMMARY_LENGTH } from '../../../core/protocol/bucket-digest.js'
 import type { Bid } from '../../../core/placement/bid.js'
 import { PEER_ID_PATTERN, SERVICE_NAME_PATTERN, type PeerId, type ServiceName, type SlotId } from '../../../core/placement/ids.js'
 import { TASK_STATES, type TaskView } from '../../../core/placement/view.js'
@@ -92,6 +92,7 @@ export function messageArbitrary(ids: MessageIds = {}): fc.Arbitrary<Message> {
       adverts: fc.array(fc.tuple(peerArb, countArb, countArb), { maxLength: 6 }),
       desired: desiredArb,
       reply: fc.boolean(),
+      root: fc.stringMatching(new RegExp(`^[0-9a-f]{${ROOT_LENGTH}}$`)),
       buckets: fc.stringMatching(new RegExp(`^[0-9a-f]{${SUMMARY_LENGTH}}$`)),
       covers: fc.uniqueArray(fc.integer({ min: 0, max: DIGEST_BUCKETS - 1 }), { maxLength: 8 }).map((buckets) => buckets.sort((a, b) => a - b)),
     }, { requiredKeys: ['kind', 'members', 'adverts', 'desired', 'reply'], noNullPrototype: true }),

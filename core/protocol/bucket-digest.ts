@@ -3,8 +3,8 @@
 // the XOR of a 64-bit hash of each entry in it — a member record (peer, incarnation, status) or an
 // advert's version (peer, incarnation, version). XOR is order-independent and its own inverse, so a
 // table keeps its summary current in O(1) per change (toggle the old entry out, the new one in) and
-// a digest costs O(buckets) to build, not O(members). Two peers compare summaries and exchange
-// entries only for the buckets that differ (anti-entropy.ts).
+// a digest costs O(buckets) to build, not O(members). Two peers compare the summaries' roots, then
+// the summaries, and exchange entries only for the buckets that differ (anti-entropy.ts).
 //
 // The bucket count, the bucket of a peer and the entry hashes are part of the wire protocol: every
 // peer must compute the same values, so changing any of them needs a new PROTOCOL_VERSION.

@@ -4,6 +4,19 @@
 // peer does this with one random peer each push-pull interval, with its seeds at start, on every new
 // connection, and with peers it holds dead (Serf's reconnect). This decides when to exchange, what to
 // send, and how a record learned this way counts; what a record or advert means is the machine's.
+//
+// The exchange costs one fixed-size message when the two agree, and O(entries of the differing
+// buckets) when they do not (bucket-digest.ts):
+//   1. A → B  opening: the root of A's bucket summary (`root`, `covers: []`) and A's record of B.
+//   2. B → A  state: what is newer than A's record of B (a refutation); and, if the roots differ,
+//             B's summary (`buckets`, `covers: []`) and B's record of A.
+//   3. A → B  state: likewise; A's entries of the buckets D whose values differ (`covers: D`).
+//   4. B → A  state: B's entries of D that A lacks or holds older; if A had something B lacks, B's
+//             entries of D as a reply.
+//   5. A → B  state: what B lacks. A reply is never answered with a digest, a root only with a
+//             summary and a summary only with entries, so the exchange ends here.
+// A full digest (no `covers`, from a peer that predates summaries) is answered as it always was: what
+// the sender lacks, and a full reply digest when we lack something.
 
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
@@ -11,15 +24,16 @@ import type { ClusterState } from './cluster.js'
 import { splitState } from './codec.js'
 import type { MachineConfig } from './config.js'
 import type { MemberTable } from './membership.js'
-import type { Advert, MemberRecord, Message } from './messages.js'
+import { bucketOf, differingBuckets, encodeSummary, summaryRoot } from './bucket-digest.js'
+import { supersedes, type Advert, type MemberRecord, type MemberStatus, type Message } from './messages.js'
 
 /** What anti-entropy needs from the machine around it. */
 export interface AntiEntropyDeps {
   readonly self: PeerId
   readonly config: MachineConfig
   readonly random: Random
-  readonly members: Pick<MemberTable, 'all' | 'get' | 'reachable' | 'dead'>
-  readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts'>
+  readonly members: Pick<MemberTable, 'all' | 'get' | 'reachable' | 'dead' | 'summary'>
+  readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts' | 'summary'>
   /** The digest of this peer's desired-state heads. */
   desiredDigest(): string
   /** Applies a member record or an advert as if it had been gossiped. */
@@ -81,9 +95,16 @@ export class AntiEntropy {
 
   /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
   sendDigest(peer: PeerId): void {
-    this.deps.send(peer, this.digestMessage(false))
+    this.deps.send(peer, this.openingDigest(peer, this.summary(), 'root'))
   }
 
+  /**
+   * A digest arrived. Its listed entries are compared one by one, and so is every entry of ours in
+   * a bucket it covers (all of them for a full digest): we send what is newer or missing there, and
+   * note whether they have something we lack. Unless it is itself a reply, it is answered: a root
+   * that differs from ours with our summary, a summary with our entries of the buckets that differ,
+   * and any other digest, if we lack something, with our entries of the buckets it covers as a reply.
+   */
   onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>, now: number): void {
     const { members: table, cluster } = this.deps
     const theirMembers = new Map(digest.members.map(([peer, incarnation, status]) => [peer, { peer, incarnation, status }]))
@@ -94,30 +115,45 @@ export class AntiEntropy {
     const ourRecord = theirMembers.get(this.deps.self)
     if (ourRecord !== undefined && ourRecord.status !== 'alive') this.deps.applyRecord({ ...ourRecord, status: 'suspect' })
     const theirAdverts = new Map(digest.adverts.map(([peer, incarnation, version]) => [peer, { incarnation, version }]))
+    const covered = digest.covers === undefined ? undefined : new Set(digest.covers)
+    // Missing from the digest means "they lack it" only in a bucket it covers.
+    const inScope = (peer: PeerId): boolean => covered === undefined || covered.has(bucketOf(peer))
+    // With nothing covered only the listed entries need a look: an opening costs O(listed), not O(N).
+    const ours = covered === undefined || covered.size > 0
     let weLackSomething = false
     const members: MemberRecord[] = []
-    for (const member of table.all()) {
+    const memberCandidates = ours ? table.all() : [...theirMembers.keys()].flatMap((peer) => table.get(peer) ?? [])
+    for (const member of memberCandidates) {
       const theirs = theirMembers.get(member.record.peer)
-      if (theirs === undefined || member.record.incarnation > theirs.incarnation ||
+      if (theirs === undefined ? inScope(member.record.peer) : member.record.incarnation > theirs.incarnation ||
           (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) members.push(member.record)
     }
-    for (const record of theirMembers.values()) {
-      const ours = table.get(record.peer)?.record
-      if (ours === undefined || record.incarnation > ours.incarnation) weLackSomething = true
-    }
+    // Their record wins by SWIM's rule (a higher incarnation, or a graver status at the same one): with
+    // a summary the entries of a differing bucket cross only one way at first, so a suspicion held
+    // over there at our incarnation must be asked for, or it would never come back.
+    for (const record of theirMembers.values()) if (supersedes(record, table.get(record.peer)?.record)) weLackSomething = true
     const adverts: Advert[] = []
-    for (const advert of cluster.allAdverts()) {
+    const advertCandidates = ours ? cluster.allAdverts() : [...theirAdverts.keys()].flatMap((peer) => cluster.advert(peer) ?? [])
+    for (const advert of advertCandidates) {
       const theirs = theirAdverts.get(advert.peer)
-      if (theirs === undefined || advert.incarnation > theirs.incarnation ||
+      if (theirs === undefined ? inScope(advert.peer) : advert.incarnation > theirs.incarnation ||
           (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) adverts.push(advert)
     }
     for (const [peer, theirs] of theirAdverts) {
-      const ours = cluster.advert(peer)
-      if (ours === undefined || theirs.incarnation > ours.incarnation || (theirs.incarnation === ours.incarnation && theirs.version > ours.version)) weLackSomething = true
+      const known = cluster.advert(peer)
+      if (known === undefined || theirs.incarnation > known.incarnation || (theirs.incarnation === known.incarnation && theirs.version > known.version)) weLackSomething = true
     }
     // A large cluster's answer is split into messages the codec accepts.
     if (members.length > 0 || adverts.length > 0) for (const part of splitState(members, adverts)) this.deps.send(from, part)
-    if (!digest.reply && weLackSomething) this.deps.send(from, this.digestMessage(true))
+    if (!digest.reply) {
+      const summary = this.summary()
+      const differing = digest.buckets === undefined ? [] : differingBuckets(summary, digest.buckets).filter((bucket) => covered !== undefined && !covered.has(bucket))
+      // Roots differ: our summary, so they find the buckets that do.
+      if (digest.root !== undefined && digest.root !== summaryRoot(summary)) this.deps.send(from, this.openingDigest(from, summary, 'buckets'))
+      // Our entries where the summaries differ: they send what is newer and ask back for the rest.
+      else if (differing.length > 0) this.deps.send(from, this.entriesDigest(false, differing))
+      else if (weLackSomething) this.deps.send(from, this.entriesDigest(true, digest.covers))
+    }
     this.compareDesired(from, digest.desired, now, true)
   }
 
@@ -189,13 +225,37 @@ export class AntiEntropy {
     for (const peer of picked) this.sendDigest(peer)
   }
 
-  private digestMessage(reply: boolean): Message {
+  /** This peer's bucket summary: its member records' and adverts' together. */
+  private summary(): string {
+    return encodeSummary(this.deps.members.summary, this.deps.cluster.summary)
+  }
+
+  /**
+   * An exchange's opening: the root of our bucket summary (16 digits), or, answering a root that
+   * differs, the summary itself (O(buckets)) — whatever the cluster's size. Either carries our record
+   * of the receiver, so one that we hold dead refutes at once (onDigest).
+   */
+  private openingDigest(to: PeerId, summary: string, form: 'root' | 'buckets'): Message {
+    const record = this.deps.members.get(to)?.record
     return {
       kind: 'digest',
-      members: [...this.deps.members.all()].map((m) => [m.record.peer, m.record.incarnation, m.record.status] as const),
-      adverts: [...this.deps.cluster.allAdverts()].map((a) => [a.peer, a.incarnation, a.version] as const),
+      members: record === undefined ? [] : [[record.peer, record.incarnation, record.status]],
+      adverts: [],
       desired: this.deps.desiredDigest(),
-      reply,
+      reply: false,
+      ...(form === 'root' ? { root: summaryRoot(summary) } : { buckets: summary }),
+      covers: [],
     }
+  }
+
+  /** Our entries of the given buckets; of all buckets, as a full digest, when `covers` is undefined (the answer to a peer that sent one). */
+  private entriesDigest(reply: boolean, covers: readonly number[] | undefined): Message {
+    const set = covers === undefined ? undefined : new Set(covers)
+    const inScope = (peer: PeerId): boolean => set === undefined || set.has(bucketOf(peer))
+    const members: Array<readonly [PeerId, number, MemberStatus]> = []
+    for (const { record } of this.deps.members.all()) if (inScope(record.peer)) members.push([record.peer, record.incarnation, record.status])
+    const adverts: Array<readonly [PeerId, number, number]> = []
+    for (const advert of this.deps.cluster.allAdverts()) if (inScope(advert.peer)) adverts.push([advert.peer, advert.incarnation, advert.version])
+    return { kind: 'digest', members, adverts, desired: this.deps.desiredDigest(), reply, ...(covers === undefined ? {} : { covers }) }
   }
 }

@@ -4,6 +4,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { suspicionTimeoutMs, type MemberRecord, type MemberStatus, type Message } from '../../../core/index.js'
+import { encodeSummary, summaryRoot } from '../../../core/protocol/bucket-digest.js'
 import { Cluster, makeMachine, p } from './harness.js'
 
 /** A cluster whose membership has settled (everyone knows everyone as alive). */
@@ -42,8 +43,10 @@ Join('start broadcasts an alive member record and the advert, and sends a digest
   const digests = outputs.flatMap((o) => (o.kind === 'send' && o.message.kind === 'digest' ? [{ to: o.to, message: o.message }] : []))
   assert.equal(digests.map((d) => d.to), ['p1', 'p2'])
   for (const { message } of digests) {
-    assert.is(message.kind === 'digest' && message.reply, false, 'a join digest asks for an answer')
-    assert.ok(message.kind === 'digest' && message.members.some(([peer, inc, status]) => peer === 'p0' && inc === 7 && status === 'alive'))
+    assert.ok(message.kind === 'digest')
+    assert.is(message.reply, false, 'a join digest asks for an answer')
+    assert.equal(message.covers, [], 'it opens with the root of its bucket summary')
+    assert.is.not(message.root, summaryRoot(encodeSummary()), 'which holds p0’s own entries')
   }
 })
 

@@ -17,6 +17,17 @@
 //             summary and a summary only with entries, so the exchange ends here.
 // A full digest (no `covers`, from a peer that predates summaries) is answered as it always was: what
 // the sender lacks, and a full reply digest when we lack something.
+//
+// A peer opens with a full digest instead (two to four messages, as every exchange was before
+// summaries) when steps 1–3 would only delay entries that cross anyway, adding messages each of which
+// can be lost:
+// - when its full digest is smaller than a summary: a peer that knows almost nobody, as when it joins
+//   or restarts. A join is the exchange that must not fail: adverts are broadcast only when they
+//   change, so a joiner whose exchange with its seed lost a message did not know the others' adverts
+//   when the placement wave began, bid from a view unlike theirs, and rounds widened (simulated, 100
+//   peers with 2 % loss: the wave's slowest placements took seconds longer; BENCHMARKS.md);
+// - when its last exchange found more than half the buckets differing (a placement wave, a heal); it
+//   goes back to the root once an exchange finds less.
 
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
@@ -24,7 +35,7 @@ import type { ClusterState } from './cluster.js'
 import { splitState } from './codec.js'
 import type { MachineConfig } from './config.js'
 import type { MemberTable } from './membership.js'
-import { bucketOf, differingBuckets, encodeSummary, summaryRoot } from './bucket-digest.js'
+import { bucketOf, DIGEST_BUCKETS, differingBuckets, encodeSummary, SUMMARY_LENGTH, summaryRoot } from './bucket-digest.js'
 import { supersedes, type Advert, type MemberRecord, type MemberStatus, type Message } from './messages.js'
 
 /** What anti-entropy needs from the machine around it. */
@@ -47,6 +58,11 @@ export interface AntiEntropyDeps {
 /** How many members held dead one heal reaches out to at once (healing). */
 const HEAL_FANOUT = 16
 
+/** More buckets than this differing in the last exchange: open the next one with a full digest. */
+const FULL_OPENING_ABOVE = DIGEST_BUCKETS / 2
+/** A digest entry's encoded size beyond its peer id, about: `["<id>",1700000000000,"suspect"],`. */
+const ENTRY_OVERHEAD_BYTES = 28
+
 export interface AntiEntropyInit {
   /** Peers to join through; they are also asked again whenever no other peer is reachable. */
   readonly seeds: readonly PeerId[]
@@ -62,6 +78,8 @@ export class AntiEntropy {
   private readonly desiredSyncAt = new Map<PeerId, number>()
   /** Per peer: the two digests last seen to differ, and since when. */
   private readonly desiredMismatch = new Map<PeerId, { theirs: string; ours: string; since: number }>()
+  /** How many buckets differed in the last exchange this peer compared: 0 when the roots agreed. */
+  private lastDiffering = 0
 
   constructor(private readonly deps: AntiEntropyDeps, init: AntiEntropyInit) {
     this.seeds = init.seeds.filter((seed) => seed !== deps.self)
@@ -95,7 +113,12 @@ export class AntiEntropy {
 
   /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
   sendDigest(peer: PeerId): void {
-    this.deps.send(peer, this.openingDigest(peer, this.summary(), 'root'))
+    if (this.lastDiffering > FULL_OPENING_ABOVE || this.fullDigestFitsInSummary()) {
+      this.deps.send(peer, this.entriesDigest(false, undefined))
+      // Its answer may say nothing of how much differed (no reply when the other side lacks nothing):
+      // the next opening is a root again unless an exchange in between finds most buckets differing.
+      this.lastDiffering = 0
+    } else this.deps.send(peer, this.openingDigest(peer, this.summary(), 'root'))
   }
 
   /**
@@ -121,35 +144,56 @@ export class AntiEntropy {
     // With nothing covered only the listed entries need a look: an opening costs O(listed), not O(N).
     const ours = covered === undefined || covered.size > 0
     let weLackSomething = false
+    /** Buckets in which an entry compared here differs, either way. */
+    const differed = new Set<number>()
     const members: MemberRecord[] = []
     const memberCandidates = ours ? table.all() : [...theirMembers.keys()].flatMap((peer) => table.get(peer) ?? [])
     for (const member of memberCandidates) {
       const theirs = theirMembers.get(member.record.peer)
       if (theirs === undefined ? inScope(member.record.peer) : member.record.incarnation > theirs.incarnation ||
-          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) members.push(member.record)
+          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) {
+        members.push(member.record)
+        differed.add(bucketOf(member.record.peer))
+      }
     }
     // Their record wins by SWIM's rule (a higher incarnation, or a graver status at the same one): with
     // a summary the entries of a differing bucket cross only one way at first, so a suspicion held
     // over there at our incarnation must be asked for, or it would never come back.
-    for (const record of theirMembers.values()) if (supersedes(record, table.get(record.peer)?.record)) weLackSomething = true
+    for (const record of theirMembers.values()) {
+      if (!supersedes(record, table.get(record.peer)?.record)) continue
+      weLackSomething = true
+      differed.add(bucketOf(record.peer))
+    }
     const adverts: Advert[] = []
     const advertCandidates = ours ? cluster.allAdverts() : [...theirAdverts.keys()].flatMap((peer) => cluster.advert(peer) ?? [])
     for (const advert of advertCandidates) {
       const theirs = theirAdverts.get(advert.peer)
       if (theirs === undefined ? inScope(advert.peer) : advert.incarnation > theirs.incarnation ||
-          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) adverts.push(advert)
+          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) {
+        adverts.push(advert)
+        differed.add(bucketOf(advert.peer))
+      }
     }
     for (const [peer, theirs] of theirAdverts) {
       const known = cluster.advert(peer)
-      if (known === undefined || theirs.incarnation > known.incarnation || (theirs.incarnation === known.incarnation && theirs.version > known.version)) weLackSomething = true
+      if (known === undefined || theirs.incarnation > known.incarnation || (theirs.incarnation === known.incarnation && theirs.version > known.version)) {
+        weLackSomething = true
+        differed.add(bucketOf(peer))
+      }
     }
     // A large cluster's answer is split into messages the codec accepts.
     if (members.length > 0 || adverts.length > 0) for (const part of splitState(members, adverts)) this.deps.send(from, part)
+    const summary = this.summary()
+    const rootDiffers = digest.root !== undefined && digest.root !== summaryRoot(summary)
+    const differing = digest.buckets === undefined ? [] : differingBuckets(summary, digest.buckets).filter((bucket) => covered !== undefined && !covered.has(bucket))
+    // How much this exchange found differing decides how this peer opens its next one (sendDigest);
+    // a root that differs tells no count.
+    if (digest.buckets !== undefined) this.lastDiffering = differing.length
+    else if (digest.root === undefined) this.lastDiffering = differed.size
+    else if (!rootDiffers) this.lastDiffering = 0
     if (!digest.reply) {
-      const summary = this.summary()
-      const differing = digest.buckets === undefined ? [] : differingBuckets(summary, digest.buckets).filter((bucket) => covered !== undefined && !covered.has(bucket))
       // Roots differ: our summary, so they find the buckets that do.
-      if (digest.root !== undefined && digest.root !== summaryRoot(summary)) this.deps.send(from, this.openingDigest(from, summary, 'buckets'))
+      if (rootDiffers) this.deps.send(from, this.openingDigest(from, summary, 'buckets'))
       // Our entries where the summaries differ: they send what is newer and ask back for the rest.
       else if (differing.length > 0) this.deps.send(from, this.entriesDigest(false, differing))
       else if (weLackSomething) this.deps.send(from, this.entriesDigest(true, digest.covers))
@@ -223,6 +267,14 @@ export class AntiEntropy {
     const dead = members.dead()
     const picked = dead.length <= HEAL_FANOUT ? dead : Array.from({ length: HEAL_FANOUT }, () => dead.splice(random.int(dead.length), 1)[0]!)
     for (const peer of picked) this.sendDigest(peer)
+  }
+
+  /** Whether our full digest is smaller than a summary. Stops counting there, so it costs O(1), not O(N). */
+  private fullDigestFitsInSummary(): boolean {
+    let bytes = 0
+    for (const { record } of this.deps.members.all()) if ((bytes += record.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
+    for (const advert of this.deps.cluster.allAdverts()) if ((bytes += advert.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
+    return true
   }
 
   /** This peer's bucket summary: its member records' and adverts' together. */

@@ -189,9 +189,17 @@ Exchange('a suspicion held over there at the incarnation we hold alive comes bac
 })
 
 /** n peers with records and adverts, as both sides of a settled cluster hold them. */
-function settled(n: number): { records: MemberRecord[]; adverts: Advert[] } {
-  const ids = Array.from({ length: n }, (_, i) => p(`12D3KooW${String(i).padStart(44, '0')}`))
+function settled(n: number, from = 0): { records: MemberRecord[]; adverts: Advert[] } {
+  const ids = Array.from({ length: n }, (_, i) => p(`12D3KooW${String(from + i).padStart(44, '0')}`))
   return { records: ids.map((peer) => ({ peer, incarnation: 1_700_000_000_000, status: 'alive' })), adverts: ids.map((peer) => advert(peer, 1_700_000_000_000, 12)) }
+}
+
+/** The form of an opening: a root, a summary, a digest of some buckets' entries, or a full digest. */
+function form(message: Message): string {
+  if (message.kind !== 'digest') return message.kind
+  if (message.root !== undefined) return 'root'
+  if (message.buckets !== undefined) return 'summary'
+  return message.covers === undefined ? 'full' : 'entries'
 }
 
 Exchange('two peers that agree exchange one message, of the same size at 20 and at 2,000 peers', () => {
@@ -230,7 +238,7 @@ Exchange('one differing advert in a cluster of 2,000 costs the entries of its bu
 })
 
 Exchange('a peer that knows nobody learns the whole cluster through one exchange with a seed, and the seed learns it', () => {
-  const { a, b, run } = pair()
+  const { a, b, sent, run } = pair()
   const { records: r, adverts: v } = settled(300)
   fill(b, r, v)
   fill(a, [{ peer: a.self, incarnation: 5, status: 'alive' }], [advert(a.self, 5, 1)])
@@ -240,17 +248,80 @@ Exchange('a peer that knows nobody learns the whole cluster through one exchange
   assert.is(a.cluster.advert(r[299]!.peer)?.version, 12)
   assert.equal(b.members.get(a.self)?.record, { peer: a.self, incarnation: 5, status: 'alive' })
   assert.is(b.cluster.advert(a.self)?.version, 1)
+  // Its full digest is smaller than a summary: it opens with that, and the seed answers at once.
+  assert.equal(sent.map((s) => `${s.from}:${form(s.message)}`), ['a:full', 'b:state', 'b:full', 'a:state'])
 })
 
 Exchange('an opening carries the opener’s record of the receiver, so a receiver held dead refutes on its first message', () => {
   const { a, b, sent } = pair()
-  fill(a, [{ peer: b.self, incarnation: 4, status: 'dead' }], [])
+  const { records: r, adverts: v } = settled(100)
+  fill(a, [...r, { peer: b.self, incarnation: 4, status: 'dead' }], v)
   a.antiEntropy.sendDigest(b.self)
   const opening = sent[0]!.message as Extract<Message, { kind: 'digest' }>
   assert.equal(opening.members, [[b.self, 4, 'dead']])
   assert.equal(opening.adverts, [])
   assert.is(opening.root?.length, 16)
   assert.is(opening.buckets, undefined, 'the summary itself goes only to a peer whose root differs')
+})
+
+Exchange('after an exchange in which most buckets differed the next opening is a full digest; after that, a root again', () => {
+  const { a, b, sent, run } = pair()
+  const { records: r, adverts: v } = settled(300)
+  fill(a, r, v)
+  fill(b, r, v)
+  // b changes most of what a holds, as a placement wave does.
+  for (const advertOfB of v.filter((_, i) => i % 2 === 0)) b.cluster.putAdvert({ ...advertOfB, version: advertOfB.version + 1 })
+  a.antiEntropy.sendDigest(b.self)
+  run()
+  assert.equal(sent.map((s) => form(s.message)), ['root', 'summary', 'entries', 'state'])
+  sent.length = 0
+  a.antiEntropy.sendDigest(b.self)
+  const full = sent[0]!.message as Extract<Message, { kind: 'digest' }>
+  assert.is(form(full), 'full', 'most buckets differed last time: every entry at once')
+  assert.is(full.members.length, 300)
+  run()
+  assert.equal(sent.map((s) => form(s.message)), ['full'], 'the two agree: no answer')
+  sent.length = 0
+  a.antiEntropy.sendDigest(b.self)
+  assert.is(form(sent[0]!.message), 'root', 'back to the root')
+  run()
+  assert.equal(sent.map((s) => form(s.message)), ['root'])
+})
+
+Exchange('a full opening repairs both sides in one exchange, in any delivery order', () => {
+  // Two crowds, one on each side: the first exchange finds nearly every bucket differing, so a's next opening is full.
+  const crowdA = settled(200)
+  const crowdB = settled(200, 200)
+  fc.assert(fc.property(
+    tableArb(recordArb), tableArb(advertArb), tableArb(recordArb), tableArb(advertArb),
+    fc.array(fc.nat(), { maxLength: 50 }),
+    (recordsA, advertsA, recordsB, advertsB, order) => {
+      let turn = 0
+      const { a, b, sent, run } = pair(() => order[turn++ % Math.max(1, order.length)] ?? 0)
+      fill(a, crowdA.records, crowdA.adverts)
+      fill(b, crowdB.records, crowdB.adverts)
+      a.antiEntropy.sendDigest(b.self)
+      run()
+      fill(a, recordsA, advertsA)
+      fill(b, recordsB, advertsB)
+      const expectedRecords = new Map<PeerId, MemberRecord>()
+      for (const r of [...records(a).values(), ...records(b).values()]) if (supersedes(r, expectedRecords.get(r.peer))) expectedRecords.set(r.peer, r)
+      const expectedVersions = new Map(versions(a))
+      for (const [peer, v] of versions(b)) {
+        const known = expectedVersions.get(peer)
+        if (known === undefined || v[0]! > known[0]! || (v[0] === known[0] && v[1]! > known[1]!)) expectedVersions.set(peer, v)
+      }
+      sent.length = 0
+      a.antiEntropy.sendDigest(b.self)
+      assert.is(form(sent[0]!.message), 'full')
+      run()
+      for (const side of [a, b]) {
+        assert.equal(records(side), expectedRecords, `${side.self}'s records`)
+        assert.equal(versions(side), expectedVersions, `${side.self}'s adverts`)
+      }
+      assert.ok(sent.length <= 4, `${sent.length} messages: the opening, what a lacked, b’s reply, what b lacked`)
+    },
+  ), { numRuns: 200 })
 })
 
 Exchange.run()

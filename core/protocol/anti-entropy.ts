@@ -23,9 +23,10 @@
 // can be lost:
 // - when its full digest is smaller than a summary: a peer that knows almost nobody, as when it joins
 //   or restarts. A join is the exchange that must not fail: adverts are broadcast only when they
-//   change, so a joiner whose exchange with its seed lost a message did not know the others' adverts
-//   when the placement wave began, bid from a view unlike theirs, and rounds widened (simulated, 100
-//   peers with 2 % loss: the wave's slowest placements took seconds longer; BENCHMARKS.md);
+//   change, so a joiner whose exchange with its seed lost a message lacks the others' adverts until
+//   its first push-pull. With a root-first join the simulated placement wave (100 peers, 2 % loss)
+//   had more bids and its slowest placements took seconds longer; with a full one, exactly as
+//   before summaries (BENCHMARKS.md, *Anti-entropy digest under faults*);
 // - when its last exchange found more than half the buckets differing (a placement wave, a heal); it
 //   goes back to the root once an exchange finds less.
 

@@ -30,10 +30,10 @@ export function combine32(a: number, b: number): number {
 }
 
 /**
- * 64-bit digest as 16 hex digits (two independent lanes, cyrb53-style). Used for spec versions,
- * where a 32-bit value would collide once a cluster had seen tens of thousands of versions.
+ * 64-bit hash of a string as two 32-bit lanes [high, low] (cyrb53-style): for values compared or
+ * combined as numbers, such as the anti-entropy bucket summaries (bucket-digest.ts).
  */
-export function hash64Hex(text: string): string {
+export function hash64(text: string): [number, number] {
   let h1 = 0xdeadbeef
   let h2 = 0x41c6ce57
   for (let i = 0; i < text.length; i++) {
@@ -43,7 +43,16 @@ export function hash64Hex(text: string): string {
   }
   h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
   h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
-  return (h2 >>> 0).toString(16).padStart(8, '0') + (h1 >>> 0).toString(16).padStart(8, '0')
+  return [h2 >>> 0, h1 >>> 0]
+}
+
+/**
+ * 64-bit digest as 16 hex digits (hash64's two lanes). Used for spec versions, where a 32-bit value
+ * would collide once a cluster had seen tens of thousands of versions.
+ */
+export function hash64Hex(text: string): string {
+  const [high, low] = hash64(text)
+  return high.toString(16).padStart(8, '0') + low.toString(16).padStart(8, '0')
 }
 
 /**

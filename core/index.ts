@@ -108,7 +108,7 @@ export {
   toCompose,
   translateCompose,
 } from './compose/index.js'
-export { canonicalJson, combine32, hash32, hash64Hex, mix32 } from './hash.js'
+export { canonicalJson, combine32, hash32, hash64, hash64Hex, mix32 } from './hash.js'
 export {
   addResources,
   ALL_CAPABILITIES,

@@ -4,6 +4,31 @@
 // peer does this with one random peer each push-pull interval, with its seeds at start, on every new
 // connection, and with peers it holds dead (Serf's reconnect). This decides when to exchange, what to
 // send, and how a record learned this way counts; what a record or advert means is the machine's.
+//
+// The exchange costs one fixed-size message when the two agree, and O(entries of the differing
+// buckets) when they do not (bucket-digest.ts):
+//   1. A → B  opening: the root of A's bucket summary (`root`, `covers: []`) and A's record of B.
+//   2. B → A  state: what is newer than A's record of B (a refutation); and, if the roots differ,
+//             B's summary (`buckets`, `covers: []`) and B's record of A.
+//   3. A → B  state: likewise; A's entries of the buckets D whose values differ (`covers: D`).
+//   4. B → A  state: B's entries of D that A lacks or holds older; if A had something B lacks, B's
+//             entries of D as a reply.
+//   5. A → B  state: what B lacks. A reply is never answered with a digest, a root only with a
+//             summary and a summary only with entries, so the exchange ends here.
+// A full digest (no `covers`, from a peer that predates summaries) is answered as it always was: what
+// the sender lacks, and a full reply digest when we lack something.
+//
+// A peer opens with a full digest instead (two to four messages, as every exchange was before
+// summaries) when steps 1–3 would only delay entries that cross anyway, adding messages each of which
+// can be lost:
+// - when its full digest is smaller than a summary: a peer that knows almost nobody, as when it joins
+//   or restarts. A join is the exchange that must not fail: adverts are broadcast only when they
+//   change, so a joiner whose exchange with its seed lost a message lacks the others' adverts until
+//   its first push-pull. With a root-first join the simulated placement wave (100 peers, 2 % loss)
+//   had more bids and its slowest placements took seconds longer; with a full one, exactly as
+//   before summaries (BENCHMARKS.md, *Anti-entropy digest under faults*);
+// - when its last exchange found more than half the buckets differing (a placement wave, a heal); it
+//   goes back to the root once an exchange finds less.
 
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
@@ -11,15 +36,16 @@ import type { ClusterState } from './cluster.js'
 import { splitState } from './codec.js'
 import type { MachineConfig } from './config.js'
 import type { MemberTable } from './membership.js'
-import type { Advert, MemberRecord, Message } from './messages.js'
+import { bucketOf, DIGEST_BUCKETS, differingBuckets, encodeSummary, SUMMARY_LENGTH, summaryRoot } from './bucket-digest.js'
+import { supersedes, type Advert, type MemberRecord, type MemberStatus, type Message } from './messages.js'
 
 /** What anti-entropy needs from the machine around it. */
 export interface AntiEntropyDeps {
   readonly self: PeerId
   readonly config: MachineConfig
   readonly random: Random
-  readonly members: Pick<MemberTable, 'all' | 'get' | 'reachable' | 'dead'>
-  readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts'>
+  readonly members: Pick<MemberTable, 'all' | 'get' | 'reachable' | 'dead' | 'summary'>
+  readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts' | 'summary'>
   /** The digest of this peer's desired-state heads. */
   desiredDigest(): string
   /** Applies a member record or an advert as if it had been gossiped. */
@@ -32,6 +58,11 @@ export interface AntiEntropyDeps {
 
 /** How many members held dead one heal reaches out to at once (healing). */
 const HEAL_FANOUT = 16
+
+/** More buckets than this differing in the last exchange: open the next one with a full digest. */
+const FULL_OPENING_ABOVE = DIGEST_BUCKETS / 2
+/** A digest entry's encoded size beyond its peer id, about: `["<id>",1700000000000,"suspect"],`. */
+const ENTRY_OVERHEAD_BYTES = 28
 
 export interface AntiEntropyInit {
   /** Peers to join through; they are also asked again whenever no other peer is reachable. */
@@ -48,6 +79,8 @@ export class AntiEntropy {
   private readonly desiredSyncAt = new Map<PeerId, number>()
   /** Per peer: the two digests last seen to differ, and since when. */
   private readonly desiredMismatch = new Map<PeerId, { theirs: string; ours: string; since: number }>()
+  /** How many buckets differed in the last exchange this peer compared: 0 when the roots agreed. */
+  private lastDiffering = 0
 
   constructor(private readonly deps: AntiEntropyDeps, init: AntiEntropyInit) {
     this.seeds = init.seeds.filter((seed) => seed !== deps.self)
@@ -81,9 +114,21 @@ export class AntiEntropy {
 
   /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
   sendDigest(peer: PeerId): void {
-    this.deps.send(peer, this.digestMessage(false))
+    if (this.lastDiffering > FULL_OPENING_ABOVE || this.fullDigestFitsInSummary()) {
+      this.deps.send(peer, this.entriesDigest(false, undefined))
+      // Its answer may say nothing of how much differed (no reply when the other side lacks nothing):
+      // the next opening is a root again unless an exchange in between finds most buckets differing.
+      this.lastDiffering = 0
+    } else this.deps.send(peer, this.openingDigest(peer, this.summary(), 'root'))
   }
 
+  /**
+   * A digest arrived. Its listed entries are compared one by one, and so is every entry of ours in
+   * a bucket it covers (all of them for a full digest): we send what is newer or missing there, and
+   * note whether they have something we lack. Unless it is itself a reply, it is answered: a root
+   * that differs from ours with our summary, a summary with our entries of the buckets that differ,
+   * and any other digest, if we lack something, with our entries of the buckets it covers as a reply.
+   */
   onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>, now: number): void {
     const { members: table, cluster } = this.deps
     const theirMembers = new Map(digest.members.map(([peer, incarnation, status]) => [peer, { peer, incarnation, status }]))
@@ -94,30 +139,66 @@ export class AntiEntropy {
     const ourRecord = theirMembers.get(this.deps.self)
     if (ourRecord !== undefined && ourRecord.status !== 'alive') this.deps.applyRecord({ ...ourRecord, status: 'suspect' })
     const theirAdverts = new Map(digest.adverts.map(([peer, incarnation, version]) => [peer, { incarnation, version }]))
+    const covered = digest.covers === undefined ? undefined : new Set(digest.covers)
+    // Missing from the digest means "they lack it" only in a bucket it covers.
+    const inScope = (peer: PeerId): boolean => covered === undefined || covered.has(bucketOf(peer))
+    // With nothing covered only the listed entries need a look: an opening costs O(listed), not O(N).
+    const ours = covered === undefined || covered.size > 0
     let weLackSomething = false
+    /** Buckets in which an entry compared here differs, either way. */
+    const differed = new Set<number>()
     const members: MemberRecord[] = []
-    for (const member of table.all()) {
+    const memberCandidates = ours ? table.all() : [...theirMembers.keys()].flatMap((peer) => table.get(peer) ?? [])
+    for (const member of memberCandidates) {
       const theirs = theirMembers.get(member.record.peer)
-      if (theirs === undefined || member.record.incarnation > theirs.incarnation ||
-          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) members.push(member.record)
+      if (theirs === undefined ? inScope(member.record.peer) : member.record.incarnation > theirs.incarnation ||
+          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) {
+        members.push(member.record)
+        differed.add(bucketOf(member.record.peer))
+      }
     }
+    // Their record wins by SWIM's rule (a higher incarnation, or a graver status at the same one): with
+    // a summary the entries of a differing bucket cross only one way at first, so a suspicion held
+    // over there at our incarnation must be asked for, or it would never come back.
     for (const record of theirMembers.values()) {
-      const ours = table.get(record.peer)?.record
-      if (ours === undefined || record.incarnation > ours.incarnation) weLackSomething = true
+      if (!supersedes(record, table.get(record.peer)?.record)) continue
+      weLackSomething = true
+      differed.add(bucketOf(record.peer))
     }
     const adverts: Advert[] = []
-    for (const advert of cluster.allAdverts()) {
+    const advertCandidates = ours ? cluster.allAdverts() : [...theirAdverts.keys()].flatMap((peer) => cluster.advert(peer) ?? [])
+    for (const advert of advertCandidates) {
       const theirs = theirAdverts.get(advert.peer)
-      if (theirs === undefined || advert.incarnation > theirs.incarnation ||
-          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) adverts.push(advert)
+      if (theirs === undefined ? inScope(advert.peer) : advert.incarnation > theirs.incarnation ||
+          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) {
+        adverts.push(advert)
+        differed.add(bucketOf(advert.peer))
+      }
     }
     for (const [peer, theirs] of theirAdverts) {
-      const ours = cluster.advert(peer)
-      if (ours === undefined || theirs.incarnation > ours.incarnation || (theirs.incarnation === ours.incarnation && theirs.version > ours.version)) weLackSomething = true
+      const known = cluster.advert(peer)
+      if (known === undefined || theirs.incarnation > known.incarnation || (theirs.incarnation === known.incarnation && theirs.version > known.version)) {
+        weLackSomething = true
+        differed.add(bucketOf(peer))
+      }
     }
     // A large cluster's answer is split into messages the codec accepts.
     if (members.length > 0 || adverts.length > 0) for (const part of splitState(members, adverts)) this.deps.send(from, part)
-    if (!digest.reply && weLackSomething) this.deps.send(from, this.digestMessage(true))
+    const summary = this.summary()
+    const rootDiffers = digest.root !== undefined && digest.root !== summaryRoot(summary)
+    const differing = digest.buckets === undefined ? [] : differingBuckets(summary, digest.buckets).filter((bucket) => covered !== undefined && !covered.has(bucket))
+    // How much this exchange found differing decides how this peer opens its next one (sendDigest);
+    // a root that differs tells no count.
+    if (digest.buckets !== undefined) this.lastDiffering = differing.length
+    else if (digest.root === undefined) this.lastDiffering = differed.size
+    else if (!rootDiffers) this.lastDiffering = 0
+    if (!digest.reply) {
+      // Roots differ: our summary, so they find the buckets that do.
+      if (rootDiffers) this.deps.send(from, this.openingDigest(from, summary, 'buckets'))
+      // Our entries where the summaries differ: they send what is newer and ask back for the rest.
+      else if (differing.length > 0) this.deps.send(from, this.entriesDigest(false, differing))
+      else if (weLackSomething) this.deps.send(from, this.entriesDigest(true, digest.covers))
+    }
     this.compareDesired(from, digest.desired, now, true)
   }
 
@@ -189,13 +270,45 @@ export class AntiEntropy {
     for (const peer of picked) this.sendDigest(peer)
   }
 
-  private digestMessage(reply: boolean): Message {
+  /** Whether our full digest is smaller than a summary. Stops counting there, so it costs O(1), not O(N). */
+  private fullDigestFitsInSummary(): boolean {
+    let bytes = 0
+    for (const { record } of this.deps.members.all()) if ((bytes += record.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
+    for (const advert of this.deps.cluster.allAdverts()) if ((bytes += advert.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
+    return true
+  }
+
+  /** This peer's bucket summary: its member records' and adverts' together. */
+  private summary(): string {
+    return encodeSummary(this.deps.members.summary, this.deps.cluster.summary)
+  }
+
+  /**
+   * An exchange's opening: the root of our bucket summary (16 digits), or, answering a root that
+   * differs, the summary itself (O(buckets)) — whatever the cluster's size. Either carries our record
+   * of the receiver, so one that we hold dead refutes at once (onDigest).
+   */
+  private openingDigest(to: PeerId, summary: string, form: 'root' | 'buckets'): Message {
+    const record = this.deps.members.get(to)?.record
     return {
       kind: 'digest',
-      members: [...this.deps.members.all()].map((m) => [m.record.peer, m.record.incarnation, m.record.status] as const),
-      adverts: [...this.deps.cluster.allAdverts()].map((a) => [a.peer, a.incarnation, a.version] as const),
+      members: record === undefined ? [] : [[record.peer, record.incarnation, record.status]],
+      adverts: [],
       desired: this.deps.desiredDigest(),
-      reply,
+      reply: false,
+      ...(form === 'root' ? { root: summaryRoot(summary) } : { buckets: summary }),
+      covers: [],
     }
+  }
+
+  /** Our entries of the given buckets; of all buckets, as a full digest, when `covers` is undefined (the answer to a peer that sent one). */
+  private entriesDigest(reply: boolean, covers: readonly number[] | undefined): Message {
+    const set = covers === undefined ? undefined : new Set(covers)
+    const inScope = (peer: PeerId): boolean => set === undefined || set.has(bucketOf(peer))
+    const members: Array<readonly [PeerId, number, MemberStatus]> = []
+    for (const { record } of this.deps.members.all()) if (inScope(record.peer)) members.push([record.peer, record.incarnation, record.status])
+    const adverts: Array<readonly [PeerId, number, number]> = []
+    for (const advert of this.deps.cluster.allAdverts()) if (inScope(advert.peer)) adverts.push([advert.peer, advert.incarnation, advert.version])
+    return { kind: 'digest', members, adverts, desired: this.deps.desiredDigest(), reply, ...(covers === undefined ? {} : { covers }) }
   }
 }

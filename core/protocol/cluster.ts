@@ -8,6 +8,7 @@ import type { TaskState, TaskView } from '../placement/view.js'
 import type { PeerState, PeerView } from '../placement/view.js'
 import type { PeerSettings } from './desired.js'
 import type { Advert, MemberStatus } from './messages.js'
+import { advertEntryHash, BucketSummary } from './bucket-digest.js'
 
 export class ClusterState implements PeerLookup {
   private readonly adverts = new Map<PeerId, Advert>()
@@ -20,6 +21,8 @@ export class ClusterState implements PeerLookup {
   private readonly grouped = new Map<PeerId, ReadonlyMap<ServiceName, TaskView[]>>()
   /** Service indexes built since the last change that touched them. */
   private readonly indexes = new Map<ServiceName, ServiceTasks>()
+  /** The adverts' (peer, incarnation, version) bucket summary for anti-entropy, kept current by putAdvert(). */
+  readonly summary = new BucketSummary()
 
   /** Stores an advert if newer than the one held; returns the services whose tasks it touched, or null if stale. */
   putAdvert(advert: Advert): Set<ServiceName> | null {
@@ -43,6 +46,8 @@ export class ClusterState implements PeerLookup {
       }
     }
     this.grouped.set(advert.peer, groups)
+    if (known !== undefined) this.summary.toggle(known.peer, advertEntryHash(known.peer, known.incarnation, known.version))
+    this.summary.toggle(advert.peer, advertEntryHash(advert.peer, advert.incarnation, advert.version))
     this.adverts.set(advert.peer, advert)
     this.views.delete(advert.peer)
     for (const service of touched) this.indexes.delete(service)

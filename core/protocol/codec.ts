@@ -11,8 +11,8 @@
 // fields. So unknown fields, at any depth, are allowed and dropped; an unknown kind is rejected with
 // its own code, which a transport should count as "newer peer", not "bad peer". Three changes are
 // NOT append-only and need a new PROTOCOL_VERSION: a new value in a closed set (task state, member
-// status, driver, protocol), a new element in a positional tuple (digest entries, slot ranges), and a
-// tighter limit. Limits are part of the protocol: a peer must not send what an older peer would
+// status, driver, protocol), a new element in a positional tuple (digest entries, slot ranges), a
+// change of the bucket summary's rules (bucket-digest.ts), and a tighter limit. Limits are part of the protocol: a peer must not send what an older peer would
 // reject, which is why publishers call validateMessage first.
 
 import { MAX_REPLICAS_PER_BID, type Bid } from '../placement/bid.js'
@@ -20,6 +20,7 @@ import { PEER_ID_PATTERN, SERVICE_NAME_PATTERN, parseSlot, type PeerId, type Ser
 import { DRIVERS, type Driver, type PortSpec, type Protocol, type Resources } from '../service-spec/types.js'
 import { SPEC_LIMITS } from '../service-spec/limits.js'
 import { TASK_STATES, type TaskView } from '../placement/view.js'
+import { DIGEST_BUCKETS, ROOT_LENGTH, SUMMARY_LENGTH } from './bucket-digest.js'
 import { PROTOCOL_VERSION, type Advert, type MemberRecord, type TaskUsage, type MemberStatus, type Message, type MessageKind } from './messages.js'
 
 const KiB = 1024
@@ -53,12 +54,12 @@ export const WIRE_LIMITS = {
      */
     bid: 96 * KiB,
     /**
-     * memberlist's maxPushStateBytes (20 MB), the same job. A digest of 100,000 peers (members and
-     * adverts) with 52-character libp2p ids and 6-digit versions is ≈ 14 MB, so it fits; ids up to
-     * ≈ 85 characters fit at that scale. Larger clusters or longer host names need the digest split
-     * by peer-id range, which needs an added `range` field telling the receiver that absence outside
-     * the range means "not covered", not "lacks" (not done yet). Parsing 20 MB of JSON takes ≈ 0.2 s,
-     * once per push-pull interval (21 s at 100,000 peers).
+     * memberlist's maxPushStateBytes (20 MB), the same job. Two peers that agree exchange only a summary's
+     * root (≈ 150 bytes); entries go only for the buckets that differ, so a full digest is sent to
+     * a peer that knows nobody (a join) or after a long split. A full digest of 100,000 peers (members
+     * and adverts) with 52-character libp2p ids and 6-digit versions is ≈ 14 MB, so it fits; ids up to
+     * ≈ 85 characters fit at that scale. Larger clusters or longer host names would send the entries
+     * of differing buckets in several digests (`covers` says which buckets each one holds).
      */
     digest: 20 * MiB,
     /**
@@ -315,6 +316,10 @@ const DECODERS: Decoders = {
     }),
     desired: desiredDigest(body, ROOT, 'desired'),
     reply: boolean(body, ROOT, 'reply'),
+    // Optional: peers that predate bucket summaries send full digests without them.
+    ...(own(body, 'root') === undefined ? {} : { root: text(body, ROOT, 'root', ROOT_LENGTH, ROOT_PATTERN, `a summary root of ${ROOT_LENGTH} lowercase hex digits`) }),
+    ...(own(body, 'buckets') === undefined ? {} : { buckets: text(body, ROOT, 'buckets', SUMMARY_LENGTH, SUMMARY_PATTERN, `a bucket summary of ${SUMMARY_LENGTH} lowercase hex digits`) }),
+    ...(own(body, 'covers') === undefined ? {} : { covers: coveredBuckets(own(body, 'covers'), at(ROOT, 'covers')) }),
   }),
   state: (body) => ({
     kind: 'state',
@@ -465,6 +470,21 @@ function bidExtended(value: unknown, path: Path): Record<string, readonly [numbe
     if (!/^[a-z][a-z0-9_.-]{0,62}$/.test(key)) fail(itemPath, 'expected an extended resource name in lowercase (e.g. gpu)')
     const pair = tuple(item, itemPath, 2)
     return [integerValue(pair[0], at(itemPath, 0)), integerValue(pair[1], at(itemPath, 1))] as const
+  })
+}
+
+const SUMMARY_PATTERN = new RegExp(`^[0-9a-f]{${SUMMARY_LENGTH}}$`)
+const ROOT_PATTERN = new RegExp(`^[0-9a-f]{${ROOT_LENGTH}}$`)
+
+/** Bucket indices, strictly ascending (so each at most once), each below DIGEST_BUCKETS. */
+function coveredBuckets(value: unknown, path: Path): number[] {
+  const items = array(value, path, DIGEST_BUCKETS, 'buckets')
+  let previous = -1
+  return items.map((_, i) => {
+    const bucket = integer(items, path, i, 0, DIGEST_BUCKETS - 1)
+    if (bucket <= previous) fail(at(path, i), `bucket ${bucket} does not follow ${previous} (buckets are listed once each, ascending)`)
+    previous = bucket
+    return bucket
   })
 }
 

@@ -2,6 +2,7 @@
 // queue of recent updates to piggyback on probes (each retransmitted a bounded number of times).
 
 import type { PeerId } from '../placement/ids.js'
+import { BucketSummary, memberEntryHash } from './bucket-digest.js'
 import { supersedes, type MemberRecord, type MemberStatus } from './messages.js'
 
 export interface Member {
@@ -18,6 +19,8 @@ interface QueuedUpdate {
 export class MemberTable {
   private readonly members = new Map<PeerId, Member>()
   private readonly queue: QueuedUpdate[] = []
+  /** The records' bucket summary for anti-entropy, kept current by apply(). */
+  readonly summary = new BucketSummary()
 
   constructor(private readonly self: PeerId) {}
 
@@ -54,6 +57,8 @@ export class MemberTable {
     const known = this.members.get(record.peer)
     if (!supersedes(record, known?.record)) return null
     const previous = known?.record.status
+    if (known !== undefined) this.toggleSummary(known.record)
+    this.toggleSummary(record)
     if (known === undefined) {
       this.members.set(record.peer, { record })
     } else {
@@ -86,6 +91,10 @@ export class MemberTable {
     }
     for (let i = this.queue.length - 1; i >= 0; i--) if (this.queue[i]!.sendsLeft <= 0) this.queue.splice(i, 1)
     return out
+  }
+
+  private toggleSummary(record: MemberRecord): void {
+    this.summary.toggle(record.peer, memberEntryHash(record.peer, record.incarnation, record.status))
   }
 
   /** A newer update about a peer replaces the queued older one (memberlist's invalidation). */

@@ -65,7 +65,12 @@ export type Message =
   | { readonly kind: 'advert'; readonly advert: Advert }
   /** A candidate's bid, sent directly to the other candidates of the service. */
   | { readonly kind: 'bid'; readonly bid: Bid; readonly slots: SlotRanges }
-  /** Anti-entropy: compact digest of what the sender knows; the receiver answers with what is newer. */
+  /**
+   * Anti-entropy: compact digest of what the sender knows; the receiver answers with what is newer.
+   * Without `covers` the lists hold every entry the sender has (a full digest, as peers that predate
+   * bucket summaries send). With `covers` they hold every entry of those buckets and may hold others;
+   * absence outside them means nothing. See anti-entropy.ts for the exchange.
+   */
   | {
       readonly kind: 'digest'
       readonly members: ReadonlyArray<readonly [PeerId, number, MemberStatus]>
@@ -73,6 +78,12 @@ export type Message =
       readonly desired: string
       /** True when this digest answers one: do not answer it with another digest. */
       readonly reply: boolean
+      /** The root of the sender's bucket summary (bucket-digest.ts): a receiver whose root differs answers with its summary. */
+      readonly root?: string
+      /** The sender's bucket summary (bucket-digest.ts): the receiver answers with its entries of the buckets that differ. */
+      readonly buckets?: string
+      /** Buckets (ascending) whose entries the lists hold in full. */
+      readonly covers?: readonly number[]
     }
   /** Anti-entropy: records and adverts the receiver lacked. */
   | { readonly kind: 'state'; readonly members: readonly MemberRecord[]; readonly adverts: readonly Advert[] }

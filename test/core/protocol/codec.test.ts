@@ -13,6 +13,7 @@ import type { PeerId, ServiceName, SlotId } from '../../../core/placement/ids.js
 import type { TaskView } from '../../../core/placement/view.js'
 import type { Resources } from '../../../core/service-spec/types.js'
 import { messageArb } from './message-arbitraries.js'
+import { DIGEST_BUCKETS, ROOT_LENGTH, SUMMARY_LENGTH } from '../../../core/protocol/bucket-digest.js'
 
 // --- examples ----------------------------------------------------------------------------------
 
@@ -59,6 +60,8 @@ const EXAMPLES: { readonly [K in MessageKind]: Extract<Message, { kind: K }> } =
   state: { kind: 'state', members: [record('p1', 2)], adverts: [advert(), advert({ peer: p('p2'), tasks: [] })] },
 }
 const KINDS = Object.keys(EXAMPLES) as MessageKind[]
+/** A digest with every optional bucket field: a root, a summary, and entries of buckets 3 and 17. */
+const SUMMARY_DIGEST: Extract<Message, { kind: 'digest' }> = { ...EXAMPLES.digest, root: 'fedcba9876543210', buckets: '0123456789abcdef'.repeat(DIGEST_BUCKETS), covers: [3, 17] }
 
 const utf8 = (text: string) => new TextEncoder().encode(text)
 const json = (value: unknown) => utf8(JSON.stringify(value))
@@ -125,6 +128,14 @@ RoundTrip('a bid for a gpu service carries [capacity, allocated] of each extende
   const result = decodeMessage(encodeMessage(gpuBid))
   if (!result.ok) assert.unreachable(JSON.stringify(result.error))
   else assert.equal(result.message, gpuBid)
+})
+
+RoundTrip('a digest with a summary root, a bucket summary and covered buckets round-trips; without them it decodes without them', () => {
+  const result = decodeMessage(encodeMessage(SUMMARY_DIGEST))
+  if (!result.ok) assert.unreachable(JSON.stringify(result.error))
+  else assert.equal(result.message, SUMMARY_DIGEST)
+  const legacy = decodeMessage(encodeMessage(EXAMPLES.digest))
+  assert.ok(legacy.ok && !('root' in legacy.message) && !('buckets' in legacy.message) && !('covers' in legacy.message))
 })
 
 RoundTrip('a decoded message is a fresh object, not the input', () => {
@@ -289,6 +300,23 @@ const cases: Case[] = [
   shape('a digest reply that is not a boolean', digest, ['reply'], 'yes'),
   shape('a digest without its desired digest', digest, ['desired'], DELETE),
   shape('a digest with too many members', digest, ['members'], times(WIRE_LIMITS.maxDigestEntries + 1, () => ['a', 0, 'alive'])),
+  shape('a summary root one digit short', SUMMARY_DIGEST, ['root'], '0'.repeat(ROOT_LENGTH - 1)),
+  shape('a summary root one digit long', SUMMARY_DIGEST, ['root'], '0'.repeat(ROOT_LENGTH + 1)),
+  shape('a summary root that is not hex', SUMMARY_DIGEST, ['root'], 'g'.repeat(ROOT_LENGTH)),
+  shape('a summary root that is a number', SUMMARY_DIGEST, ['root'], 12345),
+  shape('a bucket summary one digit short', SUMMARY_DIGEST, ['buckets'], '0'.repeat(SUMMARY_LENGTH - 1)),
+  shape('a bucket summary one digit long', SUMMARY_DIGEST, ['buckets'], '0'.repeat(SUMMARY_LENGTH + 1)),
+  shape('a bucket summary in capitals', SUMMARY_DIGEST, ['buckets'], 'A'.repeat(SUMMARY_LENGTH)),
+  shape('a bucket summary that is a list', SUMMARY_DIGEST, ['buckets'], [0, 1]),
+  shape('a bucket summary that is null', SUMMARY_DIGEST, ['buckets'], null),
+  shape('covered buckets that are not a list', SUMMARY_DIGEST, ['covers'], 3),
+  shape('a covered bucket past the last', SUMMARY_DIGEST, ['covers', 1], DIGEST_BUCKETS),
+  shape('a negative covered bucket', SUMMARY_DIGEST, ['covers', 0], -1),
+  shape('a fractional covered bucket', SUMMARY_DIGEST, ['covers', 0], 1.5),
+  shape('a covered bucket written as a string', SUMMARY_DIGEST, ['covers', 0], '3'),
+  shape('covered buckets out of order', SUMMARY_DIGEST, ['covers'], [17, 3], 'covers[1]'),
+  shape('a covered bucket listed twice', SUMMARY_DIGEST, ['covers'], [3, 3], 'covers[1]'),
+  shape('more covered buckets than there are', SUMMARY_DIGEST, ['covers'], times(DIGEST_BUCKETS + 1, (i) => i)),
   shape('a state member with a bad peer id', state, ['members', 0, 'peer'], 'x/y'),
   shape('a state advert with a slot of another service', state, ['adverts', 1, 'tasks'], [task('api/1', 'p2', { service: 'web' as ServiceName })], 'adverts[1].tasks[0].slot'),
   shape('state adverts that are an object', state, ['adverts'], {}),

@@ -5,6 +5,7 @@
 
 import fc from 'fast-check'
 import type { Advert, MemberRecord, Message } from '../../../core/protocol/messages.js'
+import { DIGEST_BUCKETS, ROOT_LENGTH, SUMMARY_LENGTH } from '../../../core/protocol/bucket-digest.js'
 import type { Bid } from '../../../core/placement/bid.js'
 import { PEER_ID_PATTERN, SERVICE_NAME_PATTERN, type PeerId, type ServiceName, type SlotId } from '../../../core/placement/ids.js'
 import { TASK_STATES, type TaskView } from '../../../core/placement/view.js'
@@ -85,13 +86,16 @@ export function messageArbitrary(ids: MessageIds = {}): fc.Arbitrary<Message> {
     objectOf({ kind: fc.constant('member' as const), record: recordArb }),
     objectOf({ kind: fc.constant('advert' as const), advert: advertArb }),
     objectOf({ kind: fc.constant('bid' as const), bid: bidArb, slots: rangesArb }),
-    objectOf({
+    fc.record({
       kind: fc.constant('digest' as const),
       members: fc.array(fc.tuple(peerArb, countArb, fc.constantFrom('alive' as const, 'suspect' as const, 'dead' as const, 'left' as const)), { maxLength: 6 }),
       adverts: fc.array(fc.tuple(peerArb, countArb, countArb), { maxLength: 6 }),
       desired: desiredArb,
       reply: fc.boolean(),
-    }),
+      root: fc.stringMatching(new RegExp(`^[0-9a-f]{${ROOT_LENGTH}}$`)),
+      buckets: fc.stringMatching(new RegExp(`^[0-9a-f]{${SUMMARY_LENGTH}}$`)),
+      covers: fc.uniqueArray(fc.integer({ min: 0, max: DIGEST_BUCKETS - 1 }), { maxLength: 8 }).map((buckets) => buckets.sort((a, b) => a - b)),
+    }, { requiredKeys: ['kind', 'members', 'adverts', 'desired', 'reply'], noNullPrototype: true }),
     objectOf({ kind: fc.constant('state' as const), members: fc.array(recordArb, { maxLength: 4 }), adverts: fc.array(advertArb, { maxLength: 2 }) }),
   )
 }

@@ -44,6 +44,7 @@ function runOne(peers: number): void {
     convergeMs: json.convergeMs,
     msgsPerPeerPerSec: json.msgsPerPeerPerSec,
     bytesPerPeerPerSec: json.bytesPerPeerPerSec,
+    messagesByKind: json.messagesByKind,
     violations: json.violations.length,
   }))
 }

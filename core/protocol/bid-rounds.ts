@@ -1,14 +1,16 @@
 // Bid rounds: how this peer takes part in placing a service's unowned slots. Each round has a set of
 // candidates every peer derives alike from the ring of peer ids; the candidates bid, each runs the
 // same auction over the bids it holds and claims what it won. Slots still unowned when the round
-// times out go to a wider round, until every peer is a candidate; from then on rounds back off.
+// times out go to the next round, whose candidates are the next window of the same sequence, as many
+// as before (roundWindow in candidates.ts): a round costs at most k² bids whatever the cluster's size.
+// Once the windows have walked the whole sequence without placing anything, rounds back off.
 // This holds the rounds' state (bids heard, each service's round, bids that came before their spec
 // or before this peer saw their slots open, why slots stay pending); the machine decides when a
 // service needs placing and owns what it claims.
 
 import { auction } from '../placement/auction.js'
 import { computeBid, type Bid } from '../placement/bid.js'
-import { buildRing, candidateCount, candidates, type PeerRing } from '../placement/candidates.js'
+import { buildRing, candidateCount, candidates, roundWindow, type PeerRing, type RoundWindow } from '../placement/candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount } from '../placement/feasibility.js'
 import { replicaSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import { reconcileService } from '../placement/reconcile.js'
@@ -53,6 +55,12 @@ export interface BidRoundsDeps {
   markDirty(service: ServiceName): void
   /** Told of the rounds this peer takes part in and the auctions it runs. */
   readonly observe?: ProtocolObserver
+  /**
+   * Builds the candidate ring from the members (buildRing by default). The ring depends only on the
+   * member set, so peers that see the same members may share one: a test of thousands of peers'
+   * rounds then builds it once, not once per peer.
+   */
+  readonly buildRing?: (peers: readonly PeerId[]) => PeerRing
 }
 
 export interface BidEntry {
@@ -76,20 +84,20 @@ interface AuctionState {
   /** Set when this peer ran the round's auction: the other winners' claims are due by then, not before. */
   claimsDueAt?: number
   /**
-   * Full-width rounds (every peer a candidate) in a row that placed nothing, for backoff. A round
-   * that placed some slots is not one: see progress().
+   * Laps (runs of rounds whose windows together asked every peer) in a row that placed nothing, for
+   * backoff. A lap that placed some slots is not one: see progress().
    */
-  fullWidthRounds: number
+  idleLaps: number
   unowned: number[]
-  /** How many slots were unowned in this peer's view when the current round began. */
-  unownedAtRoundStart: number
+  /** How many slots were unowned in this peer's view when the current lap began. */
+  unownedAtLapStart: number
   pendingSince: number
 }
 
-/** Candidates of the previous round that announce a widened round to its new candidates. */
+/** Candidates of the previous round that announce the next round to the candidates new to it. */
 const ROUND_ANNOUNCERS = 2
 
-/** A bid offering nothing: announces a widened round to the candidates new to it. */
+/** A bid offering nothing: announces a round to the candidates new to it. */
 function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: number): Bid {
   return {
     peer: self.id, service, specHash, round, domain: '', domainCount: 0, existing: 0, offered: 0,
@@ -166,7 +174,7 @@ export class BidRounds {
   /** Rebuilds the ring if membership changed since it was built; called before each reconcile pass. */
   refreshRing(): void {
     if (!this.ringStale) return
-    this.ring = buildRing([...this.deps.reachable(), this.deps.self])
+    this.ring = (this.deps.buildRing ?? buildRing)([...this.deps.reachable(), this.deps.self])
     this.ringStale = false
     this.ringVersion++
   }
@@ -178,7 +186,7 @@ export class BidRounds {
   peerArrived(): void {
     this.stale()
     for (const [service, state] of this.auctions) {
-      state.fullWidthRounds = 0
+      state.idleLaps = 0
       this.deps.markDirty(service)
     }
   }
@@ -186,8 +194,9 @@ export class BidRounds {
   /**
    * Whether this peer has a part in placing the service, and so reconciles it: it runs tasks of it (it
    * may have to stop one), has a global slot of it, is already in its rounds, or would be a candidate
-   * for all its replicas in round 0. Candidate sets are prefixes of one sequence, so a peer outside
-   * that set is outside every smaller one; wider rounds reach it through the bids. This keeps the
+   * for all its replicas in round 0. Round 0's candidates are a prefix of one sequence, so a peer
+   * outside that set is outside every smaller one; later rounds' windows reach it through the bids
+   * (offering ones, or the previous round's announcers'). This keeps the
    * work of one change at O(holders + candidates), not O(N). When no peer can host the service at
    * all, every peer counts itself in, so every peer records it as pending and `peer why` answers
    * anywhere.
@@ -213,7 +222,7 @@ export class BidRounds {
     const want = placementRequest(spec)
     let state = this.auctions.get(spec.name)
     if (state === undefined || state.specHash !== want.specHash) {
-      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, fullWidthRounds: 0, unowned, unownedAtRoundStart: unowned.length, pendingSince: now }
+      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, idleLaps: 0, unowned, unownedAtLapStart: unowned.length, pendingSince: now }
       this.auctions.set(spec.name, state)
       // Bids that arrived before we saw the slots may already be in a later round.
       const known = this.bids.get(spec.name)
@@ -227,44 +236,45 @@ export class BidRounds {
     state.unowned = unowned
     if (state.consideredRound >= state.round) return
     state.consideredRound = state.round
-    const size = this.ring.peers.length
-    const count = candidateCount(unowned.length, size, state.round)
-    const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
+    const chosen = this.window(spec, unowned.length, state.round).candidates
     if (chosen.length === 0) {
       this.recordPending(spec.name, state)
       return
     }
-    if (!chosen.includes(selfId)) return
     const self = cluster.get(selfId)
     if (self === undefined) return
-    const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
-    const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
-    const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
-    const offers = result.ok && result.bid.offered > 0 && !gaveUp
-    this.deps.observe?.({ kind: 'round', service: spec.name, round: state.round, offered: offers, at: now })
     const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
-    if (offers && result.ok) {
-      // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
-      this.recordBid(result.bid, slots, now)
-      state.bidders = chosen
-      // The window is an upper bound: once every candidate's bid is here (some may have come before
-      // our own), the auction runs at once.
-      state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
-      const message: Message = { kind: 'bid', bid: result.bid, slots }
-      for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
-      return
+    if (chosen.includes(selfId)) {
+      const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
+      const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
+      const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
+      const offers = result.ok && result.bid.offered > 0 && !gaveUp
+      this.deps.observe?.({ kind: 'round', service: spec.name, round: state.round, offered: offers, at: now })
+      if (offers && result.ok) {
+        // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
+        this.recordBid(result.bid, slots, now)
+        state.bidders = chosen
+        // The window is an upper bound: once every candidate's bid is here (some may have come before
+        // our own), the auction runs at once.
+        state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
+        const message: Message = { kind: 'bid', bid: result.bid, slots }
+        for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
+        return
+      }
+      if (state.round === 0) {
+        // A first-round candidate that offers nothing says so, so the others need not wait out their
+        // bid window for it. Round 0 is small (slots + log N + 2 candidates); later rounds skip this.
+        const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
+        for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
+        return
+      }
     }
-    if (state.round === 0) {
-      // A first-round candidate that offers nothing says so, so the others need not wait out their
-      // bid window for it. Round 0 is small (slots + log N + 2 candidates); widened rounds skip this.
-      const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
-      for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
-      return
-    }
-    // Offering nothing in a widened round, a candidate may still have to announce the round to the
-    // candidates new to it: they do not reconcile the service until they hear of it. Two announcers
-    // (the first two of the previous round) suffice; sending more would cost N² at full width.
-    const previous = candidates(this.ring, spec.name, candidateCount(unowned.length, size, state.round - 1), this.hostFilter(spec))
+    if (state.round === 0) return
+    // Offering nothing in a later round (or no candidate of it), a candidate of the previous round may
+    // still have to announce the round to the candidates new to it: they do not reconcile the service
+    // until they hear of it. Two announcers (the first two of the previous round) suffice; every
+    // candidate announcing cost N² messages when rounds widened to the whole cluster.
+    const previous = this.window(spec, unowned.length, state.round - 1).candidates
     const position = previous.indexOf(selfId)
     if (position < 0 || position >= ROUND_ANNOUNCERS) return
     const known = new Set(previous)
@@ -285,11 +295,10 @@ export class BidRounds {
       this.stale()
     }
     if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
-      // Another peer widened already: follow it, so candidate sets agree.
+      // Another peer moved to a later round already: follow it, so candidate sets agree.
       this.stale()
       state.round = bid.round
       state.roundStartedAt = now
-      state.unownedAtRoundStart = state.unowned.length
       this.deps.markDirty(bid.service)
     }
   }
@@ -316,20 +325,22 @@ export class BidRounds {
       }
       if (now >= this.nextRoundAt(state)) {
         state.claimsDueAt = undefined
-        // Claims should have arrived by now; what is still unowned goes to a wider round. Rounds
-        // back off only while they place nothing: backoff is for slots no peer can take, and a
-        // full-width round that placed some only left the rest to bidders whose views disagreed
-        // (a bid or a claim still on its way). At ten peers round 0 is already full width, so
-        // counting such a round doubled the wait after every partial round: on real agents an
-        // apply of 100 replicas whose round 0 left a few slots took rounds 1 s, 2 s and 4 s apart,
-        // 7.8 s in all.
-        if (candidateCount(state.unowned.length, this.ring.peers.length, state.round) >= this.ring.peers.length) {
-          state.fullWidthRounds = state.unowned.length < state.unownedAtRoundStart ? 0 : state.fullWidthRounds + 1
+        // Claims should have arrived by now; what is still unowned goes to the next round's window.
+        // Once the windows have asked every peer (a lap; at ten peers round 0 already holds them
+        // all), the slots are recorded as pending with every peer's reason, and rounds back off —
+        // but only while whole laps place nothing: backoff is for slots no peer can take, and a lap
+        // that placed some only left the rest to bidders whose views disagreed (a bid or a claim
+        // still on its way). Counting such a round doubled the wait after every partial round: on
+        // real agents an apply of 100 replicas whose round 0 left a few slots took rounds 1 s, 2 s
+        // and 4 s apart, 7.8 s in all.
+        const spec = this.deps.spec(service)
+        if (spec === undefined || this.window(spec, state.unowned.length, state.round).lapEnds) {
+          state.idleLaps = state.unowned.length < state.unownedAtLapStart ? 0 : state.idleLaps + 1
+          state.unownedAtLapStart = state.unowned.length
           this.recordPending(service, state)
         }
         state.round++
         state.roundStartedAt = now
-        state.unownedAtRoundStart = state.unowned.length
         this.deps.markDirty(service)
       }
     }
@@ -359,8 +370,8 @@ export class BidRounds {
 
   private roundDelayMs(state: AuctionState): number {
     const { config } = this.deps
-    if (state.fullWidthRounds === 0) return config.roundTimeoutMs
-    return Math.min(config.pendingRetryMaxMs, config.roundTimeoutMs * 2 ** state.fullWidthRounds)
+    if (state.idleLaps === 0) return config.roundTimeoutMs
+    return Math.min(config.pendingRetryMaxMs, config.roundTimeoutMs * 2 ** state.idleLaps)
   }
 
   /** Runs the auction over the bids of our round and claims what we won, if it still fits. */
@@ -568,6 +579,11 @@ export class BidRounds {
       }
     }
     return counts
+  }
+
+  /** The candidates of the service's bid round `round` with `unplaced` slots open, and whether they end a lap. */
+  private window(spec: ServiceSpec, unplaced: number, round: number): RoundWindow {
+    return roundWindow(this.ring, spec.name, unplaced, round, this.hostFilter(spec))
   }
 
   /** Peers whose labels and drivers (as their adverts say) allow the service at all. */

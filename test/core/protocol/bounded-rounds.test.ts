@@ -11,9 +11,9 @@ import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import { BidRounds } from '../../../core/protocol/bid-rounds.js'
 import {
-  buildRing, candidateCount, ClusterState, defaultConfig, NO_RESOURCES, roundWindow, type Advert, type Message, type PeerId, type PeerRing,
+  buildRing, candidateCount, candidates, ClusterState, defaultConfig, NO_RESOURCES, roundWindow, type Advert, type Message, type PeerId, type PeerRing,
 } from '../../../core/index.js'
-import { DEFAULT_CAPACITY, p, service } from './harness.js'
+import { Cluster, DEFAULT_CAPACITY, describePlacement, p, service, services } from './harness.js'
 
 interface World {
   readonly ids: readonly PeerId[]
@@ -141,3 +141,34 @@ Bounded('every round sends at most k(k + 1) bids and involves at most k + 2 send
 })
 
 Bounded.run()
+
+const Walk = suite('bid rounds: windows walk the sequence')
+
+// The price of bounded rounds: a slot that only a far peer can take waits for the windows to reach
+// it (here round 4, where 4× widening reached every peer in round 2), instead of asking everyone.
+Walk('a slot only the last peer of its candidate sequence can take is placed there, each round within k(k + 1) bids', () => {
+  const n = 40
+  const names = Array.from({ length: n }, (_, i) => `p${i}`)
+  const far = candidates(buildRing(names.map(p)), 'big', n)[n - 1]!
+  const cluster = new Cluster({
+    peers: names.map((id) => (id === far ? { id, capacity: { cpuMilli: 4000, memoryMiB: 32_768, extended: {} } } : { id })),
+    seed: 3,
+  })
+  cluster.startAll()
+  cluster.runUntil(3_000)
+  assert.ok(cluster.converged())
+  const appliedAt = cluster.now
+  cluster.apply(services({ big: { command: 'serve', replicas: 1, resources: { memory: '16Gi' } } }))
+  const placedAt = cluster.runUntilTrue(() => cluster.placement('big').size > 0, appliedAt + 20_000)
+  assert.ok(placedAt !== undefined, 'placed')
+  assert.equal(describePlacement(cluster.placement('big')), [`big/0@${far}`])
+  // Five rounds of 400 ms: the window holding the last of 40 peers (9 candidates, 9 further a round).
+  assert.ok(placedAt - appliedAt < 8 * cluster.config.roundTimeoutMs, `placed ${placedAt - appliedAt} ms after the apply`)
+  const k = candidateCount(1, n, 0)
+  const perRound = new Map<number, number>()
+  for (const { message } of cluster.messages('bid')) perRound.set(message.bid.round, (perRound.get(message.bid.round) ?? 0) + 1)
+  assert.ok(Math.max(...perRound.keys()) >= 4, `the windows walked: rounds ${[...perRound.keys()]}`)
+  for (const [round, bids] of perRound) assert.ok(bids <= k * (k + 1), `round ${round}: ${bids} bids`)
+})
+
+Walk.run()

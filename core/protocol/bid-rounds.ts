@@ -94,7 +94,7 @@ interface AuctionState {
   pendingSince: number
 }
 
-/** Candidates of the previous round that announce the next round to the candidates new to it. */
+/** Round-0 candidates (the first ones of the sequence) that announce each later round to the candidates new to it. */
 const ROUND_ANNOUNCERS = 2
 
 /** A bid offering nothing: announces a round to the candidates new to it. */
@@ -261,23 +261,28 @@ export class BidRounds {
         for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
         return
       }
-      if (state.round === 0) {
-        // A first-round candidate that offers nothing says so, so the others need not wait out their
-        // bid window for it. Round 0 is small (slots + log N + 2 candidates); later rounds skip this.
-        const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
-        for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
-        return
-      }
+      // A candidate that offers nothing says so, so the others need not wait out their bid window for
+      // it, and a bidder that has every candidate's answer claims all it won, not an even share. Every
+      // round is small (slots + log N + 2 candidates), so this costs at most k² bids; when rounds
+      // widened to the whole cluster, later rounds skipped it, and their bidders, never sure they had
+      // every bid, took one slot each a round (a 50-replica binpack service trickled in for seconds).
+      // Sent to every candidate, it also announces the round to those new to it.
+      const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
+      for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
+      return
     }
     if (state.round === 0) return
-    // Offering nothing in a later round (or no candidate of it), a candidate of the previous round may
-    // still have to announce the round to the candidates new to it: they do not reconcile the service
-    // until they hear of it. Two announcers (the first two of the previous round) suffice; every
-    // candidate announcing cost N² messages when rounds widened to the whole cluster.
-    const previous = this.window(spec, unowned.length, state.round - 1).candidates
-    const position = previous.indexOf(selfId)
+    // No candidate of a later round, this peer may still have to announce the round to the candidates
+    // new to it: they do not reconcile the service until they hear of it, and when no candidate of
+    // the previous round is in this one, no candidate's bid tells them. Two announcers suffice
+    // (every peer announcing cost N² messages when rounds widened to the whole cluster): the first two
+    // of round 0, which reconcile the service from its first round on.
+    // The first two of the previous round would not do: a window often holds none of the round before
+    // it (one open slot moves it by its whole length), so they would be new to the service themselves,
+    // and one lost announcement would leave every later window silent until the windows came round.
+    const position = this.window(spec, unowned.length, 0).candidates.indexOf(selfId)
     if (position < 0 || position >= ROUND_ANNOUNCERS) return
-    const known = new Set(previous)
+    const known = new Set(this.window(spec, unowned.length, state.round - 1).candidates)
     const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
     this.recordBid(message.bid, slots, now)
     for (const peer of chosen) if (!known.has(peer)) this.deps.send(peer, message)
@@ -310,7 +315,7 @@ export class BidRounds {
 
   // --- rounds over time -------------------------------------------------------------------------
 
-  /** Runs the auctions whose bids are in and opens wider rounds where claims did not come. */
+  /** Runs the auctions whose bids are in and opens the next round where claims did not come. */
   progress(now: number): void {
     this.stale()
     const { config } = this.deps
@@ -404,9 +409,10 @@ export class BidRounds {
     // everything the missing bidders would have won: take at most an even share, and leave the rest
     // to the next round, which sees everyone's claims. (A writer whose peers learned of an apply
     // 400–700 ms after it, on a busy host, otherwise claimed 80 of 100 slots for itself.)
-    // A `majority` slot must never start twice: in round 0, where every candidate answers (offering
-    // something or nothing), a bidder without every bid claims nothing and waits for the next round.
-    // Wider rounds hear only from candidates that offer something, so there the even share stands.
+    // A `majority` slot must never start twice: in round 0, whose wait for missing bids is long (see
+    // bidWindowMs), a bidder without every bid claims nothing and waits for the next round. Later
+    // rounds' candidates answer too, but their bidders wait only bidWindowMs (candidates new to a
+    // round hear of it a hop late), so there the even share stands.
     const bidders = state.bidders?.length ?? 0
     const waitForAll = fencedByMajority(spec) && state.consideredRound === 0
     let share = bidders > 0 && !this.allBidsIn(service, state) ? (waitForAll ? 0 : Math.ceil(result.awards.length / bidders)) : Infinity
@@ -436,8 +442,9 @@ export class BidRounds {
    * slot ours would give us, and both start it (the simulator's power-cut sweep found this). So a
    * missing round-0 bid is stood in for by the bid its sender would make from what its advert shows
    * — the same computeBid it runs on its exact resources, so in a settled cluster the same bid — and
-   * what that stand-in wins is left to its sender. Wider rounds hear only from candidates that offer
-   * something, so a missing bid there says nothing and is not predicted.
+   * what that stand-in wins is left to its sender. Later rounds are not predicted: their candidates
+   * answer too, but those new to a round hear of it only from another's bid, so a bid missing there
+   * may not have been made yet, and the even share bounds what its absence costs.
    */
   private predictedBids(service: ServiceName, want: PlacementRequest, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, wanted: number): Bid[] {
     if (state.consideredRound !== 0 || state.bidders === undefined || wanted === 0) return []

@@ -258,7 +258,7 @@ export class BidRounds {
         // our own), the auction runs at once.
         state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
         const message: Message = { kind: 'bid', bid: result.bid, slots }
-        for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
+        for (const peer of this.offerRecipients(spec, unowned.length, state.round, chosen)) if (peer !== selfId) this.deps.send(peer, message)
         return
       }
       // A candidate that offers nothing says so, so the others need not wait out their bid window for
@@ -286,6 +286,23 @@ export class BidRounds {
     const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
     this.recordBid(message.bid, slots, now)
     for (const peer of chosen) if (!known.has(peer)) this.deps.send(peer, message)
+  }
+
+  /**
+   * Who hears an offering bid: the round's candidates and, after round 0, the previous round's too.
+   * Those made the previous round's claims, or heard of them first, and a bidder whose view still
+   * lacks such a claim (the claimer ran its auction late, its advert is on a slow link) would start
+   * the slot a second time; a candidate that sees the slot held answers the bid with the holder's
+   * advert (lagging-bids.ts), and the bidder's last check before claiming sees it. When rounds
+   * widened to every peer, every peer heard the bid; with windows, a power-cut failover in the
+   * simulator started a slot on two survivors when only the round's own window did. At most 2k
+   * peers, so a round still costs O(k²) bids.
+   */
+  private offerRecipients(spec: ServiceSpec, unplaced: number, round: number, chosen: readonly PeerId[]): PeerId[] {
+    if (round === 0) return [...chosen]
+    const recipients = new Set(chosen)
+    for (const peer of this.window(spec, unplaced, round - 1).candidates) recipients.add(peer)
+    return [...recipients]
   }
 
   /** Another peer's bid arrived. */

@@ -26,7 +26,7 @@
 // only one far peer can take still reaches it — and every round costs at most k² bids whatever N is.
 // The first version widened each round 4× up to the whole cluster; a placement wave's leftover slots
 // (bidders whose views disagreed, not slots nobody could take) then cost rounds of N² bids, and the
-// wave's bids grew as N³ (the simulator: 5 M bids at 200 peers). The step is the same on every peer
+// wave's bids grew as N³ (the simulator: 6.5 M bids at 200 peers). The step is the same on every peer
 // whatever its view of the open slots, so windows of different lengths start at one place and the
 // shorter is a prefix of the longer, as candidate sets of one round were before.
 //

@@ -100,12 +100,13 @@ export function candidateCount(unplaced: number, clusterSize: number, round: num
 }
 
 /**
- * How far each bid round's window moves along the candidate sequence: the size of a one-slot round,
- * ⌈log₂(N + 1)⌉ + 3. It does not depend on how many slots a peer sees open, so every peer puts a
- * round's window at the same place.
+ * How far each bid round's window moves along the candidate sequence, from round 2 on: WIDEN_FACTOR
+ * times the size of a one-slot round, ⌈log₂(N + 1)⌉ + 3. It does not depend on how many slots a peer
+ * sees open, so every peer puts a round's window at the same place; and it is never more than a
+ * window's length, so successive windows touch or overlap.
  */
 export function windowStep(clusterSize: number): number {
-  return candidateCount(1, clusterSize, 0)
+  return WIDEN_FACTOR * candidateCount(1, clusterSize, 0)
 }
 
 /** One bid round's candidates: a window of the candidate sequence. */
@@ -121,16 +122,19 @@ export interface RoundWindow {
 }
 
 /**
- * The candidates of bid round `round` for `key` with `unplaced` slots open: the candidateCount(unplaced,
- * N, 0) peers from position round·windowStep(N) of the sequence on, wrapping at its end. A window never
- * holds more than that count, whatever the round and N, so a round's bids stay within its square.
+ * The candidates of bid round `round` for `key` with `unplaced` slots open. Round 0: the first k =
+ * candidateCount(unplaced, N, 0) of the sequence. Round r ≥ 1: the WIDEN_FACTOR·k peers from position
+ * (r − 1)·windowStep(N) on, wrapping at its end — round 1 is the prefix the first version's round 1
+ * was, and a cluster of at most 4k peers is asked whole from round 1 on, as before. A window never
+ * holds more than 4k peers, whatever the round and N, so a round's bids stay within a bound of k.
  * Costs O((round·step + k) log N) up to the ring walk's O(N): only the service's peers compute it.
  */
 export function roundWindow(ring: PeerRing, key: string, unplaced: number, round: number, accept?: (peer: PeerId) => boolean): RoundWindow {
   const size = ring.peers.length
-  const length = candidateCount(unplaced, size, 0)
+  const first = candidateCount(unplaced, size, 0)
+  const length = round <= 0 ? first : WIDEN_FACTOR * first
   const step = windowStep(size)
-  const offset = Math.max(0, round) * step
+  const offset = Math.max(0, round - 1) * step
   // One more than the window needs: a sequence that long shows the window does not reach its end.
   const sequence = candidates(ring, key, offset + length + 1, accept)
   if (sequence.length > offset + length) return { candidates: sequence.slice(offset, offset + length), lapEnds: false }
@@ -144,7 +148,8 @@ export function roundWindow(ring: PeerRing, key: string, unplaced: number, round
   if (total <= length) return { candidates: chosen, lapEnds: true }
   // Counted on the sequence repeated end to end, the window's last position passes a multiple of its
   // length in this round, not in the one before: windows overlap, so only the first to reach the end
-  // ends the lap (the next may reach it too).
+  // ends the lap (the next may reach it too). Rounds 0 and 1 start at 0, so only round 1 can end a
+  // lap there, and it does when it holds the sequence's end (above, or the first branch says no).
   const last = offset + length - 1
   return { candidates: chosen, lapEnds: Math.floor(last / total) > Math.floor((last - step) / total) }
 }

@@ -1,6 +1,7 @@
-// Bid-round windows: each round after the first asks the next window of a service's candidate
-// sequence, as many peers as round 0, instead of 4× more up to the whole cluster. What the rounds rely
-// on: a window never holds more than candidateCount(slots, N, 0) peers whatever the round and N;
+// Bid-round windows: round 1 asks 4× round 0's peers (a prefix, as before), and each later round the
+// next window of that size along a service's candidate sequence, instead of 4× more up to the whole
+// cluster. What the rounds rely on: a window never holds more than 4 × candidateCount(slots, N, 0)
+// peers whatever the round and N;
 // round 0 is the prefix the machines' involvedIn assumes; windows of peers that see different numbers
 // of open slots nest; and the rounds walk the whole sequence, so a slot only one far peer can take
 // still reaches it.
@@ -8,7 +9,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { buildRing, candidateCount, candidates, hash32, peerId, roundWindow, windowStep, type PeerId, type PeerRing } from '../../../core/index.js'
+import { buildRing, candidateCount, candidates, hash32, peerId, roundWindow, WIDEN_FACTOR, windowStep, type PeerId, type PeerRing } from '../../../core/index.js'
 
 const ids = (count: number) => Array.from({ length: count }, (_, i) => peerId(`peer-${i}`))
 const RINGS = new Map<number, PeerRing>([50, 500, 5_000].map((n) => [n, buildRing(ids(n))]))
@@ -19,23 +20,24 @@ const filters = fc.integer({ min: 1, max: 4 }).map((keep) => (peer: PeerId) => h
 
 const Window = suite('roundWindow')
 
-Window('a round asks at most candidateCount(slots, N, 0) distinct admitted peers, whatever the round and N', () => {
+Window('a round asks at most 4 × candidateCount(slots, N, 0) distinct admitted peers (round 0: 1 ×), whatever the round and N', () => {
   fc.assert(fc.property(sizes, keys, fc.integer({ min: 1, max: 60 }), fc.nat(2_000), filters, (n, key, slots, round, accept) => {
     const ring = RINGS.get(n)!
     const { candidates: chosen } = roundWindow(ring, key, slots, round, accept)
-    const bound = candidateCount(slots, n, 0)
+    const bound = (round === 0 ? 1 : WIDEN_FACTOR) * candidateCount(slots, n, 0)
     assert.ok(chosen.length <= bound, `${chosen.length} > ${bound}`)
     assert.is(new Set(chosen).size, chosen.length, 'distinct')
     assert.ok(chosen.every(accept), 'only admitted peers')
-    // The bound is slots + ⌈log₂(N + 1)⌉ + 2: at 5,000 peers one slot's round asks 16, not thousands.
-    assert.ok(bound <= slots + Math.ceil(Math.log2(n + 1)) + 2)
+    // k = slots + ⌈log₂(N + 1)⌉ + 2: at 5,000 peers one slot's round asks at most 64, not thousands.
+    assert.ok(bound <= WIDEN_FACTOR * (slots + Math.ceil(Math.log2(n + 1)) + 2))
   }), { numRuns: 300 })
 })
 
-Window('round 0 is the prefix of the sequence that involvedIn assumes', () => {
+Window('round 0 is the prefix of the sequence that involvedIn assumes, round 1 the prefix 4× as long', () => {
   fc.assert(fc.property(sizes, keys, fc.integer({ min: 1, max: 60 }), filters, (n, key, slots, accept) => {
     const ring = RINGS.get(n)!
     assert.equal(roundWindow(ring, key, slots, 0, accept).candidates, candidates(ring, key, candidateCount(slots, n, 0), accept))
+    assert.equal(roundWindow(ring, key, slots, 1, accept).candidates, candidates(ring, key, WIDEN_FACTOR * candidateCount(slots, n, 0), accept))
   }), { numRuns: 100 })
 })
 

@@ -121,12 +121,9 @@ export interface RoundWindow {
 }
 
 /**
- * The candidates of bid round `round` for `key` with `unplaced` slots open: the k = candidateCount(
- * unplaced, N, 0) peers from position round·windowStep(N) of the sequence on, wrapping at its end.
- * After round 0, a sequence of at most WIDEN_FACTOR·k peers is asked whole, as 4× widening asked it
- * in round 1: a round of all of them costs no more than a round of 4k, and a slot with one place to
- * go (a maxPerNode service on every peer but one) is not left to wait for the windows. So a round
- * never holds more than 4k peers, whatever the round and N, and its bids stay within a bound of k.
+ * The candidates of bid round `round` for `key` with `unplaced` slots open: the candidateCount(unplaced,
+ * N, 0) peers from position round·windowStep(N) of the sequence on, wrapping at its end. A window never
+ * holds more than that count, whatever the round and N, so a round's bids stay within its square.
  * Costs O((round·step + k) log N) up to the ring walk's O(N): only the service's peers compute it.
  */
 export function roundWindow(ring: PeerRing, key: string, unplaced: number, round: number, accept?: (peer: PeerId) => boolean): RoundWindow {
@@ -134,21 +131,17 @@ export function roundWindow(ring: PeerRing, key: string, unplaced: number, round
   const length = candidateCount(unplaced, size, 0)
   const step = windowStep(size)
   const offset = Math.max(0, round) * step
-  // A small sequence is asked whole after round 0.
-  const whole = round > 0 ? WIDEN_FACTOR * length : 0
   // One more than the window needs: a sequence that long shows the window does not reach its end.
-  const sequence = candidates(ring, key, Math.max(offset + length, whole) + 1, accept)
-  if (sequence.length > Math.max(offset + length, whole)) return { candidates: sequence.slice(offset, offset + length), lapEnds: false }
-  // The window reaches the sequence's end and wraps to its start, or the sequence is small. A window
-  // as long as the sequence holds all of it, still from the same place, so a shorter window (a peer
-  // that sees fewer slots open) stays its prefix.
+  const sequence = candidates(ring, key, offset + length + 1, accept)
+  if (sequence.length > offset + length) return { candidates: sequence.slice(offset, offset + length), lapEnds: false }
+  // The window reaches the sequence's end and wraps to its start. A window as long as the sequence
+  // holds all of it, still from the same place, so a shorter window stays its prefix.
   const total = sequence.length
   if (total === 0) return { candidates: [], lapEnds: true }
   const start = offset % total
-  const count = total <= whole ? total : Math.min(length, total)
   const chosen: PeerId[] = []
-  for (let i = 0; i < count; i++) chosen.push(sequence[(start + i) % total]!)
-  if (total <= Math.max(length, whole)) return { candidates: chosen, lapEnds: true }
+  for (let i = 0; i < Math.min(length, total); i++) chosen.push(sequence[(start + i) % total]!)
+  if (total <= length) return { candidates: chosen, lapEnds: true }
   // Counted on the sequence repeated end to end, the window's last position passes a multiple of its
   // length in this round, not in the one before: windows overlap, so only the first to reach the end
   // ends the lap (the next may reach it too).

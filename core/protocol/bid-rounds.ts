@@ -2,7 +2,8 @@
 // candidates every peer derives alike from the ring of peer ids; the candidates bid, each runs the
 // same auction over the bids it holds and claims what it won. Slots still unowned when the round
 // times out go to the next round, whose candidates are the next window of the same sequence, as many
-// as before (roundWindow in candidates.ts): a round costs at most k² bids whatever the cluster's size.
+// as before (roundWindow in candidates.ts): a round costs O(k²) bids (at most k(2k + 1)) whatever
+// the cluster's size.
 // Once the windows have walked the whole sequence without placing anything, rounds back off.
 // This holds the rounds' state (bids heard, each service's round, bids that came before their spec
 // or before this peer saw their slots open, why slots stay pending); the machine decides when a
@@ -196,7 +197,7 @@ export class BidRounds {
    * may have to stop one), has a global slot of it, is already in its rounds, or would be a candidate
    * for all its replicas in round 0. Round 0's candidates are a prefix of one sequence, so a peer
    * outside that set is outside every smaller one; later rounds' windows reach it through the bids
-   * (offering ones, or the previous round's announcers'). This keeps the
+   * (the other candidates', or round 0's first two announcing the round). This keeps the
    * work of one change at O(holders + candidates), not O(N). When no peer can host the service at
    * all, every peer counts itself in, so every peer records it as pending and `peer why` answers
    * anywhere.

@@ -47,6 +47,7 @@ function runOne(peers: number, seed: number): void {
     convergeMs: json.convergeMs,
     msgsPerPeerPerSec: json.msgsPerPeerPerSec,
     bytesPerPeerPerSec: json.bytesPerPeerPerSec,
+    messagesByKind: json.messagesByKind,
     violations: json.violations.length,
   }))
 }

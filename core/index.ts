@@ -64,6 +64,8 @@ export {
   type ReconcileInput,
   type ReconcileResult,
   reconcileService,
+  roundWindow,
+  type RoundWindow,
   type Rejection,
   REJECTION_TEXT,
   type RejectionCount,
@@ -93,6 +95,7 @@ export {
   VIRTUAL_POINTS,
   type WaitAction,
   WIDEN_FACTOR,
+  windowStep,
 } from './placement/index.js'
 export {
   type ComposeOptions,

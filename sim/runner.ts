@@ -75,6 +75,11 @@ export interface SimMetrics {
   readonly duplicateSlotMs: number
   readonly msgsPerPeerPerSec: number
   readonly bytesPerPeerPerSec: number
+  /**
+   * Deliveries over the whole run by message kind (a broadcast counts once per peer it reaches; an
+   * anti-entropy sync as its digest and state): where the traffic goes as the cluster grows.
+   */
+  readonly messagesByKind: Readonly<Record<string, number>>
   readonly cpuUtilisation: number
   readonly memoryUtilisation: number
   readonly events: number
@@ -194,6 +199,7 @@ export class Simulation {
   private readonly currentSpecs = new Map<string, ServiceSpec>()
   private replicasApplied = 0
   private messages = 0
+  private readonly messagesByKind = new Map<string, number>()
   private bytes = 0
   private changeIds = 0
   private convergedAtMs = -1
@@ -443,7 +449,7 @@ export class Simulation {
           if (to === undefined) break
           const size = messageBytes(output.message)
           for (const delay of this.network.deliveryDelays(peer.id, output.to)) {
-            this.count(size)
+            this.count(output.message.kind, size)
             this.queue.push(now + delay, { t: 'deliver', to, from: peer.id, message: output.message, life: this.peers[to]!.life })
           }
           break
@@ -454,7 +460,7 @@ export class Simulation {
           let n = 0
           for (let i = 0; i < this.peers.length; i++) if (i !== index && this.peers[i]!.machine !== undefined) recipients[n++] = i
           const reached = this.fanOut(index, recipients.subarray(0, n), { kind: 'message', from: peer.id, message: output.message }, now)
-          this.count(size, reached)
+          this.count(output.message.kind, size, reached)
           break
         }
         case 'start-task': {
@@ -484,8 +490,8 @@ export class Simulation {
           const there = this.network.deliveryDelays(peer.id, output.peer)
           const back = this.network.deliveryDelays(output.peer, peer.id)
           if (there.length === 0 || back.length === 0) break
-          this.count(256)
-          this.count(256)
+          this.count('sync', 256)
+          this.count('sync', 256)
           this.queue.push(now + there[0]! + back[0]!, { t: 'sync', a: index, b: other, lifeA: peer.life, lifeB: this.peers[other]!.life })
           break
         }
@@ -653,9 +659,10 @@ export class Simulation {
 
   // --- observation ----------------------------------------------------------------------------
 
-  /** Counts `copies` deliveries of a message of `bytes`. */
-  private count(bytes: number, copies = 1): void {
+  /** Counts `copies` deliveries of a message of `kind` and `bytes`. */
+  private count(kind: string, bytes: number, copies = 1): void {
     this.messages += copies
+    this.messagesByKind.set(kind, (this.messagesByKind.get(kind) ?? 0) + copies)
     this.bytes += bytes * copies
   }
 
@@ -804,6 +811,7 @@ export class Simulation {
         duplicateSlotMs: Object.values(duplicates).reduce((sum, ms) => sum + ms, 0),
         msgsPerPeerPerSec: round(this.messages / this.peers.length / seconds, 2),
         bytesPerPeerPerSec: Math.round(this.bytes / this.peers.length / seconds),
+        messagesByKind: Object.fromEntries([...this.messagesByKind].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
         cpuUtilisation: cpuCapacity === 0 ? 0 : round(cpu / cpuCapacity, 4),
         memoryUtilisation: memoryCapacity === 0 ? 0 : round(memory / memoryCapacity, 4),
         events: this.events,

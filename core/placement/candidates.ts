@@ -18,9 +18,20 @@
 //
 // Size: k = (slots to place) + ⌈log₂ N⌉ + 2 — one candidate per slot so spread can give each its own
 // peer, plus Nomad-style log N for a choice of the emptiest, even for one slot. Every candidate sends
-// its bid to every other, so a round costs k² messages: k stays as small as choice allows. When the candidates cannot take every slot the
-// round widens k by 4× until it covers the whole cluster, so a slot that fits anywhere is eventually
-// placed, while the common case stays O(k).
+// its bid to every other, so a round costs k² messages: k stays as small as choice allows.
+//
+// Later bid rounds (roundWindow) keep that size and move along the sequence instead of growing: round
+// r asks the k peers from position r·s on (s = ⌈log₂ N⌉ + 3, the size of a one-slot round), wrapping
+// at the end. Successive windows overlap or touch, so the rounds walk the whole sequence — a slot that
+// only one far peer can take still reaches it — and every round costs at most k² bids whatever N is.
+// The first version widened each round 4× up to the whole cluster; a placement wave's leftover slots
+// (bidders whose views disagreed, not slots nobody could take) then cost rounds of N² bids, and the
+// wave's bids grew as N³ (the simulator: 6.5 M bids at 200 peers). The step is the same on every peer
+// whatever its view of the open slots, so windows of different lengths start at one place and the
+// shorter is a prefix of the longer, as candidate sets of one round were before.
+//
+// The planner (plan.ts) and the simulator's fill model still widen 4×: they ask which peers could
+// take a service at all and send no messages, so their rounds cost nothing to widen.
 
 import { hash32 } from '../hash.js'
 import { compareStrings, type PeerId } from './ids.js'
@@ -47,7 +58,7 @@ export const VIRTUAL_POINTS = 16
 /** Owners are packed below 2^21 in ring construction. */
 const OWNER_LIMIT = 2 ** 21
 
-/** Widening factor per round. */
+/** Widening factor per round of the planner and the simulator's fill model (not of bid rounds: roundWindow). */
 export const WIDEN_FACTOR = 4
 
 export function buildRing(peers: readonly PeerId[]): PeerRing {
@@ -86,6 +97,56 @@ export function candidateCount(unplaced: number, clusterSize: number, round: num
   const base = Math.max(1, unplaced) + Math.ceil(Math.log2(clusterSize + 1)) + 2
   const widened = base * WIDEN_FACTOR ** Math.max(0, round)
   return Math.min(clusterSize, widened)
+}
+
+/**
+ * How far each bid round's window moves along the candidate sequence: the size of a one-slot round,
+ * ⌈log₂(N + 1)⌉ + 3. It does not depend on how many slots a peer sees open, so every peer puts a
+ * round's window at the same place.
+ */
+export function windowStep(clusterSize: number): number {
+  return candidateCount(1, clusterSize, 0)
+}
+
+/** One bid round's candidates: a window of the candidate sequence. */
+export interface RoundWindow {
+  /** The round's candidates, in sequence order; round 0's are the first candidateCount of the sequence. */
+  readonly candidates: PeerId[]
+  /**
+   * Whether the window holds the sequence's last peer: a lap is over. The windows from the previous
+   * such round to this one (both included; the previous one's wrapped part held the sequence's
+   * start) have then asked every peer the filter admits.
+   */
+  readonly lapEnds: boolean
+}
+
+/**
+ * The candidates of bid round `round` for `key` with `unplaced` slots open: the candidateCount(unplaced,
+ * N, 0) peers from position round·windowStep(N) of the sequence on, wrapping at its end. A window never
+ * holds more than that count, whatever the round and N, so a round's bids stay within its square.
+ * Costs O((round·step + k) log N) up to the ring walk's O(N): only the service's peers compute it.
+ */
+export function roundWindow(ring: PeerRing, key: string, unplaced: number, round: number, accept?: (peer: PeerId) => boolean): RoundWindow {
+  const size = ring.peers.length
+  const length = candidateCount(unplaced, size, 0)
+  const step = windowStep(size)
+  const offset = Math.max(0, round) * step
+  // One more than the window needs: a sequence that long shows the window does not reach its end.
+  const sequence = candidates(ring, key, offset + length + 1, accept)
+  if (sequence.length > offset + length) return { candidates: sequence.slice(offset, offset + length), lapEnds: false }
+  // The window reaches the sequence's end and wraps to its start. A window as long as the sequence
+  // holds all of it, still from the same place, so a shorter window stays its prefix.
+  const total = sequence.length
+  if (total === 0) return { candidates: [], lapEnds: true }
+  const start = offset % total
+  const chosen: PeerId[] = []
+  for (let i = 0; i < Math.min(length, total); i++) chosen.push(sequence[(start + i) % total]!)
+  if (total <= length) return { candidates: chosen, lapEnds: true }
+  // Counted on the sequence repeated end to end, the window's last position passes a multiple of its
+  // length in this round, not in the one before: windows overlap, so only the first to reach the end
+  // ends the lap (the next may reach it too).
+  const last = offset + length - 1
+  return { candidates: chosen, lapEnds: Math.floor(last / total) > Math.floor((last - step) / total) }
 }
 
 /**

@@ -54,8 +54,11 @@ export {
   candidates,
   isCandidate,
   type PeerRing,
+  roundWindow,
+  type RoundWindow,
   VIRTUAL_POINTS,
   WIDEN_FACTOR,
+  windowStep,
 } from './candidates.js'
 export {
   type Bid,

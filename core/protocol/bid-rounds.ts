@@ -1,14 +1,17 @@
 // Bid rounds: how this peer takes part in placing a service's unowned slots. Each round has a set of
 // candidates every peer derives alike from the ring of peer ids; the candidates bid, each runs the
 // same auction over the bids it holds and claims what it won. Slots still unowned when the round
-// times out go to a wider round, until every peer is a candidate; from then on rounds back off.
+// times out go to the next round, whose candidates are the next window of the same sequence, as many
+// as before (roundWindow in candidates.ts): a round costs O(k²) bids (at most k(2k + 1)) whatever
+// the cluster's size.
+// Once the windows have walked the whole sequence without placing anything, rounds back off.
 // This holds the rounds' state (bids heard, each service's round, bids that came before their spec
 // or before this peer saw their slots open, why slots stay pending); the machine decides when a
 // service needs placing and owns what it claims.
 
 import { auction } from '../placement/auction.js'
 import { computeBid, type Bid } from '../placement/bid.js'
-import { buildRing, candidateCount, candidates, type PeerRing } from '../placement/candidates.js'
+import { buildRing, candidateCount, candidates, roundWindow, type PeerRing, type RoundWindow } from '../placement/candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount } from '../placement/feasibility.js'
 import { replicaSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import { reconcileService } from '../placement/reconcile.js'
@@ -53,6 +56,12 @@ export interface BidRoundsDeps {
   markDirty(service: ServiceName): void
   /** Told of the rounds this peer takes part in and the auctions it runs. */
   readonly observe?: ProtocolObserver
+  /**
+   * Builds the candidate ring from the members (buildRing by default). The ring depends only on the
+   * member set, so peers that see the same members may share one: a test of thousands of peers'
+   * rounds then builds it once, not once per peer.
+   */
+  readonly buildRing?: (peers: readonly PeerId[]) => PeerRing
 }
 
 export interface BidEntry {
@@ -76,20 +85,20 @@ interface AuctionState {
   /** Set when this peer ran the round's auction: the other winners' claims are due by then, not before. */
   claimsDueAt?: number
   /**
-   * Full-width rounds (every peer a candidate) in a row that placed nothing, for backoff. A round
-   * that placed some slots is not one: see progress().
+   * Laps (runs of rounds whose windows together asked every peer) in a row that placed nothing, for
+   * backoff. A lap that placed some slots is not one: see progress().
    */
-  fullWidthRounds: number
+  idleLaps: number
   unowned: number[]
-  /** How many slots were unowned in this peer's view when the current round began. */
-  unownedAtRoundStart: number
+  /** How many slots were unowned in this peer's view when the current lap began. */
+  unownedAtLapStart: number
   pendingSince: number
 }
 
-/** Candidates of the previous round that announce a widened round to its new candidates. */
+/** Round-0 candidates (the first ones of the sequence) that announce each later round to the candidates new to it. */
 const ROUND_ANNOUNCERS = 2
 
-/** A bid offering nothing: announces a widened round to the candidates new to it. */
+/** A bid offering nothing: announces a round to the candidates new to it. */
 function zeroBid(self: PeerView, service: ServiceName, specHash: string, round: number): Bid {
   return {
     peer: self.id, service, specHash, round, domain: '', domainCount: 0, existing: 0, offered: 0,
@@ -166,7 +175,7 @@ export class BidRounds {
   /** Rebuilds the ring if membership changed since it was built; called before each reconcile pass. */
   refreshRing(): void {
     if (!this.ringStale) return
-    this.ring = buildRing([...this.deps.reachable(), this.deps.self])
+    this.ring = (this.deps.buildRing ?? buildRing)([...this.deps.reachable(), this.deps.self])
     this.ringStale = false
     this.ringVersion++
   }
@@ -178,7 +187,7 @@ export class BidRounds {
   peerArrived(): void {
     this.stale()
     for (const [service, state] of this.auctions) {
-      state.fullWidthRounds = 0
+      state.idleLaps = 0
       this.deps.markDirty(service)
     }
   }
@@ -186,8 +195,9 @@ export class BidRounds {
   /**
    * Whether this peer has a part in placing the service, and so reconciles it: it runs tasks of it (it
    * may have to stop one), has a global slot of it, is already in its rounds, or would be a candidate
-   * for all its replicas in round 0. Candidate sets are prefixes of one sequence, so a peer outside
-   * that set is outside every smaller one; wider rounds reach it through the bids. This keeps the
+   * for all its replicas in round 0. Round 0's candidates are a prefix of one sequence, so a peer
+   * outside that set is outside every smaller one; later rounds' windows reach it through the bids
+   * (the other candidates', or round 0's first two announcing the round). This keeps the
    * work of one change at O(holders + candidates), not O(N). When no peer can host the service at
    * all, every peer counts itself in, so every peer records it as pending and `peer why` answers
    * anywhere.
@@ -213,7 +223,7 @@ export class BidRounds {
     const want = placementRequest(spec)
     let state = this.auctions.get(spec.name)
     if (state === undefined || state.specHash !== want.specHash) {
-      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, fullWidthRounds: 0, unowned, unownedAtRoundStart: unowned.length, pendingSince: now }
+      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, idleLaps: 0, unowned, unownedAtLapStart: unowned.length, pendingSince: now }
       this.auctions.set(spec.name, state)
       // Bids that arrived before we saw the slots may already be in a later round.
       const known = this.bids.get(spec.name)
@@ -227,50 +237,73 @@ export class BidRounds {
     state.unowned = unowned
     if (state.consideredRound >= state.round) return
     state.consideredRound = state.round
-    const size = this.ring.peers.length
-    const count = candidateCount(unowned.length, size, state.round)
-    const chosen = candidates(this.ring, spec.name, count, this.hostFilter(spec))
+    const chosen = this.window(spec, unowned.length, state.round).candidates
     if (chosen.length === 0) {
       this.recordPending(spec.name, state)
       return
     }
-    if (!chosen.includes(selfId)) return
     const self = cluster.get(selfId)
     if (self === undefined) return
-    const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
-    const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
-    const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
-    const offers = result.ok && result.bid.offered > 0 && !gaveUp
-    this.deps.observe?.({ kind: 'round', service: spec.name, round: state.round, offered: offers, at: now })
     const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
-    if (offers && result.ok) {
-      // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
-      this.recordBid(result.bid, slots, now)
-      state.bidders = chosen
-      // The window is an upper bound: once every candidate's bid is here (some may have come before
-      // our own), the auction runs at once.
-      state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
-      const message: Message = { kind: 'bid', bid: result.bid, slots }
-      for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
-      return
-    }
-    if (state.round === 0) {
-      // A first-round candidate that offers nothing says so, so the others need not wait out their
-      // bid window for it. Round 0 is small (slots + log N + 2 candidates); widened rounds skip this.
+    if (chosen.includes(selfId)) {
+      const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
+      const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
+      const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
+      const offers = result.ok && result.bid.offered > 0 && !gaveUp
+      this.deps.observe?.({ kind: 'round', service: spec.name, round: state.round, offered: offers, at: now })
+      if (offers && result.ok) {
+        // A bid names at most maxSlotRanges runs of slots; the rest wait for a later round.
+        this.recordBid(result.bid, slots, now)
+        state.bidders = chosen
+        // The window is an upper bound: once every candidate's bid is here (some may have come before
+        // our own), the auction runs at once.
+        state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
+        const message: Message = { kind: 'bid', bid: result.bid, slots }
+        for (const peer of this.offerRecipients(spec, unowned.length, state.round, chosen)) if (peer !== selfId) this.deps.send(peer, message)
+        return
+      }
+      // A candidate that offers nothing says so, so the others need not wait out their bid window for
+      // it, and a bidder that has every candidate's answer claims all it won, not an even share. Every
+      // round is small (slots + log N + 2 candidates), so this costs at most k² bids; when rounds
+      // widened to the whole cluster, later rounds skipped it, and their bidders, never sure they had
+      // every bid, took one slot each a round (a 50-replica binpack service trickled in for seconds).
+      // Sent to every candidate, it also announces the round to those new to it.
       const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
       for (const peer of chosen) if (peer !== selfId) this.deps.send(peer, message)
       return
     }
-    // Offering nothing in a widened round, a candidate may still have to announce the round to the
-    // candidates new to it: they do not reconcile the service until they hear of it. Two announcers
-    // (the first two of the previous round) suffice; sending more would cost N² at full width.
-    const previous = candidates(this.ring, spec.name, candidateCount(unowned.length, size, state.round - 1), this.hostFilter(spec))
-    const position = previous.indexOf(selfId)
+    if (state.round === 0) return
+    // No candidate of a later round, this peer may still have to announce the round to the candidates
+    // new to it: they do not reconcile the service until they hear of it, and when no candidate of
+    // the previous round is in this one, no candidate's bid tells them. Two announcers suffice
+    // (every peer announcing cost N² messages when rounds widened to the whole cluster): the first two
+    // of round 0, which reconcile the service from its first round on.
+    // The first two of the previous round would not do: a window often holds none of the round before
+    // it (one open slot moves it by its whole length), so they would be new to the service themselves,
+    // and one lost announcement would leave every later window silent until the windows came round.
+    const position = this.window(spec, unowned.length, 0).candidates.indexOf(selfId)
     if (position < 0 || position >= ROUND_ANNOUNCERS) return
-    const known = new Set(previous)
+    const known = new Set(this.window(spec, unowned.length, state.round - 1).candidates)
     const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
     this.recordBid(message.bid, slots, now)
     for (const peer of chosen) if (!known.has(peer)) this.deps.send(peer, message)
+  }
+
+  /**
+   * Who hears an offering bid: the round's candidates and, after round 0, the previous round's too.
+   * Those made the previous round's claims, or heard of them first, and a bidder whose view still
+   * lacks such a claim (the claimer ran its auction late, its advert is on a slow link) would start
+   * the slot a second time; a candidate that sees the slot held answers the bid with the holder's
+   * advert (lagging-bids.ts), and the bidder's last check before claiming sees it. When rounds
+   * widened to every peer, every peer heard the bid; with windows, a power-cut failover in the
+   * simulator started a slot on two survivors when only the round's own window did. At most 2k
+   * peers, so a round still costs O(k²) bids.
+   */
+  private offerRecipients(spec: ServiceSpec, unplaced: number, round: number, chosen: readonly PeerId[]): PeerId[] {
+    if (round === 0) return [...chosen]
+    const recipients = new Set(chosen)
+    for (const peer of this.window(spec, unplaced, round - 1).candidates) recipients.add(peer)
+    return [...recipients]
   }
 
   /** Another peer's bid arrived. */
@@ -285,11 +318,10 @@ export class BidRounds {
       this.stale()
     }
     if (state !== undefined && state.specHash === bid.specHash && bid.round > state.round) {
-      // Another peer widened already: follow it, so candidate sets agree.
+      // Another peer moved to a later round already: follow it, so candidate sets agree.
       this.stale()
       state.round = bid.round
       state.roundStartedAt = now
-      state.unownedAtRoundStart = state.unowned.length
       this.deps.markDirty(bid.service)
     }
   }
@@ -301,7 +333,7 @@ export class BidRounds {
 
   // --- rounds over time -------------------------------------------------------------------------
 
-  /** Runs the auctions whose bids are in and opens wider rounds where claims did not come. */
+  /** Runs the auctions whose bids are in and opens the next round where claims did not come. */
   progress(now: number): void {
     this.stale()
     const { config } = this.deps
@@ -316,20 +348,22 @@ export class BidRounds {
       }
       if (now >= this.nextRoundAt(state)) {
         state.claimsDueAt = undefined
-        // Claims should have arrived by now; what is still unowned goes to a wider round. Rounds
-        // back off only while they place nothing: backoff is for slots no peer can take, and a
-        // full-width round that placed some only left the rest to bidders whose views disagreed
-        // (a bid or a claim still on its way). At ten peers round 0 is already full width, so
-        // counting such a round doubled the wait after every partial round: on real agents an
-        // apply of 100 replicas whose round 0 left a few slots took rounds 1 s, 2 s and 4 s apart,
-        // 7.8 s in all.
-        if (candidateCount(state.unowned.length, this.ring.peers.length, state.round) >= this.ring.peers.length) {
-          state.fullWidthRounds = state.unowned.length < state.unownedAtRoundStart ? 0 : state.fullWidthRounds + 1
+        // Claims should have arrived by now; what is still unowned goes to the next round's window.
+        // Once the windows have asked every peer (a lap; at ten peers round 0 already holds them
+        // all), the slots are recorded as pending with every peer's reason, and rounds back off —
+        // but only while whole laps place nothing: backoff is for slots no peer can take, and a lap
+        // that placed some only left the rest to bidders whose views disagreed (a bid or a claim
+        // still on its way). Counting such a round doubled the wait after every partial round: on
+        // real agents an apply of 100 replicas whose round 0 left a few slots took rounds 1 s, 2 s
+        // and 4 s apart, 7.8 s in all.
+        const spec = this.deps.spec(service)
+        if (spec === undefined || this.window(spec, state.unowned.length, state.round).lapEnds) {
+          state.idleLaps = state.unowned.length < state.unownedAtLapStart ? 0 : state.idleLaps + 1
+          state.unownedAtLapStart = state.unowned.length
           this.recordPending(service, state)
         }
         state.round++
         state.roundStartedAt = now
-        state.unownedAtRoundStart = state.unowned.length
         this.deps.markDirty(service)
       }
     }
@@ -359,8 +393,8 @@ export class BidRounds {
 
   private roundDelayMs(state: AuctionState): number {
     const { config } = this.deps
-    if (state.fullWidthRounds === 0) return config.roundTimeoutMs
-    return Math.min(config.pendingRetryMaxMs, config.roundTimeoutMs * 2 ** state.fullWidthRounds)
+    if (state.idleLaps === 0) return config.roundTimeoutMs
+    return Math.min(config.pendingRetryMaxMs, config.roundTimeoutMs * 2 ** state.idleLaps)
   }
 
   /** Runs the auction over the bids of our round and claims what we won, if it still fits. */
@@ -393,9 +427,10 @@ export class BidRounds {
     // everything the missing bidders would have won: take at most an even share, and leave the rest
     // to the next round, which sees everyone's claims. (A writer whose peers learned of an apply
     // 400–700 ms after it, on a busy host, otherwise claimed 80 of 100 slots for itself.)
-    // A `majority` slot must never start twice: in round 0, where every candidate answers (offering
-    // something or nothing), a bidder without every bid claims nothing and waits for the next round.
-    // Wider rounds hear only from candidates that offer something, so there the even share stands.
+    // A `majority` slot must never start twice: in round 0, whose wait for missing bids is long (see
+    // bidWindowMs), a bidder without every bid claims nothing and waits for the next round. Later
+    // rounds' candidates answer too, but their bidders wait only bidWindowMs (candidates new to a
+    // round hear of it a hop late), so there the even share stands.
     const bidders = state.bidders?.length ?? 0
     const waitForAll = fencedByMajority(spec) && state.consideredRound === 0
     let share = bidders > 0 && !this.allBidsIn(service, state) ? (waitForAll ? 0 : Math.ceil(result.awards.length / bidders)) : Infinity
@@ -425,8 +460,9 @@ export class BidRounds {
    * slot ours would give us, and both start it (the simulator's power-cut sweep found this). So a
    * missing round-0 bid is stood in for by the bid its sender would make from what its advert shows
    * — the same computeBid it runs on its exact resources, so in a settled cluster the same bid — and
-   * what that stand-in wins is left to its sender. Wider rounds hear only from candidates that offer
-   * something, so a missing bid there says nothing and is not predicted.
+   * what that stand-in wins is left to its sender. Later rounds are not predicted: their candidates
+   * answer too, but those new to a round hear of it only from another's bid, so a bid missing there
+   * may not have been made yet, and the even share bounds what its absence costs.
    */
   private predictedBids(service: ServiceName, want: PlacementRequest, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, wanted: number): Bid[] {
     if (state.consideredRound !== 0 || state.bidders === undefined || wanted === 0) return []
@@ -568,6 +604,11 @@ export class BidRounds {
       }
     }
     return counts
+  }
+
+  /** The candidates of the service's bid round `round` with `unplaced` slots open, and whether they end a lap. */
+  private window(spec: ServiceSpec, unplaced: number, round: number): RoundWindow {
+    return roundWindow(this.ring, spec.name, unplaced, round, this.hostFilter(spec))
   }
 
   /** Peers whose labels and drivers (as their adverts say) allow the service at all. */

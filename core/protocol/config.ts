@@ -49,8 +49,8 @@ export interface MachineConfig {
    */
   readonly bidWindowMs: number
   /**
-   * How long after a round starts its claims must have arrived before peers widen the candidate set
-   * and bid again: bid window plus broadcast of the claims.
+   * How long after a round starts its claims must have arrived before peers move to the next
+   * round's candidates and bid again: bid window plus broadcast of the claims.
    */
   readonly roundTimeoutMs: number
   /** Longest wait between bid rounds for slots no peer can take; rounds back off exponentially to this. */
@@ -144,8 +144,9 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
  * without it, this peer's auction differs from those of the peers that have it, and two peers claim
  * the same slot (power-cut failovers in the simulator, half the peers on links 100× the LAN's, p99
  * 300 ms: test/sim/failover.test.ts). The wait ends where a round's claims are due anyway, so a
- * silent candidate costs no extra round. Wider rounds hear only from candidates that
- * offer something, so there a missing bid may be one never sent: they keep bidWindowMs.
+ * silent candidate costs no extra round. Later rounds keep bidWindowMs: their candidates answer
+ * too, but those new to a round hear of it only from another's bid, a hop later, and a bid missing
+ * there costs at most the even share its bidder leaves unclaimed (bid-rounds.ts).
  */
 export function bidWindowMs(config: MachineConfig, round: number): number {
   return round === 0 ? Math.max(config.bidWindowMs, config.roundTimeoutMs - config.bidWindowMs) : config.bidWindowMs

@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander'
 import { join } from 'node:path'
-import { CONTROL_SOCKET_FILE, defaultDataDir } from '../node/agent/data-dir-location.js'
+import { CONTROL_SOCKET_FILE, defaultDataDir } from '../node/agent/client.js'
 import {
   ControlClientError,
   controlRequest,

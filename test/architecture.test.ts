@@ -6,7 +6,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -99,7 +99,9 @@ layering('every top-level folder of source code has a place in the layering', ()
 
 /**
  * Units with a public face (their index.ts): code outside a unit imports it only through that face,
- * so what a folder offers is written down in one place. Tests and benchmarks may reach inside.
+ * so what a folder offers is written down in one place. Tests and benchmarks may reach inside. A
+ * unit may have a second, light face, client.ts: what short-lived CLI commands need of it, loading
+ * no package (checked below), so that `peer status` does not start by loading libp2p and Automerge.
  */
 const UNITS = ['core', 'io', 'crdt', 'p2p', 'sim', 'node/agent', 'node/runtime', 'node/control', 'node/discovery'] as const
 
@@ -118,7 +120,7 @@ layering('code outside a unit imports it only through its index.ts, which names 
         const target = resolve(dirname(file), specifier).replace(/\.js$/, '.ts')
         const unit = unitOf(target)
         if (unit === undefined || unit === own) continue
-        if (target !== join(root, unit, 'index.ts')) problems.push(`${relative(root, file)} imports ${specifier}, inside ${unit}/`)
+        if (target !== join(root, unit, 'index.ts') && target !== join(root, unit, 'client.ts')) problems.push(`${relative(root, file)} imports ${specifier}, inside ${unit}/`)
       }
     }
   }
@@ -126,6 +128,37 @@ layering('code outside a unit imports it only through its index.ts, which names 
     for (const file of sourceFiles(unit).filter((path) => path.endsWith('/index.ts'))) {
       if (/^export \*/m.test(readFileSync(file, 'utf8'))) problems.push(`${relative(root, file)} re-exports with export *`)
     }
+  }
+  assert.equal(problems, [])
+})
+
+/** Runtime imports only: `import type` and `export type` are gone once compiled. */
+function runtimeImportsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8')
+  const found: string[] = []
+  for (const match of text.matchAll(/^(import|export)\s+(type\s)?[^'"]*?from\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s+['"]([^'"]+)['"]/gm)) {
+    if (match[2] !== undefined) continue
+    found.push((match[3] ?? match[4] ?? match[5])!)
+  }
+  return found
+}
+
+layering('a unit\'s client.ts loads no package, however deep its imports go', () => {
+  const problems: string[] = []
+  for (const unit of UNITS) {
+    const face = join(root, unit, 'client.ts')
+    if (!existsSync(face)) continue
+    const seen = new Set<string>()
+    const visit = (file: string, via: readonly string[]): void => {
+      if (seen.has(file)) return
+      seen.add(file)
+      const path = [...via, relative(root, file)]
+      for (const specifier of runtimeImportsOf(file)) {
+        if (specifier.startsWith('.')) visit(resolve(dirname(file), specifier).replace(/\.js$/, '.ts'), path)
+        else if (!specifier.startsWith('node:')) problems.push(`${unit}/client.ts loads ${specifier} (${path.join(' → ')})`)
+      }
+    }
+    visit(face, [])
   }
   assert.equal(problems, [])
 })

@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander'
 import type { ServiceSpec } from '../../core/index.js'
-import type { ServiceOutcome } from '../../crdt/index.js'
+import type { ServiceOutcome } from '../../crdt/client.js'
 import { ControlClientError, DEFAULT_MAX_BODY_BYTES, formatBytes, type AnswerOf } from '../../node/control/index.js'
 import { addSpecFileOptions, loadSpecFiles, problemLines, type SpecFileOptions } from '../spec-files.js'
 import { makeDeclaredSecrets, type DeclaredSecretOutcome } from '../declared-secrets.js'

@@ -4,7 +4,7 @@
 // joined, and has no author (no one wrote it; every peer computes it the same way).
 
 import type { Command } from 'commander'
-import type { HistoryEntry } from '../../crdt/index.js'
+import type { HistoryEntry } from '../../crdt/client.js'
 import { addPeerOption, ask, dateTime, printJson, shortPeer, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 

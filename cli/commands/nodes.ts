@@ -6,10 +6,9 @@
 // peer), docs/edge.md.
 
 import type { Command } from 'commander'
-import { BUILT_IN_LABELS } from '../../node/agent/peer-labels.js'
+import { BUILT_IN_LABELS } from '../../node/agent/client.js'
 import type { NodeRow } from '../../node/control/index.js'
-import type { JoinFailure, Reachability } from '../../p2p/index.js'
-import { joinLabel } from '../../p2p/join-label.js'
+import { joinLabel, type JoinFailure, type Reachability } from '../../p2p/client.js'
 import { addPeerOption, ask, cpuCell, duration, labelsCell, memoryCell, printJson, relativeTime, type PeerOptions } from '../agent-client.js'
 import { table } from '../table.js'
 

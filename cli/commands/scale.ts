@@ -1,7 +1,7 @@
 // `peer scale web=5 api=2`: sets replica counts, like `docker service scale`.
 
 import type { Command } from 'commander'
-import type { ServiceOutcome } from '../../crdt/index.js'
+import type { ServiceOutcome } from '../../crdt/client.js'
 import { addPeerOption, ask, type PeerOptions } from '../agent-client.js'
 import { UsageError } from '../exit-codes.js'
 import { outcomeText } from './apply.js'

@@ -7,10 +7,8 @@
 
 import type { Command } from 'commander'
 import { open } from 'node:fs/promises'
-// From their own files, not crdt/index.js: a client command need not load Automerge.
 import { SECRET_NAME_PATTERN } from '../../core/index.js'
-import { DOCUMENT_LIMITS } from '../../crdt/schema.js'
-import type { SecretInfo } from '../../crdt/secrets.js'
+import { DOCUMENT_LIMITS, type SecretInfo } from '../../crdt/client.js'
 import { addPeerOption, ask, dateTime, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import type { SecretOutcome } from '../../node/control/index.js'
 import { UsageError } from '../exit-codes.js'

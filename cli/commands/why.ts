@@ -8,7 +8,7 @@ import type { SlotPlacement, WhyAnswer } from '../../node/control/index.js'
 import { addPeerOption, ask, printJson, relativeTime, shortPeer, type PeerOptions } from '../agent-client.js'
 import { EXIT_OK, EXIT_UNPLACEABLE } from '../exit-codes.js'
 import { tasksTable } from './status.js'
-import { endpointWhy } from '../../node/discovery/endpoint-why.js'
+import { endpointWhy } from '../../node/discovery/client.js'
 
 interface WhyOptions extends PeerOptions {
   json?: boolean

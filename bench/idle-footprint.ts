@@ -12,19 +12,16 @@
 // --build is given. --docker auto lets agents use a Docker engine when one answers (the service
 // still runs with the process driver): that shows what the Docker driver adds.
 
-import { spawnSync } from 'node:child_process'
-import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { ask } from '../cli/agent-client.js'
 import { servicesFromText } from '../cli/files.js'
 import { LocalCluster, sleep, type LocalAgent } from '../cli/local-cluster.js'
+import { builtCli } from './built-cli.js'
 import { cpuSeconds, residentMemory, type ResidentMemory } from './proc-sample.js'
 import { optionOf } from './bench-args.js'
 
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 const args = process.argv.slice(2)
 
 const option = (name: string): string | undefined => optionOf(args, name)
@@ -50,22 +47,6 @@ const keep = args.includes('--keep')
 const MiB = 2 ** 20
 
 const log = (line: string): void => void process.stderr.write(`[idle-footprint ${new Date().toISOString().slice(11, 23)}] ${line}\n`)
-
-/** The built CLI: --cli, else dist/cli/main.js, built when missing (or always with --build). */
-function builtCli(): string {
-  const given = option('--cli')
-  if (given !== undefined) {
-    if (!existsSync(given)) throw new Error(`--cli: no file ${given}`)
-    return resolve(given)
-  }
-  const main = join(REPO, 'dist', 'cli', 'main.js')
-  if (args.includes('--build') || !existsSync(main)) {
-    log('building dist/ (npm run build)')
-    const built = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] })
-    if (built.status !== 0) throw new Error(`npm run build failed (exit ${built.status})`)
-  }
-  return main
-}
 
 function smallService(replicas: number) {
   const yaml = ['services:', '  idle:', '    command: ["sleep", "3600"]', `    replicas: ${replicas}`, '    resources: { cpu: 10m, memory: 8Mi }', ''].join('\n')
@@ -146,5 +127,5 @@ async function measure(cli: string, count: number): Promise<Record<string, unkno
   }
 }
 
-const cli = builtCli()
+const cli = builtCli(args, log)
 for (const count of sizes) console.log(JSON.stringify(await measure(cli, count)))

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 
 const here = dirname(fileURLToPath(import.meta.url))
 /** Files here that are not benchmarks: this runner, the peer process dead-peer.ts starts, shared helpers. */
-const HELPERS = new Set(['run', 'child-peer', 'proc-sample', 'bench-args', 'http-load'])
+const HELPERS = new Set(['run', 'child-peer', 'proc-sample', 'bench-args', 'http-load', 'built-cli'])
 const available = readdirSync(here).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).filter((n) => !HELPERS.has(n)).sort()
 
 const [name, ...args] = process.argv.slice(2)

@@ -28,6 +28,7 @@ import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } 
 import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
 import { joinLabel } from './join-label.js'
+import { ipOfMultiaddr } from './multiaddr-ip.js'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
@@ -308,12 +309,6 @@ function peerAddress(node: HostNode, addressBook: AddressBook, peer: string): st
     if (ip !== undefined) return ip
   }
   return undefined
-}
-
-/** The IP of `/ip4/…` or `/ip6/…` at the start of a multiaddr; undefined for other forms (relayed, DNS). */
-export function ipOfMultiaddr(address: string): string | undefined {
-  if (address.includes('/p2p-circuit')) return undefined
-  return /^\/ip[46]\/([^/]+)\//.exec(address)?.[1]
 }
 
 function uniquePeers(node: HostNode): string[] {

@@ -19,8 +19,9 @@ export {
   type SwarmKeyProblem,
   type SwarmKeyResult,
 } from './swarm-key.js'
-export { createHost, describeDialFailure, ipOfMultiaddr, mdnsServiceTag, type Host, type HostInit, type HostNode, type HostTuning, type JoinFailure, type JoinFailureKind } from './host.js'
+export { createHost, describeDialFailure, mdnsServiceTag, type Host, type HostInit, type HostNode, type HostTuning, type JoinFailure, type JoinFailureKind } from './host.js'
 export { joinLabel } from './join-label.js'
+export { ipOfMultiaddr } from './multiaddr-ip.js'
 export { RequestError, type RequestErrorCode, type RequestHandler, type RequestLimits } from './request.js'
 export {
   P2pTransport,

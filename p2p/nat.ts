@@ -26,7 +26,9 @@ import { circuitRelayServer, type CircuitRelayServerInit } from '@libp2p/circuit
 import type { Connection, IdentifyResult, Libp2p } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { networkInterfaces } from 'node:os'
+import { hash32 } from '../core/index.js'
 import { RELAY_DEFAULTS } from './config.js'
+import { ipOfMultiaddr } from './multiaddr-ip.js'
 
 /** Whether peers outside this host's network can dial it: as far as the peers it is connected to can tell. */
 export type Reachability = 'public' | 'nat' | 'unknown'
@@ -91,11 +93,6 @@ function ownIps(): Set<string> {
   return ips
 }
 
-/** The IP at the start of `/ip4/…` or `/ip6/…`. */
-function ipOf(address: Multiaddr): string | undefined {
-  return /^\/ip[46]\/([^/]+)\//.exec(address.toString())?.[1]
-}
-
 /**
  * This peer's reachability from what connected peers observe (identify's observedAddr). One peer
  * seeing us at an IP we do not have means translation on the way to it: 'nat'. Peers seeing us only
@@ -131,7 +128,7 @@ export class ReachabilityObserver {
   observe(peer: string, observed: Multiaddr, connectionAddress: string): void {
     // Over a relay the observed address is the circuit's, which says nothing about our interfaces.
     if (relayOf(connectionAddress) !== undefined || observed.toString().includes('/p2p-circuit')) return
-    const ip = ipOf(observed)
+    const ip = ipOfMultiaddr(observed.toString())
     if (ip === undefined) return
     this.translated.set(peer, !this.interfaceIps().has(ip))
     this.update()
@@ -227,9 +224,7 @@ export class RelayKeeper {
   }
 }
 
-/** A number that orders relays differently for each peer (FNV-1a of both ids). */
+/** A number that orders relays differently for each peer (a hash of both ids). */
 function spreadKey(self: string, relay: string): number {
-  let hash = 0x811c9dc5
-  for (const char of `${self}/${relay}`) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0
-  return hash
+  return hash32(`${self}/${relay}`)
 }

@@ -37,7 +37,7 @@ import { splitState } from './codec.js'
 import type { MachineConfig } from './config.js'
 import type { MemberTable } from './membership.js'
 import { bucketOf, DIGEST_BUCKETS, differingBuckets, encodeSummary, SUMMARY_LENGTH, summaryRoot } from './bucket-digest.js'
-import { supersedes, type Advert, type MemberRecord, type MemberStatus, type Message } from './messages.js'
+import { advertIsNewer, supersedes, type Advert, type MemberRecord, type MemberStatus, type Message } from './messages.js'
 
 /** What anti-entropy needs from the machine around it. */
 export interface AntiEntropyDeps {
@@ -169,15 +169,13 @@ export class AntiEntropy {
     const advertCandidates = ours ? cluster.allAdverts() : [...theirAdverts.keys()].flatMap((peer) => cluster.advert(peer) ?? [])
     for (const advert of advertCandidates) {
       const theirs = theirAdverts.get(advert.peer)
-      if (theirs === undefined ? inScope(advert.peer) : advert.incarnation > theirs.incarnation ||
-          (advert.incarnation === theirs.incarnation && advert.version > theirs.version)) {
+      if (theirs === undefined ? inScope(advert.peer) : advertIsNewer(advert, theirs)) {
         adverts.push(advert)
         differed.add(bucketOf(advert.peer))
       }
     }
     for (const [peer, theirs] of theirAdverts) {
-      const known = cluster.advert(peer)
-      if (known === undefined || theirs.incarnation > known.incarnation || (theirs.incarnation === known.incarnation && theirs.version > known.version)) {
+      if (advertIsNewer(theirs, cluster.advert(peer))) {
         weLackSomething = true
         differed.add(bucketOf(peer))
       }

@@ -7,7 +7,7 @@ import { addTask, type PeerLookup, type ServiceTasks } from '../placement/reconc
 import type { TaskState, TaskView } from '../placement/view.js'
 import type { PeerState, PeerView } from '../placement/view.js'
 import type { PeerSettings } from './desired.js'
-import type { Advert, MemberStatus } from './messages.js'
+import { advertIsNewer, type Advert, type MemberStatus } from './messages.js'
 import { advertEntryHash, BucketSummary } from './bucket-digest.js'
 
 export class ClusterState implements PeerLookup {
@@ -27,8 +27,7 @@ export class ClusterState implements PeerLookup {
   /** Stores an advert if newer than the one held; returns the services whose tasks it touched, or null if stale. */
   putAdvert(advert: Advert): Set<ServiceName> | null {
     const known = this.adverts.get(advert.peer)
-    if (known !== undefined && (advert.incarnation < known.incarnation ||
-        (advert.incarnation === known.incarnation && advert.version <= known.version))) return null
+    if (!advertIsNewer(advert, known)) return null
     const previous = this.grouped.get(advert.peer)
     const groups = groupByService(advert)
     // Only services whose tasks on this peer really changed are touched: a claim of one task must

@@ -111,6 +111,12 @@ export function statusRank(status: MemberStatus): number {
   return status === 'alive' ? 0 : status === 'suspect' ? 1 : 2
 }
 
+/** Whether an advert at `incoming`'s (incarnation, version) is newer than one at `known`'s: a later life, or a later version of the same life. */
+export function advertIsNewer(incoming: { readonly incarnation: number; readonly version: number }, known: { readonly incarnation: number; readonly version: number } | undefined): boolean {
+  if (known === undefined) return true
+  return incoming.incarnation > known.incarnation || (incoming.incarnation === known.incarnation && incoming.version > known.version)
+}
+
 /** Whether `incoming` supersedes `known` (SWIM's rule). */
 export function supersedes(incoming: MemberRecord, known: MemberRecord | undefined): boolean {
   if (known === undefined) return true

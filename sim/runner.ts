@@ -10,6 +10,7 @@ import {
 import { DesiredModel, type DesiredChange } from './desired-model.js'
 import { EventQueue } from './event-queue.js'
 import { Fanout } from './fanout.js'
+import { GOSSIP_HEARTBEAT_MS, GossipHistory } from './gossip-history.js'
 import { messageBytes } from './message-size.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { CopyLedger } from './copies.js'
@@ -53,6 +54,16 @@ export interface SimOptions {
   readonly processingSkewMs?: number
   /** Called every few thousand events with the simulated time reached, for a progress line; never changes the run. */
   readonly onProgress?: (progress: { simulatedMs: number; events: number }) => void
+  /** Follows a run step by step (each peer's view, each start), for a test of one property; never changes the run. */
+  readonly watch?: SimWatch
+}
+
+/** What a watcher of a run is shown. */
+export interface SimWatch {
+  /** After each event the run handled: every peer, with its machine (undefined while it is down). */
+  readonly step?: (nowMs: number, peers: ReadonlyArray<{ readonly id: PeerId; readonly machine: PeerMachine | undefined }>) => void
+  /** A peer started a copy of a slot. */
+  readonly started?: (peer: PeerId, slot: SlotId, nowMs: number) => void
 }
 
 export interface SimMetrics {
@@ -142,6 +153,8 @@ type SimEvent =
   | { readonly t: 'desired'; readonly to: number; readonly changes: readonly DesiredChange[]; readonly life: number }
   /** A broadcast arriving at its next recipient (fanout.ts): one event per broadcast, not per recipient. */
   | { readonly t: 'fanout'; readonly fanout: Fanout<Broadcast> }
+  /** Broadcasts a partition held back, offered again after the heal (gossip-history.ts). */
+  | { readonly t: 'regossip'; readonly from: number; readonly payload: Broadcast; readonly to: Int32Array }
   | { readonly t: 'sync'; readonly a: number; readonly b: number; readonly lifeA: number; readonly lifeB: number }
   | { readonly t: 'fault'; readonly action: FaultAction }
   | { readonly t: 'apply' }
@@ -224,10 +237,13 @@ export class Simulation {
   private readonly copies = new CopyLedger((violation) => this.record(violation))
   private readonly outdated = new OutdatedLedger(OUTDATED_LIMIT_MS)
   private readonly slotDown = new SlotDownLedger()
+  private readonly gossipHistory = new GossipHistory<Broadcast>()
+  private readonly regossipRandom: SeededRandom
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
     this.taskRandom = this.random.fork('tasks')
+    this.regossipRandom = this.random.fork('regossip')
     this.peers = options.peers.map((view) => ({
       id: view.id, view, machine: undefined, life: 0, wakeAt: Infinity, wakeToken: 0,
       desired: new DesiredModel(), running: new Map(), disk: [], knownMembers: [], restoredSlots: new Set(), paused: false,
@@ -262,6 +278,7 @@ export class Simulation {
       if (next === undefined || next.timeMs > this.options.durationMs) break
       this.events++
       this.handle(next.event, next.timeMs)
+      this.options.watch?.step?.(next.timeMs, this.peers)
       if ((this.events & 0x3fff) === 0) this.options.onProgress?.({ simulatedMs: next.timeMs, events: this.events })
     }
     const end = this.options.durationMs
@@ -301,6 +318,9 @@ export class Simulation {
         else this.deliverDesired({ t: 'desired', to, changes: payload.changes, life }, now)
         break
       }
+      case 'regossip':
+        this.fanOut(event.from, event.to, event.payload, now)
+        break
       case 'task':
         this.onTaskEvent(event, now)
         break
@@ -425,7 +445,12 @@ export class Simulation {
    * indices are ours.
    */
   private fanOut(from: number, recipients: Int32Array, payload: Broadcast, now: number): number {
-    const delivery = this.network.broadcastToIndices(this.peers[from]!.id, recipients)
+    const sender = this.peers[from]!.id
+    const delivery = this.network.broadcastToIndices(sender, recipients)
+    if (delivery.unreachable > 0) {
+      const missed = Array.from(recipients).filter((to) => to !== from && !this.network.reachable(sender, this.peers[to]!.id))
+      this.gossipHistory.hold({ atMs: now, from, payload, missed })
+    }
     const count = delivery.indices.length
     if (count === 0) return 0
     const lives = new Int32Array(count)
@@ -464,6 +489,7 @@ export class Simulation {
           break
         }
         case 'start-task': {
+          this.options.watch?.started?.(peer.id, output.task.slot, now)
           if (peer.restoredSlots.size > 0 && this.runsElsewhere(output.task.slot, peer)) this.restartStartedTwice++
           else if (this.lostInFailover(output.task.slot) && this.runsElsewhere(output.task.slot, peer)) this.failoverStartedTwice++
           peer.running.set(output.task.slot, { task: output.task, up: false, startedAt: now })
@@ -615,6 +641,7 @@ export class Simulation {
         break
       case 'heal-partition':
         this.network.heal()
+        this.regossip(now)
         break
       case 'pause': {
         const peer = this.peers[this.index.get(action.peer as PeerId)!]!
@@ -640,12 +667,24 @@ export class Simulation {
       case 'heal':
         // The safety phase ends: partitions heal and loss returns to the network's own base rate.
         this.network.heal()
+        this.regossip(now)
         this.network.setLoss(this.options.network.loss)
         this.network.setDuplicate(this.options.network.duplicate)
         this.peers.forEach((peer, index) => {
           if (peer.paused) this.resume(index, now)
         })
         break
+    }
+  }
+
+  /**
+   * The links are back: what was broadcast in the last gossip history window and missed someone
+   * reaches them now, each broadcast at a heartbeat within the next (gossip-history.ts).
+   */
+  private regossip(now: number): void {
+    for (const held of this.gossipHistory.takeAtHeal(now)) {
+      const to = Int32Array.from(held.missed.filter((i) => this.peers[i]!.machine !== undefined))
+      if (to.length > 0) this.queue.push(now + this.regossipRandom.next() * GOSSIP_HEARTBEAT_MS, { t: 'regossip', from: held.from, payload: held.payload, to })
     }
   }
 

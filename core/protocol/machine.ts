@@ -21,7 +21,7 @@ import type { PeerView, TaskState, TaskView } from '../placement/view.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BidRounds, type PendingInfo } from './bid-rounds.js'
 import { ClusterState } from './cluster.js'
-import type { MachineConfig } from './config.js'
+import { suspicionTimeoutMs, type MachineConfig } from './config.js'
 import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { FailureDetector } from './failure-detector.js'
 import { LocalTasks, type LocalTask } from './local-tasks.js'
@@ -34,6 +34,7 @@ import { MajorityClaims } from './majority-claims.js'
 import { holdersNamedByBid } from './lagging-bids.js'
 import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 import type { ProtocolObserver } from './observer.js'
+import { VerdictSources } from './verdict-sources.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -109,6 +110,8 @@ export class PeerMachine {
    * member that spoke is not gone, whatever verdict this peer's table still holds of it.
    */
   private readonly heardFrom = new Set<PeerId>()
+  /** Which peers' "dead" verdicts count here as verdicts, not suspicions (verdict-sources.ts). */
+  private readonly verdictSources: VerdictSources
 
   private readonly detector: FailureDetector
   private readonly antiEntropy: AntiEntropy
@@ -131,6 +134,7 @@ export class PeerMachine {
     this.incarnation = init.incarnation
     this.config = init.config
     this.members = new MemberTable(init.self)
+    this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) })
     this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
     this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: [...init.seeds, ...(init.knownMembers ?? [])] })
     const { self, config, members, cluster } = this
@@ -215,15 +219,16 @@ export class PeerMachine {
     this.observeQuorum()
     if (!this.started || from === this.self) return this.flush()
     this.heardFrom.add(from)
+    this.verdictSources.heard(from, now)
     if (this.members.status(from) === 'dead') this.antiEntropy.healing(now)
     switch (message.kind) {
       case 'ping':
-        for (const record of message.updates) this.applyRecord(record)
+        for (const record of message.updates) this.applyRecord(this.verdictSources.received(record, from, now))
         this.send(from, { kind: 'ack', seq: message.seq, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
         this.antiEntropy.compareDesired(from, message.desired, now)
         break
       case 'ack':
-        for (const record of message.updates) this.applyRecord(record)
+        for (const record of message.updates) this.applyRecord(this.verdictSources.received(record, from, now))
         this.detector.onAck(from, message.seq, message.target)
         this.antiEntropy.compareDesired(from, message.desired, now)
         break
@@ -231,7 +236,7 @@ export class PeerMachine {
         this.detector.onPingReq(from, message, now)
         break
       case 'member':
-        this.applyRecord(message.record)
+        this.applyRecord(this.verdictSources.received(message.record, from, now))
         break
       case 'advert':
         this.applyAdvert(message.advert)
@@ -423,6 +428,7 @@ export class PeerMachine {
     const previous = this.members.apply(record, retransmits)
     if (previous === null) return
     this.quorum.memberChanged(record, previous, this.now)
+    this.verdictSources.memberChanged(record.peer, record.status, this.now)
     this.cluster.setStatus(record.peer, record.status)
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'

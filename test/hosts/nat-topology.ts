@@ -8,6 +8,10 @@
 //           10.A.0/24, gw .254       10.B.0/24, gw .254
 //             h2 .2   h3 .3            h4 .4   h5 .5
 //
+// With `reachable: 2` a second reachable host h7 (.7) stands on the WAN bridge beside h1: every
+// site host joins both, and each is a relay (RelayKeeper reserves on two public peers), so losing
+// one leaves the other.
+//
 // Each router forwards its site's traffic to the WAN with source NAT and drops connections opened
 // from the WAN into its site; nothing on the WAN has a route to a site. So a site's hosts can dial
 // each other and h1, and nobody can dial into a site: hosts of one site never reach the other's
@@ -18,7 +22,15 @@ import { AGENT_PORT, type Host, type Topology } from './hosts.js'
 import { inNamespace, run } from './command.js'
 import type { HostAddress, NetworkPlan } from './network.js'
 
-export const SITES = { cloud: ['h1'], a: ['h2', 'h3'], b: ['h4', 'h5'], stranger: ['h6'] } as const
+export const SITES = { cloud: ['h1', 'h7'], a: ['h2', 'h3'], b: ['h4', 'h5'], stranger: ['h6'] } as const
+
+/** Reachable hosts on the WAN (by index): h1, and h7 when there are two. */
+const REACHABLE = [1, 7]
+
+export interface NatTopologyOptions {
+  /** How many reachable hosts stand on the WAN: h1, or h1 and h7. Default 1. */
+  readonly reachable?: 1 | 2
+}
 
 export interface NatTopology extends Topology {
   /** Each host's site: cloud, a, b or stranger. */
@@ -27,16 +39,17 @@ export interface NatTopology extends Topology {
   strangerJoin: string[]
 }
 
-export function natTopology(pid = process.pid): NatTopology {
+export function natTopology(pid = process.pid, options: NatTopologyOptions = {}): NatTopology {
+  const onWan = [...REACHABLE.slice(0, options.reachable ?? 1), 6]
   const octet = pid % 250
   const wan = `10.${200 + (pid % 50)}.${octet}`
   const siteNet = { a: `10.${150 + (pid % 50)}.${octet}`, b: `10.${100 + (pid % 50)}.${octet}` }
   const ns = (suffix: number | 'br'): string => `ph${pid}-${suffix}`
   const hostAddress = (index: number): string => {
-    if (index === 1 || index === 6) return `${wan}.${index}`
+    if (onWan.includes(index)) return `${wan}.${index}`
     return `${index <= 3 ? siteNet.a : siteNet.b}.${index}`
   }
-  const hosts: HostAddress[] = [1, 2, 3, 4, 5, 6].map((index) => ({ index, namespace: ns(index), address: hostAddress(index) }))
+  const hosts: HostAddress[] = [1, 2, 3, 4, 5, ...onWan.slice(1)].sort((a, b) => a - b).map((index) => ({ index, namespace: ns(index), address: hostAddress(index) }))
   const plan: NetworkPlan = { bridgeNamespace: ns('br'), hosts, prefixLength: 24, clientAddress: `${wan}.254` }
   const routers = [
     { site: 'a' as const, namespace: ns(11), wanAddress: `${wan}.11`, bridge: ns(21), hosts: [2, 3] },
@@ -75,7 +88,7 @@ export function natTopology(pid = process.pid): NatTopology {
     siteOf,
     async create() {
       await bridge(plan.bridgeNamespace)
-      for (const index of [1, 6]) {
+      for (const index of onWan) {
         await namespace(ns(index))
         await wire(ns(index), 'eth0', plan.bridgeNamespace, `p${index}`, hostAddress(index))
       }
@@ -98,8 +111,8 @@ export function natTopology(pid = process.pid): NatTopology {
     joinFor(host: Host, all: readonly Host[]): string[] {
       if (host.index === 6) return topology.strangerJoin
       const site = siteOf(host.name)
-      // The reachable host, and the other hosts of one's own site: what an operator can write down.
-      return all.filter((other) => other !== host && (other.index === 1 || (site !== 'cloud' && siteOf(other.name) === site))).map((other) => `${other.address}:${AGENT_PORT}`)
+      // The reachable hosts, and the other hosts of one's own site: what an operator can write down.
+      return all.filter((other) => other !== host && (REACHABLE.includes(other.index) || (site !== 'cloud' && siteOf(other.name) === site))).map((other) => `${other.address}:${AGENT_PORT}`)
     },
   }
   return topology

@@ -1,0 +1,224 @@
+// Two reachable hosts, one lost (nat-topology.ts with `reachable: 2`): h1 and h7 on the WAN, each a
+// relay; sites A (h2 h3) and B (h4 h5) behind NAT routers, joined to both. Real `peer agent`
+// processes. Every site host holds a reservation on both relays. Then h1 loses power (its traffic
+// dropped, every process on it killed):
+//
+//   - the NAT'd hosts of both sites stay one cluster through h7: no survivor holds another dead for
+//     longer than a failover (3 s; ideally not at all), and every pair of survivors has a link again,
+//     across sites relayed through h7;
+//   - h1's slots run elsewhere within the failover budget and no slot runs twice beyond the conflict
+//     window (the history checker, checker.ts).
+//
+// Prints the figures: how long survivors held each other dead (if at all), when every slot ran
+// again, when the cross-site links were all back through h7.
+//
+// Needs root (namespaces, iptables NAT): it fails, never skips, without them.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { ask } from '../../cli/agent-client.js'
+import { validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
+import type { NodeRow } from '../../node/control/index.js'
+import { runCli } from '../cli/run-cli.js'
+import { withLogTails } from '../node/agent/cluster-support.js'
+import { check, describeAnomaly, FAILOVER_BUDGET_MS } from './checker.js'
+import { Faults } from './faults.js'
+import { HistoryRecorder } from './history.js'
+import { Hosts, type Host } from './hosts.js'
+import { natTopology } from './nat-topology.js'
+import { sweepStale } from './network.js'
+import { hostsBySlot, Observer } from './observer.js'
+
+const SERVICE = 'web'
+const REPLICAS = 12
+const SERVICE_BODY = { command: ['sleep', '600'], replicas: REPLICAS, strategy: 'spread', resources: { cpu: '50m', memory: '16Mi' } }
+const TIMEOUT_MS = 60_000
+/**
+ * For the first mesh of seven agents on a loaded two-core machine: cross-site links wait for both
+ * reservations and the relayed addresses to spread; a load average near 20 was seen to take 70 s.
+ */
+const MESH_TIMEOUT_MS = 150_000
+/** Watched after the loss: room for every link to move to the other relay and for any late verdict. */
+const WATCH_AFTER_MS = 15_000
+const VIEW_POLL_MS = 250
+
+function serviceSpec(): ServiceSpec {
+  const errors: SpecError[] = []
+  const spec = validateService(SERVICE, SERVICE_BODY, SERVICE, errors)
+  if (spec === undefined) throw new Error(`test service is invalid: ${JSON.stringify(errors)}`)
+  return spec
+}
+
+async function nodesOf(host: Host): Promise<NodeRow[]> {
+  return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
+}
+
+/** Polls `check` every 200 ms until it answers true; throws its last answer (a string) at the deadline. */
+async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: true | string = 'not checked'
+  for (;;) {
+    try {
+      last = await check()
+    } catch (error) {
+      last = (error as Error).message
+    }
+    if (last === true) return
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}
+
+/**
+ * Every stretch in which one survivor's view (GET /v1/nodes) held another survivor dead, polled:
+ * `observer holds subject` → the longest stretch in ms, ongoing ones up to now.
+ */
+class DeadViews {
+  private readonly since = new Map<string, number>()
+  readonly longest = new Map<string, number>()
+  private timer: NodeJS.Timeout | undefined
+  private polling = false
+
+  constructor(private readonly survivors: readonly Host[], private readonly nameOf: (peer: string) => string | undefined) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.poll(), VIEW_POLL_MS)
+  }
+
+  stop(): void {
+    clearInterval(this.timer)
+    const now = Date.now()
+    for (const [pair, since] of this.since) this.note(pair, now - since)
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return
+    this.polling = true
+    try {
+      await Promise.all(this.survivors.map(async (host) => {
+        const rows = await nodesOf(host).catch(() => undefined)
+        const now = Date.now()
+        for (const row of rows ?? []) {
+          const name = this.nameOf(row.peer)
+          if (name === undefined || !this.survivors.some((s) => s.name === name)) continue
+          const pair = `${host.name} holds ${name}`
+          if (row.status === 'dead') {
+            if (!this.since.has(pair)) this.since.set(pair, now)
+            this.note(pair, now - this.since.get(pair)!)
+          } else if (this.since.has(pair)) {
+            this.note(pair, now - this.since.get(pair)!)
+            this.since.delete(pair)
+          }
+        }
+      }))
+    } finally {
+      this.polling = false
+    }
+  }
+
+  private note(pair: string, ms: number): void {
+    this.longest.set(pair, Math.max(this.longest.get(pair) ?? 0, ms))
+  }
+}
+
+const relays = suite('hosts: two reachable hosts behind two NAT\'d sites, one lost')
+
+relays('losing one of two reachable hosts keeps both sites one cluster through the other: nobody dead past a failover, no slot doubled past the conflict window', async () => {
+  sweepStale()
+  const startedAt = Date.now()
+  const topology = natTopology(process.pid, { reachable: 2 })
+  const hosts = await Hosts.create({ count: 7, topology, memory: '2Gi', cpu: '2' })
+  const members = hosts.hosts.filter((host) => host.index !== 6)
+  const lost = hosts.host('h1')
+  const other = hosts.host('h7')
+  const survivors = members.filter((host) => host !== lost)
+  const byPeer = new Map(members.map((host) => [host.peerId, host.name]))
+  const recorder = new HistoryRecorder(members.map((host) => ({ name: host.name, cpuMilli: 2_000, memoryMiB: 2_048 })))
+  const observer = new Observer(members, recorder)
+  const faults = new Faults(hosts, recorder)
+  const deadViews = new DeadViews(survivors, (peer) => byPeer.get(peer))
+  try {
+    await hosts.startAgent(lost)
+    await hosts.startAgent(other)
+    await Promise.all(['h2', 'h3', 'h4', 'h5'].map((name) => hosts.startAgent(hosts.host(name))))
+
+    await until('every host alive in every view, and every site host reserved on both reachable hosts', async () => {
+      for (const host of members) {
+        const rows = await nodesOf(host)
+        const alive = rows.filter((row) => row.status === 'alive').length
+        if (alive !== members.length) return `${host.name} sees ${alive} alive of ${rows.length}`
+        if (topology.siteOf(host.name) === 'cloud') continue
+        const { addresses } = await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/status')
+        for (const relay of [lost, other]) {
+          if (!addresses.some((address) => address.includes(`/p2p/${relay.peerId}/p2p-circuit`))) return `${host.name} holds no reservation on ${relay.name}: ${addresses.join(' ')}`
+        }
+      }
+      return true
+    }, MESH_TIMEOUT_MS)
+    const meshedMs = Date.now() - startedAt
+
+    const file = join(hosts.base, 'web.yaml')
+    writeFileSync(file, JSON.stringify({ services: { [SERVICE]: SERVICE_BODY } }))
+    recorder.desire([serviceSpec()])
+    const applied = await runCli(['apply', '-f', file, '--data', hosts.host('h2').dataDir])
+    assert.is(applied.code, 0, applied.stderr)
+    observer.start()
+    await until(`${REPLICAS} replicas placed, each once`, async () => {
+      const bySlot = hostsBySlot(observer.latest())
+      const once = [...bySlot.values()].filter((on) => on.length === 1).length
+      return once === REPLICAS && bySlot.size === REPLICAS ? true : `${once} of ${REPLICAS} slots once: ${JSON.stringify(Object.fromEntries(bySlot))}`
+    })
+    const onLost = [...hostsBySlot(observer.latest()).values()].filter((on) => on.includes(lost.name)).length
+
+    deadViews.start()
+    const cut = await faults.crash(lost)
+    const cutAt = Date.now()
+    await until(`every slot once on the survivors after ${lost.name}'s loss`, async () => {
+      const bySlot = hostsBySlot(observer.latest())
+      const wrong = [...bySlot].filter(([, on]) => on.length !== 1 || on.includes(lost.name))
+      return bySlot.size === REPLICAS && wrong.length === 0 ? true : `${bySlot.size} slots, not once: ${JSON.stringify(Object.fromEntries(wrong))}`
+    })
+    const replacedMs = Date.now() - cutAt
+    await until('every survivor linked to every other, across sites through the remaining relay', async () => {
+      for (const host of survivors) {
+        for (const row of await nodesOf(host)) {
+          const name = byPeer.get(row.peer)
+          if (row.self || name === undefined || name === lost.name) continue
+          if (row.link === null || row.link === undefined) return `${host.name} has no link to ${name}`
+          const across = topology.siteOf(host.name) !== topology.siteOf(name) && topology.siteOf(host.name) !== 'cloud' && topology.siteOf(name) !== 'cloud'
+          if (across && (row.link.kind !== 'relayed' || row.link.via !== other.peerId)) return `${host.name} → ${name}: ${JSON.stringify(row.link)}`
+        }
+      }
+      return true
+    })
+    const relinkedMs = Date.now() - cutAt
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, WATCH_AFTER_MS - (Date.now() - cutAt))))
+    deadViews.stop()
+    observer.stop()
+
+    const verdict = check(recorder.history)
+    const failover = verdict.failovers.find((entry) => entry.host === lost.name)
+    const held = [...deadViews.longest].sort((a, b) => b[1] - a[1])
+    const load = (await import('node:os')).loadavg().map((n) => n.toFixed(1)).join(' ')
+    process.stdout.write(`  nat-relays: ${lost.name} ran ${onLost} of ${REPLICAS}; every slot once on the survivors ${replacedMs} ms after its loss (checker: ${failover?.ms ?? 'none'} ms); links back through ${other.name} after ${relinkedMs} ms; survivors held dead: ${held.length === 0 ? 'none' : held.map(([pair, ms]) => `${pair} ${ms} ms`).join(', ')}; load ${load}; meshed ${meshedMs} ms into the run; whole run ${Date.now() - startedAt} ms\n`)
+    for (const interval of verdict.duplicates) process.stdout.write(`    ran twice: ${interval.slot} on [${interval.hosts.join(' ')}] for ${interval.toMs - interval.fromMs} ms, ${interval.fromMs >= cut.fromMs ? 'after' : 'before'} the loss\n`)
+
+    // What this test is about is the loss and after; anything the initial placement got wrong is
+    // shown, not judged here (nat.test.ts and the placement tests judge it).
+    const before = verdict.anomalies.filter((anomaly) => anomaly.toMs <= cut.fromMs)
+    for (const anomaly of before) process.stdout.write(`    before the loss: ${describeAnomaly(anomaly)}\n`)
+    const through = verdict.anomalies.filter((anomaly) => anomaly.toMs > cut.fromMs)
+    assert.equal(through.map(describeAnomaly), [], `from ${lost.name}'s loss on: no slot lost past the failover budget, none doubled past the conflict window`)
+    for (const [pair, ms] of held) assert.ok(ms <= FAILOVER_BUDGET_MS, `${pair} dead for ${ms} ms, longer than a failover (${FAILOVER_BUDGET_MS} ms)`)
+  } catch (error) {
+    throw await withLogTails(error, members.map((host) => host.log))
+  } finally {
+    deadViews.stop()
+    observer.stop()
+    hosts.teardown()
+  }
+})
+
+relays.run()

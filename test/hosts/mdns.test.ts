@@ -12,11 +12,10 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { ask } from '../../cli/agent-client.js'
-import type { NodeRow } from '../../node/control/index.js'
 import { runCli } from '../cli/run-cli.js'
+import { nodesOf, until } from './agent-views.js'
 import { run } from './command.js'
-import { Hosts, type Host, type Topology } from './hosts.js'
+import { Hosts, type Topology } from './hosts.js'
 import { createNetwork, planNetwork, sweepStale } from './network.js'
 
 const MEMBERS = 3
@@ -38,25 +37,6 @@ function segment(): Topology {
       for (const host of plan.hosts) await run(['ip', '-n', host.namespace, 'route', 'add', '224.0.0.0/4', 'dev', 'eth0'])
     },
     joinFor: () => [],
-  }
-}
-
-async function nodesOf(host: Host): Promise<NodeRow[]> {
-  return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
-}
-
-async function until(what: string, check: () => Promise<true | string>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: true | string = 'not checked'
-  for (;;) {
-    try {
-      last = await check()
-    } catch (error) {
-      last = (error as Error).message
-    }
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
 

@@ -20,8 +20,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
 import { validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
-import type { NodeRow } from '../../node/control/index.js'
 import { runCli } from '../cli/run-cli.js'
+import { nodesOf, until } from './agent-views.js'
 import { withLogTails } from '../node/agent/cluster-support.js'
 import { check, describeAnomaly, FAILOVER_BUDGET_MS } from './checker.js'
 import { Faults } from './faults.js'
@@ -49,26 +49,6 @@ function serviceSpec(): ServiceSpec {
   const spec = validateService(SERVICE, SERVICE_BODY, SERVICE, errors)
   if (spec === undefined) throw new Error(`test service is invalid: ${JSON.stringify(errors)}`)
   return spec
-}
-
-async function nodesOf(host: Host): Promise<NodeRow[]> {
-  return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
-}
-
-/** Polls `check` every 200 ms until it answers true; throws its last answer (a string) at the deadline. */
-async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: true | string = 'not checked'
-  for (;;) {
-    try {
-      last = await check()
-    } catch (error) {
-      last = (error as Error).message
-    }
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
 }
 
 /**
@@ -169,7 +149,7 @@ relays('losing one of two reachable hosts keeps both sites one cluster through t
       const bySlot = hostsBySlot(observer.latest())
       const once = [...bySlot.values()].filter((on) => on.length === 1).length
       return once === REPLICAS && bySlot.size === REPLICAS ? true : `${once} of ${REPLICAS} slots once: ${JSON.stringify(Object.fromEntries(bySlot))}`
-    })
+    }, TIMEOUT_MS)
     const onLost = [...hostsBySlot(observer.latest()).values()].filter((on) => on.includes(lost.name)).length
 
     deadViews.start()
@@ -179,7 +159,7 @@ relays('losing one of two reachable hosts keeps both sites one cluster through t
       const bySlot = hostsBySlot(observer.latest())
       const wrong = [...bySlot].filter(([, on]) => on.length !== 1 || on.includes(lost.name))
       return bySlot.size === REPLICAS && wrong.length === 0 ? true : `${bySlot.size} slots, not once: ${JSON.stringify(Object.fromEntries(wrong))}`
-    })
+    }, TIMEOUT_MS)
     const replacedMs = Date.now() - cutAt
     await until('every survivor linked to every other, across sites through the remaining relay', async () => {
       for (const host of survivors) {
@@ -192,7 +172,7 @@ relays('losing one of two reachable hosts keeps both sites one cluster through t
         }
       }
       return true
-    })
+    }, TIMEOUT_MS)
     const relinkedMs = Date.now() - cutAt
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, WATCH_AFTER_MS - (Date.now() - cutAt))))
     deadViews.stop()

@@ -20,10 +20,10 @@ import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
-import type { NodeRow } from '../../node/control/index.js'
 import { runCli } from '../cli/run-cli.js'
+import { nodesOf, until } from './agent-views.js'
 import { HistoryRecorder } from './history.js'
-import { AGENT_PORT, Hosts, type Host } from './hosts.js'
+import { AGENT_PORT, Hosts } from './hosts.js'
 import { natTopology } from './nat-topology.js'
 import { sweepStale } from './network.js'
 import { Observer } from './observer.js'
@@ -31,26 +31,6 @@ import { Observer } from './observer.js'
 const MEMBERS = 5
 const REPLICAS = 10
 const TIMEOUT_MS = 45_000
-
-async function nodesOf(host: Host): Promise<NodeRow[]> {
-  return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
-}
-
-/** Polls `check` every 200 ms until it answers true; throws its last answer (a string) at the deadline. */
-async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: true | string = 'not checked'
-  for (;;) {
-    try {
-      last = await check()
-    } catch (error) {
-      last = (error as Error).message
-    }
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
 
 const nat = suite('hosts: two sites behind NAT and one reachable host')
 
@@ -81,7 +61,7 @@ nat('site hosts reach each other through a relay on the reachable host, spread p
         if (rows.length !== MEMBERS) return `${host.name} lists ${rows.length} peers`
       }
       return true
-    })
+    }, TIMEOUT_MS)
     const meshedMs = Date.now() - started
     for (const host of members) {
       for (const row of await nodesOf(host)) {
@@ -123,7 +103,7 @@ nat('site hosts reach each other through a relay on the reachable host, spread p
       const copies = observer.latest().copies.filter((copy) => copy.service === 'web')
       counts = new Map(members.map((host) => [host.name, copies.filter((copy) => copy.host === host.name).length]))
       return copies.length === REPLICAS && new Set(copies.map((copy) => copy.slot)).size === REPLICAS ? true : `${copies.length} copies: ${JSON.stringify(Object.fromEntries(counts))}`
-    })
+    }, TIMEOUT_MS)
     const placedMs = Date.now() - applyAt
     assert.equal(Object.fromEntries(counts), { h1: 2, h2: 2, h3: 2, h4: 2, h5: 2 }, 'spread of 10 over 5 hosts across both sites')
 

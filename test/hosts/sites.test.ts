@@ -23,7 +23,6 @@ import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
-import type { NodeRow } from '../../node/control/index.js'
 import { runCli } from '../cli/run-cli.js'
 import type { Sample } from './history.js'
 import { HistoryRecorder } from './history.js'
@@ -31,6 +30,7 @@ import { Hosts, type Host } from './hosts.js'
 import { natTopology } from './nat-topology.js'
 import { sweepStale } from './network.js'
 import { Observer } from './observer.js'
+import { nodesOf, until as poll } from './poll.js'
 
 const MEMBERS = ['h1', 'h2', 'h3', 'h4', 'h5']
 const SITE_OF: Record<string, string> = { h1: 'cloud', h2: 'a', h3: 'a', h4: 'b', h5: 'b' }
@@ -38,24 +38,8 @@ const TIMEOUT_MS = 45_000
 /** How long the cut lasts after both sides hold each other dead: several failover times (LAN ~2 s). */
 const HELD_FOR_MS = 15_000
 
-async function nodesOf(host: Host): Promise<NodeRow[]> {
-  return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
-}
-
-async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: true | string = 'not checked'
-  for (;;) {
-    try {
-      last = await check()
-    } catch (error) {
-      last = (error as Error).message
-    }
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
+/** `until` with this test's deadline unless told otherwise. */
+const until = (what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> => poll(what, check, timeoutMs)
 
 /** `slot@host` of every copy, sorted: what runs where. */
 const placement = (sample: Sample): string[] => sample.copies.map((copy) => `${copy.slot}@${copy.host}`).sort()

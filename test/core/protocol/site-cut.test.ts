@@ -5,7 +5,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { heldByCut, peerId, SiteCuts, siteOf, type PeerId } from '../../../core/index.js'
+import { ClusterState, heldByCut, NO_RESOURCES, peerId, replicaSlot, serviceName, SiteCuts, siteOf, type PeerId } from '../../../core/index.js'
 
 const HOLD_MS = 300_000
 
@@ -137,3 +137,40 @@ watch('a one-host site is held: its cut cannot be told from its death', () => {
 })
 
 watch.run()
+
+const held = suite('site cut: a held member in the cluster state')
+
+/** A cluster state holding one advert of b1 (site b) running web/0 and lock/0; lock is a `majority` service. */
+function clusterWithHeld(): ClusterState {
+  const cluster = new ClusterState((service) => service !== 'lock')
+  const peer = peerId('b1')
+  const task = (service: string) => ({
+    slot: replicaSlot(serviceName(service), 0), service: serviceName(service), peer, specHash: 'h', state: 'running' as const, since: 0, resources: NO_RESOURCES, ports: [],
+  })
+  cluster.putAdvert({
+    peer, incarnation: 1, version: 1, capacity: { cpuMilli: 4000, memoryMiB: 8192, extended: {} }, allocated: NO_RESOURCES,
+    labels: { site: 'b' }, drivers: ['process'], tasks: [task('web'), task('lock')],
+  })
+  cluster.setStatus(peer, 'dead')
+  return cluster
+}
+
+held('dead and held: suspect to placement, its tasks kept; a `majority` service sees it dead and its slot lost', () => {
+  const cluster = clusterWithHeld()
+  const b1 = peerId('b1')
+  assert.is(cluster.get(b1)!.state, 'dead')
+  assert.ok(cluster.serviceTasks(serviceName('web')).lost.has(replicaSlot(serviceName('web'), 0)))
+  cluster.setCutOff(b1, true)
+  assert.is(cluster.get(b1)!.state, 'suspect')
+  const web = cluster.serviceTasks(serviceName('web'))
+  assert.is(web.lost.size, 0)
+  assert.is(web.bySlot.get(replicaSlot(serviceName('web'), 0))?.[0]?.peer, b1)
+  const lock = cluster.serviceTasks(serviceName('lock'))
+  assert.ok(lock.lost.has(replicaSlot(serviceName('lock'), 0)))
+  assert.is(lock.bySlot.size, 0)
+  cluster.setCutOff(b1, false)
+  assert.is(cluster.get(b1)!.state, 'dead')
+  assert.ok(cluster.serviceTasks(serviceName('web')).lost.has(replicaSlot(serviceName('web'), 0)))
+})
+
+held.run()

@@ -80,10 +80,12 @@ export class SiteCuts {
    * did not come back from).
    */
   heard(peer: PeerId, now: number): PeerId[] {
-    this.heardAt.set(peer, now)
-    if (this.held.size === 0) return []
+    // Only members of a site are remembered: in a cluster without site labels this map stays empty,
+    // where one entry per member every peer hears from would cost the simulator N² at scale.
     const site = this.deps.siteOf(peer)
     if (site === undefined) return []
+    this.heardAt.set(peer, now)
+    if (this.held.size === 0) return []
     const released = [...this.held].filter((member) => member !== peer && this.deps.siteOf(member) === site)
     for (const member of released) this.held.delete(member)
     return released

@@ -97,17 +97,22 @@ sites('a WAN cut of site B: each side holds the other, nothing starts or stops, 
       const copies = observer.latest().copies
       return copies.length === 8 && new Set(copies.map((copy) => copy.slot)).size === 8 ? true : placement(observer.latest()).join(' ')
     })
-    // Settled: the same for 3 s (a conflict's loser stopping, a late claim).
+    // Settled: each agent runs its own tasks (none pending or starting), 8 in all, and the kernel
+    // shows the same placement for 5 s — a duplicate claim's loser stopped, a slow start exec'd.
     let before = placement(observer.latest())
-    await until('placement settled for 3 s', async () => {
+    let sameSince = Date.now()
+    await until('placement settled for 5 s', async () => {
       const now = placement(observer.latest())
       if (now.join() !== before.join()) {
         before = now
+        sameSince = Date.now()
         return `moved: ${now.join(' ')}`
       }
-      return true
-    })
-    await new Promise((resolve) => setTimeout(resolve, 3_000))
+      const own = (await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/tasks')).tasks.filter((task) => task.peer === host.peerId)))).flat()
+      if (own.length !== 8 || own.some((task) => task.state !== 'running')) return `agents run ${own.map((task) => `${task.slot} ${task.state}`).join(', ')}`
+      if (now.length !== 8) return `${now.length} copies: ${now.join(' ')}`
+      return Date.now() - sameSince >= 5_000 ? true : 'settling'
+    }, 60_000)
     before = placement(observer.latest())
     assert.ok(before.filter((copy) => copy.startsWith('till/')).every((copy) => /@h[45]$/.test(copy)), `till outside site B: ${before.join(' ')}`)
     const siteBefore = new Map(observer.latest().copies.map((copy) => [copy.slot, SITE_OF[copy.host]!]))

@@ -8,7 +8,7 @@
 //     other's: every slot runs throughout, only in the site it ran in before the cut (read from the
 //     kernel, not the agents), and each side's view shows the other's hosts dead but held (state
 //     suspect);
-//   - after the heal every host is alive again and every slot runs once, in its site.
+//   - after the heal no view holds any host dead, and every slot runs once, in its site.
 //
 // Inside a site a slot may move during the cut, and that is not counted against it: on a loaded
 // two-core machine (load average 20–30) an agent's probes of a site-mate can time out, and with the

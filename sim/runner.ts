@@ -52,6 +52,10 @@ export interface SimOptions {
    * busy hosts, so the machines run with the windows real agents use.
    */
   readonly processingSkewMs?: number
+  /** The machines' siteCutHoldMs (site-cut.ts) instead of the default: a run can outlast a shorter hold. */
+  readonly siteCutHoldMs?: number
+  /** Called at every task start, with where and when; never changes the run. */
+  readonly onTaskStart?: (start: { readonly peer: PeerId; readonly slot: SlotId; readonly atMs: number }) => void
   /** Called every few thousand events with the simulated time reached, for a progress line; never changes the run. */
   readonly onProgress?: (progress: { simulatedMs: number; events: number }) => void
   /** Follows a run step by step (each peer's view, each start), for a test of one property; never changes the run. */
@@ -250,7 +254,8 @@ export class Simulation {
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
-    this.config = withProcessingSkew(defaultConfig(this.peers.length, options.profile), options.processingSkewMs ?? 0)
+    const config = withProcessingSkew(defaultConfig(this.peers.length, options.profile), options.processingSkewMs ?? 0)
+    this.config = options.siteCutHoldMs === undefined ? config : { ...config, siteCutHoldMs: options.siteCutHoldMs }
     this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)
     const plan = options.faultPlan ?? planFaults(options.faults, this.random.fork('faults'), {
@@ -493,6 +498,7 @@ export class Simulation {
           if (peer.restoredSlots.size > 0 && this.runsElsewhere(output.task.slot, peer)) this.restartStartedTwice++
           else if (this.lostInFailover(output.task.slot) && this.runsElsewhere(output.task.slot, peer)) this.failoverStartedTwice++
           peer.running.set(output.task.slot, { task: output.task, up: false, startedAt: now })
+          this.options.onTaskStart?.({ peer: peer.id, slot: output.task.slot, atMs: now })
           this.copies.started(output.task.slot, peer.id, output.spec, now)
           const startMs = lognormal(this.taskRandom, this.options.taskStartMs ?? 200, lognormalSigma(this.options.taskStartMs ?? 200, (this.options.taskStartMs ?? 200) * 3))
           this.queue.push(now + startMs, { t: 'task', peer: index, life: peer.life, slot: output.task.slot, startedAt: now, state: 'running' })

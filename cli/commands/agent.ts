@@ -4,7 +4,7 @@
 import type { Command } from 'commander'
 import { Agent } from '../../node/agent/index.js'
 import { defaultDataDir, ownLabelsProblem } from '../../node/agent/index.js'
-import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
+import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseDurationMs, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
 import { trimYoungGeneration } from '../../node/agent/index.js'
@@ -30,6 +30,7 @@ interface AgentCliOptions {
   metrics?: string
   ui?: string
   usageInterval: string
+  siteCutHold?: string
   mesh: string
   serviceCidr?: string
   dns?: string
@@ -47,6 +48,7 @@ export function registerAgent(program: Command): void {
     .option('--cpu <cores>', 'CPU this peer offers, in cores (2) or millicores (1500m); default: all cores')
     .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
     .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
+    .option('--site-cut-hold <duration>', 'how long the slots of another site that went out of reach as a whole (a WAN cut) are left to it before they are replaced here, e.g. 5m, 30s, 0 (label hosts with site=<name>; docs/edge.md)')
     .option('--docker <auto|off>', 'containers: auto runs them when a Docker engine answers (DOCKER_HOST or the local socket), off never', 'auto')
     .option('--metrics <host:port|off>', 'serve Prometheus metrics at http://host:port/metrics (default 127.0.0.1:9464, loopback only; 0.0.0.0:9464 opens it to the network)')
     .option('--ui <host:port|off>', 'serve the read-only web view at http://host:port/ (default 127.0.0.1:9465; beyond loopback it asks for the token in <data>/ui.token)')
@@ -74,6 +76,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
   if (ui !== undefined && !ui.ok) throw new UsageError(ui.error)
   const usageIntervalMs = Number(options.usageInterval) * 1000
   if (!Number.isFinite(usageIntervalMs) || usageIntervalMs < 500) throw new UsageError(`--usage-interval: expected a number of seconds of at least 0.5, got ${JSON.stringify(options.usageInterval)}`)
+  const siteCutHoldMs = options.siteCutHold === undefined ? undefined : parseSiteCutHold(options.siteCutHold)
   const discovery = discoverySettings(options)
   const labels = parseLabels(options.labels)
   const listen = (options.listen ?? [DEFAULT_LISTEN]).map((a) => toMultiaddr(a, '--listen'))
@@ -101,6 +104,7 @@ async function runAgent(options: AgentCliOptions): Promise<number> {
       ...(ui === undefined ? {} : { ui: ui.value }),
       discovery,
       usageIntervalMs,
+      ...(siteCutHoldMs === undefined ? {} : { siteCutHoldMs }),
       log,
     })
   } catch (error) {
@@ -161,6 +165,13 @@ export function parseLabels(values: readonly string[]): Record<string, string> {
   const problem = ownLabelsProblem(labels)
   if (problem !== undefined) throw new UsageError(`--labels: ${problem}`)
   return labels
+}
+
+/** --site-cut-hold: a duration (`5m`, `90s`) or 0. */
+export function parseSiteCutHold(value: string): number {
+  const ms = parseDurationMs(value.trim() === '0' ? 0 : value)
+  if (typeof ms === 'string') throw new UsageError(`--site-cut-hold: ${ms}, got ${JSON.stringify(value)}`)
+  return ms
 }
 
 /** Accepts a multiaddr as is, or host:port (IPv4 or a DNS name) for convenience. */

@@ -1,11 +1,13 @@
 // `peer nodes`: every peer the asked agent knows, with its membership status, placement state, load
-// and labels, like `docker node ls`. The agent asked is marked with `*`. The LABELS column leaves out
-// the built-in peer.id and peer.mesh, which the PEER and MESH columns already show (MESH: how the peer
+// and labels, like `docker node ls`. The agent asked is marked with `*`. SITE is the peer's `site` label
+// (`-` for none: a host of no site, docs/edge.md). The LABELS column leaves out that label and
+// the built-in peer.id and peer.mesh, which the SITE, PEER and MESH columns already show (MESH: how the peer
 // forwards service traffic, docs/networking.md); --json has every label. --wide adds how the asked
 // agent reaches each peer: REACH (public, or behind NAT) and LINK (direct, or relayed through which
 // peer), docs/edge.md.
 
 import type { Command } from 'commander'
+import { SITE_LABEL, siteOf } from '../../core/index.js'
 import { BUILT_IN_LABELS } from '../../node/agent/client.js'
 import type { NodeRow } from '../../node/control/index.js'
 import { joinLabel, type JoinFailure, type Reachability } from '../../p2p/client.js'
@@ -34,11 +36,12 @@ export function registerNodes(program: Command): void {
 
 /** The table, then a line for this peer's missing container engine and for each join address it cannot dial. */
 export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: readonly JoinFailure[] = [], wide = false): string {
-  const headers = ['PEER', 'STATUS', 'STATE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'MESH', ...(wide ? ['REACH', 'LINK'] : []), 'LABELS']
+  const headers = ['PEER', 'STATUS', 'STATE', 'SITE', 'LAST SEEN', 'CPU', 'MEMORY', 'TASKS', 'DRIVERS', 'MESH', ...(wide ? ['REACH', 'LINK'] : []), 'LABELS']
   const rows = table(headers, nodes.map((n) => [
     n.self ? `${n.peer} *` : n.peer,
     n.status,
     n.state,
+    siteOf(n.labels) ?? '-',
     relativeTime(n.lastSeen, now),
     cpuCell(n.allocated.cpuMilli, n.capacity.cpuMilli),
     memoryCell(n.allocated.memoryMiB, n.capacity.memoryMiB),
@@ -46,7 +49,7 @@ export function nodesText(nodes: readonly NodeRow[], now: number, joinFailures: 
     n.drivers.join(',') || '-',
     n.labels[BUILT_IN_LABELS.mesh] ?? '-',
     ...(wide ? [reachCell(n.reachability), linkCell(n)] : []),
-    labelsCell(Object.fromEntries(Object.entries(n.labels).filter(([key]) => key !== BUILT_IN_LABELS.id && key !== BUILT_IN_LABELS.mesh))),
+    labelsCell(Object.fromEntries(Object.entries(n.labels).filter(([key]) => key !== BUILT_IN_LABELS.id && key !== BUILT_IN_LABELS.mesh && key !== SITE_LABEL))),
   ]))
   const own = nodes.find((n) => n.self)?.engine
   const notes: string[] = []

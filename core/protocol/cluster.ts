@@ -11,6 +11,16 @@ import { advertIsNewer, type Advert, type MemberStatus } from './messages.js'
 import { advertEntryHash, BucketSummary } from './bucket-digest.js'
 
 export class ClusterState implements PeerLookup {
+  /**
+   * Dead members whose slots are held because their whole site is out of reach (site-cut.ts): they
+   * show as suspect — keeping their tasks, taking no new ones — except to services that `keepsCutOff`
+   * says no for (`partition: majority`), which see them dead.
+   */
+  private readonly cutOff = new Set<PeerId>()
+
+  /** `keepsCutOff(service)`: whether the service's tasks on cut-off members are held (specs change only with setSettings, which clears every index). */
+  constructor(private readonly keepsCutOff: (service: ServiceName) => boolean = () => true) {}
+
   private readonly adverts = new Map<PeerId, Advert>()
   private readonly statuses = new Map<PeerId, MemberStatus>()
   private settings: ReadonlyMap<PeerId, PeerSettings> = new Map()
@@ -72,6 +82,13 @@ export class ClusterState implements PeerLookup {
     for (const service of this.grouped.get(peer)?.keys() ?? []) this.indexes.delete(service)
   }
 
+  /** A dead member's slots are held by a site cut (or no longer). */
+  setCutOff(peer: PeerId, held: boolean): void {
+    if (held) this.cutOff.add(peer)
+    else this.cutOff.delete(peer)
+    this.setStatus(peer, this.statuses.get(peer) ?? 'alive')
+  }
+
   setSettings(settings: ReadonlyMap<PeerId, PeerSettings>): void {
     this.settings = settings
     this.views.clear()
@@ -102,10 +119,11 @@ export class ClusterState implements PeerLookup {
     const entry = { bySlot, lost, ended }
     const desired = new Set<string>([service])
     const orphans: TaskView[] = []
+    const keepsCutOff = this.cutOff.size === 0 || this.keepsCutOff(service)
     for (const peer of this.holders.get(service) ?? []) {
       const view = this.get(peer)
       if (view === undefined) continue
-      const dead = view.state === 'dead'
+      const dead = view.state === 'dead' || (!keepsCutOff && this.cutOff.has(peer))
       for (const task of this.grouped.get(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
     }
     this.indexes.set(service, entry)
@@ -133,7 +151,8 @@ export class ClusterState implements PeerLookup {
     const status = this.statuses.get(advert.peer) ?? 'alive'
     const settings = this.settings.get(advert.peer)
     let state: PeerState
-    if (status === 'dead' || status === 'left') state = 'dead'
+    if (status === 'dead' && this.cutOff.has(advert.peer)) state = 'suspect'
+    else if (status === 'dead' || status === 'left') state = 'dead'
     else if (status === 'suspect') state = 'suspect'
     else if (settings?.drain) state = 'draining'
     // A peer with a full disk can start nothing: placed around like a cordoned one, keeping what it runs.

@@ -102,6 +102,17 @@ export interface MachineConfig {
    * surely gone, stop included.
    */
   readonly defaultStopGraceMs: number
+  /**
+   * How long the slots of a member of another site are held, not replaced, when it died with its
+   * whole site out of reach (site-cut.ts): a WAN cut, most likely, behind which the site runs on.
+   * Counted from the verdict; then they are replaced as any dead peer's. Default 5 minutes on both
+   * profiles, Kubernetes' wait before it evicts the pods of an unreachable node: WAN drops at the
+   * edge last seconds to minutes, and running a cut site's slots twice for that long costs each side
+   * the other's capacity (often more than an edge site has) and a round of stops at the heal. Trade:
+   * a site that really lost power has its slots down this long (`partition: majority` services are
+   * not held; set it 0 to replace at once, as without sites). Agent flag `--site-cut-hold`.
+   */
+  readonly siteCutHoldMs: number
 }
 
 export type NetworkProfile = 'lan' | 'wan'
@@ -132,6 +143,7 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
     piggybackLimit: 8,
     partitionLeaseMs: 2 * probeIntervalMs,
     defaultStopGraceMs: 5_000,
+    siteCutHoldMs: 5 * 60_000,
   }
 }
 

@@ -39,6 +39,7 @@ export { exitOutcome, restartDelayMs, withState, type ExitOutcome, type LocalTas
 export type { PendingInfo } from './bid-rounds.js'
 export { fencedByMajority, PartitionQuorum, quorumLossBoundMs, takeoverDelayMs } from './partition-quorum.js'
 export { claimHoldMs, MajorityClaims } from './majority-claims.js'
+export { heldByCut, type LossFacts, SITE_LABEL, SiteCuts, type SiteCutsDeps, siteOf } from './site-cut.js'
 export { holdersNamedByBid, inRanges } from './lagging-bids.js'
 export type { ProtocolEvent, ProtocolObserver } from './observer.js'
 export type { TaskUsage } from './messages.js'

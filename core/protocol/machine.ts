@@ -35,6 +35,7 @@ import { holdersNamedByBid } from './lagging-bids.js'
 import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 import type { ProtocolObserver } from './observer.js'
 import { VerdictSources } from './verdict-sources.js'
+import { SiteCuts, siteOf } from './site-cut.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -86,7 +87,11 @@ export class PeerMachine {
   private readonly config: MachineConfig
 
   private readonly members: MemberTable
-  private readonly cluster = new ClusterState()
+  /** `partition: majority` services see members held by a site cut as dead (site-cut.ts). */
+  private readonly cluster = new ClusterState((service) => {
+    const spec = this.specs.get(service)
+    return spec === undefined || !fencedByMajority(spec)
+  })
   private desired: DesiredView = EMPTY_DESIRED
   private specs = new Map<ServiceName, ServiceSpec>()
   private readonly tasks: LocalTasks
@@ -118,6 +123,7 @@ export class PeerMachine {
   private readonly rounds: BidRounds
   private readonly quorum: PartitionQuorum
   private readonly majorityClaims: MajorityClaims
+  private readonly siteCuts: SiteCuts
 
   private out: Output[] = []
   private now = 0
@@ -176,6 +182,14 @@ export class PeerMachine {
       serviceTasks: (service) => cluster.serviceTasks(service),
       mayStart: (spec, now, claimedAt) => now >= this.placeableAt(spec) && this.quorum.stableSince(claimedAt),
     })
+    this.siteCuts = new SiteCuts({
+      self, holdMs: config.siteCutHoldMs,
+      siteOf: (peer) => {
+        const view = cluster.get(peer)
+        return view === undefined ? undefined : siteOf(view.labels)
+      },
+      members: () => this.siteMembers(),
+    })
     this.advert = new OwnAdvert({
       self, config, cluster,
       incarnation: () => this.incarnation,
@@ -220,6 +234,7 @@ export class PeerMachine {
     if (!this.started || from === this.self) return this.flush()
     this.heardFrom.add(from)
     this.verdictSources.heard(from, now)
+    this.cutOffChanged(this.siteCuts.heard(from, now))
     if (this.members.status(from) === 'dead') this.antiEntropy.healing(now)
     switch (message.kind) {
       case 'ping':
@@ -282,6 +297,7 @@ export class PeerMachine {
     this.askForState(now)
     this.settleRejoin()
     this.majorityClaims.tick(now)
+    if (now >= this.siteCuts.nextWakeAt()) this.cutOffChanged(this.siteCuts.update(now))
     this.rounds.forgetEarlyBids(now)
     if (now >= this.fullReconcileAt) {
       for (const service of this.specs.keys()) this.dirty.add(service)
@@ -360,7 +376,7 @@ export class PeerMachine {
     const at = Math.min(
       this.detector.nextWakeAt(), this.antiEntropy.nextWakeAt(), this.rounds.nextWakeAt(), this.tasks.nextWakeAt(),
       this.advert.nextWakeAt(), this.fullReconcileAt, this.reconcileAt, this.rejoin.nextWakeAt(), this.quorum.nextWakeAt(),
-      this.majorityClaims.nextWakeAt(),
+      this.majorityClaims.nextWakeAt(), this.siteCuts.nextWakeAt(),
     )
     this.expectedWakeAt = at
     return at
@@ -430,6 +446,7 @@ export class PeerMachine {
     this.quorum.memberChanged(record, previous, this.now)
     this.verdictSources.memberChanged(record.peer, record.status, this.now)
     this.cluster.setStatus(record.peer, record.status)
+    if ((record.status === 'dead') !== (previous === 'dead')) this.siteVerdict(record.peer, record.status === 'dead')
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
     if (wasIn !== isIn) this.rounds.ringChanged()
@@ -444,6 +461,39 @@ export class PeerMachine {
     // exchange state with it directly now. Its adverts and any verdict it holds about us (refuted on
     // the spot, anti-entropy.ts) then cross at once, not when a redial or a gossip mesh gets there.
     if (previous === 'dead' && isIn) this.antiEntropy.sendDigest(record.peer)
+  }
+
+  // --- sites as failure domains (site-cut.ts) ----------------------------------------------------
+
+  /**
+   * A member was declared dead, or is no longer: whether its slots are held by a site cut. At a
+   * verdict, a few of its site-mates are pinged: one answering makes it a host death a round trip
+   * later. The ping is outside the probe sequence (seq 0, which no probe uses): only the answer's
+   * arrival matters.
+   */
+  private siteVerdict(peer: PeerId, dead: boolean): void {
+    for (const mate of this.siteCuts.statusChanged(peer, dead, this.now)) {
+      this.send(mate, { kind: 'ping', seq: 0, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
+    }
+    const changed = this.siteCuts.update(this.now, (member) => member === peer)
+    // Back from the dead, or gone for good: a hold it had is over either way.
+    if (!dead && !changed.includes(peer)) changed.push(peer)
+    this.cutOffChanged(changed)
+  }
+
+  /** Members whose hold began or ended: their tasks are read again. */
+  private cutOffChanged(peers: readonly PeerId[]): void {
+    for (const peer of peers) {
+      this.cluster.setCutOff(peer, this.siteCuts.isHeld(peer))
+      for (const service of this.cluster.servicesOn(peer)) this.markDirty(service)
+    }
+  }
+
+  private *siteMembers(): Iterable<{ peer: PeerId; status: 'alive' | 'suspect' | 'dead' }> {
+    for (const member of this.members.all()) {
+      const { peer, status } = member.record
+      if (status !== 'left') yield { peer, status }
+    }
   }
 
   private applyAdvert(advert: Advert): void {

@@ -87,6 +87,8 @@ export interface AgentOptions {
   readonly ui?: MetricsListen | 'off'
   /** How often tasks' CPU and memory are measured (METRICS_DEFAULTS.usageIntervalMs when absent). */
   readonly usageIntervalMs?: number
+  /** The machine's siteCutHoldMs (core/protocol/site-cut.ts); its default when absent. */
+  readonly siteCutHoldMs?: number
   /** Service discovery and the routing mesh (node/discovery); `{ mesh: 'auto' }` when absent. */
   readonly discovery?: DiscoverySettings
 }
@@ -215,7 +217,10 @@ export class Agent implements AgentContext {
         labels: { ...options.labels, ...builtInLabels(self), [BUILT_IN_LABELS.mesh]: discovery.status().mode },
         drivers: driver.names,
         seeds: [],
-        config: withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
+        config: {
+          ...withProcessingSkew(defaultConfig(AGENT_DEFAULTS.clusterSizeHint, options.profile), AGENT_DEFAULTS.processingSkewMs),
+          ...(options.siteCutHoldMs === undefined ? {} : { siteCutHoldMs: options.siteCutHoldMs }),
+        },
         random: seededRandom(randomBytes(16).toString('hex')),
         restored,
         knownMembers: known.members,

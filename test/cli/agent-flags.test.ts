@@ -1,10 +1,10 @@
-// Parsing of command-line values: `peer agent --labels` and `--listen/--join` (cli/commands/agent.ts),
+// Parsing of command-line values: `peer agent --labels`, `--listen/--join` and `--site-cut-hold` (cli/commands/agent.ts),
 // and `peer scale service=replicas` (cli/commands/scale.ts). Bad input is a UsageError (exit 2) that
 // names the part at fault.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { discoverySettings, parseLabels, toMultiaddr } from '../../cli/commands/agent.js'
+import { discoverySettings, parseLabels, parseSiteCutHold, toMultiaddr } from '../../cli/commands/agent.js'
 import { parsePair } from '../../cli/commands/scale.js'
 import { EXIT_INVALID_INPUT, UsageError } from '../../cli/exit-codes.js'
 
@@ -202,3 +202,24 @@ discovery('bad values name their flag', () => {
 })
 
 discovery.run()
+
+// --- parseSiteCutHold -----------------------------------------------------------------------------
+
+const hold = suite('parseSiteCutHold')
+
+hold('a duration or 0', () => {
+  assert.is(parseSiteCutHold('5m'), 300_000)
+  assert.is(parseSiteCutHold('90s'), 90_000)
+  assert.is(parseSiteCutHold('1m30s'), 90_000)
+  assert.is(parseSiteCutHold('0'), 0)
+})
+
+hold('anything else is refused, naming the flag and the value', () => {
+  for (const bad of ['', 'soon', '-5m', '5 minutes', '5']) {
+    const message = usageError(() => parseSiteCutHold(bad))
+    assert.match(message, /^--site-cut-hold: expected a duration/)
+    assert.match(message, JSON.stringify(bad))
+  }
+})
+
+hold.run()

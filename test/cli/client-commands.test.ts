@@ -246,16 +246,16 @@ text('ps: SLOT SERVICE PEER STATE SINCE with short peers; none says so', () => {
   assert.is(psText([], NOW), 'No tasks.\n')
 })
 
-text('nodes: self marked with *, resources, last seen, labels', () => {
+text('nodes: self marked with *, site, resources, last seen, labels', () => {
   const none = { cpuMilli: 0, memoryMiB: 0, extended: {} }
   const nodes: NodeRow[] = [
-    { peer: P, self: true, status: 'alive', state: 'alive', incarnation: 1, lastSeen: NOW - 300, capacity: { cpuMilli: 4000, memoryMiB: 8192, extended: {} }, allocated: { cpuMilli: 1500, memoryMiB: 512, extended: {} }, labels: { zone: 'a', 'peer.mesh': 'kernel' }, tasks: 1, drivers: ['docker', 'process'], engine: { state: 'up', version: '20.10.24' } },
+    { peer: P, self: true, status: 'alive', state: 'alive', incarnation: 1, lastSeen: NOW - 300, capacity: { cpuMilli: 4000, memoryMiB: 8192, extended: {} }, allocated: { cpuMilli: 1500, memoryMiB: 512, extended: {} }, labels: { zone: 'a', site: 'edge-1', 'peer.mesh': 'kernel' }, tasks: 1, drivers: ['docker', 'process'], engine: { state: 'up', version: '20.10.24' } },
     { peer: Q, self: false, status: 'dead', state: 'dead', incarnation: 2, lastSeen: null, capacity: none, allocated: none, labels: {}, tasks: 0, drivers: [], engine: null },
   ]
   const lines = nodesText(nodes, NOW).trimEnd().split('\n')
-  assert.match(lines[0]!, /^PEER\s+STATUS\s+STATE\s+LAST SEEN\s+CPU\s+MEMORY\s+TASKS\s+DRIVERS\s+MESH\s+LABELS$/)
-  assert.match(lines[1]!, new RegExp(`^${P} \\*\\s+alive\\s+alive\\s+0\\.3s ago\\s+1500/4000m\\s+512/8192Mi\\s+1\\s+docker,process\\s+kernel\\s+zone=a$`))
-  assert.match(lines[2]!, new RegExp(`^${Q}\\s+dead\\s+dead\\s+-\\s+0/0m\\s+0/0Mi\\s+0\\s+-\\s+-\\s+-$`))
+  assert.match(lines[0]!, /^PEER\s+STATUS\s+STATE\s+SITE\s+LAST SEEN\s+CPU\s+MEMORY\s+TASKS\s+DRIVERS\s+MESH\s+LABELS$/)
+  assert.match(lines[1]!, new RegExp(`^${P} \\*\\s+alive\\s+alive\\s+edge-1\\s+0\\.3s ago\\s+1500/4000m\\s+512/8192Mi\\s+1\\s+docker,process\\s+kernel\\s+zone=a$`))
+  assert.match(lines[2]!, new RegExp(`^${Q}\\s+dead\\s+dead\\s+-\\s+-\\s+0/0m\\s+0/0Mi\\s+0\\s+-\\s+-\\s+-$`))
   assert.is(lines.length, 3, 'no note while this peer runs containers')
   const without = nodesText([{ ...nodes[0]!, drivers: ['process'], engine: { state: 'absent', detail: 'no Docker engine answers (connect ENOENT)' } }], NOW)
   assert.match(without, /This peer runs no containers: no Docker engine answers \(connect ENOENT\)\n$/)

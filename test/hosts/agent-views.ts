@@ -1,4 +1,5 @@
-// Asking the agents of a run what they see, and waiting until it is what a test expects: the
+// Asking the agents of a run what they see, and waiting until it is what a test expects (the edge
+// tests: nat, nat-relays, mdns, sites): the
 // control API's node list (what `peer nodes` prints), polled.
 
 import { ask } from '../../cli/agent-client.js'

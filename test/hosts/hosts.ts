@@ -60,6 +60,8 @@ export interface HostsInit {
   readonly memory?: string
   /** More `peer agent` flags for every agent. */
   readonly agentArgs?: readonly string[]
+  /** More `peer agent` flags for one host's agent (its site label), after agentArgs. */
+  readonly agentArgsFor?: (host: Host) => readonly string[]
   /**
    * Each data directory on a tmpfs of this size, so the disk-full fault can fill it to the last
    * byte without touching this machine's disk. Absent: plain directories under the run's base.
@@ -193,6 +195,7 @@ export class Hosts {
       // A harness that dies without teardown still takes its agents (and their tasks) with it.
       '--exit-on-stdin-close',
       ...(this.init.agentArgs ?? []),
+      ...(this.init.agentArgsFor?.(host) ?? []),
       ...(joinAddresses.length > 0 ? ['--join', ...joinAddresses] : []),
     ])
     // `ip netns exec` execs the command, so the child's pid is the agent's own.

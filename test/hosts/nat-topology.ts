@@ -37,6 +37,9 @@ export interface NatTopology extends Topology {
   siteOf(host: string): keyof typeof SITES
   /** Join addresses of the stranger (h6), set by the test before it starts h6. */
   strangerJoin: string[]
+  /** Cuts a site's WAN link at its router (both ways, connections open or not), or heals it. */
+  cutSite(site: 'a' | 'b'): Promise<void>
+  healSite(site: 'a' | 'b'): Promise<void>
 }
 
 export function natTopology(pid = process.pid, options: NatTopologyOptions = {}): NatTopology {
@@ -107,6 +110,14 @@ export function natTopology(pid = process.pid, options: NatTopologyOptions = {})
           await run(['ip', '-n', ns(index), 'route', 'add', 'default', 'via', `${siteNet[router.site]}.254`])
         }
       }
+    },
+    async cutSite(site) {
+      const router = routers.find((r) => r.site === site)!.namespace
+      for (const direction of ['-i', '-o']) await run(inNamespace(router, ['iptables', '-w', '-I', 'FORWARD', direction, 'wan0', '-j', 'DROP']))
+    },
+    async healSite(site) {
+      const router = routers.find((r) => r.site === site)!.namespace
+      for (const direction of ['-i', '-o']) await run(inNamespace(router, ['iptables', '-w', '-D', 'FORWARD', direction, 'wan0', '-j', 'DROP']))
     },
     joinFor(host: Host, all: readonly Host[]): string[] {
       if (host.index === 6) return topology.strangerJoin

@@ -166,3 +166,25 @@ export const RELAY_DEFAULTS = {
   /** How often a peer behind NAT checks that it holds its reservations, and makes the missing ones. */
   reserveIntervalMs: 2_000,
 } as const
+
+/**
+ * Service traffic carried to a peer that is reached only through a relay (p2p/tunnel-links.ts,
+ * docs/edge.md "Service traffic across sites"). It runs on a relayed connection of its own, never on
+ * the one membership, gossip and bids use: the relay's per-circuit data limit (RELAY_DEFAULTS) then
+ * ends tunnels, not the control connection.
+ */
+export const TUNNEL_DEFAULTS = {
+  /**
+   * A tunnel connection takes no new tunnel once less than this share of its circuit's data limit is
+   * left; the next tunnel opens a fresh circuit. Connections already on it keep it until the relay
+   * resets it, so each tunnelled connection can count on at least this share (32 MiB at the default
+   * limit) of the circuit's budget.
+   */
+  minBudgetShare: 0.5,
+  /** A tunnel connection with no tunnel on it for this long is closed (a circuit held open costs the relay a slot). */
+  idleCloseMs: 30_000,
+  /** How long opening a tunnel (a circuit if none is usable, the stream, the far agent's answer) may take. */
+  openTimeoutMs: 5_000,
+  /** Tunnels one agent serves at once, for every peer together: past this a new one is refused. */
+  maxServed: 1_024,
+} as const

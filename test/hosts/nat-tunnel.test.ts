@@ -1,0 +1,157 @@
+// Service traffic across sites on real namespaces (nat-topology.ts: a reachable host h1 and two sites
+// behind NAT routers). An echo service runs as processes pinned to site B (h4, h5) and is published
+// on 8080; a client in site A (h2's namespace) connects to its own agent — the published port, and
+// the service's address (traffic by name) — and is answered by a task in site B, through a tunnel
+// over the relayed libp2p link (node/discovery/tunnel/). Checked too: site A's agent marks those
+// endpoints as tunnelled, a few MiB echo back intact, and membership does not notice (no direct
+// message fails, every host stays alive). Connect latency and throughput are printed, with a
+// baseline in site B against its own agent (a local task, no tunnel).
+//
+// Needs root (namespaces, iptables NAT): it fails, never skips, without them.
+
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { writeFileSync } from 'node:fs'
+import { loadavg } from 'node:os'
+import { join } from 'node:path'
+import { ask } from '../../cli/agent-client.js'
+import { runCli, repoRoot } from '../cli/run-cli.js'
+import { inNamespace, run } from './command.js'
+import { Hosts, type Host } from './hosts.js'
+import { natTopology } from './nat-topology.js'
+import { sweepStale } from './network.js'
+
+const MEMBERS = ['h1', 'h2', 'h3', 'h4', 'h5']
+const PUBLISHED = 8080
+const TARGET = 7000
+const ECHO_BYTES = 8 * 1024 * 1024
+const TIMEOUT_MS = 60_000
+
+/** The task: greets with its slot, then echoes. */
+const ECHO = `require('node:net').createServer({ allowHalfOpen: true }, (socket) => { socket.write('hello from ' + process.env.PEER_SLOT + '\\n'); socket.pipe(socket) }).listen(Number(process.env.PORT))`
+
+interface ClientResult {
+  readonly greeting?: string
+  readonly connectMs?: number
+  readonly echoed?: number
+  readonly mismatch?: boolean
+  readonly echoMs?: number
+  readonly mibPerSecond?: number | null
+  readonly error?: string
+}
+
+/** Runs the echo client in `host`'s namespace against address:port. */
+async function client(host: Host, address: string, port: number, bytes = 0): Promise<ClientResult> {
+  const output = await run(inNamespace(host.namespace, ['timeout', '60', process.execPath, join(repoRoot, 'test', 'hosts', 'tunnel-client.mjs'), address, String(port), String(bytes)])).catch((error: Error) => error.message)
+  const line = output.trim().split('\n').at(-1) ?? ''
+  try {
+    return JSON.parse(line) as ClientResult
+  } catch {
+    return { error: output.trim() }
+  }
+}
+
+async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  let last: true | string = 'not checked'
+  for (;;) {
+    try {
+      last = await check()
+    } catch (error) {
+      last = (error as Error).message
+    }
+    if (last === true) return
+    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
+    await new Promise((resolve) => setTimeout(resolve, 250))
+  }
+}
+
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+const tunnel = suite('hosts: service traffic from one site to a task in another, through the relay')
+
+tunnel('a client in site A reaches a task pinned to site B by its own agent\'s published port and by the service address, and membership does not notice', async () => {
+  sweepStale()
+  const topology = natTopology()
+  // The userspace proxy: kernel NAT rules cannot open a libp2p stream (docs/edge.md).
+  const hosts = await Hosts.create({ count: 6, topology, memory: '2Gi', cpu: '2', agentArgs: ['--mesh', 'userspace'] })
+  const members = MEMBERS.map((name) => hosts.host(name))
+  const [h1, h2, , h4] = members as [Host, Host, Host, Host, Host]
+  const byPeer = new Map(members.map((host) => [host.peerId, host.name]))
+  try {
+    await hosts.startAgent(h1)
+    await Promise.all(members.slice(1).map((host) => hosts.startAgent(host)))
+    await until('every host alive in h2\'s view, site B relayed', async () => {
+      const { nodes } = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')
+      const alive = nodes.filter((row) => row.status === 'alive').length
+      if (alive !== MEMBERS.length) return `${alive} alive`
+      for (const row of nodes) {
+        const name = byPeer.get(row.peer)
+        if ((name === 'h4' || name === 'h5') && row.link?.kind !== 'relayed') return `h2's link to ${name} is ${JSON.stringify(row.link)}`
+      }
+      return true
+    })
+
+    const file = join(hosts.base, 'echo.json')
+    writeFileSync(file, JSON.stringify({ services: { echo: {
+      command: [process.execPath, '-e', ECHO], replicas: 2, constraints: ['host in (h4, h5)'],
+      ports: [{ target: TARGET, published: PUBLISHED }], resources: { cpu: '50m', memory: '32Mi' },
+    } } }))
+    const applied = await runCli(['apply', '-f', file, '--data', h2.dataDir])
+    assert.is(applied.code, 0, applied.stderr)
+
+    // Site A's agent: both tasks ready, on site B's peers, reached through a tunnel.
+    let serviceAddress = ''
+    await until('h2 to list both echo tasks ready and tunnelled', async () => {
+      const answer = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', { query: { service: 'echo' } })
+      const port = answer.ports.find((row) => row.target === TARGET)
+      if (port === undefined) return 'no echo port yet'
+      serviceAddress = port.serviceAddress ?? ''
+      const ready = port.endpoints.filter((endpoint) => endpoint.ready)
+      if (ready.length !== 2) return `${ready.length} ready: ${JSON.stringify(port.endpoints)}`
+      if (!ready.every((endpoint) => endpoint.tunnel === true && ['h4', 'h5'].includes(byPeer.get(endpoint.peer) ?? ''))) return JSON.stringify(ready)
+      return true
+    })
+
+    const failedBefore = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/stats')).transport.directFailed))
+    const loadBefore = loadavg()[0]!
+
+    // By the published port on h2's own address, several times: every answer from a task in site B.
+    const connects: number[] = []
+    for (let i = 0; i < 7; i++) {
+      const result = await client(h2, h2.address, PUBLISHED)
+      assert.match(result.greeting ?? '', /^hello from echo\/[01]$/, JSON.stringify(result))
+      connects.push(result.connectMs!)
+    }
+    // By name: the service's address on h2's agent, its target port.
+    const byName = await client(h2, serviceAddress, TARGET)
+    assert.match(byName.greeting ?? '', /^hello from echo\/[01]$/, JSON.stringify(byName))
+
+    // Bytes both ways, intact.
+    const bulk = await client(h2, h2.address, PUBLISHED, ECHO_BYTES)
+    assert.is(bulk.echoed, ECHO_BYTES, JSON.stringify(bulk))
+    assert.is(bulk.mismatch, false)
+
+    // The same from site B against its own agent: a local task, no tunnel (the baseline).
+    const localConnects: number[] = []
+    for (let i = 0; i < 7; i++) localConnects.push((await client(h4, h4.address, PUBLISHED)).connectMs ?? NaN)
+    const localBulk = await client(h4, h4.address, PUBLISHED, ECHO_BYTES)
+    assert.is(localBulk.echoed, ECHO_BYTES, JSON.stringify(localBulk))
+
+    // Membership did not notice: no direct message failed meanwhile, every host still alive, and the
+    // tunnels' traffic was counted on h2's agent.
+    const failedAfter = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/stats')).transport.directFailed))
+    assert.equal(failedAfter.map((n, i) => n - failedBefore[i]!), [0, 0, 0, 0, 0], `direct messages failed meanwhile (before ${failedBefore.join(' ')}, after ${failedAfter.join(' ')})`)
+    const { nodes } = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')
+    assert.is(nodes.filter((row) => row.status === 'alive').length, MEMBERS.length)
+    const endpoints = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', { query: { service: 'echo' } })
+    const sent = endpoints.ports.flatMap((row) => row.endpoints).reduce((sum, endpoint) => sum + (endpoint.traffic?.bytesOut ?? 0), 0)
+    assert.ok(sent >= ECHO_BYTES, `h2's proxy counted ${sent} bytes sent to the tunnelled endpoints`)
+
+    process.stdout.write(`  nat-tunnel: site A → site B through the relay: connect p50 ${median(connects)} ms (${connects.join(' ')}), ${ECHO_BYTES / 1048576} MiB echoed in ${bulk.echoMs} ms (${bulk.mibPerSecond} MiB/s each way); site B to its own task: connect p50 ${median(localConnects)} ms, ${localBulk.mibPerSecond} MiB/s; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`)
+  } finally {
+    hosts.teardown()
+  }
+})
+
+tunnel.run()

@@ -187,4 +187,15 @@ export const TUNNEL_DEFAULTS = {
   openTimeoutMs: 5_000,
   /** Tunnels one agent serves at once, for every peer together: past this a new one is refused. */
   maxServed: 1_024,
+  /**
+   * The most a yamux stream may have in flight (its receive window never grows past this; yamux's own
+   * ceiling is 16 MiB). A tunnel shares the TCP connection to the relay with the control connection's
+   * circuit and with the agent's own link to the relay, and a relay reads every circuit without
+   * backpressure (libp2p's createLimitedRelay pipes into an unbounded queue), so a stream's window is
+   * all that bounds how many bytes sit ahead of a ping or a bid: with 16 MiB a bulk tunnel at 1 MiB/s
+   * held pings back > 5 s and the connection monitor cut the link to the relay, every circuit with it.
+   * 256 KiB, yamux's initial window, bounds that wait to 256 KiB per busy stream (a quarter second at
+   * 1 MiB/s), and a stream's throughput to 256 KiB per round trip (25 MB/s at 10 ms, 2.5 MB/s at 100 ms).
+   */
+  streamWindowBytes: 256 * KiB,
 } as const

@@ -32,7 +32,7 @@ import { ipOfMultiaddr } from './multiaddr-ip.js'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
-import { HOST_DEFAULTS } from './config.js'
+import { HOST_DEFAULTS, TUNNEL_DEFAULTS } from './config.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
@@ -165,7 +165,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       },
     }),
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: TUNNEL_DEFAULTS.streamWindowBytes } })],
     peerDiscovery,
     connectionManager: {
       maxConnections: tuning.maxConnections,

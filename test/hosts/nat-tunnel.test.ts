@@ -11,12 +11,13 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writeFileSync } from 'node:fs'
+import { execFile } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
 import { runCli, repoRoot } from '../cli/run-cli.js'
-import { inNamespace, run } from './command.js'
+import { inNamespace } from './command.js'
 import { Hosts, type Host } from './hosts.js'
 import { natTopology } from './nat-topology.js'
 import { sweepStale } from './network.js'
@@ -42,7 +43,9 @@ interface ClientResult {
 
 /** Runs the echo client in `host`'s namespace against address:port. */
 async function client(host: Host, address: string, port: number, bytes = 0): Promise<ClientResult> {
-  const output = await run(inNamespace(host.namespace, ['timeout', '60', process.execPath, join(repoRoot, 'test', 'hosts', 'tunnel-client.mjs'), address, String(port), String(bytes)])).catch((error: Error) => error.message)
+  const [file, ...args] = inNamespace(host.namespace, ['timeout', '60', process.execPath, join(repoRoot, 'test', 'hosts', 'tunnel-client.mjs'), address, String(port), String(bytes)])
+  // Its JSON line is on stdout whether it succeeded or not.
+  const output = await new Promise<string>((resolve) => execFile(file!, args, { encoding: 'utf8' }, (error, stdout, stderr) => resolve(stdout || `${error?.message ?? ''} ${stderr}`)))
   const line = output.trim().split('\n').at(-1) ?? ''
   try {
     return JSON.parse(line) as ClientResult
@@ -95,7 +98,7 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     const file = join(hosts.base, 'echo.json')
     writeFileSync(file, JSON.stringify({ services: { echo: {
       command: [process.execPath, '-e', ECHO], replicas: 2, constraints: ['host in (h4, h5)'],
-      ports: [{ target: TARGET, published: PUBLISHED }], resources: { cpu: '50m', memory: '32Mi' },
+      ports: [{ host: PUBLISHED, container: TARGET, mode: 'ingress' }], resources: { cpu: '50m', memory: '32Mi' },
     } } }))
     const applied = await runCli(['apply', '-f', file, '--data', h2.dataDir])
     assert.is(applied.code, 0, applied.stderr)
@@ -149,6 +152,13 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     assert.ok(sent >= ECHO_BYTES, `h2's proxy counted ${sent} bytes sent to the tunnelled endpoints`)
 
     process.stdout.write(`  nat-tunnel: site A → site B through the relay: connect p50 ${median(connects)} ms (${connects.join(' ')}), ${ECHO_BYTES / 1048576} MiB echoed in ${bulk.echoMs} ms (${bulk.mibPerSecond} MiB/s each way); site B to its own task: connect p50 ${median(localConnects)} ms, ${localBulk.mibPerSecond} MiB/s; load average ${loadBefore.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}\n`)
+  } catch (error) {
+    // What the agents at both ends said about tunnels, before teardown takes their logs.
+    for (const host of [h2, h4, members[4]!]) {
+      const lines = readFileSync(host.log, 'utf8').split('\n').filter((line) => /tunnel|echo|closed|relay/.test(line)).slice(-20)
+      process.stderr.write(`--- ${host.name}\n${lines.join('\n')}\n`)
+    }
+    throw error
   } finally {
     hosts.teardown()
   }

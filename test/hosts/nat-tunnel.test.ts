@@ -3,7 +3,9 @@
 // on 8080; a client in site A (h2's namespace) connects to its own agent — the published port, and
 // the service's address (traffic by name) — and is answered by a task in site B, through a tunnel
 // over the relayed libp2p link (node/discovery/tunnel/). Checked too: site A's agent marks those
-// endpoints as tunnelled, a few MiB echo back intact, and membership stays whole (every host stays
+// endpoints as tunnelled; a swarm-key holder asking a site B agent by hand for a tunnel to anything
+// but a task's port (the agent's own port, a server that is no task, a task it does not run) is
+// refused and logged, and the server is never connected to; a few MiB echo back intact, and membership stays whole (every host stays
 // alive; direct messages that failed meanwhile are counted and printed). Connect latency and
 // throughput are printed, with a
 // baseline in site B against its own agent (a local task, no tunnel).
@@ -12,7 +14,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { execFile } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { loadavg } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +29,8 @@ const MEMBERS = ['h1', 'h2', 'h3', 'h4', 'h5']
 const PUBLISHED = 8080
 const TARGET = 7000
 const ECHO_BYTES = 8 * 1024 * 1024
+/** A server on a site B host that is no task: a tunnel to it must be refused. */
+const SECRET_PORT = 9999
 const TIMEOUT_MS = 60_000
 
 /** The task: greets with its slot, then echoes. */
@@ -116,6 +120,32 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
       if (!ready.every((endpoint) => endpoint.tunnel === true && ['h4', 'h5'].includes(byPeer.get(endpoint.peer) ?? ''))) return JSON.stringify(ready)
       return true
     })
+
+    // A swarm-key holder in site A asks a site B agent for tunnels by hand: to the echo task's port
+    // (accepted), to the agent's own port, to a server on that host that is no task, and to a task it
+    // does not run (each refused and logged; the server is never connected to).
+    const echoPort = (await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', { query: { service: 'echo' } })).ports[0]!.endpoints.find((endpoint) => endpoint.ready)!
+    const farHost = hosts.byPeerId(echoPort.peer)!
+    const circuit = (await ask({ peer: farHost.socket, timeoutMs: 5_000 }, 'GET /v1/status')).addresses.find((address) => address.includes('/p2p-circuit'))!
+    const secret = spawn('ip', ['netns', 'exec', farHost.namespace, process.execPath, '-e', `require('node:net').createServer((s) => { console.log('connected'); s.end('secret') }).listen(${SECRET_PORT})`], { stdio: ['ignore', 'pipe', 'ignore'] })
+    let secretOutput = ''
+    secret.stdout!.on('data', (chunk: Buffer) => (secretOutput += chunk.toString()))
+    try {
+      const targets = [`${echoPort.slot}:${echoPort.port}`, `${echoPort.slot}:4001`, `${echoPort.slot}:${SECRET_PORT}`, 'db/0:5432']
+      const output = await new Promise<string>((resolve) => execFile('ip', ['netns', 'exec', h2.namespace, process.execPath, '--import', 'tsx', join(repoRoot, 'test', 'hosts', 'tunnel-intruder.ts'), join(h1.dataDir, 'swarm.key'), `${h1.address}:4001`, circuit, ...targets], { cwd: repoRoot, encoding: 'utf8', timeout: 90_000 }, (error, stdout, stderr) => resolve(stdout || `${error?.message ?? ''} ${stderr}`)))
+      const answers = output.trim().split('\n').map((line) => JSON.parse(line) as { target: string; answer: { ok: boolean; reason?: string }; first?: string })
+      assert.is(answers.length, 4, output)
+      assert.equal(answers[0]!.answer, { ok: true })
+      assert.is(answers[0]!.first, `hello from ${echoPort.slot}\n`)
+      assert.match(answers[1]!.answer.reason ?? '', new RegExp(`^task ${echoPort.slot} does not listen on 4001 for any port its service declares`))
+      assert.match(answers[2]!.answer.reason ?? '', new RegExp(`^task ${echoPort.slot} does not listen on ${SECRET_PORT} for any port its service declares`))
+      assert.is(answers[3]!.answer.reason, 'no task db/0 with a tcp port runs on this agent')
+      assert.is(secretOutput, '', 'the server that is no task was never connected to')
+      const logged = readFileSync(farHost.log, 'utf8').split('\n').filter((line) => line.includes(' refused: '))
+      assert.is(logged.length, 3, logged.join('\n'))
+    } finally {
+      secret.kill()
+    }
 
     const failedBefore = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/stats')).transport.directFailed))
     const loadBefore = loadavg()[0]!

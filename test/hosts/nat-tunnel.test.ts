@@ -132,8 +132,8 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     secret.stdout!.on('data', (chunk: Buffer) => (secretOutput += chunk.toString()))
     try {
       const targets = [`${echoPort.slot}:${echoPort.port}`, `${echoPort.slot}:4001`, `${echoPort.slot}:${SECRET_PORT}`, 'db/0:5432']
-      const output = await new Promise<string>((resolve) => execFile('ip', ['netns', 'exec', h2.namespace, process.execPath, '--import', 'tsx', join(repoRoot, 'test', 'hosts', 'tunnel-intruder.ts'), join(h1.dataDir, 'swarm.key'), `${h1.address}:4001`, circuit, ...targets], { cwd: repoRoot, encoding: 'utf8', timeout: 90_000 }, (error, stdout, stderr) => resolve(stdout || `${error?.message ?? ''} ${stderr}`)))
-      const answers = output.trim().split('\n').map((line) => JSON.parse(line) as { target: string; answer: { ok: boolean; reason?: string }; first?: string })
+      const output = await new Promise<string>((resolve) => execFile('ip', ['netns', 'exec', h2.namespace, process.execPath, '--import', 'tsx', join(repoRoot, 'test', 'hosts', 'tunnel-intruder.ts'), join(h1.dataDir, 'swarm.key'), `/ip4/${h1.address}/tcp/4001`, circuit, ...targets], { cwd: repoRoot, encoding: 'utf8', timeout: 90_000 }, (error, stdout, stderr) => resolve(stdout || `${error?.message ?? ''} ${stderr}`)))
+      const answers = output.trim().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { target: string; answer: { ok: boolean; reason?: string }; first?: string })
       assert.is(answers.length, 4, output)
       assert.equal(answers[0]!.answer, { ok: true })
       assert.is(answers[0]!.first, `hello from ${echoPort.slot}\n`)

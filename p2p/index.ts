@@ -38,4 +38,4 @@ export { countGossipTraffic, type GossipTraffic, type TopicTraffic } from './gos
 export { linkTo, relayOf, ReachabilityObserver, relayServerOptions, type PeerLink, type Reachability } from './nat.js'
 export { FailureLog } from './failure-log.js'
 export { circuitAddressOf, hasTunnelBudget, isTunnelConnection, markTunnelConnection, TunnelLinks } from './tunnel-links.js'
-export { lengthPrefix, FrameDecoder, FrameError } from './frames.js'
+export { encodeFrame } from './frames.js'

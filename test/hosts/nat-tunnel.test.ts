@@ -24,6 +24,7 @@ import { inNamespace } from './command.js'
 import { Hosts, type Host } from './hosts.js'
 import { natTopology } from './nat-topology.js'
 import { sweepStale } from './network.js'
+import { until as pollUntil } from './until.js'
 
 const MEMBERS = ['h1', 'h2', 'h3', 'h4', 'h5']
 const PUBLISHED = 8080
@@ -59,20 +60,7 @@ async function client(host: Host, address: string, port: number, bytes = 0): Pro
   }
 }
 
-async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: true | string = 'not checked'
-  for (;;) {
-    try {
-      last = await check()
-    } catch (error) {
-      last = (error as Error).message
-    }
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-}
+const until = (what: string, check: () => Promise<true | string>): Promise<void> => pollUntil(what, check, TIMEOUT_MS, 250)
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 

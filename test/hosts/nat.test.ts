@@ -27,6 +27,7 @@ import { AGENT_PORT, Hosts, type Host } from './hosts.js'
 import { natTopology } from './nat-topology.js'
 import { sweepStale } from './network.js'
 import { Observer } from './observer.js'
+import { until as pollUntil } from './until.js'
 
 const MEMBERS = 5
 const REPLICAS = 10
@@ -36,21 +37,8 @@ async function nodesOf(host: Host): Promise<NodeRow[]> {
   return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
 }
 
-/** Polls `check` every 200 ms until it answers true; throws its last answer (a string) at the deadline. */
-async function until(what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  let last: true | string = 'not checked'
-  for (;;) {
-    try {
-      last = await check()
-    } catch (error) {
-      last = (error as Error).message
-    }
-    if (last === true) return
-    if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
-}
+/** Polls `check` until it answers true (until.ts), by default within TIMEOUT_MS. */
+const until = (what: string, check: () => Promise<true | string>, timeoutMs = TIMEOUT_MS): Promise<void> => pollUntil(what, check, timeoutMs)
 
 const nat = suite('hosts: two sites behind NAT and one reachable host')
 

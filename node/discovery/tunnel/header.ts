@@ -3,7 +3,7 @@
 // and a full-shape check; everything after them on the stream is the connection's own bytes.
 
 import type { Stream } from '@libp2p/interface'
-import { lengthPrefix } from '../../../p2p/index.js'
+import { encodeFrame as frame } from '../../../p2p/index.js'
 import type { SlotId } from '../../../core/index.js'
 
 /** Either frame's largest size: a slot id and a port, or a refusal's reason, with room to spare. */
@@ -51,14 +51,6 @@ export function decodeAnswer(body: Uint8Array): TunnelAnswer | string {
   if (body[0] === ACCEPTED && body.length === 1) return { ok: true }
   if (body[0] === REFUSED) return { ok: false, reason: new TextDecoder().decode(body.subarray(1)) }
   return `answer with unknown status ${String(body[0])}`
-}
-
-function frame(body: Uint8Array): Uint8Array {
-  const prefix = lengthPrefix(body.length)
-  const out = new Uint8Array(prefix.length + body.length)
-  out.set(prefix)
-  out.set(body, prefix.length)
-  return out
 }
 
 /**

@@ -33,6 +33,8 @@ const ECHO_BYTES = 8 * 1024 * 1024
 /** A server on a site B host that is no task: a tunnel to it must be refused. */
 const SECRET_PORT = 9999
 const TIMEOUT_MS = 60_000
+/** How long an agent's control socket may take to answer: at a load average past 20 on two cores, 5 s was seen to pass. */
+const ASK_TIMEOUT_MS = 15_000
 
 /** The task: greets with its slot, then echoes. */
 const ECHO = `require('node:net').createServer({ allowHalfOpen: true }, (socket) => { socket.write('hello from ' + process.env.PEER_SLOT + '\\n'); socket.pipe(socket) }).listen(Number(process.env.PORT))`
@@ -78,7 +80,7 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     await hosts.startAgent(h1)
     await Promise.all(members.slice(1).map((host) => hosts.startAgent(host)))
     await until('every host alive in h2\'s view, site B relayed', async () => {
-      const { nodes } = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')
+      const { nodes } = await ask({ peer: h2.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/nodes')
       const alive = nodes.filter((row) => row.status === 'alive').length
       if (alive !== MEMBERS.length) return `${alive} alive`
       for (const row of nodes) {
@@ -99,7 +101,7 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     // Site A's agent: both tasks ready, on site B's peers, reached through a tunnel.
     let serviceAddress = ''
     await until('h2 to list both echo tasks ready and tunnelled', async () => {
-      const answer = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', { query: { service: 'echo' } })
+      const answer = await ask({ peer: h2.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/endpoints', { query: { service: 'echo' } })
       const port = answer.ports.find((row) => row.target === TARGET)
       if (port === undefined) return 'no echo port yet'
       serviceAddress = port.serviceAddress ?? ''
@@ -112,9 +114,9 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     // A swarm-key holder in site A asks a site B agent for tunnels by hand: to the echo task's port
     // (accepted), to the agent's own port, to a server on that host that is no task, and to a task it
     // does not run (each refused and logged; the server is never connected to).
-    const echoPort = (await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', { query: { service: 'echo' } })).ports[0]!.endpoints.find((endpoint) => endpoint.ready)!
+    const echoPort = (await ask({ peer: h2.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/endpoints', { query: { service: 'echo' } })).ports[0]!.endpoints.find((endpoint) => endpoint.ready)!
     const farHost = hosts.byPeerId(echoPort.peer)!
-    const circuit = (await ask({ peer: farHost.socket, timeoutMs: 5_000 }, 'GET /v1/status')).addresses.find((address) => address.includes('/p2p-circuit'))!
+    const circuit = (await ask({ peer: farHost.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/status')).addresses.find((address) => address.includes('/p2p-circuit'))!
     const secret = spawn('ip', ['netns', 'exec', farHost.namespace, process.execPath, '-e', `require('node:net').createServer((s) => { console.log('connected'); s.end('secret') }).listen(${SECRET_PORT})`], { stdio: ['ignore', 'pipe', 'ignore'] })
     let secretOutput = ''
     secret.stdout!.on('data', (chunk: Buffer) => (secretOutput += chunk.toString()))
@@ -135,7 +137,7 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
       secret.kill()
     }
 
-    const failedBefore = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/stats')).transport.directFailed))
+    const failedBefore = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/stats')).transport.directFailed))
     const loadBefore = loadavg()[0]!
 
     // By the published port on h2's own address, several times: every answer from a task in site B.
@@ -164,11 +166,11 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
     // counted on h2's agent. Direct messages that failed meanwhile are reported, not asserted: a
     // tunnel at full speed takes the relay's CPU, and on a loaded two-core machine some control
     // messages through it time out (docs/edge.md).
-    const failedAfter = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/stats')).transport.directFailed))
+    const failedAfter = await Promise.all(members.map(async (host) => (await ask({ peer: host.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/stats')).transport.directFailed))
     const failedMeanwhile = failedAfter.map((n, i) => n - failedBefore[i]!)
-    const { nodes } = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')
+    const { nodes } = await ask({ peer: h2.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/nodes')
     assert.is(nodes.filter((row) => row.status === 'alive').length, MEMBERS.length)
-    const endpoints = await ask({ peer: h2.socket, timeoutMs: 5_000 }, 'GET /v1/endpoints', { query: { service: 'echo' } })
+    const endpoints = await ask({ peer: h2.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/endpoints', { query: { service: 'echo' } })
     const sent = endpoints.ports.flatMap((row) => row.endpoints).reduce((sum, endpoint) => sum + (endpoint.traffic?.bytesOut ?? 0), 0)
     assert.ok(sent >= ECHO_BYTES, `h2's proxy counted ${sent} bytes sent to the tunnelled endpoints`)
 

@@ -26,7 +26,15 @@ function firstBytes(stream: Stream): Promise<string> {
 const { privateKey } = await identityFromSeed(`tunnel-intruder-${process.pid}`)
 const host = await createHost({ privateKey, swarmKey: await readSwarmKeyFile(keyFile!), listen: [], join: [join!] })
 try {
-  const connection = await host.node.dial(multiaddr(far!), { signal: AbortSignal.timeout(20_000) })
+  // A handshake through the relay can time out on a loaded machine: a few tries, as an agent's redial would.
+  let connection
+  for (let attempt = 1; connection === undefined; attempt++) {
+    try {
+      connection = await host.node.dial(multiaddr(far!), { signal: AbortSignal.timeout(30_000) })
+    } catch (error) {
+      if (attempt >= 3) throw error
+    }
+  }
   for (const target of targets) {
     const [slot, port] = target.split(':') as [string, string]
     const stream = await connection.newStream(TUNNEL_PROTOCOL, { runOnLimitedConnection: true, signal: AbortSignal.timeout(10_000) })

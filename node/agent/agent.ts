@@ -137,6 +137,8 @@ export class Agent implements AgentContext {
   webView: WebViewServer | undefined
   /** Service names, endpoints, the routing mesh (node/discovery). */
   discovery: Discovery | undefined
+  /** Serves tunnels to this agent's tasks for peers that reach it only through a relay. */
+  tunnels: TunnelServer | undefined
   /** Stops waiting for forwarders to drop the task first (stopTask), by slot. */
   private readonly draining = new Map<SlotId, Promise<void>>()
   /** The desired services as last read, for the endpoint registry. */
@@ -228,6 +230,7 @@ export class Agent implements AgentContext {
       const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options, metrics)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
       agent.discovery = discovery
+      agent.tunnels = tunnels
       started = agent
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))

@@ -133,6 +133,8 @@ tunnel('a client in site A reaches a task pinned to site B by its own agent\'s p
       assert.is(secretOutput, '', 'the server that is no task was never connected to')
       const logged = readFileSync(farHost.log, 'utf8').split('\n').filter((line) => line.includes(' refused: '))
       assert.is(logged.length, 3, logged.join('\n'))
+      const counted = (await ask({ peer: farHost.socket, timeoutMs: ASK_TIMEOUT_MS }, 'GET /v1/stats')).tunnels
+      assert.ok(counted !== null && counted.refused === 3 && counted.served >= 1, JSON.stringify(counted))
     } finally {
       secret.kill()
     }

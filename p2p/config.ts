@@ -166,3 +166,36 @@ export const RELAY_DEFAULTS = {
   /** How often a peer behind NAT checks that it holds its reservations, and makes the missing ones. */
   reserveIntervalMs: 2_000,
 } as const
+
+/**
+ * Service traffic carried to a peer that is reached only through a relay (p2p/tunnel-links.ts,
+ * docs/edge.md "Service traffic across sites"). It runs on a relayed connection of its own, never on
+ * the one membership, gossip and bids use: the relay's per-circuit data limit (RELAY_DEFAULTS) then
+ * ends tunnels, not the control connection.
+ */
+export const TUNNEL_DEFAULTS = {
+  /**
+   * A tunnel connection takes no new tunnel once less than this share of its circuit's data limit is
+   * left; the next tunnel opens a fresh circuit. Connections already on it keep it until the relay
+   * resets it, so each tunnelled connection can count on at least this share (32 MiB at the default
+   * limit) of the circuit's budget.
+   */
+  minBudgetShare: 0.5,
+  /** A tunnel connection with no tunnel on it for this long is closed (a circuit held open costs the relay a slot). */
+  idleCloseMs: 30_000,
+  /** How long opening a tunnel (a circuit if none is usable, the stream, the far agent's answer) may take. */
+  openTimeoutMs: 5_000,
+  /** Tunnels one agent serves at once, for every peer together: past this a new one is refused. */
+  maxServed: 1_024,
+  /**
+   * The most a yamux stream may have in flight (its receive window never grows past this; yamux's own
+   * ceiling is 16 MiB). A tunnel shares the TCP connection to the relay with the control connection's
+   * circuit and with the agent's own link to the relay, and a relay reads every circuit without
+   * backpressure (libp2p's createLimitedRelay pipes into an unbounded queue), so a stream's window is
+   * all that bounds how many bytes sit ahead of a ping or a bid: with 16 MiB a bulk tunnel at 1 MiB/s
+   * held pings back > 5 s and the connection monitor cut the link to the relay, every circuit with it.
+   * 256 KiB, yamux's initial window, bounds that wait to 256 KiB per busy stream (a quarter second at
+   * 1 MiB/s), and a stream's throughput to 256 KiB per round trip (25 MB/s at 10 ms, 2.5 MB/s at 100 ms).
+   */
+  streamWindowBytes: 256 * KiB,
+} as const

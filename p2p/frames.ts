@@ -27,6 +27,15 @@ export function lengthPrefix(length: number): Uint8Array {
   return Uint8Array.from(out)
 }
 
+/** One frame as bytes: the length prefix, then `bytes`. */
+export function encodeFrame(bytes: Uint8Array): Uint8Array {
+  const prefix = lengthPrefix(bytes.length)
+  const out = new Uint8Array(prefix.length + bytes.length)
+  out.set(prefix)
+  out.set(bytes, prefix.length)
+  return out
+}
+
 /** Writes one frame, waiting for the stream to drain when its buffer is full. */
 export async function writeFrame(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
   stream.send(lengthPrefix(bytes.length))

@@ -32,12 +32,13 @@ import { ipOfMultiaddr } from './multiaddr-ip.js'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
-import { HOST_DEFAULTS } from './config.js'
+import { HOST_DEFAULTS, TUNNEL_DEFAULTS } from './config.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
-import { linkTo, listenComponents, ReachabilityObserver, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
+import { TunnelLinks } from './tunnel-links.js'
+import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
 export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; listen: ListenComponents }
@@ -116,6 +117,8 @@ export interface Host {
   linkTo(peer: string): PeerLink | undefined
   /** The relays this peer holds a reservation on (behind NAT), by peer id. */
   relays(): string[]
+  /** Relayed connections of their own for service tunnels to peers reached only through a relay (tunnel-links.ts). */
+  readonly tunnels: TunnelLinks
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -162,7 +165,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       },
     }),
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: TUNNEL_DEFAULTS.streamWindowBytes } })],
     peerDiscovery,
     connectionManager: {
       maxConnections: tuning.maxConnections,
@@ -253,6 +256,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
   relayKeeper.start()
+  const tunnels = new TunnelLinks(node, init.log ?? (() => undefined))
+  tunnels.start()
 
   let stopping: Promise<void> | undefined
   return {
@@ -269,6 +274,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
     linkTo: (peer) => linkTo(node.getConnections(), peer),
     relays: () => relayKeeper.relays(),
+    tunnels,
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()
@@ -279,6 +285,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         mdnsDialer?.stop()
         addressBook.stop()
         relayKeeper.stop()
+        tunnels.stop()
         reachability.stop()
         node.removeEventListener('self:peer:update', onSelfUpdate)
         node.removeEventListener('peer:connect', onConnect)
@@ -297,7 +304,8 @@ export async function createHost(init: HostInit): Promise<Host> {
  */
 function peerAddress(node: HostNode, addressBook: AddressBook, peer: string): string | undefined {
   const open = node.getConnections().filter((connection) => connection.status === 'open' && connection.remotePeer.toString() === peer)
-  const dialled = open.find((connection) => connection.direction === 'outbound')
+  // A relayed connection's remote address is the relay's: it says nothing of where the peer's tasks listen.
+  const dialled = open.find((connection) => connection.direction === 'outbound' && relayOf(connection.remoteAddr.toString()) === undefined)
   const fromDial = dialled === undefined ? undefined : ipOfMultiaddr(dialled.remoteAddr.toString())
   if (fromDial !== undefined) return fromDial
   for (const address of addressBook.addressesOf(peer)) {
@@ -305,6 +313,7 @@ function peerAddress(node: HostNode, addressBook: AddressBook, peer: string): st
     if (ip !== undefined && ip !== '0.0.0.0' && ip !== '::') return ip
   }
   for (const connection of open) {
+    if (relayOf(connection.remoteAddr.toString()) !== undefined) continue
     const ip = ipOfMultiaddr(connection.remoteAddr.toString())
     if (ip !== undefined) return ip
   }

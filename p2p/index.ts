@@ -4,8 +4,8 @@
 import './polyfill.js'
 
 export { AddressBook, parseAnnouncement, parseAnnouncementBody, type Announcement, type AddressBookComponents, type AddressBookTuning } from './address-book.js'
-export { HOST_DEFAULTS, RELAY_DEFAULTS, TRANSPORT_DEFAULTS } from './config.js'
-export { ADDRESS_TOPIC, DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, DIRECT_PROTOCOL, EXEC_PROTOCOL, LOGS_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
+export { HOST_DEFAULTS, RELAY_DEFAULTS, TRANSPORT_DEFAULTS, TUNNEL_DEFAULTS } from './config.js'
+export { ADDRESS_TOPIC, DESIRED_SYNC_PROTOCOL, DESIRED_TOPIC, DIRECT_PROTOCOL, EXEC_PROTOCOL, LOGS_PROTOCOL, PROTOCOL_TOPIC, TUNNEL_PROTOCOL } from './protocols.js'
 export { SetupError, type SetupErrorCode } from './errors.js'
 export { IDENTITY_FILE, identityFromSeed, loadOrCreateIdentity, type Identity } from './identity.js'
 export {
@@ -37,3 +37,5 @@ export {
 export { countGossipTraffic, type GossipTraffic, type TopicTraffic } from './gossip-traffic.js'
 export { linkTo, relayOf, ReachabilityObserver, relayServerOptions, type PeerLink, type Reachability } from './nat.js'
 export { FailureLog } from './failure-log.js'
+export { circuitAddressOf, hasTunnelBudget, isTunnelConnection, markTunnelConnection, TunnelLinks } from './tunnel-links.js'
+export { encodeFrame } from './frames.js'

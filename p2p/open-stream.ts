@@ -5,15 +5,18 @@
 // to a peer behind NAT, every stream would dial again — the peer's private addresses (unreachable),
 // then a new circuit through the relay — and most sends would time out while a working relayed
 // connection sat open. So: an open unlimited connection first, else an open relayed one, else dial.
+// Connections that carry service tunnels (tunnel-links.ts) are never used: their circuit's data budget
+// is the tunnels' to spend, and the relay resets it when spent.
 
 import './polyfill.js'
 
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { HostNode } from './host.js'
+import { isTunnelConnection } from './tunnel-links.js'
 
-/** The connection a stream to `peer` should use now: an open direct (unlimited) one first, else an open relayed one. */
+/** The connection a stream to `peer` should use now: an open direct (unlimited) one first, else an open relayed one; never a tunnel connection. */
 export function usableConnection(connections: readonly Connection[]): Connection | undefined {
-  const open = connections.filter((connection) => connection.status === 'open')
+  const open = connections.filter((connection) => connection.status === 'open' && !isTunnelConnection(connection))
   return open.find((connection) => connection.limits == null) ?? open[0]
 }
 

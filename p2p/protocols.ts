@@ -58,3 +58,14 @@ export const LOGS_PROTOCOL = '/peer/1/logs'
  * EXEC_DEFAULTS.maxArguments items; an answer of at most EXEC_DEFAULTS.maxOutputBytes of output.
  */
 export const EXEC_PROTOCOL = '/peer/1/exec'
+
+/**
+ * Stream protocol: one TCP connection of a service carried to the peer that runs its task, when this
+ * peer reaches that peer only through a relay (node/discovery/tunnel/). Runs only on a relayed
+ * connection of its own (p2p/tunnel-links.ts). On the wire: the opener writes one varint-length frame,
+ * JSON `{"slot", "port"}` (the task and the host port it bound); the answer is one frame whose first
+ * byte is 0 (accepted) or 1 (refused, then a UTF-8 reason); after an accept, raw bytes both ways,
+ * each side's end of writing passed on as a half-close. Limit: TUNNEL_HEADER_LIMIT_BYTES for either
+ * frame (node/discovery/tunnel/header.ts).
+ */
+export const TUNNEL_PROTOCOL = '/peer/1/tunnel'

@@ -46,7 +46,7 @@ export function endpointsText(answer: EndpointsAnswer): string {
         `${port.target}/${port.protocol}`,
         reach,
         endpoint.slot,
-        `${shortPeer(endpoint.peer)}${endpoint.local ? ' (here)' : ''}`,
+        `${shortPeer(endpoint.peer)}${endpoint.local ? ' (here)' : endpoint.tunnel === true ? ' (tunnel)' : ''}`,
         `${endpoint.address}:${endpoint.port}`,
         endpoint.ready ? 'ready' : `not ready: ${endpoint.state}`,
         traffic === null ? '0' : `${traffic.total}${traffic.active > 0 ? ` (${traffic.active} open)` : ''}${traffic.failed > 0 ? `, ${traffic.failed} failed` : ''}`,

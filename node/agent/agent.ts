@@ -53,7 +53,7 @@ import { SlotHistory } from './slot-history.js'
 import { messageOf, secretFileName, type TaskUsage } from '../../core/index.js'
 import { AgentMetrics, openMetricsEndpoint, type MetricsListen } from '../metrics/index.js'
 import { openWebView, type WebViewServer } from '../web/index.js'
-import { chainPrefixOf, DISCOVERY_DEFAULTS, meshHostOf, openDiscovery, planForwarder, type Discovery, type DiscoverySettings, type RegistryInputs } from '../discovery/index.js'
+import { chainPrefixOf, DISCOVERY_DEFAULTS, meshHostOf, openDiscovery, planForwarder, TunnelClient, TunnelServer, type Discovery, type DiscoverySettings, type RegistryInputs } from '../discovery/index.js'
 
 export interface AgentOptions {
   readonly dataDir: string
@@ -139,6 +139,8 @@ export class Agent implements AgentContext {
   webView: WebViewServer | undefined
   /** Service names, endpoints, the routing mesh (node/discovery). */
   discovery: Discovery | undefined
+  /** Serves tunnels to this agent's tasks for peers that reach it only through a relay. */
+  tunnels: TunnelServer | undefined
   /** Stops waiting for forwarders to drop the task first (stopTask), by slot. */
   private readonly draining = new Map<SlotId, Promise<void>>()
   /** The desired services as last read, for the endpoint registry. */
@@ -197,9 +199,13 @@ export class Agent implements AgentContext {
       const settings = options.discovery ?? { mesh: 'auto' }
       const discovery = await openDiscovery({
         self, settings, plan: await planForwarder(settings.mesh, chainPrefixOf(self)), meshHost, log: options.log, runsContainers: engine.state === 'up',
+        tunnel: new TunnelClient(host.tunnels),
         inputs: () => started?.discoveryInputs(meshHost) ?? { self, services: [], peers: [], addressOf: () => undefined },
       })
       cleanup.unshift(() => discovery.close())
+      // Tunnels from peers that reach this one only through a relay, to the tasks it runs itself.
+      const tunnels = await TunnelServer.start({ node: host.node, links: host.tunnels, ports: () => discovery.registry.all(), log: options.log })
+      cleanup.unshift(() => tunnels.stop())
       const secretFiles = new SecretFiles(await findSecretsRoot(), self)
       if (!secretFiles.root.ok) options.log(`tasks that use secrets cannot run here: ${secretFiles.root.reason}`)
       // Left by an earlier life: keep only the directories of the tasks still running.
@@ -229,6 +235,7 @@ export class Agent implements AgentContext {
       const agent = new Agent(self, layout, host, transport, replica, driver, engine, machine, deriveClusterKey(swarmKey.bytes), secretFiles, options, metrics)
       for (const { task, spec } of restored) agent.specs.set(task.slot, spec)
       agent.discovery = discovery
+      agent.tunnels = tunnels
       started = agent
       agent.begin()
       cleanup.unshift(() => agent.stop({ stopTasks: false }))
@@ -371,6 +378,7 @@ export class Agent implements AgentContext {
       services: this.desiredServices,
       peers: this.machine.peerViews(),
       addressOf: (peer) => (peer === this.self ? own : this.host.peerAddress(peer)),
+      tunnelled: (peer) => this.host.linkTo(peer)?.kind === 'relayed',
     }
   }
 

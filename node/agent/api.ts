@@ -38,7 +38,7 @@ import { readLogs, type LogsContext } from './logs.js'
 import { parseExecRequest, runExec, type ExecContext } from './exec.js'
 import { nodeRows, serviceRow, serviceRows, taskRows, whyAnswer } from './views.js'
 import { topAnswer } from './top.js'
-import type { Discovery } from '../discovery/index.js'
+import type { Discovery, TunnelServer } from '../discovery/index.js'
 
 /** What the control API reads and edits of the agent: the Agent is one; a test can hand it a fake. */
 export interface AgentContext extends LogsContext, ExecContext {
@@ -61,6 +61,8 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly slotHistory: Pick<SlotHistory, 'of'>
   /** Service discovery, when it runs (node/discovery). */
   readonly discovery: Pick<Discovery, 'rows' | 'status'> | undefined
+  /** The tunnel server (node/discovery/tunnel), once the agent started it. */
+  readonly tunnels?: Pick<TunnelServer, 'stats'> | undefined
   /** Ports the agent itself listens on: a service may not publish them (they would clash on this host). */
   ownPorts(): readonly OwnPort[]
 }
@@ -107,6 +109,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
           transport: agent.transport.stats(),
           desired: agent.replica.stats(),
           connectionFaults: agent.host.connectionFaults(),
+          tunnels: agent.tunnels?.stats() ?? null,
         },
       }
     },

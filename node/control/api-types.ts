@@ -21,7 +21,7 @@ import type { PeerView, Resources, ServiceSpec } from '../../core/index.js'
 import type { JoinFailure, PeerLink, Reachability, TransportStats } from '../../p2p/index.js'
 import type { ControlMethod, ControlRequest, ControlRoute } from './server.js'
 import type { TopAmount, TopAnswer } from './top-answer.js'
-import type { DiscoveryStatus, ServicePortRow } from '../discovery/index.js'
+import type { DiscoveryStatus, ServicePortRow, TunnelServerStats } from '../discovery/index.js'
 
 /** The API's version, in `GET /v1/health`; it changes only when an answer changes incompatibly. */
 export const API_VERSION = 1
@@ -109,6 +109,11 @@ export interface StatsAnswer {
    * Never expected: a count above 0 is a bug worth reporting.
    */
   readonly connectionFaults: number
+  /**
+   * Tunnels this agent served for peers that reach it only through a relay (node/discovery/tunnel/):
+   * accepted, refused (each refusal is also in the log with its reason) and open now.
+   */
+  readonly tunnels: TunnelServerStats | null
 }
 
 export interface StatusAnswer {

@@ -188,7 +188,9 @@ export class Discovery {
       serviceAddress: (service) => this.addresses.addressOf(service),
       srv: (service, port, protocol) => {
         const found = this.registry.all().find((p) => p.service === service && p.target === port && p.protocol === protocol)
-        return found === undefined ? undefined : found.endpoints.filter((endpoint) => endpoint.ready)
+        // An SRV record names a host:port the client connects to itself: a tunnelled task's is not
+        // routable from here (its service address is, through this agent's proxy).
+        return found === undefined ? undefined : found.endpoints.filter((endpoint) => endpoint.ready && endpoint.tunnel !== true)
       },
     }
   }

@@ -9,6 +9,7 @@ import { KernelForwarder, kernelForwardingAvailable } from './kernel/index.js'
 import { UserspaceProxy } from './proxy/index.js'
 import type { RegistryInputs } from './registry.js'
 import { defaultServiceCidr, dnsAddressOf, parseServiceRange, type ServiceRange } from './service-addresses.js'
+import type { TunnelOpener } from './tunnel/index.js'
 import type { EndpointSource, Forwarder } from './types.js'
 
 export type MeshMode = 'auto' | 'kernel' | 'userspace' | 'off'
@@ -60,6 +61,8 @@ export async function openDiscovery(options: {
   readonly runsContainers: boolean
   readonly inputs: () => RegistryInputs
   readonly log: (line: string) => void
+  /** Opens tunnels to tasks on peers reached only through a relay (the userspace proxy's only). */
+  readonly tunnel?: TunnelOpener
 }): Promise<Discovery> {
   const range = serviceRangeOf(options.settings, options.runsContainers)
   const chosen = options.settings.dns
@@ -73,14 +76,14 @@ export async function openDiscovery(options: {
       case 'off':
         return undefined
       case 'userspace':
-        return new UserspaceProxy({ endpoints: source, log: options.log })
+        return new UserspaceProxy({ endpoints: source, log: options.log, ...(options.tunnel === undefined ? {} : { tunnel: options.tunnel }) })
       case 'kernel':
         try {
           return await KernelForwarder.start(source, { chainPrefix: chainPrefixOf(options.self), log: options.log })
         } catch (error) {
           if (options.settings.mesh === 'kernel') throw error
           options.log(`kernel forwarding could not start, using the userspace proxy: ${(error as Error).message}`)
-          return new UserspaceProxy({ endpoints: source, log: options.log })
+          return new UserspaceProxy({ endpoints: source, log: options.log, ...(options.tunnel === undefined ? {} : { tunnel: options.tunnel }) })
         }
     }
   }

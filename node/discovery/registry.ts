@@ -14,6 +14,12 @@ export interface RegistryInputs {
   readonly peers: readonly PeerView[]
   /** The IP address a peer's tasks are reached at; undefined when this agent has none for it. */
   readonly addressOf: (peer: PeerId) => string | undefined
+  /**
+   * Whether this agent reaches `peer` only through a relay: its libp2p link to it is relayed, which
+   * libp2p falls back to only when no direct dial of the peer's host address succeeds, so that address
+   * (where its tasks listen) is not routable from here. Absent: every peer is reached directly.
+   */
+  readonly tunnelled?: (peer: PeerId) => boolean
 }
 
 /**
@@ -44,8 +50,10 @@ export function servicePorts(inputs: RegistryInputs): ServicePort[] {
         const bound = boundPortOf(task.ports, port.container, port.protocol)
         const address = inputs.addressOf(peer.id)
         if (bound === undefined || address === undefined) continue
+        const local = peer.id === inputs.self
         endpoints.push({
-          slot: task.slot, peer: peer.id, address, port: bound, local: peer.id === inputs.self,
+          slot: task.slot, peer: peer.id, address, port: bound, local,
+          ...(!local && inputs.tunnelled?.(peer.id) === true ? { tunnel: true as const } : {}),
           ready: isReady(task, spec) && peer.state !== 'suspect', state: peer.state === 'suspect' ? `${task.state} (peer suspect)` : task.state,
         })
       }

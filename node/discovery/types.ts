@@ -16,6 +16,11 @@ export interface Endpoint {
   readonly port: number
   /** The task runs on this agent's own host. */
   readonly local: boolean
+  /**
+   * This agent reaches the task's peer only through a relay (another site behind NAT), so `address`
+   * is not routable from here: TCP goes through a tunnel to that peer's agent (node/discovery/tunnel/).
+   */
+  readonly tunnel?: true
   /** Passes its readiness check (healthy, or running when the service has no healthcheck). */
   readonly ready: boolean
   /** The task's state as its peer reports it (for `peer endpoints` and `peer why`). */

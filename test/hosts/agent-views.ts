@@ -1,5 +1,5 @@
 // Asking the agents of a run what they see, and waiting until it is what a test expects (the edge
-// tests: nat, nat-relays, mdns, sites): the
+// tests: nat, nat-relays, nat-tunnel, mdns, sites): the
 // control API's node list (what `peer nodes` prints), polled.
 
 import { ask } from '../../cli/agent-client.js'
@@ -11,8 +11,8 @@ export async function nodesOf(host: Host): Promise<NodeRow[]> {
   return (await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/nodes')).nodes
 }
 
-/** Polls `check` every 200 ms until it answers true; throws its last answer (a string, or what it threw) at the deadline. */
-export async function until(what: string, check: () => Promise<true | string>, timeoutMs: number): Promise<void> {
+/** Polls `check` every `intervalMs` until it answers true; throws its last answer (a string, or what it threw) at the deadline. */
+export async function until(what: string, check: () => Promise<true | string>, timeoutMs: number, intervalMs = 200): Promise<void> {
   const deadline = Date.now() + timeoutMs
   let last: true | string = 'not checked'
   for (;;) {
@@ -23,6 +23,6 @@ export async function until(what: string, check: () => Promise<true | string>, t
     }
     if (last === true) return
     if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms: ${last}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
+    await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }

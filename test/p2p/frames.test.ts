@@ -1,16 +1,8 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { FrameDecoder, FrameError, lengthPrefix } from '../../p2p/frames.js'
+import { encodeFrame as frame, FrameDecoder, FrameError, lengthPrefix } from '../../p2p/frames.js'
 
 const frames = suite('frames')
-
-function frame(bytes: Uint8Array): Uint8Array {
-  const prefix = lengthPrefix(bytes.length)
-  const out = new Uint8Array(prefix.length + bytes.length)
-  out.set(prefix)
-  out.set(bytes, prefix.length)
-  return out
-}
 
 frames('length prefixes are unsigned varints', () => {
   assert.equal([...lengthPrefix(0)], [0])

@@ -56,7 +56,9 @@ export function listenerProblem(listener: Listener): string | undefined {
 
 /** Only ready endpoints, and only the local ones when any local one is ready (no extra hop). */
 export function chooseEndpoints(ready: readonly Endpoint[]): Endpoint[] {
-  const usable = ready.filter((endpoint) => endpoint.ready && isIPv4(endpoint.address))
+  // A tunnelled endpoint's address is not routable from here, and a NAT rule cannot open a libp2p
+  // stream: those endpoints are the userspace proxy's alone (docs/edge.md).
+  const usable = ready.filter((endpoint) => endpoint.ready && endpoint.tunnel !== true && isIPv4(endpoint.address))
   const local = usable.filter((endpoint) => endpoint.local)
   return local.length > 0 ? local : usable
 }

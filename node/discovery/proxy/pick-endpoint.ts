@@ -3,7 +3,8 @@
 //   1. only endpoints marked ready, and not already tried for this connection;
 //   2. endpoints whose connect failed within `avoidFailedMs` are skipped while any other remains
 //      (gossip takes seconds to mark a dead host; the proxy learns it from one refused connect);
-//   3. local endpoints first: any ready local one beats every remote one (no extra network hop);
+//   3. local endpoints first: any ready local one beats every remote one (no extra network hop); then
+//      endpoints reached directly before tunnelled ones (another site: every byte crosses a relay);
 //   4. the fewest connections this proxy holds open to it (least connections);
 //   5. ties go to the endpoint picked longest ago (round-robin: equal endpoints share evenly);
 //   6. remaining ties (never picked) go by the order the source gave.
@@ -48,7 +49,8 @@ export function pickEndpoint(request: PickRequest): Endpoint | undefined {
   const healthy = eligible.filter((endpoint) => !failedRecently(endpoint))
   const pool = healthy.length > 0 ? healthy : eligible
   const local = pool.filter((endpoint) => endpoint.local)
-  const group = local.length > 0 ? local : pool
+  const direct = pool.filter((endpoint) => endpoint.tunnel !== true)
+  const group = local.length > 0 ? local : direct.length > 0 ? direct : pool
   let best = group[0]!
   for (const candidate of group.slice(1)) {
     const a = standings.get(candidate)!

@@ -1,10 +1,16 @@
 // What a userspace proxy needs and how it is tuned. Every default says why it is what it is.
 
+import type { TunnelOpener } from '../tunnel/index.js'
 import type { EndpointSource } from '../types.js'
 
 export interface UserspaceProxyInit {
   /** Where new connections may go: ready endpoints, local ones first. Read on every new connection or flow. */
   readonly endpoints: EndpointSource
+  /**
+   * Carries TCP connections to endpoints this agent reaches only through a relay (Endpoint.tunnel).
+   * Absent: such endpoints fail their connect like an unreachable host, and are avoided.
+   */
+  readonly tunnel?: TunnelOpener
   /** One line per event a person may want to see (a listener that cannot bind, an endpoint that refused). */
   readonly log?: (line: string) => void
   /** Milliseconds; injected so tests can move time (failure memory, UDP idle expiry). */
@@ -16,6 +22,11 @@ export interface UserspaceProxyInit {
    * attempts under the 5 s most clients wait, while a busy host's slow SYN-ACK still gets through.
    */
   readonly connectTimeoutMs?: number
+  /**
+   * The same for a tunnel: a circuit through the relay if none is open, a stream, and the far agent's
+   * own connect to the task. Three round trips across the WAN and a busy far agent: 5 s.
+   */
+  readonly tunnelOpenTimeoutMs?: number
   /** Endpoints one new connection tries before the client is closed (3: a second dead host is rare). */
   readonly connectAttempts?: number
   /**
@@ -40,6 +51,7 @@ export interface UserspaceProxyInit {
 
 export interface ProxySettings {
   readonly connectTimeoutMs: number
+  readonly tunnelOpenTimeoutMs: number
   readonly connectAttempts: number
   readonly avoidFailedMs: number
   readonly udpFlowIdleMs: number
@@ -50,6 +62,7 @@ export interface ProxySettings {
 
 export const PROXY_DEFAULTS: ProxySettings = {
   connectTimeoutMs: 1500,
+  tunnelOpenTimeoutMs: 5000,
   connectAttempts: 3,
   avoidFailedMs: 5000,
   udpFlowIdleMs: 30_000,
@@ -62,6 +75,7 @@ export const PROXY_DEFAULTS: ProxySettings = {
 export function proxySettings(init: UserspaceProxyInit): ProxySettings {
   const settings: ProxySettings = {
     connectTimeoutMs: init.connectTimeoutMs ?? PROXY_DEFAULTS.connectTimeoutMs,
+    tunnelOpenTimeoutMs: init.tunnelOpenTimeoutMs ?? PROXY_DEFAULTS.tunnelOpenTimeoutMs,
     connectAttempts: init.connectAttempts ?? PROXY_DEFAULTS.connectAttempts,
     avoidFailedMs: init.avoidFailedMs ?? PROXY_DEFAULTS.avoidFailedMs,
     udpFlowIdleMs: init.udpFlowIdleMs ?? PROXY_DEFAULTS.udpFlowIdleMs,

@@ -31,9 +31,13 @@ export interface RouterInit {
 export class Router {
   constructor(private readonly init: RouterInit) {}
 
-  /** The endpoints a listener's service may send to now (ready ones, local first). */
+  /**
+   * The endpoints a listener's service may send to now (ready ones, local first). Tunnels carry TCP
+   * only: a UDP flow cannot reach a tunnelled endpoint, so UDP leaves them out.
+   */
   ready(listener: Listener): readonly Endpoint[] {
-    return this.init.source.ready(listener.service, listener.target, listener.protocol)
+    const ready = this.init.source.ready(listener.service, listener.target, listener.protocol)
+    return listener.protocol === 'udp' ? ready.filter((endpoint) => endpoint.tunnel !== true) : ready
   }
 
   /** A lease on the endpoint a new connection for `listener` should try; undefined when none may take it. */

@@ -20,6 +20,7 @@ export class UserspaceProxy implements Forwarder {
   readonly #router: Router
   readonly #now: () => number
   readonly #log: (line: string) => void
+  readonly #tunnel: UserspaceProxyInit['tunnel']
   readonly #open = new Map<string, OpenListener>()
   /** Removed listeners whose connections are still open: close() must end those too. */
   readonly #draining = new Set<OpenListener>()
@@ -33,6 +34,7 @@ export class UserspaceProxy implements Forwarder {
     this.#settings = proxySettings(init)
     this.#now = init.now ?? Date.now
     this.#log = init.log ?? (() => undefined)
+    this.#tunnel = init.tunnel
     this.#router = new Router({ source: init.endpoints, ledger: this.#ledger, now: this.#now, avoidFailedMs: this.#settings.avoidFailedMs, log: this.#log })
   }
 
@@ -85,7 +87,7 @@ export class UserspaceProxy implements Forwarder {
     await Promise.all(plan.open.map(async (listener) => {
       try {
         const open = listener.protocol === 'tcp'
-          ? await TcpListener.open(listener, this.#router, this.#settings)
+          ? await TcpListener.open(listener, this.#router, this.#settings, this.#tunnel)
           : await UdpListener.open(listener, this.#router, this.#settings, this.#now)
         this.#open.set(listenerKey(listener), open)
         this.#bindErrors.delete(listenerKey(listener))

@@ -43,6 +43,9 @@ for (const [name, endpoints, standings, tried, expected] of [
   ['a recently failed local endpoint loses to a healthy remote one', [a, localB], { 'web/1': { failedAt: NOW - 10 } }, [], 'web/0'],
   ['a failure older than the avoidance window counts no more', [a, b], { 'web/0': { failedAt: NOW - AVOID_MS }, 'web/1': { active: 1 } }, [], 'web/0'],
   ['every endpoint failed recently: still try one (the fewest connections)', [a, b], { 'web/0': { failedAt: NOW - 1, active: 1 }, 'web/1': { failedAt: NOW - 2 } }, [], 'web/1'],
+  ['a directly reached endpoint beats a tunnelled one with fewer connections', [{ ...a, tunnel: true }, b], { 'web/1': { active: 9 } }, [], 'web/1'],
+  ['only tunnelled endpoints: the fewest connections among them', [{ ...a, tunnel: true }, { ...b, tunnel: true }], { 'web/0': { active: 2 } }, [], 'web/1'],
+  ['the direct one failed recently: the tunnelled one is tried', [{ ...a, tunnel: true }, b], { 'web/1': { failedAt: NOW - 10 } }, [], 'web/0'],
   ['an endpoint already tried for this connection is not tried again', [a, b], {}, ['web/0'], 'web/1'],
   ['every endpoint tried: none', [a, b], {}, ['web/0', 'web/1'], undefined],
 ] as const) {

@@ -87,6 +87,8 @@ export class Discovery {
   private timer: NodeJS.Timeout | undefined
   private running: Promise<void> = Promise.resolve()
   private closed = false
+  /** Services without an address when last told (sayWhenRangeFull). */
+  private unaddressedSaid = 0
   /** When the registry last changed, for the endpoint-propagation figure. */
   lastChangeAt = 0
 
@@ -199,6 +201,7 @@ export class Discovery {
     if (this.closed) return
     const inputs = this.options.inputs()
     const { added, removed } = this.addresses.assign(inputs.services.map((spec) => spec.name))
+    this.sayWhenRangeFull()
     await this.loopback.add(added)
     const changed = this.registry.update(inputs)
     if (changed) this.lastChangeAt = Date.now()
@@ -214,6 +217,15 @@ export class Discovery {
       }
     }
     await this.loopback.remove(removed)
+  }
+
+  /** Said once when services start going without an address (and again after the range had room). */
+  private sayWhenRangeFull(): void {
+    const unaddressed = this.addresses.unaddressed
+    if (unaddressed > 0 && this.unaddressedSaid === 0) {
+      this.options.log(`service addresses: the range ${this.options.range.cidr} is full, ${unaddressed} services have none (no <service>.peer name, no service address); give a larger --service-cidr`)
+    }
+    this.unaddressedSaid = unaddressed
   }
 }
 

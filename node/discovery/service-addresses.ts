@@ -70,9 +70,15 @@ export const dnsAddressOf = (range: ServiceRange): string => ipOf(range.base + 1
  */
 export class ServiceAddresses {
   private readonly byService = new Map<string, string>()
-  private readonly taken = new Set<string>()
+  /** Offsets (from the range's base) of the addresses given out. */
+  private readonly taken = new Set<number>()
+  /** Offsets 0 (the network), 1 (the DNS server) and size-1 (broadcast) are not given out. */
+  private readonly usable: number
+  private waiting = 0
 
-  constructor(readonly range: ServiceRange) {}
+  constructor(readonly range: ServiceRange) {
+    this.usable = range.size - 3
+  }
 
   /** Makes the set of services `names`; returns the addresses that came and went. */
   assign(names: Iterable<string>): { added: string[]; removed: string[] } {
@@ -81,18 +87,27 @@ export class ServiceAddresses {
     for (const [service, address] of this.byService) {
       if (wanted.has(service)) continue
       this.byService.delete(service)
-      this.taken.delete(address)
+      this.taken.delete(offsetIn(this.range, address))
       removed.push(address)
     }
     const added: string[] = []
+    const unaddressed = [...wanted].filter((service) => !this.byService.has(service))
+    this.waiting = unaddressed.length
+    // The discovery recomputes this on every change of the desired state or of any advert, with every
+    // service name. Services left without an address because the range is full stay in that list, and
+    // each used to probe the whole range again for nothing: 2,000 services in a /24 (a local cluster's
+    // range) made 1,747 scans of 253 addresses per recomputation, most of an apply's time (≈ 150 ms of
+    // 200; BENCHMARKS.md, "Three agents under desired-state load"). A full range gives nothing: stop.
+    if (this.taken.size >= this.usable) return { added, removed }
     // Sorted, so that two agents with the same services resolve collisions alike.
-    for (const service of [...wanted].sort()) {
-      if (this.byService.has(service)) continue
-      const address = this.pick(service)
-      if (address === undefined) continue
+    for (const service of unaddressed.sort()) {
+      const offset = this.pick(service)
+      if (offset === undefined) break
+      const address = ipOf(this.range.base + offset)
       this.byService.set(service, address)
-      this.taken.add(address)
+      this.taken.add(offset)
       added.push(address)
+      this.waiting--
     }
     return { added, removed }
   }
@@ -105,17 +120,24 @@ export class ServiceAddresses {
     return this.byService
   }
 
-  private pick(service: string): string | undefined {
-    // Offsets 0 (the network), 1 (the DNS server) and size-1 (broadcast) are not given out.
-    const usable = this.range.size - 3
-    const start = hash32(service) % usable
-    for (let i = 0; i < usable; i++) {
-      const address = ipOf(this.range.base + 2 + ((start + i) % usable))
-      if (!this.taken.has(address)) return address
+  /** Desired services the range had no address left for, as of the last assign. */
+  get unaddressed(): number {
+    return this.waiting
+  }
+
+  /** The hashed offset of `service`, else the next free one; undefined when the range is full. */
+  private pick(service: string): number | undefined {
+    if (this.taken.size >= this.usable) return undefined
+    const start = hash32(service) % this.usable
+    for (let i = 0; i < this.usable; i++) {
+      const offset = 2 + ((start + i) % this.usable)
+      if (!this.taken.has(offset)) return offset
     }
     return undefined
   }
 }
+
+const offsetIn = (range: ServiceRange, address: string): number => address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0) - range.base
 
 /**
  * Puts addresses of a non-loopback range on `lo` and takes them off again (`ip addr`; root). A
@@ -162,7 +184,7 @@ export class LoopbackAddresses {
   }
 
   private contains(address: string): boolean {
-    const value = address.split('.').reduce((sum, octet) => sum * 256 + Number(octet), 0)
-    return value >= this.range.base && value < this.range.base + this.range.size
+    const offset = offsetIn(this.range, address)
+    return offset >= 0 && offset < this.range.size
   }
 }

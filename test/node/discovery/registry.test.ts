@@ -6,7 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { peerId, validateServices, type PeerView, type ServiceSpec, type TaskState, type TaskView } from '../../../core/index.js'
 import {
-  CONTAINER_SERVICE_CIDR, DEFAULT_SERVICE_CIDR, defaultServiceCidr, dnsAddressOf, endpointWhy, EndpointRegistry, listenersFor, meshHostOf, parseServiceRange, ServiceAddresses, servicePorts,
+  CONTAINER_SERVICE_CIDR, DEFAULT_SERVICE_CIDR, defaultServiceCidr, Discovery, dnsAddressOf, endpointWhy, EndpointRegistry, listenersFor, meshHostOf, parseServiceRange, ServiceAddresses, servicePorts,
   type DiscoveryStatus, type RegistryInputs, type ServicePortRow,
 } from '../../../node/discovery/index.js'
 
@@ -120,6 +120,78 @@ Addresses('each service keeps its address while it is desired; two agents with t
   for (const name of names) {
     const address = one.addressOf(name)
     if (address !== undefined) assert.not.ok(['10.253.0.0', '10.253.0.1', '10.253.0.255'].includes(address), `${address} is reserved`)
+  }
+})
+
+Addresses('a full range: the services past it wait without an address and take the ones freed, alike on two agents', () => {
+  const range = parseServiceRange('127.77.9.0/28') as Exclude<ReturnType<typeof parseServiceRange>, string>
+  const one = new ServiceAddresses(range)
+  const two = new ServiceAddresses(range)
+  const names = Array.from({ length: 20 }, (_, i) => `svc-${String(i).padStart(2, '0')}`)
+  assert.is(one.assign(names).added.length, 13, '16 addresses less the network, the DNS server and broadcast')
+  two.assign([...names].reverse())
+  assert.is(one.unaddressed, 7)
+  for (const name of names) assert.is(one.addressOf(name), two.addressOf(name))
+  const waiting = names.filter((name) => one.addressOf(name) === undefined)
+  // Nothing free: an assign again changes nothing.
+  assert.equal(one.assign(names), { added: [], removed: [] })
+  const leaving = names.filter((name) => one.addressOf(name) !== undefined).slice(0, 2)
+  const freed = leaving.map((name) => one.addressOf(name))
+  const { added, removed } = one.assign(names.filter((name) => !leaving.includes(name)))
+  assert.equal(removed.sort(), [...freed].sort())
+  assert.equal(added.sort(), [...freed].sort(), 'the freed addresses go to services that waited')
+  assert.ok(waiting.slice(0, 2).every((name) => one.addressOf(name) !== undefined), 'in name order')
+  assert.is(one.unaddressed, 5)
+})
+
+Addresses('property: distinct unreserved addresses, kept while desired, and none waits while the range has room', () => {
+  const range = parseServiceRange('127.77.9.0/28') as Exclude<ReturnType<typeof parseServiceRange>, string>
+  const reserved = ['127.77.9.0', '127.77.9.1', '127.77.9.15']
+  // Names from a small pool: the first set often overfills the 13 addresses, and each later one
+  // toggles a name or two of the one before (a service goes, another comes).
+  const name = fc.integer({ min: 0, max: 17 }).map((n) => `s${n}`)
+  const runs = fc.tuple(fc.uniqueArray(name, { maxLength: 18 }), fc.array(fc.uniqueArray(name, { minLength: 1, maxLength: 2 }), { maxLength: 10 }))
+  fc.assert(fc.property(runs, ([first, toggles]) => {
+    const sets = [first]
+    for (const toggle of toggles) {
+      const last = sets.at(-1)!
+      sets.push([...last.filter((n) => !toggle.includes(n)), ...toggle.filter((n) => !last.includes(n))])
+    }
+    const addresses = new ServiceAddresses(range)
+    let before = new Map<string, string>()
+    for (const names of sets) {
+      addresses.assign(names)
+      const now = new Map(names.flatMap((name) => { const address = addresses.addressOf(name); return address === undefined ? [] : [[name, address] as const] }))
+      assert.is(addresses.all().size, now.size, 'only desired services hold addresses')
+      assert.is(new Set(now.values()).size, now.size, 'no two services share an address')
+      for (const address of now.values()) assert.not.ok(reserved.includes(address), `${address} is reserved`)
+      for (const [name, address] of before) if (names.includes(name)) assert.is(now.get(name), address, `${name} kept its address`)
+      assert.is(addresses.unaddressed, names.length - now.size)
+      if (addresses.unaddressed > 0) assert.is(now.size, 13, 'services wait only when the range is full')
+      before = now
+    }
+  }))
+})
+
+Addresses('discovery says once that the range is full, and again only after it had room', async () => {
+  const range = parseServiceRange('127.77.9.0/28') as Exclude<ReturnType<typeof parseServiceRange>, string>
+  let services = Array.from({ length: 20 }, (_, i) => spec(`svc-${i}`, {}))
+  const lines: string[] = []
+  const discovery = await Discovery.open({
+    self: A, range, dns: 'off', startDns: () => Promise.reject(new Error('no DNS here')), createForwarder: async () => undefined, meshHost: '127.0.0.1',
+    inputs: () => ({ self: A, services, peers: [], addressOf: () => undefined }), log: (line) => lines.push(line),
+  })
+  try {
+    await discovery.refresh()
+    const full = lines.filter((line) => line.includes('is full'))
+    assert.equal(full, ['service addresses: the range 127.77.9.0/28 is full, 7 services have none (no <service>.peer name, no service address); give a larger --service-cidr'])
+    services = services.slice(0, 10)
+    await discovery.refresh()
+    services = Array.from({ length: 14 }, (_, i) => spec(`svc-${i}`, {}))
+    await discovery.refresh()
+    assert.is(lines.filter((line) => line.includes('is full')).length, 2)
+  } finally {
+    await discovery.close()
   }
 })
 

@@ -20,10 +20,9 @@
 
 import './polyfill.js'
 
-import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
+import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RELAY_DEFAULTS, TUNNEL_DEFAULTS } from './config.js'
-import type { HostNode } from './host.js'
 import { relayOf } from './nat.js'
 import { TUNNEL_PROTOCOL } from './protocols.js'
 
@@ -58,7 +57,9 @@ export class TunnelLinks {
   readonly #lastUsed = new WeakMap<Connection, number>()
   #timer: NodeJS.Timeout | undefined
 
-  constructor(private readonly node: HostNode, private readonly log: (line: string) => void) {}
+  // Any libp2p node: only dialling, connections and their events are used (host.ts builds this, so
+  // naming its HostNode type here would make the two import each other).
+  constructor(private readonly node: Libp2p, private readonly log: (line: string) => void) {}
 
   start(): void {
     this.node.addEventListener('connection:close', this.#onClose)

@@ -34,6 +34,7 @@ import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
 import { HOST_DEFAULTS } from './config.js'
 import { ConnectionMonitor } from './connection-monitor.js'
+import { holdYamuxWindowUpdates } from './yamux-window.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
@@ -150,6 +151,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     })
   }
 
+  // Small messages on long-lived streams would each be answered by a window update (yamux-window.ts).
+  holdYamuxWindowUpdates()
   let connectionFaults = 0
   let rejoin: Rejoiner | undefined
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.

@@ -3,7 +3,7 @@ import * as assert from 'uvu/assert'
 import { UnsupportedProtocolError, type Connection } from '@libp2p/interface'
 import { ConnectionMonitor, type MonitoredConnection } from '../../p2p/connection-monitor.js'
 import { generateSwarmKey } from '../../p2p/index.js'
-import { startPeer, stopAll, waitFor, type TestPeer } from './helpers.js'
+import { startJoined, waitFor, withPeers } from './helpers.js'
 
 const monitor = suite('connection monitor')
 
@@ -57,27 +57,18 @@ monitor('a ping that fails aborts its connection; one answered "protocol not ser
   assert.equal(m.due(performance.now() + 2_000).length, 2)
 })
 
-monitor('pings a real connection over libp2p: the remote answers, the connection stays open', async () => {
-  const swarmKey = generateSwarmKey()
-  const peers: TestPeer[] = []
-  try {
-    const a = await startPeer({ swarmKey, seed: 'monitor-a' })
-    peers.push(a)
-    const b = await startPeer({ swarmKey, seed: 'monitor-b', join: a.host.addresses() })
-    peers.push(b)
-    await waitFor(() => a.transport.peers().length === 1, 5_000, 'A connected to B')
-    const aborts: Error[] = []
-    const m = new ConnectionMonitor({ connections: () => a.host.node.getConnections(), quietMs: 2_000, tickMs: 1_000, timeoutMinMs: 5_000, timeoutMaxMs: 10_000, onAbort: (error) => aborts.push(error) })
-    const connections = a.host.node.getConnections()
-    m.tick()
-    assert.is(m.pings, connections.length)
-    await waitFor(() => m.due().length === 0 && m.due(performance.now() + 2_000).length === connections.length, 5_000, 'the pings answered')
-    m.stop()
-    assert.equal(aborts, [])
-    assert.ok(connections.every((connection) => connection.status === 'open'))
-  } finally {
-    await stopAll(peers)
-  }
-})
+monitor('pings a real connection over libp2p: the remote answers, the connection stays open', () => withPeers(async (start) => {
+  const [a] = await startJoined(start, { swarmKey: generateSwarmKey(), seeds: ['monitor-a', 'monitor-b'] })
+  await waitFor(() => a.transport.peers().length === 1, 5_000, 'A connected to B')
+  const aborts: Error[] = []
+  const m = new ConnectionMonitor({ connections: () => a.host.node.getConnections(), quietMs: 2_000, tickMs: 1_000, timeoutMinMs: 5_000, timeoutMaxMs: 10_000, onAbort: (error) => aborts.push(error) })
+  const connections = a.host.node.getConnections()
+  m.tick()
+  assert.is(m.pings, connections.length)
+  await waitFor(() => m.due().length === 0 && m.due(performance.now() + 2_000).length === connections.length, 5_000, 'the pings answered')
+  m.stop()
+  assert.equal(aborts, [])
+  assert.ok(connections.every((connection) => connection.status === 'open'))
+}))
 
 monitor.run()

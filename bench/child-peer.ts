@@ -1,7 +1,8 @@
 // A peer in its own process, for measurements that need one to freeze or die (dead-peer.ts); not a
 // benchmark itself (bench/run.ts skips it).
 // Reads the swarm key file contents from PEER_SWARM_KEY, prints its first address, and exits when
-// its stdin closes (so it never outlives the parent).
+// its stdin closes (so it never outlives the parent). Echoes every direct message back to its sender,
+// as a SWIM peer acks a probe.
 import { createHost, P2pTransport } from '../p2p/index.js'
 
 const host = await createHost({
@@ -13,6 +14,7 @@ const host = await createHost({
 })
 const transport = new P2pTransport(host)
 await transport.start()
+transport.onMessage((from, message) => void transport.send(from, message))
 process.stdout.write(`${host.addresses()[0]}\n`)
 const stop = async (): Promise<void> => {
   await transport.stop()

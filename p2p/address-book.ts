@@ -2,7 +2,7 @@
 // messages (SWIM probes, digests, bids) to any member, but libp2p can dial a peer id only when its
 // peer store holds addresses for it, and identify fills that in for direct neighbours alone. So each
 // peer publishes its own listen addresses on a gossip topic — signed, so only the owner can say where
-// it is — whenever a neighbour subscribes, and every announceIntervalMs as anti-entropy. Receivers
+// it is — whenever a neighbour subscribes, and every announceIntervalMs (60 s) as anti-entropy. Receivers
 // store the addresses and dial the announcer, so a cluster joined through one seed becomes a full
 // mesh: right for tens of peers; a large cluster would want to stop dialling at some degree.
 

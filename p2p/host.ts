@@ -24,7 +24,7 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
-import { KEEP_ALIVE, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
+import { KEEP_ALIVE, type Connection, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
 import { joinLabel } from './join-label.js'
@@ -33,6 +33,8 @@ import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p, type Libp2pOptions } from 'libp2p'
 import { AddressBook } from './address-book.js'
 import { HOST_DEFAULTS, TUNNEL_DEFAULTS } from './config.js'
+import { ConnectionMonitor } from './connection-monitor.js'
+import { holdYamuxWindowUpdates } from './yamux-window.js'
 import { SetupError } from './errors.js'
 import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
@@ -107,6 +109,11 @@ export interface Host {
   peerAddress(peer: string): string | undefined
   /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
   connectionFaults(): number
+  /**
+   * Data from the other end was just read off `connection` (a direct frame): the connection is
+   * alive, and the connection monitor need not ping it for a while.
+   */
+  heard(connection: Connection): void
   /** Join addresses whose dials fail now, in the order given, with why (see JoinFailure). */
   joinFailures(): JoinFailure[]
   /** Whether peers outside this host's network can dial it, as the peers connected to it observe (p2p/nat.ts). */
@@ -147,6 +154,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     })
   }
 
+  // Small messages on long-lived streams would each be answered by a window update (yamux-window.ts).
+  holdYamuxWindowUpdates()
   let connectionFaults = 0
   let rejoin: Rejoiner | undefined
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
@@ -176,10 +185,8 @@ export async function createHost(init: HostInit): Promise<Host> {
       reconnectRetryInterval: tuning.reconnectRetryIntervalMs,
       reconnectBackoffFactor: tuning.reconnectBackoffFactor,
     },
-    connectionMonitor: {
-      pingInterval: tuning.pingIntervalMs,
-      pingTimeout: { minTimeout: tuning.pingTimeoutMinMs, maxTimeout: tuning.pingTimeoutMaxMs },
-    },
+    // Ours instead (connection-monitor.ts): it skips connections that carried a direct frame lately.
+    connectionMonitor: { enabled: false },
     services: {
       identify: identify(),
       pubsub: gossipsub({
@@ -218,6 +225,14 @@ export async function createHost(init: HostInit): Promise<Host> {
     throw error
   }
 
+  const monitor = new ConnectionMonitor({
+    connections: () => node.getConnections(),
+    quietMs: tuning.pingIntervalMs,
+    tickMs: tuning.pingTickMs,
+    timeoutMinMs: tuning.pingTimeoutMinMs,
+    timeoutMaxMs: tuning.pingTimeoutMaxMs,
+  })
+  monitor.start()
   const self = node.peerId.toString()
   rejoin = new Rejoiner(node, join, self, tuning, init.log ?? (() => undefined))
   rejoin.start()
@@ -269,6 +284,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     peers: () => uniquePeers(node),
     peerAddress: (peer) => peerAddress(node, addressBook, peer),
     connectionFaults: () => connectionFaults,
+    heard: (connection) => monitor.heard(connection),
     joinFailures: () => rejoiner.failures(),
     reachability: () => reachability.reachability(),
     reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
@@ -282,6 +298,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     stop: () => {
       stopping ??= (async () => {
         rejoiner.stop()
+        monitor.stop()
         mdnsDialer?.stop()
         addressBook.stop()
         relayKeeper.stop()

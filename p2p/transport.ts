@@ -420,6 +420,7 @@ export class P2pTransport {
         }
         this.counters.directReceived++
         this.counters.bytesReceived += frame.length
+        this.host.heard(connection)
         this.deliver(from, result.message)
       }
       await closeQuietly(stream)

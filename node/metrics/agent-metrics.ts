@@ -5,7 +5,7 @@
 //
 // Nothing here changes what the agent does: a metric that cannot be read is left as it was.
 
-import { collectDefaultMetrics, Registry } from 'prom-client'
+import { Registry } from 'prom-client'
 import {
   messageOf,
   TASK_STATES,
@@ -21,6 +21,7 @@ import { countGossipTraffic, PROTOCOL_TOPIC, type GossipTraffic, type Host, type
 import type { DriverSet, ProbeObserver } from '../runtime/index.js'
 import { definePeerMetrics, defineTaskUsageMetrics, type PeerMetrics, type TaskUsageMetrics } from './definitions.js'
 import { CumulativeCounts } from './cumulative-counts.js'
+import { collectProcessMetrics } from './event-loop-delay.js'
 import { showDiscovery, type DiscoveryMetricsSource } from './discovery-metrics.js'
 import { FailoverTracker } from './failover-tracker.js'
 import { TaskUsageSampler, type MeasuredTask } from './task-usage.js'
@@ -85,13 +86,14 @@ export class AgentMetrics {
   private server: MetricsServer | undefined
   private readonly usageIntervalMs: number
   private readonly version: string
+  private readonly stopProcessMetrics: () => void
 
   constructor(init: AgentMetricsInit = {}) {
     this.usageIntervalMs = init.usageIntervalMs ?? METRICS_DEFAULTS.usageIntervalMs
     this.version = init.version ?? '0.1.0'
     this.metrics = definePeerMetrics(this.registry)
     this.usage = defineTaskUsageMetrics(this.usageRegistry)
-    collectDefaultMetrics({ register: this.registry })
+    this.stopProcessMetrics = collectProcessMetrics(this.registry)
   }
 
   // --- hooks handed to the parts before the agent exists ------------------------------------------
@@ -209,6 +211,7 @@ export class AgentMetrics {
 
   async close(): Promise<void> {
     this.closed = true
+    this.stopProcessMetrics()
     await this.server?.close()
     clearTimeout(this.usageTimer)
     await this.sampling

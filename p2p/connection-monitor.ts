@@ -1,0 +1,110 @@
+// Closes connections whose other end has gone silent: a host that lost power, a pulled cable or a
+// frozen process leaves its connections open, and only a round trip that never completes tells.
+// libp2p's own monitor pings every connection every interval, each ping a new stream (Yamux open,
+// multistream-select, close): in an idle cluster of five that was a third of an agent's socket writes,
+// spent on connections that had just carried a SWIM probe or ack. This one pings only connections
+// nothing has been heard on for `quietMs`: a direct frame read off a connection (recorded with
+// heard()) proves it delivered data from its other end a moment ago, which is all a ping would
+// prove. A connection that falls silent is pinged within quietMs + tickMs, and aborted when that
+// ping times out — as libp2p's monitor does (same protocol, same adaptive timeout), a little later
+// at most by one tick.
+
+import './polyfill.js'
+
+import type { Connection, Stream } from '@libp2p/interface'
+import { AdaptiveTimeout, byteStream } from '@libp2p/utils'
+
+/** libp2p's ping protocol, as its connection monitor speaks it. A peer that does not serve it answers "na": alive too. */
+export const PING_PROTOCOL = '/ipfs/ping/1.0.0'
+const PING_BYTES = 32
+
+/** What the monitor uses of a connection (libp2p's Connection; a test fakes it). */
+export type MonitoredConnection = Pick<Connection, 'status' | 'newStream' | 'abort'> & { rtt?: number }
+
+export interface ConnectionMonitorInit<C extends MonitoredConnection> {
+  /** The connections to watch, asked at every tick. */
+  readonly connections: () => readonly C[]
+  /** A connection heard from within this long is not pinged. */
+  readonly quietMs: number
+  /** How often connections are checked. */
+  readonly tickMs: number
+  /** Bounds of the adaptive ping timeout (libp2p's AdaptiveTimeout: a moving average of past pings, ×1.2). */
+  readonly timeoutMinMs: number
+  readonly timeoutMaxMs: number
+  /** A ping failed and its connection was aborted. */
+  readonly onAbort?: (error: Error) => void
+}
+
+export class ConnectionMonitor<C extends MonitoredConnection = Connection> {
+  /** When something was last read from each connection (performance.now()). */
+  private readonly lastHeard = new WeakMap<C, number>()
+  private readonly pinging = new WeakSet<C>()
+  private readonly timeout: AdaptiveTimeout
+  private readonly stopping = new AbortController()
+  private timer: NodeJS.Timeout | undefined
+  /** Pings started, for tests and stats. */
+  pings = 0
+
+  constructor(private readonly init: ConnectionMonitorInit<C>) {
+    this.timeout = new AdaptiveTimeout({ minTimeout: init.timeoutMinMs, maxTimeout: init.timeoutMaxMs })
+  }
+
+  /** Data from the other end arrived on `connection` just now. */
+  heard(connection: C, now = performance.now()): void {
+    this.lastHeard.set(connection, now)
+  }
+
+  start(): void {
+    if (this.timer !== undefined) return
+    this.timer = setInterval(() => this.tick(), this.init.tickMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer !== undefined) clearInterval(this.timer)
+    this.timer = undefined
+    this.stopping.abort()
+  }
+
+  /** Open connections due a ping at `now`: nothing heard on them within quietMs, and no ping of theirs in flight. */
+  due(now = performance.now()): C[] {
+    return this.init.connections().filter((connection) => {
+      if (connection.status !== 'open' || this.pinging.has(connection)) return false
+      const heard = this.lastHeard.get(connection)
+      return heard === undefined || now - heard >= this.init.quietMs
+    })
+  }
+
+  /** Pings every connection due one; each that fails is aborted. */
+  tick(now = performance.now()): void {
+    for (const connection of this.due(now)) void this.ping(connection)
+  }
+
+  private async ping(connection: C): Promise<void> {
+    this.pinging.add(connection)
+    this.pings++
+    const signal = this.timeout.getTimeoutSignal({ signal: this.stopping.signal })
+    let stream: Stream | undefined
+    try {
+      stream = await connection.newStream(PING_PROTOCOL, { signal, runOnLimitedConnection: true })
+      const bytes = byteStream(stream)
+      const start = Date.now()
+      await Promise.all([bytes.write(crypto.getRandomValues(new Uint8Array(PING_BYTES)), { signal }), bytes.read({ bytes: PING_BYTES, signal })])
+      connection.rtt = Date.now() - start
+      await stream.close({ signal })
+      this.heard(connection)
+    } catch (error) {
+      const failure = error instanceof Error ? error : new Error(String(error))
+      stream?.abort(failure)
+      // The other end answered that it does not serve ping: it is there, which is what was asked.
+      if (failure.name === 'UnsupportedProtocolError') this.heard(connection)
+      else if (!this.stopping.signal.aborted) {
+        connection.abort(failure)
+        this.init.onAbort?.(failure)
+      }
+    } finally {
+      this.timeout.cleanUp(signal)
+      this.pinging.delete(connection)
+    }
+  }
+}

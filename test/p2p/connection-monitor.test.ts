@@ -1,0 +1,74 @@
+import { suite } from 'uvu'
+import * as assert from 'uvu/assert'
+import { UnsupportedProtocolError, type Connection } from '@libp2p/interface'
+import { ConnectionMonitor, type MonitoredConnection } from '../../p2p/connection-monitor.js'
+import { generateSwarmKey } from '../../p2p/index.js'
+import { startJoined, waitFor, withPeers } from './helpers.js'
+
+const monitor = suite('connection monitor')
+
+/** A connection whose ping streams fail as `fail` says; records aborts. */
+function fakeConnection(fail: () => Error, status: Connection['status'] = 'open') {
+  const aborted: Error[] = []
+  const connection = {
+    status,
+    newStream: async () => {
+      throw fail()
+    },
+    abort: (error: Error) => void aborted.push(error),
+  } as unknown as MonitoredConnection
+  return { connection, aborted }
+}
+
+const timeoutError = (): Error => Object.assign(new Error('ping timed out'), { name: 'TimeoutError' })
+
+function monitorOf(connections: MonitoredConnection[], onAbort?: (error: Error) => void) {
+  return new ConnectionMonitor({ connections: () => connections, quietMs: 2_000, tickMs: 1_000, timeoutMinMs: 100, timeoutMaxMs: 200, onAbort })
+}
+
+monitor('a connection heard from within quietMs is not pinged; a quiet one, a never-heard one is; a closed one never', () => {
+  const heard = fakeConnection(timeoutError)
+  const quiet = fakeConnection(timeoutError)
+  const never = fakeConnection(timeoutError)
+  const closed = fakeConnection(timeoutError, 'closed')
+  const m = monitorOf([heard.connection, quiet.connection, never.connection, closed.connection])
+  m.heard(heard.connection, 10_000)
+  m.heard(quiet.connection, 7_999)
+  assert.equal(m.due(10_000), [quiet.connection, never.connection])
+  assert.equal(m.due(11_999), [quiet.connection, never.connection])
+  // Two seconds after it was last heard, the busy one is due too.
+  assert.equal(m.due(12_000), [heard.connection, quiet.connection, never.connection])
+})
+
+monitor('a ping that fails aborts its connection; one answered "protocol not served" counts as hearing from it', async () => {
+  const dead = fakeConnection(timeoutError)
+  const alive = fakeConnection(() => new UnsupportedProtocolError('na'))
+  const aborts: Error[] = []
+  const m = monitorOf([dead.connection, alive.connection], (error) => aborts.push(error))
+  m.tick()
+  // While a ping is in flight its connection is not pinged again.
+  assert.equal(m.due(), [])
+  await waitFor(() => dead.aborted.length === 1, 1_000, 'the dead connection aborted')
+  assert.is(dead.aborted[0]!.name, 'TimeoutError')
+  assert.is(aborts.length, 1)
+  assert.equal(alive.aborted, [])
+  assert.is(m.pings, 2)
+  assert.equal(m.due(), [dead.connection])
+  assert.equal(m.due(performance.now() + 2_000).length, 2)
+})
+
+monitor('pings a real connection over libp2p: the remote answers, the connection stays open', () => withPeers(async (start) => {
+  const [a] = await startJoined(start, { swarmKey: generateSwarmKey(), seeds: ['monitor-a', 'monitor-b'] })
+  await waitFor(() => a.transport.peers().length === 1, 5_000, 'A connected to B')
+  const aborts: Error[] = []
+  const m = new ConnectionMonitor({ connections: () => a.host.node.getConnections(), quietMs: 2_000, tickMs: 1_000, timeoutMinMs: 5_000, timeoutMaxMs: 10_000, onAbort: (error) => aborts.push(error) })
+  const connections = a.host.node.getConnections()
+  m.tick()
+  assert.is(m.pings, connections.length)
+  await waitFor(() => m.due().length === 0 && m.due(performance.now() + 2_000).length === connections.length, 5_000, 'the pings answered')
+  m.stop()
+  assert.equal(aborts, [])
+  assert.ok(connections.every((connection) => connection.status === 'open'))
+}))
+
+monitor.run()

@@ -5,7 +5,7 @@
 
 import { auction } from './auction.js'
 import { bidScore, computeBid, type Bid, type BidResult } from './bid.js'
-import { buildRing, candidateCount, candidateOwners } from './candidates.js'
+import { candidateCount, candidateOwners, ringOf } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
@@ -93,7 +93,20 @@ interface WorkingPeer {
   owned: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } | undefined
   labels: Readonly<Record<string, string>>
   drivers: PeerView['drivers']
-  tasks: TaskView[]
+  /**
+   * The peer's tasks as a PeerView shows them: the input's own array until the pass first changes it
+   * (copy on write). Tasks placed in this pass are written here only when something reads the view
+   * (written()): most bids come from the peer table and never do, and a TaskView per placement was
+   * half a million objects a pass at 100k peers.
+   */
+  tasks: readonly TaskView[]
+  ownTasks: boolean
+  /** Placements made on this peer in this pass and not yet written into `tasks`. */
+  unwrittenCount: number
+  /** The first of them into `tasks` (an index into the pass's placements), or -1. */
+  unwritten: number
+  /** The last of them, for the link to the next (-1 when none). */
+  lastPlaced: number
 }
 
 export function plan(input: PlanInput): PlanResult {
@@ -104,7 +117,7 @@ export function plan(input: PlanInput): PlanResult {
     // Every field written here, in one order, so all working peers share one shape.
     working.set(peer.id, {
       id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,
-      drivers: peer.drivers, tasks: [...peer.tasks], ringIndex: -1, owned: undefined,
+      drivers: peer.drivers, tasks: peer.tasks, ownTasks: false, unwrittenCount: 0, unwritten: -1, lastPlaced: -1, ringIndex: -1, owned: undefined,
     })
   }
 
@@ -114,25 +127,25 @@ export function plan(input: PlanInput): PlanResult {
     if (peer === undefined) continue
     const index = peer.tasks.indexOf(task)
     if (index >= 0) {
-      peer.tasks.splice(index, 1)
+      ownTasks(peer).splice(index, 1)
       peer.allocated = subtractResources(peer.allocated, task.resources)
     }
   }
 
   // Which peers hold each service's active tasks: spreadBy counts per domain from this in
   // O(replicas of the service) instead of scanning every peer's tasks.
-  const holders = new Map<ServiceName, PeerId[]>()
+  const holders = new Map<ServiceName, WorkingPeer[]>()
   for (const peer of working.values()) {
     if (peer.state === 'dead') continue
     for (const task of peer.tasks) {
       if (!isActive(task.state)) continue
       const list = holders.get(task.service)
-      if (list === undefined) holders.set(task.service, [peer.id])
-      else list.push(peer.id)
+      if (list === undefined) holders.set(task.service, [peer])
+      else list.push(peer)
     }
   }
 
-  const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
+  const ring = ringOf([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)
   for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
@@ -149,20 +162,50 @@ export function plan(input: PlanInput): PlanResult {
   const placements: Placement[] = []
   const pending: PendingSlot[] = []
   const servicePlans: ServicePlan[] = []
+  // Beside each placement: its request, and the next placement on the same peer (-1 at the end),
+  // from which a peer's view gets its tasks of this pass when something reads it.
+  const placedWants: PlacementRequest[] = []
+  const nextOnPeer: number[] = []
+  // Replicas of the service being planned on each live peer, by ring index (countOnPeer for the
+  // packed bids): filled from its holders when the service starts, cleared when it ends.
+  const onPeer = new Int32Array(ringPeers.length)
+
+  /** The peer as a PeerView with every task placed so far: for feasibility and computeBid. */
+  const written = (peer: WorkingPeer): WorkingPeer => {
+    if (peer.unwritten < 0) return peer
+    const tasks = ownTasks(peer)
+    for (let i = peer.unwritten; i >= 0; i = nextOnPeer[i]!) {
+      const placement = placements[i]!
+      const want = placedWants[i]!
+      tasks.push({
+        slot: placement.slot, service: placement.service, peer: peer.id, specHash: want.specHash,
+        state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
+      })
+    }
+    peer.unwritten = -1
+    peer.unwrittenCount = 0
+    return peer
+  }
 
   const assign = (peer: WorkingPeer, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
-    peer.tasks.push({
-      slot: action.slot, service: action.service, peer: peer.id, specHash: want.specHash,
-      state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
-    })
+    const index = placements.length
+    placedWants.push(want)
+    nextOnPeer.push(-1)
+    if (peer.unwritten < 0) peer.unwritten = index
+    else nextOnPeer[peer.lastPlaced] = index
+    peer.lastPlaced = index
+    peer.unwrittenCount++
     // In place on a copy of its own: a new Resources per placement is garbage at 500k placements.
     const owned = peer.owned ?? (peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } })
     addInPlace(owned, want.resources)
     peer.allocated = owned
-    if (peer.ringIndex >= 0) table.add(peer.ringIndex, want.resources)
+    if (peer.ringIndex >= 0) {
+      table.add(peer.ringIndex, want.resources)
+      onPeer[peer.ringIndex]!++
+    }
     const list = holders.get(action.service)
-    if (list === undefined) holders.set(action.service, [peer.id])
-    else list.push(peer.id)
+    if (list === undefined) holders.set(action.service, [peer])
+    else list.push(peer)
     placements.push({ slot: action.slot, service: action.service, peer: peer.id, reason: action.reason, score, round })
   }
 
@@ -175,7 +218,7 @@ export function plan(input: PlanInput): PlanResult {
     // Global slots belong to one peer: it takes the slot if it can.
     for (const action of actions.filter((a) => a.peer !== undefined)) {
       const peer = working.get(action.peer!)
-      const check = peer === undefined ? undefined : feasible(peer, want)
+      const check = peer === undefined ? undefined : feasible(written(peer), want)
       if (peer !== undefined && check?.ok) assign(peer, action, want, [1], 0)
       else pending.push({ slot: action.slot, service, reason: action.reason, rejections: check && !check.ok ? countRejections([check.rejection]) : [] })
     }
@@ -186,29 +229,28 @@ export function plan(input: PlanInput): PlanResult {
     let remaining = open.map((a) => a.slot)
     const mayHost = hostClasses.filter(want)
     const packed = PeerTable.serves(want)
+    for (const holder of holders.get(service) ?? []) if (holder.ringIndex >= 0) onPeer[holder.ringIndex]!++
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
       const asked = candidateOwners(ring, service, count, mayHost)
-      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
+      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], want.spreadBy)
       const context = { round, ...(domainCounts ? { domainCounts } : {}) }
       const bids = []
       // Winners are among this round's bidders: a map of a few dozen, not a lookup in the whole cluster.
       const bidders = new Map<PeerId, WorkingPeer>()
-      // Replicas of the service on each peer (countOnPeer), from the holders list, for packed bids.
-      const existing = packed ? countByPeer(holders.get(service) ?? []) : undefined
       for (const owner of asked) {
         const peer = ringPeers[owner]!
         const id = ring.peers[owner]!
         let packedBid: Bid | undefined
-        if (existing !== undefined) {
+        if (packed) {
           const domain = want.spreadBy === '' ? '' : (peer.labels[want.spreadBy] ?? '')
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
-          packedBid = table.bid(owner, id, want, remaining.length, round, existing.get(id) ?? 0, domain, domainCount)
+          packedBid = table.bid(owner, id, want, remaining.length, round, onPeer[owner]!, domain, domainCount)
         }
-        const result: BidResult = packedBid !== undefined ? { ok: true, bid: packedBid } : computeBid(peer, want, remaining.length, context)
+        const result: BidResult = packedBid !== undefined ? { ok: true, bid: packedBid } : computeBid(written(peer), want, remaining.length, context)
         if (result.ok) {
           bids.push(result.bid)
           bidders.set(id, peer)
@@ -229,6 +271,7 @@ export function plan(input: PlanInput): PlanResult {
       if (count >= ring.peers.length) break
       round++
     }
+    for (const holder of holders.get(service) ?? []) if (holder.ringIndex >= 0) onPeer[holder.ringIndex] = 0
 
     if (remaining.length > 0) {
       // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip
@@ -236,7 +279,7 @@ export function plan(input: PlanInput): PlanResult {
       const rejections: Rejection[] = []
       for (const peer of working.values()) {
         if (peer.state === 'dead') continue
-        const check = feasible(peer, want)
+        const check = feasible(written(peer), want)
         if (!check.ok) rejections.push(check.rejection)
       }
       const counted = countRejections(rejections)
@@ -246,7 +289,7 @@ export function plan(input: PlanInput): PlanResult {
     if (explain) {
       for (const peer of working.values()) {
         if (peer.state === 'dead' || couldHost(want, peer.drivers, peer.labels)) continue
-        const check = feasible(peer, want)
+        const check = feasible(written(peer), want)
         if (!check.ok) ruledOut.push(check.rejection)
       }
     }
@@ -273,22 +316,25 @@ export function plan(input: PlanInput): PlanResult {
       state: p.state,
       capacity: p.capacity,
       allocated: p.allocated,
-      tasks: countActive(p.tasks),
+      tasks: countActive(p.tasks) + p.unwrittenCount,
     })),
     services: servicePlans,
   }
 }
 
-function countByPeer(holders: readonly PeerId[]): Map<PeerId, number> {
-  const counts = new Map<PeerId, number>()
-  for (const id of holders) counts.set(id, (counts.get(id) ?? 0) + 1)
-  return counts
+/** The peer's tasks as an array of its own, copied from the input's on the first change. */
+function ownTasks(peer: WorkingPeer): TaskView[] {
+  if (!peer.ownTasks) {
+    peer.tasks = [...peer.tasks]
+    peer.ownTasks = true
+  }
+  return peer.tasks as TaskView[]
 }
 
-function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {
+function countByDomain(holders: readonly WorkingPeer[], label: string): Map<string, number> {
   const counts = new Map<string, number>()
-  for (const id of holders) {
-    const domain = working.get(id)!.labels[label] ?? ''
+  for (const peer of holders) {
+    const domain = peer.labels[label] ?? ''
     counts.set(domain, (counts.get(domain) ?? 0) + 1)
   }
   return counts

@@ -39,6 +39,16 @@ export class BidSheet {
   /** The auction's heap of bidders (each holds one entry at a time: its next replica). */
   heap = new Int32Array(0)
 
+  /** Bidder i's numbers as the ScoringState its Bid would carry (for explain's reports). */
+  scoringState(i: number): ScoringState {
+    const extended = this.extended[i]
+    return {
+      cpuCapacityMilli: this.cpuCapacity[i]!, cpuAllocatedMilli: this.cpuAllocated[i]!,
+      memoryCapacityMiB: this.memoryCapacity[i]!, memoryAllocatedMiB: this.memoryAllocated[i]!,
+      ...(extended === undefined ? {} : { extended }),
+    }
+  }
+
   clear(): void {
     this.size = 0
   }

@@ -6,7 +6,8 @@
 // count, and is the very bid computeBid makes. Anything else, and any peer that cannot take one more
 // replica, goes to computeBid, which says why.
 
-import { MAX_REPLICAS_PER_BID, type Bid } from './bid.js'
+import { MAX_REPLICAS_PER_BID } from './bid.js'
+import type { BidSheet } from './bid-sheet.js'
 import type { PeerId } from './ids.js'
 import type { PlacementRequest } from './request.js'
 import type { Resources } from '../service-spec/types.js'
@@ -48,11 +49,12 @@ export class PeerTable {
   }
 
   /**
-   * computeBid's bid for a peer that passed couldHost for `want` (a service this table serves), or
-   * undefined when the peer is not alive or one more replica does not fit: computeBid then rejects it.
+   * computeBid's bid for a peer that passed couldHost for `want` (a service this table serves),
+   * written into `sheet` as the bidder `index`; false, writing nothing, when the peer is not alive or
+   * one more replica does not fit: computeBid then rejects it.
    */
-  bid(index: number, peer: PeerId, want: PlacementRequest, wanted: number, round: number, existing: number, domain: string, domainCount: number): Bid | undefined {
-    if (this.alive[index] !== 1) return undefined
+  bidInto(sheet: BidSheet, index: number, peer: PeerId, peerHash: number, want: PlacementRequest, wanted: number, existing: number, domain: string, domainCount: number): boolean {
+    if (this.alive[index] !== 1) return false
     const base = index * FIELDS
     const cpuCapacity = this.numbers[base + CPU_CAPACITY]!
     const cpuAllocated = this.numbers[base + CPU_ALLOCATED]!
@@ -61,18 +63,14 @@ export class PeerTable {
     const cpu = want.resources.cpuMilli
     const memory = want.resources.memoryMiB
     // shortfall(): feasibility's resource check.
-    if (cpuAllocated + cpu > cpuCapacity && cpu > 0) return undefined
-    if (memoryAllocated + memory > memoryCapacity && memory > 0) return undefined
+    if (cpuAllocated + cpu > cpuCapacity && cpu > 0) return false
+    if (memoryAllocated + memory > memoryCapacity && memory > 0) return false
     // unitsThatFit(), then computeBid's bounds.
     let units = Infinity
     if (cpu > 0) units = Math.min(units, Math.floor((cpuCapacity - cpuAllocated) / cpu))
     if (memory > 0) units = Math.min(units, Math.floor((memoryCapacity - memoryAllocated) / memory))
     const offered = Math.min(wanted, MAX_REPLICAS_PER_BID, Math.max(0, units))
-    return {
-      peer, service: want.service, specHash: want.specHash, round, domain, domainCount, existing,
-      offered: Math.max(0, offered),
-      cpuCapacityMilli: cpuCapacity, cpuAllocatedMilli: cpuAllocated,
-      memoryCapacityMiB: memoryCapacity, memoryAllocatedMiB: memoryAllocated,
-    }
+    sheet.add(peer, peerHash, index, existing, Math.max(0, offered), domain, domainCount, cpuCapacity, cpuAllocated, memoryCapacity, memoryAllocated, undefined)
+    return true
   }
 }

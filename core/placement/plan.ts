@@ -3,16 +3,18 @@
 // the simulator and the benchmark use it to place at scale. It works on a private copy of the view
 // and returns the result as data.
 
-import { auction } from './auction.js'
-import { bidScore, computeBid, type Bid, type BidResult } from './bid.js'
-import { candidateCount, candidateOwners, ringOf } from './candidates.js'
+import { auctionSheet } from './auction.js'
+import { computeBid } from './bid.js'
+import { BidSheet } from './bid-sheet.js'
+import { candidateCount, candidateOwners, ringOf, type PeerRing } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
+import { hash32 } from '../hash.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { HostClasses } from './host-classes.js'
 import { PeerTable } from './peer-table.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
-import type { Score } from './scoring.js'
+import { marginalScore, type Score } from './scoring.js'
 import { subtractResources } from '../service-spec/resources.js'
 import type { Resources, ServiceSpec } from '../service-spec/types.js'
 import { isActive, type PeerState, type PeerView, type TaskView } from './view.js'
@@ -151,6 +153,8 @@ export function plan(input: PlanInput): PlanResult {
   for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
   const hostClasses = new HostClasses(ringPeers)
   const table = new PeerTable(ringPeers)
+  const peerHashes = peerHashesOf(ring)
+  const sheet = new BidSheet()
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -238,36 +242,38 @@ export function plan(input: PlanInput): PlanResult {
       const asked = candidateOwners(ring, service, count, mayHost)
       const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], want.spreadBy)
       const context = { round, ...(domainCounts ? { domainCounts } : {}) }
-      const bids = []
-      // Winners are among this round's bidders: a map of a few dozen, not a lookup in the whole cluster.
-      const bidders = new Map<PeerId, WorkingPeer>()
+      // Each candidate's bid goes straight into the sheet, with its ring index as the bidder's ref:
+      // the packed table's bids never exist as objects.
+      sheet.clear()
       for (const owner of asked) {
         const peer = ringPeers[owner]!
         const id = ring.peers[owner]!
-        let packedBid: Bid | undefined
+        let bidder = -1
         if (packed) {
           const domain = want.spreadBy === '' ? '' : (peer.labels[want.spreadBy] ?? '')
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
-          packedBid = table.bid(owner, id, want, remaining.length, round, onPeer[owner]!, domain, domainCount)
+          if (table.bidInto(sheet, owner, id, peerHashes[owner]!, want, remaining.length, onPeer[owner]!, domain, domainCount)) bidder = sheet.size - 1
         }
-        const result: BidResult = packedBid !== undefined ? { ok: true, bid: packedBid } : computeBid(written(peer), want, remaining.length, context)
-        if (result.ok) {
-          bids.push(result.bid)
-          bidders.set(id, peer)
-          if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })
-        } else if (explain) {
-          reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
+        if (bidder < 0) {
+          const result = computeBid(written(peer), want, remaining.length, context)
+          if (result.ok) bidder = sheet.addBid(result.bid, owner, peerHashes[owner]!)
+          else if (explain) reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
+        }
+        if (bidder >= 0 && explain) {
+          const offered = sheet.offered[bidder]!
+          reports.set(id, { peer: id, round, offered, ...(offered > 0 ? { bestScore: marginalScore(sheet.scoringState(bidder), want, sheet.existing[bidder]!, 0) } : {}) })
         }
       }
-      const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, scoring: want, spreadByDomain: want.spreadBy !== '' })
-      for (const award of outcome.awards) {
-        assign(bidders.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
+      const outcome = auctionSheet(service, remaining, sheet, want, want.spreadBy !== '')
+      for (let i = 0; i < outcome.winners.length; i++) {
+        const bidder = outcome.winners[i]!
+        assign(ringPeers[sheet.ref[bidder]!]!, bySlot.get(outcome.slots[i]!)!, want, outcome.scores[i]!, round)
         if (explain) {
-          const report = reports.get(award.peer)!
-          reports.set(award.peer, { ...report, won: (report.won ?? 0) + 1 })
+          const report = reports.get(sheet.peers[bidder]!)!
+          reports.set(report.peer, { ...report, won: (report.won ?? 0) + 1 })
         }
       }
-      remaining = [...outcome.unassigned]
+      remaining = outcome.slots.slice(outcome.winners.length)
       if (count >= ring.peers.length) break
       round++
     }
@@ -320,6 +326,18 @@ export function plan(input: PlanInput): PlanResult {
     })),
     services: servicePlans,
   }
+}
+
+/** hash32 of each ring peer's id (the auction's tie-break), kept with the ring as ringOf keeps rings. */
+const ringHashes = new WeakMap<PeerRing, Uint32Array>()
+
+function peerHashesOf(ring: PeerRing): Uint32Array {
+  let hashes = ringHashes.get(ring)
+  if (hashes === undefined) {
+    hashes = Uint32Array.from(ring.peers, (id) => hash32(id))
+    ringHashes.set(ring, hashes)
+  }
+  return hashes
 }
 
 /** The peer's tasks as an array of its own, copied from the input's on the first change. */

@@ -37,15 +37,19 @@ import { hash32 } from '../hash.js'
 import { compareStrings, type PeerId } from './ids.js'
 
 export interface PeerRing {
-  /** Ring positions, ascending. */
-  readonly points: Uint32Array
-  /** Index into `peers` of each point's owner. */
-  readonly owners: Uint32Array
+  /**
+   * The ring's points, ascending, each as two numbers side by side: its position at 2i and the index
+   * into `peers` of its owner at 2i + 1. Side by side, a probe reads both from one cache line; in two
+   * arrays of 1.6M entries each (100k peers) that was two misses per probe.
+   */
+  readonly entries: Uint32Array
+  /** Number of points (entries.length / 2). */
+  readonly size: number
   /** Distinct peers, sorted by id. */
   readonly peers: readonly PeerId[]
   /**
    * Index of the first point in each of 2^bucketBits equal slices of the hash space (one more entry
-   * holds points.length): a probe finds its point among the one or two of its slice instead of a
+   * holds size): a probe finds its point among the one or two of its slice instead of a
    * binary search whose ~21 steps over a 100k-peer ring are each a cache miss.
    */
   readonly buckets: Uint32Array
@@ -71,24 +75,24 @@ export function buildRing(peers: readonly PeerId[]): PeerRing {
     for (let v = 0; v < VIRTUAL_POINTS; v++) packed[owner * VIRTUAL_POINTS + v] = hash32(peer, v) * OWNER_LIMIT + owner
   })
   packed.sort()
-  const points = new Uint32Array(packed.length)
-  const owners = new Uint32Array(packed.length)
-  for (let i = 0; i < packed.length; i++) {
+  const size = packed.length
+  const entries = new Uint32Array(2 * size)
+  for (let i = 0; i < size; i++) {
     const value = packed[i]!
     const owner = value % OWNER_LIMIT
-    owners[i] = owner
-    points[i] = (value - owner) / OWNER_LIMIT
+    entries[2 * i] = (value - owner) / OWNER_LIMIT
+    entries[2 * i + 1] = owner
   }
   // About one point per slice; at most 2^20 slices (4 MiB) however large the ring.
-  const bucketBits = Math.min(20, Math.max(0, Math.ceil(Math.log2(Math.max(1, points.length)))))
+  const bucketBits = Math.min(20, Math.max(0, Math.ceil(Math.log2(Math.max(1, size)))))
   const bucketCount = 2 ** bucketBits
   const buckets = new Uint32Array(bucketCount + 1)
   for (let bucket = 0, i = 0; bucket <= bucketCount; bucket++) {
     const start = bucket * 2 ** (32 - bucketBits)
-    while (i < points.length && points[i]! < start) i++
+    while (i < size && entries[2 * i]! < start) i++
     buckets[bucket] = i
   }
-  return { points, owners, peers: unique, buckets, bucketBits }
+  return { entries, size, peers: unique, buckets, bucketBits }
 }
 
 /**
@@ -194,7 +198,8 @@ export function candidateOwners(ring: PeerRing, key: string, count: number, acce
   const size = ring.peers.length
   const wanted = Math.min(count, size)
   if (wanted <= 0) return []
-  const points = ring.points.length
+  const points = ring.size
+  const entries = ring.entries
   // Sets, not bitmaps of the ring: the cost must stay O(k), not O(N), per service.
   const seen = new Set<number>()
   const out: number[] = []
@@ -202,15 +207,15 @@ export function candidateOwners(ring: PeerRing, key: string, count: number, acce
   for (let probe = 0; out.length < wanted && seen.size < half; probe++) {
     let index = lowerBound(ring, hash32(key, probe)) % points
     // At most half the peers are seen, so an unseen one is a few points away.
-    while (seen.has(ring.owners[index]!)) index = (index + 1) % points
-    const owner = ring.owners[index]!
+    while (seen.has(entries[2 * index + 1]!)) index = (index + 1) % points
+    const owner = entries[2 * index + 1]!
     seen.add(owner)
     if (accept === undefined || accept(owner)) out.push(owner)
   }
   if (out.length < wanted) {
     let index = lowerBound(ring, hash32(key, 0x5eed)) % points
     for (let step = 0; step < points && out.length < wanted; step++, index = (index + 1) % points) {
-      const owner = ring.owners[index]!
+      const owner = entries[2 * index + 1]!
       if (seen.has(owner)) continue
       seen.add(owner)
       if (accept === undefined || accept(owner)) out.push(owner)
@@ -224,15 +229,15 @@ export function isCandidate(ring: PeerRing, key: string, count: number, peer: Pe
   return candidates(ring, key, count, accept).includes(peer)
 }
 
-/** Index of the first point >= value (points.length when none): a binary search within value's slice. */
+/** Index of the first point >= value (ring.size when none): a binary search within value's slice. */
 function lowerBound(ring: PeerRing, value: number): number {
-  const points = ring.points
+  const entries = ring.entries
   const bucket = ring.bucketBits === 0 ? 0 : value >>> (32 - ring.bucketBits)
   let low = ring.buckets[bucket]!
   let high = ring.buckets[bucket + 1]!
   while (low < high) {
     const mid = (low + high) >>> 1
-    if (points[mid]! < value) low = mid + 1
+    if (entries[2 * mid]! < value) low = mid + 1
     else high = mid
   }
   return low

@@ -35,6 +35,32 @@ export class HostClasses {
     this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint32Array(0)
   }
 
+  /** Number of classes. */
+  get size(): number {
+    return this.representatives.length
+  }
+
+  /** Whether peers are grouped (false past MAX_CLASSES: then ask filter(), which asks each peer). */
+  get grouped(): boolean {
+    return this.classOf.length === this.peers.length
+  }
+
+  /** Class of the peer at `index` (when grouped). */
+  classAt(index: number): number {
+    return this.classOf[index]!
+  }
+
+  /** couldHost for every peer of class `group`. */
+  admits(group: number, want: PlacementRequest): boolean {
+    const peer = this.representatives[group]!
+    return couldHost(want, peer.drivers, peer.labels)
+  }
+
+  /** The value of label `name` on every peer of class `group` ('' when unset, as a bid's domain). */
+  label(group: number, name: string): string {
+    return this.representatives[group]!.labels[name] ?? ''
+  }
+
   /** couldHost for one service, by peer index, remembering each class's answer. */
   filter(want: PlacementRequest): (index: number) => boolean {
     const peers = this.peers

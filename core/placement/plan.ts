@@ -91,7 +91,10 @@ interface WorkingPeer {
   allocated: Resources
   /** Index in the ring of live peers (and in the peer table); -1 for dead peers. */
   ringIndex: number
-  /** The planner's own copy of `allocated`, made on the peer's first placement and added to in place. */
+  /**
+   * The planner's own copy of `allocated`, made on the peer's first placement: its extended resources
+   * added to in place, its cpu and memory copied from the peer table's sums when the view is read.
+   */
   owned: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } | undefined
   labels: Readonly<Record<string, string>>
   drivers: PeerView['drivers']
@@ -103,13 +106,16 @@ interface WorkingPeer {
    */
   tasks: readonly TaskView[]
   ownTasks: boolean
-  /** Placements made on this peer in this pass and not yet written into `tasks`. */
-  unwrittenCount: number
-  /** The first of them into `tasks` (an index into the pass's placements), or -1. */
-  unwritten: number
-  /** The last of them, for the link to the next (-1 when none). */
-  lastPlaced: number
 }
+
+// A live peer's placements of this pass not yet in its view, by ring index in `links` (four numbers a
+// peer, so placing a replica touches no peer object): the first and last of them (indexes into the
+// pass's placements, linked by nextOnPeer), how many, and whether `allocated` lags the peer table.
+const LINK_FIELDS = 4
+const FIRST_UNWRITTEN = 0
+const LAST_PLACED = 1
+const UNWRITTEN = 2
+const ALLOCATION_STALE = 3
 
 export function plan(input: PlanInput): PlanResult {
   const explain = input.explain ?? true
@@ -119,7 +125,7 @@ export function plan(input: PlanInput): PlanResult {
     // Every field written here, in one order, so all working peers share one shape.
     working.set(peer.id, {
       id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,
-      drivers: peer.drivers, tasks: peer.tasks, ownTasks: false, unwrittenCount: 0, unwritten: -1, lastPlaced: -1, ringIndex: -1, owned: undefined,
+      drivers: peer.drivers, tasks: peer.tasks, ownTasks: false, ringIndex: -1, owned: undefined,
     })
   }
 
@@ -136,25 +142,29 @@ export function plan(input: PlanInput): PlanResult {
 
   // Which peers hold each service's active tasks: spreadBy counts per domain from this in
   // O(replicas of the service) instead of scanning every peer's tasks.
-  const holders = new Map<ServiceName, WorkingPeer[]>()
-  for (const peer of working.values()) {
-    if (peer.state === 'dead') continue
-    for (const task of peer.tasks) {
-      if (!isActive(task.state)) continue
-      const list = holders.get(task.service)
-      if (list === undefined) holders.set(task.service, [peer])
-      else list.push(peer)
-    }
-  }
-
   const ring = ringOf([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)
   for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
   const hostClasses = new HostClasses(ringPeers)
-  const table = new PeerTable(ringPeers)
-  const peerHashes = peerHashesOf(ring)
+  const table = new PeerTable(ringPeers, hostClasses, peerHashesOf(ring))
   const sheet = new BidSheet()
+  /** A live peer's value of a label, from its host class when peers are grouped. */
+  const domainOf = (index: number, label: string): string => table.label(index, label) ?? (ringPeers[index]!.labels[label] ?? '')
+  const links = new Int32Array(ringPeers.length * LINK_FIELDS)
+  for (let index = 0; index < ringPeers.length; index++) links[index * LINK_FIELDS + FIRST_UNWRITTEN] = -1
+
+  // Which live peers (by ring index) hold each service's active tasks: spreadBy counts per domain
+  // and the replica counts of bids come from this in O(replicas of the service), not a scan of tasks.
+  const holders = new Map<ServiceName, number[]>()
+  for (const peer of ringPeers) {
+    for (const task of peer.tasks) {
+      if (!isActive(task.state)) continue
+      const list = holders.get(task.service)
+      if (list === undefined) holders.set(task.service, [peer.ringIndex])
+      else list.push(peer.ringIndex)
+    }
+  }
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -170,15 +180,24 @@ export function plan(input: PlanInput): PlanResult {
   // from which a peer's view gets its tasks of this pass when something reads it.
   const placedWants: PlacementRequest[] = []
   const nextOnPeer: number[] = []
-  // Replicas of the service being planned on each live peer, by ring index (countOnPeer for the
-  // packed bids): filled from its holders when the service starts, cleared when it ends.
-  const onPeer = new Int32Array(ringPeers.length)
+  /** The peer's allocation after this pass's placements so far (cpu and memory as the table summed them). */
+  const allocated = (peer: WorkingPeer): WorkingPeer => {
+    const link = peer.ringIndex * LINK_FIELDS
+    if (peer.ringIndex < 0 || links[link + ALLOCATION_STALE] === 0) return peer
+    const owned = ownedAllocation(peer)
+    owned.cpuMilli = table.cpuAllocated(peer.ringIndex)
+    owned.memoryMiB = table.memoryAllocated(peer.ringIndex)
+    links[link + ALLOCATION_STALE] = 0
+    return peer
+  }
 
   /** The peer as a PeerView with every task placed so far: for feasibility and computeBid. */
   const written = (peer: WorkingPeer): WorkingPeer => {
-    if (peer.unwritten < 0) return peer
+    allocated(peer)
+    const link = peer.ringIndex * LINK_FIELDS
+    if (peer.ringIndex < 0 || links[link + FIRST_UNWRITTEN]! < 0) return peer
     const tasks = ownTasks(peer)
-    for (let i = peer.unwritten; i >= 0; i = nextOnPeer[i]!) {
+    for (let i = links[link + FIRST_UNWRITTEN]!; i >= 0; i = nextOnPeer[i]!) {
       const placement = placements[i]!
       const want = placedWants[i]!
       tasks.push({
@@ -186,31 +205,33 @@ export function plan(input: PlanInput): PlanResult {
         state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
       })
     }
-    peer.unwritten = -1
-    peer.unwrittenCount = 0
+    links[link + FIRST_UNWRITTEN] = -1
+    links[link + UNWRITTEN] = 0
     return peer
   }
 
-  const assign = (peer: WorkingPeer, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
-    const index = placements.length
+  /** Places a replica on the live peer at ring index `index` (only alive peers pass feasibility). */
+  const assign = (index: number, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
+    const placement = placements.length
     placedWants.push(want)
     nextOnPeer.push(-1)
-    if (peer.unwritten < 0) peer.unwritten = index
-    else nextOnPeer[peer.lastPlaced] = index
-    peer.lastPlaced = index
-    peer.unwrittenCount++
-    // In place on a copy of its own: a new Resources per placement is garbage at 500k placements.
-    const owned = peer.owned ?? (peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } })
-    addInPlace(owned, want.resources)
-    peer.allocated = owned
-    if (peer.ringIndex >= 0) {
-      table.add(peer.ringIndex, want.resources)
-      onPeer[peer.ringIndex]!++
+    const link = index * LINK_FIELDS
+    if (links[link + FIRST_UNWRITTEN]! < 0) links[link + FIRST_UNWRITTEN] = placement
+    else nextOnPeer[links[link + LAST_PLACED]!] = placement
+    links[link + LAST_PLACED] = placement
+    links[link + UNWRITTEN]!++
+    links[link + ALLOCATION_STALE] = 1
+    // addResources' sums, in place: cpu and memory in the table, extended resources on the peer's own copy.
+    table.add(index, want.resources)
+    table.addReplica(index)
+    for (const _ in want.resources.extended) {
+      addExtended(ownedAllocation(ringPeers[index]!).extended, want.resources.extended)
+      break
     }
     const list = holders.get(action.service)
-    if (list === undefined) holders.set(action.service, [peer])
-    else list.push(peer)
-    placements.push({ slot: action.slot, service: action.service, peer: peer.id, reason: action.reason, score, round })
+    if (list === undefined) holders.set(action.service, [index])
+    else list.push(index)
+    placements.push({ slot: action.slot, service: action.service, peer: ring.peers[index]!, reason: action.reason, score, round })
   }
 
   for (const service of [...actionsByService.keys()].sort(compareStrings)) {
@@ -223,7 +244,7 @@ export function plan(input: PlanInput): PlanResult {
     for (const action of actions.filter((a) => a.peer !== undefined)) {
       const peer = working.get(action.peer!)
       const check = peer === undefined ? undefined : feasible(written(peer), want)
-      if (peer !== undefined && check?.ok) assign(peer, action, want, [1], 0)
+      if (peer !== undefined && check?.ok) assign(peer.ringIndex, action, want, [1], 0)
       else pending.push({ slot: action.slot, service, reason: action.reason, rejections: check && !check.ok ? countRejections([check.rejection]) : [] })
     }
 
@@ -231,32 +252,31 @@ export function plan(input: PlanInput): PlanResult {
     const open = actions.filter((a) => a.peer === undefined)
     const bySlot = new Map(open.map((a) => [a.slot, a]))
     let remaining = open.map((a) => a.slot)
-    const mayHost = hostClasses.filter(want)
+    const mayHost = table.filter(want)
     const packed = PeerTable.serves(want)
-    for (const holder of holders.get(service) ?? []) if (holder.ringIndex >= 0) onPeer[holder.ringIndex]!++
+    for (const holder of holders.get(service) ?? []) table.addReplica(holder)
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
       const asked = candidateOwners(ring, service, count, mayHost)
-      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], want.spreadBy)
+      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], domainOf, want.spreadBy)
       const context = { round, ...(domainCounts ? { domainCounts } : {}) }
       // Each candidate's bid goes straight into the sheet, with its ring index as the bidder's ref:
       // the packed table's bids never exist as objects.
       sheet.clear()
       for (const owner of asked) {
-        const peer = ringPeers[owner]!
         const id = ring.peers[owner]!
         let bidder = -1
         if (packed) {
-          const domain = want.spreadBy === '' ? '' : (peer.labels[want.spreadBy] ?? '')
+          const domain = want.spreadBy === '' ? '' : domainOf(owner, want.spreadBy)
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
-          if (table.bidInto(sheet, owner, id, peerHashes[owner]!, want, remaining.length, onPeer[owner]!, domain, domainCount)) bidder = sheet.size - 1
+          if (table.bidInto(sheet, owner, id, want, remaining.length, domain, domainCount)) bidder = sheet.size - 1
         }
         if (bidder < 0) {
-          const result = computeBid(written(peer), want, remaining.length, context)
-          if (result.ok) bidder = sheet.addBid(result.bid, owner, peerHashes[owner]!)
+          const result = computeBid(written(ringPeers[owner]!), want, remaining.length, context)
+          if (result.ok) bidder = sheet.addBid(result.bid, owner, table.peerHash(owner))
           else if (explain) reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
         }
         if (bidder >= 0 && explain) {
@@ -267,7 +287,7 @@ export function plan(input: PlanInput): PlanResult {
       const outcome = auctionSheet(service, remaining, sheet, want, want.spreadBy !== '')
       for (let i = 0; i < outcome.winners.length; i++) {
         const bidder = outcome.winners[i]!
-        assign(ringPeers[sheet.ref[bidder]!]!, bySlot.get(outcome.slots[i]!)!, want, outcome.scores[i]!, round)
+        assign(sheet.ref[bidder]!, bySlot.get(outcome.slots[i]!)!, want, outcome.scores[i]!, round)
         if (explain) {
           const report = reports.get(sheet.peers[bidder]!)!
           reports.set(report.peer, { ...report, won: (report.won ?? 0) + 1 })
@@ -277,7 +297,7 @@ export function plan(input: PlanInput): PlanResult {
       if (count >= ring.peers.length) break
       round++
     }
-    for (const holder of holders.get(service) ?? []) if (holder.ringIndex >= 0) onPeer[holder.ringIndex] = 0
+    for (const holder of holders.get(service) ?? []) table.clearReplicas(holder)
 
     if (remaining.length > 0) {
       // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip
@@ -321,8 +341,8 @@ export function plan(input: PlanInput): PlanResult {
       peer: p.id,
       state: p.state,
       capacity: p.capacity,
-      allocated: p.allocated,
-      tasks: countActive(p.tasks) + p.unwrittenCount,
+      allocated: allocated(p).allocated,
+      tasks: countActive(p.tasks) + (p.ringIndex < 0 ? 0 : links[p.ringIndex * LINK_FIELDS + UNWRITTEN]!),
     })),
     services: servicePlans,
   }
@@ -349,13 +369,22 @@ function ownTasks(peer: WorkingPeer): TaskView[] {
   return peer.tasks as TaskView[]
 }
 
-function countByDomain(holders: readonly WorkingPeer[], label: string): Map<string, number> {
+function countByDomain(holders: readonly number[], domainOf: (index: number, label: string) => string, label: string): Map<string, number> {
   const counts = new Map<string, number>()
-  for (const peer of holders) {
-    const domain = peer.labels[label] ?? ''
+  for (const index of holders) {
+    const domain = domainOf(index, label)
     counts.set(domain, (counts.get(domain) ?? 0) + 1)
   }
   return counts
+}
+
+/** The peer's own copy of its allocation, made on first use (the input's objects are never written). */
+function ownedAllocation(peer: WorkingPeer): { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } {
+  if (peer.owned === undefined) {
+    peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } }
+    peer.allocated = peer.owned
+  }
+  return peer.owned
 }
 
 function countActive(tasks: readonly TaskView[]): number {
@@ -364,9 +393,7 @@ function countActive(tasks: readonly TaskView[]): number {
   return count
 }
 
-/** addResources(into, add), written into `into`: the same sums in the same order. */
-function addInPlace(into: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> }, add: Resources): void {
-  into.cpuMilli = into.cpuMilli + add.cpuMilli * 1
-  into.memoryMiB = into.memoryMiB + add.memoryMiB * 1
-  for (const name in add.extended) into.extended[name] = (into.extended[name] ?? 0) + add.extended[name]! * 1
+/** addResources' sums of extended resources, written into `into`. */
+function addExtended(into: Record<string, number>, add: Resources['extended']): void {
+  for (const name in add) into[name] = (into[name] ?? 0) + add[name]! * 1
 }

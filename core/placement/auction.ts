@@ -62,7 +62,7 @@ export function auction(input: AuctionInput): AuctionResult {
   const sheet = new BidSheet()
   for (const bid of latestBids(input.service, input.specHash, input.bids)) sheet.addBid(bid)
   const { slots, winners, scores } = auctionSheet(input.service, input.slots, sheet, input.scoring, input.spreadByDomain)
-  const awards: Award[] = winners.map((bidder, i) => ({ slot: slots[i]!, peer: sheet.peers[bidder]!, score: scores[i]! }))
+  const awards: Award[] = winners.map((bidder, i) => ({ slot: slots[i]!, peer: sheet.peerAt(bidder), score: scores[i]! }))
   return { awards, unassigned: slots.slice(awards.length) }
 }
 
@@ -81,7 +81,7 @@ export interface SheetAwards {
 export function auctionSheet(service: ServiceName, slotIds: readonly SlotId[], sheet: BidSheet, scoring: ScoringRequest, spreadByDomain: boolean): SheetAwards {
   const slots = slotOrder(service, slotIds)
   const serviceHash = hash32(service)
-  const { peers, domains, extended, peerHash, existing, offered, cpuCapacity, cpuAllocated, memoryCapacity, memoryAllocated } = sheet
+  const { domains, extended, peerHash, existing, offered, cpuCapacity, cpuAllocated, memoryCapacity, memoryAllocated } = sheet
   const { ordinal, domainTerm, first, second, tie, domainWins: winsSeen, heap } = sheet
 
   // Replicas already in each domain: the largest count any bidder in it reported. A function of the
@@ -111,7 +111,7 @@ export function auctionSheet(service: ServiceName, slotIds: readonly SlotId[], s
     if (first[a] !== first[b]) return first[a]! > first[b]!
     if (second[a] !== second[b]) return second[a]! > second[b]!
     if (tie[a] !== tie[b]) return tie[a]! > tie[b]!
-    return compareStrings(peers[a]!, peers[b]!) < 0
+    return compareStrings(sheet.peerAt(a), sheet.peerAt(b)) < 0
   }
   // A binary max-heap of bidder indexes in the sheet's own array.
   let size = 0

@@ -12,7 +12,8 @@ import type { ScoringState } from './scoring.js'
 export class BidSheet {
   /** Bidders in the sheet; each column is valid below this. */
   size = 0
-  readonly peers: PeerId[] = []
+  /** Each bidder's id, or undefined when it was added by ref alone (peerAt finds it in `names`). */
+  private readonly peers: (PeerId | undefined)[] = []
   readonly domains: string[] = []
   readonly extended: ScoringState['extended'][] = []
   /** The caller's own index for each bidder (the planner's ring index), -1 when it gave none. */
@@ -49,13 +50,25 @@ export class BidSheet {
     }
   }
 
+  /**
+   * `names`: the caller's peers by ref, for bidders added without an id. The planner's bids name
+   * peers by ring index: reading the id of each of a pass's million candidates from a 100k-entry
+   * array was a cache miss each, and the auction needs an id only to break a tie of hashes.
+   */
+  constructor(private readonly names: readonly PeerId[] = []) {}
+
+  /** Bidder i's peer id. */
+  peerAt(i: number): PeerId {
+    return this.peers[i] ?? this.names[this.ref[i]!]!
+  }
+
   clear(): void {
     this.size = 0
   }
 
   /** Appends a bidder; returns its index in the sheet. */
   add(
-    peer: PeerId, peerHash: number, ref: number, existing: number, offered: number, domain: string, domainCount: number,
+    peer: PeerId | undefined, peerHash: number, ref: number, existing: number, offered: number, domain: string, domainCount: number,
     cpuCapacity: number, cpuAllocated: number, memoryCapacity: number, memoryAllocated: number, extended: ScoringState['extended'],
   ): number {
     const i = this.size

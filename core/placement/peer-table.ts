@@ -11,7 +11,6 @@
 import { MAX_REPLICAS_PER_BID } from './bid.js'
 import type { BidSheet } from './bid-sheet.js'
 import type { HostClasses } from './host-classes.js'
-import type { PeerId } from './ids.js'
 import type { PlacementRequest } from './request.js'
 import type { Resources } from '../service-spec/types.js'
 import type { PeerView } from './view.js'
@@ -109,10 +108,10 @@ export class PeerTable {
 
   /**
    * computeBid's bid for a peer that passed couldHost for `want` (a service this table serves),
-   * written into `sheet` as the bidder `index`; false, writing nothing, when the peer is not alive or
+   * written into `sheet` as the bidder with ref `index` (no id: the sheet names it by ref); false, writing nothing, when the peer is not alive or
    * one more replica does not fit: computeBid then rejects it.
    */
-  bidInto(sheet: BidSheet, index: number, peer: PeerId, want: PlacementRequest, wanted: number, domain: string, domainCount: number): boolean {
+  bidInto(sheet: BidSheet, index: number, want: PlacementRequest, wanted: number, domain: string, domainCount: number): boolean {
     const base = index * FIELDS
     if (this.numbers[base + ALIVE] !== 1) return false
     const cpuCapacity = this.numbers[base + CPU_CAPACITY]!
@@ -130,7 +129,7 @@ export class PeerTable {
     if (memory > 0) units = Math.min(units, Math.floor((memoryCapacity - memoryAllocated) / memory))
     const offered = Math.min(wanted, MAX_REPLICAS_PER_BID, Math.max(0, units))
     sheet.add(
-      peer, this.numbers[base + PEER_HASH]!, index, this.numbers[base + REPLICAS]!, Math.max(0, offered), domain, domainCount,
+      undefined, this.numbers[base + PEER_HASH]!, index, this.numbers[base + REPLICAS]!, Math.max(0, offered), domain, domainCount,
       cpuCapacity, cpuAllocated, memoryCapacity, memoryAllocated, undefined,
     )
     return true

@@ -148,7 +148,7 @@ export function plan(input: PlanInput): PlanResult {
   for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
   const hostClasses = new HostClasses(ringPeers)
   const table = new PeerTable(ringPeers, hostClasses, peerHashesOf(ring))
-  const sheet = new BidSheet()
+  const sheet = new BidSheet(ring.peers)
   /** A live peer's value of a label, from its host class when peers are grouped. */
   const domainOf = (index: number, label: string): string => table.label(index, label) ?? (ringPeers[index]!.labels[label] ?? '')
   const links = new Int32Array(ringPeers.length * LINK_FIELDS)
@@ -267,20 +267,20 @@ export function plan(input: PlanInput): PlanResult {
       // the packed table's bids never exist as objects.
       sheet.clear()
       for (const owner of asked) {
-        const id = ring.peers[owner]!
         let bidder = -1
         if (packed) {
           const domain = want.spreadBy === '' ? '' : domainOf(owner, want.spreadBy)
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
-          if (table.bidInto(sheet, owner, id, want, remaining.length, domain, domainCount)) bidder = sheet.size - 1
+          if (table.bidInto(sheet, owner, want, remaining.length, domain, domainCount)) bidder = sheet.size - 1
         }
         if (bidder < 0) {
           const result = computeBid(written(ringPeers[owner]!), want, remaining.length, context)
           if (result.ok) bidder = sheet.addBid(result.bid, owner, table.peerHash(owner))
-          else if (explain) reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
+          else if (explain) reports.set(ring.peers[owner]!, { peer: ring.peers[owner]!, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
         }
         if (bidder >= 0 && explain) {
           const offered = sheet.offered[bidder]!
+          const id = ring.peers[owner]!
           reports.set(id, { peer: id, round, offered, ...(offered > 0 ? { bestScore: marginalScore(sheet.scoringState(bidder), want, sheet.existing[bidder]!, 0) } : {}) })
         }
       }
@@ -289,7 +289,7 @@ export function plan(input: PlanInput): PlanResult {
         const bidder = outcome.winners[i]!
         assign(sheet.ref[bidder]!, bySlot.get(outcome.slots[i]!)!, want, outcome.scores[i]!, round)
         if (explain) {
-          const report = reports.get(sheet.peers[bidder]!)!
+          const report = reports.get(sheet.peerAt(bidder))!
           reports.set(report.peer, { ...report, won: (report.won ?? 0) + 1 })
         }
       }

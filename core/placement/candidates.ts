@@ -35,6 +35,7 @@
 
 import { hash32 } from '../hash.js'
 import { compareStrings, type PeerId } from './ids.js'
+import { OwnerSet } from './owner-set.js'
 
 export interface PeerRing {
   /**
@@ -200,8 +201,11 @@ export function candidateOwners(ring: PeerRing, key: string, count: number, acce
   if (wanted <= 0) return []
   const points = ring.size
   const entries = ring.entries
-  // Sets, not bitmaps of the ring: the cost must stay O(k), not O(N), per service.
-  const seen = new Set<number>()
+  // A set, not a bitmap of the ring: the cost must stay O(k), not O(N), per service. One set serves
+  // walk after walk; a walk that runs inside another's filter takes a set of its own.
+  const seen = spareSet ?? new OwnerSet()
+  spareSet = undefined
+  seen.clear()
   const out: number[] = []
   const half = Math.floor(size / 2)
   for (let probe = 0; out.length < wanted && seen.size < half; probe++) {
@@ -221,8 +225,11 @@ export function candidateOwners(ring: PeerRing, key: string, count: number, acce
       if (accept === undefined || accept(owner)) out.push(owner)
     }
   }
+  spareSet = seen
   return out
 }
+
+let spareSet: OwnerSet | undefined = new OwnerSet()
 
 /** Whether `peer` is among the first `count` candidates for `key`. */
 export function isCandidate(ring: PeerRing, key: string, count: number, peer: PeerId, accept?: (peer: PeerId) => boolean): boolean {

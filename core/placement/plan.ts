@@ -140,8 +140,6 @@ export function plan(input: PlanInput): PlanResult {
     }
   }
 
-  // Which peers hold each service's active tasks: spreadBy counts per domain from this in
-  // O(replicas of the service) instead of scanning every peer's tasks.
   const ring = ringOf([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)

@@ -279,18 +279,24 @@ Index('candidates are those of a binary search over every point, for any ring si
   ), { numRuns: 60 })
 })
 
-Index('every slice starts at the first point at or after its start', () => {
+Index('every slice starts at the first point at or after its start, and holds that point', () => {
   for (const size of [0, 1, 2, 3, 100, 5000]) {
     const ring = buildRing(ids(size))
     const slices = 2 ** ring.bucketBits
-    assert.is(ring.buckets.length, slices + 1)
     const points = pointsOf(ring)
-    assert.is(ring.buckets[slices], points.length)
+    const owners = ownersOf(ring)
+    assert.is(ring.slices.length, 4 * slices)
+    assert.is(ring.slices[4 * slices - 3], points.length)
     for (let slice = 0; slice < slices; slice++) {
       const start = slice * 2 ** (32 - ring.bucketBits)
-      const first = ring.buckets[slice]!
+      const first = ring.slices[4 * slice]!
       assert.ok(first === points.length || points[first]! >= start)
       assert.ok(first === 0 || points[first - 1]! < start)
+      if (slice + 1 < slices) assert.is(ring.slices[4 * slice + 1], ring.slices[4 * (slice + 1)])
+      if (first < points.length) {
+        assert.is(ring.slices[4 * slice + 2], points[first])
+        assert.is(ring.slices[4 * slice + 3], owners[first])
+      }
     }
   }
 })

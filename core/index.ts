@@ -64,6 +64,7 @@ export {
   type ReconcileInput,
   type ReconcileResult,
   reconcileService,
+  ringOf,
   roundWindow,
   type RoundWindow,
   type Rejection,

@@ -7,8 +7,8 @@
 // no candidate can take widens its round, up to the whole fleet.
 
 import {
-  addResources, auction, buildRing, candidateCount, candidates, compareStrings, computeBid, couldHost, isActive,
-  subtractResources,
+  addResources, auction, candidateCount, candidates, compareStrings, computeBid, couldHost, isActive,
+  ringOf, subtractResources,
   type PeerId, type PeerRing, type PeerView, type PlacementRequest, type Resources, type ServiceName, type SlotId, type TaskView,
 } from '../core/index.js'
 import { resourceOrder } from './resource-names.js'
@@ -159,6 +159,6 @@ export class Fleet {
   }
 
   private buildLiveRing(): PeerRing {
-    return buildRing(this.peers.filter((p) => p.state !== 'dead').map((p) => p.id))
+    return ringOf(this.peers.filter((p) => p.state !== 'dead').map((p) => p.id))
   }
 }

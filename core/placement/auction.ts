@@ -16,8 +16,8 @@
 import { combine32, hash32 } from '../hash.js'
 import { compareStrings, SERVICE_NAME_PATTERN, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import type { Bid } from './bid.js'
-import { Heap } from './heap.js'
-import { domainScore, marginalFree, type Score, type ScoringRequest } from './scoring.js'
+import { BidSheet } from './bid-sheet.js'
+import { domainScore, marginalFreeOf, type Score, type ScoringRequest } from './scoring.js'
 import { canonicalJson } from '../hash.js'
 
 export interface Award {
@@ -44,24 +44,6 @@ export interface AuctionInput {
   readonly spreadByDomain: boolean
 }
 
-/**
- * A bidder's next replica in the heap. Its score is held as numbers, not a Score tuple, so the heap
- * does not allocate one per entry: [domain, first, second] under spreadBy, else [first, second].
- */
-interface Entry {
-  readonly bid: Bid
-  /** hash32 of the bidder's id, kept for the entry of its next replica. */
-  readonly peerHash: number
-  readonly ordinal: number
-  readonly tie: number
-  /** The domain term (spreadBy only); falls as the bid's domain wins. */
-  domain: number
-  readonly first: number
-  readonly second: number
-  /** Wins in the bid's domain when `domain` was computed; stale once the domain wins again. */
-  domainWins: number
-}
-
 /** Keeps one bid per peer: for this service and version, newest round, then canonical content order. */
 export function latestBids(service: ServiceName, specHash: string, bids: readonly Bid[]): Bid[] {
   const byPeer = new Map<PeerId, Bid>()
@@ -77,62 +59,116 @@ export function latestBids(service: ServiceName, specHash: string, bids: readonl
 }
 
 export function auction(input: AuctionInput): AuctionResult {
-  const slots = slotOrder(input.service, input.slots)
-  const bids = latestBids(input.service, input.specHash, input.bids)
-  const serviceHash = hash32(input.service)
+  const sheet = new BidSheet()
+  for (const bid of latestBids(input.service, input.specHash, input.bids)) sheet.addBid(bid)
+  const { slots, winners, scores } = auctionSheet(input.service, input.slots, sheet, input.scoring, input.spreadByDomain)
+  const awards: Award[] = winners.map((bidder, i) => ({ slot: slots[i]!, peer: sheet.peerAt(bidder), score: scores[i]! }))
+  return { awards, unassigned: slots.slice(awards.length) }
+}
+
+/** An auction's outcome over a sheet: the i-th winner (a bidder's index in the sheet) takes slots[i]. */
+export interface SheetAwards {
+  /** The slots once each, in slot order; those past winners.length are unassigned. */
+  readonly slots: readonly SlotId[]
+  readonly winners: readonly number[]
+  readonly scores: readonly Score[]
+}
+
+/**
+ * The auction over bids already reduced to one per peer, for one service and version, held as a
+ * sheet's columns (the planner asks each peer once a round, so it fills the sheet without latestBids).
+ */
+export function auctionSheet(service: ServiceName, slotIds: readonly SlotId[], sheet: BidSheet, scoring: ScoringRequest, spreadByDomain: boolean): SheetAwards {
+  const slots = slotOrder(service, slotIds)
+  const serviceHash = hash32(service)
+  const { domains, extended, peerHash, existing, offered, cpuCapacity, cpuAllocated, memoryCapacity, memoryAllocated } = sheet
+  const { ordinal, domainTerm, first, second, tie, domainWins: winsSeen, heap } = sheet
 
   // Replicas already in each domain: the largest count any bidder in it reported. A function of the
   // bid set alone, so every peer agrees even when their views of the cluster differ.
   const domainBase = new Map<string, number>()
   const domainWins = new Map<string, number>()
-  if (input.spreadByDomain) {
-    for (const bid of bids) domainBase.set(bid.domain, Math.max(domainBase.get(bid.domain) ?? 0, bid.domainCount))
+  if (spreadByDomain) {
+    for (let i = 0; i < sheet.size; i++) domainBase.set(domains[i]!, Math.max(domainBase.get(domains[i]!) ?? 0, sheet.domainCount[i]!))
   }
 
-  const binpack = input.scoring.strategy === 'binpack'
-  const domainTerm = (bid: Bid): number => domainScore((domainBase.get(bid.domain) ?? 0) + (domainWins.get(bid.domain) ?? 0))
-  const entry = (bid: Bid, peerHash: number, ordinal: number): Entry => {
-    // marginalScore's components (bidScore), computed the same way.
-    const free = marginalFree(bid, input.scoring, ordinal)
-    const fewer = 1 / (1 + bid.existing + ordinal)
-    return {
-      bid,
-      peerHash,
-      ordinal,
-      tie: combine32(combine32(serviceHash, peerHash), ordinal),
-      domain: input.spreadByDomain ? domainTerm(bid) : 0,
-      first: binpack ? 1 - free : fewer,
-      second: binpack ? fewer : free,
-      domainWins: domainWins.get(bid.domain) ?? 0,
-    }
+  const binpack = scoring.strategy === 'binpack'
+  const termOf = (domain: string): number => domainScore((domainBase.get(domain) ?? 0) + (domainWins.get(domain) ?? 0))
+  /** Scores bidder i's replica `nth` (0 for its first): marginalScore's components (bidScore), computed the same way. */
+  const score = (i: number, nth: number): void => {
+    const free = marginalFreeOf(cpuCapacity[i]!, cpuAllocated[i]!, memoryCapacity[i]!, memoryAllocated[i]!, extended[i], scoring, nth)
+    const fewer = 1 / (1 + existing[i]! + nth)
+    ordinal[i] = nth
+    tie[i] = combine32(combine32(serviceHash, peerHash[i]!), nth)
+    domainTerm[i] = spreadByDomain ? termOf(domains[i]!) : 0
+    first[i] = binpack ? 1 - free : fewer
+    second[i] = binpack ? fewer : free
+    winsSeen[i] = domainWins.get(domains[i]!) ?? 0
   }
   // compareScores' order (highest first, component by component), then the tie hash, then peer id.
-  const heap = new Heap<Entry>((a, b) => {
-    if (input.spreadByDomain && a.domain !== b.domain) return a.domain > b.domain
-    if (a.first !== b.first) return a.first > b.first
-    if (a.second !== b.second) return a.second > b.second
-    if (a.tie !== b.tie) return a.tie > b.tie
-    return compareStrings(a.bid.peer, b.bid.peer) < 0
-  })
-  for (const bid of bids) if (bid.offered > 0) heap.push(entry(bid, hash32(bid.peer), 0))
+  const before = (a: number, b: number): boolean => {
+    if (spreadByDomain && domainTerm[a] !== domainTerm[b]) return domainTerm[a]! > domainTerm[b]!
+    if (first[a] !== first[b]) return first[a]! > first[b]!
+    if (second[a] !== second[b]) return second[a]! > second[b]!
+    if (tie[a] !== tie[b]) return tie[a]! > tie[b]!
+    return compareStrings(sheet.peerAt(a), sheet.peerAt(b)) < 0
+  }
+  // A binary max-heap of bidder indexes in the sheet's own array.
+  let size = 0
+  const push = (bidder: number): void => {
+    let i = size++
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (!before(bidder, heap[parent]!)) break
+      heap[i] = heap[parent]!
+      i = parent
+    }
+    heap[i] = bidder
+  }
+  const pop = (): number => {
+    const top = heap[0]!
+    const last = heap[--size]!
+    let i = 0
+    for (;;) {
+      const left = 2 * i + 1
+      if (left >= size) break
+      const right = left + 1
+      const child = right < size && before(heap[right]!, heap[left]!) ? right : left
+      if (!before(heap[child]!, last)) break
+      heap[i] = heap[child]!
+      i = child
+    }
+    heap[i] = last
+    return top
+  }
+  for (let i = 0; i < sheet.size; i++) {
+    if (offered[i]! > 0) {
+      score(i, 0)
+      push(i)
+    }
+  }
 
-  const awards: Award[] = []
-  while (awards.length < slots.length) {
-    const top = heap.pop()
-    if (top === undefined) break
-    if (input.spreadByDomain && top.domainWins !== (domainWins.get(top.bid.domain) ?? 0)) {
+  const winners: number[] = []
+  const scores: Score[] = []
+  while (winners.length < slots.length && size > 0) {
+    const top = pop()
+    const domain = domains[top]!
+    if (spreadByDomain && winsSeen[top] !== (domainWins.get(domain) ?? 0)) {
       // Its domain won since this entry was scored; scores only fall, so re-score and retry (lazy greedy).
-      top.domain = domainTerm(top.bid)
-      top.domainWins = domainWins.get(top.bid.domain) ?? 0
-      heap.push(top)
+      domainTerm[top] = termOf(domain)
+      winsSeen[top] = domainWins.get(domain) ?? 0
+      push(top)
       continue
     }
-    const score: Score = input.spreadByDomain ? [top.domain, top.first, top.second] : [top.first, top.second]
-    awards.push({ slot: slots[awards.length]!, peer: top.bid.peer, score })
-    if (input.spreadByDomain) domainWins.set(top.bid.domain, (domainWins.get(top.bid.domain) ?? 0) + 1)
-    if (top.ordinal + 1 < top.bid.offered) heap.push(entry(top.bid, top.peerHash, top.ordinal + 1))
+    winners.push(top)
+    scores.push(spreadByDomain ? [domainTerm[top]!, first[top]!, second[top]!] : [first[top]!, second[top]!])
+    if (spreadByDomain) domainWins.set(domain, (domainWins.get(domain) ?? 0) + 1)
+    if (ordinal[top]! + 1 < offered[top]!) {
+      score(top, ordinal[top]! + 1)
+      push(top)
+    }
   }
-  return { awards, unassigned: slots.slice(awards.length) }
+  return { slots, winners, scores }
 }
 
 /**

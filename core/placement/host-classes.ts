@@ -23,8 +23,7 @@ export class HostClasses {
     const classOf = new Uint32Array(peers.length)
     for (let i = 0; i < peers.length && classes.size <= MAX_CLASSES; i++) {
       const peer = peers[i]!
-      // Equal text only for equal drivers and labels; key order differing only splits a class.
-      const key = JSON.stringify([peer.drivers, peer.labels])
+      const key = classKey(peer)
       let found = classes.get(key)
       if (found === undefined) {
         classes.set(key, (found = classes.size))
@@ -33,6 +32,32 @@ export class HostClasses {
       classOf[i] = found
     }
     this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint32Array(0)
+  }
+
+  /** Number of classes. */
+  get size(): number {
+    return this.representatives.length
+  }
+
+  /** Whether peers are grouped (false past MAX_CLASSES: then ask filter(), which asks each peer). */
+  get grouped(): boolean {
+    return this.classOf.length === this.peers.length
+  }
+
+  /** Class of the peer at `index` (when grouped). */
+  classAt(index: number): number {
+    return this.classOf[index]!
+  }
+
+  /** couldHost for every peer of class `group`. */
+  admits(group: number, want: PlacementRequest): boolean {
+    const peer = this.representatives[group]!
+    return couldHost(want, peer.drivers, peer.labels)
+  }
+
+  /** The value of label `name` on every peer of class `group` ('' when unset, as a bid's domain). */
+  label(group: number, name: string): string {
+    return this.representatives[group]!.labels[name] ?? ''
   }
 
   /** couldHost for one service, by peer index, remembering each class's answer. */
@@ -53,4 +78,20 @@ export class HostClasses {
       return verdict === 1
     }
   }
+}
+
+/**
+ * A peer's labels and drivers as text, remembered per labels object: views are immutable values, so
+ * a planner run again over the same cluster (the simulator, the benchmark) finds each peer's key
+ * instead of writing 100k JSON texts a pass.
+ */
+const keys = new WeakMap<object, { readonly drivers: HostFacts['drivers']; readonly key: string }>()
+
+function classKey(peer: HostFacts): string {
+  const known = keys.get(peer.labels)
+  if (known !== undefined && known.drivers === peer.drivers) return known.key
+  // Equal text only for equal drivers and labels; key order differing only splits a class.
+  const key = JSON.stringify([peer.drivers, peer.labels])
+  keys.set(peer.labels, { drivers: peer.drivers, key })
+  return key
 }

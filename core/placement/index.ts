@@ -54,6 +54,7 @@ export {
   candidates,
   isCandidate,
   type PeerRing,
+  ringOf,
   roundWindow,
   type RoundWindow,
   VIRTUAL_POINTS,

@@ -3,16 +3,18 @@
 // the simulator and the benchmark use it to place at scale. It works on a private copy of the view
 // and returns the result as data.
 
-import { auction } from './auction.js'
-import { bidScore, computeBid, type Bid, type BidResult } from './bid.js'
-import { buildRing, candidateCount, candidateOwners } from './candidates.js'
+import { auctionSheet } from './auction.js'
+import { computeBid } from './bid.js'
+import { BidSheet } from './bid-sheet.js'
+import { candidateCount, candidateOwners, ringOf, type PeerRing } from './candidates.js'
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
+import { hash32 } from '../hash.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
 import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { HostClasses } from './host-classes.js'
 import { PeerTable } from './peer-table.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
-import type { Score } from './scoring.js'
+import { marginalScore, type Score } from './scoring.js'
 import { subtractResources } from '../service-spec/resources.js'
 import type { Resources, ServiceSpec } from '../service-spec/types.js'
 import { isActive, type PeerState, type PeerView, type TaskView } from './view.js'
@@ -89,12 +91,31 @@ interface WorkingPeer {
   allocated: Resources
   /** Index in the ring of live peers (and in the peer table); -1 for dead peers. */
   ringIndex: number
-  /** The planner's own copy of `allocated`, made on the peer's first placement and added to in place. */
+  /**
+   * The planner's own copy of `allocated`, made on the peer's first placement: its extended resources
+   * added to in place, its cpu and memory copied from the peer table's sums when the view is read.
+   */
   owned: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } | undefined
   labels: Readonly<Record<string, string>>
   drivers: PeerView['drivers']
-  tasks: TaskView[]
+  /**
+   * The peer's tasks as a PeerView shows them: the input's own array until the pass first changes it
+   * (copy on write). Tasks placed in this pass are written here only when something reads the view
+   * (written()): most bids come from the peer table and never do, and a TaskView per placement was
+   * half a million objects a pass at 100k peers.
+   */
+  tasks: readonly TaskView[]
+  ownTasks: boolean
 }
+
+// A live peer's placements of this pass not yet in its view, by ring index in `links` (four numbers a
+// peer, so placing a replica touches no peer object): the first and last of them (indexes into the
+// pass's placements, linked by nextOnPeer), how many, and whether `allocated` lags the peer table.
+const LINK_FIELDS = 4
+const FIRST_UNWRITTEN = 0
+const LAST_PLACED = 1
+const UNWRITTEN = 2
+const ALLOCATION_STALE = 3
 
 export function plan(input: PlanInput): PlanResult {
   const explain = input.explain ?? true
@@ -104,7 +125,7 @@ export function plan(input: PlanInput): PlanResult {
     // Every field written here, in one order, so all working peers share one shape.
     working.set(peer.id, {
       id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,
-      drivers: peer.drivers, tasks: [...peer.tasks], ringIndex: -1, owned: undefined,
+      drivers: peer.drivers, tasks: peer.tasks, ownTasks: false, ringIndex: -1, owned: undefined,
     })
   }
 
@@ -114,30 +135,34 @@ export function plan(input: PlanInput): PlanResult {
     if (peer === undefined) continue
     const index = peer.tasks.indexOf(task)
     if (index >= 0) {
-      peer.tasks.splice(index, 1)
+      ownTasks(peer).splice(index, 1)
       peer.allocated = subtractResources(peer.allocated, task.resources)
     }
   }
 
-  // Which peers hold each service's active tasks: spreadBy counts per domain from this in
-  // O(replicas of the service) instead of scanning every peer's tasks.
-  const holders = new Map<ServiceName, PeerId[]>()
-  for (const peer of working.values()) {
-    if (peer.state === 'dead') continue
-    for (const task of peer.tasks) {
-      if (!isActive(task.state)) continue
-      const list = holders.get(task.service)
-      if (list === undefined) holders.set(task.service, [peer.id])
-      else list.push(peer.id)
-    }
-  }
-
-  const ring = buildRing([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
+  const ring = ringOf([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
   const ringPeers = ring.peers.map((id) => working.get(id)!)
   for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
   const hostClasses = new HostClasses(ringPeers)
-  const table = new PeerTable(ringPeers)
+  const table = new PeerTable(ringPeers, hostClasses, peerHashesOf(ring))
+  const sheet = new BidSheet(ring.peers)
+  /** A live peer's value of a label, from its host class when peers are grouped. */
+  const domainOf = (index: number, label: string): string => table.label(index, label) ?? (ringPeers[index]!.labels[label] ?? '')
+  const links = new Int32Array(ringPeers.length * LINK_FIELDS)
+  for (let index = 0; index < ringPeers.length; index++) links[index * LINK_FIELDS + FIRST_UNWRITTEN] = -1
+
+  // Which live peers (by ring index) hold each service's active tasks: spreadBy counts per domain
+  // and the replica counts of bids come from this in O(replicas of the service), not a scan of tasks.
+  const holders = new Map<ServiceName, number[]>()
+  for (const peer of ringPeers) {
+    for (const task of peer.tasks) {
+      if (!isActive(task.state)) continue
+      const list = holders.get(task.service)
+      if (list === undefined) holders.set(task.service, [peer.ringIndex])
+      else list.push(peer.ringIndex)
+    }
+  }
   const specs = new Map(input.services.map((spec) => [spec.name, spec]))
   const actionsByService = new Map<ServiceName, PlaceAction[]>()
   for (const action of decided.place) {
@@ -149,21 +174,62 @@ export function plan(input: PlanInput): PlanResult {
   const placements: Placement[] = []
   const pending: PendingSlot[] = []
   const servicePlans: ServicePlan[] = []
+  // Beside each placement: its request, and the next placement on the same peer (-1 at the end),
+  // from which a peer's view gets its tasks of this pass when something reads it.
+  const placedWants: PlacementRequest[] = []
+  const nextOnPeer: number[] = []
+  /** The peer's allocation after this pass's placements so far (cpu and memory as the table summed them). */
+  const allocated = (peer: WorkingPeer): WorkingPeer => {
+    const link = peer.ringIndex * LINK_FIELDS
+    if (peer.ringIndex < 0 || links[link + ALLOCATION_STALE] === 0) return peer
+    const owned = ownedAllocation(peer)
+    owned.cpuMilli = table.cpuAllocated(peer.ringIndex)
+    owned.memoryMiB = table.memoryAllocated(peer.ringIndex)
+    links[link + ALLOCATION_STALE] = 0
+    return peer
+  }
 
-  const assign = (peer: WorkingPeer, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
-    peer.tasks.push({
-      slot: action.slot, service: action.service, peer: peer.id, specHash: want.specHash,
-      state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
-    })
-    // In place on a copy of its own: a new Resources per placement is garbage at 500k placements.
-    const owned = peer.owned ?? (peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } })
-    addInPlace(owned, want.resources)
-    peer.allocated = owned
-    if (peer.ringIndex >= 0) table.add(peer.ringIndex, want.resources)
+  /** The peer as a PeerView with every task placed so far: for feasibility and computeBid. */
+  const written = (peer: WorkingPeer): WorkingPeer => {
+    allocated(peer)
+    const link = peer.ringIndex * LINK_FIELDS
+    if (peer.ringIndex < 0 || links[link + FIRST_UNWRITTEN]! < 0) return peer
+    const tasks = ownTasks(peer)
+    for (let i = links[link + FIRST_UNWRITTEN]!; i >= 0; i = nextOnPeer[i]!) {
+      const placement = placements[i]!
+      const want = placedWants[i]!
+      tasks.push({
+        slot: placement.slot, service: placement.service, peer: peer.id, specHash: want.specHash,
+        state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
+      })
+    }
+    links[link + FIRST_UNWRITTEN] = -1
+    links[link + UNWRITTEN] = 0
+    return peer
+  }
+
+  /** Places a replica on the live peer at ring index `index` (only alive peers pass feasibility). */
+  const assign = (index: number, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
+    const placement = placements.length
+    placedWants.push(want)
+    nextOnPeer.push(-1)
+    const link = index * LINK_FIELDS
+    if (links[link + FIRST_UNWRITTEN]! < 0) links[link + FIRST_UNWRITTEN] = placement
+    else nextOnPeer[links[link + LAST_PLACED]!] = placement
+    links[link + LAST_PLACED] = placement
+    links[link + UNWRITTEN]!++
+    links[link + ALLOCATION_STALE] = 1
+    // addResources' sums, in place: cpu and memory in the table, extended resources on the peer's own copy.
+    table.add(index, want.resources)
+    table.addReplica(index)
+    for (const _ in want.resources.extended) {
+      addExtended(ownedAllocation(ringPeers[index]!).extended, want.resources.extended)
+      break
+    }
     const list = holders.get(action.service)
-    if (list === undefined) holders.set(action.service, [peer.id])
-    else list.push(peer.id)
-    placements.push({ slot: action.slot, service: action.service, peer: peer.id, reason: action.reason, score, round })
+    if (list === undefined) holders.set(action.service, [index])
+    else list.push(index)
+    placements.push({ slot: action.slot, service: action.service, peer: ring.peers[index]!, reason: action.reason, score, round })
   }
 
   for (const service of [...actionsByService.keys()].sort(compareStrings)) {
@@ -175,8 +241,8 @@ export function plan(input: PlanInput): PlanResult {
     // Global slots belong to one peer: it takes the slot if it can.
     for (const action of actions.filter((a) => a.peer !== undefined)) {
       const peer = working.get(action.peer!)
-      const check = peer === undefined ? undefined : feasible(peer, want)
-      if (peer !== undefined && check?.ok) assign(peer, action, want, [1], 0)
+      const check = peer === undefined ? undefined : feasible(written(peer), want)
+      if (peer !== undefined && check?.ok) assign(peer.ringIndex, action, want, [1], 0)
       else pending.push({ slot: action.slot, service, reason: action.reason, rejections: check && !check.ok ? countRejections([check.rejection]) : [] })
     }
 
@@ -184,51 +250,52 @@ export function plan(input: PlanInput): PlanResult {
     const open = actions.filter((a) => a.peer === undefined)
     const bySlot = new Map(open.map((a) => [a.slot, a]))
     let remaining = open.map((a) => a.slot)
-    const mayHost = hostClasses.filter(want)
+    const mayHost = table.filter(want)
     const packed = PeerTable.serves(want)
+    for (const holder of holders.get(service) ?? []) table.addReplica(holder)
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
       roundsRun++
       const count = candidateCount(remaining.length, ring.peers.length, round)
       const asked = candidateOwners(ring, service, count, mayHost)
-      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], working, want.spreadBy)
+      const domainCounts = want.spreadBy === '' ? undefined : countByDomain(holders.get(service) ?? [], domainOf, want.spreadBy)
       const context = { round, ...(domainCounts ? { domainCounts } : {}) }
-      const bids = []
-      // Winners are among this round's bidders: a map of a few dozen, not a lookup in the whole cluster.
-      const bidders = new Map<PeerId, WorkingPeer>()
-      // Replicas of the service on each peer (countOnPeer), from the holders list, for packed bids.
-      const existing = packed ? countByPeer(holders.get(service) ?? []) : undefined
+      // Each candidate's bid goes straight into the sheet, with its ring index as the bidder's ref:
+      // the packed table's bids never exist as objects.
+      sheet.clear()
       for (const owner of asked) {
-        const peer = ringPeers[owner]!
-        const id = ring.peers[owner]!
-        let packedBid: Bid | undefined
-        if (existing !== undefined) {
-          const domain = want.spreadBy === '' ? '' : (peer.labels[want.spreadBy] ?? '')
+        let bidder = -1
+        if (packed) {
+          const domain = want.spreadBy === '' ? '' : domainOf(owner, want.spreadBy)
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
-          packedBid = table.bid(owner, id, want, remaining.length, round, existing.get(id) ?? 0, domain, domainCount)
+          if (table.bidInto(sheet, owner, want, remaining.length, domain, domainCount)) bidder = sheet.size - 1
         }
-        const result: BidResult = packedBid !== undefined ? { ok: true, bid: packedBid } : computeBid(peer, want, remaining.length, context)
-        if (result.ok) {
-          bids.push(result.bid)
-          bidders.set(id, peer)
-          if (explain) reports.set(id, { peer: id, round, offered: result.bid.offered, ...(result.bid.offered > 0 ? { bestScore: bidScore(result.bid, want, 0) } : {}) })
-        } else if (explain) {
-          reports.set(id, { peer: id, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
+        if (bidder < 0) {
+          const result = computeBid(written(ringPeers[owner]!), want, remaining.length, context)
+          if (result.ok) bidder = sheet.addBid(result.bid, owner, table.peerHash(owner))
+          else if (explain) reports.set(ring.peers[owner]!, { peer: ring.peers[owner]!, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })
+        }
+        if (bidder >= 0 && explain) {
+          const offered = sheet.offered[bidder]!
+          const id = ring.peers[owner]!
+          reports.set(id, { peer: id, round, offered, ...(offered > 0 ? { bestScore: marginalScore(sheet.scoringState(bidder), want, sheet.existing[bidder]!, 0) } : {}) })
         }
       }
-      const outcome = auction({ service, specHash: want.specHash, slots: remaining, bids, scoring: want, spreadByDomain: want.spreadBy !== '' })
-      for (const award of outcome.awards) {
-        assign(bidders.get(award.peer)!, bySlot.get(award.slot)!, want, award.score, round)
+      const outcome = auctionSheet(service, remaining, sheet, want, want.spreadBy !== '')
+      for (let i = 0; i < outcome.winners.length; i++) {
+        const bidder = outcome.winners[i]!
+        assign(sheet.ref[bidder]!, bySlot.get(outcome.slots[i]!)!, want, outcome.scores[i]!, round)
         if (explain) {
-          const report = reports.get(award.peer)!
-          reports.set(award.peer, { ...report, won: (report.won ?? 0) + 1 })
+          const report = reports.get(sheet.peerAt(bidder))!
+          reports.set(report.peer, { ...report, won: (report.won ?? 0) + 1 })
         }
       }
-      remaining = [...outcome.unassigned]
+      remaining = outcome.slots.slice(outcome.winners.length)
       if (count >= ring.peers.length) break
       round++
     }
+    for (const holder of holders.get(service) ?? []) table.clearReplicas(holder)
 
     if (remaining.length > 0) {
       // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip
@@ -236,7 +303,7 @@ export function plan(input: PlanInput): PlanResult {
       const rejections: Rejection[] = []
       for (const peer of working.values()) {
         if (peer.state === 'dead') continue
-        const check = feasible(peer, want)
+        const check = feasible(written(peer), want)
         if (!check.ok) rejections.push(check.rejection)
       }
       const counted = countRejections(rejections)
@@ -246,7 +313,7 @@ export function plan(input: PlanInput): PlanResult {
     if (explain) {
       for (const peer of working.values()) {
         if (peer.state === 'dead' || couldHost(want, peer.drivers, peer.labels)) continue
-        const check = feasible(peer, want)
+        const check = feasible(written(peer), want)
         if (!check.ok) ruledOut.push(check.rejection)
       }
     }
@@ -272,26 +339,50 @@ export function plan(input: PlanInput): PlanResult {
       peer: p.id,
       state: p.state,
       capacity: p.capacity,
-      allocated: p.allocated,
-      tasks: countActive(p.tasks),
+      allocated: allocated(p).allocated,
+      tasks: countActive(p.tasks) + (p.ringIndex < 0 ? 0 : links[p.ringIndex * LINK_FIELDS + UNWRITTEN]!),
     })),
     services: servicePlans,
   }
 }
 
-function countByPeer(holders: readonly PeerId[]): Map<PeerId, number> {
-  const counts = new Map<PeerId, number>()
-  for (const id of holders) counts.set(id, (counts.get(id) ?? 0) + 1)
-  return counts
+/** hash32 of each ring peer's id (the auction's tie-break), kept with the ring as ringOf keeps rings. */
+const ringHashes = new WeakMap<PeerRing, Uint32Array>()
+
+function peerHashesOf(ring: PeerRing): Uint32Array {
+  let hashes = ringHashes.get(ring)
+  if (hashes === undefined) {
+    hashes = Uint32Array.from(ring.peers, (id) => hash32(id))
+    ringHashes.set(ring, hashes)
+  }
+  return hashes
 }
 
-function countByDomain(holders: readonly PeerId[], working: ReadonlyMap<PeerId, WorkingPeer>, label: string): Map<string, number> {
+/** The peer's tasks as an array of its own, copied from the input's on the first change. */
+function ownTasks(peer: WorkingPeer): TaskView[] {
+  if (!peer.ownTasks) {
+    peer.tasks = [...peer.tasks]
+    peer.ownTasks = true
+  }
+  return peer.tasks as TaskView[]
+}
+
+function countByDomain(holders: readonly number[], domainOf: (index: number, label: string) => string, label: string): Map<string, number> {
   const counts = new Map<string, number>()
-  for (const id of holders) {
-    const domain = working.get(id)!.labels[label] ?? ''
+  for (const index of holders) {
+    const domain = domainOf(index, label)
     counts.set(domain, (counts.get(domain) ?? 0) + 1)
   }
   return counts
+}
+
+/** The peer's own copy of its allocation, made on first use (the input's objects are never written). */
+function ownedAllocation(peer: WorkingPeer): { cpuMilli: number; memoryMiB: number; extended: Record<string, number> } {
+  if (peer.owned === undefined) {
+    peer.owned = { cpuMilli: peer.allocated.cpuMilli, memoryMiB: peer.allocated.memoryMiB, extended: { ...peer.allocated.extended } }
+    peer.allocated = peer.owned
+  }
+  return peer.owned
 }
 
 function countActive(tasks: readonly TaskView[]): number {
@@ -300,9 +391,7 @@ function countActive(tasks: readonly TaskView[]): number {
   return count
 }
 
-/** addResources(into, add), written into `into`: the same sums in the same order. */
-function addInPlace(into: { cpuMilli: number; memoryMiB: number; extended: Record<string, number> }, add: Resources): void {
-  into.cpuMilli = into.cpuMilli + add.cpuMilli * 1
-  into.memoryMiB = into.memoryMiB + add.memoryMiB * 1
-  for (const name in add.extended) into.extended[name] = (into.extended[name] ?? 0) + add.extended[name]! * 1
+/** addResources' sums of extended resources, written into `into`. */
+function addExtended(into: Record<string, number>, add: Resources['extended']): void {
+  for (const name in add) into[name] = (into[name] ?? 0) + add[name]! * 1
 }

@@ -56,12 +56,20 @@ export function marginalScore(state: ScoringState, want: ScoringRequest, existin
  * The auction builds the two components from it without allocating a tuple per heap entry.
  */
 export function marginalFree(state: ScoringState, want: ScoringRequest, extra: number): number {
+  return marginalFreeOf(state.cpuCapacityMilli, state.cpuAllocatedMilli, state.memoryCapacityMiB, state.memoryAllocatedMiB, state.extended, want, extra)
+}
+
+/** marginalFree over a scoring state's fields as numbers: for bids held as columns (bid-sheet.ts). */
+export function marginalFreeOf(
+  cpuCapacity: number, cpuAllocated: number, memoryCapacity: number, memoryAllocated: number,
+  extended: ScoringState['extended'], want: ScoringRequest, extra: number,
+): number {
   const cpuAndMemory = freeFractionOf(
-    state.cpuCapacityMilli, state.cpuAllocatedMilli, state.memoryCapacityMiB, state.memoryAllocatedMiB,
+    cpuCapacity, cpuAllocated, memoryCapacity, memoryAllocated,
     want.resources.cpuMilli * (extra + 1),
     want.resources.memoryMiB * (extra + 1),
   )
-  return withExtended(cpuAndMemory, state, want, extra + 1)
+  return withExtended(cpuAndMemory, cpuCapacity, memoryCapacity, extended, want, extra + 1)
 }
 
 /**
@@ -87,18 +95,18 @@ function freeFractionOf(cpuCapacity: number, cpuAllocated: number, memoryCapacit
  * The mean free fraction over cpu, memory and the extended resources `want` asks for, after `times`
  * more of it. Unchanged (the very same number) when it asks for none.
  */
-function withExtended(cpuAndMemory: number, state: ScoringState, want: ScoringRequest, times: number): number {
+function withExtended(cpuAndMemory: number, cpuCapacity: number, memoryCapacity: number, extended: ScoringState['extended'], want: ScoringRequest, times: number): number {
   let sum = 0
   let dims = 0
   for (const name in want.resources.extended) {
     const amount = want.resources.extended[name]!
-    const held = state.extended?.[name]
+    const held = extended?.[name]
     if (amount <= 0 || held === undefined || held[0] <= 0) continue
     sum += clamp01((held[0] - held[1] - amount * times) / held[0])
     dims++
   }
   if (dims === 0) return cpuAndMemory
-  const baseDims = (state.cpuCapacityMilli > 0 ? 1 : 0) + (state.memoryCapacityMiB > 0 ? 1 : 0)
+  const baseDims = (cpuCapacity > 0 ? 1 : 0) + (memoryCapacity > 0 ? 1 : 0)
   return (cpuAndMemory * baseDims + sum) / (baseDims + dims)
 }
 

@@ -105,13 +105,19 @@ Sets('duplicate peers in the membership list count once', () => {
   assert.equal(ring, buildRing(ids(10)))
 })
 
+/** The ring's positions and owners as two arrays (the ring keeps them side by side). */
+const pointsOf = (ring: PeerRing): number[] => Array.from({ length: ring.size }, (_, i) => ring.entries[2 * i]!)
+const ownersOf = (ring: PeerRing): number[] => Array.from({ length: ring.size }, (_, i) => ring.entries[2 * i + 1]!)
+
 Sets('the ring places each peer at VIRTUAL_POINTS positions, ascending', () => {
   const ring = buildRing(ids(50))
+  const points = pointsOf(ring)
   assert.is(ring.peers.length, 50)
-  assert.is(ring.points.length, 50 * VIRTUAL_POINTS)
-  for (let i = 1; i < ring.points.length; i++) assert.ok(ring.points[i - 1]! <= ring.points[i]!)
+  assert.is(ring.entries.length, 2 * ring.size)
+  assert.is(points.length, 50 * VIRTUAL_POINTS)
+  for (let i = 1; i < points.length; i++) assert.ok(points[i - 1]! <= points[i]!)
   const perOwner = new Map<number, number>()
-  for (const owner of ring.owners) perOwner.set(owner, (perOwner.get(owner) ?? 0) + 1)
+  for (const owner of ownersOf(ring)) perOwner.set(owner, (perOwner.get(owner) ?? 0) + 1)
   assert.ok([...perOwner.values()].every((n) => n === VIRTUAL_POINTS))
 })
 
@@ -227,17 +233,19 @@ function reference(ring: PeerRing, key: string, count: number, accept: (peer: Pe
   const size = ring.peers.length
   const wanted = Math.min(count, size)
   if (wanted <= 0) return []
+  const ringPoints = pointsOf(ring)
+  const owners = ownersOf(ring)
   const lowerBound = (value: number) => {
     let low = 0
-    let high = ring.points.length
+    let high = ringPoints.length
     while (low < high) {
       const mid = (low + high) >>> 1
-      if (ring.points[mid]! < value) low = mid + 1
+      if (ringPoints[mid]! < value) low = mid + 1
       else high = mid
     }
     return low
   }
-  const points = ring.points.length
+  const points = ringPoints.length
   const seen = new Set<number>()
   const out: PeerId[] = []
   const visit = (owner: number) => {
@@ -246,13 +254,13 @@ function reference(ring: PeerRing, key: string, count: number, accept: (peer: Pe
   }
   for (let probe = 0; out.length < wanted && seen.size < Math.floor(size / 2); probe++) {
     let index = lowerBound(hash32(key, probe)) % points
-    while (seen.has(ring.owners[index]!)) index = (index + 1) % points
-    visit(ring.owners[index]!)
+    while (seen.has(owners[index]!)) index = (index + 1) % points
+    visit(owners[index]!)
   }
   if (out.length < wanted) {
     let index = lowerBound(hash32(key, 0x5eed)) % points
     for (let step = 0; step < points && out.length < wanted; step++, index = (index + 1) % points) {
-      if (!seen.has(ring.owners[index]!)) visit(ring.owners[index]!)
+      if (!seen.has(owners[index]!)) visit(owners[index]!)
     }
   }
   return out
@@ -271,17 +279,25 @@ Index('candidates are those of a binary search over every point, for any ring si
   ), { numRuns: 60 })
 })
 
-Index('every slice starts at the first point at or after its start', () => {
+Index('every slice starts at the first point at or after its start, and holds the points from there', () => {
+  const fields = 2 + 2 * 3
   for (const size of [0, 1, 2, 3, 100, 5000]) {
     const ring = buildRing(ids(size))
     const slices = 2 ** ring.bucketBits
-    assert.is(ring.buckets.length, slices + 1)
-    assert.is(ring.buckets[slices], ring.points.length)
+    const points = pointsOf(ring)
+    const owners = ownersOf(ring)
+    assert.is(ring.slices.length, fields * slices)
+    assert.is(ring.slices[fields * (slices - 1) + 1], points.length)
     for (let slice = 0; slice < slices; slice++) {
       const start = slice * 2 ** (32 - ring.bucketBits)
-      const first = ring.buckets[slice]!
-      assert.ok(first === ring.points.length || ring.points[first]! >= start)
-      assert.ok(first === 0 || ring.points[first - 1]! < start)
+      const first = ring.slices[fields * slice]!
+      assert.ok(first === points.length || points[first]! >= start)
+      assert.ok(first === 0 || points[first - 1]! < start)
+      if (slice + 1 < slices) assert.is(ring.slices[fields * slice + 1], ring.slices[fields * (slice + 1)])
+      for (let k = 0; k < 3 && first + k < points.length; k++) {
+        assert.is(ring.slices[fields * slice + 2 + 2 * k], points[first + k])
+        assert.is(ring.slices[fields * slice + 3 + 2 * k], owners[first + k])
+      }
     }
   }
 })

@@ -8,8 +8,9 @@
 //   clients  test/cli, test/p2p      CLI commands against real agents, libp2p peers on loopback
 //   pure     everything else         the placement core, the CRDT, the simulator: CPU only
 //
-// Two chains run side by side — hosts then clients; agents, node, then pure — each running its lanes
-// in turn. Most of a host test is waiting on a fault it holds (a partition for 12 s, a power cut
+// Two chains run side by side — hosts alone; agents, node, pure, then clients — each running its
+// lanes in turn (the host lane is the longest, ≈ 9 min with the edge tests, so everything else goes
+// beside it). Most of a host test is waiting on a fault it holds (a partition for 12 s, a power cut
 // watched for 10 s) at about a third of a core, with timing bounds set on a host that is otherwise
 // about one CPU-bound lane busy: with two CPU-bound chains beside it (three chains, ≈ 440 s instead
 // of ≈ 500 s), a two-tier container failover missed its 3 s bound on a fresh CI machine, so the
@@ -38,7 +39,7 @@ const LANES = [
   { name: 'pure', pattern: '^(?!(hosts|node|p2p|cli)/).*\\.test\\.ts$' },
 ]
 /** Lanes run in turn within a chain; chains run side by side. */
-const CHAINS = [['hosts', 'clients'], ['agents', 'node', 'pure']]
+const CHAINS = [['hosts'], ['agents', 'node', 'pure', 'clients']]
 
 function parseArgs(argv) {
   const serial = argv.includes('--serial')

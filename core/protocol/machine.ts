@@ -189,6 +189,7 @@ export class PeerMachine {
         return view === undefined ? undefined : siteOf(view.labels)
       },
       members: () => this.siteMembers(),
+      heardAt: (peer) => this.verdictSources.lastHeardAt(peer),
     })
     this.advert = new OwnAdvert({
       self, config, cluster,
@@ -234,7 +235,7 @@ export class PeerMachine {
     if (!this.started || from === this.self) return this.flush()
     this.heardFrom.add(from)
     this.verdictSources.heard(from, now)
-    this.cutOffChanged(this.siteCuts.heard(from, now))
+    this.cutOffChanged(this.siteCuts.heard(from))
     if (this.members.status(from) === 'dead') this.antiEntropy.healing(now)
     switch (message.kind) {
       case 'ping':

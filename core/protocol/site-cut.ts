@@ -61,31 +61,28 @@ export interface SiteCutsDeps {
   siteOf(peer: PeerId): string | undefined
   /** Members that did not leave, alive or not: the candidates for being a site-mate. */
   members(): Iterable<{ readonly peer: PeerId; readonly status: 'alive' | 'suspect' | 'dead' }>
+  /** When a message of `peer`'s own last reached this peer (the machine keeps one record of it for every rule that asks). */
+  heardAt(peer: PeerId): number | undefined
 }
 
 /** Which dead members are held because their whole site is out of reach; see the top of this file. */
 export class SiteCuts {
   /** Members held dead, and when each was declared dead (this peer's clock). */
   private readonly deadAt = new Map<PeerId, number>()
-  /** When each member last had a message of its own reach this peer. */
-  private readonly heardAt = new Map<PeerId, number>()
   /** Members whose slots are held now. */
   private readonly held = new Set<PeerId>()
 
   constructor(private readonly deps: SiteCutsDeps) {}
 
   /**
-   * A message of `peer`'s own arrived. Returns the members it releases: held ones of its site, whose
-   * site has now answered after their verdicts (a host death after all, or a healed cut that they
-   * did not come back from).
+   * A message of `peer`'s own arrived (and `deps.heardAt` says so already). Returns the members it
+   * releases: held ones of its site, whose site has now answered after their verdicts (a host death
+   * after all, or a healed cut that they did not come back from).
    */
-  heard(peer: PeerId, now: number): PeerId[] {
-    // Only members of a site are remembered: in a cluster without site labels this map stays empty,
-    // where one entry per member every peer hears from would cost the simulator N² at scale.
+  heard(peer: PeerId): PeerId[] {
+    if (this.held.size === 0) return []
     const site = this.deps.siteOf(peer)
     if (site === undefined) return []
-    this.heardAt.set(peer, now)
-    if (this.held.size === 0) return []
     const released = [...this.held].filter((member) => member !== peer && this.deps.siteOf(member) === site)
     for (const member of released) this.held.delete(member)
     return released
@@ -150,7 +147,7 @@ export class SiteCuts {
     let latest = -Infinity
     for (const member of this.deps.members()) {
       if (member.peer === dead || this.deps.siteOf(member.peer) !== site) continue
-      latest = Math.max(latest, this.heardAt.get(member.peer) ?? -Infinity)
+      latest = Math.max(latest, this.deps.heardAt(member.peer) ?? -Infinity)
     }
     return latest
   }

@@ -58,6 +58,11 @@ export class VerdictSources {
     this.heardAt.set(peer, now)
   }
 
+  /** When a message written by `peer` last arrived (undefined: never), for the other rules that ask. */
+  lastHeardAt(peer: PeerId): number | undefined {
+    return this.heardAt.get(peer)
+  }
+
   /** A member's status changed here to `status`. */
   memberChanged(peer: PeerId, status: MemberStatus, now: number): void {
     if (status !== 'alive') this.aliveSince.delete(peer)

@@ -10,6 +10,7 @@ import * as Automerge from '@automerge/automerge'
 import type { DesiredDoc } from './schema.js'
 import { sameHeads } from './heads.js'
 import { catchUp } from './sync.js'
+import { repairedView, watchConflicts } from './view-repair.js'
 import { errorMessage, openEnvelope, PAYLOAD_FORMAT_VERSION, PAYLOAD_HEADER_BYTES, PAYLOAD_KIND_CHANGES, type Decoded, type PayloadError } from './payload.js'
 
 /** Largest broadcast. 64 KiB holds hundreds of ordinary edits and stays cheap to gossip to every peer. */
@@ -98,14 +99,17 @@ export function receiveChanges(doc: DesiredDoc, changes: readonly Uint8Array[]):
   const before = Automerge.getHeads(doc)
   const rejected: Array<{ index: number; error: PayloadError }> = []
   let current = doc
+  // One change can release others that waited for it: a batch, which can leave a wrong view.
+  const watch = watchConflicts()
   changes.forEach((change, index) => {
     try {
-      ;[current] = Automerge.applyChanges(current, [change])
+      ;[current] = Automerge.applyChanges(current, [change], watch.options)
     } catch (error) {
       rejected.push({ index, error: { kind: 'rejected', message: errorMessage(error) } })
-      current = catchUp(current)
+      current = catchUp(current, watch)
     }
   })
+  current = repairedView(current, watch)
   const heads = Automerge.getHeads(current)
   return {
     doc: current,

@@ -13,6 +13,7 @@
 import * as Automerge from '@automerge/automerge'
 import { newDocument } from './genesis.js'
 import type { DesiredDoc } from './schema.js'
+import { repairedView, watchConflicts } from './view-repair.js'
 
 /** Change bytes applied per batch; past ~1 MiB the slow layout returns (see above). */
 export const REBUILD_BATCH_BYTES = 256 * 1024
@@ -23,17 +24,18 @@ export const REBUILD_BATCH_BYTES = 256 * 1024
  */
 export function rebuildDocument(source: DesiredDoc, actor: string): DesiredDoc {
   let doc = newDocument(actor)
+  const watch = watchConflicts()
   let batch: Uint8Array[] = []
   let batchBytes = 0
   for (const change of Automerge.getAllChanges(source)) {
     if (batch.length > 0 && batchBytes + change.length > REBUILD_BATCH_BYTES) {
-      ;[doc] = Automerge.applyChanges(doc, batch)
+      ;[doc] = Automerge.applyChanges(doc, batch, watch.options)
       batch = []
       batchBytes = 0
     }
     batch.push(change)
     batchBytes += change.length
   }
-  if (batch.length > 0) [doc] = Automerge.applyChanges(doc, batch)
-  return doc
+  if (batch.length > 0) [doc] = Automerge.applyChanges(doc, batch, watch.options)
+  return repairedView(doc, watch)
 }

@@ -22,6 +22,7 @@ import * as Automerge from '@automerge/automerge'
 import { encodeFrame, scanFrames } from './framing.js'
 import { newDocument } from './genesis.js'
 import { rebuildDocument } from './rebuild.js'
+import { repairedView, watchConflicts } from './view-repair.js'
 import type { DesiredDoc, DesiredStateDocument } from './schema.js'
 
 export const SNAPSHOT_FILE = 'desired-state.snapshot'
@@ -98,7 +99,10 @@ export async function openStore(dir: string, init: StoreInit): Promise<OpenedSto
     await writeFileDurably(dir, LOG_FILE, LOG_MAGIC)
   } else {
     const scanned = scanFrames(logData, LOG_MAGIC.length)
-    if (scanned.payloads.length > 0) doc = Automerge.loadIncremental(doc, Buffer.concat(scanned.payloads))
+    if (scanned.payloads.length > 0) {
+      const watch = watchConflicts()
+      doc = repairedView(Automerge.loadIncremental(doc, Buffer.concat(scanned.payloads), watch.options), watch)
+    }
     logBytes = scanned.goodBytes
     if (scanned.problem !== undefined) {
       warnings.push({ kind: 'torn-tail', file: LOG_FILE, offsetBytes: scanned.goodBytes, droppedBytes: logData.length - scanned.goodBytes, reason: scanned.problem })

@@ -11,6 +11,7 @@
 import * as Automerge from '@automerge/automerge'
 import { sameHeads } from './heads.js'
 import type { DesiredDoc } from './schema.js'
+import { repairedView, watchConflicts, type ConflictWatch } from './view-repair.js'
 import { errorMessage, openEnvelope, PAYLOAD_FORMAT_VERSION, PAYLOAD_HEADER_BYTES, PAYLOAD_KIND_SYNC, type PayloadError } from './payload.js'
 
 /**
@@ -58,11 +59,12 @@ export function receiveSync(doc: DesiredDoc, state: SyncState, payload: Uint8Arr
     return { ok: false, error: { kind: 'malformed', message: errorMessage(error) }, doc }
   }
   const before = Automerge.getHeads(doc)
+  const watch = watchConflicts()
   try {
-    const [next, nextState] = Automerge.receiveSyncMessage(doc, state, message)
-    return { ok: true, doc: next, state: nextState, headsChanged: !sameHeads(before, Automerge.getHeads(next)) }
+    const [next, nextState] = Automerge.receiveSyncMessage(doc, state, message, watch.options)
+    return { ok: true, doc: repairedView(next, watch), state: nextState, headsChanged: !sameHeads(before, Automerge.getHeads(next)) }
   } catch (error) {
-    return { ok: false, error: { kind: 'rejected', message: errorMessage(error) }, doc: catchUp(doc) }
+    return { ok: false, error: { kind: 'rejected', message: errorMessage(error) }, doc: catchUp(doc, watch) }
   }
 }
 
@@ -71,9 +73,9 @@ export function receiveSync(doc: DesiredDoc, state: SyncState, payload: Uint8Arr
  * message's changes before it fails on a bad one, and shows them only on the next operation; an
  * empty apply is that operation.
  */
-export function catchUp(doc: DesiredDoc): DesiredDoc {
+export function catchUp(doc: DesiredDoc, watch: ConflictWatch = watchConflicts()): DesiredDoc {
   try {
-    return Automerge.applyChanges(doc, [])[0]
+    return repairedView(Automerge.applyChanges(doc, [], watch.options)[0], watch)
   } catch {
     return doc
   }

@@ -12,6 +12,7 @@ import {
   peerActor, receiveChanges, receiveSync, remove, removeSecret, revert, scale, setPeerLabels, setSecret, uncordon,
   type DesiredDoc, type EditResult,
 } from '../../crdt/index.js'
+import { rematerialised } from '../../crdt/view-repair.js'
 import { nonce, spec } from './support.mjs'
 
 const KEY = Buffer.alloc(32, 5)
@@ -143,6 +144,8 @@ test('replicas converge to identical heads and desired state under reordering, l
 
       const expectedHeads = heads(docs[0]!)
       const expectedState = canonicalJson(desiredState(docs[0]!))
+      // What every replica shows is also what its operations say, not only what the others show.
+      assert.is(canonicalJson(desiredState(rematerialised(docs[0]!))), expectedState, 'replica 0 shows its operations')
       for (let i = 1; i < count; i++) {
         assert.equal(heads(docs[i]!), expectedHeads, `replica ${i} heads`)
         assert.is(canonicalJson(desiredState(docs[i]!)), expectedState, `replica ${i} desired state`)

@@ -40,6 +40,7 @@ import { loadOrCreateIdentity } from './identity.js'
 import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
 import { TunnelLinks } from './tunnel-links.js'
+import { RelayFailover } from './relay-failover.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
@@ -126,6 +127,15 @@ export interface Host {
   relays(): string[]
   /** Relayed connections of their own for service tunnels to peers reached only through a relay (tunnel-links.ts). */
   readonly tunnels: TunnelLinks
+  /**
+   * Closes every open connection to `peer` (and so every relayed connection through it): called when
+   * the membership protocol has declared it dead, which is surer than a ping timeout (5 s at least,
+   * so that a busy host is not cut off) and comes seconds earlier. A peer behind NAT whose relay this
+   * was is then reached through another relay at once (relay-failover.ts).
+   */
+  dropConnections(peer: string): void
+  /** The membership protocol suspects `peer`: links relayed through it move to another relay (relay-failover.ts). */
+  moveOffRelay(peer: string): void
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -273,6 +283,13 @@ export async function createHost(init: HostInit): Promise<Host> {
   relayKeeper.start()
   const tunnels = new TunnelLinks(node, init.log ?? (() => undefined))
   tunnels.start()
+  const relayFailover = new RelayFailover({
+    node,
+    addressesOf: (peer) => addressBook.addressesOf(peer),
+    dialTimeoutMs: tuning.dialTimeoutMs,
+    log: init.log ?? (() => undefined),
+  })
+  relayFailover.start()
 
   let stopping: Promise<void> | undefined
   return {
@@ -291,6 +308,12 @@ export async function createHost(init: HostInit): Promise<Host> {
     linkTo: (peer) => linkTo(node.getConnections(), peer),
     relays: () => relayKeeper.relays(),
     tunnels,
+    moveOffRelay: (peer) => relayFailover.moveOffRelay(peer),
+    dropConnections: (peer) => {
+      for (const connection of node.getConnections()) {
+        if (connection.status === 'open' && connection.remotePeer.toString() === peer) connection.abort(new Error('declared dead by the membership protocol'))
+      }
+    },
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()
@@ -302,6 +325,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         mdnsDialer?.stop()
         addressBook.stop()
         relayKeeper.stop()
+        relayFailover.stop()
         tunnels.stop()
         reachability.stop()
         node.removeEventListener('self:peer:update', onSelfUpdate)

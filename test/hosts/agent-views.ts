@@ -26,3 +26,22 @@ export async function until(what: string, check: () => Promise<true | string>, t
     await new Promise((resolve) => setTimeout(resolve, intervalMs))
   }
 }
+
+/**
+ * What the agents of `hosts` did from `sinceMs` on, merged in time order: membership verdicts about
+ * the peers `nameOf` knows, and task starts and stops. Printed by a test whose figure came out slow,
+ * to show where the time went (detection, the auction, the start).
+ */
+export async function timeline(hosts: readonly Host[], sinceMs: number, nameOf: (peer: string) => string | undefined): Promise<string[]> {
+  const lines: Array<{ at: number; text: string }> = []
+  for (const host of hosts) {
+    const { events } = await ask({ peer: host.socket, timeoutMs: 5_000 }, 'GET /v1/events').catch(() => ({ events: [] }))
+    for (const event of events) {
+      if (event.at < sinceMs) continue
+      if (event.kind === 'member') lines.push({ at: event.at, text: `${host.name}: ${nameOf(event.peer) ?? event.peer.slice(-6)} ${event.status}` })
+      else if (event.kind === 'start') lines.push({ at: event.at, text: `${host.name}: start ${event.slot}` })
+      else if (event.kind === 'stop') lines.push({ at: event.at, text: `${host.name}: stop ${event.slot} (${event.reason})` })
+    }
+  }
+  return lines.sort((a, b) => a.at - b.at).map((line) => `+${line.at - sinceMs} ms ${line.text}`)
+}

@@ -21,7 +21,7 @@ import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
 import { validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
 import { runCli } from '../cli/run-cli.js'
-import { nodesOf, until } from './agent-views.js'
+import { nodesOf, timeline, until } from './agent-views.js'
 import { withLogTails } from '../node/agent/cluster-support.js'
 import { check, describeAnomaly, FAILOVER_BUDGET_MS } from './checker.js'
 import { Faults } from './faults.js'
@@ -43,6 +43,8 @@ const MESH_TIMEOUT_MS = 150_000
 /** Watched after the loss: room for every link to move to the other relay and for any late verdict. */
 const WATCH_AFTER_MS = 15_000
 const VIEW_POLL_MS = 250
+/** A replacement slower than this prints what every survivor did after the loss, to show where the time went. */
+const SHOW_TIMELINE_AFTER_MS = 2_000
 
 function serviceSpec(): ServiceSpec {
   const errors: SpecError[] = []
@@ -183,6 +185,7 @@ relays('losing one of two reachable hosts keeps both sites one cluster through t
     const held = [...deadViews.longest].sort((a, b) => b[1] - a[1])
     const load = (await import('node:os')).loadavg().map((n) => n.toFixed(1)).join(' ')
     process.stdout.write(`  nat-relays: ${lost.name} ran ${onLost} of ${REPLICAS}; every slot once on the survivors ${replacedMs} ms after its loss (checker: ${failover?.ms ?? 'none'} ms); links back through ${other.name} after ${relinkedMs} ms; survivors held dead: ${held.length === 0 ? 'none' : held.map(([pair, ms]) => `${pair} ${ms} ms`).join(', ')}; load ${load}; meshed ${meshedMs} ms into the run; whole run ${Date.now() - startedAt} ms\n`)
+    if (replacedMs > SHOW_TIMELINE_AFTER_MS) for (const line of await timeline(survivors, cutAt, (peer) => byPeer.get(peer))) process.stdout.write(`    ${line}\n`)
     for (const interval of verdict.duplicates) process.stdout.write(`    ran twice: ${interval.slot} on [${interval.hosts.join(' ')}] for ${interval.toMs - interval.fromMs} ms, ${interval.fromMs >= cut.fromMs ? 'after' : 'before'} the loss\n`)
 
     // What this test is about is the loss and after; anything the initial placement got wrong is

@@ -1,0 +1,115 @@
+// Moving a relayed link to another relay at once when its relay goes away.
+//
+// Two peers behind different NATs are linked only through a relay that both hold a reservation on.
+// When that relayed connection closes (its relay lost power, or left), libp2p's redial tries the
+// peer's addresses in order — its private ones first, each until the per-address timeout (6 s; from
+// another site nobody answers), the circuits last — so the link stayed down ≈ 7 s although another
+// relay that both hold a reservation on was connected all along, and probes and bids to that peer
+// failed meanwhile (test/hosts/nat-relays.test.ts: the lost relay's slots ran again only after
+// ≈ 2.4–3.4 s, against ≈ 2 s for any other host's). Two moves, both through the circuit addresses
+// the peer announced on the relays this host is connected to directly (one hop over a connection
+// already open):
+//   - when the membership protocol suspects a relay, every link relayed through it is dialled again
+//     through another relay, and the old relayed connection closed once the new one is open (make
+//     before break: a relay suspected wrongly costs one relayed connection per peer, nothing else);
+//     suspicion comes ≈ 1 s before the verdict, so the links have moved before the relay's slots
+//     are bid for;
+//   - when the last open connection to a peer closes and it was relayed, the peer is dialled at once.
+
+import './polyfill.js'
+
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { relayOf } from './nat.js'
+import { isTunnelConnection } from './tunnel-links.js'
+
+export interface RelayFailoverInit {
+  readonly node: Pick<Libp2p, 'addEventListener' | 'removeEventListener' | 'getConnections' | 'dial'>
+  /** What each peer last announced as its listen addresses (address-book.ts). */
+  readonly addressesOf: (peer: string) => readonly string[]
+  readonly dialTimeoutMs: number
+  readonly log: (line: string) => void
+}
+
+/** `peer`'s announced circuit addresses on relays that `connections` hold an open direct connection to. */
+export function circuitRoutes(peer: string, announced: readonly string[], connections: readonly Pick<Connection, 'status' | 'remotePeer' | 'remoteAddr'>[]): string[] {
+  const relays = new Set(
+    connections
+      .filter((connection) => connection.status === 'open' && relayOf(connection.remoteAddr.toString()) === undefined)
+      .map((connection) => connection.remotePeer.toString()),
+  )
+  return announced.filter((address) => {
+    const relay = relayOf(address)
+    return relay !== undefined && relay !== peer && relays.has(relay) && address.endsWith(`/p2p/${peer}`)
+  })
+}
+
+export class RelayFailover {
+  private readonly inFlight = new Set<string>()
+  private stopped = false
+  /** Relayed links moved to another relay, for stats and tests. */
+  moved = 0
+
+  constructor(private readonly init: RelayFailoverInit) {}
+
+  start(): void {
+    this.init.node.addEventListener('connection:close', this.onClose)
+  }
+
+  stop(): void {
+    this.stopped = true
+    this.init.node.removeEventListener('connection:close', this.onClose)
+  }
+
+  /**
+   * The membership protocol suspects `relay`: links relayed through it move to another relay (a new
+   * relayed connection first, then the old one is closed). Links with no other relay stay.
+   */
+  moveOffRelay(relay: string): void {
+    if (this.stopped) return
+    const connections = this.init.node.getConnections()
+    for (const connection of connections) {
+      if (connection.status !== 'open' || isTunnelConnection(connection) || relayOf(connection.remoteAddr.toString()) !== relay) continue
+      const id = connection.remotePeer.toString()
+      if (this.inFlight.has(id)) continue
+      const elsewhere = connections.some((other) => other !== connection && other.status === 'open' && other.remotePeer.toString() === id && relayOf(other.remoteAddr.toString()) !== relay)
+      if (elsewhere) continue
+      const routes = circuitRoutes(id, this.init.addressesOf(id), connections).filter((route) => relayOf(route) !== relay)
+      if (routes.length > 0) this.redial(connection.remotePeer, routes.map((route) => multiaddr(route)), relay, connection)
+    }
+  }
+
+  private readonly onClose = (event: CustomEvent<Connection>): void => {
+    const closed = event.detail
+    if (this.stopped || isTunnelConnection(closed) || relayOf(closed.remoteAddr.toString()) === undefined) return
+    const peer = closed.remotePeer
+    const id = peer.toString()
+    if (this.inFlight.has(id)) return
+    const connections = this.init.node.getConnections()
+    if (connections.some((connection) => connection.status === 'open' && connection.remotePeer.toString() === id)) return
+    const routes = circuitRoutes(id, this.init.addressesOf(id), connections)
+    if (routes.length === 0) return
+    this.redial(peer, routes.map((route) => multiaddr(route)), relayOf(closed.remoteAddr.toString()))
+  }
+
+  private redial(peer: PeerId, routes: Multiaddr[], lostRelay: string | undefined, replacing?: Connection): void {
+    const id = peer.toString()
+    this.inFlight.add(id)
+    const startedAt = performance.now()
+    this.init.node
+      // force: the old relayed connection may still count as open, and must not be handed back.
+      .dial(routes, { signal: AbortSignal.timeout(this.init.dialTimeoutMs), force: true })
+      .then(
+        (connection) => {
+          if (connection === replacing) return
+          this.moved++
+          replacing?.abort(new Error(`relay ${lostRelay ?? '?'} is suspected; this link moved to another relay`))
+          const via = relayOf(connection.remoteAddr.toString())
+          this.init.log(`relayed link to ${id} moved from relay ${lostRelay ?? '?'} to ${via ?? 'a direct connection'} in ${Math.round(performance.now() - startedAt)} ms`)
+        },
+        // libp2p's own redial goes on; nothing is lost but time.
+        () => undefined,
+      )
+      .finally(() => this.inFlight.delete(id))
+  }
+}

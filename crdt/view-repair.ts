@@ -14,6 +14,9 @@
 // built afresh from the operations, the way `load` builds it, over the same Automerge backend: same
 // changes, same actor, and the changes still waiting for missing dependencies stay queued (a copy —
 // `clone`, `view` — would drop those, and a sync session that already sent them never settles).
+// It costs a full materialisation, 0.1–0.2 s at 1,000 services on a busy 2-core host; a conflict
+// patch needs concurrent writes to one key (two operators changing one service at once, or the two
+// sides of a partition), which is rare.
 
 import * as Automerge from '@automerge/automerge'
 import type { DesiredDoc, DesiredStateDocument } from './schema.js'

@@ -185,7 +185,7 @@ export class SiteCuts {
     return changed
   }
 
-  /** When the next hold runs out: the caller must update() then. */
+  /** When the next hold runs out (its bound, or a member silent since its site came back): the caller must update() then. */
   nextWakeAt(): number {
     let at = Infinity
     for (const peer of this.held) {

@@ -183,7 +183,7 @@ export class PeerMachine {
       mayStart: (spec, now, claimedAt) => now >= this.placeableAt(spec) && this.quorum.stableSince(claimedAt),
     })
     this.siteCuts = new SiteCuts({
-      self, holdMs: config.siteCutHoldMs,
+      self, holdMs: config.siteCutHoldMs, answerMs: config.probeTimeoutMs, refuteMs: suspicionTimeoutMs(config),
       siteOf: (peer) => {
         const view = cluster.get(peer)
         return view === undefined ? undefined : siteOf(view.labels)
@@ -235,7 +235,7 @@ export class PeerMachine {
     if (!this.started || from === this.self) return this.flush()
     this.heardFrom.add(from)
     this.verdictSources.heard(from, now)
-    this.cutOffChanged(this.siteCuts.heard(from))
+    this.siteHeard(from)
     if (this.members.status(from) === 'dead') this.antiEntropy.healing(now)
     switch (message.kind) {
       case 'ping':
@@ -469,17 +469,34 @@ export class PeerMachine {
   /**
    * A member was declared dead, or is no longer: whether its slots are held by a site cut. At a
    * verdict, a few of its site-mates are pinged: one answering makes it a host death a round trip
-   * later. The ping is outside the probe sequence (seq 0, which no probe uses): only the answer's
-   * arrival matters.
+   * later.
    */
   private siteVerdict(peer: PeerId, dead: boolean): void {
-    for (const mate of this.siteCuts.statusChanged(peer, dead, this.now)) {
-      this.send(mate, { kind: 'ping', seq: 0, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
-    }
+    this.askAlive(this.siteCuts.statusChanged(peer, dead, this.now))
     const changed = this.siteCuts.update(this.now, (member) => member === peer)
     // Back from the dead, or gone for good: a hold it had is over either way.
     if (!dead && !changed.includes(peer)) changed.push(peer)
     this.cutOffChanged(changed)
+  }
+
+  /**
+   * A message of `from`'s own arrived: held members of its site are released if the site answered
+   * their verdict, and pinged if the site is back after a cut (they stay held while they may refute).
+   */
+  private siteHeard(from: PeerId): void {
+    const { released, ask } = this.siteCuts.heard(from, this.now)
+    this.cutOffChanged(released)
+    this.askAlive(ask)
+  }
+
+  /**
+   * Pings `peers` outside the probe sequence (seq 0, which no probe uses): only the answer's arrival
+   * matters, which tells the site-cut rule that the peer (or its site) is reachable.
+   */
+  private askAlive(peers: readonly PeerId[]): void {
+    for (const peer of peers) {
+      this.send(peer, { kind: 'ping', seq: 0, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
+    }
   }
 
   /** Members whose hold began or ended: their tasks are read again. */

@@ -8,22 +8,29 @@ import fc from 'fast-check'
 import { ClusterState, heldByCut, NO_RESOURCES, peerId, replicaSlot, serviceName, SiteCuts, siteOf, type PeerId } from '../../../core/index.js'
 
 const HOLD_MS = 300_000
+const ANSWER_MS = 200
+const REFUTE_MS = 1_000
 
 const rule = suite('site cut: the rule')
 
-const cases: Array<{ name: string; site: string | undefined; deadAt: number; siteHeardAt: number; now: number; held: boolean }> = [
-  { name: 'a host of no site is never held', site: undefined, deadAt: 1_000, siteHeardAt: -Infinity, now: 1_000, held: false },
-  { name: 'a site not heard from since the verdict is held', site: 'b', deadAt: 1_000, siteHeardAt: 900, now: 5_000, held: true },
-  { name: 'a site never heard from at all is held', site: 'b', deadAt: 1_000, siteHeardAt: -Infinity, now: 1_000, held: true },
-  { name: 'a site-mate heard from after the verdict makes it a host death', site: 'b', deadAt: 1_000, siteHeardAt: 1_050, now: 1_050, held: false },
-  { name: 'heard from at the verdict itself counts', site: 'b', deadAt: 1_000, siteHeardAt: 1_000, now: 1_000, held: false },
-  { name: 'the hold runs out', site: 'b', deadAt: 1_000, siteHeardAt: 900, now: 1_000 + HOLD_MS, held: false },
-  { name: 'a hold of 0 replaces at once, as without sites', site: 'b', deadAt: 1_000, siteHeardAt: 900, now: 1_000, held: false },
+type Facts = Parameters<typeof heldByCut>[0]
+const base = { holdMs: HOLD_MS, answerMs: ANSWER_MS, refuteMs: REFUTE_MS, heardAt: undefined }
+
+const cases: Array<{ name: string; facts: Omit<Facts, 'holdMs' | 'answerMs' | 'refuteMs' | 'heardAt'> & Partial<Facts>; held: boolean }> = [
+  { name: 'a host of no site is never held', facts: { site: undefined, deadAt: 1_000, siteBackAt: undefined, now: 1_000 }, held: false },
+  { name: 'a site not heard from since the verdict is held', facts: { site: 'b', deadAt: 1_000, siteBackAt: undefined, now: 5_000 }, held: true },
+  { name: 'a site-mate answering the verdict makes it a host death', facts: { site: 'b', deadAt: 1_000, siteBackAt: 1_050, now: 1_050 }, held: false },
+  { name: 'heard from at the verdict itself counts', facts: { site: 'b', deadAt: 1_000, siteBackAt: 1_000, now: 1_000 }, held: false },
+  { name: 'a site back after a cut: the member is held while it may still refute', facts: { site: 'b', deadAt: 1_000, siteBackAt: 30_000, now: 30_000 }, held: true },
+  { name: 'a site back after a cut: the member heard from since is held on', facts: { site: 'b', deadAt: 1_000, siteBackAt: 30_000, heardAt: 30_010, now: 30_000 + REFUTE_MS }, held: true },
+  { name: 'a site back after a cut: the member silent for the refute time is released, a host death', facts: { site: 'b', deadAt: 1_000, siteBackAt: 30_000, heardAt: 900, now: 30_000 + REFUTE_MS }, held: false },
+  { name: 'the hold runs out', facts: { site: 'b', deadAt: 1_000, siteBackAt: undefined, now: 1_000 + HOLD_MS }, held: false },
+  { name: 'the hold runs out even while the member may still refute', facts: { site: 'b', deadAt: 1_000, siteBackAt: HOLD_MS, now: 1_000 + HOLD_MS }, held: false },
+  { name: 'a hold of 0 replaces at once, as without sites', facts: { site: 'b', deadAt: 1_000, siteBackAt: undefined, now: 1_000, holdMs: 0 }, held: false },
 ]
 for (const c of cases) {
   rule(c.name, () => {
-    const holdMs = c.name.includes('hold of 0') ? 0 : HOLD_MS
-    assert.is(heldByCut({ site: c.site, deadAt: c.deadAt, siteHeardAt: c.siteHeardAt, now: c.now, holdMs }), c.held)
+    assert.is(heldByCut({ ...base, ...c.facts }), c.held)
   })
 }
 
@@ -31,20 +38,34 @@ const time = fc.integer({ min: 0, max: 10_000_000 })
 const facts = fc.record({
   site: fc.option(fc.constantFrom('a', 'b', 'c'), { nil: undefined }),
   deadAt: time,
-  siteHeardAt: fc.oneof(time, fc.constant(-Infinity)),
+  siteBackAt: fc.option(time, { nil: undefined }),
+  heardAt: fc.option(time, { nil: undefined }),
   now: time,
   holdMs: fc.integer({ min: 0, max: 1_000_000 }),
+  answerMs: fc.integer({ min: 0, max: 1_000 }),
+  refuteMs: fc.integer({ min: 0, max: 10_000 }),
 })
 
-rule('never held: a host of no site, a site heard from after the verdict, or past the hold (property)', () => {
+rule('never held: a host of no site, a site that answered the verdict, past the hold, or a member silent for the refute time since its site came back (property)', () => {
   fc.assert(fc.property(facts, (f) => {
     const held = heldByCut(f)
-    if (f.site === undefined || f.siteHeardAt >= f.deadAt || f.now >= f.deadAt + f.holdMs) return !held
-    return held
+    if (f.site === undefined || f.now >= f.deadAt + f.holdMs) return !held
+    if (f.siteBackAt === undefined) return held
+    if (f.siteBackAt <= f.deadAt + f.answerMs) return !held
+    return held === (f.now < Math.max(f.siteBackAt, f.heardAt ?? -Infinity) + f.refuteMs)
   }), { numRuns: 2_000 })
 })
 
-rule('a hold only ends as time passes, never starts again (property)', () => {
+rule('a site that comes back never ends a hold before the member could refute (property)', () => {
+  // Whatever the member's silence, it keeps its slots for refuteMs from its site's first word after a cut.
+  fc.assert(fc.property(facts, fc.integer({ min: 0, max: 10_000 }), (f, since) => {
+    if (f.site === undefined || f.siteBackAt === undefined || f.siteBackAt <= f.deadAt + f.answerMs) return true
+    const now = f.siteBackAt + (since % Math.max(1, f.refuteMs))
+    return heldByCut({ ...f, now }) || now >= f.deadAt + f.holdMs || f.refuteMs === 0
+  }), { numRuns: 2_000 })
+})
+
+rule('while nothing is heard, a hold only ends as time passes, never starts again (property)', () => {
   fc.assert(fc.property(facts, fc.integer({ min: 0, max: 1_000_000 }), (f, later) => {
     return !heldByCut({ ...f, now: f.now + later }) || heldByCut(f) || f.now < f.deadAt
   }), { numRuns: 2_000 })
@@ -63,14 +84,16 @@ function view(sites: Record<string, string | undefined>, holdMs = HOLD_MS) {
   const cuts = new SiteCuts({
     self: peerId('self'),
     holdMs,
+    answerMs: ANSWER_MS,
+    refuteMs: REFUTE_MS,
     siteOf: (peer) => (peer === 'self' ? 'a' : siteOf(sites[peer] === undefined ? {} : { site: sites[peer]! })),
     members: () => [...statuses].map(([peer, status]) => ({ peer, status })),
     heardAt: (peer) => heardTimes.get(peer),
   })
   // As the machine does: the time is recorded where every rule reads it, then the cut is told.
-  const hear = (peer: string, now: number): PeerId[] => {
+  const hear = (peer: string, now: number) => {
     heardTimes.set(peerId(peer), now)
-    return cuts.heard(peerId(peer))
+    return cuts.heard(peerId(peer), now)
   }
   const die = (peer: string, now: number): PeerId[] => {
     statuses.set(peerId(peer), 'dead')
@@ -96,10 +119,49 @@ watch('a site-mate answering after the verdict releases the dead member: a host 
   const { cuts, die, hear } = view({ b1: 'b', b2: 'b' })
   die('b1', 1_000)
   assert.ok(cuts.isHeld(peerId('b1')))
-  assert.equal(hear('b2', 1_020), [peerId('b1')])
+  assert.equal(hear('b2', 1_020), { released: [peerId('b1')], ask: [] })
   assert.not.ok(cuts.isHeld(peerId('b1')))
   // Later updates agree: the site was heard from after the verdict.
   assert.equal(cuts.update(2_000), [])
+})
+
+watch('a site back after a cut: its held members are asked, and held while they may refute; one that refutes is alive with its tasks', () => {
+  const { cuts, die, hear, statuses } = view({ b1: 'b', b2: 'b' })
+  die('b1', 1_000)
+  die('b2', 1_100)
+  // The heal: b2's first message comes before b1's refutation (a round trip or two behind).
+  assert.equal(hear('b2', 30_000), { released: [], ask: [peerId('b1')] })
+  assert.ok(cuts.isHeld(peerId('b1')), 'released at its site-mate\'s first word')
+  assert.is(cuts.nextWakeAt(), 30_000 + REFUTE_MS)
+  // b1 answers: heard, and still held until its refutation makes it alive.
+  assert.equal(hear('b1', 30_008), { released: [], ask: [peerId('b2')] })
+  assert.equal(cuts.update(30_000 + REFUTE_MS), [])
+  assert.ok(cuts.isHeld(peerId('b1')))
+  statuses.set(peerId('b1'), 'alive')
+  cuts.statusChanged(peerId('b1'), false, 30_020)
+  assert.not.ok(cuts.isHeld(peerId('b1')))
+})
+
+watch('a site back after a cut without one of its members: that one is released once silent for the refute time, a host death', () => {
+  const { cuts, die, hear } = view({ b1: 'b', b2: 'b' })
+  die('b1', 1_000)
+  hear('b2', 30_000)
+  assert.equal(cuts.update(30_000 + REFUTE_MS - 1), [])
+  assert.equal(cuts.update(30_000 + REFUTE_MS), [peerId('b1')])
+  assert.not.ok(cuts.isHeld(peerId('b1')))
+  // Released for good: a later word of its own does not hold it again (its refutation makes it alive).
+  hear('b1', 31_500)
+  assert.equal(cuts.update(31_600), [])
+  assert.not.ok(cuts.isHeld(peerId('b1')))
+  assert.is(cuts.nextWakeAt(), Infinity)
+})
+
+watch('a site-mate answering later than the verdict\'s round trip counts as a site back: held for the refute time', () => {
+  const { cuts, die, hear } = view({ b1: 'b', b2: 'b' })
+  die('b1', 1_000)
+  assert.equal(hear('b2', 1_000 + ANSWER_MS + 1).released, [])
+  assert.ok(cuts.isHeld(peerId('b1')))
+  assert.equal(cuts.update(1_000 + ANSWER_MS + 1 + REFUTE_MS), [peerId('b1')])
 })
 
 watch('a message heard before the verdict does not release it', () => {
@@ -112,7 +174,7 @@ watch('a message heard before the verdict does not release it', () => {
 watch('a message from another site releases nothing', () => {
   const { cuts, die, hear } = view({ b1: 'b', b2: 'b', c1: 'c' })
   die('b1', 1_000)
-  assert.equal(hear('c1', 1_050), [])
+  assert.equal(hear('c1', 1_050), { released: [], ask: [] })
   assert.ok(cuts.isHeld(peerId('b1')))
 })
 

@@ -80,3 +80,33 @@ export function statusesOf(all: readonly HostEvents[], peerId: string): Map<stri
   }
   return statuses
 }
+
+/**
+ * Where a heal's time went, from the agents' events after `healedEpochMs`: when each agent first saw
+ * a peer of the other side alive again and when it saw all of them (p50 / max over agents), and when
+ * the stops of the heal's duplicates were issued (first / last). Peers are told apart by `sideOf`
+ * (host name → side); `nameOf` maps a peer id to its host name.
+ */
+export function healBreakdown(all: readonly HostEvents[], healedEpochMs: number, sideOf: (host: string) => number, nameOf: (peer: string) => string | undefined): string {
+  const firstAlive: number[] = []
+  const allAlive: number[] = []
+  const stops: number[] = []
+  for (const { host, events } of all) {
+    const others = new Set(all.map((entry) => entry.host.name).filter((name) => sideOf(name) !== sideOf(host.name)))
+    const seen = new Map<string, number>()
+    for (const event of events) {
+      if (event.at < healedEpochMs) continue
+      if (event.kind === 'member' && event.status === 'alive') {
+        const name = nameOf(event.peer)
+        if (name !== undefined && others.has(name) && !seen.has(name)) seen.set(name, event.at - healedEpochMs)
+      }
+      if (event.kind === 'stop') stops.push(event.at - healedEpochMs)
+    }
+    const times = [...seen.values()].sort((a, b) => a - b)
+    if (times.length > 0) firstAlive.push(times[0]!)
+    if (times.length === others.size && times.length > 0) allAlive.push(times.at(-1)!)
+  }
+  const p50 = (values: number[]): string => (values.length === 0 ? '-' : String([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]))
+  const max = (values: number[]): string => (values.length === 0 ? '-' : String(Math.max(...values)))
+  return `other side first alive p50 ${p50(firstAlive)} / max ${max(firstAlive)} ms, all alive p50 ${p50(allAlive)} / max ${max(allAlive)} ms (${allAlive.length} of ${all.length} agents); ${stops.length} stops, first ${stops.length === 0 ? '-' : Math.min(...stops)} / last ${max(stops)} ms`
+}

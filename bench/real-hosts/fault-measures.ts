@@ -9,7 +9,7 @@ import { check, FAILOVER_BUDGET_MS, HEAL_BUDGET_MS, type Verdict } from '../../t
 import type { Cluster } from '../../test/hosts/cluster.js'
 import type { Host } from '../../test/hosts/hosts.js'
 import { hostsBySlot } from '../../test/hosts/observer.js'
-import { CONTROL_TIMEOUT_MS, eventsSince, statusesOf } from './agent-events.js'
+import { CONTROL_TIMEOUT_MS, eventsSince, healBreakdown, statusesOf } from './agent-events.js'
 import type { MeasureLine } from './figures.js'
 
 /** A cluster that has not settled by then is stuck, not slow. */
@@ -131,9 +131,13 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     const fault = await cluster.faults.partition(groups)
     await sleep(PARTITION_MS)
     const healedMs = cluster.recorder.now()
+    const healedEpochMs = Date.now()
     await cluster.faults.heal()
     const ms = await cluster.settled(STUCK_MS).then(() => cluster.recorder.now() - healedMs, () => -1)
     await sleep(AFTER_MS)
+    const side = new Map(groups.flatMap((group, index) => group.map((host) => [host.name, index] as const)))
+    const names = new Map(all.map((host) => [host.peerId, host.name]))
+    log(`  heal: ${healBreakdown(await eventsSince(all, healedEpochMs), healedEpochMs, (host) => side.get(host) ?? -1, (peer) => names.get(peer))}`)
     const verdict = judge(cluster)
     const beyond = verdict.anomalies.filter((anomaly) => anomaly.kind === 'duplicate' && anomaly.fromMs >= fault.fromMs).length
     const again = slotsTwice(verdict, healedMs + Math.max(0, ms) + 1).length

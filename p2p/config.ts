@@ -54,18 +54,7 @@ export const HOST_DEFAULTS = {
    */
   announceIntervalMs: 60_000,
   /** How often join addresses without a live connection are dialled again. */
-  rejoinIntervalMs: 1_000,
-  /**
-   * How long a TCP connection request may go unanswered before the dial gives up (the connect phase
-   * alone: the handshakes after it keep dialTimeoutMs). A host behind a partition or powered off
-   * answers nothing, and the kernel resends an unanswered SYN only after 1, 2, then 4 s, so a dial
-   * left to run its 5 s reached a host that came back (a healed partition) only at its next resend,
-   * and every dial to that peer meanwhile joined the waiting one: on average 1.2 s after the heal, up
-   * to 3 s. Cut at 2 s, each redial (rejoinIntervalMs, libp2p's reconnects, the heal's digests) sends
-   * a fresh SYN: ≈ 0.65 s on average. Not shorter: the timeout is a timer and the answer an I/O
-   * event, so an event loop stalled that long on a busy host would fail a connect that succeeded.
-   */
-  connectTimeoutMs: 2_000,
+  rejoinIntervalMs: 2_000,
   /**
    * A join address whose dials keep failing for the same reason is logged once, then again only
    * after this long (the redial goes on every rejoinIntervalMs). A new reason is logged at once.

@@ -26,7 +26,7 @@ import { gossipsub, type GossipSub } from '@libp2p/gossipsub'
 import { identify, type Identify } from '@libp2p/identify'
 import { KEEP_ALIVE, type Connection, type Libp2p, type PeerId, type PeerInfo, type PrivateKey } from '@libp2p/interface'
 import { mdns } from '@libp2p/mdns'
-import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
+import { tcp } from '@libp2p/tcp'
 import { joinLabel } from './join-label.js'
 import { ipOfMultiaddr } from './multiaddr-ip.js'
 import { CODE_P2P, multiaddr, type Multiaddr } from '@multiformats/multiaddr'
@@ -142,9 +142,6 @@ export interface Host {
   stop(): Promise<void>
 }
 
-/** @libp2p/tcp passes its dial options to net.connect, whose `timeout` its types leave out. */
-type TcpDialOptions = TCPSocketOptions & { timeout?: number }
-
 export async function createHost(init: HostInit): Promise<Host> {
   const tuning: HostTuning = { ...HOST_DEFAULTS, ...init.tuning }
   const swarmKey = resolveSwarmKey(init.swarmKey)
@@ -177,9 +174,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     privateKey,
     addresses: { listen: listen.map((address) => address.toString()) },
     // TCP, and circuits through a relay for peers behind NAT (nat.ts): dialled only at …/p2p-circuit addresses.
-    // `timeout` is net.connect's: it bounds the connect phase only (the socket's inactivity timeout
-    // replaces it once connected), though @libp2p/tcp's types list fewer of net.connect's options.
-    transports: [tcp({ dialOpts: { timeout: tuning.connectTimeoutMs } as TcpDialOptions }), circuitRelayTransport()],
+    transports: [tcp(), circuitRelayTransport()],
     connectionProtector: privateNetwork({
       key: swarmKey.bytes,
       timeoutMs: tuning.pnetTimeoutMs,

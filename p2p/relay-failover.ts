@@ -74,8 +74,12 @@ export class RelayFailover {
       if (this.inFlight.has(id)) continue
       const elsewhere = connections.some((other) => other !== connection && other.status === 'open' && other.remotePeer.toString() === id && relayOf(other.remoteAddr.toString()) !== relay)
       if (elsewhere) continue
-      const routes = circuitRoutes(id, this.init.addressesOf(id), connections).filter((route) => relayOf(route) !== relay)
+      const announced = this.init.addressesOf(id)
+      const routes = circuitRoutes(id, announced, connections).filter((route) => relayOf(route) !== relay)
       if (routes.length > 0) this.redial(connection.remotePeer, routes.map((route) => multiaddr(route)), relay, connection)
+      // Said, because the link then waits for the relay's verdict or its recovery: which of the two
+      // conditions failed tells whether the far peer lacks a second reservation or this host a relay.
+      else this.init.log(`relayed link to ${id} through suspected relay ${relay} stays: no other route (${announced.filter((address) => relayOf(address) !== undefined && relayOf(address) !== relay).length} other circuits announced by the peer)`)
     }
   }
 

@@ -5,7 +5,7 @@
 import { test } from 'uvu'
 import * as assert from 'uvu/assert'
 import { multiaddr } from '@multiformats/multiaddr'
-import { circuitRoutes } from '../../p2p/relay-failover.js'
+import { circuitRoutes, RelayFailover } from '../../p2p/relay-failover.js'
 
 const PEER = '12D3KooWPeerBehindNatXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX'
 const LOST = '12D3KooWLostRelayXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX'
@@ -36,6 +36,102 @@ test('only the peer\'s own circuits, and none through itself', () => {
   const connections = [connection(OTHER, '/ip4/198.51.100.7/tcp/4001'), connection(PEER, '/ip4/10.2.0.2/tcp/4001')]
   const announced = [circuit(OTHER, '198.51.100.7', THIRD), circuit(PEER, '10.2.0.2'), circuit(OTHER, '198.51.100.7')]
   assert.equal(circuitRoutes(PEER, announced, connections), [circuit(OTHER, '198.51.100.7')])
+})
+
+/** A libp2p node as RelayFailover uses it: its connections, its dials (answered by `answer`), its close events. */
+class FakeNode {
+  readonly dials: Array<{ addresses: string[]; force: boolean }> = []
+  private readonly listeners = new Set<(event: CustomEvent) => void>()
+  constructor(public connections: FakeConnection[], private readonly answer: (addresses: string[]) => FakeConnection | Error) {}
+  getConnections() { return this.connections as never }
+  addEventListener(_: string, listener: (event: CustomEvent) => void) { this.listeners.add(listener) }
+  removeEventListener(_: string, listener: (event: CustomEvent) => void) { this.listeners.delete(listener) }
+  async dial(addresses: unknown, options: { force?: boolean }) {
+    const list = (addresses as { toString(): string }[]).map(String)
+    this.dials.push({ addresses: list, force: options.force === true })
+    const answered = this.answer(list)
+    if (answered instanceof Error) throw answered
+    this.connections.push(answered)
+    return answered as never
+  }
+  close(connection: FakeConnection) {
+    connection.status = 'closed'
+    for (const listener of this.listeners) listener(new CustomEvent('connection:close', { detail: connection }))
+  }
+}
+
+interface FakeConnection { status: string; remotePeer: { toString(): string }; remoteAddr: ReturnType<typeof multiaddr>; aborted?: string; abort(error: Error): void }
+
+function fake(peer: string, remoteAddr: string): FakeConnection {
+  return {
+    status: 'open', remotePeer: { toString: () => peer }, remoteAddr: multiaddr(remoteAddr),
+    abort(error: Error) {
+      this.status = 'closed'
+      this.aborted = error.message
+    },
+  }
+}
+
+const viaLost = () => fake(PEER, `/ip4/198.51.100.1/tcp/4001/p2p/${LOST}/p2p-circuit`)
+const toRelays = () => [fake(LOST, '/ip4/198.51.100.1/tcp/4001'), fake(OTHER, '/ip4/198.51.100.7/tcp/4001')]
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
+
+function failover(node: FakeNode, lines: string[] = []): RelayFailover {
+  const failover = new RelayFailover({ node: node as never, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line) })
+  failover.start()
+  return failover
+}
+
+test('a suspected relay: its links are dialled through another relay, forced, and the old relayed connection closed once the new one is open', async () => {
+  const old = viaLost()
+  const node = new FakeNode([...toRelays(), old], () => fake(PEER, `/ip4/198.51.100.7/tcp/4001/p2p/${OTHER}/p2p-circuit`))
+  const lines: string[] = []
+  const relays = failover(node, lines)
+  relays.moveOffRelay(LOST)
+  await settle()
+  assert.equal(node.dials, [{ addresses: [circuit(OTHER, '198.51.100.7')], force: true }])
+  assert.match(old.aborted ?? '', `relay ${LOST} is suspected`)
+  assert.is(relays.moved, 1)
+  assert.match(lines[0] ?? '', `moved from relay ${LOST} to ${OTHER}`)
+  relays.stop()
+})
+
+test('a suspected relay whose link cannot move: nothing dialled, the reason said; a link with another path is left alone', async () => {
+  const lines: string[] = []
+  const lonely = new FakeNode([fake(LOST, '/ip4/198.51.100.1/tcp/4001'), viaLost()], () => new Error('not called'))
+  failover(lonely, lines).moveOffRelay(LOST)
+  assert.equal(lonely.dials, [])
+  assert.match(lines[0] ?? '', 'stays: no other route (2 other circuits announced by the peer)')
+  const covered = new FakeNode([...toRelays(), viaLost(), fake(PEER, '/ip4/10.2.0.2/tcp/4001')], () => new Error('not called'))
+  failover(covered).moveOffRelay(LOST)
+  assert.equal(covered.dials, [])
+})
+
+test('the last connection to a peer closes and it was relayed: redialled at once through the relays left; a direct one closing is not this module\'s', async () => {
+  const relayed = viaLost()
+  const node = new FakeNode([fake(OTHER, '/ip4/198.51.100.7/tcp/4001'), relayed], () => fake(PEER, `/ip4/198.51.100.7/tcp/4001/p2p/${OTHER}/p2p-circuit`))
+  failover(node)
+  node.close(relayed)
+  await settle()
+  assert.equal(node.dials.map((dial) => dial.addresses), [[circuit(OTHER, '198.51.100.7')]])
+  const direct = fake(PEER, '/ip4/10.2.0.2/tcp/4001')
+  const other = new FakeNode([fake(OTHER, '/ip4/198.51.100.7/tcp/4001'), direct], () => new Error('not called'))
+  failover(other)
+  other.close(direct)
+  assert.equal(other.dials, [])
+})
+
+test('a failed redial is quiet and can be tried again', async () => {
+  const node = new FakeNode([...toRelays(), viaLost()], () => new Error('relay refused'))
+  const lines: string[] = []
+  const relays = failover(node, lines)
+  relays.moveOffRelay(LOST)
+  await settle()
+  relays.moveOffRelay(LOST)
+  await settle()
+  assert.is(node.dials.length, 2)
+  assert.equal(lines, [])
+  assert.is(relays.moved, 0)
 })
 
 test.run()

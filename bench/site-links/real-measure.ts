@@ -14,6 +14,7 @@ import { Hosts, type Host } from '../../test/hosts/hosts.js'
 import { sweepStale } from '../../test/hosts/network.js'
 import { sitesTopology, type LinkCounters } from '../../test/hosts/sites-topology.js'
 import { loadAverage } from '../real-hosts/figures.js'
+import type { SiteLinksLine } from './line.js'
 import { untilAgentsQuiet } from '../real-hosts/quiet.js'
 
 /** Agents loading at once: more on two busy cores can miss the ready timeout. */
@@ -23,17 +24,10 @@ const MESH_TIMEOUT_MS = 180_000
 /** After the agents are quiet, a little more: relay reservations and hole-punch attempts settle. */
 const SETTLE_MS = 10_000
 
-export interface RealSiteLinks {
-  readonly bench: 'site-links'
+export interface RealSiteLinks extends SiteLinksLine {
   readonly source: 'real'
-  readonly sites: number
-  readonly hostsPerSite: number
-  readonly idleSeconds: number
   /** Each site link (its router's wan0): bytes and packets per second out of the site and into it. */
   readonly links: ReadonlyArray<{ readonly site: string; readonly outBytesPerSec: number; readonly inBytesPerSec: number; readonly outPacketsPerSec: number; readonly inPacketsPerSec: number }>
-  /** The mean over the site links. */
-  readonly meanOutBytesPerSec: number
-  readonly meanInBytesPerSec: number
   /**
    * What each site's agents sent per second, as the agents count it (p2p/transport.ts): direct
    * messages and broadcasts published, and their encoded bytes without libp2p framing — to every

@@ -9,20 +9,15 @@ import { NO_FAULTS } from '../../sim/faults.js'
 import { NETWORK_PROFILES } from '../../sim/network.js'
 import { Simulation } from '../../sim/runner.js'
 import type { SiteBoundaryFigure } from '../../sim/site-links.js'
+import type { SiteLinksLine } from './line.js'
 
 const DURATION_MS = 120_000
 const IDLE_FROM_MS = 60_000
 
-export interface SimSiteLinks {
-  readonly bench: 'site-links'
+export interface SimSiteLinks extends SiteLinksLine {
   readonly source: 'sim'
-  readonly sites: number
-  readonly hostsPerSite: number
   readonly seed: number
-  readonly idleSeconds: number
-  /** Mean and largest over the sites (the cloud's link left out) of each site link, each way. */
-  readonly meanOutBytesPerSec: number
-  readonly meanInBytesPerSec: number
+  /** The largest over the sites' links, and the means of messages, each way. */
   readonly maxOutBytesPerSec: number
   readonly maxInBytesPerSec: number
   readonly meanOutMessagesPerSec: number

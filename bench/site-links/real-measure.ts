@@ -24,19 +24,36 @@ const MESH_TIMEOUT_MS = 180_000
 /** After the agents are quiet, a little more: relay reservations and hole-punch attempts settle. */
 const SETTLE_MS = 10_000
 
+/** One interface's traffic, per second: out of the site (or cloud host) and into it. */
+export interface LinkRate {
+  readonly site: string
+  readonly outBytesPerSec: number
+  readonly inBytesPerSec: number
+  readonly outPacketsPerSec: number
+  readonly inPacketsPerSec: number
+}
+
 export interface RealSiteLinks extends SiteLinksLine {
   readonly source: 'real'
   /** Each site link (its router's wan0): bytes and packets per second out of the site and into it. */
-  readonly links: ReadonlyArray<{ readonly site: string; readonly outBytesPerSec: number; readonly inBytesPerSec: number; readonly outPacketsPerSec: number; readonly inPacketsPerSec: number }>
+  readonly links: readonly LinkRate[]
   /**
-   * What each site's agents sent per second, as the agents count it (p2p/transport.ts): direct
+   * The cloud host's own interface: what it exchanges with every site, and every relayed byte
+   * between two sites twice (in from one, out to the other).
+   */
+  readonly cloud: LinkRate
+  /**
+   * What each site's agents (and the cloud host's) sent per second, as the agents count it (p2p/transport.ts): direct
    * messages and broadcasts published, and their encoded bytes without libp2p framing — to every
    * peer, those of their own site included, and a broadcast counted once however many peers it
    * reaches.
    */
   readonly agentsPerSite: ReadonlyArray<{ readonly site: string; readonly directPerSec: number; readonly publishedPerSec: number; readonly messageBytesPerSec: number }>
-  /** Links from site hosts to hosts of other sites, as the site hosts' agents hold them at the end. */
-  readonly crossSiteLinks: { readonly direct: number; readonly relayed: number; readonly none: number }
+  /**
+   * Links from site hosts to hosts of other sites, as the site hosts' agents hold them at the end;
+   * and how many (viewer, member) pairs then were not alive (0 when membership was quiet).
+   */
+  readonly crossSiteLinks: { readonly direct: number; readonly relayed: number; readonly none: number; readonly notAlive: number }
   readonly loadBefore: readonly number[]
   readonly loadAfter: readonly number[]
 }
@@ -76,22 +93,25 @@ export async function measureRealSiteLinks(sites: number, hostsPerSite: number, 
     await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
 
     const loadBefore = loadAverage()
-    const countersBefore = await Promise.all(topology.sites.map((site) => topology.wanCounters(site)))
+    const linked = [...topology.sites, 'cloud']
+    const countersBefore = await Promise.all(linked.map((site) => topology.wanCounters(site)))
     const statsBefore = await Promise.all(hosts.hosts.map(transportOf))
     const windowStart = performance.now()
     await new Promise((resolve) => setTimeout(resolve, idleSeconds * 1000))
-    const countersAfter = await Promise.all(topology.sites.map((site) => topology.wanCounters(site)))
+    const countersAfter = await Promise.all(linked.map((site) => topology.wanCounters(site)))
     const statsAfter = await Promise.all(hosts.hosts.map(transportOf))
     const seconds = (performance.now() - windowStart) / 1000
     const loadAfter = loadAverage()
 
     const perSecond = (value: number): number => Math.round(value / seconds)
-    const links = topology.sites.map((site, s) => {
+    const rates = linked.map((site, s) => {
       const delta = difference(countersBefore[s]!, countersAfter[s]!)
       // wan0 sends what leaves the site and receives what comes in.
       return { site, outBytesPerSec: perSecond(delta.txBytes), inBytesPerSec: perSecond(delta.rxBytes), outPacketsPerSec: perSecond(delta.txPackets), inPacketsPerSec: perSecond(delta.rxPackets) }
     })
-    const agentsPerSite = topology.sites.map((site) => {
+    const links = rates.slice(0, -1)
+    const cloud = rates.at(-1)!
+    const agentsPerSite = linked.map((site) => {
       let direct = 0
       let published = 0
       let bytes = 0
@@ -106,7 +126,7 @@ export async function measureRealSiteLinks(sites: number, hostsPerSite: number, 
     const mean = (values: readonly number[]): number => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length)
     return {
       bench: 'site-links', source: 'real', sites, hostsPerSite, idleSeconds: Math.round(seconds),
-      links, meanOutBytesPerSec: mean(links.map((link) => link.outBytesPerSec)), meanInBytesPerSec: mean(links.map((link) => link.inBytesPerSec)),
+      links, cloud, meanOutBytesPerSec: mean(links.map((link) => link.outBytesPerSec)), meanInBytesPerSec: mean(links.map((link) => link.inBytesPerSec)),
       agentsPerSite, crossSiteLinks: await crossSiteLinks(hosts.hosts, topology.siteOf), loadBefore, loadAfter,
     }
   } finally {
@@ -124,14 +144,16 @@ function difference(before: LinkCounters, after: LinkCounters): LinkCounters {
   return { rxBytes: after.rxBytes - before.rxBytes, txBytes: after.txBytes - before.txBytes, rxPackets: after.rxPackets - before.rxPackets, txPackets: after.txPackets - before.txPackets }
 }
 
-/** How each site host's agent is linked to each host of another site (cloud excluded). */
+/** How each site host's agent is linked to each host of another site (cloud excluded), and views of members not alive. */
 async function crossSiteLinks(hosts: readonly Host[], siteOf: (name: string) => string): Promise<RealSiteLinks['crossSiteLinks']> {
   const siteOfPeer = new Map(hosts.map((host) => [host.peerId, siteOf(host.name)]))
-  const tally = { direct: 0, relayed: 0, none: 0 }
+  const tally = { direct: 0, relayed: 0, none: 0, notAlive: 0 }
   for (const host of hosts) {
     const own = siteOf(host.name)
+    const rows = await nodesOf(host)
+    tally.notAlive += rows.filter((row) => row.status !== 'alive').length
     if (own === 'cloud') continue
-    for (const row of await nodesOf(host)) {
+    for (const row of rows) {
       const far = siteOfPeer.get(row.peer)
       if (far === undefined || far === own || far === 'cloud') continue
       if (row.link === undefined || row.link === null) tally.none++

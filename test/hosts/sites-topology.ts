@@ -31,7 +31,10 @@ export interface SitesTopology extends Topology {
   readonly sites: readonly string[]
   /** `cloud` for h1, else the host's site. */
   siteOf(host: string): string
-  /** The counters of `site`'s router's WAN interface now: rx is what came into the site, tx what left. */
+  /**
+   * The counters of `site`'s router's WAN interface now (rx is what came into the site, tx what
+   * left), or of the cloud host's interface for `cloud`.
+   */
   wanCounters(site: string): Promise<LinkCounters>
 }
 
@@ -88,6 +91,8 @@ export function sitesTopology(siteCount: number, hostsPerSite: number, pid = pro
       }
     },
     async wanCounters(site) {
+      // The cloud host stands on the WAN itself: its one interface is its link.
+      if (site === 'cloud') return parseLinkCounters(await run(inNamespace(ns(1), ['ip', '-s', '-j', 'link', 'show', 'eth0'])))
       const router = routers.find((candidate) => candidate.site === site)
       if (router === undefined) throw new RangeError(`no site ${site}`)
       return parseLinkCounters(await run(inNamespace(router.namespace, ['ip', '-s', '-j', 'link', 'show', 'wan0'])))

@@ -35,6 +35,8 @@ export interface LinkRate {
 
 export interface RealSiteLinks extends SiteLinksLine {
   readonly source: 'real'
+  /** The agents' --usage-interval, seconds. */
+  readonly usageIntervalS: number
   /** Each site link (its router's wan0): bytes and packets per second out of the site and into it. */
   readonly links: readonly LinkRate[]
   /**
@@ -58,13 +60,18 @@ export interface RealSiteLinks extends SiteLinksLine {
   readonly loadAfter: readonly number[]
 }
 
-export async function measureRealSiteLinks(sites: number, hostsPerSite: number, idleSeconds: number, log: (line: string) => void): Promise<RealSiteLinks> {
+/**
+ * `usageIntervalS`: the agents' `--usage-interval` (absent: their default, 10 s). Each measurement of
+ * a host's tasks re-broadcasts its advert, the one thing an idle agent publishes on a timer.
+ */
+export async function measureRealSiteLinks(sites: number, hostsPerSite: number, idleSeconds: number, log: (line: string) => void, usageIntervalS?: number): Promise<RealSiteLinks> {
   const swept = sweepStale()
   if (swept.length > 0) log(`removed namespaces of earlier runs: ${swept.join(' ')}`)
   const topology = sitesTopology(sites, hostsPerSite)
   const count = topology.plan.hosts.length
   const hosts = await Hosts.create({
     count, topology, cpu: '2', memory: '2Gi', readyTimeoutMs: READY_TIMEOUT_MS,
+    agentArgs: usageIntervalS === undefined ? [] : ['--usage-interval', String(usageIntervalS)],
     agentArgsFor: (host) => ['--labels', `site=${topology.siteOf(host.name)}`],
   })
   try {
@@ -125,7 +132,7 @@ export async function measureRealSiteLinks(sites: number, hostsPerSite: number, 
     })
     const mean = (values: readonly number[]): number => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length)
     return {
-      bench: 'site-links', source: 'real', sites, hostsPerSite, idleSeconds: Math.round(seconds),
+      bench: 'site-links', source: 'real', sites, hostsPerSite, idleSeconds: Math.round(seconds), usageIntervalS: usageIntervalS ?? 10,
       links, cloud, meanOutBytesPerSec: mean(links.map((link) => link.outBytesPerSec)), meanInBytesPerSec: mean(links.map((link) => link.inBytesPerSec)),
       agentsPerSite, crossSiteLinks: await crossSiteLinks(hosts.hosts, topology.siteOf), loadBefore, loadAfter,
     }

@@ -12,6 +12,7 @@ import { EventQueue } from './event-queue.js'
 import { Fanout } from './fanout.js'
 import { GOSSIP_HEARTBEAT_MS, GossipHistory } from './gossip-history.js'
 import { messageBytes } from './message-size.js'
+import { SiteLinkLedger, type SiteLinkFigures } from './site-links.js'
 import { faultActions, planFaults, type FaultAction, type FaultEvent, type FaultSpec } from './faults.js'
 import { CopyLedger } from './copies.js'
 import { OutdatedLedger } from './outdated.js'
@@ -60,6 +61,11 @@ export interface SimOptions {
   readonly onProgress?: (progress: { simulatedMs: number; events: number }) => void
   /** Follows a run step by step (each peer's view, each start), for a test of one property; never changes the run. */
   readonly watch?: SimWatch
+  /**
+   * Counts the bytes between peers of different sites (their `site` labels) sent from this time on,
+   * for SimResult.siteLinks (site-links.ts); never changes the run.
+   */
+  readonly siteLinksFromMs?: number
 }
 
 /** What a watcher of a run is shown. */
@@ -147,6 +153,8 @@ export interface SimResult {
   /** Placement latency CDF as [ms, fraction placed by then]. */
   readonly placementLatencyCdf: ReadonlyArray<readonly [number, number]>
   readonly series: ReadonlyArray<{ name: string; unit: string; points: Array<[number, number]>; group?: string }>
+  /** Traffic between sites from SimOptions.siteLinksFromMs to the end; absent when not asked for. */
+  readonly siteLinks?: SiteLinkFigures
 }
 
 type SimEvent =
@@ -192,6 +200,11 @@ interface SimPeer {
 }
 
 const FIRST_INCARNATION = 1
+/**
+ * What each side of a desired-state sync is counted as. The simulator does not run Automerge, so this
+ * is a flat guess; a sync runs only when two peers' desired-state digests differ, never when idle.
+ */
+const SYNC_BYTES = 256
 /** Longer than a start-first update's overlap on the modelled network, so only a copy left running counts. */
 const OUTDATED_LIMIT_MS = 3_000
 
@@ -243,6 +256,7 @@ export class Simulation {
   private readonly slotDown = new SlotDownLedger()
   private readonly gossipHistory = new GossipHistory<Broadcast>()
   private readonly regossipRandom: SeededRandom
+  private readonly siteLinks: SiteLinkLedger | undefined
 
   constructor(private readonly options: SimOptions) {
     this.random = seededRandom(options.seed)
@@ -253,6 +267,7 @@ export class Simulation {
       desired: new DesiredModel(), running: new Map(), disk: [], knownMembers: [], restoredSlots: new Set(), paused: false,
     }))
     this.peers.forEach((p, i) => this.index.set(p.id, i))
+    this.siteLinks = options.siteLinksFromMs === undefined ? undefined : new SiteLinkLedger(this.peers.map((p) => p.view.labels.site), options.siteLinksFromMs)
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
     const config = withProcessingSkew(defaultConfig(this.peers.length, options.profile), options.processingSkewMs ?? 0)
     this.config = options.siteCutHoldMs === undefined ? config : { ...config, siteCutHoldMs: options.siteCutHoldMs }
@@ -446,10 +461,10 @@ export class Simulation {
 
   /**
    * Sends one broadcast from peer `from` to `recipients` (peer indices) as one queued fanout,
-   * returning how many it will reach. Peers are registered with the network in index order, so its
+   * returning the peers it will reach. Peers are registered with the network in index order, so its
    * indices are ours.
    */
-  private fanOut(from: number, recipients: Int32Array, payload: Broadcast, now: number): number {
+  private fanOut(from: number, recipients: Int32Array, payload: Broadcast, now: number): Int32Array {
     const sender = this.peers[from]!.id
     const delivery = this.network.broadcastToIndices(sender, recipients)
     if (delivery.unreachable > 0) {
@@ -457,7 +472,7 @@ export class Simulation {
       this.gossipHistory.hold({ atMs: now, from, payload, missed })
     }
     const count = delivery.indices.length
-    if (count === 0) return 0
+    if (count === 0) return delivery.indices
     const lives = new Int32Array(count)
     const atMs = new Float64Array(count)
     for (let i = 0; i < count; i++) {
@@ -466,7 +481,7 @@ export class Simulation {
     }
     const fanout = new Fanout(this.queue, payload, delivery.indices, lives, atMs)
     fanout.start(this.queue, { t: 'fanout', fanout })
-    return count
+    return delivery.indices
   }
 
   /** Carries out a machine's outputs in the modelled world. */
@@ -480,6 +495,7 @@ export class Simulation {
           const size = messageBytes(output.message)
           for (const delay of this.network.deliveryDelays(peer.id, output.to)) {
             this.count(output.message.kind, size)
+            this.siteLinks?.record(index, to, output.message.kind, size, now)
             this.queue.push(now + delay, { t: 'deliver', to, from: peer.id, message: output.message, life: this.peers[to]!.life })
           }
           break
@@ -490,7 +506,8 @@ export class Simulation {
           let n = 0
           for (let i = 0; i < this.peers.length; i++) if (i !== index && this.peers[i]!.machine !== undefined) recipients[n++] = i
           const reached = this.fanOut(index, recipients.subarray(0, n), { kind: 'message', from: peer.id, message: output.message }, now)
-          this.count(output.message.kind, size, reached)
+          this.count(output.message.kind, size, reached.length)
+          this.siteLinks?.recordEach(index, reached, output.message.kind, size, now)
           break
         }
         case 'start-task': {
@@ -522,8 +539,10 @@ export class Simulation {
           const there = this.network.deliveryDelays(peer.id, output.peer)
           const back = this.network.deliveryDelays(output.peer, peer.id)
           if (there.length === 0 || back.length === 0) break
-          this.count('sync', 256)
-          this.count('sync', 256)
+          this.count('sync', SYNC_BYTES)
+          this.count('sync', SYNC_BYTES)
+          this.siteLinks?.record(index, other, 'sync', SYNC_BYTES, now)
+          this.siteLinks?.record(other, index, 'sync', SYNC_BYTES, now)
           this.queue.push(now + there[0]! + back[0]!, { t: 'sync', a: index, b: other, lifeA: peer.life, lifeB: this.peers[other]!.life })
           break
         }
@@ -878,6 +897,7 @@ export class Simulation {
       duplicateSlotMsByService: duplicates,
       faults: this.faultTimeline,
       placementLatencyCdf: this.placementLatency.count === 0 ? [] : this.placementLatency.cdf(),
+      ...(this.siteLinks === undefined ? {} : { siteLinks: this.siteLinks.figures(this.options.durationMs) }),
       series: [
         { name: 'tasks running', unit: 'tasks', points: this.seriesRunning },
         { name: 'cpu allocated', unit: 'fraction', points: this.seriesCpu, group: 'resources allocated' },

@@ -21,6 +21,7 @@
 import { AGENT_PORT, type Host, type Topology } from './hosts.js'
 import { inNamespace, run } from './command.js'
 import type { HostAddress, NetworkPlan } from './network.js'
+import { addBridge, addNamespace, natRouter, wire } from './netns-wiring.js'
 
 export const SITES = { cloud: ['h1', 'h7'], a: ['h2', 'h3'], b: ['h4', 'h5'], stranger: ['h6'] } as const
 
@@ -63,25 +64,6 @@ export function natTopology(pid = process.pid, options: NatTopologyOptions = {})
     throw new RangeError(`no host ${name}`)
   }
 
-  /** A veth from `namespace` (named `inside`) into `bridgeNamespace`'s br0 as port `port`, with an address. */
-  async function wire(namespace: string, inside: string, bridgeNamespace: string, port: string, address: string): Promise<void> {
-    await run(['ip', '-n', namespace, 'link', 'add', inside, 'type', 'veth', 'peer', 'name', port, 'netns', bridgeNamespace])
-    await run(['ip', '-n', bridgeNamespace, 'link', 'set', port, 'master', 'br0', 'up'])
-    await run(['ip', '-n', namespace, 'addr', 'add', `${address}/24`, 'dev', inside])
-    await run(['ip', '-n', namespace, 'link', 'set', inside, 'up'])
-  }
-
-  async function bridge(namespace: string): Promise<void> {
-    await run(['ip', 'netns', 'add', namespace])
-    await run(['ip', '-n', namespace, 'link', 'add', 'br0', 'type', 'bridge'])
-    await run(['ip', '-n', namespace, 'link', 'set', 'br0', 'up'])
-  }
-
-  async function namespace(name: string): Promise<void> {
-    await run(['ip', 'netns', 'add', name])
-    await run(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
-  }
-
   const topology: NatTopology = {
     plan,
     // Hosts first, then routers, then bridges: each veth is deleted from its inner side.
@@ -90,22 +72,19 @@ export function natTopology(pid = process.pid, options: NatTopologyOptions = {})
     strangerJoin: [],
     siteOf,
     async create() {
-      await bridge(plan.bridgeNamespace)
+      await addBridge(plan.bridgeNamespace)
       for (const index of onWan) {
-        await namespace(ns(index))
+        await addNamespace(ns(index))
         await wire(ns(index), 'eth0', plan.bridgeNamespace, `p${index}`, hostAddress(index))
       }
       for (const router of routers) {
-        await namespace(router.namespace)
-        await bridge(router.bridge)
+        await addNamespace(router.namespace)
+        await addBridge(router.bridge)
         await wire(router.namespace, 'wan0', plan.bridgeNamespace, `r${router.site}`, router.wanAddress)
         await wire(router.namespace, 'lan0', router.bridge, 'gw', `${siteNet[router.site]}.254`)
-        await run(inNamespace(router.namespace, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']))
-        await run(inNamespace(router.namespace, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE']))
-        // Replies come back through conntrack; a connection opened from the WAN into the site does not.
-        await run(inNamespace(router.namespace, ['iptables', '-w', '-A', 'FORWARD', '-i', 'wan0', '-o', 'lan0', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
+        await natRouter(router.namespace)
         for (const index of router.hosts) {
-          await namespace(ns(index))
+          await addNamespace(ns(index))
           await wire(ns(index), 'eth0', router.bridge, `p${index}`, hostAddress(index))
           await run(['ip', '-n', ns(index), 'route', 'add', 'default', 'via', `${siteNet[router.site]}.254`])
         }

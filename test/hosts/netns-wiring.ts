@@ -1,0 +1,38 @@
+// The pieces topologies are built of: a namespace, a bridge in a namespace of its own, a veth from a
+// namespace into a bridge, and a NAT router between a site's bridge and the WAN. Every interface is
+// made from inside its namespace with its peer end created straight in the other, so nothing ever
+// appears in the machine's own namespace.
+
+import { inNamespace, run } from './command.js'
+
+/** A namespace with its loopback up. */
+export async function addNamespace(name: string): Promise<void> {
+  await run(['ip', 'netns', 'add', name])
+  await run(['ip', '-n', name, 'link', 'set', 'lo', 'up'])
+}
+
+/** A namespace holding one bridge, br0. */
+export async function addBridge(namespace: string): Promise<void> {
+  await run(['ip', 'netns', 'add', namespace])
+  await run(['ip', '-n', namespace, 'link', 'add', 'br0', 'type', 'bridge'])
+  await run(['ip', '-n', namespace, 'link', 'set', 'br0', 'up'])
+}
+
+/** A veth from `namespace` (named `inside`) into `bridgeNamespace`'s br0 as port `port`, with a /24 address. */
+export async function wire(namespace: string, inside: string, bridgeNamespace: string, port: string, address: string): Promise<void> {
+  await run(['ip', '-n', namespace, 'link', 'add', inside, 'type', 'veth', 'peer', 'name', port, 'netns', bridgeNamespace])
+  await run(['ip', '-n', bridgeNamespace, 'link', 'set', port, 'master', 'br0', 'up'])
+  await run(['ip', '-n', namespace, 'addr', 'add', `${address}/24`, 'dev', inside])
+  await run(['ip', '-n', namespace, 'link', 'set', inside, 'up'])
+}
+
+/**
+ * Makes `namespace` a site's NAT router: it forwards from its lan0 to its wan0 with source NAT, and
+ * lets in from the WAN only replies (conntrack); a connection opened from the WAN into the site is
+ * dropped. Its interfaces must exist already.
+ */
+export async function natRouter(namespace: string): Promise<void> {
+  await run(inNamespace(namespace, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']))
+  await run(inNamespace(namespace, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE']))
+  await run(inNamespace(namespace, ['iptables', '-w', '-A', 'FORWARD', '-i', 'wan0', '-o', 'lan0', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
+}

@@ -16,7 +16,8 @@ import { countRejections, feasible, type Rejection, type RejectionCount } from '
 import { replicaSlot, type PeerId, type ServiceName, type SlotId } from '../placement/ids.js'
 import { reconcileService } from '../placement/reconcile.js'
 import { couldHost, placementRequest, type PlacementRequest } from '../placement/request.js'
-import type { PeerView } from '../placement/view.js'
+import { isActive, type PeerView } from '../placement/view.js'
+import { subtractResources } from '../service-spec/resources.js'
 import type { ServiceSpec } from '../service-spec/types.js'
 import type { ClusterState } from './cluster.js'
 import { WIRE_LIMITS } from './codec.js'
@@ -133,6 +134,20 @@ export function aheadOfView(
   return kept
 }
 
+/**
+ * A peer's view as it stood when it bid for the auctioned slots: without its tasks in those slots and
+ * the resources they hold. Every bidder saw those slots open when it bid, so a task of one in its
+ * advert is a claim it made since — most often from this very round, its own auction having run
+ * before ours.
+ */
+export function beforeClaiming(view: PeerView, service: ServiceName, auctioned: ReadonlySet<SlotId>): PeerView {
+  const claimed = view.tasks.filter((task) => task.service === service && auctioned.has(task.slot))
+  if (claimed.length === 0) return view
+  let allocated = view.allocated
+  for (const task of claimed) if (isActive(task.state)) allocated = subtractResources(allocated, task.resources)
+  return { ...view, allocated, tasks: view.tasks.filter((task) => !claimed.includes(task)) }
+}
+
 export class BidRounds {
   private readonly auctions = new Map<ServiceName, AuctionState>()
   /** Bids by service, then `${specHash}#${round}`, then bidder. */
@@ -237,17 +252,18 @@ export class BidRounds {
     state.unowned = unowned
     if (state.consideredRound >= state.round) return
     state.consideredRound = state.round
-    const chosen = this.window(spec, unowned.length, state.round).candidates
+    const open = this.openInRound(spec.name, state, unowned)
+    const chosen = this.window(spec, open.length, state.round).candidates
     if (chosen.length === 0) {
       this.recordPending(spec.name, state)
       return
     }
     const self = cluster.get(selfId)
     if (self === undefined) return
-    const slots = toRanges(unowned).slice(0, WIRE_LIMITS.maxSlotRanges)
+    const slots = toRanges(open).slice(0, WIRE_LIMITS.maxSlotRanges)
     if (chosen.includes(selfId)) {
       const domainCounts = want.spreadBy === '' ? undefined : this.domainCounts(spec.name, want.spreadBy)
-      const result = computeBid(self, want, unowned.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
+      const result = computeBid(self, want, open.length, { round: state.round, ...(domainCounts ? { domainCounts } : {}) })
       const gaveUp = (this.gaveUp.get(spec.name) ?? -Infinity) > now
       const offers = result.ok && result.bid.offered > 0 && !gaveUp
       this.deps.observe?.({ kind: 'round', service: spec.name, round: state.round, offered: offers, at: now })
@@ -259,7 +275,7 @@ export class BidRounds {
         // our own), the auction runs at once.
         state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
         const message: Message = { kind: 'bid', bid: result.bid, slots }
-        for (const peer of this.offerRecipients(spec, unowned.length, state.round, chosen)) if (peer !== selfId) this.deps.send(peer, message)
+        for (const peer of this.offerRecipients(spec, open.length, state.round, chosen)) if (peer !== selfId) this.deps.send(peer, message)
         return
       }
       // A candidate that offers nothing says so, so the others need not wait out their bid window for
@@ -281,12 +297,39 @@ export class BidRounds {
     // The first two of the previous round would not do: a window often holds none of the round before
     // it (one open slot moves it by its whole length), so they would be new to the service themselves,
     // and one lost announcement would leave every later window silent until the windows came round.
-    const position = this.window(spec, unowned.length, 0).candidates.indexOf(selfId)
+    const position = this.window(spec, open.length, 0).candidates.indexOf(selfId)
     if (position < 0 || position >= ROUND_ANNOUNCERS) return
-    const known = new Set(this.window(spec, unowned.length, state.round - 1).candidates)
+    const known = new Set(this.window(spec, open.length, state.round - 1).candidates)
     const message: Message = { kind: 'bid', bid: zeroBid(self, want.service, want.specHash, state.round), slots }
     this.recordBid(message.bid, slots, now)
     for (const peer of chosen) if (!known.has(peer)) this.deps.send(peer, message)
+  }
+
+  /**
+   * The slots this peer bids for in its round: those open in its view, and those a bidder of the same
+   * round holds alone although its own bid named them open — its claim from this very round's
+   * auction, which it ran before this peer bid (this peer learned of the change late, or its bid is on
+   * a slow link). The round's auction hands out the slots every bidder named, the i-th winner the
+   * i-th slot; left out, such a slot shrank that set for everyone who heard this bid, their auctions
+   * shifted every award after it against the auctions already run, and slots were claimed twice (a
+   * peer that heard of a first placement 690 ms late did). Kept in, the auctions agree, and the
+   * check before claiming still skips the slots taken. A slot held before the round began is not
+   * named open by its own holder's bid, so a bidder whose view lags never puts it back.
+   */
+  private openInRound(service: ServiceName, state: AuctionState, unowned: readonly number[]): number[] {
+    const entries = this.bids.get(service)?.get(`${state.specHash}#${state.round}`)
+    if (entries === undefined) return [...unowned]
+    const open = new Set(unowned)
+    const bySlot = this.deps.cluster.serviceTasks(service).bySlot
+    for (const [peer, entry] of entries) {
+      if (peer === this.deps.self || entry.bid.offered === 0) continue
+      for (const index of rangeIndices(entry.slots)) {
+        if (open.has(index)) continue
+        const holders = bySlot.get(replicaSlot(service, index))
+        if (holders !== undefined && holders.length > 0 && holders.every((task) => task.peer === peer)) open.add(index)
+      }
+    }
+    return open.size === unowned.length ? [...unowned] : [...open].sort((a, b) => a - b)
   }
 
   /**
@@ -411,11 +454,12 @@ export class BidRounds {
       common = common === undefined ? mine : new Set([...common].filter((i) => mine.has(i)))
     }
     const want = placementRequest(spec)
+    const slots = [...(common ?? [])].map((i) => replicaSlot(service, i))
     const result = auction({
       service,
       specHash: state.specHash,
-      slots: [...(common ?? [])].map((i) => replicaSlot(service, i)),
-      bids: [...[...entries.values()].map((e) => e.bid), ...this.predictedBids(spec.name, want, state, entries, common?.size ?? 0)],
+      slots,
+      bids: [...[...entries.values()].map((e) => e.bid), ...this.predictedBids(spec.name, want, state, entries, new Set(slots))],
       scoring: want,
       spreadByDomain: want.spreadBy !== '',
     })
@@ -464,16 +508,16 @@ export class BidRounds {
    * answer too, but those new to a round hear of it only from another's bid, so a bid missing there
    * may not have been made yet, and the even share bounds what its absence costs.
    */
-  private predictedBids(service: ServiceName, want: PlacementRequest, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, wanted: number): Bid[] {
-    if (state.consideredRound !== 0 || state.bidders === undefined || wanted === 0) return []
+  private predictedBids(service: ServiceName, want: PlacementRequest, state: AuctionState, entries: ReadonlyMap<PeerId, BidEntry>, auctioned: ReadonlySet<SlotId>): Bid[] {
+    if (state.consideredRound !== 0 || state.bidders === undefined || auctioned.size === 0) return []
     const predicted: Bid[] = []
     let domainCounts: Map<string, number> | undefined
     for (const peer of state.bidders) {
       if (entries.has(peer)) continue
       const view = this.deps.cluster.get(peer)
       if (view === undefined || view.state !== 'alive') continue
-      if (want.spreadBy !== '') domainCounts ??= this.domainCounts(service, want.spreadBy)
-      const result = computeBid(view, want, wanted, { round: 0, ...(domainCounts ? { domainCounts } : {}) })
+      if (want.spreadBy !== '') domainCounts ??= this.domainCounts(service, want.spreadBy, auctioned)
+      const result = computeBid(beforeClaiming(view, service, auctioned), want, auctioned.size, { round: 0, ...(domainCounts ? { domainCounts } : {}) })
       if (result.ok && result.bid.offered > 0) predicted.push(result.bid)
     }
     return predicted
@@ -594,10 +638,11 @@ export class BidRounds {
   // --- helpers ----------------------------------------------------------------------------------
 
   /** Tasks of the service per value of the spreadBy label, for a bid's domain spread. */
-  private domainCounts(service: ServiceName, label: string): Map<string, number> {
+  private domainCounts(service: ServiceName, label: string, excluding?: ReadonlySet<SlotId>): Map<string, number> {
     const { cluster } = this.deps
     const counts = new Map<string, number>()
-    for (const tasks of cluster.serviceTasks(service).bySlot.values()) {
+    for (const [slot, tasks] of cluster.serviceTasks(service).bySlot) {
+      if (excluding?.has(slot) === true) continue
       for (const task of tasks) {
         const domain = cluster.get(task.peer)?.labels[label] ?? ''
         counts.set(domain, (counts.get(domain) ?? 0) + 1)
@@ -611,12 +656,21 @@ export class BidRounds {
     return roundWindow(this.ring, spec.name, unplaced, round, this.hostFilter(spec))
   }
 
-  /** Peers whose labels and drivers (as their adverts say) allow the service at all. */
+  /**
+   * Peers whose labels and drivers (as their adverts say) allow the service at all, and members whose
+   * advert has not reached this peer yet: whether they could host is unknown here, but known to the
+   * peers that have their advert, which count them as candidates. Left out, they shifted this peer's
+   * window against everyone else's, and this peer ran its auction the moment its smaller set of
+   * candidates had bid — without the bid of the member it skipped, which the others' auctions had —
+   * and claimed slots theirs gave to others (first placements on links of p99 500 ms: one run in
+   * seven started a slot twice). Counted in, such a member is waited for; it answers as every
+   * candidate does, or the window runs out and the even share bounds what this peer claims.
+   */
   private hostFilter(spec: ServiceSpec): (peer: PeerId) => boolean {
     const want = placementRequest(spec)
     return (peer) => {
       const view = this.deps.cluster.get(peer)
-      return view !== undefined && couldHost(want, view.drivers, view.labels)
+      return view === undefined || couldHost(want, view.drivers, view.labels)
     }
   }
 }

@@ -5,10 +5,10 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
-import { aheadOfView, BidRounds, type BidEntry, type BidRoundsDeps } from '../../../core/protocol/bid-rounds.js'
+import { aheadOfView, beforeClaiming, BidRounds, type BidEntry, type BidRoundsDeps } from '../../../core/protocol/bid-rounds.js'
 import {
   bidWindowMs, ClusterState, defaultConfig, NO_RESOURCES, placementRequest, toRanges, type Advert, type Bid, type Message, type PeerId, type ServiceName,
-  type ServiceSpec, type SlotId,
+  type PeerView, type ServiceSpec, type SlotId, type TaskView,
 } from '../../../core/index.js'
 import { DEFAULT_CAPACITY, p, service, slot } from './harness.js'
 
@@ -23,10 +23,11 @@ interface Fake {
   readonly specs: Map<ServiceName, ServiceSpec>
 }
 
-function fake(specs: ServiceSpec[] = []): Fake {
+/** `unadvertised`: members besides PEERS whose adverts have not arrived; `tasks`: what each peer's advert shows it runs. */
+function fake(specs: ServiceSpec[] = [], unadvertised: string[] = [], tasks: Record<string, TaskView[]> = {}): Fake {
   const cluster = new ClusterState()
   for (const peer of PEERS) {
-    const advert: Advert = { peer: p(peer), incarnation: 1, version: 1, capacity: DEFAULT_CAPACITY, allocated: NO_RESOURCES, labels: {}, drivers: ['process'], tasks: [] }
+    const advert: Advert = { peer: p(peer), incarnation: 1, version: 1, capacity: DEFAULT_CAPACITY, allocated: NO_RESOURCES, labels: {}, drivers: ['process'], tasks: tasks[peer] ?? [] }
     cluster.putAdvert(advert)
   }
   const sent: Fake['sent'] = []
@@ -35,7 +36,7 @@ function fake(specs: ServiceSpec[] = []): Fake {
   const byName = new Map(specs.map((spec) => [spec.name, spec]))
   const deps: BidRoundsDeps = {
     self: p('a'), config, cluster,
-    reachable: () => [p('b'), p('c')],
+    reachable: () => [p('b'), p('c'), ...unadvertised.map(p)],
     spec: (name) => byName.get(name),
     runsTasksOf: () => false,
     heldVersion: () => undefined,
@@ -277,3 +278,58 @@ Wake('after any sequence of inputs, the remembered next wake is the one a fresh 
 })
 
 Wake.run()
+
+const Views = suite('bid rounds: bidders whose views differ')
+
+const web2 = service('web', { command: 'serve', replicas: 2, resources: { cpu: '100m', memory: 64 } })
+const task = (peer: string, index: number, spec = web2): TaskView => ({
+  slot: slot(spec.name, index), service: spec.name, peer: p(peer), specHash: placementRequest(spec).specHash, state: 'running', since: 0,
+  resources: spec.resources, ports: [],
+})
+/** Peer b's round-0 bid for web2, naming `open` as the slots it saw unowned. */
+const bidOf = (peer: string, open: number[]): [Bid, ReturnType<typeof toRanges>] => [
+  { ...zero(peer), specHash: placementRequest(web2).specHash, offered: open.length }, toRanges(open),
+]
+const bidSent = (fakeRounds: Fake) => fakeRounds.sent.find(({ message }) => message.kind === 'bid')?.message
+
+Views('a member whose advert has not arrived is a candidate: it hears the bid and is waited for', () => {
+  const f = fake([web2], ['d'])
+  f.rounds.bid(web2, [0, 1], 0)
+  assert.ok(f.sent.some(({ to }) => to === p('d')), 'the bid goes to d')
+  for (const peer of ['b', 'c']) f.rounds.onBid({ ...zero(peer), specHash: placementRequest(web2).specHash }, toRanges([0, 1]), 1)
+  f.rounds.progress(2)
+  assert.equal(f.claims, [], 'not all in without d: the auction waits')
+})
+
+Views('a slot a bidder of the round holds although its own bid named it open is named open again', () => {
+  // b bid for both slots, ran its auction first and claimed web/0; a heard of the apply late.
+  const f = fake([web2], [], { b: [task('b', 0)] })
+  f.rounds.onBid(...bidOf('b', [0, 1]), 0)
+  f.rounds.bid(web2, [1], 1)
+  const sent = bidSent(f)
+  assert.ok(sent?.kind === 'bid')
+  if (sent?.kind === 'bid') assert.equal(sent.slots, toRanges([0, 1]))
+})
+
+Views('a slot held before the round began (its holder\'s bid named it taken) is not named open again', () => {
+  const f = fake([web2], [], { b: [task('b', 0)] })
+  f.rounds.onBid(...bidOf('b', [1]), 0)
+  f.rounds.bid(web2, [1], 1)
+  const sent = bidSent(f)
+  if (sent?.kind === 'bid') assert.equal(sent.slots, toRanges([1]))
+  else assert.unreachable('no bid sent')
+})
+
+Views('a stand-in bid leaves out its sender\'s tasks in the auctioned slots and the resources they hold', () => {
+  const other = service('api', { command: 'api', replicas: 1, resources: { cpu: '200m', memory: 32 } })
+  const tasks = [task('b', 0), task('b', 1), task('b', 0, other)]
+  const allocated = tasks.reduce((sum, t) => ({ cpuMilli: sum.cpuMilli + t.resources.cpuMilli, memoryMiB: sum.memoryMiB + t.resources.memoryMiB, extended: {} }), NO_RESOURCES)
+  const view: PeerView = { id: p('b'), state: 'alive', capacity: DEFAULT_CAPACITY, allocated, labels: {}, drivers: ['process'], tasks }
+  const before = beforeClaiming(view, web2.name, new Set([slot('web', 1)]))
+  assert.equal(before.tasks.map((t) => t.slot), [slot('web', 0), slot('api', 0)])
+  assert.is(before.allocated.cpuMilli, 100 + 200)
+  assert.is(before.allocated.memoryMiB, 64 + 32)
+  assert.is(beforeClaiming(view, web2.name, new Set([slot('web', 7)])), view, 'nothing claimed in the auctioned slots: the view as it is')
+})
+
+Views.run()

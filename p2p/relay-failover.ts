@@ -111,8 +111,8 @@ export class RelayFailover {
           const via = relayOf(connection.remoteAddr.toString())
           this.init.log(`relayed link to ${id} moved from relay ${lostRelay ?? '?'} to ${via ?? 'a direct connection'} in ${Math.round(performance.now() - startedAt)} ms`)
         },
-        // libp2p's own redial goes on; nothing is lost but time.
-        () => undefined,
+        // libp2p's own redial goes on; nothing is lost but time. Said, as the link now waits for that.
+        (error: unknown) => this.init.log(`relayed link to ${id} could not move from relay ${lostRelay ?? '?'}: ${error instanceof Error ? error.message : String(error)} (tried ${routes.length} route(s))`),
       )
       .finally(() => this.inFlight.delete(id))
   }

@@ -16,7 +16,7 @@
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
 import { validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
@@ -185,7 +185,16 @@ relays('losing one of two reachable hosts keeps both sites one cluster through t
     const held = [...deadViews.longest].sort((a, b) => b[1] - a[1])
     const load = (await import('node:os')).loadavg().map((n) => n.toFixed(1)).join(' ')
     process.stdout.write(`  nat-relays: ${lost.name} ran ${onLost} of ${REPLICAS}; every slot once on the survivors ${replacedMs} ms after its loss (checker: ${failover?.ms ?? 'none'} ms); links back through ${other.name} after ${relinkedMs} ms; survivors held dead: ${held.length === 0 ? 'none' : held.map(([pair, ms]) => `${pair} ${ms} ms`).join(', ')}; load ${load}; meshed ${meshedMs} ms into the run; whole run ${Date.now() - startedAt} ms\n`)
-    if (replacedMs > SHOW_TIMELINE_AFTER_MS) for (const line of await timeline(survivors, cutAt, (peer) => byPeer.get(peer))) process.stdout.write(`    ${line}\n`)
+    if (replacedMs > SHOW_TIMELINE_AFTER_MS) {
+      for (const line of await timeline(survivors, cutAt, (peer) => byPeer.get(peer))) process.stdout.write(`    ${line}\n`)
+      // How the links through the lost relay moved (or why not): p2p/relay-failover.ts says so in each agent's log.
+      for (const host of survivors) {
+        for (const line of readFileSync(host.log, 'utf8').split('\n')) {
+          const at = Date.parse(line.slice(0, 24))
+          if (at >= cutAt && line.includes('relayed link')) process.stdout.write(`    +${at - cutAt} ms ${host.name}: ${line.slice(25).replace(/12D3KooW\w+/g, (id) => byPeer.get(id) ?? id.slice(-6))}\n`)
+        }
+      }
+    }
     for (const interval of verdict.duplicates) process.stdout.write(`    ran twice: ${interval.slot} on [${interval.hosts.join(' ')}] for ${interval.toMs - interval.fromMs} ms, ${interval.fromMs >= cut.fromMs ? 'after' : 'before'} the loss\n`)
 
     // What this test is about is the loss and after; anything the initial placement got wrong is

@@ -10,8 +10,9 @@
 // the peer announced on the relays this host is connected to directly (one hop over a connection
 // already open):
 //   - when the membership protocol suspects a relay, every link relayed through it is dialled again
-//     through another relay, and the old relayed connection closed once the new one is open (make
-//     before break: a relay suspected wrongly costs one relayed connection per peer, nothing else);
+//     through another relay (by the end whose peer id sorts first), and the old relayed connection
+//     closed once the new one is open (make before break: a relay suspected wrongly costs one
+//     relayed connection per pair, nothing else);
 //     suspicion comes ≈ 1 s before the verdict, so the links have moved before the relay's slots
 //     are bid for;
 //   - when the last open connection to a peer closes and it was relayed, the peer is dialled at once.
@@ -25,6 +26,8 @@ import { isTunnelConnection } from './tunnel-links.js'
 
 export interface RelayFailoverInit {
   readonly node: Pick<Libp2p, 'addEventListener' | 'removeEventListener' | 'getConnections' | 'dial'>
+  /** This host's peer id: of the two ends of a link, the one whose id sorts first moves it. */
+  readonly self: string
   /** What each peer last announced as its listen addresses (address-book.ts). */
   readonly addressesOf: (peer: string) => readonly string[]
   readonly dialTimeoutMs: number
@@ -71,7 +74,9 @@ export class RelayFailover {
     for (const connection of connections) {
       if (connection.status !== 'open' || isTunnelConnection(connection) || relayOf(connection.remoteAddr.toString()) !== relay) continue
       const id = connection.remotePeer.toString()
-      if (this.inFlight.has(id)) continue
+      // Both ends suspect the relay at about the same time; when both moved the link, each dialled
+      // the other through the new relay at once and one of the two dials was closed mid-opening.
+      if (this.inFlight.has(id) || this.init.self > id) continue
       const elsewhere = connections.some((other) => other !== connection && other.status === 'open' && other.remotePeer.toString() === id && relayOf(other.remoteAddr.toString()) !== relay)
       if (elsewhere) continue
       const announced = this.init.addressesOf(id)

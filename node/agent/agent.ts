@@ -562,9 +562,9 @@ export class Agent implements AgentContext {
       this.memberStatus.set(record.peer, record.status)
       if (record.peer === this.self) continue
       this.events.push({ at: Date.now(), kind: 'member', peer: record.peer, status: record.status, incarnation: record.incarnation })
-      // Its connections may look open for seconds more (a host that lost power answers nothing, and a
-      // ping waits 5 s); links relayed through it move to another relay only once they close.
-      if (record.status === 'dead') this.host.dropConnections(record.peer)
+      // A relay's connections may look open for seconds more (a host that lost power answers nothing,
+      // and a ping waits 5 s); links relayed through it move to another relay only once they close.
+      if (record.status === 'dead') this.host.dropRelay(record.peer)
       else if (record.status === 'suspect') this.host.moveOffRelay(record.peer)
     }
   }

@@ -76,8 +76,11 @@ const viaLost = () => fake(PEER, `/ip4/198.51.100.1/tcp/4001/p2p/${LOST}/p2p-cir
 const toRelays = () => [fake(LOST, '/ip4/198.51.100.1/tcp/4001'), fake(OTHER, '/ip4/198.51.100.7/tcp/4001')]
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 
-function failover(node: FakeNode, lines: string[] = []): RelayFailover {
-  const failover = new RelayFailover({ node: node as never, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line) })
+/** This host: its id sorts before PEER's, so it is the end that moves their link. */
+const SELF = '12D3KooWAaThisHostXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX'
+
+function failover(node: FakeNode, lines: string[] = [], self = SELF): RelayFailover {
+  const failover = new RelayFailover({ node: node as never, self, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line) })
   failover.start()
   return failover
 }
@@ -119,6 +122,12 @@ test('the last connection to a peer closes and it was relayed: redialled at once
   failover(other)
   other.close(direct)
   assert.equal(other.dials, [])
+})
+
+test('of the two ends of a link, only the one whose id sorts first moves it', async () => {
+  const node = new FakeNode([...toRelays(), viaLost()], () => new Error('not called'))
+  failover(node, [], '12D3KooWZzAfterThePeerXXXXXXXXXXXXXXXXXXXXXXXXXXXX').moveOffRelay(LOST)
+  assert.equal(node.dials, [])
 })
 
 test('a failed redial is said and can be tried again', async () => {

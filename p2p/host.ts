@@ -128,13 +128,11 @@ export interface Host {
   /** Relayed connections of their own for service tunnels to peers reached only through a relay (tunnel-links.ts). */
   readonly tunnels: TunnelLinks
   /**
-   * `peer` has been declared dead by the membership protocol: if links of this host are relayed
-   * through it, closes every connection to it, and so those links, which a relay that lost power
-   * leaves looking open for seconds (a ping waits 5 s, so that a busy host is not cut off); they are
-   * then redialled through another relay (relay-failover.ts). Connections to a dead peer that relays
-   * nothing for us are left to the connection monitor: closing them all at the verdict gave no gain
-   * there and a healed partition looked slower with it (ten real hosts, 4 | 6, three runs each:
-   * every slot once 3.1–4.0 s after the heal with, 1.9–3.6 s without — within the noise).
+   * The membership protocol declared `peer` dead: if it relays links of this host, its connections
+   * are closed so those links move to another relay (relay-failover.ts). Connections to a dead peer
+   * that relays nothing for us are left to the connection monitor: closing them all at the verdict
+   * gave no gain and a healed partition looked slower with it (ten real hosts, 4 | 6, three runs
+   * each: every slot once 3.1–4.0 s after the heal with, 1.9–3.6 s without — within the noise).
    */
   dropRelay(peer: string): void
   /** The membership protocol suspects `peer`: links relayed through it move to another relay (relay-failover.ts). */
@@ -313,13 +311,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     relays: () => relayKeeper.relays(),
     tunnels,
     moveOffRelay: (peer) => relayFailover.moveOffRelay(peer),
-    dropRelay: (peer) => {
-      const open = node.getConnections().filter((connection) => connection.status === 'open')
-      if (!open.some((connection) => relayOf(connection.remoteAddr.toString()) === peer)) return
-      for (const connection of open) {
-        if (connection.remotePeer.toString() === peer) connection.abort(new Error('a relay declared dead by the membership protocol'))
-      }
-    },
+    dropRelay: (peer) => relayFailover.dropRelay(peer),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()

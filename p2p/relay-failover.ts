@@ -20,7 +20,8 @@
 import './polyfill.js'
 
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr } from '@multiformats/multiaddr'
+import { messageOf } from '../core/index.js'
 import { relayOf } from './nat.js'
 import { isTunnelConnection } from './tunnel-links.js'
 
@@ -79,12 +80,25 @@ export class RelayFailover {
       if (this.inFlight.has(id) || this.init.self > id) continue
       const elsewhere = connections.some((other) => other !== connection && other.status === 'open' && other.remotePeer.toString() === id && relayOf(other.remoteAddr.toString()) !== relay)
       if (elsewhere) continue
-      const announced = this.init.addressesOf(id)
-      const routes = circuitRoutes(id, announced, connections).filter((route) => relayOf(route) !== relay)
-      if (routes.length > 0) this.redial(connection.remotePeer, routes.map((route) => multiaddr(route)), relay, connection)
+      const announced = this.init.addressesOf(id).filter((address) => relayOf(address) !== relay)
+      const routes = circuitRoutes(id, announced, connections)
+      if (routes.length > 0) this.redial(connection.remotePeer, routes, relay, connection)
       // Said, because the link then waits for the relay's verdict or its recovery: which of the two
       // conditions failed tells whether the far peer lacks a second reservation or this host a relay.
-      else this.init.log(`relayed link to ${id} through suspected relay ${relay} stays: no other route (${announced.filter((address) => relayOf(address) !== undefined && relayOf(address) !== relay).length} other circuits announced by the peer)`)
+      else this.init.log(`relayed link to ${id} through suspected relay ${relay} stays: no other route (${announced.filter((address) => relayOf(address) !== undefined).length} other circuits announced by the peer)`)
+    }
+  }
+
+  /**
+   * The membership protocol declared `relay` dead: if links of this host are relayed through it,
+   * every connection to it is closed, and so are those links, which a relay that lost power leaves
+   * looking open for seconds; their close redials them through another relay (onClose).
+   */
+  dropRelay(relay: string): void {
+    const open = this.init.node.getConnections().filter((connection) => connection.status === 'open')
+    if (!open.some((connection) => relayOf(connection.remoteAddr.toString()) === relay)) return
+    for (const connection of open) {
+      if (connection.remotePeer.toString() === relay) connection.abort(new Error('a relay declared dead by the membership protocol'))
     }
   }
 
@@ -98,16 +112,16 @@ export class RelayFailover {
     if (connections.some((connection) => connection.status === 'open' && connection.remotePeer.toString() === id)) return
     const routes = circuitRoutes(id, this.init.addressesOf(id), connections)
     if (routes.length === 0) return
-    this.redial(peer, routes.map((route) => multiaddr(route)), relayOf(closed.remoteAddr.toString()))
+    this.redial(peer, routes, relayOf(closed.remoteAddr.toString()))
   }
 
-  private redial(peer: PeerId, routes: Multiaddr[], lostRelay: string | undefined, replacing?: Connection): void {
+  private redial(peer: PeerId, routes: readonly string[], lostRelay: string | undefined, replacing?: Connection): void {
     const id = peer.toString()
     this.inFlight.add(id)
     const startedAt = performance.now()
     this.init.node
       // force: the old relayed connection may still count as open, and must not be handed back.
-      .dial(routes, { signal: AbortSignal.timeout(this.init.dialTimeoutMs), force: true })
+      .dial(routes.map((route) => multiaddr(route)), { signal: AbortSignal.timeout(this.init.dialTimeoutMs), force: true })
       .then(
         (connection) => {
           if (connection === replacing) return
@@ -117,7 +131,7 @@ export class RelayFailover {
           this.init.log(`relayed link to ${id} moved from relay ${lostRelay ?? '?'} to ${via ?? 'a direct connection'} in ${Math.round(performance.now() - startedAt)} ms`)
         },
         // libp2p's own redial goes on; nothing is lost but time. Said, as the link now waits for that.
-        (error: unknown) => this.init.log(`relayed link to ${id} could not move from relay ${lostRelay ?? '?'}: ${error instanceof Error ? error.message : String(error)} (tried ${routes.length} route(s))`),
+        (error: unknown) => this.init.log(`relayed link to ${id} could not move from relay ${lostRelay ?? '?'}: ${messageOf(error)} (tried ${routes.length} route(s))`),
       )
       .finally(() => this.inFlight.delete(id))
   }

@@ -64,19 +64,19 @@ export class SiteLinkLedger {
     this.messages = new Float64Array(cells)
   }
 
-  /** `copies` messages of `kind` and `bytes` each from peer `from` to peer `to`, sent at `atMs`. */
-  record(from: number, to: number, kind: string, bytes: number, atMs: number, copies = 1): void {
+  /** One message of `kind` and `bytes` from peer `from` to peer `to`, sent at `atMs`. */
+  record(from: number, to: number, kind: string, bytes: number, atMs: number): void {
     if (atMs < this.fromMs) return
     const a = this.siteOf[from]
     const b = this.siteOf[to]
     if (a === undefined || b === undefined) throw new RangeError(`site links: no peer ${a === undefined ? from : to}`)
     if (a === b) return
     const cell = a * this.siteNames.length + b
-    this.bytes[cell]! += bytes * copies
-    this.messages[cell]! += copies
+    this.bytes[cell]! += bytes
+    this.messages[cell]! += 1
     let byKind = this.bytesByKind.get(kind)
     if (byKind === undefined) this.bytesByKind.set(kind, (byKind = new Float64Array(this.bytes.length)))
-    byKind[cell]! += bytes * copies
+    byKind[cell]! += bytes
   }
 
   /** One message from `from` to each of `recipients`. */
@@ -90,6 +90,7 @@ export class SiteLinkLedger {
     if (!(seconds > 0)) throw new RangeError(`site links: the window ends (${untilMs} ms) before it starts (${this.fromMs} ms)`)
     const n = this.siteNames.length
     const rate = (value: number): number => Math.round(value / seconds)
+    const rateToTenths = (value: number): number => Math.round((value / seconds) * 10) / 10
     const pairs: SitePairFigure[] = []
     for (let a = 0; a < n; a++) {
       for (let b = a + 1; b < n; b++) {
@@ -100,7 +101,7 @@ export class SiteLinkLedger {
         const byKind = this.byKind(seconds, [there, back])
         pairs.push({
           sites: [this.siteNames[a]!, this.siteNames[b]!], aToBBytesPerSec: rate(this.bytes[there]!), bToABytesPerSec: rate(this.bytes[back]!),
-          messagesPerSec: Math.round((messages / seconds) * 10) / 10, bytesPerSecByKind: byKind,
+          messagesPerSec: rateToTenths(messages), bytesPerSecByKind: byKind,
         })
       }
     }
@@ -115,10 +116,9 @@ export class SiteLinkLedger {
         outMessages += this.messages[s * n + other]!
         inMessages += this.messages[other * n + s]!
       }
-      const perSecond1 = (value: number): number => Math.round((value / seconds) * 10) / 10
       const cells = Array.from({ length: n }, (_, other) => [s * n + other, other * n + s]).flat()
       return {
-        site, outBytesPerSec: rate(outBytes), inBytesPerSec: rate(inBytes), outMessagesPerSec: perSecond1(outMessages), inMessagesPerSec: perSecond1(inMessages),
+        site, outBytesPerSec: rate(outBytes), inBytesPerSec: rate(inBytes), outMessagesPerSec: rateToTenths(outMessages), inMessagesPerSec: rateToTenths(inMessages),
         bytesPerSecByKind: this.byKind(seconds, cells),
       }
     })

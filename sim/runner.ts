@@ -2,6 +2,7 @@
 // modelled task runtime and a virtual clock, driven by one seed. Faults strike during a safety phase;
 // then everything heals and the cluster must converge (liveness phase), as in TigerBeetle's VOPR.
 
+import { sharedRingBuilder } from './shared-rings.js'
 import {
   addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
   seededRandom, withProcessingSkew, type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type SeededRandom, type ServiceSpec, type SlotId,
@@ -74,6 +75,11 @@ export interface SimWatch {
   readonly step?: (nowMs: number, peers: ReadonlyArray<{ readonly id: PeerId; readonly machine: PeerMachine | undefined }>) => void
   /** A peer started a copy of a slot. */
   readonly started?: (peer: PeerId, slot: SlotId, nowMs: number) => void
+  /**
+   * A peer's machine has just taken an input (a message, a tick, a task's change): only that peer's
+   * view can have changed, so a watcher of one fact per peer checks one peer, not all of them.
+   */
+  readonly acted?: (peer: number, machine: PeerMachine, nowMs: number) => void
 }
 
 export interface SimMetrics {
@@ -212,6 +218,8 @@ export class Simulation {
   private readonly queue = new EventQueue<SimEvent>()
   private readonly random: SeededRandom
   private readonly network: Network<SimEvent>
+  /** Candidate rings shared by peers that see the same members (shared-rings.ts). */
+  private readonly rings = sharedRingBuilder()
   private readonly peers: SimPeer[]
   private readonly index = new Map<PeerId, number>()
   private readonly config
@@ -417,6 +425,7 @@ export class Simulation {
       random: this.random.fork(`machine:${peer.id}:${peer.life}`),
       restored: peer.disk,
       knownMembers: peer.knownMembers,
+      buildRing: this.rings,
     })
     // What ran before a power cut is gone (the kill cleared it); after a crash of the agent alone its
     // tasks still run, and the machine's start of a restored task adopts the one running.
@@ -487,6 +496,7 @@ export class Simulation {
   /** Carries out a machine's outputs in the modelled world. */
   private act(index: number, outputs: readonly Output[], now: number): void {
     const peer = this.peers[index]!
+    if (peer.machine !== undefined) this.options.watch?.acted?.(index, peer.machine, now)
     for (const output of outputs) {
       switch (output.kind) {
         case 'send': {

@@ -172,7 +172,8 @@ export class BidRounds {
    */
   private wakeAt: number | undefined
 
-  private ring: PeerRing = buildRing([])
+  /** The ring of the last refresh, built on first use after it (undefined until then). */
+  private builtRing: PeerRing | undefined = buildRing([])
   private ringStale = true
   private ringVersion = 0
   /** Whether this peer is a round-0 candidate of a service, per ring version and replica count. */
@@ -187,12 +188,22 @@ export class BidRounds {
     this.ringStale = true
   }
 
-  /** Rebuilds the ring if membership changed since it was built; called before each reconcile pass. */
+  /**
+   * A new ring if membership changed since the last one; called before each reconcile pass. It is
+   * built when first used: a pass that reconciles nothing ring-related (before any service exists,
+   * or while members join one after another) builds none. Building one per membership change made
+   * a joining wave cost every peer N rings: at 1,000 simulated peers, a sixth of the run's CPU.
+   * Built later, it holds the members of its first use, which are as new or newer.
+   */
   refreshRing(): void {
     if (!this.ringStale) return
-    this.ring = (this.deps.buildRing ?? buildRing)([...this.deps.reachable(), this.deps.self])
+    this.builtRing = undefined
     this.ringStale = false
     this.ringVersion++
+  }
+
+  private get ring(): PeerRing {
+    return (this.builtRing ??= (this.deps.buildRing ?? buildRing)([...this.deps.reachable(), this.deps.self]))
   }
 
   /**

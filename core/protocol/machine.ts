@@ -17,6 +17,7 @@ import { effectiveUpdateOrder, mayHold, reconcileService, type PlaceAction } fro
 import { placementRequest } from '../placement/request.js'
 import type { Driver, Resources, ServiceSpec } from '../service-spec/types.js'
 import { feasible } from '../placement/feasibility.js'
+import type { PeerRing } from '../placement/candidates.js'
 import type { PeerView, TaskState, TaskView } from '../placement/view.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { BidRounds, type PendingInfo } from './bid-rounds.js'
@@ -66,6 +67,11 @@ export interface MachineInit {
   readonly knownMembers?: readonly PeerId[]
   /** Told of the machine's own decisions (observer.ts), for metrics; nothing when absent. */
   readonly observe?: ProtocolObserver
+  /**
+   * Builds the candidate ring from a member list (buildRing when absent). Many machines in one
+   * process (the simulator) pass a shared one, so peers that see the same members hold one ring.
+   */
+  readonly buildRing?: (peers: readonly PeerId[]) => PeerRing
 }
 
 export type Output =
@@ -168,6 +174,7 @@ export class PeerMachine {
       stopTask: (slot, reason) => this.tasks.stop(slot, reason),
       markDirty: (service) => this.markDirty(service),
       observe: this.observe,
+      ...(init.buildRing !== undefined ? { buildRing: init.buildRing } : {}),
     })
     this.tasks = new LocalTasks({
       self,
@@ -391,6 +398,11 @@ export class PeerMachine {
 
   memberRecords(): MemberRecord[] {
     return [...this.members.all()].map((m) => m.record)
+  }
+
+  /** What this peer's member table holds about one peer (undefined: never heard of it). */
+  memberRecord(peer: PeerId): MemberRecord | undefined {
+    return this.members.get(peer)?.record
   }
 
   peerViews(): PeerView[] {

@@ -34,17 +34,13 @@ export class ClusterState implements PeerLookup {
   /** The adverts' (peer, incarnation, version) bucket summary for anti-entropy, kept current by putAdvert(). */
   readonly summary = new BucketSummary()
 
-  /** Stores an advert if newer than the one held; returns the services whose tasks it touched, or null if stale. */
-  putAdvert(advert: Advert): Set<ServiceName> | null {
+  /** Stores an advert if newer than the one held; returns the services whose tasks it touched (shared: read only), or null if stale. */
+  putAdvert(advert: Advert): ReadonlySet<ServiceName> | null {
     const known = this.adverts.get(advert.peer)
     if (!advertIsNewer(advert, known)) return null
     const previous = this.grouped.get(advert.peer)
     const groups = groupByService(advert)
-    // Only services whose tasks on this peer really changed are touched: a claim of one task must
-    // not make every peer re-reconcile every other service the claimer runs.
-    const touched = new Set<ServiceName>()
-    for (const [service, group] of groups) if (!sameTasks(previous?.get(service), group)) touched.add(service)
-    for (const service of previous?.keys() ?? []) if (!groups.has(service)) touched.add(service)
+    const touched = touchedServices(previous, groups)
     for (const service of touched) {
       let set = this.holders.get(service)
       if (groups.has(service)) {
@@ -55,8 +51,8 @@ export class ClusterState implements PeerLookup {
       }
     }
     this.grouped.set(advert.peer, groups)
-    if (known !== undefined) this.summary.toggle(known.peer, advertEntryHash(known.peer, known.incarnation, known.version))
-    this.summary.toggle(advert.peer, advertEntryHash(advert.peer, advert.incarnation, advert.version))
+    if (known !== undefined) this.summary.toggle(known.peer, entryHashOf(known))
+    this.summary.toggle(advert.peer, entryHashOf(advert))
     this.adverts.set(advert.peer, advert)
     this.views.delete(advert.peer)
     for (const service of touched) this.indexes.delete(service)
@@ -200,6 +196,34 @@ function groupByService(advert: Advert): ReadonlyMap<ServiceName, TaskView[]> {
   }
   groupings.set(advert, built)
   return built
+}
+
+/**
+ * The services whose tasks differ between two groupings of one peer's adverts. Only services whose
+ * tasks on this peer really changed are touched: a claim of one task must not make every peer
+ * re-reconcile every other service the claimer runs. Groupings are immutable and, where many peers
+ * hold the same advert objects (the simulator), shared: the answer for a pair is kept with the new
+ * grouping, so the N receivers of one advert that held the same previous one compare once.
+ */
+const touchedBetween = new WeakMap<ReadonlyMap<ServiceName, TaskView[]>, { readonly from: ReadonlyMap<ServiceName, TaskView[]> | undefined; readonly touched: ReadonlySet<ServiceName> }>()
+
+function touchedServices(previous: ReadonlyMap<ServiceName, TaskView[]> | undefined, groups: ReadonlyMap<ServiceName, TaskView[]>): ReadonlySet<ServiceName> {
+  const cached = touchedBetween.get(groups)
+  if (cached !== undefined && cached.from === previous) return cached.touched
+  const touched = new Set<ServiceName>()
+  for (const [service, group] of groups) if (!sameTasks(previous?.get(service), group)) touched.add(service)
+  for (const service of previous?.keys() ?? []) if (!groups.has(service)) touched.add(service)
+  touchedBetween.set(groups, { from: previous, touched })
+  return touched
+}
+
+/** An advert's bucket-summary hash, once per advert object (the simulator's peers share them). */
+const entryHashes = new WeakMap<Advert, [number, number]>()
+
+function entryHashOf(advert: Advert): [number, number] {
+  let hash = entryHashes.get(advert)
+  if (hash === undefined) entryHashes.set(advert, (hash = advertEntryHash(advert.peer, advert.incarnation, advert.version)))
+  return hash
 }
 
 function sameTasks(a: readonly TaskView[] | undefined, b: readonly TaskView[]): boolean {

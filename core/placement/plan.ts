@@ -10,7 +10,7 @@ import { candidateCount, candidateOwners, ringOf, type PeerRing } from './candid
 import { countRejections, feasible, type Rejection, type RejectionCount, type RejectionReason } from './feasibility.js'
 import { hash32 } from '../hash.js'
 import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId } from './ids.js'
-import { reconcile, type PlaceAction, type PlaceReason, type ReconcileResult, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
+import { mergeSettled, reconcileEach, type PlaceAction, type PlaceReason, type ReconcileEach, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { HostClasses } from './host-classes.js'
 import { PeerTable } from './peer-table.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
@@ -119,7 +119,8 @@ const ALLOCATION_STALE = 3
 
 export function plan(input: PlanInput): PlanResult {
   const explain = input.explain ?? true
-  const decided: ReconcileResult = reconcile(input)
+  const each = reconcileEach(input)
+  const decided = mergeSettled(each)
   const working = new Map<PeerId, WorkingPeer>()
   for (const peer of [...input.peers].sort((a, b) => compareStrings(a.id, b.id))) {
     // Every field written here, in one order, so all working peers share one shape.
@@ -162,13 +163,6 @@ export function plan(input: PlanInput): PlanResult {
       if (list === undefined) holders.set(task.service, [peer.ringIndex])
       else list.push(peer.ringIndex)
     }
-  }
-  const specs = new Map(input.services.map((spec) => [spec.name, spec]))
-  const actionsByService = new Map<ServiceName, PlaceAction[]>()
-  for (const action of decided.place) {
-    const list = actionsByService.get(action.service)
-    if (list === undefined) actionsByService.set(action.service, [action])
-    else list.push(action)
   }
 
   const placements: Placement[] = []
@@ -232,24 +226,27 @@ export function plan(input: PlanInput): PlanResult {
     placements.push({ slot: action.slot, service: action.service, peer: ring.peers[index]!, reason: action.reason, score, round })
   }
 
-  for (const service of [...actionsByService.keys()].sort(compareStrings)) {
-    const spec = specs.get(service)!
+  for (const { service, spec, actions } of placeActionsByService(each, input.services)) {
     const want = placementRequest(spec)
-    const actions = actionsByService.get(service)!
     const reports = new Map<PeerId, CandidateReport>()
 
     // Global slots belong to one peer: it takes the slot if it can.
-    for (const action of actions.filter((a) => a.peer !== undefined)) {
-      const peer = working.get(action.peer!)
+    let fixed = 0
+    for (const action of actions) {
+      if (action.peer === undefined) continue
+      fixed++
+      const peer = working.get(action.peer)
       const check = peer === undefined ? undefined : feasible(written(peer), want)
       if (peer !== undefined && check?.ok) assign(peer.ringIndex, action, want, [1], 0)
       else pending.push({ slot: action.slot, service, reason: action.reason, rejections: check && !check.ok ? countRejections([check.rejection]) : [] })
     }
 
     // Replicated slots and jobs go to auction, widening the candidate set until they fit or it covers everyone.
-    const open = actions.filter((a) => a.peer === undefined)
-    const bySlot = new Map(open.map((a) => [a.slot, a]))
-    let remaining = open.map((a) => a.slot)
+    // `remaining` and `remainingActions` stay side by side: the auction hands its slots back in the
+    // order given when that order is already the slot order (as reconcile's is), so each winner's
+    // action is found by position, without a map from slot to action per service.
+    let remainingActions: readonly PlaceAction[] = fixed === 0 ? actions : actions.filter((a) => a.peer === undefined)
+    let remaining = remainingActions.map((a) => a.slot)
     const mayHost = table.filter(want)
     const packed = PeerTable.serves(want)
     for (const holder of holders.get(service) ?? []) table.addReplica(holder)
@@ -283,15 +280,17 @@ export function plan(input: PlanInput): PlanResult {
         }
       }
       const outcome = auctionSheet(service, remaining, sheet, want, want.spreadBy !== '')
+      if (!sameSlots(outcome.slots, remaining)) remainingActions = inOrderOf(outcome.slots, remainingActions)
       for (let i = 0; i < outcome.winners.length; i++) {
         const bidder = outcome.winners[i]!
-        assign(sheet.ref[bidder]!, bySlot.get(outcome.slots[i]!)!, want, outcome.scores[i]!, round)
+        assign(sheet.ref[bidder]!, remainingActions[i]!, want, outcome.scores[i]!, round)
         if (explain) {
           const report = reports.get(sheet.peerAt(bidder))!
           reports.set(report.peer, { ...report, won: (report.won ?? 0) + 1 })
         }
       }
       remaining = outcome.slots.slice(outcome.winners.length)
+      remainingActions = remainingActions.slice(outcome.winners.length)
       if (count >= ring.peers.length) break
       round++
     }
@@ -307,7 +306,7 @@ export function plan(input: PlanInput): PlanResult {
         if (!check.ok) rejections.push(check.rejection)
       }
       const counted = countRejections(rejections)
-      for (const slot of remaining) pending.push({ slot, service, reason: bySlot.get(slot)!.reason, rejections: counted })
+      for (let i = 0; i < remaining.length; i++) pending.push({ slot: remaining[i]!, service, reason: remainingActions[i]!.reason, rejections: counted })
     }
     const ruledOut: Rejection[] = []
     if (explain) {
@@ -344,6 +343,47 @@ export function plan(input: PlanInput): PlanResult {
     })),
     services: servicePlans,
   }
+}
+
+/**
+ * Each service with place actions, by name, with its spec and its actions in slot order: the lists
+ * reconcile made for it, not one merged list regrouped by service. Should two specs share a name
+ * (no document allows it), their actions are merged and sorted and the later spec in `services`
+ * is planned, as a map by name would.
+ */
+function placeActionsByService(each: ReconcileEach, services: readonly ServiceSpec[]): Array<{ service: ServiceName; spec: ServiceSpec; actions: readonly PlaceAction[] }> {
+  const planned: Array<{ service: ServiceName; spec: ServiceSpec; actions: readonly PlaceAction[] }> = []
+  let previous: string | undefined
+  let unique = true
+  for (const { spec, result } of each.services) {
+    unique &&= previous === undefined || previous < spec.name
+    previous = spec.name
+    if (result.place.length > 0) planned.push({ service: spec.name, spec, actions: sortBySlot(result.place, (a) => a.slot) })
+  }
+  if (unique) return planned
+  const specs = new Map(services.map((spec) => [spec.name, spec]))
+  const byService = new Map<ServiceName, PlaceAction[]>()
+  for (const { actions } of planned) {
+    for (const action of actions) {
+      const list = byService.get(action.service)
+      if (list === undefined) byService.set(action.service, [action])
+      else list.push(action)
+    }
+  }
+  return [...byService.keys()].sort(compareStrings).map((service) => ({ service, spec: specs.get(service)!, actions: sortBySlot(byService.get(service)!, (a) => a.slot) }))
+}
+
+/** Whether two slot lists hold the same slots in the same order. */
+function sameSlots(a: readonly SlotId[], b: readonly SlotId[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/** The actions of `slots`, in that order (each slot's action among `actions`). */
+function inOrderOf(slots: readonly SlotId[], actions: readonly PlaceAction[]): PlaceAction[] {
+  const bySlot = new Map(actions.map((a) => [a.slot, a]))
+  return slots.map((slot) => bySlot.get(slot)!)
 }
 
 /** hash32 of each ring peer's id (the auction's tie-break), kept with the ring as ringOf keeps rings. */

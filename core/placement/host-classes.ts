@@ -14,13 +14,13 @@ type HostFacts = Pick<PeerView, 'drivers' | 'labels'>
 
 export class HostClasses {
   /** Class of each peer by its index in the list given; empty when there are too many classes. */
-  private readonly classOf: Uint32Array
+  private readonly classOf: Uint16Array
   /** One peer of each class. */
   private readonly representatives: HostFacts[] = []
 
   constructor(private readonly peers: readonly HostFacts[]) {
     const classes = new Map<string, number>()
-    const classOf = new Uint32Array(peers.length)
+    const classOf = new Uint16Array(peers.length)
     for (let i = 0; i < peers.length && classes.size <= MAX_CLASSES; i++) {
       const peer = peers[i]!
       const key = classKey(peer)
@@ -31,7 +31,7 @@ export class HostClasses {
       }
       classOf[i] = found
     }
-    this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint32Array(0)
+    this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint16Array(0)
   }
 
   /** Number of classes. */

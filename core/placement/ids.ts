@@ -114,11 +114,24 @@ export function sortBySlot<T>(items: T[], slotOf: (item: T) => SlotId, then?: (a
 function inSlotOrder<T>(items: readonly T[], slotOf: (item: T) => SlotId, then?: (a: T, b: T) => number): boolean {
   if (items.length < 2) return true
   let previous = slotOf(items[0]!)
+  let previousSlash = replicaSlotSlash(previous)
   for (let i = 1; i < items.length; i++) {
     const slot = slotOf(items[i]!)
-    const order = compareSlots(previous, slot)
+    let order: number
+    let slash: number
+    if (slot === previous) {
+      order = 0
+      slash = previousSlash
+    } else if (previousSlash >= 0 && (slash = sameServiceSlash(previous, previousSlash, slot)) >= 0) {
+      // Neighbours of one service, the usual case: only the indexes differ.
+      order = compareIndexes(previous, previousSlash, slot, slash)
+    } else {
+      slash = replicaSlotSlash(slot)
+      order = compareSlots(previous, slot)
+    }
     if (order > 0 || (order === 0 && then !== undefined && then(items[i - 1]!, items[i]!) > 0)) return false
     previous = slot
+    previousSlash = slash
   }
   return true
 }
@@ -187,7 +200,7 @@ function replicaSlotSlash(slot: string): number {
 
 /**
  * compareSlots of two distinct replica slots, given their slashes: services in code-unit order, then
- * indexes by value. Indexes have no leading zeros, so a shorter one is the smaller.
+ * indexes by value.
  */
 function compareReplicaSlots(a: string, slashA: number, b: string, slashB: number): number {
   const common = Math.min(slashA, slashB)
@@ -196,14 +209,36 @@ function compareReplicaSlots(a: string, slashA: number, b: string, slashB: numbe
     if (difference !== 0) return difference < 0 ? -1 : 1
   }
   if (slashA !== slashB) return slashA < slashB ? -1 : 1
+  return compareIndexes(a, slashA, b, slashB)
+}
+
+/** The order of two replica slots' indexes, which have no leading zeros: a shorter one is the smaller. */
+function compareIndexes(a: string, slashA: number, b: string, slashB: number): number {
   const digitsA = a.length - slashA
   const digitsB = b.length - slashB
   if (digitsA !== digitsB) return digitsA < digitsB ? -1 : 1
-  for (let i = slashA + 1; i < a.length; i++) {
-    const difference = a.charCodeAt(i) - b.charCodeAt(i)
+  for (let i = 1; i < digitsA; i++) {
+    const difference = a.charCodeAt(slashA + i) - b.charCodeAt(slashB + i)
     if (difference !== 0) return difference < 0 ? -1 : 1
   }
   return 0
+}
+
+/**
+ * When `slot` is a replica slot of the service of replica slot `previous` (whose slash is at
+ * `previousSlash`), its slash; else -1. The service's characters were checked on `previous`, so
+ * only the equal prefix and the digits are read.
+ */
+function sameServiceSlash(previous: string, previousSlash: number, slot: string): number {
+  const digits = slot.length - previousSlash - 1
+  if (digits < 1 || digits > 9 || slot.charCodeAt(previousSlash) !== 47 /* / */) return -1
+  for (let i = 0; i < previousSlash; i++) if (slot.charCodeAt(i) !== previous.charCodeAt(i)) return -1
+  if (digits > 1 && slot.charCodeAt(previousSlash + 1) === 48 /* 0 */) return -1
+  for (let i = previousSlash + 1; i < slot.length; i++) {
+    const c = slot.charCodeAt(i)
+    if (c < 48 || c > 57) return -1
+  }
+  return previousSlash
 }
 
 const isLowerAlnum = (c: number): boolean => (c >= 97 && c <= 122) || (c >= 48 && c <= 57)

@@ -84,19 +84,9 @@ export class PeerTable {
     return group < 0 ? undefined : this.classes.label(group, name)
   }
 
-  /** couldHost for `want` by peer index, remembering each class's answer (HostClasses.filter's). */
+  /** couldHost for `want` by peer index (HostClasses.filter's). */
   filter(want: PlacementRequest): (index: number) => boolean {
-    if (!this.classes.grouped) return this.classes.filter(want)
-    const numbers = this.numbers
-    const classes = this.classes
-    // 0 not asked yet, 1 yes, 2 no.
-    const verdicts = new Uint8Array(classes.size)
-    return (index) => {
-      const group = numbers[index * FIELDS + CLASS]!
-      let verdict = verdicts[group]!
-      if (verdict === 0) verdicts[group] = verdict = classes.admits(group, want) ? 1 : 2
-      return verdict === 1
-    }
+    return this.classes.filter(want)
   }
 
   /** Whether bids for `want` can be made here: nothing feasibility or the bid reads beyond these numbers. */

@@ -268,7 +268,9 @@ export function plan(input: PlanInput): PlanResult {
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
           if (table.bidInto(sheet, owner, want, remaining.length, domain, domainCount)) bidder = sheet.size - 1
         }
-        if (bidder < 0) {
+        // A peer the packed table turns down gets no bid from computeBid either (bidInto's contract);
+        // computeBid is asked only for its reason, which only explain reports.
+        if (bidder < 0 && (!packed || explain)) {
           const result = computeBid(written(ringPeers[owner]!), want, remaining.length, context)
           if (result.ok) bidder = sheet.addBid(result.bid, owner, table.peerHash(owner))
           else if (explain) reports.set(ring.peers[owner]!, { peer: ring.peers[owner]!, round, rejection: { reason: result.rejection.reason, detail: result.rejection.detail } })

@@ -226,6 +226,8 @@ export function plan(input: PlanInput): PlanResult {
     placements.push({ slot: action.slot, service: action.service, peer: ring.peers[index]!, reason: action.reason, score, round })
   }
 
+  /** Which of a round's candidates have room for one more replica (PeerTable.roomForOne), by position. */
+  let room = new Uint8Array(64)
   for (const { service, spec, actions } of placeActionsByService(each, input.services)) {
     const want = placementRequest(spec)
     const reports = new Map<PeerId, CandidateReport>()
@@ -261,9 +263,14 @@ export function plan(input: PlanInput): PlanResult {
       // Each candidate's bid goes straight into the sheet, with its ring index as the bidder's ref:
       // the packed table's bids never exist as objects.
       sheet.clear()
-      for (const owner of asked) {
+      if (packed) {
+        if (room.length < asked.length) room = new Uint8Array(2 * asked.length)
+        table.roomForOne(asked, want, room)
+      }
+      for (let position = 0; position < asked.length; position++) {
+        const owner = asked[position]!
         let bidder = -1
-        if (packed) {
+        if (packed && room[position] === 1) {
           const domain = want.spreadBy === '' ? '' : domainOf(owner, want.spreadBy)
           const domainCount = want.spreadBy === '' ? 0 : (domainCounts?.get(domain) ?? 0)
           if (table.bidInto(sheet, owner, want, remaining.length, domain, domainCount)) bidder = sheet.size - 1

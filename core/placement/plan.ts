@@ -168,10 +168,15 @@ export function plan(input: PlanInput): PlanResult {
   const placements: Placement[] = []
   const pending: PendingSlot[] = []
   const servicePlans: ServicePlan[] = []
-  // Beside each placement: its request, and the next placement on the same peer (-1 at the end),
-  // from which a peer's view gets its tasks of this pass when something reads it.
-  const placedWants: PlacementRequest[] = []
-  const nextOnPeer: number[] = []
+  const planned = placeActionsByService(each, input.services)
+  // Beside each placement: its service's request (by the service's position in `planned`), and the
+  // next placement on the same peer (-1 at the end), from which a peer's view gets its tasks of this
+  // pass when something reads it. A pass places at most one replica per action.
+  let actionCount = 0
+  for (const { actions } of planned) actionCount += actions.length
+  const wants: PlacementRequest[] = []
+  const placedWant = new Int32Array(actionCount)
+  const nextOnPeer = new Int32Array(actionCount)
   /** The peer's allocation after this pass's placements so far (cpu and memory as the table summed them). */
   const allocated = (peer: WorkingPeer): WorkingPeer => {
     const link = peer.ringIndex * LINK_FIELDS
@@ -191,7 +196,7 @@ export function plan(input: PlanInput): PlanResult {
     const tasks = ownTasks(peer)
     for (let i = links[link + FIRST_UNWRITTEN]!; i >= 0; i = nextOnPeer[i]!) {
       const placement = placements[i]!
-      const want = placedWants[i]!
+      const want = wants[placedWant[i]!]!
       tasks.push({
         slot: placement.slot, service: placement.service, peer: peer.id, specHash: want.specHash,
         state: 'pending', since: input.now, resources: want.resources, ports: want.ports,
@@ -205,8 +210,8 @@ export function plan(input: PlanInput): PlanResult {
   /** Places a replica on the live peer at ring index `index` (only alive peers pass feasibility). */
   const assign = (index: number, action: PlaceAction, want: PlacementRequest, score: Score, round: number) => {
     const placement = placements.length
-    placedWants.push(want)
-    nextOnPeer.push(-1)
+    placedWant[placement] = wants.length - 1 // the service being planned: `want` is its request
+    nextOnPeer[placement] = -1
     const link = index * LINK_FIELDS
     if (links[link + FIRST_UNWRITTEN]! < 0) links[link + FIRST_UNWRITTEN] = placement
     else nextOnPeer[links[link + LAST_PLACED]!] = placement
@@ -228,9 +233,11 @@ export function plan(input: PlanInput): PlanResult {
 
   /** Which of a round's candidates have room for one more replica (PeerTable.roomForOne), by position. */
   let room = new Uint8Array(64)
-  for (const { service, spec, actions } of placeActionsByService(each, input.services)) {
+  for (const { service, spec, actions } of planned) {
     const want = placementRequest(spec)
-    const reports = new Map<PeerId, CandidateReport>()
+    wants.push(want)
+    // Only explain fills it: without, every service shares one empty map.
+    const reports = explain ? new Map<PeerId, CandidateReport>() : NO_REPORTS
 
     // Global slots belong to one peer: it takes the slot if it can.
     let fixed = 0
@@ -330,7 +337,7 @@ export function plan(input: PlanInput): PlanResult {
       specHash: want.specHash,
       rounds: roundsRun,
       ruledOut: countRejections(ruledOut),
-      candidates: [...reports.values()].sort((a, b) => compareStrings(a.peer, b.peer)),
+      candidates: explain ? [...reports.values()].sort((a, b) => compareStrings(a.peer, b.peer)) : [],
     })
   }
 
@@ -394,6 +401,8 @@ function inOrderOf(slots: readonly SlotId[], actions: readonly PlaceAction[]): P
   const bySlot = new Map(actions.map((a) => [a.slot, a]))
   return slots.map((slot) => bySlot.get(slot)!)
 }
+
+const NO_REPORTS = new Map<PeerId, CandidateReport>()
 
 /** hash32 of each ring peer's id (the auction's tie-break), kept with the ring as ringOf keeps rings. */
 const ringHashes = new WeakMap<PeerRing, Uint32Array>()

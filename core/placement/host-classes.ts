@@ -15,10 +15,16 @@ type HostFacts = Pick<PeerView, 'drivers' | 'labels'>
 export class HostClasses {
   /** Class of each peer by its index in the list given; empty when there are too many classes. */
   private readonly classOf: Uint16Array
-  /** One peer of each class. */
+  /** The drivers and labels of each class. */
   private readonly representatives: HostFacts[] = []
 
   constructor(private readonly peers: readonly HostFacts[]) {
+    const last = remembered
+    if (last !== undefined && sameFacts(last, peers)) {
+      this.classOf = last.classOf
+      this.representatives = last.representatives
+      return
+    }
     const classes = new Map<string, number>()
     const classOf = new Uint16Array(peers.length)
     for (let i = 0; i < peers.length && classes.size <= MAX_CLASSES; i++) {
@@ -27,11 +33,15 @@ export class HostClasses {
       let found = classes.get(key)
       if (found === undefined) {
         classes.set(key, (found = classes.size))
-        this.representatives.push(peer)
+        this.representatives.push({ drivers: peer.drivers, labels: peer.labels })
       }
       classOf[i] = found
     }
     this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint16Array(0)
+    remembered = {
+      drivers: peers.map((peer) => peer.drivers), labels: peers.map((peer) => peer.labels),
+      classOf: this.classOf, representatives: this.representatives,
+    }
   }
 
   /** Number of classes. */
@@ -78,6 +88,27 @@ export class HostClasses {
       return verdict === 1
     }
   }
+}
+
+/**
+ * The classes of the last list of peers grouped, with the drivers and labels objects they were
+ * made from. Views are immutable values, so the same objects in the same places mean the same
+ * classes: a planner run again over one cluster compares 2N references instead of looking up the
+ * key of each peer's labels, a cache miss each at 100k peers. The arrays are only read.
+ */
+let remembered: {
+  readonly drivers: readonly HostFacts['drivers'][]
+  readonly labels: readonly HostFacts['labels'][]
+  readonly classOf: Uint16Array
+  readonly representatives: HostFacts[]
+} | undefined
+
+function sameFacts(last: NonNullable<typeof remembered>, peers: readonly HostFacts[]): boolean {
+  if (last.labels.length !== peers.length) return false
+  for (let i = 0; i < peers.length; i++) {
+    if (last.labels[i] !== peers[i]!.labels || last.drivers[i] !== peers[i]!.drivers) return false
+  }
+  return true
 }
 
 /**

@@ -13,6 +13,7 @@ import { compareStrings, sortBySlot, type PeerId, type ServiceName, type SlotId 
 import { mergeSettled, reconcileEach, type PlaceAction, type PlaceReason, type ReconcileEach, type StopAction, type WaitAction, type Rollout } from './reconcile.js'
 import { HostClasses } from './host-classes.js'
 import { PeerTable } from './peer-table.js'
+import { peersInIdOrder } from './peer-order.js'
 import { couldHost, placementRequest, type PlacementRequest } from './request.js'
 import { marginalScore, type Score } from './scoring.js'
 import { subtractResources } from '../service-spec/resources.js'
@@ -121,18 +122,26 @@ export function plan(input: PlanInput): PlanResult {
   const explain = input.explain ?? true
   const each = reconcileEach(input)
   const decided = mergeSettled(each)
-  const working = new Map<PeerId, WorkingPeer>()
-  for (const peer of [...input.peers].sort((a, b) => compareStrings(a.id, b.id))) {
+  // The working peers in id order, one per id: of two views of one id the later stands, in the
+  // place of the first, as a map by id would keep them.
+  const working: WorkingPeer[] = []
+  for (const peer of peersInIdOrder(input.peers)) {
     // Every field written here, in one order, so all working peers share one shape.
-    working.set(peer.id, {
+    const entry: WorkingPeer = {
       id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,
       drivers: peer.drivers, tasks: peer.tasks, ownTasks: false, ringIndex: -1, owned: undefined,
-    })
+    }
+    if (working.length > 0 && working[working.length - 1]!.id === peer.id) working[working.length - 1] = entry
+    else working.push(entry)
   }
+  // By id, built on the first lookup: only stops and global slots look peers up by id, and a pass
+  // with neither (a capacity plan) would build a 100k-entry map for nothing.
+  let byId: Map<PeerId, WorkingPeer> | undefined
+  const workingPeer = (id: PeerId): WorkingPeer | undefined => (byId ??= new Map(working.map((p) => [p.id, p]))).get(id)
 
   // Stopped tasks free their resources before anything is placed: the plan shows the end state.
   for (const { task } of decided.stop) {
-    const peer = working.get(task.peer)
+    const peer = workingPeer(task.peer)
     if (peer === undefined) continue
     const index = peer.tasks.indexOf(task)
     if (index >= 0) {
@@ -141,9 +150,11 @@ export function plan(input: PlanInput): PlanResult {
     }
   }
 
-  const ring = ringOf([...working.values()].filter((p) => p.state !== 'dead').map((p) => p.id))
+  const live = working.filter((p) => p.state !== 'dead')
+  const ring = ringOf(live.map((p) => p.id))
   // The ring's peers as working peers, by ring index: candidates come back as indexes into this.
-  const ringPeers = ring.peers.map((id) => working.get(id)!)
+  // The ring lists the live ids sorted and once each, which `live` already is.
+  const ringPeers = sameIds(ring.peers, live) ? live : ring.peers.map((id) => workingPeer(id)!)
   for (let index = 0; index < ringPeers.length; index++) ringPeers[index]!.ringIndex = index
   const hostClasses = new HostClasses(ringPeers)
   const table = new PeerTable(ringPeers, hostClasses, peerHashesOf(ring))
@@ -244,7 +255,7 @@ export function plan(input: PlanInput): PlanResult {
     for (const action of actions) {
       if (action.peer === undefined) continue
       fixed++
-      const peer = working.get(action.peer)
+      const peer = workingPeer(action.peer)
       const check = peer === undefined ? undefined : feasible(written(peer), want)
       if (peer !== undefined && check?.ok) assign(peer.ringIndex, action, want, [1], 0)
       else pending.push({ slot: action.slot, service, reason: action.reason, rejections: check && !check.ok ? countRejections([check.rejection]) : [] })
@@ -316,7 +327,7 @@ export function plan(input: PlanInput): PlanResult {
       // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip
       // peers whose labels rule them out, and those reasons matter most to the user.
       const rejections: Rejection[] = []
-      for (const peer of working.values()) {
+      for (const peer of working) {
         if (peer.state === 'dead') continue
         const check = feasible(written(peer), want)
         if (!check.ok) rejections.push(check.rejection)
@@ -326,7 +337,7 @@ export function plan(input: PlanInput): PlanResult {
     }
     const ruledOut: Rejection[] = []
     if (explain) {
-      for (const peer of working.values()) {
+      for (const peer of working) {
         if (peer.state === 'dead' || couldHost(want, peer.drivers, peer.labels)) continue
         const check = feasible(written(peer), want)
         if (!check.ok) ruledOut.push(check.rejection)
@@ -350,7 +361,7 @@ export function plan(input: PlanInput): PlanResult {
     keep: decided.keep,
     wait: decided.wait,
     rollouts: decided.rollouts,
-    peers: [...working.values()].map((p) => ({
+    peers: working.map((p) => ({
       peer: p.id,
       state: p.state,
       capacity: p.capacity,
@@ -387,6 +398,13 @@ function placeActionsByService(each: ReconcileEach, services: readonly ServiceSp
     }
   }
   return [...byService.keys()].sort(compareStrings).map((service) => ({ service, spec: specs.get(service)!, actions: sortBySlot(byService.get(service)!, (a) => a.slot) }))
+}
+
+/** Whether `peers` are the peers of `ids`, in that order. */
+function sameIds(ids: readonly PeerId[], peers: readonly WorkingPeer[]): boolean {
+  if (ids.length !== peers.length) return false
+  for (let i = 0; i < ids.length; i++) if (ids[i] !== peers[i]!.id) return false
+  return true
 }
 
 /** Whether two slot lists hold the same slots in the same order. */

@@ -244,8 +244,7 @@ export function plan(input: PlanInput): PlanResult {
 
   /** Which of a round's candidates have room for one more replica (PeerTable.roomForOne), by position. */
   let room = new Uint8Array(64)
-  for (const { service, spec, actions } of planned) {
-    const want = placementRequest(spec)
+  for (const { service, want, actions } of planned) {
     wants.push(want)
     // Only explain fills it: without, every service shares one empty map.
     const reports = explain ? new Map<PeerId, CandidateReport>() : NO_REPORTS
@@ -378,14 +377,14 @@ export function plan(input: PlanInput): PlanResult {
  * (no document allows it), their actions are merged and sorted and the later spec in `services`
  * is planned, as a map by name would.
  */
-function placeActionsByService(each: ReconcileEach, services: readonly ServiceSpec[]): Array<{ service: ServiceName; spec: ServiceSpec; actions: readonly PlaceAction[] }> {
-  const planned: Array<{ service: ServiceName; spec: ServiceSpec; actions: readonly PlaceAction[] }> = []
+function placeActionsByService(each: ReconcileEach, services: readonly ServiceSpec[]): Array<{ service: ServiceName; want: PlacementRequest; actions: readonly PlaceAction[] }> {
+  const planned: Array<{ service: ServiceName; want: PlacementRequest; actions: readonly PlaceAction[] }> = []
   let previous: string | undefined
   let unique = true
   for (const { spec, result } of each.services) {
     unique &&= previous === undefined || previous < spec.name
     previous = spec.name
-    if (result.place.length > 0) planned.push({ service: spec.name, spec, actions: sortBySlot(result.place, (a) => a.slot) })
+    if (result.place.length > 0) planned.push({ service: spec.name, want: result.request, actions: sortBySlot(result.place, (a) => a.slot) })
   }
   if (unique) return planned
   const specs = new Map(services.map((spec) => [spec.name, spec]))
@@ -397,7 +396,7 @@ function placeActionsByService(each: ReconcileEach, services: readonly ServiceSp
       else list.push(action)
     }
   }
-  return [...byService.keys()].sort(compareStrings).map((service) => ({ service, spec: specs.get(service)!, actions: sortBySlot(byService.get(service)!, (a) => a.slot) }))
+  return [...byService.keys()].sort(compareStrings).map((service) => ({ service, want: placementRequest(specs.get(service)!), actions: sortBySlot(byService.get(service)!, (a) => a.slot) }))
 }
 
 /** Whether `peers` are the peers of `ids`, in that order. */

@@ -84,6 +84,8 @@ export interface ServiceTasks {
 }
 
 export interface ServiceReconcile {
+  /** The spec compiled for placement (placementRequest's), so a caller need not look it up again. */
+  readonly request: PlacementRequest
   readonly place: PlaceAction[]
   readonly stop: StopAction[]
   readonly keep: TaskView[]
@@ -282,7 +284,7 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
     }
     place.push({ slot, service: spec.name, reason: 'update', replaces: task, ...(fixedPeer ? { peer: fixedPeer } : {}) })
   }
-  return { place, stop, keep, wait, rollout: { service: spec.name, specHash: want.specHash, settled, inFlight, waiting } }
+  return { request: want, place, stop, keep, wait, rollout: { service: spec.name, specHash: want.specHash, settled, inFlight, waiting } }
 }
 
 /**

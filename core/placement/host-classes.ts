@@ -76,8 +76,9 @@ export class HostClasses {
     if (this.classOf.length !== peers.length) return (index) => couldHost(want, peers[index]!.drivers, peers[index]!.labels)
     const classOf = this.classOf
     const representatives = this.representatives
-    // 0 not asked yet, 1 yes, 2 no.
-    const verdicts = new Uint8Array(representatives.length)
+    // 0 not asked yet, 1 yes, 2 no. A plain array: the planner makes a filter per service, and a
+    // typed array's buffer per service was a good part of a pass's allocations.
+    const verdicts: number[] = new Array<number>(representatives.length).fill(0)
     return (index) => {
       const group = classOf[index]!
       let verdict = verdicts[group]!

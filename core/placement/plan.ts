@@ -167,8 +167,10 @@ export function plan(input: PlanInput): PlanResult {
   // Which live peers (by ring index) hold each service's active tasks: spreadBy counts per domain
   // and the replica counts of bids come from this in O(replicas of the service), not a scan of tasks.
   const holders = new Map<ServiceName, number[]>()
-  for (const peer of ringPeers) {
-    for (const task of peer.tasks) {
+  for (let index = 0; index < ringPeers.length; index++) {
+    const peer = ringPeers[index]!
+    for (let t = 0; t < peer.tasks.length; t++) {
+      const task = peer.tasks[t]!
       if (!isActive(task.state)) continue
       const list = holders.get(task.service)
       if (list === undefined) holders.set(task.service, [peer.ringIndex])
@@ -251,7 +253,8 @@ export function plan(input: PlanInput): PlanResult {
 
     // Global slots belong to one peer: it takes the slot if it can.
     let fixed = 0
-    for (const action of actions) {
+    for (let a = 0; a < actions.length; a++) {
+      const action = actions[a]!
       if (action.peer === undefined) continue
       fixed++
       const peer = workingPeer(action.peer)
@@ -268,7 +271,8 @@ export function plan(input: PlanInput): PlanResult {
     let remaining = remainingActions.map((a) => a.slot)
     const mayHost = table.filter(want)
     const packed = PeerTable.serves(want)
-    for (const holder of holders.get(service) ?? []) table.addReplica(holder)
+    const held = holders.get(service)
+    if (held !== undefined) for (let h = 0; h < held.length; h++) table.addReplica(held[h]!)
     let round = 0
     let roundsRun = 0
     while (remaining.length > 0 && ring.peers.length > 0) {
@@ -320,7 +324,9 @@ export function plan(input: PlanInput): PlanResult {
       if (count >= ring.peers.length) break
       round++
     }
-    for (const holder of holders.get(service) ?? []) table.clearReplicas(holder)
+    // The service's holders now include its placements of this pass.
+    const holding = holders.get(service)
+    if (holding !== undefined) for (let h = 0; h < holding.length; h++) table.clearReplicas(holding[h]!)
 
     if (remaining.length > 0) {
       // Ask every live peer, after this pass's placements, why it cannot take more: candidates skip

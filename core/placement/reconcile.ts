@@ -114,7 +114,8 @@ export function indexTasks(peers: Iterable<PeerView>, desired: ReadonlySet<strin
     return found
   }
   for (const peer of peers) {
-    for (const task of peer.tasks) addTask(task, peer.state === 'dead', desired, entry, orphans)
+    const tasks = peer.tasks
+    for (let i = 0; i < tasks.length; i++) addTask(tasks[i]!, peer.state === 'dead', desired, entry, orphans)
   }
   return { byService, orphans }
 }
@@ -184,10 +185,11 @@ export function mergeSettled(each: ReconcileEach): Omit<ReconcileResult, 'place'
   const wait: WaitAction[] = []
   const rollouts: Rollout[] = []
   for (const task of each.orphans) stop.push({ task, reason: 'not-desired' })
-  for (const { result } of each.services) {
-    for (const action of result.stop) stop.push(action)
-    for (const task of result.keep) keep.push(task)
-    for (const action of result.wait) wait.push(action)
+  for (let s = 0; s < each.services.length; s++) {
+    const result = each.services[s]!.result
+    for (let i = 0; i < result.stop.length; i++) stop.push(result.stop[i]!)
+    for (let i = 0; i < result.keep.length; i++) keep.push(result.keep[i]!)
+    for (let i = 0; i < result.wait.length; i++) wait.push(result.wait[i]!)
     rollouts.push(result.rollout)
   }
   sortBySlot(stop, (a) => a.task.slot, (a, b) => compareStrings(a.task.peer, b.task.peer))

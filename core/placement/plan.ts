@@ -125,7 +125,9 @@ export function plan(input: PlanInput): PlanResult {
   // The working peers in id order, one per id: of two views of one id the later stands, in the
   // place of the first, as a map by id would keep them.
   const working: WorkingPeer[] = []
-  for (const peer of peersInIdOrder(input.peers)) {
+  const inIdOrder = peersInIdOrder(input.peers)
+  for (let i = 0; i < inIdOrder.length; i++) {
+    const peer = inIdOrder[i]!
     // Every field written here, in one order, so all working peers share one shape.
     const entry: WorkingPeer = {
       id: peer.id, state: peer.state, capacity: peer.capacity, allocated: peer.allocated, labels: peer.labels,

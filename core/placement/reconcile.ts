@@ -237,10 +237,11 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
   let settled = 0
   let inFlight = 0
   for (const { slot, peer, newPlace } of desiredSlots) {
-    const slotTasks = tasksBySlot.get(slot) ?? NO_SLOT_TASKS
+    // A service nothing runs yet (the common case of a capacity plan) skips two lookups a slot.
+    const slotTasks = tasksBySlot.size === 0 ? NO_SLOT_TASKS : (tasksBySlot.get(slot) ?? NO_SLOT_TASKS)
     if (slotTasks.length === 0 && tasks.ended.size > 0 && isDone(tasks.ended.get(endedKey(slot, want.specHash)), spec)) continue
     if (slotTasks.length === 0) {
-      const reason = tasks.lost.has(slot) ? 'failover' : 'new'
+      const reason = tasks.lost.size > 0 && tasks.lost.has(slot) ? 'failover' : 'new'
       if (reason === 'new' && newPlace !== undefined) place.push(newPlace)
       else place.push(peer ? { slot, service: spec.name, reason, peer } : { slot, service: spec.name, reason })
       inFlight++

@@ -380,10 +380,12 @@ export function plan(input: PlanInput): PlanResult {
 }
 
 /**
- * Each service with place actions, by name, with its spec and its actions in slot order: the lists
- * reconcile made for it, not one merged list regrouped by service. Should two specs share a name
- * (no document allows it), their actions are merged and sorted and the later spec in `services`
- * is planned, as a map by name would.
+ * Each service with place actions, by name, with its request and the actions reconcile made for it,
+ * not one merged list regrouped by service. They are left in reconcile's order, nearly always slot
+ * order already: the auction takes its slots in slot order whatever order they come in, global slots
+ * (one per peer) do not depend on each other, and the pass's placements and pending slots are sorted
+ * at its end. Should two specs share a name (no document allows it), their actions are merged and
+ * sorted and the later spec in `services` is planned, as a map by name would.
  */
 function placeActionsByService(each: ReconcileEach, services: readonly ServiceSpec[]): Array<{ service: ServiceName; want: PlacementRequest; actions: readonly PlaceAction[] }> {
   const planned: Array<{ service: ServiceName; want: PlacementRequest; actions: readonly PlaceAction[] }> = []
@@ -392,7 +394,7 @@ function placeActionsByService(each: ReconcileEach, services: readonly ServiceSp
   for (const { spec, result } of each.services) {
     unique &&= previous === undefined || previous < spec.name
     previous = spec.name
-    if (result.place.length > 0) planned.push({ service: spec.name, want: result.request, actions: sortBySlot(result.place, (a) => a.slot) })
+    if (result.place.length > 0) planned.push({ service: spec.name, want: result.request, actions: result.place })
   }
   if (unique) return planned
   const specs = new Map(services.map((spec) => [spec.name, spec]))

@@ -86,8 +86,8 @@ export function auctionSheet(service: ServiceName, slotIds: readonly SlotId[], s
 
   // Replicas already in each domain: the largest count any bidder in it reported. A function of the
   // bid set alone, so every peer agrees even when their views of the cluster differ.
-  const domainBase = new Map<string, number>()
-  const domainWins = new Map<string, number>()
+  const domainBase = spreadByDomain ? new Map<string, number>() : NO_COUNTS
+  const domainWins = spreadByDomain ? new Map<string, number>() : NO_COUNTS
   if (spreadByDomain) {
     for (let i = 0; i < sheet.size; i++) domainBase.set(domains[i]!, Math.max(domainBase.get(domains[i]!) ?? 0, sheet.domainCount[i]!))
   }
@@ -176,7 +176,7 @@ export function auctionSheet(service: ServiceName, slotIds: readonly SlotId[], s
  * ascending order, which is checked in one pass of character tests instead of parsing each slot
  * for a sort; anything else (global slots, duplicates, another order, odd ids) takes the sort.
  */
-function slotOrder(service: ServiceName, slots: readonly SlotId[]): SlotId[] {
+function slotOrder(service: ServiceName, slots: readonly SlotId[]): readonly SlotId[] {
   if (SERVICE_NAME_PATTERN.test(service)) {
     let previous = -1
     let ascending = true
@@ -185,10 +185,13 @@ function slotOrder(service: ServiceName, slots: readonly SlotId[]): SlotId[] {
       ascending = index > previous
       previous = index
     }
-    if (ascending) return [...slots]
+    if (ascending) return slots
   }
   return sortBySlot([...new Set(slots)], (slot) => slot)
 }
+
+/** The domain counts of an auction that does not spread by domain: never read, never written. */
+const NO_COUNTS = new Map<string, number>()
 
 /** The index of `slot` when it is a well-formed replica slot of `service` (`service/index`), else -1. */
 function replicaIndexOf(service: ServiceName, slot: string): number {

@@ -221,13 +221,24 @@ export function candidateOwners(ring: PeerRing, key: string, count: number, acce
   const seen = spareSet ?? new OwnerSet()
   spareSet = undefined
   seen.clear()
+  const batch = spareBatch ?? new ProbeBatch()
+  spareBatch = undefined
   const out: number[] = []
   const half = Math.floor(size / 2)
   const slices = ring.slices
+  let batchStart = 0
+  let batchEnd = 0
   for (let probe = 0; out.length < wanted && seen.size < half; probe++) {
-    const value = hash32(key, probe)
-    const record = SLICE_FIELDS * (ring.bucketBits === 0 ? 0 : value >>> (32 - ring.bucketBits))
-    const first = slices[record]!
+    // Each probe adds at most one candidate, so the walk needs at least as many more probes as
+    // candidates it lacks: those are hashed and their slice records read ahead, in one tight loop.
+    if (probe === batchEnd) {
+      batchStart = probe
+      batchEnd = probe + (wanted - out.length)
+      batch.fill(ring, key, batchStart, batchEnd)
+    }
+    const value = batch.values[probe - batchStart]!
+    const record = batch.records[probe - batchStart]!
+    const first = batch.firsts[probe - batchStart]!
     // The first of the record's points at or after the probe, when it holds one: read from the record.
     let k = 0
     while (k < SLICE_POINTS && first + k < points && slices[record + 2 + 2 * k]! < value) k++
@@ -258,10 +269,46 @@ export function candidateOwners(ring: PeerRing, key: string, count: number, acce
     }
   }
   spareSet = seen
+  spareBatch = batch
   return out
 }
 
 let spareSet: OwnerSet | undefined = new OwnerSet()
+
+/**
+ * A run of a walk's probes read ahead: each probe's position, its slice record and the record's
+ * first point index. At 100k peers the slice records take 32 MB, so reading a probe's record is a
+ * cache miss; probe by probe, each waited for the one before (the walk decides what to do with a
+ * probe from its record). Read in a loop that does nothing else, the misses of a run overlap.
+ */
+class ProbeBatch {
+  values = new Uint32Array(64)
+  records = new Uint32Array(64)
+  firsts = new Uint32Array(64)
+
+  /** Probes start to end - 1 of `key` on `ring`, at indexes 0 to end - start - 1. */
+  fill(ring: PeerRing, key: string, start: number, end: number): void {
+    const length = end - start
+    if (length > this.values.length) {
+      const capacity = Math.max(length, 2 * this.values.length)
+      this.values = new Uint32Array(capacity)
+      this.records = new Uint32Array(capacity)
+      this.firsts = new Uint32Array(capacity)
+    }
+    const shift = 32 - ring.bucketBits
+    for (let i = 0; i < length; i++) {
+      const value = hash32(key, start + i)
+      this.values[i] = value
+      this.records[i] = SLICE_FIELDS * (ring.bucketBits === 0 ? 0 : value >>> shift)
+    }
+    const slices = ring.slices
+    const records = this.records
+    const firsts = this.firsts
+    for (let i = 0; i < length; i++) firsts[i] = slices[records[i]!]!
+  }
+}
+
+let spareBatch: ProbeBatch | undefined = new ProbeBatch()
 
 /** Whether `peer` is among the first `count` candidates for `key`. */
 export function isCandidate(ring: PeerRing, key: string, count: number, peer: PeerId, accept?: (peer: PeerId) => boolean): boolean {

@@ -102,6 +102,8 @@ function scaled(want: PlacementRequest, times: number) {
 
 /** Rejections grouped by (reason, detail), most peers first, then by reason and detail. */
 export function countRejections(rejections: readonly Rejection[]): RejectionCount[] {
+  // The planner counts the rejections of every service it plans, nearly always none.
+  if (rejections.length === 0) return []
   const counts = new Map<string, { reason: RejectionReason; detail: string; peers: number }>()
   for (const r of rejections) {
     const key = `${r.reason}\u0000${r.detail}`

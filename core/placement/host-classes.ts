@@ -14,24 +14,34 @@ type HostFacts = Pick<PeerView, 'drivers' | 'labels'>
 
 export class HostClasses {
   /** Class of each peer by its index in the list given; empty when there are too many classes. */
-  private readonly classOf: Uint32Array
-  /** One peer of each class. */
+  private readonly classOf: Uint16Array
+  /** The drivers and labels of each class. */
   private readonly representatives: HostFacts[] = []
 
   constructor(private readonly peers: readonly HostFacts[]) {
+    const last = remembered
+    if (last !== undefined && sameFacts(last, peers)) {
+      this.classOf = last.classOf
+      this.representatives = last.representatives
+      return
+    }
     const classes = new Map<string, number>()
-    const classOf = new Uint32Array(peers.length)
+    const classOf = new Uint16Array(peers.length)
     for (let i = 0; i < peers.length && classes.size <= MAX_CLASSES; i++) {
       const peer = peers[i]!
       const key = classKey(peer)
       let found = classes.get(key)
       if (found === undefined) {
         classes.set(key, (found = classes.size))
-        this.representatives.push(peer)
+        this.representatives.push({ drivers: peer.drivers, labels: peer.labels })
       }
       classOf[i] = found
     }
-    this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint32Array(0)
+    this.classOf = classes.size <= MAX_CLASSES ? classOf : new Uint16Array(0)
+    remembered = {
+      drivers: peers.map((peer) => peer.drivers), labels: peers.map((peer) => peer.labels),
+      classOf: this.classOf, representatives: this.representatives,
+    }
   }
 
   /** Number of classes. */
@@ -66,8 +76,9 @@ export class HostClasses {
     if (this.classOf.length !== peers.length) return (index) => couldHost(want, peers[index]!.drivers, peers[index]!.labels)
     const classOf = this.classOf
     const representatives = this.representatives
-    // 0 not asked yet, 1 yes, 2 no.
-    const verdicts = new Uint8Array(representatives.length)
+    // 0 not asked yet, 1 yes, 2 no. A plain array: the planner makes a filter per service, and a
+    // typed array's buffer per service was a good part of a pass's allocations.
+    const verdicts: number[] = new Array<number>(representatives.length).fill(0)
     return (index) => {
       const group = classOf[index]!
       let verdict = verdicts[group]!
@@ -78,6 +89,27 @@ export class HostClasses {
       return verdict === 1
     }
   }
+}
+
+/**
+ * The classes of the last list of peers grouped, with the drivers and labels objects they were
+ * made from. Views are immutable values, so the same objects in the same places mean the same
+ * classes: a planner run again over one cluster compares 2N references instead of looking up the
+ * key of each peer's labels, a cache miss each at 100k peers. The arrays are only read.
+ */
+let remembered: {
+  readonly drivers: readonly HostFacts['drivers'][]
+  readonly labels: readonly HostFacts['labels'][]
+  readonly classOf: Uint16Array
+  readonly representatives: HostFacts[]
+} | undefined
+
+function sameFacts(last: NonNullable<typeof remembered>, peers: readonly HostFacts[]): boolean {
+  if (last.labels.length !== peers.length) return false
+  for (let i = 0; i < peers.length; i++) {
+    if (last.labels[i] !== peers[i]!.labels || last.drivers[i] !== peers[i]!.drivers) return false
+  }
+  return true
 }
 
 /**

@@ -2,8 +2,9 @@
 // cache line) per peer by ring index: cpu and memory, whether it is alive, its host class, its
 // replicas of the service being planned and the hash of its id. At 100k peers the peer objects
 // (capacity, allocated, tasks, labels) lie all over a heap of hundreds of megabytes, and reading them
-// for each of a pass's million candidates was most of its time; the candidate walk's filter, the bid
-// and the auction's tie-break now read one row. For the common service — no host ports, no
+// for each of a pass's million candidates was most of its time; the bid and the auction's tie-break
+// now read one row. (The candidate walk's filter reads the host classes' own array, 2 bytes a peer,
+// which stays in cache where a row a candidate did not.) For the common service — no host ports, no
 // maxPerNode, no extended resources, no missing secrets — a bid needs only these numbers, and is the
 // very bid computeBid makes. Anything else, and any peer that cannot take one more replica, goes to
 // computeBid, which says why.
@@ -84,19 +85,9 @@ export class PeerTable {
     return group < 0 ? undefined : this.classes.label(group, name)
   }
 
-  /** couldHost for `want` by peer index, remembering each class's answer (HostClasses.filter's). */
+  /** couldHost for `want` by peer index (HostClasses.filter's). */
   filter(want: PlacementRequest): (index: number) => boolean {
-    if (!this.classes.grouped) return this.classes.filter(want)
-    const numbers = this.numbers
-    const classes = this.classes
-    // 0 not asked yet, 1 yes, 2 no.
-    const verdicts = new Uint8Array(classes.size)
-    return (index) => {
-      const group = numbers[index * FIELDS + CLASS]!
-      let verdict = verdicts[group]!
-      if (verdict === 0) verdicts[group] = verdict = classes.admits(group, want) ? 1 : 2
-      return verdict === 1
-    }
+    return this.classes.filter(want)
   }
 
   /** Whether bids for `want` can be made here: nothing feasibility or the bid reads beyond these numbers. */
@@ -104,6 +95,26 @@ export class PeerTable {
     if (want.maxPerNode !== 0 || want.ports.length > 0 || want.missingSecrets.length > 0) return false
     for (const _ in want.resources.extended) return false
     return true
+  }
+
+  /**
+   * Whether each peer of `indexes` is alive and has room for one more replica of `want` (bidInto's
+   * first tests), into `into` by position. A round's candidates lie all over the table, so each
+   * row read is a cache miss; asked here, in a loop that does nothing else, the misses of a whole
+   * round overlap, where bid by bid each waited for the one before. The bids then find their rows
+   * in cache.
+   */
+  roomForOne(indexes: readonly number[], want: PlacementRequest, into: Uint8Array): void {
+    const numbers = this.numbers
+    const cpu = want.resources.cpuMilli
+    const memory = want.resources.memoryMiB
+    for (let i = 0; i < indexes.length; i++) {
+      const base = indexes[i]! * FIELDS
+      const alive = numbers[base + ALIVE] === 1
+      const cpuShort = numbers[base + CPU_ALLOCATED]! + cpu > numbers[base + CPU_CAPACITY]! && cpu > 0
+      const memoryShort = numbers[base + MEMORY_ALLOCATED]! + memory > numbers[base + MEMORY_CAPACITY]! && memory > 0
+      into[i] = alive && !cpuShort && !memoryShort ? 1 : 0
+    }
   }
 
   /**

@@ -84,6 +84,8 @@ export interface ServiceTasks {
 }
 
 export interface ServiceReconcile {
+  /** The spec compiled for placement (placementRequest's), so a caller need not look it up again. */
+  readonly request: PlacementRequest
   readonly place: PlaceAction[]
   readonly stop: StopAction[]
   readonly keep: TaskView[]
@@ -112,7 +114,8 @@ export function indexTasks(peers: Iterable<PeerView>, desired: ReadonlySet<strin
     return found
   }
   for (const peer of peers) {
-    for (const task of peer.tasks) addTask(task, peer.state === 'dead', desired, entry, orphans)
+    const tasks = peer.tasks
+    for (let i = 0; i < tasks.length; i++) addTask(tasks[i]!, peer.state === 'dead', desired, entry, orphans)
   }
   return { byService, orphans }
 }
@@ -150,30 +153,62 @@ export function addTask(
 }
 
 export function reconcile(input: ReconcileInput): ReconcileResult {
+  const each = reconcileEach(input)
   const place: PlaceAction[] = []
+  for (const { result } of each.services) for (const action of result.place) place.push(action)
+  sortBySlot(place, (a) => a.slot)
+  return { place, ...mergeSettled(each) }
+}
+
+/** reconcile's work service by service, before the lists are merged (the planner reads each service's own). */
+export interface ReconcileEach {
+  /** Every desired service with its result, in reconcile's order (by name). */
+  readonly services: ReadonlyArray<{ readonly spec: ServiceSpec; readonly result: ServiceReconcile }>
+  /** Active tasks of services no longer desired. */
+  readonly orphans: readonly TaskView[]
+}
+
+export function reconcileEach(input: ReconcileInput): ReconcileEach {
+  const peersById = lazyLookup(input.peers)
+  const { byService, orphans } = indexTasks(input.peers, new Set(input.services.map((s) => s.name)))
+  const services = [...input.services].sort((a, b) => (a.name < b.name ? -1 : 1)).map((spec) => ({
+    spec,
+    result: reconcileService(spec, byService.get(spec.name) ?? NO_TASKS, peersById, input.now),
+  }))
+  return { services, orphans }
+}
+
+/** reconcile's lists other than place, merged and sorted as reconcile returns them. */
+export function mergeSettled(each: ReconcileEach): Omit<ReconcileResult, 'place'> {
   const stop: StopAction[] = []
   const keep: TaskView[] = []
   const wait: WaitAction[] = []
   const rollouts: Rollout[] = []
-
-  const peersById = new Map(input.peers.map((peer) => [peer.id, peer]))
-  const { byService, orphans } = indexTasks(input.peers, new Set(input.services.map((s) => s.name)))
-  for (const task of orphans) stop.push({ task, reason: 'not-desired' })
-
-  for (const spec of [...input.services].sort((a, b) => (a.name < b.name ? -1 : 1))) {
-    const result = reconcileService(spec, byService.get(spec.name) ?? NO_TASKS, peersById, input.now)
-    place.push(...result.place)
-    stop.push(...result.stop)
-    keep.push(...result.keep)
-    wait.push(...result.wait)
+  for (const task of each.orphans) stop.push({ task, reason: 'not-desired' })
+  for (let s = 0; s < each.services.length; s++) {
+    const result = each.services[s]!.result
+    for (let i = 0; i < result.stop.length; i++) stop.push(result.stop[i]!)
+    for (let i = 0; i < result.keep.length; i++) keep.push(result.keep[i]!)
+    for (let i = 0; i < result.wait.length; i++) wait.push(result.wait[i]!)
     rollouts.push(result.rollout)
   }
-
-  sortBySlot(place, (a) => a.slot)
   sortBySlot(stop, (a) => a.task.slot, (a, b) => compareStrings(a.task.peer, b.task.peer))
   sortBySlot(keep, (a) => a.slot, (a, b) => compareStrings(a.peer, b.peer))
   sortBySlot(wait, (a) => a.slot)
-  return { place, stop, keep, wait, rollouts }
+  return { stop, keep, wait, rollouts }
+}
+
+/**
+ * Peers by id, the map built on the first lookup: a service asks only when it has tasks to judge,
+ * and a pass over a cluster that runs nothing yet (a capacity plan) would build a 100k-entry map a
+ * pass for no lookup at all.
+ */
+function lazyLookup(peers: readonly PeerView[]): PeerLookup {
+  let byId: Map<PeerId, PeerView> | undefined
+  return {
+    get: (id) => (byId ??= new Map(peers.map((peer) => [peer.id, peer]))).get(id),
+    values: () => peers,
+  }
 }
 
 const NO_TASKS: ServiceTasks = { bySlot: new Map(), lost: new Set(), ended: new Map() }
@@ -201,12 +236,14 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
   const outdated: Array<{ slot: SlotId; task: TaskView }> = []
   let settled = 0
   let inFlight = 0
-  for (const { slot, peer } of desiredSlots) {
-    const slotTasks = tasksBySlot.get(slot) ?? NO_SLOT_TASKS
+  for (const { slot, peer, newPlace } of desiredSlots) {
+    // A service nothing runs yet (the common case of a capacity plan) skips two lookups a slot.
+    const slotTasks = tasksBySlot.size === 0 ? NO_SLOT_TASKS : (tasksBySlot.get(slot) ?? NO_SLOT_TASKS)
     if (slotTasks.length === 0 && tasks.ended.size > 0 && isDone(tasks.ended.get(endedKey(slot, want.specHash)), spec)) continue
     if (slotTasks.length === 0) {
-      const reason = tasks.lost.has(slot) ? 'failover' : 'new'
-      place.push(peer ? { slot, service: spec.name, reason, peer } : { slot, service: spec.name, reason })
+      const reason = tasks.lost.size > 0 && tasks.lost.has(slot) ? 'failover' : 'new'
+      if (reason === 'new' && newPlace !== undefined) place.push(newPlace)
+      else place.push(peer ? { slot, service: spec.name, reason, peer } : { slot, service: spec.name, reason })
       inFlight++
       continue
     }
@@ -250,7 +287,7 @@ export function reconcileService(spec: ServiceSpec, tasks: ServiceTasks, peers: 
     }
     place.push({ slot, service: spec.name, reason: 'update', replaces: task, ...(fixedPeer ? { peer: fixedPeer } : {}) })
   }
-  return { place, stop, keep, wait, rollout: { service: spec.name, specHash: want.specHash, settled, inFlight, waiting } }
+  return { request: want, place, stop, keep, wait, rollout: { service: spec.name, specHash: want.specHash, settled, inFlight, waiting } }
 }
 
 /**
@@ -276,11 +313,17 @@ function desiredSlotsOf(
   peers: Iterable<PeerView>,
   want: PlacementRequest,
   tasksBySlot: ReadonlyMap<SlotId, readonly TaskView[]>,
-): Array<{ slot: SlotId; peer?: PeerId }> {
+): readonly DesiredSlot[] {
   if (spec.mode !== 'global') {
     // Already in slot order; cached per spec, since reconcile runs on every change.
     let slots = replicaSlots.get(spec)
-    if (slots === undefined) replicaSlots.set(spec, (slots = Array.from({ length: spec.replicas }, (_, i) => ({ slot: replicaSlot(spec.name, i) }))))
+    if (slots === undefined) {
+      slots = Array.from({ length: spec.replicas }, (_, i) => {
+        const slot = replicaSlot(spec.name, i)
+        return { slot, newPlace: { slot, service: spec.name, reason: 'new' as const } }
+      })
+      replicaSlots.set(spec, slots)
+    }
     return slots
   }
   const slots: Array<{ slot: SlotId; peer: PeerId }> = []
@@ -294,7 +337,20 @@ function desiredSlotsOf(
   return sortBySlot(slots, (s) => s.slot)
 }
 
-const replicaSlots = new WeakMap<ServiceSpec, Array<{ slot: SlotId; peer?: PeerId }>>()
+interface DesiredSlot {
+  readonly slot: SlotId
+  /** Set for global slots. */
+  readonly peer?: PeerId
+  /**
+   * A replica slot's action when nothing holds it yet (reason new), made once with the slot and
+   * handed out by every reconcile of the spec: actions are read-only values, and a planning pass at
+   * 100k peers otherwise made half a million of them, all kept to the pass's end, so every scavenge
+   * copied them.
+   */
+  readonly newPlace?: PlaceAction
+}
+
+const replicaSlots = new WeakMap<ServiceSpec, readonly DesiredSlot[]>()
 
 /** `web/3` and `web@peer` belong to `web`. */
 function slotBelongsTo(slot: SlotId, service: ServiceName): boolean {

@@ -40,4 +40,29 @@ classes('past the class limit peers are asked one by one, with the same answers'
   peers.forEach((peer, i) => assert.is(filter(i), i % 3 === 0))
 })
 
+classes('a list grouped again answers for the facts it holds now, whichever objects it shares with the last', () => {
+  // Lists built from a pool of facts objects, so consecutive lists share some objects in some places.
+  const pool = fc.array(facts, { minLength: 1, maxLength: 6 })
+  fc.assert(fc.property(pool, fc.array(fc.array(fc.nat(5), { maxLength: 30 }), { minLength: 2, maxLength: 4 }), spec, (objects, lists, want) => {
+    for (const list of lists) {
+      const peers = list.map((i) => objects[i % objects.length]!)
+      const filter = new HostClasses(peers).filter(want)
+      peers.forEach((peer, i) => assert.is(filter(i), couldHost(want, peer.drivers, peer.labels)))
+    }
+  }), { numRuns: 200 })
+})
+
+classes('the same peers grouped twice keep their labels per class', () => {
+  const peers = [{ drivers: ['process'] as Driver[], labels: { zone: 'a' } }, { drivers: ['process'] as Driver[], labels: { zone: 'b' } }]
+  const first = new HostClasses(peers)
+  const second = new HostClasses([...peers])
+  for (const memo of [first, second]) {
+    assert.is(memo.label(memo.classAt(0), 'zone'), 'a')
+    assert.is(memo.label(memo.classAt(1), 'zone'), 'b')
+  }
+  // A peer whose labels object changed is grouped anew.
+  const third = new HostClasses([peers[0]!, { drivers: ['process'] as Driver[], labels: { zone: 'c' } }])
+  assert.is(third.label(third.classAt(1), 'zone'), 'c')
+})
+
 classes.run()

@@ -151,6 +151,26 @@ Order('sortBySlot agrees with a stable sort by compareSlots on any ids, sorted o
   }), { numRuns: 300 })
 })
 
+/** The order compareSlots documents, from parseSlot: by service, replica index, global before nothing, malformed last. */
+function referenceOrder(a: SlotId, b: SlotId): number {
+  if (a === b) return 0
+  const pa = parseSlot(a)
+  const pb = parseSlot(b)
+  if (pa === undefined || pb === undefined) return pa !== pb ? (pa === undefined ? 1 : -1) : a < b ? -1 : 1
+  if (pa.service !== pb.service) return pa.service < pb.service ? -1 : 1
+  if (pa.kind === 'replica' && pb.kind === 'replica') return Math.sign(pa.index - pb.index)
+  if (pa.kind !== pb.kind) return pa.kind === 'replica' ? -1 : 1
+  return a < b ? -1 : 1
+}
+
+Order('compareSlots gives the order parsed ids have, on any pair of ids (its character tests included)', () => {
+  const replica = fc.tuple(fc.constantFrom('a', 'ab', 'a-b', 'b', 'web', 'web-1', 'a'.repeat(63)), fc.nat(2_000_000_000)).map(([s, i]) => slot(`${s}/${i}`))
+  const id = fc.oneof(anyId, replica)
+  fc.assert(fc.property(id, id, (a, b) => {
+    assert.is(Math.sign(compareSlots(a, b)), referenceOrder(a, b), `${a} vs ${b}`)
+  }), { numRuns: 2000 })
+})
+
 Order('replicaIndexOf gives parseSlot\'s replica index on any id, and nothing for other ids', () => {
   fc.assert(fc.property(anyId, (id) => {
     const parsed = parseSlot(id)

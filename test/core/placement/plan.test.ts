@@ -351,4 +351,23 @@ Determinism('the same input always gives the same plan', () => {
   assert.is(JSON.stringify(run(services, peers)), JSON.stringify(run(services, peers)))
 })
 
+Determinism('of two views of one peer id, the later stands, in id order among the others', () => {
+  const services = [makeSpec({ name: 'web', replicas: 3, resources: { cpu: '1', memory: 512 } })]
+  const peers = [makePeer('p1', { capacity: resources(500, 8192) }), makePeer('p0'), makePeer('p1', { capacity: resources(8000, 8192) })]
+  for (const explain of [true, false]) {
+    const result = run(services, peers, explain)
+    assert.equal(result.peers.map((p) => [p.peer, p.capacity.cpuMilli]), [['p0', 4000], ['p1', 8000]])
+    assert.is(result.placements.length, 3)
+    assert.ok(result.placements.some((p) => p.peer === 'p1'), 'the later view, with room, takes a replica')
+  }
+})
+
+Determinism('a plan repeated over the same view, and over a copy of it, is the same plan', () => {
+  const services = [makeSpec({ name: 'web', replicas: 8 }), makeSpec({ name: 'api', replicas: 5, constraints: ['zone == a'] })]
+  const peers = makePeers(30).map((peer, i) => ({ ...peer, labels: { zone: i % 2 === 0 ? 'a' : 'b' } }))
+  const first = JSON.stringify(run(services, peers, false))
+  assert.is(JSON.stringify(run(services, peers, false)), first)
+  assert.is(JSON.stringify(run(services, peers.map((peer) => ({ ...peer, labels: { ...peer.labels } })), false)), first)
+})
+
 Determinism.run()

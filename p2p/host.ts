@@ -41,6 +41,7 @@ import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
 import { TunnelLinks } from './tunnel-links.js'
 import { RelayFailover } from './relay-failover.js'
+import { dialOrder, NodeDialView } from './dial-order.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
@@ -169,6 +170,9 @@ export async function createHost(init: HostInit): Promise<Host> {
   holdYamuxWindowUpdates()
   let connectionFaults = 0
   let rejoin: Rejoiner | undefined
+  // The dial order (dial-order.ts) reads the node's connections, so it is made once the node is.
+  let dialView: NodeDialView | undefined
+  let reachabilityAnnounced: ((peer: string) => Reachability) | undefined
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
     start: false,
@@ -195,6 +199,8 @@ export async function createHost(init: HostInit): Promise<Host> {
       reconnectRetries: tuning.reconnectRetries,
       reconnectRetryInterval: tuning.reconnectRetryIntervalMs,
       reconnectBackoffFactor: tuning.reconnectBackoffFactor,
+      // A peer behind NAT in another site: its circuits before its private addresses.
+      addressSorter: dialOrder(() => dialView),
     },
     // Ours instead (connection-monitor.ts): it skips connections that carried a direct frame lately.
     connectionMonitor: { enabled: false },
@@ -224,9 +230,13 @@ export async function createHost(init: HostInit): Promise<Host> {
     node.peerStore.merge(event.detail, { tags: { [KEEP_ALIVE]: { value: 1 } } }).catch(() => undefined)
   }
   node.addEventListener('peer:connect', onConnect)
+  // Started with the node: the join dials at start show which peers this host reaches directly.
+  dialView = new NodeDialView({ node, reachabilityOf: (peer) => reachabilityAnnounced?.(peer) ?? 'unknown' })
+  dialView.start()
   try {
     await node.start()
   } catch (error) {
+    dialView.stop()
     await Promise.resolve(node.stop()).catch(() => undefined)
     // A port in use or an address that cannot be bound is the user's to fix; the rest is a bug.
     const text = messageOf(error)
@@ -270,6 +280,8 @@ export async function createHost(init: HostInit): Promise<Host> {
   )
   addressBook.start()
   announceSoon = () => addressBook.announceSoon()
+  reachabilityAnnounced = (peer) => addressBook.reachabilityOf(peer)
+  const startedDialView = dialView
   // A new relay reservation adds a circuit address: announce it rather than wait for the interval.
   const onSelfUpdate = (): void => addressBook.announceSoon()
   node.addEventListener('self:peer:update', onSelfUpdate)
@@ -326,6 +338,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         relayFailover.stop()
         tunnels.stop()
         reachability.stop()
+        startedDialView.stop()
         node.removeEventListener('self:peer:update', onSelfUpdate)
         node.removeEventListener('peer:connect', onConnect)
         await node.stop()

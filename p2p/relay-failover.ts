@@ -22,6 +22,7 @@ import './polyfill.js'
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { messageOf } from '../core/index.js'
+import { directlyConnectedPeers } from './dial-order.js'
 import { relayOf } from './nat.js'
 import { isTunnelConnection } from './tunnel-links.js'
 
@@ -37,11 +38,7 @@ export interface RelayFailoverInit {
 
 /** `peer`'s announced circuit addresses on relays that `connections` hold an open direct connection to. */
 export function circuitRoutes(peer: string, announced: readonly string[], connections: readonly Pick<Connection, 'status' | 'remotePeer' | 'remoteAddr'>[]): string[] {
-  const relays = new Set(
-    connections
-      .filter((connection) => connection.status === 'open' && relayOf(connection.remoteAddr.toString()) === undefined)
-      .map((connection) => connection.remotePeer.toString()),
-  )
+  const relays = directlyConnectedPeers(connections)
   return announced.filter((address) => {
     const relay = relayOf(address)
     return relay !== undefined && relay !== peer && relays.has(relay) && address.endsWith(`/p2p/${peer}`)

@@ -12,7 +12,10 @@
 //   1. its direct addresses on a subnet of one of this host's interfaces (a host of the same site);
 //   2. its circuits through relays this host has an open direct connection to (one hop, at once);
 //   3. its other circuits (the relay must be dialled first);
-//   4. its other direct addresses.
+//   4. its circuits through relays the membership protocol suspects or holds dead: a relay that lost
+//      power still looks connected for seconds (a ping waits that long), and a circuit through it
+//      waits out the whole dial;
+//   5. its other direct addresses.
 // Within each, and for every other peer, libp2p's own order. A peer behind NAT that this host once
 // dialled directly at an address outside its subnets (a routed network inside one site, behind one
 // NAT) keeps libp2p's order: a direct link that works is not traded for a relayed one.
@@ -34,10 +37,12 @@ export interface DialOrderView {
   dialledDirectly(peer: string): boolean
   /** Whether `ip` is on a subnet of one of this host's interfaces. */
   onLocalSubnet(ip: string): boolean
+  /** Whether the membership protocol suspects `peer` or holds it dead (not since heard alive). */
+  doubted(peer: string): boolean
 }
 
 /** Ranks of the order above; lower is tried first. */
-export const DIAL_RANK = { localSubnet: 0, circuitThroughConnectedRelay: 1, circuit: 2, direct: 3 } as const
+export const DIAL_RANK = { localSubnet: 0, circuitThroughConnectedRelay: 1, circuit: 2, circuitThroughDoubtedRelay: 3, direct: 4 } as const
 
 /** The peer a dialled address leads to: its last /p2p/ component (libp2p appends it before sorting). */
 export function peerOfAddress(address: string): string | undefined {
@@ -49,7 +54,10 @@ export function dialRank(address: string, view: DialOrderView): number {
   const peer = peerOfAddress(address)
   if (peer === undefined || view.reachabilityOf(peer) !== 'nat' || view.dialledDirectly(peer)) return DIAL_RANK.localSubnet
   const relay = relayOf(address)
-  if (relay !== undefined) return view.connectedDirectly(relay) ? DIAL_RANK.circuitThroughConnectedRelay : DIAL_RANK.circuit
+  if (relay !== undefined) {
+    if (view.doubted(relay)) return DIAL_RANK.circuitThroughDoubtedRelay
+    return view.connectedDirectly(relay) ? DIAL_RANK.circuitThroughConnectedRelay : DIAL_RANK.circuit
+  }
   const ip = ipOfMultiaddr(address)
   return ip !== undefined && view.onLocalSubnet(ip) ? DIAL_RANK.localSubnet : DIAL_RANK.direct
 }
@@ -119,6 +127,8 @@ export interface NodeDialViewInit {
 export class NodeDialView implements DialOrderView {
   /** Peers this host opened a direct connection to; a cluster's peers, so bounded by its size. */
   private readonly dialled = new Set<string>()
+  /** Peers the membership protocol suspects or holds dead; members, so bounded likewise. */
+  private readonly doubts = new Set<string>()
   private subnets: { readAt: number; has: (ip: string) => boolean } | undefined
 
   constructor(private readonly init: NodeDialViewInit) {}
@@ -141,6 +151,20 @@ export class NodeDialView implements DialOrderView {
 
   dialledDirectly(peer: string): boolean {
     return this.dialled.has(peer)
+  }
+
+  doubted(peer: string): boolean {
+    return this.doubts.has(peer)
+  }
+
+  /** The membership protocol suspects `peer` or declared it dead. */
+  doubt(peer: string): void {
+    this.doubts.add(peer)
+  }
+
+  /** The membership protocol holds `peer` alive (again). */
+  trust(peer: string): void {
+    this.doubts.delete(peer)
   }
 
   onLocalSubnet(ip: string): boolean {

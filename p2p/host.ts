@@ -138,6 +138,11 @@ export interface Host {
   dropRelay(peer: string): void
   /** The membership protocol suspects `peer`: links relayed through it move to another relay (relay-failover.ts). */
   moveOffRelay(peer: string): void
+  /**
+   * The membership protocol holds `peer` alive (again). While suspected or dead, circuits through it
+   * are dialled after those through other relays (dial-order.ts).
+   */
+  memberAlive(peer: string): void
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -322,8 +327,15 @@ export async function createHost(init: HostInit): Promise<Host> {
     linkTo: (peer) => linkTo(node.getConnections(), peer),
     relays: () => relayKeeper.relays(),
     tunnels,
-    moveOffRelay: (peer) => relayFailover.moveOffRelay(peer),
-    dropRelay: (peer) => relayFailover.dropRelay(peer),
+    moveOffRelay: (peer) => {
+      startedDialView.doubt(peer)
+      relayFailover.moveOffRelay(peer)
+    },
+    dropRelay: (peer) => {
+      startedDialView.doubt(peer)
+      relayFailover.dropRelay(peer)
+    },
+    memberAlive: (peer) => startedDialView.trust(peer),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()

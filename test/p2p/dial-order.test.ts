@@ -18,12 +18,13 @@ const circuit = (relay: string, ip: string, peer = PEER): string => `/ip4/${ip}/
 const direct = (ip: string, peer = PEER): string => `/ip4/${ip}/tcp/4001/p2p/${peer}`
 
 /** This host: on 10.1.0.0/24 (site A); the peer announced site B's 10.2.0.4 and two circuits. */
-function view(overrides: Partial<{ reachability: Reachability; dialled: boolean }> = {}): DialOrderView {
+function view(overrides: Partial<{ reachability: Reachability; dialled: boolean; doubted: readonly string[] }> = {}): DialOrderView {
   return {
     reachabilityOf: () => overrides.reachability ?? 'nat',
     connectedDirectly: (peer) => peer === UP,
     dialledDirectly: () => overrides.dialled ?? false,
     onLocalSubnet: (ip) => ip.startsWith('10.1.0.'),
+    doubted: (peer) => overrides.doubted?.includes(peer) ?? false,
   }
 }
 
@@ -39,6 +40,10 @@ const SITE_B = [direct('10.2.0.4'), circuit(AWAY, '198.51.100.9'), circuit(UP, '
 
 test('a peer behind NAT in another site: the circuit on a connected relay, then the other circuit, its private address last', () => {
   assert.equal(sorted(SITE_B, view()), [circuit(UP, '198.51.100.7'), circuit(AWAY, '198.51.100.9'), direct('10.2.0.4')])
+})
+
+test('a relay the membership protocol suspects comes after the other circuits, connected or not, and before the private address', () => {
+  assert.equal(sorted(SITE_B, view({ doubted: [UP] })), [circuit(AWAY, '198.51.100.9'), circuit(UP, '198.51.100.7'), direct('10.2.0.4')])
 })
 
 test('a peer behind NAT on this host\'s subnet (a host of the same site): its LAN address first', () => {
@@ -64,21 +69,27 @@ test('an address names its peer by its last /p2p/ component; one with none ranks
   assert.is(dialRank('/ip4/10.2.0.4/tcp/4001', view()), DIAL_RANK.localSubnet)
 })
 
-// Property: whatever the peer announced and whichever relays are connected, a peer behind NAT that
-// was never dialled directly is tried through every circuit on a connected relay before any address
-// off this host's subnets, and the sort only reorders.
-test('property: circuits on connected relays come before every off-subnet direct address, and nothing is lost', () => {
+// Property: whatever the peer announced, whichever relays are connected or doubted, a peer behind NAT
+// that was never dialled directly is tried through every circuit before any address off this host's
+// subnets, through every relay not doubted before any doubted one, and the sort only reorders.
+test('property: circuits before off-subnet direct addresses, doubted relays after the others, nothing lost', () => {
   const relays = [UP, AWAY, '12D3KooWThirdRelayXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX']
   const ip = fc.tuple(fc.constantFrom('10.1.0', '10.2.0', '192.168.1', '203.0.113'), fc.integer({ min: 1, max: 254 })).map(([net, host]) => `${net}.${host}`)
   const address = fc.oneof(ip.map((at) => direct(at)), fc.tuple(fc.constantFrom(...relays), ip).map(([relay, at]) => circuit(relay, at)))
   fc.assert(
-    fc.property(fc.uniqueArray(address, { maxLength: 12 }), fc.subarray(relays), (addresses, connected) => {
-      const current: DialOrderView = { ...view(), connectedDirectly: (peer) => connected.includes(peer) }
+    fc.property(fc.uniqueArray(address, { maxLength: 12 }), fc.subarray(relays), fc.subarray(relays), (addresses, connected, doubted) => {
+      const current: DialOrderView = { ...view({ doubted }), connectedDirectly: (peer) => connected.includes(peer) }
       const order = sorted(addresses, current)
       assert.equal([...order].sort(), [...addresses].sort())
-      const lastCircuitUp = order.findLastIndex((a) => dialRank(a, current) === DIAL_RANK.circuitThroughConnectedRelay)
-      const firstOffSubnet = order.findIndex((a) => dialRank(a, current) === DIAL_RANK.direct)
-      if (lastCircuitUp >= 0 && firstOffSubnet >= 0) assert.ok(lastCircuitUp < firstOffSubnet, order.join('\n'))
+      const ranks = order.map((a) => dialRank(a, current))
+      const isCircuit = order.map((a) => a.includes('/p2p-circuit'))
+      const lastCircuit = isCircuit.lastIndexOf(true)
+      const firstOffSubnet = ranks.indexOf(DIAL_RANK.direct)
+      if (lastCircuit >= 0 && firstOffSubnet >= 0) assert.ok(lastCircuit < firstOffSubnet, order.join('\n'))
+      const firstDoubted = ranks.indexOf(DIAL_RANK.circuitThroughDoubtedRelay)
+      const lastTrusted = Math.max(ranks.lastIndexOf(DIAL_RANK.circuit), ranks.lastIndexOf(DIAL_RANK.circuitThroughConnectedRelay))
+      if (firstDoubted >= 0 && lastTrusted >= 0) assert.ok(lastTrusted < firstDoubted, order.join('\n'))
+      for (const [index, at] of order.entries()) if (isCircuit[index]) assert.is(ranks[index] === DIAL_RANK.circuitThroughDoubtedRelay, doubted.some((relay) => at.includes(`/p2p/${relay}/p2p-circuit`)))
     }),
   )
 })
@@ -126,6 +137,16 @@ test('the node\'s view: peers it dialled directly (not those that dialled it, no
   current.stop()
   node.open(1)
   assert.not.ok(current.dialledDirectly('dialler'))
+})
+
+test('the node\'s view doubts a peer from its suspicion or death until it is alive again', () => {
+  const current = new NodeDialView({ node: fakeNode([]) as never, reachabilityOf: () => 'nat', interfaces: () => ({}) })
+  current.doubt(UP)
+  current.doubt(UP)
+  assert.ok(current.doubted(UP))
+  assert.not.ok(current.doubted(AWAY))
+  current.trust(UP)
+  assert.not.ok(current.doubted(UP))
 })
 
 test('the node\'s view reads the interfaces again once they may have changed, not at every dial', () => {

@@ -1,12 +1,14 @@
 // The order in which libp2p tries a peer's addresses when it dials the peer by id.
 //
 // libp2p tries them one after another, each until it answers or 6 s pass (its per-address timeout),
-// the whole dial until our dialTimeoutMs (5 s): public addresses first, then private ones, circuits
-// through a relay last. For a peer behind NAT in another site that order is wrong: its private
-// addresses are on a LAN nobody here can reach (a SYN there goes unanswered until the timeout), and
-// only a circuit works. So a dial to such a peer that had no connection — after its relay died, or
-// from openStream for a probe — spent the whole dial on the first private address and never reached
-// a circuit: links came back only after 7–14 s (docs/edge.md, *When a relay dies*).
+// the whole dial until its caller gives up (dialTimeoutMs, 5 s, for ours): public addresses first,
+// then private ones, circuits through a relay last (among them, any order). For a peer behind NAT in
+// another site that order is wrong. Its private addresses are on a LAN nobody here reaches: behind a
+// site router with a default route, a SYN there goes out to the WAN and is never answered, so the
+// first one took the whole dial. And of its circuits, the one through a relay that just lost power
+// may come first: the relay still looks connected for seconds, and the dial waits on it. A pair of
+// hosts of two sites with no connection when their relay died was linked again only after 7–14 s
+// (docs/edge.md, *When a relay dies*), though a circuit through the other relay was at hand.
 //
 // Here, for a peer that announces itself behind NAT (address-book.ts), the order is:
 //   1. its direct addresses on a subnet of one of this host's interfaces (a host of the same site);
@@ -17,8 +19,8 @@
 //      waits out the whole dial;
 //   5. its other direct addresses.
 // Within each, and for every other peer, libp2p's own order. A peer behind NAT that this host once
-// dialled directly at an address outside its subnets (a routed network inside one site, behind one
-// NAT) keeps libp2p's order: a direct link that works is not traded for a relayed one.
+// dialled directly (say on a routed network of its own site, behind the same NAT, off this host's
+// subnets) keeps libp2p's order: a direct link that works is not traded for a relayed one.
 
 import type { Address, AddressSorter, Connection, Libp2p } from '@libp2p/interface'
 import { circuitRelayAddressesLast, loopbackAddressLast, publicAddressesFirst, reliableTransportsFirst } from '@libp2p/utils'

@@ -307,6 +307,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     addressesOf: (peer) => addressBook.addressesOf(peer),
     dialTimeoutMs: tuning.dialTimeoutMs,
     log: init.log ?? (() => undefined),
+    doubted: (peer) => startedDialView.doubted(peer),
   })
   relayFailover.start()
 

@@ -1,12 +1,13 @@
 // Moving a relayed link to another relay at once when its relay goes away.
 //
 // Two peers behind different NATs are linked only through a relay that both hold a reservation on.
-// When that relayed connection closes (its relay lost power, or left), libp2p's redial tries the
-// peer's addresses in order — its private ones first, each until the per-address timeout (6 s; from
-// another site nobody answers), the circuits last — so the link stayed down ≈ 7 s although another
-// relay that both hold a reservation on was connected all along, and probes and bids to that peer
-// failed meanwhile (test/hosts/nat-relays.test.ts: the lost relay's slots ran again only after
-// ≈ 2.4–3.4 s, against ≈ 2 s for any other host's). Two moves, both through the circuit addresses
+// When that relayed connection closes (its relay lost power, or left), libp2p's redial tried the
+// peer's addresses in its order — its private ones first, each until the per-address timeout (6 s;
+// from another site nobody answers), the circuits last (dial-order.ts now puts circuits through
+// relays at hand first) — so the link stayed down ≈ 7 s although another relay that both hold a
+// reservation on was connected all along, and probes and bids to that peer failed meanwhile
+// (test/hosts/nat-relays.test.ts: the lost relay's slots ran again only after ≈ 2.4–3.4 s, against
+// ≈ 2 s for any other host's). Two moves, both through the circuit addresses
 // the peer announced on the relays this host is connected to directly (one hop over a connection
 // already open):
 //   - when the membership protocol suspects a relay, every link relayed through it is dialled again
@@ -34,6 +35,12 @@ export interface RelayFailoverInit {
   readonly addressesOf: (peer: string) => readonly string[]
   readonly dialTimeoutMs: number
   readonly log: (line: string) => void
+  /**
+   * Whether the membership protocol suspects `peer` or holds it dead (dial-order.ts): no link is
+   * moved onto a circuit through it. A relay that lost power still looks connected for seconds,
+   * and a dial through it waits out the whole dialTimeoutMs.
+   */
+  readonly doubted?: (peer: string) => boolean
 }
 
 /** `peer`'s announced circuit addresses on relays that `connections` hold an open direct connection to. */
@@ -78,7 +85,7 @@ export class RelayFailover {
       const elsewhere = connections.some((other) => other !== connection && other.status === 'open' && other.remotePeer.toString() === id && relayOf(other.remoteAddr.toString()) !== relay)
       if (elsewhere) continue
       const announced = this.init.addressesOf(id).filter((address) => relayOf(address) !== relay)
-      const routes = circuitRoutes(id, announced, connections)
+      const routes = this.trusted(circuitRoutes(id, announced, connections))
       if (routes.length > 0) this.redial(connection.remotePeer, routes, relay, connection)
       // Said, because the link then waits for the relay's verdict or its recovery: which of the two
       // conditions failed tells whether the far peer lacks a second reservation or this host a relay.
@@ -107,9 +114,15 @@ export class RelayFailover {
     if (this.inFlight.has(id)) return
     const connections = this.init.node.getConnections()
     if (connections.some((connection) => connection.status === 'open' && connection.remotePeer.toString() === id)) return
-    const routes = circuitRoutes(id, this.init.addressesOf(id), connections)
+    const routes = this.trusted(circuitRoutes(id, this.init.addressesOf(id), connections))
     if (routes.length === 0) return
     this.redial(peer, routes, relayOf(closed.remoteAddr.toString()))
+  }
+
+  /** The routes through relays the membership protocol does not doubt. */
+  private trusted(routes: readonly string[]): string[] {
+    const doubted = this.init.doubted
+    return doubted === undefined ? [...routes] : routes.filter((route) => !doubted(relayOf(route) ?? ''))
   }
 
   private redial(peer: PeerId, routes: readonly string[], lostRelay: string | undefined, replacing?: Connection): void {

@@ -79,8 +79,8 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 /** This host: its id sorts before PEER's, so it is the end that moves their link. */
 const SELF = '12D3KooWAaThisHostXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX'
 
-function failover(node: FakeNode, lines: string[] = [], self = SELF): RelayFailover {
-  const failover = new RelayFailover({ node: node as never, self, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line) })
+function failover(node: FakeNode, lines: string[] = [], self = SELF, doubted: readonly string[] = []): RelayFailover {
+  const failover = new RelayFailover({ node: node as never, self, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line), doubted: (peer) => doubted.includes(peer) })
   failover.start()
   return failover
 }
@@ -122,6 +122,26 @@ test('the last connection to a peer closes and it was relayed: redialled at once
   failover(other)
   other.close(direct)
   assert.equal(other.dials, [])
+})
+
+test('no link is moved onto a relay the membership protocol doubts, though it still looks connected', async () => {
+  const relayed = viaLost()
+  const answer = () => fake(PEER, `/ip4/198.51.100.7/tcp/4001/p2p/${OTHER}/p2p-circuit`)
+  const doubting = new FakeNode([...toRelays(), relayed], answer)
+  failover(doubting, [], SELF, [LOST]).moveOffRelay(THIRD) // no link through THIRD: nothing to move
+  doubting.close(relayed)
+  await settle()
+  assert.equal(doubting.dials.map((dial) => dial.addresses), [[circuit(OTHER, '198.51.100.7')]])
+  const trusting = new FakeNode([...toRelays(), viaLost()], answer)
+  failover(trusting).moveOffRelay(THIRD)
+  trusting.close(trusting.connections[2]!)
+  await settle()
+  assert.equal(trusting.dials.map((dial) => dial.addresses), [[circuit(LOST, '198.51.100.1'), circuit(OTHER, '198.51.100.7')]])
+  const lines: string[] = []
+  const onlyDoubted = new FakeNode([fake(LOST, '/ip4/198.51.100.1/tcp/4001'), fake(OTHER, '/ip4/198.51.100.7/tcp/4001'), fake(PEER, `/ip4/198.51.100.9/tcp/4001/p2p/${THIRD}/p2p-circuit`)], answer)
+  failover(onlyDoubted, lines, SELF, [LOST, OTHER]).moveOffRelay(THIRD)
+  assert.equal(onlyDoubted.dials, [])
+  assert.match(lines[0] ?? '', 'stays: no other route')
 })
 
 test('of the two ends of a link, only the one whose id sorts first moves it', async () => {

@@ -52,8 +52,15 @@ export function circuitRoutes(peer: string, announced: readonly string[], connec
   })
 }
 
+/** A redial under way: what it dials through, and how to give it up. */
+interface InFlight {
+  readonly peer: PeerId
+  readonly relays: ReadonlySet<string>
+  readonly abort: AbortController
+}
+
 export class RelayFailover {
-  private readonly inFlight = new Set<string>()
+  private readonly inFlight = new Map<string, InFlight>()
   private stopped = false
   /** Relayed links moved to another relay, for stats and tests. */
   moved = 0
@@ -75,6 +82,7 @@ export class RelayFailover {
    */
   moveOffRelay(relay: string): void {
     if (this.stopped) return
+    this.abandonRedialsThrough(relay)
     const connections = this.init.node.getConnections()
     for (const connection of connections) {
       if (connection.status !== 'open' || isTunnelConnection(connection) || relayOf(connection.remoteAddr.toString()) !== relay) continue
@@ -109,14 +117,34 @@ export class RelayFailover {
   private readonly onClose = (event: CustomEvent<Connection>): void => {
     const closed = event.detail
     if (this.stopped || isTunnelConnection(closed) || relayOf(closed.remoteAddr.toString()) === undefined) return
-    const peer = closed.remotePeer
+    this.relink(closed.remotePeer, relayOf(closed.remoteAddr.toString()))
+  }
+
+  /** Dials `peer` through the relays left (not `lostRelay`'s when it is gone or suspected) when no connection to it is open and none is being dialled. */
+  private relink(peer: PeerId, lostRelay: string | undefined, avoidLost = false): void {
     const id = peer.toString()
     if (this.inFlight.has(id)) return
     const connections = this.init.node.getConnections()
     if (connections.some((connection) => connection.status === 'open' && connection.remotePeer.toString() === id)) return
-    const routes = this.trusted(circuitRoutes(id, this.init.addressesOf(id), connections))
+    const announced = this.init.addressesOf(id).filter((address) => !avoidLost || relayOf(address) !== lostRelay)
+    const routes = this.trusted(circuitRoutes(id, announced, connections))
     if (routes.length === 0) return
-    this.redial(peer, routes, relayOf(closed.remoteAddr.toString()))
+    this.redial(peer, routes, lostRelay)
+  }
+
+  /**
+   * Redials under way through `relay`, now suspected, are given up, and a peer left with no
+   * connection is dialled again through the other relays. A relay that lost power before the
+   * redial began still looked connected; a circuit through it waits out the whole dialTimeoutMs,
+   * and libp2p joins every other dial of that peer (a probe, a bid) to the one waiting.
+   */
+  private abandonRedialsThrough(relay: string): void {
+    for (const [id, dial] of [...this.inFlight]) {
+      if (!dial.relays.has(relay)) continue
+      this.inFlight.delete(id)
+      dial.abort.abort(new Error(`relay ${relay} is suspected`))
+      this.relink(dial.peer, relay, true)
+    }
   }
 
   /** The routes through relays the membership protocol does not doubt. */
@@ -127,11 +155,12 @@ export class RelayFailover {
 
   private redial(peer: PeerId, routes: readonly string[], lostRelay: string | undefined, replacing?: Connection): void {
     const id = peer.toString()
-    this.inFlight.add(id)
+    const dial: InFlight = { peer, relays: new Set(routes.map((route) => relayOf(route) ?? '')), abort: new AbortController() }
+    this.inFlight.set(id, dial)
     const startedAt = performance.now()
     this.init.node
       // force: the old relayed connection may still count as open, and must not be handed back.
-      .dial(routes.map((route) => multiaddr(route)), { signal: AbortSignal.timeout(this.init.dialTimeoutMs), force: true })
+      .dial(routes.map((route) => multiaddr(route)), { signal: AbortSignal.any([dial.abort.signal, AbortSignal.timeout(this.init.dialTimeoutMs)]), force: true })
       .then(
         (connection) => {
           if (connection === replacing) return
@@ -143,6 +172,8 @@ export class RelayFailover {
         // libp2p's own redial goes on; nothing is lost but time. Said, as the link now waits for that.
         (error: unknown) => this.init.log(`relayed link to ${id} could not move from relay ${lostRelay ?? '?'}: ${messageOf(error)} (tried ${routes.length} route(s))`),
       )
-      .finally(() => this.inFlight.delete(id))
+      .finally(() => {
+        if (this.inFlight.get(id) === dial) this.inFlight.delete(id)
+      })
   }
 }

@@ -38,18 +38,22 @@ test('only the peer\'s own circuits, and none through itself', () => {
   assert.equal(circuitRoutes(PEER, announced, connections), [circuit(OTHER, '198.51.100.7')])
 })
 
-/** A libp2p node as RelayFailover uses it: its connections, its dials (answered by `answer`), its close events. */
+/**
+ * A libp2p node as RelayFailover uses it: its connections, its dials (answered by `answer`; 'hang'
+ * waits for the dial's signal, as a circuit through a relay that lost power does), its close events.
+ */
 class FakeNode {
   readonly dials: Array<{ addresses: string[]; force: boolean }> = []
   private readonly listeners = new Set<(event: CustomEvent) => void>()
-  constructor(public connections: FakeConnection[], private readonly answer: (addresses: string[]) => FakeConnection | Error) {}
+  constructor(public connections: FakeConnection[], private readonly answer: (addresses: string[]) => FakeConnection | Error | 'hang') {}
   getConnections() { return this.connections as never }
   addEventListener(_: string, listener: (event: CustomEvent) => void) { this.listeners.add(listener) }
   removeEventListener(_: string, listener: (event: CustomEvent) => void) { this.listeners.delete(listener) }
-  async dial(addresses: unknown, options: { force?: boolean }) {
+  async dial(addresses: unknown, options: { force?: boolean; signal: AbortSignal }) {
     const list = (addresses as { toString(): string }[]).map(String)
     this.dials.push({ addresses: list, force: options.force === true })
     const answered = this.answer(list)
+    if (answered === 'hang') return new Promise<never>((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason as Error)))
     if (answered instanceof Error) throw answered
     this.connections.push(answered)
     return answered as never
@@ -142,6 +146,24 @@ test('no link is moved onto a relay the membership protocol doubts, though it st
   failover(onlyDoubted, lines, SELF, [LOST, OTHER]).moveOffRelay(THIRD)
   assert.equal(onlyDoubted.dials, [])
   assert.match(lines[0] ?? '', 'stays: no other route')
+})
+
+test('a redial under way through a relay that becomes suspected is given up, and the peer dialled again through the others', async () => {
+  const relayed = fake(PEER, `/ip4/198.51.100.9/tcp/4001/p2p/${THIRD}/p2p-circuit`)
+  const node = new FakeNode([...toRelays(), relayed], (addresses) => (addresses.includes(circuit(LOST, '198.51.100.1')) ? 'hang' : fake(PEER, `/ip4/198.51.100.7/tcp/4001/p2p/${OTHER}/p2p-circuit`)))
+  const lines: string[] = []
+  const relays = failover(node, lines)
+  node.close(relayed)
+  await settle()
+  assert.equal(node.dials.map((dial) => dial.addresses), [[circuit(LOST, '198.51.100.1'), circuit(OTHER, '198.51.100.7')]])
+  relays.moveOffRelay(LOST)
+  await settle()
+  await settle()
+  assert.equal(node.dials.map((dial) => dial.addresses)[1], [circuit(OTHER, '198.51.100.7')])
+  assert.ok(lines.some((line) => line.includes(`could not move from relay ${THIRD}: relay ${LOST} is suspected`)), lines.join('\n'))
+  assert.ok(lines.some((line) => line.includes(`moved from relay ${LOST} to ${OTHER}`)), lines.join('\n'))
+  assert.is(relays.moved, 1)
+  relays.stop()
 })
 
 test('of the two ends of a link, only the one whose id sorts first moves it', async () => {

@@ -41,6 +41,7 @@ import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
 import { TunnelLinks } from './tunnel-links.js'
 import { RelayFailover } from './relay-failover.js'
+import { dialOrder, NodeDialView } from './dial-order.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
@@ -137,6 +138,11 @@ export interface Host {
   dropRelay(peer: string): void
   /** The membership protocol suspects `peer`: links relayed through it move to another relay (relay-failover.ts). */
   moveOffRelay(peer: string): void
+  /**
+   * The membership protocol holds `peer` alive (again). While suspected or dead, circuits through it
+   * are dialled after those through other relays (dial-order.ts).
+   */
+  memberAlive(peer: string): void
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -169,6 +175,9 @@ export async function createHost(init: HostInit): Promise<Host> {
   holdYamuxWindowUpdates()
   let connectionFaults = 0
   let rejoin: Rejoiner | undefined
+  // The dial order (dial-order.ts) reads the node's connections, so it is made once the node is.
+  let dialView: NodeDialView | undefined
+  let reachabilityAnnounced: ((peer: string) => Reachability) | undefined
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
     start: false,
@@ -195,6 +204,8 @@ export async function createHost(init: HostInit): Promise<Host> {
       reconnectRetries: tuning.reconnectRetries,
       reconnectRetryInterval: tuning.reconnectRetryIntervalMs,
       reconnectBackoffFactor: tuning.reconnectBackoffFactor,
+      // A peer behind NAT in another site: its circuits before its private addresses.
+      addressSorter: dialOrder(() => dialView),
     },
     // Ours instead (connection-monitor.ts): it skips connections that carried a direct frame lately.
     connectionMonitor: { enabled: false },
@@ -224,9 +235,13 @@ export async function createHost(init: HostInit): Promise<Host> {
     node.peerStore.merge(event.detail, { tags: { [KEEP_ALIVE]: { value: 1 } } }).catch(() => undefined)
   }
   node.addEventListener('peer:connect', onConnect)
+  // Started with the node: the join dials at start show which peers this host reaches directly.
+  dialView = new NodeDialView({ node, reachabilityOf: (peer) => reachabilityAnnounced?.(peer) ?? 'unknown' })
+  dialView.start()
   try {
     await node.start()
   } catch (error) {
+    dialView.stop()
     await Promise.resolve(node.stop()).catch(() => undefined)
     // A port in use or an address that cannot be bound is the user's to fix; the rest is a bug.
     const text = messageOf(error)
@@ -270,6 +285,8 @@ export async function createHost(init: HostInit): Promise<Host> {
   )
   addressBook.start()
   announceSoon = () => addressBook.announceSoon()
+  reachabilityAnnounced = (peer) => addressBook.reachabilityOf(peer)
+  const startedDialView = dialView
   // A new relay reservation adds a circuit address: announce it rather than wait for the interval.
   const onSelfUpdate = (): void => addressBook.announceSoon()
   node.addEventListener('self:peer:update', onSelfUpdate)
@@ -290,6 +307,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     addressesOf: (peer) => addressBook.addressesOf(peer),
     dialTimeoutMs: tuning.dialTimeoutMs,
     log: init.log ?? (() => undefined),
+    doubted: (peer) => startedDialView.doubted(peer),
   })
   relayFailover.start()
 
@@ -310,8 +328,15 @@ export async function createHost(init: HostInit): Promise<Host> {
     linkTo: (peer) => linkTo(node.getConnections(), peer),
     relays: () => relayKeeper.relays(),
     tunnels,
-    moveOffRelay: (peer) => relayFailover.moveOffRelay(peer),
-    dropRelay: (peer) => relayFailover.dropRelay(peer),
+    moveOffRelay: (peer) => {
+      startedDialView.doubt(peer)
+      relayFailover.moveOffRelay(peer)
+    },
+    dropRelay: (peer) => {
+      startedDialView.doubt(peer)
+      relayFailover.dropRelay(peer)
+    },
+    memberAlive: (peer) => startedDialView.trust(peer),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()
@@ -326,6 +351,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         relayFailover.stop()
         tunnels.stop()
         reachability.stop()
+        startedDialView.stop()
         node.removeEventListener('self:peer:update', onSelfUpdate)
         node.removeEventListener('peer:connect', onConnect)
         await node.stop()

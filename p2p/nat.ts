@@ -11,9 +11,10 @@
 //                  behind NAT keeps reservations on up to RELAY_DEFAULTS.reservations peers that
 //                  announce themselves public (address-book.ts), so it listens on
 //                  <relay>/p2p-circuit and announces that address; others dial it through the relay.
-//   hole punching  Not done: see docs/edge.md. @libp2p/dcutr only tries public addresses, and over
-//                  TCP js-libp2p dials from ephemeral ports (no port reuse), so what a peer observes
-//                  of us is a NAT mapping no listener stands behind.
+//   hole punching  Not done: see docs/edge.md#hole-punching (tried in namespaces with
+//                  scripts/tcp-hole-punch.sh). @libp2p/dcutr only tries public addresses, over TCP
+//                  js-libp2p dials from ephemeral ports (no port reuse) and identify drops every
+//                  TCP address observed for us, so no host learns a NAT mapping a dial could meet.
 //
 // A relayed connection is upgraded like any other (libp2p's upgrader runs the connection protector on
 // it): the pre-shared key protects it end to end, inside the relay's own pnet connection. A host

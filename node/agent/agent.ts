@@ -566,6 +566,7 @@ export class Agent implements AgentContext {
       // and a ping waits 5 s); links relayed through it move to another relay only once they close.
       if (record.status === 'dead') this.host.dropRelay(record.peer)
       else if (record.status === 'suspect') this.host.moveOffRelay(record.peer)
+      else if (record.status === 'alive') this.host.memberAlive(record.peer)
     }
   }
 

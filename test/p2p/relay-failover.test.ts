@@ -38,18 +38,22 @@ test('only the peer\'s own circuits, and none through itself', () => {
   assert.equal(circuitRoutes(PEER, announced, connections), [circuit(OTHER, '198.51.100.7')])
 })
 
-/** A libp2p node as RelayFailover uses it: its connections, its dials (answered by `answer`), its close events. */
+/**
+ * A libp2p node as RelayFailover uses it: its connections, its dials (answered by `answer`; 'hang'
+ * waits for the dial's signal, as a circuit through a relay that lost power does), its close events.
+ */
 class FakeNode {
   readonly dials: Array<{ addresses: string[]; force: boolean }> = []
   private readonly listeners = new Set<(event: CustomEvent) => void>()
-  constructor(public connections: FakeConnection[], private readonly answer: (addresses: string[]) => FakeConnection | Error) {}
+  constructor(public connections: FakeConnection[], private readonly answer: (addresses: string[]) => FakeConnection | Error | 'hang') {}
   getConnections() { return this.connections as never }
   addEventListener(_: string, listener: (event: CustomEvent) => void) { this.listeners.add(listener) }
   removeEventListener(_: string, listener: (event: CustomEvent) => void) { this.listeners.delete(listener) }
-  async dial(addresses: unknown, options: { force?: boolean }) {
+  async dial(addresses: unknown, options: { force?: boolean; signal: AbortSignal }) {
     const list = (addresses as { toString(): string }[]).map(String)
     this.dials.push({ addresses: list, force: options.force === true })
     const answered = this.answer(list)
+    if (answered === 'hang') return new Promise<never>((_, reject) => options.signal.addEventListener('abort', () => reject(options.signal.reason as Error)))
     if (answered instanceof Error) throw answered
     this.connections.push(answered)
     return answered as never
@@ -79,8 +83,8 @@ const settle = () => new Promise((resolve) => setTimeout(resolve, 0))
 /** This host: its id sorts before PEER's, so it is the end that moves their link. */
 const SELF = '12D3KooWAaThisHostXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX'
 
-function failover(node: FakeNode, lines: string[] = [], self = SELF): RelayFailover {
-  const failover = new RelayFailover({ node: node as never, self, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line) })
+function failover(node: FakeNode, lines: string[] = [], self = SELF, doubted: readonly string[] = []): RelayFailover {
+  const failover = new RelayFailover({ node: node as never, self, addressesOf: (peer) => (peer === PEER ? ANNOUNCED : []), dialTimeoutMs: 1_000, log: (line) => lines.push(line), doubted: (peer) => doubted.includes(peer) })
   failover.start()
   return failover
 }
@@ -122,6 +126,44 @@ test('the last connection to a peer closes and it was relayed: redialled at once
   failover(other)
   other.close(direct)
   assert.equal(other.dials, [])
+})
+
+test('no link is moved onto a relay the membership protocol doubts, though it still looks connected', async () => {
+  const relayed = viaLost()
+  const answer = () => fake(PEER, `/ip4/198.51.100.7/tcp/4001/p2p/${OTHER}/p2p-circuit`)
+  const doubting = new FakeNode([...toRelays(), relayed], answer)
+  failover(doubting, [], SELF, [LOST]).moveOffRelay(THIRD) // no link through THIRD: nothing to move
+  doubting.close(relayed)
+  await settle()
+  assert.equal(doubting.dials.map((dial) => dial.addresses), [[circuit(OTHER, '198.51.100.7')]])
+  const trusting = new FakeNode([...toRelays(), viaLost()], answer)
+  failover(trusting).moveOffRelay(THIRD)
+  trusting.close(trusting.connections[2]!)
+  await settle()
+  assert.equal(trusting.dials.map((dial) => dial.addresses), [[circuit(LOST, '198.51.100.1'), circuit(OTHER, '198.51.100.7')]])
+  const lines: string[] = []
+  const onlyDoubted = new FakeNode([fake(LOST, '/ip4/198.51.100.1/tcp/4001'), fake(OTHER, '/ip4/198.51.100.7/tcp/4001'), fake(PEER, `/ip4/198.51.100.9/tcp/4001/p2p/${THIRD}/p2p-circuit`)], answer)
+  failover(onlyDoubted, lines, SELF, [LOST, OTHER]).moveOffRelay(THIRD)
+  assert.equal(onlyDoubted.dials, [])
+  assert.match(lines[0] ?? '', 'stays: no other route')
+})
+
+test('a redial under way through a relay that becomes suspected is given up, and the peer dialled again through the others', async () => {
+  const relayed = fake(PEER, `/ip4/198.51.100.9/tcp/4001/p2p/${THIRD}/p2p-circuit`)
+  const node = new FakeNode([...toRelays(), relayed], (addresses) => (addresses.includes(circuit(LOST, '198.51.100.1')) ? 'hang' : fake(PEER, `/ip4/198.51.100.7/tcp/4001/p2p/${OTHER}/p2p-circuit`)))
+  const lines: string[] = []
+  const relays = failover(node, lines)
+  node.close(relayed)
+  await settle()
+  assert.equal(node.dials.map((dial) => dial.addresses), [[circuit(LOST, '198.51.100.1'), circuit(OTHER, '198.51.100.7')]])
+  relays.moveOffRelay(LOST)
+  await settle()
+  await settle()
+  assert.equal(node.dials.map((dial) => dial.addresses)[1], [circuit(OTHER, '198.51.100.7')])
+  assert.ok(lines.some((line) => line.includes(`could not move from relay ${THIRD}: relay ${LOST} is suspected`)), lines.join('\n'))
+  assert.ok(lines.some((line) => line.includes(`moved from relay ${LOST} to ${OTHER}`)), lines.join('\n'))
+  assert.is(relays.moved, 1)
+  relays.stop()
 })
 
 test('of the two ends of a link, only the one whose id sorts first moves it', async () => {

@@ -3,7 +3,7 @@
 // (test/node/agent/load-scenario.ts; the suite runs it with fewer concurrent applies). Prints one JSON
 // line: each phase's time, each agent's peak RSS and connection faults. BENCHMARKS.md has the figures.
 //
-//   npm run bench -- agent-load [--services N] [--applies N] [--concurrent N] [--cli dist/cli/main.js] [--keep]
+//   npm run bench -- agent-load [--services N] [--applies N] [--concurrent N] [--cli dist/bin/main.js] [--keep]
 
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'

@@ -1,4 +1,4 @@
-// The built `peer` bin a benchmark runs, as a user runs it: --cli <path>, else dist/cli/main.js,
+// The built `peer` bin a benchmark runs, as a user runs it: --cli <path>, else dist/bin/main.js,
 // built first (npm run build) when it is missing or --build is given.
 
 import { spawnSync } from 'node:child_process'
@@ -15,7 +15,7 @@ export function builtCli(args: readonly string[], log: (line: string) => void): 
     if (!existsSync(given)) throw new Error(`--cli: no file ${given}`)
     return resolve(given)
   }
-  const main = join(REPO, 'dist', 'cli', 'main.js')
+  const main = join(REPO, 'dist', 'bin', 'main.js')
   if (args.includes('--build') || !existsSync(main)) {
     log('building dist/ (npm run build)')
     const built = spawnSync('npm', ['run', 'build'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] })

@@ -5,7 +5,7 @@
 // One JSON line per command: CPU per start, median and max of --runs, from bash's `times` (the CPU
 // of the children of a shell that runs nothing else).
 //
-//   npm run bench -- cli-start [--cli dist/cli/main.js] [--build] [--runs 10] [--commands status,ps,agent]
+//   npm run bench -- cli-start [--cli dist/bin/main.js] [--build] [--runs 10] [--commands status,ps,agent]
 
 import { spawnSync } from 'node:child_process'
 import { loadavg } from 'node:os'

@@ -37,8 +37,8 @@ const args = process.argv.slice(2)
 const keep = args.includes('--keep')
 const cliFlag = args.indexOf('--cli')
 const builtCli = cliFlag >= 0 ? args[cliFlag + 1] : undefined
-if (cliFlag >= 0 && builtCli === undefined) throw new Error('--cli needs the path of a built cli/main.js')
-/** Agents run the TypeScript sources under tsx, or with --cli a build (npm run build: dist/cli/main.js). */
+if (cliFlag >= 0 && builtCli === undefined) throw new Error('--cli needs the path of a built peer bin (dist/bin/main.js)')
+/** Agents run the TypeScript sources under tsx, or with --cli a build (npm run build: dist/bin/main.js). */
 const CLI = builtCli === undefined ? [process.execPath, '--import', 'tsx', join(REPO, 'cli', 'main.ts')] : [process.execPath, resolve(builtCli)]
 const TRIALS = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--cli') ?? 8)
 if (!(TRIALS >= 1)) throw new Error(`trials must be at least 1, got ${TRIALS}`)

@@ -1,14 +1,14 @@
-// What an idle `peer agent` costs, run from the build as a user runs it (node dist/cli/main.js; the
+// What an idle `peer agent` costs, run from the build as a user runs it (node dist/bin/main.js; the
 // `peer` bin): one agent alone, then a cluster of five on 127.0.0.1–5, each with the process driver
 // and one small service running (one `sleep` task per agent). After the agents settle, samples each
 // agent's resident memory (VmRSS; anonymous and file-backed pages from smaps_rollup; PSS), its V8 heap
 // (GET /v1/stats) and its CPU time (/proc/<pid>/stat) over a window, and prints one JSON line per
 // configuration. The design's target: ≤ 100 MB RSS and < 1 % of a core per idle agent.
 //
-//   npm run bench -- idle-footprint [--cli dist/cli/main.js] [--build] [--agents 1,5]
+//   npm run bench -- idle-footprint [--cli dist/bin/main.js] [--build] [--agents 1,5]
 //                                   [--settle 30] [--window 30] [--docker off|auto] [--keep]
 //
-// Without --cli it runs dist/cli/main.js, building it first (npm run build) when it is missing or
+// Without --cli it runs dist/bin/main.js, building it first (npm run build) when it is missing or
 // --build is given. --docker auto lets agents use a Docker engine when one answers (the service
 // still runs with the process driver): that shows what the Docker driver adds.
 

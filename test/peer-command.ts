@@ -1,5 +1,6 @@
-// The `peer` command that tests start, as users run it: the compiled bin (`dist/cli/main.js`, what
-// package.json's `bin` installs), not the TypeScript sources through tsx. An agent started through
+// The `peer` command that tests start, as users run it: the built bin (`dist/bin/main.js`, what
+// package.json's `bin` installs: the compiled CLI bundled and minified, scripts/bundle.mjs), not the
+// TypeScript sources through tsx. An agent started through
 // tsx spends ~3.5 s of CPU compiling the sources before it listens (~0.8 s compiled), and tests start
 // hundreds of CLI processes and dozens of agents on two cores.
 //
@@ -15,7 +16,7 @@ import { fileURLToPath } from 'node:url'
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..')
 /** The folders tsconfig.json compiles. */
 const SOURCE_DIRS = ['core', 'io', 'node', 'crdt', 'p2p', 'cli', 'sim'] as const
-const BIN = join(repoRoot, 'dist', 'cli', 'main.js')
+const BIN = join(repoRoot, 'dist', 'bin', 'main.js')
 /** Written after a build that succeeded: its time is the build's. */
 const STAMP = join(repoRoot, 'dist', '.built')
 
@@ -44,6 +45,7 @@ function ensureBuilt(): void {
     throw new Error(`building the peer bin for the tests failed (npm run build):\n${output}`)
   }
   execFileSync(process.execPath, [join(repoRoot, 'scripts', 'copy-web-ui.mjs')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
+  execFileSync(process.execPath, [join(repoRoot, 'scripts', 'bundle.mjs')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] })
   writeFileSync(STAMP, `${new Date().toISOString()}\n`)
 }
 

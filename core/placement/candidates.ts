@@ -36,6 +36,7 @@
 import { hash32 } from '../hash.js'
 import { compareStrings, type PeerId } from './ids.js'
 import { OwnerSet } from './owner-set.js'
+import { sameElements } from './same-elements.js'
 
 export interface PeerRing {
   /**
@@ -127,16 +128,10 @@ let remembered: { readonly members: readonly PeerId[]; readonly ring: PeerRing }
  */
 export function ringOf(peers: readonly PeerId[]): PeerRing {
   const last = remembered
-  if (last !== undefined && sameMembers(last.members, peers)) return last.ring
+  if (last !== undefined && sameElements(last.members, peers)) return last.ring
   const ring = buildRing(peers)
   remembered = { members: [...peers], ring }
   return ring
-}
-
-function sameMembers(a: readonly PeerId[], b: readonly PeerId[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** Candidate count for `unplaced` slots in a cluster of `clusterSize` peers at bid round `round`. */

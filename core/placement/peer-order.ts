@@ -5,6 +5,7 @@
 
 import { compareStrings } from './ids.js'
 import type { PeerView } from './view.js'
+import { sameElements } from './same-elements.js'
 
 let remembered: { readonly peers: readonly PeerView[]; readonly sorted: readonly PeerView[] } | undefined
 
@@ -14,14 +15,9 @@ let remembered: { readonly peers: readonly PeerView[]; readonly sorted: readonly
  */
 export function peersInIdOrder(peers: readonly PeerView[]): readonly PeerView[] {
   const last = remembered
-  if (last !== undefined && samePeers(last.peers, peers)) return last.sorted
+  if (last !== undefined && sameElements(last.peers, peers)) return last.sorted
   const sorted = [...peers].sort((a, b) => compareStrings(a.id, b.id))
   remembered = { peers: [...peers], sorted }
   return sorted
 }
 
-function samePeers(a: readonly PeerView[], b: readonly PeerView[]): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
-}

@@ -12,9 +12,7 @@
 // them) held the change — Serf's measure: "a membership change reaches 99.9 % of 1k nodes in 1.84 s",
 // so at 1,000 peers p999 is the 999th peer to hold it.
 
-import { seededRandom, type PeerMachine } from '../core/index.js'
-import type { MemberRecord } from '../core/protocol/messages.js'
-import type { PeerId } from '../core/placement/ids.js'
+import { seededRandom, type MemberRecord, type PeerId, type PeerMachine } from '../core/index.js'
 import { NO_FAULTS, networkConfigWithFaults } from './faults.js'
 import { NETWORK_PROFILES } from './network.js'
 import { Simulation } from './runner.js'

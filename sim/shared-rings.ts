@@ -4,9 +4,7 @@
 // sixth of a 1,000-peer run's memory — and N builds after every membership change. Peers whose
 // member sets are equal get one object (rings are never changed after they are built).
 
-import { buildRing, type PeerRing } from '../core/placement/candidates.js'
-import { hash32 } from '../core/hash.js'
-import type { PeerId } from '../core/placement/ids.js'
+import { buildRing, hash32, type PeerId, type PeerRing } from '../core/index.js'
 
 interface Entry {
   readonly ring: PeerRing

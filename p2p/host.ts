@@ -538,7 +538,11 @@ export function describeDialFailure(error: unknown, timeoutMs: number, handshake
   if (encryption !== undefined || named('UnexpectedEOFError') !== undefined) return { kind: 'handshake', reason: 'pre-shared key mismatch or not a peer' }
   if (code === 'ECONNREFUSED') return { kind: 'unreachable', reason: 'connection refused (nothing listens there)' }
   if (named('TimeoutError') !== undefined || named('AbortError') !== undefined) {
-    if (handshakeStarted) return { kind: 'handshake', reason: 'pre-shared key mismatch or not a peer' }
+    // A peer with another key resets the connection when its own upgrade times out (upgradeTimeoutMs,
+    // shorter than our dial's), which fails above; a dial that times out mid-handshake mostly met a
+    // peer too busy to finish it (a heal's burst of dials on a loaded host), which once read here as a
+    // key mismatch and sent operators checking keys that were right.
+    if (handshakeStarted) return { kind: 'handshake', reason: `handshake not finished within ${seconds(timeoutMs)} (a busy peer, or another swarm key)` }
     return { kind: 'unreachable', reason: `no answer within ${seconds(timeoutMs)}` }
   }
   return { kind: 'unreachable', reason: messageOf(error) }

@@ -121,7 +121,7 @@ joins('a new reason is said at once, and the address answering again is said onc
   }
 })
 
-joins('dial failures in words: another peer than the address names, refused, timed out', () => {
+joins('dial failures in words: another peer than the address names, refused, timed out, a handshake that did not finish', () => {
   const noise = Object.assign(new Error('Payload identity key 12D3KooWAAA does not match expected remote identity key 12D3KooWBBB'), { name: 'EncryptionFailedError' })
   assert.equal(describeDialFailure(noise, 5_000), { kind: 'wrong-peer', reason: 'the peer there is 12D3KooWAAA, not 12D3KooWBBB as the address says' })
   const reset = Object.assign(new Error('read ECONNRESET'), { name: 'EncryptionFailedError' })
@@ -132,6 +132,8 @@ joins('dial failures in words: another peer than the address names, refused, tim
   assert.equal(describeDialFailure(refused, 5_000), { kind: 'unreachable', reason: 'connection refused (nothing listens there)' })
   const timeout = Object.assign(new Error('The operation was aborted due to timeout'), { name: 'TimeoutError' })
   assert.equal(describeDialFailure(new Error('dial failed', { cause: timeout }), 5_000), { kind: 'unreachable', reason: 'no answer within 5 s' })
+  // Timed out once the handshake had begun: not a refusal, so most likely a slow peer, not a key.
+  assert.equal(describeDialFailure(new Error('dial failed', { cause: timeout }), 5_000, true), { kind: 'handshake', reason: 'handshake not finished within 5 s (a busy peer, or another swarm key)' })
   assert.equal(describeDialFailure(new Error('no route'), 5_000), { kind: 'unreachable', reason: 'no route' })
 })
 

@@ -28,6 +28,9 @@ await build({
   platform: 'node',
   target: 'node20',
   minify: true,
+  // Maps beside the chunks: an operator reporting a crash runs with NODE_OPTIONS=--enable-source-maps
+  // to get stack traces in the sources' names and lines (without the flag Node never reads them).
+  sourcemap: 'linked',
   // Bundled CommonJS dependencies expect these; in an ES module they must be made.
   banner: {
     js: [

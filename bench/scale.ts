@@ -57,7 +57,8 @@ if (one !== undefined) {
   for (const size of sizes) {
     for (const setting of settings) {
       const label = `${size}:${setting.network}${setting.loss !== undefined ? `@${setting.loss}` : ''}`
-      const child = spawnSync(process.execPath, ['--import', 'tsx', self, '--one', label, '--seed', String(seed)], { stdio: 'inherit' })
+      // Room for the N² member records of a few thousand peers (Node's default heap limit is ≈ 4 GB).
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=20480', self, '--one', label, '--seed', String(seed)], { stdio: 'inherit' })
       if (child.status !== 0) process.exit(child.status ?? 1)
     }
   }

@@ -158,28 +158,17 @@ export function replicaIndexOf(slot: SlotId): number | undefined {
  * anything else, which parseSlot then decides.
  */
 function replicaSlotParts(slot: string): { service: string; index: number } | undefined {
-  if (slot.indexOf('@') >= 0) return undefined
-  const slash = slot.lastIndexOf('/')
-  const digits = slot.length - slash - 1
-  if (slash < 1 || slash > 63 || digits < 1 || digits > 9) return undefined
-  if (!isLowerAlnum(slot.charCodeAt(0)) || !isLowerAlnum(slot.charCodeAt(slash - 1))) return undefined
-  for (let i = 1; i < slash - 1; i++) {
-    const c = slot.charCodeAt(i)
-    if (!isLowerAlnum(c) && c !== 45 /* - */) return undefined
-  }
-  if (digits > 1 && slot.charCodeAt(slash + 1) === 48 /* 0 */) return undefined
+  const slash = replicaSlotSlash(slot)
+  if (slash < 0) return undefined
   let index = 0
-  for (let i = slash + 1; i < slot.length; i++) {
-    const digit = slot.charCodeAt(i) - 48
-    if (digit < 0 || digit > 9) return undefined
-    index = index * 10 + digit
-  }
+  for (let i = slash + 1; i < slot.length; i++) index = index * 10 + (slot.charCodeAt(i) - 48)
   return { service: slot.slice(0, slash), index }
 }
 
 /**
- * The index of the '/' of a replica slot (`service/index`, as replicaSlotParts accepts it), or -1 for
- * anything else: the same character tests, allocating nothing.
+ * The index of the '/' of a replica slot (`service/index`: a service name of lowercase letters,
+ * digits and inner hyphens, up to 63 characters; an index of 1–9 digits without leading zeros), or
+ * -1 for anything else, by character tests, allocating nothing. Any '@' (a global slot) fails them.
  */
 function replicaSlotSlash(slot: string): number {
   const slash = slot.lastIndexOf('/')

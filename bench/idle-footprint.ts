@@ -84,6 +84,7 @@ async function measure(cli: string, count: number): Promise<Record<string, unkno
     const pids = local.agents.map((agent) => agent.child!.pid!)
     const loadBefore = loadavg()[0]!
     const cpu0 = pids.map(cpuSeconds)
+    const traffic0 = await Promise.all(local.agents.map((agent) => ask({ peer: agent.socket, timeoutMs: 5_000 }, 'GET /v1/stats')))
     const t0 = performance.now()
     // Memory is sampled through the window (every 5 s) and its largest value kept: an idle agent's
     // heap saws up and down between collections, and the peak of that saw is what it needs.
@@ -116,6 +117,11 @@ async function measure(cli: string, count: number): Promise<Record<string, unkno
       heapTotalMB: spread(stats.map((s) => s.heapTotalBytes / MiB)),
       externalMB: spread(stats.map((s) => s.externalBytes / MiB)),
       cpuPercent: spread(cpu1.map((c, i) => ((c - cpu0[i]!) / elapsed) * 100), 2),
+      // The idle floor is the message rate (each message a Yamux frame, a Noise seal and a write at
+      // both ends): what each agent sent per second over the window, direct and broadcast.
+      directSentPerS: spread(stats.map((s, i) => (s.transport.directSent - traffic0[i]!.transport.directSent) / elapsed)),
+      publishedPerS: spread(stats.map((s, i) => (s.transport.published - traffic0[i]!.transport.published) / elapsed)),
+      bytesSentPerS: spread(stats.map((s, i) => (s.transport.bytesSent + s.transport.bytesPublished - traffic0[i]!.transport.bytesSent - traffic0[i]!.transport.bytesPublished) / elapsed), 0),
       node: process.version,
       cores: cpus().length,
       loadAverage: { before: round(loadBefore, 2), after: round(loadavg()[0]!, 2) },

@@ -36,10 +36,14 @@ export function encodeFrame(bytes: Uint8Array): Uint8Array {
   return out
 }
 
-/** Writes one frame, waiting for the stream to drain when its buffer is full. */
+/**
+ * Writes one frame, waiting for the stream to drain when its buffer is full. Prefix and body go in
+ * one send: each send is a Yamux frame of its own (a Noise seal, a socket write, a read and a
+ * decryption at the other end), so sent apart the one-byte prefix doubled the cost of every small
+ * message — an idle cluster's SWIM probes and acks are nothing else.
+ */
 export async function writeFrame(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
-  stream.send(lengthPrefix(bytes.length))
-  if (!stream.send(bytes)) await stream.onDrain({ signal })
+  if (!stream.send(encodeFrame(bytes))) await stream.onDrain({ signal })
 }
 
 /**

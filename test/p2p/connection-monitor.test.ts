@@ -57,6 +57,32 @@ monitor('a ping that fails aborts its connection; one answered "protocol not ser
   assert.equal(m.due(performance.now() + 2_000).length, 2)
 })
 
+monitor("a muxer's own ping is used where it has one: answered, the connection counts as heard; timed out, it is aborted", async () => {
+  const streamsOpened: string[] = []
+  const withMuxer = (ping: () => Promise<number>) => {
+    const aborted: Error[] = []
+    const connection = {
+      status: 'open',
+      muxer: { ping },
+      newStream: async (protocol: string) => {
+        streamsOpened.push(protocol)
+        throw new Error('no stream expected')
+      },
+      abort: (error: Error) => void aborted.push(error),
+    } as unknown as MonitoredConnection
+    return { connection, aborted }
+  }
+  const answering = withMuxer(async () => 3)
+  const silent = withMuxer(() => new Promise<number>(() => undefined))
+  const m = monitorOf([answering.connection, silent.connection])
+  m.tick()
+  await waitFor(() => silent.aborted.length === 1, 1_000, 'the silent connection aborted at the ping timeout')
+  assert.is(answering.connection.rtt, 3)
+  assert.equal(answering.aborted, [])
+  assert.equal(streamsOpened, [], 'no ping stream opened')
+  assert.equal(m.due(), [silent.connection])
+})
+
 monitor('pings a real connection over libp2p: the remote answers, the connection stays open', () => withPeers(async (start) => {
   const [a] = await startJoined(start, { swarmKey: generateSwarmKey(), seeds: ['monitor-a', 'monitor-b'] })
   await waitFor(() => a.transport.peers().length === 1, 5_000, 'A connected to B')
@@ -69,6 +95,8 @@ monitor('pings a real connection over libp2p: the remote answers, the connection
   m.stop()
   assert.equal(aborts, [])
   assert.ok(connections.every((connection) => connection.status === 'open'))
+  // Yamux answered its own ping frame: the round trip is measured without a stream.
+  assert.ok(connections.every((connection) => typeof connection.rtt === 'number' && connection.rtt >= 0))
 }))
 
 monitor.run()

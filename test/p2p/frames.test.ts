@@ -1,6 +1,7 @@
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
-import { encodeFrame as frame, FrameDecoder, FrameError, lengthPrefix } from '../../p2p/frames.js'
+import type { Stream } from '@libp2p/interface'
+import { encodeFrame as frame, FrameDecoder, FrameError, lengthPrefix, writeFrame } from '../../p2p/frames.js'
 
 const frames = suite('frames')
 
@@ -48,6 +49,15 @@ frames('a partial frame is held, not emitted', () => {
   const prefixOnly = new FrameDecoder(100)
   prefixOnly.push(lengthPrefix(10))
   assert.ok(prefixOnly.inFrame, 'a prefix alone starts a frame')
+})
+
+frames('a frame is written in one send: one Yamux frame, not one for the prefix and one for the body', async () => {
+  const sent: Uint8Array[] = []
+  const stream = { send: (bytes: Uint8Array) => (sent.push(bytes), true) } as unknown as Stream
+  const body = new Uint8Array(300).fill(5)
+  await writeFrame(stream, body, AbortSignal.timeout(1_000))
+  assert.is(sent.length, 1)
+  assert.equal([...sent[0]!], [...frame(body)])
 })
 
 frames.run()

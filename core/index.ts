@@ -251,6 +251,7 @@ export {
   type LinkKind,
   type LinkProfiles,
   LinkTiming,
+  MAX_LINKS_ESTIMATED,
   type LinkTimes,
   measuredBidWindowMs,
   measuredProbeTimeoutMs,

@@ -46,6 +46,7 @@ export {
   linkKind,
   type LinkKind,
   LinkTiming,
+  MAX_LINKS_ESTIMATED,
   measuredBidWindowMs,
   measuredProbeTimeoutMs,
   nextEstimate,

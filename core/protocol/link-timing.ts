@@ -68,6 +68,15 @@ export function upperRoundTripMs(estimate: RoundTripEstimate): number {
   return estimate.smoothedMs + DEVIATIONS * estimate.deviationMs
 }
 
+/**
+ * Links whose estimates a peer keeps at most. Each interval a peer times two links, so without a
+ * bound a long run of many peers would keep an estimate per pair it ever probed (a simulated
+ * 100k-peer cluster, hundreds of millions). The least recently timed link is dropped first and
+ * starts again from its kind's timers; a peer's monitor and its site-mates are timed every few
+ * intervals and stay.
+ */
+export const MAX_LINKS_ESTIMATED = 1_024
+
 const clamp = (value: number, low: number, high: number): number => Math.max(low, Math.min(high, value))
 
 /** A measured link's direct-probe timeout: 3 × its upper round trip, between the lan and wan profiles' timeouts. */
@@ -125,7 +134,13 @@ export class LinkTiming {
 
   /** A ping to `peer` was answered after `roundTripMs`. */
   sample(peer: PeerId, roundTripMs: number): void {
-    this.estimates.set(peer, nextEstimate(this.estimates.get(peer), roundTripMs))
+    // A link with no site keeps the config's timers whatever is measured: nothing to keep.
+    if (this.deps.config.links === undefined || this.kind(peer) === 'no-site') return
+    const previous = this.estimates.get(peer)
+    // Deleted and set again, so the map's order is the order links were last timed in.
+    this.estimates.delete(peer)
+    this.estimates.set(peer, nextEstimate(previous, roundTripMs))
+    if (this.estimates.size > MAX_LINKS_ESTIMATED) this.estimates.delete(this.estimates.keys().next().value!)
   }
 
   /** A member left: a host joining again may come over another path, so it is measured afresh. (A dead one's link is kept: the site-cut rule still asks for it.) */

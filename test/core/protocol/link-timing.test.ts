@@ -6,7 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
-  bidWindowMs, defaultConfig, LinkTiming, nextEstimate, peerId, suspicionTimeoutMs, upperRoundTripMs, withProcessingSkew,
+  bidWindowMs, defaultConfig, LinkTiming, MAX_LINKS_ESTIMATED, nextEstimate, peerId, suspicionTimeoutMs, upperRoundTripMs, withProcessingSkew,
   type MachineConfig, type PeerId, type RoundTripEstimate,
 } from '../../../core/index.js'
 
@@ -122,6 +122,20 @@ timers('a forgotten link starts again from its kind\'s timers', () => {
   links.forget(far)
   assert.is(links.estimate(far), undefined)
   assert.is(links.probeTimeoutMs(far), WAN.probeTimeoutMs)
+})
+
+timers('a link with no site keeps no estimate, and a peer keeps at most MAX_LINKS_ESTIMATED', () => {
+  const links = timing(LAN)
+  links.sample(plain, 10)
+  assert.is(links.estimate(plain), undefined)
+  const many = new LinkTiming({ self, config: LAN, selfSite: 'a', siteOf: () => 'a' })
+  for (let i = 0; i <= MAX_LINKS_ESTIMATED; i++) many.sample(peerId(`m${i}`), 5)
+  many.sample(peerId('m1'), 5)
+  many.sample(peerId('late'), 5)
+  assert.is(many.estimate(peerId('m0')), undefined, 'the least recently timed link was dropped')
+  assert.is(many.estimate(peerId('m2')), undefined, 'and then the next least recent')
+  assert.ok(many.estimate(peerId('m1')) !== undefined, 'a link timed again moved to the back')
+  assert.ok(many.estimate(peerId('late')) !== undefined)
 })
 
 timers('without link profiles in the config every link keeps the config\'s timers', () => {

@@ -129,12 +129,13 @@ export interface LinkTimes {
   readonly roundTimeoutMs: number
 }
 
-/** The two ends each link's timers lie between, and the profile (`--profile`) of links of no site. */
+/**
+ * The two ends each link's timers lie between. A link to or from a host with no site label keeps the
+ * config's own timers (the profile chosen, `--profile`).
+ */
 export interface LinkProfiles {
   readonly lan: LinkTimes
   readonly wan: LinkTimes
-  /** The profile chosen for this host: the timing of a link to or from a host with no site label. */
-  readonly profile: NetworkProfile
   /** withProcessingSkew's skew, which every bid window adds to the link's one-way time. */
   readonly processingSkewMs: number
 }
@@ -142,7 +143,7 @@ export interface LinkProfiles {
 export type NetworkProfile = 'lan' | 'wan'
 
 export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'lan'): MachineConfig {
-  return { ...profileConfig(clusterSize, profile), links: { lan: linkTimes('lan'), wan: linkTimes('wan'), profile, processingSkewMs: 0 } }
+  return { ...profileConfig(clusterSize, profile), links: { lan: linkTimes('lan'), wan: linkTimes('wan'), processingSkewMs: 0 } }
 }
 
 /** One profile's per-link timers, as profileConfig sets them (they do not depend on cluster size). */

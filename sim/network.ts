@@ -29,6 +29,9 @@
 //   pause lasts. Messages still travel to a paused peer; on arrival the runner `hold`s them, and
 //   `resume` hands them back in arrival order to be delivered at resume time. A paused peer also runs
 //   no timers and sends nothing, which is the runner's part.
+// - Sites (optional): peers named in `acrossSites.sites` whose sites differ talk over a WAN link
+//   with its own latency distribution and loss (in place of the LAN's), as edge sites joined over
+//   the internet do; links inside a site, or touching an unnamed peer, keep the base model.
 
 import type { Random, SeededRandom } from '../core/index.js'
 import { lognormal, lognormalSigma } from './random.js'
@@ -51,6 +54,17 @@ export interface NetworkConfig {
   readonly duplicate: number
   /** A deterministic `fraction` of peers whose links are `factor` times slower. */
   readonly slowPeers: { readonly fraction: number; readonly factor: number }
+  /** Links between peers of different sites, when the network has sites: see the model above. */
+  readonly acrossSites?: AcrossSites
+}
+
+/** The WAN between sites: which peer is in which site, and what a link between two sites is like. */
+export interface AcrossSites {
+  /** Peer → site. */
+  readonly sites: Readonly<Record<string, string>>
+  readonly latencyMs: LatencyConfig
+  /** Probability that a message between two sites is lost (instead of the base `loss`). */
+  readonly loss: number
 }
 
 /** One switched LAN: sub-millisecond median, a few milliseconds at the tail, nothing lost. */
@@ -97,16 +111,25 @@ export interface NetworkStats {
 
 /** Every problem with a configuration, as sentences naming the field; empty when valid. */
 export function networkConfigProblems(config: NetworkConfig): string[] {
-  const problems: string[] = []
-  const { distribution, medianMs, p99Ms } = config.latencyMs
-  if (!['lognormal', 'uniform', 'constant'].includes(distribution)) problems.push(`latencyMs.distribution: expected lognormal, uniform or constant`)
-  if (!(Number.isFinite(medianMs) && medianMs >= 0)) problems.push(`latencyMs.medianMs: expected a non-negative number, got ${medianMs}`)
-  if (distribution !== 'constant' && !(Number.isFinite(p99Ms) && p99Ms >= medianMs)) problems.push(`latencyMs.p99Ms: expected a number at least medianMs, got ${p99Ms}`)
-  if (distribution === 'lognormal' && !(medianMs > 0)) problems.push('latencyMs.medianMs: a log-normal latency needs a positive median')
+  const problems = latencyProblems('latencyMs', config.latencyMs)
+  if (config.acrossSites !== undefined) {
+    problems.push(...latencyProblems('acrossSites.latencyMs', config.acrossSites.latencyMs))
+    if (!isProbability(config.acrossSites.loss)) problems.push(`acrossSites.loss: expected a probability in [0, 1], got ${config.acrossSites.loss}`)
+  }
   if (!isProbability(config.loss)) problems.push(`loss: expected a probability in [0, 1], got ${config.loss}`)
   if (!isProbability(config.duplicate)) problems.push(`duplicate: expected a probability in [0, 1], got ${config.duplicate}`)
   if (!isProbability(config.slowPeers.fraction)) problems.push(`slowPeers.fraction: expected a fraction in [0, 1], got ${config.slowPeers.fraction}`)
   if (!(Number.isFinite(config.slowPeers.factor) && config.slowPeers.factor >= 1)) problems.push(`slowPeers.factor: expected a number >= 1, got ${config.slowPeers.factor}`)
+  return problems
+}
+
+function latencyProblems(field: string, latency: LatencyConfig): string[] {
+  const problems: string[] = []
+  const { distribution, medianMs, p99Ms } = latency
+  if (!['lognormal', 'uniform', 'constant'].includes(distribution)) problems.push(`${field}.distribution: expected lognormal, uniform or constant`)
+  if (!(Number.isFinite(medianMs) && medianMs >= 0)) problems.push(`${field}.medianMs: expected a non-negative number, got ${medianMs}`)
+  if (distribution !== 'constant' && !(Number.isFinite(p99Ms) && p99Ms >= medianMs)) problems.push(`${field}.p99Ms: expected a number at least medianMs, got ${p99Ms}`)
+  if (distribution === 'lognormal' && !(medianMs > 0)) problems.push(`${field}.medianMs: a log-normal latency needs a positive median`)
   return problems
 }
 
@@ -126,6 +149,9 @@ export class Network<M = unknown> {
   private readonly faultRandom: SeededRandom
   private readonly broadcastRandom: SeededRandom
   private readonly slowRandom: SeededRandom
+  /** Site number per peer (0: none), and the WAN's sampler, when the network has sites. */
+  private siteOf: Int32Array
+  private readonly sampleAcross: (() => number) | undefined
 
   constructor(readonly config: NetworkConfig, random: SeededRandom, peers: readonly string[]) {
     const problems = networkConfigProblems(config)
@@ -138,6 +164,9 @@ export class Network<M = unknown> {
     this.lossProbability = config.loss
     this.duplicateProbability = config.duplicate
     this.sampleLink = linkSampler(config.latencyMs, this.latencyRandom)
+    // Its own stream, so a network without sites draws exactly the numbers it drew before.
+    this.sampleAcross = config.acrossSites === undefined ? undefined : linkSampler(config.acrossSites.latencyMs, random.fork('across-sites'))
+    this.siteOf = new Int32Array(peers.length)
     this.group = new Int32Array(peers.length)
     this.isolated = new Uint8Array(peers.length)
     this.slow = new Uint8Array(peers.length)
@@ -179,7 +208,7 @@ export class Network<M = unknown> {
       this.stats.unreachable++
       return []
     }
-    if (this.faultRandom.chance(this.lossProbability)) {
+    if (this.faultRandom.chance(this.lossBetween(source, target))) {
       this.stats.lost++
       return []
     }
@@ -263,7 +292,7 @@ export class Network<M = unknown> {
     let keptCount = 0
     let lost = 0
     for (let k = 1; k <= count; k++) {
-      if (this.faultRandom.chance(this.lossProbability)) lost++
+      if (this.faultRandom.chance(this.lossBetween(source, reachable[k - 1]!))) lost++
       else kept[keptCount++] = k
     }
     const order = sortByArrival(kept.subarray(0, keptCount), arrival)
@@ -369,8 +398,20 @@ export class Network<M = unknown> {
     return this.isolated[source] === 0 && this.isolated[target] === 0 && this.group[source] === this.group[target]
   }
 
+  /** Whether two peers are in different sites (both named in acrossSites). */
+  private acrossSites(source: number, target: number): boolean {
+    const a = this.siteOf[source]!
+    const b = this.siteOf[target]!
+    return a !== 0 && b !== 0 && a !== b
+  }
+
+  private lossBetween(source: number, target: number): number {
+    const across = this.config.acrossSites
+    return across !== undefined && this.acrossSites(source, target) ? across.loss : this.lossProbability
+  }
+
   private linkDelay(source: number, target: number): number {
-    const delay = this.sampleLink()
+    const delay = this.sampleAcross !== undefined && this.acrossSites(source, target) ? this.sampleAcross() : this.sampleLink()
     return this.slow[source] === 1 || this.slow[target] === 1 ? delay * this.config.slowPeers.factor : delay
   }
 
@@ -391,8 +432,19 @@ export class Network<M = unknown> {
       this.group = grown(this.group, new Int32Array(capacity))
       this.isolated = grown(this.isolated, new Uint8Array(capacity))
       this.slow = grown(this.slow, new Uint8Array(capacity))
+      this.siteOf = grown(this.siteOf, new Int32Array(capacity))
     }
+    const site = this.config.acrossSites?.sites[peer]
+    if (site !== undefined) this.siteOf[i] = this.siteNumber(site)
     return i
+  }
+
+  private readonly siteNumbers = new Map<string, number>()
+
+  private siteNumber(site: string): number {
+    let n = this.siteNumbers.get(site)
+    if (n === undefined) this.siteNumbers.set(site, (n = this.siteNumbers.size + 1))
+    return n
   }
 
   /** Exactly round(fraction × N) slow peers, chosen by a partial shuffle of the initial peers. */

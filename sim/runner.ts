@@ -54,6 +54,11 @@ export interface SimOptions {
    * busy hosts, so the machines run with the windows real agents use.
    */
   readonly processingSkewMs?: number
+  /**
+   * false: every link keeps the profile's timers (no per-link timing, link-timing.ts), as before it
+   * existed — to compare the two on one network. Default true.
+   */
+  readonly linkTiming?: boolean
   /** The machines' siteCutHoldMs (site-cut.ts) instead of the default: a run can outlast a shorter hold. */
   readonly siteCutHoldMs?: number
   /** Called at every task start, with where and when; never changes the run. */
@@ -277,7 +282,8 @@ export class Simulation {
     this.peers.forEach((p, i) => this.index.set(p.id, i))
     this.siteLinks = options.siteLinksFromMs === undefined ? undefined : new SiteLinkLedger(this.peers.map((p) => p.view.labels.site), options.siteLinksFromMs)
     this.network = new Network<SimEvent>(options.network, this.random.fork('network'), this.peers.map((p) => p.id))
-    const config = withProcessingSkew(defaultConfig(this.peers.length, options.profile), options.processingSkewMs ?? 0)
+    const { links, ...onePerLink } = withProcessingSkew(defaultConfig(this.peers.length, options.profile), options.processingSkewMs ?? 0)
+    const config = options.linkTiming === false ? onePerLink : { ...onePerLink, links }
     this.config = options.siteCutHoldMs === undefined ? config : { ...config, siteCutHoldMs: options.siteCutHoldMs }
     this.applyAtMs = options.applyAtMs ?? 1_000 + this.config.startupGraceMs
     this.safetyEndMs = options.safetyEndMs ?? Math.round(options.durationMs * 0.6)

@@ -47,7 +47,7 @@ export function registerAgent(program: Command): void {
     .option('--labels <k=v,...>', 'labels constraints can match, e.g. zone=a,disk=ssd (repeatable); peer.hostname, peer.id, peer.os and peer.arch are set by the agent', collect, [])
     .option('--cpu <cores>', 'CPU this peer offers, in cores (2) or millicores (1500m); default: all cores')
     .option('--memory <size>', 'memory this peer offers, e.g. 4Gi or 512Mi; default: all memory')
-    .option('--profile <lan|wan>', 'protocol timing: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links)', 'lan')
+    .option('--profile <lan|wan>', 'protocol timing of links without site labels: lan (failover in ~2 s) or wan (~10 s, for slow or flaky links); with site=<name> labels each link is timed by its site and measured round trip', 'lan')
     .option('--site-cut-hold <duration>', 'how long the slots of another site that went out of reach as a whole (a WAN cut) are left to it before they are replaced here, e.g. 5m, 30s, 0 (label hosts with site=<name>; docs/edge.md)')
     .option('--docker <auto|off>', 'containers: auto runs them when a Docker engine answers (DOCKER_HOST or the local socket), off never', 'auto')
     .option('--metrics <host:port|off>', 'serve Prometheus metrics at http://host:port/metrics (default 127.0.0.1:9464, loopback only; 0.0.0.0:9464 opens it to the network)')

@@ -22,6 +22,7 @@ import type { ServiceSpec } from '../service-spec/types.js'
 import type { ClusterState } from './cluster.js'
 import { WIRE_LIMITS } from './codec.js'
 import { bidWindowMs, type MachineConfig } from './config.js'
+import type { RoundTiming } from './link-timing.js'
 import { fencedByMajority } from './partition-quorum.js'
 import { rangeIndices, toRanges, type Message, type SlotRanges } from './messages.js'
 import type { ProtocolObserver } from './observer.js'
@@ -55,6 +56,13 @@ export interface BidRoundsDeps {
   send(to: PeerId, message: Message): void
   /** Asks for the service to be reconciled soon. */
   markDirty(service: ServiceName): void
+  /**
+   * How long a round among these candidates waits for bids and for claims: its slowest candidate's
+   * link decides (link-timing.ts). The config's windows when absent. Peers may answer differently
+   * (each measures its own links): the window decides only how long a bidder waits, never what its
+   * auction does with the bids it has.
+   */
+  roundTiming?(candidates: readonly PeerId[]): RoundTiming
   /** Told of the rounds this peer takes part in and the auctions it runs. */
   readonly observe?: ProtocolObserver
   /**
@@ -94,6 +102,8 @@ interface AuctionState {
   /** How many slots were unowned in this peer's view when the current lap began. */
   unownedAtLapStart: number
   pendingSince: number
+  /** The current round's windows, from its candidates' links (set when this peer considers the round). */
+  timing: RoundTiming
 }
 
 /** Round-0 candidates (the first ones of the sequence) that announce each later round to the candidates new to it. */
@@ -249,7 +259,7 @@ export class BidRounds {
     const want = placementRequest(spec)
     let state = this.auctions.get(spec.name)
     if (state === undefined || state.specHash !== want.specHash) {
-      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, idleLaps: 0, unowned, unownedAtLapStart: unowned.length, pendingSince: now }
+      state = { specHash: want.specHash, round: 0, roundStartedAt: now, consideredRound: -1, idleLaps: 0, unowned, unownedAtLapStart: unowned.length, pendingSince: now, timing: config }
       this.auctions.set(spec.name, state)
       // Bids that arrived before we saw the slots may already be in a later round.
       const known = this.bids.get(spec.name)
@@ -265,6 +275,7 @@ export class BidRounds {
     state.consideredRound = state.round
     const open = this.openInRound(spec.name, state, unowned)
     const chosen = this.window(spec, open.length, state.round).candidates
+    state.timing = this.deps.roundTiming?.(chosen) ?? config
     if (chosen.length === 0) {
       this.recordPending(spec.name, state)
       return
@@ -284,7 +295,7 @@ export class BidRounds {
         state.bidders = chosen
         // The window is an upper bound: once every candidate's bid is here (some may have come before
         // our own), the auction runs at once.
-        state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(config, state.round)
+        state.closesAt = this.allBidsIn(spec.name, state) ? now : now + bidWindowMs(state.timing, state.round)
         const message: Message = { kind: 'bid', bid: result.bid, slots }
         for (const peer of this.offerRecipients(spec, open.length, state.round, chosen)) if (peer !== selfId) this.deps.send(peer, message)
         return
@@ -398,7 +409,7 @@ export class BidRounds {
         // A busy host runs its auction late; measured from the round's start, the wait for the other
         // winners' claims would then be over before they could arrive, and the next round would
         // re-auction slots already claimed (five of ten agents on one 2-core host did).
-        state.claimsDueAt = now + config.roundTimeoutMs - config.bidWindowMs
+        state.claimsDueAt = now + state.timing.roundTimeoutMs - state.timing.bidWindowMs
       }
       if (now >= this.nextRoundAt(state)) {
         state.claimsDueAt = undefined
@@ -447,8 +458,9 @@ export class BidRounds {
 
   private roundDelayMs(state: AuctionState): number {
     const { config } = this.deps
-    if (state.idleLaps === 0) return config.roundTimeoutMs
-    return Math.min(config.pendingRetryMaxMs, config.roundTimeoutMs * 2 ** state.idleLaps)
+    const { roundTimeoutMs } = state.timing
+    if (state.idleLaps === 0) return roundTimeoutMs
+    return Math.min(Math.max(config.pendingRetryMaxMs, roundTimeoutMs), roundTimeoutMs * 2 ** state.idleLaps)
   }
 
   /** Runs the auction over the bids of our round and claims what we won, if it still fits. */

@@ -113,11 +113,46 @@ export interface MachineConfig {
    * not held; set it 0 to replace at once, as without sites). Agent flag `--site-cut-hold`.
    */
   readonly siteCutHoldMs: number
+  /**
+   * The lan and wan profiles' per-link timers, from which each link's own are derived by what it is
+   * (a site-mate, a host of another site, a host of no site) and by its measured round trip
+   * (link-timing.ts). Absent: every link keeps this config's timers, as one profile did for all.
+   */
+  readonly links?: LinkProfiles
+}
+
+/** The timers one link's timing is derived from, as one profile sets them. */
+export interface LinkTimes {
+  readonly probeTimeoutMs: number
+  readonly replaceAfterMs: number
+  readonly bidWindowMs: number
+  readonly roundTimeoutMs: number
+}
+
+/**
+ * The two ends each link's timers lie between. A link to or from a host with no site label keeps the
+ * config's own timers (the profile chosen, `--profile`).
+ */
+export interface LinkProfiles {
+  readonly lan: LinkTimes
+  readonly wan: LinkTimes
+  /** withProcessingSkew's skew, which every bid window adds to the link's one-way time. */
+  readonly processingSkewMs: number
 }
 
 export type NetworkProfile = 'lan' | 'wan'
 
 export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'lan'): MachineConfig {
+  return { ...profileConfig(clusterSize, profile), links: { lan: linkTimes('lan'), wan: linkTimes('wan'), processingSkewMs: 0 } }
+}
+
+/** One profile's per-link timers, as profileConfig sets them (they do not depend on cluster size). */
+function linkTimes(profile: NetworkProfile): LinkTimes {
+  const { probeTimeoutMs, replaceAfterMs, bidWindowMs, roundTimeoutMs } = profileConfig(1, profile)
+  return { probeTimeoutMs, replaceAfterMs, bidWindowMs, roundTimeoutMs }
+}
+
+function profileConfig(clusterSize: number, profile: NetworkProfile): MachineConfig {
   const n = Math.max(1, clusterSize)
   const scale = Math.max(1, Math.log2(n) / 4)
   const wan = profile === 'wan'
@@ -160,7 +195,7 @@ export function defaultConfig(clusterSize: number, profile: NetworkProfile = 'la
  * too, but those new to a round hear of it only from another's bid, a hop later, and a bid missing
  * there costs at most the even share its bidder leaves unclaimed (bid-rounds.ts).
  */
-export function bidWindowMs(config: MachineConfig, round: number): number {
+export function bidWindowMs(config: Pick<MachineConfig, 'bidWindowMs' | 'roundTimeoutMs'>, round: number): number {
   return round === 0 ? Math.max(config.bidWindowMs, config.roundTimeoutMs - config.bidWindowMs) : config.bidWindowMs
 }
 
@@ -168,7 +203,7 @@ export function bidWindowMs(config: MachineConfig, round: number): number {
  * Suspicion timeout: what remains of replaceAfter once detection is spent. Every peer is probed by its
  * ring predecessor each interval, so detection takes at most two intervals (the probe, then its end).
  */
-export function suspicionTimeoutMs(config: MachineConfig): number {
+export function suspicionTimeoutMs(config: Pick<MachineConfig, 'probeIntervalMs' | 'replaceAfterMs'>): number {
   return Math.max(config.probeIntervalMs, config.replaceAfterMs - 2 * config.probeIntervalMs)
 }
 
@@ -184,5 +219,9 @@ export function suspicionTimeoutMs(config: MachineConfig): number {
  */
 export function withProcessingSkew(config: MachineConfig, skewMs: number): MachineConfig {
   // Twice in the round: once for the bids to arrive, once for the winners' claims to.
-  return { ...config, bidWindowMs: config.bidWindowMs + skewMs, roundTimeoutMs: config.roundTimeoutMs + 2 * skewMs }
+  const skewed = <T extends Pick<MachineConfig, 'bidWindowMs' | 'roundTimeoutMs'>>(times: T): T =>
+    ({ ...times, bidWindowMs: times.bidWindowMs + skewMs, roundTimeoutMs: times.roundTimeoutMs + 2 * skewMs })
+  const links = config.links === undefined ? undefined
+    : { ...config.links, lan: skewed(config.links.lan), wan: skewed(config.links.wan), processingSkewMs: config.links.processingSkewMs + skewMs }
+  return { ...skewed(config), ...(links === undefined ? {} : { links }) }
 }

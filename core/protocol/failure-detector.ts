@@ -6,7 +6,8 @@
 import { combine32, hash32 } from '../hash.js'
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
-import { suspicionTimeoutMs, type MachineConfig } from './config.js'
+import type { MachineConfig } from './config.js'
+import type { LinkTiming } from './link-timing.js'
 import type { MemberTable } from './membership.js'
 import type { MemberRecord, Message, MemberStatus } from './messages.js'
 
@@ -16,7 +17,10 @@ const DEAD_WITNESSES = 3
 interface Probe {
   target: PeerId
   seq: number
+  sentAt: number
   indirectAt: number
+  /** When the target is suspected if neither it nor a helper answered (see probeDeadlines). */
+  suspectAt: number
   indirectSent: boolean
   acked: boolean
 }
@@ -34,6 +38,8 @@ export interface DetectorHost {
   readonly config: MachineConfig
   readonly random: Random
   readonly members: MemberTable
+  /** Each link's probe timeout and suspicion time, and where its round trips are recorded. */
+  readonly links: Pick<LinkTiming, 'probeTimeoutMs' | 'suspicionMs' | 'sample' | 'siteOf' | 'kind'>
   send(to: PeerId, message: Message): void
   broadcast(message: Message): void
   /** Applies a member record this peer concluded (suspect, dead) as if it had been received. */
@@ -63,7 +69,10 @@ export class FailureDetector {
   /** The earliest time tick() has detection work to do. */
   nextWakeAt(): number {
     let at = this.nextProbeAt
-    for (const probe of this.probes) if (!probe.acked && !probe.indirectSent) at = Math.min(at, probe.indirectAt)
+    for (const probe of this.probes) {
+      if (probe.acked) continue
+      at = Math.min(at, probe.indirectSent ? probe.suspectAt : probe.indirectAt)
+    }
     for (const peer of this.suspects) {
       const deadAt = this.host.members.get(peer)?.deadAt
       if (deadAt !== undefined) at = Math.min(at, deadAt)
@@ -81,7 +90,7 @@ export class FailureDetector {
   memberChanged(record: MemberRecord, previous: MemberStatus | undefined, now: number): void {
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
-    if (wasIn !== isIn) this.successorCache = null
+    if (wasIn !== isIn || record.status !== previous) this.successorCache = null
     if (isIn && !wasIn) {
       // As memberlist does: a new member joins the current probe pass at a random place, instead of
       // waiting for the next pass (N intervals away), so it is probed as often as everyone else.
@@ -90,7 +99,7 @@ export class FailureDetector {
     }
     if (record.status === 'suspect') {
       this.suspects.add(record.peer)
-      this.host.members.setDeadline(record.peer, now + suspicionTimeoutMs(this.host.config))
+      this.host.members.setDeadline(record.peer, now + this.host.links.suspicionMs(record.peer))
     } else {
       this.suspects.delete(record.peer)
       this.suspectedByMe.delete(record.peer)
@@ -104,18 +113,20 @@ export class FailureDetector {
     this.host.send(message.target, { kind: 'ping', seq, desired: this.host.desiredDigest(), updates: [] })
   }
 
-  onAck(from: PeerId, seq: number, target: PeerId | undefined): void {
+  onAck(from: PeerId, seq: number, target: PeerId | undefined, now: number): void {
     const relay = this.relays.get(seq)
     if (relay !== undefined && relay.target === from) {
       this.relays.delete(seq)
       this.host.send(relay.requester, { kind: 'ack', seq: relay.seq, desired: this.host.desiredDigest(), updates: [], target: relay.target })
       return
     }
-    for (const probe of this.probes) {
-      if (probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target)) {
-        probe.acked = true
-      }
-    }
+    const answered = this.probes.find((probe) => probe.seq === seq && (target === undefined ? from === probe.target : target === probe.target))
+    if (answered === undefined) return
+    // The target's own answer times its link; a helper's relayed one times two links and a detour.
+    if (target === undefined && !answered.acked) this.host.links.sample(from, now - answered.sentAt)
+    // An answer proves the target alive now, so an older probe of it still waiting (a slow link's
+    // deadlines reach past the interval) is answered too.
+    for (const probe of this.probes) if (probe.target === answered.target) probe.acked = true
   }
 
   /**
@@ -126,7 +137,11 @@ export class FailureDetector {
    * agents on one 2-core host, without this, declared each other dead in turns while placing work.
    */
   forgiveStall(stalledMs: number): void {
-    for (const probe of this.probes) if (!probe.acked) probe.indirectAt += stalledMs
+    for (const probe of this.probes) {
+      if (probe.acked) continue
+      probe.indirectAt += stalledMs
+      probe.suspectAt += stalledMs
+    }
     this.nextProbeAt += stalledMs
     for (const peer of this.suspects) {
       const member = this.host.members.get(peer)
@@ -149,9 +164,9 @@ export class FailureDetector {
       const helpers = this.shuffled(members.reachable().filter((p) => p !== probe.target)).slice(0, config.indirectChecks)
       for (const helper of helpers) this.host.send(helper, { kind: 'ping-req', seq: probe.seq, target: probe.target })
     }
+    for (const probe of this.probes) if (!probe.acked && now >= probe.suspectAt) this.suspect(probe.target)
+    this.probes = this.probes.filter((probe) => !probe.acked && now < probe.suspectAt)
     if (now < this.nextProbeAt) return
-    for (const probe of this.probes) if (!probe.acked) this.suspect(probe.target)
-    this.probes = []
     const targets = new Set<PeerId>()
     const roundRobin = this.nextProbeTarget()
     if (roundRobin !== undefined) targets.add(roundRobin)
@@ -159,23 +174,57 @@ export class FailureDetector {
     if (successor !== undefined) targets.add(successor)
     for (const target of targets) {
       const seq = ++this.seq
-      this.probes.push({ target, seq, indirectAt: now + config.probeTimeoutMs, indirectSent: false, acked: false })
+      this.probes.push({ target, seq, sentAt: now, ...this.probeDeadlines(target, now), indirectSent: false, acked: false })
       this.host.send(target, { kind: 'ping', seq, desired: this.host.desiredDigest(), updates: members.piggyback(config.piggybackLimit) })
     }
     this.nextProbeAt = now + config.probeIntervalMs
   }
 
-  /** The next reachable peer after this one in peer-id order (wrapping): the peer this one monitors. */
+  /**
+   * When a probe of `target` sent now asks helpers (its link's probe timeout) and when, unanswered,
+   * it suspects the target. The profile's timeout leaves the rest of the interval for the helpers'
+   * answers, and the target is suspected when the next interval begins, as SWIM does. A link whose
+   * timeout is longer by d (a far site, a measured slow link) asks d later, and its helpers' answers
+   * cross the same slow links, so its suspicion waits 2d past the interval: without it a probe of a
+   * far host would end at the interval before any helper could answer.
+   */
+  private probeDeadlines(target: PeerId, now: number): { indirectAt: number; suspectAt: number } {
+    const { config, links } = this.host
+    const timeoutMs = links.probeTimeoutMs(target)
+    const longerMs = Math.max(0, timeoutMs - config.probeTimeoutMs)
+    return { indirectAt: now + timeoutMs, suspectAt: now + config.probeIntervalMs + 2 * longerMs }
+  }
+
+  /**
+   * The next reachable peer after this one in peer-id order (wrapping): the peer this one monitors.
+   *
+   * A host with a site monitors the next host *of its site* while it has a reachable site-mate: the
+   * sites' rings are closed, so every host is monitored by a site-mate over the LAN, with the lan
+   * probe timeout, and found dead after the lan suspicion. On the one ring of all hosts a host's
+   * monitor was often in another site, whose probe waits the wan timeout (link-timing.ts): a host
+   * dying inside a site was suspected 1.5 s after its death instead of 0.5–1 s, and replaced past
+   * the 3 s budget. A host alone in its site, or with no site, monitors on the ring of all hosts.
+   *
+   * A suspect of another site is passed over: it stays suspect for the wan suspicion time, and a
+   * whole far site cut off stays so for seconds, during which the members after it on the ring
+   * would have no monitor (a host death inside a site during a cut took 2.2 s to be suspected).
+   */
   private successor(): PeerId | undefined {
     if (this.successorCache !== null) return this.successorCache
+    const { members, links, self } = this.host
+    const site = links.siteOf(self)
+    const reachable = members.reachable()
+    const ring = site === undefined ? reachable : reachable.filter((peer) => links.siteOf(peer) === site)
     let next: PeerId | undefined
     let first: PeerId | undefined
-    for (const peer of this.host.members.reachable()) {
+    for (const peer of ring.length > 0 ? ring : reachable) {
+      if (members.status(peer) === 'suspect' && links.kind(peer) === 'other-site') continue
       if (first === undefined || peer < first) first = peer
-      if (peer > this.host.self && (next === undefined || peer < next)) next = peer
+      if (peer > self && (next === undefined || peer < next)) next = peer
     }
-    this.successorCache = next ?? first
-    return this.successorCache
+    // Sites come with adverts, after the member records: a host with a site looks again each time.
+    if (site === undefined) this.successorCache = next ?? first
+    return next ?? first
   }
 
   /** Round-robin over a shuffled list, reshuffled each pass (SWIM's bounded detection time). */
@@ -219,13 +268,20 @@ export class FailureDetector {
     }
   }
 
+  /**
+   * Whether this peer is one of the few that announce `peer`'s death. The member's site-mates come
+   * first: they decide after the lan suspicion while hosts of other sites wait the wan one
+   * (link-timing.ts), so their word is what brings the verdict to the far sites in lan time.
+   */
   private isWitness(peer: PeerId): boolean {
     const target = hash32(peer)
     const self = this.host.self
+    const site = this.host.links.siteOf(peer)
+    const mate = (p: PeerId): number => (site !== undefined && this.host.links.siteOf(p) === site ? 1 : 0)
     const ranked = this.host.members.reachable().concat(self)
       .filter((p) => p !== peer)
-      .map((p) => ({ p, w: combine32(target, hash32(p)) }))
-      .sort((a, b) => b.w - a.w || (a.p < b.p ? -1 : 1))
+      .map((p) => ({ p, m: mate(p), w: combine32(target, hash32(p)) }))
+      .sort((a, b) => b.m - a.m || b.w - a.w || (a.p < b.p ? -1 : 1))
     return ranked.slice(0, DEAD_WITNESSES).some((r) => r.p === self)
   }
 

@@ -1,5 +1,7 @@
 export {
   defaultConfig,
+  type LinkProfiles,
+  type LinkTimes,
   type MachineConfig,
   type NetworkProfile,
   bidWindowMs,
@@ -40,6 +42,21 @@ export type { PendingInfo } from './bid-rounds.js'
 export { fencedByMajority, PartitionQuorum, quorumLossBoundMs, takeoverDelayMs } from './partition-quorum.js'
 export { claimHoldMs, MajorityClaims } from './majority-claims.js'
 export { heldByCut, type LossFacts, SITE_LABEL, SiteCuts, type SiteCutsDeps, siteOf } from './site-cut.js'
+export {
+  linkKind,
+  type LinkKind,
+  LinkTiming,
+  MAX_LINKS_ESTIMATED,
+  measuredBidWindowMs,
+  measuredProbeTimeoutMs,
+  nextEstimate,
+  PROBE_TIMEOUT_ROUND_TRIPS,
+  REFUTATION_ROUND_TRIPS,
+  type RoundTiming,
+  roundTimeoutForWindowMs,
+  type RoundTripEstimate,
+  upperRoundTripMs,
+} from './link-timing.js'
 export { holdersNamedByBid, inRanges } from './lagging-bids.js'
 export type { ProtocolEvent, ProtocolObserver } from './observer.js'
 export type { TaskUsage } from './messages.js'

@@ -37,6 +37,7 @@ import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 import type { ProtocolObserver } from './observer.js'
 import { VerdictSources } from './verdict-sources.js'
 import { SiteCuts, siteOf } from './site-cut.js'
+import { LinkTiming } from './link-timing.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -130,6 +131,8 @@ export class PeerMachine {
   private readonly quorum: PartitionQuorum
   private readonly majorityClaims: MajorityClaims
   private readonly siteCuts: SiteCuts
+  /** Each link's timers, from its kind (site-mate, other site, no site) and measured round trip. */
+  private readonly links: LinkTiming
 
   private out: Output[] = []
   private now = 0
@@ -153,8 +156,13 @@ export class PeerMachine {
     const random = init.random
     const send = (to: PeerId, message: Message) => this.send(to, message)
     const desiredDigest = () => this.desired.digest
+    const memberSite = (peer: PeerId): string | undefined => {
+      const view = cluster.get(peer)
+      return view === undefined ? undefined : siteOf(view.labels)
+    }
+    const links = this.links = new LinkTiming({ self, config, selfSite: siteOf(init.labels), siteOf: memberSite })
     this.detector = new FailureDetector({
-      self, config, random, members, send, desiredDigest,
+      self, config, random, members, send, desiredDigest, links,
       broadcast: (message) => this.broadcast(message),
       apply: (record) => this.applyRecord(record),
     })
@@ -173,6 +181,7 @@ export class PeerMachine {
       claim: (slot, spec) => this.claim(slot, spec),
       stopTask: (slot, reason) => this.tasks.stop(slot, reason),
       markDirty: (service) => this.markDirty(service),
+      roundTiming: (candidates) => links.roundTiming(candidates),
       observe: this.observe,
       ...(init.buildRing !== undefined ? { buildRing: init.buildRing } : {}),
     })
@@ -190,11 +199,9 @@ export class PeerMachine {
       mayStart: (spec, now, claimedAt) => now >= this.placeableAt(spec) && this.quorum.stableSince(claimedAt),
     })
     this.siteCuts = new SiteCuts({
-      self, holdMs: config.siteCutHoldMs, answerMs: config.probeTimeoutMs, refuteMs: suspicionTimeoutMs(config),
-      siteOf: (peer) => {
-        const view = cluster.get(peer)
-        return view === undefined ? undefined : siteOf(view.labels)
-      },
+      // Only members of another site are ever held, so these are that link's timers.
+      self, holdMs: config.siteCutHoldMs, answerMs: (peer) => links.probeTimeoutMs(peer), refuteMs: (peer) => links.refuteMs(peer),
+      siteOf: memberSite,
       members: () => this.siteMembers(),
       heardAt: (peer) => this.verdictSources.lastHeardAt(peer),
     })
@@ -252,7 +259,7 @@ export class PeerMachine {
         break
       case 'ack':
         for (const record of message.updates) this.applyRecord(this.verdictSources.received(record, from, now))
-        this.detector.onAck(from, message.seq, message.target)
+        this.detector.onAck(from, message.seq, message.target, now)
         this.antiEntropy.compareDesired(from, message.desired, now)
         break
       case 'ping-req':
@@ -463,6 +470,7 @@ export class PeerMachine {
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
     if (wasIn !== isIn) this.rounds.ringChanged()
+    if (record.status === 'left') this.links.forget(record.peer)
     this.detector.memberChanged(record, previous, this.now)
     // Its tasks may be lost (or back); global services gain or lose a slot; pending work may fit now.
     for (const service of this.cluster.servicesOn(record.peer)) this.markDirty(service)

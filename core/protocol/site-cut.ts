@@ -87,10 +87,13 @@ function releaseAt(siteBackAt: number, heardAt: number | undefined, refuteMs: nu
 export interface SiteCutsDeps {
   readonly self: PeerId
   readonly holdMs: number
-  /** LossFacts.answerMs: a site-mate's answer to the verdict's pings is due within it (the probe timeout). */
-  readonly answerMs: number
-  /** LossFacts.refuteMs: the time any suspect has to refute (the suspicion timeout). */
-  readonly refuteMs: number
+  /**
+   * LossFacts.answerMs: a site-mate's answer to the verdict's pings is due within it (the probe
+   * timeout) — one for every member, or per member: its link's (link-timing.ts).
+   */
+  readonly answerMs: PerMember
+  /** LossFacts.refuteMs: the time a suspect has to refute (the suspicion timeout), for all or per member. */
+  readonly refuteMs: PerMember
   /** A member's site from its advert (with operator labels); undefined when none or no advert yet. */
   siteOf(peer: PeerId): string | undefined
   /** Members that did not leave, alive or not: the candidates for being a site-mate. */
@@ -98,6 +101,11 @@ export interface SiteCutsDeps {
   /** When a message of `peer`'s own last reached this peer (the machine keeps one record of it for every rule that asks). */
   heardAt(peer: PeerId): number | undefined
 }
+
+/** A time that is the same for every member, or each member's own. */
+type PerMember = number | ((peer: PeerId) => number)
+
+const forMember = (time: PerMember, peer: PeerId): number => (typeof time === 'number' ? time : time(peer))
 
 /** What a message from a member of a site means for the held members of that site. */
 export interface SiteHeard {
@@ -174,7 +182,7 @@ export class SiteCuts {
       if (!which(peer)) continue
       const held = heldByCut({
         site: this.deps.siteOf(peer), deadAt, siteBackAt: this.backAt(peer, deadAt, now), heardAt: this.deps.heardAt(peer),
-        now, holdMs: this.deps.holdMs, answerMs: this.deps.answerMs, refuteMs: this.deps.refuteMs,
+        now, holdMs: this.deps.holdMs, answerMs: forMember(this.deps.answerMs, peer), refuteMs: forMember(this.deps.refuteMs, peer),
       })
       if (!held) this.forget(peer)
       if (held === this.held.has(peer)) continue
@@ -191,7 +199,7 @@ export class SiteCuts {
     for (const peer of this.held) {
       at = Math.min(at, this.deadAt.get(peer)! + this.deps.holdMs)
       const back = this.siteBackAt.get(peer)
-      if (back !== undefined) at = Math.min(at, releaseAt(back, this.deps.heardAt(peer), this.deps.refuteMs))
+      if (back !== undefined) at = Math.min(at, releaseAt(back, this.deps.heardAt(peer), forMember(this.deps.refuteMs, peer)))
     }
     return at
   }

@@ -10,6 +10,7 @@ import { isActive, type TaskView } from '../placement/view.js'
 import type { ClusterState } from './cluster.js'
 import type { MachineConfig } from './config.js'
 import type { Advert, TaskUsage } from './messages.js'
+import { usageChanged } from './usage-change.js'
 
 /** What the advert needs from the machine around it. */
 export interface OwnAdvertDeps {
@@ -64,8 +65,13 @@ export class OwnAdvert {
     this.changed = true
   }
 
-  /** A new measurement of the tasks' use: advertised with the next advert, which it makes due after the debounce. */
+  /**
+   * A new measurement of the tasks' use: advertised with the next advert, which it makes due after
+   * the debounce — when it moved past usageChanged's band; otherwise kept out, and the advert keeps
+   * the figures it last carried.
+   */
   setUsage(usage: readonly TaskUsage[], now: number): void {
+    if (this.usage !== undefined && !usageChanged(this.usage, usage)) return
     this.usage = usage
     this.publish(now, false)
   }

@@ -9,6 +9,8 @@ import type { Advert, Message } from '../../../core/protocol/messages.js'
 import { ClusterState } from '../../../core/protocol/cluster.js'
 import type { PeerId, ServiceName, SlotId } from '../../../core/placement/ids.js'
 import type { TaskView } from '../../../core/placement/view.js'
+import fc from 'fast-check'
+import { CPU_BAND_MILLI, CPU_RELATIVE, MEMORY_BAND_MIB, MEMORY_RELATIVE, usageChanged } from '../../../core/protocol/usage-change.js'
 
 const PEER = 'p1' as PeerId
 const resources = { cpuMilli: 100, memoryMiB: 64, extended: {} }
@@ -44,6 +46,32 @@ usage('a new advert that changes only usage touches no service', () => {
   assert.ok((cluster.putAdvert(advert())?.size ?? 0) > 0)
   const touched = cluster.putAdvert(advert({ version: 2, usage: [{ slot: 'web/0' as SlotId, cpuMilli: 50, memoryMiB: 9 }] }))
   assert.equal([...(touched ?? ['not applied'])], [])
+})
+
+usage('a measurement within the band of the advertised one is not a change; past it, or another set of tasks, is', () => {
+  const at = (slot: string, cpuMilli: number, memoryMiB: number) => ({ slot: slot as SlotId, cpuMilli, memoryMiB })
+  const advertised = [at('web/0', 200, 100), at('web/1', 0, 1)]
+  assert.not.ok(usageChanged(advertised, [at('web/1', 9, 4), at('web/0', 181, 91)]), 'order does not matter; small moves stay in')
+  assert.ok(usageChanged(advertised, [at('web/0', 180, 100), at('web/1', 0, 1)]), 'CPU down 10 %')
+  assert.ok(usageChanged(advertised, [at('web/0', 200, 100), at('web/1', 10, 1)]), 'CPU up 10m from idle')
+  assert.ok(usageChanged(advertised, [at('web/0', 200, 100), at('web/1', 0, 5)]), 'memory up 4 MiB')
+  assert.ok(usageChanged(advertised, [at('web/0', 200, 100)]), 'a task fewer')
+  assert.ok(usageChanged(advertised, [at('web/0', 200, 100), at('web/2', 0, 1)]), 'another task')
+  assert.not.ok(usageChanged([], []))
+})
+
+usage('property: the band is symmetric, holds every measurement equal to the advertised one, and lets every move of at least its width through', () => {
+  const figure = fc.integer({ min: 0, max: 64_000 })
+  fc.assert(fc.property(figure, figure, figure, figure, (cpuA, memA, cpuB, memB) => {
+    const a = [{ slot: 'web/0' as SlotId, cpuMilli: cpuA, memoryMiB: memA }]
+    const b = [{ slot: 'web/0' as SlotId, cpuMilli: cpuB, memoryMiB: memB }]
+    assert.is(usageChanged(a, b), usageChanged(b, a))
+    assert.not.ok(usageChanged(a, a))
+    const cpuWidth = Math.max(CPU_BAND_MILLI, CPU_RELATIVE * Math.max(cpuA, cpuB))
+    const memWidth = Math.max(MEMORY_BAND_MIB, MEMORY_RELATIVE * Math.max(memA, memB))
+    const past = Math.abs(cpuA - cpuB) >= cpuWidth || Math.abs(memA - memB) >= memWidth
+    assert.is(usageChanged(a, b), past)
+  }))
 })
 
 usage.run()

@@ -51,4 +51,27 @@ Advert('a peer that leaves drops the broadcast still pending', () => {
   assert.is(advert.takeDue(0), undefined)
 })
 
+Advert('a measurement goes out only when it moved past the band around what was last advertised', () => {
+  const running = [task(0, 'running'), task(1, 'running')]
+  const { advert, cluster } = fake(running)
+  const measured = (cpu0: number, memory0: number) => [
+    { slot: slot('web', 0), cpuMilli: cpu0, memoryMiB: memory0 },
+    { slot: slot('web', 1), cpuMilli: 3, memoryMiB: 20 },
+  ]
+  advert.publish(0)
+  advert.takeDue(0)
+  advert.setUsage(measured(100, 50), 1_000)
+  assert.ok(advert.takeDue(1_000 + config.advertDebounceMs), 'the first measurement goes out')
+  // 100m → 105m, 50 → 52 MiB: within the band (10 % or 10m; 10 % or 4 MiB); nothing pending.
+  advert.setUsage(measured(105, 52), 11_000)
+  assert.is(advert.nextWakeAt(), Infinity)
+  assert.equal(cluster.advert(p('a'))!.usage![0], { slot: slot('web', 0), cpuMilli: 100, memoryMiB: 50 }, 'the advert keeps the figures it carried')
+  // A drift is measured from what was advertised, not from the last measurement: 100m → 111m goes out.
+  advert.setUsage(measured(111, 52), 21_000)
+  assert.is(advert.takeDue(21_000 + config.advertDebounceMs)!.usage![0]!.cpuMilli, 111)
+  // A measured task more or fewer goes out whatever its figures.
+  advert.setUsage(measured(111, 52).slice(0, 1), 31_000)
+  assert.ok(advert.takeDue(31_000 + config.advertDebounceMs))
+})
+
 Advert.run()

@@ -252,6 +252,7 @@ export {
   type LinkProfiles,
   LinkTiming,
   MAX_LINKS_ESTIMATED,
+  SAMPLES_TO_SHORTEN,
   type LinkTimes,
   measuredBidWindowMs,
   measuredProbeTimeoutMs,

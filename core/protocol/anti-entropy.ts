@@ -32,6 +32,7 @@
 
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
+import { drawBySite } from './probe-rotation.js'
 import type { ClusterState } from './cluster.js'
 import { splitState } from './codec.js'
 import type { MachineConfig } from './config.js'
@@ -54,6 +55,8 @@ export interface AntiEntropyDeps {
   send(to: PeerId, message: Message): void
   /** Asks the host to run the desired-state sync protocol with `peer`. */
   syncDesired(peer: PeerId): void
+  /** A member's site (this peer's own included), for choosing push-pull partners; absent: no sites. */
+  siteOf?(peer: PeerId): string | undefined
 }
 
 /** How many members held dead one heal reaches out to at once (healing). */
@@ -97,8 +100,11 @@ export class AntiEntropy {
   tick(now: number): void {
     const { config, members, random } = this.deps
     if (now >= this.nextPushPullAt) {
-      const peers = members.reachable()
-      if (peers.length > 0) this.sendDigest(peers[random.int(peers.length)]!)
+      // Site-aware: each far site is one partner among the site-mates (probe-rotation.ts), so the
+      // exchanges crossing a site link do not grow with the hosts on either side of it.
+      const { siteOf } = this.deps
+      const partner = drawBySite(members.reachable(), siteOf?.(this.deps.self), (peer) => siteOf?.(peer), (n) => random.int(n))
+      if (partner !== undefined) this.sendDigest(partner)
       this.nextPushPullAt = now + config.pushPullIntervalMs
     }
     if (now >= this.nextReconnectAt) {

@@ -7,6 +7,7 @@ import { combine32, hash32 } from '../hash.js'
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
 import type { MachineConfig } from './config.js'
+import { ProbeRotation } from './probe-rotation.js'
 import type { LinkTiming } from './link-timing.js'
 import type { MemberTable } from './membership.js'
 import type { MemberRecord, Message, MemberStatus } from './messages.js'
@@ -50,8 +51,8 @@ export interface DetectorHost {
 
 export class FailureDetector {
   private seq = 0
-  private probeOrder: PeerId[] = []
-  private probeIndex = 0
+  /** The round-robin probe's turns: site-mates one by one, other sites as wholes (probe-rotation.ts). */
+  private readonly rotation: ProbeRotation
   /** This interval's probes: the SWIM round-robin target and the ring successor. */
   private probes: Probe[] = []
   private successorCache: PeerId | undefined | null = null
@@ -60,7 +61,18 @@ export class FailureDetector {
   private readonly suspects = new Set<PeerId>()
   private readonly suspectedByMe = new Set<PeerId>()
 
-  constructor(private readonly host: DetectorHost) {}
+  constructor(private readonly host: DetectorHost) {
+    this.rotation = new ProbeRotation({
+      self: host.self,
+      reachable: () => host.members.reachable(),
+      probeable: (peer) => {
+        const status = host.members.status(peer)
+        return status === 'alive' || status === 'suspect'
+      },
+      siteOf: (peer) => host.links.siteOf(peer),
+      shuffled: (items) => this.shuffled(items),
+    })
+  }
 
   start(now: number): void {
     this.nextProbeAt = now + this.host.config.probeIntervalMs * this.host.random.next()
@@ -94,8 +106,7 @@ export class FailureDetector {
     if (isIn && !wasIn) {
       // As memberlist does: a new member joins the current probe pass at a random place, instead of
       // waiting for the next pass (N intervals away), so it is probed as often as everyone else.
-      const at = this.probeIndex + this.host.random.int(this.probeOrder.length - this.probeIndex + 1)
-      this.probeOrder.splice(at, 0, record.peer)
+      this.rotation.joined(record.peer, (choices) => this.host.random.int(choices))
     }
     if (record.status === 'suspect') {
       this.suspects.add(record.peer)
@@ -168,7 +179,7 @@ export class FailureDetector {
     this.probes = this.probes.filter((probe) => !probe.acked && now < probe.suspectAt)
     if (now < this.nextProbeAt) return
     const targets = new Set<PeerId>()
-    const roundRobin = this.nextProbeTarget()
+    const roundRobin = this.rotation.next()
     if (roundRobin !== undefined) targets.add(roundRobin)
     const successor = this.successor()
     if (successor !== undefined) targets.add(successor)
@@ -225,21 +236,6 @@ export class FailureDetector {
     // Sites come with adverts, after the member records: a host with a site looks again each time.
     if (site === undefined) this.successorCache = next ?? first
     return next ?? first
-  }
-
-  /** Round-robin over a shuffled list, reshuffled each pass (SWIM's bounded detection time). */
-  private nextProbeTarget(): PeerId | undefined {
-    for (let attempts = 0; attempts < 2; attempts++) {
-      while (this.probeIndex < this.probeOrder.length) {
-        const peer = this.probeOrder[this.probeIndex++]!
-        const status = this.host.members.status(peer)
-        if (status === 'alive' || status === 'suspect') return peer
-      }
-      this.probeOrder = this.shuffled(this.host.members.reachable())
-      this.probeIndex = 0
-      if (this.probeOrder.length === 0) return undefined
-    }
-    return undefined
   }
 
   private suspect(peer: PeerId): void {

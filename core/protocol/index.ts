@@ -47,6 +47,7 @@ export {
   type LinkKind,
   LinkTiming,
   MAX_LINKS_ESTIMATED,
+  SAMPLES_TO_SHORTEN,
   measuredBidWindowMs,
   measuredProbeTimeoutMs,
   nextEstimate,

@@ -77,6 +77,18 @@ export function upperRoundTripMs(estimate: RoundTripEstimate): number {
  */
 export const MAX_LINKS_ESTIMATED = 1_024
 
+/**
+ * Samples a link's estimate needs before it may shorten its kind's timers (it may lengthen them from
+ * the first). One or two quick answers over a long-tailed WAN link put the estimate far under its
+ * tail: a first sample of 100 ms estimates 300 ms, and a bid window from that misses every bid
+ * slower than 150 ms. Far hosts are probed as a site (probe-rotation.ts), each a few times a
+ * minute, so their links would otherwise run on such estimates for a long while (in the simulator,
+ * a host death inside a site over p99-1.5 s WAN links was replaced past the 3 s budget in 3 of 40
+ * seeds, against 0 when far links were probed four times as often). RFC 6298 starts from a
+ * conservative 1 s for the same reason.
+ */
+export const SAMPLES_TO_SHORTEN = 5
+
 const clamp = (value: number, low: number, high: number): number => Math.max(low, Math.min(high, value))
 
 /** A measured link's direct-probe timeout: 3 × its upper round trip, between the lan and wan profiles' timeouts. */
@@ -127,8 +139,13 @@ export interface LinkTimingDeps {
 }
 
 /** Each link's timers, from its kind and its measured round trip; see the top of this file. */
+interface Measured {
+  readonly estimate: RoundTripEstimate
+  readonly samples: number
+}
+
 export class LinkTiming {
-  private readonly estimates = new Map<PeerId, RoundTripEstimate>()
+  private readonly estimates = new Map<PeerId, Measured>()
 
   constructor(private readonly deps: LinkTimingDeps) {}
 
@@ -139,7 +156,7 @@ export class LinkTiming {
     const previous = this.estimates.get(peer)
     // Deleted and set again, so the map's order is the order links were last timed in.
     this.estimates.delete(peer)
-    this.estimates.set(peer, nextEstimate(previous, roundTripMs))
+    this.estimates.set(peer, { estimate: nextEstimate(previous?.estimate, roundTripMs), samples: (previous?.samples ?? 0) + 1 })
     if (this.estimates.size > MAX_LINKS_ESTIMATED) this.estimates.delete(this.estimates.keys().next().value!)
   }
 
@@ -149,7 +166,18 @@ export class LinkTiming {
   }
 
   estimate(peer: PeerId): RoundTripEstimate | undefined {
-    return this.estimates.get(peer)
+    return this.estimates.get(peer)?.estimate
+  }
+
+  /**
+   * A timer of the link to `peer`: its kind's value until measured; then `fromEstimate`'s, which
+   * may only lengthen the kind's value until SAMPLES_TO_SHORTEN samples are in.
+   */
+  private timer(peer: PeerId, kindValue: number, fromEstimate: (estimate: RoundTripEstimate) => number): number {
+    const measured = this.estimates.get(peer)
+    if (measured === undefined) return kindValue
+    const value = fromEstimate(measured.estimate)
+    return measured.samples < SAMPLES_TO_SHORTEN ? Math.max(kindValue, value) : value
   }
 
   kind(peer: PeerId): LinkKind {
@@ -172,9 +200,8 @@ export class LinkTiming {
     const links = config.links
     const kind = this.kind(peer)
     if (links === undefined || kind === 'no-site') return config.probeTimeoutMs
-    const estimate = this.estimates.get(peer)
-    if (estimate === undefined) return kind === 'site-mate' ? links.lan.probeTimeoutMs : links.wan.probeTimeoutMs
-    return measuredProbeTimeoutMs(links.lan, links.wan, estimate)
+    const kindValue = kind === 'site-mate' ? links.lan.probeTimeoutMs : links.wan.probeTimeoutMs
+    return this.timer(peer, kindValue, (estimate) => measuredProbeTimeoutMs(links.lan, links.wan, estimate))
   }
 
   /** How long `peer` stays suspect here before this peer declares it dead. */
@@ -186,9 +213,7 @@ export class LinkTiming {
     const wan = suspicionTimeoutMs({ probeIntervalMs: config.probeIntervalMs, replaceAfterMs: links.wan.replaceAfterMs })
     if (kind === 'other-site') return wan
     const lan = suspicionTimeoutMs({ probeIntervalMs: config.probeIntervalMs, replaceAfterMs: links.lan.replaceAfterMs })
-    const estimate = this.estimates.get(peer)
-    if (estimate === undefined) return lan
-    return clamp(REFUTATION_ROUND_TRIPS * upperRoundTripMs(estimate), lan, Math.max(lan, wan))
+    return this.timer(peer, lan, (estimate) => clamp(REFUTATION_ROUND_TRIPS * upperRoundTripMs(estimate), lan, Math.max(lan, wan)))
   }
 
   /**
@@ -197,7 +222,7 @@ export class LinkTiming {
    * the round trips of a refutation over its measured link.
    */
   refuteMs(peer: PeerId): number {
-    const estimate = this.estimates.get(peer)
+    const estimate = this.estimates.get(peer)?.estimate
     const base = suspicionTimeoutMs(this.deps.config)
     return estimate === undefined ? base : Math.max(base, REFUTATION_ROUND_TRIPS * upperRoundTripMs(estimate))
   }
@@ -208,9 +233,8 @@ export class LinkTiming {
     const links = config.links
     const kind = this.kind(peer)
     if (links === undefined || kind === 'no-site') return config.bidWindowMs
-    const estimate = this.estimates.get(peer)
-    if (estimate === undefined) return kind === 'other-site' ? links.wan.bidWindowMs : links.lan.bidWindowMs
-    return measuredBidWindowMs(links.lan.bidWindowMs, links.wan, links.processingSkewMs, estimate)
+    const kindValue = kind === 'other-site' ? links.wan.bidWindowMs : links.lan.bidWindowMs
+    return this.timer(peer, kindValue, (estimate) => measuredBidWindowMs(links.lan.bidWindowMs, links.wan, links.processingSkewMs, estimate))
   }
 
   /**

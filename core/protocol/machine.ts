@@ -171,6 +171,7 @@ export class PeerMachine {
       applyRecord: (record) => this.applyRecord(record),
       applyAdvert: (advert) => this.applyAdvert(advert),
       syncDesired: (peer) => this.out.push({ kind: 'sync-desired', peer }),
+      siteOf: (peer) => links.siteOf(peer),
     }, { seeds: init.seeds })
     this.rounds = new BidRounds({
       self, config, cluster, send,

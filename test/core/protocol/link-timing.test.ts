@@ -6,7 +6,7 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import fc from 'fast-check'
 import {
-  bidWindowMs, defaultConfig, LinkTiming, MAX_LINKS_ESTIMATED, nextEstimate, peerId, suspicionTimeoutMs, upperRoundTripMs, withProcessingSkew,
+  bidWindowMs, defaultConfig, LinkTiming, MAX_LINKS_ESTIMATED, nextEstimate, SAMPLES_TO_SHORTEN, peerId, suspicionTimeoutMs, upperRoundTripMs, withProcessingSkew,
   type MachineConfig, type PeerId, type RoundTripEstimate,
 } from '../../../core/index.js'
 
@@ -152,10 +152,28 @@ const rounds = suite('link timing: a round\'s windows')
 rounds('a round of fast links keeps the config\'s windows exactly', () => {
   const config = withProcessingSkew(LAN, 300)
   const links = timing(config)
-  links.sample(mate, 1)
-  links.sample(far, 1)
+  for (let i = 0; i < SAMPLES_TO_SHORTEN; i++) {
+    links.sample(mate, 1)
+    links.sample(far, 1)
+  }
   assert.equal(links.roundTiming([self, mate, far, plain]), { bidWindowMs: config.bidWindowMs, roundTimeoutMs: config.roundTimeoutMs })
   assert.equal(links.roundTiming([self]), { bidWindowMs: config.bidWindowMs, roundTimeoutMs: config.roundTimeoutMs })
+})
+
+rounds('a link\'s first samples may lengthen its timers but shorten them only from the SAMPLES_TO_SHORTEN-th on', () => {
+  const config = withProcessingSkew(LAN, 300)
+  const links = timing(config)
+  const wanWindow = config.links!.wan.bidWindowMs
+  for (let i = 1; i < SAMPLES_TO_SHORTEN; i++) {
+    links.sample(far, 1)
+    assert.is(links.bidWindowMs(far), wanWindow, `${i} quick answers leave the far link at the wan window`)
+    assert.is(links.probeTimeoutMs(far), config.links!.wan.probeTimeoutMs)
+  }
+  links.sample(far, 1)
+  assert.ok(links.bidWindowMs(far) < wanWindow, 'shortened once enough samples agree')
+  const slow = timing(config)
+  slow.sample(mate, 2_000)
+  assert.ok(slow.probeTimeoutMs(mate) > config.links!.lan.probeTimeoutMs, 'one slow answer lengthens a site-mate\'s timeout at once')
 })
 
 rounds('a round with an unmeasured far candidate waits the wan window, and what it adds to the lan one twice in its timeout', () => {

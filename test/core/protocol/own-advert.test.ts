@@ -66,11 +66,11 @@ Advert('a measurement goes out only when it moved past the band around what was 
   advert.setUsage(measured(105, 52), 11_000)
   assert.is(advert.nextWakeAt(), Infinity)
   assert.equal(cluster.advert(p('a'))!.usage![0], { slot: slot('web', 0), cpuMilli: 100, memoryMiB: 50 }, 'the advert keeps the figures it carried')
-  // A drift is measured from what was advertised, not from the last measurement: 100m → 111m goes out.
-  advert.setUsage(measured(111, 52), 21_000)
-  assert.is(advert.takeDue(21_000 + config.advertDebounceMs)!.usage![0]!.cpuMilli, 111)
+  // A drift is measured from what was advertised, not from the last measurement: 100m → 115m goes out.
+  advert.setUsage(measured(115, 52), 21_000)
+  assert.is(advert.takeDue(21_000 + config.advertDebounceMs)!.usage![0]!.cpuMilli, 115)
   // A measured task more or fewer goes out whatever its figures.
-  advert.setUsage(measured(111, 52).slice(0, 1), 31_000)
+  advert.setUsage(measured(115, 52).slice(0, 1), 31_000)
   assert.ok(advert.takeDue(31_000 + config.advertDebounceMs))
 })
 

@@ -42,8 +42,10 @@ export function encodeFrame(bytes: Uint8Array): Uint8Array {
  * decryption at the other end), so sent apart the one-byte prefix doubled the cost of every small
  * message — an idle cluster's SWIM probes and acks are nothing else.
  */
-export async function writeFrame(stream: Stream, bytes: Uint8Array, signal: AbortSignal): Promise<void> {
-  if (!stream.send(encodeFrame(bytes))) await stream.onDrain({ signal })
+export async function writeFrame(stream: Stream, bytes: Uint8Array, signal: AbortSignal | (() => AbortSignal)): Promise<void> {
+  // A signal given as a function is made only when the write must wait: nearly every small message
+  // goes out at once, and a timeout signal per message was a timer made and dropped each time.
+  if (!stream.send(encodeFrame(bytes))) await stream.onDrain({ signal: typeof signal === 'function' ? signal() : signal })
 }
 
 /**

@@ -97,6 +97,7 @@ type InvalidListener = (event: InvalidMessage) => void
 
 /** The outgoing side of one peer: its cached stream and the chain that orders writes to it. */
 interface Outbound {
+  readonly remote: Libp2pPeerId
   stream: Stream | undefined
   tail: Promise<void>
   queuedBytes: number
@@ -263,18 +264,19 @@ export class P2pTransport {
     if (!checked.ok) return refused('invalid', `not sent: ${describe(checked.error)}`)
     const bytes = encodeMessage(message)
     if (bytes.length > this.tuning.maxDirectFrameBytes) return refused('too-large', `${bytes.length} bytes is over the frame limit of ${this.tuning.maxDirectFrameBytes}`)
-    let remote: Libp2pPeerId
-    try {
-      remote = peerIdFromString(to)
-    } catch {
-      return refused('bad-peer-id', `${JSON.stringify(to)} is not a libp2p peer id`)
-    }
-
     let out = this.outbound.get(to)
     if (out === undefined) {
-      out = { stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
+      // The id is parsed once per peer (a multihash and a public key decoded), not once per message.
+      let remote: Libp2pPeerId
+      try {
+        remote = peerIdFromString(to)
+      } catch {
+        return refused('bad-peer-id', `${JSON.stringify(to)} is not a libp2p peer id`)
+      }
+      out = { remote, stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
       this.outbound.set(to, out)
     }
+    const remote = out.remote
     if (out.queuedBytes + bytes.length > this.tuning.maxQueuedBytesPerPeer) {
       return refused('queue-full', `${out.queuedBytes} bytes already queued for ${to}; message dropped`)
     }
@@ -328,7 +330,7 @@ export class P2pTransport {
     const cached = this.reuse ? usable(out.stream) : undefined
     const stream = cached ?? (await this.openDirect(out, remote))
     try {
-      await writeFrame(stream, bytes, AbortSignal.timeout(this.tuning.writeTimeoutMs))
+      await writeFrame(stream, bytes, () => AbortSignal.timeout(this.tuning.writeTimeoutMs))
     } catch (error) {
       stream.abort(asError(error))
       if (out.stream === stream) out.stream = undefined
@@ -336,7 +338,7 @@ export class P2pTransport {
       if (cached === undefined) throw new SendFailure('write-failed', `writing to ${remote.toString()} failed: ${messageOf(error)}`)
       const fresh = await this.openDirect(out, remote)
       try {
-        await writeFrame(fresh, bytes, AbortSignal.timeout(this.tuning.writeTimeoutMs))
+        await writeFrame(fresh, bytes, () => AbortSignal.timeout(this.tuning.writeTimeoutMs))
       } catch (retryError) {
         fresh.abort(asError(retryError))
         if (out.stream === fresh) out.stream = undefined

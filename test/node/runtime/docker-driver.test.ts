@@ -197,6 +197,10 @@ if (available.ok) {
     const [after] = await next.list()
     assert.is(after?.handle, before?.handle)
     assert.equal(await next.start(task(s), s), { ok: true, adopted: true })
+    // The task's own process must be up before the SIGTERM: sent while the container's init had not
+    // yet started it (a loaded host, right after the start), the signal found nothing to end, and
+    // after the grace Docker's SIGKILL made the exit 137.
+    await eventually('the container\'s sleep to run', () => execFileSync('docker', ['top', after!.handle], { encoding: 'utf8' }).includes('sleep'), 10_000)
     // A grace far past a SIGTERM's effect: under load 2 s ran out once and Docker's SIGKILL made it 137.
     await next.stop(slotOf(s, 0), 10_000)
     assert.equal(events.states(slotOf(s, 0)), ['running', 'exited'])

@@ -233,7 +233,6 @@ export async function createHost(init: HostInit): Promise<Host> {
   // Without the tag a peer that restarts or blips is never dialled again by this side.
   const onConnect = (event: CustomEvent<PeerId>): void => {
     node.peerStore.merge(event.detail, { tags: { [KEEP_ALIVE]: { value: 1 } } }).catch(() => undefined)
-    rejoin?.reachedAgain()
   }
   node.addEventListener('peer:connect', onConnect)
   // Started with the node: the join dials at start show which peers this host reaches directly.
@@ -404,12 +403,9 @@ function uniquePeers(node: HostNode): string[] {
  * (peers of a cluster start in any order); and one line when the address answers again after a
  * failure was logged.
  */
-export class Rejoiner {
+class Rejoiner {
   private timer: NodeJS.Timeout | undefined
-  /** Per join address being dialled: when the dial began, and how to give it up for a fresh one (reachedAgain). */
-  private readonly inFlight = new Map<string, JoinDial>()
-  /** Until then a new connection does not make failing addresses be dialled afresh again. */
-  private nextFreshDialsAt = -Infinity
+  private readonly inFlight = new Set<string>()
   /** The peer id behind each join address, learned on the first successful dial when the address has none. */
   private readonly learned = new Map<string, string>()
   private readonly failing = new Map<string, FailureState>()
@@ -467,69 +463,27 @@ export class Rejoiner {
   private tick(all: boolean): void {
     for (const address of this.join) {
       const key = address.toString()
+      const id = peerIdOf(address) ?? this.learned.get(key)
       if (!all && peerIdOf(address) !== undefined) continue
-      if (this.inFlight.has(key)) continue
-      this.dial(address)
-    }
-  }
-
-  /**
-   * A connection opened. When join addresses are failing, the likeliest reason is a network that just
-   * came back (a partition healed), and the dials to them still in flight were begun while it dropped
-   * everything: each waits for its next SYN retransmission (1 s, then 3 s after its start) before it
-   * can connect, and its peer stays unreached that long. Ten agents healing a 4 | 6 partition got
-   * their 24 links across back one by one over 0.3–4.7 s. So those dials give way to fresh ones,
-   * whose first SYN goes through now. At most once per rejoinIntervalMs; a dial begun within the last
-   * FRESH_DIAL_MS is left alone (it was sent on the healed network already).
-   */
-  reachedAgain(): void {
-    const now = performance.now()
-    if (this.stopped || this.failing.size === 0 || now < this.nextFreshDialsAt) return
-    this.nextFreshDialsAt = now + this.tuning.rejoinIntervalMs
-    for (const address of this.join) {
-      const key = address.toString()
-      if (!this.failing.has(key)) continue
-      const dialling = this.inFlight.get(key)
-      if (dialling === undefined) {
-        this.dial(address)
+      if (id === this.self || this.inFlight.has(key) || this.isOwnAddress(address)) continue
+      if (id !== undefined && this.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === id)) {
+        this.succeeded(key) // the peer dialled us, or another of its addresses answered
         continue
       }
-      if (now - dialling.startedAt < FRESH_DIAL_MS) continue
-      dialling.fresh.abort(new FreshDial())
-      // libp2p joins a dial to one still in its queue: the fresh one waits until the old one has left it.
-      void dialling.settled.then(() => setTimeout(() => {
-        if (!this.stopped && !this.inFlight.has(key)) this.dial(address)
-      }, 0))
+      this.inFlight.add(key)
+      const dialledAt = performance.now()
+      this.node
+        .dial(address, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
+        .then(
+          (connection) => {
+            this.learned.set(key, connection.remotePeer.toString())
+            this.succeeded(key)
+          },
+          // Tried again next interval.
+          (error: unknown) => this.failed(key, error, (this.handshakes.get(withoutPeerId(key)) ?? -Infinity) >= dialledAt),
+        )
+        .finally(() => this.inFlight.delete(key))
     }
-  }
-
-  private dial(address: Multiaddr): void {
-    const key = address.toString()
-    const id = peerIdOf(address) ?? this.learned.get(key)
-    if (id === this.self || this.isOwnAddress(address)) return
-    if (id !== undefined && this.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === id)) {
-      this.succeeded(key) // the peer dialled us, or another of its addresses answered
-      return
-    }
-    const dialledAt = performance.now()
-    const fresh = new AbortController()
-    const settled = this.node
-      .dial(address, { signal: AbortSignal.any([AbortSignal.timeout(this.tuning.dialTimeoutMs), fresh.signal]) })
-      .then(
-        (connection) => {
-          this.learned.set(key, connection.remotePeer.toString())
-          this.succeeded(key)
-        },
-        // Tried again next interval; a dial given up for a fresh one is not a failure of its own.
-        (error: unknown) => {
-          if (!(fresh.signal.reason instanceof FreshDial)) this.failed(key, error, (this.handshakes.get(withoutPeerId(key)) ?? -Infinity) >= dialledAt)
-        },
-      )
-      .finally(() => {
-        if (this.inFlight.get(key) === dialling) this.inFlight.delete(key)
-      })
-    const dialling: JoinDial = { startedAt: dialledAt, fresh, settled }
-    this.inFlight.set(key, dialling)
   }
 
   private succeeded(key: string): void {
@@ -555,21 +509,6 @@ export class Rejoiner {
     state.logged = { reason, at: now }
     this.log(`cannot join ${joinLabel(key)}: ${reason}${repeat ? ` (failing for ${seconds(now - state.since)}, ${state.attempts} attempts)` : ''}`)
   }
-}
-
-/** A join dial begun this recently is not given up for a fresh one: it went out on the network as it is now. */
-const FRESH_DIAL_MS = 300
-
-/** Why a join dial was given up: a fresh one replaces it (Rejoiner.reachedAgain). */
-class FreshDial extends Error {}
-
-/** A join dial in flight. */
-interface JoinDial {
-  readonly startedAt: number
-  /** Aborted (with a FreshDial) to give the dial up for a fresh one. */
-  readonly fresh: AbortController
-  /** Settles when the dial has ended, either way. */
-  readonly settled: Promise<void>
 }
 
 interface FailureState {

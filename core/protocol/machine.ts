@@ -36,6 +36,7 @@ import { holdersNamedByBid } from './lagging-bids.js'
 import { fencedByMajority, PartitionQuorum } from './partition-quorum.js'
 import type { ProtocolObserver } from './observer.js'
 import { VerdictSources } from './verdict-sources.js'
+import { AccusedNotices } from './accused-notice.js'
 import { SiteCuts, siteOf } from './site-cut.js'
 import { LinkTiming } from './link-timing.js'
 
@@ -124,6 +125,8 @@ export class PeerMachine {
   private readonly heardFrom = new Set<PeerId>()
   /** Which peers' "dead" verdicts count here as verdicts, not suspicions (verdict-sources.ts). */
   private readonly verdictSources: VerdictSources
+  /** Members told of an accusation that reached this peer (accused-notice.ts). */
+  private readonly accused: AccusedNotices
 
   private readonly detector: FailureDetector
   private readonly antiEntropy: AntiEntropy
@@ -150,6 +153,7 @@ export class PeerMachine {
     this.config = init.config
     this.members = new MemberTable(init.self)
     this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) })
+    this.accused = new AccusedNotices(init.config.replaceAfterMs)
     this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
     this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: [...init.seeds, ...(init.knownMembers ?? [])] })
     const { self, config, members, cluster } = this
@@ -168,7 +172,7 @@ export class PeerMachine {
     })
     this.antiEntropy = new AntiEntropy({
       self, config, random, members, cluster, send, desiredDigest,
-      applyRecord: (record) => this.applyRecord(record),
+      applyRecord: (record) => this.applyReceived(record),
       applyAdvert: (advert) => this.applyAdvert(advert),
       syncDesired: (peer) => this.out.push({ kind: 'sync-desired', peer }),
       siteOf: (peer) => links.siteOf(peer),
@@ -254,12 +258,12 @@ export class PeerMachine {
     if (this.members.status(from) === 'dead') this.antiEntropy.healing(now)
     switch (message.kind) {
       case 'ping':
-        for (const record of message.updates) this.applyRecord(this.verdictSources.received(record, from, now))
+        for (const record of message.updates) this.applyReceived(this.verdictSources.received(record, from, now))
         this.send(from, { kind: 'ack', seq: message.seq, desired: this.desired.digest, updates: this.members.piggyback(this.config.piggybackLimit) })
         this.antiEntropy.compareDesired(from, message.desired, now)
         break
       case 'ack':
-        for (const record of message.updates) this.applyRecord(this.verdictSources.received(record, from, now))
+        for (const record of message.updates) this.applyReceived(this.verdictSources.received(record, from, now))
         this.detector.onAck(from, message.seq, message.target, now)
         this.antiEntropy.compareDesired(from, message.desired, now)
         break
@@ -267,7 +271,7 @@ export class PeerMachine {
         this.detector.onPingReq(from, message, now)
         break
       case 'member':
-        this.applyRecord(this.verdictSources.received(message.record, from, now))
+        this.applyReceived(this.verdictSources.received(message.record, from, now))
         break
       case 'advert':
         this.applyAdvert(message.advert)
@@ -449,6 +453,19 @@ export class PeerMachine {
     return retransmitLimit(this.members.size + 1)
   }
 
+  /**
+   * A member record from another peer. One that makes a member this peer heard from lately suspect or
+   * dead here is passed on to the member itself at once, which refutes it if alive (accused-notice.ts).
+   */
+  private applyReceived(record: MemberRecord): void {
+    const previous = record.peer === this.self ? undefined : this.members.status(record.peer)
+    this.applyRecord(record)
+    if (previous === undefined) return
+    const current = this.members.get(record.peer)?.record
+    if (current === undefined || !this.accused.shouldTell(current, previous, this.verdictSources.lastHeardAt(record.peer), this.now)) return
+    this.send(record.peer, { kind: 'ping', seq: 0, desired: this.desired.digest, updates: [current] })
+  }
+
   private applyRecord(record: MemberRecord, retransmits = this.retransmits()): void {
     if (record.peer === this.self) {
       if (record.status !== 'alive' && record.incarnation >= this.incarnation && this.started) {
@@ -471,7 +488,10 @@ export class PeerMachine {
     const wasIn = previous === 'alive' || previous === 'suspect'
     const isIn = record.status === 'alive' || record.status === 'suspect'
     if (wasIn !== isIn) this.rounds.ringChanged()
-    if (record.status === 'left') this.links.forget(record.peer)
+    if (record.status === 'left') {
+      this.links.forget(record.peer)
+      this.accused.forget(record.peer)
+    }
     this.detector.memberChanged(record, previous, this.now)
     // Its tasks may be lost (or back); global services gain or lose a slot; pending work may fit now.
     for (const service of this.cluster.servicesOn(record.peer)) this.markDirty(service)

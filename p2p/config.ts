@@ -129,6 +129,22 @@ export const TRANSPORT_DEFAULTS = {
    * tell it more, only later. Short, so a restarted peer is reached again within a probe or two.
    */
   dialBackoffMs: 1_000,
+  /**
+   * At first contact with a peer, the side with the larger peer id waits this long for the other's
+   * connection before dialling itself. Two peers usually learn of each other at the same moment
+   * (from the same gossip) and both dial: every such pair then kept two connections, and each
+   * connection's costs (monitor pings, keep-alives, buffers, a relay circuit between sites) were paid
+   * twice — four pairs in six among hosts that joined through one seed. The smaller side dials at
+   * once; the wait ends as soon as its connection opens. Cost: the larger side's first message to a
+   * peer that does not dial it goes out this much later, once per peer.
+   */
+  firstContactWaitMs: 250,
+  /**
+   * A dial pending this long when the peer's own connection arrives is a stale one (begun while the
+   * link was down, waiting on a SYN retransmission) and gives way to the peer's connection whatever
+   * the ids; a younger one races the peer's dial, and only the larger id's yields (transport.ts).
+   */
+  staleDialMs: 500,
   /** Writing one frame once the stream is open (a 20 MiB state over a slow link needs the room). */
   writeTimeoutMs: 30_000,
   /**

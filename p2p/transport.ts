@@ -98,6 +98,10 @@ type InvalidListener = (event: InvalidMessage) => void
 /** The outgoing side of one peer: its cached stream and the chain that orders writes to it. */
 interface Outbound {
   readonly remote: Libp2pPeerId
+  /** A connection to the peer opened, or this side dialled it once: no more first-contact wait. */
+  contacted: boolean
+  /** When the pending dial (`dialing`) began (performance.now()). */
+  dialingSinceMs: number
   stream: Stream | undefined
   tail: Promise<void>
   queuedBytes: number
@@ -107,7 +111,7 @@ interface Outbound {
   dialing: AbortController | undefined
 }
 
-/** Why a pending dial was abandoned: the peer is connected now (see onPeerConnect). */
+/** Why a pending dial was abandoned: the peer is connected now (see onConnectionOpen). */
 class ConnectedMeanwhile extends Error {}
 
 export class P2pTransport {
@@ -168,7 +172,7 @@ export class P2pTransport {
     this.host.pubsub.topicValidators.set(PROTOCOL_TOPIC, this.validateGossip)
     this.host.pubsub.addEventListener('message', this.receiveGossip)
     this.host.pubsub.subscribe(PROTOCOL_TOPIC)
-    this.host.node.addEventListener('peer:connect', this.onPeerConnect)
+    this.host.node.addEventListener('connection:open', this.onConnectionOpen)
   }
 
   /** Detaches from the host (which the caller stops). Safe to call more than once. */
@@ -176,7 +180,7 @@ export class P2pTransport {
     if (this.stopped) return
     this.stopped = true
     this.host.pubsub.removeEventListener('message', this.receiveGossip)
-    this.host.node.removeEventListener('peer:connect', this.onPeerConnect)
+    this.host.node.removeEventListener('connection:open', this.onConnectionOpen)
     try {
       this.host.pubsub.unsubscribe(PROTOCOL_TOPIC)
     } catch {
@@ -273,7 +277,7 @@ export class P2pTransport {
       } catch {
         return refused('bad-peer-id', `${JSON.stringify(to)} is not a libp2p peer id`)
       }
-      out = { remote, stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
+      out = { remote, contacted: false, dialingSinceMs: 0, stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
       this.outbound.set(to, out)
     }
     const remote = out.remote
@@ -350,6 +354,10 @@ export class P2pTransport {
     if (!this.reuse) await closeQuietly(stream)
   }
 
+  private connectedTo(remote: Libp2pPeerId): boolean {
+    return this.host.node.getConnections(remote).some((connection) => connection.status === 'open')
+  }
+
   private async openDirect(out: Outbound, remote: Libp2pPeerId): Promise<Stream> {
     // Messages queued behind a failed dial fail at once instead of each waiting out its own dial
     // timeout: a peer cut off by a partition would otherwise hold its queue for minutes.
@@ -360,6 +368,11 @@ export class P2pTransport {
     let stream: Stream
     const dialing = new AbortController()
     out.dialing = dialing
+    out.dialingSinceMs = performance.now()
+    if (!out.contacted) {
+      out.contacted = true
+      if (this.self > remote.toString() && !this.connectedTo(remote)) await untilAborted(dialing.signal, this.tuning.firstContactWaitMs)
+    }
     try {
       stream = await openStream(this.host.node, remote, DIRECT_PROTOCOL, { signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
     } catch (error) {
@@ -394,19 +407,34 @@ export class P2pTransport {
   }
 
   /**
-   * A connection to a peer opened (it dialled us, or libp2p's redial got through). A dial to it
-   * that this side started earlier may still be waiting out its timeout: after a partition heals,
-   * one begun while the link dropped everything waits for its next SYN retransmission, up to
-   * openTimeoutMs, and every message to that peer queues behind it — the digest exchange that
-   * merges the two sides' views among them — then fails with it and blocks the queue for
-   * dialBackoffMs more. The new connection ends both: the pending dial gives way to a stream on it,
-   * and an earlier failure no longer counts against the peer.
+   * A connection to a peer opened. An earlier failed dial no longer counts against the peer. And
+   * when the peer dialled us, a dial this side began earlier may still be waiting out its timeout:
+   * after a partition heals, one begun while the link dropped everything waits for its next SYN
+   * retransmission, up to openTimeoutMs, and every message to that peer queues behind it — the
+   * digest exchange that merges the two sides' views among them. Such a stale dial gives way to a
+   * stream on the peer's connection.
+   *
+   * Only when the peer dialled us, and only a stale dial or the larger id's: aborting a dial the
+   * moment its own connection opened closed that connection, which libp2p then redialled (the peer
+   * is tagged keep-alive) and the other side redialled too — a fresh pair of peers ended with two
+   * connections, and churned through four, at every first contact. Two young dials racing each
+   * other are settled by the ids: the larger yields, so exactly one survives.
    */
-  private readonly onPeerConnect = (event: CustomEvent<Libp2pPeerId>): void => {
-    const out = this.outbound.get(event.detail.toString())
+  private readonly onConnectionOpen = (event: CustomEvent<Connection>): void => {
+    const connection = event.detail
+    const out = this.outbound.get(connection.remotePeer.toString())
     if (out === undefined) return
+    out.contacted = true
     out.dialFailedAtMs = -Infinity
-    out.dialing?.abort(new ConnectedMeanwhile('connected meanwhile'))
+    const dialing = out.dialing
+    if (connection.direction !== 'inbound' || dialing === undefined) return
+    const yieldNow = (): void => dialing.abort(new ConnectedMeanwhile('connected meanwhile'))
+    const ageMs = performance.now() - out.dialingSinceMs
+    if (ageMs >= this.tuning.staleDialMs || this.self > connection.remotePeer.toString()) return yieldNow()
+    // The smaller id's young dial goes on; if it is still pending once stale, it yields then.
+    setTimeout(() => {
+      if (out.dialing === dialing && connection.status === 'open') yieldNow()
+    }, this.tuning.staleDialMs - ageMs).unref()
   }
 
   private async receiveDirect(stream: Stream, connection: Connection): Promise<void> {
@@ -541,3 +569,16 @@ function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error))
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts (a connection from the peer opened meanwhile). */
+function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const timer = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}

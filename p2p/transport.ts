@@ -98,8 +98,6 @@ type InvalidListener = (event: InvalidMessage) => void
 /** The outgoing side of one peer: its cached stream and the chain that orders writes to it. */
 interface Outbound {
   readonly remote: Libp2pPeerId
-  /** A connection to the peer opened, or this side dialled it once: no more first-contact wait. */
-  contacted: boolean
   /** When the pending dial (`dialing`) began (performance.now()). */
   dialingSinceMs: number
   stream: Stream | undefined
@@ -118,6 +116,10 @@ export class P2pTransport {
   private readonly tuning: TransportTuning
   private readonly reuse: boolean
   private readonly self: string
+  /** Peers a connection to was opened, or a dial begun: past first contact (bounded by the cluster's members). */
+  private readonly contacted = new Set<string>()
+  /** First-contact waits in progress, ended early when the peer's connection opens. */
+  private readonly awaitingContact = new Map<string, AbortController>()
   private readonly counters: TransportStats = {
     published: 0,
     broadcastRefused: 0,
@@ -277,7 +279,7 @@ export class P2pTransport {
       } catch {
         return refused('bad-peer-id', `${JSON.stringify(to)} is not a libp2p peer id`)
       }
-      out = { remote, contacted: false, dialingSinceMs: 0, stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
+      out = { remote, dialingSinceMs: 0, stream: undefined, tail: Promise.resolve(), queuedBytes: 0, dialFailedAtMs: -Infinity, dialing: undefined }
       this.outbound.set(to, out)
     }
     const remote = out.remote
@@ -312,6 +314,9 @@ export class P2pTransport {
    */
   async request(to: PeerId | string, protocol: string, body: Uint8Array, options: Partial<RequestLimits> & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     if (this.stopped) throw new RequestError('stopped', 'the transport is stopped')
+    // A request dials too (a desired-state sync is often the first word to a peer just met).
+    const remote = this.outbound.get(String(to))?.remote ?? (typeof to === 'string' && to !== this.self ? tryPeerId(to) : undefined)
+    if (remote !== undefined) await this.firstContact(remote)
     return sendRequest(this.host.node, to, protocol, body, { ...this.requestLimits(options), openTimeoutMs: this.tuning.openTimeoutMs }, options.signal)
   }
 
@@ -354,6 +359,24 @@ export class P2pTransport {
     if (!this.reuse) await closeQuietly(stream)
   }
 
+  /**
+   * At first contact with `remote` (no connection ever opened to it, no dial made), the larger id
+   * waits up to firstContactWaitMs for the other side's connection before dialling (p2p/config.ts).
+   */
+  private async firstContact(remote: Libp2pPeerId): Promise<void> {
+    const peer = remote.toString()
+    if (this.contacted.has(peer)) return
+    this.contacted.add(peer)
+    if (this.self < peer || this.connectedTo(remote)) return
+    const connected = new AbortController()
+    this.awaitingContact.set(peer, connected)
+    try {
+      await untilAborted(connected.signal, this.tuning.firstContactWaitMs)
+    } finally {
+      this.awaitingContact.delete(peer)
+    }
+  }
+
   private connectedTo(remote: Libp2pPeerId): boolean {
     return this.host.node.getConnections(remote).some((connection) => connection.status === 'open')
   }
@@ -366,13 +389,10 @@ export class P2pTransport {
       throw new SendFailure('dial-failed', `${remote.toString()} was unreachable ${Math.round(sinceFailureMs)} ms ago; not dialling again yet`)
     }
     let stream: Stream
+    await this.firstContact(remote)
     const dialing = new AbortController()
     out.dialing = dialing
     out.dialingSinceMs = performance.now()
-    if (!out.contacted) {
-      out.contacted = true
-      if (this.self > remote.toString() && !this.connectedTo(remote)) await untilAborted(dialing.signal, this.tuning.firstContactWaitMs)
-    }
     try {
       stream = await openStream(this.host.node, remote, DIRECT_PROTOCOL, { signal: AbortSignal.any([dialing.signal, AbortSignal.timeout(this.tuning.openTimeoutMs)]) })
     } catch (error) {
@@ -422,9 +442,11 @@ export class P2pTransport {
    */
   private readonly onConnectionOpen = (event: CustomEvent<Connection>): void => {
     const connection = event.detail
-    const out = this.outbound.get(connection.remotePeer.toString())
+    const peer = connection.remotePeer.toString()
+    this.contacted.add(peer)
+    this.awaitingContact.get(peer)?.abort()
+    const out = this.outbound.get(peer)
     if (out === undefined) return
-    out.contacted = true
     out.dialFailedAtMs = -Infinity
     const dialing = out.dialing
     if (connection.direction !== 'inbound' || dialing === undefined) return
@@ -581,4 +603,12 @@ function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
     }
     signal.addEventListener('abort', done, { once: true })
   })
+}
+
+function tryPeerId(text: string): Libp2pPeerId | undefined {
+  try {
+    return peerIdFromString(text)
+  } catch {
+    return undefined
+  }
 }

@@ -13,6 +13,7 @@
 
 import './polyfill.js'
 
+import { setTimeout as delay } from 'node:timers/promises'
 import { TopicValidatorResult, type Message as GossipMessage } from '@libp2p/gossipsub'
 import type { Connection, Stream, PeerId as Libp2pPeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -315,7 +316,7 @@ export class P2pTransport {
   async request(to: PeerId | string, protocol: string, body: Uint8Array, options: Partial<RequestLimits> & { signal?: AbortSignal } = {}): Promise<Uint8Array> {
     if (this.stopped) throw new RequestError('stopped', 'the transport is stopped')
     // A request dials too (a desired-state sync is often the first word to a peer just met).
-    const remote = this.outbound.get(String(to))?.remote ?? (typeof to === 'string' && to !== this.self ? tryPeerId(to) : undefined)
+    const remote = this.outbound.get(to)?.remote ?? (to !== this.self ? tryPeerId(to) : undefined)
     if (remote !== undefined) await this.firstContact(remote)
     return sendRequest(this.host.node, to, protocol, body, { ...this.requestLimits(options), openTimeoutMs: this.tuning.openTimeoutMs }, options.signal)
   }
@@ -371,7 +372,8 @@ export class P2pTransport {
     const connected = new AbortController()
     this.awaitingContact.set(peer, connected)
     try {
-      await untilAborted(connected.signal, this.tuning.firstContactWaitMs)
+      // Ends early (rejecting, ignored) when the peer's connection opens: onConnectionOpen aborts it.
+      await delay(this.tuning.firstContactWaitMs, undefined, { signal: connected.signal }).catch(() => undefined)
     } finally {
       this.awaitingContact.delete(peer)
     }
@@ -452,7 +454,7 @@ export class P2pTransport {
     if (connection.direction !== 'inbound' || dialing === undefined) return
     const yieldNow = (): void => dialing.abort(new ConnectedMeanwhile('connected meanwhile'))
     const ageMs = performance.now() - out.dialingSinceMs
-    if (ageMs >= this.tuning.staleDialMs || this.self > connection.remotePeer.toString()) return yieldNow()
+    if (ageMs >= this.tuning.staleDialMs || this.self > peer) return yieldNow()
     // The smaller id's young dial goes on; if it is still pending once stale, it yields then.
     setTimeout(() => {
       if (out.dialing === dialing && connection.status === 'open') yieldNow()
@@ -589,20 +591,6 @@ function describe(error: DecodeError): string {
 
 function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error))
-}
-
-/** Resolves after `ms`, or at once when `signal` aborts (a connection from the peer opened meanwhile). */
-function untilAborted(signal: AbortSignal, ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const timer = setTimeout(done, ms)
-    function done(): void {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 }
 
 function tryPeerId(text: string): Libp2pPeerId | undefined {

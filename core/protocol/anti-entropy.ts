@@ -98,12 +98,11 @@ export class AntiEntropy {
   }
 
   tick(now: number): void {
-    const { config, members, random } = this.deps
+    const { self, config, members, random, siteOf } = this.deps
     if (now >= this.nextPushPullAt) {
       // Site-aware: each far site is one partner among the site-mates (probe-rotation.ts), so the
       // exchanges crossing a site link do not grow with the hosts on either side of it.
-      const { siteOf } = this.deps
-      const partner = drawBySite(members.reachable(), siteOf?.(this.deps.self), (peer) => siteOf?.(peer), (n) => random.int(n))
+      const partner = drawBySite(members.reachable(), siteOf?.(self), (peer) => siteOf?.(peer), (n) => random.int(n))
       if (partner !== undefined) this.sendDigest(partner)
       this.nextPushPullAt = now + config.pushPullIntervalMs
     }

@@ -33,7 +33,7 @@
 // Why and what it costs: docs/edge.md#per-link-timing, docs/protocol.md (Membership).
 
 import type { PeerId } from '../placement/ids.js'
-import { suspicionTimeoutMs, type LinkTimes, type MachineConfig } from './config.js'
+import { suspicionTimeoutMs, type LinkProfiles, type LinkTimes, type MachineConfig } from './config.js'
 
 /** A link's round trip as the detector has timed it (RFC 6298's SRTT and RTTVAR). */
 export interface RoundTripEstimate {
@@ -196,12 +196,19 @@ export class LinkTiming {
 
   /** How long a direct ping to `peer` waits for its ack before others are asked to probe it. */
   probeTimeoutMs(peer: PeerId): number {
+    return this.perLink(peer, 'probeTimeoutMs', (links, estimate) => measuredProbeTimeoutMs(links.lan, links.wan, estimate))
+  }
+
+  /**
+   * A timer named `key`: the config's own for a link with no site, the link kind's profile's (lan for a
+   * site-mate, wan for another site) until measured, then `fromEstimate`'s (see timer()).
+   */
+  private perLink(peer: PeerId, key: 'probeTimeoutMs' | 'bidWindowMs', fromEstimate: (links: LinkProfiles, estimate: RoundTripEstimate) => number): number {
     const { config } = this.deps
     const links = config.links
     const kind = this.kind(peer)
-    if (links === undefined || kind === 'no-site') return config.probeTimeoutMs
-    const kindValue = kind === 'site-mate' ? links.lan.probeTimeoutMs : links.wan.probeTimeoutMs
-    return this.timer(peer, kindValue, (estimate) => measuredProbeTimeoutMs(links.lan, links.wan, estimate))
+    if (links === undefined || kind === 'no-site') return config[key]
+    return this.timer(peer, (kind === 'site-mate' ? links.lan : links.wan)[key], (estimate) => fromEstimate(links, estimate))
   }
 
   /** How long `peer` stays suspect here before this peer declares it dead. */
@@ -229,12 +236,7 @@ export class LinkTiming {
 
   /** The bid window a bid from `peer` needs: its link's one-way time plus the skew, or its kind's window until measured. */
   bidWindowMs(peer: PeerId): number {
-    const { config } = this.deps
-    const links = config.links
-    const kind = this.kind(peer)
-    if (links === undefined || kind === 'no-site') return config.bidWindowMs
-    const kindValue = kind === 'other-site' ? links.wan.bidWindowMs : links.lan.bidWindowMs
-    return this.timer(peer, kindValue, (estimate) => measuredBidWindowMs(links.lan.bidWindowMs, links.wan, links.processingSkewMs, estimate))
+    return this.perLink(peer, 'bidWindowMs', (links, estimate) => measuredBidWindowMs(links.lan.bidWindowMs, links.wan, links.processingSkewMs, estimate))
   }
 
   /**

@@ -60,33 +60,48 @@ export function drawBySite(peers: readonly PeerId[], ownSite: string | undefined
   return members[draw(members.length)]
 }
 
-type Entry = SiteEntry
+/**
+ * Items taken in turn from a list reshuffled each pass (SWIM's round-robin): `next` returns the next
+ * item `accept` maps to a peer, refilling the pass from `fill` when it runs out, at most once a call.
+ */
+class Turns<T> {
+  private order: T[] = []
+  private index = 0
 
-interface SiteTurns {
-  order: PeerId[]
-  index: number
+  next(fill: () => T[], shuffled: (items: T[]) => T[], accept: (item: T) => PeerId | undefined): PeerId | undefined {
+    for (let passes = 0; passes < 2; passes++) {
+      while (this.index < this.order.length) {
+        const peer = accept(this.order[this.index++]!)
+        if (peer !== undefined) return peer
+      }
+      this.order = shuffled(fill())
+      this.index = 0
+      if (this.order.length === 0) return undefined
+    }
+    return undefined
+  }
+
+  /** Puts `item` in the rest of the current pass, at the place `pick(n)` draws of the n there are. */
+  insert(item: T, pick: (choices: number) => number): void {
+    this.order.splice(this.index + pick(this.order.length - this.index + 1), 0, item)
+  }
 }
 
 export class ProbeRotation {
-  private order: Entry[] = []
-  private index = 0
-  private readonly sites = new Map<string, SiteTurns>()
+  private readonly turns = new Turns<SiteEntry>()
+  /** Each far site's own rotation over its members. */
+  private readonly sites = new Map<string, Turns<PeerId>>()
 
   constructor(private readonly deps: ProbeRotationDeps) {}
 
   /** The next member to probe, or undefined when there is none. */
   next(): PeerId | undefined {
-    for (let passes = 0; passes < 2; passes++) {
-      while (this.index < this.order.length) {
-        const entry = this.order[this.index++]!
-        const peer = 'peer' in entry ? (this.deps.probeable(entry.peer) ? entry.peer : undefined) : this.nextOfSite(entry.site)
-        if (peer !== undefined) return peer
-      }
-      this.order = this.deps.shuffled(this.entries())
-      this.index = 0
-      if (this.order.length === 0) return undefined
-    }
-    return undefined
+    const { reachable, siteOf, self, probeable, shuffled } = this.deps
+    return this.turns.next(
+      () => siteEntries(reachable(), siteOf(self), siteOf),
+      shuffled,
+      (entry) => ('peer' in entry ? (probeable(entry.peer) ? entry.peer : undefined) : this.nextOfSite(entry.site)),
+    )
   }
 
   /**
@@ -95,29 +110,18 @@ export class ProbeRotation {
    * records), and the next pass groups it with its site.
    */
   joined(peer: PeerId, pick: (choices: number) => number): void {
-    const at = this.index + pick(this.order.length - this.index + 1)
-    this.order.splice(at, 0, { peer })
-  }
-
-  /** One pass's entries: this host's site-mates and members of no site one by one, each other site once. */
-  private entries(): Entry[] {
-    const { reachable, siteOf, self } = this.deps
-    return siteEntries(reachable(), siteOf(self), siteOf)
+    this.turns.insert({ peer }, pick)
   }
 
   /** The next probeable member of `site` in its own rotation, reshuffled each time round. */
   private nextOfSite(site: string): PeerId | undefined {
+    const { reachable, siteOf, probeable, shuffled } = this.deps
     let turns = this.sites.get(site)
-    if (turns === undefined) this.sites.set(site, (turns = { order: [], index: 0 }))
-    for (let passes = 0; passes < 2; passes++) {
-      while (turns.index < turns.order.length) {
-        const peer = turns.order[turns.index++]!
-        if (this.deps.probeable(peer) && this.deps.siteOf(peer) === site) return peer
-      }
-      turns.order = this.deps.shuffled(this.deps.reachable().filter((peer) => this.deps.siteOf(peer) === site))
-      turns.index = 0
-      if (turns.order.length === 0) return undefined
-    }
-    return undefined
+    if (turns === undefined) this.sites.set(site, (turns = new Turns<PeerId>()))
+    return turns.next(
+      () => reachable().filter((peer) => siteOf(peer) === site),
+      shuffled,
+      (peer) => (probeable(peer) && siteOf(peer) === site ? peer : undefined),
+    )
   }
 }

@@ -42,6 +42,7 @@ import { privateNetwork } from './pnet.js'
 import { TunnelLinks } from './tunnel-links.js'
 import { RelayFailover } from './relay-failover.js'
 import { dialOrder, NodeDialView } from './dial-order.js'
+import { fastGossipMessageId } from './gossip-message-id.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
@@ -215,6 +216,8 @@ export async function createHost(init: HostInit): Promise<Host> {
         // Every message carries its author's signature and is checked on receipt: the `from` the
         // machine sees is the author, proven, not whoever forwarded it.
         globalSignaturePolicy: 'StrictSign',
+        // Copies already seen are dropped before their signature is checked again.
+        fastMsgIdFn: fastGossipMessageId,
         // A lone peer (first of a cluster, or cut off) must be able to publish; otherwise publish throws.
         allowPublishToZeroTopicPeers: true,
         ignoreDuplicatePublishError: true,

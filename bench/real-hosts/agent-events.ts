@@ -87,10 +87,14 @@ export function statusesOf(all: readonly HostEvents[], peerId: string): Map<stri
  * the stops of the heal's duplicates were issued (first / last). Peers are told apart by `sideOf`
  * (host name → side); `nameOf` maps a peer id to its host name.
  */
+/** How many of the latest "alive again" pairs the breakdown names. */
+const SLOWEST_PAIRS = 8
+
 export function healBreakdown(all: readonly HostEvents[], healedEpochMs: number, sideOf: (host: string) => number, nameOf: (peer: string) => string | undefined): string {
   const firstAlive: number[] = []
   const allAlive: number[] = []
   const stops: number[] = []
+  const pairs: Array<{ pair: string; ms: number }> = []
   for (const { host, events } of all) {
     const others = new Set(all.map((entry) => entry.host.name).filter((name) => sideOf(name) !== sideOf(host.name)))
     const seen = new Map<string, number>()
@@ -103,10 +107,11 @@ export function healBreakdown(all: readonly HostEvents[], healedEpochMs: number,
       if (event.kind === 'stop') stops.push(event.at - healedEpochMs)
     }
     const times = [...seen.values()].sort((a, b) => a - b)
+    for (const [name, ms] of seen) pairs.push({ pair: `${host.name}←${name}`, ms })
     if (times.length > 0) firstAlive.push(times[0]!)
     if (times.length === others.size && times.length > 0) allAlive.push(times.at(-1)!)
   }
   const p50 = (values: number[]): string => (values.length === 0 ? '-' : String([...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]))
   const max = (values: number[]): string => (values.length === 0 ? '-' : String(Math.max(...values)))
-  return `other side first alive p50 ${p50(firstAlive)} / max ${max(firstAlive)} ms, all alive p50 ${p50(allAlive)} / max ${max(allAlive)} ms (${allAlive.length} of ${all.length} agents); ${stops.length} stops, first ${stops.length === 0 ? '-' : Math.min(...stops)} / last ${max(stops)} ms`
+  return `other side first alive p50 ${p50(firstAlive)} / max ${max(firstAlive)} ms, all alive p50 ${p50(allAlive)} / max ${max(allAlive)} ms (${allAlive.length} of ${all.length} agents); ${stops.length} stops, first ${stops.length === 0 ? '-' : Math.min(...stops)} / last ${max(stops)} ms; latest alive ${pairs.sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_PAIRS).map(({ pair, ms }) => `${pair} ${ms}`).join(', ')}`
 }

@@ -37,6 +37,13 @@ function slotsTwice(verdict: Verdict, fromMs: number, toMs = Infinity): string[]
   return [...new Set(verdict.duplicates.filter((interval) => interval.fromMs >= fromMs && interval.fromMs < toMs).map((interval) => interval.slot))].sort()
 }
 
+/** Each slot still doubled past the heal budget: its hosts and when its copies overlapped, from the heal. */
+function lateCopies(verdict: Verdict, healedMs: number): string {
+  const late = verdict.duplicates.filter((interval) => interval.toMs - healedMs > HEAL_BUDGET_MS || interval.open)
+  if (late.length === 0) return 'none doubled (a slot missing instead)'
+  return late.map((interval) => `${interval.slot} on ${interval.hosts.join('+')} ${Math.round(interval.fromMs - healedMs)}…${interval.open ? 'open' : Math.round(interval.toMs - healedMs)} ms`).join(', ')
+}
+
 /**
  * Samples before `atMs` are dropped once a run is judged: a run of the whole benchmark takes ~15 min
  * of samples every 100 ms, and each measure is judged from a settled cluster on its own stretch.
@@ -137,13 +144,14 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     await sleep(AFTER_MS)
     const side = new Map(groups.flatMap((group, index) => group.map((host) => [host.name, index] as const)))
     const names = new Map(all.map((host) => [host.peerId, host.name]))
-    log(`  heal: ${healBreakdown(await eventsSince(all, healedEpochMs), healedEpochMs, (host) => side.get(host) ?? -1, (peer) => names.get(peer))}`)
+    log(`  heal at ${new Date(healedEpochMs).toISOString().slice(11, 23)}: ${healBreakdown(await eventsSince(all, healedEpochMs), healedEpochMs, (host) => side.get(host) ?? -1, (peer) => names.get(peer))}`)
     const verdict = judge(cluster)
     const beyond = verdict.anomalies.filter((anomaly) => anomaly.kind === 'duplicate' && anomaly.fromMs >= fault.fromMs).length
     const again = slotsTwice(verdict, healedMs + Math.max(0, ms) + 1).length
     if (ms >= 0) onceMs.push(ms)
     doubledBeyond.push(beyond)
     redoubled.push(again)
+    if (ms > HEAL_BUDGET_MS || ms < 0) log(`  copies after the heal past ${HEAL_BUDGET_MS} ms: ${lateCopies(verdict, healedMs)}`)
     log(`partition ${run + 1}/${runs}: ${fault.detail} for ${PARTITION_MS} ms → every slot once ${ms} ms after the heal; doubled beyond the budget ${beyond}, doubled again after ${again}`)
     forgetBefore(cluster, cluster.recorder.now())
   }

@@ -74,6 +74,8 @@ export interface TransportStats {
   newer: number
   /** Direct messages written; refused, dropped (queue full) or failed to write. */
   directSent: number
+  /** directSent by message kind (ping, ack, digest, bid, …): which part of the protocol the traffic is. */
+  directSentByKind: Record<string, number>
   directFailed: number
   /** Direct messages handed to onMessage; invalid direct frames (each resets its stream). */
   directReceived: number
@@ -128,6 +130,7 @@ export class P2pTransport {
     rejected: 0,
     newer: 0,
     directSent: 0,
+    directSentByKind: {},
     directFailed: 0,
     directReceived: 0,
     directInvalid: 0,
@@ -230,7 +233,7 @@ export class P2pTransport {
   }
 
   stats(): TransportStats {
-    return { ...this.counters }
+    return { ...this.counters, directSentByKind: { ...this.counters.directSentByKind } }
   }
 
   /**
@@ -298,6 +301,7 @@ export class P2pTransport {
     try {
       await written
       this.counters.directSent++
+      this.counters.directSentByKind[message.kind] = (this.counters.directSentByKind[message.kind] ?? 0) + 1
       this.counters.bytesSent += bytes.length
       this.failureLog.delivered(to)
       return { ok: true }

@@ -121,9 +121,9 @@ async function measure(cli: string, count: number): Promise<Record<string, unkno
       // both ends): what each agent sent per second over the window, direct and broadcast.
       directSentPerS: spread(stats.map((s, i) => (s.transport.directSent - traffic0[i]!.transport.directSent) / elapsed)),
       // Per agent (the mean) and second, by message kind: which part of the protocol the direct traffic is.
-      directSentPerSByKind: Object.fromEntries([...new Set(stats.flatMap((s) => Object.keys(s.transport.directSentByKind)))].sort().map((kind) => [
+      directSentPerSByKind: Object.fromEntries([...new Set(stats.flatMap((s) => Object.keys(s.transport.directSentByKind ?? {})))].sort().map((kind) => [
         kind,
-        round(stats.reduce((sum, s, i) => sum + (s.transport.directSentByKind[kind] ?? 0) - (traffic0[i]!.transport.directSentByKind[kind] ?? 0), 0) / elapsed / count, 2),
+        round(stats.reduce((sum, s, i) => sum + (s.transport.directSentByKind?.[kind] ?? 0) - (traffic0[i]!.transport.directSentByKind?.[kind] ?? 0), 0) / elapsed / count, 2),
       ])),
       publishedPerS: spread(stats.map((s, i) => (s.transport.published - traffic0[i]!.transport.published) / elapsed)),
       bytesSentPerS: spread(stats.map((s, i) => (s.transport.bytesSent + s.transport.bytesPublished - traffic0[i]!.transport.bytesSent - traffic0[i]!.transport.bytesPublished) / elapsed), 0),

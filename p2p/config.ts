@@ -89,6 +89,13 @@ export const HOST_DEFAULTS = {
   /** Connections kept before pruning. A full mesh of N peers holds N-1 (twice briefly after simultaneous redials). */
   maxConnections: 512,
   /**
+   * Once every direct connection to a peer has been open this long, the end whose id sorts first
+   * closes all but the oldest (duplicate-connections.ts): long enough for both connections' upgrade
+   * and identify to finish, and short next to an idle cluster's life. Cost: two connections for
+   * this long after two peers dialled each other at once.
+   */
+  duplicateSettleMs: 5_000,
+  /**
    * With mDNS on (HostInit.mdns) each peer asks the LAN for its cluster's peers at start and then
    * this often, and every peer on the same service tag answers. A new peer finds the others with its
    * first query at start, so this only limits how soon a peer is found again after libp2p's

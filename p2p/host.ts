@@ -43,8 +43,14 @@ import { TunnelLinks } from './tunnel-links.js'
 import { RelayFailover } from './relay-failover.js'
 import { dialOrder, NodeDialView } from './dial-order.js'
 import { fastGossipMessageId } from './gossip-message-id.js'
+import { DuplicateConnections } from './duplicate-connections.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
+
+/** gossipsub's handler for a connection the registrar announces (present in @libp2p/gossipsub 17, private in its types). */
+interface GossipsubConnectionHandler {
+  onPeerConnected(peer: PeerId, connection: Connection): void
+}
 
 export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; listen: ListenComponents }
 export type HostNode = Libp2p<HostServices>
@@ -263,6 +269,14 @@ export async function createHost(init: HostInit): Promise<Host> {
   })
   monitor.start()
   const self = node.peerId.toString()
+  const duplicates = new DuplicateConnections({
+    node,
+    self,
+    settleMs: tuning.duplicateSettleMs,
+    // gossipsub's handler for a new connection, private in its types (duplicate-connections.ts says why it is called).
+    reattach: (peer, connection) => (node.services.pubsub as unknown as GossipsubConnectionHandler).onPeerConnected(peer, connection),
+  })
+  duplicates.start()
   rejoin = new Rejoiner(node, join, self, tuning, init.log ?? (() => undefined))
   rejoin.start()
   const rejoiner = rejoin
@@ -348,6 +362,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       stopping ??= (async () => {
         rejoiner.stop()
         monitor.stop()
+        duplicates.stop()
         mdnsDialer?.stop()
         addressBook.stop()
         relayKeeper.stop()

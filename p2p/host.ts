@@ -490,15 +490,28 @@ class Rejoiner {
       }
       this.inFlight.add(key)
       const dialledAt = performance.now()
+      // Once the address has answered, it is dialled as that peer: libp2p then joins this dial to its
+      // own redial of the peer (reconnect queue, a direct send) instead of making a second one. After
+      // a partition healed, each side had both in flight to every peer of the other side, and every
+      // pair handshook up to four connections at once. An address now held by another peer (a host
+      // reinstalled with a new key) fails as an unexpected peer: the id is forgotten, and the next
+      // dial is to the bare address again.
+      const learnedId = peerIdOf(address) === undefined ? this.learned.get(key) : undefined
+      const target = learnedId === undefined ? address : address.encapsulate(`/p2p/${learnedId}`)
       this.node
-        .dial(address, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
+        .dial(target, { signal: AbortSignal.timeout(this.tuning.dialTimeoutMs) })
         .then(
           (connection) => {
             this.learned.set(key, connection.remotePeer.toString())
             this.succeeded(key)
           },
           // Tried again next interval.
-          (error: unknown) => this.failed(key, error, (this.handshakes.get(withoutPeerId(key)) ?? -Infinity) >= dialledAt),
+          (error: unknown) => {
+            const handshakeStarted = (this.handshakes.get(withoutPeerId(key)) ?? -Infinity) >= dialledAt
+            // Not the operator's address that is wrong but what was learned from it: no line about it.
+            if (learnedId !== undefined && describeDialFailure(error, this.tuning.dialTimeoutMs, handshakeStarted).kind === 'wrong-peer') this.learned.delete(key)
+            else this.failed(key, error, handshakeStarted)
+          },
         )
         .finally(() => this.inFlight.delete(key))
     }

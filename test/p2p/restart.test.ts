@@ -42,6 +42,30 @@ restart('a peer that restarts is redialled by the others and messages flow again
   }
 })
 
+restart('a join address taken over by another peer (a host reinstalled with a new key) is joined again', async () => {
+  const swarmKey = generateSwarmKey()
+  const peers: Array<TestPeer | undefined> = []
+  try {
+    const old = await startPeer({ swarmKey, seed: 'address-old' })
+    peers.push(old)
+    const address = old.host.addresses()[0]!.replace(/\/p2p\/.*$/, '')
+    // Joined by its bare address, as operators write join lists: the rejoiner learns who answered.
+    const a = await startPeer({ swarmKey, seed: 'address-joiner', join: [address] })
+    peers.push(a)
+    await waitForMesh([old, a], 8_000)
+    await stopAll([old])
+    peers[0] = undefined
+    // A new identity on the same address: a redial that names the old peer fails as an unexpected peer.
+    const replaced = await startPeer({ swarmKey, seed: 'address-new', listen: [address] })
+    peers[0] = replaced
+    await waitForMesh([replaced, a], 12_000)
+    assert.equal(await a.transport.send(replaced.host.peerId, pingMessage(3)), { ok: true })
+    await waitFor(() => replaced.received.length === 1, 5_000, 'a message to the new peer')
+  } finally {
+    await stopAll(peers)
+  }
+})
+
 restart('stop is safe to call twice, concurrently, and with the transport already stopped', async () => {
   const peer = await startPeer({ swarmKey: generateSwarmKey(), seed: 'stop-twice' })
   await Promise.all([peer.transport.stop(), peer.host.stop(), peer.host.stop()])

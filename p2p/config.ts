@@ -89,10 +89,10 @@ export const HOST_DEFAULTS = {
   /** Connections kept before pruning. A full mesh of N peers holds N-1 (twice briefly after simultaneous redials). */
   maxConnections: 512,
   /**
-   * Once every direct connection to a peer has been open this long, the end whose id sorts first
-   * closes all but the oldest (duplicate-connections.ts): long enough for both connections' upgrade
-   * and identify to finish, and short next to an idle cluster's life. Cost: two connections for
-   * this long after two peers dialled each other at once.
+   * Once every connection to a peer has been open this long, the end whose id sorts first closes
+   * all but one, direct before relayed, then the oldest (duplicate-connections.ts): long enough for
+   * both connections' upgrade and identify to finish, and short next to an idle cluster's life.
+   * Cost: two connections for this long after two peers dialled each other at once.
    */
   duplicateSettleMs: 5_000,
   /**

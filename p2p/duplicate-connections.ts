@@ -9,14 +9,17 @@
 // once. The first-contact rules (transport.ts) keep the transport's own dials from racing; join
 // dials, libp2p's reconnect queue and a heal still make pairs.
 //
-// So once every direct connection to a peer has been open for settleMs, the end whose peer id sorts
-// first closes all but the oldest — only one end acts, so the two ends can never each close a
-// different one and leave none. The oldest carries the gossip and direct streams opened first. It is
-// rarely a dead one kept over a live one: a peer that restarted answers anything sent on its old
-// connection with a reset (and members send each other something every probe interval); across a
-// partition the old connections are closed by the connection monitor (silent for ≈ 8–13 s) or, in a
-// shorter cut, come back with the link.
-//
+// So once every connection to a peer has been open for settleMs, the end whose peer id sorts first
+// closes all but one — only one end acts, so the two ends can never each close a different one and
+// leave none. It keeps a direct connection over a relayed one (a circuit costs the relay's bandwidth
+// and a hop of latency; two peers that met through a relay keep the circuit too once a direct
+// connection opened), then the oldest, which carries the gossip and direct streams opened first.
+// The oldest is rarely a dead one kept over a live one: a peer that restarted answers anything sent
+// on its old connection with a reset (and members send each other something every probe interval);
+// across a partition the old connections are closed by the connection monitor (silent for
+// ≈ 8–13 s) or, in a shorter cut, come back with the link. Tunnel connections (relayed circuits of
+// their own for service traffic, tunnel-links.ts) are not counted or closed.
+
 // Closing a connection that gossipsub's streams ran on leaves gossipsub without them: its outbound
 // stream is dropped when that stream closes and only made again for a new connection, and its
 // inbound stream ending in error removes the peer from its router — while the peer stays connected,
@@ -24,31 +27,38 @@
 // open (a duplicate closed here or by the other end, a relayed link replaced by a direct one), the
 // remaining connection is handed to gossipsub again as a new one: it re-adds the peer and opens an
 // outbound stream if it has none, and the other end's answer opens its own (gossipsub does that for
-// any inbound stream). Limited (relayed) connections are left alone: relay-failover.ts and
-// tunnel-links.ts own those.
+// any inbound stream).
 
 import './polyfill.js'
 
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { isTunnelConnection } from './tunnel-links.js'
 
-/** What the rule needs of one open direct connection. */
+/** What the rule needs of one open connection. */
 export interface OpenConnection {
   readonly id: string
   /** When it opened (libp2p's timeline.open, ms since the epoch). */
   readonly openedAt: number
+  /** Through a relay (libp2p marks such a connection with limits). */
+  readonly relayed: boolean
+}
+
+/** Whether `a` is kept over `b`: direct before relayed, then the older, then the smaller id. */
+function keptOver(a: OpenConnection, b: OpenConnection): boolean {
+  if (a.relayed !== b.relayed) return !a.relayed
+  return a.openedAt < b.openedAt || (a.openedAt === b.openedAt && a.id < b.id)
 }
 
 /**
- * Which of one peer's open direct connections to close now: none while any opened less than
- * `settleMs` ago (a handshake or identify may still be running on it), otherwise all but the oldest
- * (ties by id). Only the end whose id sorts first calls it.
+ * Which of one peer's open connections to close now: none while any opened less than `settleMs` ago
+ * (a handshake or identify may still be running on it), otherwise all but one — the oldest direct
+ * one, or the oldest relayed one when none is direct (ties by id). Only the end whose id sorts
+ * first calls it.
  */
 export function duplicatesToClose(connections: readonly OpenConnection[], now: number, settleMs: number): string[] {
   if (connections.length < 2 || connections.some((connection) => now - connection.openedAt < settleMs)) return []
-  const oldest = connections.reduce((kept, connection) =>
-    connection.openedAt < kept.openedAt || (connection.openedAt === kept.openedAt && connection.id < kept.id) ? connection : kept,
-  )
-  return connections.filter((connection) => connection !== oldest).map((connection) => connection.id)
+  const kept = connections.reduce((best, connection) => (keptOver(connection, best) ? connection : best))
+  return connections.filter((connection) => connection !== kept).map((connection) => connection.id)
 }
 
 export interface DuplicateConnectionsInit {
@@ -89,7 +99,7 @@ export class DuplicateConnections {
   private readonly onOpen = (event: CustomEvent<Connection>): void => {
     const connection = event.detail
     const peer = connection.remotePeer
-    if (connection.limits != null || this.init.self > peer.toString()) return
+    if (this.init.self > peer.toString()) return
     this.checkAfter(peer, this.init.settleMs)
   }
 
@@ -105,15 +115,15 @@ export class DuplicateConnections {
   }
 
   private check(peer: PeerId): void {
-    const direct = this.init.node.getConnections(peer).filter((connection) => connection.status === 'open' && connection.limits == null)
-    if (direct.length < 2) return
+    const open = this.init.node.getConnections(peer).filter((connection) => connection.status === 'open' && !isTunnelConnection(connection))
+    if (open.length < 2) return
     const now = Date.now()
-    const facts = direct.map((connection) => ({ id: connection.id, openedAt: connection.timeline.open }))
+    const facts = open.map((connection) => ({ id: connection.id, openedAt: connection.timeline.open, relayed: connection.limits != null }))
     const youngest = Math.max(...facts.map((fact) => fact.openedAt))
     // One still settling: look again once it has.
     if (now - youngest < this.init.settleMs) return this.checkAfter(peer, this.init.settleMs - (now - youngest))
     const closing = new Set(duplicatesToClose(facts, now, this.init.settleMs))
-    for (const connection of direct) {
+    for (const connection of open) {
       if (!closing.has(connection.id)) continue
       this.closed++
       connection.close().catch((error: unknown) => connection.abort(error instanceof Error ? error : new Error(String(error))))
@@ -126,7 +136,7 @@ export class DuplicateConnections {
     if (this.stopped || this.reattaching.has(key)) return
     const timer = setTimeout(() => {
       this.reattaching.delete(key)
-      const remaining = this.init.node.getConnections(peer).filter((connection) => connection.status === 'open')
+      const remaining = this.init.node.getConnections(peer).filter((connection) => connection.status === 'open' && !isTunnelConnection(connection))
       if (remaining.length === 0) return
       // A direct connection before a relayed one, then the oldest: the one the peer's gossip will stay on.
       remaining.sort((a, b) => Number(a.limits != null) - Number(b.limits != null) || a.timeline.open - b.timeline.open)

@@ -1,4 +1,4 @@
-// One direct connection per pair (p2p/duplicate-connections.ts): the rule, and real libp2p peers that
+// One connection per pair (p2p/duplicate-connections.ts): the rule, and real libp2p peers that
 // dialled each other at once, or hold a second connection, keeping gossip and direct messages flowing.
 
 import { suite } from 'uvu'
@@ -15,28 +15,38 @@ import { memberMessage, pingMessage, TEST_TUNING, waitFor, waitForMesh, withPeer
 const rule = suite('duplicate connections: the rule')
 
 rule('all but the oldest once every one has settled; none while one is young', () => {
-  const a = { id: 'a', openedAt: 1_000 }
-  const b = { id: 'b', openedAt: 1_200 }
-  const c = { id: 'c', openedAt: 900 }
+  const a = { id: 'a', openedAt: 1_000, relayed: false }
+  const b = { id: 'b', openedAt: 1_200, relayed: false }
+  const c = { id: 'c', openedAt: 900, relayed: false }
   assert.equal(duplicatesToClose([a, b, c], 10_000, 5_000).sort(), ['a', 'b'])
   assert.equal(duplicatesToClose([a, b], 6_100, 5_000), [], 'b opened 4.9 s ago: not yet')
   assert.equal(duplicatesToClose([a], 60_000, 5_000), [])
   assert.equal(duplicatesToClose([], 60_000, 5_000), [])
   // Opened in the same millisecond: the smaller id stays.
-  assert.equal(duplicatesToClose([{ id: 'y', openedAt: 5 }, { id: 'x', openedAt: 5 }], 60_000, 5_000), ['y'])
+  assert.equal(duplicatesToClose([{ id: 'y', openedAt: 5, relayed: false }, { id: 'x', openedAt: 5, relayed: false }], 60_000, 5_000), ['y'])
 })
 
-rule('keeps exactly one, the same one in any order, and never the oldest (property)', () => {
-  const connection = fc.record({ id: fc.string({ minLength: 1, maxLength: 6 }), openedAt: fc.integer({ min: 0, max: 10_000 }) })
+rule('a direct connection is kept over an older relayed one; between relayed ones, the oldest', () => {
+  const circuit = { id: 'circuit', openedAt: 100, relayed: true }
+  const direct = { id: 'direct', openedAt: 2_000, relayed: false }
+  const otherCircuit = { id: 'other-circuit', openedAt: 300, relayed: true }
+  assert.equal(duplicatesToClose([circuit, direct, otherCircuit], 60_000, 5_000).sort(), ['circuit', 'other-circuit'])
+  assert.equal(duplicatesToClose([otherCircuit, circuit], 60_000, 5_000), ['other-circuit'])
+})
+
+rule('keeps exactly one, the same one in any order: direct if any is, and the oldest of its kind (property)', () => {
+  const connection = fc.record({ id: fc.string({ minLength: 1, maxLength: 6 }), openedAt: fc.integer({ min: 0, max: 10_000 }), relayed: fc.boolean() })
   const distinct = fc.uniqueArray(connection, { selector: (c) => c.id, minLength: 2, maxLength: 8 })
   fc.assert(fc.property(distinct, fc.integer({ min: 0, max: 20_000 }), fc.integer({ min: 0, max: 10_000 }), (connections: OpenConnection[], now, settleMs) => {
     const closed = duplicatesToClose(connections, now, settleMs)
     const settled = connections.every((c) => now - c.openedAt >= settleMs)
     if (!settled) return closed.length === 0
     const kept = connections.filter((c) => !closed.includes(c.id))
-    const oldest = Math.min(...connections.map((c) => c.openedAt))
+    const anyDirect = connections.some((c) => !c.relayed)
+    const sameKind = connections.filter((c) => c.relayed === !anyDirect)
     const reversed = duplicatesToClose([...connections].reverse(), now, settleMs)
-    return kept.length === 1 && kept[0]!.openedAt === oldest && [...reversed].sort().join() === [...closed].sort().join()
+    return kept.length === 1 && kept[0]!.relayed === !anyDirect && kept[0]!.openedAt === Math.min(...sameKind.map((c) => c.openedAt)) &&
+      [...reversed].sort().join() === [...closed].sort().join()
   }), { numRuns: 2_000 })
 })
 

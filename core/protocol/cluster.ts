@@ -27,8 +27,6 @@ export class ClusterState implements PeerLookup {
   private readonly views = new Map<PeerId, PeerView>()
   /** Peers whose advert lists tasks of a service. */
   private readonly holders = new Map<ServiceName, Set<PeerId>>()
-  /** Each advert's tasks grouped by service, so one service's index costs O(its tasks). */
-  private readonly grouped = new Map<PeerId, ReadonlyMap<ServiceName, TaskView[]>>()
   /** Service indexes built since the last change that touched them. */
   private readonly indexes = new Map<ServiceName, ServiceTasks>()
   /** The adverts' (peer, incarnation, version) bucket summary for anti-entropy, kept current by putAdvert(). */
@@ -38,7 +36,7 @@ export class ClusterState implements PeerLookup {
   putAdvert(advert: Advert): ReadonlySet<ServiceName> | null {
     const known = this.adverts.get(advert.peer)
     if (!advertIsNewer(advert, known)) return null
-    const previous = this.grouped.get(advert.peer)
+    const previous = known === undefined ? undefined : groupByService(known)
     const groups = groupByService(advert)
     const touched = touchedServices(previous, groups)
     for (const service of touched) {
@@ -50,7 +48,6 @@ export class ClusterState implements PeerLookup {
         set?.delete(advert.peer)
       }
     }
-    this.grouped.set(advert.peer, groups)
     if (known !== undefined) this.summary.toggle(known.peer, entryHashOf(known))
     this.summary.toggle(advert.peer, entryHashOf(advert))
     this.adverts.set(advert.peer, advert)
@@ -69,13 +66,13 @@ export class ClusterState implements PeerLookup {
 
   /** Services with tasks on `peer` (to re-reconcile when its status changes). */
   servicesOn(peer: PeerId): Set<ServiceName> {
-    return new Set(this.grouped.get(peer)?.keys() ?? [])
+    return new Set(this.grouped(peer)?.keys() ?? [])
   }
 
   setStatus(peer: PeerId, status: MemberStatus): void {
     this.statuses.set(peer, status)
     this.views.delete(peer)
-    for (const service of this.grouped.get(peer)?.keys() ?? []) this.indexes.delete(service)
+    for (const service of this.grouped(peer)?.keys() ?? []) this.indexes.delete(service)
   }
 
   /** A dead member's slots are held by a site cut (or no longer). */
@@ -120,7 +117,7 @@ export class ClusterState implements PeerLookup {
       const view = this.get(peer)
       if (view === undefined) continue
       const dead = view.state === 'dead' || (!keepsCutOff && this.cutOff.has(peer))
-      for (const task of this.grouped.get(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
+      for (const task of this.grouped(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
     }
     this.indexes.set(service, entry)
     return entry
@@ -133,7 +130,7 @@ export class ClusterState implements PeerLookup {
   highestEpoch(service: ServiceName, slot: SlotId): number {
     let highest = 0
     for (const peer of this.holders.get(service) ?? []) {
-      for (const task of this.grouped.get(peer)?.get(service) ?? []) if (task.slot === slot) highest = Math.max(highest, task.epoch ?? 0)
+      for (const task of this.grouped(peer)?.get(service) ?? []) if (task.slot === slot) highest = Math.max(highest, task.epoch ?? 0)
     }
     return highest
   }
@@ -141,6 +138,16 @@ export class ClusterState implements PeerLookup {
   /** Services that have tasks somewhere, for finding tasks of services no longer desired. */
   knownServices(): IterableIterator<ServiceName> {
     return this.holders.keys()
+  }
+
+  /**
+   * The tasks of `peer`'s advert grouped by service, so one service's index costs O(its tasks). Not
+   * kept per peer here: the grouping is cached with the advert object (groupByService), which the
+   * simulator's machines share, so a second map of N entries per machine would only point at it.
+   */
+  private grouped(peer: PeerId): ReadonlyMap<ServiceName, TaskView[]> | undefined {
+    const advert = this.adverts.get(peer)
+    return advert === undefined ? undefined : groupByService(advert)
   }
 
   private build(advert: Advert): PeerView {

@@ -39,6 +39,7 @@ import { VerdictSources } from './verdict-sources.js'
 import { AccusedNotices } from './accused-notice.js'
 import { SiteCuts, siteOf } from './site-cut.js'
 import { LinkTiming } from './link-timing.js'
+import { PeerFlags, PeerNumbers } from './peer-numbers.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -74,6 +75,12 @@ export interface MachineInit {
    * process (the simulator) pass a shared one, so peers that see the same members hold one ring.
    */
   readonly buildRing?: (peers: readonly PeerId[]) => PeerRing
+  /**
+   * Numbers the peer ids that index the machine's per-member columns (peer-numbers.ts); a fresh one
+   * when absent. Many machines in one process (the simulator) pass a shared one, so each id is
+   * numbered once and each machine's columns cost a few bytes a member.
+   */
+  readonly peerNumbers?: PeerNumbers
 }
 
 export type Output =
@@ -122,7 +129,7 @@ export class PeerMachine {
    * The peers whose messages reached this life: until one does, silence proves no one gone; and a
    * member that spoke is not gone, whatever verdict this peer's table still holds of it.
    */
-  private readonly heardFrom = new Set<PeerId>()
+  private readonly heardFrom: PeerFlags
   /** Which peers' "dead" verdicts count here as verdicts, not suspicions (verdict-sources.ts). */
   private readonly verdictSources: VerdictSources
   /** Members told of an accusation that reached this peer (accused-notice.ts). */
@@ -151,8 +158,10 @@ export class PeerMachine {
     this.observe = init.observe ?? (() => undefined)
     this.incarnation = init.incarnation
     this.config = init.config
-    this.members = new MemberTable(init.self)
-    this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) })
+    const numbers = init.peerNumbers ?? new PeerNumbers()
+    this.members = new MemberTable(init.self, numbers)
+    this.heardFrom = new PeerFlags(numbers)
+    this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) }, numbers)
     this.accused = new AccusedNotices(init.config.replaceAfterMs)
     this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
     this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: [...init.seeds, ...(init.knownMembers ?? [])] })
@@ -409,12 +418,12 @@ export class PeerMachine {
   }
 
   memberRecords(): MemberRecord[] {
-    return [...this.members.all()].map((m) => m.record)
+    return [...this.members.all()]
   }
 
   /** What this peer's member table holds about one peer (undefined: never heard of it). */
   memberRecord(peer: PeerId): MemberRecord | undefined {
-    return this.members.get(peer)?.record
+    return this.members.record(peer)
   }
 
   peerViews(): PeerView[] {
@@ -461,7 +470,7 @@ export class PeerMachine {
     const previous = record.peer === this.self ? undefined : this.members.status(record.peer)
     this.applyRecord(record)
     if (previous === undefined) return
-    const current = this.members.get(record.peer)?.record
+    const current = this.members.record(record.peer)
     if (current === undefined || !this.accused.shouldTell(current, previous, this.verdictSources.lastHeardAt(record.peer), this.now)) return
     this.send(record.peer, { kind: 'ping', seq: 0, desired: this.desired.digest, updates: [current] })
   }
@@ -549,15 +558,14 @@ export class PeerMachine {
   }
 
   private *siteMembers(): Iterable<{ peer: PeerId; status: 'alive' | 'suspect' | 'dead' }> {
-    for (const member of this.members.all()) {
-      const { peer, status } = member.record
+    for (const { peer, status } of this.members.all()) {
       if (status !== 'left') yield { peer, status }
     }
   }
 
   private applyAdvert(advert: Advert): void {
     if (advert.peer === this.self) return
-    if (this.members.get(advert.peer) === undefined) {
+    if (this.members.record(advert.peer) === undefined) {
       this.applyRecord({ peer: advert.peer, incarnation: advert.incarnation, status: 'alive' })
     }
     const touched = this.cluster.putAdvert(advert)
@@ -595,12 +603,12 @@ export class PeerMachine {
    * state exchanges that follow bring. Counted dead, it let the peer restart slots the member ran.
    */
   private accountedFor(peer: PeerId): boolean {
-    const member = this.members.get(peer)
-    if (member === undefined) return false
-    const status = member.record.status
+    const record = this.members.record(peer)
+    if (record === undefined) return false
+    const status = record.status
     if (status === 'left' || (status === 'dead' && !this.heardFrom.has(peer))) return this.heardFrom.size > 0
     const advert = this.cluster.advert(peer)
-    return advert !== undefined && advert.incarnation >= member.record.incarnation
+    return advert !== undefined && advert.incarnation >= record.incarnation
   }
 
   /** Ends the rejoin once every member is accounted for (or the limit passed): restart what is still ours, then bid. */
@@ -782,8 +790,7 @@ export class PeerMachine {
   private placeableAt(spec: ServiceSpec): number {
     const at = this.quorum.placeableAt(spec)
     if (at === -Infinity || at === Infinity) return at
-    for (const member of this.members.all()) {
-      const record = member.record
+    for (const record of this.members.all()) {
       if (record.peer === this.self || (record.status !== 'alive' && record.status !== 'suspect')) continue
       const advert = this.cluster.advert(record.peer)
       if (advert === undefined || advert.incarnation < record.incarnation) return Infinity

@@ -3,6 +3,7 @@
 // then everything heals and the cluster must converge (liveness phase), as in TigerBeetle's VOPR.
 
 import { sharedRingBuilder } from './shared-rings.js'
+import { sharedMemberRecords } from './shared-records.js'
 import {
   addResources, defaultConfig, NO_RESOURCES, PeerMachine, PeerNumbers, placementRequest,
   seededRandom, withProcessingSkew, type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type SeededRandom, type ServiceSpec, type SlotId,
@@ -234,6 +235,8 @@ export class Simulation {
   private readonly rings = sharedRingBuilder()
   /** One numbering of the peer ids for every machine's per-member columns (core/protocol/peer-numbers.ts). */
   private readonly peerNumbers = new PeerNumbers()
+  /** Member records shared by the machines that make the same one (shared-records.ts). */
+  private readonly memberRecords = sharedMemberRecords()
   private readonly peers: SimPeer[]
   private readonly index = new Map<PeerId, number>()
   private readonly config
@@ -442,6 +445,7 @@ export class Simulation {
       knownMembers: peer.knownMembers,
       buildRing: this.rings,
       peerNumbers: this.peerNumbers,
+      memberRecord: this.memberRecords,
     })
     // What ran before a power cut is gone (the kill cleared it); after a crash of the agent alone its
     // tasks still run, and the machine's start of a restored task adopts the one running.

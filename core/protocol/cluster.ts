@@ -9,6 +9,7 @@ import type { PeerState, PeerView } from '../placement/view.js'
 import type { PeerSettings } from './desired.js'
 import { advertIsNewer, type Advert, type MemberStatus } from './messages.js'
 import { advertEntryHash, BucketSummary } from './bucket-digest.js'
+import { PeerBytes, PeerNumbers, PeerTable } from './peer-numbers.js'
 
 export class ClusterState implements PeerLookup {
   /**
@@ -18,12 +19,17 @@ export class ClusterState implements PeerLookup {
    */
   private readonly cutOff = new Set<PeerId>()
 
-  /** `keepsCutOff(service)`: whether the service's tasks on cut-off members are held (specs change only with setSettings, which clears every index). */
-  constructor(private readonly keepsCutOff: (service: ServiceName) => boolean = () => true) {}
-
-  private readonly adverts = new Map<PeerId, Advert>()
-  private readonly statuses = new Map<PeerId, MemberStatus>()
+  /** Every peer's latest advert, in the order peers were first heard of. */
+  private readonly adverts: PeerTable<Advert>
+  /** Each member's status (STATUS_CODES), as the machine last set it. */
+  private readonly statuses: PeerBytes
   private settings: ReadonlyMap<PeerId, PeerSettings> = new Map()
+  /**
+   * Views whose labels the operator's settings change: a new object each, built once. A view with
+   * the advert's own labels is not kept here but shared by every ClusterState holding that advert
+   * (plainView): caching it per peer cost each simulated machine a Map entry per member, and
+   * building it again is a lookup.
+   */
   private readonly views = new Map<PeerId, PeerView>()
   /** Peers whose advert lists tasks of a service. */
   private readonly holders = new Map<ServiceName, Set<PeerId>>()
@@ -31,6 +37,16 @@ export class ClusterState implements PeerLookup {
   private readonly indexes = new Map<ServiceName, ServiceTasks>()
   /** The adverts' (peer, incarnation, version) bucket summary for anti-entropy, kept current by putAdvert(). */
   readonly summary = new BucketSummary()
+
+  /**
+   * `keepsCutOff(service)`: whether the service's tasks on cut-off members are held (specs change only
+   * with setSettings, which clears every index). `numbers`: the peer numbering of the per-peer
+   * columns (peer-numbers.ts); the simulator shares one between its machines.
+   */
+  constructor(private readonly keepsCutOff: (service: ServiceName) => boolean = () => true, numbers: PeerNumbers = new PeerNumbers()) {
+    this.adverts = new PeerTable(numbers)
+    this.statuses = new PeerBytes(numbers)
+  }
 
   /** Stores an advert if newer than the one held; returns the services whose tasks it touched (shared: read only), or null if stale. */
   putAdvert(advert: Advert): ReadonlySet<ServiceName> | null {
@@ -50,7 +66,7 @@ export class ClusterState implements PeerLookup {
     }
     if (known !== undefined) this.summary.toggle(known.peer, entryHashOf(known))
     this.summary.toggle(advert.peer, entryHashOf(advert))
-    this.adverts.set(advert.peer, advert)
+    this.adverts.set(advert)
     this.views.delete(advert.peer)
     for (const service of touched) this.indexes.delete(service)
     return touched
@@ -70,7 +86,7 @@ export class ClusterState implements PeerLookup {
   }
 
   setStatus(peer: PeerId, status: MemberStatus): void {
-    this.statuses.set(peer, status)
+    this.statuses.set(peer, STATUS_CODES[status])
     this.views.delete(peer)
     for (const service of this.grouped(peer)?.keys() ?? []) this.indexes.delete(service)
   }
@@ -79,7 +95,7 @@ export class ClusterState implements PeerLookup {
   setCutOff(peer: PeerId, held: boolean): void {
     if (held) this.cutOff.add(peer)
     else this.cutOff.delete(peer)
-    this.setStatus(peer, this.statuses.get(peer) ?? 'alive')
+    this.setStatus(peer, this.status(peer))
   }
 
   setSettings(settings: ReadonlyMap<PeerId, PeerSettings>): void {
@@ -94,12 +110,12 @@ export class ClusterState implements PeerLookup {
     const advert = this.adverts.get(id)
     if (advert === undefined) return undefined
     const view = this.build(advert)
-    this.views.set(id, view)
+    if (overridesLabels(this.settings.get(id))) this.views.set(id, view)
     return view
   }
 
   *values(): IterableIterator<PeerView> {
-    for (const id of this.adverts.keys()) yield this.get(id)!
+    for (const advert of this.adverts.values()) yield this.get(advert.peer)!
   }
 
   /** One service's tasks, indexed for reconcileService (cached until an advert or status touches it). */
@@ -150,8 +166,13 @@ export class ClusterState implements PeerLookup {
     return advert === undefined ? undefined : groupByService(advert)
   }
 
+  /** A member's status as last set ('alive' when never set: an advert came before any record). */
+  private status(peer: PeerId): MemberStatus {
+    return STATUSES[this.statuses.get(peer)] ?? 'alive'
+  }
+
   private build(advert: Advert): PeerView {
-    const status = this.statuses.get(advert.peer) ?? 'alive'
+    const status = this.status(advert.peer)
     const settings = this.settings.get(advert.peer)
     let state: PeerState
     if (status === 'dead' && this.cutOff.has(advert.peer)) state = 'suspect'
@@ -161,13 +182,22 @@ export class ClusterState implements PeerLookup {
     // A peer with a full disk can start nothing: placed around like a cordoned one, keeping what it runs.
     else if (settings?.cordon || advert.diskFull === true) state = 'cordoned'
     else state = 'alive'
-    if (settings && Object.keys(settings.labels).length > 0) {
+    if (settings !== undefined && overridesLabels(settings)) {
       const labels = { ...advert.labels, ...settings.labels }
       return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
     }
     return plainView(advert, state)
   }
 }
+
+/** Whether the operator's settings for a peer change its labels (its view is then its own). */
+function overridesLabels(settings: PeerSettings | undefined): boolean {
+  return settings !== undefined && Object.keys(settings.labels).length > 0
+}
+
+const STATUS_CODES: Readonly<Record<MemberStatus, number>> = { alive: 1, suspect: 2, dead: 3, left: 4 }
+/** STATUS_CODES inverted; index 0 (no status set) is undefined. */
+const STATUSES: ReadonlyArray<MemberStatus | undefined> = [undefined, 'alive', 'suspect', 'dead', 'left']
 
 /**
  * The view of an advert in a given state, with the advert's own labels: a value made of the advert's

@@ -27,7 +27,7 @@ import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { FailureDetector } from './failure-detector.js'
 import { LocalTasks, type LocalTask } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
-import type { Advert, MemberRecord, Message, TaskUsage } from './messages.js'
+import type { Advert, MemberRecord, MemberStatus, Message, TaskUsage } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
 import { splitState } from './codec.js'
 import { Rejoin } from './rejoin.js'
@@ -81,6 +81,12 @@ export interface MachineInit {
    * numbered once and each machine's columns cost a few bytes a member.
    */
   readonly peerNumbers?: PeerNumbers
+  /**
+   * Makes the member records the machine writes about other peers (a fresh object each when absent).
+   * Records are values no machine changes, so many machines in one process (the simulator) pass one
+   * that hands the same object to every machine making the same record.
+   */
+  readonly memberRecord?: (peer: PeerId, incarnation: number, status: MemberStatus) => MemberRecord
 }
 
 export type Output =
@@ -102,11 +108,7 @@ export class PeerMachine {
   private readonly config: MachineConfig
 
   private readonly members: MemberTable
-  /** `partition: majority` services see members held by a site cut as dead (site-cut.ts). */
-  private readonly cluster = new ClusterState((service) => {
-    const spec = this.specs.get(service)
-    return spec === undefined || !fencedByMajority(spec)
-  })
+  private readonly cluster: ClusterState
   private desired: DesiredView = EMPTY_DESIRED
   private specs = new Map<ServiceName, ServiceSpec>()
   private readonly tasks: LocalTasks
@@ -150,17 +152,24 @@ export class PeerMachine {
   private expectedWakeAt = Infinity
   private started = false
   private readonly observe: ProtocolObserver
+  private readonly makeRecord: (peer: PeerId, incarnation: number, status: MemberStatus) => MemberRecord
   /** The host cannot write to its data directory: it starts nothing and takes no new slot. */
   private diskFull = false
 
   constructor(init: MachineInit) {
     this.self = init.self
     this.observe = init.observe ?? (() => undefined)
+    this.makeRecord = init.memberRecord ?? ((peer, incarnation, status) => ({ peer, incarnation, status }))
     this.incarnation = init.incarnation
     this.config = init.config
     const numbers = init.peerNumbers ?? new PeerNumbers()
     this.members = new MemberTable(init.self, numbers)
     this.heardFrom = new PeerFlags(numbers)
+    // `partition: majority` services see members held by a site cut as dead (site-cut.ts).
+    this.cluster = new ClusterState((service) => {
+      const spec = this.specs.get(service)
+      return spec === undefined || !fencedByMajority(spec)
+    }, numbers)
     this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) }, numbers)
     this.accused = new AccusedNotices(init.config.replaceAfterMs)
     this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
@@ -566,7 +575,7 @@ export class PeerMachine {
   private applyAdvert(advert: Advert): void {
     if (advert.peer === this.self) return
     if (this.members.record(advert.peer) === undefined) {
-      this.applyRecord({ peer: advert.peer, incarnation: advert.incarnation, status: 'alive' })
+      this.applyRecord(this.makeRecord(advert.peer, advert.incarnation, 'alive'))
     }
     const touched = this.cluster.putAdvert(advert)
     if (touched === null) return

@@ -4,7 +4,7 @@
 import type { PeerId } from '../placement/ids.js'
 import { BucketSummary, memberEntryHash } from './bucket-digest.js'
 import { supersedes, type MemberRecord, type MemberStatus } from './messages.js'
-import { PeerColumn, PeerNumbers } from './peer-numbers.js'
+import { PeerNumbers, PeerPlaces, PeerTable } from './peer-numbers.js'
 
 export class MemberTable {
   /**
@@ -12,7 +12,7 @@ export class MemberTable {
    * sees). Records are immutable values: the simulator hands one broadcast's record to every
    * receiver, and they all hold that one object.
    */
-  private readonly members = new Map<PeerId, MemberRecord>()
+  private readonly members: PeerTable<MemberRecord>
   /** Per suspect: local time after which it is declared dead. */
   private readonly deadlines = new Map<PeerId, number>()
   /**
@@ -23,11 +23,12 @@ export class MemberTable {
    * a joining wave fills with every member (at 1,000 simulated peers, a fifth of the run's CPU).
    */
   private queueRecords: MemberRecord[] = []
-  private queueSends: number[] = []
+  /** Sends left of queueRecords[i] at i (its first queueRecords.length entries are in use). */
+  private queueSends = new Uint16Array(64)
   /** Where the first update with sends left may be: the queue's used-up head is skipped, not spliced. */
   private head = 0
   /** Each peer's live update: its place in the queue. */
-  private readonly queuedAt: PeerColumn
+  private readonly queuedAt: PeerPlaces
   /** How many updates in the queue have sends left (one per peer at most). */
   private live = 0
   /** The records' bucket summary for anti-entropy, kept current by apply(). */
@@ -35,7 +36,8 @@ export class MemberTable {
 
   /** `numbers`: the peer numbering the table's columns use; the simulator shares one between its machines. */
   constructor(private readonly self: PeerId, numbers: PeerNumbers = new PeerNumbers()) {
-    this.queuedAt = new PeerColumn(numbers)
+    this.members = new PeerTable(numbers)
+    this.queuedAt = new PeerPlaces(numbers)
   }
 
   record(peer: PeerId): MemberRecord | undefined {
@@ -74,7 +76,7 @@ export class MemberTable {
     const previous = known?.status
     if (known !== undefined) this.toggleSummary(known)
     this.toggleSummary(record)
-    this.members.set(record.peer, record)
+    this.members.set(record)
     if (record.status !== 'suspect') this.deadlines.delete(record.peer)
     this.enqueue(record, retransmits)
     return previous
@@ -106,8 +108,9 @@ export class MemberTable {
   piggyback(limit: number): MemberRecord[] {
     const out: MemberRecord[] = []
     const sends = this.queueSends
-    while (this.head < sends.length && sends[this.head]! <= 0) this.head++
-    for (let i = this.head; i < sends.length && out.length < limit; i++) {
+    const length = this.queueRecords.length
+    while (this.head < length && sends[this.head]! <= 0) this.head++
+    for (let i = this.head; i < length && out.length < limit; i++) {
       if (sends[i]! <= 0) continue
       out.push(this.queueRecords[i]!)
       if (--sends[i]! <= 0) this.retire(i)
@@ -125,9 +128,18 @@ export class MemberTable {
     const known = this.queuedAt.get(record.peer)
     if (known !== undefined) this.retire(known)
     if (retransmits <= 0) return
-    this.queuedAt.set(record.peer, this.queueRecords.length)
+    // Sent once a call until none are left: a fractional count is sent as often as its ceiling.
+    const sends = Math.ceil(retransmits)
+    if (sends > MAX_SENDS) throw new RangeError(`an update is sent at most ${MAX_SENDS} times, not ${retransmits}`)
+    const at = this.queueRecords.length
+    if (at === this.queueSends.length) {
+      const grown = new Uint16Array(2 * at)
+      grown.set(this.queueSends)
+      this.queueSends = grown
+    }
+    this.queuedAt.set(record.peer, at)
     this.queueRecords.push(record)
-    this.queueSends.push(retransmits)
+    this.queueSends[at] = sends
     this.live++
     this.compact()
   }
@@ -144,22 +156,25 @@ export class MemberTable {
 
   /** Drops retired updates from the arrays once they are half of them. */
   private compact(): void {
-    const length = this.queueSends.length
+    const length = this.queueRecords.length
     if (length < 64 || this.live * 2 >= length) return
     const records: MemberRecord[] = []
-    const sends: number[] = []
+    const sends = new Uint16Array(Math.max(64, 2 * this.live))
     for (let i = 0; i < length; i++) {
       if (this.queueSends[i]! <= 0) continue
       // Every update with sends left is its peer's live one: a replaced update is retired at once.
       this.queuedAt.set(this.queueRecords[i]!.peer, records.length)
+      sends[records.length] = this.queueSends[i]!
       records.push(this.queueRecords[i]!)
-      sends.push(this.queueSends[i]!)
     }
     this.queueRecords = records
     this.queueSends = sends
     this.head = 0
   }
 }
+
+/** The most sends a queued update may ask for (retransmitLimit is 18 at 10^5 peers). */
+const MAX_SENDS = 0xffff
 
 /** memberlist's retransmit count: enough sends that an update reaches everyone with high probability. */
 export function retransmitLimit(clusterSize: number): number {

@@ -1,10 +1,11 @@
-// Dense numbers for peer ids, and per-peer columns of numbers indexed by them. A machine keeps a few
-// facts about every member (when it was last heard from, since when it is alive, where its queued
-// update sits): one Map per fact costs ≈ 30–45 bytes a member (an entry, and a boxed number for a
-// fractional time), a typed array indexed by a dense number 8. A real agent holds one table and the
-// difference is small; the simulator runs N machines in one process and shares one PeerNumbers
-// between them (MachineInit.peerNumbers), so the ids are numbered once and each machine's columns
-// cost 8 bytes per pair of peers. A column is state of its own machine: only the numbering is shared.
+// Dense numbers for peer ids, and per-peer tables and columns indexed by them. A machine keeps a few
+// facts about every member (its record, its advert, its status, when it was last heard from, since
+// when it is alive, where its queued update sits): a Map per fact costs ≈ 28 bytes a member for the
+// entry, and 16 more for a fractional time boxed as a heap number; a typed array indexed by a dense
+// number costs 1–8. A real agent holds one such set of tables and the difference is small; the
+// simulator runs N machines in one process, where each of those bytes is one per pair of peers. It
+// shares one PeerNumbers between its machines (MachineInit.peerNumbers), so the ids are numbered
+// once. Every table and column is its own machine's state: only the numbering is shared.
 
 import type { PeerId } from '../placement/ids.js'
 

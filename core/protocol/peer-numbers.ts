@@ -30,9 +30,13 @@ export class PeerNumbers {
   }
 }
 
-/** Grows `values` to hold every numbered peer and as many again (doubling keeps the copies linear), `absent` in the new part. */
+/**
+ * Grows `values` to hold every numbered peer and an eighth more: growing by a fixed share keeps the
+ * copies linear in the peers, and a small share keeps what is never used small (a column of a
+ * machine is one of N in the simulator, where doubling left up to half of each unused).
+ */
 function grown<T extends Float64Array | Int32Array | Uint8Array>(values: T, numbers: PeerNumbers, make: (length: number) => T, absent: number): T {
-  const next = make(Math.max(16, 2 * values.length, numbers.size))
+  const next = make(Math.max(16, numbers.size + (numbers.size >> 3)))
   if (absent !== 0) next.fill(absent, values.length)
   next.set(values)
   return next

@@ -182,7 +182,7 @@ export class ClusterState implements PeerLookup {
     // A peer with a full disk can start nothing: placed around like a cordoned one, keeping what it runs.
     else if (settings?.cordon || advert.diskFull === true) state = 'cordoned'
     else state = 'alive'
-    if (settings !== undefined && overridesLabels(settings)) {
+    if (overridesLabels(settings)) {
       const labels = { ...advert.labels, ...settings.labels }
       return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
     }
@@ -191,7 +191,7 @@ export class ClusterState implements PeerLookup {
 }
 
 /** Whether the operator's settings for a peer change its labels (its view is then its own). */
-function overridesLabels(settings: PeerSettings | undefined): boolean {
+function overridesLabels(settings: PeerSettings | undefined): settings is PeerSettings {
   return settings !== undefined && Object.keys(settings.labels).length > 0
 }
 

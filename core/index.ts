@@ -228,8 +228,6 @@ export {
   type MemberRecord,
   type MemberStatus,
   MemberTable,
-  PeerColumn,
-  PeerFlags,
   PeerNumbers,
   type Message,
   type MessageKind,

@@ -23,7 +23,7 @@ export {
 } from './messages.js'
 export { type DesiredView, EMPTY_DESIRED, type PeerSettings } from './desired.js'
 export { MemberTable, retransmitLimit } from './membership.js'
-export { PeerColumn, PeerFlags, PeerNumbers } from './peer-numbers.js'
+export { PeerNumbers } from './peer-numbers.js'
 export { ClusterState } from './cluster.js'
 export { type MachineInit, type Output, PeerMachine } from './machine.js'
 export {

@@ -2,7 +2,9 @@
 // sim/membership-spread.ts (N peers join, one crashes, later restarts) in its own process, so peak
 // memory is that run's alone. Prints one JSON line per run: how long the crash's "dead" verdict and
 // the restart's new life took to reach 50 / 99 / 99.9 % / all of the live peers' member tables, and
-// what the run cost (wall, CPU, peak RSS, events).
+// what the run cost (wall, CPU, peak RSS, events), and liveBytesPerPair: the live heap and typed
+// arrays after a forced garbage collection when the settled cluster reaches the crash, less what was
+// live before the run, divided by peers² (what the simulated machines' full views cost per pair).
 //
 //   npm run bench -- scale                              (1,000 and 2,000 peers; lan, lan with 1 % loss, wan)
 //   npm run bench -- scale --peers 1000,5000 --networks lan,wan --seed 2
@@ -29,7 +31,19 @@ function parseSetting(text: string): Setting {
 
 function runOne(peers: number, seed: number, setting: Setting): void {
   const started = performance.now()
-  const result = membershipSpread({ peers, seed, network: setting.network, ...(setting.loss !== undefined ? { loss: setting.loss } : {}) })
+  const collect = (globalThis as { gc?: () => void }).gc
+  const live = (): number => {
+    collect?.()
+    const memory = process.memoryUsage()
+    return memory.heapUsed + memory.arrayBuffers
+  }
+  const before = live()
+  const liveBytes = collect === undefined ? undefined : (): number => live() - before
+  const result = membershipSpread({
+    peers, seed, network: setting.network,
+    ...(setting.loss !== undefined ? { loss: setting.loss } : {}),
+    ...(liveBytes !== undefined ? { liveBytes } : {}),
+  })
   const wallMs = performance.now() - started
   const cpu = process.cpuUsage()
   console.log(JSON.stringify({
@@ -58,7 +72,7 @@ if (one !== undefined) {
     for (const setting of settings) {
       const label = `${size}:${setting.network}${setting.loss !== undefined ? `@${setting.loss}` : ''}`
       // Room for the N² member records of a few thousand peers (Node's default heap limit is ≈ 4 GB).
-      const child = spawnSync(process.execPath, ['--import', 'tsx', '--max-old-space-size=20480', self, '--one', label, '--seed', String(seed)], { stdio: 'inherit' })
+      const child = spawnSync(process.execPath, ['--import', 'tsx', '--expose-gc', '--max-old-space-size=20480', self, '--one', label, '--seed', String(seed)], { stdio: 'inherit' })
       if (child.status !== 0) process.exit(child.status ?? 1)
     }
   }

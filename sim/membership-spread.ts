@@ -30,6 +30,11 @@ export interface SpreadOptions {
   readonly downMs?: number
   /** How long the run goes on after the restart. Default 10 s. */
   readonly afterMs?: number
+  /**
+   * Measures the process's live memory in bytes (the bench forces a garbage collection first); called
+   * once, when the settled cluster reaches the crash, and reported per pair of peers. Never changes the run.
+   */
+  readonly liveBytes?: () => number
 }
 
 export interface ChangeSpread {
@@ -54,6 +59,8 @@ export interface SpreadResult {
   readonly death: ChangeSpread
   readonly join: ChangeSpread
   readonly events: number
+  /** Live bytes when the crash came, divided by peers² (only with `liveBytes`). */
+  readonly liveBytesPerPair?: number
 }
 
 /** One change's arrival at each watched peer, measured from its origin. */
@@ -105,6 +112,7 @@ export function membershipSpread(options: SpreadOptions): SpreadResult {
 
   const death = new ChangeWatch((record) => record?.status === 'dead')
   let newLife = Infinity
+  let liveBytesPerPair: number | undefined
   const join = new ChangeWatch((record) => record !== undefined && record.status === 'alive' && record.incarnation >= newLife)
   const simulation = new Simulation({
     seed: options.seed,
@@ -118,6 +126,7 @@ export function membershipSpread(options: SpreadOptions): SpreadResult {
     watch: {
       acted(index, machine, nowMs) {
         if (nowMs < killAtMs) return
+        if (options.liveBytes !== undefined && liveBytesPerPair === undefined) liveBytesPerPair = Math.round(options.liveBytes() / peers.length ** 2)
         if (index === subjectIndex) {
           // The restarted peer's own machine is the new life's origin.
           if (nowMs >= restartAtMs && newLife === Infinity) newLife = machine.currentIncarnation()
@@ -132,7 +141,7 @@ export function membershipSpread(options: SpreadOptions): SpreadResult {
   const run = simulation.run()
   // The crashed peer is not live while its verdict spreads; after the restart every peer is, and the
   // restarted one holds its new life from the start.
-  return { peers: peers.length, seed: options.seed, network: options.network, loss, death: death.result(peers.length - 1), join: join.result(peers.length), events: run.metrics.events }
+  return { peers: peers.length, seed: options.seed, network: options.network, loss, death: death.result(peers.length - 1), join: join.result(peers.length), events: run.metrics.events, ...(liveBytesPerPair !== undefined ? { liveBytesPerPair } : {}) }
 }
 
 function round(ms: number): number {

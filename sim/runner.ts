@@ -3,8 +3,9 @@
 // then everything heals and the cluster must converge (liveness phase), as in TigerBeetle's VOPR.
 
 import { sharedRingBuilder } from './shared-rings.js'
+import { sharedMemberRecords } from './shared-records.js'
 import {
-  addResources, defaultConfig, NO_RESOURCES, PeerMachine, placementRequest,
+  addResources, defaultConfig, NO_RESOURCES, PeerMachine, PeerNumbers, placementRequest,
   seededRandom, withProcessingSkew, type Message, type NetworkProfile, type Output, type PeerId, type PeerView, type SeededRandom, type ServiceSpec, type SlotId,
   type TaskState, type TaskView,
 } from '../core/index.js'
@@ -72,6 +73,13 @@ export interface SimOptions {
    * for SimResult.siteLinks (site-links.ts); never changes the run.
    */
   readonly siteLinksFromMs?: number
+  /**
+   * Deep-freezes every message a machine sends before the run delivers it. The run hands one message
+   * object to all its receivers (a broadcast's record or advert is held by every machine it reached),
+   * which is sound only while no machine changes a message it received or sent: frozen, one that did
+   * would throw. For tests; never changes the run.
+   */
+  readonly freezeMessages?: boolean
 }
 
 /** What a watcher of a run is shown. */
@@ -225,6 +233,10 @@ export class Simulation {
   private readonly network: Network<SimEvent>
   /** Candidate rings shared by peers that see the same members (shared-rings.ts). */
   private readonly rings = sharedRingBuilder()
+  /** One numbering of the peer ids for every machine's per-member columns (core/protocol/peer-numbers.ts). */
+  private readonly peerNumbers = new PeerNumbers()
+  /** Member records shared by the machines that make the same one (shared-records.ts). */
+  private readonly memberRecords = sharedMemberRecords()
   private readonly peers: SimPeer[]
   private readonly index = new Map<PeerId, number>()
   private readonly config
@@ -432,6 +444,8 @@ export class Simulation {
       restored: peer.disk,
       knownMembers: peer.knownMembers,
       buildRing: this.rings,
+      peerNumbers: this.peerNumbers,
+      memberRecord: this.memberRecords,
     })
     // What ran before a power cut is gone (the kill cleared it); after a crash of the agent alone its
     // tasks still run, and the machine's start of a restored task adopts the one running.
@@ -504,6 +518,7 @@ export class Simulation {
     const peer = this.peers[index]!
     if (peer.machine !== undefined) this.options.watch?.acted?.(index, peer.machine, now)
     for (const output of outputs) {
+      if (this.options.freezeMessages === true && (output.kind === 'send' || output.kind === 'broadcast')) deepFreeze(output.message)
       switch (output.kind) {
         case 'send': {
           const to = this.index.get(output.to)
@@ -931,4 +946,11 @@ const hasAny = (record: Readonly<Record<string, number>>): boolean => Object.key
 /** A latency histogram's percentile p in ms to 0.1 ms, or -1 when nothing was measured. */
 function latencyMs(histogram: Histogram, p: number): number {
   return histogram.count === 0 ? -1 : round(histogram.percentile(p), 1)
+}
+
+/** Freezes `value` and everything it holds. */
+function deepFreeze(value: unknown): void {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return
+  Object.freeze(value)
+  for (const inner of Object.values(value)) deepFreeze(inner)
 }

@@ -45,7 +45,7 @@ export interface AntiEntropyDeps {
   readonly self: PeerId
   readonly config: MachineConfig
   readonly random: Random
-  readonly members: Pick<MemberTable, 'all' | 'get' | 'reachable' | 'dead' | 'summary'>
+  readonly members: Pick<MemberTable, 'all' | 'record' | 'reachable' | 'dead' | 'summary'>
   readonly cluster: Pick<ClusterState, 'advert' | 'allAdverts' | 'summary'>
   /** The digest of this peer's desired-state heads. */
   desiredDigest(): string
@@ -153,20 +153,20 @@ export class AntiEntropy {
     /** Buckets in which an entry compared here differs, either way. */
     const differed = new Set<number>()
     const members: MemberRecord[] = []
-    const memberCandidates = ours ? table.all() : [...theirMembers.keys()].flatMap((peer) => table.get(peer) ?? [])
-    for (const member of memberCandidates) {
-      const theirs = theirMembers.get(member.record.peer)
-      if (theirs === undefined ? inScope(member.record.peer) : member.record.incarnation > theirs.incarnation ||
-          (member.record.incarnation === theirs.incarnation && member.record.status !== theirs.status)) {
-        members.push(member.record)
-        differed.add(bucketOf(member.record.peer))
+    const memberCandidates = ours ? table.all() : [...theirMembers.keys()].flatMap((peer) => table.record(peer) ?? [])
+    for (const record of memberCandidates) {
+      const theirs = theirMembers.get(record.peer)
+      if (theirs === undefined ? inScope(record.peer) : record.incarnation > theirs.incarnation ||
+          (record.incarnation === theirs.incarnation && record.status !== theirs.status)) {
+        members.push(record)
+        differed.add(bucketOf(record.peer))
       }
     }
     // Their record wins by SWIM's rule (a higher incarnation, or a graver status at the same one): with
     // a summary the entries of a differing bucket cross only one way at first, so a suspicion held
     // over there at our incarnation must be asked for, or it would never come back.
     for (const record of theirMembers.values()) {
-      if (!supersedes(record, table.get(record.peer)?.record)) continue
+      if (!supersedes(record, table.record(record.peer))) continue
       weLackSomething = true
       differed.add(bucketOf(record.peer))
     }
@@ -276,7 +276,7 @@ export class AntiEntropy {
   /** Whether our full digest is smaller than a summary. Stops counting there, so it costs O(1), not O(N). */
   private fullDigestFitsInSummary(): boolean {
     let bytes = 0
-    for (const { record } of this.deps.members.all()) if ((bytes += record.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
+    for (const record of this.deps.members.all()) if ((bytes += record.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
     for (const advert of this.deps.cluster.allAdverts()) if ((bytes += advert.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
     return true
   }
@@ -292,7 +292,7 @@ export class AntiEntropy {
    * of the receiver, so one that we hold dead refutes at once (onDigest).
    */
   private openingDigest(to: PeerId, summary: string, form: 'root' | 'buckets'): Message {
-    const record = this.deps.members.get(to)?.record
+    const record = this.deps.members.record(to)
     return {
       kind: 'digest',
       members: record === undefined ? [] : [[record.peer, record.incarnation, record.status]],
@@ -309,7 +309,7 @@ export class AntiEntropy {
     const set = covers === undefined ? undefined : new Set(covers)
     const inScope = (peer: PeerId): boolean => set === undefined || set.has(bucketOf(peer))
     const members: Array<readonly [PeerId, number, MemberStatus]> = []
-    for (const { record } of this.deps.members.all()) if (inScope(record.peer)) members.push([record.peer, record.incarnation, record.status])
+    for (const record of this.deps.members.all()) if (inScope(record.peer)) members.push([record.peer, record.incarnation, record.status])
     const adverts: Array<readonly [PeerId, number, number]> = []
     for (const advert of this.deps.cluster.allAdverts()) if (inScope(advert.peer)) adverts.push([advert.peer, advert.incarnation, advert.version])
     return { kind: 'digest', members, adverts, desired: this.deps.desiredDigest(), reply, ...(covers === undefined ? {} : { covers }) }

@@ -9,6 +9,7 @@ import type { PeerState, PeerView } from '../placement/view.js'
 import type { PeerSettings } from './desired.js'
 import { advertIsNewer, type Advert, type MemberStatus } from './messages.js'
 import { advertEntryHash, BucketSummary } from './bucket-digest.js'
+import { PeerBytes, PeerNumbers, PeerTable } from './peer-numbers.js'
 
 export class ClusterState implements PeerLookup {
   /**
@@ -18,27 +19,40 @@ export class ClusterState implements PeerLookup {
    */
   private readonly cutOff = new Set<PeerId>()
 
-  /** `keepsCutOff(service)`: whether the service's tasks on cut-off members are held (specs change only with setSettings, which clears every index). */
-  constructor(private readonly keepsCutOff: (service: ServiceName) => boolean = () => true) {}
-
-  private readonly adverts = new Map<PeerId, Advert>()
-  private readonly statuses = new Map<PeerId, MemberStatus>()
+  /** Every peer's latest advert, in the order peers were first heard of. */
+  private readonly adverts: PeerTable<Advert>
+  /** Each member's status (STATUS_CODES), as the machine last set it. */
+  private readonly statuses: PeerBytes
   private settings: ReadonlyMap<PeerId, PeerSettings> = new Map()
+  /**
+   * Views whose labels the operator's settings change: a new object each, built once. A view with
+   * the advert's own labels is not kept here but shared by every ClusterState holding that advert
+   * (plainView): caching it per peer cost each simulated machine a Map entry per member, and
+   * building it again is a lookup.
+   */
   private readonly views = new Map<PeerId, PeerView>()
   /** Peers whose advert lists tasks of a service. */
   private readonly holders = new Map<ServiceName, Set<PeerId>>()
-  /** Each advert's tasks grouped by service, so one service's index costs O(its tasks). */
-  private readonly grouped = new Map<PeerId, ReadonlyMap<ServiceName, TaskView[]>>()
   /** Service indexes built since the last change that touched them. */
   private readonly indexes = new Map<ServiceName, ServiceTasks>()
   /** The adverts' (peer, incarnation, version) bucket summary for anti-entropy, kept current by putAdvert(). */
   readonly summary = new BucketSummary()
 
+  /**
+   * `keepsCutOff(service)`: whether the service's tasks on cut-off members are held (specs change only
+   * with setSettings, which clears every index). `numbers`: the peer numbering of the per-peer
+   * columns (peer-numbers.ts); the simulator shares one between its machines.
+   */
+  constructor(private readonly keepsCutOff: (service: ServiceName) => boolean = () => true, numbers: PeerNumbers = new PeerNumbers()) {
+    this.adverts = new PeerTable(numbers)
+    this.statuses = new PeerBytes(numbers)
+  }
+
   /** Stores an advert if newer than the one held; returns the services whose tasks it touched (shared: read only), or null if stale. */
   putAdvert(advert: Advert): ReadonlySet<ServiceName> | null {
     const known = this.adverts.get(advert.peer)
     if (!advertIsNewer(advert, known)) return null
-    const previous = this.grouped.get(advert.peer)
+    const previous = known === undefined ? undefined : groupByService(known)
     const groups = groupByService(advert)
     const touched = touchedServices(previous, groups)
     for (const service of touched) {
@@ -50,10 +64,9 @@ export class ClusterState implements PeerLookup {
         set?.delete(advert.peer)
       }
     }
-    this.grouped.set(advert.peer, groups)
     if (known !== undefined) this.summary.toggle(known.peer, entryHashOf(known))
     this.summary.toggle(advert.peer, entryHashOf(advert))
-    this.adverts.set(advert.peer, advert)
+    this.adverts.set(advert)
     this.views.delete(advert.peer)
     for (const service of touched) this.indexes.delete(service)
     return touched
@@ -69,20 +82,20 @@ export class ClusterState implements PeerLookup {
 
   /** Services with tasks on `peer` (to re-reconcile when its status changes). */
   servicesOn(peer: PeerId): Set<ServiceName> {
-    return new Set(this.grouped.get(peer)?.keys() ?? [])
+    return new Set(this.grouped(peer)?.keys() ?? [])
   }
 
   setStatus(peer: PeerId, status: MemberStatus): void {
-    this.statuses.set(peer, status)
+    this.statuses.set(peer, STATUS_CODES[status])
     this.views.delete(peer)
-    for (const service of this.grouped.get(peer)?.keys() ?? []) this.indexes.delete(service)
+    for (const service of this.grouped(peer)?.keys() ?? []) this.indexes.delete(service)
   }
 
   /** A dead member's slots are held by a site cut (or no longer). */
   setCutOff(peer: PeerId, held: boolean): void {
     if (held) this.cutOff.add(peer)
     else this.cutOff.delete(peer)
-    this.setStatus(peer, this.statuses.get(peer) ?? 'alive')
+    this.setStatus(peer, this.status(peer))
   }
 
   setSettings(settings: ReadonlyMap<PeerId, PeerSettings>): void {
@@ -97,12 +110,12 @@ export class ClusterState implements PeerLookup {
     const advert = this.adverts.get(id)
     if (advert === undefined) return undefined
     const view = this.build(advert)
-    this.views.set(id, view)
+    if (overridesLabels(this.settings.get(id))) this.views.set(id, view)
     return view
   }
 
   *values(): IterableIterator<PeerView> {
-    for (const id of this.adverts.keys()) yield this.get(id)!
+    for (const advert of this.adverts.values()) yield this.get(advert.peer)!
   }
 
   /** One service's tasks, indexed for reconcileService (cached until an advert or status touches it). */
@@ -120,7 +133,7 @@ export class ClusterState implements PeerLookup {
       const view = this.get(peer)
       if (view === undefined) continue
       const dead = view.state === 'dead' || (!keepsCutOff && this.cutOff.has(peer))
-      for (const task of this.grouped.get(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
+      for (const task of this.grouped(peer)?.get(service) ?? []) addTask(task, dead, desired, () => entry, orphans)
     }
     this.indexes.set(service, entry)
     return entry
@@ -133,7 +146,7 @@ export class ClusterState implements PeerLookup {
   highestEpoch(service: ServiceName, slot: SlotId): number {
     let highest = 0
     for (const peer of this.holders.get(service) ?? []) {
-      for (const task of this.grouped.get(peer)?.get(service) ?? []) if (task.slot === slot) highest = Math.max(highest, task.epoch ?? 0)
+      for (const task of this.grouped(peer)?.get(service) ?? []) if (task.slot === slot) highest = Math.max(highest, task.epoch ?? 0)
     }
     return highest
   }
@@ -143,8 +156,23 @@ export class ClusterState implements PeerLookup {
     return this.holders.keys()
   }
 
+  /**
+   * The tasks of `peer`'s advert grouped by service, so one service's index costs O(its tasks). Not
+   * kept per peer here: the grouping is cached with the advert object (groupByService), which the
+   * simulator's machines share, so a second map of N entries per machine would only point at it.
+   */
+  private grouped(peer: PeerId): ReadonlyMap<ServiceName, TaskView[]> | undefined {
+    const advert = this.adverts.get(peer)
+    return advert === undefined ? undefined : groupByService(advert)
+  }
+
+  /** A member's status as last set ('alive' when never set: an advert came before any record). */
+  private status(peer: PeerId): MemberStatus {
+    return STATUSES[this.statuses.get(peer)] ?? 'alive'
+  }
+
   private build(advert: Advert): PeerView {
-    const status = this.statuses.get(advert.peer) ?? 'alive'
+    const status = this.status(advert.peer)
     const settings = this.settings.get(advert.peer)
     let state: PeerState
     if (status === 'dead' && this.cutOff.has(advert.peer)) state = 'suspect'
@@ -154,13 +182,22 @@ export class ClusterState implements PeerLookup {
     // A peer with a full disk can start nothing: placed around like a cordoned one, keeping what it runs.
     else if (settings?.cordon || advert.diskFull === true) state = 'cordoned'
     else state = 'alive'
-    if (settings && Object.keys(settings.labels).length > 0) {
+    if (overridesLabels(settings)) {
       const labels = { ...advert.labels, ...settings.labels }
       return { id: advert.peer, state, capacity: advert.capacity, allocated: advert.allocated, labels, drivers: advert.drivers, tasks: advert.tasks }
     }
     return plainView(advert, state)
   }
 }
+
+/** Whether the operator's settings for a peer change its labels (its view is then its own). */
+function overridesLabels(settings: PeerSettings | undefined): settings is PeerSettings {
+  return settings !== undefined && Object.keys(settings.labels).length > 0
+}
+
+const STATUS_CODES: Readonly<Record<MemberStatus, number>> = { alive: 1, suspect: 2, dead: 3, left: 4 }
+/** STATUS_CODES inverted; index 0 (no status set) is undefined. */
+const STATUSES: ReadonlyArray<MemberStatus | undefined> = [undefined, 'alive', 'suspect', 'dead', 'left']
 
 /**
  * The view of an advert in a given state, with the advert's own labels: a value made of the advert's

@@ -86,7 +86,7 @@ export class FailureDetector {
       at = Math.min(at, probe.indirectSent ? probe.suspectAt : probe.indirectAt)
     }
     for (const peer of this.suspects) {
-      const deadAt = this.host.members.get(peer)?.deadAt
+      const deadAt = this.host.members.deadAt(peer)
       if (deadAt !== undefined) at = Math.min(at, deadAt)
     }
     return at
@@ -154,10 +154,7 @@ export class FailureDetector {
       probe.suspectAt += stalledMs
     }
     this.nextProbeAt += stalledMs
-    for (const peer of this.suspects) {
-      const member = this.host.members.get(peer)
-      if (member?.deadAt !== undefined) member.deadAt += stalledMs
-    }
+    for (const peer of this.suspects) this.host.members.postponeDeadline(peer, stalledMs)
   }
 
   /**
@@ -239,9 +236,9 @@ export class FailureDetector {
   }
 
   private suspect(peer: PeerId): void {
-    const member = this.host.members.get(peer)
-    if (member === undefined || member.record.status !== 'alive') return
-    const record: MemberRecord = { peer, incarnation: member.record.incarnation, status: 'suspect' }
+    const known = this.host.members.record(peer)
+    if (known === undefined || known.status !== 'alive') return
+    const record: MemberRecord = { peer, incarnation: known.incarnation, status: 'suspect' }
     this.suspectedByMe.add(peer)
     this.host.apply(record)
     this.host.broadcast({ kind: 'member', record })
@@ -249,13 +246,14 @@ export class FailureDetector {
 
   private expireSuspicions(now: number): void {
     for (const peer of [...this.suspects]) {
-      const member = this.host.members.get(peer)
-      if (member === undefined || member.record.status !== 'suspect') {
+      const known = this.host.members.record(peer)
+      if (known === undefined || known.status !== 'suspect') {
         this.suspects.delete(peer)
         continue
       }
-      if (member.deadAt === undefined || member.deadAt > now) continue
-      const record: MemberRecord = { peer, incarnation: member.record.incarnation, status: 'dead' }
+      const deadAt = this.host.members.deadAt(peer)
+      if (deadAt === undefined || deadAt > now) continue
+      const record: MemberRecord = { peer, incarnation: known.incarnation, status: 'dead' }
       const announce = this.suspectedByMe.has(peer) || this.isWitness(peer)
       this.host.apply(record)
       // Everyone marks the peer dead at its own deadline; only a few announce it, so one death does

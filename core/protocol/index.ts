@@ -22,7 +22,8 @@ export {
   toRanges,
 } from './messages.js'
 export { type DesiredView, EMPTY_DESIRED, type PeerSettings } from './desired.js'
-export { type Member, MemberTable, retransmitLimit } from './membership.js'
+export { MemberTable, retransmitLimit } from './membership.js'
+export { PeerNumbers } from './peer-numbers.js'
 export { ClusterState } from './cluster.js'
 export { type MachineInit, type Output, PeerMachine } from './machine.js'
 export {

@@ -27,7 +27,7 @@ import { EMPTY_DESIRED, type DesiredView } from './desired.js'
 import { FailureDetector } from './failure-detector.js'
 import { LocalTasks, type LocalTask } from './local-tasks.js'
 import { MemberTable, retransmitLimit } from './membership.js'
-import type { Advert, MemberRecord, Message, TaskUsage } from './messages.js'
+import type { Advert, MemberRecord, MemberStatus, Message, TaskUsage } from './messages.js'
 import { OwnAdvert } from './own-advert.js'
 import { splitState } from './codec.js'
 import { Rejoin } from './rejoin.js'
@@ -39,6 +39,7 @@ import { VerdictSources } from './verdict-sources.js'
 import { AccusedNotices } from './accused-notice.js'
 import { SiteCuts, siteOf } from './site-cut.js'
 import { LinkTiming } from './link-timing.js'
+import { PeerFlags, PeerNumbers } from './peer-numbers.js'
 
 export interface MachineInit {
   readonly self: PeerId
@@ -74,6 +75,18 @@ export interface MachineInit {
    * process (the simulator) pass a shared one, so peers that see the same members hold one ring.
    */
   readonly buildRing?: (peers: readonly PeerId[]) => PeerRing
+  /**
+   * Numbers the peer ids that index the machine's per-member columns (peer-numbers.ts); a fresh one
+   * when absent. Many machines in one process (the simulator) pass a shared one, so each id is
+   * numbered once and each machine's columns cost a few bytes a member.
+   */
+  readonly peerNumbers?: PeerNumbers
+  /**
+   * Makes the member records the machine writes about other peers (a fresh object each when absent).
+   * Records are values no machine changes, so many machines in one process (the simulator) pass one
+   * that hands the same object to every machine making the same record.
+   */
+  readonly memberRecord?: (peer: PeerId, incarnation: number, status: MemberStatus) => MemberRecord
 }
 
 export type Output =
@@ -95,11 +108,7 @@ export class PeerMachine {
   private readonly config: MachineConfig
 
   private readonly members: MemberTable
-  /** `partition: majority` services see members held by a site cut as dead (site-cut.ts). */
-  private readonly cluster = new ClusterState((service) => {
-    const spec = this.specs.get(service)
-    return spec === undefined || !fencedByMajority(spec)
-  })
+  private readonly cluster: ClusterState
   private desired: DesiredView = EMPTY_DESIRED
   private specs = new Map<ServiceName, ServiceSpec>()
   private readonly tasks: LocalTasks
@@ -122,7 +131,7 @@ export class PeerMachine {
    * The peers whose messages reached this life: until one does, silence proves no one gone; and a
    * member that spoke is not gone, whatever verdict this peer's table still holds of it.
    */
-  private readonly heardFrom = new Set<PeerId>()
+  private readonly heardFrom: PeerFlags
   /** Which peers' "dead" verdicts count here as verdicts, not suspicions (verdict-sources.ts). */
   private readonly verdictSources: VerdictSources
   /** Members told of an accusation that reached this peer (accused-notice.ts). */
@@ -143,16 +152,25 @@ export class PeerMachine {
   private expectedWakeAt = Infinity
   private started = false
   private readonly observe: ProtocolObserver
+  private readonly makeRecord: (peer: PeerId, incarnation: number, status: MemberStatus) => MemberRecord
   /** The host cannot write to its data directory: it starts nothing and takes no new slot. */
   private diskFull = false
 
   constructor(init: MachineInit) {
     this.self = init.self
     this.observe = init.observe ?? (() => undefined)
+    this.makeRecord = init.memberRecord ?? ((peer, incarnation, status) => ({ peer, incarnation, status }))
     this.incarnation = init.incarnation
     this.config = init.config
-    this.members = new MemberTable(init.self)
-    this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) })
+    const numbers = init.peerNumbers ?? new PeerNumbers()
+    this.members = new MemberTable(init.self, numbers)
+    this.heardFrom = new PeerFlags(numbers)
+    // `partition: majority` services see members held by a site cut as dead (site-cut.ts).
+    this.cluster = new ClusterState((service) => {
+      const spec = this.specs.get(service)
+      return spec === undefined || !fencedByMajority(spec)
+    }, numbers)
+    this.verdictSources = new VerdictSources({ sourceMs: init.config.replaceAfterMs, subjectMs: suspicionTimeoutMs(init.config) }, numbers)
     this.accused = new AccusedNotices(init.config.replaceAfterMs)
     this.rejoin = new Rejoin(init.self, init.knownMembers ?? [])
     this.quorum = new PartitionQuorum({ self: init.self, config: init.config, seeds: [...init.seeds, ...(init.knownMembers ?? [])] })
@@ -409,12 +427,12 @@ export class PeerMachine {
   }
 
   memberRecords(): MemberRecord[] {
-    return [...this.members.all()].map((m) => m.record)
+    return [...this.members.all()]
   }
 
   /** What this peer's member table holds about one peer (undefined: never heard of it). */
   memberRecord(peer: PeerId): MemberRecord | undefined {
-    return this.members.get(peer)?.record
+    return this.members.record(peer)
   }
 
   peerViews(): PeerView[] {
@@ -461,7 +479,7 @@ export class PeerMachine {
     const previous = record.peer === this.self ? undefined : this.members.status(record.peer)
     this.applyRecord(record)
     if (previous === undefined) return
-    const current = this.members.get(record.peer)?.record
+    const current = this.members.record(record.peer)
     if (current === undefined || !this.accused.shouldTell(current, previous, this.verdictSources.lastHeardAt(record.peer), this.now)) return
     this.send(record.peer, { kind: 'ping', seq: 0, desired: this.desired.digest, updates: [current] })
   }
@@ -549,16 +567,15 @@ export class PeerMachine {
   }
 
   private *siteMembers(): Iterable<{ peer: PeerId; status: 'alive' | 'suspect' | 'dead' }> {
-    for (const member of this.members.all()) {
-      const { peer, status } = member.record
+    for (const { peer, status } of this.members.all()) {
       if (status !== 'left') yield { peer, status }
     }
   }
 
   private applyAdvert(advert: Advert): void {
     if (advert.peer === this.self) return
-    if (this.members.get(advert.peer) === undefined) {
-      this.applyRecord({ peer: advert.peer, incarnation: advert.incarnation, status: 'alive' })
+    if (this.members.record(advert.peer) === undefined) {
+      this.applyRecord(this.makeRecord(advert.peer, advert.incarnation, 'alive'))
     }
     const touched = this.cluster.putAdvert(advert)
     if (touched === null) return
@@ -595,12 +612,12 @@ export class PeerMachine {
    * state exchanges that follow bring. Counted dead, it let the peer restart slots the member ran.
    */
   private accountedFor(peer: PeerId): boolean {
-    const member = this.members.get(peer)
-    if (member === undefined) return false
-    const status = member.record.status
+    const record = this.members.record(peer)
+    if (record === undefined) return false
+    const status = record.status
     if (status === 'left' || (status === 'dead' && !this.heardFrom.has(peer))) return this.heardFrom.size > 0
     const advert = this.cluster.advert(peer)
-    return advert !== undefined && advert.incarnation >= member.record.incarnation
+    return advert !== undefined && advert.incarnation >= record.incarnation
   }
 
   /** Ends the rejoin once every member is accounted for (or the limit passed): restart what is still ours, then bid. */
@@ -782,8 +799,7 @@ export class PeerMachine {
   private placeableAt(spec: ServiceSpec): number {
     const at = this.quorum.placeableAt(spec)
     if (at === -Infinity || at === Infinity) return at
-    for (const member of this.members.all()) {
-      const record = member.record
+    for (const record of this.members.all()) {
       if (record.peer === this.self || (record.status !== 'alive' && record.status !== 'suspect')) continue
       const advert = this.cluster.advert(record.peer)
       if (advert === undefined || advert.incarnation < record.incarnation) return Infinity

@@ -4,46 +4,52 @@
 import type { PeerId } from '../placement/ids.js'
 import { BucketSummary, memberEntryHash } from './bucket-digest.js'
 import { supersedes, type MemberRecord, type MemberStatus } from './messages.js'
-
-export interface Member {
-  record: MemberRecord
-  /** Local time after which a suspect is declared dead. */
-  deadAt?: number
-}
-
-interface QueuedUpdate {
-  record: MemberRecord
-  /** Sends left; 0 once sent enough or replaced by a newer update about the same peer (then skipped). */
-  sendsLeft: number
-}
+import { PeerNumbers, PeerPlaces, PeerTable } from './peer-numbers.js'
 
 export class MemberTable {
-  private readonly members = new Map<PeerId, Member>()
   /**
-   * Updates to piggyback, oldest first. A replaced or used-up update stays in the array with no
-   * sends left until enough of them pile up to compact: finding and splicing one out on every
-   * update was a scan of the queue per update, which a joining wave fills with every member (at
-   * 1,000 simulated peers, a fifth of the run's CPU).
+   * Each member's record, in the order members were first known (the order every scan of the table
+   * sees). Records are immutable values: the simulator hands one broadcast's record to every
+   * receiver, and they all hold that one object.
    */
-  private queue: QueuedUpdate[] = []
+  private readonly members: PeerTable<MemberRecord>
+  /** Per suspect: local time after which it is declared dead. */
+  private readonly deadlines = new Map<PeerId, number>()
+  /**
+   * Updates to piggyback, oldest first, as two parallel arrays: each update's record and its sends
+   * left (0 once sent enough or replaced by a newer update about the same peer: then skipped). A
+   * replaced or used-up update stays in place with no sends left until enough of them pile up to
+   * compact: finding and splicing one out on every update was a scan of the queue per update, which
+   * a joining wave fills with every member (at 1,000 simulated peers, a fifth of the run's CPU).
+   */
+  private queueRecords: MemberRecord[] = []
+  /** Sends left of queueRecords[i] at i (its first queueRecords.length entries are in use). */
+  private queueSends = new Uint16Array(64)
   /** Where the first update with sends left may be: the queue's used-up head is skipped, not spliced. */
   private head = 0
-  /** Each peer's live update in the queue. */
-  private readonly queued = new Map<PeerId, QueuedUpdate>()
+  /** Each peer's live update: its place in the queue. */
+  private readonly queuedAt: PeerPlaces
+  /** How many updates in the queue have sends left (one per peer at most). */
+  private live = 0
   /** The records' bucket summary for anti-entropy, kept current by apply(). */
   readonly summary = new BucketSummary()
 
-  constructor(private readonly self: PeerId) {}
+  /** `numbers`: the peer numbering the table's columns use; the simulator shares one between its machines. */
+  constructor(private readonly self: PeerId, numbers: PeerNumbers = new PeerNumbers()) {
+    this.members = new PeerTable(numbers)
+    this.queuedAt = new PeerPlaces(numbers)
+  }
 
-  get(peer: PeerId): Member | undefined {
+  record(peer: PeerId): MemberRecord | undefined {
     return this.members.get(peer)
   }
 
   status(peer: PeerId): MemberStatus | undefined {
-    return this.members.get(peer)?.record.status
+    return this.members.get(peer)?.status
   }
 
-  all(): IterableIterator<Member> {
+  /** Every member's record, in the order the members were first known. */
+  all(): IterableIterator<MemberRecord> {
     return this.members.values()
   }
 
@@ -54,8 +60,8 @@ export class MemberTable {
   /** Peers that are alive or suspect (probe targets, ring members), self excluded. */
   reachable(): PeerId[] {
     const out: PeerId[] = []
-    for (const member of this.members.values()) {
-      if (member.record.peer !== this.self && (member.record.status === 'alive' || member.record.status === 'suspect')) out.push(member.record.peer)
+    for (const record of this.members.values()) {
+      if (record.peer !== this.self && (record.status === 'alive' || record.status === 'suspect')) out.push(record.peer)
     }
     return out
   }
@@ -66,16 +72,12 @@ export class MemberTable {
    */
   apply(record: MemberRecord, retransmits: number): MemberStatus | undefined | null {
     const known = this.members.get(record.peer)
-    if (!supersedes(record, known?.record)) return null
-    const previous = known?.record.status
-    if (known !== undefined) this.toggleSummary(known.record)
+    if (!supersedes(record, known)) return null
+    const previous = known?.status
+    if (known !== undefined) this.toggleSummary(known)
     this.toggleSummary(record)
-    if (known === undefined) {
-      this.members.set(record.peer, { record })
-    } else {
-      known.record = record
-      if (record.status !== 'suspect') delete known.deadAt
-    }
+    this.members.set(record)
+    if (record.status !== 'suspect') this.deadlines.delete(record.peer)
     this.enqueue(record, retransmits)
     return previous
   }
@@ -83,24 +85,35 @@ export class MemberTable {
   /** Peers held dead (not those that left gracefully): reconnect targets. */
   dead(): PeerId[] {
     const out: PeerId[] = []
-    for (const member of this.members.values()) if (member.record.status === 'dead') out.push(member.record.peer)
+    for (const record of this.members.values()) if (record.status === 'dead') out.push(record.peer)
     return out
   }
 
+  /** When a suspect is declared dead (undefined: no deadline is set). */
+  deadAt(peer: PeerId): number | undefined {
+    return this.deadlines.get(peer)
+  }
+
   setDeadline(peer: PeerId, deadAt: number): void {
-    const member = this.members.get(peer)
-    if (member !== undefined && member.deadAt === undefined) member.deadAt = deadAt
+    if (this.members.has(peer) && !this.deadlines.has(peer)) this.deadlines.set(peer, deadAt)
+  }
+
+  /** Moves a suspect's deadline `byMs` later, if it has one. */
+  postponeDeadline(peer: PeerId, byMs: number): void {
+    const deadAt = this.deadlines.get(peer)
+    if (deadAt !== undefined) this.deadlines.set(peer, deadAt + byMs)
   }
 
   /** Up to `limit` queued updates to piggyback; each is sent a bounded number of times. */
   piggyback(limit: number): MemberRecord[] {
     const out: MemberRecord[] = []
-    while (this.head < this.queue.length && this.queue[this.head]!.sendsLeft <= 0) this.head++
-    for (let i = this.head; i < this.queue.length && out.length < limit; i++) {
-      const item = this.queue[i]!
-      if (item.sendsLeft <= 0) continue
-      out.push(item.record)
-      if (--item.sendsLeft <= 0) this.retire(item)
+    const sends = this.queueSends
+    const length = this.queueRecords.length
+    while (this.head < length && sends[this.head]! <= 0) this.head++
+    for (let i = this.head; i < length && out.length < limit; i++) {
+      if (sends[i]! <= 0) continue
+      out.push(this.queueRecords[i]!)
+      if (--sends[i]! <= 0) this.retire(i)
     }
     this.compact()
     return out
@@ -112,29 +125,56 @@ export class MemberTable {
 
   /** A newer update about a peer replaces the queued older one (memberlist's invalidation). */
   private enqueue(record: MemberRecord, retransmits: number): void {
-    const known = this.queued.get(record.peer)
+    const known = this.queuedAt.get(record.peer)
     if (known !== undefined) this.retire(known)
     if (retransmits <= 0) return
-    const item = { record, sendsLeft: retransmits }
-    this.queue.push(item)
-    this.queued.set(record.peer, item)
+    // Sent once a call until none are left: a fractional count is sent as often as its ceiling.
+    const sends = Math.ceil(retransmits)
+    if (sends > MAX_SENDS) throw new RangeError(`an update is sent at most ${MAX_SENDS} times, not ${retransmits}`)
+    const at = this.queueRecords.length
+    if (at === this.queueSends.length) {
+      const grown = new Uint16Array(2 * at)
+      grown.set(this.queueSends)
+      this.queueSends = grown
+    }
+    this.queuedAt.set(record.peer, at)
+    this.queueRecords.push(record)
+    this.queueSends[at] = sends
+    this.live++
     this.compact()
   }
 
-  /** Takes an update out of the queue (it stays in the array, skipped, until compact()). */
-  private retire(item: QueuedUpdate): void {
-    item.sendsLeft = 0
-    if (this.queued.get(item.record.peer) === item) this.queued.delete(item.record.peer)
-  }
-
-  /** Drops retired updates from the array once they are half of it. */
-  private compact(): void {
-    if (this.queue.length >= 64 && this.queued.size * 2 < this.queue.length) {
-      this.queue = this.queue.filter((q) => q.sendsLeft > 0)
-      this.head = 0
+  /** Takes the update at `at` out of the queue (it stays in the arrays, skipped, until compact()). */
+  private retire(at: number): void {
+    this.queueSends[at] = 0
+    const peer = this.queueRecords[at]!.peer
+    if (this.queuedAt.get(peer) === at) {
+      this.queuedAt.delete(peer)
+      this.live--
     }
   }
+
+  /** Drops retired updates from the arrays once they are half of them. */
+  private compact(): void {
+    const length = this.queueRecords.length
+    if (length < 64 || this.live * 2 >= length) return
+    const records: MemberRecord[] = []
+    const sends = new Uint16Array(Math.max(64, 2 * this.live))
+    for (let i = 0; i < length; i++) {
+      if (this.queueSends[i]! <= 0) continue
+      // Every update with sends left is its peer's live one: a replaced update is retired at once.
+      this.queuedAt.set(this.queueRecords[i]!.peer, records.length)
+      sends[records.length] = this.queueSends[i]!
+      records.push(this.queueRecords[i]!)
+    }
+    this.queueRecords = records
+    this.queueSends = sends
+    this.head = 0
+  }
 }
+
+/** The most sends a queued update may ask for (retransmitLimit is 18 at 10^5 peers). */
+const MAX_SENDS = 0xffff
 
 /** memberlist's retransmit count: enough sends that an update reaches everyone with high probability. */
 export function retransmitLimit(clusterSize: number): number {

@@ -87,8 +87,15 @@ class Turns<T> {
   }
 }
 
+/**
+ * A turn of the rotation: a member's id, or a far site. Ids themselves, not siteEntries' `{ peer }`
+ * objects: a pass holds one turn per member, and a turn object per member was 32 bytes per pair of
+ * peers in the simulator, where every machine holds a pass.
+ */
+type Turn = PeerId | { readonly site: string }
+
 export class ProbeRotation {
-  private readonly turns = new Turns<SiteEntry>()
+  private readonly turns = new Turns<Turn>()
   /** Each far site's own rotation over its members. */
   private readonly sites = new Map<string, Turns<PeerId>>()
 
@@ -98,9 +105,9 @@ export class ProbeRotation {
   next(): PeerId | undefined {
     const { reachable, siteOf, self, probeable, shuffled } = this.deps
     return this.turns.next(
-      () => siteEntries(reachable(), siteOf(self), siteOf),
+      () => siteEntries(reachable(), siteOf(self), siteOf).map((entry) => ('peer' in entry ? entry.peer : entry)),
       shuffled,
-      (entry) => ('peer' in entry ? (probeable(entry.peer) ? entry.peer : undefined) : this.nextOfSite(entry.site)),
+      (turn) => (typeof turn === 'string' ? (probeable(turn) ? turn : undefined) : this.nextOfSite(turn.site)),
     )
   }
 
@@ -110,7 +117,7 @@ export class ProbeRotation {
    * records), and the next pass groups it with its site.
    */
   joined(peer: PeerId, pick: (choices: number) => number): void {
-    this.turns.insert({ peer }, pick)
+    this.turns.insert(peer, pick)
   }
 
   /** The next probeable member of `site` in its own rotation, reshuffled each time round. */

@@ -22,6 +22,7 @@
 
 import type { PeerId } from '../placement/ids.js'
 import type { MemberRecord, MemberStatus } from './messages.js'
+import { PeerColumn, PeerNumbers } from './peer-numbers.js'
 
 /** What this peer knows that a received verdict's evidence must be older than. */
 export interface VerdictEvidence {
@@ -47,11 +48,15 @@ export function receivedRecord(record: MemberRecord, evidence: VerdictEvidence, 
 
 export class VerdictSources {
   /** Per member held alive: since when, without a break. */
-  private readonly aliveSince = new Map<PeerId, number>()
+  private readonly aliveSince: PeerColumn
   /** Per peer: when a message it wrote last reached this one. */
-  private readonly heardAt = new Map<PeerId, number>()
+  private readonly heardAt: PeerColumn
 
-  constructor(private readonly windows: VerdictWindows) {}
+  /** `numbers`: the peer numbering of the machine's columns (peer-numbers.ts). */
+  constructor(private readonly windows: VerdictWindows, numbers: PeerNumbers = new PeerNumbers()) {
+    this.aliveSince = new PeerColumn(numbers)
+    this.heardAt = new PeerColumn(numbers)
+  }
 
   /** A message written by `peer` arrived (directly, or gossiped: the author is proven). */
   heard(peer: PeerId, now: number): void {

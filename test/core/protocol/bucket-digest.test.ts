@@ -48,7 +48,7 @@ Summary('kept incrementally by the member and advert tables, it equals the summa
       if ('record' in c) members.apply(c.record, 0)
       else cluster.putAdvert(c.advert)
     }
-    const held = [...members.all()].map((m) => m.record)
+    const held = [...members.all()]
     assert.is(encodeSummary(members.summary, cluster.summary), recomputed(held, cluster.allAdverts()))
   }), { numRuns: 300 })
 })
@@ -142,7 +142,7 @@ function fill(side: Side, records: readonly MemberRecord[], adverts: readonly Ad
   for (const a of adverts) side.cluster.putAdvert(a)
 }
 
-const records = (side: Side) => new Map([...side.members.all()].map((m) => [m.record.peer, m.record]))
+const records = (side: Side) => new Map([...side.members.all()].map((record) => [record.peer, record]))
 const versions = (side: Side) => new Map([...side.cluster.allAdverts()].map((a) => [a.peer, [a.incarnation, a.version]]))
 
 const Exchange = suite('bucket digest exchange')
@@ -244,9 +244,9 @@ Exchange('a peer that knows nobody learns the whole cluster through one exchange
   fill(a, [{ peer: a.self, incarnation: 5, status: 'alive' }], [advert(a.self, 5, 1)])
   a.antiEntropy.sendDigest(b.self)
   run()
-  for (const record of r) assert.equal(a.members.get(record.peer)?.record, record)
+  for (const record of r) assert.equal(a.members.record(record.peer), record)
   assert.is(a.cluster.advert(r[299]!.peer)?.version, 12)
-  assert.equal(b.members.get(a.self)?.record, { peer: a.self, incarnation: 5, status: 'alive' })
+  assert.equal(b.members.record(a.self), { peer: a.self, incarnation: 5, status: 'alive' })
   assert.is(b.cluster.advert(a.self)?.version, 1)
   // Its full digest is smaller than a summary: it opens with that, and the seed answers at once.
   assert.equal(sent.map((s) => `${s.from}:${form(s.message)}`), ['a:full', 'b:state', 'b:full', 'a:state'])

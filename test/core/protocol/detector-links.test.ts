@@ -106,8 +106,8 @@ suspicion('a suspected site-mate is declared dead after the lan suspicion, a far
   const d = detector('a0', ['a1', 'b0'])
   d.runUntil(100)
   for (const peer of ['a1', 'b0']) d.fd.memberChanged({ peer: p(peer), incarnation: 1, status: 'suspect' }, 'alive', 100)
-  assert.is(d.members.get(p('a1'))!.deadAt, 100 + suspicionTimeoutMs(LAN))
-  assert.is(d.members.get(p('b0'))!.deadAt, 100 + suspicionTimeoutMs({ probeIntervalMs: LAN.probeIntervalMs, replaceAfterMs: WAN.replaceAfterMs }))
+  assert.is(d.members.deadAt(p('a1')), 100 + suspicionTimeoutMs(LAN))
+  assert.is(d.members.deadAt(p('b0')), 100 + suspicionTimeoutMs({ probeIntervalMs: LAN.probeIntervalMs, replaceAfterMs: WAN.replaceAfterMs }))
 })
 
 /** Whether `self` broadcasts the verdict when a suspicion of a0 (raised by another peer) expires. */

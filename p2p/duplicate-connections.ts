@@ -97,10 +97,14 @@ export class DuplicateConnections {
   }
 
   private readonly onOpen = (event: CustomEvent<Connection>): void => {
-    const connection = event.detail
-    const peer = connection.remotePeer
-    if (this.init.self > peer.toString()) return
+    const peer = event.detail.remotePeer
+    if (this.init.self > peer.toString() || this.openTo(peer).length < 2) return
     this.checkAfter(peer, this.init.settleMs)
+  }
+
+  /** `peer`'s open connections, tunnel connections left out. */
+  private openTo(peer: PeerId): Connection[] {
+    return this.init.node.getConnections(peer).filter((connection) => connection.status === 'open' && !isTunnelConnection(connection))
   }
 
   private checkAfter(peer: PeerId, ms: number): void {
@@ -115,7 +119,7 @@ export class DuplicateConnections {
   }
 
   private check(peer: PeerId): void {
-    const open = this.init.node.getConnections(peer).filter((connection) => connection.status === 'open' && !isTunnelConnection(connection))
+    const open = this.openTo(peer)
     if (open.length < 2) return
     const now = Date.now()
     const facts = open.map((connection) => ({ id: connection.id, openedAt: connection.timeline.open, relayed: connection.limits != null }))
@@ -136,7 +140,7 @@ export class DuplicateConnections {
     if (this.stopped || this.reattaching.has(key)) return
     const timer = setTimeout(() => {
       this.reattaching.delete(key)
-      const remaining = this.init.node.getConnections(peer).filter((connection) => connection.status === 'open' && !isTunnelConnection(connection))
+      const remaining = this.openTo(peer)
       if (remaining.length === 0) return
       // A direct connection before a relayed one, then the oldest: the one the peer's gossip will stay on.
       remaining.sort((a, b) => Number(a.limits != null) - Number(b.limits != null) || a.timeline.open - b.timeline.open)

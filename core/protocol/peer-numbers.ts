@@ -124,30 +124,30 @@ export class PeerFlags {
  */
 export class PeerTable<V extends { readonly peer: PeerId }> {
   private readonly entries: V[] = []
-  /** Each peer's place in `entries`, -1 where it has none. */
-  private places = new Int32Array(0)
+  /** Each peer's place in `entries`. */
+  private readonly places: PeerPlaces
 
-  constructor(private readonly numbers: PeerNumbers) {}
+  constructor(numbers: PeerNumbers) {
+    this.places = new PeerPlaces(numbers)
+  }
 
   get(peer: PeerId): V | undefined {
-    const place = this.placeOf(peer)
-    return place < 0 ? undefined : this.entries[place]
+    const place = this.places.get(peer)
+    return place === undefined ? undefined : this.entries[place]
   }
 
   has(peer: PeerId): boolean {
-    return this.placeOf(peer) >= 0
+    return this.places.get(peer) !== undefined
   }
 
   /** Stores `value` as its peer's: in that peer's place, or last for a peer not held yet. */
   set(value: V): void {
-    const place = this.placeOf(value.peer)
-    if (place >= 0) {
+    const place = this.places.get(value.peer)
+    if (place !== undefined) {
       this.entries[place] = value
       return
     }
-    const number = this.numbers.of(value.peer)
-    if (number >= this.places.length) this.places = grown(this.places, this.numbers, (n) => new Int32Array(n), -1)
-    this.places[number] = this.entries.length
+    this.places.set(value.peer, this.entries.length)
     this.entries.push(value)
   }
 
@@ -158,11 +158,6 @@ export class PeerTable<V extends { readonly peer: PeerId }> {
 
   get size(): number {
     return this.entries.length
-  }
-
-  private placeOf(peer: PeerId): number {
-    const number = this.numbers.find(peer)
-    return number === undefined || number >= this.places.length ? -1 : this.places[number]!
   }
 }
 

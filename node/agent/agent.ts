@@ -46,6 +46,7 @@ import { openDataDir, type DataDir } from './data-dir.js'
 import { DesiredReplica } from './desired-replica.js'
 import { EventLog } from './event-log.js'
 import { DataDirSpace } from './data-dir-space.js'
+import { WakeTimer } from './wake-timer.js'
 import { findSecretsRoot, SecretFiles, type SecretFile } from './secret-files.js'
 import { BUILT_IN_LABELS, builtInLabels, ownLabelsProblem } from './peer-labels.js'
 import { SlotOrders } from './slot-orders.js'
@@ -104,8 +105,7 @@ const now = (): number => Math.round(performance.timeOrigin + performance.now())
 
 export class Agent implements AgentContext {
   readonly events = new EventLog()
-  private timer: NodeJS.Timeout | undefined
-  private timerAt = Infinity
+  private readonly wake = new WakeTimer(now, () => this.feed(this.machine.tick(now())))
   private readonly specs = new Map<SlotId, ServiceSpec>()
   private assignmentsKey = ''
   private assignmentsWrite: Promise<void> = Promise.resolve()
@@ -331,12 +331,6 @@ export class Agent implements AgentContext {
     this.feed(this.machine.diskFullChanged(full, now()))
   }
 
-  private tick(): void {
-    this.timer = undefined
-    this.timerAt = Infinity
-    this.feed(this.machine.tick(now()))
-  }
-
   // --- outputs ----------------------------------------------------------------------------------
 
   private feed(outputs: readonly Output[]): void {
@@ -545,15 +539,7 @@ export class Agent implements AgentContext {
   }
 
   private schedule(): void {
-    const wake = this.machine.nextWakeAt()
-    if (wake === this.timerAt) return
-    if (this.timer !== undefined) clearTimeout(this.timer)
-    this.timer = undefined
-    this.timerAt = wake
-    if (wake === Infinity) return
-    // setImmediate runs after the poll phase: messages that arrived while the timer waited (acks,
-    // refutations, bids) are taken in before the machine judges deadlines.
-    this.timer = setTimeout(() => setImmediate(() => this.tick()), Math.min(2 ** 31 - 1, Math.max(0, wake - now())))
+    this.wake.set(this.machine.nextWakeAt())
   }
 
   private noteMembers(): void {
@@ -629,7 +615,7 @@ export class Agent implements AgentContext {
   }
 
   private async shutdown(stopTasks: boolean): Promise<void> {
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.wake.cancel()
     clearInterval(this.spaceTimer)
     const outputs = this.machine.leave(now(), { stopTasks })
     await Promise.all(outputs.map((output) => this.dispatch(output)))

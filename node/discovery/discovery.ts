@@ -7,6 +7,7 @@ import type { PeerId } from '../../core/index.js'
 import type { DnsServerStats } from './dns/index.js'
 import { listenersFor } from './listeners.js'
 import { EndpointRegistry, type RegistryInputs } from './registry.js'
+import { InputsSignature } from './inputs-signature.js'
 import { dnsAddressOf, LoopbackAddresses, ServiceAddresses, type ServiceRange } from './service-addresses.js'
 import type { Endpoint, EndpointSource, EndpointTraffic, Forwarder, ListenerStatus, ServicePort, Transport } from './types.js'
 
@@ -89,6 +90,8 @@ export class Discovery {
   private closed = false
   /** Services without an address when last told (sayWhenRangeFull). */
   private unaddressedSaid = 0
+  /** The inputs of the last recomputation. */
+  private computedFrom: InputsSignature | undefined
   /** When the registry last changed, for the endpoint-propagation figure. */
   lastChangeAt = 0
 
@@ -124,9 +127,13 @@ export class Discovery {
     return address === undefined ? undefined : `${address.host}:${address.port}`
   }
 
-  /** Something the registry derives from changed: recompute soon. */
+  /**
+   * Something the registry derives from may have changed: recompute soon if it did, or while a
+   * listener could not bind (it is tried again on each recomputation).
+   */
   changed(): void {
     if (this.closed || this.timer !== undefined) return
+    if (this.computedFrom?.matches(this.options.inputs()) === true && this.listenerStatus.every((status) => status.bound)) return
     this.timer = setTimeout(() => {
       this.timer = undefined
       void this.refresh()
@@ -200,6 +207,7 @@ export class Discovery {
   private async recompute(): Promise<void> {
     if (this.closed) return
     const inputs = this.options.inputs()
+    const signature = InputsSignature.of(inputs)
     const { added, removed } = this.addresses.assign(inputs.services.map((spec) => spec.name))
     this.sayWhenRangeFull()
     await this.loopback.add(added)
@@ -217,6 +225,8 @@ export class Discovery {
       }
     }
     await this.loopback.remove(removed)
+    // Only once all of it was applied: after a step failed, the next input the agent takes in tries again.
+    this.computedFrom = signature
   }
 
   /** Said once when services start going without an address (and again after the range had room). */

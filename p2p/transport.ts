@@ -67,9 +67,13 @@ export type BroadcastResult = { ok: true; recipients: number } | { ok: false; er
 export interface TransportStats {
   /** Broadcasts published, and refused before publishing (invalid or too large). */
   published: number
+  /** published by message kind (member, advert, …). */
+  publishedByKind: Record<string, number>
   broadcastRefused: number
   /** Gossip handed to onMessage; gossip rejected by the validator; gossip of an unknown (newer) kind, ignored. */
   delivered: number
+  /** delivered by message kind: with publishedByKind, what gossip costs this peer. */
+  deliveredByKind: Record<string, number>
   rejected: number
   newer: number
   /** Direct messages written; refused, dropped (queue full) or failed to write. */
@@ -125,8 +129,10 @@ export class P2pTransport {
   private readonly awaitingContact = new Map<string, AbortController>()
   private readonly counters: TransportStats = {
     published: 0,
+    publishedByKind: {},
     broadcastRefused: 0,
     delivered: 0,
+    deliveredByKind: {},
     rejected: 0,
     newer: 0,
     directSent: 0,
@@ -233,7 +239,12 @@ export class P2pTransport {
   }
 
   stats(): TransportStats {
-    return { ...this.counters, directSentByKind: { ...this.counters.directSentByKind } }
+    return {
+      ...this.counters,
+      directSentByKind: { ...this.counters.directSentByKind },
+      publishedByKind: { ...this.counters.publishedByKind },
+      deliveredByKind: { ...this.counters.deliveredByKind },
+    }
   }
 
   /**
@@ -251,6 +262,7 @@ export class P2pTransport {
     try {
       const result = await this.host.pubsub.publish(PROTOCOL_TOPIC, bytes)
       this.counters.published++
+      countKind(this.counters.publishedByKind, message.kind)
       this.counters.bytesPublished += bytes.length
       return { ok: true, recipients: result.recipients.length }
     } catch (error) {
@@ -301,7 +313,7 @@ export class P2pTransport {
     try {
       await written
       this.counters.directSent++
-      this.counters.directSentByKind[message.kind] = (this.counters.directSentByKind[message.kind] ?? 0) + 1
+      countKind(this.counters.directSentByKind, message.kind)
       this.counters.bytesSent += bytes.length
       this.failureLog.delivered(to)
       return { ok: true }
@@ -526,6 +538,7 @@ export class P2pTransport {
     if (decoded === undefined) return // accepted by a validator other than ours: not for the machine
     this.decodedGossip.delete(message)
     this.counters.delivered++
+    countKind(this.counters.deliveredByKind, decoded.kind)
     this.deliver(message.from.toString() as PeerId, decoded)
   }
 
@@ -603,4 +616,8 @@ function tryPeerId(text: string): Libp2pPeerId | undefined {
   } catch {
     return undefined
   }
+}
+
+function countKind(counts: Record<string, number>, kind: string): void {
+  counts[kind] = (counts[kind] ?? 0) + 1
 }

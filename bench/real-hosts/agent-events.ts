@@ -115,3 +115,36 @@ export function healBreakdown(all: readonly HostEvents[], healedEpochMs: number,
   const max = (values: number[]): string => (values.length === 0 ? '-' : String(Math.max(...values)))
   return `other side first alive p50 ${p50(firstAlive)} / max ${max(firstAlive)} ms, all alive p50 ${p50(allAlive)} / max ${max(allAlive)} ms (${allAlive.length} of ${all.length} agents); ${stops.length} stops, first ${stops.length === 0 ? '-' : Math.min(...stops)} / last ${max(stops)} ms; latest alive ${pairs.sort((a, b) => b.ms - a.ms).slice(0, SLOWEST_PAIRS).map(({ pair, ms }) => `${pair} ${ms}`).join(', ')}`
 }
+
+/** What the agents' transports counted, summed over agents: broadcasts published and delivered, direct messages sent, by kind. */
+export interface TrafficTotals {
+  readonly published: Record<string, number>
+  readonly delivered: Record<string, number>
+  readonly direct: Record<string, number>
+}
+
+/** Every running agent's transport counters (GET /v1/stats), summed; an agent that does not answer adds nothing. */
+export async function trafficTotals(hosts: readonly Host[]): Promise<TrafficTotals> {
+  const totals: TrafficTotals = { published: {}, delivered: {}, direct: {} }
+  const add = (into: Record<string, number>, from: Record<string, number> | undefined): void => {
+    for (const [kind, count] of Object.entries(from ?? {})) into[kind] = (into[kind] ?? 0) + count
+  }
+  await Promise.all(hosts.filter((host) => host.agent !== undefined).map(async (host) => {
+    const stats = await ask({ peer: host.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'GET /v1/stats').catch(() => undefined)
+    if (stats === undefined) return
+    add(totals.published, stats.transport.publishedByKind)
+    add(totals.delivered, stats.transport.deliveredByKind)
+    add(totals.direct, stats.transport.directSentByKind)
+  }))
+  return totals
+}
+
+/** The counts between two totals, as "published member 12, advert 3; delivered …; direct …". */
+export function describeTraffic(before: TrafficTotals, after: TrafficTotals): string {
+  const part = (name: keyof TrafficTotals): string => {
+    const kinds = Object.keys(after[name]).sort()
+    const counts = kinds.map((kind) => [kind, after[name][kind]! - (before[name][kind] ?? 0)] as const).filter(([, count]) => count > 0)
+    return `${name} ${counts.length === 0 ? 'none' : counts.map(([kind, count]) => `${kind} ${count}`).join(', ')}`
+  }
+  return `${part('published')}; ${part('delivered')}; ${part('direct')}`
+}

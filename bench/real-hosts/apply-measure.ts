@@ -30,7 +30,7 @@ function bulkSpec(): ServiceSpec {
 }
 
 /** CPU seconds each agent has used so far (0 for one not running). */
-function agentsCpuSeconds(context: MeasureContext): number[] {
+export function agentsCpuSeconds(context: Pick<MeasureContext, 'cluster'>): number[] {
   return context.cluster.hosts.hosts.map((host) => (host.agent?.pid === undefined ? 0 : cpuSeconds(host.agent.pid)))
 }
 

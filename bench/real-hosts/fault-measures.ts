@@ -4,13 +4,15 @@
 // 100 ms), and the judging from the checker (test/hosts/checker.ts) over the history since the run
 // began; the agents' event logs add what only they know (who declared whom dead).
 
+import { cpus } from 'node:os'
 import { ask } from '../../cli/agent-client.js'
 import { check, FAILOVER_BUDGET_MS, HEAL_BUDGET_MS, type Verdict } from '../../test/hosts/checker.js'
 import type { Cluster } from '../../test/hosts/cluster.js'
 import type { Host } from '../../test/hosts/hosts.js'
 import { hostsBySlot } from '../../test/hosts/observer.js'
-import { CONTROL_TIMEOUT_MS, eventsSince, healBreakdown, statusesOf } from './agent-events.js'
+import { CONTROL_TIMEOUT_MS, describeTraffic, eventsSince, healBreakdown, statusesOf, trafficTotals } from './agent-events.js'
 import type { MeasureLine } from './figures.js'
+import { agentsCpuSeconds } from './apply-measure.js'
 
 /** A cluster that has not settled by then is stuck, not slow. */
 const STUCK_MS = 30_000
@@ -125,6 +127,7 @@ export async function crashAndRestart({ cluster, runs, log }: MeasureContext): P
  * doubled beyond the heal budget or doubled again afterwards.
  */
 export async function partitionHeal({ cluster, runs, log }: MeasureContext): Promise<MeasureLine[]> {
+  const healCpuMs: number[] = []
   const onceMs: number[] = []
   const doubledBeyond: number[] = []
   const redoubled: number[] = []
@@ -139,8 +142,15 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     await sleep(PARTITION_MS)
     const healedMs = cluster.recorder.now()
     const healedEpochMs = Date.now()
+    const trafficBefore = await trafficTotals(all)
+    const cpuBefore = agentsCpuSeconds({ cluster })
     await cluster.faults.heal()
     const ms = await cluster.settled(STUCK_MS).then(() => cluster.recorder.now() - healedMs, () => -1)
+    // What the agents spent from the heal to one copy of every slot, all of them together: next to
+    // the machine's cores × that time, it says whether the heal waited for CPU.
+    const cpuMs = Math.round(agentsCpuSeconds({ cluster }).reduce((sum, seconds, i) => sum + seconds - cpuBefore[i]!, 0) * 1000)
+    healCpuMs.push(cpuMs)
+    const traffic = describeTraffic(trafficBefore, await trafficTotals(all))
     await sleep(AFTER_MS)
     const side = new Map(groups.flatMap((group, index) => group.map((host) => [host.name, index] as const)))
     const names = new Map(all.map((host) => [host.peerId, host.name]))
@@ -151,8 +161,9 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     if (ms >= 0) onceMs.push(ms)
     doubledBeyond.push(beyond)
     redoubled.push(again)
+    log(`  messages from the heal to one copy of every slot, all agents: ${traffic}`)
     if (ms > HEAL_BUDGET_MS || ms < 0) log(`  copies after the heal past ${HEAL_BUDGET_MS} ms: ${lateCopies(verdict, healedMs)}`)
-    log(`partition ${run + 1}/${runs}: ${fault.detail} for ${PARTITION_MS} ms → every slot once ${ms} ms after the heal; doubled beyond the budget ${beyond}, doubled again after ${again}`)
+    log(`partition ${run + 1}/${runs}: ${fault.detail} for ${PARTITION_MS} ms → every slot once ${ms} ms after the heal (agents' CPU meanwhile ${cpuMs} ms, ${cpus().length} cores); doubled beyond the budget ${beyond}, doubled again after ${again}`)
     forgetBefore(cluster, cluster.recorder.now())
   }
   return [{
@@ -161,7 +172,7 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     met: onceMs.length === runs && Math.max(...onceMs) <= HEAL_BUDGET_MS && doubledBeyond.every((n) => n === 0) && redoubled.every((n) => n === 0),
     values: onceMs,
     unit: 'ms',
-    detail: { split: `${cut}|${all.length - cut}`, partitionMs: PARTITION_MS, doubledBeyondBudget: doubledBeyond, doubledAgainAfter: redoubled },
+    detail: { split: `${cut}|${all.length - cut}`, partitionMs: PARTITION_MS, doubledBeyondBudget: doubledBeyond, doubledAgainAfter: redoubled, agentsCpuMsUntilOnce: healCpuMs },
   }]
 }
 

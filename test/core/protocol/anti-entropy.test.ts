@@ -16,14 +16,15 @@ interface Fake {
   readonly syncs: PeerId[]
 }
 
-function fake(options: { seeds?: string[]; digest?: string } = {}): Fake {
-  const members = new MemberTable(p('a'))
+function fake(options: { seeds?: string[]; digest?: string; self?: string } = {}): Fake {
+  const self = p(options.self ?? 'a')
+  const members = new MemberTable(self)
   const cluster = new ClusterState()
   const sent: Fake['sent'] = []
   const applied: MemberRecord[] = []
   const syncs: PeerId[] = []
   const deps: AntiEntropyDeps = {
-    self: p('a'), config: defaultConfig(3), random: seededRandom(1), members, cluster,
+    self, config: defaultConfig(3), random: seededRandom(1), members, cluster,
     desiredDigest: () => options.digest ?? 'ours',
     applyRecord: (record) => applied.push(record),
     applyAdvert: (advert) => cluster.putAdvert(advert),
@@ -115,6 +116,23 @@ Healing('a large split reaches out to a bounded number of distinct members, once
   assert.is(sent.length, 16, 'a second member speaking soon after adds nothing')
   antiEntropy.healing(defaultConfig(3).reconnectIntervalMs)
   assert.is(sent.length, 32, 'after the interval it reaches out again')
+})
+
+Healing('members whose id sorts before ours are reached a probe interval later, and only those still held dead', () => {
+  const { antiEntropy, members, sent } = fake({ self: 'm' })
+  const { probeIntervalMs } = defaultConfig(3)
+  for (const peer of ['b', 'c', 'x', 'y']) members.apply(dead(peer), 3)
+  antiEntropy.start(0) // no seeds: sets the push-pull and reconnect timers past this test's times
+  antiEntropy.healing(0)
+  assert.equal(sent.map((s) => s.to).sort(), [p('x'), p('y')], 'the ends whose id sorts after ours, at once')
+  assert.ok(antiEntropy.nextWakeAt() <= probeIntervalMs)
+  antiEntropy.tick(probeIntervalMs - 1)
+  assert.is(sent.length, 2)
+  members.apply(alive('b', 2), 3) // b reached us meanwhile: its exchange covers the pair
+  antiEntropy.tick(probeIntervalMs)
+  assert.equal(sent.slice(2).map((s) => [s.to, s.message.kind]), [[p('c'), 'digest']])
+  antiEntropy.tick(2 * probeIntervalMs)
+  assert.is(sent.length, 3, 'once')
 })
 Healing.run()
 

@@ -145,6 +145,7 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     const trafficBefore = await trafficTotals(all)
     const cpuBefore = agentsCpuSeconds({ cluster })
     await cluster.faults.heal()
+    const liftedMs = cluster.recorder.now() - healedMs
     const ms = await cluster.settled(STUCK_MS).then(() => cluster.recorder.now() - healedMs, () => -1)
     // What the agents spent from the heal to one copy of every slot, all of them together: next to
     // the machine's cores × that time, it says whether the heal waited for CPU.
@@ -163,7 +164,7 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     redoubled.push(again)
     log(`  messages from the heal to one copy of every slot, all agents: ${traffic}`)
     if (ms > HEAL_BUDGET_MS || ms < 0) log(`  copies after the heal past ${HEAL_BUDGET_MS} ms: ${lateCopies(verdict, healedMs)}`)
-    log(`partition ${run + 1}/${runs}: ${fault.detail} for ${PARTITION_MS} ms → every slot once ${ms} ms after the heal (agents' CPU meanwhile ${cpuMs} ms, ${cpus().length} cores); doubled beyond the budget ${beyond}, doubled again after ${again}`)
+    log(`partition ${run + 1}/${runs}: ${fault.detail} for ${PARTITION_MS} ms → every slot once ${ms} ms after the heal began (its firewall rules all lifted at ${liftedMs} ms; agents' CPU meanwhile ${cpuMs} ms, ${cpus().length} cores); doubled beyond the budget ${beyond}, doubled again after ${again}`)
     forgetBefore(cluster, cluster.recorder.now())
   }
   return [{

@@ -13,13 +13,19 @@ export class CommandError extends Error {
 
 /** Runs `command` (argv, no shell) and resolves with its stdout; rejects with a CommandError. */
 export function run(command: readonly string[]): Promise<string> {
+  return runWithInput(command, undefined)
+}
+
+/** The same, with `input` written to its stdin (undefined: nothing, stdin closed). */
+export function runWithInput(command: readonly string[], input: string | undefined): Promise<string> {
   const [file, ...args] = command
   return new Promise((resolve, reject) => {
-    execFile(file!, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    const child = execFile(file!, args, { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (error === null) return resolve(stdout)
       const status = typeof error.code === 'number' ? error.code : (error.signal ?? error.code ?? null)
       reject(new CommandError(command, status, stderr || error.message))
     })
+    child.stdin?.end(input)
   })
 }
 

@@ -12,7 +12,7 @@
 
 import { open, rm, statfs } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Firewall } from './firewall.js'
+import { Firewall, type Rule } from './firewall.js'
 import type { FaultRecord, HistoryRecorder } from './history.js'
 import type { Host, Hosts } from './hosts.js'
 import { killAll, processesIn } from './processes.js'
@@ -92,25 +92,23 @@ export class Faults {
 
   /** Drops, both ways and on both ends, every packet between the hosts of each pair. */
   private async separate(pairs: readonly (readonly [Host, Host])[], involved: readonly Host[], detail: string): Promise<FaultRecord> {
-    // Each host's rules in turn, the hosts side by side: the cut lands about at once everywhere.
+    // Each host's rules in one step, the hosts side by side: the cut lands at once everywhere.
     const byHost = new Map<Host, Host[]>()
     for (const [a, b] of pairs) {
       byHost.set(a, [...(byHost.get(a) ?? []), b])
       byHost.set(b, [...(byHost.get(b) ?? []), a])
     }
-    await Promise.all([...byHost].map(async ([host, aways]) => {
-      for (const away of aways) {
-        await this.firewall(host).drop(PARTITION, 'INPUT', ['-s', away.address])
-        await this.firewall(host).drop(PARTITION, 'OUTPUT', ['-d', away.address])
-      }
-    }))
+    await Promise.all([...byHost].map(([host, aways]) => this.firewall(host).dropAll(PARTITION, aways.flatMap((away): Rule[] => [
+      { chain: 'INPUT', match: ['-s', away.address] },
+      { chain: 'OUTPUT', match: ['-d', away.address] },
+    ]))))
     const separated = pairs.map(([a, b]) => [a.name, b.name] as const)
     return this.recorder.faultBegins({ kind: 'partition', hosts: involved.map((host) => host.name), detail, separated })
   }
 
   /**
-   * Ends every partition. The record ends as lifting begins: lifting dozens of rules takes a
-   * moment, and agents that find each other meanwhile are already healing.
+   * Ends every partition. The record ends as lifting begins: each host's rules go in one step, the
+   * hosts side by side, so the heal lands within tens of milliseconds everywhere.
    */
   async heal(): Promise<void> {
     for (const fault of this.recorder.openFaults('partition')) this.recorder.faultEnds(fault)

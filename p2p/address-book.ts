@@ -2,7 +2,8 @@
 // messages (SWIM probes, digests, bids) to any member, but libp2p can dial a peer id only when its
 // peer store holds addresses for it, and identify fills that in for direct neighbours alone. So each
 // peer publishes its own listen addresses on a gossip topic — signed, so only the owner can say where
-// it is — whenever a neighbour subscribes, and every announceIntervalMs (60 s) as anti-entropy. Receivers
+// it is — whenever a new neighbour subscribes (one that did not hold our current announcement yet) or
+// what it announces changes, and every announceIntervalMs (60 s) as anti-entropy. Receivers
 // store the addresses and dial the announcer, so a cluster joined through one seed becomes a full
 // mesh: right for tens of peers; a large cluster would want to stop dialling at some degree.
 
@@ -30,7 +31,7 @@ export interface AddressBookTuning {
 export interface AddressBookComponents {
   /** This peer: its own announcements come back through gossip and are ignored. */
   readonly peerId: PeerId
-  readonly pubsub: Pick<GossipSub, 'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish'>
+  readonly pubsub: Pick<GossipSub, 'topicValidators' | 'addEventListener' | 'removeEventListener' | 'subscribe' | 'publish' | 'getSubscribers'>
   /** Where announced addresses go: libp2p dials a peer id only through addresses stored here. */
   readonly peerStore: { merge(peer: PeerId, data: { multiaddrs: Multiaddr[] }): Promise<unknown> }
   /** This peer's listen addresses, the ones it announces. */
@@ -53,6 +54,10 @@ export class AddressBook {
   private readonly announced = new Map<string, string[]>()
   /** Each peer's last announced reachability. */
   private readonly reachabilities = new Map<string, Reachability>()
+  /** Neighbours that were subscribed when this peer last announced what it announces now: they hold it. */
+  private readonly holders = new Set<string>()
+  /** What this peer last announced (addresses and reachability), to tell when it changed. */
+  private lastBody = ''
 
   constructor(
     private readonly components: AddressBookComponents,
@@ -99,8 +104,17 @@ export class AddressBook {
     pubsub.topicValidators.delete(ADDRESS_TOPIC)
   }
 
+  /**
+   * A neighbour subscribed: announce, unless it already holds our current announcement. One that
+   * subscribes again — reconnected after a partition, or restarted (it learns our addresses again
+   * from identify on the connection) — needs nothing from us, and nobody else does: after a heal every
+   * agent re-announced to every other, each announcement signed, checked by every peer and merged
+   * into its peer store, while the heal itself waited for CPU. A new neighbour still sets one off, as
+   * does a change of our addresses or reachability; the interval's announcement stays the backstop.
+   */
   private readonly onSubscriptionChange = (event: CustomEvent<SubscriptionChangeData>): void => {
     if (!event.detail.subscriptions.some((s) => s.topic === ADDRESS_TOPIC && s.subscribe)) return
+    if (this.holders.has(event.detail.peerId.toString())) return
     this.announceSoon()
   }
 
@@ -116,8 +130,13 @@ export class AddressBook {
     const addresses = (routable.length > 0 ? routable : all).slice(0, MAX_ADDRESSES)
     if (addresses.length === 0) return
     const reachability = this.components.reachability?.() ?? 'unknown'
-    const bytes = new TextEncoder().encode(JSON.stringify({ addresses, reachability }))
-    this.components.pubsub.publish(ADDRESS_TOPIC, bytes).catch(() => undefined) // retried on the next interval
+    const body = JSON.stringify({ addresses, reachability })
+    if (body !== this.lastBody) this.holders.clear()
+    this.lastBody = body
+    const bytes = new TextEncoder().encode(body)
+    this.components.pubsub.publish(ADDRESS_TOPIC, bytes)
+      .then(() => { for (const peer of this.components.pubsub.getSubscribers(ADDRESS_TOPIC)) this.holders.add(peer.toString()) })
+      .catch(() => undefined) // retried on the next interval
   }
 
   private readonly validate = (_forwarder: PeerId, message: GossipMessage): TopicValidatorResult => {

@@ -45,8 +45,8 @@ export const HOST_DEFAULTS = {
   reconnectRetries: 8,
   /**
    * Each peer re-publishes its listen addresses this often, so peers that missed an announcement still
-   * learn where to dial. It is a backstop: a peer also announces whenever a neighbour subscribes (every
-   * new connection), when its reachability changes and when it gains a relay address, which is what
+   * learn where to dial. It is a backstop: a peer also announces whenever a new neighbour subscribes
+   * (not one reconnecting), when its reachability changes and when it gains a relay address, which is what
    * makes a cluster joined through one seed a full mesh. Cost: one signed message per peer per
    * interval, which every other peer receives from its author and again from each neighbour that
    * forwards it (and verifies the first copy): at 10 s, 1.6 gossip messages sent and 1.6 received a

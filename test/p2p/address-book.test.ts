@@ -46,6 +46,8 @@ class FakePubsub extends EventTarget {
   /** Each subscription, and whether its topic had a validator at that moment. */
   readonly subscribed: Array<{ topic: string; validated: boolean }> = []
   readonly published: Array<{ topic: string; data: Uint8Array }> = []
+  /** Neighbours subscribed to the address topic. */
+  readonly subscribers = new Map<string, PeerId>()
 
   subscribe(topic: string): void {
     this.subscribed.push({ topic, validated: this.topicValidators.has(topic) })
@@ -63,8 +65,17 @@ class FakePubsub extends EventTarget {
     return verdict
   }
 
-  neighbourSubscribed(topic: string): void {
-    this.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId: undefined, subscriptions: [{ topic, subscribe: true }] } }))
+  getSubscribers(topic: string): PeerId[] {
+    return topic === ADDRESS_TOPIC ? [...this.subscribers.values()] : []
+  }
+
+  neighbourSubscribed(topic: string, peer: PeerId): void {
+    if (topic === ADDRESS_TOPIC) this.subscribers.set(peer.toString(), peer)
+    this.dispatchEvent(new CustomEvent('subscription-change', { detail: { peerId: peer, subscriptions: [{ topic, subscribe: true }] } }))
+  }
+
+  neighbourLeft(peer: PeerId): void {
+    this.subscribers.delete(peer.toString())
   }
 }
 
@@ -77,7 +88,7 @@ interface Fakes {
   readonly connected: Set<string>
 }
 
-async function fakes(self: Identity, listening: readonly string[]): Promise<Fakes> {
+async function fakes(self: Identity, listening: readonly string[], addresses: () => readonly string[] = () => listening): Promise<Fakes> {
   const pubsub = new FakePubsub()
   const stored: Fakes['stored'] = []
   const dialled: string[] = []
@@ -89,7 +100,7 @@ async function fakes(self: Identity, listening: readonly string[]): Promise<Fake
       peerStore: {
         merge: async (peer: PeerId, data: { multiaddrs: Multiaddr[] }) => void stored.push({ peer: peer.toString(), addresses: data.multiaddrs.map(String) }),
       },
-      getMultiaddrs: () => listening.map((address) => multiaddr(address)),
+      getMultiaddrs: () => addresses().map((address) => multiaddr(address)),
       getConnections: (peer) => (connected.has(peer.toString()) ? [{}] : []),
       dial: async (peer) => void dialled.push(peer.toString()),
     },
@@ -130,13 +141,44 @@ book('neighbours subscribing in a burst get one announcement, of the addresses t
   const { book, pubsub } = await fakes(self, ['/ip4/127.0.0.1/tcp/4001', '/ip4/10.0.0.1/tcp/4001'])
   book.start()
   try {
-    pubsub.neighbourSubscribed('/some/other/topic')
-    for (let i = 0; i < 3; i++) pubsub.neighbourSubscribed(ADDRESS_TOPIC)
+    const neighbours = await Promise.all(['n1', 'n2', 'n3'].map(async (seed) => peerIdFromString((await identityFromSeed(seed)).peerId)))
+    pubsub.neighbourSubscribed('/some/other/topic', neighbours[0]!)
+    for (const neighbour of neighbours) pubsub.neighbourSubscribed(ADDRESS_TOPIC, neighbour)
     await settle(250)
     assert.is(pubsub.published.length, 1)
     const [published] = pubsub.published
     assert.is(published!.topic, ADDRESS_TOPIC)
     assert.equal(parseAnnouncement(published!.data, self.peerId)?.map(String), ['/ip4/10.0.0.1/tcp/4001'])
+  } finally {
+    book.stop()
+  }
+})
+
+book('a neighbour that subscribes again holds our announcement already: only a new neighbour, or new addresses, set one off', async () => {
+  const self = await identityFromSeed('self')
+  let listening = ['/ip4/10.0.0.1/tcp/4001']
+  const { book, pubsub } = await fakes(self, [], () => listening)
+  const [a, b] = await Promise.all(['n1', 'n2'].map(async (seed) => peerIdFromString((await identityFromSeed(seed)).peerId)))
+  book.start()
+  try {
+    pubsub.neighbourSubscribed(ADDRESS_TOPIC, a!)
+    await settle(250)
+    assert.is(pubsub.published.length, 1)
+    pubsub.neighbourLeft(a!) // a partition, a restart: it comes back
+    pubsub.neighbourSubscribed(ADDRESS_TOPIC, a!)
+    await settle(250)
+    assert.is(pubsub.published.length, 1, 'it got our addresses when we announced them')
+    pubsub.neighbourSubscribed(ADDRESS_TOPIC, b!)
+    await settle(250)
+    assert.is(pubsub.published.length, 2, 'a new neighbour')
+    listening = ['/ip4/10.0.0.9/tcp/4001']
+    book.announceSoon() // what the host does when its addresses change
+    await settle(250)
+    assert.is(pubsub.published.length, 3)
+    pubsub.neighbourLeft(a!)
+    pubsub.neighbourSubscribed(ADDRESS_TOPIC, a!)
+    await settle(250)
+    assert.is(pubsub.published.length, 3, 'it was subscribed when the new addresses went out')
   } finally {
     book.stop()
   }

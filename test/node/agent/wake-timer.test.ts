@@ -17,15 +17,28 @@ wake('fires once, not before its deadline', async () => {
   assert.is(timer.deadline, Infinity)
 })
 
+/**
+ * Runs `between` right after the wake timer's timeout callback and before the immediate it queues:
+ * where a message taken in moves the machine's deadline. The next setImmediate call (the timer's)
+ * goes through, and `between` runs as a microtask once that callback returns, before the event loop
+ * reaches its immediates.
+ */
+function betweenTimeoutAndImmediate(between: () => void): void {
+  const original = globalThis.setImmediate
+  globalThis.setImmediate = ((callback: (...args: unknown[]) => void, ...args: unknown[]) => {
+    globalThis.setImmediate = original
+    const immediate = original(callback, ...args)
+    queueMicrotask(between)
+    return immediate
+  }) as typeof setImmediate
+}
+
 wake('a deadline moved after the timeout fired but before its immediate ran fires once, at the new deadline', async () => {
   const fired: number[] = []
   const start = clock()
   const timer = new WakeTimer(clock, () => fired.push(clock()))
   timer.set(start + 5)
-  // Set up right after the wake timer with the same delay (5 ms + its 1 ms margin): Node runs it in the
-  // same timers phase, after the wake timer's timeout and before that timeout's setImmediate — where a
-  // message taken in moves the machine's deadline.
-  setTimeout(() => timer.set(start + 30), 6)
+  betweenTimeoutAndImmediate(() => timer.set(start + 30))
   await sleep(80)
   assert.equal(fired.length, 1, `fired at ${fired.map((t) => t - start).join(', ')} ms`)
   assert.ok(fired[0]! >= start + 30)
@@ -40,7 +53,7 @@ wake('a moved deadline does not leave a second chain of wake-ups behind', async 
     if (fired.length < 8) timer.set(clock() + 10)
   })
   timer.set(start + 5)
-  setTimeout(() => timer.set(start + 12), 6)
+  betweenTimeoutAndImmediate(() => timer.set(start + 12))
   await sleep(250)
   assert.is(fired.length, 8)
   const gaps = fired.slice(1).map((t, i) => t - fired[i]!)

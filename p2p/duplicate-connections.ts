@@ -49,6 +49,16 @@ function keptOver(a: OpenConnection, b: OpenConnection): boolean {
   return a.openedAt < b.openedAt || (a.openedAt === b.openedAt && a.id < b.id)
 }
 
+/** The one of `connections` (at least one) that stays: the oldest direct one, else the oldest relayed. */
+function keptOf<C extends OpenConnection>(connections: readonly C[]): C {
+  return connections.reduce((best, connection) => (keptOver(connection, best) ? connection : best))
+}
+
+/** What the rule reads of a libp2p connection. */
+function factsOf(connection: Connection): OpenConnection & { readonly connection: Connection } {
+  return { id: connection.id, openedAt: connection.timeline.open, relayed: connection.limits != null, connection }
+}
+
 /**
  * Which of one peer's open connections to close now: none while any opened less than `settleMs` ago
  * (a handshake or identify may still be running on it), otherwise all but one — the oldest direct
@@ -57,7 +67,7 @@ function keptOver(a: OpenConnection, b: OpenConnection): boolean {
  */
 export function duplicatesToClose(connections: readonly OpenConnection[], now: number, settleMs: number): string[] {
   if (connections.length < 2 || connections.some((connection) => now - connection.openedAt < settleMs)) return []
-  const kept = connections.reduce((best, connection) => (keptOver(connection, best) ? connection : best))
+  const kept = keptOf(connections)
   return connections.filter((connection) => connection !== kept).map((connection) => connection.id)
 }
 
@@ -122,7 +132,7 @@ export class DuplicateConnections {
     const open = this.openTo(peer)
     if (open.length < 2) return
     const now = Date.now()
-    const facts = open.map((connection) => ({ id: connection.id, openedAt: connection.timeline.open, relayed: connection.limits != null }))
+    const facts = open.map(factsOf)
     const youngest = Math.max(...facts.map((fact) => fact.openedAt))
     // One still settling: look again once it has.
     if (now - youngest < this.init.settleMs) return this.checkAfter(peer, this.init.settleMs - (now - youngest))
@@ -142,10 +152,9 @@ export class DuplicateConnections {
       this.reattaching.delete(key)
       const remaining = this.openTo(peer)
       if (remaining.length === 0) return
-      // A direct connection before a relayed one, then the oldest: the one the peer's gossip will stay on.
-      remaining.sort((a, b) => Number(a.limits != null) - Number(b.limits != null) || a.timeline.open - b.timeline.open)
       try {
-        this.init.reattach(peer, remaining[0]!)
+        // The one the rule keeps: the connection the peer's gossip will stay on.
+        this.init.reattach(peer, keptOf(remaining.map(factsOf)).connection)
       } catch {
         // gossipsub may refuse a connection closing meanwhile; its next connection event reattaches.
       }

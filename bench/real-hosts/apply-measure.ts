@@ -7,12 +7,11 @@
 import { ask } from '../../cli/agent-client.js'
 import { placementRequest, validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
 import { percentile } from '../../sim/metrics.js'
-import { cpuSeconds } from '../proc-sample.js'
 import { serviceSpec } from '../../test/hosts/cluster.js'
 import { CONTROL_TIMEOUT_MS, eventsSince, firstRunning, firstStarts, learnedAt } from './agent-events.js'
 import { sleep, type MeasureContext } from './fault-measures.js'
 import type { MeasureLine } from './figures.js'
-import { untilAgentsQuiet } from './quiet.js'
+import { agentsCpuSeconds, untilAgentsQuiet } from './quiet.js'
 
 const BULK = 'bulk'
 export const BULK_REPLICAS = 100
@@ -27,11 +26,6 @@ function bulkSpec(): ServiceSpec {
   const spec = validateService(BULK, { command: ['sleep', '600'], replicas: BULK_REPLICAS, resources: { cpu: '50m', memory: '16Mi' } }, BULK, errors)
   if (spec === undefined) throw new Error(`bulk service is invalid: ${JSON.stringify(errors)}`)
   return spec
-}
-
-/** CPU seconds each agent has used so far (0 for one not running). */
-export function agentsCpuSeconds(context: Pick<MeasureContext, 'cluster'>): number[] {
-  return context.cluster.hosts.hosts.map((host) => (host.agent?.pid === undefined ? 0 : cpuSeconds(host.agent.pid)))
 }
 
 /** Until the observer sees `count` copies of `service`, one per slot (or none, for count 0). */
@@ -63,7 +57,7 @@ export async function applyHundred(context: MeasureContext): Promise<MeasureLine
     await cluster.settled(30_000)
     const web = serviceSpec(cluster.replicas, cluster.round)
     cluster.recorder.desire([web, spec])
-    const cpuBefore = agentsCpuSeconds(context)
+    const cpuBefore = agentsCpuSeconds(context.cluster.hosts.hosts)
     const sentEpoch = Date.now()
     await ask({ peer: writer.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'POST /v1/apply', { body: { services: [spec] } })
     const ackEpoch = Date.now()
@@ -71,7 +65,7 @@ export async function applyHundred(context: MeasureContext): Promise<MeasureLine
     const { desiredDigest } = await ask({ peer: writer.socket, timeoutMs: CONTROL_TIMEOUT_MS }, 'GET /v1/status')
     await untilCopies(context, BULK, BULK_REPLICAS)
     const observedMs = Date.now() - sentEpoch
-    const cpuMs = agentsCpuSeconds(context).map((after, i) => Math.round((after - cpuBefore[i]!) * 1000))
+    const cpuMs = agentsCpuSeconds(context.cluster.hosts.hosts).map((after, i) => Math.round((after - cpuBefore[i]!) * 1000))
     cpuPerAgentMs.push(...cpuMs)
     // A process is seen before its agent has logged it `running`: a starved agent logs it late.
     let events = await eventsSince(cluster.hosts.hosts, sentEpoch - 5)

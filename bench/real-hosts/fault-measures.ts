@@ -12,7 +12,7 @@ import type { Host } from '../../test/hosts/hosts.js'
 import { hostsBySlot } from '../../test/hosts/observer.js'
 import { CONTROL_TIMEOUT_MS, describeTraffic, eventsSince, healBreakdown, statusesOf, trafficTotals } from './agent-events.js'
 import type { MeasureLine } from './figures.js'
-import { agentsCpuSeconds } from './apply-measure.js'
+import { agentsCpuSeconds } from './quiet.js'
 
 /** A cluster that has not settled by then is stuck, not slow. */
 const STUCK_MS = 30_000
@@ -143,13 +143,13 @@ export async function partitionHeal({ cluster, runs, log }: MeasureContext): Pro
     const healedMs = cluster.recorder.now()
     const healedEpochMs = Date.now()
     const trafficBefore = await trafficTotals(all)
-    const cpuBefore = agentsCpuSeconds({ cluster })
+    const cpuBefore = agentsCpuSeconds(all)
     await cluster.faults.heal()
     const liftedMs = cluster.recorder.now() - healedMs
     const ms = await cluster.settled(STUCK_MS).then(() => cluster.recorder.now() - healedMs, () => -1)
     // What the agents spent from the heal to one copy of every slot, all of them together: next to
     // the machine's cores × that time, it says whether the heal waited for CPU.
-    const cpuMs = Math.round(agentsCpuSeconds({ cluster }).reduce((sum, seconds, i) => sum + seconds - cpuBefore[i]!, 0) * 1000)
+    const cpuMs = Math.round(agentsCpuSeconds(all).reduce((sum, seconds, i) => sum + seconds - cpuBefore[i]!, 0) * 1000)
     healCpuMs.push(cpuMs)
     const traffic = describeTraffic(trafficBefore, await trafficTotals(all))
     await sleep(AFTER_MS)

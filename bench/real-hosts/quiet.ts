@@ -8,16 +8,18 @@ import type { Host } from '../../test/hosts/hosts.js'
 
 const QUIET_CPU_PER_AGENT = 0.15
 
-/** CPU seconds the host's agent has used; 0 when it is not running. */
-const agentCpuSeconds = (host: Host): number => (host.agent?.pid === undefined ? 0 : cpuSeconds(host.agent.pid))
+/** CPU seconds each host's agent has used so far; 0 for one not running. */
+export function agentsCpuSeconds(hosts: readonly Host[]): number[] {
+  return hosts.map((host) => (host.agent?.pid === undefined ? 0 : cpuSeconds(host.agent.pid)))
+}
 
 /** Resolves once the agents are quiet, with how long that took. */
 export async function untilAgentsQuiet(hosts: readonly Host[], limitMs = 30_000): Promise<number> {
   const from = Date.now()
   while (Date.now() - from < limitMs) {
-    const before = hosts.map(agentCpuSeconds)
+    const before = agentsCpuSeconds(hosts)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
-    const used = hosts.map(agentCpuSeconds).reduce((sum, seconds, i) => sum + seconds - before[i]!, 0)
+    const used = agentsCpuSeconds(hosts).reduce((sum, seconds, i) => sum + seconds - before[i]!, 0)
     if (used < QUIET_CPU_PER_AGENT * hosts.length) break
   }
   return Date.now() - from

@@ -2,7 +2,7 @@
 // rules it added (a heal must not lift a crash's drop, nor a crash's restart lift a partition).
 // DROP, never REJECT: the other side must see silence, as with a cut cable or a dead machine.
 
-import { inNamespace, run, runWithInput } from './command.js'
+import { inNamespace, runWithInput } from './command.js'
 
 export interface Rule {
   readonly chain: 'INPUT' | 'OUTPUT'
@@ -15,9 +15,8 @@ export class Firewall {
   constructor(private readonly namespace: string) {}
 
   /** Inserts `DROP` for packets matching `match` in `chain`, first in line, under `label`. */
-  async drop(label: string, chain: Rule['chain'], match: readonly string[]): Promise<void> {
-    await run(inNamespace(this.namespace, ['iptables', '-w', '-I', chain, ...match, '-j', 'DROP']))
-    this.rules.set(label, [...(this.rules.get(label) ?? []), { chain, match }])
+  drop(label: string, chain: Rule['chain'], match: readonly string[]): Promise<void> {
+    return this.dropAll(label, [{ chain, match }])
   }
 
   /**

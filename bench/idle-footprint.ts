@@ -125,6 +125,10 @@ async function measure(cli: string, count: number): Promise<Record<string, unkno
         kind,
         round(stats.reduce((sum, s, i) => sum + (s.transport.directSentByKind?.[kind] ?? 0) - (traffic0[i]!.transport.directSentByKind?.[kind] ?? 0), 0) / elapsed / count, 2),
       ])),
+      // Of those, sent by UDP datagram (probes between peers with a direct connection, p2p/datagrams.ts),
+      // and pings sent again by stream because their datagram went unanswered.
+      datagramsSentPerS: spread(stats.map((s, i) => ((s.transport.datagramsSent ?? 0) - (traffic0[i]!.transport.datagramsSent ?? 0)) / elapsed)),
+      datagramFallbacks: stats.reduce((sum, s, i) => sum + (s.transport.datagramFallbacks ?? 0) - (traffic0[i]!.transport.datagramFallbacks ?? 0), 0),
       publishedPerS: spread(stats.map((s, i) => (s.transport.published - traffic0[i]!.transport.published) / elapsed)),
       bytesSentPerS: spread(stats.map((s, i) => (s.transport.bytesSent + s.transport.bytesPublished - traffic0[i]!.transport.bytesSent - traffic0[i]!.transport.bytesPublished) / elapsed), 0),
       node: process.version,

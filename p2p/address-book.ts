@@ -50,6 +50,8 @@ export class AddressBook {
   private stopped = false
   /** Announcements rejected by the validator (malformed, or naming another peer's id). */
   rejected = 0
+  /** Counts announcements taken in: what was read from addressesOf may differ once it moved. */
+  version = 0
   /** Each peer's last announced listen addresses, as strings. */
   private readonly announced = new Map<string, string[]>()
   /** Each peer's last announced reachability. */
@@ -161,6 +163,7 @@ export class AddressBook {
     if (peer.equals(this.components.peerId)) return
     this.announced.set(peer.toString(), addresses.map((address) => address.toString()))
     this.reachabilities.set(peer.toString(), reachability)
+    this.version++
     void this.components.peerStore
       .merge(peer, { multiaddrs: addresses })
       .then(() => {

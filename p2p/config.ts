@@ -22,6 +22,13 @@ export const HOST_DEFAULTS = {
    */
   pingIntervalMs: 2_000,
   /**
+   * The same for a connection whose peer's probes come by datagram (p2p/datagrams.ts) and so no
+   * longer cross it: the datagrams prove the peer alive, and this ping only proves the connection
+   * (a NAT or middlebox may drop an idle one's state while its datagrams pass). Long enough to be
+   * rare, short enough to keep a NAT's TCP mapping of a few minutes alive.
+   */
+  pingIntervalWithDatagramsMs: 15_000,
+  /**
    * How often the monitor looks for quiet connections. A connection that falls silent is pinged
    * within pingIntervalMs + this; a tick only compares timestamps.
    */

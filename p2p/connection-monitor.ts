@@ -53,6 +53,12 @@ export interface ConnectionMonitorInit<C extends MonitoredConnection> {
   readonly connections: () => readonly C[]
   /** A connection heard from within this long is not pinged. */
   readonly quietMs: number
+  /**
+   * A connection whose peer's datagrams keep arriving (heardByDatagram) is pinged when nothing was
+   * read off it for this long: the peer is alive, but the connection itself may have died (a NAT
+   * that dropped its mapping, a middlebox), and only a round trip on it tells.
+   */
+  readonly datagramQuietMs?: number
   /** How often connections are checked. */
   readonly tickMs: number
   /** Bounds of the adaptive ping timeout (libp2p's AdaptiveTimeout: a moving average of past pings, ×1.2). */
@@ -65,6 +71,8 @@ export interface ConnectionMonitorInit<C extends MonitoredConnection> {
 export class ConnectionMonitor<C extends MonitoredConnection = Connection> {
   /** When something was last read from each connection (performance.now()). */
   private readonly lastHeard = new WeakMap<C, number>()
+  /** When an authentic datagram last came from each connection's peer. */
+  private readonly lastDatagram = new WeakMap<C, number>()
   private readonly pinging = new WeakSet<C>()
   private readonly timeout: AdaptiveTimeout
   private readonly stopping = new AbortController()
@@ -79,6 +87,11 @@ export class ConnectionMonitor<C extends MonitoredConnection = Connection> {
   /** Data from the other end arrived on `connection` just now. */
   heard(connection: C, now = performance.now()): void {
     this.lastHeard.set(connection, now)
+  }
+
+  /** An authentic datagram from the peer of `connection` arrived just now. */
+  heardByDatagram(connection: C, now = performance.now()): void {
+    this.lastDatagram.set(connection, now)
   }
 
   start(): void {
@@ -97,8 +110,10 @@ export class ConnectionMonitor<C extends MonitoredConnection = Connection> {
   due(now = performance.now()): C[] {
     return this.init.connections().filter((connection) => {
       if (connection.status !== 'open' || this.pinging.has(connection)) return false
-      const heard = this.lastHeard.get(connection)
-      return heard === undefined || now - heard >= this.init.quietMs
+      const heard = this.lastHeard.get(connection) ?? -Infinity
+      if (now - heard < this.init.quietMs) return false
+      const datagram = this.lastDatagram.get(connection) ?? -Infinity
+      return now - datagram >= this.init.quietMs || now - heard >= (this.init.datagramQuietMs ?? this.init.quietMs)
     })
   }
 

@@ -23,6 +23,13 @@ export const PROTOCOL_TOPIC = '/peer/1/protocol'
 export const DIRECT_PROTOCOL = '/peer/1/direct'
 
 /**
+ * Request protocol: the key exchange of the datagram path (p2p/datagrams.ts). Request and answer are
+ * each an offer of 42 bytes — the UDP port (2), a key id (8) and a key (32) the other is to seal its
+ * datagrams with — or an empty answer when the server has no direct path to the asker.
+ */
+export const DATAGRAM_KEY_PROTOCOL = '/peer/1/datagram-key'
+
+/**
  * Gossip topic: each peer's signed listen addresses, JSON `{"addresses": [multiaddr, …]}`. Payload:
  * p2p/address-book.ts (parseAnnouncement). Limit: 16 KiB, at most 32 addresses of 256 characters.
  */

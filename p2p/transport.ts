@@ -21,7 +21,8 @@ import { decodeMessage, encodeMessage, validateMessage, type DecodeError, type M
 import { TRANSPORT_DEFAULTS } from './config.js'
 import { FrameError, readFrames, writeFrame } from './frames.js'
 import type { Host } from './host.js'
-import { DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
+import { DATAGRAM_KEY_PROTOCOL, DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
+import { datagramBinding, Datagrams, type DatagramStats, type DatagramTuning } from './datagrams.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
 import { messageOf } from '../core/index.js'
 import { FailureLog } from './failure-log.js'
@@ -35,6 +36,11 @@ export interface P2pTransportInit {
   readonly tuning?: Partial<TransportTuning>
   /** Where undeliverable direct messages are reported, one rate-limited line per peer (FailureLog). */
   readonly log?: (line: string) => void
+  /**
+   * Probes (pings and acks) by UDP datagram to peers with a direct connection (p2p/datagrams.ts):
+   * on by default, with its tuning; false keeps every direct message on the stream.
+   */
+  readonly datagrams?: boolean | Partial<DatagramTuning>
 }
 
 /** Why a message from the network was not handed to the machine. */
@@ -64,7 +70,7 @@ export interface TransportError {
 export type SendResult = { ok: true } | { ok: false; error: TransportError }
 export type BroadcastResult = { ok: true; recipients: number } | { ok: false; error: TransportError }
 
-export interface TransportStats {
+export interface TransportStats extends DatagramStats {
   /** Broadcasts published, and refused before publishing (invalid or too large). */
   published: number
   /** published by message kind (member, advert, …). */
@@ -76,7 +82,7 @@ export interface TransportStats {
   deliveredByKind: Record<string, number>
   rejected: number
   newer: number
-  /** Direct messages written; refused, dropped (queue full) or failed to write. */
+  /** Direct messages written (by stream or datagram); refused, dropped (queue full) or failed to write. */
   directSent: number
   /** directSent by message kind (ping, ack, digest, bid, …): which part of the protocol the traffic is. */
   directSentByKind: Record<string, number>
@@ -127,7 +133,7 @@ export class P2pTransport {
   private readonly contacted = new Set<string>()
   /** First-contact waits in progress, ended early when the peer's connection opens. */
   private readonly awaitingContact = new Map<string, AbortController>()
-  private readonly counters: TransportStats = {
+  private readonly counters: Omit<TransportStats, keyof DatagramStats> = {
     published: 0,
     publishedByKind: {},
     broadcastRefused: 0,
@@ -158,6 +164,7 @@ export class P2pTransport {
   private started = false
   private stopped = false
   private readonly failureLog: FailureLog
+  private readonly datagrams: Datagrams | undefined
 
   constructor(
     private readonly host: Host,
@@ -167,6 +174,15 @@ export class P2pTransport {
     this.reuse = (init.directStreams ?? 'reuse') === 'reuse'
     this.failureLog = new FailureLog(init.log ?? (() => undefined), this.tuning.failureLogIntervalMs)
     this.self = host.peerId
+    const datagrams = init.datagrams ?? true
+    this.datagrams = datagrams === false ? undefined : new Datagrams({
+      self: this.self,
+      directAddressOf: (peer) => (this.host.linkTo(peer)?.kind === 'direct' ? this.host.peerAddress(peer) : undefined),
+      exchange: (peer, offer) => this.request(peer, DATAGRAM_KEY_PROTOCOL, offer, { timeoutMs: this.tuning.openTimeoutMs }),
+      sendByStream: (peer, message) => void this.sendEncoded(peer, message, encodeMessage(message), false),
+      received: (peer, bytes) => this.receiveDatagram(peer, bytes),
+      heard: (peer) => this.host.heardByDatagram(peer),
+    }, datagrams === true ? {} : datagrams)
   }
 
   /** Registers the direct protocol, the topic validator and the subscription. Call once, before use. */
@@ -185,6 +201,14 @@ export class P2pTransport {
     this.host.pubsub.addEventListener('message', this.receiveGossip)
     this.host.pubsub.subscribe(PROTOCOL_TOPIC)
     this.host.node.addEventListener('connection:open', this.onConnectionOpen)
+    if (this.datagrams !== undefined) {
+      const datagrams = this.datagrams
+      await this.handle(DATAGRAM_KEY_PROTOCOL, (from, offer) => datagrams.answerExchange(from, offer), { maxRequestBytes: 64, maxResponseBytes: 64 })
+      this.host.node.addEventListener('peer:disconnect', this.onPeerDisconnect)
+      const binding = datagramBinding(this.host.listenAddresses, this.host.addresses())
+      // No IPv4 listen address: every direct message stays on the stream.
+      if (binding !== undefined) await datagrams.start(binding.ip, binding.port)
+    }
   }
 
   /** Detaches from the host (which the caller stops). Safe to call more than once. */
@@ -193,6 +217,8 @@ export class P2pTransport {
     this.stopped = true
     this.host.pubsub.removeEventListener('message', this.receiveGossip)
     this.host.node.removeEventListener('connection:open', this.onConnectionOpen)
+    this.host.node.removeEventListener('peer:disconnect', this.onPeerDisconnect)
+    this.datagrams?.stop()
     try {
       this.host.pubsub.unsubscribe(PROTOCOL_TOPIC)
     } catch {
@@ -241,6 +267,7 @@ export class P2pTransport {
   stats(): TransportStats {
     return {
       ...this.counters,
+      ...(this.datagrams?.stats() ?? { datagramsSent: 0, datagramsReceived: 0, datagramFallbacks: 0, datagramsRefused: 0, datagramPeers: 0 }),
       directSentByKind: { ...this.counters.directSentByKind },
       publishedByKind: { ...this.counters.publishedByKind },
       deliveredByKind: { ...this.counters.deliveredByKind },
@@ -271,10 +298,15 @@ export class P2pTransport {
   }
 
   /**
-   * Sends a message to one peer over the direct protocol, dialling it when not connected. Resolves
-   * when the frame is handed to the connection (not when it is read); never rejects.
+   * Sends a message to one peer over the direct protocol, dialling it when not connected — or, for
+   * a probe to a peer with a datagram path, by datagram. Resolves when the frame is handed to the
+   * connection or the socket (not when it is read); never rejects.
    */
-  async send(to: PeerId | string, message: Message): Promise<SendResult> {
+  send(to: PeerId | string, message: Message): Promise<SendResult> {
+    return this.sendEncoded(to, message, undefined, true)
+  }
+
+  private async sendEncoded(to: PeerId | string, message: Message, encoded: Uint8Array | undefined, byDatagram: boolean): Promise<SendResult> {
     const refused = (code: TransportErrorCode, text: string): SendResult => {
       this.counters.directFailed++
       if (code !== 'stopped' && code !== 'self') this.failureLog.failed(String(to), text)
@@ -282,10 +314,16 @@ export class P2pTransport {
     }
     if (this.stopped) return refused('stopped', 'the transport is stopped')
     if (to === this.self) return refused('self', 'cannot send a direct message to this peer itself')
-    const checked = validateMessage(message)
-    if (!checked.ok) return refused('invalid', `not sent: ${describe(checked.error)}`)
-    const bytes = encodeMessage(message)
+    if (encoded === undefined) {
+      const checked = validateMessage(message)
+      if (!checked.ok) return refused('invalid', `not sent: ${describe(checked.error)}`)
+    }
+    const bytes = encoded ?? encodeMessage(message)
     if (bytes.length > this.tuning.maxDirectFrameBytes) return refused('too-large', `${bytes.length} bytes is over the frame limit of ${this.tuning.maxDirectFrameBytes}`)
+    if (byDatagram && this.datagrams?.trySend(to, message, bytes) === true) {
+      this.sent(message, bytes)
+      return { ok: true }
+    }
     let out = this.outbound.get(to)
     if (out === undefined) {
       // The id is parsed once per peer (a multihash and a public key decoded), not once per message.
@@ -312,9 +350,7 @@ export class P2pTransport {
     )
     try {
       await written
-      this.counters.directSent++
-      countKind(this.counters.directSentByKind, message.kind)
-      this.counters.bytesSent += bytes.length
+      this.sent(message, bytes)
       this.failureLog.delivered(to)
       return { ok: true }
     } catch (error) {
@@ -323,6 +359,12 @@ export class P2pTransport {
     } finally {
       channel.queuedBytes -= bytes.length
     }
+  }
+
+  private sent(message: Message, bytes: Uint8Array): void {
+    this.counters.directSent++
+    countKind(this.counters.directSentByKind, message.kind)
+    this.counters.bytesSent += bytes.length
   }
 
   /**
@@ -491,6 +533,7 @@ export class P2pTransport {
         this.counters.directReceived++
         this.counters.bytesReceived += frame.length
         this.host.heard(connection)
+        this.datagrams?.noteReceived(from, result.message, false)
         this.deliver(from, result.message)
       }
       await closeQuietly(stream)
@@ -503,6 +546,25 @@ export class P2pTransport {
     } finally {
       this.inbound.delete(stream)
     }
+  }
+
+  /** A datagram's message from `from`, already authenticated (p2p/datagrams.ts): checked as a direct frame is. */
+  private receiveDatagram(from: PeerId, bytes: Uint8Array): void {
+    const result = decodeMessage(bytes)
+    if (!result.ok) {
+      this.invalid('direct', from, result.error)
+      return
+    }
+    this.counters.directReceived++
+    this.counters.bytesReceived += bytes.length
+    // Before the machine sees a ping: its ack is then known to go back by datagram.
+    this.datagrams?.noteReceived(from, result.message, true)
+    this.deliver(from, result.message)
+  }
+
+  /** Every connection to a peer closed: its datagram keys go with them (it may return as a new process). */
+  private readonly onPeerDisconnect = (event: CustomEvent<Libp2pPeerId>): void => {
+    this.datagrams?.forget(event.detail.toString())
   }
 
   // --- gossip ------------------------------------------------------------------------------------

@@ -236,6 +236,10 @@ export async function createHost(init: HostInit): Promise<Host> {
         ignoreDuplicatePublishError: true,
         // Every peer is ours: no floodsub fallback to negotiate.
         fallbackToFloodsub: false,
+        // Peer scores decay every 10 s instead of every second (the same decay per second: 0.2 per
+        // second is 0.2^10 per ten): the refresh is a timer of its own, a wake-up a second for an
+        // idle agent, and its scores (no topic parameters here: only behaviour penalties) need no finer steps.
+        scoreParams: { decayInterval: 10_000, behaviourPenaltyDecay: 0.2 ** 10 },
         emitSelf: false,
         // Between two peers behind NAT the only connection may be relayed: gossip must use it too.
         runOnLimitedConnection: true,
@@ -291,9 +295,11 @@ export async function createHost(init: HostInit): Promise<Host> {
   mdnsDialer?.start(node)
   // Set below, once the address book exists: reachability is announced with the addresses.
   let announceSoon = (): void => undefined
+  let reachabilityChanged = (): void => undefined
   const reachability = new ReachabilityObserver(node, (now) => {
     init.log?.(`reachability: ${now === 'nat' ? 'behind NAT (peers see this host at an address it does not have)' : now}`)
     announceSoon()
+    reachabilityChanged()
   })
   reachability.start()
   const addressBook = new AddressBook(
@@ -324,6 +330,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
   relayKeeper.start()
+  reachabilityChanged = () => relayKeeper.reachabilityChanged()
   const tunnels = new TunnelLinks(node, init.log ?? (() => undefined))
   tunnels.start()
   const relayFailover = new RelayFailover({
@@ -499,6 +506,8 @@ class Rejoiner {
   private readonly bareJoin: ReadonlySet<string>
   /** Dials still in flight when the host stops fail for that reason alone: not worth a line. */
   private stopped = false
+  /** Join addresses found to be this host's own (without /p2p/): never dialled, never asked again. */
+  private readonly own = new Set<string>()
 
   constructor(
     private readonly node: HostNode,
@@ -520,12 +529,27 @@ class Rejoiner {
     if (this.join.length === 0) return
     // At once for addresses bootstrap does not cover (no /p2p/ id); then on the interval for all.
     this.tick(false)
-    this.timer = setInterval(() => this.tick(true), this.tuning.rejoinIntervalMs)
-    this.timer.unref()
+    this.resume()
+    this.node.addEventListener('peer:disconnect', this.resume)
   }
 
   stop(): void {
     this.stopped = true
+    this.node.removeEventListener('peer:disconnect', this.resume)
+    this.pause()
+  }
+
+  /**
+   * The interval runs while some join address is not connected; once all are (or are this host's
+   * own), it stops until a peer disconnects: an idle agent then has no rejoin wake-ups.
+   */
+  private readonly resume = (): void => {
+    if (this.stopped || this.timer !== undefined) return
+    this.timer = setInterval(() => this.tick(true), this.tuning.rejoinIntervalMs)
+    this.timer.unref()
+  }
+
+  private pause(): void {
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
   }
@@ -542,19 +566,34 @@ class Rejoiner {
   /** A join list shared by every peer names each peer itself too: do not dial our own listen address. */
   private isOwnAddress(address: Multiaddr): boolean {
     const bare = withoutPeerId(address.toString())
-    return this.node.getMultiaddrs().some((own) => withoutPeerId(own.toString()) === bare)
+    if (this.own.has(bare)) return true
+    const own = this.node.getMultiaddrs().some((mine) => withoutPeerId(mine.toString()) === bare)
+    if (own) this.own.add(bare)
+    return own
   }
 
   private tick(all: boolean): void {
+    // Asked once a tick, and the connected ones first: own addresses are a pass over every listen
+    // address, and in a settled cluster every join address but this host's own is connected.
+    let connected: Set<string> | undefined
+    const isConnected = (id: string): boolean =>
+      (connected ??= new Set(this.node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()))).has(id)
+    let settled = all
     for (const address of this.join) {
       const key = address.toString()
       const id = peerIdOf(address) ?? this.learned.get(key)
       if (!all && peerIdOf(address) !== undefined) continue
-      if (id === this.self || this.inFlight.has(key) || this.isOwnAddress(address)) continue
-      if (id !== undefined && this.node.getConnections().some((c) => c.status === 'open' && c.remotePeer.toString() === id)) {
+      if (id === this.self) continue
+      if (this.inFlight.has(key)) {
+        settled = false
+        continue
+      }
+      if (id !== undefined && isConnected(id)) {
         this.succeeded(key) // the peer dialled us, or another of its addresses answered
         continue
       }
+      if (this.isOwnAddress(address)) continue
+      settled = false
       this.inFlight.add(key)
       const dialledAt = performance.now()
       // Once the address has answered, it is dialled as that peer: libp2p then joins this dial to its
@@ -582,6 +621,7 @@ class Rejoiner {
         )
         .finally(() => this.inFlight.delete(key))
     }
+    if (settled) this.pause()
   }
 
   private succeeded(key: string): void {

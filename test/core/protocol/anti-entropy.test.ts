@@ -134,6 +134,23 @@ Healing('members whose id sorts before ours are reached a probe interval later, 
   antiEntropy.tick(2 * probeIntervalMs)
   assert.is(sent.length, 3, 'once')
 })
+Healing('an exchange an event opens is skipped while one with that peer, opened by either side, is younger than a probe interval', () => {
+  const { antiEntropy, members, sent } = fake()
+  const { probeIntervalMs } = defaultConfig(3)
+  for (const peer of ['b', 'c', 'd']) members.apply(alive(peer), 3)
+  const opens = (peer: string, now: number): number => {
+    const before = sent.length
+    antiEntropy.openExchange(p(peer), now)
+    return sent.length - before
+  }
+  assert.is(opens('b', 1_000), 1, 'a connection opened')
+  assert.is(opens('b', 1_100), 0, 'the member turned alive just after: the exchange under way carries it')
+  assert.is(opens('b', 1_000 + probeIntervalMs), 1, 'a probe interval later, a new one')
+  antiEntropy.onDigest(p('c'), digest({ root: 'theirs', covers: [] }), 2_000)
+  assert.is(opens('c', 2_050), 0, 'c opened one with us: ours would cross it')
+  antiEntropy.onDigest(p('d'), digest({ reply: true }), 2_000)
+  assert.is(opens('d', 2_050), 1, 'a reply ends an exchange, it opens none')
+})
 Healing.run()
 
 const Timers = suite('anti-entropy: timers')

@@ -236,10 +236,6 @@ export async function createHost(init: HostInit): Promise<Host> {
         ignoreDuplicatePublishError: true,
         // Every peer is ours: no floodsub fallback to negotiate.
         fallbackToFloodsub: false,
-        // Peer scores decay every 10 s instead of every second (the same decay per second: 0.2 per
-        // second is 0.2^10 per ten): the refresh is a timer of its own, a wake-up a second for an
-        // idle agent, and its scores (no topic parameters here: only behaviour penalties) need no finer steps.
-        scoreParams: { decayInterval: 10_000, behaviourPenaltyDecay: 0.2 ** 10 },
         emitSelf: false,
         // Between two peers behind NAT the only connection may be relayed: gossip must use it too.
         runOnLimitedConnection: true,

@@ -302,7 +302,7 @@ export class PeerMachine {
         this.antiEntropy.onDigest(from, message, now)
         break
       case 'state':
-        this.antiEntropy.onState(message)
+        this.antiEntropy.onState(from, message, now)
         break
     }
     this.settleRejoin()

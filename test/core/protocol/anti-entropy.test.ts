@@ -151,6 +151,21 @@ Healing('an exchange an event opens is skipped while a digest from that peer is 
   antiEntropy.onDigest(p('d'), digest({ reply: true }), 3_000)
   assert.is(opens('d', 3_100), 0, 'an answer heard: the exchange is under way')
 })
+Healing('the end whose id sorts last opens an event\'s exchange a probe interval later, and not at all when the other end\'s reached it meanwhile', () => {
+  const { antiEntropy, members, sent } = fake({ self: 'm' })
+  const { probeIntervalMs } = defaultConfig(3)
+  for (const peer of ['b', 'c']) members.apply(alive(peer), 3)
+  antiEntropy.start(0) // no seeds: sets the push-pull and reconnect timers past this test's times
+  antiEntropy.openExchange(p('b'), 0)
+  antiEntropy.openExchange(p('c'), 0)
+  assert.is(sent.length, 0, 'not at once')
+  assert.ok(antiEntropy.nextWakeAt() <= probeIntervalMs)
+  antiEntropy.onState(p('b'), { kind: 'state', members: [], adverts: [] }, 100)
+  antiEntropy.tick(probeIntervalMs)
+  assert.equal(sent.map((s) => [s.to, s.message.kind]), [[p('c'), 'digest']], 'b\'s exchange reached us; c\'s did not')
+  antiEntropy.tick(2 * probeIntervalMs)
+  assert.is(sent.length, 1, 'once')
+})
 Healing.run()
 
 const Timers = suite('anti-entropy: timers')

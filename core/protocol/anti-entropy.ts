@@ -62,9 +62,6 @@ export interface AntiEntropyDeps {
 /** How many members held dead one heal reaches out to at once (healing). */
 const HEAL_FANOUT = 16
 
-/** Digests heard remembered (openExchange) before the ones past their probe interval are dropped. */
-const HEARD_KEPT = 256
-
 /** More buckets than this differing in the last exchange: open the next one with a full digest. */
 const FULL_OPENING_ABOVE = DIGEST_BUCKETS / 2
 /** A digest entry's encoded size beyond its peer id, about: `["<id>",1700000000000,"suspect"],`. */
@@ -90,10 +87,6 @@ export class AntiEntropy {
   private readonly desiredMismatch = new Map<PeerId, { theirs: string; ours: string; since: number }>()
   /** How many buckets differed in the last exchange this peer compared: 0 when the roots agreed. */
   private lastDiffering = 0
-  /** Per peer: when a digest or state from it last arrived — an exchange with it under way (see openExchange). */
-  private readonly heardExchangeAt = new Map<PeerId, number>()
-  /** Exchanges this end (the larger id) opens a probe interval after the event, by when it was put off. */
-  private readonly pendingOpen = new Map<PeerId, number>()
 
   constructor(private readonly deps: AntiEntropyDeps, init: AntiEntropyInit) {
     this.seeds = init.seeds.filter((seed) => seed !== deps.self)
@@ -120,11 +113,6 @@ export class AntiEntropy {
       this.reconnect()
       this.nextReconnectAt = now + config.reconnectIntervalMs
     }
-    for (const [peer, since] of this.pendingOpen) {
-      if (now < since + config.probeIntervalMs) continue
-      this.pendingOpen.delete(peer)
-      if ((this.heardExchangeAt.get(peer) ?? -Infinity) < since) this.sendDigest(peer)
-    }
     if (now >= this.deferredHealAt) {
       for (const peer of this.deferredHeal) if (this.deps.members.record(peer)?.status === 'dead') this.sendDigest(peer)
       this.deferredHeal = []
@@ -134,34 +122,7 @@ export class AntiEntropy {
 
   /** The earliest time tick() has a push-pull, a reconnect or a deferred heal exchange to do. */
   nextWakeAt(): number {
-    let at = Math.min(this.nextPushPullAt, this.nextReconnectAt, this.deferredHealAt)
-    for (const since of this.pendingOpen.values()) at = Math.min(at, since + this.deps.config.probeIntervalMs)
-    return at
-  }
-
-  /**
-   * An exchange with `peer` because something happened (a connection opened, a member held dead
-   * spoke or turned out alive, a heal, a rejoin) — unless a digest or state from it arrived within
-   * the last probe interval: an exchange with it is under way and carries the same. A heal fires all of these
-   * at once for every pair across the cut, each from both ends: on ten real hosts a 4 | 6 heal sent
-   * 326 digests for 24 pairs, and the heal waited for CPU. Only what was heard counts, not a digest sent:
-   * a digest sent while the link was still down is lost (a dial that failed just before the heal
-   * fails what is queued behind it), and the connection that then opens must open one of its own.
-   */
-  openExchange(peer: PeerId, now: number): void {
-    const heard = this.heardExchangeAt.get(peer)
-    if (heard !== undefined && now - heard < this.deps.config.probeIntervalMs) return
-    // As a heal does (healing): the end whose id sorts first at once; the other a probe interval
-    // later, only if no digest from the peer arrived meanwhile — the same event (a connection, a
-    // member turning alive) most often reaches both ends.
-    if (this.deps.self < peer) this.sendDigest(peer)
-    else if (!this.pendingOpen.has(peer)) this.pendingOpen.set(peer, now)
-  }
-
-  /** A digest or state from `peer` arrived: an exchange with it is under way (openExchange). */
-  private heard(peer: PeerId, now: number): void {
-    this.heardExchangeAt.set(peer, now)
-    if (this.heardExchangeAt.size > HEARD_KEPT) for (const [other, at] of this.heardExchangeAt) if (now - at >= this.deps.config.probeIntervalMs) this.heardExchangeAt.delete(other)
+    return Math.min(this.nextPushPullAt, this.nextReconnectAt, this.deferredHealAt)
   }
 
   /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
@@ -183,7 +144,6 @@ export class AntiEntropy {
    */
   onDigest(from: PeerId, digest: Extract<Message, { kind: 'digest' }>, now: number): void {
     const { members: table, cluster } = this.deps
-    this.heard(from, now)
     const theirMembers = new Map(digest.members.map(([peer, incarnation, status]) => [peer, { peer, incarnation, status }]))
     // The other side holds us suspect or dead (it was across a partition, or we were paused): refute
     // now, so the answer below already carries our new incarnation. Left to the state message, the
@@ -258,9 +218,7 @@ export class AntiEntropy {
    * learned this way is only a suspicion here, so a stale verdict (say, from the other side of a healed
    * partition) about a peer that is alive is refuted instead of re-placing its healthy work.
    */
-  onState(from: PeerId, state: Extract<Message, { kind: 'state' }>, now: number): void {
-    // State is most often the first of an exchange to arrive (an answer's entries go before its digest).
-    this.heard(from, now)
+  onState(state: Extract<Message, { kind: 'state' }>): void {
     for (const record of state.members) this.deps.applyRecord(record.status === 'dead' ? { ...record, status: 'suspect' } : record)
     for (const advert of state.adverts) this.deps.applyAdvert(advert)
   }
@@ -329,7 +287,7 @@ export class AntiEntropy {
     const picked = dead.length <= HEAL_FANOUT ? dead : Array.from({ length: HEAL_FANOUT }, () => dead.splice(random.int(dead.length), 1)[0]!)
     this.deferredHeal = []
     for (const peer of picked) {
-      if (self < peer) this.openExchange(peer, now)
+      if (self < peer) this.sendDigest(peer)
       else this.deferredHeal.push(peer)
     }
     this.deferredHealAt = this.deferredHeal.length === 0 ? Infinity : now + config.probeIntervalMs

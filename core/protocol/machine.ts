@@ -302,7 +302,7 @@ export class PeerMachine {
         this.antiEntropy.onDigest(from, message, now)
         break
       case 'state':
-        this.antiEntropy.onState(from, message, now)
+        this.antiEntropy.onState(message)
         break
     }
     this.settleRejoin()
@@ -319,7 +319,7 @@ export class PeerMachine {
     this.now = now
     this.observeQuorum()
     if (!this.started || peer === this.self) return this.flush()
-    this.antiEntropy.openExchange(peer, now)
+    this.antiEntropy.sendDigest(peer)
     if (this.members.status(peer) === 'dead') this.antiEntropy.healing(now)
     return this.flush()
   }
@@ -520,7 +520,7 @@ export class PeerMachine {
     // A member held dead is alive after all (heard of through a peer across a healed partition):
     // exchange state with it directly now. Its adverts and any verdict it holds about us (refuted on
     // the spot, anti-entropy.ts) then cross at once, not when a redial or a gossip mesh gets there.
-    if (previous === 'dead' && isIn) this.antiEntropy.openExchange(record.peer, this.now)
+    if (previous === 'dead' && isIn) this.antiEntropy.sendDigest(record.peer)
   }
 
   // --- sites as failure domains (site-cut.ts) ----------------------------------------------------
@@ -598,7 +598,7 @@ export class PeerMachine {
 
   /** While rejoining: asks a few of the members not yet heard from for their state. */
   private askForState(now: number): void {
-    for (const peer of this.rejoin.askNow(now, this.config.probeIntervalMs)) this.antiEntropy.openExchange(peer, now)
+    for (const peer of this.rejoin.askNow(now, this.config.probeIntervalMs)) this.antiEntropy.sendDigest(peer)
   }
 
   /**

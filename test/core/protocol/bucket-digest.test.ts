@@ -131,7 +131,7 @@ function pair(pick: (pending: number) => number = () => 0) {
       const to = next!.to === a.self ? a : b
       const message = decoded.message
       if (message.kind === 'digest') to.antiEntropy.onDigest(next!.from, message, 0)
-      else if (message.kind === 'state') to.antiEntropy.onState(next!.from, message, 0)
+      else if (message.kind === 'state') to.antiEntropy.onState(message)
     }
   }
   return { a, b, sent, run }

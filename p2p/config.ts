@@ -30,11 +30,9 @@ export const HOST_DEFAULTS = {
   pingIntervalWithDatagramsMs: 15_000,
   /**
    * How often the monitor looks for quiet connections. A connection that falls silent is pinged
-   * within pingIntervalMs + this; a tick only compares timestamps, but each one wakes an idle
-   * process, and an idle agent's CPU follows its wake-ups more than the work done in them (each
-   * runs from cold caches): 500 ms was one wake-up a second more for half a second sooner.
+   * within pingIntervalMs + this; a tick only compares timestamps.
    */
-  pingTickMs: 1_000,
+  pingTickMs: 500,
   /**
    * Bounds of the adaptive ping timeout. The floor must stay above the worst stall of a loaded host,
    * or healthy connections get aborted, redialled (a Noise handshake) and resynced, which loads the

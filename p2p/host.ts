@@ -291,11 +291,9 @@ export async function createHost(init: HostInit): Promise<Host> {
   mdnsDialer?.start(node)
   // Set below, once the address book exists: reachability is announced with the addresses.
   let announceSoon = (): void => undefined
-  let reachabilityChanged = (): void => undefined
   const reachability = new ReachabilityObserver(node, (now) => {
     init.log?.(`reachability: ${now === 'nat' ? 'behind NAT (peers see this host at an address it does not have)' : now}`)
     announceSoon()
-    reachabilityChanged()
   })
   reachability.start()
   const addressBook = new AddressBook(
@@ -326,7 +324,6 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
   relayKeeper.start()
-  reachabilityChanged = () => relayKeeper.reachabilityChanged()
   const tunnels = new TunnelLinks(node, init.log ?? (() => undefined))
   tunnels.start()
   const relayFailover = new RelayFailover({
@@ -525,27 +522,12 @@ class Rejoiner {
     if (this.join.length === 0) return
     // At once for addresses bootstrap does not cover (no /p2p/ id); then on the interval for all.
     this.tick(false)
-    this.resume()
-    this.node.addEventListener('peer:disconnect', this.resume)
-  }
-
-  stop(): void {
-    this.stopped = true
-    this.node.removeEventListener('peer:disconnect', this.resume)
-    this.pause()
-  }
-
-  /**
-   * The interval runs while some join address is not connected; once all are (or are this host's
-   * own), it stops until a peer disconnects: an idle agent then has no rejoin wake-ups.
-   */
-  private readonly resume = (): void => {
-    if (this.stopped || this.timer !== undefined) return
     this.timer = setInterval(() => this.tick(true), this.tuning.rejoinIntervalMs)
     this.timer.unref()
   }
 
-  private pause(): void {
+  stop(): void {
+    this.stopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
     this.timer = undefined
   }
@@ -574,22 +556,16 @@ class Rejoiner {
     let connected: Set<string> | undefined
     const isConnected = (id: string): boolean =>
       (connected ??= new Set(this.node.getConnections().filter((c) => c.status === 'open').map((c) => c.remotePeer.toString()))).has(id)
-    let settled = all
     for (const address of this.join) {
       const key = address.toString()
       const id = peerIdOf(address) ?? this.learned.get(key)
       if (!all && peerIdOf(address) !== undefined) continue
-      if (id === this.self) continue
-      if (this.inFlight.has(key)) {
-        settled = false
-        continue
-      }
+      if (id === this.self || this.inFlight.has(key)) continue
       if (id !== undefined && isConnected(id)) {
         this.succeeded(key) // the peer dialled us, or another of its addresses answered
         continue
       }
       if (this.isOwnAddress(address)) continue
-      settled = false
       this.inFlight.add(key)
       const dialledAt = performance.now()
       // Once the address has answered, it is dialled as that peer: libp2p then joins this dial to its
@@ -617,7 +593,6 @@ class Rejoiner {
         )
         .finally(() => this.inFlight.delete(key))
     }
-    if (settled) this.pause()
   }
 
   private succeeded(key: string): void {

@@ -177,28 +177,14 @@ export class RelayKeeper {
 
   constructor(private readonly init: RelayKeeperInit) {}
 
-  /** Looks every interval while this peer is behind NAT; a public peer has no timer (no wake-ups). */
   start(): void {
-    this.reachabilityChanged()
-  }
-
-  /** Call when reachability() may have changed: the interval runs only while behind NAT. */
-  reachabilityChanged(): void {
-    const behindNat = !this.stopped && this.init.reachability() === 'nat'
-    if (behindNat && this.timer === undefined) {
-      this.timer = setInterval(() => this.tick(), this.init.intervalMs ?? RELAY_DEFAULTS.reserveIntervalMs)
-      this.timer.unref()
-      this.tick()
-    } else if (!behindNat && this.timer !== undefined) {
-      clearInterval(this.timer)
-      this.timer = undefined
-    }
+    this.timer = setInterval(() => this.tick(), this.init.intervalMs ?? RELAY_DEFAULTS.reserveIntervalMs)
+    this.timer.unref()
   }
 
   stop(): void {
     this.stopped = true
     if (this.timer !== undefined) clearInterval(this.timer)
-    this.timer = undefined
   }
 
   /** The relays this peer holds a reservation on now (from its circuit listen addresses). */

@@ -35,10 +35,9 @@ export const AGENT_DEFAULTS = {
   /**
    * How often the agent looks at its data directory's free space (data-dir-space.ts): a statfs, so
    * cheap; a full disk is then known (and peers place around it) within this, usually before a task
-   * start fails on it (a write of the agent's own that fails for space tells it at once). Each look
-   * wakes an idle agent twice (the timer, the file system's answer): 1 s was two wake-ups a second.
+   * start fails on it.
    */
-  spaceCheckIntervalMs: 2_000,
+  spaceCheckIntervalMs: 1_000,
   /**
    * Events kept for `peer events`: enough for minutes of a busy peer, a few hundred KB. Events are for
    * people watching, not an audit log (history is in the CRDT), so older ones are simply dropped.

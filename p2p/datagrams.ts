@@ -196,6 +196,12 @@ export class Datagrams {
       seqs.push(message.seq)
       if (seqs.length > 8) seqs.shift()
       this.pingsByDatagram.set(from, seqs)
+    } else if (message.kind === 'ping') {
+      // The same ping again by stream is the sender's fallback: our ack by datagram did not reach it,
+      // so this one is answered over the connection.
+      const seqs = this.pingsByDatagram.get(from)
+      const at = seqs?.indexOf(message.seq) ?? -1
+      if (at >= 0) seqs!.splice(at, 1)
     }
   }
 

@@ -196,4 +196,26 @@ datagrams('keys are exchanged only exchangeDelayMs after a peer first has a prob
   }
 })
 
+datagrams('an ack goes back the way its ping came: by datagram, unless the same ping came again by stream (the sender\'s fallback)', async () => {
+  const peers = new Map<string, Datagrams>()
+  const a = await endpoint('a', peers, { on: true })
+  const b = await endpoint('b', peers, { on: true })
+  try {
+    const ack = (seq: number): Message => ({ kind: 'ack', seq, desired: 'd', updates: [] })
+    const acks = (seq: number) => a.dg.trySend('b', ack(seq), encodeMessage(ack(seq)))
+    assert.not.ok(a.dg.trySend('b', ping(1), encodeMessage(ping(1))))
+    await waitFor(() => a.dg.stats().datagramPeers === 1, 2_000, 'keys')
+    a.dg.noteReceived('b', ping(7), true)
+    a.dg.noteReceived('b', ping(8), true)
+    a.dg.noteReceived('b', ping(8), false)
+    a.dg.noteReceived('b', ping(9), false)
+    assert.ok(acks(7), 'its ping came by datagram')
+    assert.not.ok(acks(8), 'its ping came again by stream: the datagram ack did not get there')
+    assert.not.ok(acks(9), 'its ping came by stream only')
+  } finally {
+    a.dg.stop()
+    b.dg.stop()
+  }
+})
+
 datagrams.run()

@@ -41,7 +41,7 @@ export function newDatagramKey(): DatagramKey {
 
 /** The key id of a packet, to look up its key; undefined when the packet is not one of ours. */
 export function keyIdOf(packet: Uint8Array): string | undefined {
-  if (packet.length < HEADER_BYTES + 1 + TAG_BYTES || packet[0] !== DATAGRAM_VERSION) return undefined
+  if (!isOurs(packet)) return undefined
   return Buffer.from(packet.buffer, packet.byteOffset + 1, KEY_ID_BYTES).toString('hex')
 }
 
@@ -66,7 +66,7 @@ export interface Opened {
 
 /** The packet's contents when it opens under `key` (authentic, unaltered); undefined otherwise. */
 export function open(key: DatagramKey, packet: Uint8Array): Opened | undefined {
-  if (keyIdOf(packet) === undefined) return undefined
+  if (!isOurs(packet)) return undefined
   const bytes = Buffer.from(packet.buffer, packet.byteOffset, packet.length)
   const header = bytes.subarray(0, HEADER_BYTES)
   if (!header.subarray(1, 1 + KEY_ID_BYTES).equals(key.keyId)) return undefined
@@ -85,6 +85,11 @@ export function open(key: DatagramKey, packet: Uint8Array): Opened | undefined {
   } catch {
     return undefined
   }
+}
+
+/** Long enough for a header, a type byte and a tag, and of our version. */
+function isOurs(packet: Uint8Array): boolean {
+  return packet.length >= HEADER_BYTES + 1 + TAG_BYTES && packet[0] === DATAGRAM_VERSION
 }
 
 /** The 12-byte nonce: four zero bytes and the counter. */

@@ -17,6 +17,7 @@
 // datagrams are tried there at all). An ack goes back the way its ping came.
 
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import { isIPv4 } from 'node:net'
 import type { Message, PeerId } from '../core/index.js'
 import { DatagramLinks, type DatagramOffer } from './datagram-links.js'
 import { DatagramType, keyIdOf, KEY_BYTES, KEY_ID_BYTES } from './datagram-seal.js'
@@ -79,6 +80,9 @@ export interface DatagramStats {
   /** Peers whose messages go by datagram now. */
   datagramPeers: number
 }
+
+/** The figures of a transport without datagrams. */
+export const NO_DATAGRAM_STATS: DatagramStats = { datagramsSent: 0, datagramsReceived: 0, datagramFallbacks: 0, datagramsRefused: 0, datagramPeers: 0 }
 
 /** Pings by datagram awaiting their answer, by `peer seq`. */
 interface Pending {
@@ -209,7 +213,7 @@ export class Datagrams {
   answerExchange(from: string, request: Uint8Array): Uint8Array {
     const offer = decodeOffer(request)
     const ip = this.host.directAddressOf(from)
-    if (offer === undefined || ip === undefined || this.socket === undefined || !isIpv4(ip)) return new Uint8Array(0)
+    if (offer === undefined || ip === undefined || this.socket === undefined || !isIPv4(ip)) return new Uint8Array(0)
     this.links.accept(from, offer, ip)
     return encodeOffer(this.links.offerTo(from, this.port))
   }
@@ -234,7 +238,7 @@ export class Datagrams {
   private async exchangeWith(peer: string): Promise<void> {
     if (this.exchanging.has(peer)) return
     const ip = this.host.directAddressOf(peer)
-    if (ip === undefined || !isIpv4(ip)) return
+    if (ip === undefined || !isIPv4(ip)) return
     this.exchanging.add(peer)
     this.exchangedAt.set(peer, performance.now())
     try {
@@ -296,10 +300,6 @@ export class Datagrams {
 
 function pendingKey(peer: string, seq: number): string {
   return `${peer} ${seq}`
-}
-
-function isIpv4(ip: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(ip)
 }
 
 /** An offer on the wire: the port (2 bytes, big-endian), the key id, the key. */

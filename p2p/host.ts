@@ -336,8 +336,9 @@ export async function createHost(init: HostInit): Promise<Host> {
   })
   relayFailover.start()
 
-  const links = new PeerLinks(node, addressBook, tuning.pingTickMs)
+  const links = new PeerLinks(node, addressBook)
   links.start()
+  const datagramHeardAt = new Map<string, number>()
 
   let stopping: Promise<void> | undefined
   return {
@@ -351,7 +352,10 @@ export async function createHost(init: HostInit): Promise<Host> {
     connectionFaults: () => connectionFaults,
     heard: (connection) => monitor.heard(connection),
     heardByDatagram: (peer) => {
-      if (!links.datagramDue(peer)) return
+      // At most once a monitor tick per peer: each hand-off is a pass over every connection.
+      const now = performance.now()
+      if (now - (datagramHeardAt.get(peer) ?? -Infinity) < tuning.pingTickMs) return
+      datagramHeardAt.set(peer, now)
       for (const connection of node.getConnections()) if (connection.remotePeer.toString() === peer) monitor.heardByDatagram(connection)
     },
     listenAddresses: init.listen,
@@ -405,12 +409,10 @@ export async function createHost(init: HostInit): Promise<Host> {
 class PeerLinks {
   private readonly facts = new Map<string, { address: string | undefined; link: PeerLink | undefined }>()
   private bookVersion = -1
-  private readonly datagramMarkedAt = new Map<string, number>()
 
   constructor(
     private readonly node: HostNode,
     private readonly addressBook: AddressBook,
-    private readonly datagramMarkMs: number,
   ) {}
 
   start(): void {
@@ -426,13 +428,6 @@ class PeerLinks {
       this.facts.set(peer, facts)
     }
     return facts
-  }
-
-  /** Whether a datagram from `peer` should be told to the connection monitor now (at most once a tick). */
-  datagramDue(peer: string, now = performance.now()): boolean {
-    if (now - (this.datagramMarkedAt.get(peer) ?? -Infinity) < this.datagramMarkMs) return false
-    this.datagramMarkedAt.set(peer, now)
-    return true
   }
 
   stop(): void {

@@ -22,7 +22,7 @@ import { TRANSPORT_DEFAULTS } from './config.js'
 import { FrameError, readFrames, writeFrame } from './frames.js'
 import type { Host } from './host.js'
 import { DATAGRAM_KEY_PROTOCOL, DIRECT_PROTOCOL, PROTOCOL_TOPIC } from './protocols.js'
-import { datagramBinding, Datagrams, type DatagramStats, type DatagramTuning } from './datagrams.js'
+import { datagramBinding, Datagrams, NO_DATAGRAM_STATS, type DatagramStats, type DatagramTuning } from './datagrams.js'
 import { RequestError, sendRequest, serveRequest, type RequestHandler, type RequestLimits } from './request.js'
 import { messageOf } from '../core/index.js'
 import { FailureLog } from './failure-log.js'
@@ -267,7 +267,7 @@ export class P2pTransport {
   stats(): TransportStats {
     return {
       ...this.counters,
-      ...(this.datagrams?.stats() ?? { datagramsSent: 0, datagramsReceived: 0, datagramFallbacks: 0, datagramsRefused: 0, datagramPeers: 0 }),
+      ...(this.datagrams?.stats() ?? NO_DATAGRAM_STATS),
       directSentByKind: { ...this.counters.directSentByKind },
       publishedByKind: { ...this.counters.publishedByKind },
       deliveredByKind: { ...this.counters.deliveredByKind },

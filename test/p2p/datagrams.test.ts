@@ -102,6 +102,25 @@ async function endpoint(self: string, peers: Map<string, Datagrams>, answering: 
   return { dg, streamed, got }
 }
 
+/** Two endpoints, `a` and `b`, each given its endpoint() arguments after the shared peer map; both stopped afterwards. */
+async function withPair(
+  aArgs: [answering: { on: boolean }, exchangeDelayMs?: number],
+  bArgs: [answering: { on: boolean }, exchangeDelayMs?: number],
+  body: (a: Endpoint, b: Endpoint) => Promise<void>,
+): Promise<void> {
+  const peers = new Map<string, Datagrams>()
+  const a = await endpoint('a', peers, ...aArgs)
+  const b = await endpoint('b', peers, ...bArgs)
+  try {
+    await body(a, b)
+  } finally {
+    a.dg.stop()
+    b.dg.stop()
+  }
+}
+
+type Endpoint = Awaited<ReturnType<typeof endpoint>>
+
 datagrams('a ping whose datagram goes unanswered is sent again by stream; three misses in a row move the pair to the stream, a datagram from the peer brings it back', async () => {
   const peers = new Map<string, Datagrams>()
   const bAnswers = { on: true }
@@ -138,43 +157,37 @@ datagrams('a ping whose datagram goes unanswered is sent again by stream; three 
 })
 
 datagrams('packets that do not open under a key given out are refused and reach nothing: strangers, forgeries, replays', async () => {
-  const peers = new Map<string, Datagrams>()
-  const a = await endpoint('a', peers, { on: true })
-  const b = await endpoint('b', peers, { on: false })
-  const raw = createSocket('udp4')
-  try {
-    const send = (seq: number) => b.dg.trySend('a', ping(seq), encodeMessage(ping(seq)))
-    send(1)
-    await waitFor(() => b.dg.stats().datagramPeers === 1, 2_000, 'keys')
-    assert.ok(send(2))
-    await waitFor(() => a.got.length === 1, 2_000, 'the ping at a')
-    const port = (a.dg as unknown as { port: number }).port
-    await new Promise<void>((resolve) => raw.bind(0, '127.0.0.1', resolve))
-    // A packet b sealed for a, sent from elsewhere: once (authentic), then again (a replay).
-    const links = (b.dg as unknown as { links: { seal(peer: string, type: number, body: Uint8Array): { packet: Buffer } } }).links
-    const packet = links.seal('a', 1, encodeMessage(ping(3))).packet
-    const refusedBefore = a.dg.stats().datagramsRefused
-    raw.send(packet, port, '127.0.0.1')
-    await waitFor(() => a.got.length === 2, 2_000, 'the packet, once')
-    raw.send(packet, port, '127.0.0.1')
-    const forged = Buffer.from(packet)
-    forged[forged.length - 20] = forged[forged.length - 20]! ^ 1
-    raw.send(forged, port, '127.0.0.1')
-    raw.send(Buffer.from('not a datagram of ours at all'), port, '127.0.0.1')
-    await waitFor(() => a.dg.stats().datagramsRefused === refusedBefore + 3, 2_000, 'three refusals')
-    assert.is(a.got.length, 2, 'the replay, the forgery and the stranger reached nothing')
-  } finally {
-    raw.close()
-    a.dg.stop()
-    b.dg.stop()
-  }
+  await withPair([{ on: true }], [{ on: false }], async (a, b) => {
+    const raw = createSocket('udp4')
+    try {
+      const send = (seq: number) => b.dg.trySend('a', ping(seq), encodeMessage(ping(seq)))
+      send(1)
+      await waitFor(() => b.dg.stats().datagramPeers === 1, 2_000, 'keys')
+      assert.ok(send(2))
+      await waitFor(() => a.got.length === 1, 2_000, 'the ping at a')
+      const port = (a.dg as unknown as { port: number }).port
+      await new Promise<void>((resolve) => raw.bind(0, '127.0.0.1', resolve))
+      // A packet b sealed for a, sent from elsewhere: once (authentic), then again (a replay).
+      const links = (b.dg as unknown as { links: { seal(peer: string, type: number, body: Uint8Array): { packet: Buffer } } }).links
+      const packet = links.seal('a', 1, encodeMessage(ping(3))).packet
+      const refusedBefore = a.dg.stats().datagramsRefused
+      raw.send(packet, port, '127.0.0.1')
+      await waitFor(() => a.got.length === 2, 2_000, 'the packet, once')
+      raw.send(packet, port, '127.0.0.1')
+      const forged = Buffer.from(packet)
+      forged[forged.length - 20] = forged[forged.length - 20]! ^ 1
+      raw.send(forged, port, '127.0.0.1')
+      raw.send(Buffer.from('not a datagram of ours at all'), port, '127.0.0.1')
+      await waitFor(() => a.dg.stats().datagramsRefused === refusedBefore + 3, 2_000, 'three refusals')
+      assert.is(a.got.length, 2, 'the replay, the forgery and the stranger reached nothing')
+    } finally {
+      raw.close()
+    }
+  })
 })
 
 datagrams('keys are exchanged only exchangeDelayMs after a peer first has a probe for the other, and anew after its connections closed', async () => {
-  const peers = new Map<string, Datagrams>()
-  const a = await endpoint('a', peers, { on: true }, 300)
-  const b = await endpoint('b', peers, { on: true }, 300)
-  try {
+  await withPair([{ on: true }, 300], [{ on: true }, 300], async (a, b) => {
     const send = (seq: number) => a.dg.trySend('b', ping(seq), encodeMessage(ping(seq)))
     assert.not.ok(send(1))
     await sleep(150)
@@ -190,17 +203,11 @@ datagrams('keys are exchanged only exchangeDelayMs after a peer first has a prob
     assert.not.ok(send(5), 'keys went with the connection')
     await sleep(100)
     assert.not.ok(send(6), 'and the delay begins again')
-  } finally {
-    a.dg.stop()
-    b.dg.stop()
-  }
+  })
 })
 
 datagrams('an ack goes back the way its ping came: by datagram, unless the same ping came again by stream (the sender\'s fallback)', async () => {
-  const peers = new Map<string, Datagrams>()
-  const a = await endpoint('a', peers, { on: true })
-  const b = await endpoint('b', peers, { on: true })
-  try {
+  await withPair([{ on: true }], [{ on: true }], async (a, b) => {
     const ack = (seq: number): Message => ({ kind: 'ack', seq, desired: 'd', updates: [] })
     const acks = (seq: number) => a.dg.trySend('b', ack(seq), encodeMessage(ack(seq)))
     assert.not.ok(a.dg.trySend('b', ping(1), encodeMessage(ping(1))))
@@ -212,10 +219,7 @@ datagrams('an ack goes back the way its ping came: by datagram, unless the same 
     assert.ok(acks(7), 'its ping came by datagram')
     assert.not.ok(acks(8), 'its ping came again by stream: the datagram ack did not get there')
     assert.not.ok(acks(9), 'its ping came by stream only')
-  } finally {
-    a.dg.stop()
-    b.dg.stop()
-  }
+  })
 })
 
 datagrams.run()

@@ -459,6 +459,9 @@ export class Agent implements AgentContext {
       if (!this.slotOrders.isLatest(slot, ticket)) return
       result = await this.driver.start(task, spec, options).catch((error: unknown) => ({ ok: false as const, error: 'failed' as const, detail: messageOf(error) }))
     }
+    // A stop of this slot reached the driver while the start waited for the slot's previous task:
+    // the machine gave it after this start, and nothing was launched.
+    if (!result.ok && result.error === 'cancelled') return
     if (!result.ok) {
       this.metrics.driverError(spec.driver, 'start')
       this.space.failed(`the record of ${slot}`, result.detail)

@@ -4,7 +4,9 @@
 // a stop of the same slot let the stop reach the driver first, and the driver then waited for that
 // stop and launched the task again — a process the machine no longer held, which nothing would ever
 // stop (an old-version copy left beside the new one). Each start is issued a ticket and goes ahead
-// only while no later output for its slot was issued: the later one decides.
+// only while no later output for its slot was issued: the later one decides. Past that check, the
+// driver keeps the order: a stop that reaches it while the start waits for the slot's previous task
+// cancels that start (node/runtime/task-table.ts).
 
 import type { SlotId } from '../../core/index.js'
 

@@ -55,7 +55,7 @@ import { containerMounts, describeMountError } from './docker-mounts.js'
 import { DockerLineDecoder, dockerLines } from './docker-stream.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
-import { requested, resumeExisting, startRefusal, taskEvent, type EventExtra } from './task-table.js'
+import { requested, resumeExisting, startRefusal, taskEvent, SlotStops, type EventExtra } from './task-table.js'
 import { HealthLoop } from './health.js'
 import { readLogLines, rotateLogFile } from './log-file.js'
 import { slotFileName } from './records.js'
@@ -135,6 +135,8 @@ export class DockerDriver implements RuntimeDriver {
   private readonly init: DockerDriverInit
   private readonly hub = new EventHub()
   private readonly tasks = new Map<SlotId, Instance>()
+  /** Calls of stop() per slot: one after a start that waits cancels it (task-table.ts). */
+  private readonly stops = new SlotStops()
   private adoption: Promise<void> | undefined
   private closed = false
   private detached = false
@@ -172,13 +174,14 @@ export class DockerDriver implements RuntimeDriver {
 
   async start(task: TaskView, spec: ServiceSpec, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen()
+    const stopsSeen = this.stops.seen(task.slot)
     const refused = startRefusal(task, spec, this.name)
     if (refused !== undefined) return refused
     await this.adopt()
     // Only a slot that has a task awaits here: a free slot must be taken in this same turn, so a
     // stop() made right after this start() finds the new task.
     if (this.tasks.has(task.slot)) {
-      const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state))
+      const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state), this.stops, stopsSeen)
       if (resumed !== undefined) return resumed
     }
     const secrets = options.secretsDir === undefined ? {} : { [SECRETS_DIR_VARIABLE]: CONTAINER_SECRETS_DIR }
@@ -194,6 +197,7 @@ export class DockerDriver implements RuntimeDriver {
 
   async stop(slot: SlotId, graceMs: number): Promise<void> {
     this.assertOpen()
+    this.stops.stopped(slot)
     await this.adopt()
     const instance = this.tasks.get(slot)
     if (instance === undefined) return

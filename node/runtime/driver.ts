@@ -36,7 +36,9 @@
 //   as long as it calls them in output order (the machine replaces a task in place as
 //   [stop-task slot, start-task slot]). The old task's `exited` (marked `stopRequested`) then comes
 //   before the new task's `starting`. After stop() is called, the only event left for that task is
-//   its terminal one.
+//   its terminal one. A stop() of the slot made while such a start waits comes after it in output
+//   order, so it cancels that start: nothing is launched, no event is emitted, and the start
+//   resolves `{ ok: false, error: 'cancelled' }` (launching would leave a task the agent stopped).
 // - A command that cannot run is `{ ok: true }` followed by a `failed` event, so the machine's restart
 //   policy treats it like any other failure.
 // - `options.secretsDir`, when given, is a directory holding one file per secret the spec lists,
@@ -116,7 +118,7 @@ export interface RunningTaskInfo {
   readonly stopping: boolean
 }
 
-export type StartRefusal = 'malformed-slot' | 'wrong-driver' | 'slot-busy'
+export type StartRefusal = 'malformed-slot' | 'wrong-driver' | 'slot-busy' | 'cancelled'
 
 export type StartResult =
   | { readonly ok: true; readonly adopted: boolean }

@@ -15,6 +15,7 @@ import type {
   DriverComponents, LogOptions, RunningTaskInfo, RuntimeDriver, StartResult, TaskEvent, TaskListener,
 } from './driver.js'
 import { EventHub } from './events.js'
+import { cancelledStart, SlotStops } from './task-table.js'
 
 /** Exit status of a task stopped by SIGTERM, as the process driver reports it (128 + 15). */
 export const STOPPED_EXIT_CODE = 143
@@ -75,6 +76,8 @@ export class MemoryDriver implements RuntimeDriver {
   private readonly autoHealthy: boolean
   private readonly failStart: (spec: ServiceSpec) => string | undefined
   private readonly hub = new EventHub()
+  /** Calls of stop() per slot: one after a start that waits cancels it (task-table.ts). */
+  private readonly slotStops = new SlotStops()
   private closed = false
 
   constructor(components: DriverComponents, init: MemoryDriverInit = {}) {
@@ -93,10 +96,14 @@ export class MemoryDriver implements RuntimeDriver {
     this.assertOpen()
     if (parseSlot(task.slot) === undefined) return { ok: false, error: 'malformed-slot', detail: `malformed slot id ${JSON.stringify(task.slot)}` }
     if (spec.driver !== this.name) return { ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver` }
+    const stopsSeen = this.slotStops.seen(task.slot)
     let existing = this.host.tasks.get(task.slot)
-    while (existing?.stop !== undefined) {
-      await existing.stop
-      existing = this.host.tasks.get(task.slot)
+    if (existing?.stop !== undefined) {
+      while (existing?.stop !== undefined) {
+        await existing.stop
+        existing = this.host.tasks.get(task.slot)
+      }
+      if (this.slotStops.since(task.slot, stopsSeen)) return cancelledStart(task.slot)
     }
     if (existing !== undefined) {
       if (existing.specHash !== task.specHash) {
@@ -129,6 +136,7 @@ export class MemoryDriver implements RuntimeDriver {
 
   async stop(slot: SlotId, graceMs: number): Promise<void> {
     this.assertOpen()
+    this.slotStops.stopped(slot)
     const task = this.host.tasks.get(slot)
     if (task === undefined) return
     if (task.stop === undefined) {

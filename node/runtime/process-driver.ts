@@ -52,7 +52,7 @@ import {
 } from './driver.js'
 import { deferred, type Deferred } from './deferred.js'
 import { EventHub } from './events.js'
-import { requested, resumeExisting, startRefusal, taskEvent, type EventExtra } from './task-table.js'
+import { requested, resumeExisting, startRefusal, taskEvent, SlotStops, type EventExtra } from './task-table.js'
 import { HealthLoop } from './health.js'
 import { readLogLines, rotateLogFile } from './log-file.js'
 import { describeSpawnError, runProbe } from './probe.js'
@@ -131,6 +131,8 @@ export class ProcessDriver implements RuntimeDriver {
   private readonly records: TaskRecords
   private readonly hub = new EventHub()
   private readonly tasks = new Map<SlotId, Instance>()
+  /** Calls of stop() per slot: one after a start that waits cancels it (task-table.ts). */
+  private readonly stops = new SlotStops()
   private adoption: Promise<void> | undefined
   private closed = false
   /** Set once close() has let in-flight stops finish: from then on, instances are abandoned. */
@@ -161,13 +163,14 @@ export class ProcessDriver implements RuntimeDriver {
 
   async start(task: TaskView, spec: ServiceSpec, options: StartOptions = {}): Promise<StartResult> {
     this.assertOpen()
+    const stopsSeen = this.stops.seen(task.slot)
     const refused = startRefusal(task, spec, this.name)
     if (refused !== undefined) return refused
     await this.adopt()
     // Only a slot that has a task awaits here: a free slot must be taken in this same turn, so a
     // stop() made right after this start() finds the new task.
     if (this.tasks.has(task.slot)) {
-      const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state))
+      const resumed = await resumeExisting(this.tasks, task, this.hub, (instance, state) => this.emit(instance, state), this.stops, stopsSeen)
       if (resumed !== undefined) return resumed
     }
     const env = {
@@ -184,6 +187,7 @@ export class ProcessDriver implements RuntimeDriver {
 
   async stop(slot: SlotId, graceMs: number): Promise<void> {
     this.assertOpen()
+    this.stops.stopped(slot)
     await this.adopt()
     const instance = this.tasks.get(slot)
     if (instance === undefined) return

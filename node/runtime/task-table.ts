@@ -32,18 +32,54 @@ export function startRefusal(task: TaskView, spec: ServiceSpec, driver: Driver):
 }
 
 /**
+ * How many times stop() was called for each slot. A start reads the count when it is called, before
+ * any await; a stop() called after it comes after it in the caller's order, so when that start had to
+ * wait for the slot's previous task to end, the stop is its last word: it is cancelled and nothing is
+ * launched — launching would leave a task the caller believes it stopped. One number per slot the
+ * driver was ever asked to stop.
+ */
+export class SlotStops {
+  private readonly counts = new Map<SlotId, number>()
+
+  /** Called first thing in stop(). */
+  stopped(slot: SlotId): void {
+    this.counts.set(slot, (this.counts.get(slot) ?? 0) + 1)
+  }
+
+  /** The count as a start() of `slot` is called. */
+  seen(slot: SlotId): number {
+    return this.counts.get(slot) ?? 0
+  }
+
+  /** Whether stop() was called for `slot` since `seen`. */
+  since(slot: SlotId, seen: number): boolean {
+    return this.seen(slot) !== seen
+  }
+}
+
+/** What a start cancelled by a later stop() resolves with. */
+export function cancelledStart(slot: SlotId): StartResult {
+  return { ok: false, error: 'cancelled', detail: `slot ${slot} was stopped while this start waited for its previous task to end` }
+}
+
+/**
  * The slot's current task, if any: a task being stopped is waited out first (then the slot is looked
- * at again, since another start may have taken it); a task at another version is refused as
- * `slot-busy`; one at the same version is adopted and its state emitted again. Undefined when the
- * slot is free to start.
+ * at again, since another start may have taken it), and a stop() called after this start cancels it
+ * (SlotStops);
+ * a task at another version is refused as `slot-busy`; one at the same version is adopted and its
+ * state emitted again. Undefined when the slot is free to start.
  */
 export async function resumeExisting<I extends TrackedTask>(
   tasks: ReadonlyMap<SlotId, I>, task: TaskView, hub: EventHub, emit: (instance: I, state: TaskState) => void,
+  stops: SlotStops, stopsSeen: number,
 ): Promise<StartResult | undefined> {
   let existing = tasks.get(task.slot)
-  while (existing?.stop !== undefined) {
-    await existing.finished.promise
-    existing = tasks.get(task.slot)
+  if (existing?.stop !== undefined) {
+    while (existing?.stop !== undefined) {
+      await existing.finished.promise
+      existing = tasks.get(task.slot)
+    }
+    if (stops.since(task.slot, stopsSeen)) return cancelledStart(task.slot)
   }
   if (existing === undefined) return undefined
   if (existing.specHash !== task.specHash) {

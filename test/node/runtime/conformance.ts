@@ -214,6 +214,18 @@ export function driverConformance(name: string, makeDriver: () => Promise<Driver
     assert.is((await driver.list()).length, 1)
   }))
 
+  test('a stop made while a start waits for the slot\'s previous task cancels that start: nothing is launched', () => withDriver(async ({ driver }, events, _scratch, make) => {
+    const s = make()
+    await driver.start(task(s), s)
+    const stopping = driver.stop(slotOf(s, 0), GRACE_MS)
+    const waiting = driver.start(task(s), s)
+    const stoppingAgain = driver.stop(slotOf(s, 0), GRACE_MS)
+    const [restarted] = await Promise.all([waiting, stopping, stoppingAgain])
+    assert.is(restarted.ok === false && restarted.error, 'cancelled')
+    assert.equal(events.states(slotOf(s, 0)), ['starting', 'running', 'exited'])
+    assert.equal(await driver.list(), [])
+  }))
+
   test('a stop made while the task is still starting ends it once it runs', () => withDriver(async (h, events, _scratch, make) => {
     const s = make()
     const starting = h.driver.start(task(s), s)

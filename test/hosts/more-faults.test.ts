@@ -34,12 +34,6 @@ const STUCK_MS = 20_000
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const log = (line: string): void => console.log(`    ${line}`)
 
-/**
- * What issue 16 says heals still get wrong: a slot doubled beyond its budget, or a not-desired copy
- * past the heal budget on a host a fault had cut off (the checker says "after the … ended").
- */
-const isHealFailure = (anomaly: Anomaly): boolean => anomaly.kind === 'duplicate' || (anomaly.kind === 'undesired' && / ms after the \S+ \(.*\) ended$/.test(anomaly.detail ?? ''))
-
 let cluster: Cluster | undefined
 const more = suite('hosts: one-way drop, offline reboot, full disk, writes across a partition')
 const shared = new SuiteCluster('more-faults', async () => (cluster = await startCluster(HOSTS, REPLICAS, log, { dataDirMiB: DATA_DIR_MIB })))
@@ -108,13 +102,9 @@ more('an offline reboot (isolated, power cut, back while isolated, then healed) 
   log(`offline reboot of ${victim.name}: ran ${ranBefore.size} slots when cut off, restarted from its disk ${restartedMs} ms after power came back (${ranIsolated.size} slots); every slot once ${onceMs} ms after the heal (budget ${HEAL_BUDGET_MS} ms)`)
   for (const anomaly of anomalies) log(`  anomaly: ${describeAnomaly(anomaly)}`)
   assert.ok(ranIsolated.size > 0, `${victim.name} restarted tasks from its disk while isolated`)
-  assert.equal(anomalies.filter((anomaly) => !isHealFailure(anomaly)).map(describeAnomaly), [], 'nothing lost, nothing undesired, no over-commit')
-  // KNOWN FAILURE, not asserted until fixed (issue 16, as faults.test.ts's partition heal): the two
-  // copies of every slot left by an isolation take longer than the heal budget to become one under
-  // load, and a slot was seen doubled again after every slot had run once (web/6 on the rebooted
-  // host and its replacement's, 2.5 s, load 20). When fixed: assert onceMs <= HEAL_BUDGET_MS, no
-  // duplicate anomaly and doubledAgain empty.
-  if (onceMs > HEAL_BUDGET_MS || doubledAgain.length > 0 || anomalies.some(isHealFailure)) log(`KNOWN FAILURE (issue 16; not asserted yet): one copy of every slot ${onceMs} ms after the heal of an offline reboot; doubled again after that: ${doubledAgain.join(', ') || 'none'}`)
+  assert.equal(anomalies.map(describeAnomaly), [], 'nothing lost, nothing undesired, no over-commit, nothing doubled beyond the heal budget')
+  assert.ok(onceMs <= HEAL_BUDGET_MS, `one copy of every slot ${onceMs} ms after the heal of an offline reboot; budget ${HEAL_BUDGET_MS} ms`)
+  assert.equal(doubledAgain, [], 'no slot doubled again once back to one copy')
 }))
 
 more('a full disk under one host\'s data directory: its agent lives on, keeps its tasks, says so, takes no new slot, and recovers when space frees', () => withLogs(async () => {
@@ -206,12 +196,7 @@ more('writes on both sides of partitions (scale, apply, create and rm of a secon
   for (const anomaly of anomalies) log(`  anomaly: ${describeAnomaly(anomaly)}`)
   assert.equal(operations.filter((operation) => !operation.ok).map((operation) => `${operation.kind} via ${operation.host}: ${operation.detail}`), [], 'every write answered')
   assert.equal(anomalies.filter((anomaly) => anomaly.kind === 'write-missing').map(describeAnomaly), [], 'every acknowledged write on every agent, the removal included; one digest')
-  assert.equal(anomalies.filter((anomaly) => !isHealFailure(anomaly)).map(describeAnomaly), [], 'nothing lost, undesired or over-committed')
-  // KNOWN FAILURE, not asserted until fixed (issue 16): the heal of a partition takes longer than
-  // the heal budget to bring every slot back to one copy, and a removed service's copy on the side
-  // that did not see the removal lingers as long (faults.test.ts says the same of the copies).
-  const late = anomalies.filter(isHealFailure)
-  if (late.length > 0) log(`KNOWN FAILURE (issue 16; not asserted yet): ${late.length} slots doubled or not desired beyond the budget after the heals`)
+  assert.equal(anomalies.map(describeAnomaly), [], 'nothing lost, undesired or over-committed; no slot doubled and no removed service\'s copy left beyond the heal budget')
 }))
 
 more.run()

@@ -41,6 +41,7 @@ import { parseSwarmKey, type SwarmKey } from './swarm-key.js'
 import { privateNetwork } from './pnet.js'
 import { TunnelLinks } from './tunnel-links.js'
 import { RelayFailover } from './relay-failover.js'
+import { SiteMateLinks } from './site-mate-links.js'
 import { dialOrder, NodeDialView } from './dial-order.js'
 import { fastGossipMessageId } from './gossip-message-id.js'
 import { DuplicateConnections } from './duplicate-connections.js'
@@ -157,6 +158,11 @@ export interface Host {
    * are dialled after those through other relays (dial-order.ts).
    */
   memberAlive(peer: string): void
+  /**
+   * Which peers share this host's site (their `site` label is this host's): one reached only through
+   * a relay is dialled directly beside it (site-mate-links.ts). Undefined, or never called: none.
+   */
+  siteMates(isSiteMate: ((peer: string) => boolean) | undefined): void
   /** Dials a multiaddr now and resolves with the remote peer id; rejects when the dial fails (wrong swarm key, nobody there). */
   dial(target: string, timeoutMs?: number): Promise<string>
   /** Stops the node. Safe to call more than once, concurrently, or after a failed start. */
@@ -336,6 +342,14 @@ export async function createHost(init: HostInit): Promise<Host> {
   })
   relayFailover.start()
 
+  const siteMateLinks = new SiteMateLinks({
+    node,
+    self,
+    addressesOf: (peer) => addressBook.addressesOf(peer),
+    dialTimeoutMs: tuning.dialTimeoutMs,
+    log: init.log ?? (() => undefined),
+  })
+
   const links = new PeerLinks(node, addressBook)
   links.start()
   const datagramHeardAt = new Map<string, number>()
@@ -374,6 +388,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       relayFailover.dropRelay(peer)
     },
     memberAlive: (peer) => startedDialView.trust(peer),
+    siteMates: (isSiteMate) => siteMateLinks.siteMates(isSiteMate),
     dial: async (target, timeoutMs = tuning.dialTimeoutMs) => {
       const connection = await node.dial(parseAddress(target, 'join'), { signal: AbortSignal.timeout(timeoutMs) })
       return connection.remotePeer.toString()
@@ -388,6 +403,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         addressBook.stop()
         relayKeeper.stop()
         relayFailover.stop()
+        siteMateLinks.stop()
         tunnels.stop()
         reachability.stop()
         startedDialView.stop()

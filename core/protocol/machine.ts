@@ -431,6 +431,11 @@ export class PeerMachine {
   }
 
   /** What this peer's member table holds about one peer (undefined: never heard of it). */
+  /** `peer`'s site (its `site` label) as its advert says, this peer's own for itself; undefined when it has none or is unknown. */
+  siteOf(peer: PeerId): string | undefined {
+    return this.links.siteOf(peer)
+  }
+
   memberRecord(peer: PeerId): MemberRecord | undefined {
     return this.members.record(peer)
   }

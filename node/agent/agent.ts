@@ -255,6 +255,9 @@ export class Agent implements AgentContext {
 
   private begin(): void {
     const { machine, transport, replica, driver, host } = this
+    // A host of this site reached through a relay may have a route of its own (a site of routed subnets).
+    const ownSite = machine.siteOf(this.self)
+    if (ownSite !== undefined) host.siteMates((peer) => machine.siteOf(peer as PeerId) === ownSite)
     this.detach.push(
       transport.onMessage((from, message) => {
         this.lastHeard.set(from, now())

@@ -27,12 +27,13 @@ export async function wire(namespace: string, inside: string, bridgeNamespace: s
 }
 
 /**
- * Makes `namespace` a site's NAT router: it forwards from its lan0 to its wan0 with source NAT, and
- * lets in from the WAN only replies (conntrack); a connection opened from the WAN into the site is
- * dropped. Its interfaces must exist already.
+ * Makes `namespace` a site's NAT router: it forwards from its LANs (lan0, or those named) to its
+ * wan0 with source NAT, and lets in from the WAN only replies (conntrack); a connection opened from
+ * the WAN into the site is dropped. Between two LANs of the site it routes without translation (a
+ * site of routed subnets). Its interfaces must exist already.
  */
-export async function natRouter(namespace: string): Promise<void> {
+export async function natRouter(namespace: string, lans: readonly string[] = ['lan0']): Promise<void> {
   await run(inNamespace(namespace, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']))
   await run(inNamespace(namespace, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE']))
-  await run(inNamespace(namespace, ['iptables', '-w', '-A', 'FORWARD', '-i', 'wan0', '-o', 'lan0', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
+  for (const lan of lans) await run(inNamespace(namespace, ['iptables', '-w', '-A', 'FORWARD', '-i', 'wan0', '-o', lan, '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
 }

@@ -245,6 +245,19 @@ export async function createHost(init: HostInit): Promise<Host> {
         emitSelf: false,
         // Between two peers behind NAT the only connection may be relayed: gossip must use it too.
         runOnLimitedConnection: true,
+        // A smaller mesh than gossipsub's default (D 6, from 4 to 12): its clusters are a few to a
+        // few hundred hosts, nearly all connected to each other, and the author of a message sends
+        // it to every connected subscriber itself (floodPublish, on by default), so each copy a
+        // mesh neighbour forwards is redundancy. In a ten-peer cluster with D 6 an agent's mesh held
+        // six to nine of its nine peers, so a broadcast reached it up to that many times, each copy
+        // after the first dropped only once decrypted and decoded: with D 3 the heal of a partition
+        // took ≈ 9 % less CPU (BENCHMARKS.md, *Every measure again*).
+        D: 3,
+        Dlo: 2,
+        Dhi: 6,
+        // Must stay below Dlo and at most D / 2; Dscore at most D.
+        Dout: 1,
+        Dscore: 2,
       }),
       relay: relayServer(),
       listen: listenComponents(),

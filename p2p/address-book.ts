@@ -21,6 +21,12 @@ const MAX_ADDRESS_CHARS = 256
 const MAX_ANNOUNCEMENT_BYTES = 16 * 1024
 /** Neighbours often subscribe in a burst (a restart, a new peer): one announcement covers them all. */
 const ANNOUNCE_DEBOUNCE_MS = 100
+/**
+ * After an announcement that a subscribed neighbour did not get (gossipsub had no stream to it yet,
+ * and drops what it cannot send): the wait before the next one, doubling up to the most.
+ */
+const MISSED_RETRY_FIRST_MS = 500
+const MISSED_RETRY_MOST_MS = 30_000
 
 export interface AddressBookTuning {
   readonly announceIntervalMs: number
@@ -56,10 +62,22 @@ export class AddressBook {
   private readonly announced = new Map<string, string[]>()
   /** Each peer's last announced reachability. */
   private readonly reachabilities = new Map<string, Reachability>()
+  /**
+   * The sequence number of each peer's announcement held: gossipsub numbers an author's messages in
+   * order (seeded from the clock, so a restarted author's come after), but delivers them in any
+   * order — an old one can arrive last through gossip's IHAVE/IWANT repair, and held as "last" it
+   * undid the newer (a relay's first announcement, "reachability unknown", published before anyone
+   * subscribed, reached hosts behind NAT after its "public" one: they reserved no slot on it until
+   * its next announcement a minute later).
+   */
+  private readonly sequenceNumbers = new Map<string, bigint>()
   /** Neighbours that were subscribed when this peer last announced what it announces now: they hold it. */
   private readonly holders = new Set<string>()
   /** What this peer last announced (addresses and reachability), to tell when it changed. */
   private lastBody = ''
+  /** The next announcement for a neighbour the last one missed, and the wait before the one after. */
+  private missedRetry: NodeJS.Timeout | undefined
+  private missedRetryMs = MISSED_RETRY_FIRST_MS
 
   constructor(
     private readonly components: AddressBookComponents,
@@ -100,6 +118,7 @@ export class AddressBook {
     this.stopped = true
     if (this.interval !== undefined) clearInterval(this.interval)
     if (this.debounce !== undefined) clearTimeout(this.debounce)
+    if (this.missedRetry !== undefined) clearTimeout(this.missedRetry)
     const pubsub = this.components.pubsub
     pubsub.removeEventListener('message', this.receive)
     pubsub.removeEventListener('subscription-change', this.onSubscriptionChange)
@@ -137,8 +156,31 @@ export class AddressBook {
     this.lastBody = body
     const bytes = new TextEncoder().encode(body)
     this.components.pubsub.publish(ADDRESS_TOPIC, bytes)
-      .then(() => { for (const peer of this.components.pubsub.getSubscribers(ADDRESS_TOPIC)) this.holders.add(peer.toString()) })
+      .then((result) => this.sent(result.recipients.map((peer) => peer.toString())))
       .catch(() => undefined) // retried on the next interval
+  }
+
+  /**
+   * An announcement went to `recipients`: they hold it. Not every subscribed neighbour need be among
+   * them — gossipsub drops a message for a peer it has no stream to yet, as right after that peer
+   * subscribed — and one left out would learn our addresses and reachability only at the next
+   * interval, a minute on: a host behind NAT held no reservation on a relay it never heard was
+   * public (test/hosts/nat-relays, 62 s to mesh in half the runs). So it is announced again soon.
+   */
+  private sent(recipients: readonly string[]): void {
+    for (const peer of recipients) this.holders.add(peer)
+    const missed = this.components.pubsub.getSubscribers(ADDRESS_TOPIC).some((peer) => !this.holders.has(peer.toString()))
+    if (!missed) {
+      this.missedRetryMs = MISSED_RETRY_FIRST_MS
+      return
+    }
+    if (this.missedRetry !== undefined || this.stopped) return
+    this.missedRetry = setTimeout(() => {
+      this.missedRetry = undefined
+      this.announce()
+    }, this.missedRetryMs)
+    this.missedRetry.unref?.()
+    this.missedRetryMs = Math.min(MISSED_RETRY_MOST_MS, this.missedRetryMs * 2)
   }
 
   private readonly validate = (_forwarder: PeerId, message: GossipMessage): TopicValidatorResult => {
@@ -148,8 +190,16 @@ export class AddressBook {
       this.rejected++
       return TopicValidatorResult.Reject
     }
+    // Older than what we hold from its author: not passed on, not taken in.
+    if (this.isStale(message.from.toString(), message.sequenceNumber)) return TopicValidatorResult.Ignore
     this.decoded.set(message, announcement)
     return TopicValidatorResult.Accept
+  }
+
+  /** Whether an announcement numbered `sequenceNumber` is no newer than the one held from `peer`. */
+  private isStale(peer: string, sequenceNumber: bigint): boolean {
+    const held = this.sequenceNumbers.get(peer)
+    return held !== undefined && sequenceNumber <= held
   }
 
   private readonly receive = (event: CustomEvent<GossipMessage>): void => {
@@ -161,6 +211,8 @@ export class AddressBook {
     const { addresses, reachability } = announcement
     const peer = message.from
     if (peer.equals(this.components.peerId)) return
+    if (this.isStale(peer.toString(), message.sequenceNumber)) return
+    this.sequenceNumbers.set(peer.toString(), message.sequenceNumber)
     this.announced.set(peer.toString(), addresses.map((address) => address.toString()))
     this.reachabilities.set(peer.toString(), reachability)
     this.version++

@@ -53,9 +53,12 @@ class FakePubsub extends EventTarget {
     this.subscribed.push({ topic, validated: this.topicValidators.has(topic) })
   }
 
+  /** Subscribers gossipsub has no stream to yet: a publish leaves them out. */
+  readonly streamless = new Set<string>()
+
   async publish(topic: string, data = new Uint8Array()): Promise<PublishResult> {
     this.published.push({ topic, data })
-    return { recipients: [] }
+    return { recipients: this.getSubscribers(topic).filter((peer) => !this.streamless.has(peer.toString())) }
   }
 
   /** A message as gossipsub hands it on, here straight from its author: through its topic's validator, then to listeners if accepted. */
@@ -109,13 +112,16 @@ async function fakes(self: Identity, listening: readonly string[], addresses: ()
   return { book, pubsub, stored, dialled, connected }
 }
 
-function announcement(author: Identity, addresses: readonly string[]): SignedMessage {
+/** Gossipsub numbers an author's messages in order; each announcement here comes after the last. */
+let lastSequenceNumber = 0n
+
+function announcement(author: Identity, addresses: readonly string[], reachability?: string, sequenceNumber = ++lastSequenceNumber): SignedMessage {
   return {
     type: 'signed',
     from: peerIdFromString(author.peerId),
     topic: ADDRESS_TOPIC,
-    data: encode({ addresses }),
-    sequenceNumber: 1n,
+    data: encode(reachability === undefined ? { addresses } : { addresses, reachability }),
+    sequenceNumber,
     signature: new Uint8Array(),
     key: author.privateKey.publicKey,
   }
@@ -179,6 +185,51 @@ book('a neighbour that subscribes again holds our announcement already: only a n
     pubsub.neighbourSubscribed(ADDRESS_TOPIC, a!)
     await settle(250)
     assert.is(pubsub.published.length, 3, 'it was subscribed when the new addresses went out')
+  } finally {
+    book.stop()
+  }
+})
+
+book('a subscribed neighbour an announcement missed (no stream to it yet) is announced to again soon, until it gets one', async () => {
+  const self = await identityFromSeed('self')
+  const { book, pubsub } = await fakes(self, ['/ip4/10.0.0.1/tcp/4001'])
+  const neighbour = peerIdFromString((await identityFromSeed('n1')).peerId)
+  book.start()
+  try {
+    pubsub.streamless.add(neighbour.toString())
+    pubsub.neighbourSubscribed(ADDRESS_TOPIC, neighbour)
+    await settle(250)
+    assert.is(pubsub.published.length, 1, 'announced when it subscribed, but it got nothing')
+    await settle(600)
+    assert.is(pubsub.published.length, 2, 'again half a second later')
+    pubsub.streamless.clear()
+    await settle(1_200)
+    assert.is(pubsub.published.length, 3, 'and again a second after that, which it gets')
+    await settle(2_500)
+    assert.is(pubsub.published.length, 3, 'then nothing more: it holds our announcement')
+  } finally {
+    book.stop()
+  }
+})
+
+book('an announcement older than the one held from its author (gossip repairs deliver in any order) is ignored, not passed on', async () => {
+  const self = await identityFromSeed('self')
+  const relay = await identityFromSeed('relay')
+  const { book, pubsub } = await fakes(self, ['/ip4/10.0.0.1/tcp/4001'])
+  book.start()
+  try {
+    const first = announcement(relay, ['/ip4/198.51.100.1/tcp/4001'], 'unknown')
+    const second = announcement(relay, ['/ip4/198.51.100.1/tcp/4001'], 'public')
+    assert.is(await pubsub.deliver(second), TopicValidatorResult.Accept)
+    await settle()
+    assert.is(book.reachabilityOf(relay.peerId), 'public')
+    assert.is(await pubsub.deliver(first), TopicValidatorResult.Ignore)
+    assert.is(await pubsub.deliver(second), TopicValidatorResult.Ignore, 'nor the same one twice')
+    await settle()
+    assert.is(book.reachabilityOf(relay.peerId), 'public', 'the older "unknown" does not undo the newer "public"')
+    assert.is(await pubsub.deliver(announcement(relay, ['/ip4/198.51.100.9/tcp/4001'], 'public')), TopicValidatorResult.Accept)
+    await settle()
+    assert.equal(book.addressesOf(relay.peerId), ['/ip4/198.51.100.9/tcp/4001'], 'a newer one is taken')
   } finally {
     book.stop()
   }

@@ -93,8 +93,9 @@ export class SiteMateLinks {
   }
 
   /**
-   * Which peers share this host's site. Checks start with the first predicate (an agent with no
-   * `site` label gives none, and nothing runs); undefined stops them.
+   * Which peers share this host's site (none while this host has no site): checks start with the
+   * first predicate, every checkMs, and cost a pass over the connections when none is relayed;
+   * undefined stops them.
    */
   siteMates(isSiteMate: ((peer: string) => boolean) | undefined): void {
     this.isSiteMate = isSiteMate

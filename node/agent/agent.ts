@@ -255,9 +255,12 @@ export class Agent implements AgentContext {
 
   private begin(): void {
     const { machine, transport, replica, driver, host } = this
-    // A host of this site reached through a relay may have a route of its own (a site of routed subnets).
-    const ownSite = machine.siteOf(this.self)
-    if (ownSite !== undefined) host.siteMates((peer) => machine.siteOf(peer as PeerId) === ownSite)
+    // A host of this site reached through a relay may have a route of its own (a site of routed
+    // subnets). Read at each check: an operator may give a peer its site in the desired state.
+    host.siteMates((peer) => {
+      const ownSite = machine.siteOf(this.self)
+      return ownSite !== undefined && machine.siteOf(peer as PeerId) === ownSite
+    })
     this.detach.push(
       transport.onMessage((from, message) => {
         this.lastHeard.set(from, now())

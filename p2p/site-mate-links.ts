@@ -20,6 +20,7 @@ import './polyfill.js'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { messageOf } from '../core/index.js'
+import { directlyConnectedPeers } from './dial-order.js'
 import { ipOfMultiaddr } from './multiaddr-ip.js'
 import { relayOf } from './nat.js'
 import { isTunnelConnection } from './tunnel-links.js'
@@ -59,15 +60,13 @@ export function ownAddresses(peer: string, announced: readonly string[]): string
 
 /** The peers `connections` reach only through a relay (open, not a service tunnel's). */
 export function relayedOnly(connections: readonly Connection[]): Set<string> {
+  const direct = directlyConnectedPeers(connections)
   const relayed = new Set<string>()
-  const direct = new Set<string>()
   for (const connection of connections) {
-    if (connection.status !== 'open' || isTunnelConnection(connection)) continue
+    if (connection.status !== 'open' || isTunnelConnection(connection) || relayOf(connection.remoteAddr.toString()) === undefined) continue
     const peer = connection.remotePeer.toString()
-    if (relayOf(connection.remoteAddr.toString()) === undefined) direct.add(peer)
-    else relayed.add(peer)
+    if (!direct.has(peer)) relayed.add(peer)
   }
-  for (const peer of direct) relayed.delete(peer)
   return relayed
 }
 

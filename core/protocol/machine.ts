@@ -430,12 +430,12 @@ export class PeerMachine {
     return [...this.members.all()]
   }
 
-  /** What this peer's member table holds about one peer (undefined: never heard of it). */
   /** `peer`'s site (its `site` label) as its advert says, this peer's own for itself; undefined when it has none or is unknown. */
   siteOf(peer: PeerId): string | undefined {
     return this.links.siteOf(peer)
   }
 
+  /** What this peer's member table holds about one peer (undefined: never heard of it). */
   memberRecord(peer: PeerId): MemberRecord | undefined {
     return this.members.record(peer)
   }

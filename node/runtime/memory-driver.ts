@@ -98,13 +98,13 @@ export class MemoryDriver implements RuntimeDriver {
     if (spec.driver !== this.name) return { ok: false, error: 'wrong-driver', detail: `service ${spec.name} wants the ${spec.driver} driver` }
     const stopsSeen = this.slotStops.seen(task.slot)
     let existing = this.host.tasks.get(task.slot)
-    if (existing?.stop !== undefined) {
-      while (existing?.stop !== undefined) {
-        await existing.stop
-        existing = this.host.tasks.get(task.slot)
-      }
-      if (this.slotStops.since(task.slot, stopsSeen)) return cancelledStart(task.slot)
+    let waited = false
+    while (existing?.stop !== undefined) {
+      waited = true
+      await existing.stop
+      existing = this.host.tasks.get(task.slot)
     }
+    if (waited && this.slotStops.since(task.slot, stopsSeen)) return cancelledStart(task.slot)
     if (existing !== undefined) {
       if (existing.specHash !== task.specHash) {
         return { ok: false, error: 'slot-busy', detail: `slot ${task.slot} runs spec ${existing.specHash}, not ${task.specHash}` }

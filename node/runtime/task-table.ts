@@ -64,23 +64,22 @@ export function cancelledStart(slot: SlotId): StartResult {
 
 /**
  * The slot's current task, if any: a task being stopped is waited out first (then the slot is looked
- * at again, since another start may have taken it), and a stop() called after this start cancels it
- * (SlotStops);
- * a task at another version is refused as `slot-busy`; one at the same version is adopted and its
- * state emitted again. Undefined when the slot is free to start.
+ * at again, since another start may have taken it), and a stop() called after this start meanwhile
+ * cancels it (SlotStops); a task at another version is refused as `slot-busy`; one at the same
+ * version is adopted and its state emitted again. Undefined when the slot is free to start.
  */
 export async function resumeExisting<I extends TrackedTask>(
   tasks: ReadonlyMap<SlotId, I>, task: TaskView, hub: EventHub, emit: (instance: I, state: TaskState) => void,
   stops: SlotStops, stopsSeen: number,
 ): Promise<StartResult | undefined> {
   let existing = tasks.get(task.slot)
-  if (existing?.stop !== undefined) {
-    while (existing?.stop !== undefined) {
-      await existing.finished.promise
-      existing = tasks.get(task.slot)
-    }
-    if (stops.since(task.slot, stopsSeen)) return cancelledStart(task.slot)
+  let waited = false
+  while (existing?.stop !== undefined) {
+    waited = true
+    await existing.finished.promise
+    existing = tasks.get(task.slot)
   }
+  if (waited && stops.since(task.slot, stopsSeen)) return cancelledStart(task.slot)
   if (existing === undefined) return undefined
   if (existing.specHash !== task.specHash) {
     return { ok: false, error: 'slot-busy', detail: `slot ${task.slot} runs spec ${existing.specHash}, not ${task.specHash}` }

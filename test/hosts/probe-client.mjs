@@ -50,7 +50,7 @@ async function loop(url, intervalMs) {
   for (;;) {
     const at = Date.now()
     const answer = await http(url)
-    reply({ loop: true, url, at, ...answer })
+    reply({ loop: true, url, at, ms: Date.now() - at, ...answer })
     const wait = intervalMs - (Date.now() - at)
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
   }

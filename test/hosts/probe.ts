@@ -25,6 +25,8 @@ export interface ProbeAnswer {
 export interface LoopResult extends ProbeAnswer {
   readonly url: string
   readonly at: number
+  /** How long the answer (or the failure) took. */
+  readonly ms: number
 }
 
 export class Probe {

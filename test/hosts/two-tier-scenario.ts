@@ -29,6 +29,8 @@ const RECOVERY_LIMIT_MS = 3_000
 const LOOP_INTERVAL_MS = 50
 /** How long requests keep looping after the first answered one, to see that they stay answered. */
 const WATCH_AFTER_RECOVERY_MS = 1_500
+/** …and until each surviving host has answered this many requests sent after it. */
+const SAMPLES_AFTER_RECOVERY = 2
 
 /** Where a slot runs (exactly once) and the host port its tier's port is reached at. */
 export interface Placed {
@@ -163,7 +165,13 @@ export async function twoTierThroughAPowerCut(driver: TierDriver, mesh: 'userspa
     const survivors = urls.filter((url) => !url.includes(`//${kv0Host.address}:`))
     const recovered = await waitFor('a request through a surviving host answered after the old kv/0 was gone', 20_000, () =>
       client.results.find((result) => result.at >= goneAt && result.ok && survivors.includes(result.url)), 50)
+    // Watched for a while and until every surviving host has answered twice more: a fixed time alone
+    // saw no request through a host at all when each took over a second on a loaded machine.
     await new Promise((resolve) => setTimeout(resolve, WATCH_AFTER_RECOVERY_MS))
+    await waitFor(`${SAMPLES_AFTER_RECOVERY} requests through each surviving host after the recovery`, 20_000, (note) => {
+      const short = survivors.filter((url) => client.results.filter((result) => result.url === url && result.at > recovered.at + 500).length < SAMPLES_AFTER_RECOVERY)
+      return short.length === 0 ? true : void note(short.join(' '))
+    }, 50)
     await client.stop()
 
     const recoveryMs = recovered.at - healthy
@@ -176,7 +184,10 @@ export async function twoTierThroughAPowerCut(driver: TierDriver, mesh: 'userspa
     const failedAfter = after.filter((result) => !result.ok)
     if (failedAfter.length > 0) log(`kv's task events on the survivors after the cut: ${await kvEvents(hosts.hosts.filter((host) => host !== kv0Host), cutAt)}`)
     assert.equal(failedAfter.map((result) => `${result.url} at ${result.at}: ${result.error ?? result.body}`), [], 'requests through the surviving hosts keep being answered')
-    for (const url of survivors) assert.ok(after.some((result) => result.url === url && parse(result)?.kv.slot === `${KV}/0`), `${url} answered by kv/0 after the recovery`)
+    // Each request through a survivor from just before the cut, by its send time from the replacement's healthy event, for a failure's message.
+    const timeline = (): string => client.results.filter((result) => result.at >= goneAt - 200 && survivors.includes(result.url))
+      .map((result) => `${result.url.split('/')[2]} ${result.at - healthy} ms took ${result.ms} ms: ${result.ok ? parse(result)?.kv.slot : (result.error ?? result.body)}`).join('; ')
+    for (const url of survivors) assert.ok(after.some((result) => result.url === url && parse(result)?.kv.slot === `${KV}/0`), `${url} answered by kv/0 after the recovery; requests: ${timeline()}`)
 
     // And DNS follows: SRV names kv/0 on its new host. Waited for, not asked once: on a loaded host a
     // container's healthcheck can time out once, and SRV rightly lists no unready task meanwhile.

@@ -29,6 +29,13 @@ export const HOST_DEFAULTS = {
    */
   pingIntervalWithDatagramsMs: 15_000,
   /**
+   * The same for a relayed connection (a circuit through another peer): its hops are connections of
+   * their own, pinged by this rule at both ends, and the relay aborts the circuit once either hop
+   * closes, so a dead hop ends the circuit as soon as a ping of the circuit would have. What this
+   * ping alone would catch is a relay that keeps both hops but lost the circuit: rare, so rare pings.
+   */
+  pingIntervalRelayedMs: 30_000,
+  /**
    * How often the monitor looks for quiet connections. A connection that falls silent is pinged
    * within pingIntervalMs + this; a tick only compares timestamps.
    */

@@ -33,7 +33,7 @@ interface PingingMuxer {
  * What the monitor uses of a connection (libp2p's Connection; a test fakes it). `muxer` is a public
  * field of libp2p's Connection class that its interface does not declare.
  */
-export type MonitoredConnection = Pick<Connection, 'status' | 'newStream' | 'abort'> & { rtt?: number; muxer?: unknown }
+export type MonitoredConnection = Pick<Connection, 'status' | 'newStream' | 'abort' | 'limits'> & { rtt?: number; muxer?: unknown }
 
 /** Rejects with the signal's reason once it aborts. */
 function rejectOnAbort(signal: AbortSignal): Promise<never> {
@@ -59,6 +59,14 @@ export interface ConnectionMonitorInit<C extends MonitoredConnection> {
    * that dropped its mapping, a middlebox), and only a round trip on it tells.
    */
   readonly datagramQuietMs?: number
+  /**
+   * A relayed connection (a circuit, `limits` set by the relay) is pinged when nothing was read off
+   * it for this long. Its liveness is its hops': each is a connection of its own, watched at both
+   * ends, and the relay aborts the circuit when either hop closes — so a ping of the circuit adds
+   * little, and across a site link, where every pair of far hosts holds a circuit, its frames were
+   * most of what an idle link carried. Defaults to quietMs.
+   */
+  readonly relayedQuietMs?: number
   /** How often connections are checked. */
   readonly tickMs: number
   /** Bounds of the adaptive ping timeout (libp2p's AdaptiveTimeout: a moving average of past pings, ×1.2). */
@@ -111,6 +119,7 @@ export class ConnectionMonitor<C extends MonitoredConnection = Connection> {
     return this.init.connections().filter((connection) => {
       if (connection.status !== 'open' || this.pinging.has(connection)) return false
       const heard = this.lastHeard.get(connection) ?? -Infinity
+      if (connection.limits != null) return now - heard >= (this.init.relayedQuietMs ?? this.init.quietMs)
       if (now - heard < this.init.quietMs) return false
       const datagram = this.lastDatagram.get(connection) ?? -Infinity
       return now - datagram >= this.init.quietMs || now - heard >= (this.init.datagramQuietMs ?? this.init.quietMs)

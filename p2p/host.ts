@@ -290,6 +290,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     connections: () => node.getConnections(),
     quietMs: tuning.pingIntervalMs,
     datagramQuietMs: tuning.pingIntervalWithDatagramsMs,
+    relayedQuietMs: tuning.pingIntervalRelayedMs,
     tickMs: tuning.pingTickMs,
     timeoutMinMs: tuning.pingTimeoutMinMs,
     timeoutMaxMs: tuning.pingTimeoutMaxMs,

@@ -40,6 +40,24 @@ monitor('a connection heard from within quietMs is not pinged; a quiet one, a ne
   assert.equal(m.due(12_000), [heard.connection, quiet.connection, never.connection])
 })
 
+monitor('a relayed connection (limits set) is pinged only after relayedQuietMs of quiet: its hops are watched on their own', () => {
+  const direct = fakeConnection(timeoutError)
+  const relayed = fakeConnection(timeoutError)
+  Object.assign(relayed.connection, { limits: { bytes: 32n * 1024n * 1024n, seconds: 1_800 } })
+  const neverHeardRelayed = fakeConnection(timeoutError)
+  Object.assign(neverHeardRelayed.connection, { limits: { seconds: 1_800 } })
+  const m = new ConnectionMonitor({ connections: () => [direct.connection, relayed.connection, neverHeardRelayed.connection], quietMs: 2_000, relayedQuietMs: 30_000, tickMs: 1_000, timeoutMinMs: 100, timeoutMaxMs: 200 })
+  m.heard(direct.connection, 10_000)
+  m.heard(relayed.connection, 10_000)
+  assert.equal(m.due(12_000), [direct.connection, neverHeardRelayed.connection])
+  assert.equal(m.due(39_999), [direct.connection, neverHeardRelayed.connection])
+  assert.equal(m.due(40_000), [direct.connection, relayed.connection, neverHeardRelayed.connection])
+  // Without its own window, a relayed connection is pinged like any other.
+  const plain = monitorOf([relayed.connection])
+  plain.heard(relayed.connection, 10_000)
+  assert.equal(plain.due(12_000), [relayed.connection])
+})
+
 monitor('a ping that fails aborts its connection; one answered "protocol not served" counts as hearing from it', async () => {
   const dead = fakeConnection(timeoutError)
   const alive = fakeConnection(() => new UnsupportedProtocolError('na'))

@@ -42,6 +42,9 @@ import { privateNetwork } from './pnet.js'
 import { TunnelLinks } from './tunnel-links.js'
 import { RelayFailover } from './relay-failover.js'
 import { SiteMateLinks } from './site-mate-links.js'
+import { HolePunch, PUNCH_MESSAGE_LIMIT_BYTES, punchComponents, type PunchComponents } from './hole-punch.js'
+import { PUNCH_PROTOCOL } from './protocols.js'
+import { sendRequest, serveRequest } from './request.js'
 import { dialOrder, NodeDialView } from './dial-order.js'
 import { fastGossipMessageId } from './gossip-message-id.js'
 import { DuplicateConnections } from './duplicate-connections.js'
@@ -53,7 +56,7 @@ interface GossipsubConnectionHandler {
   onPeerConnected(peer: PeerId, connection: Connection): void
 }
 
-export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; listen: ListenComponents }
+export type HostServices = { identify: Identify; pubsub: GossipSub; relay: unknown; listen: ListenComponents; punch: PunchComponents }
 export type HostNode = Libp2p<HostServices>
 
 export interface HostInit {
@@ -137,8 +140,12 @@ export interface Host {
   reachability(): Reachability
   /** What `peer` last announced about its own reachability. */
   reachabilityOf(peer: string): Reachability
-  /** How this peer is connected to `peer` now (direct, or relayed and through whom); undefined when not connected. */
+  /** How this peer is connected to `peer` now (direct, hole-punched, or relayed and through whom); undefined when not connected. */
   linkTo(peer: string): PeerLink | undefined
+  /** Whether `connection` was opened by a hole punch (hole-punch.ts): direct, but to the peer's NAT router. */
+  isPunched(connection: Connection): boolean
+  /** Hole punches that opened a connection and that did not, since start. */
+  punches(): { readonly succeeded: number; readonly failed: number }
   /** The relays this peer holds a reservation on (behind NAT), by peer id. */
   relays(): string[]
   /** Relayed connections of their own for service tunnels to peers reached only through a relay (tunnel-links.ts). */
@@ -261,6 +268,7 @@ export async function createHost(init: HostInit): Promise<Host> {
       }),
       relay: relayServer(),
       listen: listenComponents(),
+      punch: punchComponents(),
     },
   })
 
@@ -344,7 +352,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
   relayKeeper.start()
-  const tunnels = new TunnelLinks(node, init.log ?? (() => undefined))
+  // Tunnels to a peer linked by a hole punch go on that connection (holePunch is made below; asked only once tunnels open).
+  const tunnels = new TunnelLinks(node, init.log ?? (() => undefined), (connection) => holePunch.isPunched(connection))
   tunnels.start()
   const relayFailover = new RelayFailover({
     node,
@@ -364,7 +373,18 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
 
-  const links = new PeerLinks(node, addressBook)
+  const holePunch = new HolePunch({
+    node,
+    components: node.services.punch,
+    self,
+    publicIp: () => reachability.publicIp(),
+    request: (peer, body, signal) => sendRequest(node, peer, PUNCH_PROTOCOL, body, { ...PUNCH_LIMITS, openTimeoutMs: tuning.dialTimeoutMs }, signal),
+    log: init.log ?? (() => undefined),
+    onPunched: () => links.forget(),
+  })
+  await node.handle(PUNCH_PROTOCOL, (stream, connection) => serveRequest(stream, connection, (from, body) => holePunch.answer(from, body), PUNCH_LIMITS, IGNORED_COUNTS), { runOnLimitedConnection: true })
+  holePunch.start()
+  const links = new PeerLinks(node, addressBook, (connection) => holePunch.isPunched(connection))
   links.start()
   const datagramHeardAt = new Map<string, number>()
 
@@ -391,6 +411,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     reachability: () => reachability.reachability(),
     reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
     linkTo: (peer) => links.of(peer).link,
+    isPunched: (connection) => holePunch.isPunched(connection),
+    punches: () => ({ succeeded: holePunch.succeeded, failed: holePunch.failed }),
     relays: () => relayKeeper.relays(),
     tunnels,
     moveOffRelay: (peer) => {
@@ -418,6 +440,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         relayKeeper.stop()
         relayFailover.stop()
         siteMateLinks.stop()
+        holePunch.stop()
         tunnels.stop()
         reachability.stop()
         startedDialView.stop()
@@ -429,6 +452,11 @@ export async function createHost(init: HostInit): Promise<Host> {
     },
   }
 }
+
+/** A hole punch's two requests: an offer or a go, each way (hole-punch.ts). */
+const PUNCH_LIMITS = { maxRequestBytes: PUNCH_MESSAGE_LIMIT_BYTES, maxResponseBytes: PUNCH_MESSAGE_LIMIT_BYTES, timeoutMs: 5_000 }
+/** Punch requests are counted by the puncher itself (Host.punches). */
+const IGNORED_COUNTS = { served: () => undefined, failed: () => undefined }
 
 /**
  * Each peer's address and link kind, kept until a connection opens or closes or an announcement
@@ -443,6 +471,7 @@ class PeerLinks {
   constructor(
     private readonly node: HostNode,
     private readonly addressBook: AddressBook,
+    private readonly punched: (connection: Connection) => boolean,
   ) {}
 
   start(): void {
@@ -454,10 +483,15 @@ class PeerLinks {
     if (this.bookVersion !== this.addressBook.version) this.clear()
     let facts = this.facts.get(peer)
     if (facts === undefined) {
-      facts = { address: peerAddress(this.node, this.addressBook, peer), link: linkTo(this.node.getConnections(), peer) }
+      facts = { address: peerAddress(this.node, this.addressBook, peer), link: linkTo(this.node.getConnections(), peer, this.punched) }
       this.facts.set(peer, facts)
     }
     return facts
+  }
+
+  /** A connection just became a punched one (marked after it opened). */
+  forget(): void {
+    this.clear()
   }
 
   stop(): void {

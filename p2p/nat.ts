@@ -11,10 +11,10 @@
 //                  behind NAT keeps reservations on up to RELAY_DEFAULTS.reservations peers that
 //                  announce themselves public (address-book.ts), so it listens on
 //                  <relay>/p2p-circuit and announces that address; others dial it through the relay.
-//   hole punching  Not done: see docs/edge.md#hole-punching (tried in namespaces with
-//                  scripts/tcp-hole-punch.sh). @libp2p/dcutr only tries public addresses, over TCP
-//                  js-libp2p dials from ephemeral ports (no port reuse) and identify drops every
-//                  TCP address observed for us, so no host learns a NAT mapping a dial could meet.
+//   hole punching  Two hosts behind NAT linked through a relay open a direct connection to each
+//                  other's router mapping from a port of their own (hole-punch.ts); @libp2p/dcutr
+//                  cannot in this stack (docs/edge.md#hole-punching). Such a link is `punched`: direct,
+//                  but the peer's own addresses stay unreachable from here.
 //
 // A relayed connection is upgraded like any other (libp2p's upgrader runs the connection protector on
 // it): the pre-shared key protects it end to end, inside the relay's own pnet connection. A host
@@ -34,9 +34,13 @@ import { ipOfMultiaddr } from './multiaddr-ip.js'
 /** Whether peers outside this host's network can dial it: as far as the peers it is connected to can tell. */
 export type Reachability = 'public' | 'nat' | 'unknown'
 
-/** How this peer is connected to another now; `via` is the relay's peer id for a relayed link. */
+/**
+ * How this peer is connected to another now: `direct` to its own address; `punched`, a direct
+ * connection to its NAT router's mapping (hole-punch.ts), so its own addresses and ports stay out of
+ * reach; `relayed`, through the relay `via` (its peer id).
+ */
 export interface PeerLink {
-  readonly kind: 'direct' | 'relayed'
+  readonly kind: 'direct' | 'punched' | 'relayed'
   readonly via?: string
 }
 
@@ -79,10 +83,12 @@ export function relayOf(address: string): string | undefined {
 }
 
 /** How `peer` is connected now: direct when any open connection is not relayed; undefined when none is open. */
-export function linkTo(connections: readonly Connection[], peer: string): PeerLink | undefined {
+export function linkTo(connections: readonly Connection[], peer: string, punched: (connection: Connection) => boolean = () => false): PeerLink | undefined {
   const open = connections.filter((c) => c.status === 'open' && c.remotePeer.toString() === peer)
   if (open.length === 0) return undefined
-  if (open.some((c) => relayOf(c.remoteAddr.toString()) === undefined)) return { kind: 'direct' }
+  const direct = open.filter((c) => relayOf(c.remoteAddr.toString()) === undefined)
+  if (direct.some((c) => !punched(c))) return { kind: 'direct' }
+  if (direct.length > 0) return { kind: 'punched' }
   const via = relayOf(open[0]!.remoteAddr.toString())
   return via === undefined ? { kind: 'relayed' } : { kind: 'relayed', via }
 }
@@ -103,6 +109,8 @@ function ownIps(): Set<string> {
 export class ReachabilityObserver {
   /** Per peer: whether its last observation of us was at an IP we do not have. */
   private readonly translated = new Map<string, boolean>()
+  /** The last IP a peer saw us at that we do not have: our NAT router's, as the far side of it sees it. */
+  private translatedIp: string | undefined
   private current: Reachability = 'unknown'
 
   constructor(
@@ -125,13 +133,20 @@ export class ReachabilityObserver {
     return this.current
   }
 
+  /** Behind NAT: the address peers outside see this host at (its router's); otherwise undefined. */
+  publicIp(): string | undefined {
+    return this.current === 'nat' ? this.translatedIp : undefined
+  }
+
   /** Records one observation; exported for the unit test. */
   observe(peer: string, observed: Multiaddr, connectionAddress: string): void {
     // Over a relay the observed address is the circuit's, which says nothing about our interfaces.
     if (relayOf(connectionAddress) !== undefined || observed.toString().includes('/p2p-circuit')) return
     const ip = ipOfMultiaddr(observed.toString())
     if (ip === undefined) return
-    this.translated.set(peer, !this.interfaceIps().has(ip))
+    const translated = !this.interfaceIps().has(ip)
+    this.translated.set(peer, translated)
+    if (translated) this.translatedIp = ip
     this.update()
   }
 

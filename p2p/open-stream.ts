@@ -10,8 +10,7 @@
 
 import './polyfill.js'
 
-import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
-import type { HostNode } from './host.js'
+import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { isTunnelConnection } from './tunnel-links.js'
 
 /** The connection a stream to `peer` should use now: an open direct (unlimited) one first, else an open relayed one; never a tunnel connection. */
@@ -20,7 +19,10 @@ export function usableConnection(connections: readonly Connection[]): Connection
   return open.find((connection) => connection.limits == null) ?? open[0]
 }
 
-export async function openStream(node: HostNode, peer: PeerId, protocol: string, options: AbortOptions): Promise<Stream> {
+/** What opening a stream needs of a libp2p node (the host's, or any). */
+export type StreamNode = Pick<Libp2p, 'getConnections' | 'dialProtocol' | 'peerId'>
+
+export async function openStream(node: StreamNode, peer: PeerId, protocol: string, options: AbortOptions): Promise<Stream> {
   const connection = usableConnection(node.getConnections(peer))
   if (connection !== undefined) {
     try {

@@ -68,11 +68,19 @@ export const EXEC_PROTOCOL = '/peer/1/exec'
 
 /**
  * Stream protocol: one TCP connection of a service carried to the peer that runs its task, when this
- * peer reaches that peer only through a relay (node/discovery/tunnel/). Runs only on a relayed
- * connection of its own (p2p/tunnel-links.ts). On the wire: the opener writes one varint-length frame,
- * JSON `{"slot", "port"}` (the task and the host port it bound); the answer is one frame whose first
+ * peer reaches that peer only through a relay or a hole-punched connection (node/discovery/tunnel/).
+ * Runs on a relayed connection of its own (p2p/tunnel-links.ts), or on the punched one. On the wire:
+ * the opener writes one varint-length frame, JSON `{"slot", "port"}` (the task and the host port it bound); the answer is one frame whose first
  * byte is 0 (accepted) or 1 (refused, then a UTF-8 reason); after an accept, raw bytes both ways,
  * each side's end of writing passed on as a half-close. Limit: TUNNEL_HEADER_LIMIT_BYTES for either
  * frame (node/discovery/tunnel/header.ts).
  */
 export const TUNNEL_PROTOCOL = '/peer/1/tunnel'
+
+/**
+ * Request/response (p2p/request.ts) over a relayed link: a hole punch's exchange (p2p/hole-punch.ts).
+ * Payload: JSON, p2p/hole-punch.ts (parsePunchMessage): `{"offer": {"ip", "port"}}`, answered with the
+ * other end's own offer (or an error: not behind NAT, no mapping known); then `{"go": true}`, answered
+ * empty, at which both ends dial. Limit: PUNCH_MESSAGE_LIMIT_BYTES (256, p2p/hole-punch.ts) either way.
+ */
+export const PUNCH_PROTOCOL = '/peer/1/punch'

@@ -12,8 +12,7 @@ import type { Connection, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { PeerId } from '../core/index.js'
 import { FrameError, readOneFrame, writeFrame } from './frames.js'
-import type { HostNode } from './host.js'
-import { openStream } from './open-stream.js'
+import { openStream, type StreamNode } from './open-stream.js'
 import { messageOf } from '../core/index.js'
 
 export type RequestErrorCode =
@@ -53,7 +52,7 @@ const STATUS_ERROR = 1
 const MAX_REASON_CHARS = 200
 
 export async function sendRequest(
-  node: HostNode,
+  node: StreamNode,
   to: string,
   protocol: string,
   body: Uint8Array,

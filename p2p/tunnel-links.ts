@@ -17,6 +17,9 @@
 //     sees the peer disconnect, and the redial and gossip reconnection that hang on that event run as
 //     they always did. A tunnel connection must never keep a peer "connected" with no control link.
 //   - A tunnel connection with no tunnel for TUNNEL_DEFAULTS.idleCloseMs is closed (it holds a relay slot).
+//   - A peer linked by a hole-punched connection (hole-punch.ts) has its tunnels on that connection:
+//     direct, so no relay budget to spare, and the peer's own addresses are still out of reach. It is
+//     never marked: it carries the control streams too.
 
 import './polyfill.js'
 
@@ -59,7 +62,11 @@ export class TunnelLinks {
 
   // Any libp2p node: only dialling, connections and their events are used (host.ts builds this, so
   // naming its HostNode type here would make the two import each other).
-  constructor(private readonly node: Libp2p, private readonly log: (line: string) => void) {}
+  constructor(
+    private readonly node: Libp2p,
+    private readonly log: (line: string) => void,
+    private readonly isPunched: (connection: Connection) => boolean = () => false,
+  ) {}
 
   start(): void {
     this.node.addEventListener('connection:close', this.#onClose)
@@ -74,6 +81,7 @@ export class TunnelLinks {
 
   /** A tunnel stream arrived on `connection`: mark it, and count it as in use. */
   accepted(connection: Connection): void {
+    if (this.isPunched(connection)) return
     markTunnelConnection(connection)
     this.#lastUsed.set(connection, Date.now())
   }
@@ -81,13 +89,15 @@ export class TunnelLinks {
   /** Opens a tunnel stream to `peer` on a tunnel connection with budget, dialling a new circuit if none has. */
   async openStream(peer: PeerId, options: AbortOptions): Promise<Stream> {
     const connection = await this.#connection(peer, options)
-    this.#lastUsed.set(connection, Date.now())
+    if (!this.isPunched(connection)) this.#lastUsed.set(connection, Date.now())
     return connection.newStream(TUNNEL_PROTOCOL, { ...options, runOnLimitedConnection: true })
   }
 
   async #connection(peer: PeerId, options: AbortOptions): Promise<Connection> {
     const id = peer.toString()
     const connections = this.node.getConnections(peer)
+    const punched = connections.find((connection) => connection.status === 'open' && this.isPunched(connection))
+    if (punched !== undefined) return punched
     const usable = connections.find((connection) => isTunnelConnection(connection) && hasTunnelBudget(connection))
     if (usable !== undefined) return usable
     const pending = this.#dialling.get(id)

@@ -55,7 +55,7 @@ export interface RealSiteLinks extends SiteLinksLine {
    * Links from site hosts to hosts of other sites, as the site hosts' agents hold them at the end;
    * and how many (viewer, member) pairs then were not alive (0 when membership was quiet).
    */
-  readonly crossSiteLinks: { readonly direct: number; readonly relayed: number; readonly none: number; readonly notAlive: number }
+  readonly crossSiteLinks: { readonly direct: number; readonly punched: number; readonly relayed: number; readonly none: number; readonly notAlive: number }
   readonly loadBefore: readonly number[]
   readonly loadAfter: readonly number[]
 }
@@ -154,7 +154,7 @@ function difference(before: LinkCounters, after: LinkCounters): LinkCounters {
 /** How each site host's agent is linked to each host of another site (cloud excluded), and views of members not alive. */
 async function crossSiteLinks(hosts: readonly Host[], siteOf: (name: string) => string): Promise<RealSiteLinks['crossSiteLinks']> {
   const siteOfPeer = new Map(hosts.map((host) => [host.peerId, siteOf(host.name)]))
-  const tally = { direct: 0, relayed: 0, none: 0, notAlive: 0 }
+  const tally = { direct: 0, punched: 0, relayed: 0, none: 0, notAlive: 0 }
   for (const host of hosts) {
     const own = siteOf(host.name)
     const rows = await nodesOf(host)

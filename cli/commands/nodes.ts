@@ -3,7 +3,7 @@
 // (`-` for none: a host of no site, docs/edge.md). The LABELS column leaves out that label and
 // the built-in peer.id and peer.mesh, which the SITE, PEER and MESH columns already show (MESH: how the peer
 // forwards service traffic, docs/networking.md); --json has every label. --wide adds how the asked
-// agent reaches each peer: REACH (public, or behind NAT) and LINK (direct, or relayed through which
+// agent reaches each peer: REACH (public, or behind NAT) and LINK (direct, punched, or relayed through which
 // peer), docs/edge.md.
 
 import type { Command } from 'commander'
@@ -26,7 +26,7 @@ export function registerNodes(program: Command): void {
       .description('list the peers of the cluster with their state, load and labels (* marks the agent asked)'),
   )
     .option('--json', 'print the agent\'s answer as JSON')
-    .option('--wide', 'add each peer\'s reachability (public, behind NAT) and the link to it (direct, or relayed through which peer)')
+    .option('--wide', 'add each peer\'s reachability (public, behind NAT) and the link to it (direct, punched through NAT, or relayed through which peer)')
     .action(async (options: NodesOptions) => {
       const answer = await ask(options, 'GET /v1/nodes')
       if (options.json) printJson(answer)
@@ -63,10 +63,11 @@ function reachCell(reachability: Reachability | undefined): string {
   return reachability ?? '-'
 }
 
-/** `direct`, `relay <id>`, `-` for itself, `none` when not connected now. */
+/** `direct`, `punched` (direct to the peer's NAT router), `relay <id>`, `-` for itself, `none` when not connected now. */
 function linkCell(node: NodeRow): string {
   if (node.self) return '-'
   const link = node.link
   if (link === undefined || link === null) return 'none'
-  return link.kind === 'direct' ? 'direct' : `relay ${link.via ?? '?'}`
+  if (link.kind === 'direct' || link.kind === 'punched') return link.kind
+  return `relay ${link.via ?? '?'}`
 }

@@ -378,7 +378,8 @@ export class Agent implements AgentContext {
       services: this.desiredServices,
       peers: this.machine.peerViews(),
       addressOf: (peer) => (peer === this.self ? own : this.host.peerAddress(peer)),
-      tunnelled: (peer) => this.host.linkTo(peer)?.kind === 'relayed',
+      // A punched link is direct, but to the peer's NAT router: its own addresses stay out of reach.
+      tunnelled: (peer) => { const kind = this.host.linkTo(peer)?.kind; return kind === 'relayed' || kind === 'punched' },
     }
   }
 

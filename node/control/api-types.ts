@@ -212,7 +212,7 @@ export interface NodeRow {
    * verdict; for others what they last announced (docs/edge.md).
    */
   readonly reachability?: Reachability
-  /** The asked agent's connection to it now: direct, or relayed and through which peer; null when not connected (and for itself). */
+  /** The asked agent's connection to it now: direct, punched (direct to its NAT router, p2p/hole-punch.ts), or relayed and through which peer; null when not connected (and for itself). */
   readonly link?: PeerLink | null
 }
 

@@ -11,7 +11,8 @@ import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
+import type { ServiceSpec } from '../../core/index.js'
+import { validService } from './service-spec.js'
 import { runCli } from '../cli/run-cli.js'
 import { exactlyOnce, waitFor, withLogTails } from '../node/agent/cluster-support.js'
 import { check, type Anomaly } from './checker.js'
@@ -27,12 +28,7 @@ const SERVICE_BODY = { command: ['sleep', '600'], replicas: REPLICAS, resources:
 const FAILOVER_LIMIT_MS = 5_000
 const SETTLE_AFTER_RESTART_MS = 10_000
 
-function serviceSpec(): ServiceSpec {
-  const errors: SpecError[] = []
-  const spec = validateService(SERVICE, SERVICE_BODY, SERVICE, errors)
-  if (spec === undefined) throw new Error(`test service is invalid: ${JSON.stringify(errors)}`)
-  return spec
-}
+const serviceSpec = (): ServiceSpec => validService(SERVICE, SERVICE_BODY)
 
 /** Whether every slot runs exactly once in `sample`, none on `excluded`; else what is wrong. */
 function everySlotOnceIn(sample: Sample, excluded?: string): true | string {

@@ -16,8 +16,7 @@ import * as assert from 'uvu/assert'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
-  claimHoldMs, defaultConfig, quorumLossBoundMs, takeoverDelayMs, validateService, withProcessingSkew,
-  type ServiceSpec, type SpecError,
+  claimHoldMs, defaultConfig, quorumLossBoundMs, takeoverDelayMs, withProcessingSkew, type ServiceSpec,
 } from '../../core/index.js'
 import { AGENT_DEFAULTS } from '../../node/agent/config.js'
 import { atMostOneMajorityCopy } from '../../sim/invariants.js'
@@ -29,6 +28,7 @@ import { HistoryRecorder, saveHistory, type Sample } from './history.js'
 import { Hosts, type Host } from './hosts.js'
 import { sweepStale } from './network.js'
 import { hostsBySlot, Observer } from './observer.js'
+import { validService } from './service-spec.js'
 
 const HOSTS = 5
 const SINGLETON = 'db'
@@ -57,12 +57,7 @@ const HOLD_AFTER_MS = 1_500
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 const describe = (anomaly: Anomaly): string => `${anomaly.kind} ${anomaly.slot ?? ''} on [${anomaly.hosts.join(' ')}] ${anomaly.fromMs}–${anomaly.toMs} ms${anomaly.detail === undefined ? '' : `: ${anomaly.detail}`}`
 
-function spec(name: string): ServiceSpec {
-  const errors: SpecError[] = []
-  const made = validateService(name, BODIES[name], name, errors)
-  if (made === undefined) throw new Error(`test service ${name} is invalid: ${JSON.stringify(errors)}`)
-  return made
-}
+const spec = (name: string): ServiceSpec => validService(name, BODIES[name]!)
 
 /** Whether every slot runs exactly once in `sample`; else what is wrong. */
 function everySlotOnce(sample: Sample): true | string {

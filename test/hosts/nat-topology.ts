@@ -14,14 +14,16 @@
 //
 // Each router forwards its site's traffic to the WAN with source NAT and drops connections opened
 // from the WAN into its site; nothing on the WAN has a route to a site. So a site's hosts can dial
-// each other and h1, and nobody can dial into a site: hosts of one site never reach the other's
-// directly. Every namespace is named ph<pid>-<digits|br>, so network.ts's sweepStale() removes
+// each other and h1, and nobody can dial into a site. By default the routers draw a new port for
+// every connection, so hole punching always misses and hosts of one site never reach the other's
+// directly; with `ports: 'keeps-ports'` they keep source ports, and the sites punch direct links
+// (netns-wiring.ts, natRouter). Every namespace is named ph<pid>-<digits|br>, so network.ts's sweepStale() removes
 // the leftovers of a killed run.
 
 import { AGENT_PORT, type Host, type Topology } from './hosts.js'
 import { inNamespace, run } from './command.js'
 import type { HostAddress, NetworkPlan } from './network.js'
-import { addBridge, addNamespace, natRouter, wire } from './netns-wiring.js'
+import { addBridge, addNamespace, natRouter, wire, type NatPorts } from './netns-wiring.js'
 
 export const SITES = { cloud: ['h1', 'h7'], a: ['h2', 'h3'], b: ['h4', 'h5'], stranger: ['h6'] } as const
 
@@ -31,6 +33,11 @@ const REACHABLE = [1, 7]
 export interface NatTopologyOptions {
   /** How many reachable hosts stand on the WAN: h1, or h1 and h7. Default 1. */
   readonly reachable?: 1 | 2
+  /**
+   * How the routers map ports (netns-wiring.ts): with `random-ports` (the default) no hole punch can
+   * succeed and every link between sites is relayed; with `keeps-ports` they are punched.
+   */
+  readonly ports?: NatPorts
 }
 
 export interface NatTopology extends Topology {
@@ -82,7 +89,7 @@ export function natTopology(pid = process.pid, options: NatTopologyOptions = {})
         await addBridge(router.bridge)
         await wire(router.namespace, 'wan0', plan.bridgeNamespace, `r${router.site}`, router.wanAddress)
         await wire(router.namespace, 'lan0', router.bridge, 'gw', `${siteNet[router.site]}.254`)
-        await natRouter(router.namespace)
+        await natRouter(router.namespace, options.ports ?? 'random-ports')
         for (const index of router.hosts) {
           await addNamespace(ns(index))
           await wire(ns(index), 'eth0', router.bridge, `p${index}`, hostAddress(index))

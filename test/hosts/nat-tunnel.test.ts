@@ -20,9 +20,9 @@ import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { ask } from '../../cli/agent-client.js'
 import { runCli, repoRoot } from '../cli/run-cli.js'
-import { inNamespace } from './command.js'
 import { Hosts, type Host } from './hosts.js'
 import { natTopology } from './nat-topology.js'
+import { ECHO, echoClient as client } from './echo-client.js'
 import { sweepStale } from './network.js'
 import { until as pollUntil } from './agent-views.js'
 
@@ -35,32 +35,6 @@ const SECRET_PORT = 9999
 const TIMEOUT_MS = 60_000
 /** How long an agent's control socket may take to answer: at a load average past 20 on two cores, 5 s was seen to pass. */
 const ASK_TIMEOUT_MS = 15_000
-
-/** The task: greets with its slot, then echoes. */
-const ECHO = `require('node:net').createServer({ allowHalfOpen: true }, (socket) => { socket.write('hello from ' + process.env.PEER_SLOT + '\\n'); socket.pipe(socket) }).listen(Number(process.env.PORT))`
-
-interface ClientResult {
-  readonly greeting?: string
-  readonly connectMs?: number
-  readonly echoed?: number
-  readonly mismatch?: boolean
-  readonly echoMs?: number
-  readonly mibPerSecond?: number | null
-  readonly error?: string
-}
-
-/** Runs the echo client in `host`'s namespace against address:port. */
-async function client(host: Host, address: string, port: number, bytes = 0): Promise<ClientResult> {
-  const [file, ...args] = inNamespace(host.namespace, ['timeout', '60', process.execPath, join(repoRoot, 'test', 'hosts', 'tunnel-client.mjs'), address, String(port), String(bytes)])
-  // Its JSON line is on stdout whether it succeeded or not.
-  const output = await new Promise<string>((resolve) => execFile(file!, args, { encoding: 'utf8' }, (error, stdout, stderr) => resolve(stdout || `${error?.message ?? ''} ${stderr}`)))
-  const line = output.trim().split('\n').at(-1) ?? ''
-  try {
-    return JSON.parse(line) as ClientResult
-  } catch {
-    return { error: output.trim() }
-  }
-}
 
 const until = (what: string, check: () => Promise<true | string>): Promise<void> => pollUntil(what, check, TIMEOUT_MS, 250)
 

@@ -27,13 +27,26 @@ export async function wire(namespace: string, inside: string, bridgeNamespace: s
 }
 
 /**
+ * How a NAT router maps: `keeps-ports` keeps the inside port when it is free (Linux MASQUERADE's own
+ * way, most home and office routers') and drops an unsolicited connection to its own address without
+ * a word, so a host's mapping can be foreseen and two hosts' simultaneous SYNs meet: hole punching
+ * works. `random-ports` draws a new port per connection (`--random-fully`, as symmetric and
+ * carrier-grade NATs do) and answers an unsolicited SYN with a reset (the kernel's default): every
+ * punch misses and links stay relayed. (A router that resets but keeps ports also defeats punching
+ * on these links, which have no delay: the first SYN meets the far router before the far host's own
+ * SYN opened the mapping, and its reset closes the near mapping — docs/edge.md, Hole punching.)
+ */
+export type NatPorts = 'keeps-ports' | 'random-ports'
+
+/**
  * Makes `namespace` a site's NAT router: it forwards from its LANs (lan0, or those named) to its
  * wan0 with source NAT, and lets in from the WAN only replies (conntrack); a connection opened from
  * the WAN into the site is dropped. Between two LANs of the site it routes without translation (a
  * site of routed subnets). Its interfaces must exist already.
  */
-export async function natRouter(namespace: string, lans: readonly string[] = ['lan0']): Promise<void> {
+export async function natRouter(namespace: string, ports: NatPorts, lans: readonly string[] = ['lan0']): Promise<void> {
   await run(inNamespace(namespace, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']))
-  await run(inNamespace(namespace, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE']))
+  await run(inNamespace(namespace, ['iptables', '-w', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE', ...(ports === 'random-ports' ? ['--random-fully'] : [])]))
+  if (ports === 'keeps-ports') await run(inNamespace(namespace, ['iptables', '-w', '-A', 'INPUT', '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
   for (const lan of lans) await run(inNamespace(namespace, ['iptables', '-w', '-A', 'FORWARD', '-i', 'wan0', '-o', lan, '-m', 'conntrack', '--ctstate', 'NEW', '-j', 'DROP']))
 }

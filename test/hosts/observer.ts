@@ -119,6 +119,12 @@ export function hostsBySlot(sample: Sample): Map<string, string[]> {
   return bySlot
 }
 
+/** Whether `slots` slots each run exactly once and none on `lost`; else what is wrong. */
+export function everySlotOnceOff(bySlot: ReadonlyMap<string, readonly string[]>, slots: number, lost: string): true | string {
+  const wrong = [...bySlot].filter(([, on]) => on.length !== 1 || on.includes(lost))
+  return bySlot.size === slots && wrong.length === 0 ? true : `${bySlot.size} slots, not once: ${JSON.stringify(Object.fromEntries(wrong))}`
+}
+
 /** The tasks `host`'s agent believes run in the cluster (what `peer ps --json` prints). */
 export async function tasksSeenBy(host: Host): Promise<TaskRow[]> {
   return (await ask({ peer: host.socket, timeoutMs: 3_000 }, 'GET /v1/tasks')).tasks

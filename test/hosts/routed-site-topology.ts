@@ -56,7 +56,7 @@ export function routedSiteTopology(pid = process.pid): RoutedSiteTopology {
         await wire(ns(lan.host), 'eth0', ns(lan.bridge), `p${lan.host}`, hostAddress(lan.host))
         await run(['ip', '-n', ns(lan.host), 'route', 'add', 'default', 'via', `${lan.subnet}.254`])
       }
-      await natRouter(router, lans.map((lan) => lan.inside))
+      await natRouter(router, 'random-ports', lans.map((lan) => lan.inside))
     },
     async closeRoute() {
       for (const [from, to] of [['lan0', 'lan1'], ['lan1', 'lan0']]) {

@@ -82,7 +82,8 @@ export function sitesTopology(siteCount: number, hostsPerSite: number, pid = pro
         await addBridge(router.bridge)
         await wire(router.namespace, 'wan0', plan.bridgeNamespace, `r${router.site}`, router.wanAddress)
         await wire(router.namespace, 'lan0', router.bridge, 'gw', `${router.subnet}.254`)
-        await natRouter(router.namespace)
+        // Ports drawn at random: every link between sites stays relayed (the bench measures relayed links).
+        await natRouter(router.namespace, 'random-ports')
         for (const index of router.hosts) {
           await addNamespace(ns(index))
           await wire(ns(index), 'eth0', router.bridge, `p${index}`, hostAddress(index))

@@ -9,7 +9,8 @@
 // script; web's asks `http://kv:6379/…` with wget, the bare name resolved through the container's
 // resolver (the agent's DNS, search domain `peer`).
 
-import { validateService, type ServiceSpec, type SpecError } from '../../core/index.js'
+import type { ServiceSpec } from '../../core/index.js'
+import { validService } from './service-spec.js'
 
 export const KV = 'kv'
 export const WEB = 'web'
@@ -65,12 +66,7 @@ export interface WebAnswer {
   readonly kv: { readonly slot: string; readonly count: number }
 }
 
-function valid(name: string, body: Record<string, unknown>): ServiceSpec {
-  const errors: SpecError[] = []
-  const spec = validateService(name, body, name, errors)
-  if (spec === undefined) throw new Error(`${name} is invalid: ${JSON.stringify(errors)}`)
-  return spec
-}
+const valid = validService
 
 const HEALTHCHECK = {
   // Fails for kv/1 only: the probe carries the task's PEER_SLOT. Three failures in a row, not one, make

@@ -144,6 +144,13 @@ function asResponder(upgrader: Upgrader): Upgrader {
   }) as Upgrader
 }
 
+/**
+ * Two hosts behind one router: a punch would go out to the router's own address and back (hairpin
+ * NAT, which few routers do). Hosts of one site link over their LAN, or by their site label
+ * (site-mate-links.ts).
+ */
+const SAME_ROUTER = 'both hosts are behind the same NAT router'
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 export class HolePunch {
@@ -210,6 +217,7 @@ export class HolePunch {
       const answer = parsePunchMessage(await this.init.request(peer, encodePunchMessage({ offer: mine }), signal))
       if (!('offer' in answer)) throw new Error('the answer to an offer was not a mapping')
       theirs = answer.offer
+      if (theirs.ip === mine.ip) throw new Error(SAME_ROUTER)
       const roundTripMs = performance.now() - startedAt
       const go = this.init.request(peer, encodePunchMessage({ go: true }), signal).catch(() => undefined)
       await sleep(roundTripMs / 2)
@@ -230,6 +238,7 @@ export class HolePunch {
       const mine = this.mapping()
       if (this.stopped) throw new Error('stopping')
       if (mine === undefined) throw new Error('not behind NAT, or its router\'s address is not known yet')
+      if (message.offer.ip === mine.ip) throw new Error(SAME_ROUTER)
       if (this.inFlight.has(peer)) throw new Error('a punch with this peer is already under way')
       this.offered.set(peer, message.offer)
       return encodePunchMessage({ offer: mine })

@@ -107,6 +107,14 @@ rules('the answering end answers an offer with its own mapping, then dials on th
   await new Promise((resolve) => setTimeout(resolve, 10))
   assert.equal(answering.dialled, [{ address: `/ip4/203.0.113.1/tcp/61001/p2p/${A}`, localPort: punchPortOf(B), initiator: false }])
 
+  const sameRouter = puncher(B, { publicIp: '203.0.113.1' })
+  try {
+    await sameRouter.punch.answer(A, encodePunchMessage({ offer: { ip: '203.0.113.1', port: 61001 } }))
+    assert.unreachable('answered an offer from behind the same router')
+  } catch (error) {
+    assert.match((error as Error).message, /same NAT router/)
+  }
+
   const notBehindNat = puncher(B)
   try {
     await notBehindNat.punch.answer(A, encodePunchMessage({ offer: { ip: '203.0.113.1', port: 61001 } }))

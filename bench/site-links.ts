@@ -1,4 +1,4 @@
-// `npm run bench -- site-links [--only sim|real] [--sites 2,3] [--per-site 2,4] [--seconds 60] [--seed 1] [--usage-interval S]`:
+// `npm run bench -- site-links [--only sim|real] [--sites 2,3] [--per-site 2,4] [--seconds 60] [--seed 1] [--usage-interval S] [--routers random-ports|keeps-ports]`:
 // what an idle cluster sends over each site link — a site's one WAN link, to the reachable host and
 // the other sites — in bytes per second each way, and whether it grows with the hosts of the sites.
 // One JSON line per configuration (sites × hosts per site):
@@ -11,6 +11,8 @@
 //         the wire. Needs root; one configuration takes 2–4 minutes. Default: 2 sites of 2 and of 4.
 //         --usage-interval S passes the agents' own flag: how often a host measures its tasks and
 //         re-broadcasts its advert (default 10 s); 3600 leaves that periodic advert out.
+//         --routers: NAT routers that draw a port per connection (default: every link between
+//         sites stays relayed through the cloud host) or keep ports (the links are hole-punched).
 //
 // Default: both. What each figure counts and leaves out: BENCHMARKS.md, "Bytes over a site link".
 
@@ -41,6 +43,7 @@ try {
       seconds: { type: 'string', default: '60' },
       seed: { type: 'string', default: '1' },
       'usage-interval': { type: 'string' },
+      routers: { type: 'string', default: 'random-ports' },
     },
     strict: true,
   })
@@ -49,6 +52,8 @@ try {
   const realPerSite = counts('per-site', values['per-site']!, 1, 8)
   const [seconds] = counts('seconds', values.seconds!, 5, 3600)
   const [seed] = counts('seed', values.seed!, 0, 2 ** 31)
+  const routers = values.routers
+  if (routers !== 'random-ports' && routers !== 'keeps-ports') throw new Error(`--routers: random-ports or keeps-ports, not ${JSON.stringify(routers)}`)
   const usageIntervalS = values['usage-interval'] === undefined ? undefined : counts('usage-interval', values['usage-interval'], 1, 86_400)[0]
   const real = realSites.flatMap((sites) => realPerSite.map((perSite) => [sites, perSite] as const))
 
@@ -62,7 +67,7 @@ try {
     }
   }
   if (values.only !== 'sim') {
-    for (const [sites, perSite] of real) console.log(JSON.stringify(await measureRealSiteLinks(sites, perSite, seconds!, log, usageIntervalS)))
+    for (const [sites, perSite] of real) console.log(JSON.stringify(await measureRealSiteLinks(sites, perSite, seconds!, log, usageIntervalS, routers)))
   }
 } catch (error) {
   process.stderr.write(`site-links: ${(error as Error).message}\n`)

@@ -12,6 +12,7 @@ import type { TransportStats } from '../../p2p/index.js'
 import { nodesOf, until } from '../../test/hosts/agent-views.js'
 import { Hosts, type Host } from '../../test/hosts/hosts.js'
 import { sweepStale } from '../../test/hosts/network.js'
+import type { NatPorts } from '../../test/hosts/netns-wiring.js'
 import { sitesTopology, type LinkCounters } from '../../test/hosts/sites-topology.js'
 import { loadAverage } from '../real-hosts/figures.js'
 import type { SiteLinksLine } from './line.js'
@@ -37,6 +38,8 @@ export interface RealSiteLinks extends SiteLinksLine {
   readonly source: 'real'
   /** The agents' --usage-interval, seconds. */
   readonly usageIntervalS: number
+  /** How the sites' routers map ports: at random (links between sites relayed) or kept (punched). */
+  readonly routers: NatPorts
   /** Each site link (its router's wan0): bytes and packets per second out of the site and into it. */
   readonly links: readonly LinkRate[]
   /**
@@ -64,10 +67,10 @@ export interface RealSiteLinks extends SiteLinksLine {
  * `usageIntervalS`: the agents' `--usage-interval` (absent: their default, 10 s). Each measurement of
  * a host's tasks re-broadcasts its advert, the one thing an idle agent publishes on a timer.
  */
-export async function measureRealSiteLinks(sites: number, hostsPerSite: number, idleSeconds: number, log: (line: string) => void, usageIntervalS?: number): Promise<RealSiteLinks> {
+export async function measureRealSiteLinks(sites: number, hostsPerSite: number, idleSeconds: number, log: (line: string) => void, usageIntervalS?: number, ports: NatPorts = 'random-ports'): Promise<RealSiteLinks> {
   const swept = sweepStale()
   if (swept.length > 0) log(`removed namespaces of earlier runs: ${swept.join(' ')}`)
-  const topology = sitesTopology(sites, hostsPerSite)
+  const topology = sitesTopology(sites, hostsPerSite, process.pid, ports)
   const count = topology.plan.hosts.length
   const hosts = await Hosts.create({
     count, topology, cpu: '2', memory: '2Gi', readyTimeoutMs: READY_TIMEOUT_MS,
@@ -132,7 +135,7 @@ export async function measureRealSiteLinks(sites: number, hostsPerSite: number, 
     })
     const mean = (values: readonly number[]): number => Math.round(values.reduce((sum, value) => sum + value, 0) / values.length)
     return {
-      bench: 'site-links', source: 'real', sites, hostsPerSite, idleSeconds: Math.round(seconds), usageIntervalS: usageIntervalS ?? 10,
+      bench: 'site-links', source: 'real', sites, hostsPerSite, routers: ports, idleSeconds: Math.round(seconds), usageIntervalS: usageIntervalS ?? 10,
       links, cloud, meanOutBytesPerSec: mean(links.map((link) => link.outBytesPerSec)), meanInBytesPerSec: mean(links.map((link) => link.inBytesPerSec)),
       agentsPerSite, crossSiteLinks: await crossSiteLinks(hosts.hosts, topology.siteOf), loadBefore, loadAfter,
     }

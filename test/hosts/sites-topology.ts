@@ -16,7 +16,7 @@
 import { AGENT_PORT, type Host, type Topology } from './hosts.js'
 import { inNamespace, run } from './command.js'
 import type { HostAddress, NetworkPlan } from './network.js'
-import { addBridge, addNamespace, natRouter, wire } from './netns-wiring.js'
+import { addBridge, addNamespace, natRouter, wire, type NatPorts } from './netns-wiring.js'
 
 /** Bytes and packets through one interface, as the kernel counts them (Ethernet frames). */
 export interface LinkCounters {
@@ -41,7 +41,8 @@ export interface SitesTopology extends Topology {
 const MOST_SITES = 50
 const MOST_PER_SITE = 40
 
-export function sitesTopology(siteCount: number, hostsPerSite: number, pid = process.pid): SitesTopology {
+/** `ports`: how the routers map (netns-wiring.ts): drawn at random (every link between sites relayed) or kept (links punched). */
+export function sitesTopology(siteCount: number, hostsPerSite: number, pid = process.pid, ports: NatPorts = 'random-ports'): SitesTopology {
   if (!Number.isInteger(siteCount) || siteCount < 1 || siteCount > MOST_SITES) throw new RangeError(`sites: 1 to ${MOST_SITES}, not ${siteCount}`)
   if (!Number.isInteger(hostsPerSite) || hostsPerSite < 1 || hostsPerSite > MOST_PER_SITE) throw new RangeError(`hosts per site: 1 to ${MOST_PER_SITE}, not ${hostsPerSite}`)
   const wan = `10.${200 + (pid % 50)}.${pid % 250}`
@@ -82,8 +83,7 @@ export function sitesTopology(siteCount: number, hostsPerSite: number, pid = pro
         await addBridge(router.bridge)
         await wire(router.namespace, 'wan0', plan.bridgeNamespace, `r${router.site}`, router.wanAddress)
         await wire(router.namespace, 'lan0', router.bridge, 'gw', `${router.subnet}.254`)
-        // Ports drawn at random: every link between sites stays relayed (the bench measures relayed links).
-        await natRouter(router.namespace, 'random-ports')
+        await natRouter(router.namespace, ports)
         for (const index of router.hosts) {
           await addNamespace(ns(index))
           await wire(ns(index), 'eth0', router.bridge, `p${index}`, hostAddress(index))

@@ -36,6 +36,13 @@ export const HOST_DEFAULTS = {
    */
   pingIntervalRelayedMs: 30_000,
   /**
+   * The same for a hole-punched connection between two sites: probes cross it rarely (a far site is
+   * probed as a whole), so at pingIntervalMs it was pinged every 2–2.5 s and the pings doubled an
+   * idle site link's bytes; it is direct, so its own pings are what find it dead and keep both
+   * routers' mappings alive: as often as a connection whose peer's datagrams arrive.
+   */
+  pingIntervalPunchedMs: 15_000,
+  /**
    * How often the monitor looks for quiet connections. A connection that falls silent is pinged
    * within pingIntervalMs + this; a tick only compares timestamps.
    */

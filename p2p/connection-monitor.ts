@@ -67,6 +67,13 @@ export interface ConnectionMonitorInit<C extends MonitoredConnection> {
    * most of what an idle link carried. Defaults to quietMs.
    */
   readonly relayedQuietMs?: number
+  /**
+   * A hole-punched connection (`punched`, hole-punch.ts) is pinged when nothing was read off it for
+   * punchedQuietMs: like a relayed one it links two sites, whose probes of each other are rare, but
+   * it is direct, so only its own pings find it dead and keep the two routers' mappings alive.
+   */
+  readonly punched?: (connection: C) => boolean
+  readonly punchedQuietMs?: number
   /** How often connections are checked. */
   readonly tickMs: number
   /** Bounds of the adaptive ping timeout (libp2p's AdaptiveTimeout: a moving average of past pings, ×1.2). */
@@ -120,6 +127,7 @@ export class ConnectionMonitor<C extends MonitoredConnection = Connection> {
       if (connection.status !== 'open' || this.pinging.has(connection)) return false
       const heard = this.lastHeard.get(connection) ?? -Infinity
       if (connection.limits != null) return now - heard >= (this.init.relayedQuietMs ?? this.init.quietMs)
+      if (this.init.punched?.(connection) === true) return now - heard >= (this.init.punchedQuietMs ?? this.init.quietMs)
       if (now - heard < this.init.quietMs) return false
       const datagram = this.lastDatagram.get(connection) ?? -Infinity
       return now - datagram >= this.init.quietMs || now - heard >= (this.init.datagramQuietMs ?? this.init.quietMs)

@@ -294,11 +294,17 @@ export async function createHost(init: HostInit): Promise<Host> {
     throw error
   }
 
+  // Connections opened by a hole punch (hole-punch.ts), asked by the monitor at its ticks and by
+  // tunnels: the puncher is made further down, once the address book and reachability exist.
+  let holePunchMade: HolePunch | undefined
+  const isPunched = (connection: Connection): boolean => holePunchMade?.isPunched(connection) ?? false
   const monitor = new ConnectionMonitor({
     connections: () => node.getConnections(),
     quietMs: tuning.pingIntervalMs,
     datagramQuietMs: tuning.pingIntervalWithDatagramsMs,
     relayedQuietMs: tuning.pingIntervalRelayedMs,
+    punched: isPunched,
+    punchedQuietMs: tuning.pingIntervalPunchedMs,
     tickMs: tuning.pingTickMs,
     timeoutMinMs: tuning.pingTimeoutMinMs,
     timeoutMaxMs: tuning.pingTimeoutMaxMs,
@@ -352,8 +358,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
   relayKeeper.start()
-  // Tunnels to a peer linked by a hole punch go on that connection (holePunch is made below; asked only once tunnels open).
-  const tunnels = new TunnelLinks(node, init.log ?? (() => undefined), (connection) => holePunch.isPunched(connection))
+  // Tunnels to a peer linked by a hole punch go on that connection.
+  const tunnels = new TunnelLinks(node, init.log ?? (() => undefined), isPunched)
   tunnels.start()
   const relayFailover = new RelayFailover({
     node,
@@ -373,6 +379,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
   })
 
+  const links = new PeerLinks(node, addressBook, isPunched)
+  links.start()
   const holePunch = new HolePunch({
     node,
     components: node.services.punch,
@@ -382,10 +390,9 @@ export async function createHost(init: HostInit): Promise<Host> {
     log: init.log ?? (() => undefined),
     onPunched: () => links.forget(),
   })
+  holePunchMade = holePunch
   await node.handle(PUNCH_PROTOCOL, (stream, connection) => serveRequest(stream, connection, (from, body) => holePunch.answer(from, body), PUNCH_LIMITS, IGNORED_COUNTS), { runOnLimitedConnection: true })
   holePunch.start()
-  const links = new PeerLinks(node, addressBook, (connection) => holePunch.isPunched(connection))
-  links.start()
   const datagramHeardAt = new Map<string, number>()
 
   let stopping: Promise<void> | undefined
@@ -411,7 +418,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     reachability: () => reachability.reachability(),
     reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
     linkTo: (peer) => links.of(peer).link,
-    isPunched: (connection) => holePunch.isPunched(connection),
+    isPunched,
     punches: () => ({ succeeded: holePunch.succeeded, failed: holePunch.failed }),
     relays: () => relayKeeper.relays(),
     tunnels,

@@ -52,6 +52,12 @@ monitor('a relayed connection (limits set) is pinged only after relayedQuietMs o
   assert.equal(m.due(12_000), [direct.connection, neverHeardRelayed.connection])
   assert.equal(m.due(39_999), [direct.connection, neverHeardRelayed.connection])
   assert.equal(m.due(40_000), [direct.connection, relayed.connection, neverHeardRelayed.connection])
+  // A punched connection (direct, to a NAT router) has a window of its own too.
+  const punched = fakeConnection(timeoutError)
+  const withPunched = new ConnectionMonitor({ connections: () => [punched.connection], quietMs: 2_000, punched: (connection) => connection === punched.connection, punchedQuietMs: 15_000, tickMs: 1_000, timeoutMinMs: 100, timeoutMaxMs: 200 })
+  withPunched.heard(punched.connection, 10_000)
+  assert.equal(withPunched.due(24_999), [])
+  assert.equal(withPunched.due(25_000), [punched.connection])
   // Without its own window, a relayed connection is pinged like any other.
   const plain = monitorOf([relayed.connection])
   plain.heard(relayed.connection, 10_000)

@@ -42,6 +42,8 @@ import { relayedOnly } from './site-mate-links.js'
 export const HOLE_PUNCH_DEFAULTS = {
   /** How often relayed-only links are looked for. */
   checkMs: 5_000,
+  /** …and this long after a relayed connection opens: the link it makes is punched within seconds of meeting, not at the next look. */
+  soonAfterRelayedMs: 1_000,
   /** The first wait after a failed punch; it doubles with each failure in a row. */
   failedRetryMs: 30_000,
   failedRetryMaxMs: 10 * 60_000,
@@ -107,7 +109,7 @@ export function punchComponents() {
 }
 
 export interface HolePunchInit {
-  readonly node: Pick<Libp2p, 'getConnections'>
+  readonly node: Pick<Libp2p, 'getConnections' | 'addEventListener' | 'removeEventListener'>
   readonly components: PunchComponents
   /** This host's peer id: of two ends, the one that sorts first offers. */
   readonly self: string
@@ -118,8 +120,10 @@ export interface HolePunchInit {
   readonly log: (line: string) => void
   /** A connection was just marked punched (it opened, and was announced, a moment before). */
   readonly onPunched?: () => void
-  readonly tuning?: Partial<typeof HOLE_PUNCH_DEFAULTS>
+  readonly tuning?: Partial<HolePunchTuning>
 }
+
+export type HolePunchTuning = Record<keyof typeof HOLE_PUNCH_DEFAULTS, number>
 
 interface Failures {
   count: number
@@ -154,7 +158,7 @@ const SAME_ROUTER = 'both hosts are behind the same NAT router'
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms))
 
 export class HolePunch {
-  private readonly tuning: typeof HOLE_PUNCH_DEFAULTS
+  private readonly tuning: HolePunchTuning
   readonly punchPort: number
   /** Connections this host punched (both ends mark theirs). */
   private readonly punched = new WeakSet<Connection>()
@@ -164,6 +168,7 @@ export class HolePunch {
   /** The mapping a peer offered and this host answered, until its go. */
   private readonly offered = new Map<string, Mapping>()
   private timer: NodeJS.Timeout | undefined
+  private soon: NodeJS.Timeout | undefined
   private stopped = false
   /** Punches that opened a connection, and those that did not, for stats and tests. */
   succeeded = 0
@@ -177,12 +182,25 @@ export class HolePunch {
   start(): void {
     this.timer = setInterval(() => this.check(), this.tuning.checkMs)
     this.timer.unref()
+    this.init.node.addEventListener('connection:open', this.onOpen)
   }
 
   stop(): void {
     this.stopped = true
     clearInterval(this.timer)
+    clearTimeout(this.soon)
     this.timer = undefined
+    this.init.node.removeEventListener('connection:open', this.onOpen)
+  }
+
+  /** A relayed connection opened: look again shortly, once one look is not already due. */
+  private readonly onOpen = (event: CustomEvent<Connection>): void => {
+    if (event.detail.limits == null || this.soon !== undefined || this.stopped) return
+    this.soon = setTimeout(() => {
+      this.soon = undefined
+      this.check()
+    }, this.tuning.soonAfterRelayedMs)
+    this.soon.unref()
   }
 
   /** Whether `connection` was opened by a punch. */

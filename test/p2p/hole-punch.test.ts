@@ -20,7 +20,7 @@ const relayed = (peer: string) => ({ status: 'open', remotePeer: { toString: () 
 interface Dialled { address: string; localPort: number; initiator: boolean }
 
 /** A puncher for `self` whose dials are recorded and answered by `dialAnswer`, and whose requests go to `remote`. */
-function puncher(self: string, options: { publicIp?: string; peers?: string[]; remote?: (body: Uint8Array) => Promise<Uint8Array>; dialAnswer?: () => Promise<Connection> } = {}) {
+function puncher(self: string, options: { publicIp?: string; peers?: string[]; remote?: (body: Uint8Array) => Promise<Uint8Array>; dialAnswer?: () => Promise<Connection>; soonAfterRelayedMs?: number } = {}) {
   const dialled: Dialled[] = []
   const logs: string[] = []
   const requests: unknown[] = []
@@ -36,8 +36,14 @@ function puncher(self: string, options: { publicIp?: string; peers?: string[]; r
     },
     upgrader: {} as PunchComponents['upgrader'],
   }
+  const listeners = new Set<(event: CustomEvent<Connection>) => void>()
   const punch = new HolePunch({
-    node: { getConnections: () => (options.peers ?? []).map(relayed) },
+    node: {
+      getConnections: () => (options.peers ?? []).map(relayed),
+      addEventListener: ((_: string, listener: (event: CustomEvent<Connection>) => void) => void listeners.add(listener)) as never,
+      removeEventListener: ((_: string, listener: (event: CustomEvent<Connection>) => void) => void listeners.delete(listener)) as never,
+    },
+    ...(options.soonAfterRelayedMs === undefined ? {} : { tuning: { soonAfterRelayedMs: options.soonAfterRelayedMs } }),
     components,
     self,
     publicIp: () => options.publicIp,
@@ -47,7 +53,8 @@ function puncher(self: string, options: { publicIp?: string; peers?: string[]; r
     },
     log: (line) => void logs.push(line),
   })
-  return { punch, dialled, logs, requests }
+  const open = (connection: Connection): void => { for (const listener of listeners) listener(new CustomEvent('connection:open', { detail: connection })) }
+  return { punch, dialled, logs, requests, open }
 }
 
 rules('the punch port is fixed by the peer id, above the ephemeral range, and spread', () => {
@@ -96,6 +103,22 @@ rules('only the end whose id sorts first offers, only to peers reached through a
   assert.equal(first.dialled, [{ address: `/ip4/203.0.113.2/tcp/${punchPortOf(B)}/p2p/${B}`, localPort: punchPortOf(A), initiator: true }])
   assert.is(first.punch.succeeded, 1)
   assert.match(first.logs.join('\n'), /hole punched/)
+})
+
+rules('a relayed connection opening brings the next look forward; a direct one does not', async () => {
+  const theirs: Mapping = { ip: '203.0.113.2', port: punchPortOf(B) }
+  const first = puncher(A, { publicIp: '203.0.113.1', peers: [B], soonAfterRelayedMs: 20, remote: async (body) => ('offer' in parsePunchMessage(body) ? encodePunchMessage({ offer: theirs }) : new Uint8Array()) })
+  first.punch.start()
+  try {
+    first.open({ limits: undefined } as unknown as Connection)
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    assert.equal(first.requests, [], 'a direct connection: nothing looked at before the interval')
+    first.open(Object.assign(relayed(B), { limits: { seconds: 1_800 } }))
+    await new Promise((resolve) => setTimeout(resolve, 60))
+    assert.equal(first.dialled.length, 1, 'punched within the short wait, long before the 5 s look')
+  } finally {
+    first.punch.stop()
+  }
 })
 
 rules('the answering end answers an offer with its own mapping, then dials on the go as the responder', async () => {

@@ -19,7 +19,7 @@
 //   the link stays relayed: nothing is lost but the chance.
 // - The exchange (PUNCH_PROTOCOL, two requests over the relayed link). The end whose id sorts first
 //   offers its mapping; the other answers with its own, or refuses (not behind NAT, no mapping known,
-//   a punch to this peer already under way). The first times that round trip, sends "go", waits half
+//   behind the same router, a punch to this peer already under way). The first times that round trip, sends "go", waits half
 //   of it (about when the go arrives) and dials; the other dials as the go arrives. Each dials the
 //   other's mapping from its punch port; the first is the new connection's initiator (Noise
 //   initiator, multistream dialer), the other its responder (libp2p's upgrader, `initiator: false`):
@@ -28,8 +28,10 @@
 //   tunnel, since the peer's own addresses stay unreachable), and the duplicate rule keeps it over the
 //   relayed one (duplicate-connections.ts: direct over relayed). When it dies (a WAN cut) libp2p
 //   redials the peer's circuit addresses, and a later check punches again.
-// - A failure (the routers reset or drop unsolicited connections, rewrite ports, or the moments
-//   missed each other) is tried again after failedRetryMs, doubling to failedRetryMaxMs.
+// - A failure (a router that resets unsolicited SYNs or rewrites ports, a firewall that lets no
+//   reply in, or moments that missed each other) is tried again after failedRetryMs, doubling to
+//   failedRetryMaxMs. Besides every checkMs, a look comes soonAfterRelayedMs after a relayed
+//   connection opens, so two hosts that just met through a relay punch within seconds.
 
 import './polyfill.js'
 

@@ -39,6 +39,7 @@ import type { Connection, Libp2p, Upgrader } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { hash32, messageOf } from '../core/index.js'
 import { PUNCH_PROTOCOL } from './protocols.js'
+import { RetryBackoff } from './retry-backoff.js'
 import { relayedOnly } from './site-mate-links.js'
 
 export const HOLE_PUNCH_DEFAULTS = {
@@ -127,11 +128,6 @@ export interface HolePunchInit {
 
 export type HolePunchTuning = Record<keyof typeof HOLE_PUNCH_DEFAULTS, number>
 
-interface Failures {
-  count: number
-  nextAt: number
-}
-
 /**
  * The upgrader as the responding end of a simultaneous open uses it. `initiator: false` makes the
  * handshakes (multistream-select, Noise) run as the listening side, but the stream muxer takes its
@@ -166,7 +162,7 @@ export class HolePunch {
   private readonly punched = new WeakSet<Connection>()
   /** Peers a punch is under way with, from either end. */
   private readonly inFlight = new Set<string>()
-  private readonly failures = new Map<string, Failures>()
+  private readonly failures: RetryBackoff
   /** The mapping a peer offered and this host answered, until its go. */
   private readonly offered = new Map<string, Mapping>()
   private timer: NodeJS.Timeout | undefined
@@ -178,6 +174,7 @@ export class HolePunch {
 
   constructor(private readonly init: HolePunchInit) {
     this.tuning = { ...HOLE_PUNCH_DEFAULTS, ...init.tuning }
+    this.failures = new RetryBackoff(this.tuning.failedRetryMs, this.tuning.failedRetryMaxMs)
     this.punchPort = punchPortOf(init.self)
   }
 
@@ -220,7 +217,7 @@ export class HolePunch {
   check(now = performance.now()): void {
     if (this.stopped || this.mapping() === undefined) return
     for (const peer of relayedOnly(this.init.node.getConnections())) {
-      if (peer < this.init.self || this.inFlight.has(peer) || (this.failures.get(peer)?.nextAt ?? 0) > now) continue
+      if (peer < this.init.self || this.inFlight.has(peer) || !this.failures.due(peer, now)) continue
       void this.punch(peer, now)
     }
   }
@@ -304,17 +301,14 @@ export class HolePunch {
 
   private punchedAfter(peer: string, ms: number, theirs: Mapping): void {
     this.succeeded++
-    const failed = this.failures.get(peer)?.count ?? 0
-    this.failures.delete(peer)
+    const failed = this.failures.succeeded(peer)
     this.init.log(`link to ${peer} is direct now, hole punched to ${theirs.ip}:${theirs.port} from port ${this.punchPort} in ${Math.round(ms)} ms${failed > 0 ? ` after ${failed} failed tries` : ''}; its relayed link closes`)
   }
 
   private failedNow(peer: string, now: number, error: unknown, theirs: Mapping | undefined): void {
     if (this.stopped) return
     this.failed++
-    const count = (this.failures.get(peer)?.count ?? 0) + 1
-    const waitMs = Math.min(this.tuning.failedRetryMaxMs, this.tuning.failedRetryMs * 2 ** (count - 1))
-    this.failures.set(peer, { count, nextAt: now + waitMs })
+    const { count, waitMs } = this.failures.failed(peer, now)
     // Said once: routers that do not allow it keep the link relayed every time.
     if (count === 1) this.init.log(`cannot punch a hole to ${peer}${theirs === undefined ? '' : ` at ${theirs.ip}:${theirs.port}`} (${messageOf(error)}): its link stays relayed, tried again in ${Math.round(waitMs / 1000)} s and less often after`)
   }

@@ -144,8 +144,6 @@ export interface Host {
   linkTo(peer: string): PeerLink | undefined
   /** Whether `connection` was opened by a hole punch (hole-punch.ts): direct, but to the peer's NAT router. */
   isPunched(connection: Connection): boolean
-  /** Hole punches that opened a connection and that did not, since start. */
-  punches(): { readonly succeeded: number; readonly failed: number }
   /** The relays this peer holds a reservation on (behind NAT), by peer id. */
   relays(): string[]
   /** Relayed connections of their own for service tunnels to peers reached only through a relay (tunnel-links.ts). */
@@ -419,7 +417,6 @@ export async function createHost(init: HostInit): Promise<Host> {
     reachabilityOf: (peer) => addressBook.reachabilityOf(peer),
     linkTo: (peer) => links.of(peer).link,
     isPunched,
-    punches: () => ({ succeeded: holePunch.succeeded, failed: holePunch.failed }),
     relays: () => relayKeeper.relays(),
     tunnels,
     moveOffRelay: (peer) => {
@@ -462,7 +459,7 @@ export async function createHost(init: HostInit): Promise<Host> {
 
 /** A hole punch's two requests: an offer or a go, each way (hole-punch.ts). */
 const PUNCH_LIMITS = { maxRequestBytes: PUNCH_MESSAGE_LIMIT_BYTES, maxResponseBytes: PUNCH_MESSAGE_LIMIT_BYTES, timeoutMs: 5_000 }
-/** Punch requests are counted by the puncher itself (Host.punches). */
+/** Punch requests are counted by the puncher itself (HolePunch.succeeded, failed). */
 const IGNORED_COUNTS = { served: () => undefined, failed: () => undefined }
 
 /**

@@ -23,6 +23,7 @@ import { messageOf } from '../core/index.js'
 import { directlyConnectedPeers } from './dial-order.js'
 import { ipOfMultiaddr } from './multiaddr-ip.js'
 import { relayOf } from './nat.js'
+import { RetryBackoff } from './retry-backoff.js'
 import { isTunnelConnection } from './tunnel-links.js'
 
 export const SITE_MATE_DEFAULTS = {
@@ -70,11 +71,6 @@ export function relayedOnly(connections: readonly Connection[]): Set<string> {
   return relayed
 }
 
-interface Failures {
-  count: number
-  nextAt: number
-}
-
 export class SiteMateLinks {
   private isSiteMate: ((peer: string) => boolean) | undefined
   private timer: NodeJS.Timeout | undefined
@@ -83,12 +79,13 @@ export class SiteMateLinks {
   /** When each relayed site-mate was first seen relayed-only (checks in a row). */
   private readonly relayedSince = new Map<string, number>()
   private readonly inFlight = new Set<string>()
-  private readonly failures = new Map<string, Failures>()
+  private readonly failures: RetryBackoff
   /** Relayed links to site-mates that became direct, for stats and tests. */
   upgraded = 0
 
   constructor(private readonly init: SiteMateLinksInit) {
     this.tuning = { ...SITE_MATE_DEFAULTS, ...init.tuning }
+    this.failures = new RetryBackoff(this.tuning.failedRetryMs, this.tuning.failedRetryMaxMs)
   }
 
   /**
@@ -125,7 +122,7 @@ export class SiteMateLinks {
       const since = this.relayedSince.get(peer) ?? now
       this.relayedSince.set(peer, since)
       if (this.init.self > peer && now - since < 2 * this.tuning.checkMs) continue
-      if ((this.failures.get(peer)?.nextAt ?? 0) > now) continue
+      if (!this.failures.due(peer, now)) continue
       const addresses = ownAddresses(peer, this.init.addressesOf(peer))
       if (addresses.length > 0) this.dial(peer, addresses, now)
     }
@@ -142,16 +139,13 @@ export class SiteMateLinks {
       .then((connection) => {
         if (relayOf(connection.remoteAddr.toString()) !== undefined) throw new Error('libp2p handed back the relayed connection')
         this.upgraded++
-        const failed = this.failures.get(peer)?.count ?? 0
-        this.failures.delete(peer)
+        const failed = this.failures.succeeded(peer)
         this.relayedSince.delete(peer)
         this.init.log(`link to ${peer} (same site) is direct now, at ${connection.remoteAddr.toString()}, after ${Math.round(performance.now() - startedAt)} ms${failed > 0 ? ` and ${failed} failed tries` : ''}; its relayed link closes`)
       })
       .catch((error: unknown) => {
         if (this.stopped) return
-        const failed = (this.failures.get(peer)?.count ?? 0) + 1
-        const waitMs = Math.min(this.tuning.failedRetryMaxMs, this.tuning.failedRetryMs * 2 ** (failed - 1))
-        this.failures.set(peer, { count: failed, nextAt: now + waitMs })
+        const { count: failed, waitMs } = this.failures.failed(peer, now)
         // Said once: a site whose subnets cannot reach each other keeps its links relayed, every time.
         if (failed === 1) this.init.log(`cannot reach ${peer} of this site directly (${messageOf(error)}; tried ${addresses.join(', ')}): its link stays relayed, tried again in ${Math.round(waitMs / 1000)} s and less often after`)
       })

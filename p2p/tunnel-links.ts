@@ -89,7 +89,7 @@ export class TunnelLinks {
   /** Opens a tunnel stream to `peer` on a tunnel connection with budget, dialling a new circuit if none has. */
   async openStream(peer: PeerId, options: AbortOptions): Promise<Stream> {
     const connection = await this.#connection(peer, options)
-    if (!this.isPunched(connection)) this.#lastUsed.set(connection, Date.now())
+    this.#lastUsed.set(connection, Date.now())
     return connection.newStream(TUNNEL_PROTOCOL, { ...options, runOnLimitedConnection: true })
   }
 

@@ -48,6 +48,7 @@ import { sendRequest, serveRequest } from './request.js'
 import { dialOrder, NodeDialView } from './dial-order.js'
 import { fastGossipMessageId } from './gossip-message-id.js'
 import { DuplicateConnections } from './duplicate-connections.js'
+import { noiseCrypto } from './noise-crypto.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
 
@@ -218,7 +219,7 @@ export async function createHost(init: HostInit): Promise<Host> {
         if (direction === 'outbound') rejoin?.handshakeStarted(remote)
       },
     }),
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: TUNNEL_DEFAULTS.streamWindowBytes } })],
     peerDiscovery,
     connectionManager: {

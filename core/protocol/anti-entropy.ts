@@ -28,7 +28,15 @@
 //   had more bids and its slowest placements took seconds longer; with a full one, exactly as
 //   before summaries (BENCHMARKS.md, *Anti-entropy digest under faults*);
 // - when its last exchange found more than half the buckets differing (a placement wave, a heal); it
-//   goes back to the root once an exchange finds less.
+//   goes back to the root once an exchange finds less;
+// - when it reaches out to a member it held dead, or to one it cannot have heard from for a while (a
+//   partition heals, a connection opens, a restarted peer asks around), and its full digest is at most
+//   REUNION_FULL_DIGEST_BYTES. The two views then differ in most of what they hold, and root-first
+//   would spend two more messages, each a round trip on hosts busy with the heal, to learn that: on ten
+//   real hosts healing a 4 | 6 partition, every exchange opened with a root (a full digest of ten
+//   members with libp2p ids is 1.6 KB, over the 1 KB summary) and went root → summary → entries →
+//   reply, ~6 messages where 2–4 do. Beyond that size a heal still opens with a root: bounded
+//   messages in a large cluster.
 
 import type { PeerId } from '../placement/ids.js'
 import type { Random } from '../random.js'
@@ -62,6 +70,11 @@ export interface AntiEntropyDeps {
 /** How many members held dead one heal reaches out to at once (healing). */
 const HEAL_FANOUT = 16
 
+/**
+ * A reunion (sendDigest's `reunion`) opens with the full digest up to this size: about a hundred
+ * entries, members and adverts of some fifty peers with libp2p ids.
+ */
+const REUNION_FULL_DIGEST_BYTES = 8 * SUMMARY_LENGTH
 /** More buckets than this differing in the last exchange: open the next one with a full digest. */
 const FULL_OPENING_ABOVE = DIGEST_BUCKETS / 2
 /** A digest entry's encoded size beyond its peer id, about: `["<id>",1700000000000,"suspect"],`. */
@@ -95,7 +108,7 @@ export class AntiEntropy {
   /** Joins through the seeds and sets the first push-pull and reconnect at a random phase. */
   start(now: number): void {
     const { config, random } = this.deps
-    for (const seed of this.seeds) this.sendDigest(seed)
+    for (const seed of this.seeds) this.sendDigest(seed, true)
     this.nextPushPullAt = now + config.pushPullIntervalMs * (0.5 + random.next())
     this.nextReconnectAt = now + config.reconnectIntervalMs * (0.5 + random.next())
   }
@@ -114,7 +127,7 @@ export class AntiEntropy {
       this.nextReconnectAt = now + config.reconnectIntervalMs
     }
     if (now >= this.deferredHealAt) {
-      for (const peer of this.deferredHeal) if (this.deps.members.record(peer)?.status === 'dead') this.sendDigest(peer)
+      for (const peer of this.deferredHeal) if (this.deps.members.record(peer)?.status === 'dead') this.sendDigest(peer, true)
       this.deferredHeal = []
       this.deferredHealAt = Infinity
     }
@@ -125,9 +138,13 @@ export class AntiEntropy {
     return Math.min(this.nextPushPullAt, this.nextReconnectAt, this.deferredHealAt)
   }
 
-  /** Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks. */
-  sendDigest(peer: PeerId): void {
-    if (this.lastDiffering > FULL_OPENING_ABOVE || this.fullDigestFitsInSummary()) {
+  /**
+   * Offers `peer` a digest exchange: it answers with what we lack and asks for what it lacks.
+   * `reunion`: the two views likely differ in much (a member held dead, a new connection, a restart):
+   * a small cluster's full digest opens it (see the top of this file).
+   */
+  sendDigest(peer: PeerId, reunion = false): void {
+    if (this.lastDiffering > FULL_OPENING_ABOVE || this.fullDigestFitsIn(reunion ? REUNION_FULL_DIGEST_BYTES : SUMMARY_LENGTH)) {
       this.deps.send(peer, this.entriesDigest(false, undefined))
       // Its answer may say nothing of how much differed (no reply when the other side lacks nothing):
       // the next opening is a root again unless an exchange in between finds most buckets differing.
@@ -262,8 +279,8 @@ export class AntiEntropy {
     const alive = members.reachable().length
     // Serf's rule: try with probability dead / alive, so a few dead hosts in a large cluster draw a few
     // attempts per interval in all, not one per peer; after a split (many dead) every peer tries.
-    if (dead.length > 0 && random.next() < dead.length / Math.max(1, alive)) this.sendDigest(dead[random.int(dead.length)]!)
-    if (alive === 0) for (const seed of this.seeds) this.sendDigest(seed)
+    if (dead.length > 0 && random.next() < dead.length / Math.max(1, alive)) this.sendDigest(dead[random.int(dead.length)]!, true)
+    if (alive === 0) for (const seed of this.seeds) this.sendDigest(seed, true)
   }
 
   /**
@@ -287,17 +304,17 @@ export class AntiEntropy {
     const picked = dead.length <= HEAL_FANOUT ? dead : Array.from({ length: HEAL_FANOUT }, () => dead.splice(random.int(dead.length), 1)[0]!)
     this.deferredHeal = []
     for (const peer of picked) {
-      if (self < peer) this.sendDigest(peer)
+      if (self < peer) this.sendDigest(peer, true)
       else this.deferredHeal.push(peer)
     }
     this.deferredHealAt = this.deferredHeal.length === 0 ? Infinity : now + config.probeIntervalMs
   }
 
-  /** Whether our full digest is smaller than a summary. Stops counting there, so it costs O(1), not O(N). */
-  private fullDigestFitsInSummary(): boolean {
+  /** Whether our full digest is at most `limit` bytes. Stops counting there, so it costs O(limit), not O(N). */
+  private fullDigestFitsIn(limit: number): boolean {
     let bytes = 0
-    for (const record of this.deps.members.all()) if ((bytes += record.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
-    for (const advert of this.deps.cluster.allAdverts()) if ((bytes += advert.peer.length + ENTRY_OVERHEAD_BYTES) > SUMMARY_LENGTH) return false
+    for (const record of this.deps.members.all()) if ((bytes += record.peer.length + ENTRY_OVERHEAD_BYTES) > limit) return false
+    for (const advert of this.deps.cluster.allAdverts()) if ((bytes += advert.peer.length + ENTRY_OVERHEAD_BYTES) > limit) return false
     return true
   }
 

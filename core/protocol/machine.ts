@@ -319,7 +319,7 @@ export class PeerMachine {
     this.now = now
     this.observeQuorum()
     if (!this.started || peer === this.self) return this.flush()
-    this.antiEntropy.sendDigest(peer)
+    this.antiEntropy.sendDigest(peer, true)
     if (this.members.status(peer) === 'dead') this.antiEntropy.healing(now)
     return this.flush()
   }
@@ -525,7 +525,7 @@ export class PeerMachine {
     // A member held dead is alive after all (heard of through a peer across a healed partition):
     // exchange state with it directly now. Its adverts and any verdict it holds about us (refuted on
     // the spot, anti-entropy.ts) then cross at once, not when a redial or a gossip mesh gets there.
-    if (previous === 'dead' && isIn) this.antiEntropy.sendDigest(record.peer)
+    if (previous === 'dead' && isIn) this.antiEntropy.sendDigest(record.peer, true)
   }
 
   // --- sites as failure domains (site-cut.ts) ----------------------------------------------------
@@ -603,7 +603,7 @@ export class PeerMachine {
 
   /** While rejoining: asks a few of the members not yet heard from for their state. */
   private askForState(now: number): void {
-    for (const peer of this.rejoin.askNow(now, this.config.probeIntervalMs)) this.antiEntropy.sendDigest(peer)
+    for (const peer of this.rejoin.askNow(now, this.config.probeIntervalMs)) this.antiEntropy.sendDigest(peer, true)
   }
 
   /**

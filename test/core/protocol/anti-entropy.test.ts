@@ -155,3 +155,52 @@ Timers('with nobody reachable, each reconnect interval goes back to the seeds', 
 })
 
 Timers.run()
+
+const Openings = suite('anti-entropy: how an exchange opens')
+
+/** A peer id as long as libp2p's (52 characters), so digest sizes are those of real hosts. */
+const longId = (n: number): string => `12D3KooW${String(n).padStart(44, 'x')}`
+
+/** A peer that knows `count` other members, each with an advert. */
+function knowing(count: number): Fake {
+  const peer = fake({ self: longId(0) })
+  for (let i = 1; i <= count; i++) {
+    peer.members.apply(alive(longId(i)), 3)
+    peer.cluster.putAdvert({ ...advert(longId(i), 1) })
+  }
+  return peer
+}
+
+const opening = (sent: Fake['sent']): 'full' | 'root' => {
+  const message = sent.at(-1)!.message as Extract<Message, { kind: 'digest' }>
+  if (message.root !== undefined) return 'root'
+  assert.is(message.covers, undefined, 'a full digest covers every bucket')
+  return 'full'
+}
+
+Openings('ten members with libp2p ids: a push-pull opens with a root, a reunion with the full digest', () => {
+  const { antiEntropy, sent } = knowing(10)
+  antiEntropy.sendDigest(p(longId(1)))
+  assert.is(opening(sent), 'root', 'the views likely agree: 16 digits say so')
+  antiEntropy.sendDigest(p(longId(2)), true)
+  assert.is(opening(sent), 'full', 'the views likely differ: root, summary and entries would be three messages where one does')
+  const full = sent.at(-1)!.message as Extract<Message, { kind: 'digest' }>
+  assert.is(full.members.length, 10)
+  assert.is(full.adverts.length, 10)
+})
+
+Openings('a reunion in a large cluster still opens with a root: messages stay bounded', () => {
+  const { antiEntropy, sent } = knowing(60)
+  antiEntropy.sendDigest(p(longId(1)), true)
+  assert.is(opening(sent), 'root')
+})
+
+Openings('a member held dead that speaks again: the heal reaches out with full digests', () => {
+  const { antiEntropy, members, sent } = knowing(10)
+  for (const i of [5, 6, 7]) members.apply({ peer: p(longId(i)), incarnation: 3, status: 'dead' }, 3)
+  antiEntropy.healing(0)
+  assert.ok(sent.length > 0)
+  for (const { message } of sent) assert.is((message as Extract<Message, { kind: 'digest' }>).root, undefined)
+})
+
+Openings.run()

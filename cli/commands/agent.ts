@@ -7,7 +7,7 @@ import { defaultDataDir, ownLabelsProblem } from '../../node/agent/index.js'
 import { LABEL_KEY, LABEL_KEY_RULE, parseCpuMilli, parseDurationMs, parseMemoryMiB, type NetworkProfile } from '../../core/index.js'
 import { SetupError } from '../../p2p/index.js'
 import { UsageError } from '../exit-codes.js'
-import { trimYoungGeneration } from '../../node/agent/index.js'
+import { keepBytecode, trimYoungGeneration } from '../../node/agent/index.js'
 import { messageOf } from '../../core/index.js'
 import { parseMetricsListen } from '../../node/metrics/index.js'
 import { CONTAINER_SERVICE_CIDR, DEFAULT_SERVICE_CIDR, MESH_MODES, parseServiceRange, type DiscoverySettings, type MeshMode } from '../../node/discovery/index.js'
@@ -64,6 +64,8 @@ export function registerAgent(program: Command): void {
 }
 
 async function runAgent(options: AgentCliOptions): Promise<number> {
+  // Only the agent's own process (it owns the heap), and before the agent compiles what it runs.
+  keepBytecode()
   const profile = options.profile
   if (profile !== 'lan' && profile !== 'wan') throw new UsageError(`--profile: expected lan or wan, got ${JSON.stringify(profile)}`)
   const docker = options.docker

@@ -8,12 +8,20 @@
 //   --only LIST  measures to run, comma-separated: apply, rolling, crash (failover and restart),
 //                pause, partition, loss (default: all, in that order)
 //   --cli PATH   run the agents from another build's cli/main.js (default: the bin the tests build)
+//   --profile DIR  run each agent under V8's sampling profiler (real-hosts/profiled-agent.mjs); after
+//                each measure every agent writes what it sampled to DIR/<host>/<pid>-<n>.cpuprofile;
+//                read a window of them with real-hosts/profile-summary.ts (e.g. a heal's, from the
+//                "heal at" line). Profiling costs the agents a few % of CPU. The bundled bin's names
+//                are minified: with --cli dist/cli/main.js the tables name functions and packages.
 //
 // Needs root (network namespaces, iptables). Everything it makes is removed on every way out.
 // Progress goes to stderr. What each measure does and how it is judged: BENCHMARKS.md, "Faults on
 // ten real hosts".
 
 import { parseArgs } from 'node:util'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { PEER_COMMAND } from '../test/peer-command.js'
 import { withLogTails } from '../test/node/agent/cluster-support.js'
 import { startCluster } from '../test/hosts/cluster.js'
 import { applyHundred } from './real-hosts/apply-measure.js'
@@ -36,6 +44,18 @@ const MEASURES: Record<string, (context: MeasureContext) => Promise<MeasureLine[
   loss: lossOnOneLink,
 }
 
+/** The wrapper that runs an agent under the profiler (--profile). */
+const PROFILED_AGENT = fileURLToPath(new URL('./real-hosts/profiled-agent.mjs', import.meta.url))
+/** How long the agents get to write their profiles after the signal. */
+const PROFILE_WRITE_MS = 2_000
+
+/** Asks every running agent to write what its profiler sampled (SIGUSR2, profiled-agent.mjs). */
+async function writeProfiles(hosts: readonly { readonly agent?: { readonly pid?: number; kill(signal: NodeJS.Signals): boolean } }[], dir: string, measure: string): Promise<void> {
+  for (const host of hosts) host.agent?.kill('SIGUSR2')
+  await new Promise((done) => setTimeout(done, PROFILE_WRITE_MS))
+  log(`profiles of the agents through "${measure}" written under ${dir}`)
+}
+
 const log = (line: string): void => void process.stderr.write(`[real-hosts ${new Date().toISOString().slice(11, 23)}] ${line}\n`)
 
 try {
@@ -45,6 +65,7 @@ try {
       runs: { type: 'string', default: '3' },
       only: { type: 'string' },
       cli: { type: 'string' },
+      profile: { type: 'string' },
     },
     strict: true,
   })
@@ -59,13 +80,20 @@ try {
   const unknown = chosen.filter((name) => !(name in MEASURES))
   if (unknown.length > 0) throw new Error(`--only: unknown measure ${unknown.join(', ')}; known: ${Object.keys(MEASURES).join(', ')}`)
 
-  const cluster = await startCluster(hosts, hosts * 2, log, { startConcurrency: START_CONCURRENCY, readyTimeoutMs: READY_TIMEOUT_MS, ...(values.cli === undefined ? {} : { builtCli: values.cli }) })
+  // The tests' bin is the command's last part (node -- <bin>).
+  const cli = values.cli ?? PEER_COMMAND[PEER_COMMAND.length - 1]!
+  const profileDir = values.profile === undefined ? undefined : resolve(values.profile)
+  const agents = profileDir === undefined
+    ? (values.cli === undefined ? {} : { builtCli: values.cli })
+    : { builtCli: PROFILED_AGENT, agentEnvFor: (host: { name: string }) => ({ PEER_PROFILED_CLI: resolve(cli), PEER_PROFILE_DIR: join(profileDir, host.name) }) }
+  const cluster = await startCluster(hosts, hosts * 2, log, { startConcurrency: START_CONCURRENCY, readyTimeoutMs: READY_TIMEOUT_MS, ...agents })
   try {
     log(`agents quiet after ${await untilAgentsQuiet(cluster.hosts.hosts)} ms; load average ${loadAverage().join(' ')}`)
     for (const name of chosen) {
       const before = loadAverage()
       const lines = await MEASURES[name]!({ cluster, runs, log })
       for (const line of lines) printLine(hosts, line, before)
+      if (profileDir !== undefined) await writeProfiles(cluster.hosts.hosts, profileDir, name)
       await untilAgentsQuiet(cluster.hosts.hosts)
     }
   } catch (error) {

@@ -12,7 +12,7 @@ import { validateService, type ServiceSpec, type SpecError } from '../../core/in
 import { runCli } from '../cli/run-cli.js'
 import { Faults } from './faults.js'
 import { HistoryRecorder } from './history.js'
-import { Hosts, type Host } from './hosts.js'
+import { Hosts, type Host, type HostsInit } from './hosts.js'
 import { sweepStale } from './network.js'
 import { ContainerObserver, killContainersOf, removeContainersSync } from './container-observer.js'
 import { hostsBySlot, Observer, type Watch } from './observer.js'
@@ -110,6 +110,8 @@ export interface ClusterInit {
   readonly startConcurrency?: number
   /** Agents from this build's `cli/main.js` (HostsInit.builtCli) instead of the tests' own build. */
   readonly builtCli?: string
+  /** Environment added to each host's agent (HostsInit.agentEnvFor). */
+  readonly agentEnvFor?: HostsInit['agentEnvFor']
   /** How long each agent may take to listen (HostsInit.readyTimeoutMs), and the first apply to answer and be placed. */
   readonly readyTimeoutMs?: number
 }

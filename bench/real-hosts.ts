@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url'
 import { PEER_COMMAND } from '../test/peer-command.js'
 import { withLogTails } from '../test/node/agent/cluster-support.js'
 import { startCluster } from '../test/hosts/cluster.js'
+import type { Host } from '../test/hosts/hosts.js'
 import { applyHundred } from './real-hosts/apply-measure.js'
 import { crashAndRestart, lossOnOneLink, partitionHeal, pauseAndResume, type MeasureContext } from './real-hosts/fault-measures.js'
 import { loadAverage, printLine, type MeasureLine } from './real-hosts/figures.js'
@@ -50,7 +51,7 @@ const PROFILED_AGENT = fileURLToPath(new URL('./real-hosts/profiled-agent.mjs', 
 const PROFILE_WRITE_MS = 2_000
 
 /** Asks every running agent to write what its profiler sampled (SIGUSR2, profiled-agent.mjs). */
-async function writeProfiles(hosts: readonly { readonly agent?: { readonly pid?: number; kill(signal: NodeJS.Signals): boolean } }[], dir: string, measure: string): Promise<void> {
+async function writeProfiles(hosts: readonly Host[], dir: string, measure: string): Promise<void> {
   for (const host of hosts) host.agent?.kill('SIGUSR2')
   await new Promise((done) => setTimeout(done, PROFILE_WRITE_MS))
   log(`profiles of the agents through "${measure}" written under ${dir}`)
@@ -85,7 +86,7 @@ try {
   const profileDir = values.profile === undefined ? undefined : resolve(values.profile)
   const agents = profileDir === undefined
     ? (values.cli === undefined ? {} : { builtCli: values.cli })
-    : { builtCli: PROFILED_AGENT, agentEnvFor: (host: { name: string }) => ({ PEER_PROFILED_CLI: resolve(cli), PEER_PROFILE_DIR: join(profileDir, host.name) }) }
+    : { builtCli: PROFILED_AGENT, agentEnvFor: (host: Host) => ({ PEER_PROFILED_CLI: resolve(cli), PEER_PROFILE_DIR: join(profileDir, host.name) }) }
   const cluster = await startCluster(hosts, hosts * 2, log, { startConcurrency: START_CONCURRENCY, readyTimeoutMs: READY_TIMEOUT_MS, ...agents })
   try {
     log(`agents quiet after ${await untilAgentsQuiet(cluster.hosts.hosts)} ms; load average ${loadAverage().join(' ')}`)

@@ -24,34 +24,31 @@ const fromBase64url = (text: string | undefined): Uint8Array => {
   return new Uint8Array(Buffer.from(text, 'base64url'))
 }
 
-/** The raw bytes of a private key object and its public key, the private array remembered with the object. */
-function remembered(privateKey: KeyObject): { publicKey: Uint8Array; privateKey: Uint8Array } {
-  const jwk = privateKey.export({ format: 'jwk' })
-  const raw = { publicKey: fromBase64url(jwk.x), privateKey: fromBase64url(jwk.d) }
-  privateKeys.set(raw.privateKey, privateKey)
-  return raw
-}
-
 /** The key object of private bytes: remembered, or read once from PKCS #8 (a key made elsewhere). */
 function privateKeyObject(bytes: Uint8Array): KeyObject {
   const known = privateKeys.get(bytes)
   if (known !== undefined) return known
-  const der = new Uint8Array(PKCS8_PREFIX.length + bytes.length)
-  der.set(PKCS8_PREFIX)
-  der.set(bytes, PKCS8_PREFIX.length)
-  const key = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, bytes]), format: 'der', type: 'pkcs8' })
   privateKeys.set(bytes, key)
   return key
+}
+
+/** A private key object's raw private and public bytes (from its JWK, 1 µs). */
+function rawPair(privateKey: KeyObject): { publicKey: Uint8Array; privateKey: Uint8Array } {
+  const jwk = privateKey.export({ format: 'jwk' })
+  return { publicKey: fromBase64url(jwk.x), privateKey: fromBase64url(jwk.d) }
 }
 
 export const noiseCrypto: ICryptoInterface = {
   ...defaultCrypto,
   generateX25519KeyPair() {
-    return remembered(generateKeyPairSync('x25519').privateKey)
+    const key = generateKeyPairSync('x25519').privateKey
+    const pair = rawPair(key)
+    privateKeys.set(pair.privateKey, key)
+    return pair
   },
   generateX25519KeyPairFromSeed(seed: Uint8Array) {
-    const privateKey = privateKeyObject(seed)
-    return { publicKey: fromBase64url(privateKey.export({ format: 'jwk' }).x), privateKey: seed }
+    return { publicKey: rawPair(privateKeyObject(seed)).publicKey, privateKey: seed }
   },
   generateX25519SharedKey(privateKey: Uint8Array | Uint8ArrayList, publicKey: Uint8Array | Uint8ArrayList) {
     const ours = privateKeyObject(bytesOf(privateKey))

@@ -45,7 +45,7 @@ const label = (frame: CallFrame): string =>
 function packageOf(frame: CallFrame): string {
   const inModules = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(frame.url)
   if (inModules !== null) return inModules[1]!
-  if (frame.url.includes('/dist/') || frame.url.includes('/peer/')) return 'peer'
+  if (frame.url.includes('/dist/')) return 'peer'
   if (frame.url.startsWith('node:')) return `node:${frame.url.slice(5).split('/')[0]}`
   return frame.url === '' ? frame.functionName : frame.url
 }

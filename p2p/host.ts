@@ -48,6 +48,8 @@ import { sendRequest, serveRequest } from './request.js'
 import { dialOrder, NodeDialView } from './dial-order.js'
 import { fastGossipMessageId } from './gossip-message-id.js'
 import { DuplicateConnections } from './duplicate-connections.js'
+import { DialRace, registerDialRace } from './dial-race.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { noiseCrypto } from './noise-crypto.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
@@ -123,6 +125,10 @@ export interface Host {
   peerAddress(peer: string): string | undefined
   /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
   connectionFaults(): number
+  /** Inbound connections refused before their handshake because our own dial to that peer was under way (dial-race.ts). */
+  crossedDialsRefused(): number
+  /** Connections opened since start, both directions (more than the peers: churn, or pairs that dialled each other). */
+  connectionsOpened(): number
   /**
    * Data from the other end was just read off `connection` (a direct frame): the connection is
    * alive, and the connection monitor need not ping it for a while.
@@ -204,10 +210,17 @@ export async function createHost(init: HostInit): Promise<Host> {
   // The dial order (dial-order.ts) reads the node's connections, so it is made once the node is.
   let dialView: NodeDialView | undefined
   let reachabilityAnnounced: ((peer: string) => Reachability) | undefined
+  // Both ends of a pair dialling each other at once: settled before the handshakes (dial-race.ts).
+  const dialRace = new DialRace(peerIdFromPrivateKey(privateKey).toString(), tuning.upgradeTimeoutMs)
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
     start: false,
     privateKey,
+    connectionGater: {
+      denyDialPeer: (peer) => dialRace.dialStarted(peer),
+      denyOutboundConnection: (peer, connection) => dialRace.outboundStarted(peer, connection),
+      denyInboundConnection: (connection) => dialRace.inboundArrived(connection),
+    },
     addresses: { listen: listen.map((address) => address.toString()) },
     // TCP, and circuits through a relay for peers behind NAT (nat.ts): dialled only at …/p2p-circuit addresses.
     transports: [tcp(), circuitRelayTransport()],
@@ -277,6 +290,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     node.peerStore.merge(event.detail, { tags: { [KEEP_ALIVE]: { value: 1 } } }).catch(() => undefined)
   }
   node.addEventListener('peer:connect', onConnect)
+  registerDialRace(node, dialRace)
+  node.addEventListener('connection:open', (event) => dialRace.opened(event.detail))
   // Started with the node: the join dials at start show which peers this host reaches directly.
   dialView = new NodeDialView({ node, reachabilityOf: (peer) => reachabilityAnnounced?.(peer) ?? 'unknown' })
   dialView.start()
@@ -404,6 +419,8 @@ export async function createHost(init: HostInit): Promise<Host> {
     peers: () => uniquePeers(node),
     peerAddress: (peer) => links.of(peer).address,
     connectionFaults: () => connectionFaults,
+    crossedDialsRefused: () => dialRace.refused,
+    connectionsOpened: () => dialRace.openedCount,
     heard: (connection) => monitor.heard(connection),
     heardByDatagram: (peer) => {
       // At most once a monitor tick per peer: each hand-off is a pass over every connection.

@@ -11,6 +11,7 @@
 import './polyfill.js'
 
 import type { AbortOptions, Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { dialRaceOf } from './dial-race.js'
 import { isTunnelConnection } from './tunnel-links.js'
 
 /** The connection a stream to `peer` should use now: an open direct (unlimited) one first, else an open relayed one; never a tunnel connection. */
@@ -33,5 +34,19 @@ export async function openStream(node: StreamNode, peer: PeerId, protocol: strin
       if (connection.status === 'open' || options.signal?.aborted === true) throw error
     }
   }
-  return node.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
+  try {
+    return await node.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
+  } catch (error) {
+    // Our dial may have been refused because the peer was dialling us at the same moment
+    // (dial-race.ts): its connection, once upgraded, carries the stream instead.
+    const race = dialRaceOf(node)
+    if (race === undefined || options.signal?.aborted === true) throw error
+    if (!(await race.connectionFrom(peer.toString(), YIELDED_DIAL_WAIT_MS, options.signal ?? undefined))) throw error
+    const connection = usableConnection(node.getConnections(peer))
+    if (connection === undefined) throw error
+    return connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
+  }
 }
+
+/** How long a refused dial waits for the peer's own connection: an upgrade on a busy host takes up to 2–3 s. */
+const YIELDED_DIAL_WAIT_MS = 5_000

@@ -121,11 +121,13 @@ export interface TrafficTotals {
   readonly published: Record<string, number>
   readonly delivered: Record<string, number>
   readonly direct: Record<string, number>
+  /** Connections the agents opened and crossing dials they refused before a handshake (p2p/dial-race.ts). */
+  readonly connections: { opened: number; crossingRefused: number }
 }
 
 /** Every running agent's transport counters (GET /v1/stats), summed; an agent that does not answer adds nothing. */
 export async function trafficTotals(hosts: readonly Host[]): Promise<TrafficTotals> {
-  const totals: TrafficTotals = { published: {}, delivered: {}, direct: {} }
+  const totals: TrafficTotals = { published: {}, delivered: {}, direct: {}, connections: { opened: 0, crossingRefused: 0 } }
   const add = (into: Record<string, number>, from: Record<string, number> | undefined): void => {
     for (const [kind, count] of Object.entries(from ?? {})) into[kind] = (into[kind] ?? 0) + count
   }
@@ -135,16 +137,21 @@ export async function trafficTotals(hosts: readonly Host[]): Promise<TrafficTota
     add(totals.published, stats.transport.publishedByKind)
     add(totals.delivered, stats.transport.deliveredByKind)
     add(totals.direct, stats.transport.directSentByKind)
+    totals.connections.opened += stats.connectionsOpened ?? 0
+    // Absent from builds before the rule: counted as none.
+    totals.connections.crossingRefused += stats.crossedDialsRefused ?? 0
   }))
   return totals
 }
 
 /** The counts between two totals, as "published member 12, advert 3; delivered …; direct …". */
 export function describeTraffic(before: TrafficTotals, after: TrafficTotals): string {
-  const part = (name: keyof TrafficTotals): string => {
+  const part = (name: 'published' | 'delivered' | 'direct'): string => {
     const kinds = Object.keys(after[name]).sort()
     const counts = kinds.map((kind) => [kind, after[name][kind]! - (before[name][kind] ?? 0)] as const).filter(([, count]) => count > 0)
     return `${name} ${counts.length === 0 ? 'none' : counts.map(([kind, count]) => `${kind} ${count}`).join(', ')}`
   }
-  return `${part('published')}; ${part('delivered')}; ${part('direct')}`
+  const opened = after.connections.opened - before.connections.opened
+  const refused = after.connections.crossingRefused - before.connections.crossingRefused
+  return `${part('published')}; ${part('delivered')}; ${part('direct')}; connections opened ${opened}, crossing dials refused ${refused}`
 }

@@ -110,6 +110,14 @@ export interface StatsAnswer {
    */
   readonly connectionFaults: number
   /**
+   * Connections from a peer refused before their handshake because this agent's own dial to that
+   * peer was already under way (both ends dialled at once, as after a partition heals): the peer's
+   * sends go on this agent's connection instead.
+   */
+  readonly crossedDialsRefused: number
+  /** Connections opened since start, both directions: more than the peers means churn, or pairs that dialled each other. */
+  readonly connectionsOpened: number
+  /**
    * Tunnels this agent served for peers that reach it only through a relay (node/discovery/tunnel/):
    * accepted, refused (each refusal is also in the log with its reason) and open now.
    */

@@ -8,20 +8,22 @@
 // takes 0.3–2 s, and the heal of ten agents is CPU-bound: every second handshake is work the heal
 // waits behind.
 //
-// So the end whose peer id sorts first refuses, before any handshake, an inbound connection from
-// the peer it is itself dialling: its own dial has reached the peer (the TCP connection is up and
-// its upgrade has begun), so the peer has that connection to accept, and the peer — the larger id —
-// never refuses. Both SYNs often cross, or a busy host runs its connect after the peer's accept: an
-// inbound connection that arrives within moments of our own dial's start is held (no handshake
-// yet) until that dial reaches the peer or the moment passes. An inbound connection carries no
-// peer id before Noise, so the peer is known by the
-// remote IP: only an IP at which exactly one peer has been connected before counts (a reconnection;
-// several agents behind one address, or on one loopback address, are never told apart this way and
-// keep both connections as before). First contact has its own rule (transport.ts).
+// So a pair keeps one connection of the two before either handshake: the outbound one of the end
+// whose peer id sorts first. Whichever end sees both at once — its own dial's TCP connection up and
+// being upgraded, and the peer's inbound one — closes the other one: the smaller id refuses the
+// peer's inbound connection, the larger id abandons its own outbound one. Both ends choose the same
+// survivor, so it does not matter which notices first. Both SYNs often cross, or a busy host runs
+// its connect after the peer's accept: an inbound connection that arrives within moments of our own
+// dial's start is held (no handshake yet) until that dial reaches the peer or the moment passes. A
+// dial that reaches a peer to which a direct connection opened meanwhile is dropped too. An
+// inbound connection carries no peer id before Noise, so the peer is known by the remote IP: only
+// an IP at which exactly one peer has been connected before counts (a reconnection; several agents
+// behind one address, or on one loopback address, are never told apart this way and keep both
+// connections as before). First contact has its own rule (transport.ts).
 //
-// The refused end's dial fails with a reset. Its sends must not: a dial that failed while the same
-// peer's connection to us is being upgraded waits for that connection (connectionFrom) and the
-// stream goes on it, as when a stale dial yields (transport.ts).
+// The end whose dial was dropped sees it fail. Its sends must not: a dial that failed while the
+// same peer's connection to us is being upgraded waits for that connection (connectionFrom) and the
+// stream goes on it, as when a stale dial yields (transport.ts); open-stream.ts does that.
 
 import './polyfill.js'
 
@@ -29,7 +31,7 @@ import type { Connection, Libp2p, MultiaddrConnection, PeerId } from '@libp2p/in
 import { ipOfMultiaddr } from './multiaddr-ip.js'
 
 /** What the rule reads of a raw (not yet upgraded) connection. */
-export type RawConnection = Pick<MultiaddrConnection, 'remoteAddr' | 'status'>
+export type RawConnection = Pick<MultiaddrConnection, 'remoteAddr' | 'status' | 'abort'>
 
 interface Upgrading {
   readonly connection: RawConnection
@@ -52,13 +54,15 @@ export class DialRace {
   private readonly dialing = new Map<string, number>()
   /** Waits for a connection to a peer to open ('opened'), or for our dial to reach it ('outbound'). */
   private readonly waiters = new Map<string, Set<Waiter>>()
-  /** Inbound connections refused because our own dial to the same peer was already under way. */
+  /** Connections closed before their handshake because the pair had another (either direction). */
   refused = 0
   /** Connections opened, both directions, relayed ones included. */
   openedCount = 0
 
   constructor(
     private readonly self: string,
+    /** Whether a direct connection to `peer` is open now. */
+    private readonly openDirectTo: (peer: string) => boolean,
     /** How long an upgrade in progress is believed: past it, the connection has failed or is stuck. */
     private readonly upgradeTimeoutMs: number,
     /** How long an inbound connection is held for our own dial to the same peer, begun moments before, to reach it. */
@@ -66,45 +70,67 @@ export class DialRace {
     private readonly now: () => number = () => performance.now(),
   ) {}
 
-  /** gater.denyOutboundConnection: never refuses; notes that our dial to `peer` reached it. */
-  outboundStarted(peer: PeerId, connection: RawConnection): boolean {
-    const id = peer.toString()
-    this.outbound.set(id, { connection, sinceMs: this.now() })
-    this.settle(id, 'outbound', true)
-    return false
-  }
-
   /** gater.denyDialPeer: never refuses; notes that a dial to `peer` began (its TCP connection may follow). */
   dialStarted(peer: PeerId): boolean {
     this.dialing.set(peer.toString(), this.now())
     return false
   }
 
+  /** gater.denyOutboundConnection: our dial reached `peer`; true to drop it before its handshake. */
+  outboundStarted(peer: PeerId, connection: RawConnection): boolean {
+    const id = peer.toString()
+    if (this.openDirectTo(id)) return this.drop()
+    const theirs = this.upgrading(this.inbound, id)
+    if (theirs !== undefined) {
+      if (this.self > id) return this.drop()
+      this.inbound.delete(id)
+      this.abort(theirs)
+    }
+    this.outbound.set(id, { connection, sinceMs: this.now() })
+    this.settle(id, 'outbound', true)
+    return false
+  }
+
   /**
    * gater.denyInboundConnection: true to refuse `connection` before its handshake. When our own
-   * dial to the same peer began moments ago but its TCP connection is not up yet (both SYNs crossed,
-   * or this busy host has not run the connect yet), the answer waits — up to crossingWaitMs, holding
-   * the inbound connection before any handshake — for our dial to reach the peer; a dial older than
-   * that (begun while the link was down, waiting on a SYN retransmission) is not waited for.
+   * dial to the same peer began moments ago but its TCP connection is not up yet, the answer waits —
+   * up to crossingWaitMs, holding the inbound connection before any handshake — for our dial to
+   * reach the peer; a dial older than that (begun while the link was down, waiting on a SYN
+   * retransmission) is not waited for.
    */
   inboundArrived(connection: RawConnection): boolean | Promise<boolean> {
     const peer = this.peerAt(connection)
-    if (peer === undefined || this.self > peer) return this.accepted(peer, connection)
-    if (this.upgrading(this.outbound, peer)) return this.refuse()
+    if (peer === undefined) return false
+    if (this.upgrading(this.outbound, peer) !== undefined) return this.settleCrossing(peer, connection)
     const startedMs = this.dialing.get(peer)
-    if (startedMs === undefined || this.now() - startedMs >= this.crossingWaitMs) return this.accepted(peer, connection)
-    return this.wait(peer, this.crossingWaitMs - (this.now() - startedMs), 'outbound').then((reached) =>
-      reached && connection.status === 'open' ? this.refuse() : this.accepted(peer, connection),
-    )
+    if (startedMs === undefined || this.now() - startedMs >= this.crossingWaitMs) return this.accept(peer, connection)
+    return this.wait(peer, this.crossingWaitMs - (this.now() - startedMs), 'outbound').then((reached) => {
+      if (connection.status !== 'open') return true
+      return reached && this.upgrading(this.outbound, peer) !== undefined ? this.settleCrossing(peer, connection) : this.accept(peer, connection)
+    })
   }
 
-  private refuse(): true {
+  /** Our outbound connection to `peer` and its inbound one are both being upgraded: the smaller id's outbound one stays. */
+  private settleCrossing(peer: string, theirs: RawConnection): boolean {
+    if (this.self < peer) return this.drop()
+    const ours = this.outbound.get(peer)
+    this.outbound.delete(peer)
+    if (ours !== undefined) this.abort(ours)
+    return this.accept(peer, theirs)
+  }
+
+  private drop(): true {
     this.refused++
     return true
   }
 
-  private accepted(peer: string | undefined, connection: RawConnection): false {
-    if (peer !== undefined) this.inbound.set(peer, { connection, sinceMs: this.now() })
+  private abort(entry: Upgrading): void {
+    this.refused++
+    entry.connection.abort(new Error('the peer dialled us at the same moment; its connection or ours is kept, not both'))
+  }
+
+  private accept(peer: string, connection: RawConnection): false {
+    this.inbound.set(peer, { connection, sinceMs: this.now() })
     return false
   }
 
@@ -127,22 +153,20 @@ export class DialRace {
   }
 
   /**
-   * After our dial to `peer` failed: whether a connection from it opened within `waitMs`. Waits only
-   * where the rule can have refused our dial (the peer's id sorts first) and while the peer's own
-   * connection to us is being upgraded, or begins to be within `graceMs` (the reset of our dial and
-   * the arrival of the peer's can come in either order).
+   * After our dial to `peer` failed: whether a connection from it opened within `waitMs`. Waits
+   * while the peer's own connection to us is being upgraded, or begins to be within `graceMs` (the
+   * failure of our dial and the arrival of the peer's can come in either order).
    */
   async connectionFrom(peer: string, waitMs: number, signal?: AbortSignal, graceMs = 200): Promise<boolean> {
-    if (peer >= this.self) return false
     const deadline = this.now() + waitMs
-    if (!this.upgrading(this.inbound, peer)) {
+    if (this.upgrading(this.inbound, peer) === undefined) {
       if (await this.wait(peer, graceMs, 'opened')) return true
-      if (!this.upgrading(this.inbound, peer)) return false
+      if (this.upgrading(this.inbound, peer) === undefined) return false
     }
     // Checked again as time passes: an upgrade that fails, or a caller that gives up, ends the wait.
     while (this.now() < deadline && signal?.aborted !== true) {
       if (await this.wait(peer, Math.min(250, deadline - this.now()), 'opened')) return true
-      if (!this.upgrading(this.inbound, peer)) return false
+      if (this.upgrading(this.inbound, peer) === undefined) return false
     }
     return false
   }
@@ -156,12 +180,13 @@ export class DialRace {
     return peer === this.self ? undefined : peer
   }
 
-  private upgrading(table: Map<string, Upgrading>, peer: string): boolean {
+  /** The connection of `table` to or from `peer` still being upgraded, if any. */
+  private upgrading(table: Map<string, Upgrading>, peer: string): Upgrading | undefined {
     const entry = table.get(peer)
-    if (entry === undefined) return false
-    if (entry.connection.status === 'open' && this.now() - entry.sinceMs < this.upgradeTimeoutMs) return true
+    if (entry === undefined) return undefined
+    if (entry.connection.status === 'open' && this.now() - entry.sinceMs < this.upgradeTimeoutMs) return entry
     table.delete(peer)
-    return false
+    return undefined
   }
 
   /** Resolves true when `on` happens for `peer` within `ms`, false otherwise. */

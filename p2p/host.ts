@@ -125,8 +125,8 @@ export interface Host {
   peerAddress(peer: string): string | undefined
   /** Connections aborted because their private-network cipher failed (each closed alone; the process goes on). */
   connectionFaults(): number
-  /** Inbound connections refused before their handshake because our own dial to that peer was under way (dial-race.ts). */
-  crossedDialsRefused(): number
+  /** Connections closed before their handshake because the pair had another (both ends dialled at once: dial-race.ts). */
+  crossingConnectionsClosed(): number
   /** Connections opened since start, both directions (more than the peers: churn, or pairs that dialled each other). */
   connectionsOpened(): number
   /**
@@ -211,7 +211,8 @@ export async function createHost(init: HostInit): Promise<Host> {
   let dialView: NodeDialView | undefined
   let reachabilityAnnounced: ((peer: string) => Reachability) | undefined
   // Both ends of a pair dialling each other at once: settled before the handshakes (dial-race.ts).
-  const dialRace = new DialRace(peerIdFromPrivateKey(privateKey).toString(), tuning.upgradeTimeoutMs)
+  const openDirectTo = (peer: string): boolean => node.getConnections().some((connection) => connection.status === 'open' && connection.limits == null && connection.remotePeer.toString() === peer)
+  const dialRace = new DialRace(peerIdFromPrivateKey(privateKey).toString(), openDirectTo, tuning.upgradeTimeoutMs)
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
     start: false,
@@ -419,7 +420,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     peers: () => uniquePeers(node),
     peerAddress: (peer) => links.of(peer).address,
     connectionFaults: () => connectionFaults,
-    crossedDialsRefused: () => dialRace.refused,
+    crossingConnectionsClosed: () => dialRace.refused,
     connectionsOpened: () => dialRace.openedCount,
     heard: (connection) => monitor.heard(connection),
     heardByDatagram: (peer) => {

@@ -37,13 +37,16 @@ export async function openStream(node: StreamNode, peer: PeerId, protocol: strin
   try {
     return await node.dialProtocol(peer, protocol, { ...options, runOnLimitedConnection: true })
   } catch (error) {
-    // Our dial may have been refused because the peer was dialling us at the same moment
-    // (dial-race.ts): its connection, once upgraded, carries the stream instead.
+    // Our dial may have been dropped because the peer was dialling us at the same moment, or a
+    // connection to it opened meanwhile (dial-race.ts): that connection carries the stream instead.
     const race = dialRaceOf(node)
     if (race === undefined || options.signal?.aborted === true) throw error
-    if (!(await race.connectionFrom(peer.toString(), YIELDED_DIAL_WAIT_MS, options.signal ?? undefined))) throw error
-    const connection = usableConnection(node.getConnections(peer))
-    if (connection === undefined) throw error
+    let connection = usableConnection(node.getConnections(peer))
+    if (connection === undefined) {
+      if (!(await race.connectionFrom(peer.toString(), YIELDED_DIAL_WAIT_MS, options.signal ?? undefined))) throw error
+      connection = usableConnection(node.getConnections(peer))
+      if (connection === undefined) throw error
+    }
     return connection.newStream(protocol, { ...options, runOnLimitedConnection: true })
   }
 }

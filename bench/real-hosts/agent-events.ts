@@ -139,7 +139,7 @@ export async function trafficTotals(hosts: readonly Host[]): Promise<TrafficTota
     add(totals.direct, stats.transport.directSentByKind)
     totals.connections.opened += stats.connectionsOpened ?? 0
     // Absent from builds before the rule: counted as none.
-    totals.connections.crossingRefused += stats.crossedDialsRefused ?? 0
+    totals.connections.crossingRefused += stats.crossingConnectionsClosed ?? 0
   }))
   return totals
 }
@@ -153,5 +153,5 @@ export function describeTraffic(before: TrafficTotals, after: TrafficTotals): st
   }
   const opened = after.connections.opened - before.connections.opened
   const refused = after.connections.crossingRefused - before.connections.crossingRefused
-  return `${part('published')}; ${part('delivered')}; ${part('direct')}; connections opened ${opened}, crossing dials refused ${refused}`
+  return `${part('published')}; ${part('delivered')}; ${part('direct')}; connections opened ${opened}, crossing connections closed ${refused}`
 }

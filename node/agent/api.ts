@@ -47,7 +47,7 @@ export interface AgentContext extends LogsContext, ExecContext {
   readonly replica: Pick<DesiredReplica, 'doc' | 'digest' | 'stats' | 'edit' | 'warnings'>
   readonly space: Pick<DataDirSpace, 'warnings'>
   readonly transport: Pick<P2pTransport, 'request' | 'handle' | 'peers' | 'stats'>
-  readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'crossedDialsRefused' | 'connectionsOpened' | 'joinFailures' | 'reachability' | 'reachabilityOf' | 'linkTo'>
+  readonly host: Pick<Host, 'addresses' | 'connectionFaults' | 'crossingConnectionsClosed' | 'connectionsOpened' | 'joinFailures' | 'reachability' | 'reachabilityOf' | 'linkTo'>
   readonly events: Pick<EventLog, 'recent' | 'follow'>
   /** When each peer was last heard from (any message), for `peer nodes`. */
   readonly lastHeard: ReadonlyMap<PeerId, number>
@@ -109,7 +109,7 @@ export function controlRoutes(agent: AgentContext): ControlRoute[] {
           transport: agent.transport.stats(),
           desired: agent.replica.stats(),
           connectionFaults: agent.host.connectionFaults(),
-          crossedDialsRefused: agent.host.crossedDialsRefused(),
+          crossingConnectionsClosed: agent.host.crossingConnectionsClosed(),
           connectionsOpened: agent.host.connectionsOpened(),
           tunnels: agent.tunnels?.stats() ?? null,
         },

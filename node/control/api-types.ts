@@ -110,11 +110,11 @@ export interface StatsAnswer {
    */
   readonly connectionFaults: number
   /**
-   * Connections from a peer refused before their handshake because this agent's own dial to that
-   * peer was already under way (both ends dialled at once, as after a partition heals): the peer's
-   * sends go on this agent's connection instead.
+   * Connections closed before their handshake because the pair had another: both ends dialled at
+   * once (as after a partition heals), and the smaller peer id's outbound connection is the one kept
+   * (p2p/dial-race.ts); or a dial reached a peer already connected meanwhile.
    */
-  readonly crossedDialsRefused: number
+  readonly crossingConnectionsClosed: number
   /** Connections opened since start, both directions: more than the peers means churn, or pairs that dialled each other. */
   readonly connectionsOpened: number
   /**

@@ -45,7 +45,7 @@ function agentWith(holder: { doc: DesiredDoc }): AgentContext {
     },
     space: { warnings: () => [] },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
-    host: { addresses: () => [], connectionFaults: () => 0, crossedDialsRefused: () => 0, connectionsOpened: () => 0, joinFailures: () => [], reachability: () => 'unknown', reachabilityOf: () => 'unknown', linkTo: () => undefined },
+    host: { addresses: () => [], connectionFaults: () => 0, crossingConnectionsClosed: () => 0, connectionsOpened: () => 0, joinFailures: () => [], reachability: () => 'unknown', reachabilityOf: () => 'unknown', linkTo: () => undefined },
     driver: { logs: unused, exec: unused },
     events: new EventLog(),
     lastHeard: new Map(),

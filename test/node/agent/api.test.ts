@@ -31,7 +31,7 @@ function fakeAgent(events = new EventLog()): AgentContext {
     replica: { get doc(): never { return unused() }, digest: unused, stats: unused, edit: unused, warnings: () => [] },
     space: { warnings: () => [] },
     transport: { peers: () => [], stats: unused, request: unused, handle: unused },
-    host: { addresses: () => [], connectionFaults: () => 0, crossedDialsRefused: () => 0, connectionsOpened: () => 0, joinFailures: () => [], reachability: () => 'unknown', reachabilityOf: () => 'unknown', linkTo: () => undefined },
+    host: { addresses: () => [], connectionFaults: () => 0, crossingConnectionsClosed: () => 0, connectionsOpened: () => 0, joinFailures: () => [], reachability: () => 'unknown', reachabilityOf: () => 'unknown', linkTo: () => undefined },
     driver: {
       logs: async function* () {
         yield 'hello'
@@ -94,7 +94,7 @@ api('stats carry the connection faults, status the store warnings, nodes the fai
   const counters = { gossipReceived: 0, gossipRejected: 0, syncsRun: 0, syncsServed: 0, syncFailures: 0 }
   const faulty: AgentContext = {
     ...agent,
-    host: { addresses: () => [], connectionFaults: () => 3, crossedDialsRefused: () => 0, connectionsOpened: () => 0, joinFailures: () => [failure], reachability: () => 'unknown', reachabilityOf: () => 'unknown', linkTo: () => undefined },
+    host: { addresses: () => [], connectionFaults: () => 3, crossingConnectionsClosed: () => 0, connectionsOpened: () => 0, joinFailures: () => [failure], reachability: () => 'unknown', reachabilityOf: () => 'unknown', linkTo: () => undefined },
     replica: { get doc() { return newDocument('0000') }, digest: () => 'abc', stats: () => counters, edit: () => unused(), warnings: () => [warning] },
     transport: { ...agent.transport, stats: () => ({}) as ReturnType<AgentContext['transport']['stats']> },
   }

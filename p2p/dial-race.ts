@@ -50,8 +50,10 @@ export class DialRace {
   private readonly outbound = new Map<string, Upgrading>()
   /** Inbound connections being upgraded, by the peer their IP names. */
   private readonly inbound = new Map<string, Upgrading>()
-  /** When our latest dial to each peer began (gater.denyDialPeer), until a connection to it opens. */
+  /** When our latest dial to each peer began (gater.denyDialPeer). */
   private readonly dialing = new Map<string, number>()
+  /** When the latest connection to each peer opened. */
+  private readonly openedAt = new Map<string, number>()
   /** Waits for a connection to a peer to open ('opened'), or for our dial to reach it ('outbound'). */
   private readonly waiters = new Map<string, Set<Waiter>>()
   /** Connections closed before their handshake because the pair had another (either direction). */
@@ -79,7 +81,10 @@ export class DialRace {
   /** gater.denyOutboundConnection: our dial reached `peer`; true to drop it before its handshake. */
   outboundStarted(peer: PeerId, connection: RawConnection): boolean {
     const id = peer.toString()
-    if (this.openDirectTo(id)) return this.drop()
+    // A dial begun before a direct connection to the peer opened was racing it; one begun after
+    // (a deliberate second connection) goes on.
+    const began = this.dialing.get(id)
+    if (began !== undefined && began <= (this.openedAt.get(id) ?? -Infinity) && this.openDirectTo(id)) return this.drop()
     const theirs = this.upgrading(this.inbound, id)
     if (theirs !== undefined) {
       if (this.self > id) return this.drop()
@@ -103,7 +108,8 @@ export class DialRace {
     if (peer === undefined) return false
     if (this.upgrading(this.outbound, peer) !== undefined) return this.settleCrossing(peer, connection)
     const startedMs = this.dialing.get(peer)
-    if (startedMs === undefined || this.now() - startedMs >= this.crossingWaitMs) return this.accept(peer, connection)
+    const settled = startedMs === undefined || startedMs <= (this.openedAt.get(peer) ?? -Infinity)
+    if (settled || this.now() - startedMs >= this.crossingWaitMs) return this.accept(peer, connection)
     return this.wait(peer, this.crossingWaitMs - (this.now() - startedMs), 'outbound').then((reached) => {
       if (connection.status !== 'open') return true
       return reached && this.upgrading(this.outbound, peer) !== undefined ? this.settleCrossing(peer, connection) : this.accept(peer, connection)
@@ -140,7 +146,7 @@ export class DialRace {
     this.openedCount++
     this.outbound.delete(peer)
     this.inbound.delete(peer)
-    this.dialing.delete(peer)
+    this.openedAt.set(peer, this.now())
     if (connection.limits == null) {
       const ip = ipOfMultiaddr(connection.remoteAddr.toString())
       if (ip !== undefined) {

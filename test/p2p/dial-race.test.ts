@@ -77,10 +77,18 @@ rule('the other order — the peer\'s connection upgrading when ours reaches it 
   assert.is(inbound.aborted, false)
 })
 
-rule('a dial that reaches a peer to which a direct connection opened meanwhile is dropped', () => {
-  const race = raceOf(SMALL, { open: (peer) => peer === LARGE })
-  assert.is(race.outboundStarted(peerId(LARGE), raw('10.0.0.2')), true)
-  assert.is(race.outboundStarted(peerId(OTHER), raw('10.0.0.3')), false)
+rule('a dial that reaches a peer to which a direct connection opened meanwhile is dropped; one begun after it opened is not', () => {
+  let now = 0
+  const race = raceOf(SMALL, { open: (peer) => peer === LARGE || peer === OTHER, now: () => now })
+  race.dialStarted(peerId(LARGE))
+  now = 10
+  race.opened(openedTo(LARGE, '10.0.0.2'))
+  now = 20
+  assert.is(race.outboundStarted(peerId(LARGE), raw('10.0.0.2')), true, 'it was racing the connection that opened')
+  race.opened(openedTo(OTHER, '10.0.0.3'))
+  now = 30
+  race.dialStarted(peerId(OTHER))
+  assert.is(race.outboundStarted(peerId(OTHER), raw('10.0.0.3')), false, 'a second connection asked for while one was open')
 })
 
 rule('nothing is closed without a dial of ours in progress, once it closed, or once it is older than the upgrade timeout', () => {

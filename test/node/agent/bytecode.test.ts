@@ -1,6 +1,9 @@
-// The agent keeps its compiled bytecode (node/agent/bytecode.ts): in a fresh process, a function that
-// ran once and then sat through collections is discarded without keepBytecode() and kept with it —
-// the flag takes effect when set at run time. V8 says what it discards with --trace-flush-bytecode.
+// The agent keeps its compiled bytecode (node/agent/bytecode.ts): in a fresh process whose functions
+// ran and then sat through collections, V8 discards compiled functions without keepBytecode() and
+// none with it — the flag takes effect when set at run time. V8 says what it discards with
+// --trace-flush-bytecode. Which functions it discards depends on timing (under load, and under the
+// test runner, a function that ran once was often not among them), so the control asks only that it
+// discards some, and the claim that it discards none.
 
 import { suite } from 'uvu'
 import * as assert from 'uvu/assert'
@@ -13,8 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
 const test = suite('bytecode kept')
 
-/** Whether V8 discarded `rarelyRun` in a fresh process that ran it once, then only collected. */
-function discardsRarelyRun(keep: boolean): boolean {
+/** How many compiled functions V8 discarded in a fresh process that ran a handler once, then only collected. */
+function discarded(keep: boolean): number {
   const script = [
     `import { keepBytecode } from '${pathToFileURL(join(REPO, 'node', 'agent', 'bytecode.ts')).href}'`,
     keep ? 'keepBytecode()' : '',
@@ -33,17 +36,16 @@ function discardsRarelyRun(keep: boolean): boolean {
     writeFileSync(file, script)
     const run = spawnSync(process.execPath, ['--expose-gc', '--stress-flush-code', '--trace-flush-bytecode', '--import', 'tsx', file], { cwd: REPO, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 2 ** 20 })
     assert.is(run.status, 0, run.stderr)
-    return /discarding compiled metadata for \S+ <SharedFunctionInfo rarelyRun>/.test(run.stdout)
+    return run.stdout.match(/discarding compiled metadata for /g)?.length ?? 0
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
 }
 
-test('without it, V8 discards a function that ran once; with it, never', () => {
-  // Some runs discard little (about one in four when the test runner starts the process): the
-  // control needs one run that discards, the claim holds in every run.
-  assert.ok([1, 2, 3, 4].some(() => discardsRarelyRun(false)), 'V8 discarded nothing in four runs: this test would prove nothing')
-  for (let run = 0; run < 3; run++) assert.not.ok(discardsRarelyRun(true), 'the bytecode of a function that ran once was discarded')
+test('without it, V8 discards compiled functions that sat idle; with it, none', () => {
+  const control = discarded(false)
+  assert.ok(control > 0, 'V8 discarded nothing without the flag: this test would prove nothing')
+  for (let run = 0; run < 3; run++) assert.is(discarded(true), 0, `V8 discarded compiled functions with the flag set (${control} without it)`)
 })
 
 test.run()

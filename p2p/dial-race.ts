@@ -86,7 +86,7 @@ export class DialRace {
     const began = this.dialing.get(id)
     if (began !== undefined && began <= (this.openedAt.get(id) ?? -Infinity) && this.openDirectTo(id)) return this.drop()
     const theirs = this.upgrading(this.inbound, id)
-    if (theirs !== undefined) {
+    if (theirs !== undefined && direct(connection)) {
       if (this.self > id) return this.drop()
       this.inbound.delete(id)
       this.abort(theirs)
@@ -106,14 +106,24 @@ export class DialRace {
   inboundArrived(connection: RawConnection): boolean | Promise<boolean> {
     const peer = this.peerAt(connection)
     if (peer === undefined) return false
-    if (this.upgrading(this.outbound, peer) !== undefined) return this.settleCrossing(peer, connection)
+    if (this.crossing(peer, connection)) return this.settleCrossing(peer, connection)
     const startedMs = this.dialing.get(peer)
     const settled = startedMs === undefined || startedMs <= (this.openedAt.get(peer) ?? -Infinity)
     if (settled || this.now() - startedMs >= this.crossingWaitMs) return this.accept(peer, connection)
     return this.wait(peer, this.crossingWaitMs - (this.now() - startedMs), 'outbound').then((reached) => {
       if (connection.status !== 'open') return true
-      return reached && this.upgrading(this.outbound, peer) !== undefined ? this.settleCrossing(peer, connection) : this.accept(peer, connection)
+      return reached && this.crossing(peer, connection) ? this.settleCrossing(peer, connection) : this.accept(peer, connection)
     })
+  }
+
+  /**
+   * Whether our direct outbound connection to `peer` is being upgraded while `theirs` (from the
+   * peer's IP) arrives. A dial through a relay is not the other half of a crossing: the inbound
+   * connection is then another host's behind the same router, or a second path the pair wants.
+   */
+  private crossing(peer: string, theirs: RawConnection): boolean {
+    const ours = this.upgrading(this.outbound, peer)
+    return ours !== undefined && direct(ours.connection) && theirs.status === 'open'
   }
 
   /** Our outbound connection to `peer` and its inbound one are both being upgraded: the smaller id's outbound one stays. */
@@ -218,6 +228,11 @@ export class DialRace {
   private settle(peer: string, on: Waiter['on'], happened: boolean): void {
     for (const waiter of [...(this.waiters.get(peer) ?? [])]) if (waiter.on === on || on === 'opened') waiter.resolve(happened)
   }
+}
+
+/** Whether a raw connection goes straight to an IP (a relayed one has none). */
+function direct(connection: RawConnection): boolean {
+  return ipOfMultiaddr(connection.remoteAddr.toString()) !== undefined
 }
 
 /** The dial race of a host's node (createHost registers it), for openStream's failed dials. */

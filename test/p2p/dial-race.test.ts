@@ -15,6 +15,8 @@ import { pingMessage, received, sleep, waitFor, withPeers, type TestPeer } from 
 const SMALL = '12D3KooWAAAA'
 const LARGE = '12D3KooWZZZZ'
 const OTHER = '12D3KooWMMMM'
+/** A real peer id, for multiaddrs that must parse. */
+const RELAY = '12D3KooWEyoppNCUx8Yx66oV9fJnriXwCcXwDDUA2kj6vnc6iDEp'
 
 /** A raw connection from (or to) `ip`, open until closed or aborted. */
 function raw(ip: string): RawConnection & { close(): void; aborted: boolean } {
@@ -145,6 +147,15 @@ rule('an IP is the peer\'s only when no other peer was ever seen there (several 
   race.opened(openedTo(OTHER, '10.0.0.2'))
   race.outboundStarted(peerId(LARGE), raw('10.0.0.2'))
   assert.is(race.inboundArrived(raw('10.0.0.2')), false, 'two peers seen at that IP')
+  assert.is(race.refused, 0)
+})
+
+rule('a dial through a relay is not the other half of a crossing: an inbound connection from the peer\'s IP then is another host\'s (one behind the same router)', () => {
+  const race = raceOf(SMALL)
+  race.opened(openedTo(LARGE, '10.0.0.2'))
+  const circuit = { ...raw('10.0.0.9'), remoteAddr: multiaddr(`/ip4/10.0.0.9/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${RELAY}`) }
+  race.outboundStarted(peerId(LARGE), circuit)
+  assert.is(race.inboundArrived(raw('10.0.0.2')), false)
   assert.is(race.refused, 0)
 })
 

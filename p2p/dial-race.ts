@@ -57,7 +57,7 @@ export class DialRace {
   /** Waits for a connection to a peer to open ('opened'), or for our dial to reach it ('outbound'). */
   private readonly waiters = new Map<string, Set<Waiter>>()
   /** Connections closed before their handshake because the pair had another (either direction). */
-  refused = 0
+  crossingsClosed = 0
   /** Connections opened, both directions, relayed ones included. */
   openedCount = 0
 
@@ -92,7 +92,7 @@ export class DialRace {
       this.abort(theirs)
     }
     this.outbound.set(id, { connection, sinceMs: this.now() })
-    this.settle(id, 'outbound', true)
+    this.settle(id, 'outbound')
     return false
   }
 
@@ -136,12 +136,12 @@ export class DialRace {
   }
 
   private drop(): true {
-    this.refused++
+    this.crossingsClosed++
     return true
   }
 
   private abort(entry: Upgrading): void {
-    this.refused++
+    this.crossingsClosed++
     entry.connection.abort(new Error('the peer dialled us at the same moment; its connection or ours is kept, not both'))
   }
 
@@ -165,7 +165,7 @@ export class DialRace {
         peers.add(peer)
       }
     }
-    this.settle(peer, 'opened', true)
+    this.settle(peer, 'opened')
   }
 
   /**
@@ -225,8 +225,9 @@ export class DialRace {
     })
   }
 
-  private settle(peer: string, on: Waiter['on'], happened: boolean): void {
-    for (const waiter of [...(this.waiters.get(peer) ?? [])]) if (waiter.on === on || on === 'opened') waiter.resolve(happened)
+  /** `on` happened for `peer`: its waiters resolve true (a connection that opened also ends waits for our dial). */
+  private settle(peer: string, on: Waiter['on']): void {
+    for (const waiter of [...(this.waiters.get(peer) ?? [])]) if (waiter.on === on || on === 'opened') waiter.resolve(true)
   }
 }
 

@@ -45,11 +45,11 @@ import { SiteMateLinks } from './site-mate-links.js'
 import { HolePunch, PUNCH_MESSAGE_LIMIT_BYTES, punchComponents, type PunchComponents } from './hole-punch.js'
 import { PUNCH_PROTOCOL } from './protocols.js'
 import { sendRequest, serveRequest } from './request.js'
-import { dialOrder, NodeDialView } from './dial-order.js'
+import { dialOrder, directlyConnectedPeers, NodeDialView } from './dial-order.js'
 import { fastGossipMessageId } from './gossip-message-id.js'
 import { DuplicateConnections } from './duplicate-connections.js'
 import { DialRace, registerDialRace } from './dial-race.js'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { noiseCrypto } from './noise-crypto.js'
 import { linkTo, listenComponents, ReachabilityObserver, relayOf, relayServer, RelayKeeper, type ListenComponents, type PeerLink, type Reachability } from './nat.js'
 import { messageOf } from '../core/index.js'
@@ -211,7 +211,7 @@ export async function createHost(init: HostInit): Promise<Host> {
   let dialView: NodeDialView | undefined
   let reachabilityAnnounced: ((peer: string) => Reachability) | undefined
   // Both ends of a pair dialling each other at once: settled before the handshakes (dial-race.ts).
-  const openDirectTo = (peer: string): boolean => node.getConnections().some((connection) => connection.status === 'open' && connection.limits == null && connection.remotePeer.toString() === peer)
+  const openDirectTo = (peer: string): boolean => directlyConnectedPeers(node.getConnections(peerIdFromString(peer))).has(peer)
   const dialRace = new DialRace(peerIdFromPrivateKey(privateKey).toString(), openDirectTo, tuning.upgradeTimeoutMs)
   // Created stopped: the KEEP_ALIVE listener must be in place before bootstrap's first dial.
   const node: HostNode = await createLibp2p<HostServices>({
@@ -420,7 +420,7 @@ export async function createHost(init: HostInit): Promise<Host> {
     peers: () => uniquePeers(node),
     peerAddress: (peer) => links.of(peer).address,
     connectionFaults: () => connectionFaults,
-    crossingConnectionsClosed: () => dialRace.refused,
+    crossingConnectionsClosed: () => dialRace.crossingsClosed,
     connectionsOpened: () => dialRace.openedCount,
     heard: (connection) => monitor.heard(connection),
     heardByDatagram: (peer) => {

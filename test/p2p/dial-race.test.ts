@@ -51,7 +51,7 @@ rule('the smaller id refuses a peer\'s inbound connection while its own dial to 
   assert.is(race.outboundStarted(peerId(LARGE), ours), false, 'our own dial goes on')
   assert.is(race.inboundArrived(raw('10.0.0.2')), true)
   assert.is(ours.aborted, false)
-  assert.is(race.refused, 1)
+  assert.is(race.crossingsClosed, 1)
 })
 
 rule('the larger id keeps the same one: it accepts the inbound connection and abandons its own dial', () => {
@@ -61,7 +61,7 @@ rule('the larger id keeps the same one: it accepts the inbound connection and ab
   race.outboundStarted(peerId(SMALL), ours)
   assert.is(race.inboundArrived(raw('10.0.0.1')), false)
   assert.is(ours.aborted, true)
-  assert.is(race.refused, 1)
+  assert.is(race.crossingsClosed, 1)
 })
 
 rule('the other order — the peer\'s connection upgrading when ours reaches it — keeps the smaller id\'s outbound one too', () => {
@@ -111,7 +111,7 @@ rule('nothing is closed without a dial of ours in progress, once it closed, or o
   race.outboundStarted(peerId(LARGE), raw('10.0.0.2'))
   race.opened(openedTo(LARGE, '10.0.0.2'))
   assert.is(race.inboundArrived(raw('10.0.0.2')), false, 'a connection opened meanwhile ends the dial\'s claim')
-  assert.is(race.refused, 0)
+  assert.is(race.crossingsClosed, 0)
 })
 
 rule('an inbound connection arriving moments after our own dial began is held until that dial reaches the peer, then refused', async () => {
@@ -122,7 +122,7 @@ rule('an inbound connection arriving moments after our own dial began is held un
   assert.instance(held, Promise, 'held, not answered at once')
   setTimeout(() => race.outboundStarted(peerId(LARGE), raw('10.0.0.2')), 20)
   assert.is(await held, true)
-  assert.is(race.refused, 1)
+  assert.is(race.crossingsClosed, 1)
 })
 
 rule('a held inbound connection is accepted when our dial does not reach the peer in time, and not held at all for a dial begun earlier', async () => {
@@ -136,7 +136,7 @@ rule('a held inbound connection is accepted when our dial does not reach the pee
   assert.ok(performance.now() - startedAt < 1_000, 'held for what remained of the moment, not longer')
   now = 100
   assert.is(race.inboundArrived(raw('10.0.0.2')), false, 'a dial begun 100 ms ago (a stale one: SYNs lost to a cut) is not waited for')
-  assert.is(race.refused, 0)
+  assert.is(race.crossingsClosed, 0)
 })
 
 rule('an IP is the peer\'s only when no other peer was ever seen there (several agents behind one address keep both connections)', () => {
@@ -147,7 +147,7 @@ rule('an IP is the peer\'s only when no other peer was ever seen there (several 
   race.opened(openedTo(OTHER, '10.0.0.2'))
   race.outboundStarted(peerId(LARGE), raw('10.0.0.2'))
   assert.is(race.inboundArrived(raw('10.0.0.2')), false, 'two peers seen at that IP')
-  assert.is(race.refused, 0)
+  assert.is(race.crossingsClosed, 0)
 })
 
 rule('a dial through a relay is not the other half of a crossing: an inbound connection from the peer\'s IP then is another host\'s (one behind the same router)', () => {
@@ -156,7 +156,7 @@ rule('a dial through a relay is not the other half of a crossing: an inbound con
   const circuit = { ...raw('10.0.0.9'), remoteAddr: multiaddr(`/ip4/10.0.0.9/tcp/4001/p2p/${RELAY}/p2p-circuit/p2p/${RELAY}`) }
   race.outboundStarted(peerId(LARGE), circuit)
   assert.is(race.inboundArrived(raw('10.0.0.2')), false)
-  assert.is(race.refused, 0)
+  assert.is(race.crossingsClosed, 0)
 })
 
 rule('relayed connections teach nothing about IPs', () => {
